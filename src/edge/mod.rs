@@ -1,0 +1,3 @@
+//! Edge strategies: the perp-vs-spot basis tracker and its opportunity records.
+
+pub mod opportunity;

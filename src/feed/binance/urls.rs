@@ -1,0 +1,10 @@
+//! Binance public market data endpoints (raw-stream WebSocket bases).
+//!
+//! Spot and USD-M futures are separate markets on separate hosts. These are TLS (`wss://`)
+//! endpoints; the pipeline reaches them once the transport speaks TLS, and until then runs
+//! against the built-in simulator's `ws://` endpoints.
+
+/// Spot raw streams.
+pub const SPOT_WS: &str = "wss://stream.binance.com:9443/ws";
+/// USD-M futures raw streams.
+pub const PERP_WS: &str = "wss://fstream.binance.com/ws";

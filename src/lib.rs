@@ -1,0 +1,12 @@
+//! edgeline: a low-latency crypto arbitrage core.
+//!
+//! The pipeline is `feed → book → edge`, with a telemetry sidecar fed by rings off the
+//! critical path; see `DESIGN.md` beside the repository for the shape. Each module's own
+//! documentation says which thread owns it and whether it may allocate.
+
+pub mod edge;
+pub mod feed;
+pub mod runtime;
+pub mod stats;
+pub mod telemetry;
+pub mod types;

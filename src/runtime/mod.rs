@@ -1,0 +1,18 @@
+//! The runtime: stages, their placement on cores, idle policies, the clock, counters and
+//! shutdown. Knows nothing about venues, books or strategies.
+
+pub mod clock;
+pub mod counter;
+pub mod idle;
+pub mod placement;
+pub mod report;
+pub mod shutdown;
+pub mod stage;
+
+pub use clock::Clock;
+pub use counter::Counter;
+pub use idle::IdlePolicy;
+pub use placement::{CorePlan, Placement, PlacementError, run_placed};
+pub use report::{HistogramSummary, RunReport};
+pub use shutdown::{Shutdown, StopReason};
+pub use stage::{Stage, StageKind};

@@ -1,0 +1,77 @@
+//! Pipeline statistics: one [`Counter`] per figure, each written by exactly one stage
+//! (named by its prefix) and read by telemetry for progress lines, metrics and the final
+//! report. Shared as `Arc<PipelineStats>`; no locks.
+
+use crate::runtime::{Counter, RunReport};
+
+/// Every counter of the pipeline.
+#[derive(Debug, Default)]
+pub struct PipelineStats {
+    /// Feed: WebSocket data frames received.
+    pub feed_frames: Counter,
+    /// Feed: market events decoded and pushed to the book stage.
+    pub feed_events: Counter,
+    /// Feed: frames that failed to decode (counted and logged, never a panic).
+    pub feed_malformed: Counter,
+    /// Feed: well-formed messages of a type the decoder does not handle (skipped).
+    pub feed_unknown: Counter,
+    /// Feed: poll rounds in which the book ring was full (backpressure, nothing lost).
+    pub feed_ring_full: Counter,
+    /// Feed: latency samples dropped because the telemetry ring was full.
+    pub feed_samples_dropped: Counter,
+    /// Book: events applied.
+    pub book_events: Counter,
+    /// Book: top-of-book updates published to the edge stage.
+    pub book_updates: Counter,
+    /// Book: depth diffs whose update ids did not link to the previous one.
+    pub book_sequence_gaps: Counter,
+    /// Book: crossed or locked tops of book seen.
+    pub book_crossed: Counter,
+    /// Book: latency samples dropped.
+    pub book_samples_dropped: Counter,
+    /// Edge: ticks evaluated (a top-of-book change of a leg, both legs known).
+    pub edge_ticks: Counter,
+    /// Edge: opportunities at or above the tracker threshold.
+    pub edge_opportunities: Counter,
+    /// Edge: opportunities that also met the trading threshold.
+    pub edge_would_trade: Counter,
+    /// Edge: opportunity records dropped because the telemetry ring was full.
+    pub edge_records_dropped: Counter,
+    /// Edge: latency samples dropped.
+    pub edge_samples_dropped: Counter,
+}
+
+impl PipelineStats {
+    /// All telemetry drops (samples and records) across stages.
+    pub fn drops(&self) -> u64 {
+        self.feed_samples_dropped.get()
+            + self.book_samples_dropped.get()
+            + self.edge_samples_dropped.get()
+            + self.edge_records_dropped.get()
+    }
+
+    /// Copies every counter into the run report.
+    pub fn fill_report(&self, report: &mut RunReport) {
+        let all: [(&'static str, &Counter); 16] = [
+            ("feed.frames", &self.feed_frames),
+            ("feed.events", &self.feed_events),
+            ("feed.malformed", &self.feed_malformed),
+            ("feed.unknown", &self.feed_unknown),
+            ("feed.ring_full", &self.feed_ring_full),
+            ("feed.samples_dropped", &self.feed_samples_dropped),
+            ("book.events", &self.book_events),
+            ("book.updates", &self.book_updates),
+            ("book.sequence_gaps", &self.book_sequence_gaps),
+            ("book.crossed", &self.book_crossed),
+            ("book.samples_dropped", &self.book_samples_dropped),
+            ("edge.ticks", &self.edge_ticks),
+            ("edge.opportunities", &self.edge_opportunities),
+            ("edge.would_trade", &self.edge_would_trade),
+            ("edge.records_dropped", &self.edge_records_dropped),
+            ("edge.samples_dropped", &self.edge_samples_dropped),
+        ];
+        for (name, counter) in all {
+            report.set(name, counter.get());
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! Latency histograms of the telemetry sidecar: one cumulative and one interval
+//! [`Histogram`] per [`Metric`], in nanoseconds.
+//!
+//! Owned by the telemetry thread only. Every histogram is allocated once in
+//! [`LatencyHistograms::new`] with fixed bounds (1 ns .. 60 s, 3 significant digits) and
+//! never resizes: recording does not allocate, and a value above the bound saturates to
+//! it instead of failing. Summaries and the percentile table allocate (cold path).
+
+use std::fmt::Write as _;
+
+use hdrhistogram::{CreationError, Histogram};
+
+use crate::runtime::{Clock, HistogramSummary};
+use crate::telemetry::sample::{LatencySample, Metric};
+
+/// Lowest discernible value: 1 ns.
+pub const LATENCY_LOW_NS: u64 = 1;
+/// Highest trackable value: 60 s. Anything slower is a stall, recorded as 60 s.
+pub const LATENCY_HIGH_NS: u64 = 60_000_000_000;
+/// Significant decimal digits: 0.1 % value resolution, ~200 KiB per histogram.
+pub const LATENCY_SIGFIG: u8 = 3;
+
+/// Number of metrics, i.e. histograms of each kind.
+const METRIC_COUNT: usize = Metric::ALL.len();
+
+/// Nanoseconds per microsecond, for display.
+pub const NS_PER_US: f64 = 1_000.0;
+
+/// Position of a metric in the histogram arrays (the order of [`Metric::ALL`]).
+const fn slot(metric: Metric) -> usize {
+    match metric {
+        Metric::Feed => 0,
+        Metric::Book => 1,
+        Metric::Edge => 2,
+        Metric::IngressToDecision => 3,
+    }
+}
+
+// Every slot is in range and the order matches `Metric::ALL`.
+const _: () = {
+    let mut i = 0;
+    while i < METRIC_COUNT {
+        assert!(slot(Metric::ALL[i]) == i);
+        i += 1;
+    }
+};
+
+/// The cumulative (whole run) and interval (since the last progress line) latency
+/// histograms of every metric.
+#[derive(Debug)]
+pub struct LatencyHistograms {
+    cumulative: [Histogram<u64>; METRIC_COUNT],
+    interval: [Histogram<u64>; METRIC_COUNT],
+}
+
+impl LatencyHistograms {
+    /// Allocates all histograms (start-up only).
+    pub fn new() -> Result<Self, CreationError> {
+        Ok(Self {
+            cumulative: new_set()?,
+            interval: new_set()?,
+        })
+    }
+
+    /// Records one latency in nanoseconds into both histograms of `metric`. Never
+    /// allocates; values above [`LATENCY_HIGH_NS`] saturate.
+    #[inline]
+    pub fn record(&mut self, metric: Metric, ns: u64) {
+        // NB: 0 ns (mock clocks, reordered reads) is below the lowest discernible value
+        // but still lands in the first bucket: hdrhistogram counts it as 0.
+        self.cumulative[slot(metric)].saturating_record(ns);
+        self.interval[slot(metric)].saturating_record(ns);
+    }
+
+    /// Converts a sample's raw ticks to nanoseconds with `clock` and records it.
+    #[inline]
+    pub fn record_sample(&mut self, clock: &Clock, sample: &LatencySample) {
+        self.record(sample.metric, clock.delta_ns(sample.start_raw, sample.end_raw));
+    }
+
+    /// The whole-run histogram of `metric`.
+    pub fn cumulative(&self, metric: Metric) -> &Histogram<u64> {
+        &self.cumulative[slot(metric)]
+    }
+
+    /// The histogram of `metric` since the last [`Self::reset_interval`].
+    pub fn interval(&self, metric: Metric) -> &Histogram<u64> {
+        &self.interval[slot(metric)]
+    }
+
+    /// Empties every interval histogram (at each progress line). Keeps the allocation.
+    pub fn reset_interval(&mut self) {
+        for hist in &mut self.interval {
+            hist.reset();
+        }
+    }
+
+    /// Percentiles of the whole-run histogram of `metric`.
+    pub fn summary(&self, metric: Metric) -> HistogramSummary {
+        summarize(metric.name(), self.cumulative(metric))
+    }
+
+    /// One summary per metric, in [`Metric::ALL`] order.
+    pub fn summaries(&self) -> Vec<HistogramSummary> {
+        Metric::ALL.iter().map(|&m| self.summary(m)).collect()
+    }
+}
+
+fn new_set() -> Result<[Histogram<u64>; METRIC_COUNT], CreationError> {
+    let one = || Histogram::new_with_bounds(LATENCY_LOW_NS, LATENCY_HIGH_NS, LATENCY_SIGFIG);
+    Ok([one()?, one()?, one()?, one()?])
+}
+
+/// Percentiles of `hist` under `name`; all zero for an empty histogram.
+pub fn summarize(name: &str, hist: &Histogram<u64>) -> HistogramSummary {
+    let at = |q: f64| if hist.is_empty() { 0 } else { hist.value_at_quantile(q) };
+    HistogramSummary {
+        name: name.to_owned(),
+        count: hist.len(),
+        p50_ns: at(0.50),
+        p90_ns: at(0.90),
+        p99_ns: at(0.99),
+        p999_ns: at(0.999),
+        max_ns: if hist.is_empty() { 0 } else { hist.max() },
+    }
+}
+
+/// The end-of-run percentile table, in microseconds: a header and one line per summary.
+pub fn percentile_table(summaries: &[HistogramSummary]) -> String {
+    let mut out = format!(
+        "{:<20} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}\n",
+        "stage", "count", "p50 µs", "p90 µs", "p99 µs", "p99.9 µs", "max µs"
+    );
+    for s in summaries {
+        let us = |ns: u64| ns_to_us(ns);
+        // NB: writing into a String cannot fail.
+        let _ = writeln!(
+            out,
+            "{:<20} {:>10} {:>10.3} {:>10.3} {:>10.3} {:>10.3} {:>10.3}",
+            s.name,
+            s.count,
+            us(s.p50_ns),
+            us(s.p90_ns),
+            us(s.p99_ns),
+            us(s.p999_ns),
+            us(s.max_ns)
+        );
+    }
+    out
+}
+
+/// Nanoseconds as (lossy) microseconds, for display.
+#[allow(clippy::cast_precision_loss)] // display only; exact below 2^53 ns (104 days)
+pub fn ns_to_us(ns: u64) -> f64 {
+    ns as f64 / NS_PER_US
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_histograms_record_sample_with_mock_clock() {
+        let (clock, _mock) = Clock::mock();
+        let mut h = LatencyHistograms::new().unwrap();
+        for (start, end) in [(100, 1_100), (200, 2_200), (0, 1_500)] {
+            let sample = LatencySample {
+                metric: Metric::Edge,
+                start_raw: start,
+                end_raw: end,
+            };
+            h.record_sample(&clock, &sample);
+        }
+        let s = h.summary(Metric::Edge);
+        assert_eq!((s.name.as_str(), s.count), ("edge", 3));
+        assert_eq!((s.p50_ns, s.max_ns), (1_500, 2_000));
+        assert_eq!(h.summary(Metric::Feed).count, 0);
+    }
+
+    #[test]
+    fn test_histograms_interval_resets_cumulative_keeps() {
+        let mut h = LatencyHistograms::new().unwrap();
+        h.record(Metric::Book, 700);
+        h.reset_interval();
+        h.record(Metric::Book, 900);
+        assert_eq!(h.interval(Metric::Book).len(), 1);
+        assert_eq!(h.interval(Metric::Book).max(), 900);
+        assert_eq!(h.cumulative(Metric::Book).len(), 2);
+    }
+
+    #[test]
+    fn test_histograms_saturate_above_bound() {
+        let mut h = LatencyHistograms::new().unwrap();
+        h.record(Metric::Feed, u64::MAX);
+        let hist = h.cumulative(Metric::Feed);
+        assert_eq!(hist.len(), 1);
+        assert!(hist.equivalent(hist.max(), LATENCY_HIGH_NS));
+    }
+
+    #[test]
+    fn test_histograms_empty_summary_is_zero() {
+        let h = LatencyHistograms::new().unwrap();
+        let s = h.summary(Metric::IngressToDecision);
+        assert_eq!(
+            (s.count, s.p50_ns, s.p999_ns, s.max_ns),
+            (0, 0, 0, 0),
+            "{s:?}"
+        );
+        assert_eq!(h.summaries().len(), Metric::ALL.len());
+    }
+
+    #[test]
+    fn test_histograms_percentile_table_in_micros() {
+        let mut h = LatencyHistograms::new().unwrap();
+        h.record(Metric::Feed, 1_250);
+        let table = percentile_table(&h.summaries());
+        let feed = table.lines().find(|l| l.starts_with("feed")).unwrap();
+        assert!(feed.contains(" 1 ") && feed.contains("1.250"), "{feed}");
+        assert_eq!(table.lines().count(), 1 + Metric::ALL.len());
+    }
+}

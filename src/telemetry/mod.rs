@@ -1,0 +1,3 @@
+//! Telemetry sidecar: latency histograms, the opportunity database and progress lines.
+
+pub mod sample;

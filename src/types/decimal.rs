@@ -1,0 +1,319 @@
+//! Exact fixed-point decimals: [`Price`] and [`Qty`], parsed straight from the venues'
+//! decimal strings.
+//!
+//! Owns the representation (an `i64` count of 10^-[`SCALE_DIGITS`] units) and the one
+//! parser every decoder uses. No `f64` is involved anywhere on the way in; a string that
+//! does not fit (too many significant decimals, out of range, not a decimal at all) is an
+//! error that names the input, never a silent rounding. Allocation-free, usable on any
+//! thread. `to_f64_lossy` exists for telemetry only.
+
+use std::fmt;
+
+/// Number of decimal digits after the point that [`Price`] and [`Qty`] keep exactly.
+///
+/// 8 digits cover every tick and lot size the supported venues publish (Binance's
+/// smallest is 1e-8); the range left is ±92,233,720,368 units, far above any price
+/// or order quantity on a crypto venue.
+pub const SCALE_DIGITS: u32 = 8;
+/// One unit in raw representation: 10^[`SCALE_DIGITS`].
+pub const SCALE: i64 = 100_000_000;
+const _: () = assert!(SCALE == 10i64.pow(SCALE_DIGITS));
+
+/// Longest input kept inside a [`DecimalError`] to name it, in bytes.
+pub const ERROR_INPUT_MAX: usize = 40;
+
+/// What was wrong with a decimal string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecimalErrorKind {
+    /// The string was empty (or only a sign).
+    Empty,
+    /// A byte that is not a digit, a leading sign or one decimal point.
+    InvalidCharacter,
+    /// Non-zero digits beyond [`SCALE_DIGITS`] decimals: keeping them would round.
+    TooPrecise,
+    /// The value does not fit in the `i64` representation.
+    OutOfRange,
+}
+
+/// A decimal string that could not be represented exactly. Copy and allocation-free, so
+/// the hot path can count and log it; it carries up to [`ERROR_INPUT_MAX`] bytes of the
+/// input so the message names what was received.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct DecimalError {
+    /// What was wrong.
+    pub kind: DecimalErrorKind,
+    input: [u8; ERROR_INPUT_MAX],
+    input_len: u8,
+    truncated: bool,
+}
+
+impl DecimalError {
+    fn new(kind: DecimalErrorKind, input: &[u8]) -> Self {
+        let len = input.len().min(ERROR_INPUT_MAX);
+        let mut buf = [0u8; ERROR_INPUT_MAX];
+        buf[..len].copy_from_slice(&input[..len]);
+        Self {
+            kind,
+            input: buf,
+            input_len: len as u8,
+            truncated: input.len() > ERROR_INPUT_MAX,
+        }
+    }
+
+    /// The (possibly truncated) input that failed, lossily as text.
+    pub fn input(&self) -> String {
+        String::from_utf8_lossy(&self.input[..usize::from(self.input_len)]).into_owned()
+    }
+}
+
+impl fmt::Debug for DecimalError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DecimalError({:?}, {:?})", self.kind, self.input())
+    }
+}
+
+impl fmt::Display for DecimalError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let why = match self.kind {
+            DecimalErrorKind::Empty => "empty",
+            DecimalErrorKind::InvalidCharacter => "not a decimal number",
+            DecimalErrorKind::TooPrecise => "more than 8 significant decimals",
+            DecimalErrorKind::OutOfRange => "out of range",
+        };
+        let dots = if self.truncated { "..." } else { "" };
+        write!(f, "{why}: \"{}{dots}\"", self.input())
+    }
+}
+
+impl std::error::Error for DecimalError {}
+
+/// Parses a decimal string into raw units of 10^-SCALE_DIGITS, exactly.
+///
+/// Accepts an optional leading `-` or `+`, digits, and at most one `.`; trailing zeros
+/// beyond the scale are accepted (`"0.100000000000"`), other digits beyond it are
+/// [`DecimalErrorKind::TooPrecise`]. Exponents are rejected: venues send plain decimals.
+pub fn parse_raw(input: &[u8]) -> Result<i64, DecimalError> {
+    let err = |kind| DecimalError::new(kind, input);
+    let (negative, digits) = match input.first() {
+        Some(b'-') => (true, &input[1..]),
+        Some(b'+') => (false, &input[1..]),
+        _ => (false, input),
+    };
+    if digits.is_empty() || digits == b"." {
+        return Err(err(DecimalErrorKind::Empty));
+    }
+    let mut value: i64 = 0;
+    let mut frac_digits: u32 = 0;
+    let mut seen_point = false;
+    for &byte in digits {
+        match byte {
+            b'0'..=b'9' if seen_point && frac_digits >= SCALE_DIGITS => {
+                if byte != b'0' {
+                    return Err(err(DecimalErrorKind::TooPrecise));
+                }
+            }
+            b'0'..=b'9' => {
+                let digit = i64::from(byte - b'0');
+                value = value
+                    .checked_mul(10)
+                    .and_then(|v| v.checked_add(digit))
+                    .ok_or_else(|| err(DecimalErrorKind::OutOfRange))?;
+                frac_digits += u32::from(seen_point);
+            }
+            b'.' if !seen_point => seen_point = true,
+            _ => return Err(err(DecimalErrorKind::InvalidCharacter)),
+        }
+    }
+    let scaled = value
+        .checked_mul(10i64.pow(SCALE_DIGITS - frac_digits))
+        .ok_or_else(|| err(DecimalErrorKind::OutOfRange))?;
+    Ok(if negative { -scaled } else { scaled })
+}
+
+/// Writes raw units as a plain decimal with trailing zeros trimmed (at least one
+/// integer digit). Cold path: formatting.
+fn fmt_raw(raw: i64, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    let sign = if raw < 0 { "-" } else { "" };
+    let abs = raw.unsigned_abs();
+    let int = abs / SCALE.unsigned_abs();
+    let frac = abs % SCALE.unsigned_abs();
+    if frac == 0 {
+        return write!(f, "{sign}{int}");
+    }
+    let mut frac_str = format!("{frac:08}");
+    while frac_str.ends_with('0') {
+        frac_str.pop();
+    }
+    write!(f, "{sign}{int}.{frac_str}")
+}
+
+macro_rules! decimal_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[repr(transparent)]
+        pub struct $name(i64);
+
+        impl $name {
+            /// Zero.
+            pub const ZERO: Self = Self(0);
+            /// The largest representable value.
+            pub const MAX: Self = Self(i64::MAX);
+
+            /// From raw units of 10^-[`SCALE_DIGITS`].
+            pub const fn from_raw(raw: i64) -> Self {
+                Self(raw)
+            }
+
+            /// Raw units of 10^-[`SCALE_DIGITS`].
+            pub const fn raw(self) -> i64 {
+                self.0
+            }
+
+            /// Parses a venue decimal string exactly (see [`parse_raw`]).
+            pub fn from_decimal_str(s: &str) -> Result<Self, DecimalError> {
+                parse_raw(s.as_bytes()).map(Self)
+            }
+
+            /// Parses decimal bytes exactly (see [`parse_raw`]).
+            pub fn from_decimal_bytes(s: &[u8]) -> Result<Self, DecimalError> {
+                parse_raw(s).map(Self)
+            }
+
+            /// Nearest `f64`: for telemetry and reports only, never for decisions.
+            pub fn to_f64_lossy(self) -> f64 {
+                self.0 as f64 / SCALE as f64
+            }
+
+            /// Whether the value is zero.
+            pub const fn is_zero(self) -> bool {
+                self.0 == 0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt_raw(self.0, f)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}(", stringify!($name))?;
+                fmt_raw(self.0, f)?;
+                write!(f, ")")
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = DecimalError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Self::from_decimal_str(s)
+            }
+        }
+    };
+}
+
+decimal_type!(
+    /// A price in quote currency, exact to 10^-8.
+    Price
+);
+decimal_type!(
+    /// A quantity in base currency (or contracts), exact to 10^-8.
+    Qty
+);
+decimal_type!(
+    /// A dimensionless rate (funding rate per interval), exact to 10^-8.
+    Rate
+);
+
+impl Price {
+    /// Notional value `price * qty` in quote currency, as raw units of 10^-8 in an
+    /// `i128` (exact: no rounding, no overflow for any pair of `i64`s scaled back).
+    pub fn notional_raw(self, qty: Qty) -> i128 {
+        i128::from(self.0) * i128::from(qty.0) / i128::from(SCALE)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(s: &str) -> i64 {
+        parse_raw(s.as_bytes()).unwrap()
+    }
+
+    fn kind(s: &str) -> DecimalErrorKind {
+        parse_raw(s.as_bytes()).unwrap_err().kind
+    }
+
+    #[test]
+    fn test_parse_plain_values() {
+        assert_eq!(raw("0"), 0);
+        assert_eq!(raw("1"), SCALE);
+        assert_eq!(raw("25.35190000"), 2_535_190_000);
+        assert_eq!(raw("0.00000001"), 1);
+        assert_eq!(raw(".5"), 50_000_000);
+        assert_eq!(raw("5."), 500_000_000);
+        assert_eq!(raw("-0.0024"), -240_000);
+        assert_eq!(raw("+7"), 7 * SCALE);
+        assert_eq!(raw("0.10000000000000"), 10_000_000);
+    }
+
+    #[test]
+    fn test_parse_extremes() {
+        assert_eq!(raw("92233720368.54775807"), i64::MAX);
+        assert_eq!(raw("-92233720368.54775807"), -i64::MAX);
+        assert_eq!(kind("92233720368.54775808"), DecimalErrorKind::OutOfRange);
+        assert_eq!(kind("92233720369"), DecimalErrorKind::OutOfRange);
+        assert_eq!(kind("99999999999999999999999"), DecimalErrorKind::OutOfRange);
+    }
+
+    #[test]
+    fn test_parse_malformed() {
+        assert_eq!(kind(""), DecimalErrorKind::Empty);
+        assert_eq!(kind("-"), DecimalErrorKind::Empty);
+        assert_eq!(kind("."), DecimalErrorKind::Empty);
+        assert_eq!(kind("1.2.3"), DecimalErrorKind::InvalidCharacter);
+        assert_eq!(kind("1e5"), DecimalErrorKind::InvalidCharacter);
+        assert_eq!(kind(" 1"), DecimalErrorKind::InvalidCharacter);
+        assert_eq!(kind("NaN"), DecimalErrorKind::InvalidCharacter);
+        assert_eq!(kind("--1"), DecimalErrorKind::InvalidCharacter);
+        assert_eq!(kind("0.000000001"), DecimalErrorKind::TooPrecise);
+    }
+
+    #[test]
+    fn test_error_names_input() {
+        let e = Price::from_decimal_str("12.3x").unwrap_err();
+        assert_eq!(e.to_string(), "not a decimal number: \"12.3x\"");
+        let long = "1".repeat(60);
+        let e = Qty::from_decimal_str(&long).unwrap_err();
+        assert!(e.to_string().starts_with("out of range: \"1111"));
+        assert!(e.to_string().ends_with("...\""));
+    }
+
+    #[test]
+    fn test_display_round_trip() {
+        for s in ["0", "1", "0.5", "60000.01", "-0.0024", "92233720368.54775807", "0.00000001"] {
+            let p = Price::from_decimal_str(s).unwrap();
+            assert_eq!(p.to_string(), s);
+            assert_eq!(Price::from_decimal_str(&p.to_string()).unwrap(), p);
+        }
+    }
+
+    #[test]
+    fn test_notional_exact() {
+        let p = Price::from_decimal_str("60000.5").unwrap();
+        let q = Qty::from_decimal_str("0.001").unwrap();
+        assert_eq!(p.notional_raw(q), 6_000_050_000);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn prop_decimal_round_trip(raw_value in proptest::num::i64::ANY) {
+            let p = Price::from_raw(raw_value.max(-i64::MAX));
+            let back = Price::from_decimal_str(&p.to_string()).unwrap();
+            proptest::prop_assert_eq!(back, p);
+        }
+    }
+}

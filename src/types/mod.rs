@@ -1,0 +1,11 @@
+//! Core value types shared by every stage: exact decimals, the instrument registry and
+//! market events. Pure data, no threads, no I/O.
+
+pub mod bps;
+pub mod decimal;
+pub mod event;
+pub mod instrument;
+
+pub use decimal::{DecimalError, DecimalErrorKind, Price, Qty, Rate};
+pub use event::{EventBody, MarketEvent, Side};
+pub use instrument::{Instrument, InstrumentId, InstrumentRegistry, InstrumentSpec, MarketKind, Venue};
