@@ -4,6 +4,7 @@
 //! critical path; see `DESIGN.md` beside the repository for the shape. Each module's own
 //! documentation says which thread owns it and whether it may allocate.
 
+pub mod book;
 pub mod edge;
 pub mod feed;
 pub mod runtime;
