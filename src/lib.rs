@@ -5,9 +5,12 @@
 //! documentation says which thread owns it and whether it may allocate.
 
 pub mod book;
+pub mod config;
 pub mod edge;
 pub mod feed;
+pub mod pipeline;
 pub mod runtime;
+pub mod sim;
 pub mod stats;
 pub mod telemetry;
 pub mod types;

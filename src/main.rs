@@ -1,1 +1,111 @@
-fn main(){}
+//! The `edgeline` command line: `edgeline run` (the default) runs the pipeline against the
+//! configured venues, or against the built-in simulator when no configuration is given.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use edgeline::config::{Config, ConfigError};
+use edgeline::pipeline;
+use edgeline::runtime::Shutdown;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Low-latency crypto arbitrage core.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the pipeline (default: the built-in simulator for 30 s).
+    Run(RunArgs),
+}
+
+#[derive(Debug, Default, clap::Args)]
+struct RunArgs {
+    /// TOML configuration file (without it: the built-in simulator, Binance BTCUSDT).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Run length in seconds (overrides the configuration).
+    #[arg(long)]
+    duration: Option<u64>,
+    /// Output folder (overrides the configuration).
+    #[arg(long)]
+    output: Option<PathBuf>,
+    /// Simulator seed (overrides the configuration).
+    #[arg(long)]
+    seed: Option<u64>,
+}
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let cli = Cli::parse();
+    let args = match cli.command {
+        Some(Command::Run(args)) => args,
+        None => RunArgs::default(),
+    };
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("edgeline: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load_config(args: &RunArgs) -> Result<Config, ConfigError> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut config = match &args.config {
+        Some(path) => Config::from_file(path, cores)?,
+        None => Config::defaults(cores)?,
+    };
+    if let Some(secs) = args.duration {
+        if secs == 0 {
+            return Err(ConfigError::Invalid {
+                key: "--duration".into(),
+                reason: "must be at least 1".into(),
+            });
+        }
+        config.duration = Duration::from_secs(secs);
+    }
+    if let Some(dir) = &args.output {
+        config.output_dir = dir.clone();
+    }
+    if let (Some(seed), Some(sim)) = (args.seed, config.simulator.as_mut()) {
+        sim.seed = seed;
+    }
+    Ok(config)
+}
+
+fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let config = load_config(&args)?;
+    let shutdown = Shutdown::with_signals()?;
+    log::info!(
+        "running for {} s, output in {}",
+        config.duration.as_secs(),
+        config.output_dir.display()
+    );
+    let outcome = pipeline::run(&config, &shutdown)?;
+    let r = &outcome.report;
+    println!(
+        "stopped ({:?}): {} frames, {} events, {} malformed, {} opportunities ({} would trade), {} drops; output in {}",
+        outcome.stop,
+        r.counter("feed.frames"),
+        r.counter("feed.events"),
+        r.counter("feed.malformed"),
+        r.counter("edge.opportunities"),
+        r.counter("edge.would_trade"),
+        r.counter("feed.samples_dropped")
+            + r.counter("book.samples_dropped")
+            + r.counter("edge.samples_dropped")
+            + r.counter("edge.records_dropped"),
+        r.output_dir.display()
+    );
+    Ok(())
+}

@@ -38,7 +38,10 @@ impl BookStage {
         clock: Clock,
     ) -> Self {
         Self {
-            books: registry.iter().map(|i| InstrumentBook::new(i.kind)).collect(),
+            books: registry
+                .iter()
+                .map(|i| InstrumentBook::new(i.kind))
+                .collect(),
             input,
             output,
             samples,
@@ -72,7 +75,8 @@ impl BookStage {
                     // Room was checked before the event was popped.
                     let _ = self.output.push(update);
                     self.stats.book_updates.incr();
-                    self.samples.record(Metric::Book, start_raw, self.clock.raw());
+                    self.samples
+                        .record(Metric::Book, start_raw, self.clock.raw());
                 }
                 TopChange::Unchanged => {}
                 TopChange::Crossed => self.stats.book_crossed.incr(),
@@ -84,7 +88,11 @@ impl BookStage {
                 ..
             } => {
                 let check = book.check_depth(first_update_id, last_update_id, prev_update_id);
-                if let SequenceCheck::Gap { expected_after, got } = check {
+                if let SequenceCheck::Gap {
+                    expected_after,
+                    got,
+                } = check
+                {
                     self.stats.book_sequence_gaps.incr();
                     log::warn!(
                         "book: depth gap on instrument {}: last applied {expected_after}, next claims {got}",

@@ -71,11 +71,7 @@ impl InstrumentBook {
     }
 
     /// Applies a top of book carrying the venue's update id.
-    pub fn apply_top(
-        &mut self,
-        top: (Price, Qty, Price, Qty),
-        update_id: u64,
-    ) -> TopChange {
+    pub fn apply_top(&mut self, top: (Price, Qty, Price, Qty), update_id: u64) -> TopChange {
         if top.0 >= top.2 {
             return TopChange::Crossed;
         }
@@ -113,7 +109,12 @@ mod tests {
     use super::*;
 
     fn top(bid: i64, ask: i64) -> (Price, Qty, Price, Qty) {
-        (Price::from_raw(bid), Qty::from_raw(1), Price::from_raw(ask), Qty::from_raw(1))
+        (
+            Price::from_raw(bid),
+            Qty::from_raw(1),
+            Price::from_raw(ask),
+            Qty::from_raw(1),
+        )
     }
 
     #[test]
@@ -133,7 +134,10 @@ mod tests {
         assert_eq!(b.check_depth(161, 165, 0), SequenceCheck::Linked);
         assert_eq!(
             b.check_depth(167, 170, 0),
-            SequenceCheck::Gap { expected_after: 165, got: 167 }
+            SequenceCheck::Gap {
+                expected_after: 165,
+                got: 167
+            }
         );
     }
 
@@ -144,7 +148,10 @@ mod tests {
         assert_eq!(b.check_depth(163, 170, 160), SequenceCheck::Linked);
         assert_eq!(
             b.check_depth(171, 175, 169),
-            SequenceCheck::Gap { expected_after: 170, got: 169 }
+            SequenceCheck::Gap {
+                expected_after: 170,
+                got: 169
+            }
         );
     }
 }

@@ -110,7 +110,12 @@ impl BasisTracker {
     /// Adds the tick to the baseline, then analyses it. `None` until the baseline holds
     /// `baseline_ticks` ticks.
     pub fn on_tick(&mut self, q: Quad) -> Option<BasisEval> {
-        let prices = [q.perp_bid.raw(), q.perp_ask.raw(), q.spot_bid.raw(), q.spot_ask.raw()];
+        let prices = [
+            q.perp_bid.raw(),
+            q.perp_ask.raw(),
+            q.spot_bid.raw(),
+            q.spot_ask.raw(),
+        ];
         self.push(prices);
         if self.window.len() < self.params.baseline_ticks {
             return None;
@@ -147,10 +152,20 @@ impl BasisTracker {
         };
         let (direction, edge_bps, perp_mv, spot_mv) = if short_perp >= long_perp {
             let d = Direction::ShortPerpLongSpot;
-            (d, short_perp, deviation.perp_bid.abs(), deviation.spot_ask.abs())
+            (
+                d,
+                short_perp,
+                deviation.perp_bid.abs(),
+                deviation.spot_ask.abs(),
+            )
         } else {
             let d = Direction::LongPerpShortSpot;
-            (d, long_perp, deviation.perp_ask.abs(), deviation.spot_bid.abs())
+            (
+                d,
+                long_perp,
+                deviation.perp_ask.abs(),
+                deviation.spot_bid.abs(),
+            )
         };
         let (source, ratio) = classify(perp_mv, spot_mv);
         let mean = |i: usize| Price::from_raw(i64::try_from(self.sums[i] / n).unwrap_or(0));
@@ -180,7 +195,10 @@ pub fn classify(perp_movement: Bps, spot_movement: Bps) -> (VolatilitySource, Bp
         return (VolatilitySource::Both, Bps::ONE);
     }
     let denom = spot_movement.max(SPOT_MOVEMENT_FLOOR_BPS);
-    let r = ratio(i128::from(perp_movement.to_bits()), i128::from(denom.to_bits()));
+    let r = ratio(
+        i128::from(perp_movement.to_bits()),
+        i128::from(denom.to_bits()),
+    );
     let source = if r > PERP_RATIO_MIN {
         VolatilitySource::Perp
     } else if r < SPOT_RATIO_MAX {
@@ -219,11 +237,15 @@ mod tests {
 
     #[test]
     fn test_edge_both_directions_hand_values() {
-        let e = tracker(1).on_tick(quad("100.20", "100.30", "99.90", "100.00")).unwrap();
+        let e = tracker(1)
+            .on_tick(quad("100.20", "100.30", "99.90", "100.00"))
+            .unwrap();
         assert_eq!(e.mid_ref, Price::from_decimal_str("100.10").unwrap());
         assert_eq!(e.direction, Direction::ShortPerpLongSpot);
         close(e.edge_bps, 0.20 / 100.10 * 1e4);
-        let e = tracker(1).on_tick(quad("99.70", "99.80", "100.00", "100.10")).unwrap();
+        let e = tracker(1)
+            .on_tick(quad("99.70", "99.80", "100.00", "100.10"))
+            .unwrap();
         assert_eq!(e.direction, Direction::LongPerpShortSpot);
         close(e.edge_bps, 0.20 / 99.90 * 1e4);
     }
@@ -239,7 +261,9 @@ mod tests {
 
     #[test]
     fn test_zero_movement_is_both_with_ratio_one() {
-        let e = tracker(1).on_tick(quad("100", "100.1", "99.9", "100")).unwrap();
+        let e = tracker(1)
+            .on_tick(quad("100", "100.1", "99.9", "100"))
+            .unwrap();
         assert_eq!(e.deviation, QuadBps::default());
         assert_eq!((e.source, e.ratio), (VolatilitySource::Both, Bps::ONE));
     }
@@ -248,10 +272,15 @@ mod tests {
     fn test_perp_move_is_perp_source() {
         let mut t = tracker(2);
         t.on_tick(quad("100.00", "100.10", "99.99", "100.00"));
-        let e = t.on_tick(quad("100.20", "100.30", "99.99", "100.00")).unwrap();
+        let e = t
+            .on_tick(quad("100.20", "100.30", "99.99", "100.00"))
+            .unwrap();
         let mid = 400.49 / 4.0;
         close(e.edge_bps, 0.20 / mid * 1e4);
-        assert_eq!(e.baseline.perp_bid, Price::from_decimal_str("100.10").unwrap());
+        assert_eq!(
+            e.baseline.perp_bid,
+            Price::from_decimal_str("100.10").unwrap()
+        );
         close(e.deviation.perp_bid, 0.10 / mid * 1e4);
         close(e.perp_movement_bps, 0.10 / mid * 1e4);
         close(e.spot_movement_bps, 0.0);
@@ -263,7 +292,9 @@ mod tests {
     fn test_spot_move_is_spot_source() {
         let mut t = tracker(2);
         t.on_tick(quad("100.00", "100.10", "99.99", "100.00"));
-        let e = t.on_tick(quad("100.00", "100.10", "99.79", "99.80")).unwrap();
+        let e = t
+            .on_tick(quad("100.00", "100.10", "99.79", "99.80"))
+            .unwrap();
         let mid = 399.69 / 4.0;
         assert_eq!(e.direction, Direction::ShortPerpLongSpot);
         close(e.edge_bps, 0.20 / mid * 1e4);

@@ -123,7 +123,12 @@ impl EdgeStage {
         if let Some(eval) = eval
             && eval.edge_bps >= state.tracker.params().tracker_threshold
         {
-            let opportunity = record(state, &eval, perp.ts_venue_ms, [ts_recv_raw, start_raw, decision_raw]);
+            let opportunity = record(
+                state,
+                &eval,
+                perp.ts_venue_ms,
+                [ts_recv_raw, start_raw, decision_raw],
+            );
             self.stats.edge_opportunities.incr();
             if opportunity.would_trade_current {
                 self.stats.edge_would_trade.incr();

@@ -46,7 +46,11 @@ impl FeedStage {
         stats: Arc<PipelineStats>,
         clock: Clock,
     ) -> Self {
-        assert_eq!(transport.len(), decoders.len(), "one decoder per connection");
+        assert_eq!(
+            transport.len(),
+            decoders.len(),
+            "one decoder per connection"
+        );
         Self {
             transport,
             decoders,
@@ -92,7 +96,8 @@ impl FeedStage {
             }
         }
         self.stats.feed_events.add(self.buf.len() as u64);
-        self.samples.record(Metric::Feed, ts_recv_raw, self.clock.raw());
+        self.samples
+            .record(Metric::Feed, ts_recv_raw, self.clock.raw());
     }
 }
 

@@ -121,11 +121,9 @@ impl Transport {
         let stream = connect_tcp(url, addr, limits.connect_timeout)?;
         let mut ws = handshake(url, stream, limits)?;
         let index = self.conns.len();
-        self.poll.registry().register(
-            ws.get_mut(),
-            Token(index),
-            Interest::READABLE,
-        )?;
+        self.poll
+            .registry()
+            .register(ws.get_mut(), Token(index), Interest::READABLE)?;
         send_blocking(&mut ws, Message::text(subscribe), limits.connect_timeout).map_err(
             |source| TransportError::Handshake {
                 url: url.to_string(),
@@ -234,7 +232,11 @@ fn resolve(url: &str) -> Result<SocketAddr, TransportError> {
         .ok_or_else(|| err("host:port does not resolve"))
 }
 
-fn connect_tcp(url: &str, addr: SocketAddr, timeout: Duration) -> Result<TcpStream, TransportError> {
+fn connect_tcp(
+    url: &str,
+    addr: SocketAddr,
+    timeout: Duration,
+) -> Result<TcpStream, TransportError> {
     let deadline = clock::monotonic_now() + timeout;
     loop {
         match std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(500)) {
@@ -242,12 +244,12 @@ fn connect_tcp(url: &str, addr: SocketAddr, timeout: Duration) -> Result<TcpStre
                 let setup = stream
                     .set_nodelay(true)
                     .and_then(|()| stream.set_nonblocking(true));
-                return setup.map(|()| TcpStream::from_std(stream)).map_err(|source| {
-                    TransportError::Connect {
+                return setup
+                    .map(|()| TcpStream::from_std(stream))
+                    .map_err(|source| TransportError::Connect {
                         url: url.to_string(),
                         source,
-                    }
-                });
+                    });
             }
             Err(source) if clock::monotonic_now() >= deadline => {
                 return Err(TransportError::Connect {
@@ -281,7 +283,9 @@ fn handshake(
             Err(HandshakeError::Failure(e)) => return Err(failed(e)),
             Err(HandshakeError::Interrupted(mid)) => {
                 if clock::monotonic_now() >= deadline {
-                    return Err(failed(tungstenite::Error::Io(io::ErrorKind::TimedOut.into())));
+                    return Err(failed(tungstenite::Error::Io(
+                        io::ErrorKind::TimedOut.into(),
+                    )));
                 }
                 clock::sleep(Duration::from_millis(1));
                 attempt = mid.handshake();

@@ -99,7 +99,10 @@ mod tests {
             IdlePolicy::from_name("spin-then-yield"),
             Some(IdlePolicy::SpinThenYield { .. })
         ));
-        assert!(matches!(IdlePolicy::from_name("park"), Some(IdlePolicy::Park { .. })));
+        assert!(matches!(
+            IdlePolicy::from_name("park"),
+            Some(IdlePolicy::Park { .. })
+        ));
         assert_eq!(IdlePolicy::from_name("nap"), None);
     }
 

@@ -12,7 +12,7 @@ pub mod stage;
 pub use clock::Clock;
 pub use counter::Counter;
 pub use idle::IdlePolicy;
-pub use placement::{CorePlan, Placement, PlacementError, run_placed};
+pub use placement::{CorePlan, Placement, PlacementError, RunningStages, start_placed};
 pub use report::{HistogramSummary, RunReport};
 pub use shutdown::{Shutdown, StopReason};
 pub use stage::{Stage, StageKind};

@@ -112,14 +112,34 @@ impl Placement {
     }
 }
 
-/// Runs the stages on their threads until `stop` is set, then joins the threads and
-/// returns the stages in pipeline order. The placement must be valid and name exactly
-/// the given stages.
-pub fn run_placed(
+/// Stage threads started by [`start_placed`].
+pub struct RunningStages {
+    handles: Vec<thread::JoinHandle<Vec<Box<dyn Stage>>>>,
+    unplaced: Vec<Box<dyn Stage>>,
+}
+
+impl RunningStages {
+    /// Waits for every thread to see the stop flag and returns all stages in pipeline
+    /// order.
+    pub fn join(self) -> Vec<Box<dyn Stage>> {
+        let mut done: Vec<Box<dyn Stage>> = self
+            .handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a stage thread panicked"))
+            .collect();
+        done.extend(self.unplaced);
+        done.sort_by_key(|s| s.kind());
+        done
+    }
+}
+
+/// Starts one thread per core plan, each polling its stages until `stop` is set. The
+/// placement must be valid; stages it does not name are returned unpolled by `join`.
+pub fn start_placed(
     mut stages: Vec<Box<dyn Stage>>,
     placement: &Placement,
     stop: &Arc<AtomicBool>,
-) -> Vec<Box<dyn Stage>> {
+) -> RunningStages {
     let mut handles = Vec::with_capacity(placement.cores.len());
     for plan in &placement.cores {
         let mine: Vec<Box<dyn Stage>> = plan
@@ -139,20 +159,24 @@ pub fn run_placed(
             .expect("spawning a stage thread");
         handles.push(handle);
     }
-    let mut done: Vec<Box<dyn Stage>> = handles
-        .into_iter()
-        .flat_map(|h| h.join().expect("a stage thread panicked"))
-        .collect();
-    done.extend(stages);
-    done.sort_by_key(|s| s.kind());
-    done
+    RunningStages {
+        handles,
+        unplaced: stages,
+    }
 }
 
-fn run_core(plan: &CorePlan, mut stages: Vec<Box<dyn Stage>>, stop: &AtomicBool) -> Vec<Box<dyn Stage>> {
+fn run_core(
+    plan: &CorePlan,
+    mut stages: Vec<Box<dyn Stage>>,
+    stop: &AtomicBool,
+) -> Vec<Box<dyn Stage>> {
     if let Some(core) = plan.core
         && !core_affinity::set_for_current(core_affinity::CoreId { id: core })
     {
-        log::warn!("could not pin {:?} to core {core}; running unpinned", plan.stages);
+        log::warn!(
+            "could not pin {:?} to core {core}; running unpinned",
+            plan.stages
+        );
     }
     let mut idler = Idler::new(plan.idle);
     while !stop.load(Ordering::Relaxed) {
@@ -184,9 +208,15 @@ mod tests {
         p.cores[1].stages.clear();
         assert_eq!(p.validate(), Err(PlacementError::Empty(1)));
         p.cores[1].stages = vec![StageKind::Edge];
-        assert_eq!(p.validate(), Err(PlacementError::Duplicate(StageKind::Edge)));
+        assert_eq!(
+            p.validate(),
+            Err(PlacementError::Duplicate(StageKind::Edge))
+        );
         p.cores[0].stages.retain(|s| *s != StageKind::Edge);
-        assert_eq!(p.validate(), Err(PlacementError::Missing(StageKind::Telemetry)));
+        assert_eq!(
+            p.validate(),
+            Err(PlacementError::Missing(StageKind::Telemetry))
+        );
     }
 
     struct Ticker(StageKind, u64);
@@ -218,7 +248,7 @@ mod tests {
             crate::runtime::clock::sleep(Duration::from_millis(20));
             stopper.store(true, Ordering::Relaxed);
         });
-        let done = run_placed(stages, &placement, &stop);
+        let done = start_placed(stages, &placement, &stop).join();
         t.join().unwrap();
         let kinds: Vec<StageKind> = done.iter().map(|s| s.kind()).collect();
         assert_eq!(kinds, StageKind::ALL.to_vec());

@@ -14,6 +14,8 @@ pub enum StopReason {
     Duration,
     /// SIGINT or SIGTERM arrived.
     Signal,
+    /// [`Shutdown::request_stop`] was called (embedding, tests).
+    Requested,
 }
 
 /// The stop flag and the signal handlers that set it.
@@ -51,13 +53,16 @@ impl Shutdown {
         self.stop.store(true, Ordering::Relaxed);
     }
 
-    /// Blocks the control thread until `duration` elapsed or a signal arrived, then sets
-    /// the stop flag.
+    /// Blocks the control thread until `duration` elapsed, a signal arrived or a stop was
+    /// requested, then sets the stop flag.
     pub fn wait(&self, duration: Duration) -> StopReason {
         let deadline = clock::monotonic_now() + duration;
         let reason = loop {
             if self.signalled.load(Ordering::Relaxed) {
                 break StopReason::Signal;
+            }
+            if self.stop.load(Ordering::Relaxed) {
+                break StopReason::Requested;
             }
             let now = clock::monotonic_now();
             if now >= deadline {

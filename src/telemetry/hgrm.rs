@@ -146,7 +146,10 @@ fn parse_footer(footer: &str, parsed: &mut ParsedHgrm) -> Result<(), String> {
         let (k, v) = f.split_once('=').unwrap_or((f, ""));
         (k.trim(), v.trim())
     });
-    let (first, second) = (fields.next().ok_or_else(bad)?, fields.next().ok_or_else(bad)?);
+    let (first, second) = (
+        fields.next().ok_or_else(bad)?,
+        fields.next().ok_or_else(bad)?,
+    );
     match (first.0, second.0) {
         ("Mean", "StdDeviation") => {}
         ("Max", "Total count") => {

@@ -75,7 +75,10 @@ impl LatencyHistograms {
     /// Converts a sample's raw ticks to nanoseconds with `clock` and records it.
     #[inline]
     pub fn record_sample(&mut self, clock: &Clock, sample: &LatencySample) {
-        self.record(sample.metric, clock.delta_ns(sample.start_raw, sample.end_raw));
+        self.record(
+            sample.metric,
+            clock.delta_ns(sample.start_raw, sample.end_raw),
+        );
     }
 
     /// The whole-run histogram of `metric`.
@@ -113,7 +116,13 @@ fn new_set() -> Result<[Histogram<u64>; METRIC_COUNT], CreationError> {
 
 /// Percentiles of `hist` under `name`; all zero for an empty histogram.
 pub fn summarize(name: &str, hist: &Histogram<u64>) -> HistogramSummary {
-    let at = |q: f64| if hist.is_empty() { 0 } else { hist.value_at_quantile(q) };
+    let at = |q: f64| {
+        if hist.is_empty() {
+            0
+        } else {
+            hist.value_at_quantile(q)
+        }
+    };
     HistogramSummary {
         name: name.to_owned(),
         count: hist.len(),

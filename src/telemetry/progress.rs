@@ -117,7 +117,11 @@ pub fn format_line(
 fn warn_on_growth(before: &CounterSnapshot, after: &CounterSnapshot, secs: f64) {
     let grew = [
         ("feed: malformed frames", before.malformed, after.malformed),
-        ("book: sequence gaps", before.sequence_gaps, after.sequence_gaps),
+        (
+            "book: sequence gaps",
+            before.sequence_gaps,
+            after.sequence_gaps,
+        ),
         ("telemetry: hot-path drops", before.drops, after.drops),
     ];
     for (what, was, is) in grew {

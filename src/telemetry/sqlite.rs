@@ -85,7 +85,9 @@ GROUP BY volatility_source;
 const MIGRATIONS: [&str; 1] = [MIGRATION_1];
 
 /// The schema version this build writes (`PRAGMA user_version` after migrating).
+#[allow(clippy::cast_possible_truncation)] // a handful of migrations, checked below
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+const _: () = assert!(MIGRATIONS.len() < 1_000);
 
 /// The columns the writer fills (all but `id`), in table order. Parameter `:name` binds
 /// column `name`.
@@ -626,20 +628,20 @@ pub(crate) mod fixtures {
             deviation: QuadBps {
                 perp_bid: b(1.25),
                 perp_ask: b(1.0),
-                spot_bid: b(0),
+                spot_bid: b(0.0),
                 spot_ask: b(-0.05),
             },
             perp_movement_bps: b(1.25),
             spot_movement_bps: b(0.05),
             volatility_source: source,
-            volatility_ratio: b(25),
+            volatility_ratio: b(25.0),
             direction: Direction::ShortPerpLongSpot,
             edge_bps: b(edge),
             would_trade_current: would_trade,
             costs: CostModel {
-                ioc_both: b(9),
+                ioc_both: b(9.0),
                 ioc_perp_alo_spot: b(5.5),
-                alo_both: b(2),
+                alo_both: b(2.0),
             },
             expected_profit_ioc: b(edge - 9.0),
             expected_profit_hybrid: b(edge - 5.5),
@@ -681,8 +683,14 @@ mod tests {
         assert_eq!(first.volatility_source, "PERP");
         assert!(first.would_trade_current && !rows[1].would_trade_current);
         assert_eq!(first.expected_profit_hybrid, 7.0);
-        assert_eq!((first.detection_latency_ms, first.analysis_duration_ms), (0.002, 0.0005));
-        assert_eq!((first.venue.as_str(), first.perp_symbol.as_str()), ("binance", "BTCUSDT"));
+        assert_eq!(
+            (first.detection_latency_ms, first.analysis_duration_ms),
+            (0.002, 0.0005)
+        );
+        assert_eq!(
+            (first.venue.as_str(), first.perp_symbol.as_str()),
+            ("binance", "BTCUSDT")
+        );
         assert_eq!(first.direction, "SHORT_PERP_LONG_SPOT");
         assert_eq!(first.venue_ts_ms, 1_700_000_000_123);
     }
@@ -735,7 +743,10 @@ mod tests {
         let mut db = OpportunityDb::open(&dir.path().join(DB_FILE_NAME)).unwrap();
         write_two(&mut db);
         let summary = db.summary_by_source().unwrap();
-        let sources: Vec<&str> = summary.iter().map(|s| s.volatility_source.as_str()).collect();
+        let sources: Vec<&str> = summary
+            .iter()
+            .map(|s| s.volatility_source.as_str())
+            .collect();
         assert_eq!(sources, ["PERP", "SPOT"]);
         assert_eq!((summary[0].count, summary[0].avg_edge_bps), (1, 12.5));
         assert_eq!(summary[0].avg_hybrid_advantage_bps, 3.5);

@@ -266,7 +266,10 @@ mod tests {
         assert_eq!(raw("-92233720368.54775807"), -i64::MAX);
         assert_eq!(kind("92233720368.54775808"), DecimalErrorKind::OutOfRange);
         assert_eq!(kind("92233720369"), DecimalErrorKind::OutOfRange);
-        assert_eq!(kind("99999999999999999999999"), DecimalErrorKind::OutOfRange);
+        assert_eq!(
+            kind("99999999999999999999999"),
+            DecimalErrorKind::OutOfRange
+        );
     }
 
     #[test]
@@ -294,7 +297,15 @@ mod tests {
 
     #[test]
     fn test_display_round_trip() {
-        for s in ["0", "1", "0.5", "60000.01", "-0.0024", "92233720368.54775807", "0.00000001"] {
+        for s in [
+            "0",
+            "1",
+            "0.5",
+            "60000.01",
+            "-0.0024",
+            "92233720368.54775807",
+            "0.00000001",
+        ] {
             let p = Price::from_decimal_str(s).unwrap();
             assert_eq!(p.to_string(), s);
             assert_eq!(Price::from_decimal_str(&p.to_string()).unwrap(), p);

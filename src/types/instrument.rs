@@ -227,7 +227,10 @@ mod tests {
         let spot = reg.insert(spec(MarketKind::Spot)).unwrap();
         let perp = reg.insert(spec(MarketKind::Perp)).unwrap();
         assert_eq!((spot.0, perp.0), (0, 1));
-        assert_eq!(reg.find(Venue::Binance, MarketKind::Perp, "BTCUSDT"), Some(perp));
+        assert_eq!(
+            reg.find(Venue::Binance, MarketKind::Perp, "BTCUSDT"),
+            Some(perp)
+        );
         assert_eq!(reg.get(spot).kind, MarketKind::Spot);
     }
 
@@ -243,7 +246,10 @@ mod tests {
         zero.tick_size = Price::ZERO;
         assert!(matches!(
             reg.insert(zero),
-            Err(RegistryError::NonPositive { field: "tick_size", .. })
+            Err(RegistryError::NonPositive {
+                field: "tick_size",
+                ..
+            })
         ));
     }
 }

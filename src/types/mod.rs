@@ -8,4 +8,6 @@ pub mod instrument;
 
 pub use decimal::{DecimalError, DecimalErrorKind, Price, Qty, Rate};
 pub use event::{EventBody, MarketEvent, Side};
-pub use instrument::{Instrument, InstrumentId, InstrumentRegistry, InstrumentSpec, MarketKind, Venue};
+pub use instrument::{
+    Instrument, InstrumentId, InstrumentRegistry, InstrumentSpec, MarketKind, Venue,
+};

@@ -314,10 +314,16 @@ impl MessageSeed<'_> {
     ) -> Result<(), M::Error> {
         let failure = self.failure;
         let price = |map: &mut M| -> Result<Price, M::Error> {
-            decimal(map.next_value_seed(StrSeed(Price::from_decimal_str))?, failure)
+            decimal(
+                map.next_value_seed(StrSeed(Price::from_decimal_str))?,
+                failure,
+            )
         };
         let qty = |map: &mut M| -> Result<Qty, M::Error> {
-            decimal(map.next_value_seed(StrSeed(Qty::from_decimal_str))?, failure)
+            decimal(
+                map.next_value_seed(StrSeed(Qty::from_decimal_str))?,
+                failure,
+            )
         };
         match key {
             Key::EventType => f.kind = map.next_value_seed(StrSeed(kind_of))?,
@@ -369,7 +375,11 @@ impl MessageSeed<'_> {
         f: &mut Fields,
         map: &mut M,
     ) -> Result<(), M::Error> {
-        let side = if matches!(key, Key::Bid) { Side::Bid } else { Side::Ask };
+        let side = if matches!(key, Key::Bid) {
+            Side::Bid
+        } else {
+            Side::Ask
+        };
         let seed = PriceOrLevels {
             side,
             out: self.out,
@@ -549,7 +559,10 @@ mod tests {
                 qty: Qty::ZERO
             }
         );
-        assert!(ev.iter().all(|e| e.instrument == SPOT && e.ts_venue_ms == 123456789));
+        assert!(
+            ev.iter()
+                .all(|e| e.instrument == SPOT && e.ts_venue_ms == 123456789)
+        );
     }
 
     #[test]
@@ -583,13 +596,31 @@ mod tests {
         let cases: &[(&str, DecodeError)] = &[
             ("", DecodeError::Json),
             ("{not json", DecodeError::Json),
-            (r#"{"u":1,"s":"BNBUSDT","b":"1.0","B":"1","a":"1.1""#, DecodeError::Json),
+            (
+                r#"{"u":1,"s":"BNBUSDT","b":"1.0","B":"1","a":"1.1""#,
+                DecodeError::Json,
+            ),
             (r#"[1,2,3]"#, DecodeError::Json),
-            (r#"{"u":1,"s":"XRPUSDT","b":"1","B":"1","a":"1","A":"1"}"#, DecodeError::UnknownSymbol),
-            (r#"{"u":1,"s":"BNBUSDT","b":"1","B":"1","a":"1"}"#, DecodeError::MissingField("A")),
-            (r#"{"e":"depthUpdate","s":"BNBUSDT","u":2,"b":[],"a":[]}"#, DecodeError::MissingField("U")),
-            (r#"{"e":"depthUpdate","s":"BNBUSDT","U":1,"u":2,"b":[["1","2","3"]],"a":[]}"#, DecodeError::Json),
-            (r#"{"e":"depthUpdate","s":"BNBUSDT","U":1,"u":2,"b":[[1.5,"2"]],"a":[]}"#, DecodeError::Json),
+            (
+                r#"{"u":1,"s":"XRPUSDT","b":"1","B":"1","a":"1","A":"1"}"#,
+                DecodeError::UnknownSymbol,
+            ),
+            (
+                r#"{"u":1,"s":"BNBUSDT","b":"1","B":"1","a":"1"}"#,
+                DecodeError::MissingField("A"),
+            ),
+            (
+                r#"{"e":"depthUpdate","s":"BNBUSDT","u":2,"b":[],"a":[]}"#,
+                DecodeError::MissingField("U"),
+            ),
+            (
+                r#"{"e":"depthUpdate","s":"BNBUSDT","U":1,"u":2,"b":[["1","2","3"]],"a":[]}"#,
+                DecodeError::Json,
+            ),
+            (
+                r#"{"e":"depthUpdate","s":"BNBUSDT","U":1,"u":2,"b":[[1.5,"2"]],"a":[]}"#,
+                DecodeError::Json,
+            ),
         ];
         for (frame, want) in cases {
             let (r, ev) = decode(frame);
@@ -603,7 +634,8 @@ mod tests {
     #[test]
     fn test_decode_too_many_levels_is_refused() {
         let mut buf = EventBuf::with_capacity(2);
-        let frame = r#"{"e":"depthUpdate","s":"BNBUSDT","U":1,"u":2,"b":[["1","2"],["2","2"]],"a":[]}"#;
+        let frame =
+            r#"{"e":"depthUpdate","s":"BNBUSDT","U":1,"u":2,"b":[["1","2"],["2","2"]],"a":[]}"#;
         let r = decoder().decode(frame.as_bytes(), 0, &mut buf);
         assert_eq!(r, Err(DecodeError::TooManyEvents));
         assert!(buf.is_empty());

@@ -1,0 +1,221 @@
+//! Configuration in two phases: [`raw`] (the TOML as written, unknown keys rejected) and
+//! [`resolve`] (validated, interned, sized). Stages receive their slice of [`Config`] and
+//! never read globals. Cold path.
+
+pub mod raw;
+pub mod resolve;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::edge::{BasisPair, BasisParams};
+use crate::runtime::Placement;
+use crate::types::{InstrumentRegistry, Venue};
+
+/// A configuration that cannot be used. Each variant names where the problem is.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read: check the path.
+    #[error("reading config {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for this schema; the message names the key and line.
+    #[error("config {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What the TOML parser said (key, line, reason).
+        message: String,
+    },
+    /// A value is out of range or inconsistent with another.
+    #[error("config key `{key}`: {reason}")]
+    Invalid {
+        /// Dotted path of the key, e.g. `instruments[1].tick_size`.
+        key: String,
+        /// Why it was refused.
+        reason: String,
+    },
+}
+
+/// The built-in simulator's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimSettings {
+    /// Seed of the simulated market.
+    pub seed: u64,
+    /// Port on 127.0.0.1 (0: any).
+    pub port: u16,
+    /// Mean time between dislocations.
+    pub dislocation_mean_interval: Duration,
+}
+
+/// Where a venue's markets are reached; `None` means the simulator's endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VenueEndpoints {
+    /// The venue.
+    pub venue: Venue,
+    /// Spot WebSocket URL.
+    pub spot_url: Option<String>,
+    /// Perp WebSocket URL.
+    pub perp_url: Option<String>,
+}
+
+/// Slots of every ring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RingSizes {
+    /// feed → book.
+    pub market_events: usize,
+    /// book → edge.
+    pub book_updates: usize,
+    /// edge → telemetry.
+    pub opportunities: usize,
+    /// each stage → telemetry.
+    pub latency_samples: usize,
+    /// Events one frame may decode into.
+    pub events_per_frame_max: usize,
+}
+
+/// Telemetry sidecar settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TelemetrySettings {
+    /// Progress line interval (`None`: no progress lines).
+    pub progress_interval: Option<Duration>,
+    /// Rows per commit.
+    pub db_batch_rows: usize,
+    /// Longest a row waits before a commit.
+    pub db_flush_interval: Duration,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Output folder.
+    pub output_dir: PathBuf,
+    /// Run length.
+    pub duration: Duration,
+    /// The simulator, when enabled.
+    pub simulator: Option<SimSettings>,
+    /// Venue endpoints.
+    pub venues: Vec<VenueEndpoints>,
+    /// Interned instruments.
+    pub registry: InstrumentRegistry,
+    /// Perp/spot pairs for the basis tracker.
+    pub pairs: Vec<BasisPair>,
+    /// Basis tracker parameters.
+    pub basis: BasisParams,
+    /// Ring sizes.
+    pub rings: RingSizes,
+    /// Stage placement.
+    pub placement: Placement,
+    /// Telemetry settings.
+    pub telemetry: TelemetrySettings,
+}
+
+impl Config {
+    /// The configuration used when no file is given: the simulator, Binance BTCUSDT.
+    pub fn defaults(core_count: usize) -> Result<Self, ConfigError> {
+        resolve::resolve(raw::RawConfig::default(), core_count)
+    }
+
+    /// Reads and validates a TOML file.
+    pub fn from_file(path: &Path, core_count: usize) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_toml(&text, path, core_count)
+    }
+
+    /// Parses and validates TOML text (`path` only names it in errors).
+    pub fn from_toml(text: &str, path: &Path, core_count: usize) -> Result<Self, ConfigError> {
+        let raw: raw::RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        resolve::resolve(raw, core_count)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> String {
+        Config::from_toml(text, Path::new("test.toml"), 2)
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn test_defaults_resolve_to_one_binance_pair() {
+        let c = Config::defaults(2).unwrap();
+        assert_eq!(c.registry.len(), 2);
+        assert_eq!(c.pairs.len(), 1);
+        assert!(c.simulator.is_some());
+        assert_eq!(c.duration, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn test_unknown_key_is_named() {
+        let e = err("duration_secs = 5\nthreshold = 3\n");
+        assert!(e.contains("threshold"), "{e}");
+        assert!(e.contains("unknown field"), "{e}");
+    }
+
+    #[test]
+    fn test_wrong_type_is_named() {
+        let e = err("[basis]\nbaseline_ticks = \"twenty\"\n");
+        assert!(e.contains("baseline_ticks"), "{e}");
+    }
+
+    #[test]
+    fn test_bad_values_name_key_and_reason() {
+        let inst = "[[instruments]]\nvenue = \"binance\"\nkind = \"spot\"\nsymbol = \"BTCUSDT\"\nbase = \"BTC\"\nlot_size = \"0.001\"\n";
+        let e = err(&format!("{inst}tick_size = \"0.0x\"\n"));
+        assert!(e.contains("instruments[0].tick_size") && e.contains("0.0x"), "{e}");
+        let e = err(&format!("{inst}tick_size = \"0\"\n"));
+        assert!(e.contains("tick_size must be greater than zero"), "{e}");
+        let e = err("[[placement]]\ncore = 0\nstages = [\"feed\", \"book\", \"edge\"]\n");
+        assert!(e.contains("`placement`") && e.contains("telemetry"), "{e}");
+        let e = err("[[placement]]\ncore = 9\nstages = [\"feed\", \"book\", \"edge\", \"telemetry\"]\n");
+        assert!(e.contains("placement[0].core") && e.contains("does not exist"), "{e}");
+        let e = err("[basis]\ntracker_threshold_bps = 30.0\n");
+        assert!(e.contains("basis.trade_threshold_bps"), "{e}");
+        let e = err("[rings]\nmarket_events = 4\n");
+        assert!(e.contains("rings.market_events"), "{e}");
+        let e = err("[[venues]]\nname = \"binance\"\nspot_url = \"wss://stream.binance.com:9443/ws\"\n");
+        assert!(e.contains("venues[0].spot_url") && e.contains("ws://"), "{e}");
+        let e = err("duration_secs = 0\n");
+        assert!(e.contains("duration_secs"), "{e}");
+    }
+
+    #[test]
+    fn test_full_file_resolves() {
+        let text = r#"
+            output_dir = "out"
+            duration_secs = 3
+            [simulator]
+            seed = 11
+            [basis]
+            baseline_ticks = 10
+            tracker_threshold_bps = 8.5
+            [rings]
+            market_events = 4096
+            [[placement]]
+            stages = ["feed", "book", "edge", "telemetry"]
+            idle = "park"
+            [telemetry]
+            progress_interval_ms = 0
+        "#;
+        let c = Config::from_toml(text, Path::new("t.toml"), 1).unwrap();
+        assert_eq!(c.output_dir, PathBuf::from("out"));
+        assert_eq!(c.basis.baseline_ticks, 10);
+        assert_eq!(c.basis.tracker_threshold, crate::types::bps::Bps::from_num(8.5));
+        assert_eq!(c.placement.cores.len(), 1);
+        assert_eq!(c.telemetry.progress_interval, None);
+        assert_eq!(c.simulator.unwrap().seed, 11);
+    }
+}

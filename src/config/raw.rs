@@ -1,0 +1,136 @@
+//! The configuration file as written: TOML deserialised with serde, unknown keys
+//! rejected, every field optional with its default documented here. Cold path only.
+//! [`crate::config::resolve`] turns this into the validated [`crate::config::Config`].
+
+use serde::Deserialize;
+
+/// Top level of the TOML file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// Folder for the database, `.hgrm` files and reports (default `edgeline-out`).
+    pub output_dir: Option<String>,
+    /// Run length in seconds (default 30; `--duration` overrides).
+    pub duration_secs: Option<u64>,
+    /// The built-in venue simulator.
+    pub simulator: Option<RawSimulator>,
+    /// Venue endpoints.
+    #[serde(default)]
+    pub venues: Vec<RawVenue>,
+    /// Instruments (default: Binance BTCUSDT spot and perp).
+    #[serde(default)]
+    pub instruments: Vec<RawInstrument>,
+    /// Basis tracker thresholds and costs.
+    pub basis: Option<RawBasis>,
+    /// Ring sizes.
+    pub rings: Option<RawRings>,
+    /// Which core runs which stages (default: hot path on core 0, telemetry on core 1).
+    #[serde(default)]
+    pub placement: Vec<RawCorePlan>,
+    /// Telemetry sidecar.
+    pub telemetry: Option<RawTelemetry>,
+}
+
+/// `[simulator]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSimulator {
+    /// Run the built-in simulator and point every venue without a URL at it (default true).
+    pub enabled: Option<bool>,
+    /// Seed of the simulated market (default 7).
+    pub seed: Option<u64>,
+    /// Port on 127.0.0.1 (default 0: any free port).
+    pub port: Option<u16>,
+    /// Mean time between basis dislocations, ms (default 1500).
+    pub dislocation_mean_interval_ms: Option<u64>,
+}
+
+/// `[[venues]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawVenue {
+    /// Venue name (`binance`).
+    pub name: String,
+    /// Spot WebSocket URL (default: the simulator's).
+    pub spot_url: Option<String>,
+    /// Perp WebSocket URL (default: the simulator's).
+    pub perp_url: Option<String>,
+}
+
+/// `[[instruments]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawInstrument {
+    /// Venue name.
+    pub venue: String,
+    /// `spot` or `perp`.
+    pub kind: String,
+    /// Wire symbol (`BTCUSDT`).
+    pub symbol: String,
+    /// Base asset (`BTC`): spot and perp of the same base on a venue form a basis pair.
+    pub base: String,
+    /// Tick size as a decimal string.
+    pub tick_size: String,
+    /// Lot size as a decimal string.
+    pub lot_size: String,
+    /// Minimum notional as a decimal string (default "0").
+    pub min_notional: Option<String>,
+}
+
+/// `[basis]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBasis {
+    /// Ticks in the rolling baseline (default 20).
+    pub baseline_ticks: Option<usize>,
+    /// Record edges at or above this, bps (default 10).
+    pub tracker_threshold_bps: Option<f64>,
+    /// Trading threshold, bps (default 20).
+    pub trade_threshold_bps: Option<f64>,
+    /// Cost of IOC on both legs, bps (default 18.2).
+    pub cost_ioc_both_bps: Option<f64>,
+    /// Cost of IOC perp + post-only spot, bps (default 14.0).
+    pub cost_ioc_perp_alo_spot_bps: Option<f64>,
+    /// Cost of post-only on both legs, bps (default 11.0).
+    pub cost_alo_both_bps: Option<f64>,
+}
+
+/// `[rings]`: slots of each SPSC ring (rounded by nothing: exactly this many).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRings {
+    /// feed → book (default 16384 events: ~1 MiB).
+    pub market_events: Option<usize>,
+    /// book → edge (default 4096 updates).
+    pub book_updates: Option<usize>,
+    /// edge → telemetry opportunity records (default 16384).
+    pub opportunities: Option<usize>,
+    /// each stage → telemetry latency samples (default 65536: ~1.5 MiB per stage).
+    pub latency_samples: Option<usize>,
+    /// Largest number of events one frame may decode into (default 2048).
+    pub events_per_frame_max: Option<usize>,
+}
+
+/// `[[placement]]`: one thread.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCorePlan {
+    /// Core to pin to (omit to leave the thread unpinned).
+    pub core: Option<usize>,
+    /// Stage names: `feed`, `book`, `edge`, `telemetry`.
+    pub stages: Vec<String>,
+    /// `spin`, `spin-then-yield` or `park` (default spin-then-yield).
+    pub idle: Option<String>,
+}
+
+/// `[telemetry]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTelemetry {
+    /// Progress line interval, ms (default 1000; 0 disables).
+    pub progress_interval_ms: Option<u64>,
+    /// Rows per database commit (default 512).
+    pub db_batch_rows: Option<usize>,
+    /// Longest a row waits before a commit, ms (default 100).
+    pub db_flush_interval_ms: Option<u64>,
+}

@@ -1,0 +1,305 @@
+//! Resolution: the raw TOML ([`RawConfig`]) → the validated [`Config`] every stage gets
+//! its slice of. Instruments are interned, basis pairs found, rings sized and the
+//! placement checked here; a bad value is a [`ConfigError::Invalid`] naming the key and
+//! the reason. Cold path, start-up only.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::config::raw::{RawBasis, RawConfig, RawCorePlan, RawInstrument, RawRings, RawTelemetry};
+use crate::config::{Config, ConfigError, RingSizes, SimSettings, TelemetrySettings, VenueEndpoints};
+use crate::edge::{BasisPair, BasisParams};
+use crate::edge::opportunity::CostModel;
+use crate::runtime::{CorePlan, IdlePolicy, Placement, StageKind};
+use crate::types::bps::{Bps, bps_from_config};
+use crate::types::{InstrumentRegistry, InstrumentSpec, MarketKind, Price, Qty, Venue};
+
+/// Default run length.
+pub const DURATION_DEFAULT: Duration = Duration::from_secs(30);
+/// Default output folder.
+pub const OUTPUT_DIR_DEFAULT: &str = "edgeline-out";
+
+fn invalid(key: impl Into<String>, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.into(),
+        reason: reason.into(),
+    }
+}
+
+/// Validates a raw configuration; `core_count` is the host's core count for placement.
+pub fn resolve(raw: RawConfig, core_count: usize) -> Result<Config, ConfigError> {
+    let simulator = resolve_simulator(&raw);
+    let registry = resolve_instruments(&raw.instruments)?;
+    let venues = resolve_venues(&raw, &registry, simulator.is_some())?;
+    let pairs = find_pairs(&registry);
+    if simulator.is_some() {
+        check_simulator_instruments(&registry)?;
+    }
+    let duration_secs = raw.duration_secs.unwrap_or(DURATION_DEFAULT.as_secs());
+    if duration_secs == 0 {
+        return Err(invalid("duration_secs", "must be at least 1"));
+    }
+    Ok(Config {
+        output_dir: PathBuf::from(raw.output_dir.as_deref().unwrap_or(OUTPUT_DIR_DEFAULT)),
+        duration: Duration::from_secs(duration_secs),
+        simulator,
+        venues,
+        registry,
+        pairs,
+        basis: resolve_basis(raw.basis.unwrap_or_default())?,
+        rings: resolve_rings(raw.rings.unwrap_or_default())?,
+        placement: resolve_placement(&raw.placement, core_count)?,
+        telemetry: resolve_telemetry(raw.telemetry.unwrap_or_default()),
+    })
+}
+
+fn resolve_simulator(raw: &RawConfig) -> Option<SimSettings> {
+    let sim = raw.simulator.clone().unwrap_or_default();
+    if !sim.enabled.unwrap_or(true) {
+        return None;
+    }
+    Some(SimSettings {
+        seed: sim.seed.unwrap_or(7),
+        port: sim.port.unwrap_or(0),
+        dislocation_mean_interval: Duration::from_millis(
+            sim.dislocation_mean_interval_ms.unwrap_or(1500),
+        ),
+    })
+}
+
+fn default_instruments() -> Vec<RawInstrument> {
+    let make = |kind: &str, tick: &str, lot: &str, min: &str| RawInstrument {
+        venue: "binance".into(),
+        kind: kind.into(),
+        symbol: "BTCUSDT".into(),
+        base: "BTC".into(),
+        tick_size: tick.into(),
+        lot_size: lot.into(),
+        min_notional: Some(min.into()),
+    };
+    vec![
+        make("spot", "0.01", "0.00001", "5"),
+        make("perp", "0.1", "0.001", "100"),
+    ]
+}
+
+fn resolve_instruments(raw: &[RawInstrument]) -> Result<InstrumentRegistry, ConfigError> {
+    let defaults = default_instruments();
+    let list = if raw.is_empty() { &defaults[..] } else { raw };
+    let mut registry = InstrumentRegistry::default();
+    for (i, inst) in list.iter().enumerate() {
+        let key = |field: &str| format!("instruments[{i}].{field}");
+        let venue = Venue::from_name(&inst.venue)
+            .ok_or_else(|| invalid(key("venue"), format!("unknown venue `{}` (known: binance)", inst.venue)))?;
+        let kind = match inst.kind.as_str() {
+            "spot" => MarketKind::Spot,
+            "perp" => MarketKind::Perp,
+            other => return Err(invalid(key("kind"), format!("`{other}` is not `spot` or `perp`"))),
+        };
+        let price = |field: &str, s: &str| {
+            Price::from_decimal_str(s).map_err(|e| invalid(key(field), e.to_string()))
+        };
+        let spec = InstrumentSpec {
+            venue,
+            kind,
+            symbol: inst.symbol.clone(),
+            base: inst.base.clone(),
+            tick_size: price("tick_size", &inst.tick_size)?,
+            lot_size: Qty::from_decimal_str(&inst.lot_size)
+                .map_err(|e| invalid(key("lot_size"), e.to_string()))?,
+            min_notional: price("min_notional", inst.min_notional.as_deref().unwrap_or("0"))?,
+        };
+        registry
+            .insert(spec)
+            .map_err(|e| invalid(format!("instruments[{i}]"), e.to_string()))?;
+    }
+    Ok(registry)
+}
+
+fn resolve_venues(
+    raw: &RawConfig,
+    registry: &InstrumentRegistry,
+    simulated: bool,
+) -> Result<Vec<VenueEndpoints>, ConfigError> {
+    let mut venues: Vec<VenueEndpoints> = Vec::new();
+    for (i, v) in raw.venues.iter().enumerate() {
+        let venue = Venue::from_name(&v.name).ok_or_else(|| {
+            invalid(format!("venues[{i}].name"), format!("unknown venue `{}` (known: binance)", v.name))
+        })?;
+        for (field, url) in [("spot_url", &v.spot_url), ("perp_url", &v.perp_url)] {
+            if let Some(url) = url
+                && !url.starts_with("ws://")
+            {
+                return Err(invalid(
+                    format!("venues[{i}].{field}"),
+                    format!("`{url}`: only plain ws:// endpoints are supported until the TLS transport lands"),
+                ));
+            }
+        }
+        venues.push(VenueEndpoints {
+            venue,
+            spot_url: v.spot_url.clone(),
+            perp_url: v.perp_url.clone(),
+        });
+    }
+    for inst in registry.iter() {
+        if venues.iter().any(|v| v.venue == inst.venue) {
+            continue;
+        }
+        if !simulated {
+            return Err(invalid(
+                "venues",
+                format!("venue `{}` has instruments but no endpoints, and the simulator is disabled", inst.venue),
+            ));
+        }
+        venues.push(VenueEndpoints {
+            venue: inst.venue,
+            spot_url: None,
+            perp_url: None,
+        });
+    }
+    Ok(venues)
+}
+
+fn check_simulator_instruments(registry: &InstrumentRegistry) -> Result<(), ConfigError> {
+    for kind in [MarketKind::Spot, MarketKind::Perp] {
+        let count = registry.iter().filter(|i| i.kind == kind).count();
+        if count > 1 {
+            return Err(invalid(
+                "instruments",
+                format!("the built-in simulator serves one {} symbol; {count} are configured", kind.name()),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Every spot and perp market of the same base on the same venue form a basis pair.
+fn find_pairs(registry: &InstrumentRegistry) -> Vec<BasisPair> {
+    let mut pairs = Vec::new();
+    for spot in registry.iter().filter(|i| i.kind == MarketKind::Spot) {
+        for perp in registry.iter().filter(|i| i.kind == MarketKind::Perp) {
+            if perp.base == spot.base && perp.venue == spot.venue {
+                pairs.push(BasisPair {
+                    spot: spot.id,
+                    perp: perp.id,
+                });
+            }
+        }
+    }
+    pairs
+}
+
+fn resolve_basis(raw: RawBasis) -> Result<BasisParams, ConfigError> {
+    let d = BasisParams::default();
+    let bps = |key: &str, value: Option<f64>, default: Bps| match value {
+        None => Ok(default),
+        Some(v) => bps_from_config(v)
+            .ok_or_else(|| invalid(format!("basis.{key}"), format!("{v} is not a finite number of bps"))),
+    };
+    let ticks = raw.baseline_ticks.unwrap_or(d.baseline_ticks);
+    if !(1..=100_000).contains(&ticks) {
+        return Err(invalid("basis.baseline_ticks", "must be between 1 and 100000"));
+    }
+    let params = BasisParams {
+        baseline_ticks: ticks,
+        tracker_threshold: bps("tracker_threshold_bps", raw.tracker_threshold_bps, d.tracker_threshold)?,
+        trade_threshold: bps("trade_threshold_bps", raw.trade_threshold_bps, d.trade_threshold)?,
+        costs: CostModel {
+            ioc_both: bps("cost_ioc_both_bps", raw.cost_ioc_both_bps, d.costs.ioc_both)?,
+            ioc_perp_alo_spot: bps(
+                "cost_ioc_perp_alo_spot_bps",
+                raw.cost_ioc_perp_alo_spot_bps,
+                d.costs.ioc_perp_alo_spot,
+            )?,
+            alo_both: bps("cost_alo_both_bps", raw.cost_alo_both_bps, d.costs.alo_both)?,
+        },
+    };
+    if params.trade_threshold < params.tracker_threshold {
+        return Err(invalid(
+            "basis.trade_threshold_bps",
+            "must not be below basis.tracker_threshold_bps (the tracker records a superset of trades)",
+        ));
+    }
+    Ok(params)
+}
+
+fn resolve_rings(raw: RawRings) -> Result<RingSizes, ConfigError> {
+    let size = |key: &str, value: Option<usize>, default: usize, min: usize| {
+        let v = value.unwrap_or(default);
+        if v < min || v > (1 << 24) {
+            return Err(invalid(format!("rings.{key}"), format!("{v} is outside {min}..=16777216")));
+        }
+        Ok(v)
+    };
+    let events_per_frame_max = size("events_per_frame_max", raw.events_per_frame_max, 2048, 16)?;
+    let market_events = size("market_events", raw.market_events, 16384, 16)?;
+    if market_events < events_per_frame_max {
+        return Err(invalid(
+            "rings.market_events",
+            format!("{market_events} slots cannot hold one frame of rings.events_per_frame_max = {events_per_frame_max}"),
+        ));
+    }
+    Ok(RingSizes {
+        market_events,
+        book_updates: size("book_updates", raw.book_updates, 4096, 16)?,
+        opportunities: size("opportunities", raw.opportunities, 16384, 16)?,
+        latency_samples: size("latency_samples", raw.latency_samples, 65536, 16)?,
+        events_per_frame_max,
+    })
+}
+
+fn resolve_placement(raw: &[RawCorePlan], core_count: usize) -> Result<Placement, ConfigError> {
+    if raw.is_empty() {
+        return Ok(Placement::default_for(core_count));
+    }
+    let mut cores = Vec::with_capacity(raw.len());
+    for (i, plan) in raw.iter().enumerate() {
+        let stages = plan
+            .stages
+            .iter()
+            .map(|name| {
+                StageKind::from_name(name).ok_or_else(|| {
+                    invalid(
+                        format!("placement[{i}].stages"),
+                        format!("unknown stage `{name}` (known: feed, book, edge, telemetry)"),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let idle_name = plan.idle.as_deref().unwrap_or("spin-then-yield");
+        let idle = IdlePolicy::from_name(idle_name).ok_or_else(|| {
+            invalid(
+                format!("placement[{i}].idle"),
+                format!("unknown idle policy `{idle_name}` (known: spin, spin-then-yield, park)"),
+            )
+        })?;
+        if let Some(core) = plan.core
+            && core >= core_count
+        {
+            return Err(invalid(
+                format!("placement[{i}].core"),
+                format!("core {core} does not exist on this host ({core_count} cores)"),
+            ));
+        }
+        cores.push(CorePlan {
+            core: plan.core,
+            stages,
+            idle,
+        });
+    }
+    let placement = Placement { cores };
+    placement
+        .validate()
+        .map_err(|e| invalid("placement", e.to_string()))?;
+    Ok(placement)
+}
+
+fn resolve_telemetry(raw: RawTelemetry) -> TelemetrySettings {
+    let progress_ms = raw.progress_interval_ms.unwrap_or(1000);
+    TelemetrySettings {
+        progress_interval: (progress_ms > 0).then(|| Duration::from_millis(progress_ms)),
+        db_batch_rows: raw.db_batch_rows.unwrap_or(512).max(1),
+        db_flush_interval: Duration::from_millis(raw.db_flush_interval_ms.unwrap_or(100)),
+    }
+}

@@ -1,0 +1,309 @@
+//! One simulated client connection: the WebSocket handshake (the path picks the market),
+//! then a loop that answers requests and forwards the subscribed frames.
+//!
+//! Runs on its own thread (one per connection, cold path; at most
+//! [`super::hub::CONNECTIONS_MAX`]). Allocates request replies and tungstenite's buffers;
+//! bounded: at most [`WRITE_BATCH_MAX`] frames are written between flushes, no new frame
+//! is taken while a flush is incomplete (so the socket's backlog stays in the bounded
+//! queue, whose overflow closes the connection), and tungstenite's write buffer is capped
+//! at [`WRITE_BUFFER_MAX`].
+//!
+//! After the handshake the socket is non-blocking. The loop reads every pending client
+//! message (tungstenite answers pings with pongs while reading), then writes up to a
+//! batch of queued frames and flushes once; when there was nothing to do it waits on the
+//! frame queue for at most [`IDLE_WAIT`], so a frame is forwarded as soon as the model
+//! queues it and a client request waits at most [`IDLE_WAIT`].
+
+use super::hub::{Link, Shared};
+use super::market::Market;
+use super::subscription::handle_request;
+use crate::runtime::clock;
+use crossbeam::channel::RecvTimeoutError;
+use log::{info, warn};
+use std::io;
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+use tungstenite::handshake::server::{ErrorResponse, Request, Response};
+use tungstenite::http::StatusCode;
+use tungstenite::protocol::frame::coding::CloseCode;
+use tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tungstenite::{Error as WsError, Message, Utf8Bytes, WebSocket};
+
+/// Longest a client may take to complete the handshake, and longest a blocked write may
+/// wait during it.
+pub(crate) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Longest idle wait on the frame queue before client messages are read again.
+pub(crate) const IDLE_WAIT: Duration = Duration::from_millis(1);
+/// Frames written between two flushes.
+pub(crate) const WRITE_BATCH_MAX: usize = 256;
+/// Client messages handled per loop turn, so a flooding client cannot starve writes.
+pub(crate) const READ_BATCH_MAX: usize = 64;
+/// Cap of tungstenite's write buffer, bytes; overflow closes the connection.
+pub(crate) const WRITE_BUFFER_MAX: usize = 16 << 20;
+
+/// Why a connection loop ended.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ConnectionEnd {
+    /// The client closed the connection: nothing to do.
+    #[error("closed by the client")]
+    ClientClosed,
+    /// The simulator is stopping: the connection is closed with "going away".
+    #[error("simulator stopping")]
+    Stopping,
+    /// The frame queue overflowed: the connection is closed with a policy error.
+    #[error("slow consumer: frame queue full")]
+    SlowConsumer,
+    /// The socket or the WebSocket protocol failed: the connection is dropped.
+    #[error("websocket error: {0}")]
+    Ws(#[from] WsError),
+}
+
+/// Serves one accepted TCP stream until it closes or the simulator stops.
+pub(crate) fn serve(stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>, symbols: &Symbols) {
+    let (mut ws, market) = match handshake(stream) {
+        Ok(accepted) => accepted,
+        Err(e) => {
+            info!("sim: refused {peer}: {e}");
+            return;
+        }
+    };
+    info!("sim: {peer} connected to {market:?}");
+    let link = shared.register(market);
+    let symbol = symbols.of(market);
+    let mut conn = Connection::new(&mut ws, &link, shared, market, symbol);
+    let end = conn.run();
+    shared.unregister(link.id);
+    close(&mut ws, &end);
+    match end {
+        ConnectionEnd::SlowConsumer => warn!("sim: closed {peer} ({market:?}): {end}"),
+        _ => info!("sim: {peer} ({market:?}) ended: {end}"),
+    }
+}
+
+/// The lower-case symbols that stream names must use, per market.
+#[derive(Clone, Debug)]
+pub(crate) struct Symbols {
+    /// Spot symbol, lower case.
+    pub(crate) spot: String,
+    /// Perp symbol, lower case.
+    pub(crate) perp: String,
+}
+
+impl Symbols {
+    fn of(&self, market: Market) -> &str {
+        match market {
+            Market::Spot => &self.spot,
+            Market::Perp => &self.perp,
+        }
+    }
+}
+
+/// Why a handshake failed.
+#[derive(Debug, thiserror::Error)]
+enum HandshakeFailure {
+    /// Socket options could not be set.
+    #[error("socket setup: {0}")]
+    Io(#[from] io::Error),
+    /// The client's handshake was invalid, too slow, or asked for an unknown path (404).
+    #[error("handshake: {0}")]
+    Handshake(String),
+}
+
+/// Completes the server handshake; the request path selects the market, any other path
+/// is answered 404.
+fn handshake(stream: TcpStream) -> Result<(WebSocket<TcpStream>, Market), HandshakeFailure> {
+    stream.set_nonblocking(false)?;
+    stream.set_nodelay(true)?;
+    stream.set_read_timeout(Some(HANDSHAKE_TIMEOUT))?;
+    stream.set_write_timeout(Some(HANDSHAKE_TIMEOUT))?;
+    let mut market = None;
+    // The callback's signature (and its large error type) is tungstenite's.
+    #[allow(clippy::result_large_err)]
+    let route = |request: &Request, response: Response| -> Result<Response, ErrorResponse> {
+        market = Market::from_path(request.uri().path());
+        match market {
+            Some(_) => Ok(response),
+            None => Err(not_found()),
+        }
+    };
+    let config = WebSocketConfig::default().max_write_buffer_size(WRITE_BUFFER_MAX);
+    let ws = tungstenite::accept_hdr_with_config(stream, route, Some(config))
+        .map_err(|e| HandshakeFailure::Handshake(e.to_string()))?;
+    let market = market.ok_or_else(|| HandshakeFailure::Handshake("no path".to_owned()))?;
+    ws.get_ref().set_nonblocking(true)?;
+    Ok((ws, market))
+}
+
+fn not_found() -> ErrorResponse {
+    let mut response = ErrorResponse::new(Some("unknown path: use /ws/spot or /ws/perp".to_owned()));
+    *response.status_mut() = StatusCode::NOT_FOUND;
+    response
+}
+
+/// Best-effort close frame for the ends we initiate.
+fn close(ws: &mut WebSocket<TcpStream>, end: &ConnectionEnd) {
+    let (code, reason) = match end {
+        ConnectionEnd::Stopping => (CloseCode::Away, "simulator stopping"),
+        ConnectionEnd::SlowConsumer => (CloseCode::Policy, "slow consumer"),
+        ConnectionEnd::ClientClosed | ConnectionEnd::Ws(_) => return,
+    };
+    let frame = CloseFrame {
+        code,
+        reason: reason.into(),
+    };
+    // The peer may already be gone: nothing more to do about a failed close.
+    let _ = ws.close(Some(frame));
+    let _ = ws.flush();
+}
+
+/// The loop state of one connection.
+struct Connection<'a> {
+    ws: &'a mut WebSocket<TcpStream>,
+    link: &'a Link,
+    shared: &'a Shared,
+    market: Market,
+    symbol: &'a str,
+    /// A frame taken from the queue while idle, written first on the next turn.
+    held: Option<Utf8Bytes>,
+    /// The last flush hit a full socket: retry it before taking more frames.
+    flush_pending: bool,
+}
+
+impl<'a> Connection<'a> {
+    fn new(ws: &'a mut WebSocket<TcpStream>, link: &'a Link, shared: &'a Shared, market: Market, symbol: &'a str) -> Self {
+        Self {
+            ws,
+            link,
+            shared,
+            market,
+            symbol,
+            held: None,
+            flush_pending: false,
+        }
+    }
+
+    /// Runs until the connection ends; returns why.
+    fn run(&mut self) -> ConnectionEnd {
+        loop {
+            if let Err(end) = self.turn() {
+                return end;
+            }
+        }
+    }
+
+    /// One loop turn: stop checks, reads, writes, then an idle wait if nothing moved.
+    fn turn(&mut self) -> Result<(), ConnectionEnd> {
+        if self.shared.stopping() {
+            return Err(ConnectionEnd::Stopping);
+        }
+        if self.link.slow.load(Ordering::Acquire) {
+            return Err(ConnectionEnd::SlowConsumer);
+        }
+        let read = self.read_requests()?;
+        let wrote = self.write_frames()?;
+        if read || wrote {
+            return Ok(());
+        }
+        if self.flush_pending {
+            clock::sleep(IDLE_WAIT);
+            return Ok(());
+        }
+        match self.link.rx.recv_timeout(IDLE_WAIT) {
+            Ok(text) => self.held = Some(text),
+            Err(RecvTimeoutError::Timeout) => {}
+            // The model dropped our queue: only after flagging us slow.
+            Err(RecvTimeoutError::Disconnected) => return Err(ConnectionEnd::SlowConsumer),
+        }
+        Ok(())
+    }
+
+    /// Handles the client messages already received; returns whether there were any.
+    fn read_requests(&mut self) -> Result<bool, ConnectionEnd> {
+        let mut any = false;
+        for _ in 0..READ_BATCH_MAX {
+            match self.ws.read() {
+                Ok(Message::Text(text)) => {
+                    self.answer(&text)?;
+                    any = true;
+                }
+                // Pings are answered by tungstenite; close frames end in ConnectionClosed.
+                Ok(_) => any = true,
+                Err(WsError::Io(e)) if would_block(&e) => return Ok(any),
+                Err(WsError::ConnectionClosed | WsError::AlreadyClosed) => {
+                    return Err(ConnectionEnd::ClientClosed);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(any)
+    }
+
+    /// Applies a request to the subscription mask and queues its reply (before any frame
+    /// of a newly subscribed stream, which can only arrive after the mask changes).
+    fn answer(&mut self, text: &str) -> Result<(), ConnectionEnd> {
+        let (change, reply) = handle_request(text, self.market, self.symbol);
+        let streams = &self.link.streams;
+        let _ = streams.fetch_update(Ordering::AcqRel, Ordering::Acquire, |m| Some(change.apply(m)));
+        self.write(Message::text(reply))?;
+        self.flush_pending = true;
+        Ok(())
+    }
+
+    /// Writes up to a batch of queued frames and flushes; returns whether it progressed.
+    fn write_frames(&mut self) -> Result<bool, ConnectionEnd> {
+        if self.flush_pending && !self.flush()? {
+            return Ok(false);
+        }
+        let mut written = 0u64;
+        while written < WRITE_BATCH_MAX as u64 {
+            let Some(text) = self.held.take().or_else(|| self.link.rx.try_recv().ok()) else {
+                break;
+            };
+            written += 1;
+            if !self.write(Message::Text(text))? {
+                break;
+            }
+        }
+        if written == 0 {
+            return Ok(false);
+        }
+        self.shared.frames_sent.fetch_add(written, Ordering::Relaxed);
+        self.flush()?;
+        Ok(true)
+    }
+
+    /// Queues a message; returns `false` when the socket is full (the message is kept in
+    /// tungstenite's buffer and a flush is pending).
+    fn write(&mut self, message: Message) -> Result<bool, ConnectionEnd> {
+        match self.ws.write(message) {
+            Ok(()) => Ok(true),
+            Err(WsError::Io(e)) if would_block(&e) => {
+                self.flush_pending = true;
+                Ok(false)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Flushes; returns whether everything went out.
+    fn flush(&mut self) -> Result<bool, ConnectionEnd> {
+        match self.ws.flush() {
+            Ok(()) => {
+                self.flush_pending = false;
+                Ok(true)
+            }
+            Err(WsError::Io(e)) if would_block(&e) => {
+                self.flush_pending = true;
+                Ok(false)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// Whether an I/O error only means "not now" on a non-blocking or timed socket.
+fn would_block(e: &io::Error) -> bool {
+    matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
+}
