@@ -2,8 +2,8 @@
 //! `stage/op/variant`. Run: `cargo bench --bench stages`. Figures go to LATENCY.md.
 
 use std::hint::black_box;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};

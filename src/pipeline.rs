@@ -10,8 +10,8 @@ use std::sync::Arc;
 use crate::book::BookStage;
 use crate::config::{Config, VenueEndpoints};
 use crate::edge::{EdgeIo, EdgeStage};
-use crate::feed::binance::subscribe::{streams, subscribe_message};
 use crate::feed::binance::BinanceDecoder;
+use crate::feed::binance::subscribe::{streams, subscribe_message};
 use crate::feed::transport::{Transport, TransportError, TransportLimits};
 use crate::feed::{FeedStage, SymbolMap};
 use crate::runtime::{Clock, Counter, RunReport, Shutdown, Stage, StopReason, start_placed};
@@ -71,15 +71,10 @@ pub fn run(config: &Config, shutdown: &Shutdown) -> Result<RunOutcome, PipelineE
     for stage in &mut stages {
         stage.finish(&mut report);
     }
-    let dislocations = sim.map(|s| {
-        let d = s.dislocations();
-        s.stop();
-        d
-    });
     Ok(RunOutcome {
         report,
         stop,
-        dislocations: dislocations.unwrap_or_default(),
+        dislocations: sim.map(SimHandle::stop).unwrap_or_default(),
     })
 }
 
@@ -145,7 +140,14 @@ fn build_stages(
         Arc::clone(stats),
         clock.clone(),
     );
-    let book = BookStage::new(&registry, event_rx, top_tx, book_samples, Arc::clone(stats), clock.clone());
+    let book = BookStage::new(
+        &registry,
+        event_rx,
+        top_tx,
+        book_samples,
+        Arc::clone(stats),
+        clock.clone(),
+    );
     let edge = EdgeStage::new(
         &registry,
         &config.pairs,
@@ -158,7 +160,12 @@ fn build_stages(
             clock: clock.clone(),
         },
     );
-    Ok(vec![Box::new(feed), Box::new(book), Box::new(edge), Box::new(telemetry)])
+    Ok(vec![
+        Box::new(feed),
+        Box::new(book),
+        Box::new(edge),
+        Box::new(telemetry),
+    ])
 }
 
 fn telemetry_config(config: &Config) -> TelemetryConfig {
@@ -199,7 +206,10 @@ fn subscription(
 ) -> (SymbolMap, Vec<String>) {
     let mut symbols = SymbolMap::default();
     let mut names = Vec::new();
-    for inst in registry.iter().filter(|i| i.venue == endpoints.venue && i.kind == kind) {
+    for inst in registry
+        .iter()
+        .filter(|i| i.venue == endpoints.venue && i.kind == kind)
+    {
         symbols.insert(&inst.symbol, inst.id);
         names.extend(streams(kind, &inst.symbol));
     }

@@ -109,7 +109,10 @@ fn test_hot_path_allocates_nothing_after_warm_up() {
         .iter()
         .map(|&kind| {
             let mut symbols = SymbolMap::default();
-            symbols.insert("BTCUSDT", registry.find(Venue::Binance, kind, "BTCUSDT").unwrap());
+            symbols.insert(
+                "BTCUSDT",
+                registry.find(Venue::Binance, kind, "BTCUSDT").unwrap(),
+            );
             BinanceDecoder::new(symbols)
         })
         .collect();
@@ -124,10 +127,21 @@ fn test_hot_path_allocates_nothing_after_warm_up() {
     };
     let book_sink = sink(|s| &s.book_samples_dropped);
     let edge_sink = sink(|s| &s.edge_samples_dropped);
-    let mut book = BookStage::new(&registry, event_rx, top_tx, book_sink, Arc::clone(&stats), clock.clone());
+    let mut book = BookStage::new(
+        &registry,
+        event_rx,
+        top_tx,
+        book_sink,
+        Arc::clone(&stats),
+        clock.clone(),
+    );
     let pair = BasisPair {
-        spot: registry.find(Venue::Binance, MarketKind::Spot, "BTCUSDT").unwrap(),
-        perp: registry.find(Venue::Binance, MarketKind::Perp, "BTCUSDT").unwrap(),
+        spot: registry
+            .find(Venue::Binance, MarketKind::Spot, "BTCUSDT")
+            .unwrap(),
+        perp: registry
+            .find(Venue::Binance, MarketKind::Perp, "BTCUSDT")
+            .unwrap(),
     };
     let io = EdgeIo {
         input: top_rx,
@@ -144,7 +158,9 @@ fn test_hot_path_allocates_nothing_after_warm_up() {
     let mut run = |frames: &[(usize, String)]| {
         for (conn, frame) in frames {
             buf.clear();
-            decoders[*conn].decode(frame.as_bytes(), clock.raw(), &mut buf).unwrap();
+            decoders[*conn]
+                .decode(frame.as_bytes(), clock.raw(), &mut buf)
+                .unwrap();
             for event in buf.as_slice() {
                 event_tx.push(*event).unwrap();
             }
@@ -162,8 +178,15 @@ fn test_hot_path_allocates_nothing_after_warm_up() {
     COUNTING.with(|c| c.set(false));
     let allocations = ALLOCATIONS.with(|n| n.get());
 
-    assert!(stats.edge_opportunities.get() > opportunities_before, "the record path ran");
-    assert!(stats.book_updates.get() > 5_000, "tops flowed: {}", stats.book_updates.get());
+    assert!(
+        stats.edge_opportunities.get() > opportunities_before,
+        "the record path ran"
+    );
+    assert!(
+        stats.book_updates.get() > 5_000,
+        "tops flowed: {}",
+        stats.book_updates.get()
+    );
     assert_eq!(stats.book_sequence_gaps.get(), 0);
     assert_eq!(allocations, 0, "allocations on the hot path after warm-up");
 }

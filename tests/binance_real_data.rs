@@ -14,10 +14,10 @@ use edgeline::types::{EventBody, InstrumentId, MarketKind};
 fn data_file(prefix: &str) -> Option<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/binance");
     let found = std::fs::read_dir(&dir).ok().and_then(|entries| {
-        entries
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with(prefix)))
+        entries.filter_map(Result::ok).map(|e| e.path()).find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(prefix))
+        })
     });
     if found.is_none() {
         assert!(
@@ -25,7 +25,10 @@ fn data_file(prefix: &str) -> Option<PathBuf> {
             "CI=true but {}/{prefix}* is missing",
             dir.display()
         );
-        eprintln!("SKIPPED: {}/{prefix}* not found (real data absent)", dir.display());
+        eprintln!(
+            "SKIPPED: {}/{prefix}* not found (real data absent)",
+            dir.display()
+        );
     }
     found
 }
@@ -63,7 +66,12 @@ fn replay(prefix: &str, kind: MarketKind) -> Option<Tally> {
         for event in buf.as_slice() {
             match event.body {
                 EventBody::TopOfBook { .. } => t.tops += 1,
-                EventBody::DepthBegin { first_update_id, last_update_id, prev_update_id, .. } => {
+                EventBody::DepthBegin {
+                    first_update_id,
+                    last_update_id,
+                    prev_update_id,
+                    ..
+                } => {
                     t.depth_msgs += 1;
                     let check = book.check_depth(first_update_id, last_update_id, prev_update_id);
                     t.gaps += usize::from(matches!(check, SequenceCheck::Gap { .. }));
@@ -78,7 +86,9 @@ fn replay(prefix: &str, kind: MarketKind) -> Option<Tally> {
 
 #[test]
 fn test_binance_spot_real_capture_decodes_and_links() {
-    let Some(t) = replay("spot_hftbacktest_", MarketKind::Spot) else { return };
+    let Some(t) = replay("spot_hftbacktest_", MarketKind::Spot) else {
+        return;
+    };
     // MANIFEST: depth@100ms 3,451, bookTicker 28,040, trade 9,757, 1 REST snapshot.
     assert_eq!(t.depth_msgs, 3_451, "{t:?}");
     assert_eq!(t.tops, 28_040, "{t:?}");
@@ -89,7 +99,9 @@ fn test_binance_spot_real_capture_decodes_and_links() {
 
 #[test]
 fn test_binance_usdm_real_capture_decodes_and_links() {
-    let Some(t) = replay("usdm_hftbacktest_", MarketKind::Perp) else { return };
+    let Some(t) = replay("usdm_hftbacktest_", MarketKind::Perp) else {
+        return;
+    };
     // MANIFEST: depth@0ms 6,551, bookTicker 66,089, trade 21,313, 1 snapshot.
     assert_eq!(t.depth_msgs, 6_551, "{t:?}");
     assert_eq!(t.tops, 66_089, "{t:?}");

@@ -19,6 +19,7 @@ struct Row {
 }
 
 fn run_pipeline(dir: &Path) -> RunOutcome {
+    let _ = env_logger::builder().is_test(true).try_init();
     let text = format!(
         r#"
         output_dir = "{}"
@@ -71,15 +72,30 @@ fn test_pipeline_on_simulator_records_the_injected_dislocations() {
     let outcome = run_pipeline(dir.path());
     let report = &outcome.report;
 
-    for counter in ["feed.frames", "feed.events", "book.events", "book.updates", "edge.ticks"] {
-        assert!(report.counter(counter) > 1_000, "{counter} = {}", report.counter(counter));
+    for counter in [
+        "feed.frames",
+        "feed.events",
+        "book.events",
+        "book.updates",
+        "edge.ticks",
+    ] {
+        assert!(
+            report.counter(counter) > 1_000,
+            "{counter} = {}",
+            report.counter(counter)
+        );
     }
     assert_eq!(report.counter("feed.malformed"), 0);
     assert_eq!(report.counter("book.sequence_gaps"), 0);
     for name in ["feed", "book", "edge", "ingress_to_decision"] {
-        let h = report.histogram(name).unwrap_or_else(|| panic!("no histogram {name}"));
+        let h = report
+            .histogram(name)
+            .unwrap_or_else(|| panic!("no histogram {name}"));
         assert!(h.count > 1_000, "histogram {name} has {} samples", h.count);
-        assert!(dir.path().join(format!("{name}.hgrm")).exists(), "{name}.hgrm");
+        assert!(
+            dir.path().join(format!("{name}.hgrm")).exists(),
+            "{name}.hgrm"
+        );
     }
 
     let rows = rows(dir.path());
@@ -91,10 +107,18 @@ fn test_pipeline_on_simulator_records_the_injected_dislocations() {
         .iter()
         .filter(|d| d.end_ms < last_seen)
         .collect();
-    assert!(injected.len() >= 3, "the simulator injected {} dislocations", injected.len());
+    assert!(
+        injected.len() >= 3,
+        "the simulator injected {} dislocations",
+        injected.len()
+    );
 
     for row in &rows {
-        assert!(row.edge_bps >= 10.0, "recorded below the tracker threshold: {}", row.edge_bps);
+        assert!(
+            row.edge_bps >= 10.0,
+            "recorded below the tracker threshold: {}",
+            row.edge_bps
+        );
         assert_eq!(row.would_trade, row.edge_bps >= 20.0);
         assert!(
             outcome.dislocations.iter().any(|d| within(row, d)),
@@ -104,12 +128,22 @@ fn test_pipeline_on_simulator_records_the_injected_dislocations() {
         );
     }
     let mut sources_matched = 0;
-    let large: Vec<&&Dislocation> = injected.iter().filter(|d| d.peak_bps.abs() >= 12.0).collect();
+    let large: Vec<&&Dislocation> = injected
+        .iter()
+        .filter(|d| d.peak_bps.abs() >= 12.0)
+        .collect();
     for d in &large {
         let hits: Vec<&Row> = rows.iter().filter(|r| within(r, d)).collect();
         assert!(!hits.is_empty(), "no opportunity for dislocation {d:?}");
-        let want_direction = if d.peak_bps > 0.0 { "SHORT_PERP_LONG_SPOT" } else { "LONG_PERP_SHORT_SPOT" };
-        assert!(hits.iter().all(|r| r.direction == want_direction), "direction for {d:?}");
+        let want_direction = if d.peak_bps > 0.0 {
+            "SHORT_PERP_LONG_SPOT"
+        } else {
+            "LONG_PERP_SHORT_SPOT"
+        };
+        assert!(
+            hits.iter().all(|r| r.direction == want_direction),
+            "direction for {d:?}"
+        );
         let want_source = match d.leg {
             SimLeg::Perp => "PERP",
             SimLeg::Spot => "SPOT",

@@ -175,19 +175,32 @@ mod tests {
     fn test_bad_values_name_key_and_reason() {
         let inst = "[[instruments]]\nvenue = \"binance\"\nkind = \"spot\"\nsymbol = \"BTCUSDT\"\nbase = \"BTC\"\nlot_size = \"0.001\"\n";
         let e = err(&format!("{inst}tick_size = \"0.0x\"\n"));
-        assert!(e.contains("instruments[0].tick_size") && e.contains("0.0x"), "{e}");
+        assert!(
+            e.contains("instruments[0].tick_size") && e.contains("0.0x"),
+            "{e}"
+        );
         let e = err(&format!("{inst}tick_size = \"0\"\n"));
         assert!(e.contains("tick_size must be greater than zero"), "{e}");
         let e = err("[[placement]]\ncore = 0\nstages = [\"feed\", \"book\", \"edge\"]\n");
         assert!(e.contains("`placement`") && e.contains("telemetry"), "{e}");
-        let e = err("[[placement]]\ncore = 9\nstages = [\"feed\", \"book\", \"edge\", \"telemetry\"]\n");
-        assert!(e.contains("placement[0].core") && e.contains("does not exist"), "{e}");
+        let e = err(
+            "[[placement]]\ncore = 9\nstages = [\"feed\", \"book\", \"edge\", \"telemetry\"]\n",
+        );
+        assert!(
+            e.contains("placement[0].core") && e.contains("does not exist"),
+            "{e}"
+        );
         let e = err("[basis]\ntracker_threshold_bps = 30.0\n");
         assert!(e.contains("basis.trade_threshold_bps"), "{e}");
         let e = err("[rings]\nmarket_events = 4\n");
         assert!(e.contains("rings.market_events"), "{e}");
-        let e = err("[[venues]]\nname = \"binance\"\nspot_url = \"wss://stream.binance.com:9443/ws\"\n");
-        assert!(e.contains("venues[0].spot_url") && e.contains("ws://"), "{e}");
+        let e = err(
+            "[[venues]]\nname = \"binance\"\nspot_url = \"wss://stream.binance.com:9443/ws\"\n",
+        );
+        assert!(
+            e.contains("venues[0].spot_url") && e.contains("ws://"),
+            "{e}"
+        );
         let e = err("duration_secs = 0\n");
         assert!(e.contains("duration_secs"), "{e}");
     }
@@ -213,7 +226,10 @@ mod tests {
         let c = Config::from_toml(text, Path::new("t.toml"), 1).unwrap();
         assert_eq!(c.output_dir, PathBuf::from("out"));
         assert_eq!(c.basis.baseline_ticks, 10);
-        assert_eq!(c.basis.tracker_threshold, crate::types::bps::Bps::from_num(8.5));
+        assert_eq!(
+            c.basis.tracker_threshold,
+            crate::types::bps::Bps::from_num(8.5)
+        );
         assert_eq!(c.placement.cores.len(), 1);
         assert_eq!(c.telemetry.progress_interval, None);
         assert_eq!(c.simulator.unwrap().seed, 11);

@@ -7,9 +7,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::config::raw::{RawBasis, RawConfig, RawCorePlan, RawInstrument, RawRings, RawTelemetry};
-use crate::config::{Config, ConfigError, RingSizes, SimSettings, TelemetrySettings, VenueEndpoints};
-use crate::edge::{BasisPair, BasisParams};
+use crate::config::{
+    Config, ConfigError, RingSizes, SimSettings, TelemetrySettings, VenueEndpoints,
+};
 use crate::edge::opportunity::CostModel;
+use crate::edge::{BasisPair, BasisParams};
 use crate::runtime::{CorePlan, IdlePolicy, Placement, StageKind};
 use crate::types::bps::{Bps, bps_from_config};
 use crate::types::{InstrumentRegistry, InstrumentSpec, MarketKind, Price, Qty, Venue};
@@ -89,12 +91,21 @@ fn resolve_instruments(raw: &[RawInstrument]) -> Result<InstrumentRegistry, Conf
     let mut registry = InstrumentRegistry::default();
     for (i, inst) in list.iter().enumerate() {
         let key = |field: &str| format!("instruments[{i}].{field}");
-        let venue = Venue::from_name(&inst.venue)
-            .ok_or_else(|| invalid(key("venue"), format!("unknown venue `{}` (known: binance)", inst.venue)))?;
+        let venue = Venue::from_name(&inst.venue).ok_or_else(|| {
+            invalid(
+                key("venue"),
+                format!("unknown venue `{}` (known: binance)", inst.venue),
+            )
+        })?;
         let kind = match inst.kind.as_str() {
             "spot" => MarketKind::Spot,
             "perp" => MarketKind::Perp,
-            other => return Err(invalid(key("kind"), format!("`{other}` is not `spot` or `perp`"))),
+            other => {
+                return Err(invalid(
+                    key("kind"),
+                    format!("`{other}` is not `spot` or `perp`"),
+                ));
+            }
         };
         let price = |field: &str, s: &str| {
             Price::from_decimal_str(s).map_err(|e| invalid(key(field), e.to_string()))
@@ -124,7 +135,10 @@ fn resolve_venues(
     let mut venues: Vec<VenueEndpoints> = Vec::new();
     for (i, v) in raw.venues.iter().enumerate() {
         let venue = Venue::from_name(&v.name).ok_or_else(|| {
-            invalid(format!("venues[{i}].name"), format!("unknown venue `{}` (known: binance)", v.name))
+            invalid(
+                format!("venues[{i}].name"),
+                format!("unknown venue `{}` (known: binance)", v.name),
+            )
         })?;
         for (field, url) in [("spot_url", &v.spot_url), ("perp_url", &v.perp_url)] {
             if let Some(url) = url
@@ -132,7 +146,9 @@ fn resolve_venues(
             {
                 return Err(invalid(
                     format!("venues[{i}].{field}"),
-                    format!("`{url}`: only plain ws:// endpoints are supported until the TLS transport lands"),
+                    format!(
+                        "`{url}`: only plain ws:// endpoints are supported until the TLS transport lands"
+                    ),
                 ));
             }
         }
@@ -149,7 +165,10 @@ fn resolve_venues(
         if !simulated {
             return Err(invalid(
                 "venues",
-                format!("venue `{}` has instruments but no endpoints, and the simulator is disabled", inst.venue),
+                format!(
+                    "venue `{}` has instruments but no endpoints, and the simulator is disabled",
+                    inst.venue
+                ),
             ));
         }
         venues.push(VenueEndpoints {
@@ -167,7 +186,10 @@ fn check_simulator_instruments(registry: &InstrumentRegistry) -> Result<(), Conf
         if count > 1 {
             return Err(invalid(
                 "instruments",
-                format!("the built-in simulator serves one {} symbol; {count} are configured", kind.name()),
+                format!(
+                    "the built-in simulator serves one {} symbol; {count} are configured",
+                    kind.name()
+                ),
             ));
         }
     }
@@ -194,17 +216,32 @@ fn resolve_basis(raw: RawBasis) -> Result<BasisParams, ConfigError> {
     let d = BasisParams::default();
     let bps = |key: &str, value: Option<f64>, default: Bps| match value {
         None => Ok(default),
-        Some(v) => bps_from_config(v)
-            .ok_or_else(|| invalid(format!("basis.{key}"), format!("{v} is not a finite number of bps"))),
+        Some(v) => bps_from_config(v).ok_or_else(|| {
+            invalid(
+                format!("basis.{key}"),
+                format!("{v} is not a finite number of bps"),
+            )
+        }),
     };
     let ticks = raw.baseline_ticks.unwrap_or(d.baseline_ticks);
     if !(1..=100_000).contains(&ticks) {
-        return Err(invalid("basis.baseline_ticks", "must be between 1 and 100000"));
+        return Err(invalid(
+            "basis.baseline_ticks",
+            "must be between 1 and 100000",
+        ));
     }
     let params = BasisParams {
         baseline_ticks: ticks,
-        tracker_threshold: bps("tracker_threshold_bps", raw.tracker_threshold_bps, d.tracker_threshold)?,
-        trade_threshold: bps("trade_threshold_bps", raw.trade_threshold_bps, d.trade_threshold)?,
+        tracker_threshold: bps(
+            "tracker_threshold_bps",
+            raw.tracker_threshold_bps,
+            d.tracker_threshold,
+        )?,
+        trade_threshold: bps(
+            "trade_threshold_bps",
+            raw.trade_threshold_bps,
+            d.trade_threshold,
+        )?,
         costs: CostModel {
             ioc_both: bps("cost_ioc_both_bps", raw.cost_ioc_both_bps, d.costs.ioc_both)?,
             ioc_perp_alo_spot: bps(
@@ -228,7 +265,10 @@ fn resolve_rings(raw: RawRings) -> Result<RingSizes, ConfigError> {
     let size = |key: &str, value: Option<usize>, default: usize, min: usize| {
         let v = value.unwrap_or(default);
         if v < min || v > (1 << 24) {
-            return Err(invalid(format!("rings.{key}"), format!("{v} is outside {min}..=16777216")));
+            return Err(invalid(
+                format!("rings.{key}"),
+                format!("{v} is outside {min}..=16777216"),
+            ));
         }
         Ok(v)
     };
@@ -237,7 +277,9 @@ fn resolve_rings(raw: RawRings) -> Result<RingSizes, ConfigError> {
     if market_events < events_per_frame_max {
         return Err(invalid(
             "rings.market_events",
-            format!("{market_events} slots cannot hold one frame of rings.events_per_frame_max = {events_per_frame_max}"),
+            format!(
+                "{market_events} slots cannot hold one frame of rings.events_per_frame_max = {events_per_frame_max}"
+            ),
         ));
     }
     Ok(RingSizes {

@@ -104,7 +104,7 @@ impl FeedStage {
 fn log_malformed(stats: &PipelineStats, error: DecodeError, frame: &[u8]) {
     stats.feed_malformed.incr();
     let n = stats.feed_malformed.get();
-    if n <= MALFORMED_LOGGED_MAX || n % 1000 == 0 {
+    if n <= MALFORMED_LOGGED_MAX || n.is_multiple_of(1000) {
         let shown = &frame[..frame.len().min(200)];
         log::warn!(
             "feed: malformed frame #{n} ({error}): {}",

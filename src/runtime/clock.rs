@@ -51,7 +51,7 @@ impl Clock {
         if end_raw <= start_raw {
             return 0;
         }
-        u64::try_from(self.inner.delta_as_nanos(start_raw, end_raw)).unwrap_or(u64::MAX)
+        self.inner.delta_as_nanos(start_raw, end_raw)
     }
 
     /// Wall-clock time of a raw reading, unix nanoseconds (cold path).

@@ -60,8 +60,18 @@ pub(crate) fn spot_book_ticker(out: &mut String, update_id: u64, symbol: &str, t
 }
 
 /// Futures `<symbol>@bookTicker`: `{"e":"bookTicker","u":..,"E":..,"T":..,"s":..,...}`.
-pub(crate) fn perp_book_ticker(out: &mut String, times: EventTimes, update_id: u64, symbol: &str, top: Top, decimals: Decimals) {
-    let EventTimes { event_ms, transaction_ms } = times;
+pub(crate) fn perp_book_ticker(
+    out: &mut String,
+    times: EventTimes,
+    update_id: u64,
+    symbol: &str,
+    top: Top,
+    decimals: Decimals,
+) {
+    let EventTimes {
+        event_ms,
+        transaction_ms,
+    } = times;
     let _ = write!(
         out,
         "{{\"e\":\"bookTicker\",\"u\":{update_id},\"E\":{event_ms},\"T\":{transaction_ms},\"s\":\"{symbol}\","
@@ -98,12 +108,23 @@ fn push_top(out: &mut String, top: Top, decimals: Decimals) {
 /// `depthUpdate` for either market: spot
 /// `{"e":"depthUpdate","E":..,"s":..,"U":..,"u":..,"b":[..],"a":[..]}`, futures
 /// `{"e":"depthUpdate","E":..,"T":..,"s":..,"U":..,"u":..,"pu":..,"b":[..],"a":[..]}`.
-pub(crate) fn depth_update(out: &mut String, market: Market, times: EventTimes, symbol: &str, diff: &DepthDiff, decimals: Decimals) {
+pub(crate) fn depth_update(
+    out: &mut String,
+    market: Market,
+    times: EventTimes,
+    symbol: &str,
+    diff: &DepthDiff,
+    decimals: Decimals,
+) {
     let _ = write!(out, "{{\"e\":\"depthUpdate\",\"E\":{},", times.event_ms);
     if market == Market::Perp {
         let _ = write!(out, "\"T\":{},", times.transaction_ms);
     }
-    let _ = write!(out, "\"s\":\"{symbol}\",\"U\":{},\"u\":{},", diff.first_id, diff.last_id);
+    let _ = write!(
+        out,
+        "\"s\":\"{symbol}\",\"U\":{},\"u\":{},",
+        diff.first_id, diff.last_id
+    );
     if market == Market::Perp {
         let _ = write!(out, "\"pu\":{},", diff.prev_last_id);
     }
@@ -149,8 +170,17 @@ pub(crate) struct MarkPrice {
 /// Futures `<symbol>@markPrice@1s`:
 /// `{"e":"markPriceUpdate","E":..,"s":..,"p":..,"i":..,"P":..,"r":..,"T":..}`.
 pub(crate) fn mark_price(out: &mut String, symbol: &str, m: &MarkPrice) {
-    let _ = write!(out, "{{\"e\":\"markPriceUpdate\",\"E\":{},\"s\":\"{symbol}\",", m.event_ms);
-    let fields = [("p", m.mark), ("i", m.index), ("P", m.settle_estimate), ("r", m.funding_rate)];
+    let _ = write!(
+        out,
+        "{{\"e\":\"markPriceUpdate\",\"E\":{},\"s\":\"{symbol}\",",
+        m.event_ms
+    );
+    let fields = [
+        ("p", m.mark),
+        ("i", m.index),
+        ("P", m.settle_estimate),
+        ("r", m.funding_rate),
+    ];
     for (name, raw) in fields {
         let _ = write!(out, "\"{name}\":");
         push_decimal(out, raw, FUTURES_MARK_DECIMALS);
@@ -246,7 +276,14 @@ mod tests {
             r#"{"e":"depthUpdate","E":123456789,"s":"BNBBTC","U":157,"u":160,"b":[["0.00240000","10.00000000"]],"a":[["0.00260000","0.00000000"]]}"#
         );
         s.clear();
-        depth_update(&mut s, Market::Perp, times, "BTCUSDT", &diff, Decimals { price: 4, qty: 0 });
+        depth_update(
+            &mut s,
+            Market::Perp,
+            times,
+            "BTCUSDT",
+            &diff,
+            Decimals { price: 4, qty: 0 },
+        );
         assert_eq!(
             s,
             r#"{"e":"depthUpdate","E":123456789,"T":123456788,"s":"BTCUSDT","U":157,"u":160,"pu":149,"b":[["0.0024","10"]],"a":[["0.0026","0"]]}"#

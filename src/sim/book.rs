@@ -6,9 +6,11 @@
 //! touched since the last depth message (bounded by the steps in one depth interval
 //! times 2 × [`DEPTH_LEVELS`] × 2).
 //!
-//! Each step the book is reshaped around the touch the price model asks for: levels
-//! that left the window are deleted (qty 0 in the next diff), new ones get a random
-//! quantity, the touch and one deeper level sometimes change quantity. Every step that
+//! Each step the book is reshaped around the touch the price model asks for: the touch
+//! plus [`DEPTH_LEVELS`] - 1 levels on a fixed grid behind it (every
+//! `level_gap_ticks`, like resting orders on round prices). Levels that left the window
+//! are deleted (qty 0 in the next diff), new ones get a random quantity, the touch and
+//! one deeper level sometimes change quantity. Every step that
 //! changes the book advances the update id by 1 to [`UPDATE_ID_STEP_MAX`], like the real
 //! venue whose ids also count changes we do not see.
 
@@ -36,6 +38,9 @@ pub(crate) struct BookSpec {
     pub(crate) lot_raw: i64,
     /// Largest level quantity, in lots.
     pub(crate) lots_max: u64,
+    /// Ticks between the levels behind the touch (levels sit on multiples of it, so they
+    /// keep their quantity while the touch moves, as resting orders do).
+    pub(crate) level_gap_ticks: i64,
 }
 
 /// Best bid and ask with their quantities, raw units.
@@ -62,6 +67,13 @@ pub(crate) struct DepthDiff {
     pub(crate) asks: Vec<(i64, i64)>,
 }
 
+/// Which side of the book.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Side {
+    Bid,
+    Ask,
+}
+
 /// One side's levels (price in ticks → qty raw) and its pending changes.
 #[derive(Clone, Debug, Default)]
 struct SideBook {
@@ -70,19 +82,24 @@ struct SideBook {
 }
 
 impl SideBook {
-    /// Makes the side hold exactly the ticks `lo..=hi`, touch at `touch`; returns
-    /// whether anything changed.
-    fn reshape(&mut self, rng: &mut SimRng, spec: BookSpec, window: (i64, i64), touch: i64) -> bool {
-        let (lo, hi) = window;
+    /// Makes the side hold exactly the touch and the [`DEPTH_LEVELS`] - 1 grid levels
+    /// beyond it; returns whether anything changed.
+    fn reshape(&mut self, rng: &mut SimRng, spec: BookSpec, touch: i64, side: Side) -> bool {
+        let gap = spec.level_gap_ticks;
+        let (lo, hi) = grid_window(touch, gap, side);
+        let wanted = |t: i64| t == touch || (lo <= t && t <= hi && t.rem_euclid(gap) == 0);
         let mut changed = false;
-        let mut kept = self.levels.split_off(&lo);
-        let above = kept.split_off(&(hi + 1));
-        for tick in self.levels.keys().chain(above.keys()) {
-            self.pending.insert(*tick, 0);
-            changed = true;
-        }
-        self.levels = kept;
-        for tick in lo..=hi {
+        let pending = &mut self.pending;
+        self.levels.retain(|&tick, _| {
+            let keep = wanted(tick);
+            if !keep {
+                pending.insert(tick, 0);
+                changed = true;
+            }
+            keep
+        });
+        let grid = (0..DEPTH_LEVELS - 1).map(|i| lo + i * gap);
+        for tick in std::iter::once(touch).chain(grid) {
             if !self.levels.contains_key(&tick) {
                 changed |= self.set(tick, random_qty(rng, spec));
             }
@@ -91,8 +108,8 @@ impl SideBook {
             changed |= self.set(touch, random_qty(rng, spec));
         }
         if rng.chance(DEEP_QTY_CHANGE_CHANCE) {
-            let tick = lo + i64::try_from(rng.below(DEPTH_LEVELS.unsigned_abs())).unwrap_or(0);
-            changed |= self.set(tick, random_qty(rng, spec));
+            let level = i64::try_from(rng.below((DEPTH_LEVELS - 1).unsigned_abs())).unwrap_or(0);
+            changed |= self.set(lo + level * gap, random_qty(rng, spec));
         }
         changed
     }
@@ -107,10 +124,28 @@ impl SideBook {
     }
 }
 
+/// The lowest and highest of the [`DEPTH_LEVELS`] - 1 multiples of `gap` strictly beyond
+/// the touch (below it for bids, above it for asks).
+fn grid_window(touch: i64, gap: i64, side: Side) -> (i64, i64) {
+    let far = (DEPTH_LEVELS - 2) * gap;
+    match side {
+        Side::Bid => {
+            let first = (touch - 1).div_euclid(gap) * gap;
+            (first - far, first)
+        }
+        Side::Ask => {
+            let first = (touch.div_euclid(gap) + 1) * gap;
+            (first, first + far)
+        }
+    }
+}
+
 /// A random level quantity: 1 to `lots_max` lots.
 fn random_qty(rng: &mut SimRng, spec: BookSpec) -> i64 {
     let lots = 1 + rng.below(spec.lots_max);
-    i64::try_from(lots).unwrap_or(1).saturating_mul(spec.lot_raw)
+    i64::try_from(lots)
+        .unwrap_or(1)
+        .saturating_mul(spec.lot_raw)
 }
 
 /// A synthetic book for one market.
@@ -146,9 +181,8 @@ impl SyntheticBook {
         let bid = f64_to_i64(mid / tick - self.spread_ticks as f64 / 2.0);
         let ask = bid + self.spread_ticks;
         let spec = self.spec;
-        let depth = DEPTH_LEVELS - 1;
-        let mut changed = self.bids.reshape(rng, spec, (bid - depth, bid), bid);
-        changed |= self.asks.reshape(rng, spec, (ask, ask + depth), ask);
+        let mut changed = self.bids.reshape(rng, spec, bid, Side::Bid);
+        changed |= self.asks.reshape(rng, spec, ask, Side::Ask);
         if changed {
             self.update_id += 1 + rng.below(UPDATE_ID_STEP_MAX);
         }
@@ -201,6 +235,7 @@ mod tests {
         tick_raw: 1_000_000,
         lot_raw: 1_000,
         lots_max: 1_000,
+        level_gap_ticks: 7,
     };
 
     /// Replays diffs into a plain map book, the way a client would.
@@ -225,10 +260,10 @@ mod tests {
         for step in 0..2_000 {
             mid += 0.013 * (rng.unit() - 0.5) * 100.0;
             book.apply(&mut rng, mid);
-            if step % 100 == 0 {
-                if let Some(diff) = book.take_diff() {
-                    replay(&mut client, &diff);
-                }
+            if step % 100 == 0
+                && let Some(diff) = book.take_diff()
+            {
+                replay(&mut client, &diff);
             }
         }
         if let Some(diff) = book.take_diff() {

@@ -34,12 +34,17 @@ use tungstenite::{Error as WsError, Message, Utf8Bytes, WebSocket};
 /// Longest a client may take to complete the handshake, and longest a blocked write may
 /// wait during it.
 pub(crate) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Longest wait for the peer to take the close frame we send (after the frames buffered
+/// before it) when we end a connection.
+pub(crate) const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 /// Longest idle wait on the frame queue before client messages are read again.
 pub(crate) const IDLE_WAIT: Duration = Duration::from_millis(1);
 /// Frames written between two flushes.
 pub(crate) const WRITE_BATCH_MAX: usize = 256;
 /// Client messages handled per loop turn, so a flooding client cannot starve writes.
 pub(crate) const READ_BATCH_MAX: usize = 64;
+/// Largest client message, bytes: a request naming every stream fits many times over.
+pub(crate) const CLIENT_MESSAGE_MAX: usize = 64 << 10;
 /// Cap of tungstenite's write buffer, bytes; overflow closes the connection.
 pub(crate) const WRITE_BUFFER_MAX: usize = 16 << 20;
 
@@ -128,7 +133,10 @@ fn handshake(stream: TcpStream) -> Result<(WebSocket<TcpStream>, Market), Handsh
             None => Err(not_found()),
         }
     };
-    let config = WebSocketConfig::default().max_write_buffer_size(WRITE_BUFFER_MAX);
+    let config = WebSocketConfig::default()
+        .max_write_buffer_size(WRITE_BUFFER_MAX)
+        .max_message_size(Some(CLIENT_MESSAGE_MAX))
+        .max_frame_size(Some(CLIENT_MESSAGE_MAX));
     let ws = tungstenite::accept_hdr_with_config(stream, route, Some(config))
         .map_err(|e| HandshakeFailure::Handshake(e.to_string()))?;
     let market = market.ok_or_else(|| HandshakeFailure::Handshake("no path".to_owned()))?;
@@ -137,7 +145,8 @@ fn handshake(stream: TcpStream) -> Result<(WebSocket<TcpStream>, Market), Handsh
 }
 
 fn not_found() -> ErrorResponse {
-    let mut response = ErrorResponse::new(Some("unknown path: use /ws/spot or /ws/perp".to_owned()));
+    let mut response =
+        ErrorResponse::new(Some("unknown path: use /ws/spot or /ws/perp".to_owned()));
     *response.status_mut() = StatusCode::NOT_FOUND;
     response
 }
@@ -153,7 +162,10 @@ fn close(ws: &mut WebSocket<TcpStream>, end: &ConnectionEnd) {
         code,
         reason: reason.into(),
     };
-    // The peer may already be gone: nothing more to do about a failed close.
+    // The close frame goes after everything already buffered: give the peer up to
+    // CLOSE_TIMEOUT to take it. The peer may be gone: a failed close needs no action.
+    let _ = ws.get_ref().set_nonblocking(false);
+    let _ = ws.get_ref().set_write_timeout(Some(CLOSE_TIMEOUT));
     let _ = ws.close(Some(frame));
     let _ = ws.flush();
 }
@@ -172,7 +184,13 @@ struct Connection<'a> {
 }
 
 impl<'a> Connection<'a> {
-    fn new(ws: &'a mut WebSocket<TcpStream>, link: &'a Link, shared: &'a Shared, market: Market, symbol: &'a str) -> Self {
+    fn new(
+        ws: &'a mut WebSocket<TcpStream>,
+        link: &'a Link,
+        shared: &'a Shared,
+        market: Market,
+        symbol: &'a str,
+    ) -> Self {
         Self {
             ws,
             link,
@@ -245,7 +263,9 @@ impl<'a> Connection<'a> {
     fn answer(&mut self, text: &str) -> Result<(), ConnectionEnd> {
         let (change, reply) = handle_request(text, self.market, self.symbol);
         let streams = &self.link.streams;
-        let _ = streams.fetch_update(Ordering::AcqRel, Ordering::Acquire, |m| Some(change.apply(m)));
+        let _ = streams.fetch_update(Ordering::AcqRel, Ordering::Acquire, |m| {
+            Some(change.apply(m))
+        });
         self.write(Message::text(reply))?;
         self.flush_pending = true;
         Ok(())
@@ -269,7 +289,9 @@ impl<'a> Connection<'a> {
         if written == 0 {
             return Ok(false);
         }
-        self.shared.frames_sent.fetch_add(written, Ordering::Relaxed);
+        self.shared
+            .frames_sent
+            .fetch_add(written, Ordering::Relaxed);
         self.flush()?;
         Ok(true)
     }
@@ -305,5 +327,8 @@ impl<'a> Connection<'a> {
 
 /// Whether an I/O error only means "not now" on a non-blocking or timed socket.
 fn would_block(e: &io::Error) -> bool {
-    matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
 }

@@ -96,6 +96,12 @@ impl Shared {
         lock(&self.subscribers).retain(|s| s.id != id);
     }
 
+    /// Registered connections.
+    #[cfg(test)]
+    pub(crate) fn hub_len(&self) -> usize {
+        lock(&self.subscribers).len()
+    }
+
     /// Whether both markets have a connection subscribed to at least one stream.
     pub(crate) fn both_markets_subscribed(&self) -> bool {
         let subs = lock(&self.subscribers);
@@ -158,8 +164,10 @@ mod tests {
         let spot = shared.register(Market::Spot);
         let perp = shared.register(Market::Perp);
         assert!(!shared.both_markets_subscribed());
-        spot.streams.store(StreamKind::Depth.bit(), Ordering::Release);
-        perp.streams.store(StreamKind::BookTicker.bit(), Ordering::Release);
+        spot.streams
+            .store(StreamKind::Depth.bit(), Ordering::Release);
+        perp.streams
+            .store(StreamKind::BookTicker.bit(), Ordering::Release);
         assert!(shared.both_markets_subscribed());
         let mut frames = vec![
             frame(Market::Spot, StreamKind::BookTicker),
@@ -179,7 +187,8 @@ mod tests {
     fn test_hub_full_queue_flags_slow_consumer() {
         let shared = Shared::default();
         let link = shared.register(Market::Perp);
-        link.streams.store(StreamKind::BookTicker.bit(), Ordering::Release);
+        link.streams
+            .store(StreamKind::BookTicker.bit(), Ordering::Release);
         for _ in 0..=CONNECTION_QUEUE_FRAMES {
             shared.broadcast(&mut vec![frame(Market::Perp, StreamKind::BookTicker)]);
         }

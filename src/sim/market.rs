@@ -24,6 +24,7 @@ use super::book::{BookSpec, SyntheticBook, Top};
 use super::price::{Mids, PriceModel, f64_to_i64};
 use super::rng::SimRng;
 use super::{Dislocation, SimConfig, SimError};
+use crate::types::Price;
 use std::time::Duration;
 
 /// Sim time between two depth messages of a market (`@depth@100ms`).
@@ -46,6 +47,9 @@ const PERP_LOTS_MAX: u64 = 5_000;
 const PERP_QTY_DECIMALS: u32 = 3;
 /// Futures price precision at least this (BTCUSDT: 2 decimals with a 0.1 tick).
 const PERP_PRICE_DECIMALS_MIN: u32 = 2;
+/// Spacing of the book levels behind the touch, bps of the start price: 20 levels span
+/// about 1 bps, so a fair price move replaces a few levels, not the whole book.
+const LEVEL_GAP_BPS: f64 = 0.05;
 /// First update ids: realistic magnitudes, plus a seeded offset below [`ID_JITTER`].
 const SPOT_FIRST_ID: u64 = 40_000_000_000;
 const PERP_FIRST_ID: u64 = 6_000_000_000_000;
@@ -123,11 +127,13 @@ impl Model {
             tick_raw: config.spot_tick.raw(),
             lot_raw: SPOT_LOT_RAW,
             lots_max: SPOT_LOTS_MAX,
+            level_gap_ticks: level_gap_ticks(config.start_price, config.spot_tick),
         };
         let perp_spec = BookSpec {
             tick_raw: config.perp_tick.raw(),
             lot_raw: PERP_LOT_RAW,
             lots_max: PERP_LOTS_MAX,
+            level_gap_ticks: level_gap_ticks(config.start_price, config.perp_tick),
         };
         let spot = SyntheticBook::new(spot_spec, SPOT_FIRST_ID + rng.below(ID_JITTER));
         let perp = SyntheticBook::new(perp_spec, PERP_FIRST_ID + rng.below(ID_JITTER));
@@ -187,7 +193,10 @@ impl Model {
             ask: 0,
             ask_qty: 0,
         };
-        (self.spot.top().unwrap_or(none), self.perp.top().unwrap_or(none))
+        (
+            self.spot.top().unwrap_or(none),
+            self.perp.top().unwrap_or(none),
+        )
     }
 
     /// Venue time of step `k`, unix ms.
@@ -210,32 +219,46 @@ impl Model {
             frames.push(frame(Market::Spot, StreamKind::BookTicker, text));
         }
         self.last_spot_top = top;
-        if self.is_first_of_interval(k, DEPTH_INTERVAL)
-            && let Some(diff) = self.spot.take_diff()
-        {
-            let mut text = String::with_capacity(4_096);
-            fmt::depth_update(&mut text, Market::Spot, times, &self.spot_symbol, &diff, SPOT_DECIMALS);
-            frames.push(frame(Market::Spot, StreamKind::Depth, text));
+        frames.extend(self.depth_frame(Market::Spot, k, times));
+    }
+
+    /// The depth message of `market` if one is due at step `k` and its book changed.
+    fn depth_frame(&mut self, market: Market, k: u64, times: EventTimes) -> Option<Frame> {
+        if !self.is_first_of_interval(k, DEPTH_INTERVAL) {
+            return None;
         }
+        let (book, symbol, decimals) = match market {
+            Market::Spot => (&mut self.spot, &self.spot_symbol, SPOT_DECIMALS),
+            Market::Perp => (&mut self.perp, &self.perp_symbol, self.perp_decimals),
+        };
+        let diff = book.take_diff()?;
+        let mut text = String::with_capacity(4_096);
+        fmt::depth_update(&mut text, market, times, symbol, &diff, decimals);
+        Some(frame(market, StreamKind::Depth, text))
     }
 
     fn emit_perp(&mut self, k: u64, times: EventTimes, mids: &Mids, frames: &mut Vec<Frame>) {
         if let Some(top) = self.perp.top() {
             let mut text = String::with_capacity(192);
             let id = self.perp.update_id();
-            fmt::perp_book_ticker(&mut text, times, id, &self.perp_symbol, top, self.perp_decimals);
+            fmt::perp_book_ticker(
+                &mut text,
+                times,
+                id,
+                &self.perp_symbol,
+                top,
+                self.perp_decimals,
+            );
             frames.push(frame(Market::Perp, StreamKind::BookTicker, text));
         }
-        if self.is_first_of_interval(k, DEPTH_INTERVAL)
-            && let Some(diff) = self.perp.take_diff()
-        {
-            let mut text = String::with_capacity(4_096);
-            fmt::depth_update(&mut text, Market::Perp, times, &self.perp_symbol, &diff, self.perp_decimals);
-            frames.push(frame(Market::Perp, StreamKind::Depth, text));
-        }
+        frames.extend(self.depth_frame(Market::Perp, k, times));
         if self.is_first_of_interval(k, MARK_PRICE_INTERVAL) {
             let mut text = String::with_capacity(192);
-            fmt::mark_price(&mut text, &self.perp_symbol, &mark_price_of(times.event_ms, mids));
+            fmt::mark_price(
+                &mut text,
+                &self.perp_symbol,
+                &mark_price_of(times.event_ms, mids),
+            );
             frames.push(frame(Market::Perp, StreamKind::MarkPrice, text));
         }
     }
@@ -262,6 +285,13 @@ fn mark_price_of(event_ms: u64, mids: &Mids) -> MarkPrice {
         funding_rate: rate.clamp(-FUNDING_RATE_CAP_RAW, FUNDING_RATE_CAP_RAW),
         next_funding_ms: (event_ms / FUNDING_INTERVAL_MS + 1) * FUNDING_INTERVAL_MS,
     }
+}
+
+/// Ticks between book levels behind the touch: [`LEVEL_GAP_BPS`] of the start price
+/// (30 spot ticks, 3 perp ticks at the defaults), at least one.
+fn level_gap_ticks(start_price: Price, tick: Price) -> i64 {
+    let gap = start_price.to_f64_lossy() * LEVEL_GAP_BPS * 1e-4 / tick.to_f64_lossy();
+    f64_to_i64(gap).max(1)
 }
 
 /// Digits after the point needed to print `raw` (units of 10^-8) exactly.
@@ -383,7 +413,11 @@ mod tests {
 
     /// The keys of a JSON object, in order.
     fn keys(v: &Value) -> Vec<String> {
-        v.as_object().unwrap().iter().map(|(k, _)| k.to_string()).collect()
+        v.as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, _)| k.to_string())
+            .collect()
     }
 
     fn u64_of(v: &Value, key: &str) -> u64 {
@@ -392,17 +426,23 @@ mod tests {
 
     /// Checks ids and field names of one parsed frame; `last_u` is the market's last `u`
     /// seen in a depth message, `last_ticker_u` in a bookTicker.
-    fn check_frame(f: &Frame, v: &Value, last_u: &mut Option<u64>, last_ticker_u: &mut u64) {
+    /// Digits after the point of a decimal string field.
+    fn decimals(v: &Value, key: &str) -> usize {
+        let text = v.get(key).and_then(|x| x.as_str()).unwrap();
+        text.split('.').nth(1).map_or(0, str::len)
+    }
+
+    /// Checks a frame's field names (in order) and decimal formats.
+    fn check_fields(f: &Frame, v: &Value) {
         let names = keys(v);
         match (f.market, f.stream) {
             (Market::Spot, StreamKind::BookTicker) => {
                 assert_eq!(names, ["u", "s", "b", "B", "a", "A"]);
-                assert_eq!(v.get("b").unwrap().as_str().unwrap().split('.').nth(1).unwrap().len(), 8);
+                assert_eq!((decimals(v, "b"), decimals(v, "B")), (8, 8));
             }
             (Market::Perp, StreamKind::BookTicker) => {
                 assert_eq!(names, ["e", "u", "E", "T", "s", "b", "B", "a", "A"]);
-                assert_eq!(v.get("b").unwrap().as_str().unwrap().split('.').nth(1).unwrap().len(), 2);
-                assert_eq!(v.get("B").unwrap().as_str().unwrap().split('.').nth(1).unwrap().len(), 3);
+                assert_eq!((decimals(v, "b"), decimals(v, "B")), (2, 3));
             }
             (Market::Spot, StreamKind::Depth) => {
                 assert_eq!(names, ["e", "E", "s", "U", "u", "b", "a"]);
@@ -412,10 +452,16 @@ mod tests {
             }
             (_, StreamKind::MarkPrice) => {
                 assert_eq!(names, ["e", "E", "s", "p", "i", "P", "r", "T"]);
+                assert_eq!((decimals(v, "p"), decimals(v, "r")), (8, 8));
                 let (e, t) = (u64_of(v, "E"), u64_of(v, "T"));
                 assert!(t > e && t % FUNDING_INTERVAL_MS == 0);
             }
         }
+    }
+
+    /// Checks update ids: `last_u` is the market's last depth `u`, `last_ticker_u` its
+    /// last bookTicker `u`.
+    fn check_ids(f: &Frame, v: &Value, last_u: &mut Option<u64>, last_ticker_u: &mut u64) {
         if f.stream == StreamKind::BookTicker {
             let u = u64_of(v, "u");
             assert!(u >= *last_ticker_u);
@@ -447,7 +493,8 @@ mod tests {
             for f in frames.drain(..) {
                 let v: Value = sonic_rs::from_str(&f.text).unwrap();
                 let i = usize::from(f.market == Market::Perp);
-                check_frame(&f, &v, &mut last_u[i], &mut last_ticker_u[i]);
+                check_fields(&f, &v);
+                check_ids(&f, &v, &mut last_u[i], &mut last_ticker_u[i]);
                 if f.market == Market::Perp && f.stream == StreamKind::BookTicker {
                     assert_eq!(u64_of(&v, "E"), START_MS + k);
                 }
@@ -476,25 +523,5 @@ mod tests {
         let depth: Value = sonic_rs::from_str(&frames[1].text).unwrap();
         assert_eq!(depth.get("b").unwrap().as_array().unwrap().len(), 20);
         assert_eq!(depth.get("a").unwrap().as_array().unwrap().len(), 20);
-    }
-}
-#[cfg(test)]
-mod scratch {
-    use super::*;
-    #[test]
-    fn scratch_print() {
-        let mut m = Model::new(&SimConfig::default(), 1_700_000_000_000).unwrap();
-        let mut frames = Vec::new();
-        let mut max_len = [0usize; 2];
-        for k in 0..20_000 {
-            m.step(&mut frames);
-            for f in frames.drain(..) {
-                if k > 100 && k < 104 || (k == 200 && f.stream == StreamKind::Depth && f.market == Market::Perp) || (k==1000 && f.stream == StreamKind::MarkPrice) { println!("{k} {}", &f.text[..f.text.len().min(400)]); }
-                if f.stream == StreamKind::Depth { let i = usize::from(f.market == Market::Perp); max_len[i] = max_len[i].max(f.text.len()); }
-            }
-        }
-        println!("max depth len {max_len:?}");
-        for d in m.dislocations().iter().take(5) { println!("{d:?}"); }
-        println!("{}", m.dislocations().len());
     }
 }

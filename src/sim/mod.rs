@@ -112,7 +112,9 @@ impl SimConfig {
         if self.step.is_zero() || self.step > STEP_MAX || self.step.as_micros() == 0 {
             return invalid("step must be between 1 µs and 1 s");
         }
-        if self.dislocation_bps_min > self.dislocation_bps_max || self.dislocation_bps_max > DISLOCATION_BPS_LIMIT {
+        if self.dislocation_bps_min > self.dislocation_bps_max
+            || self.dislocation_bps_max > DISLOCATION_BPS_LIMIT
+        {
             return invalid("need dislocation_bps_min <= dislocation_bps_max <= 5000");
         }
         if self.dislocation_half_life.is_zero() {
@@ -214,9 +216,11 @@ impl SimHandle {
         self.shared.frames_sent.load(Ordering::Relaxed)
     }
 
-    /// Stops every simulator thread and joins them; connections get a close frame.
-    pub fn stop(mut self) {
+    /// Stops every simulator thread and joins them (connections get a close frame);
+    /// returns every dislocation injected, the last one closed at the final step.
+    pub fn stop(mut self) -> Vec<Dislocation> {
         self.shutdown();
+        self.dislocations()
     }
 
     fn shutdown(&mut self) {
@@ -257,7 +261,9 @@ pub fn start(config: SimConfig) -> Result<SimHandle, SimError> {
     handle.threads.push(spawn("sim-accept", move || {
         server::run_accept(&listener, &accept_shared, &symbols);
     })?);
-    handle.threads.push(spawn("sim-model", move || runner::run_model(&config, &shared))?);
+    handle.threads.push(spawn("sim-model", move || {
+        runner::run_model(&config, &shared)
+    })?);
     log::info!("sim: listening on {addr}");
     Ok(handle)
 }
@@ -268,4 +274,184 @@ fn spawn(name: &str, body: impl FnOnce() + Send + 'static) -> Result<JoinHandle<
         .name(name.to_owned())
         .spawn(body)
         .map_err(SimError::Spawn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::clock;
+    use sonic_rs::{JsonValueTrait, Value};
+    use std::net::TcpStream;
+    use tungstenite::handshake::HandshakeError;
+    use tungstenite::{Message, WebSocket};
+
+    type Client = WebSocket<TcpStream>;
+
+    /// Connects a blocking client; a failed handshake gives tungstenite's error.
+    fn connect(sim: &SimHandle, url: &str) -> Result<Client, tungstenite::Error> {
+        let stream = TcpStream::connect(sim.addr()).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        match tungstenite::client(url, stream) {
+            Ok((ws, _)) => Ok(ws),
+            Err(HandshakeError::Failure(e)) => Err(e),
+            Err(HandshakeError::Interrupted(_)) => panic!("handshake timed out"),
+        }
+    }
+
+    fn next_text(ws: &mut Client) -> String {
+        loop {
+            match ws.read().unwrap() {
+                Message::Text(t) => return t.to_string(),
+                _ => continue,
+            }
+        }
+    }
+
+    fn subscribe(ws: &mut Client, streams: &[&str], id: u64) {
+        let params = streams
+            .iter()
+            .map(|s| format!("\"{s}\""))
+            .collect::<Vec<_>>()
+            .join(",");
+        let request = format!("{{\"method\":\"SUBSCRIBE\",\"params\":[{params}],\"id\":{id}}}");
+        ws.send(Message::text(request)).unwrap();
+    }
+
+    #[test]
+    fn test_server_loopback_subscribe_and_stream() {
+        let sim = start(SimConfig::default()).unwrap();
+        assert!(sim.perp_url().starts_with("ws://127.0.0.1:"));
+        let mut perp = connect(&sim, &sim.perp_url()).unwrap();
+        subscribe(&mut perp, &["btcusdt@bookTicker"], 1);
+        assert_eq!(next_text(&mut perp), r#"{"result":null,"id":1}"#);
+        let mut spot = connect(&sim, &sim.spot_url()).unwrap();
+        subscribe(&mut spot, &["btcusdt@bookTicker", "btcusdt@depth@100ms"], 2);
+        assert_eq!(next_text(&mut spot), r#"{"result":null,"id":2}"#);
+        let mut last_e = 0;
+        for _ in 0..50 {
+            let frame: Value = sonic_rs::from_str(&next_text(&mut perp)).unwrap();
+            assert_eq!(frame.get("e").and_then(|e| e.as_str()), Some("bookTicker"));
+            let e = frame.get("E").and_then(|e| e.as_u64()).unwrap();
+            assert!(e > last_e);
+            last_e = e;
+        }
+        subscribe(&mut perp, &["btcusdt@trades"], 3);
+        let invalid = r#"{"error":{"code":2,"msg":"Invalid request"},"id":3}"#;
+        assert!((0..10_000).any(|_| next_text(&mut perp) == invalid));
+        assert!(next_text(&mut spot).starts_with(r#"{"u":"#));
+        assert!(sim.frames_sent() >= 51);
+        sim.stop();
+    }
+
+    #[test]
+    fn test_server_bad_path_refused_with_404() {
+        let sim = start(SimConfig::default()).unwrap();
+        let url = format!("ws://{}/ws/nope", sim.addr());
+        match connect(&sim, &url) {
+            Err(tungstenite::Error::Http(response)) => {
+                assert_eq!(response.status(), 404);
+            }
+            other => panic!("expected a 404, got {:?}", other.map(|_| ())),
+        }
+    }
+
+    #[test]
+    fn test_server_stop_closes_clients_and_drop_is_idempotent() {
+        let sim = start(SimConfig::default()).unwrap();
+        let mut perp = connect(&sim, &sim.perp_url()).unwrap();
+        subscribe(&mut perp, &["btcusdt@markPrice@1s"], 1);
+        assert_eq!(next_text(&mut perp), r#"{"result":null,"id":1}"#);
+        sim.stop();
+        let closed = (0..10).any(|_| matches!(perp.read(), Ok(Message::Close(_)) | Err(_)));
+        assert!(closed);
+        drop(start(SimConfig::default()).unwrap());
+    }
+
+    #[test]
+    fn test_server_frames_match_model() {
+        let sim = start(SimConfig::default()).unwrap();
+        let mut perp = connect(&sim, &sim.perp_url()).unwrap();
+        subscribe(&mut perp, &["btcusdt@bookTicker", "btcusdt@depth@100ms"], 1);
+        next_text(&mut perp);
+        let mut spot = connect(&sim, &sim.spot_url()).unwrap();
+        subscribe(&mut spot, &["btcusdt@bookTicker"], 1);
+        next_text(&mut spot);
+        let received: Vec<String> = (0..300).map(|_| next_text(&mut perp)).collect();
+        let first: Value = sonic_rs::from_str(&received[0]).unwrap();
+        let start_ms = first.get("E").and_then(|e| e.as_u64()).unwrap();
+        let mut model = market::Model::new(&SimConfig::default(), start_ms).unwrap();
+        let mut expected = Vec::new();
+        let mut frames = Vec::new();
+        while expected.len() < received.len() {
+            model.step(&mut frames);
+            let perp_frames = frames.drain(..).filter(|f| {
+                f.market == market::Market::Perp && f.stream != market::StreamKind::MarkPrice
+            });
+            expected.extend(perp_frames.map(|f| f.text));
+        }
+        expected.truncate(received.len());
+        assert_eq!(received, expected);
+    }
+
+    #[test]
+    fn test_server_slow_consumer_is_closed() {
+        let config = SimConfig {
+            step: Duration::from_micros(2),
+            ..SimConfig::default()
+        };
+        let sim = start(config).unwrap();
+        let mut spot = connect(&sim, &sim.spot_url()).unwrap();
+        subscribe(&mut spot, &["btcusdt@depth@100ms"], 1);
+        let mut perp = connect(&sim, &sim.perp_url()).unwrap();
+        subscribe(&mut perp, &["btcusdt@bookTicker"], 1);
+        let deadline = clock::monotonic_now() + Duration::from_secs(20);
+        let wait_while = |busy: &dyn Fn() -> bool| {
+            while busy() && clock::monotonic_now() < deadline {
+                clock::sleep(Duration::from_millis(5));
+            }
+        };
+        wait_while(&|| sim.shared.hub_len() < 2);
+        wait_while(&|| sim.shared.hub_len() == 2);
+        let mut close_code = None;
+        for _ in 0..200_000 {
+            match perp.read() {
+                Ok(Message::Close(frame)) => {
+                    close_code = frame.map(|f| f.code);
+                    break;
+                }
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        let policy = tungstenite::protocol::frame::coding::CloseCode::Policy;
+        assert_eq!(close_code, Some(policy));
+    }
+
+    #[test]
+    fn test_config_validation_rejects_bad_fields() {
+        let bad = [
+            SimConfig {
+                step: Duration::ZERO,
+                ..SimConfig::default()
+            },
+            SimConfig {
+                dislocation_bps_min: 50,
+                ..SimConfig::default()
+            },
+            SimConfig {
+                spot_tick: Price::ZERO,
+                ..SimConfig::default()
+            },
+            SimConfig {
+                spot_symbol: "BTC/USDT".to_owned(),
+                ..SimConfig::default()
+            },
+        ];
+        for config in bad {
+            assert!(matches!(start(config), Err(SimError::InvalidConfig(_))));
+        }
+        assert!(SimConfig::default().validate().is_ok());
+    }
 }

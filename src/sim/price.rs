@@ -9,10 +9,10 @@
 //! The model, per step (constants are per step, calibrated for the default 1 ms step):
 //! - the fair (spot) price moves on [`FAIR_MOVE_CHANCE`] of the steps by a bounded
 //!   normal-ish return of [`FAIR_MOVE_BPS`] standard deviation (≈ 2.5 bps per second);
-//! - the perp premium over spot is `basis = slow + noise`: `slow` mean-reverts to
-//!   [`BASIS_MEAN_BPS`] inside [`BASIS_SLOW_RANGE_BPS`], `noise` is bounded by
-//!   [`BASIS_NOISE_MAX_BPS`], so without a dislocation the premium stays in about
-//!   [0.6, 3.4] bps and both edges stay far below 8 bps;
+//! - the perp premium over spot is `basis = slow + noise`, both redrawn on 5% of the
+//!   steps: `slow` mean-reverts to [`BASIS_MEAN_BPS`] inside [`BASIS_SLOW_RANGE_BPS`],
+//!   `noise` is bounded by [`BASIS_NOISE_MAX_BPS`], so without a dislocation the premium
+//!   stays in [0.6, 3.4] bps and both edges stay far below 8 bps;
 //! - a dislocation sets the premium to its signed `peak_bps` at its first step (the jump
 //!   is `peak - basis`, applied to the chosen leg), then that excess decays exponentially
 //!   with the configured half-life; it ends at the first step where the excess is below
@@ -31,13 +31,16 @@ pub(crate) const FAIR_MOVE_BPS: f64 = 0.25;
 pub(crate) const BASIS_MEAN_BPS: f64 = 2.0;
 /// Bounds of the slowly wandering part of the premium, bps.
 pub(crate) const BASIS_SLOW_RANGE_BPS: (f64, f64) = (1.0, 3.0);
-/// Fraction of the distance to the mean recovered per step (mean reversion).
-const BASIS_PULL_PER_STEP: f64 = 0.001;
-/// Standard deviation of the slow part's step, bps (stationary spread ≈ 0.45 bps).
-const BASIS_WANDER_BPS: f64 = 0.02;
-/// Standard deviation of the per-step premium noise, bps.
+/// Chance per step that the premium moves (slow part and noise redrawn); otherwise the
+/// perp follows spot exactly, as a quote does between two updates.
+const BASIS_MOVE_CHANCE: f64 = 0.05;
+/// Fraction of the distance to the mean recovered per premium move (mean reversion).
+const BASIS_PULL_PER_MOVE: f64 = 0.02;
+/// Standard deviation of the slow part's move, bps (stationary spread ≈ 0.45 bps).
+const BASIS_WANDER_BPS: f64 = 0.09;
+/// Standard deviation of the premium noise, bps.
 const BASIS_NOISE_BPS: f64 = 0.1;
-/// Bound of the per-step premium noise, bps.
+/// Bound of the premium noise, bps.
 pub(crate) const BASIS_NOISE_MAX_BPS: f64 = 0.4;
 /// A dislocation ends when its excess over the normal basis falls below this, bps.
 pub(crate) const DISLOCATION_END_BPS: f64 = 1.0;
@@ -100,6 +103,7 @@ impl DislocationParams {
 pub(crate) struct PriceModel {
     fair: f64,
     basis_slow_bps: f64,
+    basis_noise_bps: f64,
     params: DislocationParams,
     active: Option<Active>,
     next_start_step: u64,
@@ -113,6 +117,7 @@ impl PriceModel {
         let mut model = Self {
             fair: config.start_price.to_f64_lossy(),
             basis_slow_bps: BASIS_MEAN_BPS,
+            basis_noise_bps: 0.0,
             params,
             active: None,
             next_start_step: 0,
@@ -152,13 +157,15 @@ impl PriceModel {
     }
 
     fn next_basis(&mut self, rng: &mut SimRng) -> f64 {
-        let (lo, hi) = BASIS_SLOW_RANGE_BPS;
-        let pull = BASIS_PULL_PER_STEP * (BASIS_MEAN_BPS - self.basis_slow_bps);
-        let slow = self.basis_slow_bps + pull + BASIS_WANDER_BPS * rng.normalish();
-        self.basis_slow_bps = slow.clamp(lo, hi);
-        let noise = (BASIS_NOISE_BPS * rng.normalish())
-            .clamp(-BASIS_NOISE_MAX_BPS, BASIS_NOISE_MAX_BPS);
-        self.basis_slow_bps + noise
+        if rng.chance(BASIS_MOVE_CHANCE) {
+            let (lo, hi) = BASIS_SLOW_RANGE_BPS;
+            let pull = BASIS_PULL_PER_MOVE * (BASIS_MEAN_BPS - self.basis_slow_bps);
+            let slow = self.basis_slow_bps + pull + BASIS_WANDER_BPS * rng.normalish();
+            self.basis_slow_bps = slow.clamp(lo, hi);
+            self.basis_noise_bps = (BASIS_NOISE_BPS * rng.normalish())
+                .clamp(-BASIS_NOISE_MAX_BPS, BASIS_NOISE_MAX_BPS);
+        }
+        self.basis_slow_bps + self.basis_noise_bps
     }
 
     fn inject(&mut self, rng: &mut SimRng, basis_bps: f64, venue_ms: u64) -> bool {
@@ -171,8 +178,16 @@ impl PriceModel {
         }
         let p = self.params;
         let magnitude = p.bps_min + (p.bps_max - p.bps_min) * rng.unit();
-        let peak_bps = if rng.chance(0.5) { magnitude } else { -magnitude };
-        let leg = if rng.chance(0.5) { SimLeg::Perp } else { SimLeg::Spot };
+        let peak_bps = if rng.chance(0.5) {
+            magnitude
+        } else {
+            -magnitude
+        };
+        let leg = if rng.chance(0.5) {
+            SimLeg::Perp
+        } else {
+            SimLeg::Spot
+        };
         self.active = Some(Active {
             leg,
             excess_bps: peak_bps - basis_bps,
@@ -201,7 +216,9 @@ impl PriceModel {
 
     fn gap_steps(&self, rng: &mut SimRng) -> u64 {
         let extra = rng.exponential(self.params.gap_extra_mean_steps);
-        self.params.gap_min_steps.saturating_add(f64_to_u64(extra.round()))
+        self.params
+            .gap_min_steps
+            .saturating_add(f64_to_u64(extra.round()))
     }
 
     fn mids(&self, basis_bps: f64) -> Mids {

@@ -12,9 +12,9 @@
 //! the whole history from step 0 (including each market's full initial book in its first
 //! depth message). Venue time starts at the wall-clock unix ms of that moment.
 
+use super::SimConfig;
 use super::hub::Shared;
 use super::market::Model;
-use super::SimConfig;
 use crate::runtime::{Clock, clock};
 use log::{info, warn};
 use std::sync::Arc;
@@ -36,7 +36,10 @@ pub(crate) fn run_model(config: &SimConfig, shared: &Arc<Shared>) {
             return;
         }
     };
-    info!("sim: model started at venue time {start_ms} (seed {})", config.seed);
+    info!(
+        "sim: model started at venue time {start_ms} (seed {})",
+        config.seed
+    );
     let mut frames = Vec::with_capacity(8);
     let mut deadline = clock::monotonic_now();
     while !shared.stopping() {

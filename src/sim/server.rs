@@ -48,7 +48,12 @@ pub(crate) fn run_accept(listener: &TcpListener, shared: &Arc<Shared>, symbols: 
     }
 }
 
-fn spawn_connection(stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>, symbols: &Symbols) -> Option<JoinHandle<()>> {
+fn spawn_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    shared: &Arc<Shared>,
+    symbols: &Symbols,
+) -> Option<JoinHandle<()>> {
     let shared = Arc::clone(shared);
     let symbols = symbols.clone();
     let spawned = thread::Builder::new()

@@ -123,11 +123,17 @@ mod tests {
         assert_eq!(reply, r#"{"result":null,"id":"a"}"#);
         let invalid = r#"{"error":{"code":2,"msg":"Invalid request"},"id":7}"#;
         let unknown = r#"{"method":"SUBSCRIBE","params":["btcusdt@bookTicker","x@y"],"id":7}"#;
-        assert_eq!(handle_request(unknown, Market::Spot, "btcusdt"), (MaskChange::None, invalid.to_owned()));
+        assert_eq!(
+            handle_request(unknown, Market::Spot, "btcusdt"),
+            (MaskChange::None, invalid.to_owned())
+        );
         let method = r#"{"method":"LIST","params":[],"id":7}"#;
         assert_eq!(handle_request(method, Market::Perp, "btcusdt").1, invalid);
         let (change, reply) = handle_request("{not json", Market::Perp, "btcusdt");
         assert_eq!(change, MaskChange::None);
-        assert_eq!(reply, r#"{"error":{"code":2,"msg":"Invalid request"},"id":null}"#);
+        assert_eq!(
+            reply,
+            r#"{"error":{"code":2,"msg":"Invalid request"},"id":null}"#
+        );
     }
 }

@@ -18,6 +18,7 @@ pub const SCALE_DIGITS: u32 = 8;
 /// One unit in raw representation: 10^[`SCALE_DIGITS`].
 pub const SCALE: i64 = 100_000_000;
 const _: () = assert!(SCALE == 10i64.pow(SCALE_DIGITS));
+const _: () = assert!(ERROR_INPUT_MAX <= u8::MAX as usize);
 
 /// Longest input kept inside a [`DecimalError`] to name it, in bytes.
 pub const ERROR_INPUT_MAX: usize = 40;
@@ -55,7 +56,7 @@ impl DecimalError {
         Self {
             kind,
             input: buf,
-            input_len: len as u8,
+            input_len: u8::try_from(len).unwrap_or(u8::MAX),
             truncated: input.len() > ERROR_INPUT_MAX,
         }
     }
