@@ -90,12 +90,12 @@ fn bench_edge(c: &mut Criterion) {
     c.bench_function("edge/basis/tick", |b| {
         b.iter(|| {
             i += 1;
-            let wobble = (i % 13) * 1_000_000;
+            let wobble = (i % 13) * 100_000_000;
             let q = Quad {
-                perp_bid: p(6_000_100_000_000 + wobble),
-                perp_ask: p(6_000_110_000_000 + wobble),
-                spot_bid: p(6_000_000_000_000),
-                spot_ask: p(6_000_001_000_000),
+                perp_bid: p(600_010_000_000_000 + wobble),
+                perp_ask: p(600_011_000_000_000 + wobble),
+                spot_bid: p(600_000_000_000_000),
+                spot_ask: p(600_000_100_000_000),
             };
             let eval = tracker.on_tick(black_box(q));
             assert!(eval.is_none_or(|e| e.mid_ref.raw() > 0));

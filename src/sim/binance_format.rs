@@ -18,7 +18,18 @@
 
 use super::book::{DepthDiff, Top};
 use super::market::Market;
-use crate::types::decimal::{SCALE, SCALE_DIGITS};
+/// The simulator's own fixed-point unit for everything it prints: 10^-8, the finest
+/// decimal Binance prints. Prices and quantities are converted to it at the boundary
+/// ([`sim_units`]).
+pub(crate) const SCALE_DIGITS: u32 = 8;
+/// Raw simulator units per one.
+pub(crate) const SCALE: i64 = 100_000_000;
+
+/// A price in simulator units (10^-8); digits below that are truncated (the
+/// configuration is checked to be on that grid).
+pub(crate) fn sim_units(price: crate::types::Price) -> i64 {
+    price.raw() / (crate::types::Price::SCALE / SCALE)
+}
 use std::fmt::Write;
 
 /// Decimals a market prints its prices and quantities with.

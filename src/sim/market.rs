@@ -19,7 +19,9 @@
 //! without a REST snapshot. NB: the simulator has no REST snapshot endpoint; a client
 //! that subscribes later only sees diffs.
 
-use super::binance_format::{self as fmt, Decimals, EventTimes, MarkPrice, SPOT_DECIMALS};
+use super::binance_format::{
+    self as fmt, Decimals, EventTimes, MarkPrice, SPOT_DECIMALS, sim_units,
+};
 use super::book::{BookSpec, SyntheticBook, Top};
 use super::price::{Mids, PriceModel, f64_to_i64};
 use super::rng::SimRng;
@@ -124,13 +126,13 @@ impl Model {
         let mut rng = SimRng::new(config.seed);
         let price = PriceModel::new(config, &mut rng);
         let spot_spec = BookSpec {
-            tick_raw: config.spot_tick.raw(),
+            tick_raw: sim_units(config.spot_tick),
             lot_raw: SPOT_LOT_RAW,
             lots_max: SPOT_LOTS_MAX,
             level_gap_ticks: level_gap_ticks(config.start_price, config.spot_tick),
         };
         let perp_spec = BookSpec {
-            tick_raw: config.perp_tick.raw(),
+            tick_raw: sim_units(config.perp_tick),
             lot_raw: PERP_LOT_RAW,
             lots_max: PERP_LOTS_MAX,
             level_gap_ticks: level_gap_ticks(config.start_price, config.perp_tick),
@@ -149,7 +151,7 @@ impl Model {
             spot_symbol: config.spot_symbol.to_ascii_uppercase(),
             perp_symbol: config.perp_symbol.to_ascii_uppercase(),
             perp_decimals: Decimals {
-                price: decimals_of(config.perp_tick.raw()).max(PERP_PRICE_DECIMALS_MIN),
+                price: decimals_of(sim_units(config.perp_tick)).max(PERP_PRICE_DECIMALS_MIN),
                 qty: PERP_QTY_DECIMALS,
             },
         })

@@ -78,9 +78,9 @@ impl Default for SimConfig {
             seed: 7,
             spot_symbol: "BTCUSDT".to_owned(),
             perp_symbol: "BTCUSDT".to_owned(),
-            start_price: Price::from_raw(60_000 * crate::types::decimal::SCALE),
-            spot_tick: Price::from_raw(1_000_000),
-            perp_tick: Price::from_raw(10_000_000),
+            start_price: Price::from_raw(60_000 * Price::SCALE),
+            spot_tick: Price::from_raw(Price::SCALE / 100),
+            perp_tick: Price::from_raw(Price::SCALE / 10),
             step: Duration::from_millis(1),
             dislocation_mean_interval: Duration::from_millis(1_500),
             dislocation_bps_min: 10,
@@ -105,6 +105,10 @@ impl SimConfig {
         let tick_max = self.spot_tick.raw().max(self.perp_tick.raw());
         if self.spot_tick.raw() <= 0 || self.perp_tick.raw() <= 0 {
             return invalid("ticks must be positive");
+        }
+        let on_grid = |p: Price| p.raw() % (Price::SCALE / binance_format::SCALE) == 0;
+        if !on_grid(self.spot_tick) || !on_grid(self.perp_tick) || !on_grid(self.start_price) {
+            return invalid("ticks and start price must be multiples of 0.00000001");
         }
         if self.start_price.raw() / tick_max < START_PRICE_TICKS_MIN {
             return invalid("start_price must be at least 1000 ticks");

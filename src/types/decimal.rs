@@ -1,24 +1,25 @@
-//! Exact fixed-point decimals: [`Price`] and [`Qty`], parsed straight from the venues'
-//! decimal strings.
+//! Exact fixed-point decimals: [`Price`], [`Qty`] and [`Rate`], parsed straight from the
+//! venues' decimal strings.
 //!
-//! Owns the representation (an `i64` count of 10^-[`SCALE_DIGITS`] units) and the one
-//! parser every decoder uses. No `f64` is involved anywhere on the way in; a string that
+//! Owns the representation (an `i64` count of 10^-`DIGITS` units, `DIGITS` per type: 10
+//! for prices, 8 for quantities, 12 for rates) and the one parser every decoder uses. No `f64` is involved anywhere on the way in; a string that
 //! does not fit (too many significant decimals, out of range, not a decimal at all) is an
 //! error that names the input, never a silent rounding. Allocation-free, usable on any
 //! thread. `to_f64_lossy` exists for telemetry only.
 
 use std::fmt;
 
-/// Number of decimal digits after the point that [`Price`] and [`Qty`] keep exactly.
-///
-/// 8 digits cover every tick and lot size the supported venues publish (Binance's
-/// smallest is 1e-8); the range left is ±92,233,720,368 units, far above any price
-/// or order quantity on a crypto venue.
-pub const SCALE_DIGITS: u32 = 8;
-/// One unit in raw representation: 10^[`SCALE_DIGITS`].
-pub const SCALE: i64 = 100_000_000;
-const _: () = assert!(SCALE == 10i64.pow(SCALE_DIGITS));
-const _: () = assert!(ERROR_INPUT_MAX <= u8::MAX as usize);
+/// Digits after the point of a [`Price`]. 10, not 8: BTC-quoted pairs trade below
+/// 10^-8 (OKX `FUN-BTC` at 0.000000452, in `../shared/data/okx`). Range left:
+/// ±922,337,203 per unit, far above any crypto price.
+pub const PRICE_DIGITS: u32 = 10;
+/// Digits after the point of a [`Qty`]: the smallest lot on the supported venues is
+/// 10^-8; range ±92,233,720,368 units.
+pub const QTY_DIGITS: u32 = 8;
+/// Digits after the point of a [`Rate`]: funding rates come with up to 12 decimals.
+pub const RATE_DIGITS: u32 = 12;
+/// Notionals (`price * qty`) are counted in raw units of 10^-`NOTIONAL_DIGITS` quote.
+pub const NOTIONAL_DIGITS: u32 = QTY_DIGITS;
 
 /// Longest input kept inside a [`DecimalError`] to name it, in bytes.
 pub const ERROR_INPUT_MAX: usize = 40;
@@ -30,7 +31,7 @@ pub enum DecimalErrorKind {
     Empty,
     /// A byte that is not a digit, a leading sign or one decimal point.
     InvalidCharacter,
-    /// Non-zero digits beyond [`SCALE_DIGITS`] decimals: keeping them would round.
+    /// Non-zero digits beyond the type's decimals: keeping them would round.
     TooPrecise,
     /// The value does not fit in the `i64` representation.
     OutOfRange,
@@ -43,18 +44,20 @@ pub enum DecimalErrorKind {
 pub struct DecimalError {
     /// What was wrong.
     pub kind: DecimalErrorKind,
+    digits: u8,
     input: [u8; ERROR_INPUT_MAX],
     input_len: u8,
     truncated: bool,
 }
 
 impl DecimalError {
-    fn new(kind: DecimalErrorKind, input: &[u8]) -> Self {
+    fn new(kind: DecimalErrorKind, digits: u32, input: &[u8]) -> Self {
         let len = input.len().min(ERROR_INPUT_MAX);
         let mut buf = [0u8; ERROR_INPUT_MAX];
         buf[..len].copy_from_slice(&input[..len]);
         Self {
             kind,
+            digits: u8::try_from(digits).unwrap_or(u8::MAX),
             input: buf,
             input_len: u8::try_from(len).unwrap_or(u8::MAX),
             truncated: input.len() > ERROR_INPUT_MAX,
@@ -75,40 +78,42 @@ impl fmt::Debug for DecimalError {
 
 impl fmt::Display for DecimalError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let why = match self.kind {
-            DecimalErrorKind::Empty => "empty",
-            DecimalErrorKind::InvalidCharacter => "not a decimal number",
-            DecimalErrorKind::TooPrecise => "more than 8 significant decimals",
-            DecimalErrorKind::OutOfRange => "out of range",
-        };
         let dots = if self.truncated { "..." } else { "" };
-        write!(f, "{why}: \"{}{dots}\"", self.input())
+        match self.kind {
+            DecimalErrorKind::Empty => write!(f, "empty"),
+            DecimalErrorKind::InvalidCharacter => write!(f, "not a decimal number"),
+            DecimalErrorKind::TooPrecise => {
+                write!(f, "more than {} significant decimals", self.digits)
+            }
+            DecimalErrorKind::OutOfRange => write!(f, "out of range"),
+        }?;
+        write!(f, ": \"{}{dots}\"", self.input())
     }
 }
 
 impl std::error::Error for DecimalError {}
 
-/// Parses a decimal string into raw units of 10^-SCALE_DIGITS, exactly.
+/// Parses a decimal string into raw units of 10^-`digits` (at most 18), exactly.
 ///
 /// Accepts an optional leading `-` or `+`, digits, and at most one `.`; trailing zeros
 /// beyond the scale are accepted (`"0.100000000000"`), other digits beyond it are
 /// [`DecimalErrorKind::TooPrecise`]. Exponents are rejected: venues send plain decimals.
-pub fn parse_raw(input: &[u8]) -> Result<i64, DecimalError> {
-    let err = |kind| DecimalError::new(kind, input);
-    let (negative, digits) = match input.first() {
+pub fn parse_raw(input: &[u8], digits: u32) -> Result<i64, DecimalError> {
+    let err = |kind| DecimalError::new(kind, digits, input);
+    let (negative, body) = match input.first() {
         Some(b'-') => (true, &input[1..]),
         Some(b'+') => (false, &input[1..]),
         _ => (false, input),
     };
-    if digits.is_empty() || digits == b"." {
+    if body.is_empty() || body == b"." {
         return Err(err(DecimalErrorKind::Empty));
     }
     let mut value: i64 = 0;
     let mut frac_digits: u32 = 0;
     let mut seen_point = false;
-    for &byte in digits {
+    for &byte in body {
         match byte {
-            b'0'..=b'9' if seen_point && frac_digits >= SCALE_DIGITS => {
+            b'0'..=b'9' if seen_point && frac_digits >= digits => {
                 if byte != b'0' {
                     return Err(err(DecimalErrorKind::TooPrecise));
                 }
@@ -126,30 +131,68 @@ pub fn parse_raw(input: &[u8]) -> Result<i64, DecimalError> {
         }
     }
     let scaled = value
-        .checked_mul(10i64.pow(SCALE_DIGITS - frac_digits))
+        .checked_mul(10i64.pow(digits - frac_digits))
         .ok_or_else(|| err(DecimalErrorKind::OutOfRange))?;
     Ok(if negative { -scaled } else { scaled })
 }
 
-/// Writes raw units as a plain decimal with trailing zeros trimmed (at least one
-/// integer digit). Cold path: formatting.
-fn fmt_raw(raw: i64, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-    let sign = if raw < 0 { "-" } else { "" };
+/// Longest text [`write_decimal`] produces: sign, 19 digits, point, leading zeros.
+pub const DECIMAL_TEXT_MAX: usize = 40;
+
+/// Writes raw units of 10^-`digits` (at most 18) as a plain decimal with trailing zeros trimmed (at least one integer
+/// digit, no exponent) into `out`; returns the length. Allocation-free: the OKX checksum
+/// uses it on the hot path. NB: this is also how OKX prints its prices and sizes (no
+/// trailing zeros: checked on every level of the OKX recordings in `../shared/data`).
+pub fn write_decimal(raw: i64, digits: u32, out: &mut [u8; DECIMAL_TEXT_MAX]) -> usize {
+    let mut len = 0;
+    if raw < 0 {
+        out[0] = b'-';
+        len = 1;
+    }
     let abs = raw.unsigned_abs();
-    let int = abs / SCALE.unsigned_abs();
-    let frac = abs % SCALE.unsigned_abs();
-    if frac == 0 {
-        return write!(f, "{sign}{int}");
+    let scale = 10u64.pow(digits);
+    len += write_digits(abs / scale, &mut out[len..]);
+    let mut frac = abs % scale;
+    if frac != 0 {
+        out[len] = b'.';
+        len += 1;
+        let mut divisor = scale / 10;
+        while frac != 0 {
+            let digit = frac / divisor;
+            out[len] = b'0' + u8::try_from(digit).unwrap_or(0);
+            len += 1;
+            frac %= divisor;
+            divisor /= 10;
+        }
     }
-    let mut frac_str = format!("{frac:08}");
-    while frac_str.ends_with('0') {
-        frac_str.pop();
+    len
+}
+
+fn write_digits(mut value: u64, out: &mut [u8]) -> usize {
+    let mut tmp = [0u8; 20];
+    let mut n = 0;
+    loop {
+        tmp[n] = b'0' + u8::try_from(value % 10).unwrap_or(0);
+        n += 1;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
     }
-    write!(f, "{sign}{int}.{frac_str}")
+    for (i, digit) in tmp[..n].iter().rev().enumerate() {
+        out[i] = *digit;
+    }
+    n
+}
+
+fn fmt_raw(raw: i64, digits: u32, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    let mut buf = [0u8; DECIMAL_TEXT_MAX];
+    let len = write_decimal(raw, digits, &mut buf);
+    f.write_str(std::str::from_utf8(&buf[..len]).map_err(|_| fmt::Error)?)
 }
 
 macro_rules! decimal_type {
-    ($(#[$doc:meta])* $name:ident) => {
+    ($(#[$doc:meta])* $name:ident, $digits:expr) => {
         $(#[$doc])*
         #[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
         #[repr(transparent)]
@@ -160,30 +203,34 @@ macro_rules! decimal_type {
             pub const ZERO: Self = Self(0);
             /// The largest representable value.
             pub const MAX: Self = Self(i64::MAX);
+            /// Digits after the point.
+            pub const DIGITS: u32 = $digits;
+            /// Raw units per one: 10^`DIGITS`.
+            pub const SCALE: i64 = 10i64.pow($digits);
 
-            /// From raw units of 10^-[`SCALE_DIGITS`].
+            /// From raw units of 10^-`DIGITS`.
             pub const fn from_raw(raw: i64) -> Self {
                 Self(raw)
             }
 
-            /// Raw units of 10^-[`SCALE_DIGITS`].
+            /// Raw units of 10^-`DIGITS`.
             pub const fn raw(self) -> i64 {
                 self.0
             }
 
             /// Parses a venue decimal string exactly (see [`parse_raw`]).
             pub fn from_decimal_str(s: &str) -> Result<Self, DecimalError> {
-                parse_raw(s.as_bytes()).map(Self)
+                parse_raw(s.as_bytes(), $digits).map(Self)
             }
 
             /// Parses decimal bytes exactly (see [`parse_raw`]).
             pub fn from_decimal_bytes(s: &[u8]) -> Result<Self, DecimalError> {
-                parse_raw(s).map(Self)
+                parse_raw(s, $digits).map(Self)
             }
 
             /// Nearest `f64`: for telemetry and reports only, never for decisions.
             pub fn to_f64_lossy(self) -> f64 {
-                self.0 as f64 / SCALE as f64
+                self.0 as f64 / Self::SCALE as f64
             }
 
             /// Whether the value is zero.
@@ -194,14 +241,14 @@ macro_rules! decimal_type {
 
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                fmt_raw(self.0, f)
+                fmt_raw(self.0, $digits, f)
             }
         }
 
         impl fmt::Debug for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 write!(f, "{}(", stringify!($name))?;
-                fmt_raw(self.0, f)?;
+                fmt_raw(self.0, $digits, f)?;
                 write!(f, ")")
             }
         }
@@ -216,23 +263,27 @@ macro_rules! decimal_type {
 }
 
 decimal_type!(
-    /// A price in quote currency, exact to 10^-8.
-    Price
+    /// A price in quote currency, exact to 10^-10.
+    Price,
+    PRICE_DIGITS
 );
 decimal_type!(
     /// A quantity in base currency (or contracts), exact to 10^-8.
-    Qty
+    Qty,
+    QTY_DIGITS
 );
 decimal_type!(
-    /// A dimensionless rate (funding rate per interval), exact to 10^-8.
-    Rate
+    /// A dimensionless rate (funding rate per interval), exact to 10^-12.
+    Rate,
+    RATE_DIGITS
 );
 
 impl Price {
-    /// Notional value `price * qty` in quote currency, as raw units of 10^-8 in an
-    /// `i128` (exact: no rounding, no overflow for any pair of `i64`s scaled back).
+    /// Notional value `price * qty` in quote currency, as raw units of
+    /// 10^-[`NOTIONAL_DIGITS`] in an `i128` (the product is exact; the division back to
+    /// 10^-8 truncates below a hundred-millionth of a quote unit).
     pub fn notional_raw(self, qty: Qty) -> i128 {
-        i128::from(self.0) * i128::from(qty.0) / i128::from(SCALE)
+        i128::from(self.0) * i128::from(qty.0) / i128::from(Price::SCALE)
     }
 }
 
@@ -240,12 +291,14 @@ impl Price {
 mod tests {
     use super::*;
 
+    const SCALE: i64 = Qty::SCALE;
+
     fn raw(s: &str) -> i64 {
-        parse_raw(s.as_bytes()).unwrap()
+        parse_raw(s.as_bytes(), QTY_DIGITS).unwrap()
     }
 
     fn kind(s: &str) -> DecimalErrorKind {
-        parse_raw(s.as_bytes()).unwrap_err().kind
+        parse_raw(s.as_bytes(), QTY_DIGITS).unwrap_err().kind
     }
 
     #[test]
@@ -290,6 +343,11 @@ mod tests {
     fn test_error_names_input() {
         let e = Price::from_decimal_str("12.3x").unwrap_err();
         assert_eq!(e.to_string(), "not a decimal number: \"12.3x\"");
+        let e = Qty::from_decimal_str("0.000000001").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "more than 8 significant decimals: \"0.000000001\""
+        );
         let long = "1".repeat(60);
         let e = Qty::from_decimal_str(&long).unwrap_err();
         assert!(e.to_string().starts_with("out of range: \"1111"));
@@ -304,8 +362,8 @@ mod tests {
             "0.5",
             "60000.01",
             "-0.0024",
-            "92233720368.54775807",
-            "0.00000001",
+            "922337203.6854775807",
+            "0.000000452",
         ] {
             let p = Price::from_decimal_str(s).unwrap();
             assert_eq!(p.to_string(), s);
@@ -314,10 +372,31 @@ mod tests {
     }
 
     #[test]
+    fn test_write_decimal_extremes() {
+        let mut buf = [0u8; DECIMAL_TEXT_MAX];
+        for (raw, text) in [
+            (i64::MIN, "-92233720368.54775808"),
+            (i64::MAX, "92233720368.54775807"),
+            (1, "0.00000001"),
+            (-10, "-0.0000001"),
+            (0, "0"),
+            (SCALE * 30_316, "30316"),
+        ] {
+            let len = write_decimal(raw, QTY_DIGITS, &mut buf);
+            assert_eq!(std::str::from_utf8(&buf[..len]).unwrap(), text);
+        }
+    }
+
+    #[test]
     fn test_notional_exact() {
         let p = Price::from_decimal_str("60000.5").unwrap();
         let q = Qty::from_decimal_str("0.001").unwrap();
         assert_eq!(p.notional_raw(q), 6_000_050_000);
+        let fun = Price::from_decimal_str("0.000000452").unwrap();
+        assert_eq!(
+            fun.notional_raw(Qty::from_decimal_str("1000000").unwrap()),
+            45_200_000
+        );
     }
 
     proptest::proptest! {
