@@ -7,11 +7,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use edgeline::book::{L2Book, Level, TakerSide};
 use edgeline::edge::opportunity::Quad;
 use edgeline::edge::{BasisParams, BasisTracker};
 use edgeline::feed::binance::{BinanceDecoder, Decoded};
 use edgeline::feed::{EventBuf, SymbolMap};
-use edgeline::types::{InstrumentId, Price};
+use edgeline::types::{InstrumentId, Price, Qty, Side};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -103,9 +104,73 @@ fn bench_edge(c: &mut Criterion) {
     });
 }
 
+/// A book of `levels` per side around 60,000 with a 0.1 tick.
+fn book_with(levels: usize) -> (L2Book, Vec<Level>, Vec<Level>) {
+    let tick = Price::SCALE / 10;
+    let mid = 60_000 * Price::SCALE;
+    let level = |i: usize, sign: i64| Level {
+        price: Price::from_raw(mid + sign * (i as i64 + 1) * tick),
+        qty: Qty::from_raw(100_000 + (i as i64 % 7) * 10_000),
+    };
+    let bids: Vec<Level> = (0..levels).map(|i| level(i, -1)).collect();
+    let asks: Vec<Level> = (0..levels).map(|i| level(i, 1)).collect();
+    let mut book = L2Book::with_depth(levels.max(400));
+    book.apply_snapshot(&bids, &asks);
+    (book, bids, asks)
+}
+
+/// Measures the book engine: level update near the touch, a 20-level batch, a 400-level
+/// snapshot, best bid/ask, and a market order walking 10 levels.
+fn bench_book(c: &mut Criterion) {
+    let mut group = c.benchmark_group("book");
+    let (mut book, bids, asks) = book_with(400);
+    let near = bids[2].price;
+    let mut n: i64 = 0;
+    group.bench_function("apply/update_near_touch", |b| {
+        b.iter(|| {
+            n += 1;
+            let change = book.apply(Side::Bid, black_box(near), Qty::from_raw(1 + n % 5));
+            assert_eq!(change, edgeline::book::LevelChange::Updated);
+        })
+    });
+    let batch: Vec<(Side, Price, Qty)> = (0..20)
+        .map(|i| {
+            let side = if i % 2 == 0 { Side::Bid } else { Side::Ask };
+            let src = if side == Side::Bid { &bids } else { &asks };
+            (side, src[i / 2].price, Qty::from_raw(50_000 + i as i64))
+        })
+        .collect();
+    group.bench_function("apply/batch_20_levels", |b| {
+        b.iter(|| {
+            book.apply_batch(black_box(batch.iter().copied()));
+            assert!(book.best_bid().is_some());
+        })
+    });
+    group.bench_function("apply/snapshot_400_levels", |b| {
+        b.iter(|| {
+            book.apply_snapshot(black_box(&bids), black_box(&asks));
+            assert_eq!(book.side(Side::Ask).len(), 400);
+        })
+    });
+    group.bench_function("query/best_bid_ask", |b| {
+        b.iter(|| {
+            let (bid, ask) = (black_box(&book).best_bid(), black_box(&book).best_ask());
+            assert!(bid.unwrap().price < ask.unwrap().price);
+        })
+    });
+    let ten_levels = Qty::from_raw(bids[..10].iter().map(|l| l.qty.raw()).sum::<i64>() - 1);
+    group.bench_function("query/execute_10_levels", |b| {
+        b.iter(|| {
+            let e = black_box(&book).execute_qty(TakerSide::Sell, black_box(ten_levels));
+            assert_eq!(e.unwrap().levels, 10);
+        })
+    });
+    group.finish();
+}
+
 criterion_group! {
     name = stages;
     config = Criterion::default().measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
-    targets = bench_decode, bench_ring, bench_edge
+    targets = bench_decode, bench_ring, bench_edge, bench_book
 }
 criterion_main!(stages);

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use crate::book::BookStage;
+use crate::book::{BookIo, BookStage};
 use crate::config::{Config, VenueEndpoints};
 use crate::edge::{EdgeIo, EdgeStage};
 use crate::feed::binance::BinanceDecoder;
@@ -142,11 +142,14 @@ fn build_stages(
     );
     let book = BookStage::new(
         &registry,
-        event_rx,
-        top_tx,
-        book_samples,
-        Arc::clone(stats),
-        clock.clone(),
+        config.book,
+        BookIo {
+            input: event_rx,
+            output: top_tx,
+            samples: book_samples,
+            stats: Arc::clone(stats),
+            clock: clock.clone(),
+        },
     );
     let edge = EdgeStage::new(
         &registry,

@@ -1,12 +1,12 @@
-//! Proves the hot path allocates nothing after warm-up: real Binance frames are pushed
-//! through decode → book → edge (the same decoder, rings and stages the pipeline uses),
+//! Proves the hot path allocates nothing after warm-up: Binance-format frames are pushed
+//! through decode → book (L2 included) → edge (the same decoder, rings and stages the pipeline uses),
 //! with a counting global allocator watching this thread.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::Arc;
 
-use edgeline::book::BookStage;
+use edgeline::book::{BookIo, BookParams, BookStage};
 use edgeline::edge::{BasisPair, BasisParams, EdgeIo, EdgeStage};
 use edgeline::feed::binance::BinanceDecoder;
 use edgeline::feed::{EventBuf, SymbolMap};
@@ -127,14 +127,14 @@ fn test_hot_path_allocates_nothing_after_warm_up() {
     };
     let book_sink = sink(|s| &s.book_samples_dropped);
     let edge_sink = sink(|s| &s.edge_samples_dropped);
-    let mut book = BookStage::new(
-        &registry,
-        event_rx,
-        top_tx,
-        book_sink,
-        Arc::clone(&stats),
-        clock.clone(),
-    );
+    let io = BookIo {
+        input: event_rx,
+        output: top_tx,
+        samples: book_sink,
+        stats: Arc::clone(&stats),
+        clock: clock.clone(),
+    };
+    let mut book = BookStage::new(&registry, BookParams::default(), io);
     let pair = BasisPair {
         spot: registry
             .find(Venue::Binance, MarketKind::Spot, "BTCUSDT")

@@ -87,6 +87,12 @@ fn test_pipeline_on_simulator_records_the_injected_dislocations() {
     }
     assert_eq!(report.counter("feed.malformed"), 0);
     assert_eq!(report.counter("book.sequence_gaps"), 0);
+    assert_eq!(
+        report.counter("book.crossed"),
+        0,
+        "L2 books built from the diffs never cross"
+    );
+    assert_eq!(report.counter("book.levels_dropped_far"), 0);
     for name in ["feed", "book", "edge", "ingress_to_decision"] {
         let h = report
             .histogram(name)

@@ -147,6 +147,11 @@ impl L2Book {
         self.asks.clear();
     }
 
+    /// Bytes the book occupies: the struct and both level arrays.
+    pub fn memory_bytes(&self) -> usize {
+        std::mem::size_of::<Self>() + self.bids.heap_bytes() + self.asks.heap_bytes()
+    }
+
     /// Levels beyond the configured depth so far.
     pub fn overflow(&self) -> DepthOverflow {
         self.overflow
@@ -527,6 +532,15 @@ mod tests {
         b.apply_snapshot(&bids, &[]);
         assert_eq!(b.best_bid().unwrap().price, p("50"));
         assert_eq!(b.best_ask(), None);
+    }
+
+    #[test]
+    fn test_memory_of_400_and_5000_level_books() {
+        let small = L2Book::with_depth(400).memory_bytes();
+        let large = L2Book::with_depth(5000).memory_bytes();
+        assert!(small < 64 * 1024, "{small} bytes");
+        assert_eq!(small, std::mem::size_of::<L2Book>() + 2 * 400 * 16);
+        assert_eq!(large, std::mem::size_of::<L2Book>() + 2 * 5000 * 16);
     }
 
     #[test]

@@ -8,5 +8,5 @@ pub mod top;
 
 pub use l2::{Crossing, Depth, Execution, InsufficientLiquidity, L2Book, TakerSide};
 pub use side::{BookSide, Level, LevelChange};
-pub use stage::BookStage;
+pub use stage::{BookIo, BookParams, BookStage};
 pub use top::TopUpdate;

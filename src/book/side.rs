@@ -142,6 +142,11 @@ impl BookSide {
         self.capacity
     }
 
+    /// Bytes of the level array (allocated once).
+    pub fn heap_bytes(&self) -> usize {
+        self.levels.capacity() * std::mem::size_of::<Level>()
+    }
+
     /// Which side this is.
     pub fn side(&self) -> Side {
         self.side

@@ -1,8 +1,8 @@
 //! Per-instrument book state kept by the book stage: the top of book from the venue's
-//! top-of-book stream and the diff-depth sequence check.
+//! top-of-book stream and the diff-depth sequence check. The levels themselves live in
+//! the instrument's [`crate::book::L2Book`].
 //!
-//! Plain data owned by the book stage's thread; allocation-free. The full L2 ladder
-//! replaces the depth bookkeeping here when the book engine lands.
+//! Plain data owned by the book stage's thread; allocation-free.
 
 use crate::types::{InstrumentId, MarketKind, Price, Qty};
 
@@ -19,6 +19,11 @@ pub struct TopUpdate {
     pub ask: Price,
     /// Quantity at the best ask.
     pub ask_qty: Qty,
+    /// Quote value resting within the tracked distance of the best bid (raw 10^-8
+    /// quote units, saturated), from the L2 book.
+    pub bid_depth_quote: i64,
+    /// The same on the ask side.
+    pub ask_depth_quote: i64,
     /// Ingress time of the frame that produced it (raw ticks).
     pub ts_recv_raw: u64,
     /// Venue event time, unix ms (0 if the venue sent none).
@@ -68,6 +73,11 @@ impl InstrumentBook {
             top_update_id: 0,
             depth_last_id: None,
         }
+    }
+
+    /// The current top of book (bid, bid qty, ask, ask qty), once one arrived.
+    pub fn top(&self) -> Option<(Price, Qty, Price, Qty)> {
+        self.top
     }
 
     /// Applies a top of book carrying the venue's update id.

@@ -8,6 +8,7 @@ pub mod resolve;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::book::BookParams;
 use crate::edge::{BasisPair, BasisParams};
 use crate::runtime::Placement;
 use crate::types::{InstrumentRegistry, Venue};
@@ -104,6 +105,8 @@ pub struct Config {
     pub registry: InstrumentRegistry,
     /// Perp/spot pairs for the basis tracker.
     pub pairs: Vec<BasisPair>,
+    /// Order book sizing.
+    pub book: BookParams,
     /// Basis tracker parameters.
     pub basis: BasisParams,
     /// Ring sizes.
@@ -201,6 +204,8 @@ mod tests {
             e.contains("venues[0].spot_url") && e.contains("ws://"),
             "{e}"
         );
+        let e = err("[book]\nlevels_max = 0\n");
+        assert!(e.contains("book.levels_max"), "{e}");
         let e = err("duration_secs = 0\n");
         assert!(e.contains("duration_secs"), "{e}");
     }

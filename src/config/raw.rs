@@ -20,6 +20,8 @@ pub struct RawConfig {
     /// Instruments (default: Binance BTCUSDT spot and perp).
     #[serde(default)]
     pub instruments: Vec<RawInstrument>,
+    /// Order book sizing.
+    pub book: Option<RawBook>,
     /// Basis tracker thresholds and costs.
     pub basis: Option<RawBasis>,
     /// Ring sizes.
@@ -75,6 +77,18 @@ pub struct RawInstrument {
     pub lot_size: String,
     /// Minimum notional as a decimal string (default "0").
     pub min_notional: Option<String>,
+}
+
+/// `[book]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBook {
+    /// Levels per side of each L2 book (default 5000: Binance's deepest snapshot; about
+    /// 160 KiB per instrument).
+    pub levels_max: Option<usize>,
+    /// Depth published to the edge stage: quote value within this many bps of the touch
+    /// (default 10).
+    pub tracked_depth_bps: Option<f64>,
 }
 
 /// `[basis]`.

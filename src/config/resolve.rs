@@ -6,7 +6,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::config::raw::{RawBasis, RawConfig, RawCorePlan, RawInstrument, RawRings, RawTelemetry};
+use crate::book::BookParams;
+use crate::config::raw::{
+    RawBasis, RawBook, RawConfig, RawCorePlan, RawInstrument, RawRings, RawTelemetry,
+};
 use crate::config::{
     Config, ConfigError, RingSizes, SimSettings, TelemetrySettings, VenueEndpoints,
 };
@@ -48,6 +51,7 @@ pub fn resolve(raw: RawConfig, core_count: usize) -> Result<Config, ConfigError>
         venues,
         registry,
         pairs,
+        book: resolve_book(raw.book.unwrap_or_default())?,
         basis: resolve_basis(raw.basis.unwrap_or_default())?,
         rings: resolve_rings(raw.rings.unwrap_or_default())?,
         placement: resolve_placement(&raw.placement, core_count)?,
@@ -210,6 +214,36 @@ fn find_pairs(registry: &InstrumentRegistry) -> Vec<BasisPair> {
         }
     }
     pairs
+}
+
+fn resolve_book(raw: RawBook) -> Result<BookParams, ConfigError> {
+    let d = BookParams::default();
+    let levels_max = raw.levels_max.unwrap_or(d.levels_max);
+    if !(1..=100_000).contains(&levels_max) {
+        return Err(invalid(
+            "book.levels_max",
+            format!("{levels_max} is outside 1..=100000"),
+        ));
+    }
+    let tracked_depth_bps = match raw.tracked_depth_bps {
+        None => d.tracked_depth_bps,
+        Some(v) if v >= 0.0 => bps_from_config(v).ok_or_else(|| {
+            invalid(
+                "book.tracked_depth_bps",
+                format!("{v} is not a finite number of bps"),
+            )
+        })?,
+        Some(v) => {
+            return Err(invalid(
+                "book.tracked_depth_bps",
+                format!("{v} is negative"),
+            ));
+        }
+    };
+    Ok(BookParams {
+        levels_max,
+        tracked_depth_bps,
+    })
 }
 
 fn resolve_basis(raw: RawBasis) -> Result<BasisParams, ConfigError> {
