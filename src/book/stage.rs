@@ -44,6 +44,8 @@ impl Default for BookParams {
 struct Instrument {
     state: InstrumentBook,
     l2: L2Book,
+    /// Tracked depth (bid, ask quote value), recomputed after each depth diff only.
+    depth_quote: (i64, i64),
     last: Option<TopUpdate>,
 }
 
@@ -89,6 +91,7 @@ impl BookStage {
                 .map(|i| Instrument {
                     state: InstrumentBook::new(i.kind),
                     l2: L2Book::with_depth(params.levels_max),
+                    depth_quote: (0, 0),
                     last: None,
                 })
                 .collect(),
@@ -175,22 +178,24 @@ impl BookStage {
             return;
         }
         self.depth = None;
-        if self.books[event.instrument.index()].l2.crossing() != Crossing::Normal {
+        let bps = self.params.tracked_depth_bps;
+        let book = &mut self.books[event.instrument.index()];
+        if book.l2.crossing() != Crossing::Normal {
             self.stats.book_crossed.incr();
         }
+        let depth = |side| {
+            let raw = book.l2.depth_within_bps(side, bps).notional_raw;
+            i64::try_from(raw).unwrap_or(i64::MAX)
+        };
+        book.depth_quote = (depth(Side::Bid), depth(Side::Ask));
         self.publish(event, start_raw);
     }
 
     /// Publishes the instrument's top and tracked depth if either changed.
     fn publish(&mut self, event: &MarketEvent, start_raw: u64) {
-        let bps = self.params.tracked_depth_bps;
         let book = &mut self.books[event.instrument.index()];
         let Some((bid, bid_qty, ask, ask_qty)) = book.state.top() else {
             return;
-        };
-        let depth = |side| {
-            let raw = book.l2.depth_within_bps(side, bps).notional_raw;
-            i64::try_from(raw).unwrap_or(i64::MAX)
         };
         let update = TopUpdate {
             instrument: event.instrument,
@@ -198,8 +203,8 @@ impl BookStage {
             bid_qty,
             ask,
             ask_qty,
-            bid_depth_quote: depth(Side::Bid),
-            ask_depth_quote: depth(Side::Ask),
+            bid_depth_quote: book.depth_quote.0,
+            ask_depth_quote: book.depth_quote.1,
             ts_recv_raw: event.ts_recv_raw,
             ts_venue_ms: event.ts_venue_ms,
         };
