@@ -130,15 +130,12 @@ impl L2Book {
         }
     }
 
-    /// Replaces the whole book with a snapshot.
+    /// Replaces the whole book with a snapshot (levels best first, as venues send them;
+    /// any other order works too, more slowly). Levels beyond the depth are dropped far
+    /// from the touch and counted.
     pub fn apply_snapshot(&mut self, bids: &[Level], asks: &[Level]) {
-        self.clear();
-        for level in bids {
-            self.apply(Side::Bid, level.price, level.qty);
-        }
-        for level in asks {
-            self.apply(Side::Ask, level.price, level.qty);
-        }
+        let dropped = self.bids.load_best_first(bids) + self.asks.load_best_first(asks);
+        self.overflow.dropped_far += dropped as u64;
     }
 
     /// Empties both sides (a resync starts here).
@@ -520,6 +517,29 @@ mod tests {
                 evicted_far: 1
             }
         );
+    }
+
+    #[test]
+    fn test_snapshot_keeps_nearest_levels_in_any_order() {
+        let level = |s: &str| Level {
+            price: p(s),
+            qty: q("1"),
+        };
+        let mut b = L2Book::with_depth(2);
+        b.apply_snapshot(
+            &[level("3"), level("2"), level("1")],
+            &[level("4"), level("5")],
+        );
+        let bids: Vec<Price> = b.side(Side::Bid).iter().map(|l| l.price).collect();
+        assert_eq!(bids, [p("3"), p("2")]);
+        assert_eq!(b.overflow().dropped_far, 1);
+        b.apply_snapshot(
+            &[level("1"), level("3"), level("2")],
+            &[level("5"), level("4")],
+        );
+        let bids: Vec<Price> = b.side(Side::Bid).iter().map(|l| l.price).collect();
+        let asks: Vec<Price> = b.side(Side::Ask).iter().map(|l| l.price).collect();
+        assert_eq!((bids, asks), (vec![p("3"), p("2")], vec![p("4"), p("5")]));
     }
 
     #[test]

@@ -100,6 +100,29 @@ impl BookSide {
         LevelChange::EvictedFar
     }
 
+    /// Replaces the side with `levels` given best first, as venues send snapshots: the
+    /// nearest `capacity` are kept (appended worst first, no shifting) and the number
+    /// dropped is returned. Input that is not strictly ordered best first, or holds a
+    /// zero quantity, is applied level by level instead.
+    pub fn load_best_first(&mut self, levels: &[Level]) -> usize {
+        self.levels.clear();
+        let ordered = levels
+            .windows(2)
+            .all(|w| self.key(w[0].price) > self.key(w[1].price));
+        if !ordered || levels.iter().any(|l| l.qty.is_zero()) {
+            return levels
+                .iter()
+                .filter(|l| {
+                    let change = self.set(l.price, l.qty);
+                    matches!(change, LevelChange::DroppedFar | LevelChange::EvictedFar)
+                })
+                .count();
+        }
+        let kept = levels.len().min(self.capacity);
+        self.levels.extend(levels[..kept].iter().rev());
+        levels.len() - kept
+    }
+
     /// Removes every level.
     pub fn clear(&mut self) {
         self.levels.clear();
