@@ -93,6 +93,17 @@ impl fmt::Display for DecimalError {
 
 impl std::error::Error for DecimalError {}
 
+/// Powers of ten up to 10^18, so scaling a parsed value is a table load.
+const POW10: [i64; 19] = {
+    let mut table = [1i64; 19];
+    let mut i = 1;
+    while i < 19 {
+        table[i] = table[i - 1] * 10;
+        i += 1;
+    }
+    table
+};
+
 /// Parses a decimal string into raw units of 10^-`digits` (at most 18), exactly.
 ///
 /// Accepts an optional leading `-` or `+`, digits, and at most one `.`; trailing zeros
@@ -131,7 +142,7 @@ pub fn parse_raw(input: &[u8], digits: u32) -> Result<i64, DecimalError> {
         }
     }
     let scaled = value
-        .checked_mul(10i64.pow(digits - frac_digits))
+        .checked_mul(POW10[(digits - frac_digits) as usize])
         .ok_or_else(|| err(DecimalErrorKind::OutOfRange))?;
     Ok(if negative { -scaled } else { scaled })
 }
