@@ -11,6 +11,7 @@ pub mod feed;
 pub mod pipeline;
 pub mod runtime;
 pub mod sim;
+pub mod stage_io;
 pub mod stats;
 pub mod telemetry;
 pub mod types;

@@ -3,35 +3,14 @@
 //! gzip). Every message decodes without error; depth diffs link with no false gap.
 //! Skips (saying so) when the data folder is absent, and fails instead under `CI=true`.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 
 use edgeline::book::top::{InstrumentBook, SequenceCheck};
 use edgeline::feed::binance::{BinanceDecoder, Decoded};
 use edgeline::feed::{EventBuf, SymbolMap};
 use edgeline::types::{EventBody, InstrumentId, MarketKind};
-
-fn data_file(prefix: &str) -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/binance");
-    let found = std::fs::read_dir(&dir).ok().and_then(|entries| {
-        entries.filter_map(Result::ok).map(|e| e.path()).find(|p| {
-            p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with(prefix))
-        })
-    });
-    if found.is_none() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true but {}/{prefix}* is missing",
-            dir.display()
-        );
-        eprintln!(
-            "SKIPPED: {}/{prefix}* not found (real data absent)",
-            dir.display()
-        );
-    }
-    found
-}
 
 #[derive(Debug, Default)]
 struct Tally {
@@ -44,7 +23,7 @@ struct Tally {
 }
 
 fn replay(prefix: &str, kind: MarketKind) -> Option<Tally> {
-    let path = data_file(prefix)?;
+    let path = common::data_file("binance", prefix)?;
     let file = std::fs::File::open(&path).unwrap();
     let reader = BufReader::new(flate2::read::GzDecoder::new(file));
     let mut symbols = SymbolMap::default();

@@ -4,33 +4,12 @@
 //! only): this tests the book, not an OKX decoder. Skips (saying so) when the data is
 //! absent, and fails instead under `CI=true`.
 
+mod common;
+
 use std::collections::HashMap;
-use std::path::PathBuf;
 
 use edgeline::book::{L2Book, Level};
 use edgeline::types::{Price, Qty, Side};
-
-fn data_file(prefix: &str) -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/okx");
-    let found = std::fs::read_dir(&dir).ok().and_then(|entries| {
-        entries.filter_map(Result::ok).map(|e| e.path()).find(|p| {
-            p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with(prefix))
-        })
-    });
-    if found.is_none() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true but {}/{prefix}* is missing",
-            dir.display()
-        );
-        eprintln!(
-            "SKIPPED: {}/{prefix}* not found (real data absent)",
-            dir.display()
-        );
-    }
-    found
-}
 
 fn levels(value: &serde_json::Value) -> Vec<Level> {
     value
@@ -48,7 +27,7 @@ fn levels(value: &serde_json::Value) -> Vec<Level> {
 
 /// Replays every book message of a CF-WS log; returns (snapshots, checked, mismatched).
 fn replay(prefix: &str, channel: &str) -> Option<(usize, usize, usize)> {
-    let text = std::fs::read_to_string(data_file(prefix)?).unwrap();
+    let text = std::fs::read_to_string(common::data_file("okx", prefix)?).unwrap();
     let mut books: HashMap<String, L2Book> = HashMap::new();
     let (mut snapshots, mut checked, mut mismatched) = (0, 0, 0);
     for line in text.lines().filter(|l| !l.starts_with("wss://")) {

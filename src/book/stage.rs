@@ -14,6 +14,7 @@ use std::sync::Arc;
 use crate::book::l2::{Crossing, L2Book};
 use crate::book::top::{InstrumentBook, SequenceCheck, TopChange, TopUpdate};
 use crate::runtime::{Clock, RunReport, Stage, StageKind};
+use crate::stage_io::StageIo;
 use crate::stats::PipelineStats;
 use crate::telemetry::sample::{Metric, SampleSink};
 use crate::types::bps::Bps;
@@ -68,19 +69,8 @@ pub struct BookStage {
     clock: Clock,
 }
 
-/// The rings and shared handles the book stage works with.
-pub struct BookIo {
-    /// Events from the feed.
-    pub input: rtrb::Consumer<MarketEvent>,
-    /// Updates to the edge stage.
-    pub output: rtrb::Producer<TopUpdate>,
-    /// Latency samples to telemetry.
-    pub samples: SampleSink,
-    /// Counters.
-    pub stats: Arc<PipelineStats>,
-    /// Clock.
-    pub clock: Clock,
-}
+/// The book stage's rings: market events in, top-of-book updates out.
+pub type BookIo = StageIo<MarketEvent, TopUpdate>;
 
 impl BookStage {
     /// A book stage with one book per registered instrument, each allocated now.

@@ -12,6 +12,7 @@ use crate::book::TopUpdate;
 use crate::edge::basis::{BasisEval, BasisParams, BasisTracker};
 use crate::edge::opportunity::{BasisOpportunity, Quad};
 use crate::runtime::{Clock, RunReport, Stage, StageKind};
+use crate::stage_io::StageIo;
 use crate::stats::PipelineStats;
 use crate::telemetry::sample::{Metric, SampleSink};
 use crate::types::{InstrumentId, InstrumentRegistry};
@@ -45,19 +46,8 @@ pub struct EdgeStage {
     clock: Clock,
 }
 
-/// The rings and shared handles the edge stage works with.
-pub struct EdgeIo {
-    /// Top-of-book updates from the book stage.
-    pub input: rtrb::Consumer<TopUpdate>,
-    /// Opportunity records to telemetry.
-    pub output: rtrb::Producer<BasisOpportunity>,
-    /// Latency samples to telemetry.
-    pub samples: SampleSink,
-    /// Counters.
-    pub stats: Arc<PipelineStats>,
-    /// Clock.
-    pub clock: Clock,
-}
+/// The edge stage's rings: top-of-book updates in, opportunity records out.
+pub type EdgeIo = StageIo<TopUpdate, BasisOpportunity>;
 
 impl EdgeStage {
     /// An edge stage tracking `pairs` with the same parameters each.
