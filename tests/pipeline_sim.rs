@@ -62,8 +62,14 @@ fn rows(dir: &Path) -> Vec<Row> {
     .unwrap()
 }
 
+/// Slack around a dislocation's window, ms. An opportunity is stamped with the perp's
+/// latest venue time; spot and perp arrive on separate connections, and on a loaded
+/// machine one can run tens of ms behind the other. Dislocations are at least 600 ms
+/// apart, so this slack still attributes every opportunity to one of them.
+const SKEW_SLACK_MS: u64 = 200;
+
 fn within(row: &Row, d: &Dislocation) -> bool {
-    row.venue_ts_ms + 2 >= d.start_ms && row.venue_ts_ms <= d.end_ms + 2
+    row.venue_ts_ms + SKEW_SLACK_MS >= d.start_ms && row.venue_ts_ms <= d.end_ms + SKEW_SLACK_MS
 }
 
 #[test]
