@@ -1,14 +1,16 @@
 //! The `edgeline` command line: `edgeline run` (the default) runs the pipeline against the
 //! configured venues, or against the built-in simulator when no configuration is given.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use edgeline::config::{Config, ConfigError};
 use edgeline::pipeline;
-use edgeline::runtime::Shutdown;
+use edgeline::runtime::{Clock, Shutdown};
+use edgeline::telemetry::sqlite::DB_FILE_NAME;
+use edgeline::telemetry::tracker_stats::tracker_stats;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -25,6 +27,15 @@ struct Cli {
 enum Command {
     /// Run the pipeline (default: the built-in simulator for 30 s).
     Run(RunArgs),
+    /// Opportunity tracker statistics and the recommendation rule, from a run's database.
+    Stats(StatsArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct StatsArgs {
+    /// The run's output folder (holding opportunities.sqlite).
+    #[arg(long, default_value = edgeline::config::resolve::OUTPUT_DIR_DEFAULT)]
+    output: PathBuf,
 }
 
 #[derive(Debug, Default, clap::Args)]
@@ -46,11 +57,12 @@ struct RunArgs {
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let cli = Cli::parse();
-    let args = match cli.command {
-        Some(Command::Run(args)) => args,
-        None => RunArgs::default(),
+    let result = match cli.command {
+        Some(Command::Run(args)) => run(args),
+        Some(Command::Stats(args)) => print_stats(&args.output),
+        None => run(RunArgs::default()),
     };
-    match run(args) {
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("edgeline: {e}");
@@ -107,5 +119,16 @@ fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
             + r.counter("edge.records_dropped"),
         r.output_dir.display()
     );
+    print_stats(&r.output_dir)
+}
+
+fn print_stats(output_dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    let path = output_dir.join(DB_FILE_NAME);
+    if !path.exists() {
+        return Err(format!("no database at {}", path.display()).into());
+    }
+    let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY;
+    let conn = rusqlite::Connection::open_with_flags(&path, flags)?;
+    println!("{}", tracker_stats(&conn, Clock::new().unix_ms_now())?);
     Ok(())
 }

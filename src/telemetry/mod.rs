@@ -6,5 +6,6 @@ pub mod progress;
 pub mod sample;
 pub mod sidecar;
 pub mod sqlite;
+pub mod tracker_stats;
 
 pub use sidecar::{TelemetryConfig, TelemetryError, TelemetryInputs, TelemetryStage};
