@@ -14,7 +14,10 @@ use crate::feed::binance::BinanceDecoder;
 use crate::feed::binance::subscribe::{streams, subscribe_message};
 use crate::feed::transport::{Transport, TransportError, TransportLimits};
 use crate::feed::{FeedStage, SymbolMap};
-use crate::runtime::{Clock, Counter, RunReport, Shutdown, Stage, StopReason, start_placed};
+use crate::runtime::{
+    Clock, Counter, HostTopology, RunReport, Shutdown, Stage, StopReason, check_placement,
+    start_placed,
+};
 use crate::sim::{self, Dislocation, SimConfig, SimError, SimHandle};
 use crate::stats::PipelineStats;
 use crate::telemetry::sample::SampleSink;
@@ -33,6 +36,9 @@ pub enum PipelineError {
     /// The telemetry sidecar could not start (output folder, database).
     #[error(transparent)]
     Telemetry(#[from] TelemetryError),
+    /// The placement does not fit the host and `strict_placement` is set.
+    #[error("placement refused (strict_placement = true): {0}")]
+    Placement(String),
     /// A market has no endpoint (no URL and no simulator).
     #[error("no endpoint for {venue} {kind}")]
     NoEndpoint {
@@ -56,6 +62,7 @@ pub struct RunOutcome {
 
 /// Runs the whole pipeline for `config.duration` (or until a signal).
 pub fn run(config: &Config, shutdown: &Shutdown) -> Result<RunOutcome, PipelineError> {
+    check_host_placement(config, &HostTopology::read())?;
     let sim = match &config.simulator {
         Some(settings) => Some(sim::start(sim_config(config, settings))?),
         None => None,
@@ -63,7 +70,6 @@ pub fn run(config: &Config, shutdown: &Shutdown) -> Result<RunOutcome, PipelineE
     let clock = Clock::new();
     let stats = Arc::new(PipelineStats::default());
     let stages = build_stages(config, sim.as_ref(), &clock, &stats)?;
-    log::info!("placement: {}", config.placement.describe());
     let running = start_placed(stages, &config.placement, shutdown.flag());
     let stop = shutdown.wait(config.duration);
     let mut stages = running.join();
@@ -76,6 +82,21 @@ pub fn run(config: &Config, shutdown: &Shutdown) -> Result<RunOutcome, PipelineE
         stop,
         dislocations: sim.map(SimHandle::stop).unwrap_or_default(),
     })
+}
+
+/// Logs the layout and every way it falls short of the host; refuses under
+/// `strict_placement`.
+fn check_host_placement(config: &Config, host: &HostTopology) -> Result<(), PipelineError> {
+    log::info!("placement: {}", config.placement.describe());
+    let issues = check_placement(&config.placement, host);
+    for issue in &issues {
+        log::warn!("placement: {issue}");
+    }
+    if config.strict_placement && !issues.is_empty() {
+        let all: Vec<String> = issues.iter().map(ToString::to_string).collect();
+        return Err(PipelineError::Placement(all.join("; ")));
+    }
+    Ok(())
 }
 
 fn sim_config(config: &Config, settings: &crate::config::SimSettings) -> SimConfig {

@@ -191,3 +191,20 @@ fn test_pipeline_stops_on_request_before_duration() {
     assert_eq!(outcome.stop, edgeline::runtime::StopReason::Requested);
     assert!(dir.path().join("opportunities.sqlite").exists());
 }
+
+#[test]
+fn test_strict_placement_refuses_a_missing_core() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "output_dir = \"{}\"\nstrict_placement = true\n[[placement]]\ncore = 4095\nstages = [\"feed\", \"book\", \"edge\", \"telemetry\"]\n",
+        dir.path().display()
+    );
+    let config = Config::from_toml(&text, Path::new("t.toml"), 2).unwrap();
+    let err = pipeline::run(&config, &Shutdown::manual())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("strict_placement") && err.contains("core 4095"),
+        "{err}"
+    );
+}

@@ -113,6 +113,8 @@ pub struct Config {
     pub rings: RingSizes,
     /// Stage placement.
     pub placement: Placement,
+    /// Refuse to start on placement issues instead of warning.
+    pub strict_placement: bool,
     /// Telemetry settings.
     pub telemetry: TelemetrySettings,
 }
@@ -187,12 +189,9 @@ mod tests {
         let e = err("[[placement]]\ncore = 0\nstages = [\"feed\", \"book\", \"edge\"]\n");
         assert!(e.contains("`placement`") && e.contains("telemetry"), "{e}");
         let e = err(
-            "[[placement]]\ncore = 9\nstages = [\"feed\", \"book\", \"edge\", \"telemetry\"]\n",
+            "[[placement]]\nstages = [\"feed\", \"book\", \"edge\", \"telemetry\"]\nidle = \"nap\"\n",
         );
-        assert!(
-            e.contains("placement[0].core") && e.contains("does not exist"),
-            "{e}"
-        );
+        assert!(e.contains("placement[0].idle") && e.contains("nap"), "{e}");
         let e = err("[basis]\ntracker_threshold_bps = 30.0\n");
         assert!(e.contains("basis.trade_threshold_bps"), "{e}");
         let e = err("[rings]\nmarket_events = 4\n");

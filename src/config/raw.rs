@@ -29,6 +29,9 @@ pub struct RawConfig {
     /// Which core runs which stages (default: hot path on core 0, telemetry on core 1).
     #[serde(default)]
     pub placement: Vec<RawCorePlan>,
+    /// Refuse to start when a stage core is missing, not isolated, or shares an SMT
+    /// sibling with another stage (default false: warn and run).
+    pub strict_placement: Option<bool>,
     /// Telemetry sidecar.
     pub telemetry: Option<RawTelemetry>,
 }

@@ -31,7 +31,9 @@ fn invalid(key: impl Into<String>, reason: impl Into<String>) -> ConfigError {
     }
 }
 
-/// Validates a raw configuration; `core_count` is the host's core count for placement.
+/// Validates a raw configuration; `core_count` is the host's core count for the default
+/// placement (whether named cores exist is checked at start against the host:
+/// [`crate::runtime::check_placement`]).
 pub fn resolve(raw: RawConfig, core_count: usize) -> Result<Config, ConfigError> {
     let simulator = resolve_simulator(&raw);
     let registry = resolve_instruments(&raw.instruments)?;
@@ -55,6 +57,7 @@ pub fn resolve(raw: RawConfig, core_count: usize) -> Result<Config, ConfigError>
         basis: resolve_basis(raw.basis.unwrap_or_default())?,
         rings: resolve_rings(raw.rings.unwrap_or_default())?,
         placement: resolve_placement(&raw.placement, core_count)?,
+        strict_placement: raw.strict_placement.unwrap_or(false),
         telemetry: resolve_telemetry(raw.telemetry.unwrap_or_default()),
     })
 }
@@ -350,14 +353,6 @@ fn resolve_placement(raw: &[RawCorePlan], core_count: usize) -> Result<Placement
                 format!("unknown idle policy `{idle_name}` (known: spin, spin-then-yield, park)"),
             )
         })?;
-        if let Some(core) = plan.core
-            && core >= core_count
-        {
-            return Err(invalid(
-                format!("placement[{i}].core"),
-                format!("core {core} does not exist on this host ({core_count} cores)"),
-            ));
-        }
         cores.push(CorePlan {
             core: plan.core,
             stages,

@@ -3,6 +3,7 @@
 
 pub mod clock;
 pub mod counter;
+pub mod host;
 pub mod idle;
 pub mod placement;
 pub mod report;
@@ -11,6 +12,7 @@ pub mod stage;
 
 pub use clock::Clock;
 pub use counter::Counter;
+pub use host::{HostTopology, PlacementIssue, check_placement};
 pub use idle::IdlePolicy;
 pub use placement::{CorePlan, Placement, PlacementError, RunningStages, start_placed};
 pub use report::{HistogramSummary, RunReport};
