@@ -36,6 +36,9 @@ pub enum PipelineError {
     /// The telemetry sidecar could not start (output folder, database).
     #[error(transparent)]
     Telemetry(#[from] TelemetryError),
+    /// A stage thread could not be spawned (thread or memory limits).
+    #[error("spawning a stage thread: {0}")]
+    Spawn(std::io::Error),
     /// The placement does not fit the host and `strict_placement` is set.
     #[error("placement refused (strict_placement = true): {0}")]
     Placement(String),
@@ -70,7 +73,8 @@ pub fn run(config: &Config, shutdown: &Shutdown) -> Result<RunOutcome, PipelineE
     let clock = Clock::new();
     let stats = Arc::new(PipelineStats::default());
     let stages = build_stages(config, sim.as_ref(), &clock, &stats)?;
-    let running = start_placed(stages, &config.placement, shutdown.flag());
+    let running =
+        start_placed(stages, &config.placement, shutdown.flag()).map_err(PipelineError::Spawn)?;
     let stop = shutdown.wait(config.duration);
     let mut stages = running.join();
     let mut report = RunReport::default();

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 
-use crate::runtime::idle::{IdlePolicy, Idler};
+use crate::runtime::idle::{IdlePolicy, Idler, PARK_DEFAULT, SPIN_BEFORE_YIELD_DEFAULT};
 use crate::runtime::stage::{Stage, StageKind};
 
 /// One thread: the core it is pinned to, its stages and its idle policy.
@@ -51,8 +51,12 @@ impl Placement {
     /// everything on one thread.
     pub fn default_for(core_count: usize) -> Self {
         let hot = [StageKind::Feed, StageKind::Book, StageKind::Edge];
-        let spin = IdlePolicy::from_name("spin-then-yield").expect("known policy");
-        let park = IdlePolicy::from_name("park").expect("known policy");
+        let spin = IdlePolicy::SpinThenYield {
+            spins: SPIN_BEFORE_YIELD_DEFAULT,
+        };
+        let park = IdlePolicy::Park {
+            sleep: PARK_DEFAULT,
+        };
         if core_count < 2 {
             return Self {
                 cores: vec![CorePlan {
@@ -135,11 +139,12 @@ impl RunningStages {
 
 /// Starts one thread per core plan, each polling its stages until `stop` is set. The
 /// placement must be valid; stages it does not name are returned unpolled by `join`.
+/// If a thread cannot be spawned, the ones already started are stopped and joined.
 pub fn start_placed(
     mut stages: Vec<Box<dyn Stage>>,
     placement: &Placement,
     stop: &Arc<AtomicBool>,
-) -> RunningStages {
+) -> std::io::Result<RunningStages> {
     let mut handles = Vec::with_capacity(placement.cores.len());
     for plan in &placement.cores {
         let mine: Vec<Box<dyn Stage>> = plan
@@ -150,19 +155,27 @@ pub fn start_placed(
                 Some(stages.swap_remove(at))
             })
             .collect();
-        let stop = Arc::clone(stop);
+        let thread_stop = Arc::clone(stop);
         let plan = plan.clone();
         let name = format!("edgeline-{}", plan.stages[0].name());
-        let handle = thread::Builder::new()
+        let spawned = thread::Builder::new()
             .name(name)
-            .spawn(move || run_core(&plan, mine, &stop))
-            .expect("spawning a stage thread");
-        handles.push(handle);
+            .spawn(move || run_core(&plan, mine, &thread_stop));
+        match spawned {
+            Ok(handle) => handles.push(handle),
+            Err(e) => {
+                stop.store(true, Ordering::Relaxed);
+                for handle in handles {
+                    let _ = handle.join();
+                }
+                return Err(e);
+            }
+        }
     }
-    RunningStages {
+    Ok(RunningStages {
         handles,
         unplaced: stages,
-    }
+    })
 }
 
 fn run_core(
@@ -248,7 +261,7 @@ mod tests {
             crate::runtime::clock::sleep(Duration::from_millis(20));
             stopper.store(true, Ordering::Relaxed);
         });
-        let done = start_placed(stages, &placement, &stop).join();
+        let done = start_placed(stages, &placement, &stop).unwrap().join();
         t.join().unwrap();
         let kinds: Vec<StageKind> = done.iter().map(|s| s.kind()).collect();
         assert_eq!(kinds, StageKind::ALL.to_vec());
