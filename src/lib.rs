@@ -4,6 +4,7 @@
 //! critical path; see `DESIGN.md` beside the repository for the shape. Each module's own
 //! documentation says which thread owns it and whether it may allocate.
 
+pub mod bench_e2e;
 pub mod book;
 pub mod config;
 pub mod edge;

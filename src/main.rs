@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use edgeline::bench_e2e::E2eParams;
 use edgeline::config::{Config, ConfigError};
 use edgeline::pipeline;
 use edgeline::runtime::{Clock, Shutdown};
@@ -29,6 +30,37 @@ enum Command {
     Run(RunArgs),
     /// Opportunity tracker statistics and the recommendation rule, from a run's database.
     Stats(StatsArgs),
+    /// Benchmarks.
+    Bench {
+        #[command(subcommand)]
+        which: BenchCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// End-to-end latency at a fixed offered rate through the real pipeline; writes
+    /// `.hgrm` files named with scenario, rate, date and git revision.
+    E2e(E2eArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct E2eArgs {
+    /// Scenario: one-market.
+    #[arg(long, default_value = "one-market")]
+    scenario: String,
+    /// Offered rate, simulator steps per second (each sends a perp top of book).
+    #[arg(long, default_value_t = 1000)]
+    rate: u64,
+    /// Run length in seconds.
+    #[arg(long, default_value_t = 20)]
+    duration: u64,
+    /// Where the .hgrm files go.
+    #[arg(long, default_value = "bench/results")]
+    results: PathBuf,
+    /// Base configuration (placement, rings); default: the built-in one.
+    #[arg(long)]
+    config: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -60,6 +92,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Run(args)) => run(args),
         Some(Command::Stats(args)) => print_stats(&args.output),
+        Some(Command::Bench {
+            which: BenchCommand::E2e(args),
+        }) => bench_e2e(args),
         None => run(RunArgs::default()),
     };
     match result {
@@ -130,5 +165,31 @@ fn print_stats(output_dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY;
     let conn = rusqlite::Connection::open_with_flags(&path, flags)?;
     println!("{}", tracker_stats(&conn, Clock::new().unix_ms_now())?);
+    Ok(())
+}
+
+fn bench_e2e(args: E2eArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let base = RunArgs {
+        config: args.config,
+        ..RunArgs::default()
+    };
+    let config = load_config(&base)?;
+    let params = E2eParams {
+        scenario: args.scenario,
+        rate_hz: args.rate,
+        duration: Duration::from_secs(args.duration.max(1)),
+        results_dir: args.results,
+    };
+    let outcome = edgeline::bench_e2e::run(config, &params, &Shutdown::with_signals()?)?;
+    println!(
+        "scenario {} at {} Hz for {} s (ingress → decision corrected for coordinated omission)",
+        params.scenario,
+        params.rate_hz,
+        params.duration.as_secs()
+    );
+    print!("{}", outcome.table);
+    for file in &outcome.files {
+        println!("wrote {}", file.display());
+    }
     Ok(())
 }

@@ -108,6 +108,7 @@ fn sim_config(config: &Config, settings: &crate::config::SimSettings) -> SimConf
         seed: settings.seed,
         port: settings.port,
         dislocation_mean_interval: settings.dislocation_mean_interval,
+        step: settings.step,
         ..SimConfig::default()
     };
     for inst in config.registry.iter() {
@@ -202,6 +203,7 @@ fn telemetry_config(config: &Config) -> TelemetryConfig {
         progress_interval: config.telemetry.progress_interval,
         db_batch_rows: config.telemetry.db_batch_rows,
         db_flush_interval: config.telemetry.db_flush_interval,
+        expected_interval: config.telemetry.expected_interval,
     }
 }
 

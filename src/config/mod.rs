@@ -51,6 +51,8 @@ pub struct SimSettings {
     pub port: u16,
     /// Mean time between dislocations.
     pub dislocation_mean_interval: Duration,
+    /// Model step: one perp top of book per step, so 1/step is the offered rate.
+    pub step: Duration,
 }
 
 /// Where a venue's markets are reached; `None` means the simulator's endpoint.
@@ -88,6 +90,9 @@ pub struct TelemetrySettings {
     pub db_batch_rows: usize,
     /// Longest a row waits before a commit.
     pub db_flush_interval: Duration,
+    /// Fixed interval the load is offered at, for coordinated-omission correction
+    /// (set by the end-to-end benchmark, not by the file).
+    pub expected_interval: Option<Duration>,
 }
 
 /// The validated configuration.

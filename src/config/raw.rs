@@ -48,6 +48,9 @@ pub struct RawSimulator {
     pub port: Option<u16>,
     /// Mean time between basis dislocations, ms (default 1500).
     pub dislocation_mean_interval_ms: Option<u64>,
+    /// Model step in µs (default 1000): one perp top of book per step, a spot one when
+    /// the spot touch moved, depth every 100 ms.
+    pub step_us: Option<u64>,
 }
 
 /// `[[venues]]`.

@@ -35,7 +35,7 @@ fn invalid(key: impl Into<String>, reason: impl Into<String>) -> ConfigError {
 /// placement (whether named cores exist is checked at start against the host:
 /// [`crate::runtime::check_placement`]).
 pub fn resolve(raw: RawConfig, core_count: usize) -> Result<Config, ConfigError> {
-    let simulator = resolve_simulator(&raw);
+    let simulator = resolve_simulator(&raw)?;
     let registry = resolve_instruments(&raw.instruments)?;
     let venues = resolve_venues(&raw, &registry, simulator.is_some())?;
     let pairs = find_pairs(&registry);
@@ -62,18 +62,26 @@ pub fn resolve(raw: RawConfig, core_count: usize) -> Result<Config, ConfigError>
     })
 }
 
-fn resolve_simulator(raw: &RawConfig) -> Option<SimSettings> {
+fn resolve_simulator(raw: &RawConfig) -> Result<Option<SimSettings>, ConfigError> {
     let sim = raw.simulator.clone().unwrap_or_default();
     if !sim.enabled.unwrap_or(true) {
-        return None;
+        return Ok(None);
     }
-    Some(SimSettings {
+    let step_us = sim.step_us.unwrap_or(1000);
+    if !(10..=1_000_000).contains(&step_us) {
+        return Err(invalid(
+            "simulator.step_us",
+            format!("{step_us} is outside 10..=1000000"),
+        ));
+    }
+    Ok(Some(SimSettings {
         seed: sim.seed.unwrap_or(7),
         port: sim.port.unwrap_or(0),
         dislocation_mean_interval: Duration::from_millis(
             sim.dislocation_mean_interval_ms.unwrap_or(1500),
         ),
-    })
+        step: Duration::from_micros(step_us),
+    }))
 }
 
 fn default_instruments() -> Vec<RawInstrument> {
@@ -372,5 +380,6 @@ fn resolve_telemetry(raw: RawTelemetry) -> TelemetrySettings {
         progress_interval: (progress_ms > 0).then(|| Duration::from_millis(progress_ms)),
         db_batch_rows: raw.db_batch_rows.unwrap_or(512).max(1),
         db_flush_interval: Duration::from_millis(raw.db_flush_interval_ms.unwrap_or(100)),
+        expected_interval: None,
     }
 }

@@ -19,6 +19,8 @@ pub struct HistogramSummary {
     pub p99_ns: u64,
     /// 99.9th percentile.
     pub p999_ns: u64,
+    /// 99.99th percentile.
+    pub p9999_ns: u64,
     /// Largest sample.
     pub max_ns: u64,
 }

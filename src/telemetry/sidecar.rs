@@ -62,6 +62,9 @@ pub struct TelemetryConfig {
     /// Or when the oldest pending row is this old (default
     /// [`DB_FLUSH_INTERVAL_DEFAULT`]); also the retry delay after a failed commit.
     pub db_flush_interval: Duration,
+    /// The fixed interval the load is offered at, when it is (the end-to-end benchmark):
+    /// ingress → decision is then corrected for coordinated omission. `None` by default.
+    pub expected_interval: Option<Duration>,
 }
 
 impl TelemetryConfig {
@@ -72,6 +75,7 @@ impl TelemetryConfig {
             progress_interval: None,
             db_batch_rows: DB_BATCH_ROWS_DEFAULT,
             db_flush_interval: DB_FLUSH_INTERVAL_DEFAULT,
+            expected_interval: None,
         }
     }
 }
@@ -153,7 +157,7 @@ impl TelemetryStage {
             .map(|every| Progress::new(every, monotonic_now(), &inputs.stats));
         Ok(Self {
             pending: Vec::with_capacity(config.db_batch_rows * PENDING_BATCHES_MAX),
-            histograms: LatencyHistograms::new()?,
+            histograms: LatencyHistograms::with_expected_interval(config.expected_interval)?,
             config,
             samples: inputs.samples,
             opportunities: inputs.opportunities,
