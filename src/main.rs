@@ -182,12 +182,11 @@ fn bench_e2e(args: E2eArgs) -> Result<(), Box<dyn std::error::Error>> {
     };
     let outcome = edgeline::bench_e2e::run(config, &params, &Shutdown::with_signals()?)?;
     println!(
-        "scenario {} at {} Hz for {} s (ingress → decision corrected for coordinated omission)",
+        "scenario {} at {} Hz for {} s (table above; ingress → decision corrected for coordinated omission)",
         params.scenario,
         params.rate_hz,
         params.duration.as_secs()
     );
-    print!("{}", outcome.table);
     for file in &outcome.files {
         println!("wrote {}", file.display());
     }
