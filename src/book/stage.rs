@@ -9,14 +9,11 @@
 //! book (from depth diffs) gives the tracked depth and is checked for crossing after
 //! every diff.
 
-use std::sync::Arc;
-
 use crate::book::l2::{Crossing, L2Book};
 use crate::book::top::{InstrumentBook, SequenceCheck, TopChange, TopUpdate};
-use crate::runtime::{Clock, RunReport, Stage, StageKind};
+use crate::runtime::{RunReport, Stage, StageKind};
 use crate::stage_io::StageIo;
-use crate::stats::PipelineStats;
-use crate::telemetry::sample::{Metric, SampleSink};
+use crate::telemetry::sample::Metric;
 use crate::types::bps::Bps;
 use crate::types::{EventBody, InstrumentId, InstrumentRegistry, MarketEvent, Side};
 
@@ -62,11 +59,7 @@ pub struct BookStage {
     books: Vec<Instrument>,
     params: BookParams,
     depth: Option<DepthInProgress>,
-    input: rtrb::Consumer<MarketEvent>,
-    output: rtrb::Producer<TopUpdate>,
-    samples: SampleSink,
-    stats: Arc<PipelineStats>,
-    clock: Clock,
+    io: BookIo,
 }
 
 /// The book stage's rings: market events in, top-of-book updates out.
@@ -87,11 +80,7 @@ impl BookStage {
                 .collect(),
             params,
             depth: None,
-            input: io.input,
-            output: io.output,
-            samples: io.samples,
-            stats: io.stats,
-            clock: io.clock,
+            io,
         }
     }
 
@@ -120,7 +109,7 @@ impl BookStage {
                 {
                     TopChange::Changed => self.publish(event, start_raw),
                     TopChange::Unchanged => {}
-                    TopChange::Crossed => self.stats.book_crossed.incr(),
+                    TopChange::Crossed => self.io.stats.book_crossed.incr(),
                 }
             }
             EventBody::DepthBegin {
@@ -138,7 +127,7 @@ impl BookStage {
                     got,
                 } = check
                 {
-                    self.stats.book_sequence_gaps.incr();
+                    self.io.stats.book_sequence_gaps.incr();
                     log::warn!(
                         "book: depth gap on instrument {}: last applied {expected_after}, next claims {got}",
                         event.instrument.0
@@ -171,7 +160,7 @@ impl BookStage {
         let bps = self.params.tracked_depth_bps;
         let book = &mut self.books[event.instrument.index()];
         if book.l2.crossing() != Crossing::Normal {
-            self.stats.book_crossed.incr();
+            self.io.stats.book_crossed.incr();
         }
         let depth = |side| {
             let raw = book.l2.depth_within_bps(side, bps).notional_raw;
@@ -203,10 +192,11 @@ impl BookStage {
         }
         book.last = Some(update);
         // Room was checked before the event was popped.
-        let _ = self.output.push(update);
-        self.stats.book_updates.incr();
-        self.samples
-            .record(Metric::Book, start_raw, self.clock.raw());
+        let _ = self.io.output.push(update);
+        self.io.stats.book_updates.incr();
+        self.io
+            .samples
+            .record(Metric::Book, start_raw, self.io.clock.raw());
     }
 }
 
@@ -236,13 +226,15 @@ impl Stage for BookStage {
 
     fn poll(&mut self) -> usize {
         let mut handled = 0;
-        while handled < EVENTS_PER_POLL_MAX && !self.output.is_full() {
-            let Ok(event) = self.input.pop() else { break };
-            let start_raw = self.clock.raw();
+        while handled < EVENTS_PER_POLL_MAX && !self.io.output.is_full() {
+            let Ok(event) = self.io.input.pop() else {
+                break;
+            };
+            let start_raw = self.io.clock.raw();
             self.apply(&event, start_raw);
             handled += 1;
         }
-        self.stats.book_events.add(handled as u64);
+        self.io.stats.book_events.add(handled as u64);
         handled
     }
 

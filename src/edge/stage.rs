@@ -6,15 +6,12 @@
 //! telemetry through an SPSC ring; when it is full the record is dropped and counted,
 //! never waited for. Never trades: `would_trade_current` only says whether it would have.
 
-use std::sync::Arc;
-
 use crate::book::TopUpdate;
 use crate::edge::basis::{BasisEval, BasisParams, BasisTracker};
 use crate::edge::opportunity::{BasisOpportunity, Quad};
-use crate::runtime::{Clock, RunReport, Stage, StageKind};
+use crate::runtime::{RunReport, Stage, StageKind};
 use crate::stage_io::StageIo;
-use crate::stats::PipelineStats;
-use crate::telemetry::sample::{Metric, SampleSink};
+use crate::telemetry::sample::Metric;
 use crate::types::{InstrumentId, InstrumentRegistry};
 
 /// Top-of-book updates handled per poll at most.
@@ -39,11 +36,7 @@ pub struct EdgeStage {
     tops: Vec<Option<TopUpdate>>,
     pairs: Vec<PairState>,
     pairs_of: Vec<Vec<usize>>,
-    input: rtrb::Consumer<TopUpdate>,
-    output: rtrb::Producer<BasisOpportunity>,
-    samples: SampleSink,
-    stats: Arc<PipelineStats>,
-    clock: Clock,
+    io: EdgeIo,
 }
 
 /// The edge stage's rings: top-of-book updates in, opportunity records out.
@@ -72,16 +65,12 @@ impl EdgeStage {
                 })
                 .collect(),
             pairs_of,
-            input: io.input,
-            output: io.output,
-            samples: io.samples,
-            stats: io.stats,
-            clock: io.clock,
+            io,
         }
     }
 
     fn on_update(&mut self, update: TopUpdate) {
-        let start_raw = self.clock.raw();
+        let start_raw = self.io.clock.raw();
         let index = update.instrument.index();
         let Some(slot) = self.tops.get_mut(index) else {
             return;
@@ -101,7 +90,7 @@ impl EdgeStage {
         ) else {
             return;
         };
-        self.stats.edge_ticks.incr();
+        self.io.stats.edge_ticks.incr();
         let quad = Quad {
             perp_bid: perp.bid,
             perp_ask: perp.ask,
@@ -109,7 +98,7 @@ impl EdgeStage {
             spot_ask: spot.ask,
         };
         let eval = state.tracker.on_tick(quad);
-        let decision_raw = self.clock.raw();
+        let decision_raw = self.io.clock.raw();
         if let Some(eval) = eval
             && eval.edge_bps >= state.tracker.params().tracker_threshold
         {
@@ -119,16 +108,19 @@ impl EdgeStage {
                 perp.ts_venue_ms,
                 [ts_recv_raw, start_raw, decision_raw],
             );
-            self.stats.edge_opportunities.incr();
+            self.io.stats.edge_opportunities.incr();
             if opportunity.would_trade_current {
-                self.stats.edge_would_trade.incr();
+                self.io.stats.edge_would_trade.incr();
             }
-            if self.output.push(opportunity).is_err() {
-                self.stats.edge_records_dropped.incr();
+            if self.io.output.push(opportunity).is_err() {
+                self.io.stats.edge_records_dropped.incr();
             }
         }
-        self.samples.record(Metric::Edge, start_raw, decision_raw);
-        self.samples
+        self.io
+            .samples
+            .record(Metric::Edge, start_raw, decision_raw);
+        self.io
+            .samples
             .record(Metric::IngressToDecision, ts_recv_raw, decision_raw);
     }
 }
@@ -168,7 +160,9 @@ impl Stage for EdgeStage {
     fn poll(&mut self) -> usize {
         let mut handled = 0;
         while handled < UPDATES_PER_POLL_MAX {
-            let Ok(update) = self.input.pop() else { break };
+            let Ok(update) = self.io.input.pop() else {
+                break;
+            };
             self.on_update(update);
             handled += 1;
         }
