@@ -160,19 +160,9 @@ impl BookSide {
         self.levels.is_empty()
     }
 
-    /// Maximum number of levels.
-    pub fn capacity(&self) -> usize {
-        self.capacity
-    }
-
     /// Bytes of the level array (allocated once).
     pub fn heap_bytes(&self) -> usize {
         self.levels.capacity() * std::mem::size_of::<Level>()
-    }
-
-    /// Which side this is.
-    pub fn side(&self) -> Side {
-        self.side
     }
 
     /// Whether `price` is at or better than `limit` on this side.

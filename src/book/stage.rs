@@ -84,11 +84,6 @@ impl BookStage {
         }
     }
 
-    /// The L2 book of an instrument (tests, the paper venue).
-    pub fn l2(&self, id: InstrumentId) -> Option<&L2Book> {
-        self.books.get(id.index()).map(|b| &b.l2)
-    }
-
     fn apply(&mut self, event: &MarketEvent, start_raw: u64) {
         let index = event.instrument.index();
         if index >= self.books.len() {

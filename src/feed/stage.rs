@@ -49,7 +49,7 @@ impl FeedStage {
         clock: Clock,
     ) -> Self {
         assert_eq!(
-            transport.len(),
+            transport.connection_count(),
             decoders.len(),
             "one decoder per connection"
         );
@@ -121,18 +121,18 @@ impl Stage for FeedStage {
     }
 
     fn poll(&mut self) -> usize {
-        let pending = (0..self.transport.len()).any(|i| self.transport.is_readable(i));
+        let pending = (0..self.transport.connection_count()).any(|i| self.transport.is_readable(i));
         if !pending && let Err(e) = self.transport.poll_readiness() {
             log::error!("feed: event loop poll failed: {e}");
             return 0;
         }
-        (0..self.transport.len())
+        (0..self.transport.connection_count())
             .map(|i| self.read_connection(i))
             .sum()
     }
 
     fn finish(&mut self, report: &mut RunReport) {
-        let open = (0..self.transport.len())
+        let open = (0..self.transport.connection_count())
             .filter(|&i| self.transport.is_open(i))
             .count();
         report.set("feed.connections_open", open as u64);

@@ -25,9 +25,4 @@ impl SymbolMap {
             .find(|(s, _)| &**s == symbol)
             .map(|&(_, id)| id)
     }
-
-    /// Every (symbol, id) pair.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, InstrumentId)> {
-        self.entries.iter().map(|(s, id)| (&**s, *id))
-    }
 }

@@ -141,23 +141,13 @@ impl Transport {
     }
 
     /// Number of connections.
-    pub fn len(&self) -> usize {
+    pub fn connection_count(&self) -> usize {
         self.conns.len()
-    }
-
-    /// Whether there are no connections.
-    pub fn is_empty(&self) -> bool {
-        self.conns.is_empty()
     }
 
     /// Whether connection `index` is still open.
     pub fn is_open(&self, index: usize) -> bool {
         self.conns[index].open
-    }
-
-    /// The URL of connection `index`.
-    pub fn url(&self, index: usize) -> &str {
-        &self.conns[index].url
     }
 
     /// Polls the event loop without blocking and marks readable connections.
