@@ -6,6 +6,7 @@
 
 pub mod bench_e2e;
 pub mod book;
+pub mod capture;
 pub mod config;
 pub mod edge;
 pub mod feed;

@@ -19,6 +19,8 @@ struct Tally {
     depth_msgs: usize,
     levels: usize,
     unknown: usize,
+    trades: usize,
+    snapshots: usize,
     gaps: usize,
 }
 
@@ -37,7 +39,12 @@ fn replay(prefix: &str, kind: MarketKind) -> Option<Tally> {
         let (_, payload) = line.split_once(' ').expect("<ns> <payload>");
         t.lines += 1;
         buf.clear();
-        match decoder.decode(payload.as_bytes(), 0, &mut buf) {
+        let decoded = if payload.starts_with(r#"{"lastUpdateId":"#) {
+            decoder.decode_snapshot(payload.as_bytes(), InstrumentId(0), 0, &mut buf)
+        } else {
+            decoder.decode(payload.as_bytes(), 0, &mut buf)
+        };
+        match decoded {
             Ok(Decoded::Events(_)) => {}
             Ok(Decoded::Unknown) => t.unknown += 1,
             other => panic!("{other:?} on {}", &payload[..payload.len().min(200)]),
@@ -45,6 +52,7 @@ fn replay(prefix: &str, kind: MarketKind) -> Option<Tally> {
         for event in buf.as_slice() {
             match event.body {
                 EventBody::TopOfBook { .. } => t.tops += 1,
+                EventBody::DepthBegin { snapshot: true, .. } => t.snapshots += 1,
                 EventBody::DepthBegin {
                     first_update_id,
                     last_update_id,
@@ -56,7 +64,8 @@ fn replay(prefix: &str, kind: MarketKind) -> Option<Tally> {
                     t.gaps += usize::from(matches!(check, SequenceCheck::Gap { .. }));
                 }
                 EventBody::DepthLevel { .. } => t.levels += 1,
-                EventBody::Funding { .. } => {}
+                EventBody::Trade { .. } => t.trades += 1,
+                EventBody::Funding { .. } | EventBody::OpenInterest { .. } => {}
             }
         }
     }
@@ -71,7 +80,8 @@ fn test_binance_spot_real_capture_decodes_and_links() {
     // MANIFEST: depth@100ms 3,451, bookTicker 28,040, trade 9,757, 1 REST snapshot.
     assert_eq!(t.depth_msgs, 3_451, "{t:?}");
     assert_eq!(t.tops, 28_040, "{t:?}");
-    assert_eq!(t.unknown, 9_757 + 1, "{t:?}");
+    assert_eq!(t.trades, 9_757, "{t:?}");
+    assert_eq!((t.snapshots, t.unknown), (1, 0), "{t:?}");
     assert!(t.levels > t.depth_msgs, "{t:?}");
     assert_eq!(t.gaps, 0, "{t:?}");
 }
@@ -84,6 +94,7 @@ fn test_binance_usdm_real_capture_decodes_and_links() {
     // MANIFEST: depth@0ms 6,551, bookTicker 66,089, trade 21,313, 1 snapshot.
     assert_eq!(t.depth_msgs, 6_551, "{t:?}");
     assert_eq!(t.tops, 66_089, "{t:?}");
-    assert_eq!(t.unknown, 21_313 + 1, "{t:?}");
+    assert_eq!(t.trades, 21_313, "{t:?}");
+    assert_eq!((t.snapshots, t.unknown), (1, 0), "{t:?}");
     assert_eq!(t.gaps, 0, "{t:?}");
 }

@@ -112,6 +112,7 @@ impl BookStage {
                 last_update_id,
                 prev_update_id,
                 levels,
+                ..
             } => {
                 let book = &mut self.books[index];
                 let check = book
@@ -141,7 +142,9 @@ impl BookStage {
                 }
                 self.end_depth_if_done(event, start_raw);
             }
-            EventBody::Funding { .. } => {}
+            EventBody::Funding { .. }
+            | EventBody::Trade { .. }
+            | EventBody::OpenInterest { .. } => {}
         }
     }
 

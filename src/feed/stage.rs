@@ -80,7 +80,7 @@ impl FeedStage {
             self.stats.feed_frames.incr();
             self.buf.clear();
             match self.decoders[index].decode(frame, ts_recv_raw, &mut self.buf) {
-                Ok(Decoded::Events(_) | Decoded::Ack) => {}
+                Ok(Decoded::Events(_) | Decoded::Ack | Decoded::Heartbeat) => {}
                 Ok(Decoded::Unknown) => self.stats.feed_unknown.incr(),
                 Err(e) => log_malformed(&self.stats, e, frame),
             }

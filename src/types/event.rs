@@ -32,19 +32,26 @@ pub enum EventBody {
         /// The venue's order book update id at this top of book.
         update_id: u64,
     },
-    /// Start of a depth diff message; its `levels` [`EventBody::DepthLevel`]s follow.
+    /// Start of a depth message (a diff, or a full snapshot that replaces the book); its
+    /// `levels` [`EventBody::DepthLevel`]s follow.
     DepthBegin {
-        /// First update id in the message (Binance `U`).
+        /// First update id in the message (Binance `U`; the single id where the venue
+        /// sends one: Bybit `u`, OKX `seqId`).
         first_update_id: u64,
-        /// Last update id in the message (Binance `u`).
+        /// Last update id in the message (Binance `u`, Bybit `u`, OKX `seqId`,
+        /// Hyperliquid `time`).
         last_update_id: u64,
         /// Last update id of the previous message, where the venue sends it (Binance
-        /// futures `pu`); 0 otherwise.
+        /// futures `pu`, OKX `prevSeqId`); 0 otherwise.
         prev_update_id: u64,
         /// Number of level events that follow.
         levels: u16,
+        /// A full book: the levels replace every level held.
+        snapshot: bool,
+        /// The venue's checksum of the book after this message (OKX CRC32), if sent.
+        checksum: Option<i32>,
     },
-    /// One changed price level of a depth diff; quantity zero removes the level.
+    /// One changed price level of a depth message; quantity zero removes the level.
     DepthLevel {
         /// Book side.
         side: Side,
@@ -53,17 +60,70 @@ pub enum EventBody {
         /// New total quantity at the level.
         qty: Qty,
     },
-    /// Mark price and funding of a perpetual.
+    /// One public trade.
+    Trade {
+        /// Trade price.
+        price: Price,
+        /// Traded quantity (in the venue's quantity unit: base or contracts).
+        qty: Qty,
+        /// The aggressor's side: `Bid` when a buyer lifted the ask.
+        aggressor: Side,
+        /// The venue's trade id (numeric ids as sent; 0 where the venue's id is not
+        /// numeric).
+        trade_id: u64,
+    },
+    /// Mark price and funding of a perpetual; venues that send partial updates (Bybit
+    /// ticker deltas) set only the fields named in `fields`.
     Funding {
         /// Mark price.
         mark: Price,
-        /// Index price.
+        /// Index (oracle) price.
         index: Price,
         /// Current funding rate per funding interval.
         rate: Rate,
         /// Next funding time, unix milliseconds.
         next_funding_ms: u64,
+        /// Which of the four fields this message carried.
+        fields: FundingFields,
     },
+    /// Open interest of a perpetual, in the venue's quantity unit.
+    OpenInterest {
+        /// Open interest.
+        qty: Qty,
+    },
+}
+
+/// Which fields of an [`EventBody::Funding`] a message carried (a small bit set).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FundingFields(u8);
+
+impl FundingFields {
+    /// The mark price.
+    pub const MARK: Self = Self(1);
+    /// The index price.
+    pub const INDEX: Self = Self(2);
+    /// The funding rate.
+    pub const RATE: Self = Self(4);
+    /// The next funding time.
+    pub const NEXT_FUNDING: Self = Self(8);
+    /// All four.
+    pub const ALL: Self = Self(15);
+
+    /// The union of two sets.
+    #[must_use]
+    pub const fn with(self, other: Self) -> Self {
+        Self(self.0 | other.0)
+    }
+
+    /// Whether every field of `other` is in the set.
+    pub const fn contains(self, other: Self) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// Whether no field is set.
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
 }
 
 /// One decoded market data event.
@@ -83,3 +143,17 @@ pub struct MarketEvent {
 /// Largest size a `MarketEvent` may grow to: a ring slot stays within a few cache lines.
 pub const MARKET_EVENT_SIZE_MAX: usize = 72;
 const _: () = assert!(std::mem::size_of::<MarketEvent>() <= MARKET_EVENT_SIZE_MAX);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_funding_fields_union_and_contains() {
+        let f = FundingFields::MARK.with(FundingFields::RATE);
+        assert!(f.contains(FundingFields::MARK));
+        assert!(!f.contains(FundingFields::INDEX));
+        assert!(FundingFields::ALL.contains(f));
+        assert!(FundingFields::default().is_empty());
+    }
+}

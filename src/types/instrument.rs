@@ -14,22 +14,31 @@ use crate::types::decimal::{Price, Qty};
 pub enum Venue {
     /// Binance (spot and USD-M futures).
     Binance,
+    /// Bybit v5 (spot and linear perpetuals).
+    Bybit,
+    /// OKX v5 (spot and USDT swaps).
+    Okx,
+    /// Hyperliquid (perpetuals and spot).
+    Hyperliquid,
 }
 
 impl Venue {
+    /// Every venue, in a fixed order.
+    pub const ALL: [Venue; 4] = [Venue::Binance, Venue::Bybit, Venue::Okx, Venue::Hyperliquid];
+
     /// The lower-case name used in configuration, logs and database rows.
     pub const fn name(self) -> &'static str {
         match self {
             Venue::Binance => "binance",
+            Venue::Bybit => "bybit",
+            Venue::Okx => "okx",
+            Venue::Hyperliquid => "hyperliquid",
         }
     }
 
     /// Parses the configuration name of a venue.
     pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "binance" => Some(Venue::Binance),
-            _ => None,
-        }
+        Self::ALL.into_iter().find(|v| v.name() == name)
     }
 }
 

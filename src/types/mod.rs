@@ -7,7 +7,7 @@ pub mod event;
 pub mod instrument;
 
 pub use decimal::{DecimalError, DecimalErrorKind, Price, Qty, Rate};
-pub use event::{EventBody, MarketEvent, Side};
+pub use event::{EventBody, FundingFields, MarketEvent, Side};
 pub use instrument::{
     Instrument, InstrumentId, InstrumentRegistry, InstrumentSpec, MarketKind, Venue,
 };

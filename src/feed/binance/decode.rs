@@ -1,9 +1,11 @@
 //! Binance spot and USD-M futures decoder: one WebSocket text frame → `MarketEvent`s.
 //!
 //! Handles `bookTicker` (spot: no event type, no event time; futures: `"e":"bookTicker"`),
-//! diff depth `depthUpdate` (spot `U`/`u`, futures `U`/`u`/`pu`), `markPriceUpdate` and
-//! the subscription acknowledgement `{"result":null,"id":N}`, raw or wrapped in the
-//! combined-stream envelope `{"stream":..,"data":{..}}`. Single pass with sonic-rs
+//! diff depth `depthUpdate` (spot `U`/`u`, futures `U`/`u`/`pu`), `trade` and `aggTrade`,
+//! `markPriceUpdate` and the subscription acknowledgement `{"result":null,"id":N}`, raw or
+//! wrapped in the combined-stream envelope `{"stream":..,"data":{..}}`; and the REST depth
+//! snapshot (`{"lastUpdateId":..}`, which names no symbol) through
+//! [`BinanceDecoder::decode_snapshot`]. Single pass with sonic-rs
 //! through serde visitors that parse decimal strings straight into fixed point and write
 //! levels into the caller's preallocated [`EventBuf`]: no allocation per message, no `f64`,
 //! independent of key order. Runs on the feed stage's thread.
@@ -11,51 +13,17 @@
 //! Wire formats: <https://developers.binance.com/docs/binance-spot-api-docs/web-socket-streams>
 //! and <https://developers.binance.com/docs/derivatives/usds-margined-futures/websocket-market-streams>.
 
-use std::cell::Cell;
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use crate::feed::event_buf::{EventBuf, EventBufFull};
+pub use crate::feed::decode::{DecodeError, Decoded};
+use crate::feed::event_buf::EventBuf;
+use crate::feed::json::{
+    Failure, LevelsSeed, StrSeed, decimal, fail, placeholder, push_level, stamp,
+};
 use crate::feed::symbols::SymbolMap;
-use crate::types::{DecimalError, EventBody, InstrumentId, MarketEvent, Price, Qty, Rate, Side};
-
-/// What a frame turned out to be.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decoded {
-    /// Market data: this many events were appended to the buffer.
-    Events(usize),
-    /// The venue acknowledged a subscription.
-    Ack,
-    /// A well-formed message of a type this decoder does not handle (skipped).
-    Unknown,
-}
-
-/// Why a frame could not be decoded. `Copy`, so the hot path can count and keep it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum DecodeError {
-    /// Not JSON, or JSON of an unexpected shape.
-    #[error("malformed JSON or unexpected shape")]
-    Json,
-    /// A price or quantity string that is not an exact decimal in range.
-    #[error("bad decimal: {0}")]
-    Decimal(DecimalError),
-    /// A field this message type requires is absent.
-    #[error("missing field `{0}`")]
-    MissingField(&'static str),
-    /// A symbol that is not configured on this connection.
-    #[error("symbol not configured on this connection")]
-    UnknownSymbol,
-    /// More levels than the event buffer holds.
-    #[error("more events in one frame than the configured maximum")]
-    TooManyEvents,
-}
-
-impl From<EventBufFull> for DecodeError {
-    fn from(_: EventBufFull) -> Self {
-        DecodeError::TooManyEvents
-    }
-}
+use crate::types::{EventBody, FundingFields, InstrumentId, MarketEvent, Price, Qty, Rate, Side};
 
 /// Decoder for one Binance connection (spot or futures: the format tells them apart).
 #[derive(Debug, Clone)]
@@ -78,8 +46,31 @@ impl BinanceDecoder {
         out: &mut EventBuf,
     ) -> Result<Decoded, DecodeError> {
         let start = out.len();
-        let result = self.decode_into(frame, ts_recv_raw, out, start);
+        let result = self.decode_into(frame, ts_recv_raw, out, start, None);
         if !matches!(result, Ok(Decoded::Events(_))) {
+            out.truncate(start);
+        }
+        result
+    }
+
+    /// Decodes a REST depth snapshot (`GET /api/v3/depth`, `GET /fapi/v1/depth`) of
+    /// `instrument` into a snapshot [`EventBody::DepthBegin`] whose update ids are both
+    /// `lastUpdateId`, and its levels.
+    pub fn decode_snapshot(
+        &self,
+        body: &[u8],
+        instrument: InstrumentId,
+        ts_recv_raw: u64,
+        out: &mut EventBuf,
+    ) -> Result<Decoded, DecodeError> {
+        let start = out.len();
+        let result = self.decode_into(body, ts_recv_raw, out, start, Some(instrument));
+        let result = match result {
+            Ok(Decoded::Events(n)) if is_snapshot(&out.as_slice()[start]) => Ok(Decoded::Events(n)),
+            Ok(_) => Err(DecodeError::MissingField("lastUpdateId")),
+            Err(e) => Err(e),
+        };
+        if result.is_err() {
             out.truncate(start);
         }
         result
@@ -91,11 +82,12 @@ impl BinanceDecoder {
         ts_recv_raw: u64,
         out: &mut EventBuf,
         start: usize,
+        instrument: Option<InstrumentId>,
     ) -> Result<Decoded, DecodeError> {
         out.push(placeholder(ts_recv_raw))?;
-        let failure = Cell::new(None);
+        let failure = Failure::default();
         let mut de = sonic_rs::Deserializer::from_slice(frame);
-        let fields = MessageSeed {
+        let mut fields = MessageSeed {
             symbols: &self.symbols,
             out,
             failure: &failure,
@@ -103,22 +95,15 @@ impl BinanceDecoder {
         .deserialize(&mut de)
         .and_then(|fields| de.end().map(|()| fields))
         .map_err(|_| failure.get().unwrap_or(DecodeError::Json))?;
+        if instrument.is_some() {
+            fields.instrument = instrument;
+        }
         finish(fields, out, start, ts_recv_raw)
     }
 }
 
-fn placeholder(ts_recv_raw: u64) -> MarketEvent {
-    MarketEvent {
-        ts_recv_raw,
-        ts_venue_ms: 0,
-        instrument: InstrumentId::default(),
-        body: EventBody::DepthBegin {
-            first_update_id: 0,
-            last_update_id: 0,
-            prev_update_id: 0,
-            levels: 0,
-        },
-    }
+fn is_snapshot(event: &MarketEvent) -> bool {
+    matches!(event.body, EventBody::DepthBegin { snapshot: true, .. })
 }
 
 /// Message type from the `e` field (spot `bookTicker` has none).
@@ -129,6 +114,8 @@ enum Kind {
     DepthUpdate,
     BookTicker,
     MarkPrice,
+    Trade,
+    AggTrade,
     Other,
 }
 
@@ -137,17 +124,22 @@ enum Kind {
 struct Fields {
     kind: Kind,
     event_ms: Option<u64>,
-    t: Option<u64>,
+    t_upper: Option<u64>,
+    t_lower: Option<u64>,
+    agg_id: Option<u64>,
     instrument: Option<InstrumentId>,
     first_id: Option<u64>,
     last_id: Option<u64>,
     prev_id: Option<u64>,
+    snapshot_id: Option<u64>,
     bid: Option<Price>,
     bid_qty: Option<Qty>,
     ask: Option<Price>,
     ask_qty: Option<Qty>,
     levels: usize,
-    mark: Option<Price>,
+    p: Option<Price>,
+    q: Option<Qty>,
+    buyer_is_maker: Option<bool>,
     index: Option<Price>,
     rate: Option<Rate>,
     is_ack: bool,
@@ -155,6 +147,10 @@ struct Fields {
 
 fn need<T>(value: Option<T>, name: &'static str) -> Result<T, DecodeError> {
     value.ok_or(DecodeError::MissingField(name))
+}
+
+fn level_count(levels: usize) -> Result<u16, DecodeError> {
+    u16::try_from(levels).map_err(|_| DecodeError::TooManyEvents)
 }
 
 /// Turns the collected fields into the header event at `start` and stamps every event.
@@ -166,6 +162,17 @@ fn finish(
 ) -> Result<Decoded, DecodeError> {
     let body = match f.kind {
         Kind::Absent if f.is_ack => return Ok(Decoded::Ack),
+        Kind::Absent if f.snapshot_id.is_some() => {
+            let id = need(f.snapshot_id, "lastUpdateId")?;
+            EventBody::DepthBegin {
+                first_update_id: id,
+                last_update_id: id,
+                prev_update_id: 0,
+                levels: level_count(f.levels)?,
+                snapshot: true,
+                checksum: None,
+            }
+        }
         Kind::Absent | Kind::BookTicker if f.bid.is_some() => EventBody::TopOfBook {
             bid: need(f.bid, "b")?,
             bid_qty: need(f.bid_qty, "B")?,
@@ -177,26 +184,37 @@ fn finish(
             first_update_id: need(f.first_id, "U")?,
             last_update_id: need(f.last_id, "u")?,
             prev_update_id: f.prev_id.unwrap_or(0),
-            levels: u16::try_from(f.levels).map_err(|_| DecodeError::TooManyEvents)?,
+            levels: level_count(f.levels)?,
+            snapshot: false,
+            checksum: None,
         },
         Kind::MarkPrice => EventBody::Funding {
-            mark: need(f.mark, "p")?,
+            mark: need(f.p, "p")?,
             index: need(f.index, "i")?,
             rate: need(f.rate, "r")?,
-            next_funding_ms: need(f.t, "T")?,
+            next_funding_ms: need(f.t_upper, "T")?,
+            fields: FundingFields::ALL,
+        },
+        Kind::Trade | Kind::AggTrade => EventBody::Trade {
+            price: need(f.p, "p")?,
+            qty: need(f.q, "q")?,
+            aggressor: if need(f.buyer_is_maker, "m")? {
+                Side::Ask
+            } else {
+                Side::Bid
+            },
+            trade_id: if f.kind == Kind::Trade {
+                need(f.t_lower, "t")?
+            } else {
+                need(f.agg_id, "a")?
+            },
         },
         _ => return Ok(Decoded::Unknown),
     };
     let instrument = need(f.instrument, "s")?;
-    let ts_venue_ms = f.event_ms.unwrap_or(0);
-    let events = out.tail_mut(start);
-    for event in events.iter_mut() {
-        event.ts_recv_raw = ts_recv_raw;
-        event.ts_venue_ms = ts_venue_ms;
-        event.instrument = instrument;
-    }
-    events[0].body = body;
-    Ok(Decoded::Events(events.len()))
+    stamp(out, start, ts_recv_raw, f.event_ms.unwrap_or(0), instrument);
+    out.tail_mut(start)[0].body = body;
+    Ok(Decoded::Events(out.len() - start))
 }
 
 /// Keys of every handled message. Binance keys are case-sensitive (`b` vs `B`).
@@ -204,18 +222,24 @@ fn finish(
 enum Key {
     EventType,
     EventTime,
-    T,
+    TUpper,
+    TLower,
     Symbol,
     FirstId,
     LastId,
     PrevId,
+    SnapshotId,
     Bid,
     BidQty,
     Ask,
     AskQty,
-    Mark,
+    P,
+    Q,
+    BuyerIsMaker,
     Index,
     Rate,
+    Bids,
+    Asks,
     Result,
     Data,
     Other,
@@ -226,18 +250,24 @@ impl Key {
         match key {
             "e" => Key::EventType,
             "E" => Key::EventTime,
-            "T" => Key::T,
+            "T" => Key::TUpper,
+            "t" => Key::TLower,
             "s" => Key::Symbol,
             "U" => Key::FirstId,
             "u" => Key::LastId,
             "pu" => Key::PrevId,
+            "lastUpdateId" => Key::SnapshotId,
             "b" => Key::Bid,
             "B" => Key::BidQty,
             "a" => Key::Ask,
             "A" => Key::AskQty,
-            "p" => Key::Mark,
+            "p" => Key::P,
+            "q" => Key::Q,
+            "m" => Key::BuyerIsMaker,
             "i" => Key::Index,
             "r" => Key::Rate,
+            "bids" => Key::Bids,
+            "asks" => Key::Asks,
             "result" => Key::Result,
             "data" => Key::Data,
             _ => Key::Other,
@@ -245,41 +275,10 @@ impl Key {
     }
 }
 
-/// A borrowed-or-transient string handed to a closure, never stored.
-struct StrSeed<F>(F);
-
-impl<'de, T, F: FnOnce(&str) -> T> DeserializeSeed<'de> for StrSeed<F> {
-    type Value = T;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<T, D::Error> {
-        d.deserialize_str(self)
-    }
-}
-
-impl<'de, T, F: FnOnce(&str) -> T> Visitor<'de> for StrSeed<F> {
-    type Value = T;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a string")
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
-        Ok((self.0)(v))
-    }
-}
-
-/// Records a decimal failure for the caller and turns it into a serde error.
-fn decimal<T, E: de::Error>(
-    parsed: Result<T, DecimalError>,
-    failure: &Cell<Option<DecodeError>>,
-) -> Result<T, E> {
-    parsed.map_err(|e| {
-        failure.set(Some(DecodeError::Decimal(e)));
-        E::custom("decimal")
-    })
-}
-
 struct MessageSeed<'a> {
     symbols: &'a SymbolMap,
     out: &'a mut EventBuf,
-    failure: &'a Cell<Option<DecodeError>>,
+    failure: &'a Failure,
 }
 
 impl<'de> DeserializeSeed<'de> for MessageSeed<'_> {
@@ -328,19 +327,36 @@ impl MessageSeed<'_> {
         match key {
             Key::EventType => f.kind = map.next_value_seed(StrSeed(kind_of))?,
             Key::EventTime => f.event_ms = Some(map.next_value()?),
-            Key::T => f.t = Some(map.next_value()?),
+            Key::TUpper => f.t_upper = Some(map.next_value()?),
+            Key::TLower => f.t_lower = Some(map.next_value()?),
             Key::Symbol => f.instrument = Some(self.symbol(map)?),
             Key::FirstId => f.first_id = Some(map.next_value()?),
             Key::LastId => f.last_id = Some(map.next_value()?),
             Key::PrevId => f.prev_id = Some(map.next_value()?),
+            Key::SnapshotId => f.snapshot_id = Some(map.next_value()?),
             Key::Bid | Key::Ask => self.bid_or_ask(key, f, map)?,
             Key::BidQty => f.bid_qty = Some(qty(map)?),
             Key::AskQty => f.ask_qty = Some(qty(map)?),
-            Key::Mark => f.mark = Some(price(map)?),
+            Key::P => f.p = Some(price(map)?),
+            Key::Q => f.q = Some(qty(map)?),
+            Key::BuyerIsMaker => f.buyer_is_maker = Some(map.next_value()?),
             Key::Index => f.index = Some(price(map)?),
             Key::Rate => {
                 let parsed = map.next_value_seed(StrSeed(Rate::from_decimal_str))?;
                 f.rate = Some(decimal(parsed, failure)?);
+            }
+            Key::Bids | Key::Asks => {
+                let side = if matches!(key, Key::Bids) {
+                    Side::Bid
+                } else {
+                    Side::Ask
+                };
+                f.levels += map.next_value_seed(LevelsSeed {
+                    side,
+                    out: &mut *self.out,
+                    failure,
+                    trailing: false,
+                })?;
             }
             Key::Result => {
                 map.next_value::<IgnoredAny>()?;
@@ -362,13 +378,11 @@ impl MessageSeed<'_> {
 
     fn symbol<'de, M: MapAccess<'de>>(&self, map: &mut M) -> Result<InstrumentId, M::Error> {
         map.next_value_seed(StrSeed(|s: &str| self.symbols.get(s)))?
-            .ok_or_else(|| {
-                self.failure.set(Some(DecodeError::UnknownSymbol));
-                de::Error::custom("symbol")
-            })
+            .ok_or_else(|| fail(self.failure, DecodeError::UnknownSymbol))
     }
 
-    /// `b`/`a` are a price string in `bookTicker` and a level array in `depthUpdate`.
+    /// `b`/`a` are a price string in `bookTicker`, a level array in `depthUpdate`, and
+    /// `a` is the aggregate trade id (a number) in `aggTrade`.
     fn bid_or_ask<'de, M: MapAccess<'de>>(
         &mut self,
         key: Key,
@@ -389,21 +403,24 @@ impl MessageSeed<'_> {
             PriceOrCount::Price(p) if side == Side::Bid => f.bid = Some(p),
             PriceOrCount::Price(p) => f.ask = Some(p),
             PriceOrCount::Levels(n) => f.levels += n,
+            PriceOrCount::Id(id) => f.agg_id = Some(id),
         }
         Ok(())
     }
 }
 
-/// `b`/`a` value: a price (top of book) or the number of levels written (depth).
+/// `b`/`a` value: a price (top of book), the number of levels written (depth), or an
+/// aggregate trade id.
 enum PriceOrCount {
     Price(Price),
     Levels(usize),
+    Id(u64),
 }
 
 struct PriceOrLevels<'a> {
     side: Side,
     out: &'a mut EventBuf,
-    failure: &'a Cell<Option<DecodeError>>,
+    failure: &'a Failure,
 }
 
 impl<'de> DeserializeSeed<'de> for PriceOrLevels<'_> {
@@ -417,62 +434,27 @@ impl<'de> Visitor<'de> for PriceOrLevels<'_> {
     type Value = PriceOrCount;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a price string or an array of [price, qty] levels")
+        f.write_str("a price string, an array of [price, qty] levels or a trade id")
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<PriceOrCount, E> {
         decimal(Price::from_decimal_str(v), self.failure).map(PriceOrCount::Price)
     }
 
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<PriceOrCount, E> {
+        Ok(PriceOrCount::Id(v))
+    }
+
     fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<PriceOrCount, S::Error> {
         let mut count = 0;
-        while let Some((price, qty)) = seq.next_element_seed(LevelSeed(self.failure))? {
-            let level = EventBody::DepthLevel {
-                side: self.side,
-                price,
-                qty,
-            };
-            let event = MarketEvent {
-                body: level,
-                ..placeholder(0)
-            };
-            self.out.push(event).map_err(|full| {
-                self.failure.set(Some(full.into()));
-                de::Error::custom("full")
-            })?;
+        while let Some((price, qty)) = seq.next_element_seed(crate::feed::json::LevelSeed {
+            failure: self.failure,
+            trailing: false,
+        })? {
+            push_level(self.out, self.failure, self.side, price, qty)?;
             count += 1;
         }
         Ok(PriceOrCount::Levels(count))
-    }
-}
-
-/// One `["price","qty"]` pair.
-struct LevelSeed<'a>(&'a Cell<Option<DecodeError>>);
-
-impl<'de> DeserializeSeed<'de> for LevelSeed<'_> {
-    type Value = (Price, Qty);
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(Price, Qty), D::Error> {
-        d.deserialize_seq(self)
-    }
-}
-
-impl<'de> Visitor<'de> for LevelSeed<'_> {
-    type Value = (Price, Qty);
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a [price, qty] pair of decimal strings")
-    }
-
-    fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<(Price, Qty), S::Error> {
-        let price = seq.next_element_seed(StrSeed(Price::from_decimal_str))?;
-        let qty = seq.next_element_seed(StrSeed(Qty::from_decimal_str))?;
-        let (Some(price), Some(qty)) = (price, qty) else {
-            return Err(de::Error::invalid_length(0, &self));
-        };
-        if seq.next_element::<IgnoredAny>()?.is_some() {
-            return Err(de::Error::invalid_length(3, &self));
-        }
-        Ok((decimal(price, self.0)?, decimal(qty, self.0)?))
     }
 }
 
@@ -481,6 +463,8 @@ fn kind_of(e: &str) -> Kind {
         "depthUpdate" => Kind::DepthUpdate,
         "bookTicker" => Kind::BookTicker,
         "markPriceUpdate" => Kind::MarkPrice,
+        "trade" => Kind::Trade,
+        "aggTrade" => Kind::AggTrade,
         _ => Kind::Other,
     }
 }
@@ -548,7 +532,9 @@ mod tests {
                 first_update_id: 157,
                 last_update_id: 160,
                 prev_update_id: 149,
-                levels: 3
+                levels: 3,
+                snapshot: false,
+                checksum: None,
             }
         );
         assert_eq!(
@@ -578,6 +564,7 @@ mod tests {
                 index: px("11784.62659091"),
                 rate: Rate::from_decimal_str("0.00038167").unwrap(),
                 next_funding_ms: 1562306400000,
+                fields: FundingFields::ALL,
             }
         );
     }
@@ -585,10 +572,68 @@ mod tests {
     #[test]
     fn test_decode_ack_and_unknown() {
         assert_eq!(decode(r#"{"result":null,"id":1}"#).0, Ok(Decoded::Ack));
-        let trade = r#"{"e":"trade","E":1,"s":"BNBUSDT","t":1,"p":"1.0","q":"2.0","T":1,"m":true}"#;
-        let (r, ev) = decode(trade);
+        let kline = r#"{"e":"kline","E":1,"s":"BNBUSDT","k":{"t":1,"o":"1.0"}}"#;
+        let (r, ev) = decode(kline);
         assert_eq!(r, Ok(Decoded::Unknown));
         assert!(ev.is_empty());
+    }
+
+    #[test]
+    fn test_decode_trade_and_agg_trade_aggressor() {
+        let (r, ev) = decode(
+            r#"{"e":"trade","E":123456789,"s":"BNBUSDT","t":12345,"p":"0.001","q":"100","T":123456785,"m":true,"M":true}"#,
+        );
+        assert_eq!(r, Ok(Decoded::Events(1)));
+        assert_eq!(
+            ev[0].body,
+            EventBody::Trade {
+                price: px("0.001"),
+                qty: Qty::from_decimal_str("100").unwrap(),
+                aggressor: Side::Ask,
+                trade_id: 12345
+            }
+        );
+        let (r, ev) = decode(
+            r#"{"e":"aggTrade","E":123456789,"s":"BNBUSDT","a":5933014,"p":"0.001","q":"100","f":100,"l":105,"T":123456785,"m":false}"#,
+        );
+        assert_eq!(r, Ok(Decoded::Events(1)));
+        assert!(matches!(
+            ev[0].body,
+            EventBody::Trade {
+                aggressor: Side::Bid,
+                trade_id: 5933014,
+                ..
+            }
+        ));
+        assert_eq!(ev[0].ts_venue_ms, 123456789);
+    }
+
+    #[test]
+    fn test_decode_rest_snapshot_names_no_symbol() {
+        let mut buf = EventBuf::with_capacity(8);
+        let body = br#"{"lastUpdateId":1027024,"bids":[["4.00000000","431.00000000"]],"asks":[["4.00000200","12.00000000"],["4.1","1"]]}"#;
+        let r = decoder().decode_snapshot(body, SPOT, 9, &mut buf);
+        assert_eq!(r, Ok(Decoded::Events(4)));
+        assert_eq!(
+            buf.as_slice()[0].body,
+            EventBody::DepthBegin {
+                first_update_id: 1027024,
+                last_update_id: 1027024,
+                prev_update_id: 0,
+                levels: 3,
+                snapshot: true,
+                checksum: None,
+            }
+        );
+        let mut buf = EventBuf::with_capacity(8);
+        let r = decoder().decode_snapshot(
+            br#"{"code":-1121,"msg":"Invalid symbol."}"#,
+            SPOT,
+            9,
+            &mut buf,
+        );
+        assert_eq!(r, Err(DecodeError::MissingField("lastUpdateId")));
+        assert!(buf.is_empty());
     }
 
     #[test]

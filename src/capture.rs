@@ -1,0 +1,262 @@
+//! Reading recorded venue traffic: every capture format listed in
+//! `../shared/data/MANIFEST.md` (and users' own recordings in the same formats) as one
+//! stream of [`CapturedMessage`]s in file order.
+//!
+//! Formats, told apart by content (gzip by its magic bytes):
+//! - hftbacktest `<receive_ns> <payload>` lines (HBT), the REST snapshot inlined;
+//! - cryptofeed `.ws.log` (`URL <-> TS` opened, `URL <- TS: JSON` sent, `TS: PAYLOAD`
+//!   received) and `.http.log` (`URL -> TS: BODY`);
+//! - cryptofeed v3 JSON lines (`{"t":"recv","conn":..,"ts":..,"data":"<payload>"}`);
+//! - plain JSON lines (one payload per line), and one pretty-printed JSON document.
+//!
+//! Cold path (verification, tests, replay): allocates freely; never touches the hot path.
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+
+/// How a message travelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// A WebSocket frame the venue sent us.
+    Received,
+    /// A WebSocket frame we sent (subscriptions).
+    Sent,
+    /// A REST response (depth snapshots).
+    Http,
+}
+
+/// One recorded message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CapturedMessage {
+    /// Local receive time, unix nanoseconds (0 where the format has none).
+    pub ts_ns: u64,
+    /// The connection: its URL or the recorder's connection id ("" where unknown).
+    pub source: String,
+    /// Received, sent, or a REST response.
+    pub direction: Direction,
+    /// The payload exactly as recorded.
+    pub payload: String,
+}
+
+/// Why a capture cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum CaptureError {
+    /// The file could not be opened or read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A line does not follow the file's format.
+    #[error("{path}:{line}: {reason}")]
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// Line number, from 1.
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// Reads a whole capture file.
+pub fn read_file(path: &Path) -> Result<Vec<CapturedMessage>, CaptureError> {
+    let io = |source| CaptureError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut raw = Vec::new();
+    File::open(path)
+        .and_then(|f| BufReader::new(f).read_to_end(&mut raw))
+        .map_err(io)?;
+    let text = if raw.starts_with(&[0x1f, 0x8b]) {
+        let mut out = String::new();
+        flate2::read::MultiGzDecoder::new(&raw[..])
+            .read_to_string(&mut out)
+            .map_err(io)?;
+        out
+    } else {
+        String::from_utf8(raw)
+            .map_err(|e| io(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?
+    };
+    parse(&text).map_err(|(line, reason)| CaptureError::Format {
+        path: path.to_path_buf(),
+        line,
+        reason,
+    })
+}
+
+/// Parses the text of a capture; on failure returns the line number and the reason.
+pub fn parse(text: &str) -> Result<Vec<CapturedMessage>, (usize, String)> {
+    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    if first.trim() == "{" || first.trim() == "[" {
+        return Ok(vec![CapturedMessage {
+            ts_ns: 0,
+            source: String::new(),
+            direction: Direction::Received,
+            payload: text.to_owned(),
+        }]);
+    }
+    let mut out = Vec::new();
+    let mut url = String::new();
+    for (index, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let parsed = parse_line(line, &mut url).map_err(|reason| (index + 1, reason))?;
+        out.extend(parsed);
+    }
+    Ok(out)
+}
+
+fn parse_line(line: &str, url: &mut String) -> Result<Option<CapturedMessage>, String> {
+    let message = |ts_ns, source: &str, direction, payload: &str| {
+        Ok(Some(CapturedMessage {
+            ts_ns,
+            source: source.to_owned(),
+            direction,
+            payload: payload.to_owned(),
+        }))
+    };
+    if line.starts_with('{') {
+        return if line.starts_with(r#"{"t":"#) {
+            cryptofeed_v3(line)
+        } else {
+            message(0, "", Direction::Received, line)
+        };
+    }
+    if let Some((head, payload)) = split_url_line(line, " <- ") {
+        let (u, ts) = head;
+        return message(seconds_to_ns(ts)?, u, Direction::Sent, payload);
+    }
+    if let Some((head, payload)) = split_url_line(line, " -> ") {
+        let (u, ts) = head;
+        return message(seconds_to_ns(ts)?, u, Direction::Http, payload);
+    }
+    if let Some((u, _)) = line.split_once(" <-> ") {
+        u.clone_into(url);
+        return Ok(None);
+    }
+    let (ts, payload) = line
+        .split_once(' ')
+        .ok_or_else(|| "expected `<time> <payload>`".to_owned())?;
+    if let Some(ts) = ts.strip_suffix(':') {
+        return message(seconds_to_ns(ts)?, url, Direction::Received, payload);
+    }
+    let ns = ts
+        .parse::<u64>()
+        .map_err(|_| format!("bad receive time `{ts}`"))?;
+    let direction = if payload.starts_with(r#"{"lastUpdateId":"#) {
+        Direction::Http
+    } else {
+        Direction::Received
+    };
+    message(ns, "", direction, payload)
+}
+
+/// `URL <sep> TS: PAYLOAD` → ((URL, TS), PAYLOAD).
+fn split_url_line<'a>(line: &'a str, sep: &str) -> Option<((&'a str, &'a str), &'a str)> {
+    if !(line.starts_with("ws") || line.starts_with("http")) {
+        return None;
+    }
+    let (url, rest) = line.split_once(sep)?;
+    let (ts, payload) = rest.split_once(": ")?;
+    Some(((url, ts), payload))
+}
+
+/// Exact conversion of `secs[.frac]` to nanoseconds.
+fn seconds_to_ns(text: &str) -> Result<u64, String> {
+    let bad = || format!("bad timestamp `{text}`");
+    let (secs, frac) = text.split_once('.').unwrap_or((text, ""));
+    let secs: u64 = secs.parse().map_err(|_| bad())?;
+    let mut nanos: u64 = 0;
+    for (i, c) in frac.bytes().take(9).enumerate() {
+        let digit = c.checked_sub(b'0').filter(|d| *d <= 9).ok_or_else(bad)?;
+        nanos += u64::from(digit) * 10u64.pow(8 - u32::try_from(i).unwrap_or(8));
+    }
+    secs.checked_mul(1_000_000_000)
+        .and_then(|s| s.checked_add(nanos))
+        .ok_or_else(bad)
+}
+
+fn cryptofeed_v3(line: &str) -> Result<Option<CapturedMessage>, String> {
+    use sonic_rs::JsonValueTrait;
+    let v: sonic_rs::Value = sonic_rs::from_str(line).map_err(|e| e.to_string())?;
+    let direction = match v.get("t").and_then(|t| t.as_str()) {
+        Some("recv") => Direction::Received,
+        Some("send") => Direction::Sent,
+        Some("http") => Direction::Http,
+        _ => return Ok(None),
+    };
+    let ts = v.get("ts").and_then(|t| t.as_f64()).unwrap_or(0.0);
+    let ts_ns = seconds_to_ns(&format!("{ts:.6}"))?;
+    let source = v.get("conn").and_then(|c| c.as_str()).unwrap_or("");
+    let payload = v
+        .get("data")
+        .and_then(|d| d.as_str())
+        .ok_or_else(|| "cryptofeed v3 line without a `data` string".to_owned())?;
+    Ok(Some(CapturedMessage {
+        ts_ns,
+        source: source.to_owned(),
+        direction,
+        payload: payload.to_owned(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_parse_hftbacktest_lines_and_inlined_snapshot() {
+        let text =
+            "1723161256000000000 {\"u\":1}\n1723161256000000001 {\"lastUpdateId\":5,\"bids\":[]}\n";
+        let m = parse(text).unwrap();
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[0].ts_ns, 1_723_161_256_000_000_000);
+        assert_eq!(m[0].direction, Direction::Received);
+        assert_eq!(m[1].direction, Direction::Http);
+    }
+
+    #[test]
+    fn test_parse_cryptofeed_ws_and_http_logs() {
+        let text = "wss://x/ws <-> 1626992740.179554\n\
+                    wss://x/ws <- 1626992740.2: {\"op\":\"subscribe\"}\n\
+                    1626992741.06217: {\"a\": 1}\n\
+                    https://x/depth?s=A -> 1626992741.301402: {\"lastUpdateId\":6}\n\n";
+        let m = parse(text).unwrap();
+        assert_eq!(m.len(), 3);
+        assert_eq!(m[0].direction, Direction::Sent);
+        assert_eq!(m[1].source, "wss://x/ws");
+        assert_eq!(m[1].ts_ns, 1_626_992_741_062_170_000);
+        assert_eq!(m[1].payload, "{\"a\": 1}");
+        assert_eq!(m[2].direction, Direction::Http);
+        assert_eq!(m[2].source, "https://x/depth?s=A");
+    }
+
+    #[test]
+    fn test_parse_cryptofeed_v3_and_plain_json_lines() {
+        let text = "{\"t\":\"header\",\"format\":2}\n\
+                    {\"t\":\"connect\",\"conn\":\"B.ws.2\",\"ts\":1.5,\"addr\":\"wss://b\"}\n\
+                    {\"t\":\"recv\",\"conn\":\"B.ws.2\",\"ts\":1786310818.25,\"data\":\"{\\\"topic\\\":1}\"}\n";
+        let m = parse(text).unwrap();
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].payload, "{\"topic\":1}");
+        assert_eq!(m[0].source, "B.ws.2");
+        assert_eq!(m[0].ts_ns, 1_786_310_818_250_000_000);
+        let m = parse("{\"a\":1}\n{\"b\":2}\n").unwrap();
+        assert_eq!(m.len(), 2);
+        let m = parse("{\n  \"channel\": \"x\"\n}\n").unwrap();
+        assert_eq!(m.len(), 1);
+    }
+
+    #[test]
+    fn test_parse_bad_line_names_line_and_reason() {
+        let (line, reason) = parse("{\"a\":1}\nnot a capture line\n").unwrap_err();
+        assert_eq!(line, 2);
+        assert!(reason.contains("bad receive time"), "{reason}");
+    }
+}

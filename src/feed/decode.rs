@@ -1,0 +1,47 @@
+//! What every venue decoder returns: the outcome of one frame ([`Decoded`]) or why it
+//! could not be decoded ([`DecodeError`]). Shared by the venue modules; owns no state.
+
+use crate::feed::event_buf::EventBufFull;
+use crate::types::DecimalError;
+
+/// What a frame turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decoded {
+    /// Market data: this many events were appended to the buffer.
+    Events(usize),
+    /// The venue acknowledged a request (subscription, unsubscription).
+    Ack,
+    /// The venue answered our heartbeat (a pong), or sent one of its own.
+    Heartbeat,
+    /// A well-formed message of a type this decoder does not handle (skipped).
+    Unknown,
+}
+
+/// Why a frame could not be decoded. `Copy`, so the hot path can count and keep it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// Not JSON, or JSON of an unexpected shape.
+    #[error("malformed JSON or unexpected shape")]
+    Json,
+    /// A price or quantity string that is not an exact decimal in range.
+    #[error("bad decimal: {0}")]
+    Decimal(DecimalError),
+    /// A field this message type requires is absent.
+    #[error("missing field `{0}`")]
+    MissingField(&'static str),
+    /// A symbol that is not configured on this connection.
+    #[error("symbol not configured on this connection")]
+    UnknownSymbol,
+    /// More levels than the event buffer holds.
+    #[error("more events in one frame than the configured maximum")]
+    TooManyEvents,
+    /// The venue reported an error for one of our requests.
+    #[error("the venue answered a request with an error")]
+    VenueError,
+}
+
+impl From<EventBufFull> for DecodeError {
+    fn from(_: EventBufFull) -> Self {
+        DecodeError::TooManyEvents
+    }
+}
