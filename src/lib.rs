@@ -17,3 +17,4 @@ pub mod stage_io;
 pub mod stats;
 pub mod telemetry;
 pub mod types;
+pub mod verify;

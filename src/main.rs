@@ -12,6 +12,7 @@ use edgeline::pipeline;
 use edgeline::runtime::{Clock, Shutdown};
 use edgeline::telemetry::sqlite::DB_FILE_NAME;
 use edgeline::telemetry::tracker_stats::tracker_stats;
+use edgeline::types::{MarketKind, Venue};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -30,6 +31,10 @@ enum Command {
     Run(RunArgs),
     /// Opportunity tracker statistics and the recommendation rule, from a run's database.
     Stats(StatsArgs),
+    /// Replay captures of raw venue messages through the real decoders and books and
+    /// report, per instrument, decodes, gaps, checksums and the final touch; exits
+    /// non-zero on any mismatch.
+    Verify(VerifyArgs),
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
@@ -64,6 +69,20 @@ struct E2eArgs {
 }
 
 #[derive(Debug, clap::Args)]
+struct VerifyArgs {
+    /// Venue: binance, bybit, okx or hyperliquid.
+    #[arg(long)]
+    venue: String,
+    /// Market: spot or perp.
+    #[arg(long)]
+    market: String,
+    /// Capture files (hftbacktest `.gz`, cryptofeed `.ws.log`/`.http.log` or v3 `.jsonl`,
+    /// JSON lines), merged by receive time.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
 struct StatsArgs {
     /// The run's output folder (holding opportunities.sqlite).
     #[arg(long, default_value = edgeline::config::resolve::OUTPUT_DIR_DEFAULT)]
@@ -92,6 +111,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Run(args)) => run(args),
         Some(Command::Stats(args)) => print_stats(&args.output),
+        Some(Command::Verify(args)) => verify(&args),
         Some(Command::Bench {
             which: BenchCommand::E2e(args),
         }) => bench_e2e(args),
@@ -165,6 +185,26 @@ fn print_stats(output_dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY;
     let conn = rusqlite::Connection::open_with_flags(&path, flags)?;
     println!("{}", tracker_stats(&conn, Clock::new().unix_ms_now())?);
+    Ok(())
+}
+
+fn verify(args: &VerifyArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let venue = Venue::from_name(&args.venue).ok_or_else(|| {
+        format!(
+            "--venue: unknown venue `{}` (known: binance, bybit, okx, hyperliquid)",
+            args.venue
+        )
+    })?;
+    let kind = match args.market.as_str() {
+        "spot" => MarketKind::Spot,
+        "perp" => MarketKind::Perp,
+        other => return Err(format!("--market: `{other}` is not `spot` or `perp`").into()),
+    };
+    let report = edgeline::verify::verify(venue, kind, &args.files)?;
+    print!("{}", report.table());
+    if report.has_mismatch() {
+        return Err("mismatches found (malformed messages, gaps or checksum mismatches)".into());
+    }
     Ok(())
 }
 

@@ -7,12 +7,15 @@
 
 use std::sync::Arc;
 
+use crate::book::engine::TopSource;
 use crate::book::{BookIo, BookStage};
-use crate::config::{Config, VenueEndpoints};
+use crate::config::{Config, VenueSettings};
 use crate::edge::{EdgeIo, EdgeStage};
-use crate::feed::binance::BinanceDecoder;
-use crate::feed::binance::subscribe::{streams, subscribe_message};
+use crate::feed::binance::subscribe::snapshot_path;
+use crate::feed::snapshot_fetch::{SnapshotClient, SnapshotFetcher};
+use crate::feed::stage::{FeedConnection, FeedControl};
 use crate::feed::transport::{Transport, TransportError, TransportLimits};
+use crate::feed::venues::{VenueDecoder, subscribe_messages};
 use crate::feed::{FeedStage, SymbolMap};
 use crate::runtime::{
     Clock, Counter, HostTopology, RunReport, Shutdown, Stage, StopReason, check_placement,
@@ -22,7 +25,11 @@ use crate::sim::{self, Dislocation, SimConfig, SimError, SimHandle};
 use crate::stats::PipelineStats;
 use crate::telemetry::sample::SampleSink;
 use crate::telemetry::{TelemetryConfig, TelemetryError, TelemetryInputs, TelemetryStage};
-use crate::types::{InstrumentRegistry, MarketKind};
+use crate::types::{InstrumentRegistry, MarketKind, Venue};
+
+/// Levels per side asked of a REST depth snapshot (Binance futures' largest that fits the
+/// default event buffer of 2048 events per frame).
+pub const SNAPSHOT_LIMIT: u32 = 1000;
 
 /// Why the pipeline could not start.
 #[derive(Debug, thiserror::Error)]
@@ -72,11 +79,15 @@ pub fn run(config: &Config, shutdown: &Shutdown) -> Result<RunOutcome, PipelineE
     };
     let clock = Clock::new();
     let stats = Arc::new(PipelineStats::default());
-    let stages = build_stages(config, sim.as_ref(), &clock, &stats)?;
+    let (fetcher, snapshots) = start_snapshot_fetcher(config, sim.as_ref())?;
+    let stages = build_stages(config, sim.as_ref(), snapshots, &clock, &stats)?;
     let running =
         start_placed(stages, &config.placement, shutdown.flag()).map_err(PipelineError::Spawn)?;
     let stop = shutdown.wait(config.duration);
     let mut stages = running.join();
+    if let Some(fetcher) = fetcher {
+        fetcher.stop();
+    }
     let mut report = RunReport::default();
     for stage in &mut stages {
         stage.finish(&mut report);
@@ -126,13 +137,48 @@ fn sim_config(config: &Config, settings: &crate::config::SimSettings) -> SimConf
     sim
 }
 
+/// Starts the REST snapshot fetcher when an instrument needs one (Binance).
+fn start_snapshot_fetcher(
+    config: &Config,
+    sim: Option<&SimHandle>,
+) -> Result<(Option<SnapshotFetcher>, Option<SnapshotClient>), PipelineError> {
+    let mut any = false;
+    let mut urls = Vec::with_capacity(config.registry.len());
+    for inst in config.registry.iter() {
+        if inst.venue != Venue::Binance {
+            urls.push(None);
+            continue;
+        }
+        let settings = config.venues.iter().find(|v| v.venue == inst.venue);
+        let base = settings
+            .and_then(|v| v.rest_url.clone())
+            .or_else(|| sim.map(|s| format!("http://{}", s.addr())))
+            .ok_or(PipelineError::NoEndpoint {
+                venue: inst.venue.name(),
+                kind: inst.kind.name(),
+            })?;
+        any = true;
+        urls.push(Some(format!(
+            "{base}{}",
+            snapshot_path(inst.kind, &inst.symbol, SNAPSHOT_LIMIT)
+        )));
+    }
+    if !any {
+        return Ok((None, None));
+    }
+    let (fetcher, client) = SnapshotFetcher::start(urls).map_err(PipelineError::Spawn)?;
+    Ok((Some(fetcher), Some(client)))
+}
+
 fn build_stages(
     config: &Config,
     sim: Option<&SimHandle>,
+    snapshots: Option<SnapshotClient>,
     clock: &Clock,
     stats: &Arc<PipelineStats>,
 ) -> Result<Vec<Box<dyn Stage>>, PipelineError> {
     let rings = config.rings;
+    let (resync_tx, resync_rx) = rtrb::RingBuffer::new(config.registry.len().max(1) * 2);
     let (event_tx, event_rx) = rtrb::RingBuffer::new(rings.market_events);
     let (top_tx, top_rx) = rtrb::RingBuffer::new(rings.book_updates);
     let (opp_tx, opp_rx) = rtrb::RingBuffer::new(rings.opportunities);
@@ -156,19 +202,32 @@ fn build_stages(
             clock: clock.clone(),
         },
     )?;
-    let (transport, decoders) = connect(config, sim)?;
+    let (transport, connections) = connect(config, sim)?;
     let feed = FeedStage::new(
         transport,
-        decoders,
+        connections,
+        &registry,
+        FeedControl {
+            resync: resync_rx,
+            snapshots,
+        },
         rings.events_per_frame_max,
         event_tx,
         feed_samples,
         Arc::clone(stats),
         clock.clone(),
     );
+    let venues = config.venues.clone();
     let book = BookStage::new(
         &registry,
         config.book,
+        move |venue| {
+            venues
+                .iter()
+                .find(|v| v.venue == venue)
+                .map_or(TopSource::default_for(venue), |v| v.top_source)
+        },
+        resync_tx,
         BookIo {
             input: event_rx,
             output: top_tx,
@@ -211,56 +270,61 @@ fn telemetry_config(config: &Config) -> TelemetryConfig {
 fn connect(
     config: &Config,
     sim: Option<&SimHandle>,
-) -> Result<(Transport, Vec<BinanceDecoder>), PipelineError> {
+) -> Result<(Transport, Vec<FeedConnection>), PipelineError> {
     let mut transport = Transport::new(1024)?;
-    let mut decoders = Vec::new();
-    for endpoints in &config.venues {
+    let mut connections = Vec::new();
+    for settings in &config.venues {
         for kind in [MarketKind::Spot, MarketKind::Perp] {
-            let (symbols, subscription) = subscription(&config.registry, endpoints, kind);
-            if subscription.is_empty() {
+            let (symbols, names) = symbols_of(&config.registry, settings.venue, kind);
+            if names.is_empty() {
                 continue;
             }
-            let url = endpoint(endpoints, kind, sim)?;
-            let message = subscribe_message(&subscription, 1);
-            transport.connect(&url, &message, TransportLimits::default())?;
-            decoders.push(BinanceDecoder::new(symbols));
+            let url = endpoint(settings, kind, sim)?;
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            let messages = subscribe_messages(settings.venue, kind, &names);
+            transport.connect(&url, &messages, TransportLimits::default())?;
+            connections.push(FeedConnection {
+                venue: settings.venue,
+                kind,
+                decoder: VenueDecoder::new(settings.venue, kind, symbols),
+            });
         }
     }
-    Ok((transport, decoders))
+    Ok((transport, connections))
 }
 
-fn subscription(
+fn symbols_of(
     registry: &InstrumentRegistry,
-    endpoints: &VenueEndpoints,
+    venue: Venue,
     kind: MarketKind,
 ) -> (SymbolMap, Vec<String>) {
     let mut symbols = SymbolMap::default();
     let mut names = Vec::new();
     for inst in registry
         .iter()
-        .filter(|i| i.venue == endpoints.venue && i.kind == kind)
+        .filter(|i| i.venue == venue && i.kind == kind)
     {
         symbols.insert(&inst.symbol, inst.id);
-        names.extend(streams(kind, &inst.symbol));
+        names.push(inst.symbol.clone());
     }
     (symbols, names)
 }
 
 fn endpoint(
-    endpoints: &VenueEndpoints,
+    settings: &VenueSettings,
     kind: MarketKind,
     sim: Option<&SimHandle>,
 ) -> Result<String, PipelineError> {
     let configured = match kind {
-        MarketKind::Spot => endpoints.spot_url.clone(),
-        MarketKind::Perp => endpoints.perp_url.clone(),
+        MarketKind::Spot => settings.spot_url.clone(),
+        MarketKind::Perp => settings.perp_url.clone(),
     };
     let simulated = sim.map(|s| match kind {
         MarketKind::Spot => s.spot_url(),
         MarketKind::Perp => s.perp_url(),
     });
     configured.or(simulated).ok_or(PipelineError::NoEndpoint {
-        venue: endpoints.venue.name(),
+        venue: settings.venue.name(),
         kind: kind.name(),
     })
 }

@@ -19,16 +19,24 @@ pub struct PipelineStats {
     pub feed_ring_full: Counter,
     /// Feed: latency samples dropped because the telemetry ring was full.
     pub feed_samples_dropped: Counter,
+    /// Feed: resyncs carried out (REST snapshot requests or resubscriptions).
+    pub feed_resyncs: Counter,
+    /// Feed: REST snapshots decoded.
+    pub feed_snapshots: Counter,
     /// Book: events applied.
     pub book_events: Counter,
     /// Book: top-of-book updates published to the edge stage.
     pub book_updates: Counter,
     /// Book: depth diffs whose update ids did not link to the previous one.
     pub book_sequence_gaps: Counter,
-    /// Book: crossed or locked tops of book seen.
-    pub book_crossed: Counter,
+    /// Book: venue checksums that did not match the book (OKX).
+    pub book_checksum_mismatches: Counter,
+    /// Book: resync requests the feed stage's ring had no room for.
+    pub book_resync_requests_dropped: Counter,
     /// Book: latency samples dropped.
     pub book_samples_dropped: Counter,
+    /// Edge: invalid-book notices that took an instrument out of its pairs.
+    pub edge_suppressed_invalid: Counter,
     /// Edge: ticks evaluated (a top-of-book change of a leg, both legs known).
     pub edge_ticks: Counter,
     /// Edge: opportunities at or above the tracker threshold.
@@ -52,18 +60,25 @@ impl PipelineStats {
 
     /// Copies every counter into the run report.
     pub fn fill_report(&self, report: &mut RunReport) {
-        let all: [(&'static str, &Counter); 16] = [
+        let all = [
             ("feed.frames", &self.feed_frames),
             ("feed.events", &self.feed_events),
             ("feed.malformed", &self.feed_malformed),
             ("feed.unknown", &self.feed_unknown),
             ("feed.ring_full", &self.feed_ring_full),
             ("feed.samples_dropped", &self.feed_samples_dropped),
+            ("feed.resyncs", &self.feed_resyncs),
+            ("feed.snapshots", &self.feed_snapshots),
             ("book.events", &self.book_events),
             ("book.updates", &self.book_updates),
             ("book.sequence_gaps", &self.book_sequence_gaps),
-            ("book.crossed", &self.book_crossed),
+            ("book.checksum_mismatches", &self.book_checksum_mismatches),
+            (
+                "book.resync_requests_dropped",
+                &self.book_resync_requests_dropped,
+            ),
             ("book.samples_dropped", &self.book_samples_dropped),
+            ("edge.suppressed_invalid", &self.edge_suppressed_invalid),
             ("edge.ticks", &self.edge_ticks),
             ("edge.opportunities", &self.edge_opportunities),
             ("edge.would_trade", &self.edge_would_trade),

@@ -6,6 +6,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::Arc;
 
+use edgeline::book::engine::TopSource;
 use edgeline::book::{BookIo, BookParams, BookStage};
 use edgeline::edge::{BasisPair, BasisParams, EdgeIo, EdgeStage};
 use edgeline::feed::binance::BinanceDecoder;
@@ -63,6 +64,7 @@ fn registry() -> InstrumentRegistry {
             tick_size: Price::from_decimal_str(tick).unwrap(),
             lot_size: Qty::from_decimal_str("0.001").unwrap(),
             min_notional: Price::from_decimal_str("5").unwrap(),
+            contract_size: Qty::from_raw(Qty::SCALE),
         })
         .unwrap();
     }
@@ -134,7 +136,14 @@ fn test_hot_path_allocates_nothing_after_warm_up() {
         stats: Arc::clone(&stats),
         clock: clock.clone(),
     };
-    let mut book = BookStage::new(&registry, BookParams::default(), io);
+    let (resync_tx, mut resync_rx) = rtrb::RingBuffer::new(16);
+    let mut book = BookStage::new(
+        &registry,
+        BookParams::default(),
+        TopSource::default_for,
+        resync_tx,
+        io,
+    );
     let pair = BasisPair {
         spot: registry
             .find(Venue::Binance, MarketKind::Spot, "BTCUSDT")
@@ -155,6 +164,22 @@ fn test_hot_path_allocates_nothing_after_warm_up() {
     let input = frames(20_000);
     let (warm, measured) = input.split_at(2_000);
 
+    // The REST snapshots the first diffs bridge to (spot U <= id+1 <= u, futures
+    // U <= id <= u).
+    for (conn, id) in [(0, 1), (1, 3)] {
+        let kind = [MarketKind::Spot, MarketKind::Perp][conn];
+        let instrument = registry.find(Venue::Binance, kind, "BTCUSDT").unwrap();
+        let body = format!(
+            r#"{{"lastUpdateId":{id},"bids":[["59990.00","1.0"]],"asks":[["60010.00","1.0"]]}}"#
+        );
+        buf.clear();
+        decoders[conn]
+            .decode_snapshot(body.as_bytes(), instrument, clock.raw(), &mut buf)
+            .unwrap();
+        for event in buf.as_slice() {
+            event_tx.push(*event).unwrap();
+        }
+    }
     let mut run = |frames: &[(usize, String)]| {
         for (conn, frame) in frames {
             buf.clear();
@@ -172,6 +197,7 @@ fn test_hot_path_allocates_nothing_after_warm_up() {
         }
     };
     run(warm);
+    assert!(resync_rx.pop().is_err(), "no resync requested once synced");
     let opportunities_before = stats.edge_opportunities.get();
     COUNTING.with(|c| c.set(true));
     run(measured);

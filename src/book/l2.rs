@@ -138,6 +138,30 @@ impl L2Book {
         self.overflow.dropped_far += dropped as u64;
     }
 
+    /// Starts a snapshot streamed level by level: empties the book; follow with
+    /// [`L2Book::snapshot_level`] for each level and [`L2Book::end_snapshot`].
+    pub fn begin_snapshot(&mut self) {
+        self.clear();
+    }
+
+    /// One level of a streamed snapshot, in the venue's order.
+    #[inline]
+    pub fn snapshot_level(&mut self, side: Side, price: Price, qty: Qty) {
+        let book_side = match side {
+            Side::Bid => &mut self.bids,
+            Side::Ask => &mut self.asks,
+        };
+        if !book_side.push_snapshot_level(price, qty) {
+            self.overflow.dropped_far += 1;
+        }
+    }
+
+    /// Ends a streamed snapshot: both sides are put in order.
+    pub fn end_snapshot(&mut self) {
+        self.bids.finish_snapshot();
+        self.asks.finish_snapshot();
+    }
+
     /// Empties both sides (a resync starts here).
     pub fn clear(&mut self) {
         self.bids.clear();
@@ -403,6 +427,35 @@ mod tests {
             b.apply(Side::Ask, p(price), q(qty));
         }
         b
+    }
+
+    fn levels_of(b: &L2Book, side: Side) -> Vec<(Price, Qty)> {
+        b.side(side).iter().map(|l| (l.price, l.qty)).collect()
+    }
+
+    #[test]
+    fn test_streamed_snapshot_equals_built_book_in_any_order() {
+        let want = book();
+        let mut b = L2Book::with_depth(16);
+        b.apply(Side::Bid, p("1"), q("1"));
+        b.begin_snapshot();
+        for (price, qty) in [("100", "2"), ("99", "3"), ("98", "5")] {
+            b.snapshot_level(Side::Bid, p(price), q(qty));
+        }
+        for (price, qty) in [("105", "10"), ("101", "1"), ("107", "0"), ("102", "4")] {
+            b.snapshot_level(Side::Ask, p(price), q(qty));
+        }
+        b.end_snapshot();
+        assert_eq!(levels_of(&b, Side::Bid), levels_of(&want, Side::Bid));
+        assert_eq!(levels_of(&b, Side::Ask), levels_of(&want, Side::Ask));
+        let mut small = L2Book::with_depth(2);
+        small.begin_snapshot();
+        for (price, qty) in [("100", "2"), ("99", "3"), ("98", "5")] {
+            small.snapshot_level(Side::Bid, p(price), q(qty));
+        }
+        small.end_snapshot();
+        assert_eq!(small.best_bid().unwrap().price, p("100"));
+        assert_eq!(small.overflow().dropped_far, 1);
     }
 
     #[test]

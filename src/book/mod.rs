@@ -1,7 +1,9 @@
 //! Order books: L2 books with their queries, per-instrument top-of-book state, sequence
 //! checks, and the book stage that publishes top-of-book changes to the edge stage.
 
+pub mod engine;
 pub mod l2;
+pub mod sequence;
 pub mod side;
 pub mod stage;
 pub mod top;

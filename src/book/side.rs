@@ -123,6 +123,37 @@ impl BookSide {
         levels.len() - kept
     }
 
+    /// Appends one level of a snapshot as the venue sent it (after [`BookSide::clear`];
+    /// [`BookSide::finish_snapshot`] orders them). Returns false when the side is full
+    /// and the level was dropped (venues send best first, so it is the farthest).
+    #[inline]
+    pub fn push_snapshot_level(&mut self, price: Price, qty: Qty) -> bool {
+        if self.levels.len() >= self.capacity {
+            return false;
+        }
+        self.levels.push(Level { price, qty });
+        true
+    }
+
+    /// Orders the levels pushed since [`BookSide::clear`]: reversed when they came best
+    /// first (the usual case, linear time), sorted otherwise; zero quantities and
+    /// repeated prices are removed. Allocation-free.
+    pub fn finish_snapshot(&mut self) {
+        let side = self.side;
+        let key = move |l: &Level| match side {
+            Side::Bid => l.price.raw(),
+            Side::Ask => -l.price.raw(),
+        };
+        let best_first = self.levels.windows(2).all(|w| key(&w[0]) > key(&w[1]));
+        if best_first {
+            self.levels.reverse();
+        } else {
+            self.levels.sort_unstable_by_key(key);
+            self.levels.dedup_by_key(|l| key(l));
+        }
+        self.levels.retain(|l| !l.qty.is_zero());
+    }
+
     /// Removes every level.
     pub fn clear(&mut self) {
         self.levels.clear();

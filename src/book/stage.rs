@@ -9,13 +9,13 @@
 //! book (from depth diffs) gives the tracked depth and is checked for crossing after
 //! every diff.
 
-use crate::book::l2::{Crossing, L2Book};
-use crate::book::top::{InstrumentBook, SequenceCheck, TopChange, TopUpdate};
+use crate::book::engine::{Applied, BookEngine, BookView, Invalidation, TopSource};
+use crate::book::top::TopUpdate;
 use crate::runtime::{RunReport, Stage, StageKind};
 use crate::stage_io::StageIo;
 use crate::telemetry::sample::Metric;
 use crate::types::bps::Bps;
-use crate::types::{EventBody, InstrumentId, InstrumentRegistry, MarketEvent, Side};
+use crate::types::{InstrumentId, InstrumentRegistry, MarketEvent, Price, Qty, Venue};
 
 /// Events handled per poll at most (keeps the fused hot-path loop fair).
 pub const EVENTS_PER_POLL_MAX: usize = 256;
@@ -28,6 +28,9 @@ pub struct BookParams {
     /// Depth tracked for the edge stage: quote value within this many bps of the touch
     /// (default 10).
     pub tracked_depth_bps: Bps,
+    /// Events (diff headers and levels) a Binance book buffers while its REST snapshot
+    /// is fetched (default 16384, about 1.2 MiB per Binance instrument).
+    pub resync_buffer_events: usize,
 }
 
 impl Default for BookParams {
@@ -35,30 +38,18 @@ impl Default for BookParams {
         Self {
             levels_max: 5000,
             tracked_depth_bps: Bps::lit("10"),
+            resync_buffer_events: 16_384,
         }
     }
 }
 
-struct Instrument {
-    state: InstrumentBook,
-    l2: L2Book,
-    /// Tracked depth (bid, ask quote value), recomputed after each depth diff only.
-    depth_quote: (i64, i64),
-    last: Option<TopUpdate>,
-}
-
-/// A depth diff being applied: its instrument and the levels still to come.
-#[derive(Debug, Clone, Copy)]
-struct DepthInProgress {
-    instrument: InstrumentId,
-    levels_left: u16,
-}
-
 /// The book stage.
 pub struct BookStage {
-    books: Vec<Instrument>,
-    params: BookParams,
-    depth: Option<DepthInProgress>,
+    engine: BookEngine,
+    names: Vec<String>,
+    last: Vec<Option<TopUpdate>>,
+    resync_pending: Vec<bool>,
+    resync: rtrb::Producer<InstrumentId>,
     io: BookIo,
 }
 
@@ -67,128 +58,110 @@ pub type BookIo = StageIo<MarketEvent, TopUpdate>;
 
 impl BookStage {
     /// A book stage with one book per registered instrument, each allocated now.
-    pub fn new(registry: &InstrumentRegistry, params: BookParams, io: BookIo) -> Self {
+    /// Resync requests (an instrument whose book became invalid) go out on `resync`,
+    /// to the feed stage, which owns the connections.
+    pub fn new(
+        registry: &InstrumentRegistry,
+        params: BookParams,
+        top_source: impl Fn(Venue) -> TopSource,
+        resync: rtrb::Producer<InstrumentId>,
+        io: BookIo,
+    ) -> Self {
         Self {
-            books: registry
+            engine: BookEngine::with_top_sources(registry, params, top_source),
+            names: registry
                 .iter()
-                .map(|i| Instrument {
-                    state: InstrumentBook::new(i.kind),
-                    l2: L2Book::with_depth(params.levels_max),
-                    depth_quote: (0, 0),
-                    last: None,
-                })
+                .map(|i| format!("{} {} {}", i.venue, i.kind.name(), i.symbol))
                 .collect(),
-            params,
-            depth: None,
+            last: vec![None; registry.len()],
+            resync_pending: vec![false; registry.len()],
+            resync,
             io,
         }
     }
 
     fn apply(&mut self, event: &MarketEvent, start_raw: u64) {
+        match self.engine.apply(event) {
+            Applied::Nothing => {}
+            Applied::Changed => {
+                if let Some(view) = self.engine.view(event.instrument) {
+                    self.resync_pending[event.instrument.index()] = false;
+                    self.publish(event, Some(view), start_raw);
+                }
+            }
+            Applied::Invalidated(why) => self.invalidated(event, why, start_raw),
+            Applied::SnapshotNeeded => self.request_resync(event.instrument),
+        }
+    }
+
+    /// Asks the feed stage for a resync, once until the book is valid again.
+    fn request_resync(&mut self, instrument: InstrumentId) {
+        let index = instrument.index();
+        if self.resync_pending[index] {
+            return;
+        }
+        self.resync_pending[index] = true;
+        if self.resync.push(instrument).is_err() {
+            self.resync_pending[index] = false;
+            self.io.stats.book_resync_requests_dropped.incr();
+        }
+    }
+
+    /// Counts and logs an invalid book, tells the edge stage, asks the feed to resync.
+    fn invalidated(&mut self, event: &MarketEvent, why: Invalidation, start_raw: u64) {
         let index = event.instrument.index();
-        if index >= self.books.len() {
-            return;
-        }
-        match event.body {
-            EventBody::TopOfBook {
-                bid,
-                bid_qty,
-                ask,
-                ask_qty,
-                update_id,
+        let name = &self.names[index];
+        match why {
+            Invalidation::Gap {
+                expected_after,
+                got,
             } => {
-                let book = &mut self.books[index];
-                match book
-                    .state
-                    .apply_top((bid, bid_qty, ask, ask_qty), update_id)
-                {
-                    TopChange::Changed => self.publish(event, start_raw),
-                    TopChange::Unchanged => {}
-                    TopChange::Crossed => self.io.stats.book_crossed.incr(),
-                }
+                self.io.stats.book_sequence_gaps.incr();
+                log::warn!(
+                    "book: {name}: sequence gap (last applied {expected_after}, next claims {got}); book invalid, resyncing"
+                );
             }
-            EventBody::DepthBegin {
-                first_update_id,
-                last_update_id,
-                prev_update_id,
-                levels,
-                ..
-            } => {
-                let book = &mut self.books[index];
-                let check = book
-                    .state
-                    .check_depth(first_update_id, last_update_id, prev_update_id);
-                if let SequenceCheck::Gap {
-                    expected_after,
-                    got,
-                } = check
-                {
-                    self.io.stats.book_sequence_gaps.incr();
-                    log::warn!(
-                        "book: depth gap on instrument {}: last applied {expected_after}, next claims {got}",
-                        event.instrument.0
-                    );
-                }
-                self.depth = Some(DepthInProgress {
-                    instrument: event.instrument,
-                    levels_left: levels,
-                });
-                self.end_depth_if_done(event, start_raw);
+            Invalidation::Checksum { venue, book } => {
+                self.io.stats.book_checksum_mismatches.incr();
+                log::warn!(
+                    "book: {name}: checksum mismatch (venue {venue}, book {book}); book invalid, resyncing"
+                );
             }
-            EventBody::DepthLevel { side, price, qty } => {
-                self.books[index].l2.apply(side, price, qty);
-                if let Some(d) = self.depth.as_mut() {
-                    d.levels_left = d.levels_left.saturating_sub(1);
-                }
-                self.end_depth_if_done(event, start_raw);
-            }
-            EventBody::Funding { .. }
-            | EventBody::Trade { .. }
-            | EventBody::OpenInterest { .. } => {}
         }
+        self.publish(event, None, start_raw);
+        self.resync_pending[index] = false;
+        self.request_resync(event.instrument);
     }
 
-    /// After the last level of a diff: check the touch and publish a depth change.
-    fn end_depth_if_done(&mut self, event: &MarketEvent, start_raw: u64) {
-        let Some(d) = self.depth else { return };
-        if d.levels_left > 0 || d.instrument != event.instrument {
-            return;
-        }
-        self.depth = None;
-        let bps = self.params.tracked_depth_bps;
-        let book = &mut self.books[event.instrument.index()];
-        if book.l2.crossing() != Crossing::Normal {
-            self.io.stats.book_crossed.incr();
-        }
-        let depth = |side| {
-            let raw = book.l2.depth_within_bps(side, bps).notional_raw;
-            i64::try_from(raw).unwrap_or(i64::MAX)
-        };
-        book.depth_quote = (depth(Side::Bid), depth(Side::Ask));
-        self.publish(event, start_raw);
-    }
-
-    /// Publishes the instrument's top and tracked depth if either changed.
-    fn publish(&mut self, event: &MarketEvent, start_raw: u64) {
-        let book = &mut self.books[event.instrument.index()];
-        let Some((bid, bid_qty, ask, ask_qty)) = book.state.top() else {
-            return;
-        };
+    /// Publishes a valid book's top and depth when they changed, or (`None`) that the
+    /// instrument's book is invalid.
+    fn publish(&mut self, event: &MarketEvent, view: Option<BookView>, start_raw: u64) {
+        let valid = view.is_some();
+        let view = view.unwrap_or(BookView {
+            bid: Price::ZERO,
+            bid_qty: Qty::ZERO,
+            ask: Price::ZERO,
+            ask_qty: Qty::ZERO,
+            bid_depth_quote: 0,
+            ask_depth_quote: 0,
+        });
         let update = TopUpdate {
             instrument: event.instrument,
-            bid,
-            bid_qty,
-            ask,
-            ask_qty,
-            bid_depth_quote: book.depth_quote.0,
-            ask_depth_quote: book.depth_quote.1,
+            bid: view.bid,
+            bid_qty: view.bid_qty,
+            ask: view.ask,
+            ask_qty: view.ask_qty,
+            bid_depth_quote: view.bid_depth_quote,
+            ask_depth_quote: view.ask_depth_quote,
+            valid,
             ts_recv_raw: event.ts_recv_raw,
             ts_venue_ms: event.ts_venue_ms,
         };
-        if book.last.is_some_and(|last| same_content(&last, &update)) {
+        let last = &mut self.last[event.instrument.index()];
+        if last.is_some_and(|last| same_content(&last, &update)) {
             return;
         }
-        book.last = Some(update);
+        *last = Some(update);
         // Room was checked before the event was popped.
         let _ = self.io.output.push(update);
         self.io.stats.book_updates.incr();
@@ -198,7 +171,7 @@ impl BookStage {
     }
 }
 
-/// Whether two updates carry the same top and depth (timestamps aside).
+/// Whether two updates carry the same top, depth and validity (timestamps aside).
 fn same_content(a: &TopUpdate, b: &TopUpdate) -> bool {
     (
         a.bid,
@@ -207,6 +180,7 @@ fn same_content(a: &TopUpdate, b: &TopUpdate) -> bool {
         a.ask_qty,
         a.bid_depth_quote,
         a.ask_depth_quote,
+        a.valid,
     ) == (
         b.bid,
         b.bid_qty,
@@ -214,6 +188,7 @@ fn same_content(a: &TopUpdate, b: &TopUpdate) -> bool {
         b.ask_qty,
         b.bid_depth_quote,
         b.ask_depth_quote,
+        b.valid,
     )
 }
 
@@ -238,10 +213,34 @@ impl Stage for BookStage {
 
     fn finish(&mut self, report: &mut RunReport) {
         while self.poll() > 0 {}
-        let (dropped, evicted) = self.books.iter().fold((0, 0), |(d, e), b| {
-            let o = b.l2.overflow();
-            (d + o.dropped_far, e + o.evicted_far)
-        });
+        let mut totals = crate::book::engine::BookCounters::default();
+        let (mut dropped, mut evicted) = (0, 0);
+        for i in 0..self.engine.len() {
+            let id = InstrumentId(u32::try_from(i).unwrap_or(u32::MAX));
+            let c = self.engine.counters(id);
+            totals.snapshots += c.snapshots;
+            totals.updates += c.updates;
+            totals.stale += c.stale;
+            totals.buffered += c.buffered;
+            totals.buffer_overflows += c.buffer_overflows;
+            totals.checksums_matched += c.checksums_matched;
+            totals.resyncs += c.resyncs;
+            totals.crossed += c.crossed;
+            let o = self.engine.l2(id).overflow();
+            dropped += o.dropped_far;
+            evicted += o.evicted_far;
+            if !self.engine.is_valid(id) {
+                log::warn!("book: {} ends invalid", self.names[i]);
+            }
+        }
+        report.set("book.snapshots", totals.snapshots);
+        report.set("book.diffs_applied", totals.updates);
+        report.set("book.stale_dropped", totals.stale);
+        report.set("book.diffs_buffered", totals.buffered);
+        report.set("book.buffer_overflows", totals.buffer_overflows);
+        report.set("book.checksums_matched", totals.checksums_matched);
+        report.set("book.resyncs", totals.resyncs);
+        report.set("book.crossed_levels", totals.crossed);
         report.set("book.levels_dropped_far", dropped);
         report.set("book.levels_evicted_far", evicted);
     }

@@ -9,8 +9,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::book::BookParams;
+use crate::book::engine::TopSource;
 use crate::edge::{BasisPair, BasisParams};
 use crate::runtime::Placement;
+use crate::types::bps::Bps;
 use crate::types::{InstrumentRegistry, Venue};
 
 /// A configuration that cannot be used. Each variant names where the problem is.
@@ -55,15 +57,35 @@ pub struct SimSettings {
     pub step: Duration,
 }
 
-/// Where a venue's markets are reached; `None` means the simulator's endpoint.
+/// Maker and taker fees of one market.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeePair {
+    /// Maker fee, bps.
+    pub maker: Bps,
+    /// Taker fee, bps.
+    pub taker: Bps,
+}
+
+/// One venue: where its markets are reached (`None`: the simulator's endpoint), how its
+/// top of book is sourced, its fees and its staleness threshold.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VenueEndpoints {
+pub struct VenueSettings {
     /// The venue.
     pub venue: Venue,
     /// Spot WebSocket URL.
     pub spot_url: Option<String>,
     /// Perp WebSocket URL.
     pub perp_url: Option<String>,
+    /// REST base URL (depth snapshots).
+    pub rest_url: Option<String>,
+    /// Where the top of book comes from.
+    pub top_source: TopSource,
+    /// Spot fees.
+    pub spot_fees: FeePair,
+    /// Perp fees.
+    pub perp_fees: FeePair,
+    /// Venue-to-us delay above which the venue is flagged stale.
+    pub stale_after: Duration,
 }
 
 /// Slots of every ring.
@@ -104,8 +126,8 @@ pub struct Config {
     pub duration: Duration,
     /// The simulator, when enabled.
     pub simulator: Option<SimSettings>,
-    /// Venue endpoints.
-    pub venues: Vec<VenueEndpoints>,
+    /// Venues in use.
+    pub venues: Vec<VenueSettings>,
     /// Interned instruments.
     pub registry: InstrumentRegistry,
     /// Perp/spot pairs for the basis tracker.
@@ -208,6 +230,18 @@ mod tests {
             e.contains("venues[0].spot_url") && e.contains("ws://"),
             "{e}"
         );
+        let e = err("[[venues]]\nname = \"kraken\"\n");
+        assert!(
+            e.contains("venues[0].name") && e.contains("hyperliquid"),
+            "{e}"
+        );
+        let e = err("[[venues]]\nname = \"okx\"\ntop_of_book = \"ticker\"\n");
+        assert!(
+            e.contains("venues[0].top_of_book") && e.contains("ticker"),
+            "{e}"
+        );
+        let e = err("[[venues]]\nname = \"okx\"\nperp_taker_fee_bps = -1.0\n");
+        assert!(e.contains("venues[0].perp_taker_fee_bps"), "{e}");
         let e = err("[book]\nlevels_max = 0\n");
         assert!(e.contains("book.levels_max"), "{e}");
         let e = err("duration_secs = 0\n");

@@ -57,12 +57,29 @@ pub struct RawSimulator {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawVenue {
-    /// Venue name (`binance`).
+    /// Venue name: `binance`, `bybit`, `okx` or `hyperliquid`.
     pub name: String,
     /// Spot WebSocket URL (default: the simulator's).
     pub spot_url: Option<String>,
     /// Perp WebSocket URL (default: the simulator's).
     pub perp_url: Option<String>,
+    /// REST base URL for depth snapshots (Binance; default: the simulator's).
+    pub rest_url: Option<String>,
+    /// Where the top of book comes from: `stream` (the venue's top-of-book channel) or
+    /// `book` (the best levels after each depth message). Default: `stream` where the
+    /// venue has one (Binance, OKX, Hyperliquid), `book` for Bybit.
+    pub top_of_book: Option<String>,
+    /// Fees in bps (defaults: each venue's public base tier, see README).
+    pub spot_maker_fee_bps: Option<f64>,
+    /// Spot taker fee, bps.
+    pub spot_taker_fee_bps: Option<f64>,
+    /// Perp maker fee, bps.
+    pub perp_maker_fee_bps: Option<f64>,
+    /// Perp taker fee, bps.
+    pub perp_taker_fee_bps: Option<f64>,
+    /// A venue whose events arrive more than this many ms after their venue time is
+    /// flagged stale (default 200).
+    pub stale_after_ms: Option<u64>,
 }
 
 /// `[[instruments]]`.
@@ -83,6 +100,8 @@ pub struct RawInstrument {
     pub lot_size: String,
     /// Minimum notional as a decimal string (default "0").
     pub min_notional: Option<String>,
+    /// Base units per contract, as a decimal string (default "1": quantities in base).
+    pub contract_size: Option<String>,
 }
 
 /// `[book]`.
@@ -95,6 +114,8 @@ pub struct RawBook {
     /// Depth published to the edge stage: quote value within this many bps of the touch
     /// (default 10).
     pub tracked_depth_bps: Option<f64>,
+    /// Events a Binance book buffers while its REST snapshot is fetched (default 16384).
+    pub resync_buffer_events: Option<usize>,
 }
 
 /// `[basis]`.

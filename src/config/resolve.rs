@@ -7,11 +7,13 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::book::BookParams;
+use crate::book::engine::TopSource;
+use crate::config::raw::RawVenue;
 use crate::config::raw::{
     RawBasis, RawBook, RawConfig, RawCorePlan, RawInstrument, RawRings, RawTelemetry,
 };
 use crate::config::{
-    Config, ConfigError, RingSizes, SimSettings, TelemetrySettings, VenueEndpoints,
+    Config, ConfigError, FeePair, RingSizes, SimSettings, TelemetrySettings, VenueSettings,
 };
 use crate::edge::opportunity::CostModel;
 use crate::edge::{BasisPair, BasisParams};
@@ -93,6 +95,7 @@ fn default_instruments() -> Vec<RawInstrument> {
         tick_size: tick.into(),
         lot_size: lot.into(),
         min_notional: Some(min.into()),
+        contract_size: None,
     };
     vec![
         make("spot", "0.01", "0.00001", "5"),
@@ -109,7 +112,7 @@ fn resolve_instruments(raw: &[RawInstrument]) -> Result<InstrumentRegistry, Conf
         let venue = Venue::from_name(&inst.venue).ok_or_else(|| {
             invalid(
                 key("venue"),
-                format!("unknown venue `{}` (known: binance)", inst.venue),
+                format!("unknown venue `{}` ({})", inst.venue, KNOWN_VENUES),
             )
         })?;
         let kind = match inst.kind.as_str() {
@@ -134,6 +137,8 @@ fn resolve_instruments(raw: &[RawInstrument]) -> Result<InstrumentRegistry, Conf
             lot_size: Qty::from_decimal_str(&inst.lot_size)
                 .map_err(|e| invalid(key("lot_size"), e.to_string()))?,
             min_notional: price("min_notional", inst.min_notional.as_deref().unwrap_or("0"))?,
+            contract_size: Qty::from_decimal_str(inst.contract_size.as_deref().unwrap_or("1"))
+                .map_err(|e| invalid(key("contract_size"), e.to_string()))?,
         };
         registry
             .insert(spec)
@@ -142,36 +147,38 @@ fn resolve_instruments(raw: &[RawInstrument]) -> Result<InstrumentRegistry, Conf
     Ok(registry)
 }
 
+/// What an unknown venue name is told.
+const KNOWN_VENUES: &str = "known: binance, bybit, okx, hyperliquid";
+
+/// Each venue's public base-tier fees in bps: (spot maker, spot taker, perp maker, perp
+/// taker), as published by the venues in 2025.
+const fn default_fees(venue: Venue) -> [&'static str; 4] {
+    match venue {
+        Venue::Binance => ["10", "10", "2", "5"],
+        Venue::Bybit => ["10", "10", "2", "5.5"],
+        Venue::Okx => ["8", "10", "2", "5"],
+        Venue::Hyperliquid => ["4", "7", "1.5", "4.5"],
+    }
+}
+
+/// Default venue-to-us delay above which a venue is stale.
+pub const STALE_AFTER_DEFAULT: Duration = Duration::from_millis(200);
+
 fn resolve_venues(
     raw: &RawConfig,
     registry: &InstrumentRegistry,
     simulated: bool,
-) -> Result<Vec<VenueEndpoints>, ConfigError> {
-    let mut venues: Vec<VenueEndpoints> = Vec::new();
+) -> Result<Vec<VenueSettings>, ConfigError> {
+    let mut venues: Vec<VenueSettings> = Vec::new();
     for (i, v) in raw.venues.iter().enumerate() {
-        let venue = Venue::from_name(&v.name).ok_or_else(|| {
-            invalid(
+        let settings = resolve_venue(i, v)?;
+        if venues.iter().any(|known| known.venue == settings.venue) {
+            return Err(invalid(
                 format!("venues[{i}].name"),
-                format!("unknown venue `{}` (known: binance)", v.name),
-            )
-        })?;
-        for (field, url) in [("spot_url", &v.spot_url), ("perp_url", &v.perp_url)] {
-            if let Some(url) = url
-                && !url.starts_with("ws://")
-            {
-                return Err(invalid(
-                    format!("venues[{i}].{field}"),
-                    format!(
-                        "`{url}`: only plain ws:// endpoints are supported until the TLS transport lands"
-                    ),
-                ));
-            }
+                format!("venue `{}` is listed twice", v.name),
+            ));
         }
-        venues.push(VenueEndpoints {
-            venue,
-            spot_url: v.spot_url.clone(),
-            perp_url: v.perp_url.clone(),
-        });
+        venues.push(settings);
     }
     for inst in registry.iter() {
         if venues.iter().any(|v| v.venue == inst.venue) {
@@ -186,26 +193,129 @@ fn resolve_venues(
                 ),
             ));
         }
-        venues.push(VenueEndpoints {
-            venue: inst.venue,
-            spot_url: None,
-            perp_url: None,
-        });
+        venues.push(venue_defaults(inst.venue));
     }
     Ok(venues)
 }
 
-fn check_simulator_instruments(registry: &InstrumentRegistry) -> Result<(), ConfigError> {
-    for kind in [MarketKind::Spot, MarketKind::Perp] {
-        let count = registry.iter().filter(|i| i.kind == kind).count();
-        if count > 1 {
+fn venue_defaults(venue: Venue) -> VenueSettings {
+    let [spot_maker, spot_taker, perp_maker, perp_taker] = default_fees(venue).map(Bps::lit);
+    VenueSettings {
+        venue,
+        spot_url: None,
+        perp_url: None,
+        rest_url: None,
+        top_source: TopSource::default_for(venue),
+        spot_fees: FeePair {
+            maker: spot_maker,
+            taker: spot_taker,
+        },
+        perp_fees: FeePair {
+            maker: perp_maker,
+            taker: perp_taker,
+        },
+        stale_after: STALE_AFTER_DEFAULT,
+    }
+}
+
+fn resolve_venue(i: usize, v: &RawVenue) -> Result<VenueSettings, ConfigError> {
+    let key = |field: &str| format!("venues[{i}].{field}");
+    let venue = Venue::from_name(&v.name).ok_or_else(|| {
+        invalid(
+            key("name"),
+            format!("unknown venue `{}` ({KNOWN_VENUES})", v.name),
+        )
+    })?;
+    for (field, url) in [("spot_url", &v.spot_url), ("perp_url", &v.perp_url)] {
+        if let Some(url) = url
+            && !url.starts_with("ws://")
+        {
             return Err(invalid(
-                "instruments",
+                key(field),
                 format!(
-                    "the built-in simulator serves one {} symbol; {count} are configured",
-                    kind.name()
+                    "`{url}`: only plain ws:// endpoints are supported until the TLS transport lands"
                 ),
             ));
+        }
+    }
+    if let Some(url) = &v.rest_url
+        && !url.starts_with("http://")
+    {
+        return Err(invalid(
+            key("rest_url"),
+            format!("`{url}`: only plain http:// is supported until the TLS transport lands"),
+        ));
+    }
+    let mut settings = venue_defaults(venue);
+    settings.spot_url.clone_from(&v.spot_url);
+    settings.perp_url.clone_from(&v.perp_url);
+    settings.rest_url.clone_from(&v.rest_url);
+    settings.top_source = match v.top_of_book.as_deref() {
+        None => settings.top_source,
+        Some("stream") => TopSource::Stream,
+        Some("book") => TopSource::Book,
+        Some(other) => {
+            return Err(invalid(
+                key("top_of_book"),
+                format!("`{other}` is not `stream` or `book`"),
+            ));
+        }
+    };
+    let fee = |field: &str, value: Option<f64>, default: Bps| match value {
+        None => Ok(default),
+        Some(v) if (0.0..=1000.0).contains(&v) => bps_from_config(v)
+            .ok_or_else(|| invalid(key(field), format!("{v} is not a finite number of bps"))),
+        Some(v) => Err(invalid(key(field), format!("{v} is outside 0..=1000 bps"))),
+    };
+    settings.spot_fees = FeePair {
+        maker: fee(
+            "spot_maker_fee_bps",
+            v.spot_maker_fee_bps,
+            settings.spot_fees.maker,
+        )?,
+        taker: fee(
+            "spot_taker_fee_bps",
+            v.spot_taker_fee_bps,
+            settings.spot_fees.taker,
+        )?,
+    };
+    settings.perp_fees = FeePair {
+        maker: fee(
+            "perp_maker_fee_bps",
+            v.perp_maker_fee_bps,
+            settings.perp_fees.maker,
+        )?,
+        taker: fee(
+            "perp_taker_fee_bps",
+            v.perp_taker_fee_bps,
+            settings.perp_fees.taker,
+        )?,
+    };
+    if let Some(ms) = v.stale_after_ms {
+        if ms == 0 {
+            return Err(invalid(key("stale_after_ms"), "must be at least 1"));
+        }
+        settings.stale_after = Duration::from_millis(ms);
+    }
+    Ok(settings)
+}
+
+fn check_simulator_instruments(registry: &InstrumentRegistry) -> Result<(), ConfigError> {
+    for venue in Venue::ALL {
+        for kind in [MarketKind::Spot, MarketKind::Perp] {
+            let count = registry
+                .iter()
+                .filter(|i| i.venue == venue && i.kind == kind)
+                .count();
+            if count > 1 {
+                return Err(invalid(
+                    "instruments",
+                    format!(
+                        "the built-in simulator serves one {} symbol per venue; {count} are configured on {venue}",
+                        kind.name()
+                    ),
+                ));
+            }
         }
     }
     Ok(())
@@ -251,9 +361,17 @@ fn resolve_book(raw: RawBook) -> Result<BookParams, ConfigError> {
             ));
         }
     };
+    let resync_buffer_events = raw.resync_buffer_events.unwrap_or(d.resync_buffer_events);
+    if !(16..=10_000_000).contains(&resync_buffer_events) {
+        return Err(invalid(
+            "book.resync_buffer_events",
+            format!("{resync_buffer_events} is outside 16..=10000000"),
+        ));
+    }
     Ok(BookParams {
         levels_max,
         tracked_depth_bps,
+        resync_buffer_events,
     })
 }
 

@@ -75,6 +75,12 @@ impl EdgeStage {
         let Some(slot) = self.tops.get_mut(index) else {
             return;
         };
+        if !update.valid {
+            // The book is invalid until resynced: no pair uses it meanwhile.
+            *slot = None;
+            self.io.stats.edge_suppressed_invalid.incr();
+            return;
+        }
         *slot = Some(update);
         for k in 0..self.pairs_of[index].len() {
             let pair_index = self.pairs_of[index][k];

@@ -5,9 +5,11 @@ pub mod binance;
 pub mod decode;
 pub mod event_buf;
 pub mod json;
+pub mod snapshot_fetch;
 pub mod stage;
 pub mod symbols;
 pub mod transport;
+pub mod venues;
 
 pub use decode::{DecodeError, Decoded};
 pub use event_buf::EventBuf;

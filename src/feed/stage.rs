@@ -1,21 +1,27 @@
 //! The feed stage: reads frames from the venue connections, decodes them into
-//! `MarketEvent`s and pushes them to the book stage's ring.
+//! `MarketEvent`s with each connection's venue decoder and pushes them to the book
+//! stage's ring; carries out the book stage's resync requests (a REST snapshot for
+//! Binance, the venue's resubscribe messages elsewhere) and decodes fetched snapshots.
 //!
 //! Runs on the hot-path thread. Per frame: one clock read (ingress), decode into the
 //! preallocated [`EventBuf`], push to the ring, one latency sample. A frame is only read
 //! when the ring has room for the largest possible frame, so backpressure delays frames
 //! and never drops one. A malformed frame is counted and logged (rate-limited) and the
-//! stage moves on; it never panics.
+//! stage moves on; it never panics. Resyncs are rare and cold: they may allocate.
 
 use std::sync::Arc;
 
-use crate::feed::binance::{BinanceDecoder, DecodeError, Decoded};
+use crate::feed::binance::BinanceDecoder;
+use crate::feed::decode::{DecodeError, Decoded};
 use crate::feed::event_buf::EventBuf;
+use crate::feed::snapshot_fetch::SnapshotClient;
+use crate::feed::symbols::SymbolMap;
 use crate::feed::transport::{Frame, Transport};
+use crate::feed::venues::{VenueDecoder, resync_messages};
 use crate::runtime::{Clock, RunReport, Stage, StageKind};
 use crate::stats::PipelineStats;
 use crate::telemetry::sample::{Metric, SampleSink};
-use crate::types::MarketEvent;
+use crate::types::{InstrumentId, InstrumentRegistry, MarketEvent, MarketKind, Venue};
 
 /// Frames read from one connection per poll. One: with the hot path fused on a core,
 /// each frame then reaches the edge decision before the next frame is read, instead of
@@ -24,10 +30,41 @@ pub const FRAMES_PER_POLL_MAX: usize = 1;
 /// Malformed frames logged in full before logging only every 1000th.
 const MALFORMED_LOGGED_MAX: u64 = 10;
 
+/// One venue connection: which market it carries and its decoder.
+pub struct FeedConnection {
+    /// Venue.
+    pub venue: Venue,
+    /// Market kind.
+    pub kind: MarketKind,
+    /// Decoder of its frames.
+    pub decoder: VenueDecoder,
+}
+
+/// Where an instrument's resync goes.
+#[derive(Debug, Clone)]
+struct Route {
+    connection: usize,
+    venue: Venue,
+    kind: MarketKind,
+    symbol: String,
+}
+
+/// The control side of the feed stage: resync requests from the book stage, and the
+/// REST snapshot client (when a venue needs one).
+pub struct FeedControl {
+    /// Instruments whose book needs a resync (from the book stage).
+    pub resync: rtrb::Consumer<InstrumentId>,
+    /// REST snapshots (Binance), if any instrument needs them.
+    pub snapshots: Option<SnapshotClient>,
+}
+
 /// The feed stage.
 pub struct FeedStage {
     transport: Transport,
-    decoders: Vec<BinanceDecoder>,
+    connections: Vec<FeedConnection>,
+    routes: Vec<Option<Route>>,
+    control: FeedControl,
+    snapshot_decoder: BinanceDecoder,
     buf: EventBuf,
     events_per_frame_max: usize,
     ring: rtrb::Producer<MarketEvent>,
@@ -37,11 +74,15 @@ pub struct FeedStage {
 }
 
 impl FeedStage {
-    /// A feed stage over connected transports; `decoders[i]` decodes connection `i`.
-    /// `events_per_frame_max` sizes the event buffer (and the ring room a read needs).
+    /// A feed stage over connected transports; `connections[i]` describes connection
+    /// `i`. `events_per_frame_max` sizes the event buffer (and the ring room a read
+    /// needs).
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         transport: Transport,
-        decoders: Vec<BinanceDecoder>,
+        connections: Vec<FeedConnection>,
+        registry: &InstrumentRegistry,
+        control: FeedControl,
         events_per_frame_max: usize,
         ring: rtrb::Producer<MarketEvent>,
         samples: SampleSink,
@@ -50,12 +91,29 @@ impl FeedStage {
     ) -> Self {
         assert_eq!(
             transport.connection_count(),
-            decoders.len(),
+            connections.len(),
             "one decoder per connection"
         );
+        let routes = registry
+            .iter()
+            .map(|inst| {
+                connections
+                    .iter()
+                    .position(|c| c.venue == inst.venue && c.kind == inst.kind)
+                    .map(|connection| Route {
+                        connection,
+                        venue: inst.venue,
+                        kind: inst.kind,
+                        symbol: inst.symbol.clone(),
+                    })
+            })
+            .collect();
         Self {
             transport,
-            decoders,
+            connections,
+            routes,
+            control,
+            snapshot_decoder: BinanceDecoder::new(SymbolMap::default()),
             buf: EventBuf::with_capacity(events_per_frame_max),
             events_per_frame_max,
             ring,
@@ -79,7 +137,10 @@ impl FeedStage {
             let ts_recv_raw = self.clock.raw();
             self.stats.feed_frames.incr();
             self.buf.clear();
-            match self.decoders[index].decode(frame, ts_recv_raw, &mut self.buf) {
+            match self.connections[index]
+                .decoder
+                .decode(frame, ts_recv_raw, &mut self.buf)
+            {
                 Ok(Decoded::Events(_) | Decoded::Ack | Decoded::Heartbeat) => {}
                 Ok(Decoded::Unknown) => self.stats.feed_unknown.incr(),
                 Err(e) => log_malformed(&self.stats, e, frame),
@@ -101,6 +162,64 @@ impl FeedStage {
         self.samples
             .record(Metric::Feed, ts_recv_raw, self.clock.raw());
     }
+
+    /// Carries out the book stage's resync requests.
+    fn resyncs(&mut self) -> usize {
+        let mut handled = 0;
+        while let Ok(instrument) = self.control.resync.pop() {
+            handled += 1;
+            let Some(route) = self.routes.get(instrument.index()).cloned().flatten() else {
+                continue;
+            };
+            self.stats.feed_resyncs.incr();
+            if route.venue == Venue::Binance {
+                let queued = self
+                    .control
+                    .snapshots
+                    .as_mut()
+                    .is_some_and(|s| s.request(instrument));
+                if !queued {
+                    log::error!(
+                        "feed: no REST snapshot possible for {} {}",
+                        route.venue,
+                        route.symbol
+                    );
+                }
+                continue;
+            }
+            for message in resync_messages(route.venue, route.kind, &route.symbol) {
+                self.transport.send_text(route.connection, &message);
+            }
+        }
+        handled
+    }
+
+    /// Decodes a fetched REST snapshot into the book stage's ring.
+    fn snapshot(&mut self) -> usize {
+        if self.ring.slots() < self.events_per_frame_max {
+            return 0;
+        }
+        let Some(client) = self.control.snapshots.as_mut() else {
+            return 0;
+        };
+        let Some(fetched) = client.poll() else {
+            return 0;
+        };
+        let ts_recv_raw = self.clock.raw();
+        self.buf.clear();
+        if let Err(e) = self.snapshot_decoder.decode_snapshot(
+            &fetched.body,
+            fetched.instrument,
+            ts_recv_raw,
+            &mut self.buf,
+        ) {
+            log_malformed(&self.stats, e, &fetched.body);
+        }
+        client.recycle(fetched.body);
+        self.stats.feed_snapshots.incr();
+        self.push_events(ts_recv_raw);
+        1
+    }
 }
 
 fn log_malformed(stats: &PipelineStats, error: DecodeError, frame: &[u8]) {
@@ -121,14 +240,16 @@ impl Stage for FeedStage {
     }
 
     fn poll(&mut self) -> usize {
+        let control = self.resyncs() + self.snapshot();
         let pending = (0..self.transport.connection_count()).any(|i| self.transport.is_readable(i));
         if !pending && let Err(e) = self.transport.poll_readiness() {
             log::error!("feed: event loop poll failed: {e}");
-            return 0;
+            return control;
         }
-        (0..self.transport.connection_count())
-            .map(|i| self.read_connection(i))
-            .sum()
+        control
+            + (0..self.transport.connection_count())
+                .map(|i| self.read_connection(i))
+                .sum::<usize>()
     }
 
     fn finish(&mut self, report: &mut RunReport) {

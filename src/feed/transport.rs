@@ -110,11 +110,12 @@ impl Transport {
         })
     }
 
-    /// Connects, handshakes and sends `subscribe`; returns the connection's index.
+    /// Connects, handshakes and sends the `subscribe` frames; returns the connection's
+    /// index.
     pub fn connect(
         &mut self,
         url: &str,
-        subscribe: &str,
+        subscribe: &[String],
         limits: TransportLimits,
     ) -> Result<usize, TransportError> {
         let addr = resolve(url)?;
@@ -124,12 +125,17 @@ impl Transport {
         self.poll
             .registry()
             .register(ws.get_mut(), Token(index), Interest::READABLE)?;
-        send_blocking(&mut ws, Message::text(subscribe), limits.connect_timeout).map_err(
-            |source| TransportError::Handshake {
+        for message in subscribe {
+            send_blocking(
+                &mut ws,
+                Message::text(message.as_str()),
+                limits.connect_timeout,
+            )
+            .map_err(|source| TransportError::Handshake {
                 url: url.to_string(),
                 source: Box::new(source),
-            },
-        )?;
+            })?;
+        }
         self.conns.push(Connection {
             url: url.to_string(),
             ws,
@@ -148,6 +154,23 @@ impl Transport {
     /// Whether connection `index` is still open.
     pub fn is_open(&self, index: usize) -> bool {
         self.conns[index].open
+    }
+
+    /// Queues a text frame on connection `index` and flushes what the socket takes now;
+    /// the rest goes out with the next reads. Cold path (resyncs): it allocates.
+    pub fn send_text(&mut self, index: usize, text: &str) -> bool {
+        let conn = &mut self.conns[index];
+        if !conn.open {
+            return false;
+        }
+        match conn.ws.send(Message::text(text)) {
+            Ok(()) => true,
+            Err(tungstenite::Error::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => true,
+            Err(_) => {
+                conn.close("write error");
+                false
+            }
+        }
     }
 
     /// Polls the event loop without blocking and marks readable connections.

@@ -587,6 +587,7 @@ pub(crate) mod fixtures {
                 tick_size: price("0.01"),
                 lot_size: Qty::from_decimal_str("0.001").unwrap(),
                 min_notional: price("5"),
+                contract_size: Qty::from_raw(Qty::SCALE),
             })
             .unwrap();
         }

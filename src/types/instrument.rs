@@ -99,6 +99,9 @@ pub struct Instrument {
     pub lot_size: Qty,
     /// Minimum order value in quote currency.
     pub min_notional: Price,
+    /// Base units one contract (the venue's quantity unit) stands for: 1 where
+    /// quantities are in the base asset.
+    pub contract_size: Qty,
 }
 
 /// What [`InstrumentRegistry::insert`] refuses.
@@ -147,6 +150,8 @@ pub struct InstrumentSpec {
     pub lot_size: Qty,
     /// Minimum notional.
     pub min_notional: Price,
+    /// Base units per contract (1 where quantities are in the base asset).
+    pub contract_size: Qty,
 }
 
 impl InstrumentRegistry {
@@ -162,6 +167,7 @@ impl InstrumentRegistry {
         for (field, raw) in [
             ("tick_size", spec.tick_size.raw()),
             ("lot_size", spec.lot_size.raw()),
+            ("contract_size", spec.contract_size.raw()),
         ] {
             if raw <= 0 {
                 return Err(RegistryError::NonPositive {
@@ -180,6 +186,7 @@ impl InstrumentRegistry {
             tick_size: spec.tick_size,
             lot_size: spec.lot_size,
             min_notional: spec.min_notional,
+            contract_size: spec.contract_size,
         });
         Ok(id)
     }
@@ -227,6 +234,7 @@ mod tests {
             tick_size: Price::from_decimal_str("0.01").unwrap(),
             lot_size: Qty::from_decimal_str("0.00001").unwrap(),
             min_notional: Price::from_decimal_str("5").unwrap(),
+            contract_size: Qty::from_raw(Qty::SCALE),
         }
     }
 

@@ -1,0 +1,321 @@
+//! Per-venue depth sequencing: whether a depth message may be applied to a book, given
+//! what was applied before. One [`Sequencer`] per instrument, owned by the book engine;
+//! it only judges update ids and never touches levels.
+//!
+//! Rules, as each venue documents them:
+//! - Binance spot: diffs are buffered until the REST snapshot; diffs with
+//!   `u <= lastUpdateId` are stale; the first applied diff has `U <= lastUpdateId+1 <= u`;
+//!   then each diff has `U == previous u + 1`.
+//! - Binance USD-M futures: the same, but the first applied diff has
+//!   `U <= lastUpdateId <= u`, then each diff has `pu == previous u`.
+//! - Bybit v5: a snapshot (with any `u`, including 1 after a venue restart) resets the
+//!   book; each delta has `u == previous u + 1`.
+//! - OKX v5: a snapshot resets; each update has `prevSeqId == previous seqId` (old feeds
+//!   without `seqId` rely on the checksum alone).
+//! - Hyperliquid: every `l2Book` message is a snapshot; one older than the book held is
+//!   stale.
+
+use crate::types::{MarketKind, Venue};
+
+/// Which rule a book follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SequenceRule {
+    /// Binance spot (REST snapshot, `U == u + 1`).
+    BinanceSpot,
+    /// Binance USD-M futures (REST snapshot, `pu == u`).
+    BinanceFutures,
+    /// Bybit v5 (stream snapshot, `u == u + 1`).
+    Bybit,
+    /// OKX v5 (stream snapshot, `prevSeqId == seqId`).
+    Okx,
+    /// Snapshots only (Hyperliquid).
+    Snapshots,
+}
+
+impl SequenceRule {
+    /// The rule of a venue's market.
+    pub const fn of(venue: Venue, kind: MarketKind) -> Self {
+        match (venue, kind) {
+            (Venue::Binance, MarketKind::Spot) => SequenceRule::BinanceSpot,
+            (Venue::Binance, MarketKind::Perp) => SequenceRule::BinanceFutures,
+            (Venue::Bybit, _) => SequenceRule::Bybit,
+            (Venue::Okx, _) => SequenceRule::Okx,
+            (Venue::Hyperliquid, _) => SequenceRule::Snapshots,
+        }
+    }
+
+    /// Whether the snapshot comes from a REST request, so diffs that arrive before it
+    /// must be buffered (Binance).
+    pub const fn snapshot_by_request(self) -> bool {
+        matches!(
+            self,
+            SequenceRule::BinanceSpot | SequenceRule::BinanceFutures
+        )
+    }
+}
+
+/// The ids of one depth message, as decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DepthIds {
+    /// First update id (Binance `U`; the only id elsewhere).
+    pub first: u64,
+    /// Last update id.
+    pub last: u64,
+    /// Previous message's last id, where sent (0 otherwise).
+    pub prev: u64,
+    /// A full snapshot.
+    pub snapshot: bool,
+}
+
+/// What to do with a depth message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Apply the levels as changes.
+    Apply,
+    /// Replace the book with the levels.
+    Reset,
+    /// Keep the message until the snapshot arrives (Binance).
+    Buffer,
+    /// Older than the book: drop it.
+    Stale,
+    /// Waiting for a snapshot that the stream will send: drop it.
+    AwaitingSnapshot,
+    /// The message does not link: the book is no longer valid.
+    Gap {
+        /// The last id the book holds.
+        expected_after: u64,
+        /// The id the message claims to follow or start at.
+        got: u64,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// No snapshot yet (or the book was invalidated).
+    Unsynced,
+    /// Snapshot applied; the next diff must bracket its id (Binance).
+    Bridging { snapshot_id: u64 },
+    /// Linked up to this id.
+    Synced { last: u64 },
+}
+
+/// The sequencing state of one book.
+#[derive(Debug, Clone, Copy)]
+pub struct Sequencer {
+    rule: SequenceRule,
+    state: State,
+}
+
+impl Sequencer {
+    /// A sequencer waiting for its first snapshot.
+    pub const fn new(rule: SequenceRule) -> Self {
+        Self {
+            rule,
+            state: State::Unsynced,
+        }
+    }
+
+    /// The rule it follows.
+    pub const fn rule(&self) -> SequenceRule {
+        self.rule
+    }
+
+    /// Whether the book is linked to the venue's (a snapshot applied, no gap since).
+    pub const fn is_synced(&self) -> bool {
+        !matches!(self.state, State::Unsynced)
+    }
+
+    /// Forgets the book: the next snapshot starts it again (after a gap, a checksum
+    /// mismatch, or a reconnect).
+    pub fn invalidate(&mut self) {
+        self.state = State::Unsynced;
+    }
+
+    /// Judges one depth message and advances the state as if it is acted on.
+    pub fn check(&mut self, ids: DepthIds) -> Verdict {
+        if ids.snapshot {
+            return self.snapshot(ids);
+        }
+        match (self.state, self.rule) {
+            (State::Unsynced, rule) if rule.snapshot_by_request() => Verdict::Buffer,
+            (State::Unsynced, _) => Verdict::AwaitingSnapshot,
+            (State::Bridging { snapshot_id }, rule) => self.bridge(snapshot_id, rule, ids),
+            (State::Synced { last }, rule) => self.link(last, rule, ids),
+        }
+    }
+
+    fn snapshot(&mut self, ids: DepthIds) -> Verdict {
+        match (self.state, self.rule) {
+            (State::Synced { last }, SequenceRule::Snapshots) if ids.last < last => Verdict::Stale,
+            (_, rule) if rule.snapshot_by_request() => {
+                self.state = State::Bridging {
+                    snapshot_id: ids.last,
+                };
+                Verdict::Reset
+            }
+            _ => {
+                self.state = State::Synced { last: ids.last };
+                Verdict::Reset
+            }
+        }
+    }
+
+    fn bridge(&mut self, snapshot_id: u64, rule: SequenceRule, ids: DepthIds) -> Verdict {
+        // Spot drops `u <= lastUpdateId`; futures only `u < lastUpdateId` (a diff ending
+        // at the snapshot's id is the bridge).
+        let stale = match rule {
+            SequenceRule::BinanceFutures => ids.last < snapshot_id,
+            _ => ids.last <= snapshot_id,
+        };
+        if stale {
+            return Verdict::Stale;
+        }
+        let first_ok = match rule {
+            SequenceRule::BinanceFutures => ids.first <= snapshot_id,
+            _ => ids.first <= snapshot_id + 1,
+        };
+        if first_ok {
+            self.state = State::Synced { last: ids.last };
+            Verdict::Apply
+        } else {
+            self.state = State::Unsynced;
+            Verdict::Gap {
+                expected_after: snapshot_id,
+                got: ids.first,
+            }
+        }
+    }
+
+    fn link(&mut self, last: u64, rule: SequenceRule, ids: DepthIds) -> Verdict {
+        let (linked, got) = match rule {
+            SequenceRule::BinanceSpot => (ids.first == last + 1, ids.first),
+            SequenceRule::BinanceFutures => (ids.prev == last, ids.prev),
+            SequenceRule::Bybit => (ids.last == last + 1, ids.last),
+            SequenceRule::Okx if ids.last == 0 && ids.prev == 0 => (true, 0),
+            SequenceRule::Okx => (ids.prev == last, ids.prev),
+            SequenceRule::Snapshots => (true, ids.last),
+        };
+        if linked {
+            self.state = State::Synced { last: ids.last };
+            Verdict::Apply
+        } else {
+            self.state = State::Unsynced;
+            Verdict::Gap {
+                expected_after: last,
+                got,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn diff(first: u64, last: u64, prev: u64) -> DepthIds {
+        DepthIds {
+            first,
+            last,
+            prev,
+            snapshot: false,
+        }
+    }
+
+    fn snap(id: u64) -> DepthIds {
+        DepthIds {
+            first: id,
+            last: id,
+            prev: 0,
+            snapshot: true,
+        }
+    }
+
+    #[test]
+    fn test_binance_spot_buffers_bridges_and_links() {
+        let mut s = Sequencer::new(SequenceRule::BinanceSpot);
+        assert_eq!(s.check(diff(90, 100, 0)), Verdict::Buffer);
+        assert_eq!(s.check(snap(105)), Verdict::Reset);
+        assert_eq!(s.check(diff(90, 100, 0)), Verdict::Stale);
+        assert_eq!(s.check(diff(101, 105, 0)), Verdict::Stale);
+        assert_eq!(s.check(diff(106, 110, 0)), Verdict::Apply);
+        assert_eq!(s.check(diff(111, 111, 0)), Verdict::Apply);
+        assert_eq!(
+            s.check(diff(113, 115, 0)),
+            Verdict::Gap {
+                expected_after: 111,
+                got: 113
+            }
+        );
+        assert!(!s.is_synced());
+        assert_eq!(s.check(diff(116, 117, 0)), Verdict::Buffer);
+    }
+
+    #[test]
+    fn test_binance_spot_snapshot_too_old_for_first_diff_is_a_gap() {
+        let mut s = Sequencer::new(SequenceRule::BinanceSpot);
+        assert_eq!(s.check(snap(100)), Verdict::Reset);
+        assert_eq!(
+            s.check(diff(102, 110, 0)),
+            Verdict::Gap {
+                expected_after: 100,
+                got: 102
+            }
+        );
+    }
+
+    #[test]
+    fn test_binance_futures_bridges_on_u_le_id_and_links_on_pu() {
+        let mut s = Sequencer::new(SequenceRule::BinanceFutures);
+        assert_eq!(s.check(snap(105)), Verdict::Reset);
+        assert_eq!(s.check(diff(100, 104, 99)), Verdict::Stale);
+        assert_eq!(s.check(diff(104, 108, 103)), Verdict::Apply);
+        let mut edge = Sequencer::new(SequenceRule::BinanceFutures);
+        assert_eq!(edge.check(snap(105)), Verdict::Reset);
+        assert_eq!(edge.check(diff(101, 105, 100)), Verdict::Apply);
+        assert_eq!(s.check(diff(109, 112, 108)), Verdict::Apply);
+        assert_eq!(
+            s.check(diff(113, 115, 111)),
+            Verdict::Gap {
+                expected_after: 112,
+                got: 111
+            }
+        );
+    }
+
+    #[test]
+    fn test_bybit_snapshot_resets_even_at_u_one() {
+        let mut s = Sequencer::new(SequenceRule::Bybit);
+        assert_eq!(s.check(diff(5, 5, 0)), Verdict::AwaitingSnapshot);
+        assert_eq!(s.check(snap(40)), Verdict::Reset);
+        assert_eq!(s.check(diff(41, 41, 0)), Verdict::Apply);
+        assert_eq!(s.check(snap(1)), Verdict::Reset);
+        assert_eq!(s.check(diff(2, 2, 0)), Verdict::Apply);
+        assert_eq!(
+            s.check(diff(4, 4, 0)),
+            Verdict::Gap {
+                expected_after: 2,
+                got: 4
+            }
+        );
+    }
+
+    #[test]
+    fn test_okx_links_on_prev_seq_id_and_accepts_feeds_without_ids() {
+        let mut s = Sequencer::new(SequenceRule::Okx);
+        assert_eq!(s.check(snap(10)), Verdict::Reset);
+        assert_eq!(s.check(diff(15, 15, 10)), Verdict::Apply);
+        assert_eq!(s.check(diff(15, 15, 15)), Verdict::Apply);
+        assert!(matches!(s.check(diff(20, 20, 16)), Verdict::Gap { .. }));
+        let mut old = Sequencer::new(SequenceRule::Okx);
+        assert_eq!(old.check(snap(0)), Verdict::Reset);
+        assert_eq!(old.check(diff(0, 0, 0)), Verdict::Apply);
+    }
+
+    #[test]
+    fn test_snapshots_only_drops_older_snapshot() {
+        let mut s = Sequencer::new(SequenceRule::Snapshots);
+        assert_eq!(s.check(snap(1_000)), Verdict::Reset);
+        assert_eq!(s.check(snap(999)), Verdict::Stale);
+        assert_eq!(s.check(snap(1_001)), Verdict::Reset);
+    }
+}

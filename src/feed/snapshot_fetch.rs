@@ -1,0 +1,329 @@
+//! REST depth snapshots for venues whose book starts from one (Binance), fetched off the
+//! hot path.
+//!
+//! The feed stage asks for an instrument's snapshot through an SPSC ring; the
+//! `snapshot-fetch` thread (cold) sends the HTTP GET, retries failures with a capped
+//! backoff, and hands the body back through a second ring. Bodies travel in buffers
+//! allocated at start-up that the feed stage returns through a third ring, so the hot
+//! path neither allocates nor frees. Plain `http://` only until the TLS transport lands.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crate::runtime::clock;
+use crate::types::InstrumentId;
+
+/// Largest snapshot body accepted (a 5000-level Binance snapshot is about 250 KB).
+pub const BODY_BYTES_MAX: usize = 4 << 20;
+/// Buffers in flight between the fetcher and the feed stage.
+const BUFFERS: usize = 4;
+/// Timeout of one request.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// Longest wait between two attempts.
+const BACKOFF_MAX: Duration = Duration::from_secs(5);
+
+/// A fetched snapshot body.
+#[derive(Debug)]
+pub struct SnapshotBody {
+    /// Whose snapshot.
+    pub instrument: InstrumentId,
+    /// The HTTP body (JSON).
+    pub body: Vec<u8>,
+}
+
+/// Why a fetch failed (logged by the fetcher, which retries).
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// The URL is not `http://host:port/path`.
+    #[error("unsupported URL `{0}`")]
+    Url(String),
+    /// Connecting, writing or reading failed.
+    #[error("I/O: {0}")]
+    Io(#[from] std::io::Error),
+    /// The response is not HTTP/1.x 200 with a body.
+    #[error("HTTP: {0}")]
+    Http(String),
+}
+
+/// The feed stage's end: requests out, bodies in, spent buffers back.
+pub struct SnapshotClient {
+    requests: rtrb::Producer<InstrumentId>,
+    bodies: rtrb::Consumer<SnapshotBody>,
+    spent: rtrb::Producer<Vec<u8>>,
+}
+
+impl SnapshotClient {
+    /// Asks for an instrument's snapshot; false when too many requests are queued.
+    pub fn request(&mut self, instrument: InstrumentId) -> bool {
+        self.requests.push(instrument).is_ok()
+    }
+
+    /// A fetched body, if one arrived.
+    pub fn poll(&mut self) -> Option<SnapshotBody> {
+        self.bodies.pop().ok()
+    }
+
+    /// Gives a body's buffer back for reuse.
+    pub fn recycle(&mut self, body: Vec<u8>) {
+        // The ring holds every buffer there is, so it cannot be full.
+        let _ = self.spent.push(body);
+    }
+}
+
+/// The running fetcher thread.
+pub struct SnapshotFetcher {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl SnapshotFetcher {
+    /// Starts the fetcher; `urls[i]` is the full snapshot URL of instrument `i` (`None`
+    /// for instruments that need no REST snapshot).
+    pub fn start(urls: Vec<Option<String>>) -> std::io::Result<(Self, SnapshotClient)> {
+        let (req_tx, req_rx) = rtrb::RingBuffer::new(urls.len().max(1) * 2);
+        let (body_tx, body_rx) = rtrb::RingBuffer::new(BUFFERS);
+        let (spent_tx, mut spent_rx) = rtrb::RingBuffer::new(BUFFERS);
+        let mut spares = Vec::with_capacity(BUFFERS);
+        for _ in 0..BUFFERS {
+            spares.push(Vec::with_capacity(64 << 10));
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let worker = Worker {
+            urls,
+            requests: req_rx,
+            bodies: body_tx,
+            stop: Arc::clone(&stop),
+        };
+        let thread = std::thread::Builder::new()
+            .name("snapshot-fetch".into())
+            .spawn(move || worker.run(&mut spares, &mut spent_rx))?;
+        Ok((
+            Self {
+                stop,
+                thread: Some(thread),
+            },
+            SnapshotClient {
+                requests: req_tx,
+                bodies: body_rx,
+                spent: spent_tx,
+            },
+        ))
+    }
+
+    /// Stops and joins the thread.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for SnapshotFetcher {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+struct Worker {
+    urls: Vec<Option<String>>,
+    requests: rtrb::Consumer<InstrumentId>,
+    bodies: rtrb::Producer<SnapshotBody>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Worker {
+    fn run(mut self, spares: &mut Vec<Vec<u8>>, spent: &mut rtrb::Consumer<Vec<u8>>) {
+        while !self.stop.load(Ordering::Relaxed) {
+            while let Ok(buf) = spent.pop() {
+                spares.push(buf);
+            }
+            if spares.is_empty() {
+                // Every buffer is with the feed stage: wait for one before taking a request.
+                clock::sleep(Duration::from_millis(2));
+                continue;
+            }
+            let Ok(instrument) = self.requests.pop() else {
+                clock::sleep(Duration::from_millis(2));
+                continue;
+            };
+            let Some(Some(url)) = self.urls.get(instrument.index()).cloned() else {
+                continue;
+            };
+            let mut body = spares.pop().unwrap_or_default();
+            if self.fetch_with_retry(&url, &mut body) {
+                let _ = self.bodies.push(SnapshotBody { instrument, body });
+            } else {
+                spares.push(body);
+            }
+        }
+    }
+
+    /// Fetches until it succeeds or the fetcher stops.
+    fn fetch_with_retry(&self, url: &str, body: &mut Vec<u8>) -> bool {
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            match get(url, body) {
+                Ok(()) => return true,
+                Err(e) => log::warn!("snapshot: GET {url} failed ({e}); retrying in {backoff:?}"),
+            }
+            let deadline = clock::monotonic_now() + backoff;
+            while clock::monotonic_now() < deadline {
+                if self.stop.load(Ordering::Relaxed) {
+                    return false;
+                }
+                clock::sleep(Duration::from_millis(10));
+            }
+            backoff = (backoff * 2).min(BACKOFF_MAX);
+        }
+    }
+}
+
+/// `GET url` over HTTP/1.1 into `body` (replaced).
+pub fn get(url: &str, body: &mut Vec<u8>) -> Result<(), FetchError> {
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| FetchError::Url(url.to_owned()))?;
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let path = if path.is_empty() { "/" } else { path };
+    let addr: SocketAddr = authority
+        .to_socket_addrs()?
+        .next()
+        .ok_or_else(|| FetchError::Url(url.to_owned()))?;
+    let mut stream = TcpStream::connect_timeout(&addr, REQUEST_TIMEOUT)?;
+    stream.set_read_timeout(Some(REQUEST_TIMEOUT))?;
+    stream.set_write_timeout(Some(REQUEST_TIMEOUT))?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {authority}\r\nAccept: application/json\r\nConnection: close\r\n\r\n"
+    )?;
+    body.clear();
+    stream
+        .take(u64::try_from(BODY_BYTES_MAX).unwrap_or(u64::MAX) + 1)
+        .read_to_end(body)?;
+    if body.len() > BODY_BYTES_MAX {
+        return Err(FetchError::Http(format!(
+            "response larger than {BODY_BYTES_MAX} bytes"
+        )));
+    }
+    strip_head(body)
+}
+
+/// Checks the status line, removes the head and undoes chunked encoding, in place.
+fn strip_head(response: &mut Vec<u8>) -> Result<(), FetchError> {
+    let end = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| FetchError::Http("no end of headers".into()))?;
+    let head = String::from_utf8_lossy(&response[..end]).to_ascii_lowercase();
+    let status = head.lines().next().unwrap_or_default().to_owned();
+    let chunked = head.contains("transfer-encoding: chunked");
+    response.drain(..end + 4);
+    if !status.starts_with("http/1.") || status.split(' ').nth(1) != Some("200") {
+        let shown = String::from_utf8_lossy(&response[..response.len().min(200)]).into_owned();
+        return Err(FetchError::Http(format!("{status}: {shown}")));
+    }
+    if chunked {
+        dechunk(response)?;
+    }
+    Ok(())
+}
+
+fn dechunk(data: &mut Vec<u8>) -> Result<(), FetchError> {
+    let bad = || FetchError::Http("bad chunked encoding".into());
+    let (mut read, mut write) = (0, 0);
+    loop {
+        let line_end = data[read..]
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .ok_or_else(bad)?
+            + read;
+        let size_text = std::str::from_utf8(&data[read..line_end]).map_err(|_| bad())?;
+        let size_text = size_text.split(';').next().unwrap_or_default().trim();
+        let size = usize::from_str_radix(size_text, 16).map_err(|_| bad())?;
+        read = line_end + 2;
+        if size == 0 {
+            data.truncate(write);
+            return Ok(());
+        }
+        if read + size > data.len() {
+            return Err(bad());
+        }
+        data.copy_within(read..read + size, write);
+        write += size;
+        read += size + 2;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    fn serve_once(response: &'static [u8]) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            let mut buf = [0u8; 1024];
+            let _ = s.read(&mut buf).unwrap();
+            s.write_all(response).unwrap();
+        });
+        format!("http://{addr}/api/v3/depth?symbol=BTCUSDT&limit=5")
+    }
+
+    #[test]
+    fn test_get_plain_and_chunked_bodies() {
+        let mut body = Vec::new();
+        let url = serve_once(b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n{\"a\":1}");
+        get(&url, &mut body).unwrap();
+        assert_eq!(body, b"{\"a\":1}");
+        let url = serve_once(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n{\"a\r\n4\r\n\":1}\r\n0\r\n\r\n",
+        );
+        get(&url, &mut body).unwrap();
+        assert_eq!(body, b"{\"a\":1}");
+    }
+
+    #[test]
+    fn test_get_error_status_is_reported_with_body() {
+        let mut body = Vec::new();
+        let url = serve_once(
+            b"HTTP/1.1 400 Bad Request\r\n\r\n{\"code\":-1121,\"msg\":\"Invalid symbol.\"}",
+        );
+        let e = get(&url, &mut body).unwrap_err().to_string();
+        assert!(e.contains("400") && e.contains("Invalid symbol"), "{e}");
+        assert!(matches!(
+            get("https://api.binance.com/x", &mut body),
+            Err(FetchError::Url(_))
+        ));
+    }
+
+    #[test]
+    fn test_fetcher_delivers_and_recycles() {
+        let url =
+            serve_once(b"HTTP/1.1 200 OK\r\n\r\n{\"lastUpdateId\":5,\"bids\":[],\"asks\":[]}");
+        let (fetcher, mut client) = SnapshotFetcher::start(vec![None, Some(url)]).unwrap();
+        assert!(client.request(InstrumentId(1)));
+        let deadline = clock::monotonic_now() + Duration::from_secs(10);
+        let got = loop {
+            if let Some(b) = client.poll() {
+                break b;
+            }
+            assert!(clock::monotonic_now() < deadline, "no snapshot within 10 s");
+            clock::sleep(Duration::from_millis(5));
+        };
+        assert_eq!(got.instrument, InstrumentId(1));
+        assert!(got.body.starts_with(b"{\"lastUpdateId\":5"));
+        client.recycle(got.body);
+        fetcher.stop();
+    }
+}

@@ -1,0 +1,58 @@
+//! Per-venue dispatch: the decoder of a connection ([`VenueDecoder`], an enum so the hot
+//! path calls it without a vtable), and the venue's subscription and resync messages.
+//!
+//! Owns nothing but the decoders; the venue modules own their formats.
+
+use crate::feed::binance::{self, BinanceDecoder};
+use crate::feed::decode::{DecodeError, Decoded};
+use crate::feed::event_buf::EventBuf;
+use crate::feed::symbols::SymbolMap;
+use crate::types::{MarketKind, Venue};
+
+/// The decoder of one connection.
+#[derive(Debug, Clone)]
+pub enum VenueDecoder {
+    /// Binance spot or USD-M futures.
+    Binance(BinanceDecoder),
+}
+
+impl VenueDecoder {
+    /// The decoder for a venue's market, resolving the connection's symbols.
+    pub fn new(venue: Venue, _kind: MarketKind, symbols: SymbolMap) -> Self {
+        match venue {
+            Venue::Binance | Venue::Bybit | Venue::Okx | Venue::Hyperliquid => {
+                VenueDecoder::Binance(BinanceDecoder::new(symbols))
+            }
+        }
+    }
+
+    /// Decodes one frame into `out` (see the venue modules).
+    #[inline]
+    pub fn decode(
+        &mut self,
+        frame: &[u8],
+        ts_recv_raw: u64,
+        out: &mut EventBuf,
+    ) -> Result<Decoded, DecodeError> {
+        match self {
+            VenueDecoder::Binance(d) => d.decode(frame, ts_recv_raw, out),
+        }
+    }
+}
+
+/// Text frames subscribing a connection to every stream edgeline uses for `symbols`.
+pub fn subscribe_messages(venue: Venue, kind: MarketKind, symbols: &[&str]) -> Vec<String> {
+    match venue {
+        Venue::Binance | Venue::Bybit | Venue::Okx | Venue::Hyperliquid => {
+            binance::subscribe::subscribe_messages(kind, symbols)
+        }
+    }
+}
+
+/// Text frames that make the venue send a fresh book snapshot of one symbol on the
+/// connection; empty where the snapshot comes from REST (Binance).
+pub fn resync_messages(venue: Venue, _kind: MarketKind, _symbol: &str) -> Vec<String> {
+    match venue {
+        Venue::Binance | Venue::Bybit | Venue::Okx | Venue::Hyperliquid => Vec::new(),
+    }
+}
