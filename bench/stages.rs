@@ -1,4 +1,5 @@
-//! Criterion benchmarks of the hot-path pieces, one group per stage; ids are
+//! Criterion benchmarks of the hot-path pieces, one group per stage (decoding has its own
+//! per-venue targets, `decode_<venue>`); ids are
 //! `stage/op/variant`. Run: `cargo bench --bench stages`. Figures go to LATENCY.md.
 
 use std::hint::black_box;
@@ -10,43 +11,10 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use edgeline::book::{L2Book, Level, TakerSide};
 use edgeline::edge::opportunity::Quad;
 use edgeline::edge::{BasisParams, BasisTracker};
-use edgeline::feed::binance::{BinanceDecoder, Decoded};
-use edgeline::feed::{EventBuf, SymbolMap};
-use edgeline::types::{InstrumentId, Price, Qty, Side};
+use edgeline::types::{Price, Qty, Side};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-/// A USD-M `depthUpdate` of about 350 bytes, in the venue's format.
-const DEPTH_PERP: &str = r#"{"e":"depthUpdate","E":1723161255208,"T":1723161255206,"s":"BTCUSDT","U":5009323918,"u":5009323920,"pu":5009323917,"b":[["61737.60","0.000"],["61730.10","1.204"],["61729.90","0.350"],["61728.00","2.001"]],"a":[["61837.70","1.546"],["61839.80","0.000"],["61840.20","0.010"],["61841.00","4.400"],["61850.30","0.120"]]}"#;
-/// A spot `bookTicker`, in the venue's format.
-const BOOK_TICKER_SPOT: &str = r#"{"u":50093239212,"s":"BTCUSDT","b":"61837.63000000","B":"3.78826000","a":"61837.64000000","A":"1.54698000"}"#;
-
-fn decoder() -> BinanceDecoder {
-    let mut symbols = SymbolMap::default();
-    symbols.insert("BTCUSDT", InstrumentId(0));
-    BinanceDecoder::new(symbols)
-}
-
-/// Measures decoding one frame into events (fixed point included) into a reused buffer.
-fn bench_decode(c: &mut Criterion) {
-    let decoder = decoder();
-    let mut buf = EventBuf::with_capacity(64);
-    let mut group = c.benchmark_group("decode");
-    for (id, frame, events) in [
-        ("binance/book_ticker_spot", BOOK_TICKER_SPOT, 1),
-        ("binance/depth_update_perp", DEPTH_PERP, 10),
-    ] {
-        group.bench_function(id, |b| {
-            b.iter(|| {
-                buf.clear();
-                let r = decoder.decode(black_box(frame.as_bytes()), 1, &mut buf);
-                assert_eq!(r, Ok(Decoded::Events(events)));
-            })
-        });
-    }
-    group.finish();
-}
 
 /// Measures one rtrb ring round trip between two threads (a hop is half of it).
 fn bench_ring(c: &mut Criterion) {
@@ -171,6 +139,6 @@ fn bench_book(c: &mut Criterion) {
 criterion_group! {
     name = stages;
     config = Criterion::default().measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
-    targets = bench_decode, bench_ring, bench_edge, bench_book
+    targets = bench_ring, bench_edge, bench_book
 }
 criterion_main!(stages);
