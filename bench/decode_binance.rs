@@ -22,9 +22,10 @@ const SAMPLE: usize = 2_000;
 
 fn data(prefix: &str) -> Option<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/binance");
-    let found = std::fs::read_dir(&dir).ok()?.filter_map(Result::ok).find(|e| {
-        e.file_name().to_string_lossy().starts_with(prefix)
-    });
+    let found = std::fs::read_dir(&dir)
+        .ok()?
+        .filter_map(Result::ok)
+        .find(|e| e.file_name().to_string_lossy().starts_with(prefix));
     if found.is_none() {
         eprintln!("SKIPPED: {}/{prefix}* not found", dir.display());
     }
@@ -118,7 +119,8 @@ fn baseline(symbols: &SymbolMap, frame: &str, out: &mut EventBuf) {
             ask_qty: qty(&d.ask_qty),
             update_id: d.u,
         };
-        out.push(event(id, d.event_ms.unwrap_or(0), body)).expect("room");
+        out.push(event(id, d.event_ms.unwrap_or(0), body))
+            .expect("room");
     } else if frame.contains("@depth") {
         let m: Envelope<DepthJson> = serde_json::from_str(frame).expect("json");
         let d = m.data;

@@ -127,6 +127,8 @@ struct Fields {
     t_upper: Option<u64>,
     t_lower: Option<u64>,
     agg_id: Option<u64>,
+    first_trade_id: Option<u64>,
+    all_market: bool,
     instrument: Option<InstrumentId>,
     first_id: Option<u64>,
     last_id: Option<u64>,
@@ -161,8 +163,9 @@ fn finish(
     ts_recv_raw: u64,
 ) -> Result<Decoded, DecodeError> {
     let body = match f.kind {
+        _ if f.all_market => return Ok(Decoded::Unknown),
         Kind::Absent if f.is_ack => return Ok(Decoded::Ack),
-        Kind::Absent if f.snapshot_id.is_some() => {
+        Kind::Absent if f.snapshot_id.is_some() && f.instrument.is_some() => {
             let id = need(f.snapshot_id, "lastUpdateId")?;
             EventBody::DepthBegin {
                 first_update_id: id,
@@ -188,13 +191,25 @@ fn finish(
             snapshot: false,
             checksum: None,
         },
-        Kind::MarkPrice => EventBody::Funding {
-            mark: need(f.p, "p")?,
-            index: need(f.index, "i")?,
-            rate: need(f.rate, "r")?,
-            next_funding_ms: need(f.t_upper, "T")?,
-            fields: FundingFields::ALL,
-        },
+        Kind::MarkPrice => {
+            let mut fields = FundingFields::MARK;
+            for (present, field) in [
+                (f.index.is_some(), FundingFields::INDEX),
+                (f.rate.is_some(), FundingFields::RATE),
+                (f.t_upper.is_some(), FundingFields::NEXT_FUNDING),
+            ] {
+                if present {
+                    fields = fields.with(field);
+                }
+            }
+            EventBody::Funding {
+                mark: need(f.p, "p")?,
+                index: f.index.unwrap_or(Price::ZERO),
+                rate: f.rate.unwrap_or(Rate::ZERO),
+                next_funding_ms: f.t_upper.unwrap_or(0),
+                fields,
+            }
+        }
         Kind::Trade | Kind::AggTrade => EventBody::Trade {
             price: need(f.p, "p")?,
             qty: need(f.q, "q")?,
@@ -206,7 +221,8 @@ fn finish(
             trade_id: if f.kind == Kind::Trade {
                 need(f.t_lower, "t")?
             } else {
-                need(f.agg_id, "a")?
+                // Old aggTrade messages carry no `a`; `f` (its first trade) stands in.
+                need(f.agg_id.or(f.first_trade_id), "a")?
             },
         },
         _ => return Ok(Decoded::Unknown),
@@ -236,6 +252,7 @@ enum Key {
     P,
     Q,
     BuyerIsMaker,
+    FirstTradeId,
     Index,
     Rate,
     Bids,
@@ -264,6 +281,7 @@ impl Key {
             "p" => Key::P,
             "q" => Key::Q,
             "m" => Key::BuyerIsMaker,
+            "f" => Key::FirstTradeId,
             "i" => Key::Index,
             "r" => Key::Rate,
             "bids" => Key::Bids,
@@ -304,6 +322,34 @@ impl<'de> Visitor<'de> for MessageSeed<'_> {
     }
 }
 
+/// The `data` of a combined-stream envelope: one message, or the array of an
+/// all-market stream (`!markPrice@arr`, `!ticker@arr`), which is skipped (`None`).
+struct DataSeed<'a>(MessageSeed<'a>);
+
+impl<'de> DeserializeSeed<'de> for DataSeed<'_> {
+    type Value = Option<Fields>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<Fields>, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for DataSeed<'_> {
+    type Value = Option<Fields>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a stream message or an array of them")
+    }
+
+    fn visit_map<M: MapAccess<'de>>(self, map: M) -> Result<Option<Fields>, M::Error> {
+        self.0.visit_map(map).map(Some)
+    }
+
+    fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Option<Fields>, S::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+}
+
 impl MessageSeed<'_> {
     fn field<'de, M: MapAccess<'de>>(
         &mut self,
@@ -340,6 +386,7 @@ impl MessageSeed<'_> {
             Key::P => f.p = Some(price(map)?),
             Key::Q => f.q = Some(qty(map)?),
             Key::BuyerIsMaker => f.buyer_is_maker = Some(map.next_value()?),
+            Key::FirstTradeId => f.first_trade_id = Some(map.next_value()?),
             Key::Index => f.index = Some(price(map)?),
             Key::Rate => {
                 let parsed = map.next_value_seed(StrSeed(Rate::from_decimal_str))?;
@@ -363,11 +410,15 @@ impl MessageSeed<'_> {
                 f.is_ack = true;
             }
             Key::Data => {
-                *f = map.next_value_seed(MessageSeed {
+                let inner = map.next_value_seed(DataSeed(MessageSeed {
                     symbols: self.symbols,
                     out: &mut *self.out,
                     failure: self.failure,
-                })?;
+                }))?;
+                match inner {
+                    Some(inner) => *f = inner,
+                    None => f.all_market = true,
+                }
             }
             Key::Other => {
                 map.next_value::<IgnoredAny>()?;
@@ -606,6 +657,37 @@ mod tests {
             }
         ));
         assert_eq!(ev[0].ts_venue_ms, 123456789);
+    }
+
+    #[test]
+    fn test_decode_old_formats_and_all_market_streams() {
+        let (r, ev) = decode(
+            r#"{"stream":"bnbusdt@markPrice","data":{"e":"markPriceUpdate","E":1569888003001,"s":"BNBUSDT","p":"8291.34697815","r":"0.00010000","T":1569916800000}}"#,
+        );
+        assert_eq!(r, Ok(Decoded::Events(1)));
+        assert!(matches!(
+            ev[0].body,
+            EventBody::Funding { fields, index: Price::ZERO, .. }
+                if fields == FundingFields::MARK.with(FundingFields::RATE).with(FundingFields::NEXT_FUNDING)
+        ));
+        let (r, ev) = decode(
+            r#"{"e":"aggTrade","E":1568693103463,"s":"BNBUSDT","p":"10223.74","q":"0.236","f":181349,"l":181349,"T":1568693103463,"m":false}"#,
+        );
+        assert_eq!(r, Ok(Decoded::Events(1)));
+        assert!(matches!(
+            ev[0].body,
+            EventBody::Trade {
+                trade_id: 181349,
+                ..
+            }
+        ));
+        let all =
+            r#"{"stream":"!markPrice@arr","data":[{"e":"markPriceUpdate","s":"XRPUSDT","p":"1"}]}"#;
+        assert_eq!(decode(all).0, Ok(Decoded::Unknown));
+        let partial = r#"{"stream":"bnbusdt@depth20","data":{"lastUpdateId":1,"bids":[["1","1"]],"asks":[]}}"#;
+        let (r, ev) = decode(partial);
+        assert_eq!(r, Ok(Decoded::Unknown));
+        assert!(ev.is_empty());
     }
 
     #[test]

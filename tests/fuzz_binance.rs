@@ -1,0 +1,112 @@
+//! Fuzzing the Binance decoder (stream messages and REST snapshots) with proptest:
+//! arbitrary bytes, and real messages from `../shared/data/binance` mutated (flips,
+//! insertions, truncations, splices). Invariants: `common/fuzz.rs`. Run more cases with
+//! `PROPTEST_CASES=100000 cargo test --release --test fuzz_binance`.
+
+mod common;
+#[path = "common/fuzz.rs"]
+mod fuzz;
+
+use std::sync::OnceLock;
+
+use edgeline::capture::{self, Direction};
+use edgeline::feed::binance::BinanceDecoder;
+use edgeline::feed::{DecodeError, EventBuf, SymbolMap};
+use edgeline::types::InstrumentId;
+use proptest::prelude::*;
+
+/// Real messages kept per file.
+const PER_FILE: usize = 40;
+
+fn decoder() -> BinanceDecoder {
+    let mut symbols = SymbolMap::default();
+    for (id, name) in (0..).zip(["BTCUSDT", "SUSHIUSDT", "NKNUSDT", "FTMUSDT", "BNBUSDT"]) {
+        symbols.insert(name, InstrumentId(id));
+    }
+    BinanceDecoder::new(symbols)
+}
+
+/// A spread of real messages: every channel of the captures and the literals files.
+fn corpus() -> &'static [(Direction, Vec<u8>)] {
+    static CORPUS: OnceLock<Vec<(Direction, Vec<u8>)>> = OnceLock::new();
+    CORPUS.get_or_init(|| {
+        let mut out = Vec::new();
+        for prefix in [
+            "spot_hftbacktest_",
+            "usdm_hftbacktest_",
+            "usdm_cryptofeed_2021-07-22_depth",
+            "usdm_cryptofeed_2021-07-22_rest",
+            "crypto-msg-parser_",
+            "usdm_tardis-node_",
+        ] {
+            let Some(path) = common::data_file("binance", prefix) else {
+                continue;
+            };
+            let messages = capture::read_file(&path).unwrap();
+            let step = (messages.len() / PER_FILE).max(1);
+            out.extend(
+                messages
+                    .into_iter()
+                    .step_by(step)
+                    .filter(|m| m.direction != Direction::Sent)
+                    .map(|m| (m.direction, m.payload.into_bytes())),
+            );
+        }
+        out
+    })
+}
+
+fn check(direction: Direction, frame: &[u8]) -> Result<(), TestCaseError> {
+    let d = decoder();
+    fuzz::check(frame, &mut |f, buf: &mut EventBuf| match direction {
+        Direction::Http => d.decode_snapshot(f, InstrumentId(0), 5, buf),
+        _ => d.decode(f, 5, buf),
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+    #[test]
+    fn fuzz_binance_arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+        check(Direction::Received, &bytes)?;
+        check(Direction::Http, &bytes)?;
+    }
+
+    #[test]
+    fn fuzz_binance_mutated_real_messages(
+        pick in any::<usize>(),
+        other in any::<usize>(),
+        m in fuzz::mutation(),
+    ) {
+        let corpus = corpus();
+        prop_assume!(!corpus.is_empty());
+        let (direction, message) = &corpus[pick % corpus.len()];
+        let (_, tail) = &corpus[other % corpus.len()];
+        check(*direction, &fuzz::mutate(message, tail, &m))?;
+    }
+}
+
+#[test]
+fn test_binance_corpus_decodes_unmutated() {
+    let corpus = corpus();
+    for (direction, message) in corpus {
+        check(*direction, message).unwrap();
+    }
+    let d = decoder();
+    let mut buf = EventBuf::with_capacity(4096);
+    let failures: Vec<String> = corpus
+        .iter()
+        .filter_map(|(direction, m)| {
+            buf.clear();
+            let r = d.decode(m, 0, &mut buf);
+            let bad = *direction == Direction::Received
+                && !matches!(r, Ok(_) | Err(DecodeError::UnknownSymbol));
+            bad.then(|| format!("{r:?}: {}", String::from_utf8_lossy(&m[..m.len().min(160)])))
+        })
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "real messages must decode: {failures:#?}"
+    );
+}
