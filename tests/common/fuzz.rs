@@ -55,6 +55,9 @@ pub fn mutate(message: &[u8], other: &[u8], m: &Mutation) -> Vec<u8> {
     out
 }
 
+/// A decoder under test: one frame into the buffer.
+pub type DecodeFn<'a> = dyn FnMut(&[u8], &mut EventBuf) -> Result<Decoded, DecodeError> + 'a;
+
 fn earlier() -> MarketEvent {
     MarketEvent {
         ts_recv_raw: 1,
@@ -68,10 +71,7 @@ fn earlier() -> MarketEvent {
 /// events untouched; exactly `n` more events on success and none on any other outcome;
 /// never beyond capacity; nothing accepted that `serde_json` rejects as JSON (a frame
 /// that is not JSON at all, like OKX's `pong`, is allowed only as a heartbeat).
-pub fn check(
-    frame: &[u8],
-    decode: &mut dyn FnMut(&[u8], &mut EventBuf) -> Result<Decoded, DecodeError>,
-) -> Result<(), TestCaseError> {
+pub fn check(frame: &[u8], decode: &mut DecodeFn<'_>) -> Result<(), TestCaseError> {
     let mut buf = EventBuf::with_capacity(CAPACITY);
     for _ in 0..PREFILLED {
         buf.push(earlier()).unwrap();
