@@ -263,6 +263,11 @@ fn telemetry_config(config: &Config) -> TelemetryConfig {
         db_batch_rows: config.telemetry.db_batch_rows,
         db_flush_interval: config.telemetry.db_flush_interval,
         expected_interval: config.telemetry.expected_interval,
+        stale_after: config
+            .venues
+            .iter()
+            .map(|v| (v.venue, v.stale_after))
+            .collect(),
     }
 }
 

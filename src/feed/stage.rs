@@ -146,6 +146,13 @@ impl FeedStage {
                 Err(e) => log_malformed(&self.stats, e, frame),
             }
             frames += 1;
+            if let Some(first) = self.buf.as_slice().first()
+                && first.ts_venue_ms > 0
+            {
+                let venue = self.connections[index].venue;
+                self.samples
+                    .record(Metric::VenueDelay(venue), first.ts_venue_ms, ts_recv_raw);
+            }
             self.push_events(ts_recv_raw);
         }
         frames

@@ -12,6 +12,7 @@ use hdrhistogram::{CreationError, Histogram};
 
 use crate::runtime::{Clock, HistogramSummary};
 use crate::telemetry::sample::{LatencySample, Metric};
+use crate::types::Venue;
 
 /// Lowest discernible value: 1 ns.
 pub const LATENCY_LOW_NS: u64 = 1;
@@ -33,6 +34,10 @@ const fn slot(metric: Metric) -> usize {
         Metric::Book => 1,
         Metric::Edge => 2,
         Metric::IngressToDecision => 3,
+        Metric::VenueDelay(Venue::Binance) => 4,
+        Metric::VenueDelay(Venue::Bybit) => 5,
+        Metric::VenueDelay(Venue::Okx) => 6,
+        Metric::VenueDelay(Venue::Hyperliquid) => 7,
     }
 }
 
@@ -98,10 +103,13 @@ impl LatencyHistograms {
     /// Converts a sample's raw ticks to nanoseconds with `clock` and records it.
     #[inline]
     pub fn record_sample(&mut self, clock: &Clock, sample: &LatencySample) {
-        self.record(
-            sample.metric,
-            clock.delta_ns(sample.start_raw, sample.end_raw),
-        );
+        let ns = match sample.metric {
+            Metric::VenueDelay(_) => clock
+                .unix_ns(sample.end_raw)
+                .saturating_sub(sample.start_raw.saturating_mul(1_000_000)),
+            _ => clock.delta_ns(sample.start_raw, sample.end_raw),
+        };
+        self.record(sample.metric, ns);
     }
 
     /// The whole-run histogram of `metric`.
@@ -133,8 +141,8 @@ impl LatencyHistograms {
 }
 
 fn new_set() -> Result<[Histogram<u64>; METRIC_COUNT], CreationError> {
-    let one = || Histogram::new_with_bounds(LATENCY_LOW_NS, LATENCY_HIGH_NS, LATENCY_SIGFIG);
-    Ok([one()?, one()?, one()?, one()?])
+    let one = Histogram::new_with_bounds(LATENCY_LOW_NS, LATENCY_HIGH_NS, LATENCY_SIGFIG)?;
+    Ok(std::array::from_fn(|_| one.clone()))
 }
 
 /// Percentiles of `hist` under `name`; all zero for an empty histogram.
@@ -203,6 +211,26 @@ mod tests {
         // back-filled values while they are at least one interval).
         assert_eq!(h.cumulative(Metric::IngressToDecision).len(), 3);
         assert_eq!(h.cumulative(Metric::Feed).len(), 1);
+    }
+
+    #[test]
+    fn test_venue_delay_is_receive_wall_time_minus_venue_time() {
+        let (clock, mock) = Clock::mock();
+        mock.increment(5_000_000);
+        let received = clock.raw();
+        let venue_ms = clock.unix_ns(received) / 1_000_000 - 42;
+        let mut h = LatencyHistograms::new().unwrap();
+        let sample = LatencySample {
+            metric: Metric::VenueDelay(Venue::Okx),
+            start_raw: venue_ms,
+            end_raw: received,
+        };
+        h.record_sample(&clock, &sample);
+        let s = h.summary(Metric::VenueDelay(Venue::Okx));
+        assert_eq!(s.name, "venue_delay_okx");
+        let ms = s.max_ns / 1_000_000;
+        assert!((42..=43).contains(&ms), "{ms} ms");
+        assert_eq!(h.summary(Metric::VenueDelay(Venue::Bybit)).count, 0);
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use crate::runtime::Counter;
 use crate::stats::PipelineStats;
+use crate::types::Venue;
 
 /// Which histogram a sample belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -21,15 +22,22 @@ pub enum Metric {
     Edge,
     /// End to end: frame read from the socket (ingress) to the edge decision.
     IngressToDecision,
+    /// Venue to us: the venue's event time to our receive time (wall clocks; includes
+    /// any skew between the venue's clock and ours).
+    VenueDelay(Venue),
 }
 
 impl Metric {
     /// Every metric, in histogram order.
-    pub const ALL: [Metric; 4] = [
+    pub const ALL: [Metric; 8] = [
         Metric::Feed,
         Metric::Book,
         Metric::Edge,
         Metric::IngressToDecision,
+        Metric::VenueDelay(Venue::Binance),
+        Metric::VenueDelay(Venue::Bybit),
+        Metric::VenueDelay(Venue::Okx),
+        Metric::VenueDelay(Venue::Hyperliquid),
     ];
 
     /// Histogram and file name.
@@ -39,11 +47,16 @@ impl Metric {
             Metric::Book => "book",
             Metric::Edge => "edge",
             Metric::IngressToDecision => "ingress_to_decision",
+            Metric::VenueDelay(Venue::Binance) => "venue_delay_binance",
+            Metric::VenueDelay(Venue::Bybit) => "venue_delay_bybit",
+            Metric::VenueDelay(Venue::Okx) => "venue_delay_okx",
+            Metric::VenueDelay(Venue::Hyperliquid) => "venue_delay_hyperliquid",
         }
     }
 }
 
-/// One timing, in raw clock ticks.
+/// One timing, in raw clock ticks; for [`Metric::VenueDelay`], `start_raw` holds the
+/// venue's event time in unix milliseconds instead (the sidecar converts).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LatencySample {
     /// Which histogram.

@@ -26,7 +26,7 @@ use crate::telemetry::histograms::{LatencyHistograms, percentile_table};
 use crate::telemetry::progress::Progress;
 use crate::telemetry::sample::{LatencySample, Metric};
 use crate::telemetry::sqlite::{DB_FILE_NAME, DbError, OpportunityDb, RowContext};
-use crate::types::InstrumentRegistry;
+use crate::types::{InstrumentRegistry, Venue};
 
 /// Samples drained per ring per `poll`: bounds one poll to ~100 µs of recording so
 /// progress lines and commits stay on time, and no ring starves the others.
@@ -65,6 +65,9 @@ pub struct TelemetryConfig {
     /// The fixed interval the load is offered at, when it is (the end-to-end benchmark):
     /// ingress → decision is then corrected for coordinated omission. `None` by default.
     pub expected_interval: Option<Duration>,
+    /// Venues watched for staleness: a venue whose mean venue-to-us delay over a
+    /// progress interval exceeds its threshold is shown STALE and logged.
+    pub stale_after: Vec<(Venue, Duration)>,
 }
 
 impl TelemetryConfig {
@@ -76,6 +79,7 @@ impl TelemetryConfig {
             db_batch_rows: DB_BATCH_ROWS_DEFAULT,
             db_flush_interval: DB_FLUSH_INTERVAL_DEFAULT,
             expected_interval: None,
+            stale_after: Vec::new(),
         }
     }
 }
@@ -134,6 +138,7 @@ pub struct TelemetryStage {
     retry_at: Option<Instant>,
     db_errors: u64,
     progress: Option<Progress>,
+    stale: Vec<bool>,
 }
 
 impl TelemetryStage {
@@ -158,6 +163,7 @@ impl TelemetryStage {
         Ok(Self {
             pending: Vec::with_capacity(config.db_batch_rows * PENDING_BATCHES_MAX),
             histograms: LatencyHistograms::with_expected_interval(config.expected_interval)?,
+            stale: vec![false; config.stale_after.len()],
             config,
             samples: inputs.samples,
             opportunities: inputs.opportunities,
@@ -262,8 +268,35 @@ impl TelemetryStage {
         }
         let e2e = self.histograms.interval(Metric::IngressToDecision);
         let p99_ns = (!e2e.is_empty()).then(|| e2e.value_at_quantile(0.99));
-        println!("{}", progress.advance(now, &self.stats, p99_ns));
+        let mut line = progress.advance(now, &self.stats, p99_ns);
+        line.push_str(&self.venue_delays());
+        println!("{line}");
         self.histograms.reset_interval();
+    }
+
+    /// ` | binance 4 ms | okx 310 ms STALE`: each watched venue's mean venue-to-us delay
+    /// over the interval; a venue turning stale or fresh again is logged.
+    fn venue_delays(&mut self) -> String {
+        let mut out = String::new();
+        for (i, &(venue, threshold)) in self.config.stale_after.iter().enumerate() {
+            let hist = self.histograms.interval(Metric::VenueDelay(venue));
+            if hist.is_empty() {
+                continue;
+            }
+            let mean = Duration::from_secs_f64(hist.mean() / 1e9);
+            let stale = mean > threshold;
+            if stale != self.stale[i] {
+                if stale {
+                    log::warn!("{venue} is stale: venue-to-us delay {mean:?} > {threshold:?}");
+                } else {
+                    log::info!("{venue} is fresh again: venue-to-us delay {mean:?}");
+                }
+                self.stale[i] = stale;
+            }
+            let flag = if stale { " STALE" } else { "" };
+            out.push_str(&format!(" | {venue} {} ms{flag}", mean.as_millis()));
+        }
+        out
     }
 
     /// Drains both kinds of ring until empty (producers have stopped), committing full
