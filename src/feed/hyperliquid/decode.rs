@@ -18,7 +18,10 @@
 //!   `markPx`, `index` = `oraclePx`, `rate` = `funding` (an hourly rate), fields
 //!   MARK|INDEX|RATE: Hyperliquid funds every hour on the hour and sends no next funding
 //!   time, so `next_funding_ms` = 0; then [`EventBody::OpenInterest`] (`openInterest`, in
-//!   coins). The message has no time: `ts_venue_ms` = 0.
+//!   coins). The message has no time: `ts_venue_ms` = 0. NB: the venue prints open
+//!   interest from a float, sometimes with more decimals than [`crate::types::Qty`] holds
+//!   (`"605822.2557999999"`, ETH, in `../shared/data/hyperliquid`'s `allDexsAssetCtxs`:
+//!   50 of 412 contexts); such a message is `Err(Decimal)` as a whole, never rounded.
 //! - `subscriptionResponse` → `Ack`; the server hello `Websocket connection established.`
 //!   (plain text, not JSON, sent on connect) → `Ack`; `pong` → `Heartbeat`; `error`
 //!   (`{"channel":"error","data":"<reason>"}`) → `Err(VenueError)`.
@@ -554,6 +557,17 @@ mod tests {
             r#"{"channel":"activeAssetCtx","data":{"coin":"BTC","ctx":{"funding":"0.0001","oraclePx":"1","markPx":"1"}}}"#,
         );
         assert_eq!(r, Err(DecodeError::MissingField("openInterest")));
+        assert!(ev.is_empty());
+    }
+
+    #[test]
+    fn test_decode_float_printed_open_interest_is_refused_not_rounded() {
+        let (r, ev) = decode(
+            r#"{"channel":"activeAssetCtx","data":{"coin":"BTC","ctx":{"funding":"0.0000125","openInterest":"605822.2557999999","oraclePx":"2124.6","markPx":"2123.7"}}}"#,
+        );
+        assert!(
+            matches!(r, Err(DecodeError::Decimal(e)) if e.kind == crate::types::DecimalErrorKind::TooPrecise)
+        );
         assert!(ev.is_empty());
     }
 
