@@ -12,8 +12,8 @@
 //!   and a zero price would read as a price. The `l2Book` of the same coin carries the
 //!   empty side.
 //! - `trades` → one [`EventBody::Trade`] per element, each with its own `coin` and `time`;
-//!   `side` `B` (the taker bought) → aggressor [`Side::Bid`](crate::types::Side::Bid), `A` → `Side::Ask`;
-//!   `trade_id` = `tid`.
+//!   `side` `B` (the taker bought) → aggressor [`Side::Bid`](crate::types::Side::Bid),
+//!   `A` → `Side::Ask`; `trade_id` = `tid`.
 //! - `activeAssetCtx` (perpetual connections only) → [`EventBody::Funding`] with `mark` =
 //!   `markPx`, `index` = `oraclePx`, `rate` = `funding` (an hourly rate), fields
 //!   MARK|INDEX|RATE: Hyperliquid funds every hour on the hour and sends no next funding
