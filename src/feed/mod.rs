@@ -4,6 +4,7 @@
 pub mod binance;
 pub mod decode;
 pub mod event_buf;
+pub mod hyperliquid;
 pub mod json;
 pub mod snapshot_fetch;
 pub mod stage;

@@ -1,0 +1,12 @@
+//! Hyperliquid public market data endpoint.
+//!
+//! One WebSocket endpoint carries perpetuals and spot alike (the market is named by the
+//! `coin` of each subscription), so [`SPOT_WS`] and [`PERP_WS`] are the same URL; edgeline
+//! still opens one connection per market kind, as for every venue. TLS (`wss://`): the
+//! pipeline reaches it once the transport speaks TLS, and until then runs against the
+//! built-in simulator's `ws://` endpoints.
+
+/// Spot market data (the same endpoint as [`PERP_WS`]).
+pub const SPOT_WS: &str = "wss://api.hyperliquid.xyz/ws";
+/// Perpetuals market data (the same endpoint as [`SPOT_WS`]).
+pub const PERP_WS: &str = "wss://api.hyperliquid.xyz/ws";
