@@ -6,6 +6,7 @@
 use crate::feed::binance::{self, BinanceDecoder};
 use crate::feed::decode::{DecodeError, Decoded};
 use crate::feed::event_buf::EventBuf;
+use crate::feed::hyperliquid::{self, HyperliquidDecoder};
 use crate::feed::symbols::SymbolMap;
 use crate::types::{MarketKind, Venue};
 
@@ -14,13 +15,16 @@ use crate::types::{MarketKind, Venue};
 pub enum VenueDecoder {
     /// Binance spot or USD-M futures.
     Binance(BinanceDecoder),
+    /// Hyperliquid perps or spot.
+    Hyperliquid(HyperliquidDecoder),
 }
 
 impl VenueDecoder {
     /// The decoder for a venue's market, resolving the connection's symbols.
-    pub fn new(venue: Venue, _kind: MarketKind, symbols: SymbolMap) -> Self {
+    pub fn new(venue: Venue, kind: MarketKind, symbols: SymbolMap) -> Self {
         match venue {
-            Venue::Binance | Venue::Bybit | Venue::Okx | Venue::Hyperliquid => {
+            Venue::Hyperliquid => VenueDecoder::Hyperliquid(HyperliquidDecoder::new(kind, symbols)),
+            Venue::Binance | Venue::Bybit | Venue::Okx => {
                 VenueDecoder::Binance(BinanceDecoder::new(symbols))
             }
         }
@@ -36,6 +40,7 @@ impl VenueDecoder {
     ) -> Result<Decoded, DecodeError> {
         match self {
             VenueDecoder::Binance(d) => d.decode(frame, ts_recv_raw, out),
+            VenueDecoder::Hyperliquid(d) => d.decode(frame, ts_recv_raw, out),
         }
     }
 }
@@ -43,7 +48,8 @@ impl VenueDecoder {
 /// Text frames subscribing a connection to every stream edgeline uses for `symbols`.
 pub fn subscribe_messages(venue: Venue, kind: MarketKind, symbols: &[&str]) -> Vec<String> {
     match venue {
-        Venue::Binance | Venue::Bybit | Venue::Okx | Venue::Hyperliquid => {
+        Venue::Hyperliquid => hyperliquid::subscribe::subscribe_messages(kind, symbols),
+        Venue::Binance | Venue::Bybit | Venue::Okx => {
             binance::subscribe::subscribe_messages(kind, symbols)
         }
     }
@@ -51,8 +57,9 @@ pub fn subscribe_messages(venue: Venue, kind: MarketKind, symbols: &[&str]) -> V
 
 /// Text frames that make the venue send a fresh book snapshot of one symbol on the
 /// connection; empty where the snapshot comes from REST (Binance).
-pub fn resync_messages(venue: Venue, _kind: MarketKind, _symbol: &str) -> Vec<String> {
+pub fn resync_messages(venue: Venue, kind: MarketKind, symbol: &str) -> Vec<String> {
     match venue {
-        Venue::Binance | Venue::Bybit | Venue::Okx | Venue::Hyperliquid => Vec::new(),
+        Venue::Hyperliquid => hyperliquid::subscribe::resync_messages(kind, symbol),
+        Venue::Binance | Venue::Bybit | Venue::Okx => Vec::new(),
     }
 }
