@@ -34,14 +34,12 @@
 //! into fixed point and write events into the caller's preallocated [`EventBuf`]: no
 //! `f64`, independent of key order. Runs on the feed stage's thread; no allocation per
 //! message. NB: when `data` comes before `topic` (no real recording does this) the
-//! decoder cannot know what `data` is yet: it keeps it as a borrowed
-//! [`sonic_rs::LazyValue`] and parses it once the whole frame is read, which allocates
-//! only if that text holds escaped characters.
+//! decoder cannot know yet what `data` is: it skips it and reads the frame a second time
+//! with the channel known.
 
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use sonic_rs::LazyValue;
 
 pub use crate::feed::decode::{DecodeError, Decoded};
 use crate::feed::event_buf::EventBuf;
@@ -94,25 +92,25 @@ impl BybitDecoder {
             failure: &failure,
             ts_recv_raw,
         };
-        let error = |_| failure.get().unwrap_or(DecodeError::Json);
-        let mut de = sonic_rs::Deserializer::from_slice(frame);
-        let mut msg = MessageSeed {
-            ctx,
-            out: &mut *out,
-        }
-        .deserialize(&mut de)
-        .and_then(|msg| de.end().map(|()| msg))
-        .map_err(error)?;
-        if let Some(raw) = msg.deferred.take()
-            && msg.channel.is_handled()
-        {
-            let mut de = sonic_rs::Deserializer::from_str(raw.as_raw_str());
-            let seed = DataSeed {
-                channel: msg.channel,
+        // NB: sonic-rs checks UTF-8 only in the strings it hands to visitors, not in the
+        // values it skips, and `Deserializer::end` does not make up for it (only
+        // `sonic_rs::from_slice` does); checked here, for the whole frame, once.
+        let text = std::str::from_utf8(frame).map_err(|_| DecodeError::Json)?;
+        let mut pass = |hint| {
+            let mut de = sonic_rs::Deserializer::from_str(text);
+            let seed = MessageSeed {
                 ctx,
+                hint,
                 out: &mut *out,
             };
-            msg.data = Some(seed.deserialize(&mut de).map_err(error)?);
+            seed.deserialize(&mut de)
+                .and_then(|msg| de.end().map(|()| msg))
+                .map_err(|_| failure.get().unwrap_or(DecodeError::Json))
+        };
+        let mut msg = pass(Channel::Absent)?;
+        if msg.channel.is_handled() && matches!(msg.data, Some(Data::Skipped)) {
+            // `data` came before `topic` and was skipped: read again, knowing the channel.
+            msg = pass(msg.channel)?;
         }
         finish(msg, out, start, ts_recv_raw)
     }
@@ -202,12 +200,11 @@ impl Op {
 
 /// The envelope of any message, as collected in one pass.
 #[derive(Default)]
-struct Message<'de> {
+struct Message {
     channel: Channel,
     book_type: BookType,
     ts_ms: Option<u64>,
     data: Option<Data>,
-    deferred: Option<LazyValue<'de>>,
     success: Option<bool>,
     op: Op,
 }
@@ -245,7 +242,7 @@ fn need<T>(value: Option<T>, name: &'static str) -> Result<T, DecodeError> {
 
 /// Turns the collected envelope into events, an acknowledgement, or `Unknown`.
 fn finish(
-    msg: Message<'_>,
+    msg: Message,
     out: &mut EventBuf,
     start: usize,
     ts_recv_raw: u64,
@@ -359,24 +356,26 @@ impl Key {
 
 struct MessageSeed<'a> {
     ctx: Ctx<'a>,
+    /// The channel, when a first pass found it only after `data` (else `Absent`).
+    hint: Channel,
     out: &'a mut EventBuf,
 }
 
 impl<'de> DeserializeSeed<'de> for MessageSeed<'_> {
-    type Value = Message<'de>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Message<'de>, D::Error> {
+    type Value = Message;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Message, D::Error> {
         d.deserialize_map(self)
     }
 }
 
 impl<'de> Visitor<'de> for MessageSeed<'_> {
-    type Value = Message<'de>;
+    type Value = Message;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a Bybit v5 message")
     }
 
-    fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Message<'de>, M::Error> {
+    fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Message, M::Error> {
         let kind = self.ctx.kind;
         let mut msg = Message::default();
         while let Some(key) = map.next_key_seed(StrSeed(Key::of))? {
@@ -389,15 +388,16 @@ impl<'de> Visitor<'de> for MessageSeed<'_> {
                 }
                 Key::Type => msg.book_type = map.next_value_seed(StrSeed(BookType::of))?,
                 Key::Ts => msg.ts_ms = Some(map.next_value()?),
-                Key::Data if msg.data.is_some() || msg.deferred.is_some() => {
+                Key::Data if msg.data.is_some() => {
                     return Err(de::Error::duplicate_field("data"));
                 }
-                Key::Data if msg.channel == Channel::Absent => {
-                    msg.deferred = Some(map.next_value()?);
-                }
                 Key::Data => {
+                    let channel = match msg.channel {
+                        Channel::Absent => self.hint,
+                        known => known,
+                    };
                     msg.data = Some(map.next_value_seed(DataSeed {
-                        channel: msg.channel,
+                        channel,
                         ctx: self.ctx,
                         out: &mut *self.out,
                     })?);
@@ -1090,6 +1090,21 @@ mod tests {
         let (r, ev) = decode(&book(r#"{"s":"BTCUSDT","b":[["1.0x","2"]],"a":[],"u":1}"#));
         assert!(matches!(r, Err(DecodeError::Decimal(e)) if e.input() == "1.0x"));
         assert!(ev.is_empty());
+    }
+
+    /// Found by `tests/fuzz_bybit.rs`: a byte flipped to invalid UTF-8 inside a value the
+    /// decoder skips (here a kline's `data`, before `topic`) must still reject the frame.
+    #[test]
+    fn test_decode_invalid_utf8_anywhere_is_json_error() {
+        let frames: [&[u8]; 2] = [
+            b"{\"data\":[{\"x\":\"\xff\"}],\"topic\":\"kline.1.BTCUSDT\"}",
+            b"{\"success\":true,\"ret_msg\":\"\xc3\",\"op\":\"subscribe\"}",
+        ];
+        for frame in frames {
+            let mut buf = EventBuf::with_capacity(4);
+            let r = decoder(MarketKind::Perp).decode(frame, 0, &mut buf);
+            assert_eq!(r, Err(DecodeError::Json));
+        }
     }
 
     #[test]
