@@ -33,9 +33,12 @@
 //! Single pass with sonic-rs through serde visitors that parse decimal strings straight
 //! into fixed point and write events into the caller's preallocated [`EventBuf`]: no
 //! `f64`, independent of key order. Runs on the feed stage's thread; no allocation per
-//! message. NB: when `data` comes before `topic` (no real recording does this) the
-//! decoder cannot know yet what `data` is: it skips it and reads the frame a second time
-//! with the channel known.
+//! message. Owns only the connection's market kind and symbol map; writes nothing but
+//! the caller's buffer, and never reads the clock (the receive time is passed in).
+//!
+//! NB: when `data` comes before `topic` (no real recording does this) the decoder cannot
+//! know yet what `data` is: it skips it and reads the frame a second time with the
+//! channel known.
 
 use std::fmt;
 
