@@ -2,6 +2,7 @@
 //! into `MarketEvent`s.
 
 pub mod binance;
+pub mod bybit;
 pub mod decode;
 pub mod event_buf;
 pub mod hyperliquid;

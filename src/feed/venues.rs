@@ -4,6 +4,7 @@
 //! Owns nothing but the decoders; the venue modules own their formats.
 
 use crate::feed::binance::{self, BinanceDecoder};
+use crate::feed::bybit::{self, BybitDecoder};
 use crate::feed::decode::{DecodeError, Decoded};
 use crate::feed::event_buf::EventBuf;
 use crate::feed::hyperliquid::{self, HyperliquidDecoder};
@@ -15,6 +16,8 @@ use crate::types::{MarketKind, Venue};
 pub enum VenueDecoder {
     /// Binance spot or USD-M futures.
     Binance(BinanceDecoder),
+    /// Bybit v5 spot or linear.
+    Bybit(BybitDecoder),
     /// Hyperliquid perps or spot.
     Hyperliquid(HyperliquidDecoder),
 }
@@ -24,9 +27,8 @@ impl VenueDecoder {
     pub fn new(venue: Venue, kind: MarketKind, symbols: SymbolMap) -> Self {
         match venue {
             Venue::Hyperliquid => VenueDecoder::Hyperliquid(HyperliquidDecoder::new(kind, symbols)),
-            Venue::Binance | Venue::Bybit | Venue::Okx => {
-                VenueDecoder::Binance(BinanceDecoder::new(symbols))
-            }
+            Venue::Bybit => VenueDecoder::Bybit(BybitDecoder::new(kind, symbols)),
+            Venue::Binance | Venue::Okx => VenueDecoder::Binance(BinanceDecoder::new(symbols)),
         }
     }
 
@@ -40,6 +42,7 @@ impl VenueDecoder {
     ) -> Result<Decoded, DecodeError> {
         match self {
             VenueDecoder::Binance(d) => d.decode(frame, ts_recv_raw, out),
+            VenueDecoder::Bybit(d) => d.decode(frame, ts_recv_raw, out),
             VenueDecoder::Hyperliquid(d) => d.decode(frame, ts_recv_raw, out),
         }
     }
@@ -49,9 +52,8 @@ impl VenueDecoder {
 pub fn subscribe_messages(venue: Venue, kind: MarketKind, symbols: &[&str]) -> Vec<String> {
     match venue {
         Venue::Hyperliquid => hyperliquid::subscribe::subscribe_messages(kind, symbols),
-        Venue::Binance | Venue::Bybit | Venue::Okx => {
-            binance::subscribe::subscribe_messages(kind, symbols)
-        }
+        Venue::Bybit => bybit::subscribe::subscribe_messages(kind, symbols),
+        Venue::Binance | Venue::Okx => binance::subscribe::subscribe_messages(kind, symbols),
     }
 }
 
@@ -60,6 +62,7 @@ pub fn subscribe_messages(venue: Venue, kind: MarketKind, symbols: &[&str]) -> V
 pub fn resync_messages(venue: Venue, kind: MarketKind, symbol: &str) -> Vec<String> {
     match venue {
         Venue::Hyperliquid => hyperliquid::subscribe::resync_messages(kind, symbol),
-        Venue::Binance | Venue::Bybit | Venue::Okx => Vec::new(),
+        Venue::Bybit => bybit::subscribe::resync_messages(kind, symbol),
+        Venue::Binance | Venue::Okx => Vec::new(),
     }
 }

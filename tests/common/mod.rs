@@ -10,8 +10,11 @@ pub fn data_file(venue: &str, prefix: &str) -> Option<PathBuf> {
         .join(venue);
     let found = std::fs::read_dir(&dir).ok().and_then(|entries| {
         entries.filter_map(Result::ok).map(|e| e.path()).find(|p| {
-            p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with(prefix))
+            // The `.zst` originals sit beside their plain copies; read the plain ones.
+            p.file_name().is_some_and(|n| {
+                let n = n.to_string_lossy();
+                n.starts_with(prefix) && !n.ends_with(".zst")
+            })
         })
     });
     if found.is_none() {
