@@ -5,6 +5,7 @@ pub mod binance;
 pub mod decode;
 pub mod event_buf;
 pub mod json;
+pub mod okx;
 pub mod stage;
 pub mod symbols;
 pub mod transport;
