@@ -33,6 +33,8 @@
 //! - `funding-rate`: `fundingTime` is the next settlement (the one `fundingRate` applies
 //!   to), so it is `next_funding_ms`; `nextFundingTime` (the one after) is not kept.
 //!   `ts_venue_ms` is `ts` when present, 0 otherwise (older pushes have none).
+//!   NB: OKX prints rates with 16 decimals and `Rate` keeps 12: a rate with significant
+//!   digits beyond the 12th is `Err(Decimal(TooPrecise))`, never rounded.
 //!
 //! Control: `{"event":"subscribe"|"unsubscribe",..}` → `Ack`; `{"event":"error",..}` →
 //! `Err(VenueError)`; other events (`notice`, `channel-conn-count`) → `Unknown`; the bare
@@ -382,5 +384,347 @@ fn arg_key(key: &str) -> ArgKey {
         "channel" => ArgKey::Channel,
         "instId" => ArgKey::InstId,
         _ => ArgKey::Other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{FundingFields, MarketEvent, Price, Qty, Rate, Side};
+
+    const SPOT: InstrumentId = InstrumentId(3);
+    const SWAP: InstrumentId = InstrumentId(4);
+
+    fn decoder() -> OkxDecoder {
+        let mut symbols = SymbolMap::default();
+        symbols.insert("BTC-USDT", SPOT);
+        symbols.insert("BTC-USDT-SWAP", SWAP);
+        OkxDecoder::new(MarketKind::Perp, symbols)
+    }
+
+    fn decode(frame: &str) -> (Result<Decoded, DecodeError>, Vec<MarketEvent>) {
+        let mut buf = EventBuf::with_capacity(16);
+        let result = decoder().decode(frame.as_bytes(), 77, &mut buf);
+        (result, buf.as_slice().to_vec())
+    }
+
+    fn px(s: &str) -> Price {
+        Price::from_decimal_str(s).unwrap()
+    }
+
+    fn qty(s: &str) -> Qty {
+        Qty::from_decimal_str(s).unwrap()
+    }
+
+    fn level(side: Side, p: &str, q: &str) -> EventBody {
+        EventBody::DepthLevel {
+            side,
+            price: px(p),
+            qty: qty(q),
+        }
+    }
+
+    /// The order book channel example of the OKX v5 docs, with `seqId`/`prevSeqId`.
+    const BOOKS_SNAPSHOT: &str = r#"{"arg":{"channel":"books","instId":"BTC-USDT"},"action":"snapshot","data":[{"asks":[["8476.98","415","0","13"],["8477","7","0","2"]],"bids":[["8476.97","256","0","12"]],"ts":"1597026383085","checksum":-855196043,"prevSeqId":-1,"seqId":123456}]}"#;
+
+    #[test]
+    fn test_decode_books_snapshot_asks_then_bids_as_sent() {
+        let (r, ev) = decode(BOOKS_SNAPSHOT);
+        assert_eq!(r, Ok(Decoded::Events(4)));
+        assert_eq!(
+            ev[0].body,
+            EventBody::DepthBegin {
+                first_update_id: 123456,
+                last_update_id: 123456,
+                prev_update_id: 0,
+                levels: 3,
+                snapshot: true,
+                checksum: Some(-855196043),
+            }
+        );
+        assert_eq!(ev[1].body, level(Side::Ask, "8476.98", "415"));
+        assert_eq!(ev[2].body, level(Side::Ask, "8477", "7"));
+        assert_eq!(ev[3].body, level(Side::Bid, "8476.97", "256"));
+        assert!(ev.iter().all(|e| e.instrument == SPOT
+            && e.ts_venue_ms == 1597026383085
+            && e.ts_recv_raw == 77));
+    }
+
+    #[test]
+    fn test_decode_books_update_links_prev_seq_id() {
+        let (r, ev) = decode(
+            r#"{"arg":{"channel":"books","instId":"BTC-USDT-SWAP"},"action":"update","data":[{"asks":[],"bids":[["8476.97","0","0","0"]],"ts":"1597026383090","checksum":12345,"prevSeqId":123456,"seqId":123457}]}"#,
+        );
+        assert_eq!(r, Ok(Decoded::Events(2)));
+        assert_eq!(
+            ev[0].body,
+            EventBody::DepthBegin {
+                first_update_id: 123457,
+                last_update_id: 123457,
+                prev_update_id: 123456,
+                levels: 1,
+                snapshot: false,
+                checksum: Some(12345),
+            }
+        );
+        assert_eq!(ev[1].body, level(Side::Bid, "8476.97", "0"));
+        assert_eq!(ev[1].instrument, SWAP);
+    }
+
+    #[test]
+    fn test_decode_books_l2_tbt_without_seq_ids_and_books5() {
+        let (r, ev) = decode(
+            r#"{"arg":{"channel":"books-l2-tbt","instId":"BTC-USDT"},"action":"update","data":[{"asks":[["43736.2","0.1358","0","2"]],"bids":[["43675.6","0.05","0","1"]],"ts":"1646314295200","checksum":796530682}]}"#,
+        );
+        assert_eq!(r, Ok(Decoded::Events(3)));
+        assert!(matches!(
+            ev[0].body,
+            EventBody::DepthBegin {
+                first_update_id: 0,
+                last_update_id: 0,
+                prev_update_id: 0,
+                levels: 2,
+                snapshot: false,
+                checksum: Some(796530682)
+            }
+        ));
+        let (r, ev) = decode(
+            r#"{"arg":{"channel":"books5","instId":"BTC-USDT-SWAP"},"data":[{"asks":[["31806.6","159","0","6"]],"bids":[["31806.5","54","0","3"]],"instId":"BTC-USDT-SWAP","ts":"1653997254735"}]}"#,
+        );
+        assert_eq!(r, Ok(Decoded::Events(3)));
+        assert!(matches!(
+            ev[0].body,
+            EventBody::DepthBegin {
+                snapshot: true,
+                checksum: None,
+                levels: 2,
+                ..
+            }
+        ));
+        assert_eq!(ev[2].ts_venue_ms, 1653997254735);
+    }
+
+    #[test]
+    fn test_decode_bbo_tbt_and_one_sided_bbo() {
+        let (r, ev) = decode(
+            r#"{"arg":{"channel":"bbo-tbt","instId":"BTC-USDT"},"data":[{"asks":[["31774.7","0.14368878","0","3"]],"bids":[["31774.6","0.3392211","0","3"]],"ts":"1654032991947"}]}"#,
+        );
+        assert_eq!(r, Ok(Decoded::Events(1)));
+        assert_eq!(
+            ev[0].body,
+            EventBody::TopOfBook {
+                bid: px("31774.6"),
+                bid_qty: qty("0.3392211"),
+                ask: px("31774.7"),
+                ask_qty: qty("0.14368878"),
+                update_id: 1654032991947,
+            }
+        );
+        assert_eq!(ev[0].ts_venue_ms, 1654032991947);
+        let (r, ev) = decode(
+            r#"{"arg":{"channel":"bbo-tbt","instId":"BTC-USDT"},"data":[{"asks":[["0.0015","8","0","1"]],"bids":[],"ts":"1654033343415"}]}"#,
+        );
+        assert_eq!(r, Ok(Decoded::Events(0)));
+        assert!(ev.is_empty());
+    }
+
+    #[test]
+    fn test_decode_trades_one_event_per_element() {
+        let (r, ev) = decode(
+            r#"{"arg":{"channel":"trades","instId":"BTC-USDT-SWAP"},"data":[{"instId":"BTC-USDT-SWAP","tradeId":"219066264","px":"43568.8","sz":"7","side":"buy","ts":"1646312440645"},{"instId":"BTC-USDT-SWAP","tradeId":"219066265","px":"43568.7","sz":"1","side":"sell","ts":"1646312440646"}]}"#,
+        );
+        assert_eq!(r, Ok(Decoded::Events(2)));
+        assert_eq!(
+            ev[0].body,
+            EventBody::Trade {
+                price: px("43568.8"),
+                qty: qty("7"),
+                aggressor: Side::Bid,
+                trade_id: 219066264,
+            }
+        );
+        assert!(matches!(
+            ev[1].body,
+            EventBody::Trade {
+                aggressor: Side::Ask,
+                trade_id: 219066265,
+                ..
+            }
+        ));
+        assert_eq!(
+            (ev[0].ts_venue_ms, ev[1].ts_venue_ms),
+            (1646312440645, 1646312440646)
+        );
+    }
+
+    #[test]
+    fn test_decode_funding_rate_mark_price_open_interest() {
+        let (r, ev) = decode(
+            r#"{"arg":{"channel":"funding-rate","instId":"BTC-USDT-SWAP"},"data":[{"fundingRate":"0.0001534702150000","fundingTime":"1646323200000","instId":"BTC-USDT-SWAP","instType":"SWAP","nextFundingRate":"0.0001542145319804"}]}"#,
+        );
+        assert_eq!(r, Ok(Decoded::Events(1)));
+        assert_eq!(
+            ev[0].body,
+            EventBody::Funding {
+                mark: Price::ZERO,
+                index: Price::ZERO,
+                rate: Rate::from_decimal_str("0.000153470215").unwrap(),
+                next_funding_ms: 1646323200000,
+                fields: FundingFields::RATE.with(FundingFields::NEXT_FUNDING),
+            }
+        );
+        assert_eq!(ev[0].ts_venue_ms, 0);
+        let (r, ev) = decode(
+            r#"{"arg":{"channel":"mark-price","instId":"BTC-USDT-SWAP"},"data":[{"instType":"SWAP","instId":"BTC-USDT-SWAP","markPx":"42310.6","ts":"1630049139746"}]}"#,
+        );
+        assert_eq!(r, Ok(Decoded::Events(1)));
+        assert!(matches!(
+            ev[0].body,
+            EventBody::Funding { mark, fields: FundingFields::MARK, .. } if mark == px("42310.6")
+        ));
+        assert_eq!(ev[0].ts_venue_ms, 1630049139746);
+        let (r, ev) = decode(
+            r#"{"arg":{"channel":"open-interest","instId":"BTC-USDT-SWAP"},"data":[{"instId":"BTC-USDT-SWAP","instType":"SWAP","oi":"4092973","oiCcy":"13840.048827662696883","ts":"1654348683853"}]}"#,
+        );
+        assert_eq!(r, Ok(Decoded::Events(1)));
+        assert_eq!(
+            ev[0].body,
+            EventBody::OpenInterest {
+                qty: qty("4092973")
+            }
+        );
+    }
+
+    /// NB: OKX prints rates with 16 decimals; `Rate` holds 12, so a rate with significant
+    /// digits beyond the 12th is refused (never rounded), as the house rules require.
+    #[test]
+    fn test_decode_funding_rate_beyond_rate_precision_is_refused() {
+        let (r, ev) = decode(
+            r#"{"arg":{"channel":"funding-rate","instId":"BTC-USDT-SWAP"},"data":[{"fundingRate":"0.0001534702159002","fundingTime":"1646323200000","instId":"BTC-USDT-SWAP"}]}"#,
+        );
+        assert!(matches!(r, Err(DecodeError::Decimal(e)) if e.input() == "0.0001534702159002"));
+        assert!(ev.is_empty());
+    }
+
+    #[test]
+    fn test_decode_control_messages() {
+        let cases: &[(&str, Result<Decoded, DecodeError>)] = &[
+            ("pong", Ok(Decoded::Heartbeat)),
+            (
+                r#"{"event":"subscribe","arg":{"channel":"books","instId":"BTC-USDT"},"connId":"a4d3ae55"}"#,
+                Ok(Decoded::Ack),
+            ),
+            (
+                r#"{"event":"unsubscribe","arg":{"channel":"books","instId":"ETH-USDT"},"connId":"a4d3ae55"}"#,
+                Ok(Decoded::Ack),
+            ),
+            (
+                r#"{"event":"error","code":"60012","msg":"Invalid request: {\"op\": \"subscribe\"}","connId":"a4d3ae55"}"#,
+                Err(DecodeError::VenueError),
+            ),
+            (
+                r#"{"event":"notice","code":"64008","msg":"The connection will soon be closed for a service upgrade.","connId":"a4d3ae55"}"#,
+                Ok(Decoded::Unknown),
+            ),
+            (
+                r#"{"arg":{"channel":"tickers","instId":"ETH-USDT"},"data":[{"instType":"SPOT","instId":"ETH-USDT","last":"1"}]}"#,
+                Ok(Decoded::Unknown),
+            ),
+            (
+                r#"{"code":"0","msg":"","data":[{"asks":[["29692.5","0.1","0","5"]],"bids":[],"ts":"1654328918680"}]}"#,
+                Ok(Decoded::Unknown),
+            ),
+        ];
+        for (frame, want) in cases {
+            let (r, ev) = decode(frame);
+            assert_eq!(r, *want, "{frame}");
+            assert!(ev.is_empty(), "{frame}");
+        }
+    }
+
+    #[test]
+    fn test_decode_key_order_independent() {
+        let reordered = r#"{"data":[{"seqId":123456,"checksum":-855196043,"ts":"1597026383085","bids":[["8476.97","256","0","12"]],"asks":[["8476.98","415","0","13"],["8477","7","0","2"]],"prevSeqId":-1}],"action":"snapshot","arg":{"instId":"BTC-USDT","channel":"books"}}"#;
+        let (r, ev) = decode(reordered);
+        let (want_r, want_ev) = decode(BOOKS_SNAPSHOT);
+        assert_eq!(r, want_r);
+        assert_eq!(ev[0], want_ev[0]);
+        assert_eq!(
+            ev[1], want_ev[3],
+            "levels follow the order sent: bids first here"
+        );
+        let (r, _) = decode(
+            r#"{"data":[{"asks":[],"bids":[],"ts":"1"}],"arg":{"channel":"books","instId":"XRP-USDT"},"action":"update"}"#,
+        );
+        assert_eq!(r, Err(DecodeError::UnknownSymbol));
+    }
+
+    #[test]
+    fn test_decode_malformed_is_typed_and_leaves_nothing() {
+        let book = |data: &str| {
+            format!(
+                r#"{{"arg":{{"channel":"books","instId":"BTC-USDT"}},"action":"update","data":[{data}]}}"#
+            )
+        };
+        let cases: Vec<(String, DecodeError)> = vec![
+            (String::new(), DecodeError::Json),
+            ("ping".into(), DecodeError::Json),
+            ("{not json".into(), DecodeError::Json),
+            (BOOKS_SNAPSHOT[..BOOKS_SNAPSHOT.len() - 3].into(), DecodeError::Json),
+            (book(r#"{"asks":[["1","1"]],"bids":[],"checksum":1}"#), DecodeError::MissingField("ts")),
+            (book(r#"{"asks":[["1","1"]],"bids":[],"ts":"17x"}"#), DecodeError::Json),
+            (book(r#"{"asks":[[1.5,"1"]],"bids":[],"ts":"1"}"#), DecodeError::Json),
+            (book(r#"{"asks":[],"bids":[],"ts":"1","checksum":4294967295}"#), DecodeError::Json),
+            (book(r#"{"asks":[],"bids":[],"ts":"1","prevSeqId":-2}"#), DecodeError::Json),
+            (
+                r#"{"arg":{"channel":"books","instId":"BTC-USDT"},"data":[{"asks":[],"bids":[],"ts":"1"}]}"#.into(),
+                DecodeError::MissingField("action"),
+            ),
+            (
+                r#"{"arg":{"channel":"books","instId":"BTC-USDT"},"action":"update"}"#.into(),
+                DecodeError::MissingField("data"),
+            ),
+            (
+                r#"{"arg":{"channel":"trades","instId":"ETH-USDT"},"data":[{"tradeId":"1","px":"1","sz":"1","side":"buy","ts":"1"}]}"#.into(),
+                DecodeError::UnknownSymbol,
+            ),
+            (
+                r#"{"arg":{"channel":"trades"},"data":[{"tradeId":"1","px":"1","sz":"1","side":"buy","ts":"1"}]}"#.into(),
+                DecodeError::MissingField("instId"),
+            ),
+            (
+                r#"{"arg":{"channel":"trades","instId":"BTC-USDT"},"data":[{"tradeId":"1","px":"1","sz":"1","side":"up","ts":"1"}]}"#.into(),
+                DecodeError::Json,
+            ),
+            (
+                r#"{"arg":{"channel":"trades","instId":"BTC-USDT"},"data":[{"tradeId":"1","px":"1","side":"buy","ts":"1"}]}"#.into(),
+                DecodeError::MissingField("sz"),
+            ),
+            (
+                r#"{"arg":{"channel":"bbo-tbt","instId":"BTC-USDT"},"data":[{"asks":[["1","1"]],"ts":"1"}]}"#.into(),
+                DecodeError::MissingField("bids"),
+            ),
+        ];
+        for (frame, want) in &cases {
+            let (r, ev) = decode(frame);
+            assert_eq!(r, Err(*want), "{frame}");
+            assert!(ev.is_empty(), "{frame}");
+        }
+        let (r, _) = decode(&book(r#"{"asks":[["1.0x","1"]],"bids":[],"ts":"1"}"#));
+        assert!(matches!(r, Err(DecodeError::Decimal(e)) if e.input() == "1.0x"));
+    }
+
+    #[test]
+    fn test_decode_too_many_levels_keeps_earlier_events() {
+        let mut buf = EventBuf::with_capacity(3);
+        let mut dec = decoder();
+        let trade = r#"{"arg":{"channel":"trades","instId":"BTC-USDT"},"data":[{"tradeId":"1","px":"1","sz":"1","side":"buy","ts":"1"}]}"#;
+        assert_eq!(
+            dec.decode(trade.as_bytes(), 0, &mut buf),
+            Ok(Decoded::Events(1))
+        );
+        let r = dec.decode(BOOKS_SNAPSHOT.as_bytes(), 0, &mut buf);
+        assert_eq!(r, Err(DecodeError::TooManyEvents));
+        assert_eq!(buf.len(), 1);
     }
 }
