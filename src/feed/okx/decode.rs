@@ -5,8 +5,10 @@
 //!
 //! A push is `{"arg":{"channel":..,"instId":..},"action":..,"data":[{..},..]}`; the
 //! instrument is `arg.instId`, each element of `data` is stamped with its own `ts`.
-//! OKX sends `arg` first; should `data` come before it, its raw text is kept (borrowed,
-//! no copy) and decoded once the envelope is read, so key order never matters.
+//! OKX sends `arg` first; should `data` come before it, the frame is parsed a second
+//! time with `arg` known, so key order never matters (and the common order costs one
+//! pass). NB: not sonic-rs's `LazyValue`: on invalid UTF-8 it debug-asserts and is
+//! unchecked in release (found by `tests/fuzz_okx.rs`).
 //!
 //! | channel | events per element |
 //! |---|---|
@@ -48,7 +50,6 @@
 use std::fmt;
 
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
-use sonic_rs::LazyValue;
 
 use super::data::{Channel, DataSeed};
 pub use crate::feed::decode::{DecodeError, Decoded};
@@ -101,18 +102,35 @@ impl OkxDecoder {
         out: &mut EventBuf,
         start: usize,
     ) -> Result<Decoded, DecodeError> {
+        let mut envelope = self.parse(frame, ts_recv_raw, out, None)?;
+        let skipped = envelope.data == Data::Skipped && envelope.event.is_none();
+        if let Some(channel) = envelope.channel.filter(|&c| skipped && c != Channel::Other) {
+            let arg = (channel, envelope.instrument);
+            envelope = self.parse(frame, ts_recv_raw, out, Some(arg))?;
+        }
+        finish(envelope, out, start)
+    }
+
+    /// One pass over the frame; `arg` given, `data` is decoded wherever it comes.
+    fn parse(
+        &self,
+        frame: &[u8],
+        ts_recv_raw: u64,
+        out: &mut EventBuf,
+        arg: Option<(Channel, Lookup)>,
+    ) -> Result<Envelope, DecodeError> {
         let failure = Failure::default();
         let mut de = sonic_rs::Deserializer::from_slice(frame);
-        let envelope = EnvelopeSeed {
+        EnvelopeSeed {
             symbols: &self.symbols,
+            arg,
             ts_recv_raw,
-            out: &mut *out,
+            out,
             failure: &failure,
         }
         .deserialize(&mut de)
         .and_then(|envelope| de.end().map(|()| envelope))
-        .map_err(|_| failure.get().unwrap_or(DecodeError::Json))?;
-        finish(envelope, ts_recv_raw, out, start)
+        .map_err(|_| failure.get().unwrap_or(DecodeError::Json))
     }
 }
 
@@ -151,34 +169,28 @@ impl Lookup {
     }
 }
 
-/// `data`: not seen, decoded in the pass (this many events), or kept raw because it
-/// came before `arg`.
-#[derive(Debug, Default)]
-enum Data<'de> {
+/// `data`: not seen, decoded (or skipped as of no interest), or skipped because it came
+/// before `arg` (decoded by a second pass).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum Data {
     #[default]
     Absent,
     Decoded,
-    Raw(LazyValue<'de>),
+    Skipped,
 }
 
 /// The envelope of one message, as collected in one pass.
 #[derive(Debug, Default)]
-struct Envelope<'de> {
+struct Envelope {
     event: Option<Event>,
     channel: Option<Channel>,
     instrument: Lookup,
     action: Option<Action>,
-    data: Data<'de>,
+    data: Data,
 }
 
-/// Turns the envelope into the outcome: decodes a `data` kept raw, sets the books'
-/// `snapshot` flag from `action`.
-fn finish(
-    envelope: Envelope<'_>,
-    ts_recv_raw: u64,
-    out: &mut EventBuf,
-    start: usize,
-) -> Result<Decoded, DecodeError> {
+/// Turns the envelope into the outcome; sets the books' `snapshot` flag from `action`.
+fn finish(envelope: Envelope, out: &mut EventBuf, start: usize) -> Result<Decoded, DecodeError> {
     match envelope.event {
         Some(Event::Ack) => return Ok(Decoded::Ack),
         Some(Event::Error) => return Err(DecodeError::VenueError),
@@ -191,20 +203,9 @@ fn finish(
     };
     match envelope.data {
         Data::Absent => return Err(DecodeError::MissingField("data")),
+        // The second pass decodes `data` wherever it comes: skipped only before `arg`.
+        Data::Skipped => return Err(DecodeError::Json),
         Data::Decoded => {}
-        Data::Raw(raw) => {
-            let failure = Failure::default();
-            let mut de = sonic_rs::Deserializer::from_slice(raw.as_raw_str().as_bytes());
-            DataSeed {
-                channel,
-                instrument: envelope.instrument.instrument()?,
-                ts_recv_raw,
-                out: &mut *out,
-                failure: &failure,
-            }
-            .deserialize(&mut de)
-            .map_err(|_| failure.get().unwrap_or(DecodeError::Json))?;
-        }
     }
     if channel == Channel::Books {
         let snapshot = match envelope.action {
@@ -249,27 +250,32 @@ impl Key {
 
 struct EnvelopeSeed<'a> {
     symbols: &'a SymbolMap,
+    /// `arg` from an earlier pass, when `data` came first.
+    arg: Option<(Channel, Lookup)>,
     ts_recv_raw: u64,
     out: &'a mut EventBuf,
     failure: &'a Failure,
 }
 
 impl<'de> DeserializeSeed<'de> for EnvelopeSeed<'_> {
-    type Value = Envelope<'de>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Envelope<'de>, D::Error> {
+    type Value = Envelope;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Envelope, D::Error> {
         d.deserialize_map(self)
     }
 }
 
 impl<'de> Visitor<'de> for EnvelopeSeed<'_> {
-    type Value = Envelope<'de>;
+    type Value = Envelope;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("an OKX v5 message")
     }
 
-    fn visit_map<M: MapAccess<'de>>(mut self, mut map: M) -> Result<Envelope<'de>, M::Error> {
+    fn visit_map<M: MapAccess<'de>>(mut self, mut map: M) -> Result<Envelope, M::Error> {
         let mut envelope = Envelope::default();
+        if let Some((channel, instrument)) = self.arg {
+            (envelope.channel, envelope.instrument) = (Some(channel), instrument);
+        }
         while let Some(key) = map.next_key_seed(StrSeed(Key::from_name))? {
             match key {
                 Key::Event => envelope.event = Some(map.next_value_seed(StrSeed(event_of))?),
@@ -290,14 +296,17 @@ impl<'de> Visitor<'de> for EnvelopeSeed<'_> {
 }
 
 impl EnvelopeSeed<'_> {
-    /// Decodes `data` now when `arg` came first, keeps it raw otherwise.
+    /// Decodes `data` when `arg` is known, skips it otherwise.
     fn data<'de, M: MapAccess<'de>>(
         &mut self,
-        envelope: &Envelope<'de>,
+        envelope: &Envelope,
         map: &mut M,
-    ) -> Result<Data<'de>, M::Error> {
+    ) -> Result<Data, M::Error> {
         let channel = match envelope.channel {
-            None => return Ok(Data::Raw(map.next_value()?)),
+            None => {
+                map.next_value::<IgnoredAny>()?;
+                return Ok(Data::Skipped);
+            }
             Some(Channel::Other) => {
                 map.next_value::<IgnoredAny>()?;
                 return Ok(Data::Decoded);
@@ -657,6 +666,17 @@ mod tests {
             r#"{"data":[{"asks":[],"bids":[],"ts":"1"}],"arg":{"channel":"books","instId":"XRP-USDT"},"action":"update"}"#,
         );
         assert_eq!(r, Err(DecodeError::UnknownSymbol));
+    }
+
+    /// Minimised from `tests/fuzz_okx.rs`: invalid UTF-8 in a `data` that comes before
+    /// `arg` (it once went through sonic-rs's `LazyValue`, which debug-asserts on it).
+    #[test]
+    fn test_decode_invalid_utf8_before_arg_is_an_error() {
+        let frame = b"{\"data\":[{\"px\":\"1\xff\"}],\"arg\":{\"channel\":\"trades\",\"instId\":\"BTC-USDT\"}}";
+        let mut buf = EventBuf::with_capacity(4);
+        let r = decoder().decode(frame, 0, &mut buf);
+        assert!(r.is_err(), "{r:?}");
+        assert!(buf.is_empty());
     }
 
     #[test]
