@@ -7,6 +7,7 @@ pub mod decode;
 pub mod event_buf;
 pub mod hyperliquid;
 pub mod json;
+pub mod okx;
 pub mod snapshot_fetch;
 pub mod stage;
 pub mod symbols;

@@ -8,6 +8,7 @@ use crate::feed::bybit::{self, BybitDecoder};
 use crate::feed::decode::{DecodeError, Decoded};
 use crate::feed::event_buf::EventBuf;
 use crate::feed::hyperliquid::{self, HyperliquidDecoder};
+use crate::feed::okx::{self, OkxDecoder};
 use crate::feed::symbols::SymbolMap;
 use crate::types::{MarketKind, Venue};
 
@@ -18,6 +19,8 @@ pub enum VenueDecoder {
     Binance(BinanceDecoder),
     /// Bybit v5 spot or linear.
     Bybit(BybitDecoder),
+    /// OKX v5 spot or swaps.
+    Okx(OkxDecoder),
     /// Hyperliquid perps or spot.
     Hyperliquid(HyperliquidDecoder),
 }
@@ -43,6 +46,7 @@ impl VenueDecoder {
         match self {
             VenueDecoder::Binance(d) => d.decode(frame, ts_recv_raw, out),
             VenueDecoder::Bybit(d) => d.decode(frame, ts_recv_raw, out),
+            VenueDecoder::Okx(d) => d.decode(frame, ts_recv_raw, out),
             VenueDecoder::Hyperliquid(d) => d.decode(frame, ts_recv_raw, out),
         }
     }
@@ -63,6 +67,7 @@ pub fn resync_messages(venue: Venue, kind: MarketKind, symbol: &str) -> Vec<Stri
     match venue {
         Venue::Hyperliquid => hyperliquid::subscribe::resync_messages(kind, symbol),
         Venue::Bybit => bybit::subscribe::resync_messages(kind, symbol),
-        Venue::Binance | Venue::Okx => Vec::new(),
+        Venue::Okx => okx::subscribe::resync_messages(kind, symbol),
+        Venue::Binance => Vec::new(),
     }
 }

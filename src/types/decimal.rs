@@ -16,8 +16,9 @@ pub const PRICE_DIGITS: u32 = 10;
 /// Digits after the point of a [`Qty`]: the smallest lot on the supported venues is
 /// 10^-8; range ±92,233,720,368 units.
 pub const QTY_DIGITS: u32 = 8;
-/// Digits after the point of a [`Rate`]: funding rates come with up to 12 decimals.
-pub const RATE_DIGITS: u32 = 12;
+/// Digits after the point of a [`Rate`]: OKX prints funding rates with 16 decimals
+/// (`0.0001534702159002`); range ±922 per unit, far above any funding rate.
+pub const RATE_DIGITS: u32 = 16;
 /// Notionals (`price * qty`) are counted in raw units of 10^-`NOTIONAL_DIGITS` quote.
 pub const NOTIONAL_DIGITS: u32 = QTY_DIGITS;
 

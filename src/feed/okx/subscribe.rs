@@ -1,0 +1,93 @@
+//! OKX v5 subscription messages: which channels edgeline asks for, per market kind.
+//!
+//! Spot: `books` (400 levels, snapshot then 100 ms updates, with checksum), `bbo-tbt` and
+//! `trades`. Swaps: the same plus `funding-rate`, `mark-price` and `open-interest`. One
+//! `{"op":"subscribe","args":[..]}` request carries every channel of every symbol (OKX
+//! caps a request at 64 KiB, far above a connection's handful of symbols). Built at
+//! connect time (cold path).
+
+use crate::types::MarketKind;
+
+/// The depth channel subscribed by default (`books-l2-tbt`/`books50-l2-tbt` need a login).
+pub const BOOK_CHANNEL: &str = "books";
+
+/// OKX's application-level ping; it answers the text `pong`.
+pub const PING: &str = "ping";
+
+fn channels(kind: MarketKind) -> &'static [&'static str] {
+    match kind {
+        MarketKind::Spot => &[BOOK_CHANNEL, "bbo-tbt", "trades"],
+        MarketKind::Perp => &[
+            BOOK_CHANNEL,
+            "bbo-tbt",
+            "trades",
+            "funding-rate",
+            "mark-price",
+            "open-interest",
+        ],
+    }
+}
+
+fn request(op: &str, args: &[(&str, &str)]) -> String {
+    let args: Vec<String> = args
+        .iter()
+        .map(|(channel, inst)| format!(r#"{{"channel":"{channel}","instId":"{inst}"}}"#))
+        .collect();
+    format!(r#"{{"op":"{op}","args":[{}]}}"#, args.join(","))
+}
+
+/// The text frames to send after connecting: one subscribe request for every channel
+/// of `kind` on every symbol (wire `instId`s such as `BTC-USDT`, `BTC-USDT-SWAP`).
+pub fn subscribe_messages(kind: MarketKind, symbols: &[&str]) -> Vec<String> {
+    let args: Vec<(&str, &str)> = symbols
+        .iter()
+        .flat_map(|&symbol| channels(kind).iter().map(move |&channel| (channel, symbol)))
+        .collect();
+    vec![request("subscribe", &args)]
+}
+
+/// Unsubscribes and resubscribes the book channel of one symbol, so that OKX sends a
+/// fresh snapshot (after a checksum mismatch or a sequence gap).
+pub fn resync_messages(kind: MarketKind, symbol: &str) -> Vec<String> {
+    let _ = kind;
+    let args = [(BOOK_CHANNEL, symbol)];
+    vec![request("unsubscribe", &args), request("subscribe", &args)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_subscribe_spot_channels() {
+        assert_eq!(
+            subscribe_messages(MarketKind::Spot, &["BTC-USDT"]),
+            vec![
+                r#"{"op":"subscribe","args":[{"channel":"books","instId":"BTC-USDT"},{"channel":"bbo-tbt","instId":"BTC-USDT"},{"channel":"trades","instId":"BTC-USDT"}]}"#
+            ]
+        );
+    }
+
+    #[test]
+    fn test_subscribe_swap_channels_for_every_symbol() {
+        let msgs = subscribe_messages(MarketKind::Perp, &["BTC-USDT-SWAP", "ETH-USDT-SWAP"]);
+        assert_eq!(msgs.len(), 1);
+        let v: serde_json::Value = serde_json::from_str(&msgs[0]).unwrap();
+        let args = v["args"].as_array().unwrap();
+        assert_eq!(args.len(), 12);
+        assert_eq!(args[3]["channel"], "funding-rate");
+        assert_eq!(args[11]["instId"], "ETH-USDT-SWAP");
+    }
+
+    #[test]
+    fn test_resync_unsubscribes_then_subscribes_the_book() {
+        assert_eq!(
+            resync_messages(MarketKind::Perp, "BTC-USDT-SWAP"),
+            vec![
+                r#"{"op":"unsubscribe","args":[{"channel":"books","instId":"BTC-USDT-SWAP"}]}"#,
+                r#"{"op":"subscribe","args":[{"channel":"books","instId":"BTC-USDT-SWAP"}]}"#
+            ]
+        );
+        assert_eq!(PING, "ping");
+    }
+}

@@ -1,0 +1,10 @@
+//! OKX v5 public market data endpoint.
+//!
+//! Spot and swaps share one public host and path; they are still separate markets on
+//! separate connections in edgeline. TLS (`wss://`) endpoints: the pipeline reaches them
+//! once the transport speaks TLS, and until then runs against the built-in simulator.
+
+/// Spot public channels.
+pub const SPOT_WS: &str = "wss://ws.okx.com:8443/ws/v5/public";
+/// Swap (perpetual) public channels: the same endpoint as spot.
+pub const PERP_WS: &str = "wss://ws.okx.com:8443/ws/v5/public";
