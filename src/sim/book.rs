@@ -48,6 +48,9 @@ pub(crate) struct BookSpec {
     pub(crate) id_step_min: u64,
 }
 
+/// One side's levels, best first, `(price, qty)` raw.
+pub(crate) type Levels = Vec<(i64, i64)>;
+
 /// Best bid and ask with their quantities, raw units.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Top {
@@ -217,7 +220,7 @@ impl SyntheticBook {
     }
 
     /// The current levels `(bids, asks)`, best first, `(price, qty)` raw.
-    pub(crate) fn levels(&self) -> (Vec<(i64, i64)>, Vec<(i64, i64)>) {
+    pub(crate) fn levels(&self) -> (Levels, Levels) {
         let tick = self.spec.tick_raw;
         let raw = |(t, q): (&i64, &i64)| (t * tick, *q);
         (

@@ -67,7 +67,7 @@ pub(crate) fn write_trimmed(out: &mut String, raw: i64, decimals_min: u32) {
     let int = abs / SCALE.unsigned_abs();
     let mut frac = abs % SCALE.unsigned_abs();
     let mut digits = SCALE_DIGITS;
-    while digits > decimals_min.min(SCALE_DIGITS) && frac % 10 == 0 {
+    while digits > decimals_min.min(SCALE_DIGITS) && frac.is_multiple_of(10) {
         frac /= 10;
         digits -= 1;
     }

@@ -531,6 +531,9 @@ impl VenueModel {
 fn top_frame(venue: Venue, state: &MarketState, times: EventTimes) -> Option<String> {
     let top = state.book.top()?;
     let changed = state.last_top != Some(top);
+    if !changed && (venue, state.kind) != (Venue::Binance, MarketKind::Perp) {
+        return None;
+    }
     let mut text = String::with_capacity(256);
     match (venue, state.kind) {
         (Venue::Binance, MarketKind::Perp) => {
@@ -562,6 +565,9 @@ fn top_frame(venue: Venue, state: &MarketState, times: EventTimes) -> Option<Str
 /// The book frame of a market at one of its depth steps, if there is one.
 fn depth_frame(venue: Venue, state: &mut MarketState, times: EventTimes) -> Option<String> {
     let diff = state.book.take_diff();
+    if diff.is_none() && venue != Venue::Hyperliquid {
+        return None;
+    }
     let mut text = String::with_capacity(4_096);
     match venue {
         Venue::Binance => {

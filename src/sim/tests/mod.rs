@@ -116,7 +116,7 @@ impl MapBook {
     }
 
     /// `(bids, asks)`, best first.
-    fn levels(&self) -> (Vec<(i64, i64)>, Vec<(i64, i64)>) {
+    fn levels(&self) -> (book::Levels, book::Levels) {
         (
             self.bids.iter().rev().map(|(p, q)| (*p, *q)).collect(),
             self.asks.iter().map(|(p, q)| (*p, *q)).collect(),
