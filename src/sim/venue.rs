@@ -10,7 +10,7 @@
 //! Per step `k` (venue time `E`), per market, in this order:
 //! - top of book: Binance spot `bookTicker` / OKX `bbo-tbt` / Hyperliquid `bbo` when the
 //!   top changed; Binance perp `bookTicker` on every step (so its `E` always carries the
-//!   venue time); Bybit has none (`tickers` carries the top);
+//!   venue time); Bybit has none (clients derive the top from `orderbook.50`);
 //! - book, once per [`depth_interval`] of sim time: Binance `depthUpdate` and Bybit
 //!   `orderbook.50` delta and OKX `books` update with the levels changed since the last
 //!   one (none when nothing changed), Hyperliquid an `l2Book` snapshot;
