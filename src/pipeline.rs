@@ -21,7 +21,7 @@ use crate::runtime::{
     Clock, Counter, HostTopology, RunReport, Shutdown, Stage, StopReason, check_placement,
     start_placed,
 };
-use crate::sim::{self, Dislocation, SimConfig, SimError, SimHandle};
+use crate::sim::{self, Dislocation, SimConfig, SimError, SimHandle, SimVenue};
 use crate::stats::PipelineStats;
 use crate::telemetry::sample::SampleSink;
 use crate::telemetry::{TelemetryConfig, TelemetryError, TelemetryInputs, TelemetryStage};
@@ -120,19 +120,31 @@ fn sim_config(config: &Config, settings: &crate::config::SimSettings) -> SimConf
         port: settings.port,
         dislocation_mean_interval: settings.dislocation_mean_interval,
         step: settings.step,
+        venues: Vec::new(),
         ..SimConfig::default()
     };
     for inst in config.registry.iter() {
+        let index = match sim.venues.iter().position(|v| v.venue == inst.venue) {
+            Some(index) => index,
+            None => {
+                sim.venues.push(SimVenue::btc(inst.venue));
+                sim.venues.len() - 1
+            }
+        };
+        let venue = &mut sim.venues[index];
         match inst.kind {
             MarketKind::Spot => {
-                sim.spot_symbol = inst.symbol.clone();
-                sim.spot_tick = inst.tick_size;
+                venue.spot_symbol = inst.symbol.clone();
+                venue.spot_tick = inst.tick_size;
             }
             MarketKind::Perp => {
-                sim.perp_symbol = inst.symbol.clone();
-                sim.perp_tick = inst.tick_size;
+                venue.perp_symbol = inst.symbol.clone();
+                venue.perp_tick = inst.tick_size;
             }
         }
+    }
+    if sim.venues.is_empty() {
+        sim.venues = SimConfig::default().venues;
     }
     sim
 }

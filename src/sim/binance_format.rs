@@ -10,58 +10,24 @@
 //!   (`<symbol>@bookTicker` has no event time; `<symbol>@depth@100ms` has `U`/`u`);
 //! - futures: <https://developers.binance.com/docs/derivatives/usds-margined-futures/websocket-market-streams>
 //!   (`bookTicker` carries `e`/`E`/`T`; `depthUpdate` adds `T` and `pu`;
-//!   `markPriceUpdate` every 1 s with `@1s`).
+//!   `markPriceUpdate` every 1 s with `@1s`; `trade` adds `X`);
+//! - REST depth snapshots: spot `GET /api/v3/depth` (`lastUpdateId`, `bids`, `asks`),
+//!   futures `GET /fapi/v1/depth` (adds `E` and `T`); errors `{"code":..,"msg":..}`.
 //!
 //! Spot prints every price and quantity with 8 decimals (`"60000.01000000"`); futures
 //! print prices with the symbol's price precision (2 for BTCUSDT: `"60000.10"`) and
 //! quantities with its quantity precision (3), mark/index prices and funding rates with 8.
 
 use super::book::{DepthDiff, Top};
-use super::market::Market;
-/// The simulator's own fixed-point unit for everything it prints: 10^-8, the finest
-/// decimal Binance prints. Prices and quantities are converted to it at the boundary
-/// ([`sim_units`]).
-pub(crate) const SCALE_DIGITS: u32 = 8;
-/// Raw simulator units per one.
-pub(crate) const SCALE: i64 = 100_000_000;
-
-/// A price in simulator units (10^-8); digits below that are truncated (the
-/// configuration is checked to be on that grid).
-pub(crate) fn sim_units(price: crate::types::Price) -> i64 {
-    price.raw() / (crate::types::Price::SCALE / SCALE)
-}
+use super::text::{Decimals, push_decimal};
+use super::venue::{PerpStats, Trade};
+use crate::types::MarketKind;
 use std::fmt::Write;
-
-/// Decimals a market prints its prices and quantities with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Decimals {
-    /// Digits after the point for prices.
-    pub(crate) price: u32,
-    /// Digits after the point for quantities.
-    pub(crate) qty: u32,
-}
 
 /// Spot: 8 and 8, whatever the symbol.
 pub(crate) const SPOT_DECIMALS: Decimals = Decimals { price: 8, qty: 8 };
 /// Decimals of futures mark prices, index prices and funding rates.
 pub(crate) const FUTURES_MARK_DECIMALS: u32 = 8;
-
-/// Appends `raw` (units of 10^-8) as a quoted decimal with exactly `decimals` digits
-/// after the point (at most 8). Digits beyond `decimals` are truncated: callers pass
-/// values on the market's grid, where that is exact.
-pub(crate) fn push_decimal(out: &mut String, raw: i64, decimals: u32) {
-    let decimals = decimals.min(SCALE_DIGITS);
-    let sign = if raw < 0 { "-" } else { "" };
-    let abs = raw.unsigned_abs();
-    let int = abs / SCALE.unsigned_abs();
-    if decimals == 0 {
-        let _ = write!(out, "\"{sign}{int}\"");
-        return;
-    }
-    let frac = (abs % SCALE.unsigned_abs()) / 10u64.pow(SCALE_DIGITS - decimals);
-    let width = usize::try_from(decimals).unwrap_or(8);
-    let _ = write!(out, "\"{sign}{int}.{frac:0width$}\"");
-}
 
 /// Spot `<symbol>@bookTicker`: `{"u":..,"s":..,"b":..,"B":..,"a":..,"A":..}`.
 pub(crate) fn spot_book_ticker(out: &mut String, update_id: u64, symbol: &str, top: Top) {
@@ -121,14 +87,14 @@ fn push_top(out: &mut String, top: Top, decimals: Decimals) {
 /// `{"e":"depthUpdate","E":..,"T":..,"s":..,"U":..,"u":..,"pu":..,"b":[..],"a":[..]}`.
 pub(crate) fn depth_update(
     out: &mut String,
-    market: Market,
+    kind: MarketKind,
     times: EventTimes,
     symbol: &str,
     diff: &DepthDiff,
     decimals: Decimals,
 ) {
     let _ = write!(out, "{{\"e\":\"depthUpdate\",\"E\":{},", times.event_ms);
-    if market == Market::Perp {
+    if kind == MarketKind::Perp {
         let _ = write!(out, "\"T\":{},", times.transaction_ms);
     }
     let _ = write!(
@@ -136,7 +102,7 @@ pub(crate) fn depth_update(
         "\"s\":\"{symbol}\",\"U\":{},\"u\":{},",
         diff.first_id, diff.last_id
     );
-    if market == Market::Perp {
+    if kind == MarketKind::Perp {
         let _ = write!(out, "\"pu\":{},", diff.prev_last_id);
     }
     out.push_str("\"b\":");
@@ -161,43 +127,87 @@ fn push_levels(out: &mut String, levels: &[(i64, i64)], decimals: Decimals) {
     out.push(']');
 }
 
-/// The fields of a futures `markPriceUpdate`, raw units of 10^-8 and unix ms.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct MarkPrice {
-    /// `E`.
-    pub(crate) event_ms: u64,
-    /// `p`.
-    pub(crate) mark: i64,
-    /// `i`.
-    pub(crate) index: i64,
-    /// `P`.
-    pub(crate) settle_estimate: i64,
-    /// `r`.
-    pub(crate) funding_rate: i64,
-    /// `T`: next funding time.
-    pub(crate) next_funding_ms: u64,
-}
-
 /// Futures `<symbol>@markPrice@1s`:
-/// `{"e":"markPriceUpdate","E":..,"s":..,"p":..,"i":..,"P":..,"r":..,"T":..}`.
-pub(crate) fn mark_price(out: &mut String, symbol: &str, m: &MarkPrice) {
+/// `{"e":"markPriceUpdate","E":..,"s":..,"p":..,"i":..,"P":..,"r":..,"T":..}` (the
+/// estimated settle price `P` is the index).
+pub(crate) fn mark_price(out: &mut String, symbol: &str, event_ms: u64, stats: &PerpStats) {
     let _ = write!(
         out,
-        "{{\"e\":\"markPriceUpdate\",\"E\":{},\"s\":\"{symbol}\",",
-        m.event_ms
+        "{{\"e\":\"markPriceUpdate\",\"E\":{event_ms},\"s\":\"{symbol}\","
     );
     let fields = [
-        ("p", m.mark),
-        ("i", m.index),
-        ("P", m.settle_estimate),
-        ("r", m.funding_rate),
+        ("p", stats.mark),
+        ("i", stats.index),
+        ("P", stats.index),
+        ("r", stats.funding_rate),
     ];
     for (name, raw) in fields {
         let _ = write!(out, "\"{name}\":");
         push_decimal(out, raw, FUTURES_MARK_DECIMALS);
         out.push(',');
     }
-    let _ = write!(out, "\"T\":{}}}", m.next_funding_ms);
+    let _ = write!(out, "\"T\":{}}}", stats.next_funding_ms);
+}
+
+/// `<symbol>@trade`: spot
+/// `{"e":"trade","E":..,"s":..,"t":..,"p":..,"q":..,"T":..,"m":..,"M":true}`, futures
+/// `{"e":"trade","E":..,"T":..,"s":..,"t":..,"p":..,"q":..,"X":"MARKET","m":..}`;
+/// `m` is true when the buyer was the maker (the taker sold).
+pub(crate) fn trade(
+    out: &mut String,
+    kind: MarketKind,
+    times: EventTimes,
+    symbol: &str,
+    trade: &Trade,
+    decimals: Decimals,
+) {
+    let _ = write!(out, "{{\"e\":\"trade\",\"E\":{},", times.event_ms);
+    if kind == MarketKind::Perp {
+        let _ = write!(out, "\"T\":{},", trade.ms);
+    }
+    let _ = write!(out, "\"s\":\"{symbol}\",\"t\":{},\"p\":", trade.id);
+    push_decimal(out, trade.price, decimals.price);
+    out.push_str(",\"q\":");
+    push_decimal(out, trade.qty, decimals.qty);
+    let maker_buyer = !trade.buy;
+    match kind {
+        MarketKind::Spot => {
+            let _ = write!(out, ",\"T\":{},\"m\":{maker_buyer},\"M\":true}}", trade.ms);
+        }
+        MarketKind::Perp => {
+            let _ = write!(out, ",\"X\":\"MARKET\",\"m\":{maker_buyer}}}");
+        }
+    }
+}
+
+/// REST depth snapshot body: spot `{"lastUpdateId":..,"bids":[..],"asks":[..]}`,
+/// futures (with `times`) `{"lastUpdateId":..,"E":..,"T":..,"bids":[..],"asks":[..]}`.
+pub(crate) fn rest_depth(
+    out: &mut String,
+    last_update_id: u64,
+    times: Option<EventTimes>,
+    bids: &[(i64, i64)],
+    asks: &[(i64, i64)],
+    decimals: Decimals,
+) {
+    let _ = write!(out, "{{\"lastUpdateId\":{last_update_id},");
+    if let Some(times) = times {
+        let _ = write!(
+            out,
+            "\"E\":{},\"T\":{},",
+            times.event_ms, times.transaction_ms
+        );
+    }
+    out.push_str("\"bids\":");
+    push_levels(out, bids, decimals);
+    out.push_str(",\"asks\":");
+    push_levels(out, asks, decimals);
+    out.push('}');
+}
+
+/// A REST error body, as Binance: `{"code":-1121,"msg":"Invalid symbol."}`.
+pub(crate) fn rest_error(code: i32, msg: &str) -> String {
+    format!("{{\"code\":{code},\"msg\":\"{msg}\"}}")
 }
 
 /// The reply to an accepted request: `{"result":null,"id":<id>}` (`id_json` is the
@@ -222,23 +232,6 @@ mod tests {
             bid_qty: 3_121_000_000,
             ask: 2_536_520_000,
             ask_qty: 4_066_000_000,
-        }
-    }
-
-    #[test]
-    fn test_decimal_prints_like_venue() {
-        let cases = [
-            (6_000_001_000_000, 8, "\"60000.01000000\""),
-            (6_000_010_000_000, 2, "\"60000.10\""),
-            (123_400_000, 3, "\"1.234\""),
-            (0, 8, "\"0.00000000\""),
-            (-38_167, 8, "\"-0.00038167\""),
-            (500_000_000, 0, "\"5\""),
-        ];
-        for (raw, decimals, want) in cases {
-            let mut s = String::new();
-            push_decimal(&mut s, raw, decimals);
-            assert_eq!(s, want);
         }
     }
 
@@ -281,7 +274,14 @@ mod tests {
             transaction_ms: 123_456_788,
         };
         let mut s = String::new();
-        depth_update(&mut s, Market::Spot, times, "BNBBTC", &diff, SPOT_DECIMALS);
+        depth_update(
+            &mut s,
+            MarketKind::Spot,
+            times,
+            "BNBBTC",
+            &diff,
+            SPOT_DECIMALS,
+        );
         assert_eq!(
             s,
             r#"{"e":"depthUpdate","E":123456789,"s":"BNBBTC","U":157,"u":160,"b":[["0.00240000","10.00000000"]],"a":[["0.00260000","0.00000000"]]}"#
@@ -289,7 +289,7 @@ mod tests {
         s.clear();
         depth_update(
             &mut s,
-            Market::Perp,
+            MarketKind::Perp,
             times,
             "BTCUSDT",
             &diff,
@@ -303,19 +303,79 @@ mod tests {
 
     #[test]
     fn test_mark_price_matches_venue_example() {
-        let m = MarkPrice {
-            event_ms: 1_562_305_380_000,
+        let stats = PerpStats {
             mark: 1_179_415_000_000,
             index: 1_178_462_659_091,
-            settle_estimate: 1_178_425_641_265,
             funding_rate: 38_167,
             next_funding_ms: 1_562_306_400_000,
+            open_interest: 0,
         };
         let mut s = String::new();
-        mark_price(&mut s, "BTCUSDT", &m);
+        mark_price(&mut s, "BTCUSDT", 1_562_305_380_000, &stats);
         assert_eq!(
             s,
-            r#"{"e":"markPriceUpdate","E":1562305380000,"s":"BTCUSDT","p":"11794.15000000","i":"11784.62659091","P":"11784.25641265","r":"0.00038167","T":1562306400000}"#
+            r#"{"e":"markPriceUpdate","E":1562305380000,"s":"BTCUSDT","p":"11794.15000000","i":"11784.62659091","P":"11784.62659091","r":"0.00038167","T":1562306400000}"#
+        );
+    }
+
+    #[test]
+    fn test_trade_matches_venue_examples() {
+        let t = Trade {
+            id: 12_345,
+            price: 100_000,
+            qty: 10_000_000_000,
+            buy: false,
+            ms: 123_456_785,
+        };
+        let times = EventTimes {
+            event_ms: 123_456_789,
+            transaction_ms: 123_456_788,
+        };
+        let mut s = String::new();
+        trade(&mut s, MarketKind::Spot, times, "BNBBTC", &t, SPOT_DECIMALS);
+        assert_eq!(
+            s,
+            r#"{"e":"trade","E":123456789,"s":"BNBBTC","t":12345,"p":"0.00100000","q":"100.00000000","T":123456785,"m":true,"M":true}"#
+        );
+        s.clear();
+        let perp = Decimals { price: 2, qty: 3 };
+        trade(&mut s, MarketKind::Perp, times, "BTCUSDT", &t, perp);
+        assert_eq!(
+            s,
+            r#"{"e":"trade","E":123456789,"T":123456785,"s":"BTCUSDT","t":12345,"p":"0.00","q":"100.000","X":"MARKET","m":true}"#
+        );
+    }
+
+    #[test]
+    fn test_rest_depth_matches_venue_examples() {
+        let mut s = String::new();
+        let bids = [(400_000_000, 43_100_000_000)];
+        let asks = [(400_000_200, 1_200_000_000)];
+        rest_depth(&mut s, 1_027_024, None, &bids, &asks, SPOT_DECIMALS);
+        assert_eq!(
+            s,
+            r#"{"lastUpdateId":1027024,"bids":[["4.00000000","431.00000000"]],"asks":[["4.00000200","12.00000000"]]}"#
+        );
+        s.clear();
+        let times = EventTimes {
+            event_ms: 1_589_436_922_972,
+            transaction_ms: 1_589_436_922_959,
+        };
+        rest_depth(
+            &mut s,
+            7,
+            Some(times),
+            &[],
+            &[],
+            Decimals { price: 2, qty: 3 },
+        );
+        assert_eq!(
+            s,
+            r#"{"lastUpdateId":7,"E":1589436922972,"T":1589436922959,"bids":[],"asks":[]}"#
+        );
+        assert_eq!(
+            rest_error(-1121, "Invalid symbol."),
+            r#"{"code":-1121,"msg":"Invalid symbol."}"#
         );
     }
 

@@ -2,25 +2,26 @@
 //! levels changed since the last depth message.
 //!
 //! Owned by the model thread (or a test). Allocates on the cold path only: the books are
-//! [`DEPTH_LEVELS`] levels per side, and the pending diff holds at most the levels
-//! touched since the last depth message (bounded by the steps in one depth interval
-//! times 2 × [`DEPTH_LEVELS`] × 2).
+//! `BookSpec::levels` levels per side (at most [`DEPTH_LEVELS_MAX`]), and the pending
+//! diff holds at most the levels touched since the last depth message (bounded by the
+//! steps in one depth interval times 2 × levels × 2).
 //!
 //! Each step the book is reshaped around the touch the price model asks for: the touch
-//! plus [`DEPTH_LEVELS`] - 1 levels on a fixed grid behind it (every
-//! `level_gap_ticks`, like resting orders on round prices). Levels that left the window
-//! are deleted (qty 0 in the next diff), new ones get a random quantity, the touch and
-//! one deeper level sometimes change quantity. Every step that
-//! changes the book advances the update id by 1 to [`UPDATE_ID_STEP_MAX`], like the real
-//! venue whose ids also count changes we do not see.
+//! plus `levels - 1` levels on a fixed grid behind it (every `level_gap_ticks`, like
+//! resting orders on round prices). Levels that left the window are deleted (qty 0 in
+//! the next diff), new ones get a random quantity, the touch and one deeper level
+//! sometimes change quantity. Every step that changes the book advances the update id by
+//! `id_step_min` to `id_step_min + UPDATE_ID_STEP_MAX - 1`, like the real venues whose
+//! ids also count changes we do not see (an `id_step_min` of 2 leaves an unused id after
+//! every change, which the Binance futures REST snapshot reports; see `market`).
 
 use super::price::f64_to_i64;
 use super::rng::SimRng;
 use std::collections::BTreeMap;
 
-/// Levels per side of a synthetic book: enough for depth-based slippage models.
-pub(crate) const DEPTH_LEVELS: i64 = 20;
-/// Largest update-id increment of one step.
+/// Most levels per side of a synthetic book (OKX's `books` snapshot has 400).
+pub(crate) const DEPTH_LEVELS_MAX: i64 = 400;
+/// Number of distinct update-id increments of one step.
 pub(crate) const UPDATE_ID_STEP_MAX: u64 = 3;
 /// Chance per step that the spread changes (between 1 and 2 ticks).
 const SPREAD_CHANGE_CHANCE: f64 = 0.02;
@@ -41,7 +42,14 @@ pub(crate) struct BookSpec {
     /// Ticks between the levels behind the touch (levels sit on multiples of it, so they
     /// keep their quantity while the touch moves, as resting orders do).
     pub(crate) level_gap_ticks: i64,
+    /// Levels per side, 2 to [`DEPTH_LEVELS_MAX`].
+    pub(crate) levels: i64,
+    /// Smallest update-id increment of a step that changes the book (1 or more).
+    pub(crate) id_step_min: u64,
 }
+
+/// One side's levels, best first, `(price, qty)` raw.
+pub(crate) type Levels = Vec<(i64, i64)>;
 
 /// Best bid and ask with their quantities, raw units.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,11 +90,11 @@ struct SideBook {
 }
 
 impl SideBook {
-    /// Makes the side hold exactly the touch and the [`DEPTH_LEVELS`] - 1 grid levels
-    /// beyond it; returns whether anything changed.
+    /// Makes the side hold exactly the touch and the `levels - 1` grid levels beyond it;
+    /// returns whether anything changed.
     fn reshape(&mut self, rng: &mut SimRng, spec: BookSpec, touch: i64, side: Side) -> bool {
         let gap = spec.level_gap_ticks;
-        let (lo, hi) = grid_window(touch, gap, side);
+        let (lo, hi) = grid_window(touch, gap, spec.levels, side);
         let wanted = |t: i64| t == touch || (lo <= t && t <= hi && t.rem_euclid(gap) == 0);
         let mut changed = false;
         let pending = &mut self.pending;
@@ -98,7 +106,7 @@ impl SideBook {
             }
             keep
         });
-        let grid = (0..DEPTH_LEVELS - 1).map(|i| lo + i * gap);
+        let grid = (0..spec.levels - 1).map(|i| lo + i * gap);
         for tick in std::iter::once(touch).chain(grid) {
             if !self.levels.contains_key(&tick) {
                 changed |= self.set(tick, random_qty(rng, spec));
@@ -108,7 +116,7 @@ impl SideBook {
             changed |= self.set(touch, random_qty(rng, spec));
         }
         if rng.chance(DEEP_QTY_CHANGE_CHANCE) {
-            let level = i64::try_from(rng.below((DEPTH_LEVELS - 1).unsigned_abs())).unwrap_or(0);
+            let level = i64::try_from(rng.below((spec.levels - 1).unsigned_abs())).unwrap_or(0);
             changed |= self.set(lo + level * gap, random_qty(rng, spec));
         }
         changed
@@ -124,10 +132,10 @@ impl SideBook {
     }
 }
 
-/// The lowest and highest of the [`DEPTH_LEVELS`] - 1 multiples of `gap` strictly beyond
-/// the touch (below it for bids, above it for asks).
-fn grid_window(touch: i64, gap: i64, side: Side) -> (i64, i64) {
-    let far = (DEPTH_LEVELS - 2) * gap;
+/// The lowest and highest of the `levels - 1` multiples of `gap` strictly beyond the
+/// touch (below it for bids, above it for asks).
+fn grid_window(touch: i64, gap: i64, levels: i64, side: Side) -> (i64, i64) {
+    let far = (levels - 2) * gap;
     match side {
         Side::Bid => {
             let first = (touch - 1).div_euclid(gap) * gap;
@@ -184,7 +192,7 @@ impl SyntheticBook {
         let mut changed = self.bids.reshape(rng, spec, bid, Side::Bid);
         changed |= self.asks.reshape(rng, spec, ask, Side::Ask);
         if changed {
-            self.update_id += 1 + rng.below(UPDATE_ID_STEP_MAX);
+            self.update_id += self.spec.id_step_min + rng.below(UPDATE_ID_STEP_MAX);
         }
         changed
     }
@@ -204,6 +212,21 @@ impl SyntheticBook {
     /// The current (last) update id.
     pub(crate) fn update_id(&self) -> u64 {
         self.update_id
+    }
+
+    /// The update id of the last diff taken (the first id before any).
+    pub(crate) fn last_diff_id(&self) -> u64 {
+        self.last_emitted_id
+    }
+
+    /// The current levels `(bids, asks)`, best first, `(price, qty)` raw.
+    pub(crate) fn levels(&self) -> (Levels, Levels) {
+        let tick = self.spec.tick_raw;
+        let raw = |(t, q): (&i64, &i64)| (t * tick, *q);
+        (
+            self.bids.levels.iter().rev().map(raw).collect(),
+            self.asks.levels.iter().map(raw).collect(),
+        )
     }
 
     /// The changes since the last call, or `None` when the book did not change.
@@ -236,6 +259,8 @@ mod tests {
         lot_raw: 1_000,
         lots_max: 1_000,
         level_gap_ticks: 7,
+        levels: 20,
+        id_step_min: 1,
     };
 
     /// Replays diffs into a plain map book, the way a client would.
@@ -273,6 +298,16 @@ mod tests {
         let asks: Vec<_> = client.iter().filter(|((b, _), _)| !*b).collect();
         assert_eq!(bids.len(), 20);
         assert_eq!(asks.len(), 20);
+        let (book_bids, book_asks) = book.levels();
+        let flat = |levels: &[(i64, i64)], is_bid| {
+            let mut map: Vec<_> = levels.iter().map(|&(p, q)| ((is_bid, p), q)).collect();
+            map.sort_unstable();
+            map
+        };
+        let client_bids: Vec<_> = bids.iter().map(|(k, q)| (**k, **q)).collect();
+        let client_asks: Vec<_> = asks.iter().map(|(k, q)| (**k, **q)).collect();
+        assert_eq!(flat(&book_bids, true), client_bids);
+        assert_eq!(flat(&book_asks, false), client_asks);
         let top = book.top().unwrap();
         assert_eq!(bids.last().unwrap().0.1, top.bid);
         assert_eq!(asks.first().unwrap().0.1, top.ask);

@@ -1,5 +1,7 @@
-//! One simulated client connection: the WebSocket handshake (the path picks the market),
-//! then a loop that answers requests and forwards the subscribed frames.
+//! One simulated client connection: a plain HTTP request goes to `rest`; otherwise the
+//! WebSocket handshake (the path picks the market: `/{venue}/{spot|perp}` of a
+//! configured venue, or the Binance aliases `/ws/spot`, `/ws/perp`), then a loop that
+//! answers requests (per venue, see `subscription`) and forwards the subscribed frames.
 //!
 //! Runs on its own thread (one per connection, cold path; at most
 //! [`super::hub::CONNECTIONS_MAX`]). Allocates request replies and tungstenite's buffers;
@@ -14,10 +16,13 @@
 //! frame queue for at most [`IDLE_WAIT`], so a frame is forwarded as soon as the model
 //! queues it and a client request waits at most [`IDLE_WAIT`].
 
+use super::SimVenue;
 use super::hub::{Link, Shared};
 use super::market::Market;
-use super::subscription::handle_request;
-use crate::runtime::clock;
+use super::rest;
+use super::subscription::{RequestContext, handle_request};
+use crate::runtime::{Clock, clock};
+use crate::types::{MarketKind, Venue};
 use crossbeam::channel::RecvTimeoutError;
 use log::{info, warn};
 use std::io;
@@ -66,8 +71,22 @@ pub(crate) enum ConnectionEnd {
 }
 
 /// Serves one accepted TCP stream until it closes or the simulator stops.
-pub(crate) fn serve(stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>, symbols: &Symbols) {
-    let (mut ws, market) = match handshake(stream) {
+pub(crate) fn serve(stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>, routes: &Routes) {
+    let head = prepare(&stream).and_then(|()| rest::peek_head(&stream));
+    match head {
+        Ok((_, true)) => {}
+        Ok((len, false)) => {
+            if let Err(e) = rest::serve(stream, len, routes, shared) {
+                info!("sim: REST request from {peer} failed: {e}");
+            }
+            return;
+        }
+        Err(e) => {
+            info!("sim: refused {peer}: {e}");
+            return;
+        }
+    }
+    let (mut ws, market) = match handshake(stream, routes) {
         Ok(accepted) => accepted,
         Err(e) => {
             info!("sim: refused {peer}: {e}");
@@ -76,8 +95,9 @@ pub(crate) fn serve(stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>, s
     };
     info!("sim: {peer} connected to {market:?}");
     let link = shared.register(market);
-    let symbol = symbols.of(market);
-    let mut conn = Connection::new(&mut ws, &link, shared, market, symbol);
+    let symbol = routes.request_symbol(market).unwrap_or_default();
+    let conn_id = format!("sim{:012x}", link.id);
+    let mut conn = Connection::new(&mut ws, &link, shared, market, symbol, &conn_id);
     let end = conn.run();
     shared.unregister(link.id);
     close(&mut ws, &end);
@@ -87,22 +107,74 @@ pub(crate) fn serve(stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>, s
     }
 }
 
-/// The lower-case symbols that stream names must use, per market.
+/// One configured market and its symbol.
 #[derive(Clone, Debug)]
-pub(crate) struct Symbols {
-    /// Spot symbol, lower case.
-    pub(crate) spot: String,
-    /// Perp symbol, lower case.
-    pub(crate) perp: String,
+struct Route {
+    market: Market,
+    /// As the venue prints it in frames and REST (Binance: upper case).
+    wire: String,
+    /// As requests name it (Binance stream names: lower case).
+    request: String,
 }
 
-impl Symbols {
-    fn of(&self, market: Market) -> &str {
-        match market {
-            Market::Spot => &self.spot,
-            Market::Perp => &self.perp,
+/// The configured markets and their symbols, as connections need them.
+#[derive(Clone, Debug)]
+pub(crate) struct Routes {
+    routes: Vec<Route>,
+}
+
+impl Routes {
+    /// The routes of every configured venue's two markets.
+    pub(crate) fn new(venues: &[SimVenue]) -> Self {
+        let mut routes = Vec::with_capacity(venues.len() * 2);
+        for v in venues {
+            for (kind, symbol) in [
+                (MarketKind::Spot, &v.spot_symbol),
+                (MarketKind::Perp, &v.perp_symbol),
+            ] {
+                let (wire, request) = match v.venue {
+                    Venue::Binance => (symbol.to_ascii_uppercase(), symbol.to_ascii_lowercase()),
+                    _ => (symbol.clone(), symbol.clone()),
+                };
+                routes.push(Route {
+                    market: Market {
+                        venue: v.venue,
+                        kind,
+                    },
+                    wire,
+                    request,
+                });
+            }
         }
+        Self { routes }
     }
+
+    fn find(&self, market: Market) -> Option<&Route> {
+        self.routes.iter().find(|r| r.market == market)
+    }
+
+    /// Every configured market.
+    pub(crate) fn markets(&self) -> Vec<Market> {
+        self.routes.iter().map(|r| r.market).collect()
+    }
+
+    /// The symbol of a configured market as the venue prints it.
+    pub(crate) fn wire_symbol(&self, market: Market) -> Option<&str> {
+        self.find(market).map(|r| r.wire.as_str())
+    }
+
+    /// The symbol of a configured market as requests name it.
+    fn request_symbol(&self, market: Market) -> Option<&str> {
+        self.find(market).map(|r| r.request.as_str())
+    }
+}
+
+/// Blocking mode with the handshake's timeouts, no Nagle.
+fn prepare(stream: &TcpStream) -> io::Result<()> {
+    stream.set_nonblocking(false)?;
+    stream.set_nodelay(true)?;
+    stream.set_read_timeout(Some(HANDSHAKE_TIMEOUT))?;
+    stream.set_write_timeout(Some(HANDSHAKE_TIMEOUT))
 }
 
 /// Why a handshake failed.
@@ -116,18 +188,17 @@ enum HandshakeFailure {
     Handshake(String),
 }
 
-/// Completes the server handshake; the request path selects the market, any other path
-/// is answered 404.
-fn handshake(stream: TcpStream) -> Result<(WebSocket<TcpStream>, Market), HandshakeFailure> {
-    stream.set_nonblocking(false)?;
-    stream.set_nodelay(true)?;
-    stream.set_read_timeout(Some(HANDSHAKE_TIMEOUT))?;
-    stream.set_write_timeout(Some(HANDSHAKE_TIMEOUT))?;
+/// Completes the server handshake; the request path selects a configured market, any
+/// other path is answered 404.
+fn handshake(
+    stream: TcpStream,
+    routes: &Routes,
+) -> Result<(WebSocket<TcpStream>, Market), HandshakeFailure> {
     let mut market = None;
     // The callback's signature (and its large error type) is tungstenite's.
     #[allow(clippy::result_large_err)]
     let route = |request: &Request, response: Response| -> Result<Response, ErrorResponse> {
-        market = Market::from_path(request.uri().path());
+        market = Market::from_path(request.uri().path()).filter(|m| routes.find(*m).is_some());
         match market {
             Some(_) => Ok(response),
             None => Err(not_found()),
@@ -145,8 +216,9 @@ fn handshake(stream: TcpStream) -> Result<(WebSocket<TcpStream>, Market), Handsh
 }
 
 fn not_found() -> ErrorResponse {
-    let mut response =
-        ErrorResponse::new(Some("unknown path: use /ws/spot or /ws/perp".to_owned()));
+    let mut response = ErrorResponse::new(Some(
+        "unknown path: use /{venue}/spot or /{venue}/perp of a configured venue".to_owned(),
+    ));
     *response.status_mut() = StatusCode::NOT_FOUND;
     response
 }
@@ -177,6 +249,9 @@ struct Connection<'a> {
     shared: &'a Shared,
     market: Market,
     symbol: &'a str,
+    conn_id: &'a str,
+    /// Wall clock for the venue pongs that carry the time.
+    clock: Clock,
     /// A frame taken from the queue while idle, written first on the next turn.
     held: Option<Utf8Bytes>,
     /// The last flush hit a full socket: retry it before taking more frames.
@@ -190,6 +265,7 @@ impl<'a> Connection<'a> {
         shared: &'a Shared,
         market: Market,
         symbol: &'a str,
+        conn_id: &'a str,
     ) -> Self {
         Self {
             ws,
@@ -197,6 +273,8 @@ impl<'a> Connection<'a> {
             shared,
             market,
             symbol,
+            conn_id,
+            clock: Clock::new(),
             held: None,
             flush_pending: false,
         }
@@ -258,15 +336,24 @@ impl<'a> Connection<'a> {
         Ok(any)
     }
 
-    /// Applies a request to the subscription mask and queues its reply (before any frame
-    /// of a newly subscribed stream, which can only arrive after the mask changes).
+    /// Applies a request to the subscription state and writes its replies (before any
+    /// frame of a newly subscribed stream, which can only be queued after the state
+    /// changes and is written after these).
     fn answer(&mut self, text: &str) -> Result<(), ConnectionEnd> {
-        let (change, reply) = handle_request(text, self.market, self.symbol);
-        let streams = &self.link.streams;
-        let _ = streams.fetch_update(Ordering::AcqRel, Ordering::Acquire, |m| {
-            Some(change.apply(m))
+        let ctx = RequestContext {
+            market: self.market,
+            symbol: self.symbol,
+            conn_id: self.conn_id,
+            now_ms: self.clock.unix_ms_now(),
+        };
+        let outcome = handle_request(text, &ctx);
+        let state = &self.link.state;
+        let _ = state.fetch_update(Ordering::AcqRel, Ordering::Acquire, |s| {
+            Some(outcome.change.apply(s))
         });
-        self.write(Message::text(reply))?;
+        for reply in outcome.replies {
+            self.write(Message::text(reply))?;
+        }
         self.flush_pending = true;
         Ok(())
     }

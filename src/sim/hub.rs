@@ -1,17 +1,26 @@
 //! State shared by the simulator's threads: the stop flag, the subscriber registry, the
-//! fan-out of frames to connections, the dislocation record and the frame counter.
+//! fan-out of frames and snapshots to connections, the REST snapshot requests, the
+//! dislocation record and the frame counter.
 //!
-//! Written by connection threads (register, subscription masks, counter) and by the model
-//! thread (fan-out, dislocations); read by the handle. Cold path: the registry is a
-//! mutex-guarded `Vec`, locked once per model step. Bounded: at most
-//! [`CONNECTIONS_MAX`] subscribers, each with a queue of [`CONNECTION_QUEUE_FRAMES`];
-//! a subscriber whose queue is full is a slow consumer: it is dropped from the registry
-//! and flagged, and its connection thread closes it.
+//! Written by connection threads (register, subscription states, REST requests, counter)
+//! and by the model thread (fan-out, REST answers, dislocations); read by the handle.
+//! Cold path: the registry is a mutex-guarded `Vec`, locked once per model step.
+//! Bounded: at most [`CONNECTIONS_MAX`] subscribers, each with a queue of
+//! [`CONNECTION_QUEUE_FRAMES`]; a subscriber whose queue is full is a slow consumer: it
+//! is dropped from the registry and flagged, and its connection thread closes it. At most
+//! [`REST_PENDING_MAX`] REST requests wait for the model.
+//!
+//! A subscription state is one `u16` (low byte: subscribed streams, high byte: streams
+//! waiting for their snapshot), changed atomically by the connection, so the model never
+//! sees a stream subscribed without its pending snapshot. At each step the model thread
+//! first sends each waiting subscriber the snapshot of its stream when the model has one
+//! this step (then clears the pending bit); frames of a stream still waiting for its
+//! snapshot, or whose snapshot went out this step, are not sent to that subscriber.
 
 use super::Dislocation;
-use super::market::{Frame, Market};
+use super::market::{Frame, Market, StreamKind};
 use crossbeam::channel::{self, Receiver, Sender, TrySendError};
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tungstenite::Utf8Bytes;
 
@@ -21,6 +30,26 @@ pub(crate) const CONNECTIONS_MAX: usize = 32;
 /// Frames queued for one connection before it counts as a slow consumer: about 30 s
 /// of the default perp stream.
 pub(crate) const CONNECTION_QUEUE_FRAMES: usize = 65_536;
+/// Most REST snapshot requests waiting for the model thread (one per connection at most).
+pub(crate) const REST_PENDING_MAX: usize = CONNECTIONS_MAX;
+/// Every stream kind, in bit order.
+const STREAM_KINDS: [StreamKind; 4] = [
+    StreamKind::BookTicker,
+    StreamKind::Depth,
+    StreamKind::Funding,
+    StreamKind::Trade,
+];
+
+/// A REST depth snapshot request waiting for the model thread.
+#[derive(Debug)]
+pub(crate) struct RestRequest {
+    /// The market.
+    pub(crate) market: Market,
+    /// Most levels a side.
+    pub(crate) limit: usize,
+    /// Where the body goes (`None` if the model has no such market).
+    pub(crate) reply: Sender<Option<String>>,
+}
 
 /// Locks a mutex, recovering the data if a panicking thread poisoned it (the data are
 /// plain records, valid after any partial update).
@@ -33,7 +62,7 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 struct Subscriber {
     id: u64,
     market: Market,
-    streams: Arc<AtomicU8>,
+    state: Arc<AtomicU16>,
     slow: Arc<AtomicBool>,
     tx: Sender<Utf8Bytes>,
 }
@@ -43,8 +72,9 @@ struct Subscriber {
 pub(crate) struct Link {
     /// Registry id, for [`Shared::unregister`].
     pub(crate) id: u64,
-    /// Subscribed stream bits ([`super::market::StreamKind::bit`]).
-    pub(crate) streams: Arc<AtomicU8>,
+    /// Subscription state: stream bits ([`StreamKind::bit`]) in the low byte, streams
+    /// waiting for a snapshot in the high byte.
+    pub(crate) state: Arc<AtomicU16>,
     /// Set by the model thread when the queue overflowed.
     pub(crate) slow: Arc<AtomicBool>,
     /// Frames to write, in order.
@@ -61,6 +91,7 @@ pub(crate) struct Shared {
     /// The dislocation record, mirrored from the model after each change.
     pub(crate) dislocations: Mutex<Vec<Dislocation>>,
     subscribers: Mutex<Vec<Subscriber>>,
+    rest: Mutex<Vec<RestRequest>>,
     next_id: AtomicU64,
 }
 
@@ -74,18 +105,18 @@ impl Shared {
     pub(crate) fn register(&self, market: Market) -> Link {
         let (tx, rx) = channel::bounded(CONNECTION_QUEUE_FRAMES);
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let streams = Arc::new(AtomicU8::new(0));
+        let state = Arc::new(AtomicU16::new(0));
         let slow = Arc::new(AtomicBool::new(false));
         lock(&self.subscribers).push(Subscriber {
             id,
             market,
-            streams: Arc::clone(&streams),
+            state: Arc::clone(&state),
             slow: Arc::clone(&slow),
             tx,
         });
         Link {
             id,
-            streams,
+            state,
             slow,
             rx,
         }
@@ -102,98 +133,208 @@ impl Shared {
         lock(&self.subscribers).len()
     }
 
-    /// Whether both markets have a connection subscribed to at least one stream.
-    pub(crate) fn both_markets_subscribed(&self) -> bool {
+    /// Whether every market of `markets` has a connection subscribed to a stream.
+    pub(crate) fn all_subscribed(&self, markets: &[Market]) -> bool {
         let subs = lock(&self.subscribers);
-        let has = |m: Market| {
+        markets.iter().all(|m| {
             subs.iter()
-                .any(|s| s.market == m && s.streams.load(Ordering::Acquire) != 0)
-        };
-        has(Market::Spot) && has(Market::Perp)
+                .any(|s| s.market == *m && s.state.load(Ordering::Acquire) & 0xFF != 0)
+        })
     }
 
     /// Queues each frame to every connection subscribed to its stream, draining
-    /// `frames`. A full queue flags its connection slow and drops it from the registry.
-    pub(crate) fn broadcast(&self, frames: &mut Vec<Frame>) {
+    /// `frames`; first gives each subscriber waiting for a snapshot the one `snapshot`
+    /// returns for its market and stream this step, if any. A full queue flags its
+    /// connection slow and drops it from the registry.
+    pub(crate) fn broadcast(
+        &self,
+        frames: &mut Vec<Frame>,
+        snapshot: &dyn Fn(Market, StreamKind) -> Option<String>,
+    ) {
+        let texts: Vec<_> = frames
+            .drain(..)
+            .map(|f| (f.market, f.stream.bit(), Utf8Bytes::from(f.text)))
+            .collect();
         let mut subs = lock(&self.subscribers);
-        for frame in frames.drain(..) {
-            let bit = frame.stream.bit();
-            let text = Utf8Bytes::from(frame.text);
-            subs.retain(|s| {
-                if s.market != frame.market || s.streams.load(Ordering::Acquire) & bit == 0 {
-                    return true;
+        subs.retain(|s| {
+            let [mut mask, pending] = s.state.load(Ordering::Acquire).to_le_bytes();
+            let pending = pending & mask;
+            for kind in STREAM_KINDS.iter().filter(|k| pending & k.bit() != 0) {
+                mask &= !kind.bit();
+                let Some(text) = snapshot(s.market, *kind) else {
+                    continue;
+                };
+                s.state
+                    .fetch_and(!(u16::from(kind.bit()) << 8), Ordering::AcqRel);
+                if !s.send(Utf8Bytes::from(text)) {
+                    return false;
                 }
-                match s.tx.try_send(text.clone()) {
-                    Ok(()) => true,
-                    Err(TrySendError::Full(_)) => {
-                        s.slow.store(true, Ordering::Release);
-                        false
-                    }
-                    Err(TrySendError::Disconnected(_)) => false,
-                }
-            });
+            }
+            texts.iter().all(|(market, bit, text)| {
+                *market != s.market || mask & bit == 0 || s.send(text.clone())
+            })
+        });
+    }
+
+    /// Queues a REST snapshot request for the model thread; `None` if too many wait.
+    pub(crate) fn request_rest(
+        &self,
+        market: Market,
+        limit: usize,
+    ) -> Option<Receiver<Option<String>>> {
+        let mut pending = lock(&self.rest);
+        if pending.len() >= REST_PENDING_MAX {
+            return None;
+        }
+        let (reply, rx) = channel::bounded(1);
+        pending.push(RestRequest {
+            market,
+            limit,
+            reply,
+        });
+        Some(rx)
+    }
+
+    /// Answers every waiting REST request with `answer`'s body.
+    pub(crate) fn answer_rest(&self, answer: &dyn Fn(Market, usize) -> Option<String>) {
+        let mut pending = lock(&self.rest);
+        for request in pending.drain(..) {
+            // The connection may have given up waiting: nothing to do then.
+            let _ = request
+                .reply
+                .try_send(answer(request.market, request.limit));
         }
     }
 
-    /// Mirrors the model's dislocation record: appends new ones and refreshes the last
-    /// already mirrored (its `end_ms` may have been set since).
-    pub(crate) fn sync_dislocations(&self, record: &[Dislocation]) {
+    /// Mirrors the model's dislocation record, whose entries from index `from` on are
+    /// new or changed.
+    pub(crate) fn sync_dislocations(&self, from: usize, record: &[Dislocation]) {
         let mut mirror = lock(&self.dislocations);
-        let from = mirror.len().saturating_sub(1);
+        let from = from.min(mirror.len());
         mirror.truncate(from);
         mirror.extend_from_slice(record.get(from..).unwrap_or_default());
+    }
+}
+
+impl Subscriber {
+    /// Queues a text; `false` (and the subscriber flagged slow if full) when it cannot.
+    fn send(&self, text: Utf8Bytes) -> bool {
+        match self.tx.try_send(text) {
+            Ok(()) => true,
+            Err(TrySendError::Full(_)) => {
+                self.slow.store(true, Ordering::Release);
+                false
+            }
+            Err(TrySendError::Disconnected(_)) => false,
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::market::StreamKind;
+    use crate::types::{MarketKind, Venue};
+
+    const SPOT: Market = Market {
+        venue: Venue::Binance,
+        kind: MarketKind::Spot,
+    };
+    const PERP: Market = Market {
+        venue: Venue::Binance,
+        kind: MarketKind::Perp,
+    };
 
     fn frame(market: Market, stream: StreamKind) -> Frame {
         Frame {
             market,
             stream,
-            text: format!("{market:?}{stream:?}"),
+            text: format!("{:?}{stream:?}", market.kind),
         }
+    }
+
+    fn no_snapshot(_: Market, _: StreamKind) -> Option<String> {
+        None
     }
 
     #[test]
     fn test_hub_routes_by_market_and_stream() {
         let shared = Shared::default();
-        let spot = shared.register(Market::Spot);
-        let perp = shared.register(Market::Perp);
-        assert!(!shared.both_markets_subscribed());
-        spot.streams
-            .store(StreamKind::Depth.bit(), Ordering::Release);
-        perp.streams
-            .store(StreamKind::BookTicker.bit(), Ordering::Release);
-        assert!(shared.both_markets_subscribed());
+        let spot = shared.register(SPOT);
+        let perp = shared.register(PERP);
+        assert!(!shared.all_subscribed(&[SPOT, PERP]));
+        spot.state
+            .store(u16::from(StreamKind::Depth.bit()), Ordering::Release);
+        perp.state
+            .store(u16::from(StreamKind::BookTicker.bit()), Ordering::Release);
+        assert!(shared.all_subscribed(&[SPOT, PERP]));
         let mut frames = vec![
-            frame(Market::Spot, StreamKind::BookTicker),
-            frame(Market::Spot, StreamKind::Depth),
-            frame(Market::Perp, StreamKind::BookTicker),
+            frame(SPOT, StreamKind::BookTicker),
+            frame(SPOT, StreamKind::Depth),
+            frame(PERP, StreamKind::BookTicker),
         ];
-        shared.broadcast(&mut frames);
+        shared.broadcast(&mut frames, &no_snapshot);
+        assert!(frames.is_empty());
         let got: Vec<_> = spot.rx.try_iter().map(|t| t.to_string()).collect();
         assert_eq!(got, ["SpotDepth"]);
         let got: Vec<_> = perp.rx.try_iter().map(|t| t.to_string()).collect();
         assert_eq!(got, ["PerpBookTicker"]);
         shared.unregister(spot.id);
-        assert!(!shared.both_markets_subscribed());
+        assert!(!shared.all_subscribed(&[SPOT, PERP]));
+    }
+
+    #[test]
+    fn test_hub_snapshot_goes_first_and_holds_back_its_stream() {
+        let shared = Shared::default();
+        let link = shared.register(PERP);
+        let depth = u16::from(StreamKind::Depth.bit());
+        let trade = u16::from(StreamKind::Trade.bit());
+        link.state
+            .store(depth | trade | (depth << 8), Ordering::Release);
+        let frames = || {
+            vec![
+                frame(PERP, StreamKind::Depth),
+                frame(PERP, StreamKind::Trade),
+            ]
+        };
+        shared.broadcast(&mut frames(), &no_snapshot);
+        let got: Vec<_> = link.rx.try_iter().map(|t| t.to_string()).collect();
+        assert_eq!(got, ["PerpTrade"]);
+        let snapshot = |_: Market, k: StreamKind| Some(format!("snap{k:?}"));
+        shared.broadcast(&mut frames(), &snapshot);
+        let got: Vec<_> = link.rx.try_iter().map(|t| t.to_string()).collect();
+        assert_eq!(got, ["snapDepth", "PerpTrade"]);
+        assert_eq!(link.state.load(Ordering::Acquire), depth | trade);
+        shared.broadcast(&mut frames(), &snapshot);
+        let got: Vec<_> = link.rx.try_iter().map(|t| t.to_string()).collect();
+        assert_eq!(got, ["PerpDepth", "PerpTrade"]);
     }
 
     #[test]
     fn test_hub_full_queue_flags_slow_consumer() {
         let shared = Shared::default();
-        let link = shared.register(Market::Perp);
-        link.streams
-            .store(StreamKind::BookTicker.bit(), Ordering::Release);
+        let link = shared.register(PERP);
+        link.state
+            .store(u16::from(StreamKind::BookTicker.bit()), Ordering::Release);
         for _ in 0..=CONNECTION_QUEUE_FRAMES {
-            shared.broadcast(&mut vec![frame(Market::Perp, StreamKind::BookTicker)]);
+            shared.broadcast(&mut vec![frame(PERP, StreamKind::BookTicker)], &no_snapshot);
         }
         assert!(link.slow.load(Ordering::Acquire));
         assert_eq!(link.rx.len(), CONNECTION_QUEUE_FRAMES);
         assert!(lock(&shared.subscribers).is_empty());
+    }
+
+    #[test]
+    fn test_hub_rest_requests_answered_and_bounded() {
+        let shared = Shared::default();
+        let rx = shared.request_rest(SPOT, 5).unwrap();
+        shared.answer_rest(&|m, limit| Some(format!("{:?}{limit}", m.kind)));
+        assert_eq!(rx.try_recv().unwrap().as_deref(), Some("Spot5"));
+        let waiting: Vec<_> = (0..REST_PENDING_MAX)
+            .map(|_| shared.request_rest(PERP, 1).unwrap())
+            .collect();
+        assert!(shared.request_rest(PERP, 1).is_none());
+        drop(waiting);
+        shared.answer_rest(&|_, _| None);
+        assert!(shared.request_rest(PERP, 1).is_some());
     }
 }

@@ -1,38 +1,55 @@
-//! The built-in venue simulator: a WebSocket server on 127.0.0.1 that speaks Binance's
-//! real wire formats (spot and USD-M futures) for one coin, deterministic for a seed.
+//! The built-in venue simulator: a server on 127.0.0.1 that speaks the real wire formats
+//! of Binance, Bybit v5, OKX v5 and Hyperliquid (spot and perp of one coin per venue)
+//! over WebSocket, and Binance's REST depth snapshot over plain HTTP on the same port,
+//! deterministic for a seed.
 //!
 //! It is the default venue the main job runs against (no network) and the venue tests
 //! use. [`start`] binds the listener and spawns two threads, `sim-accept` (accepts
 //! connections, one `sim-conn-*` thread each) and `sim-model` (steps the market model and
-//! fans frames out through bounded queues); [`SimHandle`] exposes the address, the
-//! injected dislocations and the frame count, and stops and joins everything.
+//! fans frames out through bounded queues); [`SimHandle`] exposes the URLs, the injected
+//! dislocations and the frame count, and stops and joins everything.
+//!
+//! Endpoints: WebSocket `/{venue}/spot` and `/{venue}/perp` for each configured venue
+//! (`binance`, `bybit`, `okx`, `hyperliquid`; [`SimHandle::url`]), `/ws/spot` and
+//! `/ws/perp` as aliases of Binance's; REST `GET /api/v3/depth` and `GET /fapi/v1/depth`
+//! ([`SimHandle::rest_base`]). Each venue answers its own subscribe, unsubscribe and ping
+//! messages (see `subscription`).
 //!
 //! Cold path throughout: it allocates, within the bounds named in each module
 //! (connections, queue lengths, write batches, record sizes).
 //!
-//! Modules, one job each: `rng` (seeded PRNG), `price` (fair price, basis,
-//! dislocations), `book` (synthetic L2 books and update ids), `market` (the steppable
-//! model and its frames), `binance_format` (frame text), `subscription` (requests and
-//! stream names), `hub` (state shared between threads, fan-out), `runner` (the model
-//! thread), `server` (accept loop), `connection` (one client).
+//! Modules, one job each: `rng` (seeded PRNG), `price` (common fair price, per-venue
+//! offset, basis, dislocations), `book` (synthetic L2 books and update ids), `market`
+//! (the steppable model of every venue), `venue` (one venue's markets and which frames
+//! it sends), `text` (decimal printing), `binance_format`, `bybit_format`, `okx_format`,
+//! `hyperliquid_format` (frame text, one per venue), `subscription` (requests per
+//! venue), `hub` (state shared between threads, fan-out, snapshots), `runner` (the model
+//! thread), `server` (accept loop), `connection` (one client), `rest` (plain HTTP).
 //!
 //! Determinism: for a given seed and venue start time, each market's frame sequence is
-//! byte-identical from run to run; the model counts steps and never reads the clock. The
-//! model clock starts when both markets have a subscribed connection (see `runner`).
+//! byte-identical from run to run, and a venue's does not depend on which other venues
+//! are configured; the model counts steps and never reads the clock. The model clock
+//! starts when every configured market has a subscribed connection (see `runner`).
 
 mod binance_format;
 mod book;
+mod bybit_format;
 mod connection;
 mod hub;
+mod hyperliquid_format;
 mod market;
+mod okx_format;
 mod price;
+mod rest;
 mod rng;
 mod runner;
 mod server;
 mod subscription;
+mod text;
+mod venue;
 
-use crate::types::Price;
-use connection::Symbols;
+use crate::types::{MarketKind, Price, Venue};
+use connection::Routes;
 use hub::{Shared, lock};
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
@@ -46,16 +63,11 @@ use std::time::Duration;
 pub struct SimConfig {
     /// Seed of every random draw. Default 7.
     pub seed: u64,
-    /// Spot symbol, as the venue prints it in `"s"`. Default `"BTCUSDT"`.
-    pub spot_symbol: String,
-    /// Perp symbol. Default `"BTCUSDT"`.
-    pub perp_symbol: String,
-    /// Initial fair price. Default 60000.
+    /// The simulated venues, each with a spot and a perp market, at most one per venue.
+    /// Default: Binance BTCUSDT only ([`SimVenue::btc`]).
+    pub venues: Vec<SimVenue>,
+    /// Initial fair price, common to every venue. Default 60000.
     pub start_price: Price,
-    /// Spot tick size. Default 0.01 (Binance BTCUSDT spot).
-    pub spot_tick: Price,
-    /// Perp tick size. Default 0.1 (Binance BTCUSDT USD-M).
-    pub perp_tick: Price,
     /// Model step: venue time advances by exactly one step per step. Default 1 ms;
     /// between 1 µs and 1 s.
     pub step: Duration,
@@ -76,11 +88,8 @@ impl Default for SimConfig {
     fn default() -> Self {
         Self {
             seed: 7,
-            spot_symbol: "BTCUSDT".to_owned(),
-            perp_symbol: "BTCUSDT".to_owned(),
+            venues: vec![SimVenue::btc(Venue::Binance)],
             start_price: Price::from_raw(60_000 * Price::SCALE),
-            spot_tick: Price::from_raw(Price::SCALE / 100),
-            perp_tick: Price::from_raw(Price::SCALE / 10),
             step: Duration::from_millis(1),
             dislocation_mean_interval: Duration::from_millis(1_500),
             dislocation_bps_min: 10,
@@ -91,6 +100,47 @@ impl Default for SimConfig {
     }
 }
 
+/// One simulated venue: its spot and perp markets.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SimVenue {
+    /// The venue whose wire formats are spoken.
+    pub venue: Venue,
+    /// Spot symbol as the venue spells it (Binance `BTCUSDT`, Bybit `BTCUSDT`, OKX
+    /// `BTC-USDT`, Hyperliquid `@142`).
+    pub spot_symbol: String,
+    /// Perp symbol (Binance `BTCUSDT`, Bybit `BTCUSDT`, OKX `BTC-USDT-SWAP`,
+    /// Hyperliquid `BTC`).
+    pub perp_symbol: String,
+    /// Spot tick size.
+    pub spot_tick: Price,
+    /// Perp tick size.
+    pub perp_tick: Price,
+}
+
+impl SimVenue {
+    /// The venue's BTC markets with their real symbols and ticks: Binance BTCUSDT
+    /// (0.01 / 0.1), Bybit BTCUSDT (0.1 / 0.1), OKX BTC-USDT / BTC-USDT-SWAP (0.1 / 0.1),
+    /// Hyperliquid `@142` (UBTC/USDC) / BTC (1 / 1).
+    pub fn btc(venue: Venue) -> Self {
+        let price = |raw_per_one: i64| Price::from_raw(Price::SCALE / raw_per_one);
+        let (spot, perp, spot_tick, perp_tick) = match venue {
+            Venue::Binance => ("BTCUSDT", "BTCUSDT", price(100), price(10)),
+            Venue::Bybit => ("BTCUSDT", "BTCUSDT", price(10), price(10)),
+            Venue::Okx => ("BTC-USDT", "BTC-USDT-SWAP", price(10), price(10)),
+            Venue::Hyperliquid => ("@142", "BTC", price(1), price(1)),
+        };
+        Self {
+            venue,
+            spot_symbol: spot.to_owned(),
+            perp_symbol: perp.to_owned(),
+            spot_tick,
+            perp_tick,
+        }
+    }
+}
+
+/// Longest symbol accepted, bytes.
+const SYMBOL_LEN_MAX: usize = 32;
 /// Largest step: one second (the mark price cadence).
 const STEP_MAX: Duration = Duration::from_secs(1);
 /// Smallest ratio of the start price to a tick: keeps 20 levels far from zero.
@@ -102,16 +152,18 @@ impl SimConfig {
     /// Checks every field's range.
     pub(crate) fn validate(&self) -> Result<(), SimError> {
         let invalid = |why| Err(SimError::InvalidConfig(why));
-        let tick_max = self.spot_tick.raw().max(self.perp_tick.raw());
-        if self.spot_tick.raw() <= 0 || self.perp_tick.raw() <= 0 {
-            return invalid("ticks must be positive");
+        if self.venues.is_empty() {
+            return invalid("at least one venue is needed");
         }
-        let on_grid = |p: Price| p.raw() % (Price::SCALE / binance_format::SCALE) == 0;
-        if !on_grid(self.spot_tick) || !on_grid(self.perp_tick) || !on_grid(self.start_price) {
-            return invalid("ticks and start price must be multiples of 0.00000001");
+        for (i, venue) in self.venues.iter().enumerate() {
+            if self.venues[..i].iter().any(|v| v.venue == venue.venue) {
+                return invalid("each venue may be listed once");
+            }
+            self.validate_venue(venue)?;
         }
-        if self.start_price.raw() / tick_max < START_PRICE_TICKS_MIN {
-            return invalid("start_price must be at least 1000 ticks");
+        let on_grid = |p: Price| p.raw() % (Price::SCALE / text::SCALE) == 0;
+        if !on_grid(self.start_price) {
+            return invalid("the start price must be a multiple of 0.00000001");
         }
         if self.step.is_zero() || self.step > STEP_MAX || self.step.as_micros() == 0 {
             return invalid("step must be between 1 µs and 1 s");
@@ -124,9 +176,30 @@ impl SimConfig {
         if self.dislocation_half_life.is_zero() {
             return invalid("dislocation_half_life must be positive");
         }
-        let symbol_ok = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric());
-        if !symbol_ok(&self.spot_symbol) || !symbol_ok(&self.perp_symbol) {
-            return invalid("symbols must be non-empty ASCII alphanumerics");
+        Ok(())
+    }
+
+    fn validate_venue(&self, venue: &SimVenue) -> Result<(), SimError> {
+        let invalid = |why| Err(SimError::InvalidConfig(why));
+        let (spot, perp) = (venue.spot_tick, venue.perp_tick);
+        if spot.raw() <= 0 || perp.raw() <= 0 {
+            return invalid("ticks must be positive");
+        }
+        let on_grid = |p: Price| p.raw() % (Price::SCALE / text::SCALE) == 0;
+        if !on_grid(spot) || !on_grid(perp) {
+            return invalid("ticks must be multiples of 0.00000001");
+        }
+        if self.start_price.raw() / spot.raw().max(perp.raw()) < START_PRICE_TICKS_MIN {
+            return invalid("start_price must be at least 1000 ticks");
+        }
+        let symbol_ok = |s: &str| {
+            !s.is_empty()
+                && s.len() <= SYMBOL_LEN_MAX
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'@' || b == b'_')
+        };
+        if !symbol_ok(&venue.spot_symbol) || !symbol_ok(&venue.perp_symbol) {
+            return invalid("symbols must be 1 to 32 ASCII letters, digits, '-', '@' or '_'");
         }
         Ok(())
     }
@@ -162,6 +235,9 @@ pub struct Dislocation {
     pub peak_bps: f64,
     /// The leg that moved.
     pub leg: SimLeg,
+    /// The venue whose spot and perp were dislocated (the others stayed on the fair
+    /// price).
+    pub venue: Venue,
 }
 
 /// Why the simulator could not start. Each variant says what the caller should do.
@@ -200,14 +276,26 @@ impl SimHandle {
         self.addr
     }
 
-    /// The spot market's URL: `ws://127.0.0.1:PORT/ws/spot`.
+    /// Binance's spot market URL: `ws://127.0.0.1:PORT/ws/spot`.
     pub fn spot_url(&self) -> String {
         format!("ws://{}/ws/spot", self.addr)
     }
 
-    /// The perp market's URL: `ws://127.0.0.1:PORT/ws/perp`.
+    /// Binance's perp market URL: `ws://127.0.0.1:PORT/ws/perp`.
     pub fn perp_url(&self) -> String {
         format!("ws://{}/ws/perp", self.addr)
+    }
+
+    /// A market's WebSocket URL: `ws://127.0.0.1:PORT/{venue}/{spot|perp}` (connecting
+    /// fails with a 404 if the venue is not configured).
+    pub fn url(&self, venue: Venue, kind: MarketKind) -> String {
+        format!("ws://{}/{}/{}", self.addr, venue.name(), kind.name())
+    }
+
+    /// The REST base URL, `http://127.0.0.1:PORT` (Binance's `/api/v3/depth` and
+    /// `/fapi/v1/depth` live under it).
+    pub fn rest_base(&self) -> String {
+        format!("http://{}", self.addr)
     }
 
     /// Every dislocation injected so far, in order (the last may still be active).
@@ -244,7 +332,7 @@ impl Drop for SimHandle {
 }
 
 /// Starts the simulator: binds `127.0.0.1:config.port` and spawns its threads. The
-/// model clock starts once both markets have a subscribed connection.
+/// model clock starts once every configured market has a subscribed connection.
 pub fn start(config: SimConfig) -> Result<SimHandle, SimError> {
     config.validate()?;
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, config.port));
@@ -257,16 +345,14 @@ pub fn start(config: SimConfig) -> Result<SimHandle, SimError> {
         shared: Arc::clone(&shared),
         threads: Vec::with_capacity(2),
     };
-    let symbols = Symbols {
-        spot: config.spot_symbol.to_ascii_lowercase(),
-        perp: config.perp_symbol.to_ascii_lowercase(),
-    };
+    let routes = Routes::new(&config.venues);
+    let markets = routes.markets();
     let accept_shared = Arc::clone(&shared);
     handle.threads.push(spawn("sim-accept", move || {
-        server::run_accept(&listener, &accept_shared, &symbols);
+        server::run_accept(&listener, &accept_shared, &routes);
     })?);
     handle.threads.push(spawn("sim-model", move || {
-        runner::run_model(&config, &shared)
+        runner::run_model(&config, &shared, &markets)
     })?);
     log::info!("sim: listening on {addr}");
     Ok(handle)
@@ -281,181 +367,4 @@ fn spawn(name: &str, body: impl FnOnce() + Send + 'static) -> Result<JoinHandle<
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::runtime::clock;
-    use sonic_rs::{JsonValueTrait, Value};
-    use std::net::TcpStream;
-    use tungstenite::handshake::HandshakeError;
-    use tungstenite::{Message, WebSocket};
-
-    type Client = WebSocket<TcpStream>;
-
-    /// Connects a blocking client; a failed handshake gives tungstenite's error.
-    fn connect(sim: &SimHandle, url: &str) -> Result<Client, tungstenite::Error> {
-        let stream = TcpStream::connect(sim.addr()).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .unwrap();
-        match tungstenite::client(url, stream) {
-            Ok((ws, _)) => Ok(ws),
-            Err(HandshakeError::Failure(e)) => Err(e),
-            Err(HandshakeError::Interrupted(_)) => panic!("handshake timed out"),
-        }
-    }
-
-    fn next_text(ws: &mut Client) -> String {
-        loop {
-            match ws.read().unwrap() {
-                Message::Text(t) => return t.to_string(),
-                _ => continue,
-            }
-        }
-    }
-
-    fn subscribe(ws: &mut Client, streams: &[&str], id: u64) {
-        let params = streams
-            .iter()
-            .map(|s| format!("\"{s}\""))
-            .collect::<Vec<_>>()
-            .join(",");
-        let request = format!("{{\"method\":\"SUBSCRIBE\",\"params\":[{params}],\"id\":{id}}}");
-        ws.send(Message::text(request)).unwrap();
-    }
-
-    #[test]
-    fn test_server_loopback_subscribe_and_stream() {
-        let sim = start(SimConfig::default()).unwrap();
-        assert!(sim.perp_url().starts_with("ws://127.0.0.1:"));
-        let mut perp = connect(&sim, &sim.perp_url()).unwrap();
-        subscribe(&mut perp, &["btcusdt@bookTicker"], 1);
-        assert_eq!(next_text(&mut perp), r#"{"result":null,"id":1}"#);
-        let mut spot = connect(&sim, &sim.spot_url()).unwrap();
-        subscribe(&mut spot, &["btcusdt@bookTicker", "btcusdt@depth@100ms"], 2);
-        assert_eq!(next_text(&mut spot), r#"{"result":null,"id":2}"#);
-        let mut last_e = 0;
-        for _ in 0..50 {
-            let frame: Value = sonic_rs::from_str(&next_text(&mut perp)).unwrap();
-            assert_eq!(frame.get("e").and_then(|e| e.as_str()), Some("bookTicker"));
-            let e = frame.get("E").and_then(|e| e.as_u64()).unwrap();
-            assert!(e > last_e);
-            last_e = e;
-        }
-        subscribe(&mut perp, &["btcusdt@trades"], 3);
-        let invalid = r#"{"error":{"code":2,"msg":"Invalid request"},"id":3}"#;
-        assert!((0..10_000).any(|_| next_text(&mut perp) == invalid));
-        assert!(next_text(&mut spot).starts_with(r#"{"u":"#));
-        assert!(sim.frames_sent() >= 51);
-        sim.stop();
-    }
-
-    #[test]
-    fn test_server_bad_path_refused_with_404() {
-        let sim = start(SimConfig::default()).unwrap();
-        let url = format!("ws://{}/ws/nope", sim.addr());
-        match connect(&sim, &url) {
-            Err(tungstenite::Error::Http(response)) => {
-                assert_eq!(response.status(), 404);
-            }
-            other => panic!("expected a 404, got {:?}", other.map(|_| ())),
-        }
-    }
-
-    #[test]
-    fn test_server_stop_closes_clients_and_drop_is_idempotent() {
-        let sim = start(SimConfig::default()).unwrap();
-        let mut perp = connect(&sim, &sim.perp_url()).unwrap();
-        subscribe(&mut perp, &["btcusdt@markPrice@1s"], 1);
-        assert_eq!(next_text(&mut perp), r#"{"result":null,"id":1}"#);
-        sim.stop();
-        let closed = (0..10).any(|_| matches!(perp.read(), Ok(Message::Close(_)) | Err(_)));
-        assert!(closed);
-        drop(start(SimConfig::default()).unwrap());
-    }
-
-    #[test]
-    fn test_server_frames_match_model() {
-        let sim = start(SimConfig::default()).unwrap();
-        let mut perp = connect(&sim, &sim.perp_url()).unwrap();
-        subscribe(&mut perp, &["btcusdt@bookTicker", "btcusdt@depth@100ms"], 1);
-        next_text(&mut perp);
-        let mut spot = connect(&sim, &sim.spot_url()).unwrap();
-        subscribe(&mut spot, &["btcusdt@bookTicker"], 1);
-        next_text(&mut spot);
-        let received: Vec<String> = (0..300).map(|_| next_text(&mut perp)).collect();
-        let first: Value = sonic_rs::from_str(&received[0]).unwrap();
-        let start_ms = first.get("E").and_then(|e| e.as_u64()).unwrap();
-        let mut model = market::Model::new(&SimConfig::default(), start_ms).unwrap();
-        let mut expected = Vec::new();
-        let mut frames = Vec::new();
-        while expected.len() < received.len() {
-            model.step(&mut frames);
-            let perp_frames = frames.drain(..).filter(|f| {
-                f.market == market::Market::Perp && f.stream != market::StreamKind::MarkPrice
-            });
-            expected.extend(perp_frames.map(|f| f.text));
-        }
-        expected.truncate(received.len());
-        assert_eq!(received, expected);
-    }
-
-    #[test]
-    fn test_server_slow_consumer_is_closed() {
-        let config = SimConfig {
-            step: Duration::from_micros(2),
-            ..SimConfig::default()
-        };
-        let sim = start(config).unwrap();
-        let mut spot = connect(&sim, &sim.spot_url()).unwrap();
-        subscribe(&mut spot, &["btcusdt@depth@100ms"], 1);
-        let mut perp = connect(&sim, &sim.perp_url()).unwrap();
-        subscribe(&mut perp, &["btcusdt@bookTicker"], 1);
-        let deadline = clock::monotonic_now() + Duration::from_secs(20);
-        let wait_while = |busy: &dyn Fn() -> bool| {
-            while busy() && clock::monotonic_now() < deadline {
-                clock::sleep(Duration::from_millis(5));
-            }
-        };
-        wait_while(&|| sim.shared.hub_len() < 2);
-        wait_while(&|| sim.shared.hub_len() == 2);
-        let mut close_code = None;
-        for _ in 0..200_000 {
-            match perp.read() {
-                Ok(Message::Close(frame)) => {
-                    close_code = frame.map(|f| f.code);
-                    break;
-                }
-                Ok(_) => {}
-                Err(_) => break,
-            }
-        }
-        let policy = tungstenite::protocol::frame::coding::CloseCode::Policy;
-        assert_eq!(close_code, Some(policy));
-    }
-
-    #[test]
-    fn test_config_validation_rejects_bad_fields() {
-        let bad = [
-            SimConfig {
-                step: Duration::ZERO,
-                ..SimConfig::default()
-            },
-            SimConfig {
-                dislocation_bps_min: 50,
-                ..SimConfig::default()
-            },
-            SimConfig {
-                spot_tick: Price::ZERO,
-                ..SimConfig::default()
-            },
-            SimConfig {
-                spot_symbol: "BTC/USDT".to_owned(),
-                ..SimConfig::default()
-            },
-        ];
-        for config in bad {
-            assert!(matches!(start(config), Err(SimError::InvalidConfig(_))));
-        }
-        assert!(SimConfig::default().validate().is_ok());
-    }
-}
+mod tests;

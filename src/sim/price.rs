@@ -1,14 +1,19 @@
-//! The simulator's price model: the fair price random walk, the perp's normal basis and
-//! the injected dislocations.
+//! The simulator's price model: the fair price random walk common to every venue
+//! ([`FairPrice`]) and, per venue ([`PriceModel`]), a small offset from it, the perp's
+//! normal basis and the injected dislocations.
 //!
-//! Owned by the model thread (or by a test stepping the model by hand). Allocates only to
-//! record a dislocation (one [`Dislocation`] per injection, at most
-//! [`DISLOCATIONS_RECORDED_MAX`]). Every draw comes from the caller's [`SimRng`] in a
-//! fixed order, so the mids are a pure function of the seed and the step index.
+//! Owned by the model thread (or by a test stepping the model by hand). Never allocates:
+//! dislocations are reported as [`DislocationChange`]s and recorded by the caller (at most
+//! [`DISLOCATIONS_RECORDED_MAX`] per venue). Every draw comes from the caller's
+//! [`SimRng`] in a fixed order (the fair price from the common generator, the rest from
+//! the venue's own), so the mids are a pure function of the seed, the venue and the step.
 //!
 //! The model, per step (constants are per step, calibrated for the default 1 ms step):
-//! - the fair (spot) price moves on [`FAIR_MOVE_CHANCE`] of the steps by a bounded
+//! - the fair price moves on [`FAIR_MOVE_CHANCE`] of the steps by a bounded
 //!   normal-ish return of [`FAIR_MOVE_BPS`] standard deviation (≈ 2.5 bps per second);
+//! - each venue's spot price is the fair price times `1 + offset`, the offset wandering
+//!   inside ±[`VENUE_OFFSET_MAX_BPS`], so cross-venue spreads stay within a few bps
+//!   outside dislocations;
 //! - the perp premium over spot is `basis = slow + noise`, both redrawn on 5% of the
 //!   steps: `slow` mean-reverts to [`BASIS_MEAN_BPS`] inside [`BASIS_SLOW_RANGE_BPS`],
 //!   `noise` is bounded by [`BASIS_NOISE_MAX_BPS`], so without a dislocation the premium
@@ -20,7 +25,7 @@
 //!   exponential gap later (mean gap from end to start = `dislocation_mean_interval`).
 
 use super::rng::SimRng;
-use super::{Dislocation, SimConfig, SimLeg};
+use super::{SimConfig, SimLeg};
 use std::time::Duration;
 
 /// Chance per step that the fair price moves.
@@ -31,6 +36,10 @@ pub(crate) const FAIR_MOVE_BPS: f64 = 0.25;
 pub(crate) const BASIS_MEAN_BPS: f64 = 2.0;
 /// Bounds of the slowly wandering part of the premium, bps.
 pub(crate) const BASIS_SLOW_RANGE_BPS: (f64, f64) = (1.0, 3.0);
+/// Bound of a venue's offset from the fair price, bps.
+pub(crate) const VENUE_OFFSET_MAX_BPS: f64 = 0.5;
+/// Standard deviation of one offset move, bps (moves on [`BASIS_MOVE_CHANCE`] of steps).
+const VENUE_OFFSET_MOVE_BPS: f64 = 0.05;
 /// Chance per step that the premium moves (slow part and noise redrawn); otherwise the
 /// perp follows spot exactly, as a quote does between two updates.
 const BASIS_MOVE_CHANCE: f64 = 0.05;
@@ -58,7 +67,7 @@ pub(crate) struct Mids {
     pub(crate) spot: f64,
     /// Perp mid.
     pub(crate) perp: f64,
-    /// Index price (the undisturbed fair spot price).
+    /// Index price (the common fair price, undisturbed by dislocations).
     pub(crate) index: f64,
     /// The normal premium (without dislocation) this step, bps: drives funding.
     pub(crate) basis_bps: f64,
@@ -98,62 +107,92 @@ impl DislocationParams {
     }
 }
 
-/// The fair price, the basis and the dislocation schedule.
+/// The fair price every venue follows.
+#[derive(Clone, Debug)]
+pub(crate) struct FairPrice {
+    fair: f64,
+}
+
+impl FairPrice {
+    /// The process at `config.start_price`.
+    pub(crate) fn new(config: &SimConfig) -> Self {
+        Self {
+            fair: config.start_price.to_f64_lossy(),
+        }
+    }
+
+    /// Advances one step; returns the new fair price.
+    pub(crate) fn step(&mut self, rng: &mut SimRng) -> f64 {
+        if rng.chance(FAIR_MOVE_CHANCE) {
+            self.fair *= 1.0 + FAIR_MOVE_BPS * 1e-4 * rng.normalish();
+        }
+        self.fair
+    }
+}
+
+/// What a step did to a venue's dislocations.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum DislocationChange {
+    /// One started this step, with this signed peak premium (bps) on this leg.
+    Started {
+        /// The perp premium over spot at the first step, bps.
+        peak_bps: f64,
+        /// The leg that moved.
+        leg: SimLeg,
+    },
+    /// The active one ended this step.
+    Ended,
+}
+
+/// One venue's offset, basis and dislocation schedule.
 #[derive(Clone, Debug)]
 pub(crate) struct PriceModel {
-    fair: f64,
+    offset_bps: f64,
     basis_slow_bps: f64,
     basis_noise_bps: f64,
     params: DislocationParams,
     active: Option<Active>,
     next_start_step: u64,
-    dislocations: Vec<Dislocation>,
+    injected: usize,
 }
 
 impl PriceModel {
-    /// A model at `config.start_price`, its first dislocation scheduled from step 0.
+    /// A venue's model, its first dislocation scheduled from step 0.
     pub(crate) fn new(config: &SimConfig, rng: &mut SimRng) -> Self {
         let params = DislocationParams::new(config);
         let mut model = Self {
-            fair: config.start_price.to_f64_lossy(),
+            offset_bps: 0.0,
             basis_slow_bps: BASIS_MEAN_BPS,
             basis_noise_bps: 0.0,
             params,
             active: None,
             next_start_step: 0,
-            dislocations: Vec::new(),
+            injected: 0,
         };
         model.next_start_step = model.gap_steps(rng);
         model
     }
 
-    /// Advances to step `step` (venue time `venue_ms`); returns the mids and whether the
-    /// dislocation list changed (one started or ended).
-    pub(crate) fn step(&mut self, rng: &mut SimRng, step: u64, venue_ms: u64) -> (Mids, bool) {
-        if rng.chance(FAIR_MOVE_CHANCE) {
-            self.fair *= 1.0 + FAIR_MOVE_BPS * 1e-4 * rng.normalish();
-        }
+    /// Advances to step `step` with the common `fair` price; returns the mids and what
+    /// happened to the dislocations.
+    pub(crate) fn step(
+        &mut self,
+        rng: &mut SimRng,
+        fair: f64,
+        step: u64,
+    ) -> (Mids, Option<DislocationChange>) {
         let basis_bps = self.next_basis(rng);
-        let changed = match self.active {
-            Some(_) => self.decay(rng, step, venue_ms),
-            None if step >= self.next_start_step => self.inject(rng, basis_bps, venue_ms),
-            None => false,
+        let change = match self.active {
+            Some(_) => self.decay(rng, step),
+            None if step >= self.next_start_step => self.inject(rng, basis_bps),
+            None => None,
         };
-        (self.mids(basis_bps), changed)
+        (self.mids(fair, basis_bps), change)
     }
 
-    /// Every dislocation recorded so far, in order.
-    pub(crate) fn dislocations(&self) -> &[Dislocation] {
-        &self.dislocations
-    }
-
-    /// Closes a dislocation still in progress at `venue_ms` (the sim is stopping).
-    pub(crate) fn finish(&mut self, venue_ms: u64) {
-        if self.active.take().is_some()
-            && let Some(last) = self.dislocations.last_mut()
-        {
-            last.end_ms = venue_ms;
-        }
+    /// Ends a dislocation still in progress (the sim is stopping); returns whether one was.
+    pub(crate) fn finish(&mut self) -> bool {
+        self.active.take().is_some()
     }
 
     fn next_basis(&mut self, rng: &mut SimRng) -> f64 {
@@ -164,17 +203,20 @@ impl PriceModel {
             self.basis_slow_bps = slow.clamp(lo, hi);
             self.basis_noise_bps = (BASIS_NOISE_BPS * rng.normalish())
                 .clamp(-BASIS_NOISE_MAX_BPS, BASIS_NOISE_MAX_BPS);
+            let offset = self.offset_bps * (1.0 - BASIS_PULL_PER_MOVE)
+                + VENUE_OFFSET_MOVE_BPS * rng.normalish();
+            self.offset_bps = offset.clamp(-VENUE_OFFSET_MAX_BPS, VENUE_OFFSET_MAX_BPS);
         }
         self.basis_slow_bps + self.basis_noise_bps
     }
 
-    fn inject(&mut self, rng: &mut SimRng, basis_bps: f64, venue_ms: u64) -> bool {
-        if self.dislocations.len() >= DISLOCATIONS_RECORDED_MAX {
+    fn inject(&mut self, rng: &mut SimRng, basis_bps: f64) -> Option<DislocationChange> {
+        if self.injected >= DISLOCATIONS_RECORDED_MAX {
             if self.next_start_step != u64::MAX {
                 log::warn!("sim: {DISLOCATIONS_RECORDED_MAX} dislocations recorded; no more");
             }
             self.next_start_step = u64::MAX;
-            return false;
+            return None;
         }
         let p = self.params;
         let magnitude = p.bps_min + (p.bps_max - p.bps_min) * rng.unit();
@@ -192,26 +234,19 @@ impl PriceModel {
             leg,
             excess_bps: peak_bps - basis_bps,
         });
-        self.dislocations.push(Dislocation {
-            start_ms: venue_ms,
-            end_ms: venue_ms,
-            peak_bps,
-            leg,
-        });
-        true
+        self.injected += 1;
+        Some(DislocationChange::Started { peak_bps, leg })
     }
 
-    fn decay(&mut self, rng: &mut SimRng, step: u64, venue_ms: u64) -> bool {
-        let Some(active) = self.active.as_mut() else {
-            return false;
-        };
+    fn decay(&mut self, rng: &mut SimRng, step: u64) -> Option<DislocationChange> {
+        let active = self.active.as_mut()?;
         active.excess_bps *= self.params.decay_per_step;
         if active.excess_bps.abs() >= DISLOCATION_END_BPS {
-            return false;
+            return None;
         }
-        self.finish(venue_ms);
+        self.active = None;
         self.next_start_step = step.saturating_add(self.gap_steps(rng));
-        true
+        Some(DislocationChange::Ended)
     }
 
     fn gap_steps(&self, rng: &mut SimRng) -> u64 {
@@ -221,14 +256,15 @@ impl PriceModel {
             .saturating_add(f64_to_u64(extra.round()))
     }
 
-    fn mids(&self, basis_bps: f64) -> Mids {
-        let normal_perp = self.fair * (1.0 + basis_bps * 1e-4);
+    fn mids(&self, fair: f64, basis_bps: f64) -> Mids {
+        let venue_fair = fair * (1.0 + self.offset_bps * 1e-4);
+        let normal_perp = venue_fair * (1.0 + basis_bps * 1e-4);
         let (spot, perp) = match self.active {
-            None => (self.fair, normal_perp),
+            None => (venue_fair, normal_perp),
             Some(Active { leg, excess_bps }) => {
                 let premium = 1.0 + (basis_bps + excess_bps) * 1e-4;
                 match leg {
-                    SimLeg::Perp => (self.fair, self.fair * premium),
+                    SimLeg::Perp => (venue_fair, venue_fair * premium),
                     SimLeg::Spot => (normal_perp / premium, normal_perp),
                 }
             }
@@ -236,7 +272,7 @@ impl PriceModel {
         Mids {
             spot,
             perp,
-            index: self.fair,
+            index: fair,
             basis_bps,
         }
     }
@@ -266,19 +302,39 @@ mod tests {
         }
     }
 
+    /// Steps a venue model `steps` times at a fixed fair price; returns the steps at which
+    /// dislocations started and ended.
+    fn run(model: &mut PriceModel, rng: &mut SimRng, steps: u64) -> (Vec<u64>, Vec<u64>) {
+        let (mut starts, mut ends) = (Vec::new(), Vec::new());
+        for k in 0..steps {
+            match model.step(rng, 60_000.0, k).1 {
+                Some(DislocationChange::Started { peak_bps, .. }) => {
+                    assert!((10.0..=40.0).contains(&peak_bps.abs()));
+                    starts.push(k);
+                }
+                Some(DislocationChange::Ended) => ends.push(k),
+                None => {}
+            }
+        }
+        (starts, ends)
+    }
+
     #[test]
     fn test_price_model_dislocation_gaps_respect_minimum() {
         let mut rng = SimRng::new(3);
         let mut model = PriceModel::new(&config(Duration::from_millis(1_500)), &mut rng);
-        for k in 0..60_000 {
-            model.step(&mut rng, k, k);
-        }
-        let d = model.dislocations();
-        assert!(d.len() > 10, "only {} dislocations in 60 s", d.len());
-        assert!(d[0].start_ms >= 600);
-        for pair in d.windows(2) {
-            assert!(pair[1].start_ms >= pair[0].end_ms + 600);
-            assert!(pair[0].end_ms > pair[0].start_ms);
+        let (starts, ends) = run(&mut model, &mut rng, 60_000);
+        assert!(
+            starts.len() > 10,
+            "only {} dislocations in 60 s",
+            starts.len()
+        );
+        assert!(starts[0] >= 600);
+        for (i, end) in ends.iter().enumerate() {
+            assert!(*end > starts[i]);
+            if let Some(next) = starts.get(i + 1) {
+                assert!(*next >= end + 600);
+            }
         }
     }
 
@@ -288,10 +344,15 @@ mod tests {
         let huge = Duration::from_secs(1_000_000_000);
         let mut model = PriceModel::new(&config(huge), &mut rng);
         for k in 0..10_000 {
-            let (mids, changed) = model.step(&mut rng, k, k);
-            assert!(!changed);
+            let (mids, change) = model.step(&mut rng, 60_000.0, k);
+            assert!(change.is_none());
             let premium = (mids.perp / mids.spot - 1.0) * 1e4;
             assert!((0.5..3.5).contains(&premium), "premium {premium}");
+            let offset = (mids.spot / mids.index - 1.0) * 1e4;
+            assert!(
+                offset.abs() <= VENUE_OFFSET_MAX_BPS + 1e-9,
+                "offset {offset}"
+            );
         }
     }
 
@@ -300,12 +361,18 @@ mod tests {
         let mut rng = SimRng::new(1);
         let mut model = PriceModel::new(&config(Duration::ZERO), &mut rng);
         let mut k = 0;
-        while model.dislocations().is_empty() {
-            model.step(&mut rng, k, k);
+        while model.step(&mut rng, 60_000.0, k).1.is_none() {
             k += 1;
         }
-        model.finish(k + 5);
-        assert_eq!(model.dislocations()[0].end_ms, k + 5);
-        assert!(model.active.is_none());
+        assert!(model.finish());
+        assert!(!model.finish());
+    }
+
+    #[test]
+    fn test_fair_price_moves_boundedly() {
+        let mut rng = SimRng::new(2);
+        let mut fair = FairPrice::new(&SimConfig::default());
+        let last = (0..10_000).map(|_| fair.step(&mut rng)).last().unwrap();
+        assert!((last / 60_000.0 - 1.0).abs() < 0.01, "fair {last}");
     }
 }

@@ -1,20 +1,23 @@
-//! The model thread: waits for subscribers on both markets, then steps the model once per
-//! `SimConfig::step` of wall time and fans the frames out.
+//! The model thread: builds the model, answers REST snapshot requests while it waits for
+//! subscribers on every configured market, then steps the model once per
+//! `SimConfig::step` of wall time, fans the frames (and new subscribers' snapshots) out
+//! and answers REST requests between steps.
 //!
 //! Runs on the `sim-model` thread. Paces with absolute deadlines (`deadline += step`,
 //! [`clock::sleep_until`]), so it does not drift; when behind it runs the late steps back
 //! to back without sleeping. The model itself counts steps and never reads the clock, so
 //! its frames do not depend on scheduling jitter. Allocates the frames of one step
-//! (cold path, at most five per step).
+//! (cold path, a few per market).
 //!
-//! The model clock starts only when both the spot and the perp market have at least one
-//! connection with a subscription, so clients that connect and subscribe before that see
-//! the whole history from step 0 (including each market's full initial book in its first
-//! depth message). Venue time starts at the wall-clock unix ms of that moment.
+//! The model clock starts only when every configured market has at least one connection
+//! with a subscription, so clients that connect and subscribe before that see the whole
+//! history from step 0. Venue time starts at the wall-clock unix ms of that moment. The
+//! books exist before (built with the model), so a Binance client can fetch its REST
+//! snapshot while other markets are still waiting for subscribers.
 
 use super::SimConfig;
 use super::hub::Shared;
-use super::market::Model;
+use super::market::{Market, Model};
 use crate::runtime::{Clock, clock};
 use log::{info, warn};
 use std::sync::Arc;
@@ -23,41 +26,50 @@ use std::time::Duration;
 /// Poll interval while waiting for the first subscribers.
 pub(crate) const SUBSCRIBER_POLL: Duration = Duration::from_millis(1);
 
-/// Runs the model until the simulator stops.
-pub(crate) fn run_model(config: &SimConfig, shared: &Arc<Shared>) {
-    if !wait_for_subscribers(shared) {
-        return;
-    }
-    let start_ms = Clock::new().unix_ms_now();
-    let mut model = match Model::new(config, start_ms) {
+/// Runs the model until the simulator stops; `markets` are the configured ones.
+pub(crate) fn run_model(config: &SimConfig, shared: &Arc<Shared>, markets: &[Market]) {
+    let wall = Clock::new();
+    let mut model = match Model::new(config, wall.unix_ms_now()) {
         Ok(model) => model,
         Err(e) => {
             warn!("sim: model not started: {e}");
             return;
         }
     };
+    if !wait_for_subscribers(shared, markets, &model) {
+        return;
+    }
+    let start_ms = wall.unix_ms_now();
+    model.set_start_ms(start_ms);
     info!(
         "sim: model started at venue time {start_ms} (seed {})",
         config.seed
     );
-    let mut frames = Vec::with_capacity(8);
+    let mut frames = Vec::with_capacity(64);
     let mut deadline = clock::monotonic_now();
     while !shared.stopping() {
         clock::sleep_until(deadline);
         deadline += config.step;
         if model.step(&mut frames) {
-            shared.sync_dislocations(model.dislocations());
+            let (from, record) = model.take_dislocation_changes();
+            shared.sync_dislocations(from, record);
         }
-        shared.broadcast(&mut frames);
+        shared.broadcast(&mut frames, &|market, stream| {
+            model.snapshot(market, stream)
+        });
+        shared.answer_rest(&|market, limit| model.rest_depth(market, limit));
     }
     model.finish();
-    shared.sync_dislocations(model.dislocations());
+    let (from, record) = model.take_dislocation_changes();
+    shared.sync_dislocations(from, record);
 }
 
-/// Waits until both markets have a subscribed connection; `false` if stopped first.
-fn wait_for_subscribers(shared: &Shared) -> bool {
+/// Waits until every market has a subscribed connection, answering REST requests
+/// meanwhile; `false` if stopped first.
+fn wait_for_subscribers(shared: &Shared, markets: &[Market], model: &Model) -> bool {
     while !shared.stopping() {
-        if shared.both_markets_subscribed() {
+        shared.answer_rest(&|market, limit| model.rest_depth(market, limit));
+        if shared.all_subscribed(markets) {
             return true;
         }
         clock::sleep(SUBSCRIBER_POLL);

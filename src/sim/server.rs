@@ -1,11 +1,12 @@
-//! The simulator's listening socket: accepts connections and gives each its thread.
+//! The simulator's listening socket (WebSocket and REST share it): accepts connections
+//! and gives each its thread.
 //!
 //! Runs on the `sim-accept` thread. The listener is non-blocking and polled every
 //! [`ACCEPT_POLL`], so the loop sees the stop flag promptly; at stop it joins every
 //! connection thread it started. Allocates one thread per connection, at most
 //! [`CONNECTIONS_MAX`] at a time (more are refused and logged).
 
-use super::connection::{self, Symbols};
+use super::connection::{self, Routes};
 use super::hub::{CONNECTIONS_MAX, Shared};
 use crate::runtime::clock;
 use log::warn;
@@ -20,7 +21,7 @@ use std::time::Duration;
 pub(crate) const ACCEPT_POLL: Duration = Duration::from_millis(2);
 
 /// Accepts connections until the simulator stops, then joins their threads.
-pub(crate) fn run_accept(listener: &TcpListener, shared: &Arc<Shared>, symbols: &Symbols) {
+pub(crate) fn run_accept(listener: &TcpListener, shared: &Arc<Shared>, routes: &Routes) {
     let mut connections: Vec<JoinHandle<()>> = Vec::new();
     while !shared.stopping() {
         match listener.accept() {
@@ -30,7 +31,7 @@ pub(crate) fn run_accept(listener: &TcpListener, shared: &Arc<Shared>, symbols: 
                     warn!("sim: refused {peer}: {CONNECTIONS_MAX} connections already open");
                     continue;
                 }
-                if let Some(handle) = spawn_connection(stream, peer, shared, symbols) {
+                if let Some(handle) = spawn_connection(stream, peer, shared, routes) {
                     connections.push(handle);
                 }
             }
@@ -52,13 +53,13 @@ fn spawn_connection(
     stream: TcpStream,
     peer: SocketAddr,
     shared: &Arc<Shared>,
-    symbols: &Symbols,
+    routes: &Routes,
 ) -> Option<JoinHandle<()>> {
     let shared = Arc::clone(shared);
-    let symbols = symbols.clone();
+    let routes = routes.clone();
     let spawned = thread::Builder::new()
         .name(format!("sim-conn-{}", peer.port()))
-        .spawn(move || connection::serve(stream, peer, &shared, &symbols));
+        .spawn(move || connection::serve(stream, peer, &shared, &routes));
     match spawned {
         Ok(handle) => Some(handle),
         Err(e) => {

@@ -1,139 +1,490 @@
-//! Client requests on a simulated connection: stream names and `SUBSCRIBE` /
-//! `UNSUBSCRIBE`, answered the way Binance answers them.
+//! Client requests on a simulated connection, per venue: stream names, subscribe and
+//! unsubscribe, and app-level pings, answered the way each venue answers them.
 //!
-//! Called by a connection thread for each text message it reads; allocates the reply
-//! string (cold path). The subscription itself is a bit mask ([`StreamKind::bit`]) that
-//! the model thread reads when it fans frames out.
+//! Called by a connection thread for each text message it reads; allocates the replies
+//! (cold path). The subscription itself is a bit mask ([`StreamKind::bit`]) that the
+//! model thread reads when it fans frames out, plus the streams waiting for a snapshot
+//! (see `hub`).
 //!
-//! Accepted stream names (lower-case symbol, as the venue requires):
-//! - both markets: `<symbol>@bookTicker`, `<symbol>@depth@100ms`;
-//! - perp also: `<symbol>@depth`, `<symbol>@depth@0ms`, `<symbol>@depth@250ms`,
-//!   `<symbol>@depth@500ms`, `<symbol>@markPrice`, `<symbol>@markPrice@1s`.
-//!
-//! NB: differences from the venue: every depth alias is served at the simulator's one
-//! 100 ms cadence, and `@markPrice` (3 s on the venue) at 1 s. Any unknown stream, an
-//! unknown method or unparseable JSON is refused as a whole with
-//! `{"error":{"code":2,"msg":"Invalid request"},"id":...}` (the venue answers bad JSON
-//! with code 3; callers only test for `error`).
+//! Accepted requests (`S` is the configured symbol, as the venue spells it):
+//! - Binance: `{"method":"SUBSCRIBE"|"UNSUBSCRIBE","params":[..],"id":..}` with
+//!   `s@bookTicker`, `s@depth@100ms`, `s@trade` (`s` lower case), perp also `s@depth`,
+//!   `s@depth@0ms`, `s@depth@250ms`, `s@depth@500ms`, `s@markPrice`, `s@markPrice@1s`.
+//!   Any unknown stream, method or unparseable JSON is refused as a whole with
+//!   `{"error":{"code":2,"msg":"Invalid request"},"id":..}` (NB: the venue answers bad
+//!   JSON with code 3; callers only test for `error`). NB: every depth alias is served at
+//!   the one 100 ms cadence, and `@markPrice` (3 s on the venue) at 1 s.
+//! - Bybit: `{"op":"subscribe"|"unsubscribe","args":[..],"req_id":..}` with
+//!   `orderbook.50.S` (a snapshot first), `publicTrade.S`, perp `tickers.S` (a snapshot
+//!   first); `{"op":"ping"}`. Refusals: `"success":false` with the venue's `ret_msg`.
+//! - OKX: `{"op":"subscribe"|"unsubscribe","args":[{"channel":..,"instId":"S"},..]}` with
+//!   `books` (a snapshot first), `bbo-tbt`, `trades`, swap `funding-rate`; one
+//!   `{"event":..,"arg":..,"connId":..}` per arg; the text `ping` gets `pong`. Refusals:
+//!   `{"event":"error","code":"60012"|"60018",..}` and nothing changes.
+//! - Hyperliquid: `{"method":"subscribe"|"unsubscribe","subscription":{"type":..,
+//!   "coin":"S"}}` with `l2Book`, `bbo`, `trades`, perp `activeAssetCtx`;
+//!   `{"method":"ping"}` gets `{"channel":"pong"}`. Refusals: `{"channel":"error",..}`.
 
 use super::binance_format::{request_invalid, request_ok};
 use super::market::{Market, StreamKind};
+use super::{bybit_format as bybit, hyperliquid_format as hyperliquid, okx_format as okx};
+use crate::types::{MarketKind, Venue};
 use sonic_rs::{JsonContainerTrait, JsonValueTrait, Value};
 
-/// Most streams accepted in one request (the venue's limit is 1024 per connection).
+/// Most streams accepted in one request (Binance's limit is 1024 per connection).
 pub(crate) const REQUEST_PARAMS_MAX: usize = 1_024;
 
-/// The stream a name designates on `market`, for the lower-case `symbol`.
-pub(crate) fn parse_stream(name: &str, market: Market, symbol: &str) -> Option<StreamKind> {
-    let rest = name.strip_prefix(symbol)?.strip_prefix('@')?;
-    match (market, rest) {
-        (_, "bookTicker") => Some(StreamKind::BookTicker),
-        (_, "depth@100ms") => Some(StreamKind::Depth),
-        (Market::Perp, "depth" | "depth@0ms" | "depth@250ms" | "depth@500ms") => {
-            Some(StreamKind::Depth)
-        }
-        (Market::Perp, "markPrice" | "markPrice@1s") => Some(StreamKind::MarkPrice),
-        _ => None,
+/// The streams of a venue that start with a snapshot sent to each new subscriber.
+pub(crate) fn snapshot_streams(market: Market) -> u8 {
+    match (market.venue, market.kind) {
+        (Venue::Bybit, MarketKind::Perp) => StreamKind::Depth.bit() | StreamKind::Funding.bit(),
+        (Venue::Bybit, MarketKind::Spot) | (Venue::Okx, _) => StreamKind::Depth.bit(),
+        _ => 0,
     }
 }
 
-/// What a request does to a connection's subscription mask.
+/// What a request does to a connection's subscription.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum MaskChange {
-    /// Add these bits.
-    Add(u8),
-    /// Remove these bits.
+    /// Add these stream bits; those of `snapshot` first get a snapshot.
+    Add {
+        /// Streams added.
+        bits: u8,
+        /// Streams (among `bits`) waiting for their snapshot.
+        snapshot: u8,
+    },
+    /// Remove these bits (and any snapshot they were waiting for).
     Remove(u8),
-    /// Leave the mask as it is (the request was refused).
+    /// Leave the subscription as it is.
     None,
 }
 
 impl MaskChange {
-    /// The mask after the change.
-    pub(crate) fn apply(self, mask: u8) -> u8 {
+    /// A subscription of `bits` to `market`.
+    fn add(market: Market, bits: u8) -> Self {
+        Self::Add {
+            bits,
+            snapshot: bits & snapshot_streams(market),
+        }
+    }
+
+    /// The state after the change: low byte the mask, high byte the streams waiting
+    /// for a snapshot.
+    pub(crate) fn apply(self, state: u16) -> u16 {
         match self {
-            Self::Add(bits) => mask | bits,
-            Self::Remove(bits) => mask & !bits,
-            Self::None => mask,
+            Self::Add { bits, snapshot } => state | u16::from(bits) | (u16::from(snapshot) << 8),
+            Self::Remove(bits) => state & !(u16::from(bits) | (u16::from(bits) << 8)),
+            Self::None => state,
         }
     }
 }
 
-/// Parses one request; returns the mask change and the reply text to send.
-pub(crate) fn handle_request(text: &str, market: Market, symbol: &str) -> (MaskChange, String) {
+/// The connection a request arrives on.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RequestContext<'a> {
+    /// The connection's market.
+    pub(crate) market: Market,
+    /// The market's symbol as the venue spells it in requests (Binance: lower case).
+    pub(crate) symbol: &'a str,
+    /// The connection's id as the venue shows it (`conn_id`, `connId`).
+    pub(crate) conn_id: &'a str,
+    /// Wall-clock unix ms (Bybit's spot pong carries it).
+    pub(crate) now_ms: u64,
+}
+
+/// A request's effect: the subscription change and the replies to send, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Outcome {
+    /// The change.
+    pub(crate) change: MaskChange,
+    /// Reply texts.
+    pub(crate) replies: Vec<String>,
+}
+
+impl Outcome {
+    fn reply(change: MaskChange, reply: String) -> Self {
+        Self {
+            change,
+            replies: vec![reply],
+        }
+    }
+}
+
+/// Parses one text message; returns its effect.
+pub(crate) fn handle_request(text: &str, ctx: &RequestContext<'_>) -> Outcome {
+    match ctx.market.venue {
+        Venue::Binance => binance_request(text, ctx),
+        Venue::Bybit => bybit_request(text, ctx),
+        Venue::Okx => okx_request(text, ctx),
+        Venue::Hyperliquid => hyperliquid_request(text, ctx),
+    }
+}
+
+/// The Binance stream a name designates on `kind`, for the lower-case `symbol`.
+pub(crate) fn binance_stream(name: &str, kind: MarketKind, symbol: &str) -> Option<StreamKind> {
+    let rest = name.strip_prefix(symbol)?.strip_prefix('@')?;
+    match (kind, rest) {
+        (_, "bookTicker") => Some(StreamKind::BookTicker),
+        (_, "depth@100ms") => Some(StreamKind::Depth),
+        (_, "trade") => Some(StreamKind::Trade),
+        (MarketKind::Perp, "depth" | "depth@0ms" | "depth@250ms" | "depth@500ms") => {
+            Some(StreamKind::Depth)
+        }
+        (MarketKind::Perp, "markPrice" | "markPrice@1s") => Some(StreamKind::Funding),
+        _ => None,
+    }
+}
+
+fn binance_request(text: &str, ctx: &RequestContext<'_>) -> Outcome {
     let Ok(request) = sonic_rs::from_str::<Value>(text) else {
-        return (MaskChange::None, request_invalid("null"));
+        return Outcome::reply(MaskChange::None, request_invalid("null"));
     };
     let id_json = request
         .get("id")
         .and_then(|id| sonic_rs::to_string(id).ok())
         .unwrap_or_else(|| "null".to_owned());
-    match request_change(&request, market, symbol) {
-        Some(change) => (change, request_ok(&id_json)),
-        None => (MaskChange::None, request_invalid(&id_json)),
+    let change = || -> Option<MaskChange> {
+        let params = request.get("params")?.as_array()?;
+        if params.len() > REQUEST_PARAMS_MAX {
+            return None;
+        }
+        let mut bits = 0u8;
+        for param in params.iter() {
+            bits |= binance_stream(param.as_str()?, ctx.market.kind, ctx.symbol)?.bit();
+        }
+        match request.get("method")?.as_str()? {
+            "SUBSCRIBE" => Some(MaskChange::add(ctx.market, bits)),
+            "UNSUBSCRIBE" => Some(MaskChange::Remove(bits)),
+            _ => None,
+        }
+    };
+    match change() {
+        Some(change) => Outcome::reply(change, request_ok(&id_json)),
+        None => Outcome::reply(MaskChange::None, request_invalid(&id_json)),
     }
 }
 
-/// The change a well-formed request asks for, `None` if anything in it is invalid.
-fn request_change(request: &Value, market: Market, symbol: &str) -> Option<MaskChange> {
-    let params = request.get("params")?.as_array()?;
-    if params.len() > REQUEST_PARAMS_MAX {
-        return None;
-    }
-    let mut bits = 0u8;
-    for param in params.iter() {
-        bits |= parse_stream(param.as_str()?, market, symbol)?.bit();
-    }
-    match request.get("method")?.as_str()? {
-        "SUBSCRIBE" => Some(MaskChange::Add(bits)),
-        "UNSUBSCRIBE" => Some(MaskChange::Remove(bits)),
+/// The Bybit stream a topic designates on `kind`.
+fn bybit_topic(topic: &str, kind: MarketKind, symbol: &str) -> Option<StreamKind> {
+    let (channel, rest) = topic.split_once('.')?;
+    let on = |s: &str| (s == symbol).then_some(());
+    match (kind, channel) {
+        (_, "orderbook") => {
+            let (depth, s) = rest.split_once('.')?;
+            on(s)?;
+            (depth == bybit::ORDERBOOK_DEPTH.to_string()).then_some(StreamKind::Depth)
+        }
+        (_, "publicTrade") => on(rest).map(|()| StreamKind::Trade),
+        (MarketKind::Perp, "tickers") => on(rest).map(|()| StreamKind::Funding),
         _ => None,
     }
+}
+
+fn bybit_request(text: &str, ctx: &RequestContext<'_>) -> Outcome {
+    let conn = ctx.conn_id;
+    let Ok(request) = sonic_rs::from_str::<Value>(text) else {
+        let reply = bybit::op_reply(false, "error:request not json", conn, "\"\"", "");
+        return Outcome::reply(MaskChange::None, reply);
+    };
+    let req_id = request
+        .get("req_id")
+        .and_then(|id| sonic_rs::to_string(id).ok())
+        .unwrap_or_else(|| "\"\"".to_owned());
+    let op = request.get("op").and_then(|op| op.as_str()).unwrap_or("");
+    if op == "ping" {
+        let reply = bybit::pong(ctx.market.kind, conn, &req_id, ctx.now_ms);
+        return Outcome::reply(MaskChange::None, reply);
+    }
+    if op != "subscribe" && op != "unsubscribe" {
+        let reply = bybit::op_reply(false, "error:unsupported op", conn, &req_id, op_text(op));
+        return Outcome::reply(MaskChange::None, reply);
+    }
+    let mut bits = 0u8;
+    let args = request.get("args").and_then(|a| a.as_array());
+    for arg in args.iter().flat_map(|a| a.iter()).take(REQUEST_PARAMS_MAX) {
+        let stream = arg
+            .as_str()
+            .and_then(|t| bybit_topic(t, ctx.market.kind, ctx.symbol));
+        let Some(stream) = stream else {
+            let reply = bybit::op_reply(false, "error:handler not found", conn, &req_id, op);
+            return Outcome::reply(MaskChange::None, reply);
+        };
+        bits |= stream.bit();
+    }
+    let change = if op == "subscribe" {
+        MaskChange::add(ctx.market, bits)
+    } else {
+        MaskChange::Remove(bits)
+    };
+    Outcome::reply(change, bybit::op_reply(true, "", conn, &req_id, op))
+}
+
+/// `op` if it needs no JSON escaping, else empty.
+fn op_text(op: &str) -> &str {
+    if op.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        op
+    } else {
+        ""
+    }
+}
+
+/// The OKX stream a channel designates on `kind`.
+fn okx_channel(channel: &str, kind: MarketKind) -> Option<StreamKind> {
+    match (kind, channel) {
+        (_, "books") => Some(StreamKind::Depth),
+        (_, "bbo-tbt") => Some(StreamKind::BookTicker),
+        (_, "trades") => Some(StreamKind::Trade),
+        (MarketKind::Perp, "funding-rate") => Some(StreamKind::Funding),
+        _ => None,
+    }
+}
+
+fn okx_request(text: &str, ctx: &RequestContext<'_>) -> Outcome {
+    let conn = ctx.conn_id;
+    if text == "ping" {
+        return Outcome::reply(MaskChange::None, "pong".to_owned());
+    }
+    let invalid = || {
+        let reply = okx::error_reply("60012", "Invalid request", conn);
+        Outcome::reply(MaskChange::None, reply)
+    };
+    let Ok(request) = sonic_rs::from_str::<Value>(text) else {
+        return invalid();
+    };
+    let op = request.get("op").and_then(|op| op.as_str()).unwrap_or("");
+    let Some(args) = request.get("args").and_then(|a| a.as_array()) else {
+        return invalid();
+    };
+    if (op != "subscribe" && op != "unsubscribe") || args.len() > REQUEST_PARAMS_MAX {
+        return invalid();
+    }
+    let mut bits = 0u8;
+    let mut replies = Vec::with_capacity(args.len());
+    for arg in args.iter() {
+        let field = |name| {
+            arg.get(name)
+                .and_then(|v: &Value| v.as_str().map(str::to_owned))
+        };
+        let (Some(channel), Some(inst)) = (field("channel"), field("instId")) else {
+            return invalid();
+        };
+        let stream = okx_channel(&channel, ctx.market.kind).filter(|_| inst == ctx.symbol);
+        let Some(stream) = stream else {
+            let reply = okx::error_reply(
+                "60018",
+                "Wrong URL or channel or instId doesn't exist.",
+                conn,
+            );
+            return Outcome::reply(MaskChange::None, reply);
+        };
+        bits |= stream.bit();
+        replies.push(okx::event_reply(op, &channel, &inst, conn));
+    }
+    let change = if op == "subscribe" {
+        MaskChange::add(ctx.market, bits)
+    } else {
+        MaskChange::Remove(bits)
+    };
+    Outcome { change, replies }
+}
+
+/// The Hyperliquid stream a subscription type designates on `kind`.
+fn hyperliquid_type(kind_name: &str, kind: MarketKind) -> Option<StreamKind> {
+    match (kind, kind_name) {
+        (_, "l2Book") => Some(StreamKind::Depth),
+        (_, "bbo") => Some(StreamKind::BookTicker),
+        (_, "trades") => Some(StreamKind::Trade),
+        (MarketKind::Perp, "activeAssetCtx") => Some(StreamKind::Funding),
+        _ => None,
+    }
+}
+
+fn hyperliquid_request(text: &str, ctx: &RequestContext<'_>) -> Outcome {
+    let invalid = || {
+        let reply = hyperliquid::error_reply("Invalid subscription");
+        Outcome::reply(MaskChange::None, reply)
+    };
+    let Ok(request) = sonic_rs::from_str::<Value>(text) else {
+        return invalid();
+    };
+    let method = request.get("method").and_then(|m| m.as_str()).unwrap_or("");
+    if method == "ping" {
+        return Outcome::reply(MaskChange::None, hyperliquid::PONG.to_owned());
+    }
+    let Some(subscription) = request.get("subscription") else {
+        return invalid();
+    };
+    let field = |name| subscription.get(name).and_then(|v: &Value| v.as_str());
+    let (Some(kind_name), Some(coin)) = (field("type"), field("coin")) else {
+        return invalid();
+    };
+    let stream = hyperliquid_type(kind_name, ctx.market.kind).filter(|_| coin == ctx.symbol);
+    let Some(stream) = stream else {
+        return invalid();
+    };
+    let change = match method {
+        "subscribe" => MaskChange::add(ctx.market, stream.bit()),
+        "unsubscribe" => MaskChange::Remove(stream.bit()),
+        _ => return invalid(),
+    };
+    let reply = hyperliquid::subscription_response(method, kind_name, coin);
+    Outcome::reply(change, reply)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn ctx(venue: Venue, kind: MarketKind, symbol: &str) -> RequestContext<'_> {
+        RequestContext {
+            market: Market { venue, kind },
+            symbol,
+            conn_id: "c1",
+            now_ms: 5,
+        }
+    }
+
     #[test]
-    fn test_stream_names_per_market() {
-        let perp = |n| parse_stream(n, Market::Perp, "btcusdt");
-        let spot = |n| parse_stream(n, Market::Spot, "btcusdt");
+    fn test_binance_stream_names_per_market() {
+        let perp = |n| binance_stream(n, MarketKind::Perp, "btcusdt");
+        let spot = |n| binance_stream(n, MarketKind::Spot, "btcusdt");
         assert_eq!(spot("btcusdt@bookTicker"), Some(StreamKind::BookTicker));
         assert_eq!(spot("btcusdt@depth@100ms"), Some(StreamKind::Depth));
+        assert_eq!(spot("btcusdt@trade"), Some(StreamKind::Trade));
         assert_eq!(spot("btcusdt@markPrice@1s"), None);
         assert_eq!(spot("ethusdt@bookTicker"), None);
         assert_eq!(spot("BTCUSDT@bookTicker"), None);
         assert_eq!(perp("btcusdt@depth@0ms"), Some(StreamKind::Depth));
         assert_eq!(perp("btcusdt@depth"), Some(StreamKind::Depth));
-        assert_eq!(perp("btcusdt@markPrice"), Some(StreamKind::MarkPrice));
-        assert_eq!(perp("btcusdt@trade"), None);
+        assert_eq!(perp("btcusdt@markPrice"), Some(StreamKind::Funding));
+        assert_eq!(perp("btcusdt@aggTrade"), None);
         assert_eq!(perp("btcusdt"), None);
     }
 
     #[test]
-    fn test_request_subscribe_and_refusals() {
+    fn test_binance_request_subscribe_and_refusals() {
+        let c = ctx(Venue::Binance, MarketKind::Spot, "btcusdt");
         let sub = r#"{"method":"SUBSCRIBE","params":["btcusdt@bookTicker","btcusdt@depth@100ms"],"id":1}"#;
-        let (change, reply) = handle_request(sub, Market::Spot, "btcusdt");
-        assert_eq!(change, MaskChange::Add(3));
-        assert_eq!(reply, r#"{"result":null,"id":1}"#);
+        let out = handle_request(sub, &c);
+        assert_eq!(
+            out.change,
+            MaskChange::Add {
+                bits: 3,
+                snapshot: 0
+            }
+        );
+        assert_eq!(out.replies, [r#"{"result":null,"id":1}"#]);
         let unsub = r#"{"method":"UNSUBSCRIBE","params":["btcusdt@depth@100ms"],"id":"a"}"#;
-        let (change, reply) = handle_request(unsub, Market::Spot, "btcusdt");
-        assert_eq!(change.apply(3), 1);
-        assert_eq!(reply, r#"{"result":null,"id":"a"}"#);
+        let out = handle_request(unsub, &c);
+        assert_eq!(out.change.apply(3), 1);
+        assert_eq!(out.replies, [r#"{"result":null,"id":"a"}"#]);
         let invalid = r#"{"error":{"code":2,"msg":"Invalid request"},"id":7}"#;
         let unknown = r#"{"method":"SUBSCRIBE","params":["btcusdt@bookTicker","x@y"],"id":7}"#;
-        assert_eq!(
-            handle_request(unknown, Market::Spot, "btcusdt"),
-            (MaskChange::None, invalid.to_owned())
-        );
+        assert_eq!(handle_request(unknown, &c).replies, [invalid]);
+        assert_eq!(handle_request(unknown, &c).change, MaskChange::None);
         let method = r#"{"method":"LIST","params":[],"id":7}"#;
-        assert_eq!(handle_request(method, Market::Perp, "btcusdt").1, invalid);
-        let (change, reply) = handle_request("{not json", Market::Perp, "btcusdt");
-        assert_eq!(change, MaskChange::None);
+        assert_eq!(handle_request(method, &c).replies, [invalid]);
+        let out = handle_request("{not json", &c);
+        assert_eq!(out.change, MaskChange::None);
         assert_eq!(
-            reply,
-            r#"{"error":{"code":2,"msg":"Invalid request"},"id":null}"#
+            out.replies,
+            [r#"{"error":{"code":2,"msg":"Invalid request"},"id":null}"#]
         );
+    }
+
+    #[test]
+    fn test_bybit_request_topics_ping_and_refusals() {
+        let c = ctx(Venue::Bybit, MarketKind::Perp, "BTCUSDT");
+        let sub = r#"{"op":"subscribe","args":["orderbook.50.BTCUSDT","publicTrade.BTCUSDT","tickers.BTCUSDT"]}"#;
+        let out = handle_request(sub, &c);
+        assert_eq!(
+            out.change,
+            MaskChange::Add {
+                bits: 14,
+                snapshot: 6
+            }
+        );
+        assert_eq!(
+            out.replies,
+            [r#"{"success":true,"ret_msg":"","conn_id":"c1","req_id":"","op":"subscribe"}"#]
+        );
+        assert_eq!(out.change.apply(0), 14 | (6 << 8));
+        let unsub = r#"{"op":"unsubscribe","args":["orderbook.50.BTCUSDT"],"req_id":"9"}"#;
+        let out = handle_request(unsub, &c);
+        assert_eq!(out.change.apply(14 | (6 << 8)), 12 | (4 << 8));
+        assert!(out.replies[0].contains(r#""req_id":"9","op":"unsubscribe""#));
+        for bad in [
+            r#"{"op":"subscribe","args":["orderbook.200.BTCUSDT"]}"#,
+            r#"{"op":"subscribe","args":["tickers.ETHUSDT"]}"#,
+            r#"{"op":"hello"}"#,
+            "nope",
+        ] {
+            let out = handle_request(bad, &c);
+            assert_eq!(out.change, MaskChange::None);
+            assert!(out.replies[0].starts_with(r#"{"success":false"#), "{bad}");
+        }
+        let spot = ctx(Venue::Bybit, MarketKind::Spot, "BTCUSDT");
+        let ticker = r#"{"op":"subscribe","args":["tickers.BTCUSDT"]}"#;
+        assert_eq!(handle_request(ticker, &spot).change, MaskChange::None);
+        let ping = handle_request(r#"{"op":"ping"}"#, &spot);
+        assert_eq!(
+            ping.replies,
+            [r#"{"req_id":"","op":"pong","args":["5"],"conn_id":"c1"}"#]
+        );
+    }
+
+    #[test]
+    fn test_okx_request_args_ping_and_refusals() {
+        let c = ctx(Venue::Okx, MarketKind::Spot, "BTC-USDT");
+        let sub = r#"{"op":"subscribe","args":[{"channel":"books","instId":"BTC-USDT"},{"channel":"trades","instId":"BTC-USDT"}]}"#;
+        let out = handle_request(sub, &c);
+        assert_eq!(
+            out.change,
+            MaskChange::Add {
+                bits: 10,
+                snapshot: 2
+            }
+        );
+        assert_eq!(out.replies.len(), 2);
+        assert_eq!(
+            out.replies[1],
+            r#"{"event":"subscribe","arg":{"channel":"trades","instId":"BTC-USDT"},"connId":"c1"}"#
+        );
+        assert_eq!(handle_request("ping", &c).replies, ["pong"]);
+        let funding =
+            r#"{"op":"subscribe","args":[{"channel":"funding-rate","instId":"BTC-USDT"}]}"#;
+        let out = handle_request(funding, &c);
+        assert_eq!(out.change, MaskChange::None);
+        assert!(out.replies[0].contains(r#""code":"60018""#));
+        let out = handle_request("{", &c);
+        assert!(out.replies[0].contains(r#""code":"60012""#));
+    }
+
+    #[test]
+    fn test_hyperliquid_request_types_ping_and_refusals() {
+        let c = ctx(Venue::Hyperliquid, MarketKind::Perp, "BTC");
+        let sub = r#"{"method":"subscribe","subscription":{"type":"l2Book","coin":"BTC"}}"#;
+        let out = handle_request(sub, &c);
+        assert_eq!(
+            out.change,
+            MaskChange::Add {
+                bits: 2,
+                snapshot: 0
+            }
+        );
+        assert_eq!(
+            out.replies,
+            [
+                r#"{"channel":"subscriptionResponse","data":{"method":"subscribe","subscription":{"type":"l2Book","coin":"BTC"}}}"#
+            ]
+        );
+        let ping = handle_request(r#"{"method":"ping"}"#, &c);
+        assert_eq!(ping.replies, [r#"{"channel":"pong"}"#]);
+        let spot = ctx(Venue::Hyperliquid, MarketKind::Spot, "@107");
+        let ctx_sub =
+            r#"{"method":"subscribe","subscription":{"type":"activeAssetCtx","coin":"@107"}}"#;
+        let out = handle_request(ctx_sub, &spot);
+        assert_eq!(out.change, MaskChange::None);
+        assert!(out.replies[0].starts_with(r#"{"channel":"error""#));
     }
 }

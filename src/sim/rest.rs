@@ -1,0 +1,136 @@
+//! The plain-HTTP side of the simulator's port: telling an HTTP request from a WebSocket
+//! upgrade, and Binance's REST depth snapshots (`GET /api/v3/depth?symbol=S&limit=N`
+//! for spot, `GET /fapi/v1/depth?symbol=S&limit=N` for USD-M futures).
+//!
+//! Runs on a connection thread (cold path): reads at most [`REQUEST_HEAD_MAX`] bytes of
+//! request head, asks the model thread for the body through the hub (so the snapshot is
+//! taken between two model steps, consistent with the diff stream), waits at most
+//! [`MODEL_REPLY_TIMEOUT`], answers once and closes (`Connection: close`).
+//!
+//! Answers as Binance does: 200 with the snapshot; 400 with `{"code":-1121,
+//! "msg":"Invalid symbol."}` for an unknown symbol, `-1102` when `symbol` is missing,
+//! `-1100` for a bad `limit`; 404 for any other path. `limit` defaults to 100 and is
+//! capped at 5000 (NB: the venue accepts only some values on futures); the simulated
+//! books hold 20 levels a side, so larger limits return the whole book.
+
+use super::binance_format::rest_error;
+use super::connection::{HANDSHAKE_TIMEOUT, Routes};
+use super::hub::Shared;
+use super::market::Market;
+use crate::runtime::clock;
+use crate::types::{MarketKind, Venue};
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+/// Largest request head read, bytes.
+pub(crate) const REQUEST_HEAD_MAX: usize = 8 << 10;
+/// Longest wait for the model thread's answer.
+pub(crate) const MODEL_REPLY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Pause between two peeks at a head not yet complete.
+const PEEK_PAUSE: Duration = Duration::from_millis(1);
+/// Default and largest `limit`.
+const LIMIT_DEFAULT: usize = 100;
+const LIMIT_MAX: usize = 5_000;
+
+/// Peeks (without consuming) at the request head; returns its length in bytes and
+/// whether it asks for a WebSocket upgrade. An incomplete head after
+/// [`HANDSHAKE_TIMEOUT`], or one longer than [`REQUEST_HEAD_MAX`], is an error.
+pub(crate) fn peek_head(stream: &TcpStream) -> io::Result<(usize, bool)> {
+    let mut buf = vec![0u8; REQUEST_HEAD_MAX];
+    let deadline = clock::monotonic_now() + HANDSHAKE_TIMEOUT;
+    loop {
+        let n = stream.peek(&mut buf)?;
+        if n == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        if let Some(end) = buf[..n].windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+            let upgrade = head
+                .lines()
+                .any(|l| l.starts_with("upgrade:") && l.contains("websocket"));
+            return Ok((end + 4, upgrade));
+        }
+        if n == buf.len() || clock::monotonic_now() >= deadline {
+            return Err(io::ErrorKind::InvalidData.into());
+        }
+        clock::sleep(PEEK_PAUSE);
+    }
+}
+
+/// Reads the `head_len` bytes of a plain HTTP request and answers it.
+pub(crate) fn serve(
+    mut stream: TcpStream,
+    head_len: usize,
+    routes: &Routes,
+    shared: &Shared,
+) -> io::Result<()> {
+    let mut head = vec![0u8; head_len];
+    stream.read_exact(&mut head)?;
+    let head = String::from_utf8_lossy(&head);
+    let target = head
+        .lines()
+        .next()
+        .and_then(|line| line.strip_prefix("GET "))
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap_or("");
+    let (status, body) = answer(target, routes, shared);
+    let response = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: application/json;charset=UTF-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(response.as_bytes())?;
+    stream.flush()
+}
+
+/// The status line and body for a request target (`/path?query`).
+fn answer(target: &str, routes: &Routes, shared: &Shared) -> (&'static str, String) {
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let kind = match path {
+        "/api/v3/depth" => MarketKind::Spot,
+        "/fapi/v1/depth" => MarketKind::Perp,
+        _ => return ("404 Not Found", String::new()),
+    };
+    let market = Market {
+        venue: Venue::Binance,
+        kind,
+    };
+    let bad = |code, msg| ("400 Bad Request", rest_error(code, msg));
+    let param = |name: &str| {
+        query
+            .split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v)
+    };
+    let Some(symbol) = param("symbol").filter(|s| !s.is_empty()) else {
+        return bad(
+            -1102,
+            "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.",
+        );
+    };
+    let limit = match param("limit").map(str::parse::<usize>) {
+        None => LIMIT_DEFAULT,
+        Some(Ok(n)) if n > 0 => n.min(LIMIT_MAX),
+        Some(_) => {
+            return bad(
+                -1100,
+                "Illegal characters found in parameter 'limit'; legal range is '1-5000'.",
+            );
+        }
+    };
+    if routes.wire_symbol(market) != Some(symbol) {
+        return bad(-1121, "Invalid symbol.");
+    }
+    let body = shared
+        .request_rest(market, limit)
+        .and_then(|rx| rx.recv_timeout(MODEL_REPLY_TIMEOUT).ok())
+        .flatten();
+    match body {
+        Some(body) => ("200 OK", body),
+        None => (
+            "503 Service Unavailable",
+            rest_error(-1007, "Timeout waiting for response from backend server."),
+        ),
+    }
+}
