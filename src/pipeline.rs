@@ -164,7 +164,7 @@ fn start_snapshot_fetcher(
         let settings = config.venues.iter().find(|v| v.venue == inst.venue);
         let base = settings
             .and_then(|v| v.rest_url.clone())
-            .or_else(|| sim.map(|s| format!("http://{}", s.addr())))
+            .or_else(|| sim.map(SimHandle::rest_base))
             .ok_or(PipelineError::NoEndpoint {
                 venue: inst.venue.name(),
                 kind: inst.kind.name(),
@@ -336,10 +336,7 @@ fn endpoint(
         MarketKind::Spot => settings.spot_url.clone(),
         MarketKind::Perp => settings.perp_url.clone(),
     };
-    let simulated = sim.map(|s| match kind {
-        MarketKind::Spot => s.spot_url(),
-        MarketKind::Perp => s.perp_url(),
-    });
+    let simulated = sim.map(|s| s.url(settings.venue, kind));
     configured.or(simulated).ok_or(PipelineError::NoEndpoint {
         venue: settings.venue.name(),
         kind: kind.name(),

@@ -315,10 +315,16 @@ impl TelemetryStage {
         }
     }
 
-    /// Writes `<metric>.hgrm` for every metric; returns how many failed (logged).
+    /// Writes `<metric>.hgrm` for every stage metric and every venue that sent venue
+    /// times; returns how many failed (logged).
     fn write_hgrm_files(&self) -> u64 {
         let mut failed = 0;
         for metric in Metric::ALL {
+            if matches!(metric, Metric::VenueDelay(_))
+                && self.histograms.cumulative(metric).is_empty()
+            {
+                continue;
+            }
             let path = self
                 .config
                 .output_dir
@@ -357,7 +363,12 @@ impl Stage for TelemetryStage {
         }
         let hgrm_errors = self.write_hgrm_files();
         let summaries = self.histograms.summaries();
-        print!("{}", percentile_table(&summaries));
+        let shown: Vec<_> = summaries
+            .iter()
+            .filter(|h| h.count > 0 || !h.name.starts_with("venue_delay_"))
+            .cloned()
+            .collect();
+        print!("{}", percentile_table(&shown));
         report.histograms = summaries;
         self.stats.fill_report(report);
         report.set("telemetry.rows_written", self.db.rows());

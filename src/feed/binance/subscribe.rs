@@ -1,7 +1,8 @@
 //! Binance subscription messages: which streams edgeline asks for, per market kind.
 //!
 //! Spot and USD-M futures: `<sym>@bookTicker`, the diff depth `<sym>@depth@100ms` and
-//! `<sym>@aggTrade`; futures add `<sym>@markPrice@1s` (mark, index, funding). Stream
+//! `<sym>@trade` (every trade, as queue-position fills need; `aggTrade` decodes too);
+//! futures add `<sym>@markPrice@1s` (mark, index, funding). Stream
 //! names use the lower-case symbol. The book snapshot comes from REST
 //! ([`crate::feed::snapshot_fetch`]), so a resync needs no message on the socket. Built at
 //! connect time (cold path).
@@ -17,7 +18,7 @@ pub fn streams(kind: MarketKind, symbol: &str) -> Vec<String> {
     let mut streams = vec![
         format!("{sym}@bookTicker"),
         format!("{sym}@depth@100ms"),
-        format!("{sym}@aggTrade"),
+        format!("{sym}@trade"),
     ];
     if kind == MarketKind::Perp {
         streams.push(format!("{sym}@markPrice@1s"));
@@ -61,7 +62,7 @@ mod tests {
         assert_eq!(
             subscribe_messages(MarketKind::Perp, &["BTCUSDT"]),
             vec![
-                r#"{"method":"SUBSCRIBE","params":["btcusdt@bookTicker","btcusdt@depth@100ms","btcusdt@aggTrade","btcusdt@markPrice@1s"],"id":1}"#
+                r#"{"method":"SUBSCRIBE","params":["btcusdt@bookTicker","btcusdt@depth@100ms","btcusdt@trade","btcusdt@markPrice@1s"],"id":1}"#
             ]
         );
     }
