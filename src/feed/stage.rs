@@ -141,8 +141,19 @@ impl FeedStage {
                 .decoder
                 .decode(frame, ts_recv_raw, &mut self.buf)
             {
-                Ok(Decoded::Events(_) | Decoded::Ack | Decoded::Heartbeat) => {}
-                Ok(Decoded::Unknown) => self.stats.feed_unknown.incr(),
+                Ok(Decoded::Events(_) | Decoded::Heartbeat) => {}
+                Ok(outcome @ (Decoded::Ack | Decoded::Unknown)) => {
+                    if outcome == Decoded::Unknown {
+                        self.stats.feed_unknown.incr();
+                    }
+                    let c = &self.connections[index];
+                    log::debug!(
+                        "feed: {} {}: {outcome:?}: {}",
+                        c.venue,
+                        c.kind.name(),
+                        String::from_utf8_lossy(&frame[..frame.len().min(200)])
+                    );
+                }
                 Err(e) => log_malformed(&self.stats, e, frame),
             }
             frames += 1;

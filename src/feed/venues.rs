@@ -31,7 +31,8 @@ impl VenueDecoder {
         match venue {
             Venue::Hyperliquid => VenueDecoder::Hyperliquid(HyperliquidDecoder::new(kind, symbols)),
             Venue::Bybit => VenueDecoder::Bybit(BybitDecoder::new(kind, symbols)),
-            Venue::Binance | Venue::Okx => VenueDecoder::Binance(BinanceDecoder::new(symbols)),
+            Venue::Okx => VenueDecoder::Okx(OkxDecoder::new(kind, symbols)),
+            Venue::Binance => VenueDecoder::Binance(BinanceDecoder::new(symbols)),
         }
     }
 
@@ -57,7 +58,8 @@ pub fn subscribe_messages(venue: Venue, kind: MarketKind, symbols: &[&str]) -> V
     match venue {
         Venue::Hyperliquid => hyperliquid::subscribe::subscribe_messages(kind, symbols),
         Venue::Bybit => bybit::subscribe::subscribe_messages(kind, symbols),
-        Venue::Binance | Venue::Okx => binance::subscribe::subscribe_messages(kind, symbols),
+        Venue::Okx => okx::subscribe::subscribe_messages(kind, symbols),
+        Venue::Binance => binance::subscribe::subscribe_messages(kind, symbols),
     }
 }
 
@@ -69,5 +71,35 @@ pub fn resync_messages(venue: Venue, kind: MarketKind, symbol: &str) -> Vec<Stri
         Venue::Bybit => bybit::subscribe::resync_messages(kind, symbol),
         Venue::Okx => okx::subscribe::resync_messages(kind, symbol),
         Venue::Binance => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_each_venue_gets_its_own_decoder_and_messages() {
+        for venue in Venue::ALL {
+            let decoder = VenueDecoder::new(venue, MarketKind::Perp, SymbolMap::default());
+            let matched = matches!(
+                (venue, &decoder),
+                (Venue::Binance, VenueDecoder::Binance(_))
+                    | (Venue::Bybit, VenueDecoder::Bybit(_))
+                    | (Venue::Okx, VenueDecoder::Okx(_))
+                    | (Venue::Hyperliquid, VenueDecoder::Hyperliquid(_))
+            );
+            assert!(matched, "{venue}: {decoder:?}");
+            let first = &subscribe_messages(venue, MarketKind::Perp, &["X"])[0];
+            let marker = match venue {
+                Venue::Binance => r#""method":"SUBSCRIBE""#,
+                Venue::Bybit => r#""op":"subscribe""#,
+                Venue::Okx => r#""channel":"books""#,
+                Venue::Hyperliquid => r#""method":"subscribe""#,
+            };
+            assert!(first.contains(marker), "{venue}: {first}");
+            let resync = resync_messages(venue, MarketKind::Perp, "X");
+            assert_eq!(resync.is_empty(), venue == Venue::Binance, "{venue}");
+        }
     }
 }

@@ -1,7 +1,9 @@
 //! OKX v5 subscription messages: which channels edgeline asks for, per market kind.
 //!
 //! Spot: `books` (400 levels, snapshot then 100 ms updates, with checksum), `bbo-tbt` and
-//! `trades`. Swaps: the same plus `funding-rate`, `mark-price` and `open-interest`. One
+//! `trades`. Swaps: the same plus `funding-rate`. The decoder also reads `mark-price` and
+//! `open-interest`; they are not subscribed by default because the built-in simulator
+//! does not serve them yet (it refuses the whole request, as OKX does). One
 //! `{"op":"subscribe","args":[..]}` request carries every channel of every symbol (OKX
 //! caps a request at 64 KiB, far above a connection's handful of symbols). Built at
 //! connect time (cold path).
@@ -17,14 +19,7 @@ pub const PING: &str = "ping";
 fn channels(kind: MarketKind) -> &'static [&'static str] {
     match kind {
         MarketKind::Spot => &[BOOK_CHANNEL, "bbo-tbt", "trades"],
-        MarketKind::Perp => &[
-            BOOK_CHANNEL,
-            "bbo-tbt",
-            "trades",
-            "funding-rate",
-            "mark-price",
-            "open-interest",
-        ],
+        MarketKind::Perp => &[BOOK_CHANNEL, "bbo-tbt", "trades", "funding-rate"],
     }
 }
 
@@ -74,9 +69,9 @@ mod tests {
         assert_eq!(msgs.len(), 1);
         let v: serde_json::Value = serde_json::from_str(&msgs[0]).unwrap();
         let args = v["args"].as_array().unwrap();
-        assert_eq!(args.len(), 12);
+        assert_eq!(args.len(), 8);
         assert_eq!(args[3]["channel"], "funding-rate");
-        assert_eq!(args[11]["instId"], "ETH-USDT-SWAP");
+        assert_eq!(args[7]["instId"], "ETH-USDT-SWAP");
     }
 
     #[test]
