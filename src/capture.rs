@@ -102,17 +102,23 @@ pub fn parse(text: &str) -> Result<Vec<CapturedMessage>, (usize, String)> {
     }
     let mut out = Vec::new();
     let mut url = String::new();
+    let mut addresses: Vec<(String, String)> = Vec::new();
     for (index, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
-        let parsed = parse_line(line, &mut url).map_err(|reason| (index + 1, reason))?;
+        let parsed =
+            parse_line(line, &mut url, &mut addresses).map_err(|reason| (index + 1, reason))?;
         out.extend(parsed);
     }
     Ok(out)
 }
 
-fn parse_line(line: &str, url: &mut String) -> Result<Option<CapturedMessage>, String> {
+fn parse_line(
+    line: &str,
+    url: &mut String,
+    addresses: &mut Vec<(String, String)>,
+) -> Result<Option<CapturedMessage>, String> {
     let message = |ts_ns, source: &str, direction, payload: &str| {
         Ok(Some(CapturedMessage {
             ts_ns,
@@ -123,7 +129,7 @@ fn parse_line(line: &str, url: &mut String) -> Result<Option<CapturedMessage>, S
     };
     if line.starts_with('{') {
         return if line.starts_with(r#"{"t":"#) {
-            cryptofeed_v3(line)
+            cryptofeed_v3(line, addresses)
         } else {
             message(0, "", Direction::Received, line)
         };
@@ -182,18 +188,33 @@ fn seconds_to_ns(text: &str) -> Result<u64, String> {
         .ok_or_else(bad)
 }
 
-fn cryptofeed_v3(line: &str) -> Result<Option<CapturedMessage>, String> {
+/// A cryptofeed v3 line; `connect` lines map the recorder's connection ids to their
+/// URLs, which then name the messages' source.
+fn cryptofeed_v3(
+    line: &str,
+    addresses: &mut Vec<(String, String)>,
+) -> Result<Option<CapturedMessage>, String> {
     use sonic_rs::JsonValueTrait;
     let v: sonic_rs::Value = sonic_rs::from_str(line).map_err(|e| e.to_string())?;
+    let conn = v.get("conn").and_then(|c| c.as_str()).unwrap_or("");
     let direction = match v.get("t").and_then(|t| t.as_str()) {
         Some("recv") => Direction::Received,
         Some("send") => Direction::Sent,
         Some("http") => Direction::Http,
+        Some("connect") => {
+            if let Some(addr) = v.get("addr").and_then(|a| a.as_str()) {
+                addresses.push((conn.to_owned(), addr.to_owned()));
+            }
+            return Ok(None);
+        }
         _ => return Ok(None),
     };
     let ts = v.get("ts").and_then(|t| t.as_f64()).unwrap_or(0.0);
     let ts_ns = seconds_to_ns(&format!("{ts:.6}"))?;
-    let source = v.get("conn").and_then(|c| c.as_str()).unwrap_or("");
+    let source = addresses
+        .iter()
+        .find(|(c, _)| c == conn)
+        .map_or(conn, |(_, addr)| addr.as_str());
     let payload = v
         .get("data")
         .and_then(|d| d.as_str())
@@ -245,7 +266,7 @@ mod tests {
         let m = parse(text).unwrap();
         assert_eq!(m.len(), 1);
         assert_eq!(m[0].payload, "{\"topic\":1}");
-        assert_eq!(m[0].source, "B.ws.2");
+        assert_eq!(m[0].source, "wss://b");
         assert_eq!(m[0].ts_ns, 1_786_310_818_250_000_000);
         let m = parse("{\"a\":1}\n{\"b\":2}\n").unwrap();
         assert_eq!(m.len(), 2);

@@ -142,7 +142,8 @@ pub fn verify(
         messages.extend(
             capture::read_file(file)?
                 .into_iter()
-                .filter(|m| m.direction != Direction::Sent),
+                .filter(|m| m.direction != Direction::Sent)
+                .filter(|m| market_of_source(venue, &m.source).is_none_or(|k| k == kind)),
         );
     }
     messages.sort_by_key(|m| m.ts_ns);
@@ -245,6 +246,25 @@ fn replay(
         });
     }
     report
+}
+
+/// The market a connection URL carries, where the venue has one endpoint per market
+/// (a capture of both markets of one symbol must not mix them).
+fn market_of_source(venue: Venue, source: &str) -> Option<MarketKind> {
+    match venue {
+        Venue::Bybit if source.contains("/v5/public/spot") => Some(MarketKind::Spot),
+        Venue::Bybit if source.contains("/v5/public/linear") => Some(MarketKind::Perp),
+        Venue::Binance if source.contains("fstream.") || source.contains("fapi.") => {
+            Some(MarketKind::Perp)
+        }
+        Venue::Binance
+            if source.contains("://stream.binance.com")
+                || source.contains("://api.binance.com") =>
+        {
+            Some(MarketKind::Spot)
+        }
+        _ => None,
+    }
 }
 
 /// The symbol a message is about, read the way each venue names it (cold: parses the
