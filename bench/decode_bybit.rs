@@ -23,7 +23,7 @@ use serde::Deserialize;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// The capture: linear `BYBIT.ws.2`, spot `BYBIT.ws.3`.
+/// The capture (linear and spot connections, told apart by URL).
 const CAPTURE: &str =
     "v5_spot_linear_cryptofeed_2026-08_orderbook200_tickers_trades_BTC_ETH_SOL_DOGE.jsonl";
 /// Messages kept per channel: enough variety, short iterations.
@@ -70,7 +70,7 @@ fn channels() -> Option<Vec<Channel>> {
         baseline,
     });
     for m in capture::read_file(&path).unwrap() {
-        if m.direction != Direction::Received || m.source != "BYBIT.ws.2" {
+        if m.direction != Direction::Received || !m.source.ends_with("/v5/public/linear") {
             continue;
         }
         if let Some(i) = channel_index(&m.payload)

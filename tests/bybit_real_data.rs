@@ -1,6 +1,6 @@
 //! The Bybit decoder on every real recording in `../shared/data/bybit`, read with
-//! `edgeline::capture::read_file`: the cryptofeed v3 capture (linear `BYBIT.ws.2` and spot
-//! `BYBIT.ws.3`), the history-archive `orderbook.500` lines, and the literal payloads
+//! `edgeline::capture::read_file`: the cryptofeed v3 capture (linear and spot connections,
+//! told apart by URL), the history-archive `orderbook.500` lines, and the literal payloads
 //! taken from other projects' tests. Each message is also parsed with `serde_json` and
 //! the decoder's events are compared with what that independent reading expects, field
 //! by field; counts are asserted exactly; book `u` must run on by one per instrument after
@@ -291,7 +291,7 @@ fn test_bybit_cryptofeed_capture_decodes_and_links() {
         }
         let payload = m.payload.as_str();
         match m.source.as_str() {
-            "BYBIT.ws.2" => {
+            "wss://stream.bybit.com/v5/public/linear" => {
                 let s = &linear_symbols;
                 replay_one(
                     &mut linear,
@@ -302,7 +302,7 @@ fn test_bybit_cryptofeed_capture_decodes_and_links() {
                     &mut tl,
                 );
             }
-            "BYBIT.ws.3" => {
+            "wss://stream.bybit.com/v5/public/spot" => {
                 let s = &spot_symbols;
                 replay_one(
                     &mut spot,
