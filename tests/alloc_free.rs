@@ -1,7 +1,7 @@
 //! Proves the hot path allocates nothing after warm-up: Binance-format frames are pushed
 //! through decode → book (L2 included) → edge (the same decoder, rings and stages the pipeline uses),
-//! with a counting global allocator watching this thread; and the OKX decoder alone on
-//! every real OKX message of `../shared/data/okx`.
+//! with a counting global allocator watching this thread; and the OKX and Hyperliquid
+//! decoders alone on every real message of `../shared/data/{okx,hyperliquid}`.
 
 mod common;
 
@@ -14,12 +14,15 @@ use edgeline::book::{BookIo, BookParams, BookStage};
 use edgeline::capture::{self, Direction};
 use edgeline::edge::{BasisPair, BasisParams, EdgeIo, EdgeStage};
 use edgeline::feed::binance::BinanceDecoder;
+use edgeline::feed::hyperliquid::HyperliquidDecoder;
 use edgeline::feed::okx::OkxDecoder;
 use edgeline::feed::{EventBuf, SymbolMap};
 use edgeline::runtime::{Clock, Stage};
 use edgeline::stats::PipelineStats;
 use edgeline::telemetry::sample::SampleSink;
-use edgeline::types::{InstrumentRegistry, InstrumentSpec, MarketKind, Price, Qty, Venue};
+use edgeline::types::{
+    InstrumentId, InstrumentRegistry, InstrumentSpec, MarketKind, Price, Qty, Venue,
+};
 
 struct CountingAlloc;
 
@@ -281,4 +284,44 @@ fn test_okx_decoder_allocates_nothing_after_warm_up() {
         0,
         "allocations while decoding OKX frames"
     );
+}
+
+#[test]
+fn test_hyperliquid_decode_allocates_nothing_per_message() {
+    let frames: Vec<String> = [
+        "perp_hftbacktest_",
+        "perp_spot_tardis-node_",
+        "perp_nautilus_",
+    ]
+    .into_iter()
+    .filter_map(|prefix| common::data_file("hyperliquid", prefix))
+    .flat_map(|path| capture::read_file(&path).unwrap())
+    .map(|m| m.payload)
+    .collect();
+    if frames.is_empty() {
+        return;
+    }
+    let mut symbols = SymbolMap::default();
+    for (i, coin) in ["BTC", "FXS", "SHIA", "BANANA", "MOODENG", "@2", "@162"]
+        .into_iter()
+        .enumerate()
+    {
+        symbols.insert(coin, InstrumentId(u32::try_from(i).unwrap()));
+    }
+    let mut decoder = HyperliquidDecoder::new(MarketKind::Perp, symbols);
+    let mut buf = EventBuf::with_capacity(256);
+    let mut decode_all = |buf: &mut EventBuf| {
+        let mut ok = 0;
+        for frame in &frames {
+            buf.clear();
+            ok += usize::from(decoder.decode(frame.as_bytes(), 1, buf).is_ok());
+        }
+        ok
+    };
+    let warm = decode_all(&mut buf);
+    COUNTING.with(|on| on.set(true));
+    let again = decode_all(&mut buf);
+    COUNTING.with(|on| on.set(false));
+    assert_eq!((warm, again), (frames.len(), frames.len()));
+    assert_eq!(ALLOCATIONS.with(Cell::get), 0);
 }
