@@ -13,7 +13,7 @@ use crate::book::l2::{Crossing, L2Book};
 use crate::book::sequence::{DepthIds, SequenceRule, Sequencer, Verdict};
 use crate::book::stage::BookParams;
 use crate::types::{
-    EventBody, InstrumentId, InstrumentRegistry, MarketEvent, MarketKind, Price, Qty, Side, Venue,
+    EventBody, InstrumentId, InstrumentRegistry, MarketEvent, Price, Qty, Side, Venue,
 };
 
 /// Where an instrument's top of book comes from.
@@ -119,8 +119,6 @@ pub struct BookView {
 type Top = (Price, Qty, Price, Qty);
 
 struct Book {
-    venue: Venue,
-    kind: MarketKind,
     seq: Sequencer,
     l2: L2Book,
     top_source: TopSource,
@@ -181,8 +179,6 @@ impl BookEngine {
                     0
                 };
                 Book {
-                    venue: i.venue,
-                    kind: i.kind,
                     seq: Sequencer::new(rule),
                     l2: L2Book::with_depth(params.levels_max),
                     top_source: top_source(i.venue),
@@ -242,16 +238,6 @@ impl BookEngine {
             bid_depth_quote: book.depth_quote.0,
             ask_depth_quote: book.depth_quote.1,
         })
-    }
-
-    /// Marks a book invalid from outside (its connection dropped): the next snapshot
-    /// restores it.
-    pub fn invalidate(&mut self, id: InstrumentId) {
-        if let Some(book) = self.books.get_mut(id.index()) {
-            book.seq.invalidate();
-            book.pending.clear();
-            book.counters.resyncs += 1;
-        }
     }
 
     /// Applies one event.
@@ -499,18 +485,12 @@ impl BookEngine {
         book.spare = spent;
         invalidation
     }
-
-    /// The venue and kind of an instrument (for logs).
-    pub fn market_of(&self, id: InstrumentId) -> (Venue, MarketKind) {
-        let book = &self.books[id.index()];
-        (book.venue, book.kind)
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::{InstrumentSpec, Qty};
+    use crate::types::{InstrumentSpec, MarketKind, Qty};
 
     fn registry(venue: Venue) -> InstrumentRegistry {
         let mut r = InstrumentRegistry::default();

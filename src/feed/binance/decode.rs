@@ -45,12 +45,7 @@ impl BinanceDecoder {
         ts_recv_raw: u64,
         out: &mut EventBuf,
     ) -> Result<Decoded, DecodeError> {
-        let start = out.len();
-        let result = self.decode_into(frame, ts_recv_raw, out, start, None);
-        if !matches!(result, Ok(Decoded::Events(_))) {
-            out.truncate(start);
-        }
-        result
+        out.decode_frame(|out, start| self.decode_into(frame, ts_recv_raw, out, start, None))
     }
 
     /// Decodes a REST depth snapshot (`GET /api/v3/depth`, `GET /fapi/v1/depth`) of
@@ -63,17 +58,15 @@ impl BinanceDecoder {
         ts_recv_raw: u64,
         out: &mut EventBuf,
     ) -> Result<Decoded, DecodeError> {
-        let start = out.len();
-        let result = self.decode_into(body, ts_recv_raw, out, start, Some(instrument));
-        let result = match result {
-            Ok(Decoded::Events(n)) if is_snapshot(&out.as_slice()[start]) => Ok(Decoded::Events(n)),
-            Ok(_) => Err(DecodeError::MissingField("lastUpdateId")),
-            Err(e) => Err(e),
-        };
-        if result.is_err() {
-            out.truncate(start);
-        }
-        result
+        out.decode_frame(|out, start| {
+            match self.decode_into(body, ts_recv_raw, out, start, Some(instrument)) {
+                Ok(Decoded::Events(n)) if is_snapshot(&out.as_slice()[start]) => {
+                    Ok(Decoded::Events(n))
+                }
+                Ok(_) => Err(DecodeError::MissingField("lastUpdateId")),
+                Err(e) => Err(e),
+            }
+        })
     }
 
     fn decode_into(

@@ -73,12 +73,7 @@ impl BybitDecoder {
         ts_recv_raw: u64,
         out: &mut EventBuf,
     ) -> Result<Decoded, DecodeError> {
-        let start = out.len();
-        let result = self.decode_into(frame, ts_recv_raw, out, start);
-        if !matches!(result, Ok(Decoded::Events(_))) {
-            out.truncate(start);
-        }
-        result
+        out.decode_frame(|out, start| self.decode_into(frame, ts_recv_raw, out, start))
     }
 
     fn decode_into(

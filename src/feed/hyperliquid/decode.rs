@@ -80,12 +80,7 @@ impl HyperliquidDecoder {
         if frame == SERVER_HELLO.as_bytes() {
             return Ok(Decoded::Ack);
         }
-        let start = out.len();
-        let result = self.decode_into(frame, ts_recv_raw, out, start);
-        if !matches!(result, Ok(Decoded::Events(_))) {
-            out.truncate(start);
-        }
-        result
+        out.decode_frame(|out, start| self.decode_into(frame, ts_recv_raw, out, start))
     }
 
     fn decode_into(

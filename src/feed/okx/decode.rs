@@ -86,12 +86,7 @@ impl OkxDecoder {
         if frame == PONG {
             return Ok(Decoded::Heartbeat);
         }
-        let start = out.len();
-        let result = self.decode_into(frame, ts_recv_raw, out, start);
-        if !matches!(result, Ok(Decoded::Events(_))) {
-            out.truncate(start);
-        }
-        result
+        out.decode_frame(|out, start| self.decode_into(frame, ts_recv_raw, out, start))
     }
 
     fn decode_into(
