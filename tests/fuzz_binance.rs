@@ -1,7 +1,7 @@
 //! Fuzzing the Binance decoder (stream messages and REST snapshots) with proptest:
 //! arbitrary bytes, and real messages from `../shared/data/binance` mutated (flips,
-//! insertions, truncations, splices). Invariants: `common/fuzz.rs`. Run more cases with
-//! `PROPTEST_CASES=100000 cargo test --release --test fuzz_binance`.
+//! insertions, truncations, splices). Invariants: `common/fuzz.rs`. Each run draws new
+//! inputs; repeat it for a longer search.
 
 mod common;
 #[path = "common/fuzz.rs"]

@@ -3,7 +3,6 @@
 //! Sized once at start-up (the configured maximum events per frame); `push` never
 //! reallocates and reports overflow instead. Owned by the feed stage's thread.
 
-use crate::feed::decode::{DecodeError, Decoded};
 use crate::types::MarketEvent;
 
 /// Events of one frame, at most `capacity` of them.
@@ -44,21 +43,6 @@ impl EventBuf {
     /// Whether the buffer is empty.
     pub fn is_empty(&self) -> bool {
         self.events.is_empty()
-    }
-
-    /// Runs a decode that appends one frame's events after those already held, and keeps
-    /// them only when it returns `Ok(Decoded::Events(_))`: on any other outcome nothing
-    /// of the frame stays. `decode` gets the buffer and the index its events start at.
-    pub fn decode_frame(
-        &mut self,
-        decode: impl FnOnce(&mut Self, usize) -> Result<Decoded, DecodeError>,
-    ) -> Result<Decoded, DecodeError> {
-        let start = self.len();
-        let result = decode(self, start);
-        if !matches!(result, Ok(Decoded::Events(_))) {
-            self.truncate(start);
-        }
-        result
     }
 
     /// Drops events from `len` on.

@@ -10,7 +10,7 @@ use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, SeqAccess, Visitor};
 
-use crate::feed::decode::DecodeError;
+use crate::feed::decode::{DecodeError, Decoded};
 use crate::feed::event_buf::EventBuf;
 use crate::types::{DecimalError, EventBody, InstrumentId, MarketEvent, Price, Qty, Side};
 
@@ -35,6 +35,49 @@ impl<'de, T, F: FnOnce(&str) -> T> Visitor<'de> for StrSeed<F> {
     fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
         Ok((self.0)(v))
     }
+}
+
+/// Runs a venue decode of `frame` that appends its events to `out` after those already
+/// held, and keeps them only when it returns `Ok(Decoded::Events(_))`: on any other
+/// outcome nothing of the frame stays. `decode` gets the frame as text, the buffer and
+/// the index the frame's events start at.
+///
+/// The frame is checked first for what sonic-rs does not check in the values it skips
+/// (and `Deserializer::end` does not make up for): UTF-8 (an unchecked `&str` in a
+/// borrowed value is undefined behaviour) and JSON's escapes. Once per frame, here.
+#[inline]
+pub fn decode_frame(
+    frame: &[u8],
+    out: &mut EventBuf,
+    decode: impl FnOnce(&str, &mut EventBuf, usize) -> Result<Decoded, DecodeError>,
+) -> Result<Decoded, DecodeError> {
+    let text = std::str::from_utf8(frame).map_err(|_| DecodeError::Json)?;
+    if !escapes_valid(frame) {
+        return Err(DecodeError::Json);
+    }
+    let start = out.len();
+    let result = decode(text, out, start);
+    if !matches!(result, Ok(Decoded::Events(_))) {
+        out.truncate(start);
+    }
+    result
+}
+
+/// Whether every backslash escape in `frame` is one JSON allows (`\"`, `\\`, `\/`,
+/// `\b`, `\f`, `\n`, `\r`, `\t`, `\uXXXX`). Venue frames rarely hold a backslash, so
+/// this is one vectorised scan that finds none.
+pub fn escapes_valid(frame: &[u8]) -> bool {
+    let mut rest = frame;
+    while let Some(i) = memchr::memchr(b'\\', rest) {
+        let tail = &rest[i + 1..];
+        let len = match tail.first() {
+            Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => 1,
+            Some(b'u') if tail.len() >= 5 && tail[1..5].iter().all(u8::is_ascii_hexdigit) => 5,
+            _ => return false,
+        };
+        rest = &tail[len..];
+    }
+    true
 }
 
 /// Records a decimal failure for the caller and turns it into a serde error.
@@ -206,6 +249,16 @@ mod tests {
         );
         assert!(levels(r#"[["1.5","2","0","3"]]"#, false).0.is_err());
         assert_eq!(levels(r#"[["1.5","2","0","3"]]"#, true).0.unwrap(), 1);
+    }
+
+    #[test]
+    fn test_escapes_valid_only_for_json_escapes() {
+        assert!(escapes_valid(br#"{"a":"x\"y\\z\/\n\u00e9"}"#));
+        assert!(escapes_valid(b"{}"));
+        assert!(!escapes_valid(br#"{"a":"Zero\usTick"}"#));
+        assert!(!escapes_valid(br#"{"a":"\x"}"#));
+        assert!(!escapes_valid(br#"{"a":"\u12"}"#));
+        assert!(!escapes_valid(br"{\"));
     }
 
     #[test]

@@ -20,7 +20,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 pub use crate::feed::decode::{DecodeError, Decoded};
 use crate::feed::event_buf::EventBuf;
 use crate::feed::json::{
-    Failure, LevelsSeed, StrSeed, decimal, fail, placeholder, push_level, stamp,
+    Failure, LevelsSeed, StrSeed, decimal, decode_frame, fail, placeholder, push_level, stamp,
 };
 use crate::feed::symbols::SymbolMap;
 use crate::types::{EventBody, FundingFields, InstrumentId, MarketEvent, Price, Qty, Rate, Side};
@@ -45,7 +45,9 @@ impl BinanceDecoder {
         ts_recv_raw: u64,
         out: &mut EventBuf,
     ) -> Result<Decoded, DecodeError> {
-        out.decode_frame(|out, start| self.decode_into(frame, ts_recv_raw, out, start, None))
+        decode_frame(frame, out, |_, out, start| {
+            self.decode_into(frame, ts_recv_raw, out, start, None)
+        })
     }
 
     /// Decodes a REST depth snapshot (`GET /api/v3/depth`, `GET /fapi/v1/depth`) of
@@ -58,7 +60,7 @@ impl BinanceDecoder {
         ts_recv_raw: u64,
         out: &mut EventBuf,
     ) -> Result<Decoded, DecodeError> {
-        out.decode_frame(|out, start| {
+        decode_frame(body, out, |_, out, start| {
             match self.decode_into(body, ts_recv_raw, out, start, Some(instrument)) {
                 Ok(Decoded::Events(n)) if is_snapshot(&out.as_slice()[start]) => {
                     Ok(Decoded::Events(n))

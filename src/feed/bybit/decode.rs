@@ -73,12 +73,14 @@ impl BybitDecoder {
         ts_recv_raw: u64,
         out: &mut EventBuf,
     ) -> Result<Decoded, DecodeError> {
-        out.decode_frame(|out, start| self.decode_into(frame, ts_recv_raw, out, start))
+        crate::feed::json::decode_frame(frame, out, |text, out, start| {
+            self.decode_into(text, ts_recv_raw, out, start)
+        })
     }
 
     fn decode_into(
         &self,
-        frame: &[u8],
+        text: &str,
         ts_recv_raw: u64,
         out: &mut EventBuf,
         start: usize,
@@ -90,10 +92,6 @@ impl BybitDecoder {
             failure: &failure,
             ts_recv_raw,
         };
-        // NB: sonic-rs checks UTF-8 only in the strings it hands to visitors, not in the
-        // values it skips, and `Deserializer::end` does not make up for it (only
-        // `sonic_rs::from_slice` does); checked here, for the whole frame, once.
-        let text = std::str::from_utf8(frame).map_err(|_| DecodeError::Json)?;
         let mut pass = |hint| {
             let mut de = sonic_rs::Deserializer::from_str(text);
             let seed = MessageSeed {

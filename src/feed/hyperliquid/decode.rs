@@ -80,7 +80,9 @@ impl HyperliquidDecoder {
         if frame == SERVER_HELLO.as_bytes() {
             return Ok(Decoded::Ack);
         }
-        out.decode_frame(|out, start| self.decode_into(frame, ts_recv_raw, out, start))
+        crate::feed::json::decode_frame(frame, out, |_, out, start| {
+            self.decode_into(frame, ts_recv_raw, out, start)
+        })
     }
 
     fn decode_into(

@@ -86,7 +86,9 @@ impl OkxDecoder {
         if frame == PONG {
             return Ok(Decoded::Heartbeat);
         }
-        out.decode_frame(|out, start| self.decode_into(frame, ts_recv_raw, out, start))
+        crate::feed::json::decode_frame(frame, out, |_, out, start| {
+            self.decode_into(frame, ts_recv_raw, out, start)
+        })
     }
 
     fn decode_into(
