@@ -5,9 +5,11 @@ pub mod bps;
 pub mod decimal;
 pub mod event;
 pub mod instrument;
+pub mod intent;
 
 pub use decimal::{DecimalError, DecimalErrorKind, Price, Qty, Rate};
 pub use event::{EventBody, FundingFields, MarketEvent, Side};
 pub use instrument::{
     Instrument, InstrumentId, InstrumentRegistry, InstrumentSpec, MarketKind, Venue,
 };
+pub use intent::{ExecStyle, IntentLeg, OrderIntent, OrderSide, Strategy};
