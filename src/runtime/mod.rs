@@ -2,6 +2,7 @@
 //! shutdown. Knows nothing about venues, books or strategies.
 
 pub mod clock;
+pub mod control;
 pub mod counter;
 pub mod host;
 pub mod idle;
@@ -11,6 +12,7 @@ pub mod shutdown;
 pub mod stage;
 
 pub use clock::Clock;
+pub use control::{Control, Thresholds};
 pub use counter::Counter;
 pub use host::{HostTopology, PlacementIssue, check_placement};
 pub use idle::IdlePolicy;

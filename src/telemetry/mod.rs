@@ -1,11 +1,16 @@
-//! Telemetry sidecar: latency histograms, the opportunity database and progress lines.
+//! Telemetry sidecar: latency histograms, the opportunity database, progress lines, the
+//! status board with the Telegram bot and the metrics endpoint that read it.
 
+pub mod analytics;
 pub mod hgrm;
 pub mod histograms;
+pub mod process;
 pub mod progress;
 pub mod sample;
 pub mod sidecar;
 pub mod sqlite;
+pub mod status;
+pub mod telegram;
 pub mod tracker_stats;
 
 pub use sidecar::{TelemetryConfig, TelemetryError, TelemetryInputs, TelemetryStage};

@@ -1,0 +1,162 @@
+//! Alert rules: compares what the run looks like now with what it looked like at the
+//! previous check and says what the operator must hear about: telemetry drops, a venue
+//! stale for longer than a limit, the circuit breaker or kill switch tripping, leg-outs.
+//!
+//! Pure state machine over values passed in (no clock, no I/O), so each rule is tested
+//! with hand-made inputs; the bot thread runs it about once a second.
+
+use std::time::Duration;
+
+use super::html::escape;
+use crate::telemetry::status::Status;
+
+/// What an alert check reads besides the status board.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AlertInputs {
+    /// `PipelineStats::drops()`.
+    pub drops: u64,
+    /// Whether the kill switch is tripped.
+    pub killed: bool,
+    /// Now, unix ms.
+    pub now_unix_ms: u64,
+}
+
+/// The alert state of a run.
+#[derive(Debug, Clone)]
+pub struct AlertWatch {
+    stale_after: Duration,
+    last: Option<AlertInputs>,
+    stale_alerted: Vec<crate::types::Venue>,
+    halted: bool,
+}
+
+impl AlertWatch {
+    /// Alerts on a venue once it has been stale for `stale_after`.
+    pub fn new(stale_after: Duration) -> Self {
+        Self {
+            stale_after,
+            last: None,
+            stale_alerted: Vec::new(),
+            halted: false,
+        }
+    }
+
+    /// The alerts (HTML) due given `status` and `inputs`; each condition alerts once
+    /// when it starts (and, for staleness, once when it ends).
+    pub fn check(&mut self, status: &Status, inputs: AlertInputs) -> Vec<String> {
+        let mut alerts = Vec::new();
+        let before = self.last.unwrap_or(AlertInputs {
+            drops: 0,
+            killed: false,
+            ..inputs
+        });
+        if inputs.drops > before.drops {
+            alerts.push(format!(
+                "⚠️ Telemetry drops: +{} ({} in all). The sidecar is not keeping up.",
+                inputs.drops - before.drops,
+                inputs.drops
+            ));
+        }
+        if inputs.killed && !before.killed {
+            alerts.push("🛑 Kill switch tripped: trading stopped.".to_owned());
+        }
+        let halted = status.portfolio.as_ref().is_some_and(|p| p.halted);
+        if halted && !self.halted {
+            alerts.push("🛑 Circuit breaker tripped: trading halted.".to_owned());
+        }
+        self.halted = halted;
+        for v in &status.venues {
+            let stale_for = v
+                .stale_since_unix_ms
+                .map(|since| Duration::from_millis(inputs.now_unix_ms.saturating_sub(since)));
+            let alerted = self.stale_alerted.contains(&v.venue);
+            match stale_for {
+                Some(d) if d >= self.stale_after && !alerted => {
+                    alerts.push(format!(
+                        "⚠️ {} stale for {} s (venue delay {}).",
+                        escape(&v.venue.to_string()),
+                        d.as_secs(),
+                        v.mean_delay_ms
+                            .map_or_else(|| "unknown".to_owned(), |ms| format!("{ms:.0} ms"))
+                    ));
+                    self.stale_alerted.push(v.venue);
+                }
+                None if alerted => {
+                    alerts.push(format!("✅ {} fresh again.", escape(&v.venue.to_string())));
+                    self.stale_alerted.retain(|&x| x != v.venue);
+                }
+                _ => {}
+            }
+        }
+        self.last = Some(inputs);
+        alerts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::telemetry::status::{PortfolioStatus, VenueStatus};
+    use crate::types::Venue;
+
+    fn inputs(drops: u64, killed: bool, now_unix_ms: u64) -> AlertInputs {
+        AlertInputs {
+            drops,
+            killed,
+            now_unix_ms,
+        }
+    }
+
+    #[test]
+    fn test_drops_alert_on_growth_only() {
+        let mut watch = AlertWatch::new(Duration::from_secs(30));
+        let status = Status::default();
+        assert!(watch.check(&status, inputs(0, false, 0)).is_empty());
+        let alerts = watch.check(&status, inputs(5, false, 1));
+        assert_eq!(alerts.len(), 1);
+        assert!(alerts[0].contains("+5"), "{alerts:?}");
+        assert!(watch.check(&status, inputs(5, false, 2)).is_empty());
+    }
+
+    #[test]
+    fn test_kill_and_circuit_breaker_alert_once() {
+        let mut watch = AlertWatch::new(Duration::from_secs(30));
+        let mut status = Status::default();
+        assert_eq!(watch.check(&status, inputs(0, true, 0)).len(), 1);
+        assert!(watch.check(&status, inputs(0, true, 1)).is_empty());
+        status.portfolio = Some(PortfolioStatus {
+            pnl: -500.0,
+            open_positions: 0,
+            closed_trades: 3,
+            win_rate: 0.0,
+            halted: true,
+        });
+        let alerts = watch.check(&status, inputs(0, true, 2));
+        assert_eq!(alerts, vec!["🛑 Circuit breaker tripped: trading halted."]);
+        assert!(watch.check(&status, inputs(0, true, 3)).is_empty());
+    }
+
+    #[test]
+    fn test_stale_venue_alerts_after_the_limit_and_on_recovery() {
+        let mut watch = AlertWatch::new(Duration::from_secs(30));
+        let mut status = Status {
+            venues: vec![VenueStatus {
+                venue: Venue::Okx,
+                mean_delay_ms: Some(350.0),
+                stale: true,
+                stale_since_unix_ms: Some(1_000),
+            }],
+            ..Status::default()
+        };
+        assert!(watch.check(&status, inputs(0, false, 30_999)).is_empty());
+        let alerts = watch.check(&status, inputs(0, false, 31_000));
+        assert_eq!(alerts, vec!["⚠️ okx stale for 30 s (venue delay 350 ms)."]);
+        assert!(watch.check(&status, inputs(0, false, 40_000)).is_empty());
+        status.venues[0].stale = false;
+        status.venues[0].stale_since_unix_ms = None;
+        assert_eq!(
+            watch.check(&status, inputs(0, false, 41_000)),
+            vec!["✅ okx fresh again."]
+        );
+    }
+}
