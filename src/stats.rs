@@ -58,9 +58,9 @@ impl PipelineStats {
             + self.edge_records_dropped.get()
     }
 
-    /// Copies every counter into the run report.
-    pub fn fill_report(&self, report: &mut RunReport) {
-        let all = [
+    /// Every counter with its report name (`stage.name`), in a fixed order.
+    pub fn named(&self) -> [(&'static str, &Counter); 20] {
+        [
             ("feed.frames", &self.feed_frames),
             ("feed.events", &self.feed_events),
             ("feed.malformed", &self.feed_malformed),
@@ -84,8 +84,12 @@ impl PipelineStats {
             ("edge.would_trade", &self.edge_would_trade),
             ("edge.records_dropped", &self.edge_records_dropped),
             ("edge.samples_dropped", &self.edge_samples_dropped),
-        ];
-        for (name, counter) in all {
+        ]
+    }
+
+    /// Copies every counter into the run report.
+    pub fn fill_report(&self, report: &mut RunReport) {
+        for (name, counter) in self.named() {
             report.set(name, counter.get());
         }
     }

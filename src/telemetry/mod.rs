@@ -4,6 +4,7 @@
 pub mod analytics;
 pub mod hgrm;
 pub mod histograms;
+pub mod metrics_http;
 pub mod process;
 pub mod progress;
 pub mod sample;
