@@ -18,12 +18,14 @@ use crate::feed::transport::{Transport, TransportError, TransportLimits};
 use crate::feed::venues::{VenueDecoder, subscribe_messages};
 use crate::feed::{FeedStage, SymbolMap};
 use crate::runtime::{
-    Clock, Counter, HostTopology, RunReport, Shutdown, Stage, StopReason, check_placement,
+    Clock, Control, Counter, HostTopology, RunReport, Shutdown, Stage, StopReason, check_placement,
     start_placed,
 };
 use crate::sim::{self, Dislocation, SimConfig, SimError, SimHandle, SimVenue};
 use crate::stats::PipelineStats;
+use crate::telemetry::operator::{OperatorError, OperatorInputs, OperatorServices};
 use crate::telemetry::sample::SampleSink;
+use crate::telemetry::status::StatusBoard;
 use crate::telemetry::{TelemetryConfig, TelemetryError, TelemetryInputs, TelemetryStage};
 use crate::types::{InstrumentRegistry, MarketKind, Venue};
 
@@ -43,6 +45,9 @@ pub enum PipelineError {
     /// The telemetry sidecar could not start (output folder, database).
     #[error(transparent)]
     Telemetry(#[from] TelemetryError),
+    /// The Telegram bot or the metrics endpoint could not start.
+    #[error(transparent)]
+    Operator(#[from] OperatorError),
     /// A stage thread could not be spawned (thread or memory limits).
     #[error("spawning a stage thread: {0}")]
     Spawn(std::io::Error),
@@ -79,8 +84,22 @@ pub fn run(config: &Config, shutdown: &Shutdown) -> Result<RunOutcome, PipelineE
     };
     let clock = Clock::new();
     let stats = Arc::new(PipelineStats::default());
+    let operator_inputs = OperatorInputs {
+        board: Arc::new(StatusBoard::new(clock.unix_ms_now())),
+        stats: Arc::clone(&stats),
+        control: Arc::new(Control::default()),
+        clock: clock.clone(),
+    };
     let (fetcher, snapshots) = start_snapshot_fetcher(config, sim.as_ref())?;
-    let stages = build_stages(config, sim.as_ref(), snapshots, &clock, &stats)?;
+    let stages = build_stages(
+        config,
+        sim.as_ref(),
+        snapshots,
+        &clock,
+        &stats,
+        &operator_inputs.board,
+    )?;
+    let operator = OperatorServices::start(config, &operator_inputs)?;
     let running =
         start_placed(stages, &config.placement, shutdown.flag()).map_err(PipelineError::Spawn)?;
     let stop = shutdown.wait(config.duration);
@@ -92,6 +111,7 @@ pub fn run(config: &Config, shutdown: &Shutdown) -> Result<RunOutcome, PipelineE
     for stage in &mut stages {
         stage.finish(&mut report);
     }
+    operator.stop(&mut report);
     Ok(RunOutcome {
         report,
         stop,
@@ -188,6 +208,7 @@ fn build_stages(
     snapshots: Option<SnapshotClient>,
     clock: &Clock,
     stats: &Arc<PipelineStats>,
+    status: &Arc<StatusBoard>,
 ) -> Result<Vec<Box<dyn Stage>>, PipelineError> {
     let rings = config.rings;
     let (resync_tx, resync_rx) = rtrb::RingBuffer::new(config.registry.len().max(1) * 2);
@@ -212,6 +233,7 @@ fn build_stages(
             stats: Arc::clone(stats),
             registry: Arc::clone(&registry),
             clock: clock.clone(),
+            status: Arc::clone(status),
         },
     )?;
     let (transport, connections) = connect(config, sim)?;

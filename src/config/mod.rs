@@ -44,6 +44,19 @@ pub enum ConfigError {
     },
 }
 
+/// The Telegram bot's settings (the token is read from the environment at start).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TelegramSettings {
+    /// Bot API base URL.
+    pub base_url: String,
+    /// Chats allowed to command the bot.
+    pub chat_ids: Vec<i64>,
+    /// Long-poll timeout.
+    pub poll_timeout: Duration,
+    /// A venue stale this long raises an alert.
+    pub stale_alert_after: Duration,
+}
+
 /// The built-in simulator's settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SimSettings {
@@ -144,6 +157,12 @@ pub struct Config {
     pub strict_placement: bool,
     /// Telemetry settings.
     pub telemetry: TelemetrySettings,
+    /// The Telegram bot, when enabled.
+    pub telegram: Option<TelegramSettings>,
+    /// The metrics endpoint's address, when enabled.
+    pub metrics_listen: Option<std::net::SocketAddr>,
+    /// The file this configuration was read from (`/reload` re-reads it).
+    pub source: Option<PathBuf>,
 }
 
 impl Config {
@@ -158,7 +177,9 @@ impl Config {
             path: path.to_path_buf(),
             source,
         })?;
-        Self::from_toml(&text, path, core_count)
+        let mut config = Self::from_toml(&text, path, core_count)?;
+        config.source = Some(path.to_path_buf());
+        Ok(config)
     }
 
     /// Parses and validates TOML text (`path` only names it in errors).
@@ -246,6 +267,34 @@ mod tests {
         assert!(e.contains("book.levels_max"), "{e}");
         let e = err("duration_secs = 0\n");
         assert!(e.contains("duration_secs"), "{e}");
+    }
+
+    #[test]
+    fn test_telegram_and_metrics_keys() {
+        let c = Config::defaults(2).unwrap();
+        assert_eq!(c.telegram, None);
+        assert_eq!(c.metrics_listen, None);
+        let e = err("[telegram]\nenabled = true\n");
+        assert!(e.contains("telegram.chat_ids"), "{e}");
+        let e = err("[telegram]\nenabled = true\nchat_ids = [1]\nbase_url = \"ftp://x\"\n");
+        assert!(
+            e.contains("telegram.base_url") && e.contains("ftp://x"),
+            "{e}"
+        );
+        let e = err("[telegram]\nenabled = true\nchat_ids = [1]\npoll_timeout_secs = 90\n");
+        assert!(e.contains("telegram.poll_timeout_secs"), "{e}");
+        let e = err("[metrics]\nenabled = true\nlisten = \"localhost\"\n");
+        assert!(
+            e.contains("metrics.listen") && e.contains("localhost"),
+            "{e}"
+        );
+        let text = "[telegram]\nenabled = true\nchat_ids = [42, -100]\n[metrics]\nenabled = true\n";
+        let c = Config::from_toml(text, Path::new("t.toml"), 2).unwrap();
+        let t = c.telegram.unwrap();
+        assert_eq!(t.chat_ids, vec![42, -100]);
+        assert_eq!(t.base_url, "https://api.telegram.org");
+        assert_eq!(t.poll_timeout, Duration::from_secs(25));
+        assert_eq!(c.metrics_listen, Some("127.0.0.1:9108".parse().unwrap()));
     }
 
     #[test]

@@ -34,6 +34,10 @@ pub struct RawConfig {
     pub strict_placement: Option<bool>,
     /// Telemetry sidecar.
     pub telemetry: Option<RawTelemetry>,
+    /// Telegram bot (token from the environment).
+    pub telegram: Option<RawTelegram>,
+    /// Prometheus metrics endpoint.
+    pub metrics: Option<RawMetrics>,
 }
 
 /// `[simulator]`.
@@ -174,4 +178,31 @@ pub struct RawTelemetry {
     pub db_batch_rows: Option<usize>,
     /// Longest a row waits before a commit, ms (default 100).
     pub db_flush_interval_ms: Option<u64>,
+}
+
+/// `[telegram]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTelegram {
+    /// Run the bot (default false). The token comes from `EDGELINE_TELEGRAM_TOKEN`.
+    pub enabled: Option<bool>,
+    /// Bot API base URL (default `https://api.telegram.org`).
+    pub base_url: Option<String>,
+    /// Chats allowed to command the bot; alerts go to all of them.
+    #[serde(default)]
+    pub chat_ids: Vec<i64>,
+    /// Long-poll timeout, seconds (default 25).
+    pub poll_timeout_secs: Option<u64>,
+    /// Alert when a venue has been stale this many seconds (default 60).
+    pub stale_alert_secs: Option<u64>,
+}
+
+/// `[metrics]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMetrics {
+    /// Serve `GET /metrics` (default false).
+    pub enabled: Option<bool>,
+    /// Listen address (default `127.0.0.1:9108`).
+    pub listen: Option<String>,
 }

@@ -10,10 +10,12 @@ use crate::book::BookParams;
 use crate::book::engine::TopSource;
 use crate::config::raw::RawVenue;
 use crate::config::raw::{
-    RawBasis, RawBook, RawConfig, RawCorePlan, RawInstrument, RawRings, RawTelemetry,
+    RawBasis, RawBook, RawConfig, RawCorePlan, RawInstrument, RawMetrics, RawRings, RawTelegram,
+    RawTelemetry,
 };
 use crate::config::{
-    Config, ConfigError, FeePair, RingSizes, SimSettings, TelemetrySettings, VenueSettings,
+    Config, ConfigError, FeePair, RingSizes, SimSettings, TelegramSettings, TelemetrySettings,
+    VenueSettings,
 };
 use crate::edge::opportunity::CostModel;
 use crate::edge::{BasisPair, BasisParams};
@@ -61,6 +63,56 @@ pub fn resolve(raw: RawConfig, core_count: usize) -> Result<Config, ConfigError>
         placement: resolve_placement(&raw.placement, core_count)?,
         strict_placement: raw.strict_placement.unwrap_or(false),
         telemetry: resolve_telemetry(raw.telemetry.unwrap_or_default()),
+        telegram: resolve_telegram(raw.telegram.unwrap_or_default())?,
+        metrics_listen: resolve_metrics(raw.metrics.unwrap_or_default())?,
+        source: None,
+    })
+}
+
+fn resolve_telegram(raw: RawTelegram) -> Result<Option<TelegramSettings>, ConfigError> {
+    if !raw.enabled.unwrap_or(false) {
+        return Ok(None);
+    }
+    if raw.chat_ids.is_empty() {
+        return Err(invalid(
+            "telegram.chat_ids",
+            "the bot is enabled but no chat may command it: list at least one chat id",
+        ));
+    }
+    let base_url = raw
+        .base_url
+        .unwrap_or_else(|| crate::telemetry::telegram::bot::BASE_URL_DEFAULT.to_owned());
+    if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
+        return Err(invalid(
+            "telegram.base_url",
+            format!("`{base_url}` is not an http:// or https:// URL"),
+        ));
+    }
+    let poll_timeout_secs = raw.poll_timeout_secs.unwrap_or(25);
+    if poll_timeout_secs > 50 {
+        return Err(invalid(
+            "telegram.poll_timeout_secs",
+            format!("{poll_timeout_secs} is above 50 (the Bot API holds a long poll at most 50 s)"),
+        ));
+    }
+    Ok(Some(TelegramSettings {
+        base_url,
+        chat_ids: raw.chat_ids,
+        poll_timeout: Duration::from_secs(poll_timeout_secs),
+        stale_alert_after: Duration::from_secs(raw.stale_alert_secs.unwrap_or(60)),
+    }))
+}
+
+fn resolve_metrics(raw: RawMetrics) -> Result<Option<std::net::SocketAddr>, ConfigError> {
+    if !raw.enabled.unwrap_or(false) {
+        return Ok(None);
+    }
+    let listen = raw.listen.as_deref().unwrap_or("127.0.0.1:9108");
+    listen.parse().map(Some).map_err(|_| {
+        invalid(
+            "metrics.listen",
+            format!("`{listen}` is not an address like 127.0.0.1:9108"),
+        )
     })
 }
 

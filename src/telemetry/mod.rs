@@ -5,6 +5,7 @@ pub mod analytics;
 pub mod hgrm;
 pub mod histograms;
 pub mod metrics_http;
+pub mod operator;
 pub mod process;
 pub mod progress;
 pub mod sample;

@@ -26,11 +26,15 @@ use crate::telemetry::histograms::{LatencyHistograms, percentile_table};
 use crate::telemetry::progress::Progress;
 use crate::telemetry::sample::{LatencySample, Metric};
 use crate::telemetry::sqlite::{DB_FILE_NAME, DbError, OpportunityDb, RowContext};
+use crate::telemetry::status::{StageLatency, StatusBoard, VenueStatus};
 use crate::types::{InstrumentRegistry, Venue};
 
 /// Samples drained per ring per `poll`: bounds one poll to ~100 µs of recording so
 /// progress lines and commits stay on time, and no ring starves the others.
 pub const SAMPLES_PER_POLL_MAX: usize = 4096;
+
+/// How often the status board is refreshed.
+pub const STATUS_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Opportunity records drained per `poll` (each becomes a row).
 pub const RECORDS_PER_POLL_MAX: usize = 1024;
@@ -96,6 +100,9 @@ pub struct TelemetryInputs {
     pub registry: Arc<InstrumentRegistry>,
     /// Converts raw ticks to nanoseconds and wall time.
     pub clock: Clock,
+    /// Where the sidecar publishes stage latencies and venue health (about once a
+    /// second) for the Telegram bot and the metrics endpoint.
+    pub status: Arc<StatusBoard>,
 }
 
 /// Why the sidecar could not start. Each variant names the path or operation.
@@ -139,6 +146,10 @@ pub struct TelemetryStage {
     db_errors: u64,
     progress: Option<Progress>,
     stale: Vec<bool>,
+    stale_since: Vec<Option<u64>>,
+    status: Arc<StatusBoard>,
+    venue_status: Vec<VenueStatus>,
+    status_due: Instant,
 }
 
 impl TelemetryStage {
@@ -164,6 +175,7 @@ impl TelemetryStage {
             pending: Vec::with_capacity(config.db_batch_rows * PENDING_BATCHES_MAX),
             histograms: LatencyHistograms::with_expected_interval(config.expected_interval)?,
             stale: vec![false; config.stale_after.len()],
+            stale_since: vec![None; config.stale_after.len()],
             config,
             samples: inputs.samples,
             opportunities: inputs.opportunities,
@@ -175,6 +187,9 @@ impl TelemetryStage {
             retry_at: None,
             db_errors: 0,
             progress,
+            status: inputs.status,
+            venue_status: Vec::new(),
+            status_due: monotonic_now(),
         })
     }
 
@@ -278,6 +293,7 @@ impl TelemetryStage {
     /// over the interval; a venue turning stale or fresh again is logged.
     fn venue_delays(&mut self) -> String {
         let mut out = String::new();
+        self.venue_status.clear();
         for (i, &(venue, threshold)) in self.config.stale_after.iter().enumerate() {
             let hist = self.histograms.interval(Metric::VenueDelay(venue));
             if hist.is_empty() {
@@ -292,11 +308,45 @@ impl TelemetryStage {
                     log::info!("{venue} is fresh again: venue-to-us delay {mean:?}");
                 }
                 self.stale[i] = stale;
+                self.stale_since[i] = stale.then(|| self.clock.unix_ms_now());
             }
+            self.venue_status.push(VenueStatus {
+                venue,
+                mean_delay_ms: Some(mean.as_secs_f64() * 1000.0),
+                stale,
+                stale_since_unix_ms: self.stale_since[i],
+            });
             let flag = if stale { " STALE" } else { "" };
             out.push_str(&format!(" | {venue} {} ms{flag}", mean.as_millis()));
         }
         out
+    }
+
+    /// Publishes stage latencies (cumulative) and venue health to the status board,
+    /// about once a second.
+    fn publish_status_if_due(&mut self, now: Instant) {
+        if now < self.status_due {
+            return;
+        }
+        self.status_due = now + STATUS_INTERVAL;
+        let stages: Vec<StageLatency> = Metric::ALL
+            .iter()
+            .map(|&metric| (metric, self.histograms.cumulative(metric)))
+            .filter(|(_, hist)| !hist.is_empty())
+            .map(|(metric, hist)| StageLatency {
+                name: metric.name(),
+                count: hist.len(),
+                p50_ns: hist.value_at_quantile(0.5),
+                p99_ns: hist.value_at_quantile(0.99),
+            })
+            .collect();
+        let venues = self.venue_status.clone();
+        let now_unix_ms = self.clock.unix_ms_now();
+        self.status.update(|s| {
+            s.updated_unix_ms = now_unix_ms;
+            s.stages = stages;
+            s.venues = venues;
+        });
     }
 
     /// Drains both kinds of ring until empty (producers have stopped), committing full
@@ -349,6 +399,7 @@ impl Stage for TelemetryStage {
             + self.drain_opportunities(RECORDS_PER_POLL_MAX, now);
         self.flush_if_due(now);
         self.progress_if_due(now);
+        self.publish_status_if_due(now);
         handled
     }
 
@@ -397,6 +448,7 @@ mod tests {
         edge: Producer<LatencySample>,
         opps: Producer<BasisOpportunity>,
         clock: Clock,
+        board: Arc<StatusBoard>,
     }
 
     fn rig(dir: &Path, db_batch_rows: usize, db_flush_interval: Duration) -> Rig {
@@ -404,6 +456,7 @@ mod tests {
         let (feed, feed_rx) = RingBuffer::new(8192);
         let (edge, edge_rx) = RingBuffer::new(64);
         let (opps, opps_rx) = RingBuffer::new(64);
+        let board = Arc::new(StatusBoard::default());
         let config = TelemetryConfig {
             db_batch_rows,
             db_flush_interval,
@@ -415,6 +468,7 @@ mod tests {
             stats: Arc::new(PipelineStats::default()),
             registry: Arc::new(registry()),
             clock: clock.clone(),
+            status: Arc::clone(&board),
         };
         let stage = TelemetryStage::new(config, inputs).unwrap();
         Rig {
@@ -423,6 +477,7 @@ mod tests {
             edge,
             opps,
             clock,
+            board,
         }
     }
 
@@ -517,6 +572,15 @@ mod tests {
         push_opportunities(&mut rig);
         assert_eq!(rig.stage.poll(), 6 + 4);
         assert_eq!(rig.stage.db().rows(), 4, "a full batch commits in poll");
+        let published = rig.board.snapshot();
+        assert!(published.updated_unix_ms > 0, "the first poll publishes");
+        assert!(
+            published
+                .stages
+                .iter()
+                .any(|l| l.name == "feed" && l.count > 0),
+            "{published:?}"
+        );
         rig.opps
             .push(opportunity(50_000, 2.0, VolatilitySource::Spot, false))
             .unwrap();
@@ -570,6 +634,7 @@ mod tests {
             stats: Arc::new(PipelineStats::default()),
             registry: Arc::new(registry()),
             clock: Clock::mock().0,
+            status: Arc::new(StatusBoard::default()),
         };
         let zero = TelemetryConfig {
             db_batch_rows: 0,

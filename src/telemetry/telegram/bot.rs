@@ -136,9 +136,9 @@ impl TelegramBot {
         })
     }
 
-    /// The bot's counters.
-    pub fn counters(&self) -> &BotCounters {
-        &self.counters
+    /// The bot's counters (shared with the metrics endpoint).
+    pub fn counters(&self) -> Arc<BotCounters> {
+        Arc::clone(&self.counters)
     }
 
     /// Stops the bot (sending what is queued for up to [`STOP_FLUSH`]) and puts its
