@@ -1,7 +1,8 @@
 //! Binance decode on real recorded messages (`../shared/data/binance`, hftbacktest
 //! captures: spot and USD-M, combined-stream envelopes), per channel: edgeline's decoder
-//! against a plain `serde_json` derive decoder producing the same events (the baseline).
-//! Ids are `decode_binance/<market>_<channel>/{edgeline,serde_json}`, per message.
+//! (`edgeline`: fast path first; `edgeline_generic`: the sonic-rs path alone) against a
+//! plain `serde_json` derive decoder producing the same events (the baseline). Ids are
+//! `decode_binance/<market>_<channel>/{edgeline,edgeline_generic,serde_json}`, per message.
 //! Run: `cargo bench --bench decode_binance`. Figures go to LATENCY.md.
 
 use std::hint::black_box;
@@ -192,6 +193,13 @@ fn bench_decode(c: &mut Criterion) {
                     i = (i + 1) % frames.len();
                     buf.clear();
                     black_box(decoder.decode(black_box(frames[i].as_bytes()), 1, &mut buf))
+                })
+            });
+            group.bench_function(format!("{id}/edgeline_generic"), |b| {
+                b.iter(|| {
+                    i = (i + 1) % frames.len();
+                    buf.clear();
+                    black_box(decoder.decode_generic(black_box(frames[i].as_bytes()), 1, &mut buf))
                 })
             });
             group.bench_function(format!("{id}/serde_json"), |b| {

@@ -1,7 +1,8 @@
 //! Fuzzing the Binance decoder (stream messages and REST snapshots) with proptest:
 //! arbitrary bytes, and real messages from `../shared/data/binance` mutated (flips,
-//! insertions, truncations, splices). Invariants: `common/fuzz.rs`. Each run draws new
-//! inputs; repeat it for a longer search.
+//! insertions, truncations, splices). Invariants: `common/fuzz.rs`, and the fast path
+//! agreeing with the generic decoder on every input. Each run draws new inputs; repeat it
+//! for a longer search.
 
 mod common;
 #[path = "common/fuzz.rs"]
@@ -61,7 +62,19 @@ fn check(direction: Direction, frame: &[u8]) -> Result<(), TestCaseError> {
     fuzz::check(frame, &mut |f, buf: &mut EventBuf| match direction {
         Direction::Http => d.decode_snapshot(f, InstrumentId(0), 5, buf),
         _ => d.decode(f, 5, buf),
-    })
+    })?;
+    same_as_generic(&d, frame)
+}
+
+/// The fast path is only a shortcut: on any input, `decode` (fast path first) and
+/// `decode_generic` give the same outcome and the same events.
+fn same_as_generic(d: &BinanceDecoder, frame: &[u8]) -> Result<(), TestCaseError> {
+    let (mut fast, mut generic) = (EventBuf::with_capacity(64), EventBuf::with_capacity(64));
+    let a = d.decode(frame, 5, &mut fast);
+    let b = d.decode_generic(frame, 5, &mut generic);
+    prop_assert_eq!(format!("{a:?}"), format!("{b:?}"));
+    prop_assert_eq!(fast.as_slice(), generic.as_slice());
+    Ok(())
 }
 
 proptest! {

@@ -5,7 +5,8 @@
 //! `markPriceUpdate` and the subscription acknowledgement `{"result":null,"id":N}`, raw or
 //! wrapped in the combined-stream envelope `{"stream":..,"data":{..}}`; and the REST depth
 //! snapshot (`{"lastUpdateId":..}`, which names no symbol) through
-//! [`BinanceDecoder::decode_snapshot`]. Single pass with sonic-rs
+//! [`BinanceDecoder::decode_snapshot`]. The hot `bookTicker` and `depthUpdate` take the
+//! schema-specific scanner in [`super::fast`] first. Otherwise: single pass with sonic-rs
 //! through serde visitors that parse decimal strings straight into fixed point and write
 //! levels into the caller's preallocated [`EventBuf`]: no allocation per message, no `f64`,
 //! independent of key order. Runs on the feed stage's thread.
@@ -17,6 +18,7 @@ use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
+use crate::feed::binance::fast;
 pub use crate::feed::decode::{DecodeError, Decoded};
 use crate::feed::event_buf::EventBuf;
 use crate::feed::json::{
@@ -38,8 +40,26 @@ impl BinanceDecoder {
     }
 
     /// Decodes one frame, appending its events (stamped with `ts_recv_raw`) to `out`.
-    /// On error nothing is left in `out` from this frame.
+    /// On error nothing is left in `out` from this frame. `bookTicker` and `depthUpdate`
+    /// go through the schema-specific [`fast`] scanner; whatever it declines, through
+    /// the generic path.
+    #[inline]
     pub fn decode(
+        &self,
+        frame: &[u8],
+        ts_recv_raw: u64,
+        out: &mut EventBuf,
+    ) -> Result<Decoded, DecodeError> {
+        match fast::decode(&self.symbols, frame, ts_recv_raw, out) {
+            Some(decoded) => Ok(decoded),
+            None => self.decode_generic(frame, ts_recv_raw, out),
+        }
+    }
+
+    /// The generic sonic-rs path alone: every message type, and the judge of every
+    /// error. [`BinanceDecoder::decode`] tries the fast path first; this is public for
+    /// the differential test and the benchmark.
+    pub fn decode_generic(
         &self,
         frame: &[u8],
         ts_recv_raw: u64,

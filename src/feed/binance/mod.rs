@@ -1,6 +1,8 @@
-//! Binance spot and USD-M futures adapter: endpoints, subscriptions and the decoder.
+//! Binance spot and USD-M futures adapter: endpoints, subscriptions, the decoder and its
+//! fast path for the hot message types.
 
 pub mod decode;
+pub mod fast;
 pub mod subscribe;
 pub mod urls;
 
