@@ -8,6 +8,7 @@ pub mod event_buf;
 pub mod hyperliquid;
 pub mod json;
 pub mod okx;
+pub mod scan;
 pub mod snapshot_fetch;
 pub mod stage;
 pub mod symbols;

@@ -14,8 +14,9 @@
 use crate::feed::decode::Decoded;
 use crate::feed::event_buf::EventBuf;
 use crate::feed::json::{placeholder, stamp};
+use crate::feed::scan::Cursor;
 use crate::feed::symbols::SymbolMap;
-use crate::types::{EventBody, MarketEvent, Price, Qty, Side};
+use crate::types::{EventBody, Price, Qty, Side};
 
 /// Decodes `frame` if it is a `bookTicker` or `depthUpdate` this scanner fully
 /// understands; `None` (with `out` as it was) otherwise.
@@ -42,9 +43,9 @@ fn scan(
     start: usize,
 ) -> Option<Decoded> {
     out.push(placeholder(ts_recv_raw)).ok()?;
-    let mut c = Cursor { b: frame, i: 0 };
+    let mut c = Cursor::new(frame);
     let f = if frame.starts_with(b"{\"stream\":\"") {
-        c.i = b"{\"stream\":".len();
+        c.lit(b"{\"stream\":")?;
         c.string()?;
         c.lit(b",\"data\":")?;
         let f = message(&mut c, symbols, out)?;
@@ -53,9 +54,7 @@ fn scan(
     } else {
         message(&mut c, symbols, out)?
     };
-    if c.i != frame.len() {
-        return None;
-    }
+    c.end()?;
     let body = match f.kind {
         Kind::DepthUpdate if f.string_prices == 0 => EventBody::DepthBegin {
             first_update_id: f.first_id?,
@@ -172,7 +171,7 @@ fn message(c: &mut Cursor<'_>, symbols: &SymbolMap, out: &mut EventBuf) -> Optio
             B_LOWER | A_LOWER => {
                 let side = if bit == B_LOWER { Side::Bid } else { Side::Ask };
                 if c.peek()? == b'[' {
-                    f.levels += levels(c, side, out)?;
+                    f.levels += c.levels(side, out)?;
                     f.level_arrays += 1;
                 } else {
                     let price = c.decimal(Price::from_decimal_bytes)?;
@@ -197,126 +196,10 @@ fn message(c: &mut Cursor<'_>, symbols: &SymbolMap, out: &mut EventBuf) -> Optio
     }
 }
 
-/// `[["price","qty"],...]`, each level pushed as a [`EventBody::DepthLevel`].
-fn levels(c: &mut Cursor<'_>, side: Side, out: &mut EventBuf) -> Option<usize> {
-    c.lit(b"[")?;
-    if c.peek()? == b']' {
-        c.i += 1;
-        return Some(0);
-    }
-    let mut count = 0;
-    loop {
-        c.lit(b"[")?;
-        let price = c.decimal(Price::from_decimal_bytes)?;
-        c.lit(b",")?;
-        let qty = c.decimal(Qty::from_decimal_bytes)?;
-        c.lit(b"]")?;
-        out.push(MarketEvent {
-            body: EventBody::DepthLevel { side, price, qty },
-            ..placeholder(0)
-        })
-        .ok()?;
-        count += 1;
-        match c.next()? {
-            b',' => {}
-            b']' => return Some(count),
-            _ => return None,
-        }
-    }
-}
-
-/// A position in the frame. Every method either consumes exactly what it expects or
-/// returns `None` (the whole frame is then declined).
-struct Cursor<'a> {
-    b: &'a [u8],
-    i: usize,
-}
-
-impl<'a> Cursor<'a> {
-    #[inline]
-    fn peek(&self) -> Option<u8> {
-        self.b.get(self.i).copied()
-    }
-
-    #[inline]
-    fn next(&mut self) -> Option<u8> {
-        let byte = self.peek()?;
-        self.i += 1;
-        Some(byte)
-    }
-
-    #[inline]
-    fn lit(&mut self, expected: &[u8]) -> Option<()> {
-        let end = self.i + expected.len();
-        (self.b.get(self.i..end)? == expected).then(|| self.i = end)
-    }
-
-    /// A key after its opening quote, up to and including `":`.
-    #[inline]
-    fn key(&mut self) -> Option<&'a [u8]> {
-        let rest = self.b.get(self.i..)?;
-        let len = rest.iter().take(3).position(|&b| b == b'"')?;
-        let key = &rest[..len];
-        self.i += len;
-        self.lit(b"\":")?;
-        Some(key)
-    }
-
-    /// A string of printable ASCII without escapes; its content.
-    #[inline]
-    fn string(&mut self) -> Option<&'a [u8]> {
-        self.lit(b"\"")?;
-        let rest = self.b.get(self.i..)?;
-        let len = memchr::memchr(b'"', rest)?;
-        let content = &rest[..len];
-        if !content
-            .iter()
-            .all(|&b| (0x20..0x7f).contains(&b) && b != b'\\')
-        {
-            return None;
-        }
-        self.i += len + 1;
-        Some(content)
-    }
-
-    /// A decimal string parsed by `parse` (which accepts only digits, one point and a
-    /// sign, so any escape or other byte declines).
-    #[inline]
-    fn decimal<T, E>(&mut self, parse: impl FnOnce(&[u8]) -> Result<T, E>) -> Option<T> {
-        self.lit(b"\"")?;
-        let rest = self.b.get(self.i..)?;
-        let len = memchr::memchr(b'"', rest)?;
-        let value = parse(&rest[..len]).ok()?;
-        self.i += len + 1;
-        Some(value)
-    }
-
-    /// A JSON non-negative integer that fits `u64` (no leading zeros, no fraction).
-    #[inline]
-    fn uint(&mut self) -> Option<u64> {
-        let digits = self
-            .b
-            .get(self.i..)?
-            .iter()
-            .take_while(|b| b.is_ascii_digit())
-            .count();
-        let text = &self.b[self.i..self.i + digits];
-        if digits == 0 || (digits > 1 && text[0] == b'0') {
-            return None;
-        }
-        let mut value: u64 = 0;
-        for &d in text {
-            value = value.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
-        }
-        self.i += digits;
-        Some(value)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::InstrumentId;
+    use crate::types::{InstrumentId, MarketEvent};
 
     fn symbols() -> SymbolMap {
         let mut s = SymbolMap::default();

@@ -30,7 +30,8 @@
 //! v1/v2/v3 formats (`trade.BTCUSD`, `orderBookL2_25.*`, `instrument_info.*`, spot v1
 //! `"topic":"depth"`), whose topic names differ from v5's.
 //!
-//! Single pass with sonic-rs through serde visitors that parse decimal strings straight
+//! Order book messages take the schema-specific scanner in [`super::fast`] first.
+//! Otherwise: single pass with sonic-rs through serde visitors that parse decimal strings straight
 //! into fixed point and write events into the caller's preallocated [`EventBuf`]: no
 //! `f64`, independent of key order. Runs on the feed stage's thread; no allocation per
 //! message. Owns only the connection's market kind and symbol map; writes nothing but
@@ -44,6 +45,7 @@ use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
+use crate::feed::bybit::fast;
 pub use crate::feed::decode::{DecodeError, Decoded};
 use crate::feed::event_buf::EventBuf;
 use crate::feed::json::{Failure, LevelsSeed, StrSeed, decimal, fail, placeholder, stamp};
@@ -66,9 +68,27 @@ impl BybitDecoder {
     }
 
     /// Decodes one frame, appending its events (stamped with `ts_recv_raw`) to `out`.
-    /// On error nothing is left in `out` from this frame.
+    /// On error nothing is left in `out` from this frame. Order book messages go through
+    /// the schema-specific [`fast`] scanner; whatever it declines, through the generic
+    /// path.
+    #[inline]
     pub fn decode(
         &mut self,
+        frame: &[u8],
+        ts_recv_raw: u64,
+        out: &mut EventBuf,
+    ) -> Result<Decoded, DecodeError> {
+        match fast::decode(&self.symbols, frame, ts_recv_raw, out) {
+            Some(decoded) => Ok(decoded),
+            None => self.decode_generic(frame, ts_recv_raw, out),
+        }
+    }
+
+    /// The generic sonic-rs path alone: every message type, and the judge of every
+    /// error. [`BybitDecoder::decode`] tries the fast path first; this is public for the
+    /// differential tests and the benchmark.
+    pub fn decode_generic(
+        &self,
         frame: &[u8],
         ts_recv_raw: u64,
         out: &mut EventBuf,

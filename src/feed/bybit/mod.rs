@@ -1,6 +1,8 @@
-//! Bybit v5 spot and linear perpetual adapter: endpoints, subscriptions and the decoder.
+//! Bybit v5 spot and linear perpetual adapter: endpoints, subscriptions, the decoder and
+//! its fast path for order book messages.
 
 pub mod decode;
+pub mod fast;
 pub mod subscribe;
 pub mod urls;
 
