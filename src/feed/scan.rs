@@ -39,7 +39,7 @@ impl<'a> Cursor<'a> {
 
     /// The next byte, consumed.
     #[inline]
-    pub fn next(&mut self) -> Option<u8> {
+    pub fn byte(&mut self) -> Option<u8> {
         let byte = self.peek()?;
         self.i += 1;
         Some(byte)
@@ -134,7 +134,7 @@ impl<'a> Cursor<'a> {
             })
             .ok()?;
             count += 1;
-            match self.next()? {
+            match self.byte()? {
                 b',' => {}
                 b']' => return Some(count),
                 _ => return None,

@@ -188,7 +188,7 @@ fn message(c: &mut Cursor<'_>, symbols: &SymbolMap, out: &mut EventBuf) -> Optio
                 c.string()?;
             }
         }
-        match c.next()? {
+        match c.byte()? {
             b',' => c.lit(b"\"")?,
             b'}' => return Some(f),
             _ => return None,

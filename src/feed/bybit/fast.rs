@@ -84,7 +84,7 @@ fn scan(
             }
             _ => book = Some(data(&mut c, symbols, out)?),
         }
-        match c.next()? {
+        match c.byte()? {
             b',' => c.lit(b"\"")?,
             b'}' => break,
             _ => return None,
@@ -140,7 +140,7 @@ fn data(
                 c.uint()?;
             }
         }
-        match c.next()? {
+        match c.byte()? {
             b',' => c.lit(b"\"")?,
             b'}' => return Some((instrument?, update_id?, levels)),
             _ => return None,
