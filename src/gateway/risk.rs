@@ -499,8 +499,10 @@ mod tests {
             check(&mut r, 1_000, [usd(9_500), 0, 0, 0], 0, usd(20_000)),
             Err(RejectReason::SymbolPosition)
         );
-        let mut cfg = RiskConfig::default();
-        cfg.position_per_venue_max_raw = usd(1_500);
+        let cfg = RiskConfig {
+            position_per_venue_max_raw: usd(1_500),
+            ..RiskConfig::default()
+        };
         let mut v = engine(cfg);
         assert_eq!(
             check(&mut v, 1_000, [usd(600), 0, 0, 0], 0, usd(20_000)),
@@ -540,8 +542,10 @@ mod tests {
 
     #[test]
     fn test_risk_trade_rate_ring() {
-        let mut cfg = RiskConfig::default();
-        cfg.trades_per_hour_max = 3;
+        let cfg = RiskConfig {
+            trades_per_hour_max: 3,
+            ..RiskConfig::default()
+        };
         let mut r = engine(cfg);
         for t in [0, 10, 20] {
             assert_eq!(r.check_pre(t, 0, 0, [A, B]), Ok(()));
@@ -578,8 +582,10 @@ mod tests {
 
     #[test]
     fn test_risk_drawdown_halts_until_rearmed() {
-        let mut cfg = RiskConfig::default();
-        cfg.daily_loss_max_raw = usd(1_000_000);
+        let cfg = RiskConfig {
+            daily_loss_max_raw: usd(1_000_000),
+            ..RiskConfig::default()
+        };
         let mut r = engine(cfg);
         assert_eq!(r.update_equity(0, usd(30_000)), BreakerEvent::None);
         assert_eq!(r.update_equity(1, usd(27_001)), BreakerEvent::None);
