@@ -7,7 +7,11 @@
 //! deterministic. `f64` appears only in portfolio metrics (reports, not decisions).
 
 pub mod config;
+pub mod engine;
+pub mod execution;
 pub mod order;
 pub mod paper;
+pub mod portfolio;
+pub mod record;
 pub mod risk;
 pub mod sizing;

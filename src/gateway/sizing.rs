@@ -230,6 +230,8 @@ pub struct SizeRequest {
     pub available_raw: i128,
     /// Volatility scale, per mille (see [`AtrTracker::scale_per_mille`]).
     pub vol_scale_per_mille: i128,
+    /// Largest base quantity to trade: the intent's proposal.
+    pub base_qty_max: Qty,
 }
 
 /// Why an intent could not be sized into a tradable order.
@@ -353,7 +355,9 @@ impl Sizer {
         }
         let price = req.legs[0].limit.raw().max(req.legs[1].limit.raw());
         let base = notional * i128::from(Price::SCALE) / i128::from(price);
-        let base = i64::try_from(base).unwrap_or(i64::MAX);
+        let base = i64::try_from(base)
+            .unwrap_or(i64::MAX)
+            .min(req.base_qty_max.raw());
         round_and_check(base, &req.legs)
     }
 }
@@ -418,6 +422,7 @@ mod tests {
             equity_raw: usd(20_000),
             available_raw: usd(20_000),
             vol_scale_per_mille: 1_000,
+            base_qty_max: Qty::MAX,
         }
     }
 
