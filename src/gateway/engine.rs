@@ -590,3 +590,365 @@ fn funding_delta(
     let b = per_8h(t.legs[1].order_leg.instrument)?;
     Some((a - b).abs())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gateway::config::{NS_PER_MS, usd};
+    use crate::gateway::order::OrderState;
+    use crate::gateway::record::TradeStage;
+    use crate::types::{InstrumentSpec, IntentLeg, OrderSide, Price, Qty, Strategy};
+
+    const BIN: InstrumentId = InstrumentId(0);
+    const OKX: InstrumentId = InstrumentId(1);
+
+    fn p(s: &str) -> Price {
+        Price::from_decimal_str(s).unwrap()
+    }
+
+    fn q(s: &str) -> Qty {
+        Qty::from_decimal_str(s).unwrap()
+    }
+
+    fn registry() -> InstrumentRegistry {
+        let mut reg = InstrumentRegistry::default();
+        for (venue, symbol) in [(Venue::Binance, "BTCUSDT"), (Venue::Okx, "BTC-USDT-SWAP")] {
+            reg.insert(InstrumentSpec {
+                venue,
+                kind: MarketKind::Perp,
+                symbol: symbol.into(),
+                base: "BTC".into(),
+                tick_size: p("0.1"),
+                lot_size: q("0.001"),
+                min_notional: p("5"),
+                contract_size: q("1"),
+            })
+            .unwrap();
+        }
+        reg
+    }
+
+    struct Sim {
+        gw: Gateway,
+        kill: KillSwitch,
+        records: Vec<GatewayRecord>,
+    }
+
+    fn now(ms: u64) -> Now {
+        Now {
+            raw: ms * NS_PER_MS,
+            ns: ms * NS_PER_MS,
+        }
+    }
+
+    impl Sim {
+        fn new(cfg: GatewayConfig) -> Self {
+            let kill = KillSwitch::default();
+            let gw = Gateway::new(cfg, &registry(), kill.clone()).unwrap();
+            Self {
+                gw,
+                kill,
+                records: Vec::new(),
+            }
+        }
+
+        /// Runs every wake-up due up to `ms`, then polls at `ms`.
+        fn run_to(&mut self, ms: u64) {
+            while let Some(next) = self.gw.next_wakeup_ns().filter(|&n| n <= ms * NS_PER_MS) {
+                self.gw.poll(Now {
+                    raw: next,
+                    ns: next,
+                });
+            }
+            self.gw.poll(now(ms));
+            let records = &mut self.records;
+            self.gw.drain_records(|r| records.push(r));
+        }
+
+        fn book(&mut self, ms: u64, id: InstrumentId, bid: &str, ask: &str) {
+            self.run_to(ms);
+            let body = EventBody::DepthBegin {
+                first_update_id: 0,
+                last_update_id: 0,
+                prev_update_id: 0,
+                levels: 2,
+                snapshot: true,
+                checksum: None,
+            };
+            let bodies = [
+                body,
+                EventBody::DepthLevel {
+                    side: Side::Bid,
+                    price: p(bid),
+                    qty: q("1"),
+                },
+                EventBody::DepthLevel {
+                    side: Side::Ask,
+                    price: p(ask),
+                    qty: q("1"),
+                },
+            ];
+            for body in bodies {
+                self.gw.on_market(
+                    now(ms),
+                    &MarketEvent {
+                        ts_recv_raw: ms,
+                        ts_venue_ms: 0,
+                        instrument: id,
+                        body,
+                    },
+                );
+            }
+            self.run_to(ms);
+        }
+
+        fn intent(
+            &mut self,
+            ms: u64,
+            buy: (&str, ExecStyle),
+            sell: (&str, ExecStyle),
+        ) -> Result<TradeId, RejectReason> {
+            self.run_to(ms);
+            let leg = |instrument, side, (limit, style): (&str, ExecStyle)| IntentLeg {
+                instrument,
+                side,
+                limit: p(limit),
+                style,
+            };
+            let intent = OrderIntent {
+                id: ms,
+                strategy: Strategy::CrossVenue,
+                legs: [
+                    leg(BIN, OrderSide::Buy, buy),
+                    leg(OKX, OrderSide::Sell, sell),
+                ],
+                qty: q("0.05"),
+                edge_bps: Bps::from_num(40),
+                expected_profit_bps: Bps::from_num(30),
+                confidence: 80,
+                ts_recv_raw: 0,
+                ts_decision_raw: 0,
+                expires_raw: (ms + 1) * NS_PER_MS,
+            };
+            let r = self.gw.on_intent(now(ms), &intent);
+            self.run_to(ms);
+            r
+        }
+
+        fn conserved(&self) -> bool {
+            let pf = self.gw.portfolio();
+            pf.available_raw() + pf.open_value_raw() == pf.starting_raw() + pf.realised_raw()
+        }
+
+        fn closed(&self) -> Vec<ClosedTrade> {
+            self.records
+                .iter()
+                .filter_map(|r| match r {
+                    GatewayRecord::Closed(c) => Some(*c),
+                    _ => None,
+                })
+                .collect()
+        }
+
+        fn orders_sent(&self) -> usize {
+            self.records
+                .iter()
+                .filter(|r| matches!(r, GatewayRecord::OrderSent(_)))
+                .count()
+        }
+
+        /// Binance asks 50,000, OKX bids 50,300.
+        fn wide(cfg: GatewayConfig) -> Self {
+            let mut sim = Sim::new(cfg);
+            sim.book(0, BIN, "49990", "50000");
+            sim.book(0, OKX, "50300", "50310");
+            sim
+        }
+    }
+
+    const IOC: ExecStyle = ExecStyle::Ioc;
+
+    #[test]
+    fn test_gateway_opens_hard_leg_first_then_exits_at_profit_target() {
+        let mut sim = Sim::wide(GatewayConfig::default());
+        sim.intent(1, ("50010", IOC), ("50290", IOC)).unwrap();
+        let sent: Vec<_> = sim
+            .records
+            .iter()
+            .filter_map(|r| match r {
+                GatewayRecord::OrderSent(o) => Some(*o),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(sent.len(), 1, "only the hard leg before its fill");
+        assert_eq!(sent[0].instrument, OKX, "OKX ranks harder than Binance");
+        sim.run_to(40);
+        assert_eq!(sim.gw.trades()[0].phase, Phase::Open);
+        assert!(sim.conserved());
+        assert!(sim.gw.portfolio().open_value_raw() > usd(5_000));
+        sim.book(50, OKX, "49990", "50000");
+        sim.book(50, BIN, "50000", "50010");
+        sim.run_to(200);
+        let closed = sim.closed();
+        assert_eq!(closed.len(), 1);
+        assert_eq!(closed[0].reason, ExitReason::ProfitTarget);
+        assert_eq!(closed[0].leg_outs, 0);
+        // 300 on 0.05 BTC less four taker fees of ~1.25.
+        assert!(
+            closed[0].pnl_raw > usd(9) && closed[0].pnl_raw < usd(10),
+            "{}",
+            closed[0].pnl_raw
+        );
+        assert_eq!(sim.gw.portfolio().realised_raw(), closed[0].pnl_raw);
+        assert_eq!(sim.gw.portfolio().open_value_raw(), 0);
+        assert!(sim.conserved());
+    }
+
+    #[test]
+    fn test_gateway_easy_leg_unfilled_is_hedged_after_the_timeout() {
+        let mut sim = Sim::wide(GatewayConfig::default());
+        sim.intent(1, ("49990", ExecStyle::PostOnly), ("50290", IOC))
+            .unwrap();
+        sim.run_to(520);
+        assert_eq!(sim.gw.trades()[0].phase, Phase::EntryEasy);
+        sim.run_to(600);
+        let legout = sim
+            .records
+            .iter()
+            .find_map(|r| match r {
+                GatewayRecord::LegOut(l) => Some(*l),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(
+            (legout.leg, legout.stage, legout.qty),
+            (0, TradeStage::Entry, q("0.05"))
+        );
+        assert_eq!(legout.naked_since_ns, 21 * NS_PER_MS);
+        assert_eq!(
+            legout.hedge_sent_ns - legout.naked_since_ns,
+            500 * NS_PER_MS
+        );
+        assert_eq!(legout.hedge_price, p("50000"));
+        // 10 worse than the 49,990 limit on 0.05, plus the 5 bps taker fee on 2,500.
+        assert_eq!(legout.loss_raw, usd(1) / 2 + usd(125) / 100);
+        assert_eq!(sim.gw.trades()[0].phase, Phase::Open);
+        assert!(sim.conserved());
+    }
+
+    #[test]
+    fn test_gateway_unfilled_hard_leg_abandons_with_nothing_open() {
+        let mut sim = Sim::wide(GatewayConfig::default());
+        sim.intent(1, ("50010", IOC), ("50400", IOC)).unwrap();
+        sim.run_to(100);
+        assert!(sim.gw.trades().is_empty());
+        assert_eq!(sim.orders_sent(), 1);
+        assert!(
+            sim.records
+                .iter()
+                .any(|r| matches!(r, GatewayRecord::Abandoned { .. }))
+        );
+        assert_eq!(sim.gw.portfolio().available_raw(), usd(20_000));
+        assert_eq!(sim.gw.counters().abandoned, 1);
+    }
+
+    #[test]
+    fn test_gateway_kill_switch_flattens_refuses_until_rearmed() {
+        let mut sim = Sim::wide(GatewayConfig::default());
+        sim.intent(1, ("50010", IOC), ("50290", IOC)).unwrap();
+        sim.run_to(40);
+        sim.kill.engage();
+        sim.run_to(41);
+        sim.run_to(200);
+        let closed = sim.closed();
+        assert_eq!(closed.len(), 1);
+        assert_eq!(closed[0].reason, ExitReason::KillSwitch);
+        assert!(sim.conserved());
+        let sent = sim.orders_sent();
+        assert_eq!(
+            sim.intent(300, ("50010", IOC), ("50290", IOC)),
+            Err(RejectReason::KillSwitch)
+        );
+        assert_eq!(sim.orders_sent(), sent);
+        sim.kill.rearm();
+        assert!(sim.intent(400, ("50010", IOC), ("50290", IOC)).is_ok());
+    }
+
+    #[test]
+    fn test_gateway_slow_venue_blocks_or_downgrades() {
+        let mut sim = Sim::wide(GatewayConfig::default());
+        sim.gw
+            .venue_mut()
+            .set_latency_ns(Venue::Okx, 150 * NS_PER_MS);
+        assert_eq!(
+            sim.intent(1, ("50010", IOC), ("50290", IOC)),
+            Err(RejectReason::VenueTooSlow)
+        );
+        assert_eq!(sim.orders_sent(), 0);
+        let mut cfg = GatewayConfig::default();
+        cfg.execution.latency_action = LatencyAction::Downgrade;
+        let mut sim = Sim::wide(cfg);
+        sim.gw
+            .venue_mut()
+            .set_latency_ns(Venue::Okx, 150 * NS_PER_MS);
+        sim.intent(1, ("49990", ExecStyle::PostOnly), ("50290", IOC))
+            .unwrap();
+        let trade = sim.gw.trades()[0];
+        assert_eq!(
+            trade.legs.map(|l| (l.style, l.qty)),
+            [(OrderStyle::Ioc, q("0.025")); 2]
+        );
+        assert_eq!(sim.gw.counters().downgraded, 1);
+    }
+
+    #[test]
+    fn test_gateway_refusals_are_counted_and_send_nothing() {
+        let mut sim = Sim::wide(GatewayConfig::default());
+        let intent_expired = |sim: &mut Sim| {
+            let leg = IntentLeg {
+                instrument: BIN,
+                side: OrderSide::Buy,
+                limit: p("50010"),
+                style: IOC,
+            };
+            let intent = OrderIntent {
+                id: 9,
+                strategy: Strategy::CrossVenue,
+                legs: [
+                    leg,
+                    IntentLeg {
+                        instrument: OKX,
+                        side: OrderSide::Sell,
+                        ..leg
+                    },
+                ],
+                qty: q("0.05"),
+                edge_bps: Bps::ZERO,
+                expected_profit_bps: Bps::from_num(30),
+                confidence: 80,
+                ts_recv_raw: 0,
+                ts_decision_raw: 0,
+                expires_raw: 0,
+            };
+            sim.gw.on_intent(now(5), &intent)
+        };
+        assert_eq!(intent_expired(&mut sim), Err(RejectReason::Expired));
+        sim.gw.risk_mut().blacklist_mut().insert(OKX);
+        assert_eq!(
+            sim.intent(6, ("50010", IOC), ("50290", IOC)),
+            Err(RejectReason::Blacklisted)
+        );
+        sim.run_to(10);
+        assert_eq!(sim.orders_sent(), 0);
+        assert_eq!(sim.gw.risk().counts().total(), 2);
+        assert_eq!(
+            sim.records
+                .iter()
+                .filter(|r| matches!(r, GatewayRecord::Rejected { .. }))
+                .count(),
+            2
+        );
+        let filled = |r: &GatewayRecord| matches!(r, GatewayRecord::OrderDone(o) if o.state == OrderState::Filled);
+        assert!(!sim.records.iter().any(filled));
+    }
+}
