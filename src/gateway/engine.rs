@@ -384,7 +384,7 @@ impl Gateway {
             exit_slippage_bps: self.cfg.exits.limit_slippage_bps,
         };
         for trade in &mut self.trades {
-            trade.flatten(reason, &mut ctx);
+            trade.flatten(reason, now_ns, &mut ctx);
         }
         self.step_all(now_ns);
     }

@@ -319,10 +319,14 @@ impl Trade {
         self.send_close(self.hard, market, now_ns, ctx);
     }
 
-    /// Cancels what works and closes everything at market (kill switch, breaker).
-    pub fn flatten(&mut self, reason: ExitReason, ctx: &mut ExecCtx<'_>) {
+    /// Cancels what works and closes everything at market (kill switch, breaker). A
+    /// one-sided entry counts as covered from now: its flatten is its hedge.
+    pub fn flatten(&mut self, reason: ExitReason, now_ns: u64, ctx: &mut ExecCtx<'_>) {
         if matches!(self.phase, Phase::Closed | Phase::Abandoned) {
             return;
+        }
+        if self.first_fill_ns.is_some() {
+            self.matched_ns.get_or_insert(now_ns);
         }
         for i in 0..2 {
             ctx.cancel(self.legs[i].order.take());
