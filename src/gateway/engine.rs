@@ -81,14 +81,12 @@ pub struct Gateway {
     rules: Vec<Rules>,
     risk: RiskEngine,
     sizer: Sizer,
-    venue: PaperVenue,
+    exec: ExecCtx,
     portfolio: Portfolio,
     trades: Vec<Trade>,
     events: Vec<VenueEvent>,
-    outbox: Outbox,
     atr: Vec<AtrTracker>,
     funding: Vec<Option<Rate>>,
-    next_order_id: u64,
     next_trade_id: u64,
     kill_handled: bool,
     counters: GatewayCounters,
@@ -110,14 +108,18 @@ impl Gateway {
             rules: registry.iter().map(Rules::of).collect(),
             risk: RiskEngine::new(cfg.risk.clone(), n, cfg.starting_capital_raw, kill),
             sizer: Sizer::new(cfg.sizing.clone()),
-            venue: PaperVenue::new(&cfg.paper, &venues),
+            exec: ExecCtx {
+                venue: PaperVenue::new(&cfg.paper, &venues),
+                next_order_id: 1,
+                outbox: Outbox::new(cfg.records_max),
+                leg_timeout_ns: cfg.execution.leg_timeout_ns,
+                exit_slippage_bps: cfg.exits.limit_slippage_bps,
+            },
             portfolio: Portfolio::new(cfg.starting_capital_raw, n),
             trades: Vec::with_capacity(cfg.execution.trades_max),
             events: Vec::with_capacity(4 * cfg.paper.orders_max),
-            outbox: Outbox::new(cfg.records_max),
             atr: vec![atr; n],
             funding: vec![None; n],
-            next_order_id: 1,
             next_trade_id: 1,
             kill_handled: false,
             counters: GatewayCounters::default(),
@@ -142,12 +144,12 @@ impl Gateway {
 
     /// The paper venue (its books, latencies, working orders).
     pub fn venue(&self) -> &PaperVenue {
-        &self.venue
+        &self.exec.venue
     }
 
     /// The paper venue, to set a measured latency.
     pub fn venue_mut(&mut self) -> &mut PaperVenue {
-        &mut self.venue
+        &mut self.exec.venue
     }
 
     /// Trades executing or open.
@@ -162,12 +164,12 @@ impl Gateway {
 
     /// Records dropped because the outbox was full.
     pub fn records_dropped(&self) -> u64 {
-        self.outbox.dropped()
+        self.exec.outbox.dropped()
     }
 
     /// Hands every pending record to `f` (the stage forwards them to telemetry).
     pub fn drain_records(&mut self, f: impl FnMut(GatewayRecord)) {
-        self.outbox.drain(f);
+        self.exec.outbox.drain(f);
     }
 
     /// The next time something is due without new input (an arrival or a leg
@@ -183,13 +185,15 @@ impl Gateway {
                 )
             })
             .map(|t| t.deadline_ns);
-        deadlines.chain(self.venue.next_arrival_ns()).min()
+        deadlines.chain(self.exec.venue.next_arrival_ns()).min()
     }
 
     /// Feeds one market event (in time order).
     pub fn on_market(&mut self, now: Now, event: &MarketEvent) {
         let events = &mut self.events;
-        self.venue.on_market(now.ns, event, &mut |e| events.push(e));
+        self.exec
+            .venue
+            .on_market(now.ns, event, &mut |e| events.push(e));
         let id = event.instrument.index();
         match event.body {
             EventBody::Funding { rate, fields, .. }
@@ -204,7 +208,7 @@ impl Gateway {
             | EventBody::OpenInterest { .. } => {}
             _ => {
                 if let (Some(mid), Some(atr)) = (
-                    self.venue.book(event.instrument).and_then(|b| b.mid()),
+                    self.exec.venue.book(event.instrument).and_then(|b| b.mid()),
                     self.atr.get_mut(id),
                 ) {
                     atr.on_mid(now.ns, mid);
@@ -220,7 +224,7 @@ impl Gateway {
         self.counters.intents += 1;
         let result = self.try_enter(now, intent);
         if let Err(reason) = result {
-            self.outbox.push(GatewayRecord::Rejected {
+            self.exec.outbox.push(GatewayRecord::Rejected {
                 intent_id: intent.id,
                 reason,
                 ts_ns: now.ns,
@@ -229,7 +233,9 @@ impl Gateway {
         result
     }
 
-    fn try_enter(&mut self, now: Now, intent: &OrderIntent) -> Result<TradeId, RejectReason> {
+    /// Risk, sizing and order build for an intent, without sending anything: the trade
+    /// [`Gateway::on_intent`] would start. Refusals are counted by reason (not recorded).
+    pub fn plan_entry(&mut self, now: Now, intent: &OrderIntent) -> Result<Trade, RejectReason> {
         let ids = [intent.legs[0].instrument, intent.legs[1].instrument];
         let valid = ids.iter().all(|i| i.index() < self.rules.len())
             && ids[0] != ids[1]
@@ -240,7 +246,8 @@ impl Gateway {
         self.risk
             .check_pre(now.ns, now.raw, intent.expires_raw, ids)?;
         let slow = ids.iter().any(|&i| {
-            self.venue.latency_ns(self.rules[i.index()].venue) > self.cfg.execution.latency_limit_ns
+            self.exec.venue.latency_ns(self.rules[i.index()].venue)
+                > self.cfg.execution.latency_limit_ns
         });
         let downgrade = slow && self.cfg.execution.latency_action == LatencyAction::Downgrade;
         if slow && !downgrade {
@@ -259,7 +266,11 @@ impl Gateway {
         let cost: i128 = exposures
             .iter()
             .map(|e| {
-                e.notional_raw + fee_raw(e.notional_raw, self.venue.fees(e.venue).taker_centi_bps)
+                e.notional_raw
+                    + fee_raw(
+                        e.notional_raw,
+                        self.exec.venue.fees(e.venue).taker_centi_bps,
+                    )
             })
             .sum();
         self.risk
@@ -280,20 +291,20 @@ impl Gateway {
             hard,
             intent.expected_profit_bps,
         );
-        let mut ctx = ExecCtx {
-            venue: &mut self.venue,
-            next_order_id: &mut self.next_order_id,
-            outbox: &mut self.outbox,
-            leg_timeout_ns: self.cfg.execution.leg_timeout_ns,
-            exit_slippage_bps: self.cfg.exits.limit_slippage_bps,
-        };
-        if !trade.start(now.ns, &mut ctx) {
+        trade.downgraded = downgrade;
+        Ok(trade)
+    }
+
+    fn try_enter(&mut self, now: Now, intent: &OrderIntent) -> Result<TradeId, RejectReason> {
+        let mut trade = self.plan_entry(now, intent)?;
+        let id = trade.id;
+        if !trade.start(now.ns, &mut self.exec) {
             return Err(self.risk.reject(RejectReason::TradeSlots));
         }
         self.next_trade_id += 1;
         self.risk.record_entry(now.ns);
         self.counters.accepted += 1;
-        self.counters.downgraded += u64::from(downgrade);
+        self.counters.downgraded += u64::from(trade.downgraded);
         self.trades.push(trade);
         Ok(id)
     }
@@ -358,7 +369,7 @@ impl Gateway {
     pub fn poll(&mut self, now: Now) {
         self.portfolio.advance(now.ns);
         let events = &mut self.events;
-        self.venue.advance(now.ns, &mut |e| events.push(e));
+        self.exec.venue.advance(now.ns, &mut |e| events.push(e));
         self.dispatch(now.ns);
         let engaged = self.risk.kill_switch().is_engaged();
         if engaged && !self.kill_handled {
@@ -376,15 +387,8 @@ impl Gateway {
 
     fn flatten_all(&mut self, reason: ExitReason, now_ns: u64) {
         self.counters.flattens += 1;
-        let mut ctx = ExecCtx {
-            venue: &mut self.venue,
-            next_order_id: &mut self.next_order_id,
-            outbox: &mut self.outbox,
-            leg_timeout_ns: self.cfg.execution.leg_timeout_ns,
-            exit_slippage_bps: self.cfg.exits.limit_slippage_bps,
-        };
         for trade in &mut self.trades {
-            trade.flatten(reason, now_ns, &mut ctx);
+            trade.flatten(reason, now_ns, &mut self.exec);
         }
         self.step_all(now_ns);
     }
@@ -395,7 +399,7 @@ impl Gateway {
             let event = self.events[i];
             match event {
                 VenueEvent::Fill(fill) => {
-                    self.outbox.push(GatewayRecord::Fill(fill));
+                    self.exec.outbox.push(GatewayRecord::Fill(fill));
                     let Some(trade) = self.trades.iter_mut().find(|t| t.owns(fill.order)) else {
                         continue;
                     };
@@ -409,7 +413,7 @@ impl Gateway {
                     }
                 }
                 VenueEvent::Done(order) => {
-                    self.outbox.push(GatewayRecord::OrderDone(order));
+                    self.exec.outbox.push(GatewayRecord::OrderDone(order));
                     if let Some(trade) = self.trades.iter_mut().find(|t| t.owns(order.id)) {
                         trade.on_done(&order);
                     }
@@ -423,16 +427,9 @@ impl Gateway {
     fn step_all(&mut self, now_ns: u64) {
         let mut i = 0;
         while i < self.trades.len() {
-            let mut ctx = ExecCtx {
-                venue: &mut self.venue,
-                next_order_id: &mut self.next_order_id,
-                outbox: &mut self.outbox,
-                leg_timeout_ns: self.cfg.execution.leg_timeout_ns,
-                exit_slippage_bps: self.cfg.exits.limit_slippage_bps,
-            };
             let trade = &mut self.trades[i];
             let before = trade.phase;
-            let outcome = trade.step(now_ns, &mut ctx);
+            let outcome = trade.step(now_ns, &mut self.exec);
             if before != Phase::Open && trade.phase == Phase::Open {
                 trade.funding_driven = funding_delta(&self.funding, &self.rules, &self.cfg, trade)
                     .is_some_and(|d| d >= converged_raw(&self.cfg));
@@ -442,7 +439,7 @@ impl Gateway {
                 StepOutcome::Abandoned => {
                     let t = self.trades.swap_remove(i);
                     self.counters.abandoned += 1;
-                    self.outbox.push(GatewayRecord::Abandoned {
+                    self.exec.outbox.push(GatewayRecord::Abandoned {
                         trade: t.id,
                         intent_id: t.intent_id,
                         ts_ns: now_ns,
@@ -473,7 +470,7 @@ impl Gateway {
         self.portfolio.close(result);
         self.sizer.record_trade(result.pnl_raw);
         self.counters.closed += 1;
-        self.outbox.push(GatewayRecord::Closed(ClosedTrade {
+        self.exec.outbox.push(GatewayRecord::Closed(ClosedTrade {
             id: t.id,
             intent_id: t.intent_id,
             strategy: t.strategy,
@@ -497,14 +494,7 @@ impl Gateway {
             let Some(reason) = self.exit_reason(&self.trades[i]) else {
                 continue;
             };
-            let mut ctx = ExecCtx {
-                venue: &mut self.venue,
-                next_order_id: &mut self.next_order_id,
-                outbox: &mut self.outbox,
-                leg_timeout_ns: self.cfg.execution.leg_timeout_ns,
-                exit_slippage_bps: self.cfg.exits.limit_slippage_bps,
-            };
-            self.trades[i].begin_exit(reason, now_ns, &mut ctx);
+            self.trades[i].begin_exit(reason, now_ns, &mut self.exec);
         }
     }
 
@@ -517,7 +507,7 @@ impl Gateway {
         } else {
             (1, 0)
         };
-        let book = |i: usize| self.venue.book(t.legs[i].order_leg.instrument);
+        let book = |i: usize| self.exec.venue.book(t.legs[i].order_leg.instrument);
         let (buy_book, sell_book) = (book(buy)?, book(sell)?);
         let (buy_mid, sell_mid) = (buy_book.mid()?, sell_book.mid()?);
         let spread = bps_of(
@@ -533,6 +523,7 @@ impl Gateway {
         }
         let exit_value = |i: usize, side: Side| {
             let level = self
+                .exec
                 .venue
                 .book(t.legs[i].order_leg.instrument)?
                 .side(side)
@@ -543,7 +534,10 @@ impl Gateway {
         let fees = |i: usize, v: i128| {
             fee_raw(
                 v,
-                self.venue.fees(t.legs[i].order_leg.venue).taker_centi_bps,
+                self.exec
+                    .venue
+                    .fees(t.legs[i].order_leg.venue)
+                    .taker_centi_bps,
             )
         };
         let upnl = long_exit - t.legs[buy].entry.notional_raw + t.legs[sell].entry.notional_raw

@@ -139,27 +139,28 @@ impl TradeLeg {
     }
 }
 
-/// What a trade's orders go through.
-pub struct ExecCtx<'a> {
+/// What trades' orders go through: the venue, the order ids and the records.
+#[derive(Debug)]
+pub struct ExecCtx {
     /// The venue.
-    pub venue: &'a mut PaperVenue,
+    pub venue: PaperVenue,
     /// Next order id to hand out.
-    pub next_order_id: &'a mut u64,
+    pub next_order_id: u64,
     /// Records for telemetry.
-    pub outbox: &'a mut Outbox,
+    pub outbox: Outbox,
     /// `execution.leg_timeout_ms` in ns.
     pub leg_timeout_ns: u64,
     /// `exits.limit_slippage_bps`.
     pub exit_slippage_bps: i64,
 }
 
-impl ExecCtx<'_> {
+impl ExecCtx {
     /// Sends an order; false when the venue is full (the caller retries next step).
     fn send(&mut self, leg: OrderLeg, style: OrderStyle, qty: Qty, now_ns: u64) -> Option<OrderId> {
-        let id = OrderId(*self.next_order_id);
+        let id = OrderId(self.next_order_id);
         let order = Order::new(id, leg, style, qty, now_ns);
         self.venue.submit(order, now_ns).ok()?;
-        *self.next_order_id += 1;
+        self.next_order_id += 1;
         self.outbox.push(GatewayRecord::OrderSent(order));
         Some(id)
     }
@@ -222,6 +223,8 @@ pub struct Trade {
     pub expected_profit_bps: Bps,
     /// Whether the funding delta was above the convergence threshold at entry.
     pub funding_driven: bool,
+    /// Whether a slow venue downgraded the trade (reduced size, IOC legs).
+    pub downgraded: bool,
     /// Leg-outs so far.
     pub leg_outs: u32,
     /// Their loss.
@@ -255,6 +258,7 @@ impl Trade {
             entry_spread_bps: Bps::ZERO,
             expected_profit_bps,
             funding_driven: false,
+            downgraded: false,
             leg_outs: 0,
             leg_out_loss_raw: 0,
             naked_since_ns: 0,
@@ -271,7 +275,7 @@ impl Trade {
     }
 
     /// Sends the hard leg at `now_ns`; false when the venue could not take it.
-    pub fn start(&mut self, now_ns: u64, ctx: &mut ExecCtx<'_>) -> bool {
+    pub fn start(&mut self, now_ns: u64, ctx: &mut ExecCtx) -> bool {
         let leg = self.legs[self.hard];
         self.legs[self.hard].order = ctx.send(leg.order_leg, leg.style, leg.qty, now_ns);
         self.deadline_ns = now_ns + ctx.leg_timeout_ns;
@@ -312,7 +316,7 @@ impl Trade {
     }
 
     /// Starts closing the trade for `reason`.
-    pub fn begin_exit(&mut self, reason: ExitReason, now_ns: u64, ctx: &mut ExecCtx<'_>) {
+    pub fn begin_exit(&mut self, reason: ExitReason, now_ns: u64, ctx: &mut ExecCtx) {
         self.exit_reason = Some(reason);
         self.phase = Phase::ExitHard;
         let market = reason == ExitReason::SpreadStop;
@@ -321,7 +325,7 @@ impl Trade {
 
     /// Cancels what works and closes everything at market (kill switch, breaker). A
     /// one-sided entry counts as covered from now: its flatten is its hedge.
-    pub fn flatten(&mut self, reason: ExitReason, now_ns: u64, ctx: &mut ExecCtx<'_>) {
+    pub fn flatten(&mut self, reason: ExitReason, now_ns: u64, ctx: &mut ExecCtx) {
         if matches!(self.phase, Phase::Closed | Phase::Abandoned) {
             return;
         }
@@ -330,13 +334,13 @@ impl Trade {
         }
         for i in 0..2 {
             ctx.cancel(self.legs[i].order.take());
-            self.finish_hedge(i, ctx.outbox);
+            self.finish_hedge(i, &mut ctx.outbox);
         }
         self.exit_reason = Some(reason);
         self.phase = Phase::Flatten;
     }
 
-    fn send_close(&mut self, i: usize, market: bool, now_ns: u64, ctx: &mut ExecCtx<'_>) {
+    fn send_close(&mut self, i: usize, market: bool, now_ns: u64, ctx: &mut ExecCtx) {
         let leg = self.legs[i];
         let side = leg.order_leg.side.opposite();
         let limit = if market {
@@ -365,7 +369,7 @@ impl Trade {
         stage: TradeStage,
         qty: Qty,
         now_ns: u64,
-        ctx: &mut ExecCtx<'_>,
+        ctx: &mut ExecCtx,
     ) {
         let leg = &mut self.legs[i];
         let side = match stage {
@@ -431,7 +435,7 @@ impl Trade {
     }
 
     /// Runs the state machine at `now_ns` until nothing changes.
-    pub fn step(&mut self, now_ns: u64, ctx: &mut ExecCtx<'_>) -> StepOutcome {
+    pub fn step(&mut self, now_ns: u64, ctx: &mut ExecCtx) -> StepOutcome {
         loop {
             let before = self.phase;
             let outcome = match self.phase {
@@ -450,7 +454,7 @@ impl Trade {
         }
     }
 
-    fn step_entry_hard(&mut self, now_ns: u64, ctx: &mut ExecCtx<'_>) -> StepOutcome {
+    fn step_entry_hard(&mut self, now_ns: u64, ctx: &mut ExecCtx) -> StepOutcome {
         let (hard, easy) = (self.hard, self.easy());
         if !self.legs[hard].entry.qty.is_zero() {
             ctx.cancel(self.legs[hard].order.take());
@@ -467,12 +471,12 @@ impl Trade {
         StepOutcome::Working
     }
 
-    fn step_entry_easy(&mut self, now_ns: u64, ctx: &mut ExecCtx<'_>) -> StepOutcome {
+    fn step_entry_easy(&mut self, now_ns: u64, ctx: &mut ExecCtx) -> StepOutcome {
         let easy = self.easy();
         let left = self.easy_target().raw() - self.legs[easy].entry.qty.raw();
         if left <= 0 {
             if self.phase == Phase::EntryHedge {
-                self.finish_hedge(easy, ctx.outbox);
+                self.finish_hedge(easy, &mut ctx.outbox);
             }
             self.matched_ns.get_or_insert(now_ns);
             self.open();
@@ -500,7 +504,7 @@ impl Trade {
         self.entry_spread_bps = bps_of(unit_value(sell) - buy_px, buy_px);
     }
 
-    fn step_exit_hard(&mut self, now_ns: u64, ctx: &mut ExecCtx<'_>) -> StepOutcome {
+    fn step_exit_hard(&mut self, now_ns: u64, ctx: &mut ExecCtx) -> StepOutcome {
         let (hard, easy) = (self.hard, self.easy());
         if self.legs[hard].net().is_zero() {
             self.naked_since_ns = now_ns;
@@ -523,12 +527,12 @@ impl Trade {
         StepOutcome::Working
     }
 
-    fn step_exit_easy(&mut self, now_ns: u64, ctx: &mut ExecCtx<'_>) -> StepOutcome {
+    fn step_exit_easy(&mut self, now_ns: u64, ctx: &mut ExecCtx) -> StepOutcome {
         let easy = self.easy();
         let left = self.legs[easy].net();
         if left.is_zero() {
             if self.phase == Phase::ExitHedge {
-                self.finish_hedge(easy, ctx.outbox);
+                self.finish_hedge(easy, &mut ctx.outbox);
             }
             self.phase = Phase::Closed;
             return StepOutcome::Closed;
@@ -544,7 +548,7 @@ impl Trade {
         StepOutcome::Working
     }
 
-    fn step_flatten(&mut self, now_ns: u64, ctx: &mut ExecCtx<'_>) -> StepOutcome {
+    fn step_flatten(&mut self, now_ns: u64, ctx: &mut ExecCtx) -> StepOutcome {
         let mut open = false;
         for i in 0..2 {
             let leg = self.legs[i];
