@@ -408,7 +408,7 @@ fn gateway_cycle(gw: &mut Gateway, kill: &KillSwitch, minute: u64, records: &mut
     for ms in (10..=100).step_by(10) {
         gw.poll(at(ms));
     }
-    if minute % 3 == 0 {
+    if minute.is_multiple_of(3) {
         kill.engage();
     } else {
         book(gw, 110, 1, 60_000);
