@@ -10,6 +10,7 @@ pub mod capture;
 pub mod config;
 pub mod edge;
 pub mod feed;
+pub mod gateway;
 pub mod pipeline;
 pub mod runtime;
 pub mod sim;

@@ -1,7 +1,8 @@
 //! Proves the hot path allocates nothing after warm-up: Binance-format frames are pushed
 //! through decode → book (L2 included) → edge (the same decoder, rings and stages the pipeline uses),
 //! with a counting global allocator watching this thread; and the OKX and Hyperliquid
-//! decoders alone on every real message of `../shared/data/{okx,hyperliquid}`.
+//! decoders alone on every real message of `../shared/data/{okx,hyperliquid}`; and the
+//! gateway through intents, fills, exits and kill-switch flattens.
 
 mod common;
 
@@ -17,11 +18,16 @@ use edgeline::feed::binance::BinanceDecoder;
 use edgeline::feed::hyperliquid::HyperliquidDecoder;
 use edgeline::feed::okx::OkxDecoder;
 use edgeline::feed::{EventBuf, SymbolMap};
+use edgeline::gateway::config::GatewayConfig;
+use edgeline::gateway::engine::{Gateway, Now};
+use edgeline::gateway::risk::KillSwitch;
 use edgeline::runtime::{Clock, Stage};
 use edgeline::stats::PipelineStats;
 use edgeline::telemetry::sample::SampleSink;
+use edgeline::types::bps::Bps;
 use edgeline::types::{
-    InstrumentId, InstrumentRegistry, InstrumentSpec, MarketKind, Price, Qty, Venue,
+    EventBody, ExecStyle, InstrumentId, InstrumentRegistry, InstrumentSpec, IntentLeg, MarketEvent,
+    MarketKind, OrderIntent, OrderSide, Price, Qty, Side, Strategy, Venue,
 };
 
 struct CountingAlloc;
@@ -324,4 +330,117 @@ fn test_hyperliquid_decode_allocates_nothing_per_message() {
     COUNTING.with(|on| on.set(false));
     assert_eq!((warm, again), (frames.len(), frames.len()));
     assert_eq!(ALLOCATIONS.with(Cell::get), 0);
+}
+
+/// One gateway cycle at minute `minute`: wide books, an intent, both legs fill, the
+/// books converge and the profit target closes the trade (every third cycle the kill
+/// switch flattens it instead).
+fn gateway_cycle(gw: &mut Gateway, kill: &KillSwitch, minute: u64, records: &mut u64) {
+    let t0 = minute * 60_000_000_000;
+    let at = |ms: u64| Now {
+        raw: t0 + ms * 1_000_000,
+        ns: t0 + ms * 1_000_000,
+    };
+    let p = |units: i64| Price::from_raw(units * Price::SCALE);
+    let book = |gw: &mut Gateway, ms: u64, id: u32, bid: i64| {
+        let begin = EventBody::DepthBegin {
+            first_update_id: 0,
+            last_update_id: 0,
+            prev_update_id: 0,
+            levels: 2,
+            snapshot: true,
+            checksum: None,
+        };
+        let bodies = [
+            begin,
+            EventBody::DepthLevel {
+                side: Side::Bid,
+                price: p(bid),
+                qty: Qty::from_raw(Qty::SCALE),
+            },
+            EventBody::DepthLevel {
+                side: Side::Ask,
+                price: p(bid + 1),
+                qty: Qty::from_raw(Qty::SCALE),
+            },
+        ];
+        for body in bodies {
+            gw.on_market(
+                at(ms),
+                &MarketEvent {
+                    ts_recv_raw: 0,
+                    ts_venue_ms: 0,
+                    instrument: InstrumentId(id),
+                    body,
+                },
+            );
+        }
+    };
+    book(gw, 0, 0, 60_000);
+    book(gw, 0, 1, 60_200);
+    let leg = IntentLeg {
+        instrument: InstrumentId(0),
+        side: OrderSide::Buy,
+        limit: p(60_010),
+        style: ExecStyle::Ioc,
+    };
+    let intent = OrderIntent {
+        id: minute,
+        strategy: Strategy::Basis,
+        legs: [
+            leg,
+            IntentLeg {
+                instrument: InstrumentId(1),
+                side: OrderSide::Sell,
+                limit: p(60_100),
+                style: ExecStyle::Ioc,
+            },
+        ],
+        qty: Qty::from_raw(Qty::SCALE / 100),
+        edge_bps: Bps::from_num(33),
+        expected_profit_bps: Bps::from_num(10),
+        confidence: 90,
+        ts_recv_raw: t0,
+        ts_decision_raw: t0,
+        expires_raw: t0 + 1_000_000,
+    };
+    gw.on_intent(at(0), &intent).expect("intent accepted");
+    for ms in (10..=100).step_by(10) {
+        gw.poll(at(ms));
+    }
+    if minute.is_multiple_of(3) {
+        kill.engage();
+    } else {
+        book(gw, 110, 1, 60_000);
+    }
+    for ms in (120..=300).step_by(10) {
+        gw.poll(at(ms));
+    }
+    kill.rearm();
+    gw.poll(at(310));
+    gw.drain_records(|_| *records += 1);
+}
+
+#[test]
+fn test_gateway_allocates_nothing_after_warm_up() {
+    let kill = KillSwitch::default();
+    let mut gw = Gateway::new(GatewayConfig::default(), &registry(), kill.clone()).unwrap();
+    let mut records = 0;
+    for minute in 0..6 {
+        gateway_cycle(&mut gw, &kill, minute * 2, &mut records);
+    }
+    let closed = gw.counters().closed;
+    COUNTING.with(|on| on.set(true));
+    for minute in 6..60 {
+        gateway_cycle(&mut gw, &kill, minute * 2, &mut records);
+    }
+    COUNTING.with(|on| on.set(false));
+    assert_eq!(
+        gw.counters().closed - closed,
+        54,
+        "every cycle closes its trade"
+    );
+    assert!(gw.portfolio().trade_counts().1 > 0);
+    assert!(records > 54 * 6);
+    assert_eq!(ALLOCATIONS.with(Cell::get), 0, "allocations in the gateway");
 }

@@ -1,0 +1,948 @@
+//! [`Gateway`]: risk, sizing, the paper venue, two-leg execution and the portfolio put
+//! together, driven by three calls a stage makes: [`Gateway::on_market`] for each market
+//! event, [`Gateway::on_intent`] for each intent, [`Gateway::poll`] for timeouts, exits,
+//! the kill switch and the breakers.
+//!
+//! Owned by the gateway thread. Everything is sized in [`Gateway::new`] from the
+//! configuration and the instrument registry; nothing allocates afterwards. Time comes
+//! in as [`Now`]: the raw clock reading (intent expiry is in raw ticks) and nanoseconds
+//! (latency, timeouts, rates, days); the gateway never reads a clock.
+
+use crate::gateway::config::{
+    BPS_ONE, GatewayConfig, GatewayConfigError, LatencyAction, NS_PER_MS, venue_index,
+};
+use crate::gateway::execution::{ExecCtx, Phase, StepOutcome, Trade, TradeLeg};
+use crate::gateway::order::OrderLeg;
+use crate::gateway::order::OrderStyle;
+use crate::gateway::paper::{PaperVenue, VenueEvent, fee_raw};
+use crate::gateway::portfolio::{Portfolio, TradeResult};
+use crate::gateway::record::{ClosedTrade, ExitReason, GatewayRecord, Outbox, TradeId};
+use crate::gateway::risk::{BreakerEvent, KillSwitch, LegExposure, RejectReason, RiskEngine};
+use crate::gateway::sizing::{AtrTracker, LegRules, SizeRequest, Sizer};
+use crate::types::bps::{Bps, bps_of};
+use crate::types::{
+    EventBody, ExecStyle, Instrument, InstrumentId, InstrumentRegistry, MarketEvent, MarketKind,
+    OrderIntent, Rate, Side, Venue,
+};
+
+/// The time of a call: the raw clock reading and the same instant in nanoseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Now {
+    /// Raw clock ticks (compared with `OrderIntent::expires_raw`).
+    pub raw: u64,
+    /// Nanoseconds (unix or simulated; days roll at multiples of 24 h).
+    pub ns: u64,
+}
+
+/// Static rules of one instrument, copied from the registry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Rules {
+    venue: Venue,
+    kind: MarketKind,
+    sizing: LegRules,
+}
+
+impl Rules {
+    fn of(i: &Instrument) -> Self {
+        Self {
+            venue: i.venue,
+            kind: i.kind,
+            sizing: LegRules {
+                limit: crate::types::Price::ZERO,
+                tick_size: i.tick_size,
+                lot_size: i.lot_size,
+                contract_size: i.contract_size,
+                min_notional: i.min_notional,
+            },
+        }
+    }
+}
+
+/// Gateway counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct GatewayCounters {
+    /// Intents received.
+    pub intents: u64,
+    /// Intents accepted (a hard leg was sent).
+    pub accepted: u64,
+    /// Intents downgraded for a slow venue.
+    pub downgraded: u64,
+    /// Trades abandoned (hard leg unfilled).
+    pub abandoned: u64,
+    /// Trades closed.
+    pub closed: u64,
+    /// Flattens (kill switch or breaker).
+    pub flattens: u64,
+}
+
+/// The gateway.
+pub struct Gateway {
+    cfg: GatewayConfig,
+    rules: Vec<Rules>,
+    risk: RiskEngine,
+    sizer: Sizer,
+    exec: ExecCtx,
+    portfolio: Portfolio,
+    trades: Vec<Trade>,
+    events: Vec<VenueEvent>,
+    atr: Vec<AtrTracker>,
+    funding: Vec<Option<Rate>>,
+    next_trade_id: u64,
+    kill_handled: bool,
+    counters: GatewayCounters,
+}
+
+impl Gateway {
+    /// A gateway over the instruments of `registry`, after validating `cfg`.
+    pub fn new(
+        cfg: GatewayConfig,
+        registry: &InstrumentRegistry,
+        kill: KillSwitch,
+    ) -> Result<Self, GatewayConfigError> {
+        cfg.validate()?;
+        let n = registry.len();
+        let venues: Vec<Venue> = registry.iter().map(|i| i.venue).collect();
+        let s = &cfg.sizing;
+        let atr = AtrTracker::new(s.atr_bar_ms * NS_PER_MS, s.atr_fast_bars, s.atr_slow_bars);
+        Ok(Self {
+            rules: registry.iter().map(Rules::of).collect(),
+            risk: RiskEngine::new(cfg.risk.clone(), n, cfg.starting_capital_raw, kill),
+            sizer: Sizer::new(cfg.sizing.clone()),
+            exec: ExecCtx {
+                venue: PaperVenue::new(&cfg.paper, &venues),
+                next_order_id: 1,
+                outbox: Outbox::new(cfg.records_max),
+                leg_timeout_ns: cfg.execution.leg_timeout_ns,
+                exit_slippage_bps: cfg.exits.limit_slippage_bps,
+            },
+            portfolio: Portfolio::new(cfg.starting_capital_raw, n),
+            trades: Vec::with_capacity(cfg.execution.trades_max),
+            events: Vec::with_capacity(4 * cfg.paper.orders_max),
+            atr: vec![atr; n],
+            funding: vec![None; n],
+            next_trade_id: 1,
+            kill_handled: false,
+            counters: GatewayCounters::default(),
+            cfg,
+        })
+    }
+
+    /// The portfolio.
+    pub fn portfolio(&self) -> &Portfolio {
+        &self.portfolio
+    }
+
+    /// The risk engine (rejection counts, blacklist, kill switch).
+    pub fn risk(&self) -> &RiskEngine {
+        &self.risk
+    }
+
+    /// The risk engine, to edit the blacklist or re-arm the drawdown halt.
+    pub fn risk_mut(&mut self) -> &mut RiskEngine {
+        &mut self.risk
+    }
+
+    /// The paper venue (its books, latencies, working orders).
+    pub fn venue(&self) -> &PaperVenue {
+        &self.exec.venue
+    }
+
+    /// The paper venue, to set a measured latency.
+    pub fn venue_mut(&mut self) -> &mut PaperVenue {
+        &mut self.exec.venue
+    }
+
+    /// Trades executing or open.
+    pub fn trades(&self) -> &[Trade] {
+        &self.trades
+    }
+
+    /// Counters.
+    pub fn counters(&self) -> GatewayCounters {
+        self.counters
+    }
+
+    /// Records dropped because the outbox was full.
+    pub fn records_dropped(&self) -> u64 {
+        self.exec.outbox.dropped()
+    }
+
+    /// Hands every pending record to `f` (the stage forwards them to telemetry).
+    pub fn drain_records(&mut self, f: impl FnMut(GatewayRecord)) {
+        self.exec.outbox.drain(f);
+    }
+
+    /// The next time something is due without new input (an arrival or a leg
+    /// deadline), ns: the driver polls no later than this.
+    pub fn next_wakeup_ns(&self) -> Option<u64> {
+        let deadlines = self
+            .trades
+            .iter()
+            .filter(|t| {
+                matches!(
+                    t.phase,
+                    Phase::EntryHard | Phase::EntryEasy | Phase::ExitEasy
+                )
+            })
+            .map(|t| t.deadline_ns);
+        deadlines.chain(self.exec.venue.next_arrival_ns()).min()
+    }
+
+    /// Feeds one market event (in time order).
+    pub fn on_market(&mut self, now: Now, event: &MarketEvent) {
+        let events = &mut self.events;
+        self.exec
+            .venue
+            .on_market(now.ns, event, &mut |e| events.push(e));
+        let id = event.instrument.index();
+        match event.body {
+            EventBody::Funding { rate, fields, .. }
+                if fields.contains(crate::types::FundingFields::RATE) =>
+            {
+                if let Some(slot) = self.funding.get_mut(id) {
+                    *slot = Some(rate);
+                }
+            }
+            EventBody::Trade { .. }
+            | EventBody::Funding { .. }
+            | EventBody::OpenInterest { .. } => {}
+            _ => {
+                if let (Some(mid), Some(atr)) = (
+                    self.exec.venue.book(event.instrument).and_then(|b| b.mid()),
+                    self.atr.get_mut(id),
+                ) {
+                    atr.on_mid(now.ns, mid);
+                }
+            }
+        }
+        self.dispatch(now.ns);
+    }
+
+    /// Handles one intent: risk, sizing, then the hard leg is sent. A refusal sends
+    /// nothing, is counted by reason and recorded.
+    pub fn on_intent(&mut self, now: Now, intent: &OrderIntent) -> Result<TradeId, RejectReason> {
+        self.counters.intents += 1;
+        let result = self.try_enter(now, intent);
+        if let Err(reason) = result {
+            self.exec.outbox.push(GatewayRecord::Rejected {
+                intent_id: intent.id,
+                reason,
+                ts_ns: now.ns,
+            });
+        }
+        result
+    }
+
+    /// Risk, sizing and order build for an intent, without sending anything: the trade
+    /// [`Gateway::on_intent`] would start. Refusals are counted by reason (not recorded).
+    pub fn plan_entry(&mut self, now: Now, intent: &OrderIntent) -> Result<Trade, RejectReason> {
+        let ids = [intent.legs[0].instrument, intent.legs[1].instrument];
+        let valid = ids.iter().all(|i| i.index() < self.rules.len())
+            && ids[0] != ids[1]
+            && intent.legs[0].side != intent.legs[1].side;
+        if !valid {
+            return Err(self.risk.reject(RejectReason::InvalidIntent));
+        }
+        self.risk
+            .check_pre(now.ns, now.raw, intent.expires_raw, ids)?;
+        let slow = ids.iter().any(|&i| {
+            self.exec.venue.latency_ns(self.rules[i.index()].venue)
+                > self.cfg.execution.latency_limit_ns
+        });
+        let downgrade = slow && self.cfg.execution.latency_action == LatencyAction::Downgrade;
+        if slow && !downgrade {
+            return Err(self.risk.reject(RejectReason::VenueTooSlow));
+        }
+        if self.trades.len() >= self.cfg.execution.trades_max {
+            return Err(self.risk.reject(RejectReason::TradeSlots));
+        }
+        let legs = self.size_legs(intent, downgrade)?;
+        let exposure = |l: &TradeLeg| LegExposure {
+            instrument: l.order_leg.instrument,
+            venue: l.order_leg.venue,
+            notional_raw: l.order_leg.limit.notional_raw(l.qty),
+        };
+        let exposures = [exposure(&legs[0]), exposure(&legs[1])];
+        let cost: i128 = exposures
+            .iter()
+            .map(|e| {
+                e.notional_raw
+                    + fee_raw(
+                        e.notional_raw,
+                        self.exec.venue.fees(e.venue).taker_centi_bps,
+                    )
+            })
+            .sum();
+        self.risk
+            .check_sized(&exposures, cost, &self.portfolio.exposure())?;
+        let rank = |l: &TradeLeg| {
+            (
+                self.cfg.execution.venue_rank[venue_index(l.order_leg.venue)],
+                l.style == OrderStyle::PostOnly,
+            )
+        };
+        let hard = usize::from(rank(&legs[1]) > rank(&legs[0]));
+        let id = TradeId(self.next_trade_id);
+        let mut trade = Trade::new(
+            id,
+            intent.id,
+            intent.strategy,
+            legs,
+            hard,
+            intent.expected_profit_bps,
+        );
+        trade.downgraded = downgrade;
+        Ok(trade)
+    }
+
+    fn try_enter(&mut self, now: Now, intent: &OrderIntent) -> Result<TradeId, RejectReason> {
+        let mut trade = self.plan_entry(now, intent)?;
+        let id = trade.id;
+        if !trade.start(now.ns, &mut self.exec) {
+            return Err(self.risk.reject(RejectReason::TradeSlots));
+        }
+        self.next_trade_id += 1;
+        self.risk.record_entry(now.ns);
+        self.counters.accepted += 1;
+        self.counters.downgraded += u64::from(trade.downgraded);
+        self.trades.push(trade);
+        Ok(id)
+    }
+
+    fn size_legs(
+        &mut self,
+        intent: &OrderIntent,
+        downgrade: bool,
+    ) -> Result<[TradeLeg; 2], RejectReason> {
+        let rules = intent.legs.map(|l| self.rules[l.instrument.index()]);
+        let vol = intent
+            .legs
+            .iter()
+            .map(|l| self.atr[l.instrument.index()].scale_per_mille())
+            .min()
+            .unwrap_or(1_000);
+        let mut base_max = intent.qty;
+        if downgrade {
+            let scaled = i128::from(base_max.raw())
+                * i128::from(self.cfg.execution.latency_downgrade_bps)
+                / i128::from(BPS_ONE);
+            base_max = crate::types::Qty::from_raw(i64::try_from(scaled).unwrap_or(0));
+        }
+        let req = SizeRequest {
+            legs: [0, 1].map(|i| LegRules {
+                limit: intent.legs[i].limit,
+                ..rules[i].sizing
+            }),
+            confidence: intent.confidence,
+            net_spread_bps: intent.expected_profit_bps,
+            equity_raw: self.portfolio.equity_raw(),
+            available_raw: self.portfolio.available_raw(),
+            vol_scale_per_mille: vol,
+            base_qty_max: base_max,
+        };
+        let sized = self
+            .sizer
+            .size(&req)
+            .map_err(|_| self.risk.reject(RejectReason::Size))?;
+        Ok([0, 1].map(|i| {
+            let leg = intent.legs[i];
+            let order_leg = OrderLeg {
+                instrument: leg.instrument,
+                venue: rules[i].venue,
+                side: leg.side,
+                limit: leg.limit,
+            };
+            let style = match leg.style {
+                ExecStyle::PostOnly if !downgrade => OrderStyle::PostOnly,
+                _ => OrderStyle::Ioc,
+            };
+            TradeLeg::new(
+                order_leg,
+                style,
+                rules[i].sizing.contract_size,
+                sized.venue_qty[i],
+            )
+        }))
+    }
+
+    /// Runs arrivals, the kill switch, breakers, exits and leg deadlines at `now`.
+    pub fn poll(&mut self, now: Now) {
+        self.portfolio.advance(now.ns);
+        let events = &mut self.events;
+        self.exec.venue.advance(now.ns, &mut |e| events.push(e));
+        self.dispatch(now.ns);
+        let engaged = self.risk.kill_switch().is_engaged();
+        if engaged && !self.kill_handled {
+            self.flatten_all(ExitReason::KillSwitch, now.ns);
+        }
+        self.kill_handled = engaged;
+        if let BreakerEvent::DailyLoss(crate::gateway::config::BreakerAction::Flatten) =
+            self.risk.update_equity(now.ns, self.portfolio.equity_raw())
+        {
+            self.flatten_all(ExitReason::DailyLoss, now.ns);
+        }
+        self.check_exits(now.ns);
+        self.step_all(now.ns);
+    }
+
+    fn flatten_all(&mut self, reason: ExitReason, now_ns: u64) {
+        self.counters.flattens += 1;
+        for trade in &mut self.trades {
+            trade.flatten(reason, now_ns, &mut self.exec);
+        }
+        self.step_all(now_ns);
+    }
+
+    /// Books venue events into trades and the portfolio, then steps the trades.
+    fn dispatch(&mut self, now_ns: u64) {
+        for i in 0..self.events.len() {
+            let event = self.events[i];
+            match event {
+                VenueEvent::Fill(fill) => {
+                    self.exec.outbox.push(GatewayRecord::Fill(fill));
+                    let Some(trade) = self.trades.iter_mut().find(|t| t.owns(fill.order)) else {
+                        continue;
+                    };
+                    if let Some((leg, true)) = trade.on_fill(&fill) {
+                        let l = trade.legs[leg].order_leg;
+                        self.portfolio.lock(
+                            l.instrument,
+                            l.venue,
+                            fill.notional_raw + fill.fee_raw,
+                        );
+                    }
+                }
+                VenueEvent::Done(order) => {
+                    self.exec.outbox.push(GatewayRecord::OrderDone(order));
+                    if let Some(trade) = self.trades.iter_mut().find(|t| t.owns(order.id)) {
+                        trade.on_done(&order);
+                    }
+                }
+            }
+        }
+        self.events.clear();
+        self.step_all(now_ns);
+    }
+
+    fn step_all(&mut self, now_ns: u64) {
+        let mut i = 0;
+        while i < self.trades.len() {
+            let trade = &mut self.trades[i];
+            let before = trade.phase;
+            let outcome = trade.step(now_ns, &mut self.exec);
+            if before != Phase::Open && trade.phase == Phase::Open {
+                trade.funding_driven = funding_delta(&self.funding, &self.rules, &self.cfg, trade)
+                    .is_some_and(|d| d >= converged_raw(&self.cfg));
+            }
+            match outcome {
+                StepOutcome::Working => i += 1,
+                StepOutcome::Abandoned => {
+                    let t = self.trades.swap_remove(i);
+                    self.counters.abandoned += 1;
+                    self.exec.outbox.push(GatewayRecord::Abandoned {
+                        trade: t.id,
+                        intent_id: t.intent_id,
+                        ts_ns: now_ns,
+                    });
+                }
+                StepOutcome::Closed => {
+                    let t = self.trades.swap_remove(i);
+                    self.book_close(&t, now_ns);
+                }
+            }
+        }
+    }
+
+    fn book_close(&mut self, t: &Trade, now_ns: u64) {
+        for leg in &t.legs {
+            self.portfolio.release(
+                leg.order_leg.instrument,
+                leg.order_leg.venue,
+                leg.locked_raw(),
+            );
+        }
+        let result = TradeResult {
+            locked_raw: t.locked_raw(),
+            pnl_raw: t.pnl_raw(),
+            leg_outs: t.leg_outs,
+            leg_out_loss_raw: t.leg_out_loss_raw,
+        };
+        self.portfolio.close(result);
+        self.sizer.record_trade(result.pnl_raw);
+        self.counters.closed += 1;
+        self.exec.outbox.push(GatewayRecord::Closed(ClosedTrade {
+            id: t.id,
+            intent_id: t.intent_id,
+            strategy: t.strategy,
+            reason: t.exit_reason.unwrap_or(ExitReason::KillSwitch),
+            first_fill_ns: t.first_fill_ns.unwrap_or(now_ns),
+            matched_ns: t.matched_ns.unwrap_or(now_ns),
+            closed_ns: now_ns,
+            locked_raw: result.locked_raw,
+            pnl_raw: result.pnl_raw,
+            leg_outs: t.leg_outs,
+            leg_out_loss_raw: t.leg_out_loss_raw,
+        }));
+        self.risk.update_equity(now_ns, self.portfolio.equity_raw());
+    }
+
+    fn check_exits(&mut self, now_ns: u64) {
+        for i in 0..self.trades.len() {
+            if self.trades[i].phase != Phase::Open {
+                continue;
+            }
+            let Some(reason) = self.exit_reason(&self.trades[i]) else {
+                continue;
+            };
+            self.trades[i].begin_exit(reason, now_ns, &mut self.exec);
+        }
+    }
+
+    /// Whether an open trade should close now, and why (stop first, then spread exit,
+    /// profit target, funding convergence).
+    fn exit_reason(&self, t: &Trade) -> Option<ExitReason> {
+        let x = &self.cfg.exits;
+        let (buy, sell) = if t.legs[0].order_leg.side == crate::types::OrderSide::Buy {
+            (0, 1)
+        } else {
+            (1, 0)
+        };
+        let book = |i: usize| self.exec.venue.book(t.legs[i].order_leg.instrument);
+        let (buy_book, sell_book) = (book(buy)?, book(sell)?);
+        let (buy_mid, sell_mid) = (buy_book.mid()?, sell_book.mid()?);
+        let spread = bps_of(
+            i128::from(sell_mid.raw()) - i128::from(buy_mid.raw()),
+            i128::from(buy_mid.raw()),
+        );
+        let widened = spread - t.entry_spread_bps;
+        if widened >= Bps::from_num(x.spread_stop_bps) {
+            return Some(ExitReason::SpreadStop);
+        }
+        if widened >= Bps::from_num(x.spread_exit_bps) {
+            return Some(ExitReason::SpreadWidened);
+        }
+        let exit_value = |i: usize, side: Side| {
+            let level = self
+                .exec
+                .venue
+                .book(t.legs[i].order_leg.instrument)?
+                .side(side)
+                .best()?;
+            Some(level.price.notional_raw(t.legs[i].net()))
+        };
+        let (long_exit, short_exit) = (exit_value(buy, Side::Bid)?, exit_value(sell, Side::Ask)?);
+        let fees = |i: usize, v: i128| {
+            fee_raw(
+                v,
+                self.exec
+                    .venue
+                    .fees(t.legs[i].order_leg.venue)
+                    .taker_centi_bps,
+            )
+        };
+        let upnl = long_exit - t.legs[buy].entry.notional_raw + t.legs[sell].entry.notional_raw
+            - short_exit
+            - t.legs.iter().map(|l| l.entry.fees_raw).sum::<i128>()
+            - fees(buy, long_exit)
+            - fees(sell, short_exit);
+        let notional = t.legs[buy].entry.notional_raw;
+        let projected =
+            notional * i128::from(t.expected_profit_bps.to_bits()) / (i128::from(BPS_ONE) << 32);
+        if projected > 0
+            && upnl * i128::from(BPS_ONE) >= projected * i128::from(x.profit_target_bps)
+        {
+            return Some(ExitReason::ProfitTarget);
+        }
+        let converged = funding_delta(&self.funding, &self.rules, &self.cfg, t)
+            .is_some_and(|d| d < converged_raw(&self.cfg));
+        (t.funding_driven && converged).then_some(ExitReason::FundingConverged)
+    }
+}
+
+/// The convergence threshold as a raw [`Rate`] per 8 h.
+fn converged_raw(cfg: &GatewayConfig) -> i128 {
+    i128::from(cfg.exits.funding_converged_centi_bps) * i128::from(Rate::SCALE) / 1_000_000
+}
+
+/// |funding(leg 0) - funding(leg 1)| per 8 h as raw [`Rate`], when both legs are perps
+/// with a known rate.
+fn funding_delta(
+    funding: &[Option<Rate>],
+    rules: &[Rules],
+    cfg: &GatewayConfig,
+    t: &Trade,
+) -> Option<i128> {
+    let per_8h = |id: InstrumentId| -> Option<i128> {
+        let r = rules.get(id.index())?;
+        if r.kind != MarketKind::Perp {
+            return None;
+        }
+        let hours = i128::from(cfg.exits.funding_interval_h[venue_index(r.venue)]);
+        Some(i128::from((*funding.get(id.index())?)?.raw()) * 8 / hours)
+    };
+    let a = per_8h(t.legs[0].order_leg.instrument)?;
+    let b = per_8h(t.legs[1].order_leg.instrument)?;
+    Some((a - b).abs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gateway::config::{NS_PER_MS, usd};
+    use crate::gateway::order::OrderState;
+    use crate::gateway::record::TradeStage;
+    use crate::types::{InstrumentSpec, IntentLeg, OrderSide, Price, Qty, Strategy};
+
+    const BIN: InstrumentId = InstrumentId(0);
+    const OKX: InstrumentId = InstrumentId(1);
+
+    fn p(s: &str) -> Price {
+        Price::from_decimal_str(s).unwrap()
+    }
+
+    fn q(s: &str) -> Qty {
+        Qty::from_decimal_str(s).unwrap()
+    }
+
+    fn registry() -> InstrumentRegistry {
+        let mut reg = InstrumentRegistry::default();
+        for (venue, symbol) in [(Venue::Binance, "BTCUSDT"), (Venue::Okx, "BTC-USDT-SWAP")] {
+            reg.insert(InstrumentSpec {
+                venue,
+                kind: MarketKind::Perp,
+                symbol: symbol.into(),
+                base: "BTC".into(),
+                tick_size: p("0.1"),
+                lot_size: q("0.001"),
+                min_notional: p("5"),
+                contract_size: q("1"),
+            })
+            .unwrap();
+        }
+        reg
+    }
+
+    struct Sim {
+        gw: Gateway,
+        kill: KillSwitch,
+        records: Vec<GatewayRecord>,
+    }
+
+    fn now(ms: u64) -> Now {
+        Now {
+            raw: ms * NS_PER_MS,
+            ns: ms * NS_PER_MS,
+        }
+    }
+
+    impl Sim {
+        fn new(cfg: GatewayConfig) -> Self {
+            let kill = KillSwitch::default();
+            let gw = Gateway::new(cfg, &registry(), kill.clone()).unwrap();
+            Self {
+                gw,
+                kill,
+                records: Vec::new(),
+            }
+        }
+
+        /// Runs every wake-up due up to `ms`, then polls at `ms`.
+        fn run_to(&mut self, ms: u64) {
+            while let Some(next) = self.gw.next_wakeup_ns().filter(|&n| n <= ms * NS_PER_MS) {
+                self.gw.poll(Now {
+                    raw: next,
+                    ns: next,
+                });
+            }
+            self.gw.poll(now(ms));
+            let records = &mut self.records;
+            self.gw.drain_records(|r| records.push(r));
+        }
+
+        fn book(&mut self, ms: u64, id: InstrumentId, bid: &str, ask: &str) {
+            self.run_to(ms);
+            let body = EventBody::DepthBegin {
+                first_update_id: 0,
+                last_update_id: 0,
+                prev_update_id: 0,
+                levels: 2,
+                snapshot: true,
+                checksum: None,
+            };
+            let bodies = [
+                body,
+                EventBody::DepthLevel {
+                    side: Side::Bid,
+                    price: p(bid),
+                    qty: q("1"),
+                },
+                EventBody::DepthLevel {
+                    side: Side::Ask,
+                    price: p(ask),
+                    qty: q("1"),
+                },
+            ];
+            for body in bodies {
+                self.gw.on_market(
+                    now(ms),
+                    &MarketEvent {
+                        ts_recv_raw: ms,
+                        ts_venue_ms: 0,
+                        instrument: id,
+                        body,
+                    },
+                );
+            }
+            self.run_to(ms);
+        }
+
+        fn intent(
+            &mut self,
+            ms: u64,
+            buy: (&str, ExecStyle),
+            sell: (&str, ExecStyle),
+        ) -> Result<TradeId, RejectReason> {
+            self.run_to(ms);
+            let leg = |instrument, side, (limit, style): (&str, ExecStyle)| IntentLeg {
+                instrument,
+                side,
+                limit: p(limit),
+                style,
+            };
+            let intent = OrderIntent {
+                id: ms,
+                strategy: Strategy::CrossVenue,
+                legs: [
+                    leg(BIN, OrderSide::Buy, buy),
+                    leg(OKX, OrderSide::Sell, sell),
+                ],
+                qty: q("0.05"),
+                edge_bps: Bps::from_num(40),
+                expected_profit_bps: Bps::from_num(30),
+                confidence: 80,
+                ts_recv_raw: 0,
+                ts_decision_raw: 0,
+                expires_raw: (ms + 1) * NS_PER_MS,
+            };
+            let r = self.gw.on_intent(now(ms), &intent);
+            self.run_to(ms);
+            r
+        }
+
+        fn conserved(&self) -> bool {
+            let pf = self.gw.portfolio();
+            pf.available_raw() + pf.open_value_raw() == pf.starting_raw() + pf.realised_raw()
+        }
+
+        fn closed(&self) -> Vec<ClosedTrade> {
+            self.records
+                .iter()
+                .filter_map(|r| match r {
+                    GatewayRecord::Closed(c) => Some(*c),
+                    _ => None,
+                })
+                .collect()
+        }
+
+        fn orders_sent(&self) -> usize {
+            self.records
+                .iter()
+                .filter(|r| matches!(r, GatewayRecord::OrderSent(_)))
+                .count()
+        }
+
+        /// Binance asks 50,000, OKX bids 50,300.
+        fn wide(cfg: GatewayConfig) -> Self {
+            let mut sim = Sim::new(cfg);
+            sim.book(0, BIN, "49990", "50000");
+            sim.book(0, OKX, "50300", "50310");
+            sim
+        }
+    }
+
+    const IOC: ExecStyle = ExecStyle::Ioc;
+
+    #[test]
+    fn test_gateway_opens_hard_leg_first_then_exits_at_profit_target() {
+        let mut sim = Sim::wide(GatewayConfig::default());
+        sim.intent(1, ("50010", IOC), ("50290", IOC)).unwrap();
+        let sent: Vec<_> = sim
+            .records
+            .iter()
+            .filter_map(|r| match r {
+                GatewayRecord::OrderSent(o) => Some(*o),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(sent.len(), 1, "only the hard leg before its fill");
+        assert_eq!(sent[0].instrument, OKX, "OKX ranks harder than Binance");
+        sim.run_to(40);
+        assert_eq!(sim.gw.trades()[0].phase, Phase::Open);
+        assert!(sim.conserved());
+        assert!(sim.gw.portfolio().open_value_raw() > usd(5_000));
+        sim.book(50, OKX, "49990", "50000");
+        sim.book(50, BIN, "50000", "50010");
+        sim.run_to(200);
+        let closed = sim.closed();
+        assert_eq!(closed.len(), 1);
+        assert_eq!(closed[0].reason, ExitReason::ProfitTarget);
+        assert_eq!(closed[0].leg_outs, 0);
+        // 300 on 0.05 BTC less four taker fees of ~1.25.
+        assert!(
+            closed[0].pnl_raw > usd(9) && closed[0].pnl_raw < usd(10),
+            "{}",
+            closed[0].pnl_raw
+        );
+        assert_eq!(sim.gw.portfolio().realised_raw(), closed[0].pnl_raw);
+        assert_eq!(sim.gw.portfolio().open_value_raw(), 0);
+        assert!(sim.conserved());
+    }
+
+    #[test]
+    fn test_gateway_easy_leg_unfilled_is_hedged_after_the_timeout() {
+        let mut sim = Sim::wide(GatewayConfig::default());
+        sim.intent(1, ("49990", ExecStyle::PostOnly), ("50290", IOC))
+            .unwrap();
+        sim.run_to(520);
+        assert_eq!(sim.gw.trades()[0].phase, Phase::EntryEasy);
+        sim.run_to(600);
+        let legout = sim
+            .records
+            .iter()
+            .find_map(|r| match r {
+                GatewayRecord::LegOut(l) => Some(*l),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(
+            (legout.leg, legout.stage, legout.qty),
+            (0, TradeStage::Entry, q("0.05"))
+        );
+        assert_eq!(legout.naked_since_ns, 21 * NS_PER_MS);
+        assert_eq!(
+            legout.hedge_sent_ns - legout.naked_since_ns,
+            500 * NS_PER_MS
+        );
+        assert_eq!(legout.hedge_price, p("50000"));
+        // 10 worse than the 49,990 limit on 0.05, plus the 5 bps taker fee on 2,500.
+        assert_eq!(legout.loss_raw, usd(1) / 2 + usd(125) / 100);
+        assert_eq!(sim.gw.trades()[0].phase, Phase::Open);
+        assert!(sim.conserved());
+    }
+
+    #[test]
+    fn test_gateway_unfilled_hard_leg_abandons_with_nothing_open() {
+        let mut sim = Sim::wide(GatewayConfig::default());
+        sim.intent(1, ("50010", IOC), ("50400", IOC)).unwrap();
+        sim.run_to(100);
+        assert!(sim.gw.trades().is_empty());
+        assert_eq!(sim.orders_sent(), 1);
+        assert!(
+            sim.records
+                .iter()
+                .any(|r| matches!(r, GatewayRecord::Abandoned { .. }))
+        );
+        assert_eq!(sim.gw.portfolio().available_raw(), usd(20_000));
+        assert_eq!(sim.gw.counters().abandoned, 1);
+    }
+
+    #[test]
+    fn test_gateway_kill_switch_flattens_refuses_until_rearmed() {
+        let mut sim = Sim::wide(GatewayConfig::default());
+        sim.intent(1, ("50010", IOC), ("50290", IOC)).unwrap();
+        sim.run_to(40);
+        sim.kill.engage();
+        sim.run_to(41);
+        sim.run_to(200);
+        let closed = sim.closed();
+        assert_eq!(closed.len(), 1);
+        assert_eq!(closed[0].reason, ExitReason::KillSwitch);
+        assert!(sim.conserved());
+        let sent = sim.orders_sent();
+        assert_eq!(
+            sim.intent(300, ("50010", IOC), ("50290", IOC)),
+            Err(RejectReason::KillSwitch)
+        );
+        assert_eq!(sim.orders_sent(), sent);
+        sim.kill.rearm();
+        assert!(sim.intent(400, ("50010", IOC), ("50290", IOC)).is_ok());
+    }
+
+    #[test]
+    fn test_gateway_slow_venue_blocks_or_downgrades() {
+        let mut sim = Sim::wide(GatewayConfig::default());
+        sim.gw
+            .venue_mut()
+            .set_latency_ns(Venue::Okx, 150 * NS_PER_MS);
+        assert_eq!(
+            sim.intent(1, ("50010", IOC), ("50290", IOC)),
+            Err(RejectReason::VenueTooSlow)
+        );
+        assert_eq!(sim.orders_sent(), 0);
+        let mut cfg = GatewayConfig::default();
+        cfg.execution.latency_action = LatencyAction::Downgrade;
+        let mut sim = Sim::wide(cfg);
+        sim.gw
+            .venue_mut()
+            .set_latency_ns(Venue::Okx, 150 * NS_PER_MS);
+        sim.intent(1, ("49990", ExecStyle::PostOnly), ("50290", IOC))
+            .unwrap();
+        let trade = sim.gw.trades()[0];
+        assert_eq!(
+            trade.legs.map(|l| (l.style, l.qty)),
+            [(OrderStyle::Ioc, q("0.025")); 2]
+        );
+        assert_eq!(sim.gw.counters().downgraded, 1);
+    }
+
+    #[test]
+    fn test_gateway_refusals_are_counted_and_send_nothing() {
+        let mut sim = Sim::wide(GatewayConfig::default());
+        let intent_expired = |sim: &mut Sim| {
+            let leg = IntentLeg {
+                instrument: BIN,
+                side: OrderSide::Buy,
+                limit: p("50010"),
+                style: IOC,
+            };
+            let intent = OrderIntent {
+                id: 9,
+                strategy: Strategy::CrossVenue,
+                legs: [
+                    leg,
+                    IntentLeg {
+                        instrument: OKX,
+                        side: OrderSide::Sell,
+                        ..leg
+                    },
+                ],
+                qty: q("0.05"),
+                edge_bps: Bps::ZERO,
+                expected_profit_bps: Bps::from_num(30),
+                confidence: 80,
+                ts_recv_raw: 0,
+                ts_decision_raw: 0,
+                expires_raw: 0,
+            };
+            sim.gw.on_intent(now(5), &intent)
+        };
+        assert_eq!(intent_expired(&mut sim), Err(RejectReason::Expired));
+        sim.gw.risk_mut().blacklist_mut().insert(OKX);
+        assert_eq!(
+            sim.intent(6, ("50010", IOC), ("50290", IOC)),
+            Err(RejectReason::Blacklisted)
+        );
+        sim.run_to(10);
+        assert_eq!(sim.orders_sent(), 0);
+        assert_eq!(sim.gw.risk().counts().total(), 2);
+        assert_eq!(
+            sim.records
+                .iter()
+                .filter(|r| matches!(r, GatewayRecord::Rejected { .. }))
+                .count(),
+            2
+        );
+        let filled = |r: &GatewayRecord| matches!(r, GatewayRecord::OrderDone(o) if o.state == OrderState::Filled);
+        assert!(!sim.records.iter().any(filled));
+    }
+}

@@ -1,0 +1,313 @@
+//! The portfolio: capital, open positions' cost, closed trades' results and the metrics
+//! reported from them.
+//!
+//! Accounting (exact integers, raw 10^-8 quote units): an entry fill locks its value
+//! plus its fee out of available capital into the open position value; closing a trade
+//! releases what it locked plus the trade's PnL. So at every step
+//! `available + open value == starting capital + realised PnL`, and realised PnL is the
+//! sum of closed trades' PnL (leg-out losses are part of a trade's PnL). Exposure per
+//! instrument and venue is the locked cost of open legs.
+//!
+//! Owned by the gateway thread; allocation-free after [`Portfolio::new`]. Metrics use
+//! `f64`: they are reports, never inputs to a decision.
+
+use crate::gateway::config::{NS_PER_DAY, QUOTE_SCALE, VENUE_COUNT, venue_index};
+use crate::gateway::risk::ExposureView;
+use crate::types::{InstrumentId, Venue};
+
+/// Days per year for the realised APR.
+const DAYS_PER_YEAR: f64 = 365.0;
+
+/// A closed trade's result, as the portfolio books it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TradeResult {
+    /// Cost the trade locked (entry values and fees).
+    pub locked_raw: i128,
+    /// Realised PnL, fees and leg-out losses included.
+    pub pnl_raw: i128,
+    /// Leg-outs the trade had.
+    pub leg_outs: u32,
+    /// Their total loss.
+    pub leg_out_loss_raw: i128,
+}
+
+/// Reported figures.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Metrics {
+    /// Closed trades.
+    pub trades: u64,
+    /// Winning trades / closed trades.
+    pub win_rate: f64,
+    /// Mean PnL per closed trade, quote units.
+    pub avg_profit: f64,
+    /// Time-weighted open value / starting capital.
+    pub capital_utilization: f64,
+    /// Leg-outs per closed trade.
+    pub leg_out_rate: f64,
+    /// Leg-out loss / gross loss of losing trades (0 without losses).
+    pub leg_out_loss_share: f64,
+    /// Realised PnL / starting capital, annualised over the time covered.
+    pub realised_apr: f64,
+    /// Gross profit / gross loss (infinite without losses).
+    pub profit_factor: f64,
+    /// Mean / standard deviation of per-trade returns on locked cost, times the square
+    /// root of trades per year.
+    pub sharpe: f64,
+    /// Largest fall of realised equity from a peak, quote units.
+    pub max_drawdown: f64,
+}
+
+/// The portfolio.
+#[derive(Debug, Clone)]
+pub struct Portfolio {
+    starting_raw: i128,
+    available_raw: i128,
+    open_value_raw: i128,
+    realised_raw: i128,
+    instrument_raw: Vec<i128>,
+    venue_raw: [i128; VENUE_COUNT],
+    trades: u64,
+    wins: u64,
+    gross_profit_raw: i128,
+    gross_loss_raw: i128,
+    leg_outs: u64,
+    leg_out_loss_raw: i128,
+    returns_sum: f64,
+    returns_sq_sum: f64,
+    peak_raw: i128,
+    max_drawdown_raw: i128,
+    start_ns: Option<u64>,
+    last_ns: u64,
+    utilization_ns: f64,
+}
+
+impl Portfolio {
+    /// A portfolio of `starting_raw` for `instruments` instruments.
+    pub fn new(starting_raw: i128, instruments: usize) -> Self {
+        Self {
+            starting_raw,
+            available_raw: starting_raw,
+            open_value_raw: 0,
+            realised_raw: 0,
+            instrument_raw: vec![0; instruments],
+            venue_raw: [0; VENUE_COUNT],
+            trades: 0,
+            wins: 0,
+            gross_profit_raw: 0,
+            gross_loss_raw: 0,
+            leg_outs: 0,
+            leg_out_loss_raw: 0,
+            returns_sum: 0.0,
+            returns_sq_sum: 0.0,
+            peak_raw: starting_raw,
+            max_drawdown_raw: 0,
+            start_ns: None,
+            last_ns: 0,
+            utilization_ns: 0.0,
+        }
+    }
+
+    /// Starting capital.
+    pub fn starting_raw(&self) -> i128 {
+        self.starting_raw
+    }
+
+    /// Capital not locked in open positions.
+    pub fn available_raw(&self) -> i128 {
+        self.available_raw
+    }
+
+    /// Cost locked in open positions.
+    pub fn open_value_raw(&self) -> i128 {
+        self.open_value_raw
+    }
+
+    /// Cumulative realised PnL.
+    pub fn realised_raw(&self) -> i128 {
+        self.realised_raw
+    }
+
+    /// Starting capital + realised PnL.
+    pub fn equity_raw(&self) -> i128 {
+        self.starting_raw + self.realised_raw
+    }
+
+    /// Closed trades, winners among them.
+    pub fn trade_counts(&self) -> (u64, u64) {
+        (self.trades, self.wins)
+    }
+
+    /// Leg-outs and their total loss.
+    pub fn leg_outs(&self) -> (u64, i128) {
+        (self.leg_outs, self.leg_out_loss_raw)
+    }
+
+    /// Open exposure and capital, for risk checks.
+    pub fn exposure(&self) -> ExposureView<'_> {
+        ExposureView {
+            instrument_raw: &self.instrument_raw,
+            venue_raw: &self.venue_raw,
+            total_raw: self.open_value_raw,
+            available_raw: self.available_raw,
+        }
+    }
+
+    /// Advances the portfolio's clock (for utilisation and APR).
+    pub fn advance(&mut self, now_ns: u64) {
+        let start = *self.start_ns.get_or_insert(now_ns);
+        if now_ns > self.last_ns && self.last_ns >= start {
+            self.utilization_ns += self.open_value_raw as f64 * (now_ns - self.last_ns) as f64;
+        }
+        self.last_ns = self.last_ns.max(now_ns);
+    }
+
+    /// Locks `cost_raw` (an entry fill's value and fee) of one leg.
+    pub fn lock(&mut self, instrument: InstrumentId, venue: Venue, cost_raw: i128) {
+        self.available_raw -= cost_raw;
+        self.open_value_raw += cost_raw;
+        if let Some(slot) = self.instrument_raw.get_mut(instrument.index()) {
+            *slot += cost_raw;
+        }
+        self.venue_raw[venue_index(venue)] += cost_raw;
+    }
+
+    /// Releases one leg's locked cost (part of closing a trade).
+    pub fn release(&mut self, instrument: InstrumentId, venue: Venue, cost_raw: i128) {
+        self.lock(instrument, venue, -cost_raw);
+    }
+
+    /// Books a closed trade whose legs were released: its PnL goes to available
+    /// capital and realised PnL.
+    pub fn close(&mut self, result: TradeResult) {
+        self.available_raw += result.pnl_raw;
+        self.realised_raw += result.pnl_raw;
+        self.trades += 1;
+        if result.pnl_raw > 0 {
+            self.wins += 1;
+            self.gross_profit_raw += result.pnl_raw;
+        } else {
+            self.gross_loss_raw -= result.pnl_raw;
+        }
+        self.leg_outs += u64::from(result.leg_outs);
+        self.leg_out_loss_raw += result.leg_out_loss_raw;
+        if result.locked_raw > 0 {
+            let r = result.pnl_raw as f64 / result.locked_raw as f64;
+            self.returns_sum += r;
+            self.returns_sq_sum += r * r;
+        }
+        let equity = self.equity_raw();
+        self.peak_raw = self.peak_raw.max(equity);
+        self.max_drawdown_raw = self.max_drawdown_raw.max(self.peak_raw - equity);
+    }
+
+    /// The reported metrics.
+    pub fn metrics(&self) -> Metrics {
+        let quote = |raw: i128| raw as f64 / QUOTE_SCALE as f64;
+        let n = self.trades as f64;
+        let per_trade = |x: f64| if self.trades == 0 { 0.0 } else { x / n };
+        let elapsed_ns = self.start_ns.map_or(0, |s| self.last_ns.saturating_sub(s)) as f64;
+        let years = elapsed_ns / (NS_PER_DAY as f64 * DAYS_PER_YEAR);
+        let start = quote(self.starting_raw);
+        let mean = per_trade(self.returns_sum);
+        let var = (per_trade(self.returns_sq_sum) - mean * mean).max(0.0);
+        Metrics {
+            trades: self.trades,
+            win_rate: per_trade(self.wins as f64),
+            avg_profit: per_trade(quote(self.realised_raw)),
+            capital_utilization: if elapsed_ns > 0.0 {
+                self.utilization_ns / elapsed_ns / self.starting_raw as f64
+            } else {
+                0.0
+            },
+            leg_out_rate: per_trade(self.leg_outs as f64),
+            leg_out_loss_share: if self.gross_loss_raw > 0 {
+                quote(self.leg_out_loss_raw) / quote(self.gross_loss_raw)
+            } else {
+                0.0
+            },
+            realised_apr: if years > 0.0 {
+                quote(self.realised_raw) / start / years
+            } else {
+                0.0
+            },
+            profit_factor: if self.gross_loss_raw > 0 {
+                quote(self.gross_profit_raw) / quote(self.gross_loss_raw)
+            } else if self.gross_profit_raw > 0 {
+                f64::INFINITY
+            } else {
+                0.0
+            },
+            sharpe: if var > 0.0 && years > 0.0 {
+                mean / var.sqrt() * (n / years).sqrt()
+            } else {
+                0.0
+            },
+            max_drawdown: quote(self.max_drawdown_raw),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gateway::config::usd;
+
+    const A: InstrumentId = InstrumentId(0);
+
+    fn conserved(p: &Portfolio) -> bool {
+        p.available_raw() + p.open_value_raw() == p.starting_raw() + p.realised_raw()
+    }
+
+    #[test]
+    fn test_portfolio_lock_release_close_conserves_capital() {
+        let mut p = Portfolio::new(usd(20_000), 2);
+        p.advance(0);
+        p.lock(A, Venue::Binance, usd(1_000));
+        p.lock(InstrumentId(1), Venue::Okx, usd(1_000));
+        assert!(conserved(&p));
+        assert_eq!(p.exposure().total_raw, usd(2_000));
+        assert_eq!(p.exposure().venue_raw[2], usd(1_000));
+        p.advance(NS_PER_DAY);
+        p.release(A, Venue::Binance, usd(1_000));
+        p.release(InstrumentId(1), Venue::Okx, usd(1_000));
+        p.close(TradeResult {
+            locked_raw: usd(2_000),
+            pnl_raw: usd(20),
+            leg_outs: 0,
+            leg_out_loss_raw: 0,
+        });
+        assert!(conserved(&p));
+        assert_eq!(p.available_raw(), usd(20_020));
+        assert_eq!(p.exposure().instrument_raw, &[0, 0]);
+        let m = p.metrics();
+        assert_eq!((m.trades, m.win_rate, m.avg_profit), (1, 1.0, 20.0));
+        assert!((m.capital_utilization - 0.1).abs() < 1e-9);
+        assert!((m.realised_apr - 0.001 * 365.0).abs() < 1e-9);
+        assert!(m.profit_factor.is_infinite());
+    }
+
+    #[test]
+    fn test_portfolio_metrics_losses_leg_outs_drawdown() {
+        let mut p = Portfolio::new(usd(20_000), 1);
+        p.advance(0);
+        for pnl in [30, -10, -20, 40] {
+            p.close(TradeResult {
+                locked_raw: usd(1_000),
+                pnl_raw: usd(pnl),
+                leg_outs: u32::from(pnl == -20),
+                leg_out_loss_raw: if pnl == -20 { usd(15) } else { 0 },
+            });
+        }
+        p.advance(NS_PER_DAY * 365);
+        let m = p.metrics();
+        assert_eq!(m.win_rate, 0.5);
+        assert_eq!(m.avg_profit, 10.0);
+        assert_eq!(m.profit_factor, 70.0 / 30.0);
+        assert_eq!(m.max_drawdown, 30.0);
+        assert_eq!(m.leg_out_rate, 0.25);
+        assert_eq!(m.leg_out_loss_share, 0.5);
+        assert!(m.sharpe > 0.0);
+        assert_eq!(p.leg_outs(), (1, usd(15)));
+        assert!(conserved(&p));
+    }
+}

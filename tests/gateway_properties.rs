@@ -1,0 +1,609 @@
+//! Properties of the order gateway (issue 7) over random market paths and intents:
+//! capital conservation, no order after a failing hard constraint, no naked leg beyond
+//! the leg timeout, queue-position fills, slippage bounds, leg-outs logged and counted,
+//! cumulative PnL = sum of closed trades, and the venue latency limit. Simulated time
+//! only; case counts keep the file to a few seconds.
+
+use std::collections::HashMap;
+
+use edgeline::book::L2Book;
+use edgeline::gateway::config::{GatewayConfig, LatencyAction, NS_PER_MS, PaperConfig};
+use edgeline::gateway::engine::{Gateway, Now};
+use edgeline::gateway::order::{Fill, Liquidity, Order, OrderId, OrderLeg, OrderStyle};
+use edgeline::gateway::paper::{PaperVenue, VenueEvent, band_limit};
+use edgeline::gateway::record::GatewayRecord;
+use edgeline::gateway::risk::{KillSwitch, RejectReason};
+use edgeline::types::bps::Bps;
+use edgeline::types::{
+    EventBody, ExecStyle, FundingFields, InstrumentId, InstrumentRegistry, InstrumentSpec,
+    IntentLeg, MarketEvent, MarketKind, OrderIntent, OrderSide, Price, Qty, Rate, Side, Venue,
+};
+use proptest::prelude::*;
+
+/// Instruments: BTC perps on Binance, Bybit and OKX.
+const VENUES: [Venue; 3] = [Venue::Binance, Venue::Bybit, Venue::Okx];
+/// Price of one tick (0.1) in raw units.
+const TICK: i64 = Price::SCALE / 10;
+
+fn price(ticks: i64) -> Price {
+    Price::from_raw(ticks * TICK)
+}
+
+fn registry() -> InstrumentRegistry {
+    let mut reg = InstrumentRegistry::default();
+    for venue in VENUES {
+        reg.insert(InstrumentSpec {
+            venue,
+            kind: MarketKind::Perp,
+            symbol: "BTCUSDT".into(),
+            base: "BTC".into(),
+            tick_size: price(1),
+            lot_size: Qty::from_raw(Qty::SCALE / 1_000),
+            min_notional: Price::from_raw(5 * Price::SCALE),
+            contract_size: Qty::from_raw(Qty::SCALE),
+        })
+        .unwrap();
+    }
+    reg
+}
+
+fn event(instrument: usize, body: EventBody) -> MarketEvent {
+    let id = u32::try_from(instrument).unwrap();
+    MarketEvent {
+        ts_recv_raw: 0,
+        ts_venue_ms: 0,
+        instrument: InstrumentId(id),
+        body,
+    }
+}
+
+/// One step of a random path.
+#[derive(Debug, Clone)]
+enum Action {
+    /// A new book: mid in ticks, half-spread in ticks, level quantities (thousandths).
+    Book {
+        instrument: usize,
+        mid: i64,
+        half: i64,
+        qty: [i64; 3],
+    },
+    /// A trade at the touch (`buy`: a buyer lifts the ask).
+    Trade {
+        instrument: usize,
+        buy: bool,
+        qty: i64,
+    },
+    /// An intent: buy leg, sell leg, limit offsets from the touch in ticks, styles,
+    /// quantity (thousandths), expected profit bps, expiry offset ms (negative: expired).
+    Intent {
+        buy: usize,
+        sell: usize,
+        offset: [i64; 2],
+        post: [bool; 2],
+        qty: i64,
+        profit: i64,
+        expiry: i64,
+    },
+    /// Funding rate (raw 10^-8 units) on one instrument.
+    Funding { instrument: usize, rate: i64 },
+    /// Kill switch engaged (true) or re-armed.
+    Kill(bool),
+}
+
+fn action() -> impl Strategy<Value = Action> {
+    prop_oneof![
+        4 => (0..3usize, 499_000..501_000i64, 1..20i64, [1..3_000i64, 1..3_000i64, 1..3_000i64])
+            .prop_map(|(instrument, mid, half, qty)| Action::Book { instrument, mid, half, qty }),
+        4 => (0..3usize, any::<bool>(), 1..2_000i64)
+            .prop_map(|(instrument, buy, qty)| Action::Trade { instrument, buy, qty }),
+        3 => (0..3usize, 1..3usize, [-20..40i64, -20..40i64], [any::<bool>(), any::<bool>()], 1..300i64, -5..60i64, -3..50i64)
+            .prop_map(|(buy, shift, offset, post, qty, profit, expiry)| Action::Intent {
+                buy, sell: (buy + shift) % 3, offset, post, qty, profit, expiry,
+            }),
+        1 => (0..3usize, -10_000..10_000i64).prop_map(|(instrument, rate)| Action::Funding { instrument, rate }),
+        1 => prop::bool::weighted(0.3).prop_map(Action::Kill),
+    ]
+}
+
+fn config() -> impl Strategy<Value = GatewayConfig> {
+    (
+        [1..150u64, 1..150u64, 1..150u64],
+        any::<bool>(),
+        0..=10_000i64,
+        1..20u32,
+    )
+        .prop_map(
+            |(latency_ms, downgrade, queue_share_bps, trades_per_hour)| {
+                let mut cfg = GatewayConfig::default();
+                for (i, ms) in latency_ms.into_iter().enumerate() {
+                    cfg.paper.latency_ns[i] = ms * NS_PER_MS;
+                }
+                cfg.paper.queue_share_bps = queue_share_bps;
+                cfg.risk.trades_per_hour_max = trades_per_hour;
+                if downgrade {
+                    cfg.execution.latency_action = LatencyAction::Downgrade;
+                }
+                cfg
+            },
+        )
+}
+
+/// The gateway, its records, and what the checks need to remember.
+struct Sim {
+    gw: Gateway,
+    kill: KillSwitch,
+    cfg: GatewayConfig,
+    now_ns: u64,
+    sent: HashMap<OrderId, Order>,
+    legouts: u64,
+    legout_loss: i128,
+    closed_pnl: i128,
+}
+
+impl Sim {
+    fn new(cfg: GatewayConfig) -> Self {
+        let kill = KillSwitch::default();
+        let gw = Gateway::new(cfg.clone(), &registry(), kill.clone()).unwrap();
+        Self {
+            gw,
+            kill,
+            cfg,
+            now_ns: 0,
+            sent: HashMap::new(),
+            legouts: 0,
+            legout_loss: 0,
+            closed_pnl: 0,
+        }
+    }
+
+    fn now(&self) -> Now {
+        Now {
+            raw: self.now_ns,
+            ns: self.now_ns,
+        }
+    }
+
+    /// Advances to `ns`, polling at every wake-up on the way (as the stage would).
+    fn advance_to(&mut self, ns: u64) -> Result<(), TestCaseError> {
+        while let Some(next) = self.gw.next_wakeup_ns().filter(|&n| n <= ns) {
+            self.now_ns = self.now_ns.max(next);
+            self.gw.poll(self.now());
+            self.check()?;
+        }
+        self.now_ns = ns;
+        self.gw.poll(self.now());
+        self.check()
+    }
+
+    fn touch(&self, instrument: usize, side: Side) -> Option<Price> {
+        let book = self
+            .gw
+            .venue()
+            .book(InstrumentId(u32::try_from(instrument).unwrap()))?;
+        book.side(side).best().map(|l| l.price)
+    }
+
+    fn apply(&mut self, action: &Action) -> Result<(), TestCaseError> {
+        match *action {
+            Action::Book {
+                instrument,
+                mid,
+                half,
+                qty,
+            } => self.book(instrument, mid, half, qty),
+            Action::Trade {
+                instrument,
+                buy,
+                qty,
+            } => {
+                let side = if buy { Side::Ask } else { Side::Bid };
+                let Some(px) = self.touch(instrument, side) else {
+                    return Ok(());
+                };
+                let aggressor = if buy { Side::Bid } else { Side::Ask };
+                let body = EventBody::Trade {
+                    price: px,
+                    qty: Qty::from_raw(qty * 100_000),
+                    aggressor,
+                    trade_id: 0,
+                };
+                self.gw.on_market(self.now(), &event(instrument, body));
+            }
+            Action::Intent { .. } => self.intent(action)?,
+            Action::Funding { instrument, rate } => {
+                let body = EventBody::Funding {
+                    mark: Price::ZERO,
+                    index: Price::ZERO,
+                    rate: Rate::from_raw(rate * 100_000_000),
+                    next_funding_ms: 0,
+                    fields: FundingFields::RATE,
+                };
+                self.gw.on_market(self.now(), &event(instrument, body));
+            }
+            Action::Kill(true) => self.kill.engage(),
+            Action::Kill(false) => self.kill.rearm(),
+        }
+        self.check()
+    }
+
+    fn book(&mut self, instrument: usize, mid: i64, half: i64, qty: [i64; 3]) {
+        let begin = EventBody::DepthBegin {
+            first_update_id: 0,
+            last_update_id: 0,
+            prev_update_id: 0,
+            levels: 6,
+            snapshot: true,
+            checksum: None,
+        };
+        self.gw.on_market(self.now(), &event(instrument, begin));
+        for (k, q) in qty.into_iter().enumerate() {
+            let k = i64::try_from(k).unwrap();
+            for (side, px) in [(Side::Bid, mid - half - k), (Side::Ask, mid + half + k)] {
+                let body = EventBody::DepthLevel {
+                    side,
+                    price: price(px),
+                    qty: Qty::from_raw(q * 100_000),
+                };
+                self.gw.on_market(self.now(), &event(instrument, body));
+            }
+        }
+    }
+
+    fn intent(&mut self, action: &Action) -> Result<(), TestCaseError> {
+        let Action::Intent {
+            buy,
+            sell,
+            offset,
+            post,
+            qty,
+            profit,
+            expiry,
+        } = *action
+        else {
+            return Ok(());
+        };
+        let (Some(ask), Some(bid)) = (self.touch(buy, Side::Ask), self.touch(sell, Side::Bid))
+        else {
+            return Ok(());
+        };
+        let style = |post: bool| {
+            if post {
+                ExecStyle::PostOnly
+            } else {
+                ExecStyle::Ioc
+            }
+        };
+        let leg = |i: usize, side, limit: Price, post| IntentLeg {
+            instrument: InstrumentId(u32::try_from(i).unwrap()),
+            side,
+            limit,
+            style: style(post),
+        };
+        let intent = OrderIntent {
+            id: self.now_ns,
+            strategy: edgeline::types::Strategy::CrossVenue,
+            legs: [
+                leg(
+                    buy,
+                    OrderSide::Buy,
+                    Price::from_raw(ask.raw() + offset[0] * TICK),
+                    post[0],
+                ),
+                leg(
+                    sell,
+                    OrderSide::Sell,
+                    Price::from_raw(bid.raw() - offset[1] * TICK),
+                    post[1],
+                ),
+            ],
+            qty: Qty::from_raw(qty * 100_000),
+            edge_bps: Bps::from_num(profit),
+            expected_profit_bps: Bps::from_num(profit),
+            confidence: 80,
+            ts_recv_raw: self.now_ns,
+            ts_decision_raw: self.now_ns,
+            expires_raw: self.now_ns.saturating_add_signed(expiry * 1_000_000),
+        };
+        let working = self.gw.venue().working_len();
+        let sent_before = self.sent.len();
+        let result = self.gw.on_intent(self.now(), &intent);
+        self.check()?;
+        let expired = intent.is_expired(self.now_ns);
+        let slow = [buy, sell]
+            .iter()
+            .any(|&i| self.gw.venue().latency_ns(VENUES[i]) > self.cfg.execution.latency_limit_ns);
+        match result {
+            // Property 2: a failing hard constraint means no order.
+            Err(_) => {
+                prop_assert_eq!(self.sent.len(), sent_before);
+                prop_assert_eq!(self.gw.venue().working_len(), working);
+            }
+            Ok(id) => {
+                prop_assert!(!expired, "an expired intent was accepted");
+                prop_assert!(!self.kill.is_engaged());
+                // Property 8: a slow venue blocks, or downgrades to IOC at reduced size.
+                prop_assert!(
+                    !slow || self.cfg.execution.latency_action == LatencyAction::Downgrade
+                );
+                let trade = self.gw.trades().iter().find(|t| t.id == id).unwrap();
+                if slow {
+                    prop_assert!(trade.legs.iter().all(|l| l.style == OrderStyle::Ioc));
+                    prop_assert!(trade.legs[0].qty.raw() * 2 <= intent.qty.raw());
+                }
+                for leg in &trade.legs {
+                    prop_assert!(
+                        leg.order_leg.limit.notional_raw(leg.qty)
+                            <= self.cfg.risk.trade_notional_max_raw
+                    );
+                }
+            }
+        }
+        if slow
+            && self.cfg.execution.latency_action == LatencyAction::Block
+            && !expired
+            && !self.kill.is_engaged()
+        {
+            prop_assert!(result.is_err());
+        }
+        Ok(())
+    }
+
+    /// Drains records and checks the invariants that hold after every call.
+    fn check(&mut self) -> Result<(), TestCaseError> {
+        let mut records = Vec::new();
+        self.gw.drain_records(|r| records.push(r));
+        for r in records {
+            self.record(r)?;
+        }
+        let pf = self.gw.portfolio();
+        // Property 1: capital is conserved.
+        prop_assert_eq!(
+            pf.available_raw() + pf.open_value_raw(),
+            pf.starting_raw() + pf.realised_raw()
+        );
+        // Property 7: cumulative PnL is the sum of closed trades' PnL.
+        prop_assert_eq!(pf.realised_raw(), self.closed_pnl);
+        // Property 6: every leg-out is logged and counted (open trades hold theirs).
+        let open_legouts: u64 = self.gw.trades().iter().map(|t| u64::from(t.leg_outs)).sum();
+        let open_loss: i128 = self.gw.trades().iter().map(|t| t.leg_out_loss_raw).sum();
+        prop_assert_eq!(pf.leg_outs().0 + open_legouts, self.legouts);
+        prop_assert_eq!(pf.leg_outs().1 + open_loss, self.legout_loss);
+        // Property 3: no leg stays naked beyond the timeout (the driver polls at every
+        // deadline, so a hard-leg fill is matched or hedged by first fill + timeout).
+        let timeout = self.cfg.execution.leg_timeout_ns;
+        for t in self.gw.trades() {
+            if let (Some(first), None) = (t.first_fill_ns, t.matched_ns) {
+                prop_assert!(
+                    self.now_ns - first <= timeout,
+                    "naked for {} ns",
+                    self.now_ns - first
+                );
+            }
+        }
+        prop_assert_eq!(self.gw.records_dropped(), 0);
+        Ok(())
+    }
+
+    fn record(&mut self, r: GatewayRecord) -> Result<(), TestCaseError> {
+        let timeout = self.cfg.execution.leg_timeout_ns;
+        match r {
+            GatewayRecord::OrderSent(o) => {
+                self.sent.insert(o.id, o);
+            }
+            GatewayRecord::Fill(f) => self.check_slippage(&f)?,
+            GatewayRecord::LegOut(l) => {
+                self.legouts += 1;
+                self.legout_loss += l.loss_raw;
+                prop_assert!(l.hedge_sent_ns - l.naked_since_ns <= timeout);
+            }
+            GatewayRecord::Closed(c) => {
+                self.closed_pnl += c.pnl_raw;
+                prop_assert!(c.matched_ns - c.first_fill_ns <= timeout);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Property 5: IOC fills within their limit, market fills within the band from the
+    /// touch, maker fills at their price.
+    fn check_slippage(&self, f: &Fill) -> Result<(), TestCaseError> {
+        let o = self
+            .sent
+            .get(&f.order)
+            .expect("fill of an order never sent");
+        let within = |limit: Price| match f.side {
+            OrderSide::Buy => f.price <= limit && f.price >= f.touch,
+            OrderSide::Sell => f.price >= limit && f.price <= f.touch,
+        };
+        match (f.liquidity, o.style) {
+            (Liquidity::Maker, _) => prop_assert_eq!(f.price, o.limit),
+            (Liquidity::Taker, OrderStyle::Market) => {
+                let band = band_limit(f.touch, self.cfg.paper.market_band_bps, f.side);
+                prop_assert!(within(band), "{:?} outside the band {:?}", f, band);
+            }
+            (Liquidity::Taker, _) => {
+                prop_assert!(within(o.limit), "{:?} beyond limit {:?}", f, o.limit)
+            }
+        }
+        Ok(())
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    /// Properties 1, 2, 3, 5, 6, 7 and 8 over random paths of books, trades, funding,
+    /// intents and kill-switch toggles.
+    #[test]
+    fn prop_gateway_invariants_over_random_paths(
+        cfg in config(),
+        steps in prop::collection::vec((1..300u64, action()), 1..80),
+    ) {
+        let mut sim = Sim::new(cfg);
+        for (dt_ms, action) in &steps {
+            sim.advance_to(sim.now_ns + dt_ms * NS_PER_MS)?;
+            sim.apply(action)?;
+        }
+        // The kill switch flattens everything: nothing stays open.
+        sim.kill.engage();
+        sim.advance_to(sim.now_ns + NS_PER_MS)?;
+        sim.advance_to(sim.now_ns + 10_000 * NS_PER_MS)?;
+        prop_assert!(sim.gw.trades().is_empty(), "{:?}", sim.gw.trades());
+        prop_assert_eq!(sim.gw.portfolio().open_value_raw(), 0);
+        prop_assert_eq!(sim.gw.venue().working_len(), 0);
+    }
+}
+
+/// A paper venue over one Binance instrument with latency 1 ns.
+fn paper(queue_share_bps: i64) -> PaperVenue {
+    let cfg = PaperConfig {
+        latency_ns: [1; 4],
+        queue_share_bps,
+        ..PaperConfig::default()
+    };
+    PaperVenue::new(&cfg, &[Venue::Binance])
+}
+
+fn order(id: u64, side: OrderSide, style: OrderStyle, limit: Price, qty: Qty) -> Order {
+    let leg = OrderLeg {
+        instrument: InstrumentId(0),
+        venue: Venue::Binance,
+        side,
+        limit,
+    };
+    Order::new(OrderId(id), leg, style, qty, 0)
+}
+
+fn load(venue: &mut PaperVenue, bids: &[(i64, i64)], asks: &[(i64, i64)]) {
+    let mut sink = |_| {};
+    for (side, levels) in [(Side::Bid, bids), (Side::Ask, asks)] {
+        for &(px, q) in levels {
+            let body = EventBody::DepthLevel {
+                side,
+                price: price(px),
+                qty: Qty::from_raw(q),
+            };
+            venue.on_market(0, &event(0, body), &mut sink);
+        }
+    }
+}
+
+/// Levels of one side: (price in ticks, quantity raw).
+type Levels = Vec<(i64, i64)>;
+
+fn levels(mid: i64) -> impl Strategy<Value = (Levels, Levels)> {
+    // Quantities in whole lots of 0.00001, so every notional is exact at 10^-8.
+    let side = || prop::collection::btree_map(1..30i64, 1..1_000i64, 1..8);
+    (side(), side()).prop_map(move |(b, a)| {
+        let lots = |(d, q): (i64, i64), sign: i64| (mid + sign * d, q * 1_000);
+        (
+            b.into_iter().map(|l| lots(l, -1)).collect(),
+            a.into_iter().map(|l| lots(l, 1)).collect(),
+        )
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Property 4: a resting order fills only after its queue share has traded at (or
+    /// through) its price, and then by exactly the volume beyond it.
+    #[test]
+    fn prop_limit_fills_only_after_queue_share_traded(
+        share in 0..=10_000i64,
+        (bids, asks) in levels(1_000),
+        at in 1..30i64,
+        qty in 1..2_000_000i64,
+        trades in prop::collection::vec((-3..3i64, 1..800_000i64, any::<bool>()), 0..40),
+    ) {
+        let mut venue = paper(share);
+        load(&mut venue, &bids, &asks);
+        let limit = price(1_000 - at);
+        let ahead: i64 = bids.iter().filter(|(px, _)| price(*px) == limit).map(|(_, q)| q).sum();
+        let required = (i128::from(ahead) * i128::from(share) + 9_999) / 10_000;
+        let mut fills = Vec::new();
+        venue.submit(order(1, OrderSide::Buy, OrderStyle::PostOnly, limit, Qty::from_raw(qty)), 0).unwrap();
+        venue.advance(1, &mut |e| fills.push(e));
+        prop_assert!(fills.is_empty());
+        let mut traded: i128 = 0;
+        for (dp, q, seller) in trades {
+            let px = Price::from_raw(limit.raw() + dp * TICK);
+            let aggressor = if seller { Side::Ask } else { Side::Bid };
+            if seller && px <= limit {
+                traded += i128::from(q);
+            }
+            let body = EventBody::Trade { price: px, qty: Qty::from_raw(q), aggressor, trade_id: 0 };
+            venue.on_market(2, &event(0, body), &mut |e| fills.push(e));
+            let filled: i128 = fills.iter().map(|e| match e { VenueEvent::Fill(f) => i128::from(f.qty.raw()), VenueEvent::Done(_) => 0 }).sum();
+            prop_assert_eq!(filled, (traded - required).clamp(0, i128::from(qty)));
+        }
+    }
+
+    /// Property 5 at the venue: an IOC never fills beyond its limit, a market order
+    /// never beyond the band from the touch, and neither takes more than the book holds
+    /// within that price.
+    #[test]
+    fn prop_taker_fills_within_model_bounds(
+        (bids, asks) in levels(10_000),
+        buy in any::<bool>(),
+        market in any::<bool>(),
+        offset in -5..40i64,
+        lots in 1..5_000i64,
+    ) {
+        let qty = lots * 1_000;
+        let mut venue = paper(2_000);
+        load(&mut venue, &bids, &asks);
+        let side = if buy { OrderSide::Buy } else { OrderSide::Sell };
+        let book: L2Book = venue.book(InstrumentId(0)).unwrap().clone();
+        let touch = if buy { book.best_ask().unwrap().price } else { book.best_bid().unwrap().price };
+        let limit = if market {
+            band_limit(touch, venue.band_bps(), side)
+        } else if buy {
+            price(10_000 + offset)
+        } else {
+            price(10_000 - offset)
+        };
+        let style = if market { OrderStyle::Market } else { OrderStyle::Ioc };
+        venue.submit(order(1, side, style, limit, Qty::from_raw(qty)), 0).unwrap();
+        let mut events = Vec::new();
+        venue.advance(1, &mut |e| events.push(e));
+        let reachable: i64 = (if buy { &asks } else { &bids })
+            .iter()
+            .filter(|(px, _)| if buy { price(*px) <= limit } else { price(*px) >= limit })
+            .map(|(_, q)| q)
+            .sum();
+        let fill = events.iter().find_map(|e| match e { VenueEvent::Fill(f) => Some(*f), VenueEvent::Done(_) => None });
+        prop_assert_eq!(fill.map_or(0, |f| f.qty.raw()), reachable.min(qty));
+        if let Some(f) = fill {
+            prop_assert_eq!(f.touch, touch);
+            if buy {
+                prop_assert!(f.price >= touch && f.price <= limit);
+            } else {
+                prop_assert!(f.price <= touch && f.price >= limit);
+            }
+        }
+        prop_assert!(matches!(events.last(), Some(VenueEvent::Done(_))));
+        prop_assert_eq!(venue.working_len(), 0);
+    }
+}
+
+#[test]
+fn test_rejections_counted_by_reason() {
+    let mut sim = Sim::new(GatewayConfig::default());
+    sim.book(0, 1_000_000, 1, [100, 100, 100]);
+    sim.book(1, 1_000_100, 1, [100, 100, 100]);
+    let expired = Action::Intent {
+        buy: 0,
+        sell: 1,
+        offset: [0, 0],
+        post: [false, false],
+        qty: 10,
+        profit: 30,
+        expiry: -1,
+    };
+    sim.now_ns = 5 * NS_PER_MS;
+    sim.intent(&expired).unwrap();
+    assert_eq!(sim.gw.risk().counts().get(RejectReason::Expired), 1);
+    assert!(sim.sent.is_empty());
+}
