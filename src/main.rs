@@ -10,7 +10,7 @@ use edgeline::bench_e2e::E2eParams;
 use edgeline::config::{Config, ConfigError};
 use edgeline::pipeline;
 use edgeline::runtime::{Clock, Shutdown};
-use edgeline::telemetry::sqlite::DB_FILE_NAME;
+use edgeline::telemetry::db::sqlite::DB_FILE_NAME;
 use edgeline::telemetry::tracker_stats::tracker_stats;
 use edgeline::types::{MarketKind, Venue};
 
