@@ -212,3 +212,34 @@ fn test_pg_outage_across_restart_loses_nothing() {
         "spooled rows first, in order, then the new run"
     );
 }
+
+#[test]
+fn test_pg_pipeline_on_simulator_writes_every_opportunity() {
+    let Some(mut schema) = Schema::create("pipeline") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "output_dir = \"{}\"\nduration_secs = 3\n[simulator]\nseed = 21\n\
+         dislocation_mean_interval_ms = 500\n[telemetry]\nprogress_interval_ms = 0\n\
+         [database]\nurl = \"{}\"\nbatch_rows = 64\nflush_interval_ms = 20\n",
+        dir.path().display(),
+        schema.url()
+    );
+    let mut config = edgeline::config::Config::from_toml(&text, Path::new("test.toml"), 2).unwrap();
+    for plan in &mut config.placement.cores {
+        plan.core = None;
+        plan.idle = edgeline::runtime::IdlePolicy::SpinThenYield { spins: 100 };
+    }
+    let outcome = edgeline::pipeline::run(&config, &edgeline::runtime::Shutdown::manual()).unwrap();
+    let report = &outcome.report;
+    let opportunities = report.counter("edge.opportunities");
+    assert!(opportunities > 0, "the simulator injects dislocations");
+    assert_eq!(report.counter("edge.records_dropped"), 0);
+    assert_eq!(report.counter("telemetry.rows_written"), opportunities);
+    assert_eq!(schema.count("opportunities") as u64, opportunities);
+    assert!(
+        !dir.path().join("opportunities.sqlite").exists(),
+        "no SQLite file"
+    );
+}
