@@ -111,7 +111,7 @@ fn resolve_url(url: Option<&str>) -> Result<DbTarget, ConfigError> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         let password = std::env::var(PASSWORD_ENV).ok();
         let target = PgTarget::from_url(url, password.as_deref()).map_err(|e| invalid(key, e))?;
-        return Ok(DbTarget::Postgres(target));
+        return Ok(DbTarget::Postgres(Box::new(target)));
     }
     if url.is_empty() {
         return Err(invalid(key, "must not be empty"));
@@ -127,6 +127,8 @@ fn resolve_url(url: Option<&str>) -> Result<DbTarget, ConfigError> {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
 
     fn resolve(database: &str, telemetry: &str) -> Result<DatabaseSettings, String> {
@@ -158,7 +160,7 @@ mod tests {
         )
         .unwrap();
         assert!(
-            matches!(s.target, DbTarget::Sqlite(Some(p)) if p == PathBuf::from("/var/lib/edge.sqlite"))
+            matches!(s.target, DbTarget::Sqlite(Some(p)) if p == Path::new("/var/lib/edge.sqlite"))
         );
         assert_eq!(s.spool_dir, Some(PathBuf::from("/var/spool/e")));
     }

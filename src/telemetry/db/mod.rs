@@ -59,7 +59,7 @@ pub enum DbTarget {
     /// A SQLite file (`None`: `opportunities.sqlite` in the output directory).
     Sqlite(Option<PathBuf>),
     /// A PostgreSQL server.
-    Postgres(PgTarget),
+    Postgres(Box<PgTarget>),
 }
 
 /// The `[database]` settings.
@@ -113,7 +113,7 @@ impl DatabaseSettings {
                 let path = self.sqlite_path(output_dir).unwrap_or_default();
                 Box::new(SqliteDb::open(&path)?)
             }
-            DbTarget::Postgres(target) => Box::new(PgDb::open(target.clone())?),
+            DbTarget::Postgres(target) => Box::new(PgDb::open((**target).clone())?),
         })
     }
 }

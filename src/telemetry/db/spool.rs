@@ -268,18 +268,18 @@ impl Spool {
     fn write_or_drop(
         &mut self,
         buf: &mut Vec<u8>,
-        buf_rows: &mut u64,
+        buf_rows: &mut usize,
         stored: &mut usize,
         dropped: &mut u64,
     ) {
         if *buf_rows == 0 {
             return;
         }
-        match self.write_frames(buf, *buf_rows) {
-            Ok(()) => *stored += *buf_rows as usize,
+        match self.write_frames(buf, *buf_rows as u64) {
+            Ok(()) => *stored += *buf_rows,
             Err(err) => {
                 log::error!("spool {}: {err}", self.dir.display());
-                *dropped += *buf_rows;
+                *dropped += *buf_rows as u64;
             }
         }
         buf.clear();
@@ -666,7 +666,7 @@ mod tests {
             assert_eq!(spool.rows(), 30 - first as u64);
         }
         let (mut spool, recovered) = Spool::open(dir.path(), 1 << 20).unwrap();
-        let first_segment = 30 - recovered.rows as usize;
+        let first_segment = 30 - usize::try_from(recovered.rows).unwrap();
         assert!(first_segment > 0 && recovered.rows > 0);
         assert_eq!(recovered.torn_bytes, 0);
         assert_eq!(drain(&mut spool), all[first_segment..]);

@@ -143,7 +143,7 @@ impl DbWriter {
     /// Writes the oldest spooled batch; returns whether to go on.
     fn replay_one(&mut self, now: Instant) -> bool {
         let rows = match self.spool.peek(self.batch_rows) {
-            Ok(rows) if rows.is_empty() => return false,
+            Ok([]) => return false,
             Ok(rows) => rows,
             Err(err) => {
                 log::error!("{err}; retrying later");
