@@ -243,3 +243,39 @@ fn test_pg_pipeline_on_simulator_writes_every_opportunity() {
         "no SQLite file"
     );
 }
+
+#[test]
+fn test_pg_analytics_latest_and_summary() {
+    use edgeline::telemetry::db::analytics::Reader;
+    use edgeline::telemetry::db::{DatabaseSettings, DbTarget};
+    use edgeline::telemetry::tracker_stats::Recommendation;
+
+    let Some(schema) = Schema::create("analytics") else {
+        return;
+    };
+    let mut db = open(&schema.url());
+    assert_eq!(db.write(&opportunity_rows("r", 0..600)).unwrap(), 600);
+    let settings = DatabaseSettings {
+        target: DbTarget::Postgres(Box::new(PgTarget::from_url(&schema.url(), None).unwrap())),
+        ..DatabaseSettings::default()
+    };
+    let mut reader = Reader::open(&settings, Path::new("unused")).unwrap();
+    let latest = reader.latest(3).unwrap();
+    let seqs: Vec<i64> = latest.iter().map(|l| l.seq).collect();
+    assert_eq!(seqs, [599, 598, 597]);
+    assert_eq!(latest[0].detected_at, "2025-11-21T12:00:00.599Z");
+    assert_eq!((latest[0].edge_bps, latest[0].would_trade), (599.0, false));
+    let summary = reader.summary().unwrap();
+    assert_eq!(summary.total, 600);
+    let counts: Vec<(&str, u64)> = summary
+        .sources
+        .iter()
+        .map(|s| (s.source.as_str(), s.count))
+        .collect();
+    assert_eq!(counts, [("BOTH", 200), ("PERP", 200), ("SPOT", 200)]);
+    assert_eq!(
+        summary.recommendation,
+        Recommendation::KeepIoc,
+        "no hybrid advantage"
+    );
+}

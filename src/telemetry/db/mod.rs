@@ -11,6 +11,7 @@
 //! - [`spool`]: the bounded on-disk spool;
 //! - [`writer`]: backend + spool, on a thread of its own.
 
+pub mod analytics;
 pub mod error;
 pub mod migrations;
 pub mod postgres;

@@ -39,6 +39,8 @@ pub struct SqliteDb {
     conn: Connection,
     path: PathBuf,
     target: String,
+    /// The insert statement's text per table code (the key of SQLite's statement cache).
+    insert_sql: Vec<(u8, String)>,
     rows: u64,
 }
 
@@ -60,6 +62,7 @@ impl SqliteDb {
             conn,
             path: path.to_owned(),
             target,
+            insert_sql: Vec::new(),
             rows: 0,
         })
     }
@@ -119,10 +122,25 @@ impl SqliteDb {
     }
 
     fn insert_all(&mut self, rows: &[Row]) -> rusqlite::Result<usize> {
+        for row in rows {
+            if !self
+                .insert_sql
+                .iter()
+                .any(|(code, _)| *code == row.table.code)
+            {
+                let sql = row.table.insert_sql(1, Dialect::Sqlite);
+                self.insert_sql.push((row.table.code, sql));
+            }
+        }
         let tx = self.conn.transaction()?;
         let mut inserted = 0;
         for row in rows {
-            let mut stmt = tx.prepare_cached(&row.table.insert_sql(1, Dialect::Sqlite))?;
+            let sql = self
+                .insert_sql
+                .iter()
+                .find_map(|(code, sql)| (*code == row.table.code).then_some(sql.as_str()))
+                .unwrap_or_default();
+            let mut stmt = tx.prepare_cached(sql)?;
             let key: [&dyn ToSql; 2] = [&row.run_id, &row.seq];
             let params = key
                 .into_iter()
