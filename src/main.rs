@@ -10,7 +10,8 @@ use edgeline::bench_e2e::E2eParams;
 use edgeline::config::{Config, ConfigError};
 use edgeline::pipeline;
 use edgeline::runtime::{Clock, Shutdown};
-use edgeline::telemetry::sqlite::DB_FILE_NAME;
+use edgeline::telemetry::db::analytics::Reader;
+use edgeline::telemetry::db::sqlite::DB_FILE_NAME;
 use edgeline::telemetry::tracker_stats::tracker_stats;
 use edgeline::types::{MarketKind, Venue};
 
@@ -31,6 +32,12 @@ enum Command {
     Run(RunArgs),
     /// Opportunity tracker statistics and the recommendation rule, from a run's database.
     Stats(StatsArgs),
+    /// The latest N opportunities, newest first, from the configured database (SQLite or
+    /// PostgreSQL).
+    Latest(LatestArgs),
+    /// Opportunities by volatility source and the recommendation rule, from the
+    /// configured database (SQLite or PostgreSQL).
+    Summary(DbArgs),
     /// Replay captures of raw venue messages through the real decoders and books and
     /// report, per instrument, decodes, gaps, checksums and the final touch; exits
     /// non-zero on any mismatch.
@@ -89,6 +96,26 @@ struct StatsArgs {
     output: PathBuf,
 }
 
+#[derive(Debug, clap::Args)]
+struct DbArgs {
+    /// TOML configuration file: its `[database]` names the database (without it: the
+    /// SQLite file in the output folder).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Output folder (overrides the configuration).
+    #[arg(long)]
+    output: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+struct LatestArgs {
+    /// How many.
+    #[arg(default_value_t = 10)]
+    n: usize,
+    #[command(flatten)]
+    db: DbArgs,
+}
+
 #[derive(Debug, Default, clap::Args)]
 struct RunArgs {
     /// TOML configuration file (without it: the built-in simulator, Binance BTCUSDT).
@@ -111,6 +138,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Run(args)) => run(args),
         Some(Command::Stats(args)) => print_stats(&args.output),
+        Some(Command::Latest(args)) => latest(&args),
+        Some(Command::Summary(args)) => summary(&args),
         Some(Command::Verify(args)) => verify(&args),
         Some(Command::Bench {
             which: BenchCommand::E2e(args),
@@ -185,6 +214,27 @@ fn print_stats(output_dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY;
     let conn = rusqlite::Connection::open_with_flags(&path, flags)?;
     println!("{}", tracker_stats(&conn, Clock::new().unix_ms_now())?);
+    Ok(())
+}
+
+fn open_reader(args: &DbArgs) -> Result<Reader, Box<dyn std::error::Error>> {
+    let config = load_config(&RunArgs {
+        config: args.config.clone(),
+        output: args.output.clone(),
+        ..RunArgs::default()
+    })?;
+    Ok(Reader::open(&config.database, &config.output_dir)?)
+}
+
+fn latest(args: &LatestArgs) -> Result<(), Box<dyn std::error::Error>> {
+    for opp in open_reader(&args.db)?.latest(args.n)? {
+        println!("{opp}");
+    }
+    Ok(())
+}
+
+fn summary(args: &DbArgs) -> Result<(), Box<dyn std::error::Error>> {
+    println!("{}", open_reader(args)?.summary()?);
     Ok(())
 }
 

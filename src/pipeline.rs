@@ -294,8 +294,7 @@ fn telemetry_config(config: &Config) -> TelemetryConfig {
     TelemetryConfig {
         output_dir: config.output_dir.clone(),
         progress_interval: config.telemetry.progress_interval,
-        db_batch_rows: config.telemetry.db_batch_rows,
-        db_flush_interval: config.telemetry.db_flush_interval,
+        database: config.database.clone(),
         expected_interval: config.telemetry.expected_interval,
         stale_after: config
             .venues

@@ -11,8 +11,9 @@ use std::time::Duration;
 
 use edgeline::runtime::{Clock, Control, RunReport};
 use edgeline::stats::PipelineStats;
-use edgeline::telemetry::analytics::SqliteAnalytics;
-use edgeline::telemetry::sqlite::{DB_FILE_NAME, OpportunityDb};
+use edgeline::telemetry::analytics::DbAnalytics;
+use edgeline::telemetry::db::DatabaseSettings;
+use edgeline::telemetry::db::sqlite::{DB_FILE_NAME, SqliteDb};
 use edgeline::telemetry::status::StatusBoard;
 use edgeline::telemetry::telegram::commands::{Responder, Sources};
 use edgeline::telemetry::telegram::{BotInputs, TelegramBot, TelegramConfig};
@@ -34,7 +35,7 @@ fn start(chats: &[i64], config_text: Option<&str>, token: &str) -> Rig {
     let fake = FakeTelegram::start(TOKEN);
     let dir = tempfile::tempdir().unwrap();
     let db_path = dir.path().join(DB_FILE_NAME);
-    OpportunityDb::open(&db_path).unwrap();
+    SqliteDb::open(&db_path).unwrap();
     let config_path = dir.path().join("edgeline.toml");
     if let Some(text) = config_text {
         std::fs::write(&config_path, text).unwrap();
@@ -48,7 +49,7 @@ fn start(chats: &[i64], config_text: Option<&str>, token: &str) -> Rig {
         board: Arc::clone(&board),
         stats: Arc::clone(&stats),
         control: Arc::clone(&control),
-        analytics: Box::new(SqliteAnalytics::new(&db_path)),
+        analytics: Box::new(DbAnalytics::new(DatabaseSettings::default(), dir.path())),
         reload: Box::new(move || {
             let config = edgeline::config::Config::from_file(Path::new(&reload_path), 2)
                 .map_err(|e| e.to_string())?;
@@ -149,7 +150,7 @@ fn test_every_command_is_answered_for_allowed_chats_only() {
         "{}",
         answer(1)
     );
-    assert!(answer(2).contains("Opportunity tracker") && answer(2).contains("0 total"));
+    assert!(answer(2).contains("Opportunity tracker") && answer(2).contains("total 0"));
     assert_eq!(answer(3), "No opportunities recorded yet.");
     assert!(answer(4).contains("Recommendation:") && answer(4).contains("collect more"));
     assert!(

@@ -2,6 +2,7 @@
 //! [`resolve`] (validated, interned, sized). Stages receive their slice of [`Config`] and
 //! never read globals. Cold path.
 
+pub mod database;
 pub mod raw;
 pub mod resolve;
 
@@ -12,6 +13,7 @@ use crate::book::BookParams;
 use crate::book::engine::TopSource;
 use crate::edge::{BasisPair, BasisParams};
 use crate::runtime::Placement;
+use crate::telemetry::db::DatabaseSettings;
 use crate::types::bps::Bps;
 use crate::types::{InstrumentRegistry, Venue};
 
@@ -121,10 +123,6 @@ pub struct RingSizes {
 pub struct TelemetrySettings {
     /// Progress line interval (`None`: no progress lines).
     pub progress_interval: Option<Duration>,
-    /// Rows per commit.
-    pub db_batch_rows: usize,
-    /// Longest a row waits before a commit.
-    pub db_flush_interval: Duration,
     /// Fixed interval the load is offered at, for coordinated-omission correction
     /// (set by the end-to-end benchmark, not by the file).
     pub expected_interval: Option<Duration>,
@@ -163,6 +161,8 @@ pub struct Config {
     pub metrics_listen: Option<std::net::SocketAddr>,
     /// The file this configuration was read from (`/reload` re-reads it).
     pub source: Option<PathBuf>,
+    /// The database.
+    pub database: DatabaseSettings,
 }
 
 impl Config {

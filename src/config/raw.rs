@@ -38,6 +38,8 @@ pub struct RawConfig {
     pub telegram: Option<RawTelegram>,
     /// Prometheus metrics endpoint.
     pub metrics: Option<RawMetrics>,
+    /// The database (SQLite or PostgreSQL) and its spool.
+    pub database: Option<RawDatabase>,
 }
 
 /// `[simulator]`.
@@ -174,9 +176,9 @@ pub struct RawCorePlan {
 pub struct RawTelemetry {
     /// Progress line interval, ms (default 1000; 0 disables).
     pub progress_interval_ms: Option<u64>,
-    /// Rows per database commit (default 512).
+    /// Old name of `database.batch_rows` (still accepted).
     pub db_batch_rows: Option<usize>,
-    /// Longest a row waits before a commit, ms (default 100).
+    /// Old name of `database.flush_interval_ms` (still accepted).
     pub db_flush_interval_ms: Option<u64>,
 }
 
@@ -205,4 +207,25 @@ pub struct RawMetrics {
     pub enabled: Option<bool>,
     /// Listen address (default `127.0.0.1:9108`).
     pub listen: Option<String>,
+}
+
+/// `[database]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDatabase {
+    /// `postgres://user@host:port/dbname` (password from `EDGELINE_PG_PASSWORD`, or the
+    /// URL's own), or a SQLite file path (default: `opportunities.sqlite` in the output
+    /// folder).
+    pub url: Option<String>,
+    /// Rows per transaction (default 512, at most 65536).
+    pub batch_rows: Option<usize>,
+    /// Longest a row waits before its batch is written, ms (default 100; also the first
+    /// retry delay while the database is away).
+    pub flush_interval_ms: Option<u64>,
+    /// Where rows wait while the database is away (default: `spool/` in the output
+    /// folder).
+    pub spool_dir: Option<String>,
+    /// Spool bound in bytes (default 1 GiB, at least 1 MiB); rows beyond it are dropped
+    /// and counted.
+    pub spool_max_bytes: Option<u64>,
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::book::BookParams;
 use crate::book::engine::TopSource;
+use crate::config::database::resolve_database;
 use crate::config::raw::RawVenue;
 use crate::config::raw::{
     RawBasis, RawBook, RawConfig, RawCorePlan, RawInstrument, RawMetrics, RawRings, RawTelegram,
@@ -46,6 +47,7 @@ pub fn resolve(raw: RawConfig, core_count: usize) -> Result<Config, ConfigError>
     if simulator.is_some() {
         check_simulator_instruments(&registry)?;
     }
+    let telemetry = raw.telemetry.clone().unwrap_or_default();
     let duration_secs = raw.duration_secs.unwrap_or(DURATION_DEFAULT.as_secs());
     if duration_secs == 0 {
         return Err(invalid("duration_secs", "must be at least 1"));
@@ -62,7 +64,8 @@ pub fn resolve(raw: RawConfig, core_count: usize) -> Result<Config, ConfigError>
         rings: resolve_rings(raw.rings.unwrap_or_default())?,
         placement: resolve_placement(&raw.placement, core_count)?,
         strict_placement: raw.strict_placement.unwrap_or(false),
-        telemetry: resolve_telemetry(raw.telemetry.unwrap_or_default()),
+        database: resolve_database(raw.database.unwrap_or_default(), &telemetry)?,
+        telemetry: resolve_telemetry(&telemetry),
         telegram: resolve_telegram(raw.telegram.unwrap_or_default())?,
         metrics_listen: resolve_metrics(raw.metrics.unwrap_or_default())?,
         source: None,
@@ -544,12 +547,10 @@ fn resolve_placement(raw: &[RawCorePlan], core_count: usize) -> Result<Placement
     Ok(placement)
 }
 
-fn resolve_telemetry(raw: RawTelemetry) -> TelemetrySettings {
+fn resolve_telemetry(raw: &RawTelemetry) -> TelemetrySettings {
     let progress_ms = raw.progress_interval_ms.unwrap_or(1000);
     TelemetrySettings {
         progress_interval: (progress_ms > 0).then(|| Duration::from_millis(progress_ms)),
-        db_batch_rows: raw.db_batch_rows.unwrap_or(512).max(1),
-        db_flush_interval: Duration::from_millis(raw.db_flush_interval_ms.unwrap_or(100)),
         expected_interval: None,
     }
 }

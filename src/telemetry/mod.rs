@@ -1,7 +1,9 @@
-//! Telemetry sidecar: latency histograms, the opportunity database, progress lines, the
-//! status board with the Telegram bot and the metrics endpoint that read it.
+//! Telemetry sidecar: latency histograms, the database (SQLite or PostgreSQL, with its
+//! spool), progress lines, and the status board with the Telegram bot and the metrics
+//! endpoint that read it.
 
 pub mod analytics;
+pub mod db;
 pub mod hgrm;
 pub mod histograms;
 pub mod metrics_http;
@@ -10,7 +12,6 @@ pub mod process;
 pub mod progress;
 pub mod sample;
 pub mod sidecar;
-pub mod sqlite;
 pub mod status;
 pub mod telegram;
 pub mod tracker_stats;

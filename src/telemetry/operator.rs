@@ -11,9 +11,8 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::runtime::{Clock, Control, RunReport, Thresholds};
 use crate::stats::PipelineStats;
-use crate::telemetry::analytics::SqliteAnalytics;
+use crate::telemetry::analytics::DbAnalytics;
 use crate::telemetry::metrics_http::{MetricsServer, MetricsSources};
-use crate::telemetry::sqlite::DB_FILE_NAME;
 use crate::telemetry::status::StatusBoard;
 use crate::telemetry::telegram::bot::TOKEN_ENV;
 use crate::telemetry::telegram::commands::{Reloader, Responder, Sources};
@@ -74,8 +73,9 @@ impl OperatorServices {
                     board: Arc::clone(&inputs.board),
                     stats: Arc::clone(&inputs.stats),
                     control: Arc::clone(&inputs.control),
-                    analytics: Box::new(SqliteAnalytics::new(
-                        &config.output_dir.join(DB_FILE_NAME),
+                    analytics: Box::new(DbAnalytics::new(
+                        config.database.clone(),
+                        &config.output_dir,
                     )),
                     reload: reloader(config.source.clone()),
                 });

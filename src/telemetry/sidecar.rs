@@ -1,14 +1,15 @@
-//! The telemetry sidecar stage: drains the hot path's sample and opportunity rings into
-//! latency histograms and the SQLite database, prints progress lines, and at the end of
+//! The telemetry sidecar stage: drains the hot path's sample and record rings into
+//! latency histograms and the database writer, prints progress lines, and at the end of
 //! the run writes the `.hgrm` files, the percentile table and the report figures.
 //!
 //! Runs on its own (cold) core, never on the hot path. It may allocate, within bounds:
-//! histograms and the pending-row buffer are sized in [`TelemetryStage::new`]; each
-//! `poll` drains at most [`SAMPLES_PER_POLL_MAX`] samples per ring and
-//! [`RECORDS_PER_POLL_MAX`] opportunities, and the pending rows never exceed
-//! `db_batch_rows * PENDING_BATCHES_MAX`. When the buffer is full (database refusing
-//! writes) the sidecar stops draining the opportunity ring, so the edge stage drops and
-//! counts the records instead of this thread growing without bound.
+//! histograms are sized in [`TelemetryStage::new`]; each `poll` drains at most
+//! [`SAMPLES_PER_POLL_MAX`] samples per ring and [`RECORDS_PER_POLL_MAX`] records, and
+//! turns records into rows of at most one pending batch (`batch_rows`). Full or old
+//! batches go to the database writer thread ([`WriterThread`]), which writes them or
+//! spools them on disk; when its queue is full the sidecar stops draining the record
+//! ring, so the edge stage drops and counts records instead of this thread growing
+//! without bound.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -21,11 +22,15 @@ use crate::edge::opportunity::BasisOpportunity;
 use crate::runtime::clock::monotonic_now;
 use crate::runtime::{Clock, RunReport, Stage, StageKind};
 use crate::stats::PipelineStats;
+use crate::telemetry::db::record::{Record, RowContext};
+use crate::telemetry::db::row::{Row, RowKeys};
+use crate::telemetry::db::spool::{Spool, SpoolError};
+use crate::telemetry::db::writer::{DbWriter, WriterStats, WriterThread};
+use crate::telemetry::db::{BATCH_ROWS_MAX, DatabaseSettings, DbError};
 use crate::telemetry::hgrm::write_hgrm_file;
 use crate::telemetry::histograms::{LatencyHistograms, percentile_table};
 use crate::telemetry::progress::Progress;
 use crate::telemetry::sample::{LatencySample, Metric};
-use crate::telemetry::sqlite::{DB_FILE_NAME, DbError, OpportunityDb, RowContext};
 use crate::telemetry::status::{StageLatency, StatusBoard, VenueStatus};
 use crate::types::{InstrumentRegistry, Venue};
 
@@ -39,33 +44,16 @@ pub const STATUS_INTERVAL: Duration = Duration::from_secs(1);
 /// Opportunity records drained per `poll` (each becomes a row).
 pub const RECORDS_PER_POLL_MAX: usize = 1024;
 
-/// Default `db_batch_rows`: one transaction per 512 rows amortises the fsync of a
-/// commit while keeping a batch well under a millisecond to write.
-pub const DB_BATCH_ROWS_DEFAULT: usize = 512;
-
-/// Largest accepted `db_batch_rows`.
-pub const DB_BATCH_ROWS_MAX: usize = 65_536;
-
-/// Default `db_flush_interval`: rows reach the database within ~100 ms even when quiet.
-pub const DB_FLUSH_INTERVAL_DEFAULT: Duration = Duration::from_millis(100);
-
-/// Batches the pending buffer can hold while the database refuses writes.
-pub const PENDING_BATCHES_MAX: usize = 8;
-
 /// The sidecar's slice of the resolved configuration.
 #[derive(Debug, Clone)]
 pub struct TelemetryConfig {
-    /// Where `.hgrm` files and `opportunities.sqlite` go; created if missing.
+    /// Where `.hgrm` files, the SQLite database and the spool go; created if missing.
     pub output_dir: PathBuf,
     /// One progress line per interval on stdout (`Some(1 s)` in the CLI); `None` prints
     /// none and never resets the interval histograms (tests).
     pub progress_interval: Option<Duration>,
-    /// Commit when this many rows are pending (default [`DB_BATCH_ROWS_DEFAULT`],
-    /// 1..=[`DB_BATCH_ROWS_MAX`]).
-    pub db_batch_rows: usize,
-    /// Or when the oldest pending row is this old (default
-    /// [`DB_FLUSH_INTERVAL_DEFAULT`]); also the retry delay after a failed commit.
-    pub db_flush_interval: Duration,
+    /// The database, its batching and its spool.
+    pub database: DatabaseSettings,
     /// The fixed interval the load is offered at, when it is (the end-to-end benchmark):
     /// ingress → decision is then corrected for coordinated omission. `None` by default.
     pub expected_interval: Option<Duration>,
@@ -80,8 +68,7 @@ impl TelemetryConfig {
         Self {
             output_dir,
             progress_interval: None,
-            db_batch_rows: DB_BATCH_ROWS_DEFAULT,
-            db_flush_interval: DB_FLUSH_INTERVAL_DEFAULT,
+            database: DatabaseSettings::default(),
             expected_interval: None,
             stale_after: Vec::new(),
         }
@@ -116,14 +103,20 @@ pub enum TelemetryError {
         /// The OS error.
         source: std::io::Error,
     },
-    /// Opening, configuring or migrating the SQLite database failed.
+    /// Opening, configuring or migrating the database failed.
     #[error(transparent)]
     Db(#[from] DbError),
+    /// The spool directory could not be opened or checked.
+    #[error(transparent)]
+    Spool(#[from] SpoolError),
+    /// The database writer thread could not be started.
+    #[error("starting the database writer thread: {0}")]
+    WriterThread(std::io::Error),
     /// The histogram bounds were refused (a programming error in the constants).
     #[error("allocating latency histograms: {0}")]
     Histogram(#[from] CreationError),
-    /// `db_batch_rows` is out of range: fix the configuration.
-    #[error("telemetry db_batch_rows = {value}: must be between 1 and {DB_BATCH_ROWS_MAX}")]
+    /// `batch_rows` is out of range: fix the configuration.
+    #[error("database batch_rows = {value}: must be between 1 and {BATCH_ROWS_MAX}")]
     BatchRows {
         /// The configured value.
         value: usize,
@@ -139,11 +132,11 @@ pub struct TelemetryStage {
     registry: Arc<InstrumentRegistry>,
     clock: Clock,
     histograms: LatencyHistograms,
-    db: OpportunityDb,
-    pending: Vec<BasisOpportunity>,
+    writer: Option<WriterThread>,
+    keys: RowKeys,
+    pending: Vec<Row>,
     pending_since: Option<Instant>,
-    retry_at: Option<Instant>,
-    db_errors: u64,
+    batches_sent: u64,
     progress: Option<Progress>,
     stale: Vec<bool>,
     stale_since: Vec<Option<u64>>,
@@ -153,12 +146,14 @@ pub struct TelemetryStage {
 }
 
 impl TelemetryStage {
-    /// Creates the output directory, opens (and migrates) the database and allocates
-    /// the histograms and the pending-row buffer.
+    /// Creates the output directory, opens (and migrates) the database, opens the spool
+    /// (replaying what an earlier run left there), starts the writer thread and
+    /// allocates the histograms.
     pub fn new(config: TelemetryConfig, inputs: TelemetryInputs) -> Result<Self, TelemetryError> {
-        if !(1..=DB_BATCH_ROWS_MAX).contains(&config.db_batch_rows) {
+        let db = &config.database;
+        if !(1..=BATCH_ROWS_MAX).contains(&db.batch_rows) {
             return Err(TelemetryError::BatchRows {
-                value: config.db_batch_rows,
+                value: db.batch_rows,
             });
         }
         std::fs::create_dir_all(&config.output_dir).map_err(|source| {
@@ -167,25 +162,31 @@ impl TelemetryStage {
                 source,
             }
         })?;
-        let db = OpportunityDb::open(&config.output_dir.join(DB_FILE_NAME))?;
+        let backend = db.open_backend(&config.output_dir)?;
+        let (spool, _recovered) =
+            Spool::open(&db.spool_dir(&config.output_dir), db.spool_max_bytes)?;
+        let writer = DbWriter::new(backend, spool, db.batch_rows, db.flush_interval);
+        let writer =
+            WriterThread::spawn(writer, db.flush_interval).map_err(TelemetryError::WriterThread)?;
         let progress = config
             .progress_interval
             .map(|every| Progress::new(every, monotonic_now(), &inputs.stats));
+        let start_ns = inputs.clock.unix_ns(inputs.clock.raw());
         Ok(Self {
-            pending: Vec::with_capacity(config.db_batch_rows * PENDING_BATCHES_MAX),
+            pending: Vec::with_capacity(db.batch_rows),
             histograms: LatencyHistograms::with_expected_interval(config.expected_interval)?,
             stale: vec![false; config.stale_after.len()],
             stale_since: vec![None; config.stale_after.len()],
+            keys: RowKeys::new(start_ns, std::process::id()),
             config,
             samples: inputs.samples,
             opportunities: inputs.opportunities,
             stats: inputs.stats,
             registry: inputs.registry,
             clock: inputs.clock,
-            db,
+            writer: Some(writer),
             pending_since: None,
-            retry_at: None,
-            db_errors: 0,
+            batches_sent: 0,
             progress,
             status: inputs.status,
             venue_status: Vec::new(),
@@ -198,9 +199,14 @@ impl TelemetryStage {
         &self.histograms
     }
 
-    /// The opportunity database writer.
-    pub fn db(&self) -> &OpportunityDb {
-        &self.db
+    /// Batches handed to the database writer so far.
+    pub fn batches_sent(&self) -> u64 {
+        self.batches_sent
+    }
+
+    /// The run id keying this run's rows.
+    pub fn run_id(&self) -> &str {
+        self.keys.run_id()
     }
 
     /// Records up to `limit` samples from each ring; returns how many.
@@ -220,16 +226,39 @@ impl TelemetryStage {
         drained
     }
 
-    /// Moves up to `limit` records into the pending batch, within its capacity.
+    /// Turns up to `limit` records into rows, handing each full batch to the writer;
+    /// stops early when the writer's queue is full.
     fn drain_opportunities(&mut self, limit: usize, now: Instant) -> usize {
-        let room = self.pending.capacity() - self.pending.len();
+        let batch_rows = self.config.database.batch_rows;
+        let mut drained = 0;
+        loop {
+            let taken = self.take_records(limit - drained, now);
+            drained += taken;
+            if self.pending.len() >= batch_rows {
+                self.send_pending(false);
+            }
+            if taken == 0 || drained >= limit || self.pending.len() >= batch_rows {
+                return drained;
+            }
+        }
+    }
+
+    /// Turns up to `limit` records into rows of the pending batch, within its room.
+    fn take_records(&mut self, limit: usize, now: Instant) -> usize {
+        let room = self.config.database.batch_rows - self.pending.len();
         let take = self.opportunities.slots().min(limit).min(room);
         let Ok(chunk) = self.opportunities.read_chunk(take) else {
             return 0;
         };
+        let ctx = RowContext {
+            registry: &self.registry,
+            clock: &self.clock,
+        };
         let (head, tail) = chunk.as_slices();
-        self.pending.extend_from_slice(head);
-        self.pending.extend_from_slice(tail);
+        for opp in head.iter().chain(tail) {
+            let row = Record::Opportunity(*opp).to_row(&mut self.keys, &ctx);
+            self.pending.push(row);
+        }
         chunk.commit_all();
         if take > 0 && self.pending_since.is_none() {
             self.pending_since = Some(now);
@@ -237,39 +266,40 @@ impl TelemetryStage {
         take
     }
 
-    /// Commits the pending rows when the batch is full or its oldest row is old enough,
-    /// unless a failed commit is waiting for its retry time.
+    /// Hands the pending batch to the writer when it is full or its oldest row is old
+    /// enough.
     fn flush_if_due(&mut self, now: Instant) {
-        if self.pending.is_empty() || self.retry_at.is_some_and(|at| now < at) {
+        if self.pending.is_empty() {
             return;
         }
-        let full = self.pending.len() >= self.config.db_batch_rows;
+        let full = self.pending.len() >= self.config.database.batch_rows;
         let old = self
             .pending_since
-            .is_some_and(|since| now.duration_since(since) >= self.config.db_flush_interval);
+            .is_some_and(|since| now.duration_since(since) >= self.config.database.flush_interval);
         if full || old {
-            self.commit_pending(now);
+            self.send_pending(false);
         }
     }
 
-    /// Writes every pending row in one transaction; on failure keeps them for a retry
-    /// after `db_flush_interval`.
-    fn commit_pending(&mut self, now: Instant) {
-        let ctx = RowContext {
-            registry: &self.registry,
-            clock: &self.clock,
+    /// Sends the pending batch to the writer; `wait` blocks for room in its queue (end
+    /// of run), otherwise a full queue leaves the batch pending.
+    fn send_pending(&mut self, wait: bool) {
+        let Some(writer) = &self.writer else {
+            return;
         };
-        match self.db.insert_batch(&self.pending, &ctx) {
-            Ok(_) => {
-                self.pending.clear();
+        let capacity = self.config.database.batch_rows;
+        let batch = std::mem::replace(&mut self.pending, Vec::with_capacity(capacity));
+        let sent = if wait {
+            writer.send(batch)
+        } else {
+            writer.try_send(batch)
+        };
+        match sent {
+            Ok(()) => {
+                self.batches_sent += 1;
                 self.pending_since = None;
-                self.retry_at = None;
             }
-            Err(err) => {
-                self.db_errors += 1;
-                self.retry_at = Some(now + self.config.db_flush_interval);
-                log::warn!("{err}; keeping {} rows for a retry", self.pending.len());
-            }
+            Err(batch) => self.pending = batch,
         }
     }
 
@@ -349,20 +379,31 @@ impl TelemetryStage {
         });
     }
 
-    /// Drains both kinds of ring until empty (producers have stopped), committing full
+    /// Drains both kinds of ring until empty (producers have stopped), sending full
     /// batches on the way.
     fn drain_all(&mut self) {
         loop {
             let now = monotonic_now();
             let drained =
                 self.drain_samples(usize::MAX) + self.drain_opportunities(usize::MAX, now);
-            if self.pending.len() >= self.config.db_batch_rows {
-                self.commit_pending(now);
+            if self.pending.len() >= self.config.database.batch_rows {
+                self.send_pending(true);
             }
             if drained == 0 {
                 break;
             }
         }
+    }
+
+    /// Sends the last rows and waits for the writer to finish.
+    fn finish_writer(&mut self) -> WriterStats {
+        self.drain_all();
+        if !self.pending.is_empty() {
+            self.send_pending(true);
+        }
+        self.writer
+            .take()
+            .map_or_else(WriterStats::default, WriterThread::finish)
     }
 
     /// Writes `<metric>.hgrm` for every stage metric and every venue that sent venue
@@ -404,13 +445,12 @@ impl Stage for TelemetryStage {
     }
 
     fn finish(&mut self, report: &mut RunReport) {
-        self.drain_all();
-        if !self.pending.is_empty() {
-            self.commit_pending(monotonic_now());
-        }
+        let db = self.finish_writer();
         let unwritten = self.pending.len() + self.opportunities.slots();
         if unwritten > 0 {
-            log::error!("telemetry: {unwritten} opportunity rows could not be written");
+            log::error!(
+                "telemetry: {unwritten} opportunity rows could not be handed to the writer"
+            );
         }
         let hgrm_errors = self.write_hgrm_files();
         let summaries = self.histograms.summaries();
@@ -422,9 +462,14 @@ impl Stage for TelemetryStage {
         print!("{}", percentile_table(&shown));
         report.histograms = summaries;
         self.stats.fill_report(report);
-        report.set("telemetry.rows_written", self.db.rows());
+        report.set("telemetry.rows_written", db.rows_written);
+        report.set("telemetry.rows_duplicate", db.rows_duplicate);
+        report.set("telemetry.rows_spooled", db.rows_spooled);
+        report.set("telemetry.rows_waiting_in_spool", db.rows_waiting);
+        report.set("telemetry.rows_dropped", db.rows_dropped);
         report.set("telemetry.rows_unwritten", unwritten as u64);
-        report.set("telemetry.db_errors", self.db_errors);
+        report.set("telemetry.db_errors", db.db_errors);
+        report.set("telemetry.spool_torn_bytes", db.spool_torn_bytes);
         report.set("telemetry.hgrm_errors", hgrm_errors);
         report.output_dir = self.config.output_dir.clone();
     }
@@ -439,8 +484,11 @@ mod tests {
 
     use super::*;
     use crate::edge::opportunity::VolatilitySource;
+    use crate::telemetry::db::migrations::SCHEMA_VERSION;
+    use crate::telemetry::db::record::fixtures::{opportunity, registry};
+    use crate::telemetry::db::sqlite::{DB_FILE_NAME, SqliteDb};
+    use crate::telemetry::db::{BATCH_ROWS_DEFAULT, FLUSH_INTERVAL_DEFAULT};
     use crate::telemetry::hgrm::parse_hgrm;
-    use crate::telemetry::sqlite::fixtures::{opportunity, registry};
 
     struct Rig {
         stage: TelemetryStage,
@@ -451,15 +499,18 @@ mod tests {
         board: Arc<StatusBoard>,
     }
 
-    fn rig(dir: &Path, db_batch_rows: usize, db_flush_interval: Duration) -> Rig {
+    fn rig(dir: &Path, batch_rows: usize, flush_interval: Duration) -> Rig {
         let (clock, _mock) = Clock::mock();
         let (feed, feed_rx) = RingBuffer::new(8192);
         let (edge, edge_rx) = RingBuffer::new(64);
         let (opps, opps_rx) = RingBuffer::new(64);
         let board = Arc::new(StatusBoard::default());
         let config = TelemetryConfig {
-            db_batch_rows,
-            db_flush_interval,
+            database: DatabaseSettings {
+                batch_rows,
+                flush_interval,
+                ..DatabaseSettings::default()
+            },
             ..TelemetryConfig::new(dir.join("out"))
         };
         let inputs = TelemetryInputs {
@@ -539,8 +590,8 @@ mod tests {
     }
 
     fn check_rows(out: &Path, clock: &Clock) {
-        let db = OpportunityDb::open(&out.join(DB_FILE_NAME)).unwrap();
-        assert_eq!(db.schema_version().unwrap(), 1);
+        let db = SqliteDb::open(&out.join(DB_FILE_NAME)).unwrap();
+        assert_eq!(db.schema_version().unwrap(), SCHEMA_VERSION);
         let rows = db.read_opportunities().unwrap();
         let sources: Vec<&str> = rows.iter().map(|r| r.volatility_source.as_str()).collect();
         assert_eq!(sources, ["PERP", "PERP", "SPOT", "BOTH", "SPOT"]);
@@ -571,7 +622,11 @@ mod tests {
         push_samples(&mut rig);
         push_opportunities(&mut rig);
         assert_eq!(rig.stage.poll(), 6 + 4);
-        assert_eq!(rig.stage.db().rows(), 4, "a full batch commits in poll");
+        assert_eq!(
+            rig.stage.batches_sent(),
+            2,
+            "full batches go to the writer in poll"
+        );
         let published = rig.board.snapshot();
         assert!(published.updated_unix_ms > 0, "the first poll publishes");
         assert!(
@@ -585,7 +640,7 @@ mod tests {
             .push(opportunity(50_000, 2.0, VolatilitySource::Spot, false))
             .unwrap();
         assert_eq!(rig.stage.poll(), 1);
-        assert_eq!(rig.stage.db().rows(), 4, "a young partial batch waits");
+        assert_eq!(rig.stage.batches_sent(), 2, "a young partial batch waits");
         assert_eq!(rig.stage.poll(), 0);
 
         let mut report = RunReport::default();
@@ -593,6 +648,8 @@ mod tests {
         let out = dir.path().join("out");
         assert_eq!(report.counter("telemetry.rows_written"), 5);
         assert_eq!(report.counter("telemetry.rows_unwritten"), 0);
+        assert_eq!(report.counter("telemetry.rows_spooled"), 0);
+        assert_eq!(report.counter("telemetry.rows_dropped"), 0);
         assert_eq!(report.output_dir, out);
         assert!(report.counters.contains_key("feed.frames"));
         check_histograms(&report);
@@ -603,18 +660,21 @@ mod tests {
     #[test]
     fn test_telemetry_stage_flushes_old_batch() {
         let dir = tempfile::tempdir().unwrap();
-        let mut rig = rig(dir.path(), DB_BATCH_ROWS_DEFAULT, Duration::ZERO);
+        let mut rig = rig(dir.path(), BATCH_ROWS_DEFAULT, Duration::ZERO);
         rig.opps
             .push(opportunity(10_000, 5.0, VolatilitySource::Both, false))
             .unwrap();
         assert_eq!(rig.stage.poll(), 1);
-        assert_eq!(rig.stage.db().rows(), 1);
+        assert_eq!(rig.stage.batches_sent(), 1);
+        let mut report = RunReport::default();
+        rig.stage.finish(&mut report);
+        assert_eq!(report.counter("telemetry.rows_written"), 1);
     }
 
     #[test]
     fn test_telemetry_stage_poll_is_bounded() {
         let dir = tempfile::tempdir().unwrap();
-        let mut rig = rig(dir.path(), DB_BATCH_ROWS_DEFAULT, DB_FLUSH_INTERVAL_DEFAULT);
+        let mut rig = rig(dir.path(), BATCH_ROWS_DEFAULT, FLUSH_INTERVAL_DEFAULT);
         for i in 0..5_000 {
             rig.feed.push(sample(Metric::Feed, 0, 100 + i)).unwrap();
         }
@@ -636,10 +696,8 @@ mod tests {
             clock: Clock::mock().0,
             status: Arc::new(StatusBoard::default()),
         };
-        let zero = TelemetryConfig {
-            db_batch_rows: 0,
-            ..TelemetryConfig::new(dir.path().to_owned())
-        };
+        let mut zero = TelemetryConfig::new(dir.path().to_owned());
+        zero.database.batch_rows = 0;
         let err = TelemetryStage::new(zero, inputs()).err().unwrap();
         assert!(
             matches!(err, TelemetryError::BatchRows { value: 0 }),

@@ -113,7 +113,7 @@ impl Responder {
     }
 
     /// The HTML answer to `command` from `chat_id` at `now` (`now_unix_ms` for the
-    /// database's "last hour").
+    /// uptime).
     pub fn answer(
         &mut self,
         chat_id: i64,
@@ -123,25 +123,29 @@ impl Responder {
     ) -> String {
         match command {
             Command::Status => status(&self.sources, now_unix_ms),
-            Command::Stats => match self.sources.analytics.tracker_stats(now_unix_ms) {
-                Ok(stats) => format!("<b>Opportunity tracker</b>\n{}", pre(&stats.to_string())),
+            Command::Stats => match self.sources.analytics.summary() {
+                Ok(summary) => format!("<b>Opportunity tracker</b>\n{}", pre(&summary.to_string())),
                 Err(e) => failed(&e),
             },
             Command::Latest(n) => self.latest(n),
-            Command::Summary => match self.sources.analytics.tracker_stats(now_unix_ms) {
-                Ok(s) => format!(
-                    "<b>Summary</b>\n{} opportunities ({} in the last hour, {} would trade); \
-                     PERP {:.0}%, SPOT {:.0}%, BOTH {:.0}%; hybrid advantage {:+.2} bps.\n\
-                     <b>Recommendation:</b> {}",
-                    s.total,
-                    s.last_hour,
-                    s.would_trade,
-                    s.perp.pct,
-                    s.spot.pct,
-                    s.both.pct,
-                    s.avg_hybrid_advantage_bps,
-                    escape(&s.recommendation.to_string())
-                ),
+            Command::Summary => match self.sources.analytics.summary() {
+                Ok(s) => {
+                    let share = |name: &str| {
+                        s.sources
+                            .iter()
+                            .find(|l| l.source == name)
+                            .map_or(0, |l| l.count)
+                    };
+                    format!(
+                        "<b>Summary</b>\n{} opportunities: PERP {}, SPOT {}, BOTH {}.\n\
+                         <b>Recommendation:</b> {}",
+                        s.total,
+                        share("PERP"),
+                        share("SPOT"),
+                        share("BOTH"),
+                        escape(&s.recommendation.to_string())
+                    )
+                }
                 Err(e) => failed(&e),
             },
             Command::Trades(n) => trades(&self.sources.board.snapshot(), n),

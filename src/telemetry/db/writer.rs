@@ -1,0 +1,274 @@
+//! The database writer: rows go to the backend, or to the spool while the backend
+//! refuses them, and from the spool back to the backend, in order, when it returns.
+//!
+//! [`DbWriter`] is the logic; [`WriterThread`] runs it on a thread of its own (cold,
+//! unpinned), fed batches by the sidecar over a bounded channel, so a slow or hanging
+//! database never stalls the sidecar, let alone the hot path. Allocates per batch.
+//!
+//! Order: while any row waits in the spool, new batches are appended behind it, never
+//! written past it. Retries back off from the flush interval to [`RETRY_DELAY_MAX`].
+//! Nothing is lost unless the spool itself is full or its disk fails; those rows are
+//! counted ([`WriterStats::rows_dropped`]) and logged as errors.
+
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam::channel::{Receiver, RecvTimeoutError, Sender, TrySendError, bounded};
+
+use crate::runtime::clock::monotonic_now;
+use crate::telemetry::db::Backend;
+use crate::telemetry::db::row::Row;
+use crate::telemetry::db::spool::Spool;
+
+/// Longest wait between two attempts to reach a database that refuses writes.
+pub const RETRY_DELAY_MAX: Duration = Duration::from_secs(5);
+
+/// Batches queued between the sidecar and the writer thread.
+pub const QUEUE_BATCHES: usize = 8;
+
+/// Shortest wake-up interval of the writer thread, so a zero flush interval does not
+/// make it spin.
+pub const WRITER_TICK_MIN: Duration = Duration::from_millis(1);
+
+/// Spool batches replayed per call before the writer looks at its queue again.
+const REPLAY_BATCHES_PER_CALL: usize = 64;
+
+/// What the writer did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriterStats {
+    /// Rows inserted.
+    pub rows_written: u64,
+    /// Rows the database already had (replays of rows it took before a failure).
+    pub rows_duplicate: u64,
+    /// Rows appended to the spool.
+    pub rows_spooled: u64,
+    /// Rows still waiting in the spool (written at the next start).
+    pub rows_waiting: u64,
+    /// Rows lost: the spool was full or its disk failed.
+    pub rows_dropped: u64,
+    /// Failed database writes.
+    pub db_errors: u64,
+    /// Spool bytes dropped at torn or corrupt tails.
+    pub spool_torn_bytes: u64,
+}
+
+/// Backend plus spool.
+pub struct DbWriter {
+    backend: Box<dyn Backend>,
+    spool: Spool,
+    batch_rows: usize,
+    retry_base: Duration,
+    retry_delay: Duration,
+    retry_at: Option<Instant>,
+    stats: WriterStats,
+}
+
+impl DbWriter {
+    /// A writer over `backend` and `spool`, replaying `batch_rows` rows per transaction
+    /// and retrying after `retry_base` (doubling to [`RETRY_DELAY_MAX`]). Rows already in
+    /// the spool are replayed at the first [`DbWriter::replay_if_due`].
+    pub fn new(
+        backend: Box<dyn Backend>,
+        spool: Spool,
+        batch_rows: usize,
+        retry_base: Duration,
+    ) -> Self {
+        if !spool.is_empty() {
+            log::warn!(
+                "{} rows from an earlier run wait in the spool {}; replaying them into {}",
+                spool.rows(),
+                spool.dir().display(),
+                backend.target()
+            );
+        }
+        Self {
+            backend,
+            spool,
+            batch_rows: batch_rows.max(1),
+            retry_base,
+            retry_delay: retry_base,
+            retry_at: None,
+            stats: WriterStats::default(),
+        }
+    }
+
+    /// Writes `batch` (one transaction), or spools it behind the rows already waiting.
+    pub fn write(&mut self, batch: &[Row], now: Instant) {
+        if batch.is_empty() {
+            return;
+        }
+        if self.spool.is_empty() {
+            match self.backend.write(batch) {
+                Ok(inserted) => self.count_written(batch.len(), inserted),
+                Err(err) => {
+                    log::warn!("{err}; spooling rows until the database takes them");
+                    self.failed(now);
+                    self.spool(batch);
+                }
+            }
+        } else {
+            self.spool(batch);
+            self.replay_if_due(now);
+        }
+    }
+
+    fn spool(&mut self, batch: &[Row]) {
+        let stored = self.spool.append(batch);
+        self.stats.rows_spooled += stored as u64;
+    }
+
+    fn count_written(&mut self, rows: usize, inserted: usize) {
+        self.stats.rows_written += inserted as u64;
+        self.stats.rows_duplicate += (rows - inserted.min(rows)) as u64;
+    }
+
+    fn failed(&mut self, now: Instant) {
+        self.stats.db_errors += 1;
+        self.retry_at = Some(now + self.retry_delay);
+        self.retry_delay = (self.retry_delay * 2).min(RETRY_DELAY_MAX);
+    }
+
+    /// Replays spooled rows, oldest first, when a retry is due.
+    pub fn replay_if_due(&mut self, now: Instant) {
+        if self.spool.is_empty() || self.retry_at.is_some_and(|at| now < at) {
+            return;
+        }
+        for _ in 0..REPLAY_BATCHES_PER_CALL {
+            if !self.replay_one(now) {
+                return;
+            }
+        }
+    }
+
+    /// Writes the oldest spooled batch; returns whether to go on.
+    fn replay_one(&mut self, now: Instant) -> bool {
+        let rows = match self.spool.peek(self.batch_rows) {
+            Ok([]) => return false,
+            Ok(rows) => rows,
+            Err(err) => {
+                log::error!("{err}; retrying later");
+                self.failed(now);
+                return false;
+            }
+        };
+        let n = rows.len();
+        match self.backend.write(rows) {
+            Ok(inserted) => {
+                self.count_written(n, inserted);
+                if let Err(err) = self.spool.consume(n) {
+                    log::error!("{err}");
+                }
+                self.retry_at = None;
+                self.retry_delay = self.retry_base;
+                if self.spool.is_empty() {
+                    log::info!("database {} has every spooled row", self.backend.target());
+                }
+                !self.spool.is_empty()
+            }
+            Err(err) => {
+                log::warn!("{err}; {} rows wait in the spool", self.spool.rows());
+                self.failed(now);
+                false
+            }
+        }
+    }
+
+    /// The figures so far.
+    pub fn stats(&self) -> WriterStats {
+        WriterStats {
+            rows_waiting: self.spool.rows(),
+            rows_dropped: self.spool.dropped(),
+            spool_torn_bytes: self.spool.torn_bytes(),
+            ..self.stats
+        }
+    }
+
+    /// A last replay attempt (if the database is reachable now); reports what is left.
+    pub fn finish(&mut self) -> WriterStats {
+        self.retry_at = None;
+        while !self.spool.is_empty() && self.retry_at.is_none() {
+            self.replay_one(monotonic_now());
+        }
+        let stats = self.stats();
+        if stats.rows_waiting > 0 {
+            log::error!(
+                "{} rows could not reach {} and wait in the spool {}: they are written at the next start",
+                stats.rows_waiting,
+                self.backend.target(),
+                self.spool.dir().display()
+            );
+        }
+        if stats.rows_dropped > 0 {
+            log::error!(
+                "{} database rows were LOST: the spool {} was full or its disk failed",
+                stats.rows_dropped,
+                self.spool.dir().display()
+            );
+        }
+        stats
+    }
+}
+
+/// A [`DbWriter`] on a thread of its own.
+pub struct WriterThread {
+    tx: Option<Sender<Vec<Row>>>,
+    handle: Option<JoinHandle<WriterStats>>,
+}
+
+impl WriterThread {
+    /// Starts the thread; it wakes at least every `tick` (at least
+    /// [`WRITER_TICK_MIN`]) to retry.
+    pub fn spawn(writer: DbWriter, tick: Duration) -> std::io::Result<Self> {
+        let tick = tick.max(WRITER_TICK_MIN);
+        let (tx, rx) = bounded(QUEUE_BATCHES);
+        let handle = std::thread::Builder::new()
+            .name("edgeline-db".into())
+            .spawn(move || run(writer, &rx, tick))?;
+        Ok(Self {
+            tx: Some(tx),
+            handle: Some(handle),
+        })
+    }
+
+    /// Queues a batch; gives it back when the queue is full.
+    pub fn try_send(&self, batch: Vec<Row>) -> Result<(), Vec<Row>> {
+        let Some(tx) = &self.tx else {
+            return Err(batch);
+        };
+        tx.try_send(batch).map_err(|e| match e {
+            TrySendError::Full(b) | TrySendError::Disconnected(b) => b,
+        })
+    }
+
+    /// Queues a batch, waiting for room (end of run).
+    pub fn send(&self, batch: Vec<Row>) -> Result<(), Vec<Row>> {
+        match &self.tx {
+            Some(tx) => tx.send(batch).map_err(|e| e.0),
+            None => Err(batch),
+        }
+    }
+
+    /// Closes the queue, lets the thread write what is queued, and returns its figures.
+    pub fn finish(mut self) -> WriterStats {
+        self.tx = None;
+        let handle = self.handle.take();
+        match handle.map(JoinHandle::join) {
+            Some(Ok(stats)) => stats,
+            _ => {
+                log::error!("the database writer thread panicked");
+                WriterStats::default()
+            }
+        }
+    }
+}
+
+fn run(mut writer: DbWriter, rx: &Receiver<Vec<Row>>, tick: Duration) -> WriterStats {
+    loop {
+        match rx.recv_timeout(tick) {
+            Ok(batch) => writer.write(&batch, monotonic_now()),
+            Err(RecvTimeoutError::Timeout) => writer.replay_if_due(monotonic_now()),
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    writer.finish()
+}
