@@ -92,7 +92,8 @@ impl DbWriter {
         }
     }
 
-    /// Writes `batch` (one transaction), or spools it behind the rows already waiting.
+    /// Writes `batch` (one transaction), or spools it behind the rows already waiting
+    /// (the caller replays them with [`DbWriter::replay_if_due`]).
     pub fn write(&mut self, batch: &[Row], now: Instant) {
         if batch.is_empty() {
             return;
@@ -108,7 +109,6 @@ impl DbWriter {
             }
         } else {
             self.spool(batch);
-            self.replay_if_due(now);
         }
     }
 
@@ -262,13 +262,22 @@ impl WriterThread {
     }
 }
 
+/// The thread: writes (or spools) every queued batch, then replays when due. The queue
+/// is emptied before each replay, which may block on an unreachable server for up to
+/// its connect timeout, so the queue has its whole capacity for that wait.
 fn run(mut writer: DbWriter, rx: &Receiver<Vec<Row>>, tick: Duration) -> WriterStats {
     loop {
         match rx.recv_timeout(tick) {
-            Ok(batch) => writer.write(&batch, monotonic_now()),
-            Err(RecvTimeoutError::Timeout) => writer.replay_if_due(monotonic_now()),
+            Ok(batch) => {
+                writer.write(&batch, monotonic_now());
+                for batch in rx.try_iter() {
+                    writer.write(&batch, monotonic_now());
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break,
         }
+        writer.replay_if_due(monotonic_now());
     }
     writer.finish()
 }
