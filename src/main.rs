@@ -10,6 +10,7 @@ use edgeline::bench_e2e::E2eParams;
 use edgeline::config::{Config, ConfigError};
 use edgeline::pipeline;
 use edgeline::runtime::{Clock, Shutdown};
+use edgeline::telemetry::db::DbTarget;
 use edgeline::telemetry::db::analytics::Reader;
 use edgeline::telemetry::db::sqlite::DB_FILE_NAME;
 use edgeline::telemetry::tracker_stats::tracker_stats;
@@ -203,7 +204,20 @@ fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
             + r.counter("edge.records_dropped"),
         r.output_dir.display()
     );
-    print_stats(&r.output_dir)
+    println!(
+        "database: {} rows written, {} spooled during outages, {} waiting in the spool, {} LOST (spool full)",
+        r.counter("telemetry.rows_written"),
+        r.counter("telemetry.rows_spooled"),
+        r.counter("telemetry.rows_waiting_in_spool"),
+        r.counter("telemetry.rows_dropped"),
+    );
+    match &config.database.target {
+        DbTarget::Sqlite(_) => match config.database.sqlite_path(&r.output_dir) {
+            Some(path) if path == r.output_dir.join(DB_FILE_NAME) => print_stats(&r.output_dir),
+            _ => print_summary(&config, &r.output_dir),
+        },
+        DbTarget::Postgres(_) => print_summary(&config, &r.output_dir),
+    }
 }
 
 fn print_stats(output_dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
@@ -235,6 +249,17 @@ fn latest(args: &LatestArgs) -> Result<(), Box<dyn std::error::Error>> {
 
 fn summary(args: &DbArgs) -> Result<(), Box<dyn std::error::Error>> {
     println!("{}", open_reader(args)?.summary()?);
+    Ok(())
+}
+
+/// The summary from the configured database (after a run whose database is not the
+/// default SQLite file). Best effort: a database that is away now does not fail the run
+/// (its rows are in the spool).
+fn print_summary(config: &Config, output_dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    match Reader::open(&config.database, output_dir).and_then(|mut r| r.summary()) {
+        Ok(summary) => println!("{summary}"),
+        Err(e) => eprintln!("edgeline: no summary: {e}"),
+    }
     Ok(())
 }
 

@@ -38,6 +38,7 @@ fn write_batches(writer: &mut DbWriter, run: &str, from: i64, to: i64) {
     for start in (from..to).step_by(50) {
         let batch = opportunity_rows(run, start..(start + 50).min(to));
         writer.write(&batch, monotonic_now());
+        writer.replay_if_due(monotonic_now());
     }
 }
 
@@ -48,17 +49,8 @@ fn test_pg_migrations_apply_once_and_create_every_table() {
     };
     drop(open(&schema.url()));
     drop(open(&schema.url()));
-    let sql = format!(
-        "SELECT version, name FROM {}.schema_migrations ORDER BY version",
-        schema.name
-    );
-    let applied: Vec<(i64, String)> = schema
-        .admin
-        .query(&sql, &[])
-        .unwrap()
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect();
+    let applied: Vec<(i64, String)> =
+        schema.pairs("SELECT version, name FROM {s}.schema_migrations ORDER BY version");
     assert_eq!(applied.len() as i64, SCHEMA_VERSION, "{applied:?}");
     assert_eq!(applied[0], (1, "opportunities".to_owned()));
     for table in [
@@ -100,17 +92,8 @@ fn test_pg_batch_write_stores_typed_rows_in_order() {
     assert_eq!(row.get::<_, f64>(2), 3.0);
     assert_eq!(row.get::<_, String>(3), "run-a");
     assert_eq!(row.get::<_, i64>(4), 1_763_726_400_003);
-    let sql = format!(
-        "SELECT volatility_source, count FROM {}.opportunity_summary_by_source ORDER BY 1",
-        schema.name
-    );
     let summary: Vec<(String, i64)> = schema
-        .admin
-        .query(&sql, &[])
-        .unwrap()
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect();
+        .pairs("SELECT volatility_source, count FROM {s}.opportunity_summary_by_source ORDER BY 1");
     assert_eq!(
         summary,
         [
@@ -192,17 +175,8 @@ fn test_pg_outage_across_restart_loses_nothing() {
     );
     assert_eq!(stats.rows_written, 800, "{stats:?}");
     assert_eq!(schema.count("opportunities"), 1300);
-    let sql = format!(
-        "SELECT run_id, seq FROM {}.opportunities ORDER BY id",
-        schema.name
-    );
-    let order: Vec<(String, i64)> = schema
-        .admin
-        .query(&sql, &[])
-        .unwrap()
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect();
+    let order: Vec<(String, i64)> =
+        schema.pairs("SELECT run_id, seq FROM {s}.opportunities ORDER BY id");
     let expected: Vec<(String, i64)> = (0..1000)
         .map(|s| ("run1".to_owned(), s))
         .chain((0..300).map(|s| ("run2".to_owned(), s)))

@@ -26,6 +26,7 @@ fn write_batches(writer: &mut DbWriter, run: &str, from: i64, to: i64) {
     for start in (from..to).step_by(50) {
         let batch = opportunity_rows(run, start..(start + 50).min(to));
         writer.write(&batch, monotonic_now());
+        writer.replay_if_due(monotonic_now());
     }
 }
 

@@ -16,4 +16,6 @@ fn test_readme_config_example_resolves() {
     assert_eq!(config.duration.as_secs(), 30);
     assert!(!config.strict_placement);
     assert_eq!(config.placement.cores.len(), 2);
+    assert_eq!(config.database.batch_rows, 512);
+    assert_eq!(config.database.spool_max_bytes, 1 << 30);
 }

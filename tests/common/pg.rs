@@ -5,6 +5,7 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use postgres::types::FromSql;
 use postgres::{Client, NoTls};
 
 /// The test server.
@@ -67,6 +68,17 @@ impl Schema {
     pub fn count(&mut self, table: &str) -> i64 {
         let sql = format!("SELECT COUNT(*) FROM {}.{table}", self.name);
         self.admin.query_one(&sql, &[]).unwrap().get(0)
+    }
+
+    /// The two columns of every row of `sql`, where `{s}` stands for this schema.
+    pub fn pairs<A, B>(&mut self, sql: &str) -> Vec<(A, B)>
+    where
+        A: for<'a> FromSql<'a>,
+        B: for<'a> FromSql<'a>,
+    {
+        let sql = sql.replace("{s}", &self.name);
+        let rows = self.admin.query(&sql, &[]).unwrap();
+        rows.iter().map(|r| (r.get(0), r.get(1))).collect()
     }
 
     /// The `seq` column of `table`, in `id` (arrival) order.

@@ -256,7 +256,14 @@ fn migrate(client: &mut Client, target: &str) -> Result<(), DbError> {
 fn bootstrap(client: &mut Client) -> Result<i64, BoxError> {
     let mut tx = client.transaction()?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK_KEY])?;
-    tx.batch_execute(&Dialect::Postgres.render(SCHEMA_MIGRATIONS_TABLE))?;
+    // NB: checked first, as `CREATE TABLE IF NOT EXISTS` sends a NOTICE (logged by the
+    // client) when the table exists.
+    let exists: bool = tx
+        .query_one("SELECT to_regclass('schema_migrations') IS NOT NULL", &[])?
+        .get(0);
+    if !exists {
+        tx.batch_execute(&Dialect::Postgres.render(SCHEMA_MIGRATIONS_TABLE))?;
+    }
     let found: i64 = tx
         .query_one(
             "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",

@@ -92,7 +92,8 @@ impl DbWriter {
         }
     }
 
-    /// Writes `batch` (one transaction), or spools it behind the rows already waiting.
+    /// Writes `batch` (one transaction), or spools it behind the rows already waiting
+    /// (the caller replays them with [`DbWriter::replay_if_due`]).
     pub fn write(&mut self, batch: &[Row], now: Instant) {
         if batch.is_empty() {
             return;
@@ -108,7 +109,6 @@ impl DbWriter {
             }
         } else {
             self.spool(batch);
-            self.replay_if_due(now);
         }
     }
 
@@ -262,13 +262,132 @@ impl WriterThread {
     }
 }
 
+/// The thread: writes (or spools) every queued batch, then replays when due. The queue
+/// is emptied before each replay, which may block on an unreachable server for up to
+/// its connect timeout, so the queue has its whole capacity for that wait.
 fn run(mut writer: DbWriter, rx: &Receiver<Vec<Row>>, tick: Duration) -> WriterStats {
     loop {
         match rx.recv_timeout(tick) {
-            Ok(batch) => writer.write(&batch, monotonic_now()),
-            Err(RecvTimeoutError::Timeout) => writer.replay_if_due(monotonic_now()),
+            Ok(batch) => {
+                writer.write(&batch, monotonic_now());
+                for batch in rx.try_iter() {
+                    writer.write(&batch, monotonic_now());
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break,
         }
+        writer.replay_if_due(monotonic_now());
     }
     writer.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::telemetry::db::DbError;
+    use crate::telemetry::db::record::fixtures::opportunity_rows;
+    use crate::telemetry::db::row::RowKeys;
+
+    /// A database that is up or down at the test's command and keeps row keys.
+    #[derive(Clone, Default)]
+    struct Fake {
+        down: Arc<AtomicBool>,
+        stored: Arc<Mutex<Vec<i64>>>,
+    }
+
+    impl Backend for Fake {
+        fn write(&mut self, rows: &[Row]) -> Result<usize, DbError> {
+            if self.down.load(Ordering::SeqCst) {
+                return Err(DbError::Write {
+                    target: "fake".into(),
+                    rows: rows.len(),
+                    source: "down".into(),
+                });
+            }
+            let mut stored = self.stored.lock().unwrap();
+            let before = stored.len();
+            for row in rows {
+                if !stored.contains(&row.seq) {
+                    stored.push(row.seq);
+                }
+            }
+            Ok(stored.len() - before)
+        }
+
+        fn target(&self) -> &str {
+            "fake"
+        }
+    }
+
+    fn writer(fake: &Fake, dir: &std::path::Path, base: Duration) -> DbWriter {
+        let (spool, _) = Spool::open(dir, 1 << 20).unwrap();
+        DbWriter::new(Box::new(fake.clone()), spool, 7, base)
+    }
+
+    #[test]
+    fn test_writer_spools_while_down_and_replays_in_order_when_due() {
+        let dir = tempfile::tempdir().unwrap();
+        let fake = Fake::default();
+        let base = Duration::from_millis(10);
+        let mut w = writer(&fake, dir.path(), base);
+        let rows = opportunity_rows(&mut RowKeys::new(1, 1), 40);
+        let t0 = monotonic_now();
+        w.write(&rows[..10], t0);
+        fake.down.store(true, Ordering::SeqCst);
+        w.write(&rows[10..20], t0);
+        fake.down.store(false, Ordering::SeqCst);
+        w.write(&rows[20..30], t0);
+        w.replay_if_due(t0 + base / 2);
+        assert_eq!(
+            w.stats().rows_waiting,
+            20,
+            "not due yet: nothing passes the spool"
+        );
+        w.replay_if_due(t0 + base);
+        w.write(&rows[30..], t0 + base);
+        let stats = w.finish();
+        assert_eq!((stats.rows_written, stats.rows_spooled), (40, 20));
+        assert_eq!((stats.db_errors, stats.rows_waiting), (1, 0));
+        assert_eq!(*fake.stored.lock().unwrap(), (0..40).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn test_writer_backs_off_to_the_maximum() {
+        let dir = tempfile::tempdir().unwrap();
+        let fake = Fake::default();
+        fake.down.store(true, Ordering::SeqCst);
+        let base = Duration::from_secs(1);
+        let mut w = writer(&fake, dir.path(), base);
+        let rows = opportunity_rows(&mut RowKeys::new(1, 1), 1);
+        let mut now = monotonic_now();
+        w.write(&rows, now);
+        for expected_errors in 2..=6 {
+            now += RETRY_DELAY_MAX;
+            w.replay_if_due(now);
+            assert_eq!(w.stats().db_errors, expected_errors);
+        }
+        // 1, 2, 4, 5, 5 s: the delay is capped.
+        assert_eq!(w.retry_delay, RETRY_DELAY_MAX);
+        w.replay_if_due(now + RETRY_DELAY_MAX - Duration::from_millis(1));
+        assert_eq!(w.stats().db_errors, 6);
+    }
+
+    #[test]
+    fn test_writer_thread_delivers_every_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let fake = Fake::default();
+        let thread =
+            WriterThread::spawn(writer(&fake, dir.path(), Duration::ZERO), Duration::ZERO).unwrap();
+        let rows = opportunity_rows(&mut RowKeys::new(1, 1), 50);
+        for batch in rows.chunks(10) {
+            thread.send(batch.to_vec()).unwrap();
+        }
+        let stats = thread.finish();
+        assert_eq!((stats.rows_written, stats.rows_spooled), (50, 0));
+        assert_eq!(*fake.stored.lock().unwrap(), (0..50).collect::<Vec<_>>());
+    }
 }
