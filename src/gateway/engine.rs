@@ -589,7 +589,7 @@ fn funding_delta(
 mod tests {
     use super::*;
     use crate::gateway::config::{NS_PER_MS, usd};
-    use crate::gateway::order::OrderState;
+    use crate::gateway::order::{Order, OrderState};
     use crate::gateway::record::TradeStage;
     use crate::types::{InstrumentSpec, IntentLeg, OrderSide, Price, Qty, Strategy};
 
@@ -944,5 +944,173 @@ mod tests {
         );
         let filled = |r: &GatewayRecord| matches!(r, GatewayRecord::OrderDone(o) if o.state == OrderState::Filled);
         assert!(!sim.records.iter().any(filled));
+    }
+
+    fn open_wide(cfg: GatewayConfig) -> Sim {
+        let mut sim = Sim::wide(cfg);
+        sim.intent(1, ("50010", IOC), ("50290", IOC)).unwrap();
+        sim.run_to(40);
+        assert_eq!(sim.gw.trades()[0].phase, Phase::Open);
+        // Sold 50,300, bought 50,000: 60 bps.
+        assert_eq!(sim.gw.trades()[0].entry_spread_bps.to_num::<i64>(), 60);
+        sim
+    }
+
+    fn sent_after(sim: &Sim, id: u64) -> Vec<Order> {
+        let sent = sim.records.iter().filter_map(|r| match r {
+            GatewayRecord::OrderSent(o) if o.id.0 > id => Some(*o),
+            _ => None,
+        });
+        sent.collect()
+    }
+
+    #[test]
+    fn test_gateway_spread_stop_closes_at_market_widening_exits_by_ioc() {
+        let mut sim = open_wide(GatewayConfig::default());
+        sim.book(50, OKX, "50900", "50910");
+        sim.run_to(300);
+        let closed = sim.closed();
+        assert_eq!(closed[0].reason, ExitReason::SpreadStop);
+        assert!(closed[0].pnl_raw < 0);
+        assert!(
+            sent_after(&sim, 2)
+                .iter()
+                .all(|o| o.style == OrderStyle::Market)
+        );
+        assert!(sim.conserved());
+        let mut sim = open_wide(GatewayConfig::default());
+        sim.book(50, OKX, "50665", "50675");
+        sim.run_to(300);
+        assert_eq!(sim.closed()[0].reason, ExitReason::SpreadWidened);
+        let exits = sent_after(&sim, 2);
+        assert_eq!(exits.len(), 2);
+        assert_eq!(exits[0].instrument, OKX, "the hard leg closes first");
+        assert!(exits.iter().all(|o| o.style == OrderStyle::Ioc));
+    }
+
+    fn funding(sim: &mut Sim, ms: u64, id: InstrumentId, rate: &str) {
+        let body = EventBody::Funding {
+            mark: Price::ZERO,
+            index: Price::ZERO,
+            rate: Rate::from_decimal_str(rate).unwrap(),
+            next_funding_ms: 0,
+            fields: crate::types::FundingFields::RATE,
+        };
+        sim.gw.on_market(
+            now(ms),
+            &MarketEvent {
+                ts_recv_raw: 0,
+                ts_venue_ms: 0,
+                instrument: id,
+                body,
+            },
+        );
+    }
+
+    #[test]
+    fn test_gateway_funding_converged_exit_only_for_funding_trades() {
+        let mut sim = Sim::wide(GatewayConfig::default());
+        funding(&mut sim, 0, BIN, "0.0003");
+        funding(&mut sim, 0, OKX, "0.0001");
+        sim.intent(1, ("50010", IOC), ("50290", IOC)).unwrap();
+        sim.run_to(40);
+        assert!(sim.gw.trades()[0].funding_driven);
+        funding(&mut sim, 50, BIN, "0.00015");
+        sim.run_to(60);
+        assert_eq!(
+            sim.gw.trades()[0].phase,
+            Phase::Open,
+            "a delta of exactly 0.005% is not under it"
+        );
+        funding(&mut sim, 70, BIN, "0.000104");
+        sim.run_to(80);
+        sim.run_to(300);
+        assert_eq!(sim.closed()[0].reason, ExitReason::FundingConverged);
+        let mut sim = open_wide(GatewayConfig::default());
+        funding(&mut sim, 50, BIN, "0.0001");
+        funding(&mut sim, 50, OKX, "0.0001");
+        sim.run_to(300);
+        assert!(!sim.gw.trades()[0].funding_driven);
+        assert_eq!(sim.gw.trades()[0].phase, Phase::Open);
+    }
+
+    #[test]
+    fn test_gateway_daily_loss_halts_until_the_next_day() {
+        let mut cfg = GatewayConfig::default();
+        cfg.risk.daily_loss_max_raw = usd(1);
+        let mut sim = open_wide(cfg);
+        sim.book(50, OKX, "50900", "50910");
+        sim.run_to(300);
+        assert!(sim.closed()[0].pnl_raw < -usd(1));
+        sim.book(400, OKX, "50300", "50310");
+        assert_eq!(
+            sim.intent(500, ("50010", IOC), ("50290", IOC)),
+            Err(RejectReason::DailyLossHalt)
+        );
+        let next_day = crate::gateway::config::NS_PER_DAY / NS_PER_MS;
+        sim.book(next_day, BIN, "49990", "50000");
+        assert!(
+            sim.intent(next_day + 1, ("50010", IOC), ("50290", IOC))
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn test_gateway_post_only_hard_leg_waits_for_its_queue_share() {
+        let mut sim = Sim::wide(GatewayConfig::default());
+        sim.intent(1, ("50010", IOC), ("50310", ExecStyle::PostOnly))
+            .unwrap();
+        let trade_at = |sim: &mut Sim, ms: u64, qty: &str| {
+            sim.run_to(ms);
+            let body = EventBody::Trade {
+                price: p("50310"),
+                qty: q(qty),
+                aggressor: Side::Bid,
+                trade_id: 0,
+            };
+            sim.gw.on_market(
+                now(ms),
+                &MarketEvent {
+                    ts_recv_raw: 0,
+                    ts_venue_ms: 0,
+                    instrument: OKX,
+                    body,
+                },
+            );
+            sim.run_to(ms);
+        };
+        // One unit rests ahead at 50,310: 0.2 must trade before us.
+        trade_at(&mut sim, 30, "0.1");
+        trade_at(&mut sim, 40, "0.1");
+        assert_eq!(sim.gw.trades()[0].phase, Phase::EntryHard);
+        trade_at(&mut sim, 50, "0.02");
+        let fill = sim
+            .records
+            .iter()
+            .find_map(|r| match r {
+                GatewayRecord::Fill(f) => Some(*f),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(
+            (fill.qty, fill.liquidity, fill.ts_ns),
+            (
+                q("0.02"),
+                crate::gateway::order::Liquidity::Maker,
+                50 * NS_PER_MS
+            )
+        );
+        let trade = sim.gw.trades()[0];
+        assert_eq!(trade.phase, Phase::EntryEasy);
+        assert_eq!(
+            trade.legs[0].order.map(|_| ()),
+            Some(()),
+            "the easy leg works"
+        );
+        sim.run_to(100);
+        let trade = sim.gw.trades()[0];
+        assert_eq!(trade.phase, Phase::Open);
+        assert_eq!(trade.legs.map(|l| l.entry.qty), [q("0.02"); 2]);
+        assert!(sim.conserved());
     }
 }
