@@ -99,14 +99,14 @@ impl Gateway {
         registry: &InstrumentRegistry,
         kill: KillSwitch,
     ) -> Result<Self, GatewayConfigError> {
-        cfg.validate()?;
         let n = registry.len();
+        cfg.validate(n)?;
         let venues: Vec<Venue> = registry.iter().map(|i| i.venue).collect();
         let s = &cfg.sizing;
         let atr = AtrTracker::new(s.atr_bar_ms * NS_PER_MS, s.atr_fast_bars, s.atr_slow_bars);
         Ok(Self {
             rules: registry.iter().map(Rules::of).collect(),
-            risk: RiskEngine::new(cfg.risk.clone(), n, cfg.starting_capital_raw, kill),
+            risk: RiskEngine::new(&cfg.risk, n, cfg.starting_capital_raw, kill),
             sizer: Sizer::new(cfg.sizing.clone()),
             exec: ExecCtx {
                 venue: PaperVenue::new(&cfg.paper, &venues),
