@@ -660,38 +660,35 @@ mod tests {
         }
 
         fn book(&mut self, ms: u64, id: InstrumentId, bid: &str, ask: &str) {
+            self.levels(ms, id, &[(Side::Bid, bid, "1"), (Side::Ask, ask, "1")]);
+        }
+
+        /// Replaces a book with `levels` (side, price, quantity) at `ms`.
+        fn levels(&mut self, ms: u64, id: InstrumentId, levels: &[(Side, &str, &str)]) {
             self.run_to(ms);
-            let body = EventBody::DepthBegin {
+            let begin = EventBody::DepthBegin {
                 first_update_id: 0,
                 last_update_id: 0,
                 prev_update_id: 0,
-                levels: 2,
+                levels: 0,
                 snapshot: true,
                 checksum: None,
             };
-            let bodies = [
-                body,
-                EventBody::DepthLevel {
-                    side: Side::Bid,
-                    price: p(bid),
-                    qty: q("1"),
-                },
-                EventBody::DepthLevel {
-                    side: Side::Ask,
-                    price: p(ask),
-                    qty: q("1"),
-                },
-            ];
-            for body in bodies {
-                self.gw.on_market(
-                    now(ms),
-                    &MarketEvent {
-                        ts_recv_raw: ms,
-                        ts_venue_ms: 0,
-                        instrument: id,
-                        body,
-                    },
-                );
+            let bodies = levels
+                .iter()
+                .map(|&(side, price, qty)| EventBody::DepthLevel {
+                    side,
+                    price: p(price),
+                    qty: q(qty),
+                });
+            for body in std::iter::once(begin).chain(bodies) {
+                let event = MarketEvent {
+                    ts_recv_raw: ms,
+                    ts_venue_ms: 0,
+                    instrument: id,
+                    body,
+                };
+                self.gw.on_market(now(ms), &event);
             }
             self.run_to(ms);
         }
@@ -1111,6 +1108,40 @@ mod tests {
         let trade = sim.gw.trades()[0];
         assert_eq!(trade.phase, Phase::Open);
         assert_eq!(trade.legs.map(|l| l.entry.qty), [q("0.02"); 2]);
+        assert!(sim.conserved());
+    }
+
+    #[test]
+    fn test_gateway_exit_easy_leg_short_is_hedged_and_logged() {
+        let mut sim = open_wide(GatewayConfig::default());
+        // Only 0.02 within the exit IOC's 10 bps; the rest 18 bps below.
+        let thin = [
+            (Side::Bid, "49990", "0.02"),
+            (Side::Bid, "49900", "1"),
+            (Side::Ask, "50000", "1"),
+        ];
+        sim.levels(50, BIN, &thin);
+        sim.book(50, OKX, "50665", "50675");
+        sim.run_to(200);
+        let legout = sim.records.iter().find_map(|r| match r {
+            GatewayRecord::LegOut(l) => Some(*l),
+            _ => None,
+        });
+        let legout = legout.expect("a leg-out on the exit");
+        assert_eq!((legout.leg, legout.stage), (0, TradeStage::Exit));
+        assert_eq!((legout.qty, legout.hedge_price), (q("0.03"), p("49900")));
+        assert_eq!(
+            (legout.naked_since_ns, legout.hedge_sent_ns),
+            (70 * NS_PER_MS, 80 * NS_PER_MS)
+        );
+        // 40.01 below the 49,940.01 IOC limit on 0.03, plus 5 bps of 1,497.
+        assert_eq!(legout.loss_raw, usd(12_003) / 10_000 + usd(7_485) / 10_000);
+        let closed = sim.closed();
+        assert_eq!(
+            (closed[0].reason, closed[0].leg_outs),
+            (ExitReason::SpreadWidened, 1)
+        );
+        assert_eq!(sim.gw.portfolio().leg_outs(), (1, legout.loss_raw));
         assert!(sim.conserved());
     }
 }
