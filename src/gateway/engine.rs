@@ -9,11 +9,11 @@
 //! (latency, timeouts, rates, days); the gateway never reads a clock.
 
 use crate::gateway::config::{
-    BPS_ONE, GatewayConfig, GatewayConfigError, LatencyAction, NS_PER_MS, venue_index,
+    BPS_ONE, BreakerAction, GatewayConfig, GatewayConfigError, LatencyAction, NS_PER_MS,
+    venue_index,
 };
 use crate::gateway::execution::{ExecCtx, Phase, StepOutcome, Trade, TradeLeg};
-use crate::gateway::order::OrderLeg;
-use crate::gateway::order::OrderStyle;
+use crate::gateway::order::{OrderLeg, OrderStyle};
 use crate::gateway::paper::{PaperVenue, VenueEvent, fee_raw};
 use crate::gateway::portfolio::{Portfolio, TradeResult};
 use crate::gateway::record::{ClosedTrade, ExitReason, GatewayRecord, Outbox, TradeId};
@@ -21,8 +21,8 @@ use crate::gateway::risk::{BreakerEvent, KillSwitch, LegExposure, RejectReason, 
 use crate::gateway::sizing::{AtrTracker, LegRules, SizeRequest, Sizer};
 use crate::types::bps::{Bps, bps_of};
 use crate::types::{
-    EventBody, ExecStyle, Instrument, InstrumentId, InstrumentRegistry, MarketEvent, MarketKind,
-    OrderIntent, Rate, Side, Venue,
+    EventBody, ExecStyle, FundingFields, Instrument, InstrumentId, InstrumentRegistry, MarketEvent,
+    MarketKind, OrderIntent, OrderSide, Price, Qty, Rate, Side, Venue,
 };
 
 /// The time of a call: the raw clock reading and the same instant in nanoseconds.
@@ -48,7 +48,7 @@ impl Rules {
             venue: i.venue,
             kind: i.kind,
             sizing: LegRules {
-                limit: crate::types::Price::ZERO,
+                limit: Price::ZERO,
                 tick_size: i.tick_size,
                 lot_size: i.lot_size,
                 contract_size: i.contract_size,
@@ -196,9 +196,7 @@ impl Gateway {
             .on_market(now.ns, event, &mut |e| events.push(e));
         let id = event.instrument.index();
         match event.body {
-            EventBody::Funding { rate, fields, .. }
-                if fields.contains(crate::types::FundingFields::RATE) =>
-            {
+            EventBody::Funding { rate, fields, .. } if fields.contains(FundingFields::RATE) => {
                 if let Some(slot) = self.funding.get_mut(id) {
                     *slot = Some(rate);
                 }
@@ -326,7 +324,7 @@ impl Gateway {
             let scaled = i128::from(base_max.raw())
                 * i128::from(self.cfg.execution.latency_downgrade_bps)
                 / i128::from(BPS_ONE);
-            base_max = crate::types::Qty::from_raw(i64::try_from(scaled).unwrap_or(0));
+            base_max = Qty::from_raw(i64::try_from(scaled).unwrap_or(0));
         }
         let req = SizeRequest {
             legs: [0, 1].map(|i| LegRules {
@@ -376,7 +374,7 @@ impl Gateway {
             self.flatten_all(ExitReason::KillSwitch, now.ns);
         }
         self.kill_handled = engaged;
-        if let BreakerEvent::DailyLoss(crate::gateway::config::BreakerAction::Flatten) =
+        if let BreakerEvent::DailyLoss(BreakerAction::Flatten) =
             self.risk.update_equity(now.ns, self.portfolio.equity_raw())
         {
             self.flatten_all(ExitReason::DailyLoss, now.ns);
@@ -502,7 +500,7 @@ impl Gateway {
     /// profit target, funding convergence).
     fn exit_reason(&self, t: &Trade) -> Option<ExitReason> {
         let x = &self.cfg.exits;
-        let (buy, sell) = if t.legs[0].order_leg.side == crate::types::OrderSide::Buy {
+        let (buy, sell) = if t.legs[0].order_leg.side == OrderSide::Buy {
             (0, 1)
         } else {
             (1, 0)
@@ -991,7 +989,7 @@ mod tests {
             index: Price::ZERO,
             rate: Rate::from_decimal_str(rate).unwrap(),
             next_funding_ms: 0,
-            fields: crate::types::FundingFields::RATE,
+            fields: FundingFields::RATE,
         };
         sim.gw.on_market(
             now(ms),
