@@ -89,6 +89,7 @@ pub struct Gateway {
     funding: Vec<Option<Rate>>,
     next_trade_id: u64,
     kill_handled: bool,
+    flatten_due: bool,
     counters: GatewayCounters,
 }
 
@@ -122,6 +123,7 @@ impl Gateway {
             funding: vec![None; n],
             next_trade_id: 1,
             kill_handled: false,
+            flatten_due: false,
             counters: GatewayCounters::default(),
             cfg,
         })
@@ -374,9 +376,8 @@ impl Gateway {
             self.flatten_all(ExitReason::KillSwitch, now.ns);
         }
         self.kill_handled = engaged;
-        if let BreakerEvent::DailyLoss(BreakerAction::Flatten) =
-            self.risk.update_equity(now.ns, self.portfolio.equity_raw())
-        {
+        self.update_breakers(now.ns);
+        if std::mem::take(&mut self.flatten_due) {
             self.flatten_all(ExitReason::DailyLoss, now.ns);
         }
         self.check_exits(now.ns);
@@ -481,7 +482,16 @@ impl Gateway {
             leg_outs: t.leg_outs,
             leg_out_loss_raw: t.leg_out_loss_raw,
         }));
-        self.risk.update_equity(now_ns, self.portfolio.equity_raw());
+        self.update_breakers(now_ns);
+    }
+
+    /// Feeds the realised equity to the breakers; a daily loss trip with the flatten
+    /// action flattens at the next poll.
+    fn update_breakers(&mut self, now_ns: u64) {
+        let event = self.risk.update_equity(now_ns, self.portfolio.equity_raw());
+        if event == BreakerEvent::DailyLoss(BreakerAction::Flatten) {
+            self.flatten_due = true;
+        }
     }
 
     fn check_exits(&mut self, now_ns: u64) {
@@ -1037,6 +1047,7 @@ mod tests {
         sim.book(50, OKX, "50900", "50910");
         sim.run_to(300);
         assert!(sim.closed()[0].pnl_raw < -usd(1));
+        assert_eq!(sim.gw.counters().flattens, 1, "the breaker flattens");
         sim.book(400, OKX, "50300", "50310");
         assert_eq!(
             sim.intent(500, ("50010", IOC), ("50290", IOC)),
