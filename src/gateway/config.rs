@@ -7,7 +7,7 @@
 //! quote units (`i128`, the unit of `Price::notional_raw`); ratios are integer basis
 //! points; times are nanoseconds of the gateway's simulated or converted clock.
 
-use crate::types::Venue;
+use crate::types::{InstrumentId, Venue};
 
 /// Raw 10^-8 quote units per whole quote unit (USD).
 pub const QUOTE_SCALE: i128 = 100_000_000;
@@ -78,6 +78,9 @@ pub struct RiskConfig {
     /// `risk.trades_per_hour_max`: entries accepted in any trailing hour (default 60, at
     /// most [`TRADES_PER_HOUR_CAP`]).
     pub trades_per_hour_max: u32,
+    /// `risk.blacklist`: instruments never entered (resolved from symbols; default
+    /// none). More can be added at run time through the risk engine.
+    pub blacklist: Vec<InstrumentId>,
 }
 
 impl Default for RiskConfig {
@@ -92,6 +95,7 @@ impl Default for RiskConfig {
             drawdown_max_bps: 1_000,
             balance_min_raw: usd(1_000),
             trades_per_hour_max: 60,
+            blacklist: Vec::new(),
         }
     }
 }
@@ -388,8 +392,22 @@ fn within(key: &'static str, value: i128, min: i128, max: i128) -> Result<(), Ga
 }
 
 impl GatewayConfig {
-    /// Checks every value; the error names the first offending key.
-    pub fn validate(&self) -> Result<(), GatewayConfigError> {
+    /// Checks every value against a registry of `instruments` instruments; the error
+    /// names the first offending key.
+    pub fn validate(&self, instruments: usize) -> Result<(), GatewayConfigError> {
+        if let Some(id) = self
+            .risk
+            .blacklist
+            .iter()
+            .find(|id| id.index() >= instruments)
+        {
+            return Err(GatewayConfigError::OutOfRange {
+                key: "risk.blacklist",
+                value: id.index() as i128,
+                min: 0,
+                max: instruments as i128 - 1,
+            });
+        }
         positive("gateway.starting_capital", self.starting_capital_raw)?;
         positive("gateway.records_max", self.records_max as i128)?;
         self.validate_risk()?;
@@ -567,7 +585,7 @@ mod tests {
     #[test]
     fn test_config_defaults_are_valid() {
         let c = GatewayConfig::default();
-        assert_eq!(c.validate(), Ok(()));
+        assert_eq!(c.validate(4), Ok(()));
         assert_eq!(c.starting_capital_raw, 2_000_000_000_000);
         assert_eq!(c.execution.leg_timeout_ns, 500_000_000);
         assert_eq!(c.paper.queue_share_bps, 2_000);
@@ -577,7 +595,7 @@ mod tests {
     fn test_config_errors_name_the_key() {
         let mut c = GatewayConfig::default();
         c.risk.trades_per_hour_max = 0;
-        let err = c.validate().unwrap_err();
+        let err = c.validate(4).unwrap_err();
         assert!(
             err.to_string().starts_with("risk.trades_per_hour_max:"),
             "{err}"
@@ -585,7 +603,7 @@ mod tests {
         let mut c = GatewayConfig::default();
         c.exits.spread_stop_bps = 10;
         assert!(matches!(
-            c.validate(),
+            c.validate(4),
             Err(GatewayConfigError::Inconsistent {
                 key: "exits.spread_stop_bps",
                 ..
@@ -594,16 +612,26 @@ mod tests {
         let mut c = GatewayConfig::default();
         c.sizing.kelly_floor_bps = 2_000;
         assert!(matches!(
-            c.validate(),
+            c.validate(4),
             Err(GatewayConfigError::OutOfRange {
                 key: "sizing.kelly_floor_bps",
                 ..
             })
         ));
         let mut c = GatewayConfig::default();
+        c.risk.blacklist.push(InstrumentId(4));
+        assert!(matches!(
+            c.validate(4),
+            Err(GatewayConfigError::OutOfRange {
+                key: "risk.blacklist",
+                value: 4,
+                ..
+            })
+        ));
+        let mut c = GatewayConfig::default();
         c.paper.orders_max = 8;
         assert!(matches!(
-            c.validate(),
+            c.validate(4),
             Err(GatewayConfigError::Inconsistent {
                 key: "execution.trades_max",
                 ..

@@ -9,11 +9,11 @@
 //! (latency, timeouts, rates, days); the gateway never reads a clock.
 
 use crate::gateway::config::{
-    BPS_ONE, GatewayConfig, GatewayConfigError, LatencyAction, NS_PER_MS, venue_index,
+    BPS_ONE, BreakerAction, GatewayConfig, GatewayConfigError, LatencyAction, NS_PER_MS,
+    venue_index,
 };
 use crate::gateway::execution::{ExecCtx, Phase, StepOutcome, Trade, TradeLeg};
-use crate::gateway::order::OrderLeg;
-use crate::gateway::order::OrderStyle;
+use crate::gateway::order::{OrderLeg, OrderStyle};
 use crate::gateway::paper::{PaperVenue, VenueEvent, fee_raw};
 use crate::gateway::portfolio::{Portfolio, TradeResult};
 use crate::gateway::record::{ClosedTrade, ExitReason, GatewayRecord, Outbox, TradeId};
@@ -21,8 +21,8 @@ use crate::gateway::risk::{BreakerEvent, KillSwitch, LegExposure, RejectReason, 
 use crate::gateway::sizing::{AtrTracker, LegRules, SizeRequest, Sizer};
 use crate::types::bps::{Bps, bps_of};
 use crate::types::{
-    EventBody, ExecStyle, Instrument, InstrumentId, InstrumentRegistry, MarketEvent, MarketKind,
-    OrderIntent, Rate, Side, Venue,
+    EventBody, ExecStyle, FundingFields, Instrument, InstrumentId, InstrumentRegistry, MarketEvent,
+    MarketKind, OrderIntent, OrderSide, Price, Qty, Rate, Side, Venue,
 };
 
 /// The time of a call: the raw clock reading and the same instant in nanoseconds.
@@ -48,7 +48,7 @@ impl Rules {
             venue: i.venue,
             kind: i.kind,
             sizing: LegRules {
-                limit: crate::types::Price::ZERO,
+                limit: Price::ZERO,
                 tick_size: i.tick_size,
                 lot_size: i.lot_size,
                 contract_size: i.contract_size,
@@ -89,6 +89,7 @@ pub struct Gateway {
     funding: Vec<Option<Rate>>,
     next_trade_id: u64,
     kill_handled: bool,
+    flatten_due: bool,
     counters: GatewayCounters,
 }
 
@@ -99,14 +100,14 @@ impl Gateway {
         registry: &InstrumentRegistry,
         kill: KillSwitch,
     ) -> Result<Self, GatewayConfigError> {
-        cfg.validate()?;
         let n = registry.len();
+        cfg.validate(n)?;
         let venues: Vec<Venue> = registry.iter().map(|i| i.venue).collect();
         let s = &cfg.sizing;
         let atr = AtrTracker::new(s.atr_bar_ms * NS_PER_MS, s.atr_fast_bars, s.atr_slow_bars);
         Ok(Self {
             rules: registry.iter().map(Rules::of).collect(),
-            risk: RiskEngine::new(cfg.risk.clone(), n, cfg.starting_capital_raw, kill),
+            risk: RiskEngine::new(&cfg.risk, n, cfg.starting_capital_raw, kill),
             sizer: Sizer::new(cfg.sizing.clone()),
             exec: ExecCtx {
                 venue: PaperVenue::new(&cfg.paper, &venues),
@@ -122,6 +123,7 @@ impl Gateway {
             funding: vec![None; n],
             next_trade_id: 1,
             kill_handled: false,
+            flatten_due: false,
             counters: GatewayCounters::default(),
             cfg,
         })
@@ -196,9 +198,7 @@ impl Gateway {
             .on_market(now.ns, event, &mut |e| events.push(e));
         let id = event.instrument.index();
         match event.body {
-            EventBody::Funding { rate, fields, .. }
-                if fields.contains(crate::types::FundingFields::RATE) =>
-            {
+            EventBody::Funding { rate, fields, .. } if fields.contains(FundingFields::RATE) => {
                 if let Some(slot) = self.funding.get_mut(id) {
                     *slot = Some(rate);
                 }
@@ -326,7 +326,7 @@ impl Gateway {
             let scaled = i128::from(base_max.raw())
                 * i128::from(self.cfg.execution.latency_downgrade_bps)
                 / i128::from(BPS_ONE);
-            base_max = crate::types::Qty::from_raw(i64::try_from(scaled).unwrap_or(0));
+            base_max = Qty::from_raw(i64::try_from(scaled).unwrap_or(0));
         }
         let req = SizeRequest {
             legs: [0, 1].map(|i| LegRules {
@@ -376,9 +376,8 @@ impl Gateway {
             self.flatten_all(ExitReason::KillSwitch, now.ns);
         }
         self.kill_handled = engaged;
-        if let BreakerEvent::DailyLoss(crate::gateway::config::BreakerAction::Flatten) =
-            self.risk.update_equity(now.ns, self.portfolio.equity_raw())
-        {
+        self.update_breakers(now.ns);
+        if std::mem::take(&mut self.flatten_due) {
             self.flatten_all(ExitReason::DailyLoss, now.ns);
         }
         self.check_exits(now.ns);
@@ -483,7 +482,16 @@ impl Gateway {
             leg_outs: t.leg_outs,
             leg_out_loss_raw: t.leg_out_loss_raw,
         }));
-        self.risk.update_equity(now_ns, self.portfolio.equity_raw());
+        self.update_breakers(now_ns);
+    }
+
+    /// Feeds the realised equity to the breakers; a daily loss trip with the flatten
+    /// action flattens at the next poll.
+    fn update_breakers(&mut self, now_ns: u64) {
+        let event = self.risk.update_equity(now_ns, self.portfolio.equity_raw());
+        if event == BreakerEvent::DailyLoss(BreakerAction::Flatten) {
+            self.flatten_due = true;
+        }
     }
 
     fn check_exits(&mut self, now_ns: u64) {
@@ -502,7 +510,7 @@ impl Gateway {
     /// profit target, funding convergence).
     fn exit_reason(&self, t: &Trade) -> Option<ExitReason> {
         let x = &self.cfg.exits;
-        let (buy, sell) = if t.legs[0].order_leg.side == crate::types::OrderSide::Buy {
+        let (buy, sell) = if t.legs[0].order_leg.side == OrderSide::Buy {
             (0, 1)
         } else {
             (1, 0)
@@ -589,7 +597,7 @@ fn funding_delta(
 mod tests {
     use super::*;
     use crate::gateway::config::{NS_PER_MS, usd};
-    use crate::gateway::order::OrderState;
+    use crate::gateway::order::{Order, OrderState};
     use crate::gateway::record::TradeStage;
     use crate::types::{InstrumentSpec, IntentLeg, OrderSide, Price, Qty, Strategy};
 
@@ -660,38 +668,35 @@ mod tests {
         }
 
         fn book(&mut self, ms: u64, id: InstrumentId, bid: &str, ask: &str) {
+            self.levels(ms, id, &[(Side::Bid, bid, "1"), (Side::Ask, ask, "1")]);
+        }
+
+        /// Replaces a book with `levels` (side, price, quantity) at `ms`.
+        fn levels(&mut self, ms: u64, id: InstrumentId, levels: &[(Side, &str, &str)]) {
             self.run_to(ms);
-            let body = EventBody::DepthBegin {
+            let begin = EventBody::DepthBegin {
                 first_update_id: 0,
                 last_update_id: 0,
                 prev_update_id: 0,
-                levels: 2,
+                levels: 0,
                 snapshot: true,
                 checksum: None,
             };
-            let bodies = [
-                body,
-                EventBody::DepthLevel {
-                    side: Side::Bid,
-                    price: p(bid),
-                    qty: q("1"),
-                },
-                EventBody::DepthLevel {
-                    side: Side::Ask,
-                    price: p(ask),
-                    qty: q("1"),
-                },
-            ];
-            for body in bodies {
-                self.gw.on_market(
-                    now(ms),
-                    &MarketEvent {
-                        ts_recv_raw: ms,
-                        ts_venue_ms: 0,
-                        instrument: id,
-                        body,
-                    },
-                );
+            let bodies = levels
+                .iter()
+                .map(|&(side, price, qty)| EventBody::DepthLevel {
+                    side,
+                    price: p(price),
+                    qty: q(qty),
+                });
+            for body in std::iter::once(begin).chain(bodies) {
+                let event = MarketEvent {
+                    ts_recv_raw: ms,
+                    ts_venue_ms: 0,
+                    instrument: id,
+                    body,
+                };
+                self.gw.on_market(now(ms), &event);
             }
             self.run_to(ms);
         }
@@ -944,5 +949,208 @@ mod tests {
         );
         let filled = |r: &GatewayRecord| matches!(r, GatewayRecord::OrderDone(o) if o.state == OrderState::Filled);
         assert!(!sim.records.iter().any(filled));
+    }
+
+    fn open_wide(cfg: GatewayConfig) -> Sim {
+        let mut sim = Sim::wide(cfg);
+        sim.intent(1, ("50010", IOC), ("50290", IOC)).unwrap();
+        sim.run_to(40);
+        assert_eq!(sim.gw.trades()[0].phase, Phase::Open);
+        // Sold 50,300, bought 50,000: 60 bps.
+        assert_eq!(sim.gw.trades()[0].entry_spread_bps.to_num::<i64>(), 60);
+        sim
+    }
+
+    fn sent_after(sim: &Sim, id: u64) -> Vec<Order> {
+        let sent = sim.records.iter().filter_map(|r| match r {
+            GatewayRecord::OrderSent(o) if o.id.0 > id => Some(*o),
+            _ => None,
+        });
+        sent.collect()
+    }
+
+    #[test]
+    fn test_gateway_spread_stop_closes_at_market_widening_exits_by_ioc() {
+        let mut sim = open_wide(GatewayConfig::default());
+        sim.book(50, OKX, "50900", "50910");
+        sim.run_to(300);
+        let closed = sim.closed();
+        assert_eq!(closed[0].reason, ExitReason::SpreadStop);
+        assert!(closed[0].pnl_raw < 0);
+        assert!(
+            sent_after(&sim, 2)
+                .iter()
+                .all(|o| o.style == OrderStyle::Market)
+        );
+        assert!(sim.conserved());
+        let mut sim = open_wide(GatewayConfig::default());
+        sim.book(50, OKX, "50665", "50675");
+        sim.run_to(300);
+        assert_eq!(sim.closed()[0].reason, ExitReason::SpreadWidened);
+        let exits = sent_after(&sim, 2);
+        assert_eq!(exits.len(), 2);
+        assert_eq!(exits[0].instrument, OKX, "the hard leg closes first");
+        assert!(exits.iter().all(|o| o.style == OrderStyle::Ioc));
+    }
+
+    fn funding(sim: &mut Sim, ms: u64, id: InstrumentId, rate: &str) {
+        let body = EventBody::Funding {
+            mark: Price::ZERO,
+            index: Price::ZERO,
+            rate: Rate::from_decimal_str(rate).unwrap(),
+            next_funding_ms: 0,
+            fields: FundingFields::RATE,
+        };
+        sim.gw.on_market(
+            now(ms),
+            &MarketEvent {
+                ts_recv_raw: 0,
+                ts_venue_ms: 0,
+                instrument: id,
+                body,
+            },
+        );
+    }
+
+    #[test]
+    fn test_gateway_funding_converged_exit_only_for_funding_trades() {
+        let mut sim = Sim::wide(GatewayConfig::default());
+        funding(&mut sim, 0, BIN, "0.0003");
+        funding(&mut sim, 0, OKX, "0.0001");
+        sim.intent(1, ("50010", IOC), ("50290", IOC)).unwrap();
+        sim.run_to(40);
+        assert!(sim.gw.trades()[0].funding_driven);
+        funding(&mut sim, 50, BIN, "0.00015");
+        sim.run_to(60);
+        assert_eq!(
+            sim.gw.trades()[0].phase,
+            Phase::Open,
+            "a delta of exactly 0.005% is not under it"
+        );
+        funding(&mut sim, 70, BIN, "0.000104");
+        sim.run_to(80);
+        sim.run_to(300);
+        assert_eq!(sim.closed()[0].reason, ExitReason::FundingConverged);
+        let mut sim = open_wide(GatewayConfig::default());
+        funding(&mut sim, 50, BIN, "0.0001");
+        funding(&mut sim, 50, OKX, "0.0001");
+        sim.run_to(300);
+        assert!(!sim.gw.trades()[0].funding_driven);
+        assert_eq!(sim.gw.trades()[0].phase, Phase::Open);
+    }
+
+    #[test]
+    fn test_gateway_daily_loss_halts_until_the_next_day() {
+        let mut cfg = GatewayConfig::default();
+        cfg.risk.daily_loss_max_raw = usd(1);
+        let mut sim = open_wide(cfg);
+        sim.book(50, OKX, "50900", "50910");
+        sim.run_to(300);
+        assert!(sim.closed()[0].pnl_raw < -usd(1));
+        assert_eq!(sim.gw.counters().flattens, 1, "the breaker flattens");
+        sim.book(400, OKX, "50300", "50310");
+        assert_eq!(
+            sim.intent(500, ("50010", IOC), ("50290", IOC)),
+            Err(RejectReason::DailyLossHalt)
+        );
+        let next_day = crate::gateway::config::NS_PER_DAY / NS_PER_MS;
+        sim.book(next_day, BIN, "49990", "50000");
+        assert!(
+            sim.intent(next_day + 1, ("50010", IOC), ("50290", IOC))
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn test_gateway_post_only_hard_leg_waits_for_its_queue_share() {
+        let mut sim = Sim::wide(GatewayConfig::default());
+        sim.intent(1, ("50010", IOC), ("50310", ExecStyle::PostOnly))
+            .unwrap();
+        let trade_at = |sim: &mut Sim, ms: u64, qty: &str| {
+            sim.run_to(ms);
+            let body = EventBody::Trade {
+                price: p("50310"),
+                qty: q(qty),
+                aggressor: Side::Bid,
+                trade_id: 0,
+            };
+            sim.gw.on_market(
+                now(ms),
+                &MarketEvent {
+                    ts_recv_raw: 0,
+                    ts_venue_ms: 0,
+                    instrument: OKX,
+                    body,
+                },
+            );
+            sim.run_to(ms);
+        };
+        // One unit rests ahead at 50,310: 0.2 must trade before us.
+        trade_at(&mut sim, 30, "0.1");
+        trade_at(&mut sim, 40, "0.1");
+        assert_eq!(sim.gw.trades()[0].phase, Phase::EntryHard);
+        trade_at(&mut sim, 50, "0.02");
+        let fill = sim
+            .records
+            .iter()
+            .find_map(|r| match r {
+                GatewayRecord::Fill(f) => Some(*f),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(
+            (fill.qty, fill.liquidity, fill.ts_ns),
+            (
+                q("0.02"),
+                crate::gateway::order::Liquidity::Maker,
+                50 * NS_PER_MS
+            )
+        );
+        let trade = sim.gw.trades()[0];
+        assert_eq!(trade.phase, Phase::EntryEasy);
+        assert_eq!(
+            trade.legs[0].order.map(|_| ()),
+            Some(()),
+            "the easy leg works"
+        );
+        sim.run_to(100);
+        let trade = sim.gw.trades()[0];
+        assert_eq!(trade.phase, Phase::Open);
+        assert_eq!(trade.legs.map(|l| l.entry.qty), [q("0.02"); 2]);
+        assert!(sim.conserved());
+    }
+
+    #[test]
+    fn test_gateway_exit_easy_leg_short_is_hedged_and_logged() {
+        let mut sim = open_wide(GatewayConfig::default());
+        // Only 0.02 within the exit IOC's 10 bps; the rest 18 bps below.
+        let thin = [
+            (Side::Bid, "49990", "0.02"),
+            (Side::Bid, "49900", "1"),
+            (Side::Ask, "50000", "1"),
+        ];
+        sim.levels(50, BIN, &thin);
+        sim.book(50, OKX, "50665", "50675");
+        sim.run_to(200);
+        let legout = sim.records.iter().find_map(|r| match r {
+            GatewayRecord::LegOut(l) => Some(*l),
+            _ => None,
+        });
+        let legout = legout.expect("a leg-out on the exit");
+        assert_eq!((legout.leg, legout.stage), (0, TradeStage::Exit));
+        assert_eq!((legout.qty, legout.hedge_price), (q("0.03"), p("49900")));
+        assert_eq!(
+            (legout.naked_since_ns, legout.hedge_sent_ns),
+            (70 * NS_PER_MS, 80 * NS_PER_MS)
+        );
+        // 40.01 below the 49,940.01 IOC limit on 0.03, plus 5 bps of 1,497.
+        assert_eq!(legout.loss_raw, usd(12_003) / 10_000 + usd(7_485) / 10_000);
+        let closed = sim.closed();
+        assert_eq!(
+            (closed[0].reason, closed[0].leg_outs),
+            (ExitReason::SpreadWidened, 1)
+        );
+        assert_eq!(sim.gw.portfolio().leg_outs(), (1, legout.loss_raw));
+        assert!(sim.conserved());
     }
 }

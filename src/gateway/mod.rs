@@ -2,9 +2,24 @@
 //! risk limits, sized by the configured method, executed on a paper venue that fills
 //! like a real one, and accounted in a portfolio.
 //!
-//! Every part is owned by the gateway thread, allocates only at construction, and takes
-//! the time as an argument (never reads a clock), so replays and tests are
-//! deterministic. `f64` appears only in portfolio metrics (reports, not decisions).
+//! Every part is owned by the gateway thread, allocates only at construction (proved
+//! by `tests/alloc_free.rs`), and takes the time as an argument (never reads a clock),
+//! so replays and tests are deterministic. `f64` appears only in portfolio metrics
+//! (reports, not decisions).
+//!
+//! How a gateway stage drives [`engine::Gateway`] on each `poll(now_raw)`: convert the
+//! raw reading to an [`engine::Now`] (raw for intent expiry, nanoseconds for
+//! everything else); feed the market events of its ring in order to
+//! [`engine::Gateway::on_market`]; hand each intent of the edge → gateway ring to
+//! [`engine::Gateway::on_intent`]; call [`engine::Gateway::poll`] (arrivals, leg
+//! timeouts, exits, kill switch, breakers); forward [`engine::Gateway::drain_records`]
+//! to telemetry. Poll no later than [`engine::Gateway::next_wakeup_ns`] so leg
+//! deadlines are honoured on time.
+//!
+//! Parts, in the order an intent meets them: [`risk`] (hard limits, counted refusals),
+//! [`sizing`], [`order`] (orders and fills), [`paper`] (latency, book walks, queue
+//! position), [`execution`] (the two-leg state machine), [`portfolio`], [`record`]
+//! (what telemetry receives), [`config`] (defaults and validation).
 
 pub mod config;
 pub mod engine;
@@ -15,3 +30,7 @@ pub mod portfolio;
 pub mod record;
 pub mod risk;
 pub mod sizing;
+
+pub use config::GatewayConfig;
+pub use engine::{Gateway, Now};
+pub use risk::{KillSwitch, RejectReason};

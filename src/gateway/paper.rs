@@ -6,7 +6,8 @@
 //!   [`PaperVenue::on_market`] first processes every arrival due before the event).
 //! - IOC and market orders walk the book at arrival ([`L2Book::execute_qty`]) up to their
 //!   limit (a market order's limit is the venue's price band around the touch) and pay
-//!   the taker fee; what the book cannot give is cancelled.
+//!   the taker fee; what the book cannot give is cancelled. What they took is removed
+//!   from the paper book until the venue's next update of those levels.
 //! - Post-only orders are rejected if they would cross; otherwise they rest behind the
 //!   quantity resting at their price on arrival, and fill (at their price, maker fee)
 //!   only after trades at or through their price add up to `paper.queue_share_bps` of
@@ -307,6 +308,11 @@ impl PaperVenue {
                 let _ = self.working[i]
                     .order
                     .apply_fill(exec.filled, exec.notional_raw, fee);
+                consume(
+                    &mut self.books[order.instrument.index()],
+                    opposite,
+                    exec.filled,
+                );
                 sink(VenueEvent::Fill(fill));
             }
         }
@@ -369,6 +375,17 @@ impl PaperVenue {
             }
             i += 1;
         }
+    }
+}
+
+/// Removes what a taker fill took from the touch outward, so the next order does not
+/// take the same liquidity again (the venue's next update for a level replaces it).
+fn consume(book: &mut L2Book, side: Side, qty: Qty) {
+    let mut left = qty.raw();
+    while let Some(level) = book.side(side).best().filter(|_| left > 0) {
+        let take = left.min(level.qty.raw());
+        book.apply(side, level.price, Qty::from_raw(level.qty.raw() - take));
+        left -= take;
     }
 }
 
@@ -505,6 +522,8 @@ mod tests {
         assert_eq!(f[0].fee_raw, 306 * 100_000_000 * 5 / 10_000);
         assert!(matches!(out.last(), Some(VenueEvent::Done(o)) if o.state == OrderState::Filled));
         assert_eq!(v.working_len(), 0);
+        // The 102 level gave 3 of its 4.
+        assert_eq!(v.book(ID).unwrap().best_ask().unwrap().qty, q("1"));
     }
 
     #[test]

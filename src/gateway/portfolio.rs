@@ -8,8 +8,9 @@
 //! sum of closed trades' PnL (leg-out losses are part of a trade's PnL). Exposure per
 //! instrument and venue is the locked cost of open legs.
 //!
-//! Owned by the gateway thread; allocation-free after [`Portfolio::new`]. Metrics use
-//! `f64`: they are reports, never inputs to a decision.
+//! Owned by the gateway thread; allocation-free after [`Portfolio::new`]. Accounting is
+//! integer; the per-trade return sums behind the Sharpe ratio and [`Portfolio::metrics`]
+//! use `f64`: they are reports, never inputs to a decision.
 
 use crate::gateway::config::{NS_PER_DAY, QUOTE_SCALE, VENUE_COUNT, venue_index};
 use crate::gateway::risk::ExposureView;
@@ -78,7 +79,7 @@ pub struct Portfolio {
     max_drawdown_raw: i128,
     start_ns: Option<u64>,
     last_ns: u64,
-    utilization_ns: f64,
+    open_value_ns: i128,
 }
 
 impl Portfolio {
@@ -103,7 +104,7 @@ impl Portfolio {
             max_drawdown_raw: 0,
             start_ns: None,
             last_ns: 0,
-            utilization_ns: 0.0,
+            open_value_ns: 0,
         }
     }
 
@@ -156,7 +157,7 @@ impl Portfolio {
     pub fn advance(&mut self, now_ns: u64) {
         let start = *self.start_ns.get_or_insert(now_ns);
         if now_ns > self.last_ns && self.last_ns >= start {
-            self.utilization_ns += self.open_value_raw as f64 * (now_ns - self.last_ns) as f64;
+            self.open_value_ns += self.open_value_raw * i128::from(now_ns - self.last_ns);
         }
         self.last_ns = self.last_ns.max(now_ns);
     }
@@ -215,7 +216,7 @@ impl Portfolio {
             win_rate: per_trade(self.wins as f64),
             avg_profit: per_trade(quote(self.realised_raw)),
             capital_utilization: if elapsed_ns > 0.0 {
-                self.utilization_ns / elapsed_ns / self.starting_raw as f64
+                self.open_value_ns as f64 / elapsed_ns / self.starting_raw as f64
             } else {
                 0.0
             },

@@ -271,12 +271,17 @@ pub struct RiskEngine {
 }
 
 impl RiskEngine {
-    /// A risk engine for `instruments` instruments starting with `equity_raw`.
-    pub fn new(cfg: RiskConfig, instruments: usize, equity_raw: i128, kill: KillSwitch) -> Self {
+    /// A risk engine for `instruments` instruments starting with `equity_raw`, with the
+    /// configured blacklist.
+    pub fn new(cfg: &RiskConfig, instruments: usize, equity_raw: i128, kill: KillSwitch) -> Self {
+        let mut blacklist = Blacklist::new(instruments);
+        for &id in &cfg.blacklist {
+            blacklist.insert(id);
+        }
         Self {
             rate: TradeRate::new(cfg.trades_per_hour_max as usize),
-            cfg,
-            blacklist: Blacklist::new(instruments),
+            cfg: cfg.clone(),
+            blacklist,
             kill,
             counts: RejectCounts::default(),
             day: 0,
@@ -452,7 +457,7 @@ mod tests {
     const B: InstrumentId = InstrumentId(1);
 
     fn engine(cfg: RiskConfig) -> RiskEngine {
-        RiskEngine::new(cfg, 4, usd(20_000), KillSwitch::default())
+        RiskEngine::new(&cfg, 4, usd(20_000), KillSwitch::default())
     }
 
     fn legs(notional: i64) -> [LegExposure; 2] {
@@ -538,6 +543,17 @@ mod tests {
         assert_eq!(r.check_pre(0, 0, 10, [A, B]), Ok(()));
         assert_eq!(r.counts().get(RejectReason::Expired), 1);
         assert!(!r.blacklist_mut().insert(InstrumentId(64)));
+    }
+
+    #[test]
+    fn test_risk_configured_blacklist() {
+        let cfg = RiskConfig {
+            blacklist: vec![B],
+            ..RiskConfig::default()
+        };
+        let mut r = engine(cfg);
+        assert_eq!(r.check_pre(0, 0, 0, [A, B]), Err(RejectReason::Blacklisted));
+        assert_eq!(r.check_pre(0, 0, 0, [A, InstrumentId(2)]), Ok(()));
     }
 
     #[test]
