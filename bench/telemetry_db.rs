@@ -19,6 +19,7 @@ use edgeline::telemetry::db::record::{Record, RowContext};
 use edgeline::telemetry::db::row::{Row, RowKeys};
 use edgeline::telemetry::db::spool::Spool;
 use edgeline::telemetry::db::sqlite::SqliteDb;
+use edgeline::telemetry::status::StatusBoard;
 use edgeline::telemetry::{TelemetryConfig, TelemetryInputs, TelemetryStage};
 use edgeline::types::Price;
 use edgeline::types::bps::Bps;
@@ -119,6 +120,7 @@ fn bench_sidecar_burst(c: &mut Criterion) {
             stats: Arc::new(PipelineStats::default()),
             registry: Arc::new(config.registry.clone()),
             clock: Clock::new(),
+            status: Arc::new(StatusBoard::default()),
         };
         let mut stage =
             TelemetryStage::new(TelemetryConfig::new(dir.path().into()), inputs).unwrap();
