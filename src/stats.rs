@@ -47,6 +47,16 @@ pub struct PipelineStats {
     pub edge_records_dropped: Counter,
     /// Edge: latency samples dropped.
     pub edge_samples_dropped: Counter,
+    /// Edge: cross-venue spread candidates evaluated (gross spread above zero).
+    pub edge_spread_candidates: Counter,
+    /// Edge: spread candidates accepted.
+    pub edge_spread_accepted: Counter,
+    /// Edge: spread records dropped because the telemetry ring was full.
+    pub edge_spread_records_dropped: Counter,
+    /// Edge: order intents pushed to the gateway.
+    pub edge_intents: Counter,
+    /// Edge: order intents dropped because the gateway ring was full.
+    pub edge_intents_dropped: Counter,
 }
 
 impl PipelineStats {
@@ -56,6 +66,7 @@ impl PipelineStats {
             + self.book_samples_dropped.get()
             + self.edge_samples_dropped.get()
             + self.edge_records_dropped.get()
+            + self.edge_spread_records_dropped.get()
     }
 
     /// Copies every counter into the run report.
@@ -84,6 +95,14 @@ impl PipelineStats {
             ("edge.would_trade", &self.edge_would_trade),
             ("edge.records_dropped", &self.edge_records_dropped),
             ("edge.samples_dropped", &self.edge_samples_dropped),
+            ("edge.spread_candidates", &self.edge_spread_candidates),
+            ("edge.spread_accepted", &self.edge_spread_accepted),
+            (
+                "edge.spread_records_dropped",
+                &self.edge_spread_records_dropped,
+            ),
+            ("edge.intents", &self.edge_intents),
+            ("edge.intents_dropped", &self.edge_intents_dropped),
         ];
         for (name, counter) in all {
             report.set(name, counter.get());

@@ -10,12 +10,14 @@
 //! every diff.
 
 use crate::book::engine::{Applied, BookEngine, BookView, Invalidation, TopSource};
-use crate::book::top::TopUpdate;
+use crate::book::top::{Ladder, PerpInfo, TopUpdate};
 use crate::runtime::{RunReport, Stage, StageKind};
 use crate::stage_io::StageIo;
 use crate::telemetry::sample::Metric;
 use crate::types::bps::Bps;
-use crate::types::{InstrumentId, InstrumentRegistry, MarketEvent, Price, Qty, Venue};
+use crate::types::{
+    EventBody, FundingFields, InstrumentId, InstrumentRegistry, MarketEvent, Price, Qty, Venue,
+};
 
 /// Events handled per poll at most (keeps the fused hot-path loop fair).
 pub const EVENTS_PER_POLL_MAX: usize = 256;
@@ -48,6 +50,7 @@ pub struct BookStage {
     engine: BookEngine,
     names: Vec<String>,
     last: Vec<Option<TopUpdate>>,
+    perp: Vec<PerpInfo>,
     resync_pending: Vec<bool>,
     resync: rtrb::Producer<InstrumentId>,
     io: BookIo,
@@ -74,6 +77,7 @@ impl BookStage {
                 .map(|i| format!("{} {} {}", i.venue, i.kind.name(), i.symbol))
                 .collect(),
             last: vec![None; registry.len()],
+            perp: vec![PerpInfo::default(); registry.len()],
             resync_pending: vec![false; registry.len()],
             resync,
             io,
@@ -81,6 +85,16 @@ impl BookStage {
     }
 
     fn apply(&mut self, event: &MarketEvent, start_raw: u64) {
+        if self.perp_info(event) {
+            // Funding or open interest changed: republish the last update with it.
+            if let Some(last) = self.last.get(event.instrument.index()).copied().flatten() {
+                let view = last.valid.then(|| self.engine.view(event.instrument)).flatten();
+                if last.valid == view.is_some() {
+                    self.publish(event, view, start_raw);
+                }
+            }
+            return;
+        }
         match self.engine.apply(event) {
             Applied::Nothing => {}
             Applied::Changed => {
@@ -92,6 +106,23 @@ impl BookStage {
             Applied::Invalidated(why) => self.invalidated(event, why, start_raw),
             Applied::SnapshotNeeded => self.request_resync(event.instrument),
         }
+    }
+
+    /// Keeps a perp's funding rate or open interest; true when the event carried one
+    /// that changed.
+    fn perp_info(&mut self, event: &MarketEvent) -> bool {
+        let Some(info) = self.perp.get_mut(event.instrument.index()) else {
+            return false;
+        };
+        let before = *info;
+        match event.body {
+            EventBody::Funding { rate, fields, .. } if fields.contains(FundingFields::RATE) => {
+                info.funding_rate = Some(rate);
+            }
+            EventBody::OpenInterest { qty } => info.open_interest = Some(qty),
+            _ => return false,
+        }
+        *info != before
     }
 
     /// Asks the feed stage for a resync, once until the book is valid again.
@@ -144,6 +175,7 @@ impl BookStage {
             ask_qty: Qty::ZERO,
             bid_depth_quote: 0,
             ask_depth_quote: 0,
+            ladder: Ladder::default(),
         });
         let update = TopUpdate {
             instrument: event.instrument,
@@ -153,6 +185,8 @@ impl BookStage {
             ask_qty: view.ask_qty,
             bid_depth_quote: view.bid_depth_quote,
             ask_depth_quote: view.ask_depth_quote,
+            ladder: view.ladder,
+            perp: self.perp[event.instrument.index()],
             valid,
             ts_recv_raw: event.ts_recv_raw,
             ts_venue_ms: event.ts_venue_ms,
@@ -171,25 +205,18 @@ impl BookStage {
     }
 }
 
-/// Whether two updates carry the same top, depth and validity (timestamps aside).
+/// Whether two updates carry the same top, depth, ladder, perp info and validity
+/// (timestamps aside).
 fn same_content(a: &TopUpdate, b: &TopUpdate) -> bool {
-    (
-        a.bid,
-        a.bid_qty,
-        a.ask,
-        a.ask_qty,
-        a.bid_depth_quote,
-        a.ask_depth_quote,
-        a.valid,
-    ) == (
-        b.bid,
-        b.bid_qty,
-        b.ask,
-        b.ask_qty,
-        b.bid_depth_quote,
-        b.ask_depth_quote,
-        b.valid,
-    )
+    TopUpdate {
+        ts_recv_raw: 0,
+        ts_venue_ms: 0,
+        ..*a
+    } == TopUpdate {
+        ts_recv_raw: 0,
+        ts_venue_ms: 0,
+        ..*b
+    }
 }
 
 impl Stage for BookStage {
