@@ -174,7 +174,26 @@ fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
             + r.counter("edge.records_dropped"),
         r.output_dir.display()
     );
+    print_scanner(r);
     print_stats(&r.output_dir)
+}
+
+/// The scanner's counts, rejections per reason and best opportunities.
+fn print_scanner(r: &edgeline::runtime::RunReport) {
+    println!(
+        "scanner: {} instruments on 2+ venues, {} candidates, {} accepted",
+        r.counter("scanner.instruments"),
+        r.counter("scanner.candidates"),
+        r.counter("scanner.accepted"),
+    );
+    let rejected: Vec<String> = edgeline::edge::spread_opportunity::RejectReason::ALL
+        .iter()
+        .map(|reason| format!("{} {}", reason.as_str(), r.counter(reason.report_key())))
+        .collect();
+    println!("scanner rejections: {}", rejected.join(", "));
+    for note in &r.notes {
+        println!("{note}");
+    }
 }
 
 fn print_stats(output_dir: &Path) -> Result<(), Box<dyn std::error::Error>> {

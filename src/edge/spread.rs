@@ -485,8 +485,10 @@ fn evaluate_size(
     }
     size.rejected = None;
     let deviation = bps_of(i128::from(wb.vwap.raw()) - a, a) + bps_of(b - i128::from(ws.vwap.raw()), b);
+    let score = against_gross(deviation, opp.gross_bps);
+    size.vwap_deviation_score = Some(score);
     let mut metrics = opp.metrics;
-    metrics.set(Metric::VwapDeviation, Some(against_gross(deviation, opp.gross_bps)));
+    metrics.set(Metric::VwapDeviation, Some(score));
     size.confidence = confidence(&metrics, &p.weights, opp.stale_penalty);
     size
 }

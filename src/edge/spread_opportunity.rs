@@ -167,6 +167,8 @@ pub struct SizeEval {
     pub net_bps: Bps,
     /// net × notional, raw 10^-8 quote units.
     pub expected_profit_raw: i64,
+    /// VWAP deviation score of this size (0..=1; `None` when rejected).
+    pub vwap_deviation_score: Option<Bps>,
     /// Confidence 0..=100 (0 when rejected).
     pub confidence: u8,
     /// Why this size was rejected, if it was.
@@ -200,7 +202,7 @@ pub struct SpreadOpportunity {
     pub venue_delay_ms: [u32; 2],
     /// Confidence points taken for venues between the soft and the stale limit.
     pub stale_penalty: u8,
-    /// Soft metric scores.
+    /// Soft metric scores common to every size (the VWAP deviation is per size).
     pub metrics: MetricScores,
     /// Sizes evaluated; the first `sizes_len` are meaningful.
     pub sizes: [SizeEval; SIZES_MAX],

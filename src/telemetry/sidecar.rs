@@ -18,6 +18,7 @@ use hdrhistogram::CreationError;
 use rtrb::Consumer;
 
 use crate::edge::opportunity::BasisOpportunity;
+use crate::edge::spread_opportunity::SpreadRecord;
 use crate::runtime::clock::monotonic_now;
 use crate::runtime::{Clock, RunReport, Stage, StageKind};
 use crate::stats::PipelineStats;
@@ -139,6 +140,16 @@ pub struct TelemetryStage {
     db_errors: u64,
     progress: Option<Progress>,
     stale: Vec<bool>,
+    spread: Option<SpreadRows>,
+}
+
+/// The scanner's records waiting for their commit (their own batch and age, so a quiet
+/// basis tracker does not hold them back).
+struct SpreadRows {
+    ring: Consumer<SpreadRecord>,
+    pending: Vec<SpreadRecord>,
+    since: Option<Instant>,
+    retry_at: Option<Instant>,
 }
 
 impl TelemetryStage {
@@ -175,7 +186,73 @@ impl TelemetryStage {
             retry_at: None,
             db_errors: 0,
             progress,
+            spread: None,
         })
+    }
+
+    /// Also drains the spread scanner's records into `spread_opportunities` and
+    /// `spread_rejections`, with the same batch size, age and bound as the basis rows.
+    #[must_use]
+    pub fn with_spread_records(mut self, ring: Consumer<SpreadRecord>) -> Self {
+        self.spread = Some(SpreadRows {
+            ring,
+            pending: Vec::with_capacity(self.config.db_batch_rows * PENDING_BATCHES_MAX),
+            since: None,
+            retry_at: None,
+        });
+        self
+    }
+
+    /// Moves up to `limit` spread records into their pending batch and commits it when
+    /// full or old enough; returns how many were moved.
+    fn drain_spread(&mut self, limit: usize, now: Instant) -> usize {
+        let Some(spread) = self.spread.as_mut() else {
+            return 0;
+        };
+        let room = spread.pending.capacity() - spread.pending.len();
+        let take = spread.ring.slots().min(limit).min(room);
+        if let Ok(chunk) = spread.ring.read_chunk(take) {
+            let (head, tail) = chunk.as_slices();
+            spread.pending.extend_from_slice(head);
+            spread.pending.extend_from_slice(tail);
+            chunk.commit_all();
+            if take > 0 && spread.since.is_none() {
+                spread.since = Some(now);
+            }
+        }
+        let due = spread.pending.len() >= self.config.db_batch_rows
+            || spread
+                .since
+                .is_some_and(|since| now.duration_since(since) >= self.config.db_flush_interval);
+        if due && !spread.retry_at.is_some_and(|at| now < at) {
+            self.commit_spread(now);
+        }
+        take
+    }
+
+    fn commit_spread(&mut self, now: Instant) {
+        let Some(spread) = self.spread.as_mut() else {
+            return;
+        };
+        if spread.pending.is_empty() {
+            return;
+        }
+        let ctx = RowContext {
+            registry: &self.registry,
+            clock: &self.clock,
+        };
+        match self.db.insert_spread_batch(&spread.pending, &ctx) {
+            Ok(_) => {
+                spread.pending.clear();
+                spread.since = None;
+                spread.retry_at = None;
+            }
+            Err(err) => {
+                self.db_errors += 1;
+                spread.retry_at = Some(now + self.config.db_flush_interval);
+                log::warn!("{err}; keeping {} spread records for a retry", spread.pending.len());
+            }
+        }
     }
 
     /// The latency histograms recorded so far.
@@ -304,8 +381,9 @@ impl TelemetryStage {
     fn drain_all(&mut self) {
         loop {
             let now = monotonic_now();
-            let drained =
-                self.drain_samples(usize::MAX) + self.drain_opportunities(usize::MAX, now);
+            let drained = self.drain_samples(usize::MAX)
+                + self.drain_opportunities(usize::MAX, now)
+                + self.drain_spread(usize::MAX, now);
             if self.pending.len() >= self.config.db_batch_rows {
                 self.commit_pending(now);
             }
@@ -346,7 +424,8 @@ impl Stage for TelemetryStage {
     fn poll(&mut self) -> usize {
         let now = monotonic_now();
         let handled = self.drain_samples(SAMPLES_PER_POLL_MAX)
-            + self.drain_opportunities(RECORDS_PER_POLL_MAX, now);
+            + self.drain_opportunities(RECORDS_PER_POLL_MAX, now)
+            + self.drain_spread(RECORDS_PER_POLL_MAX, now);
         self.flush_if_due(now);
         self.progress_if_due(now);
         handled
@@ -357,7 +436,13 @@ impl Stage for TelemetryStage {
         if !self.pending.is_empty() {
             self.commit_pending(monotonic_now());
         }
-        let unwritten = self.pending.len() + self.opportunities.slots();
+        let now = monotonic_now();
+        self.commit_spread(now);
+        let spread_unwritten = self
+            .spread
+            .as_ref()
+            .map_or(0, |s| s.pending.len() + s.ring.slots());
+        let unwritten = self.pending.len() + self.opportunities.slots() + spread_unwritten;
         if unwritten > 0 {
             log::error!("telemetry: {unwritten} opportunity rows could not be written");
         }

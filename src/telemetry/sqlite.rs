@@ -17,6 +17,9 @@ use std::time::{Duration, UNIX_EPOCH};
 use rusqlite::{CachedStatement, Connection, OpenFlags};
 
 use crate::edge::opportunity::{BasisOpportunity, Quad, QuadBps};
+use crate::edge::spread_opportunity::{
+    Metric, RejectReason, RejectionCounts, SpreadOpportunity, SpreadRecord,
+};
 use crate::runtime::Clock;
 use crate::types::InstrumentRegistry;
 use crate::types::bps::Bps;
@@ -80,9 +83,54 @@ FROM opportunities
 GROUP BY volatility_source;
 ";
 
+/// Migration 2: the cross-venue scanner's `spread_opportunities` (one row per accepted
+/// opportunity, its best size in columns and every size as JSON) and
+/// `spread_rejections` (rejected candidates counted per reason per flush).
+const MIGRATION_2: &str = "
+CREATE TABLE spread_opportunities (
+    id INTEGER PRIMARY KEY,
+    detected_at TEXT NOT NULL,
+    detection_latency_ms REAL NOT NULL,
+    expires_at TEXT NOT NULL,
+    base TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    buy_venue TEXT NOT NULL,
+    buy_symbol TEXT NOT NULL,
+    sell_venue TEXT NOT NULL,
+    sell_symbol TEXT NOT NULL,
+    buy_ask REAL NOT NULL,
+    sell_bid REAL NOT NULL,
+    gross_bps REAL NOT NULL,
+    fees_bps REAL NOT NULL,
+    funding_delta_bps REAL NOT NULL,
+    buy_venue_delay_ms INTEGER NOT NULL,
+    sell_venue_delay_ms INTEGER NOT NULL,
+    stale_penalty INTEGER NOT NULL,
+    notional REAL NOT NULL,
+    qty REAL NOT NULL,
+    vwap_buy REAL NOT NULL,
+    vwap_sell REAL NOT NULL,
+    slippage_bps REAL NOT NULL,
+    net_bps REAL NOT NULL,
+    expected_profit REAL NOT NULL,
+    confidence INTEGER NOT NULL CHECK (confidence BETWEEN 0 AND 100),
+    metrics TEXT NOT NULL,
+    sizes TEXT NOT NULL
+);
+CREATE INDEX idx_spread_opportunities_detected_at ON spread_opportunities (detected_at);
+CREATE INDEX idx_spread_opportunities_net_bps ON spread_opportunities (net_bps);
+CREATE TABLE spread_rejections (
+    id INTEGER PRIMARY KEY,
+    flushed_at TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    count INTEGER NOT NULL
+);
+CREATE INDEX idx_spread_rejections_flushed_at ON spread_rejections (flushed_at);
+";
+
 /// Every migration, in order: entry `i` brings the schema from version `i` to `i + 1`.
 /// Append only; never edit a released migration.
-const MIGRATIONS: [&str; 1] = [MIGRATION_1];
+const MIGRATIONS: [&str; 2] = [MIGRATION_1, MIGRATION_2];
 
 /// The schema version this build writes (`PRAGMA user_version` after migrating).
 #[allow(clippy::cast_possible_truncation)] // a handful of migrations, checked below
@@ -270,6 +318,35 @@ impl OpportunityDb {
         Ok(batch.len())
     }
 
+    /// Inserts the scanner's records in one transaction, all or nothing: an opportunity
+    /// is a `spread_opportunities` row, a rejection flush one `spread_rejections` row
+    /// per reason counted. Returns the rows written.
+    pub fn insert_spread_batch(
+        &mut self,
+        batch: &[SpreadRecord],
+        ctx: &RowContext<'_>,
+    ) -> Result<usize, DbError> {
+        let write_err = |source| DbError::Write {
+            path: self.path.clone(),
+            rows: batch.len(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(write_err)?;
+        let mut rows = 0;
+        for record in batch {
+            rows += match record {
+                SpreadRecord::Opportunity(o) => insert_spread_row(&tx, o, ctx),
+                SpreadRecord::Rejections { ts_raw, counts } => {
+                    insert_rejection_rows(&tx, &rfc3339_ms(ctx.clock, *ts_raw), counts)
+                }
+            }
+            .map_err(write_err)?;
+        }
+        tx.commit().map_err(write_err)?;
+        self.rows += rows as u64;
+        Ok(rows)
+    }
+
     /// Reads back every row, in id order (tests and tools; allocates the whole table).
     pub fn read_opportunities(&self) -> Result<Vec<StoredOpportunity>, DbError> {
         let sql = format!(
@@ -364,6 +441,126 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<(), DbError> {
         log::info!("{}: migrated to schema version {version}", path.display());
     }
     Ok(())
+}
+
+/// Wall time of a raw reading as RFC 3339 with milliseconds.
+fn rfc3339_ms(clock: &Clock, raw: u64) -> String {
+    let at = UNIX_EPOCH + Duration::from_nanos(clock.unix_ns(raw));
+    humantime::format_rfc3339_millis(at).to_string()
+}
+
+/// One `spread_rejections` row per reason counted.
+fn insert_rejection_rows(
+    conn: &Connection,
+    at: &str,
+    counts: &RejectionCounts,
+) -> rusqlite::Result<usize> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO spread_rejections (flushed_at, reason, count) VALUES (?1, ?2, ?3)",
+    )?;
+    let mut rows = 0;
+    for reason in RejectReason::ALL {
+        let count = i64::try_from(counts.get(reason)).unwrap_or(i64::MAX);
+        if count > 0 {
+            rows += stmt.execute(rusqlite::params![at, reason.as_str(), count])?;
+        }
+    }
+    Ok(rows)
+}
+
+const SPREAD_INSERT: &str = "INSERT INTO spread_opportunities (detected_at, detection_latency_ms, expires_at, base, kind, buy_venue, buy_symbol, sell_venue, sell_symbol, buy_ask, sell_bid, gross_bps, fees_bps, funding_delta_bps, buy_venue_delay_ms, sell_venue_delay_ms, stale_penalty, notional, qty, vwap_buy, vwap_sell, slippage_bps, net_bps, expected_profit, confidence, metrics, sizes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)";
+
+fn insert_spread_row(
+    conn: &Connection,
+    o: &SpreadOpportunity,
+    ctx: &RowContext<'_>,
+) -> rusqlite::Result<usize> {
+    let clock = ctx.clock;
+    let (buy, sell) = (ctx.registry.get(o.buy), ctx.registry.get(o.sell));
+    let best = o.best_size();
+    let mut stmt = conn.prepare_cached(SPREAD_INSERT)?;
+    stmt.execute(rusqlite::params![
+        rfc3339_ms(clock, o.ts_decision_raw),
+        ns_to_ms(clock.delta_ns(o.ts_recv_raw, o.ts_decision_raw)),
+        rfc3339_ms(clock, o.expires_raw),
+        buy.base.as_str(),
+        buy.kind.name(),
+        buy.venue.name(),
+        buy.symbol.as_str(),
+        sell.venue.name(),
+        sell.symbol.as_str(),
+        o.buy_ask.to_f64_lossy(),
+        o.sell_bid.to_f64_lossy(),
+        bps(o.gross_bps),
+        bps(o.fees_bps),
+        bps(o.funding_delta_bps),
+        o.venue_delay_ms[0],
+        o.venue_delay_ms[1],
+        o.stale_penalty,
+        best.notional.to_f64_lossy(),
+        best.qty.to_f64_lossy(),
+        best.vwap_buy.to_f64_lossy(),
+        best.vwap_sell.to_f64_lossy(),
+        bps(best.slippage_bps),
+        bps(best.net_bps),
+        best.expected_profit_raw as f64 / 1e8,
+        best.confidence,
+        metrics_json(o),
+        sizes_json(o),
+    ])
+}
+
+/// `{"funding_delta":0.5,"book_imbalance":null,...}`: each soft metric's score, null
+/// when it was not available.
+fn metrics_json(o: &SpreadOpportunity) -> String {
+    const NAMES: [(&str, Metric); 6] = [
+        ("funding_delta", Metric::FundingDelta),
+        ("book_imbalance", Metric::BookImbalance),
+        ("open_interest", Metric::OpenInterest),
+        ("vwap_deviation", Metric::VwapDeviation),
+        ("volatility", Metric::Volatility),
+        ("liquidation_distance", Metric::LiquidationDistance),
+    ];
+    let best = o.best_size();
+    let fields: Vec<String> = NAMES
+        .iter()
+        .map(|&(name, metric)| {
+            let score = if metric == Metric::VwapDeviation {
+                best.vwap_deviation_score
+            } else {
+                o.metrics.get(metric)
+            };
+            match score {
+                Some(s) => format!("\"{name}\":{:.4}", bps(s)),
+                None => format!("\"{name}\":null"),
+            }
+        })
+        .collect();
+    format!("{{{}}}", fields.join(","))
+}
+
+/// `[{"notional":100,"qty":0.001,"net_bps":3.1,"confidence":80,"rejected":null},...]`.
+fn sizes_json(o: &SpreadOpportunity) -> String {
+    let sizes: Vec<String> = o
+        .sizes()
+        .iter()
+        .map(|s| {
+            let rejected = s
+                .rejected
+                .map_or_else(|| "null".to_owned(), |r| format!("\"{}\"", r.as_str()));
+            format!(
+                "{{\"notional\":{},\"qty\":{},\"vwap_buy\":{},\"vwap_sell\":{},\"net_bps\":{:.4},\"expected_profit\":{:.8},\"confidence\":{},\"rejected\":{rejected}}}",
+                s.notional,
+                s.qty,
+                s.vwap_buy,
+                s.vwap_sell,
+                bps(s.net_bps),
+                s.expected_profit_raw as f64 / 1e8,
+                s.confidence,
+            )
+        })
+        .collect();
+    format!("[{}]", sizes.join(","))
 }
 
 fn insert_sql() -> String {
