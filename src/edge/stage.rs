@@ -442,3 +442,125 @@ impl Stage for EdgeStage {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::edge::scanner::tests::{registry, terms, update};
+    use crate::edge::spread::ScannerParams;
+    use crate::runtime::Clock;
+    use crate::stats::PipelineStats;
+    use crate::telemetry::sample::SampleSink;
+    use crate::types::Venue;
+
+    struct Rig {
+        stage: EdgeStage,
+        input: rtrb::Producer<TopUpdate>,
+        spread: rtrb::Consumer<SpreadRecord>,
+        intents: rtrb::Consumer<OrderIntent>,
+        mock: Arc<quanta::Mock>,
+        stats: Arc<PipelineStats>,
+    }
+
+    fn rig() -> Rig {
+        let (clock, mock) = Clock::mock();
+        mock.increment(Duration::from_secs(1));
+        let registry = registry(&[Venue::Binance, Venue::Okx]);
+        let stats = Arc::new(PipelineStats::default());
+        let (input, input_rx) = rtrb::RingBuffer::new(64);
+        let (out, _out_rx) = rtrb::RingBuffer::new(64);
+        let (samples, _samples_rx) = rtrb::RingBuffer::new(64);
+        let (spread_tx, spread) = rtrb::RingBuffer::new(64);
+        let (intent_tx, intents) = rtrb::RingBuffer::new(64);
+        let io = EdgeIo {
+            input: input_rx,
+            output: out,
+            samples: SampleSink::new(samples, Arc::clone(&stats), |s| &s.edge_samples_dropped),
+            stats: Arc::clone(&stats),
+            clock,
+        };
+        let pair = BasisPair {
+            spot: InstrumentId(0),
+            perp: InstrumentId(2),
+        };
+        let basis = BasisParams {
+            baseline_ticks: 1,
+            ..BasisParams::default()
+        };
+        let scanner = Scanner::new(&registry, ScannerParams::default(), terms);
+        let stage = EdgeStage::new(&registry, &[pair], basis, io)
+            .with_scanner(scanner, spread_tx)
+            .with_intents(intent_tx, Duration::from_millis(500));
+        Rig {
+            stage,
+            input,
+            spread,
+            intents,
+            mock,
+            stats,
+        }
+    }
+
+    fn px(cents: i64) -> Price {
+        Price::from_raw(cents * Price::SCALE / 100)
+    }
+
+    #[test]
+    fn test_basis_and_spread_intents_with_their_expiry() {
+        let mut r = rig();
+        r.input.push(update(0, 9990, 10000)).unwrap();
+        r.input.push(update(2, 10030, 10040)).unwrap();
+        r.stage.poll();
+        let basis = r.intents.pop().unwrap();
+        assert_eq!(basis.strategy, Strategy::Basis);
+        assert_eq!(basis.id >> 56, 1);
+        assert_eq!(basis.legs[0].instrument, InstrumentId(2));
+        assert_eq!((basis.legs[0].side, basis.legs[0].limit), (OrderSide::Sell, px(10030)));
+        assert_eq!((basis.legs[1].side, basis.legs[1].limit), (OrderSide::Buy, px(10000)));
+        assert_eq!(basis.qty, Qty::from_raw(Qty::SCALE), "100 quote at 100");
+        assert_eq!(basis.expires_raw, basis.ts_decision_raw + 500_000_000);
+
+        r.input.push(update(1, 10030, 10040)).unwrap();
+        r.stage.poll();
+        let intent = r.intents.pop().unwrap();
+        assert_eq!((intent.strategy, intent.id >> 56), (Strategy::CrossVenue, 2));
+        assert_eq!(intent.legs[0].instrument, InstrumentId(0));
+        assert_eq!((intent.legs[0].side, intent.legs[0].limit), (OrderSide::Buy, px(10000)));
+        assert_eq!((intent.legs[1].side, intent.legs[1].limit), (OrderSide::Sell, px(10030)));
+        assert_eq!(intent.qty, Qty::from_raw(10 * Qty::SCALE), "1000 quote at 100");
+        assert_eq!(intent.confidence, 100);
+        assert_eq!(intent.expires_raw, intent.ts_decision_raw + 2_000_000_000);
+        let Ok(SpreadRecord::Opportunity(opp)) = r.spread.pop() else {
+            panic!("an opportunity record");
+        };
+        assert_eq!((opp.ts_recv_raw, opp.expires_raw), (7, intent.expires_raw));
+        assert_eq!(r.stats.edge_intents.get(), 2);
+        assert_eq!(r.stats.edge_spread_accepted.get(), 1);
+    }
+
+    #[test]
+    fn test_rejections_are_flushed_as_counts() {
+        let mut r = rig();
+        r.input.push(update(0, 9990, 10000)).unwrap();
+        r.input.push(update(1, 10001, 10040)).unwrap();
+        r.input.push(update(1, 10002, 10040)).unwrap();
+        r.stage.poll();
+        assert!(r.spread.pop().is_err(), "nothing before the flush interval");
+        r.mock.increment(REJECTION_FLUSH_INTERVAL);
+        r.input.push(update(1, 10003, 10040)).unwrap();
+        r.stage.poll();
+        let Ok(SpreadRecord::Rejections { counts, .. }) = r.spread.pop() else {
+            panic!("a rejection flush");
+        };
+        assert_eq!(counts.get(RejectReason::Unprofitable), 3);
+        assert!(r.intents.pop().is_err(), "a rejected candidate never trades");
+        let mut report = RunReport::default();
+        r.stage.finish(&mut report);
+        assert_eq!(report.counter("scanner.candidates"), 3);
+        assert_eq!(report.counter("scanner.rejected.unprofitable"), 3);
+        assert_eq!(report.counter("scanner.instruments"), 2);
+        assert!(report.notes.is_empty());
+    }
+}

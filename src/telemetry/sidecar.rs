@@ -570,7 +570,10 @@ mod tests {
 
     fn check_rows(out: &Path, clock: &Clock) {
         let db = OpportunityDb::open(&out.join(DB_FILE_NAME)).unwrap();
-        assert_eq!(db.schema_version().unwrap(), 1);
+        assert_eq!(
+            db.schema_version().unwrap(),
+            crate::telemetry::sqlite::SCHEMA_VERSION
+        );
         let rows = db.read_opportunities().unwrap();
         let sources: Vec<&str> = rows.iter().map(|r| r.volatility_source.as_str()).collect();
         assert_eq!(sources, ["PERP", "PERP", "SPOT", "BOTH", "SPOT"]);

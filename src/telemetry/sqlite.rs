@@ -868,6 +868,83 @@ mod tests {
     }
 
     #[test]
+    fn test_db_spread_rows_and_rejection_counts() {
+        use crate::edge::spread_opportunity::{MetricScores, RejectionCounts, SIZES_MAX, SizeEval};
+        use crate::telemetry::sqlite::fixtures::price;
+        use crate::types::InstrumentId;
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = OpportunityDb::open(&dir.path().join(DB_FILE_NAME)).unwrap();
+        let (clock, _mock) = Clock::mock();
+        let registry = registry();
+        let ctx = RowContext {
+            registry: &registry,
+            clock: &clock,
+        };
+        let mut sizes = [SizeEval::default(); SIZES_MAX];
+        sizes[0] = SizeEval {
+            notional: price("100"),
+            net_bps: Bps::from_num(3.5),
+            expected_profit_raw: 3_500_000,
+            confidence: 80,
+            vwap_deviation_score: Some(Bps::ONE),
+            ..SizeEval::default()
+        };
+        sizes[1].rejected = Some(RejectReason::InsufficientDepth);
+        let mut metrics = MetricScores::default();
+        metrics.set(Metric::BookImbalance, Some(Bps::from_num(0.5)));
+        let opp = SpreadOpportunity {
+            buy: InstrumentId(0),
+            sell: InstrumentId(1),
+            ts_recv_raw: 0,
+            ts_decision_raw: 1_000,
+            expires_raw: 2_000_001_000,
+            buy_ask: price("100"),
+            sell_bid: price("100.2"),
+            gross_bps: Bps::from_num(20),
+            fees_bps: Bps::from_num(10),
+            funding_delta_bps: Bps::ZERO,
+            venue_delay_ms: [3, 4],
+            stale_penalty: 0,
+            metrics,
+            sizes,
+            sizes_len: 2,
+            best: 0,
+        };
+        let mut counts = RejectionCounts::default();
+        counts.add(RejectReason::Unprofitable);
+        counts.add(RejectReason::Unprofitable);
+        counts.add(RejectReason::VenueStale);
+        let batch = [
+            SpreadRecord::Opportunity(opp),
+            SpreadRecord::Rejections { ts_raw: 5, counts },
+        ];
+        assert_eq!(db.insert_spread_batch(&batch, &ctx).unwrap(), 3);
+        let (net, confidence, metrics, sizes): (f64, i64, String, String) = db
+            .conn
+            .query_row(
+                "SELECT net_bps, confidence, metrics, sizes FROM spread_opportunities",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .unwrap();
+        assert_eq!((net, confidence), (3.5, 80));
+        assert!(metrics.contains("\"book_imbalance\":0.5000"), "{metrics}");
+        assert!(metrics.contains("\"vwap_deviation\":1.0000"), "{metrics}");
+        assert!(metrics.contains("\"open_interest\":null"), "{metrics}");
+        assert!(sizes.contains("\"rejected\":\"INSUFFICIENT_DEPTH\""), "{sizes}");
+        let unprofitable: i64 = db
+            .conn
+            .query_row(
+                "SELECT count FROM spread_rejections WHERE reason = 'UNPROFITABLE'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(unprofitable, 2);
+        assert_eq!(db.schema_version().unwrap(), SCHEMA_VERSION);
+    }
+
+    #[test]
     fn test_db_insert_batch_round_trips() {
         let dir = tempfile::tempdir().unwrap();
         let mut db = OpportunityDb::open(&dir.path().join(DB_FILE_NAME)).unwrap();
@@ -910,11 +987,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(DB_FILE_NAME);
         let mut db = OpportunityDb::open(&path).unwrap();
-        assert_eq!(db.schema_version().unwrap(), 1);
+        assert_eq!(db.schema_version().unwrap(), SCHEMA_VERSION);
         write_two(&mut db);
         drop(db);
         let db = OpportunityDb::open(&path).unwrap();
-        assert_eq!(db.schema_version().unwrap(), 1);
+        assert_eq!(db.schema_version().unwrap(), SCHEMA_VERSION);
         assert_eq!(db.read_opportunities().unwrap().len(), 2);
         let mode: String = db
             .conn
@@ -932,7 +1009,11 @@ mod tests {
             .pragma_update(None, "user_version", SCHEMA_VERSION + 1)
             .unwrap();
         let err = OpportunityDb::open(&path).unwrap_err();
-        assert!(matches!(err, DbError::TooNew { found: 2, .. }), "{err}");
+        let newer = SCHEMA_VERSION + 1;
+        assert!(
+            matches!(err, DbError::TooNew { found, .. } if found == newer),
+            "{err}"
+        );
     }
 
     #[test]
