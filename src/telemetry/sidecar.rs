@@ -636,6 +636,26 @@ mod tests {
     }
 
     #[test]
+    fn test_telemetry_stage_writes_spread_rejection_counts() {
+        use crate::edge::spread_opportunity::{RejectReason, RejectionCounts};
+        let dir = tempfile::tempdir().unwrap();
+        let rig = rig(dir.path(), 2, Duration::from_secs(3600));
+        let (mut tx, rx) = RingBuffer::new(8);
+        let mut stage = rig.stage.with_spread_records(rx);
+        let mut counts = RejectionCounts::default();
+        counts.add(RejectReason::Unprofitable);
+        counts.add(RejectReason::VenueStale);
+        tx.push(SpreadRecord::Rejections { ts_raw: 1, counts })
+            .unwrap();
+        assert_eq!(stage.poll(), 1);
+        assert_eq!(stage.db().rows(), 0, "a young partial batch waits");
+        let mut report = RunReport::default();
+        stage.finish(&mut report);
+        assert_eq!(report.counter("telemetry.rows_written"), 2, "one row per reason");
+        assert_eq!(report.counter("telemetry.rows_unwritten"), 0);
+    }
+
+    #[test]
     fn test_telemetry_stage_poll_is_bounded() {
         let dir = tempfile::tempdir().unwrap();
         let mut rig = rig(dir.path(), DB_BATCH_ROWS_DEFAULT, DB_FLUSH_INTERVAL_DEFAULT);
