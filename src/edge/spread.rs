@@ -21,7 +21,10 @@
 //!   books valid, both venues' delay within their `stale_after`, for perps both funding
 //!   rates known and the delta at or above the threshold, per size tracked depth at least
 //!   [`DEPTH_MULTIPLE`] × notional on both books and the ladder able to fill it; a size
-//!   is accepted when its net reaches the record threshold;
+//!   is accepted when its net reaches the record threshold. A candidate whose best
+//!   possible net (gross - fees - base slippage of both legs - adverse funding) misses
+//!   the record threshold is rejected as unprofitable before any size is evaluated:
+//!   most candidates (a spread of a few bps against ~10 bps of fees) cost no division;
 //! - confidence = 100 × Σ weight × score / Σ weight over the available metrics, minus
 //!   the penalty of each venue whose delay is above the soft limit; scores in 0..=1:
 //!   funding 1 at a delta ≥ 0 falling to 0 at the threshold; imbalance
@@ -214,12 +217,26 @@ pub fn walk(
             .filter(move |l| behind(l.price)),
     );
     let want = i128::from(qty_raw);
+    let to_base = |q: Qty| {
+        if contract_raw == Qty::SCALE {
+            i128::from(q.raw())
+        } else {
+            i128::from(q.raw()) * i128::from(contract_raw) / i128::from(Qty::SCALE)
+        }
+    };
+    if want > 0 && to_base(top.qty) >= want {
+        // The touch fills it all: no division (the common case for small sizes).
+        return Some(Walk {
+            vwap: top.price,
+            worst: top.price,
+        });
+    }
     let (mut filled, mut value, mut worst) = (0i128, 0i128, Price::ZERO);
     for level in levels {
         if filled >= want {
             break;
         }
-        let base = i128::from(level.qty.raw()) * i128::from(contract_raw) / i128::from(Qty::SCALE);
+        let base = to_base(level.qty);
         let take = base.min(want - filled);
         if take <= 0 {
             continue;
@@ -353,11 +370,16 @@ fn evaluate_candidate(
     } else {
         None
     };
-    let penalty = [buy, sell]
-        .iter()
-        .filter(|leg| leg.delay_ms > p.soft_delay_ms)
-        .count() as u32
-        * u32::from(p.stale_penalty_points);
+    let slow = u32::from(buy.delay_ms > p.soft_delay_ms) + u32::from(sell.delay_ms > p.soft_delay_ms);
+    let penalty = slow * u32::from(p.stale_penalty_points);
+    // No size can do better than the touch with the base slippage on both legs: reject
+    // at once when even that misses the record threshold (most candidates, cheaply).
+    let funding_cost = funding_delta.map_or(Bps::ZERO, |d| (-d).max(Bps::ZERO));
+    let floor = p.slippage.base_bps.min(p.slippage.cap_bps);
+    let bound = gross - buy.taker_fee - sell.taker_fee - floor - floor - funding_cost;
+    if bound < p.record_threshold_bps {
+        return Err(RejectReason::Unprofitable);
+    }
     let mut metrics = MetricScores::default();
     metrics.set(
         Metric::FundingDelta,
@@ -484,8 +506,12 @@ fn evaluate_size(
         return size;
     }
     size.rejected = None;
-    let deviation = bps_of(i128::from(wb.vwap.raw()) - a, a) + bps_of(b - i128::from(ws.vwap.raw()), b);
-    let score = against_gross(deviation, opp.gross_bps);
+    let score = if wb.vwap == opp.buy_ask && ws.vwap == opp.sell_bid {
+        Bps::ONE
+    } else {
+        let deviation = bps_of(i128::from(wb.vwap.raw()) - a, a) + bps_of(b - i128::from(ws.vwap.raw()), b);
+        against_gross(deviation, opp.gross_bps)
+    };
     size.vwap_deviation_score = Some(score);
     let mut metrics = opp.metrics;
     metrics.set(Metric::VwapDeviation, Some(score));

@@ -162,8 +162,12 @@ impl EdgeStage {
         };
         let mut evaluated = false;
         if update.valid {
+            // A basis tick is a change of the touch; depth, ladder or funding changes
+            // alone reach the scanner only.
+            let touch = |u: &TopUpdate| (u.bid, u.bid_qty, u.ask, u.ask_qty);
+            let ticked = slot.is_none_or(|last| touch(&last) != touch(&update));
             *slot = Some(update);
-            for k in 0..self.pairs_of[index].len() {
+            for k in 0..if ticked { self.pairs_of[index].len() } else { 0 } {
                 let pair_index = self.pairs_of[index][k];
                 evaluated |= self.evaluate_pair(pair_index, update.ts_recv_raw, start_raw);
             }
