@@ -86,10 +86,20 @@ fn update(id: usize, bid_cents: i64, perp: bool) -> TopUpdate {
     }
 }
 
-/// Updates over every instrument in turn around 100.00; one in `crossed_every` lifts the
-/// market 30 bps above the other venues (a candidate with every size evaluated).
-fn sequence(crossed_every: usize) -> Vec<TopUpdate> {
+/// How the replayed updates cross between venues.
+#[derive(Clone, Copy)]
+enum Crossing {
+    /// One update in 16 lifts its market 30 bps above the other venues (a candidate with
+    /// every size evaluated); the rest move by cents (candidates rejected early).
+    Mixed,
+    /// The last venue always sits 30 bps above the others: every change is crossed.
+    Always,
+}
+
+/// Updates over every instrument in turn around 100.00.
+fn sequence(crossing: Crossing) -> Vec<TopUpdate> {
     let instruments = Venue::ALL.len() * BASES * 2;
+    let last_venue = (Venue::ALL.len() - 1) * BASES * 2;
     let mut seed = 0x2545_f491_4f6c_dd1du64;
     (0..UPDATES)
         .map(|i| {
@@ -98,8 +108,11 @@ fn sequence(crossed_every: usize) -> Vec<TopUpdate> {
             seed ^= seed << 17;
             let id = i % instruments;
             let noise = i64::try_from(seed % 5).unwrap();
-            let lift = if i % crossed_every == 0 { 30 } else { 0 };
-            update(id, 10_000 + noise + lift, id % 2 == 1)
+            let lifted = match crossing {
+                Crossing::Mixed => i % 16 == 0,
+                Crossing::Always => id >= last_venue,
+            };
+            update(id, 10_000 + noise + if lifted { 30 } else { 0 }, id % 2 == 1)
         })
         .collect()
 }
@@ -116,7 +129,7 @@ struct Rig {
     clock: Clock,
 }
 
-fn rig() -> Rig {
+fn rig(scanner_enabled: bool) -> Rig {
     let (registry, pairs) = registry();
     let clock = Clock::new();
     let stats = Arc::new(PipelineStats::default());
@@ -132,7 +145,11 @@ fn rig() -> Rig {
         stats,
         clock: clock.clone(),
     };
-    let scanner = Scanner::new(&registry, ScannerParams::default(), |_| MarketTerms {
+    let params = ScannerParams {
+        enabled: scanner_enabled,
+        ..ScannerParams::default()
+    };
+    let scanner = Scanner::new(&registry, params, |_| MarketTerms {
         taker_fee: Bps::from_num(4),
         stale_after: Duration::from_millis(200),
     });
@@ -152,10 +169,11 @@ fn rig() -> Rig {
 }
 
 /// Measures one top-of-book change through the edge stage: ring pop, basis pairs,
-/// scanner candidates, records and intents pushed (output rings drained every update).
-fn run(c: &mut Criterion, id: &str, crossed_every: usize) {
-    let updates = sequence(crossed_every);
-    let mut rig = rig();
+/// scanner candidates (unless disabled: the basis-only baseline), records and intents
+/// pushed (output rings drained every update).
+fn run(c: &mut Criterion, id: &str, crossing: Crossing, scanner_enabled: bool) {
+    let updates = sequence(crossing);
+    let mut rig = rig(scanner_enabled);
     let mut now_ms = rig.clock.unix_ms_now();
     let mut i = 0usize;
     c.bench_function(id, |b| {
@@ -177,12 +195,13 @@ fn run(c: &mut Criterion, id: &str, crossed_every: usize) {
         });
     });
     let counts = rig.edge.scanner().unwrap().counts();
-    assert!(counts.candidates > 0, "{id}: the scanner evaluated candidates");
+    assert_eq!(counts.candidates > 0, scanner_enabled, "{id}: scanner candidates");
 }
 
 fn bench_edge_scan(c: &mut Criterion) {
-    run(c, "edge/top_change/4x50_mixed", 16);
-    run(c, "edge/top_change/4x50_every_change_crossed", 1);
+    run(c, "edge/top_change/4x50_mixed", Crossing::Mixed, true);
+    run(c, "edge/top_change/4x50_every_change_crossed", Crossing::Always, true);
+    run(c, "edge/top_change/4x50_basis_only", Crossing::Mixed, false);
 }
 
 criterion_group! {

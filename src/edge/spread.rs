@@ -13,6 +13,8 @@
 //!   size; vwap_spread = (vwap_sell - vwap_buy) / mid;
 //! - slippage per leg = min(cap, base + per_depth × notional / depth), depth being the
 //!   tracked depth of the book side the leg takes (defaults 2 + 3 × size/depth, cap 5);
+//!   every size scales from the base notional's values (quantity, size/depth), so a size
+//!   costs multiplications and the divisions are paid once per candidate;
 //! - funding delta (perps) = sell-leg rate - buy-leg rate per interval (the short
 //!   receives its rate, the long pays its own); only an adverse delta is a cost;
 //! - net = vwap_spread - both taker fees - both legs' slippage - max(0, -funding delta);
@@ -70,16 +72,12 @@ impl Default for SlippageModel {
 }
 
 impl SlippageModel {
-    /// Slippage of one leg of `notional_raw` against `depth_raw` (both raw 10^-8 quote
-    /// units); the cap when there is no depth.
-    pub fn leg_bps(&self, notional_raw: i128, depth_raw: i128) -> Bps {
-        if depth_raw <= 0 {
-            return self.cap_bps;
-        }
-        let modelled = self
-            .base_bps
-            .saturating_add(self.per_depth_bps.saturating_mul(ratio(notional_raw, depth_raw)));
-        modelled.min(self.cap_bps)
+    /// Slippage of one leg whose size is `size_to_depth` times the tracked depth it
+    /// takes from (`Bps::MAX` without depth: the cap).
+    pub fn leg_bps(&self, size_to_depth: Bps) -> Bps {
+        self.base_bps
+            .saturating_add(self.per_depth_bps.saturating_mul(size_to_depth))
+            .min(self.cap_bps)
     }
 }
 
@@ -323,7 +321,9 @@ pub fn confidence(scores: &MetricScores, weights: &Weights, penalty: u8) -> u8 {
     if total == 0 {
         return 0;
     }
-    let points = (sum * 100 / Bps::from_num(total)).round().to_num::<i64>();
+    // round(sum × 100 / total) in integers: sum ≤ 6 × 1000 × 2^32, so × 100 fits an i64.
+    let den = i64::from(total) << 32;
+    let points = (sum.to_bits().saturating_mul(100) + den / 2) / den;
     u8::try_from((points - i64::from(penalty)).clamp(0, 100)).unwrap_or(0)
 }
 
@@ -336,13 +336,10 @@ pub fn evaluate(
     p: &ScannerParams,
 ) -> Option<Result<SpreadOpportunity, RejectReason>> {
     let (buy_ask, sell_bid) = (buy.top.ask, sell.top.bid);
-    if buy_ask <= Price::ZERO || sell_bid <= Price::ZERO {
+    if buy_ask <= Price::ZERO || sell_bid <= buy_ask {
         return None;
     }
     let gross = gross_bps(buy_ask, sell_bid);
-    if gross <= Bps::ZERO {
-        return None;
-    }
     Some(evaluate_candidate(buy, sell, p, gross))
 }
 
@@ -412,6 +409,56 @@ fn evaluate_candidate(
     evaluate_sizes(buy, sell, p, &mut opp).map(|()| opp)
 }
 
+/// What every size of a candidate scales from: the values of the base notional (one
+/// multiple), computed once so that a size costs multiplications, not divisions.
+struct Unit {
+    /// Base notional in raw 10^-8 quote units.
+    notional_raw: i64,
+    /// Base quantity (base notional / buy ask), raw.
+    qty_raw: i64,
+    /// Tracked depth of the book side each leg takes (buy asks, sell bids), raw quote.
+    depth: [i128; 2],
+    /// Base notional / depth of each leg.
+    size_to_depth: [Bps; 2],
+}
+
+impl Unit {
+    fn new(buy: &LegView<'_>, sell: &LegView<'_>) -> Self {
+        let base = buy.min_notional.max(sell.min_notional);
+        let base = if base > Price::ZERO {
+            base
+        } else {
+            Price::from_raw(SIZE_BASE_FLOOR * Price::SCALE)
+        };
+        let depth = |d: i64, leg: &LegView<'_>| {
+            if leg.contract_raw == Qty::SCALE {
+                i128::from(d)
+            } else {
+                i128::from(d) * i128::from(leg.contract_raw) / i128::from(Qty::SCALE)
+            }
+        };
+        let depth = [
+            depth(buy.top.ask_depth_quote, buy),
+            depth(sell.top.bid_depth_quote, sell),
+        ];
+        let notional_raw = base.raw() / (Price::SCALE / Qty::SCALE);
+        let qty_raw = i128::from(base.raw()) * i128::from(Qty::SCALE)
+            / i128::from(buy.top.ask.raw().max(1));
+        Self {
+            notional_raw,
+            qty_raw: i64::try_from(qty_raw).unwrap_or(i64::MAX),
+            size_to_depth: depth.map(|d| {
+                if d > 0 {
+                    ratio(i128::from(notional_raw), d)
+                } else {
+                    Bps::MAX
+                }
+            }),
+            depth,
+        }
+    }
+}
+
 /// Fills `opp.sizes` and `opp.best`; the candidate's reason when no size is accepted.
 fn evaluate_sizes(
     buy: &LegView<'_>,
@@ -419,22 +466,11 @@ fn evaluate_sizes(
     p: &ScannerParams,
     opp: &mut SpreadOpportunity,
 ) -> Result<(), RejectReason> {
-    let base = buy.min_notional.max(sell.min_notional);
-    let base = if base > Price::ZERO {
-        base
-    } else {
-        Price::from_raw(SIZE_BASE_FLOOR * Price::SCALE)
-    };
-    let depth = |d: i64, leg: &LegView<'_>| {
-        i128::from(d) * i128::from(leg.contract_raw) / i128::from(Qty::SCALE)
-    };
-    let depth_buy = depth(buy.top.ask_depth_quote, buy);
-    let depth_sell = depth(sell.top.bid_depth_quote, sell);
+    let unit = Unit::new(buy, sell);
     let len = p.sizes_len.min(SIZES_MAX);
     let (mut best, mut any_depth) = (None::<usize>, false);
     for i in 0..len {
-        let notional = Price::from_raw(base.raw().saturating_mul(i64::from(p.size_multiples[i])));
-        let size = evaluate_size(buy, sell, p, opp, notional, (depth_buy, depth_sell));
+        let size = evaluate_size(buy, sell, p, opp, &unit, p.size_multiples[i]);
         any_depth |= size.rejected != Some(RejectReason::InsufficientDepth);
         if size.rejected.is_none()
             && best.is_none_or(|b: usize| size.expected_profit_raw > opp.sizes[b].expected_profit_raw)
@@ -460,20 +496,19 @@ fn evaluate_size(
     sell: &LegView<'_>,
     p: &ScannerParams,
     opp: &SpreadOpportunity,
-    notional: Price,
-    (depth_buy, depth_sell): (i128, i128),
+    unit: &Unit,
+    multiple: u32,
 ) -> SizeEval {
-    // Notional in raw 10^-8 quote units, like the depths.
-    let notional_raw = i128::from(notional.raw()) * i128::from(Qty::SCALE) / i128::from(Price::SCALE);
-    let qty_raw = i128::from(notional.raw()) * i128::from(Qty::SCALE) / i128::from(opp.buy_ask.raw());
-    let qty = Qty::from_raw(i64::try_from(qty_raw).unwrap_or(i64::MAX));
+    let m = i64::from(multiple);
+    let notional_raw = i128::from(unit.notional_raw) * i128::from(m);
+    let qty = Qty::from_raw(unit.qty_raw.saturating_mul(m));
     let mut size = SizeEval {
-        notional,
+        notional: Price::from_raw(unit.notional_raw.saturating_mul(m).saturating_mul(Price::SCALE / Qty::SCALE)),
         qty,
         rejected: Some(RejectReason::InsufficientDepth),
         ..SizeEval::default()
     };
-    if depth_buy < DEPTH_MULTIPLE * notional_raw || depth_sell < DEPTH_MULTIPLE * notional_raw {
+    if unit.depth.iter().any(|&d| d < DEPTH_MULTIPLE * notional_raw) {
         return size;
     }
     let top_buy = LadderLevel {
@@ -490,23 +525,29 @@ fn evaluate_size(
     ) else {
         return size;
     };
+    let at_touch = wb.vwap == opp.buy_ask && ws.vwap == opp.sell_bid;
     let (a, b) = (i128::from(opp.buy_ask.raw()), i128::from(opp.sell_bid.raw()));
     size.vwap_buy = wb.vwap;
     size.vwap_sell = ws.vwap;
     size.worst_buy = wb.worst;
     size.worst_sell = ws.worst;
-    size.vwap_spread_bps = bps_of(2 * (i128::from(ws.vwap.raw()) - i128::from(wb.vwap.raw())), a + b);
-    size.slippage_bps = p.slippage.leg_bps(notional_raw, depth_buy) + p.slippage.leg_bps(notional_raw, depth_sell);
+    size.vwap_spread_bps = if at_touch {
+        opp.gross_bps
+    } else {
+        bps_of(2 * (i128::from(ws.vwap.raw()) - i128::from(wb.vwap.raw())), a + b)
+    };
+    let leg = |k: usize| p.slippage.leg_bps(unit.size_to_depth[k].saturating_mul_int(m));
+    size.slippage_bps = leg(0) + leg(1);
     let funding_cost = (-opp.funding_delta_bps).max(Bps::ZERO);
     size.net_bps = size.vwap_spread_bps - opp.fees_bps - size.slippage_bps - funding_cost;
-    let profit = i128::from(size.net_bps.to_bits()) * notional_raw / (10_000i128 << 32);
-    size.expected_profit_raw = i64::try_from(profit).unwrap_or(0);
+    let profit = (i128::from(size.net_bps.to_bits()) * notional_raw) >> 32;
+    size.expected_profit_raw = i64::try_from(profit).unwrap_or(0) / 10_000;
     if size.net_bps < p.record_threshold_bps {
         size.rejected = Some(RejectReason::Unprofitable);
         return size;
     }
     size.rejected = None;
-    let score = if wb.vwap == opp.buy_ask && ws.vwap == opp.sell_bid {
+    let score = if at_touch {
         Bps::ONE
     } else {
         let deviation = bps_of(i128::from(wb.vwap.raw()) - a, a) + bps_of(b - i128::from(ws.vwap.raw()), b);
@@ -618,11 +659,11 @@ mod tests {
     #[test]
     fn test_slippage_model_base_slope_and_cap() {
         let m = SlippageModel::default();
-        close(m.leg_bps(1_000, 10_000), 2.3);
-        close(m.leg_bps(0, 10_000), 2.0);
-        assert_eq!(m.leg_bps(10_000, 10_000), Bps::from_num(5));
-        assert_eq!(m.leg_bps(20_000, 10_000), Bps::from_num(5));
-        assert_eq!(m.leg_bps(1, 0), Bps::from_num(5));
+        close(m.leg_bps(ratio(1_000, 10_000)), 2.3);
+        close(m.leg_bps(Bps::ZERO), 2.0);
+        assert_eq!(m.leg_bps(Bps::ONE), Bps::from_num(5));
+        assert_eq!(m.leg_bps(Bps::from_num(2)), Bps::from_num(5));
+        assert_eq!(m.leg_bps(Bps::MAX), Bps::from_num(5), "no depth: the cap");
     }
 
     #[test]

@@ -65,9 +65,38 @@ struct IntentOut {
     basis_expiry_raw: u64,
 }
 
+/// What the basis tracker needs of an instrument's latest valid top (a copy of the
+/// whole update, ladder included, would cost ten times more per update).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Touch {
+    bid: Price,
+    bid_qty: Qty,
+    ask: Price,
+    ask_qty: Qty,
+    ts_venue_ms: u64,
+}
+
+impl Touch {
+    fn of(u: &TopUpdate) -> Self {
+        Self {
+            bid: u.bid,
+            bid_qty: u.bid_qty,
+            ask: u.ask,
+            ask_qty: u.ask_qty,
+            ts_venue_ms: u.ts_venue_ms,
+        }
+    }
+
+    /// The same prices and quantities (venue time aside).
+    fn same_touch(&self, other: &Self) -> bool {
+        (self.bid, self.bid_qty, self.ask, self.ask_qty)
+            == (other.bid, other.bid_qty, other.ask, other.ask_qty)
+    }
+}
+
 /// The edge stage.
 pub struct EdgeStage {
-    tops: Vec<Option<TopUpdate>>,
+    tops: Vec<Option<Touch>>,
     pairs: Vec<PairState>,
     pairs_of: Vec<Vec<usize>>,
     io: EdgeIo,
@@ -154,7 +183,7 @@ impl EdgeStage {
         self.spread.as_ref().map(|s| &s.scanner)
     }
 
-    fn on_update(&mut self, update: TopUpdate) {
+    fn on_update(&mut self, update: &TopUpdate) {
         let start_raw = self.io.clock.raw();
         let index = update.instrument.index();
         let Some(slot) = self.tops.get_mut(index) else {
@@ -164,9 +193,9 @@ impl EdgeStage {
         if update.valid {
             // A basis tick is a change of the touch; depth, ladder or funding changes
             // alone reach the scanner only.
-            let touch = |u: &TopUpdate| (u.bid, u.bid_qty, u.ask, u.ask_qty);
-            let ticked = slot.is_none_or(|last| touch(&last) != touch(&update));
-            *slot = Some(update);
+            let touch = Touch::of(update);
+            let ticked = slot.is_none_or(|last| !last.same_touch(&touch));
+            *slot = Some(touch);
             for k in 0..if ticked { self.pairs_of[index].len() } else { 0 } {
                 let pair_index = self.pairs_of[index][k];
                 evaluated |= self.evaluate_pair(pair_index, update.ts_recv_raw, start_raw);
@@ -176,7 +205,7 @@ impl EdgeStage {
             *slot = None;
             self.io.stats.edge_suppressed_invalid.incr();
         }
-        evaluated |= self.scan(&update, start_raw);
+        evaluated |= self.scan(update, start_raw);
         if evaluated {
             let end_raw = self.io.clock.raw();
             self.io.samples.record(Metric::Edge, start_raw, end_raw);
@@ -416,7 +445,7 @@ impl Stage for EdgeStage {
             let Ok(update) = self.io.input.pop() else {
                 break;
             };
-            self.on_update(update);
+            self.on_update(&update);
             handled += 1;
         }
         handled
