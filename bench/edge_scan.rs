@@ -109,10 +109,14 @@ fn sequence(crossing: Crossing) -> Vec<TopUpdate> {
             let id = i % instruments;
             let noise = i64::try_from(seed % 5).unwrap();
             let lifted = match crossing {
-                Crossing::Mixed => i % 16 == 0,
+                Crossing::Mixed => i.is_multiple_of(16),
                 Crossing::Always => id >= last_venue,
             };
-            update(id, 10_000 + noise + if lifted { 30 } else { 0 }, id % 2 == 1)
+            update(
+                id,
+                10_000 + noise + if lifted { 30 } else { 0 },
+                id % 2 == 1,
+            )
         })
         .collect()
 }
@@ -178,7 +182,7 @@ fn run(c: &mut Criterion, id: &str, crossing: Crossing, scanner_enabled: bool) {
     let mut i = 0usize;
     c.bench_function(id, |b| {
         b.iter(|| {
-            if i % 1024 == 0 {
+            if i.is_multiple_of(1024) {
                 now_ms = rig.clock.unix_ms_now();
             }
             let mut update = updates[i % UPDATES];
@@ -195,12 +199,21 @@ fn run(c: &mut Criterion, id: &str, crossing: Crossing, scanner_enabled: bool) {
         });
     });
     let counts = rig.edge.scanner().unwrap().counts();
-    assert_eq!(counts.candidates > 0, scanner_enabled, "{id}: scanner candidates");
+    assert_eq!(
+        counts.candidates > 0,
+        scanner_enabled,
+        "{id}: scanner candidates"
+    );
 }
 
 fn bench_edge_scan(c: &mut Criterion) {
     run(c, "edge/top_change/4x50_mixed", Crossing::Mixed, true);
-    run(c, "edge/top_change/4x50_every_change_crossed", Crossing::Always, true);
+    run(
+        c,
+        "edge/top_change/4x50_every_change_crossed",
+        Crossing::Always,
+        true,
+    );
     run(c, "edge/top_change/4x50_basis_only", Crossing::Mixed, false);
 }
 

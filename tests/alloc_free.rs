@@ -10,11 +10,11 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::Arc;
 
+use edgeline::book::TopUpdate;
 use edgeline::book::engine::TopSource;
+use edgeline::book::top::{Ladder, LadderLevel, LadderSide, PerpInfo};
 use edgeline::book::{BookIo, BookParams, BookStage};
 use edgeline::capture::{self, Direction};
-use edgeline::book::TopUpdate;
-use edgeline::book::top::{Ladder, LadderLevel, LadderSide, PerpInfo};
 use edgeline::edge::{
     BasisPair, BasisParams, EdgeIo, EdgeStage, MarketTerms, Scanner, ScannerParams,
 };
@@ -407,7 +407,9 @@ fn test_edge_scanner_allocates_nothing_after_warm_up() {
             let venue_ms = if i % 7 == 0 { now_ms - 500 } else { now_ms - 5 };
             for id in 0..4u32 {
                 let base = 6_000_000 + if id == 3 { lift * 600 } else { i % 3 };
-                top_tx.push(scan_update(id, base, base + 1, venue_ms)).unwrap();
+                top_tx
+                    .push(scan_update(id, base, base + 1, venue_ms))
+                    .unwrap();
             }
             mock.increment(std::time::Duration::from_millis(300));
             while edge.poll() > 0 {}
@@ -422,9 +424,15 @@ fn test_edge_scanner_allocates_nothing_after_warm_up() {
     run(2_000);
     COUNTING.with(|c| c.set(false));
     let allocations = ALLOCATIONS.with(|n| n.get());
-    assert!(stats.edge_spread_accepted.get() > accepted, "accepted path ran");
+    assert!(
+        stats.edge_spread_accepted.get() > accepted,
+        "accepted path ran"
+    );
     assert!(stats.edge_intents.get() > 0, "intent path ran");
     let counts = edge.scanner().unwrap().counts();
     assert!(counts.rejections.total() > 0, "rejection path ran");
-    assert_eq!(allocations, 0, "allocations in the edge stage after warm-up");
+    assert_eq!(
+        allocations, 0,
+        "allocations in the edge stage after warm-up"
+    );
 }

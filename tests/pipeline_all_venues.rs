@@ -83,7 +83,14 @@ fn test_all_four_venues_decode_book_and_scan() {
             row.get(0)
         })
         .unwrap();
-    assert_eq!(u64::try_from(rows).unwrap(), accepted, "every accepted one is a row");
+    assert_eq!(
+        u64::try_from(rows).unwrap(),
+        accepted,
+        "every accepted one is a row"
+    );
     assert_eq!(r.counter("edge.spread_records_dropped"), 0);
-    assert!(!r.notes.is_empty() || accepted == 0, "the top N is reported");
+    assert!(
+        !r.notes.is_empty() || accepted == 0,
+        "the top N is reported"
+    );
 }

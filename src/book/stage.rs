@@ -88,7 +88,10 @@ impl BookStage {
         if self.perp_info(event) {
             // Funding or open interest changed: republish the last update with it.
             if let Some(last) = self.last.get(event.instrument.index()).copied().flatten() {
-                let view = last.valid.then(|| self.engine.view(event.instrument)).flatten();
+                let view = last
+                    .valid
+                    .then(|| self.engine.view(event.instrument))
+                    .flatten();
                 if last.valid == view.is_some() {
                     self.publish(event, view, start_raw);
                 }

@@ -260,7 +260,10 @@ mod tests {
             ("trade_threshold_bps = 0.1", "scanner.trade_threshold_bps"),
             ("confidence_min = 101", "scanner.confidence_min"),
             ("soft_delay_ms = 0", "scanner.soft_delay_ms"),
-            ("weights = { volatility = 5000 }", "scanner.weights.volatility"),
+            (
+                "weights = { volatility = 5000 }",
+                "scanner.weights.volatility",
+            ),
         ] {
             let e = err(&format!("[scanner]\n{text}\n"));
             assert!(e.contains(key), "{text}: {e}");

@@ -10,8 +10,7 @@ use crate::book::BookParams;
 use crate::book::engine::TopSource;
 use crate::config::raw::RawVenue;
 use crate::config::raw::{
-    RawBasis, RawBook, RawConfig, RawCorePlan, RawInstrument, RawRings, RawScanner,
-    RawTelemetry,
+    RawBasis, RawBook, RawConfig, RawCorePlan, RawInstrument, RawRings, RawScanner, RawTelemetry,
 };
 use crate::config::{
     Config, ConfigError, FeePair, RingSizes, SimSettings, TelemetrySettings, VenueSettings,
@@ -484,14 +483,24 @@ fn resolve_scanner(raw: RawScanner) -> Result<ScannerParams, ConfigError> {
     }
     let s = d.slippage;
     p.slippage = SlippageModel {
-        base_bps: scanner_bps("slippage_base_bps", raw.slippage_base_bps, s.base_bps, 0.0..=1000.0)?,
+        base_bps: scanner_bps(
+            "slippage_base_bps",
+            raw.slippage_base_bps,
+            s.base_bps,
+            0.0..=1000.0,
+        )?,
         per_depth_bps: scanner_bps(
             "slippage_per_depth_bps",
             raw.slippage_per_depth_bps,
             s.per_depth_bps,
             0.0..=1000.0,
         )?,
-        cap_bps: scanner_bps("slippage_cap_bps", raw.slippage_cap_bps, s.cap_bps, 0.0..=1000.0)?,
+        cap_bps: scanner_bps(
+            "slippage_cap_bps",
+            raw.slippage_cap_bps,
+            s.cap_bps,
+            0.0..=1000.0,
+        )?,
     };
     if p.slippage.cap_bps < p.slippage.base_bps {
         return Err(invalid(
@@ -516,7 +525,10 @@ fn resolve_scanner(raw: RawScanner) -> Result<ScannerParams, ConfigError> {
     )?;
     p.top_n = raw.top_n.unwrap_or(d.top_n);
     if !(1..=1000).contains(&p.top_n) {
-        return Err(invalid("scanner.top_n", format!("{} is outside 1..=1000", p.top_n)));
+        return Err(invalid(
+            "scanner.top_n",
+            format!("{} is outside 1..=1000", p.top_n),
+        ));
     }
     let range = -10_000.0..=10_000.0;
     p.record_threshold_bps = scanner_bps(
@@ -525,8 +537,12 @@ fn resolve_scanner(raw: RawScanner) -> Result<ScannerParams, ConfigError> {
         d.record_threshold_bps,
         range.clone(),
     )?;
-    p.trade_threshold_bps =
-        scanner_bps("trade_threshold_bps", raw.trade_threshold_bps, d.trade_threshold_bps, range)?;
+    p.trade_threshold_bps = scanner_bps(
+        "trade_threshold_bps",
+        raw.trade_threshold_bps,
+        d.trade_threshold_bps,
+        range,
+    )?;
     if p.trade_threshold_bps < p.record_threshold_bps {
         return Err(invalid(
             "scanner.trade_threshold_bps",

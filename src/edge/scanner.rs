@@ -320,7 +320,10 @@ pub(crate) mod tests {
             assert_eq!(o.ts_recv_raw, 7);
             seen += 1;
         });
-        assert_eq!((seen, s.counts().candidates, s.counts().accepted), (1, 1, 1));
+        assert_eq!(
+            (seen, s.counts().candidates, s.counts().accepted),
+            (1, 1, 1)
+        );
         assert_eq!(s.top().len(), 1);
     }
 
@@ -330,7 +333,9 @@ pub(crate) mod tests {
         s.on_update(&update(0, 9990, 10000), None, |_| {});
         let mut invalid = update(0, 0, 0);
         invalid.valid = false;
-        s.on_update(&invalid, None, |_| panic!("an invalid update evaluates nothing"));
+        s.on_update(&invalid, None, |_| {
+            panic!("an invalid update evaluates nothing")
+        });
         s.on_update(&update(1, 10030, 10040), None, |_| panic!("book invalid"));
         assert_eq!(s.counts().rejections.get(RejectReason::BookInvalid), 1);
         s.on_update(&update(0, 9990, 10000), None, |_| {});

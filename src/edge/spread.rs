@@ -367,7 +367,8 @@ fn evaluate_candidate(
     } else {
         None
     };
-    let slow = u32::from(buy.delay_ms > p.soft_delay_ms) + u32::from(sell.delay_ms > p.soft_delay_ms);
+    let slow =
+        u32::from(buy.delay_ms > p.soft_delay_ms) + u32::from(sell.delay_ms > p.soft_delay_ms);
     let penalty = slow * u32::from(p.stale_penalty_points);
     // No size can do better than the touch with the base slippage on both legs: reject
     // at once when even that misses the record threshold (most candidates, cheaply).
@@ -387,7 +388,10 @@ fn evaluate_candidate(
         metrics.set(Metric::OpenInterest, open_interest_score(buy, sell));
     }
     let volatility = buy.volatility.zip(sell.volatility).map(|(a, b)| a.max(b));
-    metrics.set(Metric::Volatility, volatility.map(|v| against_gross(v, gross)));
+    metrics.set(
+        Metric::Volatility,
+        volatility.map(|v| against_gross(v, gross)),
+    );
     let mut opp = SpreadOpportunity {
         buy: buy.top.instrument,
         sell: sell.top.instrument,
@@ -442,8 +446,8 @@ impl Unit {
             depth(sell.top.bid_depth_quote, sell),
         ];
         let notional_raw = base.raw() / (Price::SCALE / Qty::SCALE);
-        let qty_raw = i128::from(base.raw()) * i128::from(Qty::SCALE)
-            / i128::from(buy.top.ask.raw().max(1));
+        let qty_raw =
+            i128::from(base.raw()) * i128::from(Qty::SCALE) / i128::from(buy.top.ask.raw().max(1));
         Self {
             notional_raw,
             qty_raw: i64::try_from(qty_raw).unwrap_or(i64::MAX),
@@ -473,7 +477,8 @@ fn evaluate_sizes(
         let size = evaluate_size(buy, sell, p, opp, &unit, p.size_multiples[i]);
         any_depth |= size.rejected != Some(RejectReason::InsufficientDepth);
         if size.rejected.is_none()
-            && best.is_none_or(|b: usize| size.expected_profit_raw > opp.sizes[b].expected_profit_raw)
+            && best
+                .is_none_or(|b: usize| size.expected_profit_raw > opp.sizes[b].expected_profit_raw)
         {
             best = Some(i);
         }
@@ -503,12 +508,20 @@ fn evaluate_size(
     let notional_raw = i128::from(unit.notional_raw) * i128::from(m);
     let qty = Qty::from_raw(unit.qty_raw.saturating_mul(m));
     let mut size = SizeEval {
-        notional: Price::from_raw(unit.notional_raw.saturating_mul(m).saturating_mul(Price::SCALE / Qty::SCALE)),
+        notional: Price::from_raw(
+            unit.notional_raw
+                .saturating_mul(m)
+                .saturating_mul(Price::SCALE / Qty::SCALE),
+        ),
         qty,
         rejected: Some(RejectReason::InsufficientDepth),
         ..SizeEval::default()
     };
-    if unit.depth.iter().any(|&d| d < DEPTH_MULTIPLE * notional_raw) {
+    if unit
+        .depth
+        .iter()
+        .any(|&d| d < DEPTH_MULTIPLE * notional_raw)
+    {
         return size;
     }
     let top_buy = LadderLevel {
@@ -520,13 +533,28 @@ fn evaluate_size(
         qty: sell.top.bid_qty,
     };
     let (Some(wb), Some(ws)) = (
-        walk(top_buy, &buy.top.ladder.asks, Taking::Asks, qty.raw(), buy.contract_raw),
-        walk(top_sell, &sell.top.ladder.bids, Taking::Bids, qty.raw(), sell.contract_raw),
+        walk(
+            top_buy,
+            &buy.top.ladder.asks,
+            Taking::Asks,
+            qty.raw(),
+            buy.contract_raw,
+        ),
+        walk(
+            top_sell,
+            &sell.top.ladder.bids,
+            Taking::Bids,
+            qty.raw(),
+            sell.contract_raw,
+        ),
     ) else {
         return size;
     };
     let at_touch = wb.vwap == opp.buy_ask && ws.vwap == opp.sell_bid;
-    let (a, b) = (i128::from(opp.buy_ask.raw()), i128::from(opp.sell_bid.raw()));
+    let (a, b) = (
+        i128::from(opp.buy_ask.raw()),
+        i128::from(opp.sell_bid.raw()),
+    );
     size.vwap_buy = wb.vwap;
     size.vwap_sell = ws.vwap;
     size.worst_buy = wb.worst;
@@ -534,9 +562,15 @@ fn evaluate_size(
     size.vwap_spread_bps = if at_touch {
         opp.gross_bps
     } else {
-        bps_of(2 * (i128::from(ws.vwap.raw()) - i128::from(wb.vwap.raw())), a + b)
+        bps_of(
+            2 * (i128::from(ws.vwap.raw()) - i128::from(wb.vwap.raw())),
+            a + b,
+        )
     };
-    let leg = |k: usize| p.slippage.leg_bps(unit.size_to_depth[k].saturating_mul_int(m));
+    let leg = |k: usize| {
+        p.slippage
+            .leg_bps(unit.size_to_depth[k].saturating_mul_int(m))
+    };
     size.slippage_bps = leg(0) + leg(1);
     let funding_cost = (-opp.funding_delta_bps).max(Bps::ZERO);
     size.net_bps = size.vwap_spread_bps - opp.fees_bps - size.slippage_bps - funding_cost;
@@ -550,7 +584,8 @@ fn evaluate_size(
     let score = if at_touch {
         Bps::ONE
     } else {
-        let deviation = bps_of(i128::from(wb.vwap.raw()) - a, a) + bps_of(b - i128::from(ws.vwap.raw()), b);
+        let deviation =
+            bps_of(i128::from(wb.vwap.raw()) - a, a) + bps_of(b - i128::from(ws.vwap.raw()), b);
         against_gross(deviation, opp.gross_bps)
     };
     size.vwap_deviation_score = Some(score);
@@ -679,16 +714,43 @@ mod tests {
         assert_eq!((w.vwap, w.worst), (px("100.5"), px("101")));
         let w = walk(top, &asks, Taking::Asks, qty("1").raw(), Qty::SCALE).unwrap();
         assert_eq!((w.vwap, w.worst), (px("100"), px("100")));
-        assert_eq!(walk(top, &asks, Taking::Asks, qty("8.1").raw(), Qty::SCALE), None);
+        assert_eq!(
+            walk(top, &asks, Taking::Asks, qty("8.1").raw(), Qty::SCALE),
+            None
+        );
         let bids = LadderSide::from_levels([level("100", "3"), level("99", "4")]);
-        let w = walk(level("100", "1"), &bids, Taking::Bids, qty("3").raw(), Qty::SCALE);
+        let w = walk(
+            level("100", "1"),
+            &bids,
+            Taking::Bids,
+            qty("3").raw(),
+            Qty::SCALE,
+        );
         let w = w.unwrap();
-        close(Bps::from_num(w.vwap.to_f64_lossy()), (100.0 + 2.0 * 99.0) / 3.0);
+        close(
+            Bps::from_num(w.vwap.to_f64_lossy()),
+            (100.0 + 2.0 * 99.0) / 3.0,
+        );
         // Contracts of 0.01 base: 100 contracts fill 1 base.
         let contract = qty("0.01").raw();
-        let w = walk(level("100", "100"), &LadderSide::default(), Taking::Asks, qty("1").raw(), contract);
+        let w = walk(
+            level("100", "100"),
+            &LadderSide::default(),
+            Taking::Asks,
+            qty("1").raw(),
+            contract,
+        );
         assert_eq!(w.unwrap().vwap, px("100"));
-        assert_eq!(walk(level("100", "99"), &LadderSide::default(), Taking::Asks, qty("1").raw(), contract), None);
+        assert_eq!(
+            walk(
+                level("100", "99"),
+                &LadderSide::default(),
+                Taking::Asks,
+                qty("1").raw(),
+                contract
+            ),
+            None
+        );
     }
 
     #[test]
@@ -781,16 +843,29 @@ mod tests {
         let p = ScannerParams::default();
         let a = top(0, ("99.9", "100"), "10", 1_000_000);
         let b = top(1, ("100.3", "100.4"), "10", 1_000_000);
-        let reject = |buy: LegView<'_>, sell: LegView<'_>| evaluate(&buy, &sell, &p).unwrap().unwrap_err();
-        let invalid = LegView { valid: false, ..leg(&b) };
+        let reject =
+            |buy: LegView<'_>, sell: LegView<'_>| evaluate(&buy, &sell, &p).unwrap().unwrap_err();
+        let invalid = LegView {
+            valid: false,
+            ..leg(&b)
+        };
         assert_eq!(reject(leg(&a), invalid), RejectReason::BookInvalid);
-        let stale = LegView { delay_ms: 201, ..leg(&a) };
+        let stale = LegView {
+            delay_ms: 201,
+            ..leg(&a)
+        };
         assert_eq!(reject(stale, leg(&b)), RejectReason::VenueStale);
         let thin = top(1, ("100.3", "100.4"), "10", 150);
         assert_eq!(reject(leg(&a), leg(&thin)), RejectReason::InsufficientDepth);
-        let dear = LegView { taker_fee: Bps::from_num(30), ..leg(&a) };
+        let dear = LegView {
+            taker_fee: Bps::from_num(30),
+            ..leg(&a)
+        };
         assert_eq!(reject(dear, leg(&b)), RejectReason::Unprofitable);
-        let perp = |t| LegView { perp: true, ..leg(t) };
+        let perp = |t| LegView {
+            perp: true,
+            ..leg(t)
+        };
         assert_eq!(reject(perp(&a), perp(&b)), RejectReason::FundingUnknown);
         let (mut fa, mut fb) = (a, b);
         fa.perp.funding_rate = Some(Rate::from_decimal_str("0.0003").unwrap());
@@ -808,14 +883,20 @@ mod tests {
             .unwrap();
         assert_eq!(opp.best, 0);
         assert_eq!(opp.sizes()[0].rejected, None);
-        assert_eq!(opp.sizes()[1].rejected, Some(RejectReason::InsufficientDepth));
+        assert_eq!(
+            opp.sizes()[1].rejected,
+            Some(RejectReason::InsufficientDepth)
+        );
         assert_eq!(opp.sizes()[1].confidence, 0);
         // Depth enough, but the top holds 1.5 and the ladder nothing: 1 fits, 2 does not.
         let short = top(0, ("99.9", "100"), "1.5", 1_000_000);
         let opp = evaluate(&leg(&short), &leg(&b), &ScannerParams::default())
             .unwrap()
             .unwrap();
-        assert_eq!(opp.sizes()[1].rejected, Some(RejectReason::InsufficientDepth));
+        assert_eq!(
+            opp.sizes()[1].rejected,
+            Some(RejectReason::InsufficientDepth)
+        );
         assert_eq!(opp.best, 0);
     }
 
@@ -834,12 +915,18 @@ mod tests {
         assert_eq!(opp.best_size().confidence, 70);
         a.perp.funding_rate = Some(Rate::from_decimal_str("0.0002").unwrap());
         b.perp.funding_rate = Some(Rate::from_decimal_str("0.0001").unwrap());
-        let perp = |t| LegView { perp: true, ..leg(t) };
+        let perp = |t| LegView {
+            perp: true,
+            ..leg(t)
+        };
         let opp = evaluate(&perp(&a), &perp(&b), &p).unwrap().unwrap();
         close(opp.funding_delta_bps, -1.0);
         let gross = 2.0 * 0.3 / 200.3 * 1e4;
         // The adverse funding is a cost: 1 bps off the net.
-        close(opp.sizes()[0].net_bps, gross - 2.0 - 2.0 * (2.0 + 3.0 * 1e-4) - 1.0);
+        close(
+            opp.sizes()[0].net_bps,
+            gross - 2.0 - 2.0 * (2.0 + 3.0 * 1e-4) - 1.0,
+        );
         close(opp.metrics.get(Metric::FundingDelta).unwrap(), 0.5);
         // (9 × 0.5 + 8 + 6) / 23 = 80.4 %
         assert_eq!(opp.best_size().confidence, 80);
@@ -849,7 +936,10 @@ mod tests {
     fn test_mid_volatility_mean_of_moves() {
         let mut v = MidVolatility::default();
         let mut mid = 1_000_000i64;
-        v.update(Price::from_raw(mid * Price::SCALE / 100), Price::from_raw(mid * Price::SCALE / 100));
+        v.update(
+            Price::from_raw(mid * Price::SCALE / 100),
+            Price::from_raw(mid * Price::SCALE / 100),
+        );
         for _ in 0..7 {
             mid += mid / 10_000;
             let p = Price::from_raw(mid * Price::SCALE / 100);

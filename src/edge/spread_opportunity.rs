@@ -225,6 +225,9 @@ impl SpreadOpportunity {
 }
 
 /// What the scanner sends to telemetry.
+// NB: a ring slot holds the largest variant; boxing it would allocate on the hot path,
+// and rejection flushes (the small variant) come once a second.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SpreadRecord {
     /// An accepted opportunity (one row).

@@ -196,7 +196,11 @@ impl EdgeStage {
             let touch = Touch::of(update);
             let ticked = slot.is_none_or(|last| !last.same_touch(&touch));
             *slot = Some(touch);
-            for k in 0..if ticked { self.pairs_of[index].len() } else { 0 } {
+            for k in 0..if ticked {
+                self.pairs_of[index].len()
+            } else {
+                0
+            } {
                 let pair_index = self.pairs_of[index][k];
                 evaluated |= self.evaluate_pair(pair_index, update.ts_recv_raw, start_raw);
             }
@@ -550,19 +554,38 @@ mod tests {
         assert_eq!(basis.strategy, Strategy::Basis);
         assert_eq!(basis.id >> 56, 1);
         assert_eq!(basis.legs[0].instrument, InstrumentId(2));
-        assert_eq!((basis.legs[0].side, basis.legs[0].limit), (OrderSide::Sell, px(10030)));
-        assert_eq!((basis.legs[1].side, basis.legs[1].limit), (OrderSide::Buy, px(10000)));
+        assert_eq!(
+            (basis.legs[0].side, basis.legs[0].limit),
+            (OrderSide::Sell, px(10030))
+        );
+        assert_eq!(
+            (basis.legs[1].side, basis.legs[1].limit),
+            (OrderSide::Buy, px(10000))
+        );
         assert_eq!(basis.qty, Qty::from_raw(Qty::SCALE), "100 quote at 100");
         assert_eq!(basis.expires_raw, basis.ts_decision_raw + 500_000_000);
 
         r.input.push(update(1, 10030, 10040)).unwrap();
         r.stage.poll();
         let intent = r.intents.pop().unwrap();
-        assert_eq!((intent.strategy, intent.id >> 56), (Strategy::CrossVenue, 2));
+        assert_eq!(
+            (intent.strategy, intent.id >> 56),
+            (Strategy::CrossVenue, 2)
+        );
         assert_eq!(intent.legs[0].instrument, InstrumentId(0));
-        assert_eq!((intent.legs[0].side, intent.legs[0].limit), (OrderSide::Buy, px(10000)));
-        assert_eq!((intent.legs[1].side, intent.legs[1].limit), (OrderSide::Sell, px(10030)));
-        assert_eq!(intent.qty, Qty::from_raw(10 * Qty::SCALE), "1000 quote at 100");
+        assert_eq!(
+            (intent.legs[0].side, intent.legs[0].limit),
+            (OrderSide::Buy, px(10000))
+        );
+        assert_eq!(
+            (intent.legs[1].side, intent.legs[1].limit),
+            (OrderSide::Sell, px(10030))
+        );
+        assert_eq!(
+            intent.qty,
+            Qty::from_raw(10 * Qty::SCALE),
+            "1000 quote at 100"
+        );
         assert_eq!(intent.confidence, 100);
         assert_eq!(intent.expires_raw, intent.ts_decision_raw + 2_000_000_000);
         let Ok(SpreadRecord::Opportunity(opp)) = r.spread.pop() else {
@@ -588,7 +611,10 @@ mod tests {
             panic!("a rejection flush");
         };
         assert_eq!(counts.get(RejectReason::Unprofitable), 3);
-        assert!(r.intents.pop().is_err(), "a rejected candidate never trades");
+        assert!(
+            r.intents.pop().is_err(),
+            "a rejected candidate never trades"
+        );
         let mut report = RunReport::default();
         r.stage.finish(&mut report);
         assert_eq!(report.counter("scanner.candidates"), 3);

@@ -224,7 +224,7 @@ impl TelemetryStage {
             || spread
                 .since
                 .is_some_and(|since| now.duration_since(since) >= self.config.db_flush_interval);
-        if due && !spread.retry_at.is_some_and(|at| now < at) {
+        if due && spread.retry_at.is_none_or(|at| now >= at) {
             self.commit_spread(now);
         }
         take
@@ -250,7 +250,10 @@ impl TelemetryStage {
             Err(err) => {
                 self.db_errors += 1;
                 spread.retry_at = Some(now + self.config.db_flush_interval);
-                log::warn!("{err}; keeping {} spread records for a retry", spread.pending.len());
+                log::warn!(
+                    "{err}; keeping {} spread records for a retry",
+                    spread.pending.len()
+                );
             }
         }
     }
@@ -651,7 +654,11 @@ mod tests {
         assert_eq!(stage.db().rows(), 0, "a young partial batch waits");
         let mut report = RunReport::default();
         stage.finish(&mut report);
-        assert_eq!(report.counter("telemetry.rows_written"), 2, "one row per reason");
+        assert_eq!(
+            report.counter("telemetry.rows_written"),
+            2,
+            "one row per reason"
+        );
         assert_eq!(report.counter("telemetry.rows_unwritten"), 0);
     }
 

@@ -931,7 +931,10 @@ mod tests {
         assert!(metrics.contains("\"book_imbalance\":0.5000"), "{metrics}");
         assert!(metrics.contains("\"vwap_deviation\":1.0000"), "{metrics}");
         assert!(metrics.contains("\"open_interest\":null"), "{metrics}");
-        assert!(sizes.contains("\"rejected\":\"INSUFFICIENT_DEPTH\""), "{sizes}");
+        assert!(
+            sizes.contains("\"rejected\":\"INSUFFICIENT_DEPTH\""),
+            "{sizes}"
+        );
         let unprofitable: i64 = db
             .conn
             .query_row(
