@@ -275,3 +275,127 @@ impl Stage for BookStage {
         report.set("book.levels_evicted_far", evicted);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::runtime::Clock;
+    use crate::stats::PipelineStats;
+    use crate::telemetry::sample::SampleSink;
+    use crate::types::{InstrumentSpec, MarketKind, Rate, Side};
+
+    fn event(body: EventBody) -> MarketEvent {
+        MarketEvent {
+            ts_recv_raw: 0,
+            ts_venue_ms: 0,
+            instrument: InstrumentId(0),
+            body,
+        }
+    }
+
+    fn px(v: i64) -> Price {
+        Price::from_raw(v * Price::SCALE)
+    }
+
+    #[test]
+    fn test_publishes_ladder_and_republishes_on_funding_and_open_interest() {
+        let mut registry = InstrumentRegistry::default();
+        registry
+            .insert(InstrumentSpec {
+                venue: Venue::Bybit,
+                kind: MarketKind::Perp,
+                symbol: "BTCUSDT".into(),
+                base: "BTC".into(),
+                tick_size: Price::from_raw(1),
+                lot_size: Qty::from_raw(1),
+                min_notional: Price::ZERO,
+                contract_size: Qty::from_raw(Qty::SCALE),
+            })
+            .unwrap();
+        let stats = Arc::new(PipelineStats::default());
+        let (mut input, input_rx) = rtrb::RingBuffer::new(64);
+        let (out_tx, mut out) = rtrb::RingBuffer::new(64);
+        let (samples, _samples_rx) = rtrb::RingBuffer::new(64);
+        let (resync, _resync_rx) = rtrb::RingBuffer::new(4);
+        let io = BookIo {
+            input: input_rx,
+            output: out_tx,
+            samples: SampleSink::new(samples, Arc::clone(&stats), |s| &s.book_samples_dropped),
+            stats,
+            clock: Clock::mock().0,
+        };
+        let mut stage = BookStage::new(
+            &registry,
+            BookParams::default(),
+            TopSource::default_for,
+            resync,
+            io,
+        );
+        let levels = [(Side::Bid, 100), (Side::Bid, 99), (Side::Ask, 101)];
+        input
+            .push(event(EventBody::DepthBegin {
+                first_update_id: 1,
+                last_update_id: 1,
+                prev_update_id: 0,
+                levels: 3,
+                snapshot: true,
+                checksum: None,
+            }))
+            .unwrap();
+        for (side, p) in levels {
+            input
+                .push(event(EventBody::DepthLevel {
+                    side,
+                    price: px(p),
+                    qty: Qty::from_raw(Qty::SCALE),
+                }))
+                .unwrap();
+        }
+        let rate = Rate::from_raw(Rate::SCALE / 10_000);
+        let funding = EventBody::Funding {
+            mark: px(100),
+            index: px(100),
+            rate,
+            next_funding_ms: 0,
+            fields: FundingFields::ALL,
+        };
+        input.push(event(funding)).unwrap();
+        input.push(event(funding)).unwrap();
+        let oi = Qty::from_raw(7 * Qty::SCALE);
+        input
+            .push(event(EventBody::OpenInterest { qty: oi }))
+            .unwrap();
+        let mark_only = EventBody::Funding {
+            mark: px(101),
+            index: px(100),
+            rate: Rate::ZERO,
+            next_funding_ms: 0,
+            fields: FundingFields::MARK,
+        };
+        input.push(event(mark_only)).unwrap();
+        stage.poll();
+        let first = out.pop().unwrap();
+        assert!(first.valid);
+        let bids: Vec<Price> = first
+            .ladder
+            .bids
+            .as_slice()
+            .iter()
+            .map(|l| l.price)
+            .collect();
+        assert_eq!(bids, [px(100), px(99)]);
+        assert_eq!(first.ladder.asks.as_slice().len(), 1);
+        assert_eq!(first.perp, PerpInfo::default());
+        let with_rate = out.pop().unwrap();
+        assert_eq!(with_rate.perp.funding_rate, Some(rate));
+        assert_eq!((with_rate.bid, with_rate.ladder), (first.bid, first.ladder));
+        let with_oi = out.pop().unwrap();
+        assert_eq!(with_oi.perp.open_interest, Some(oi));
+        assert!(
+            out.pop().is_err(),
+            "an unchanged rate or a mark alone publishes nothing"
+        );
+    }
+}
