@@ -138,13 +138,13 @@ impl Scanner {
 
     /// Takes one update (`delay_ms`: the venue's delay measured on it, when it carried
     /// a venue time) and evaluates every pair it touches; `accepted` is called with
-    /// each accepted opportunity (its ingress time set, decision and expiry left to the
-    /// caller).
+    /// each accepted opportunity (its ingress time set; the caller sets the decision
+    /// time and expiry in place, before it is kept for the top N).
     pub fn on_update(
         &mut self,
         update: &TopUpdate,
         delay_ms: Option<u32>,
-        mut accepted: impl FnMut(&SpreadOpportunity),
+        mut accepted: impl FnMut(&mut SpreadOpportunity),
     ) {
         let index = update.instrument.index();
         let Some(market) = self.markets.get_mut(index) else {
@@ -177,7 +177,7 @@ impl Scanner {
         buy: usize,
         sell: usize,
         ts_recv_raw: u64,
-        accepted: &mut impl FnMut(&SpreadOpportunity),
+        accepted: &mut impl FnMut(&mut SpreadOpportunity),
     ) {
         let (Some(buy_view), Some(sell_view)) = (self.view(buy), self.view(sell)) else {
             return;
@@ -190,8 +190,8 @@ impl Scanner {
             Ok(mut opp) => {
                 opp.ts_recv_raw = ts_recv_raw;
                 self.counts.accepted += 1;
+                accepted(&mut opp);
                 self.keep_top(&opp);
-                accepted(&opp);
             }
             Err(reason) => self.counts.rejections.add(reason),
         }

@@ -278,22 +278,18 @@ impl EdgeStage {
         let ring = &mut spread.ring;
         spread.scanner.on_update(update, delay_ms, |opp| {
             let decision_raw = io.clock.raw();
-            let opp = SpreadOpportunity {
-                ts_recv_raw: update.ts_recv_raw,
-                ts_decision_raw: decision_raw,
-                expires_raw: decision_raw.saturating_add(expiry_raw),
-                ..*opp
-            };
+            opp.ts_decision_raw = decision_raw;
+            opp.expires_raw = decision_raw.saturating_add(expiry_raw);
             io.stats.edge_spread_accepted.incr();
             let best = opp.best_size();
             if let Some(intents) = intents.as_mut()
                 && best.net_bps >= params.trade_threshold_bps
                 && best.confidence >= params.confidence_min
             {
-                let intent = spread_intent(&opp, intents);
+                let intent = spread_intent(opp, intents);
                 push_intent(intents, intent, io);
             }
-            if ring.push(SpreadRecord::Opportunity(opp)).is_err() {
+            if ring.push(SpreadRecord::Opportunity(*opp)).is_err() {
                 io.stats.edge_spread_records_dropped.incr();
             }
         });
