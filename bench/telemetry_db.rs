@@ -81,7 +81,7 @@ fn rows(config: &Config, n: usize) -> Vec<Row> {
     };
     let mut keys = RowKeys::new(1, 1);
     (0..n as u64)
-        .map(|i| Record::Opportunity(opportunity(config, i)).to_row(&mut keys, &ctx))
+        .map(|i| Record::Opportunity(&opportunity(config, i)).to_row(&mut keys, &ctx))
         .collect()
 }
 
@@ -94,7 +94,8 @@ fn bench_row(c: &mut Criterion) {
         clock: &clock,
     };
     let mut keys = RowKeys::new(1, 1);
-    let record = Record::Opportunity(opportunity(&config, 0));
+    let opportunity = opportunity(&config, 0);
+    let record = Record::Opportunity(&opportunity);
     c.bench_function("telemetry/row/opportunity", |b| {
         b.iter(|| {
             let row = record.to_row(&mut keys, &ctx);

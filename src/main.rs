@@ -211,12 +211,31 @@ fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
         r.counter("telemetry.rows_waiting_in_spool"),
         r.counter("telemetry.rows_dropped"),
     );
+    print_scanner(r);
     match &config.database.target {
         DbTarget::Sqlite(_) => match config.database.sqlite_path(&r.output_dir) {
             Some(path) if path == r.output_dir.join(DB_FILE_NAME) => print_stats(&r.output_dir),
             _ => print_summary(&config, &r.output_dir),
         },
         DbTarget::Postgres(_) => print_summary(&config, &r.output_dir),
+    }
+}
+
+/// The scanner's counts, rejections per reason and best opportunities.
+fn print_scanner(r: &edgeline::runtime::RunReport) {
+    println!(
+        "scanner: {} instruments on 2+ venues, {} candidates, {} accepted",
+        r.counter("scanner.instruments"),
+        r.counter("scanner.candidates"),
+        r.counter("scanner.accepted"),
+    );
+    let rejected: Vec<String> = edgeline::edge::spread_opportunity::RejectReason::ALL
+        .iter()
+        .map(|reason| format!("{} {}", reason.as_str(), r.counter(reason.report_key())))
+        .collect();
+    println!("scanner rejections: {}", rejected.join(", "));
+    for note in &r.notes {
+        println!("{note}");
     }
 }
 

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use crate::book::engine::TopSource;
 use crate::book::{BookIo, BookStage};
 use crate::config::{Config, VenueSettings};
-use crate::edge::{EdgeIo, EdgeStage};
+use crate::edge::{EdgeIo, EdgeStage, MarketTerms, Scanner};
 use crate::feed::binance::subscribe::snapshot_path;
 use crate::feed::snapshot_fetch::{SnapshotClient, SnapshotFetcher};
 use crate::feed::stage::{FeedConnection, FeedControl};
@@ -215,6 +215,7 @@ fn build_stages(
     let (event_tx, event_rx) = rtrb::RingBuffer::new(rings.market_events);
     let (top_tx, top_rx) = rtrb::RingBuffer::new(rings.book_updates);
     let (opp_tx, opp_rx) = rtrb::RingBuffer::new(rings.opportunities);
+    let (spread_tx, spread_rx) = rtrb::RingBuffer::new(rings.spread_records);
     let mut sample_rx = Vec::new();
     let mut sink = |dropped: fn(&PipelineStats) -> &Counter| {
         let (tx, rx) = rtrb::RingBuffer::new(rings.latency_samples);
@@ -235,7 +236,8 @@ fn build_stages(
             clock: clock.clone(),
             status: Arc::clone(status),
         },
-    )?;
+    )?
+    .with_spread_records(spread_rx);
     let (transport, connections) = connect(config, sim)?;
     let feed = FeedStage::new(
         transport,
@@ -281,13 +283,32 @@ fn build_stages(
             stats: Arc::clone(stats),
             clock: clock.clone(),
         },
-    );
+    )
+    .with_scanner(scanner(config), spread_tx);
     Ok(vec![
         Box::new(feed),
         Box::new(book),
         Box::new(edge),
         Box::new(telemetry),
     ])
+}
+
+/// The cross-venue scanner over the registry, with each market's taker fee and its
+/// venue's stale limit.
+fn scanner(config: &Config) -> Scanner {
+    Scanner::new(&config.registry, config.scanner, |inst| {
+        let venue = config.venues.iter().find(|v| v.venue == inst.venue);
+        let fees = venue.map(|v| match inst.kind {
+            MarketKind::Spot => v.spot_fees,
+            MarketKind::Perp => v.perp_fees,
+        });
+        MarketTerms {
+            taker_fee: fees.map_or(crate::types::bps::Bps::ZERO, |f| f.taker),
+            stale_after: venue.map_or(crate::config::resolve::STALE_AFTER_DEFAULT, |v| {
+                v.stale_after
+            }),
+        }
+    })
 }
 
 fn telemetry_config(config: &Config) -> TelemetryConfig {

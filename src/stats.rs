@@ -47,6 +47,16 @@ pub struct PipelineStats {
     pub edge_records_dropped: Counter,
     /// Edge: latency samples dropped.
     pub edge_samples_dropped: Counter,
+    /// Edge: cross-venue spread candidates evaluated (gross spread above zero).
+    pub edge_spread_candidates: Counter,
+    /// Edge: spread candidates accepted.
+    pub edge_spread_accepted: Counter,
+    /// Edge: spread records dropped because the telemetry ring was full.
+    pub edge_spread_records_dropped: Counter,
+    /// Edge: order intents pushed to the gateway.
+    pub edge_intents: Counter,
+    /// Edge: order intents dropped because the gateway ring was full.
+    pub edge_intents_dropped: Counter,
 }
 
 impl PipelineStats {
@@ -56,11 +66,12 @@ impl PipelineStats {
             + self.book_samples_dropped.get()
             + self.edge_samples_dropped.get()
             + self.edge_records_dropped.get()
+            + self.edge_spread_records_dropped.get()
     }
 
     /// Every counter with its report name (`stage.name`), in a fixed order.
-    pub fn named(&self) -> [(&'static str, &Counter); 20] {
-        [
+    pub fn named(&self) -> Vec<(&'static str, &Counter)> {
+        vec![
             ("feed.frames", &self.feed_frames),
             ("feed.events", &self.feed_events),
             ("feed.malformed", &self.feed_malformed),
@@ -84,6 +95,14 @@ impl PipelineStats {
             ("edge.would_trade", &self.edge_would_trade),
             ("edge.records_dropped", &self.edge_records_dropped),
             ("edge.samples_dropped", &self.edge_samples_dropped),
+            ("edge.spread_candidates", &self.edge_spread_candidates),
+            ("edge.spread_accepted", &self.edge_spread_accepted),
+            (
+                "edge.spread_records_dropped",
+                &self.edge_spread_records_dropped,
+            ),
+            ("edge.intents", &self.edge_intents),
+            ("edge.intents_dropped", &self.edge_intents_dropped),
         ]
     }
 

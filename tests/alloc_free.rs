@@ -1,8 +1,9 @@
 //! Proves the hot path allocates nothing after warm-up: Binance-format frames are pushed
 //! through decode → book (L2 included) → edge (the same decoder, rings and stages the pipeline uses),
-//! with a counting global allocator watching this thread; and the OKX and Hyperliquid
-//! decoders alone on every real message of `../shared/data/{okx,hyperliquid}`; and the
-//! gateway through intents, fills, exits and kill-switch flattens.
+//! with a counting global allocator watching this thread; the edge stage with the
+//! cross-venue scanner and intents on four venues; the OKX and Hyperliquid decoders alone
+//! on every real message of `../shared/data/{okx,hyperliquid}`; and the gateway through
+//! intents, fills, exits and kill-switch flattens.
 
 mod common;
 
@@ -10,10 +11,14 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::Arc;
 
+use edgeline::book::TopUpdate;
 use edgeline::book::engine::TopSource;
+use edgeline::book::top::{Ladder, LadderLevel, LadderSide, PerpInfo};
 use edgeline::book::{BookIo, BookParams, BookStage};
 use edgeline::capture::{self, Direction};
-use edgeline::edge::{BasisPair, BasisParams, EdgeIo, EdgeStage};
+use edgeline::edge::{
+    BasisPair, BasisParams, EdgeIo, EdgeStage, MarketTerms, Scanner, ScannerParams,
+};
 use edgeline::feed::binance::BinanceDecoder;
 use edgeline::feed::hyperliquid::HyperliquidDecoder;
 use edgeline::feed::okx::OkxDecoder;
@@ -443,4 +448,110 @@ fn test_gateway_allocates_nothing_after_warm_up() {
     assert!(gw.portfolio().trade_counts().1 > 0);
     assert!(records > 54 * 6);
     assert_eq!(ALLOCATIONS.with(Cell::get), 0, "allocations in the gateway");
+}
+
+/// A top of book of instrument `id` around `mid_cents`, with a ladder behind the touch.
+fn scan_update(id: u32, bid_cents: i64, ask_cents: i64, venue_ms: u64) -> TopUpdate {
+    let px = |cents: i64| Price::from_raw(cents * Price::SCALE / 100);
+    let qty = Qty::from_raw(Qty::SCALE);
+    let side = |first: i64, step: i64| {
+        LadderSide::from_levels((0..8).map(|k| LadderLevel {
+            price: px(first + step * k),
+            qty,
+        }))
+    };
+    TopUpdate {
+        instrument: InstrumentId(id),
+        bid: px(bid_cents),
+        bid_qty: qty,
+        ask: px(ask_cents),
+        ask_qty: qty,
+        bid_depth_quote: 50_000 * 100_000_000,
+        ask_depth_quote: 40_000 * 100_000_000,
+        ladder: Ladder {
+            bids: side(bid_cents, -1),
+            asks: side(ask_cents, 1),
+        },
+        perp: PerpInfo::default(),
+        valid: true,
+        ts_recv_raw: 1,
+        ts_venue_ms: venue_ms,
+    }
+}
+
+#[test]
+fn test_edge_scanner_allocates_nothing_after_warm_up() {
+    let mut registry = InstrumentRegistry::default();
+    for venue in Venue::ALL {
+        registry
+            .insert(InstrumentSpec {
+                venue,
+                kind: MarketKind::Spot,
+                symbol: "BTCUSDT".into(),
+                base: "BTC".into(),
+                tick_size: Price::from_decimal_str("0.01").unwrap(),
+                lot_size: Qty::from_decimal_str("0.001").unwrap(),
+                min_notional: Price::from_decimal_str("10").unwrap(),
+                contract_size: Qty::from_raw(Qty::SCALE),
+            })
+            .unwrap();
+    }
+    let (clock, mock) = Clock::mock();
+    let stats = Arc::new(PipelineStats::default());
+    let (mut top_tx, top_rx) = rtrb::RingBuffer::new(64);
+    let (opp_tx, _opp_rx) = rtrb::RingBuffer::new(64);
+    let (sample_tx, mut sample_rx) = rtrb::RingBuffer::new(64);
+    let (spread_tx, mut spread_rx) = rtrb::RingBuffer::new(64);
+    let (intent_tx, mut intent_rx) = rtrb::RingBuffer::new(64);
+    let io = EdgeIo {
+        input: top_rx,
+        output: opp_tx,
+        samples: SampleSink::new(sample_tx, Arc::clone(&stats), |s| &s.edge_samples_dropped),
+        stats: Arc::clone(&stats),
+        clock: clock.clone(),
+    };
+    let scanner = Scanner::new(&registry, ScannerParams::default(), |_| MarketTerms {
+        taker_fee: edgeline::types::bps::Bps::ONE,
+        stale_after: std::time::Duration::from_millis(200),
+    });
+    let mut edge = EdgeStage::new(&registry, &[], BasisParams::default(), io)
+        .with_scanner(scanner, spread_tx)
+        .with_intents(intent_tx, std::time::Duration::from_secs(2));
+    let mut run = |rounds: i64| {
+        for i in 0..rounds {
+            // Venue 3 sits 0..40 bps above the rest: candidates accepted and rejected.
+            // (6 USD, 600 cents, is 1 bps of 60000 USD); every 7th round is 500 ms late.
+            let lift = (i % 9) * 5;
+            let now_ms = clock.unix_ns(clock.raw()) / 1_000_000;
+            let venue_ms = if i % 7 == 0 { now_ms - 500 } else { now_ms - 5 };
+            for id in 0..4u32 {
+                let base = 6_000_000 + if id == 3 { lift * 600 } else { i % 3 };
+                top_tx
+                    .push(scan_update(id, base, base + 1, venue_ms))
+                    .unwrap();
+            }
+            mock.increment(std::time::Duration::from_millis(300));
+            while edge.poll() > 0 {}
+            while spread_rx.pop().is_ok() {}
+            while intent_rx.pop().is_ok() {}
+            while sample_rx.pop().is_ok() {}
+        }
+    };
+    run(200);
+    let accepted = stats.edge_spread_accepted.get();
+    COUNTING.with(|c| c.set(true));
+    run(2_000);
+    COUNTING.with(|c| c.set(false));
+    let allocations = ALLOCATIONS.with(|n| n.get());
+    assert!(
+        stats.edge_spread_accepted.get() > accepted,
+        "accepted path ran"
+    );
+    assert!(stats.edge_intents.get() > 0, "intent path ran");
+    let counts = edge.scanner().unwrap().counts();
+    assert!(counts.rejections.total() > 0, "rejection path ran");
+    assert_eq!(
+        allocations, 0,
+        "allocations in the edge stage after warm-up"
+    );
 }

@@ -2,7 +2,8 @@
 //! at once (`examples/all-venues.toml`): every venue's spot and perp decode, their books
 //! sync by each venue's own procedure (Binance REST snapshot, Bybit and OKX stream
 //! snapshots with OKX checksums, Hyperliquid snapshots) with no gap or mismatch, and the
-//! basis tracker records opportunities on every venue.
+//! basis tracker records opportunities on every venue; the cross-venue scanner evaluates
+//! BTC spot and perp across the four venues and writes its rows.
 
 use std::path::{Path, PathBuf};
 
@@ -72,5 +73,24 @@ fn test_all_four_venues_decode_book_and_scan() {
         venues,
         ["binance", "bybit", "hyperliquid", "okx"],
         "{per_venue:?}"
+    );
+    // BTC spot and BTC perp each on four venues.
+    assert_eq!(r.counter("scanner.instruments"), 8);
+    let accepted = r.counter("scanner.accepted");
+    assert!(r.counter("scanner.candidates") >= accepted.max(1));
+    let rows: i64 = db
+        .query_row("SELECT COUNT(*) FROM spread_opportunities", [], |row| {
+            row.get(0)
+        })
+        .unwrap();
+    assert_eq!(
+        u64::try_from(rows).unwrap(),
+        accepted,
+        "every accepted one is a row"
+    );
+    assert_eq!(r.counter("edge.spread_records_dropped"), 0);
+    assert!(
+        !r.notes.is_empty() || accepted == 0,
+        "the top N is reported"
     );
 }

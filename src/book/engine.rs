@@ -12,6 +12,7 @@
 use crate::book::l2::{Crossing, L2Book};
 use crate::book::sequence::{DepthIds, SequenceRule, Sequencer, Verdict};
 use crate::book::stage::BookParams;
+use crate::book::top::{Ladder, LadderLevel, LadderSide};
 use crate::types::{
     EventBody, InstrumentId, InstrumentRegistry, MarketEvent, Price, Qty, Side, Venue,
 };
@@ -114,6 +115,8 @@ pub struct BookView {
     pub bid_depth_quote: i64,
     /// The same on the ask side.
     pub ask_depth_quote: i64,
+    /// The best levels of the L2 book.
+    pub ladder: Ladder,
 }
 
 type Top = (Price, Qty, Price, Qty);
@@ -237,6 +240,7 @@ impl BookEngine {
             ask_qty,
             bid_depth_quote: book.depth_quote.0,
             ask_depth_quote: book.depth_quote.1,
+            ladder: ladder_of(&book.l2),
         })
     }
 
@@ -487,6 +491,20 @@ impl BookEngine {
     }
 }
 
+/// The best [`crate::book::top::LADDER_LEVELS`] levels of each side.
+fn ladder_of(l2: &L2Book) -> Ladder {
+    let side = |side| {
+        LadderSide::from_levels(l2.side(side).iter().map(|l| LadderLevel {
+            price: l.price,
+            qty: l.qty,
+        }))
+    };
+    Ladder {
+        bids: side(Side::Bid),
+        asks: side(Side::Ask),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -572,6 +590,8 @@ mod tests {
         );
         let v = e.view(ID).unwrap();
         assert_eq!((v.bid, v.ask, v.ask_qty), (px(100), px(101), qty(2)));
+        assert_eq!(v.ladder.asks.as_slice().len(), 1);
+        assert_eq!(v.ladder.bids.as_slice()[0].price, px(100));
         let up = [(Side::Bid, 100, 0), (Side::Bid, 99, 3)];
         assert_eq!(
             depth(&mut e, (11, 11, 0), false, None, &up),

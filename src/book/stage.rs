@@ -10,12 +10,14 @@
 //! every diff.
 
 use crate::book::engine::{Applied, BookEngine, BookView, Invalidation, TopSource};
-use crate::book::top::TopUpdate;
+use crate::book::top::{Ladder, PerpInfo, TopUpdate};
 use crate::runtime::{RunReport, Stage, StageKind};
 use crate::stage_io::StageIo;
 use crate::telemetry::sample::Metric;
 use crate::types::bps::Bps;
-use crate::types::{InstrumentId, InstrumentRegistry, MarketEvent, Price, Qty, Venue};
+use crate::types::{
+    EventBody, FundingFields, InstrumentId, InstrumentRegistry, MarketEvent, Price, Qty, Venue,
+};
 
 /// Events handled per poll at most (keeps the fused hot-path loop fair).
 pub const EVENTS_PER_POLL_MAX: usize = 256;
@@ -48,6 +50,7 @@ pub struct BookStage {
     engine: BookEngine,
     names: Vec<String>,
     last: Vec<Option<TopUpdate>>,
+    perp: Vec<PerpInfo>,
     resync_pending: Vec<bool>,
     resync: rtrb::Producer<InstrumentId>,
     io: BookIo,
@@ -74,6 +77,7 @@ impl BookStage {
                 .map(|i| format!("{} {} {}", i.venue, i.kind.name(), i.symbol))
                 .collect(),
             last: vec![None; registry.len()],
+            perp: vec![PerpInfo::default(); registry.len()],
             resync_pending: vec![false; registry.len()],
             resync,
             io,
@@ -81,6 +85,19 @@ impl BookStage {
     }
 
     fn apply(&mut self, event: &MarketEvent, start_raw: u64) {
+        if self.perp_info(event) {
+            // Funding or open interest changed: republish the last update with it.
+            if let Some(last) = self.last.get(event.instrument.index()).copied().flatten() {
+                let view = last
+                    .valid
+                    .then(|| self.engine.view(event.instrument))
+                    .flatten();
+                if last.valid == view.is_some() {
+                    self.publish(event, view, start_raw);
+                }
+            }
+            return;
+        }
         match self.engine.apply(event) {
             Applied::Nothing => {}
             Applied::Changed => {
@@ -92,6 +109,23 @@ impl BookStage {
             Applied::Invalidated(why) => self.invalidated(event, why, start_raw),
             Applied::SnapshotNeeded => self.request_resync(event.instrument),
         }
+    }
+
+    /// Keeps a perp's funding rate or open interest; true when the event carried one
+    /// that changed.
+    fn perp_info(&mut self, event: &MarketEvent) -> bool {
+        let Some(info) = self.perp.get_mut(event.instrument.index()) else {
+            return false;
+        };
+        let before = *info;
+        match event.body {
+            EventBody::Funding { rate, fields, .. } if fields.contains(FundingFields::RATE) => {
+                info.funding_rate = Some(rate);
+            }
+            EventBody::OpenInterest { qty } => info.open_interest = Some(qty),
+            _ => return false,
+        }
+        *info != before
     }
 
     /// Asks the feed stage for a resync, once until the book is valid again.
@@ -144,6 +178,7 @@ impl BookStage {
             ask_qty: Qty::ZERO,
             bid_depth_quote: 0,
             ask_depth_quote: 0,
+            ladder: Ladder::default(),
         });
         let update = TopUpdate {
             instrument: event.instrument,
@@ -153,6 +188,8 @@ impl BookStage {
             ask_qty: view.ask_qty,
             bid_depth_quote: view.bid_depth_quote,
             ask_depth_quote: view.ask_depth_quote,
+            ladder: view.ladder,
+            perp: self.perp[event.instrument.index()],
             valid,
             ts_recv_raw: event.ts_recv_raw,
             ts_venue_ms: event.ts_venue_ms,
@@ -171,25 +208,18 @@ impl BookStage {
     }
 }
 
-/// Whether two updates carry the same top, depth and validity (timestamps aside).
+/// Whether two updates carry the same top, depth, ladder, perp info and validity
+/// (timestamps aside).
 fn same_content(a: &TopUpdate, b: &TopUpdate) -> bool {
-    (
-        a.bid,
-        a.bid_qty,
-        a.ask,
-        a.ask_qty,
-        a.bid_depth_quote,
-        a.ask_depth_quote,
-        a.valid,
-    ) == (
-        b.bid,
-        b.bid_qty,
-        b.ask,
-        b.ask_qty,
-        b.bid_depth_quote,
-        b.ask_depth_quote,
-        b.valid,
-    )
+    TopUpdate {
+        ts_recv_raw: 0,
+        ts_venue_ms: 0,
+        ..*a
+    } == TopUpdate {
+        ts_recv_raw: 0,
+        ts_venue_ms: 0,
+        ..*b
+    }
 }
 
 impl Stage for BookStage {
@@ -243,5 +273,129 @@ impl Stage for BookStage {
         report.set("book.crossed_levels", totals.crossed);
         report.set("book.levels_dropped_far", dropped);
         report.set("book.levels_evicted_far", evicted);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::runtime::Clock;
+    use crate::stats::PipelineStats;
+    use crate::telemetry::sample::SampleSink;
+    use crate::types::{InstrumentSpec, MarketKind, Rate, Side};
+
+    fn event(body: EventBody) -> MarketEvent {
+        MarketEvent {
+            ts_recv_raw: 0,
+            ts_venue_ms: 0,
+            instrument: InstrumentId(0),
+            body,
+        }
+    }
+
+    fn px(v: i64) -> Price {
+        Price::from_raw(v * Price::SCALE)
+    }
+
+    #[test]
+    fn test_publishes_ladder_and_republishes_on_funding_and_open_interest() {
+        let mut registry = InstrumentRegistry::default();
+        registry
+            .insert(InstrumentSpec {
+                venue: Venue::Bybit,
+                kind: MarketKind::Perp,
+                symbol: "BTCUSDT".into(),
+                base: "BTC".into(),
+                tick_size: Price::from_raw(1),
+                lot_size: Qty::from_raw(1),
+                min_notional: Price::ZERO,
+                contract_size: Qty::from_raw(Qty::SCALE),
+            })
+            .unwrap();
+        let stats = Arc::new(PipelineStats::default());
+        let (mut input, input_rx) = rtrb::RingBuffer::new(64);
+        let (out_tx, mut out) = rtrb::RingBuffer::new(64);
+        let (samples, _samples_rx) = rtrb::RingBuffer::new(64);
+        let (resync, _resync_rx) = rtrb::RingBuffer::new(4);
+        let io = BookIo {
+            input: input_rx,
+            output: out_tx,
+            samples: SampleSink::new(samples, Arc::clone(&stats), |s| &s.book_samples_dropped),
+            stats,
+            clock: Clock::mock().0,
+        };
+        let mut stage = BookStage::new(
+            &registry,
+            BookParams::default(),
+            TopSource::default_for,
+            resync,
+            io,
+        );
+        let levels = [(Side::Bid, 100), (Side::Bid, 99), (Side::Ask, 101)];
+        input
+            .push(event(EventBody::DepthBegin {
+                first_update_id: 1,
+                last_update_id: 1,
+                prev_update_id: 0,
+                levels: 3,
+                snapshot: true,
+                checksum: None,
+            }))
+            .unwrap();
+        for (side, p) in levels {
+            input
+                .push(event(EventBody::DepthLevel {
+                    side,
+                    price: px(p),
+                    qty: Qty::from_raw(Qty::SCALE),
+                }))
+                .unwrap();
+        }
+        let rate = Rate::from_raw(Rate::SCALE / 10_000);
+        let funding = EventBody::Funding {
+            mark: px(100),
+            index: px(100),
+            rate,
+            next_funding_ms: 0,
+            fields: FundingFields::ALL,
+        };
+        input.push(event(funding)).unwrap();
+        input.push(event(funding)).unwrap();
+        let oi = Qty::from_raw(7 * Qty::SCALE);
+        input
+            .push(event(EventBody::OpenInterest { qty: oi }))
+            .unwrap();
+        let mark_only = EventBody::Funding {
+            mark: px(101),
+            index: px(100),
+            rate: Rate::ZERO,
+            next_funding_ms: 0,
+            fields: FundingFields::MARK,
+        };
+        input.push(event(mark_only)).unwrap();
+        stage.poll();
+        let first = out.pop().unwrap();
+        assert!(first.valid);
+        let bids: Vec<Price> = first
+            .ladder
+            .bids
+            .as_slice()
+            .iter()
+            .map(|l| l.price)
+            .collect();
+        assert_eq!(bids, [px(100), px(99)]);
+        assert_eq!(first.ladder.asks.as_slice().len(), 1);
+        assert_eq!(first.perp, PerpInfo::default());
+        let with_rate = out.pop().unwrap();
+        assert_eq!(with_rate.perp.funding_rate, Some(rate));
+        assert_eq!((with_rate.bid, with_rate.ladder), (first.bid, first.ladder));
+        let with_oi = out.pop().unwrap();
+        assert_eq!(with_oi.perp.open_interest, Some(oi));
+        assert!(
+            out.pop().is_err(),
+            "an unchanged rate or a mark alone publishes nothing"
+        );
     }
 }

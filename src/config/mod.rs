@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use crate::book::BookParams;
 use crate::book::engine::TopSource;
-use crate::edge::{BasisPair, BasisParams};
+use crate::edge::{BasisPair, BasisParams, ScannerParams};
 use crate::runtime::Placement;
 use crate::telemetry::db::DatabaseSettings;
 use crate::types::bps::Bps;
@@ -110,8 +110,10 @@ pub struct RingSizes {
     pub market_events: usize,
     /// book → edge.
     pub book_updates: usize,
-    /// edge → telemetry.
+    /// edge → telemetry (basis records).
     pub opportunities: usize,
+    /// edge → telemetry (spread scanner records).
+    pub spread_records: usize,
     /// each stage → telemetry.
     pub latency_samples: usize,
     /// Events one frame may decode into.
@@ -147,6 +149,8 @@ pub struct Config {
     pub book: BookParams,
     /// Basis tracker parameters.
     pub basis: BasisParams,
+    /// Cross-venue spread scanner parameters.
+    pub scanner: ScannerParams,
     /// Ring sizes.
     pub rings: RingSizes,
     /// Stage placement.
@@ -267,6 +271,28 @@ mod tests {
         assert!(e.contains("book.levels_max"), "{e}");
         let e = err("duration_secs = 0\n");
         assert!(e.contains("duration_secs"), "{e}");
+        for (text, key) in [
+            ("size_multiples = []", "scanner.size_multiples"),
+            ("size_multiples = [1, 0]", "scanner.size_multiples"),
+            ("slippage_cap_bps = 1.0", "scanner.slippage_cap_bps"),
+            ("slippage_base_bps = -1.0", "scanner.slippage_base_bps"),
+            ("expiry_ms = 0", "scanner.expiry_ms"),
+            ("top_n = 0", "scanner.top_n"),
+            ("trade_threshold_bps = 0.1", "scanner.trade_threshold_bps"),
+            ("confidence_min = 101", "scanner.confidence_min"),
+            ("soft_delay_ms = 0", "scanner.soft_delay_ms"),
+            (
+                "weights = { volatility = 5000 }",
+                "scanner.weights.volatility",
+            ),
+        ] {
+            let e = err(&format!("[scanner]\n{text}\n"));
+            assert!(e.contains(key), "{text}: {e}");
+        }
+        let e = err("[scanner]\nweight = 3\n");
+        assert!(e.contains("weight"), "{e}");
+        let e = err("[basis]\nintent_expiry_ms = 0\n");
+        assert!(e.contains("basis.intent_expiry_ms"), "{e}");
     }
 
     #[test]
@@ -307,6 +333,12 @@ mod tests {
             [basis]
             baseline_ticks = 10
             tracker_threshold_bps = 8.5
+            [scanner]
+            size_multiples = [1, 3]
+            expiry_ms = 500
+            top_n = 3
+            [scanner.weights]
+            volatility = 0
             [rings]
             market_events = 4096
             [[placement]]
@@ -325,5 +357,10 @@ mod tests {
         assert_eq!(c.placement.cores.len(), 1);
         assert_eq!(c.telemetry.progress_interval, None);
         assert_eq!(c.simulator.unwrap().seed, 11);
+        assert_eq!(c.scanner.sizes_len, 2);
+        assert_eq!(c.scanner.size_multiples[..2], [1, 3]);
+        assert_eq!(c.scanner.expiry_ns, 500_000_000);
+        assert_eq!(c.scanner.top_n, 3);
+        assert_eq!(c.scanner.weights.0, [9, 8, 7, 6, 0, 5]);
     }
 }

@@ -24,6 +24,8 @@ pub struct RawConfig {
     pub book: Option<RawBook>,
     /// Basis tracker thresholds and costs.
     pub basis: Option<RawBasis>,
+    /// Cross-venue spread scanner.
+    pub scanner: Option<RawScanner>,
     /// Ring sizes.
     pub rings: Option<RawRings>,
     /// Which core runs which stages (default: hot path on core 0, telemetry on core 1).
@@ -140,6 +142,62 @@ pub struct RawBasis {
     pub cost_ioc_perp_alo_spot_bps: Option<f64>,
     /// Cost of post-only on both legs, bps (default 11.0).
     pub cost_alo_both_bps: Option<f64>,
+    /// Lifetime of a basis order intent, ms (default 2000).
+    pub intent_expiry_ms: Option<u64>,
+}
+
+/// `[scanner]`: the cross-venue spread scanner.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScanner {
+    /// Run the scanner (default true).
+    pub enabled: Option<bool>,
+    /// Order sizes as multiples of the larger minimum notional of the two venues
+    /// (default [1, 2, 5, 10]; 1 to 8 entries, each at least 1).
+    pub size_multiples: Option<Vec<u32>>,
+    /// Slippage per leg at zero size, bps (default 2).
+    pub slippage_base_bps: Option<f64>,
+    /// Slippage added per unit of size / tracked depth, bps (default 3).
+    pub slippage_per_depth_bps: Option<f64>,
+    /// Slippage cap per leg, bps (default 5).
+    pub slippage_cap_bps: Option<f64>,
+    /// Confidence weights.
+    pub weights: Option<RawWeights>,
+    /// Lifetime of a signal, ms (default 2000).
+    pub expiry_ms: Option<u64>,
+    /// Lowest funding delta of a perp pair, bps per interval (default -2).
+    pub funding_delta_min_bps: Option<f64>,
+    /// Best opportunities kept for status views (default 10).
+    pub top_n: Option<usize>,
+    /// Record a size at or above this net edge, bps (default 0.5).
+    pub record_threshold_bps: Option<f64>,
+    /// Trade at or above this net edge, bps (default 5).
+    pub trade_threshold_bps: Option<f64>,
+    /// Trade at or above this confidence, 0..=100 (default 50).
+    pub confidence_min: Option<u8>,
+    /// Venue delay above which confidence is reduced, ms (default 200).
+    pub soft_delay_ms: Option<u32>,
+    /// Confidence points taken per venue between the soft and the stale limit
+    /// (default 30).
+    pub stale_penalty_points: Option<u8>,
+}
+
+/// `[scanner.weights]`: weight of each soft metric in the confidence score.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWeights {
+    /// Funding delta (default 9).
+    pub funding_delta: Option<u16>,
+    /// Book imbalance (default 8).
+    pub book_imbalance: Option<u16>,
+    /// Open interest (default 7).
+    pub open_interest: Option<u16>,
+    /// VWAP deviation (default 6).
+    pub vwap_deviation: Option<u16>,
+    /// Volatility (default 5).
+    pub volatility: Option<u16>,
+    /// Liquidation distance (default 5).
+    pub liquidation_distance: Option<u16>,
 }
 
 /// `[rings]`: slots of each SPSC ring (rounded by nothing: exactly this many).
@@ -152,6 +210,8 @@ pub struct RawRings {
     pub book_updates: Option<usize>,
     /// edge → telemetry opportunity records (default 16384).
     pub opportunities: Option<usize>,
+    /// edge → telemetry spread scanner records (default 16384).
+    pub spread_records: Option<usize>,
     /// each stage → telemetry latency samples (default 65536: ~1.5 MiB per stage).
     pub latency_samples: Option<usize>,
     /// Largest number of events one frame may decode into (default 2048).

@@ -11,15 +11,17 @@ use crate::book::engine::TopSource;
 use crate::config::database::resolve_database;
 use crate::config::raw::RawVenue;
 use crate::config::raw::{
-    RawBasis, RawBook, RawConfig, RawCorePlan, RawInstrument, RawMetrics, RawRings, RawTelegram,
-    RawTelemetry,
+    RawBasis, RawBook, RawConfig, RawCorePlan, RawInstrument, RawMetrics, RawRings, RawScanner,
+    RawTelegram, RawTelemetry,
 };
 use crate::config::{
     Config, ConfigError, FeePair, RingSizes, SimSettings, TelegramSettings, TelemetrySettings,
     VenueSettings,
 };
 use crate::edge::opportunity::CostModel;
-use crate::edge::{BasisPair, BasisParams};
+use crate::edge::spread::{SlippageModel, Weights};
+use crate::edge::spread_opportunity::SIZES_MAX;
+use crate::edge::{BasisPair, BasisParams, ScannerParams};
 use crate::runtime::{CorePlan, IdlePolicy, Placement, StageKind};
 use crate::types::bps::{Bps, bps_from_config};
 use crate::types::{InstrumentRegistry, InstrumentSpec, MarketKind, Price, Qty, Venue};
@@ -61,6 +63,7 @@ pub fn resolve(raw: RawConfig, core_count: usize) -> Result<Config, ConfigError>
         pairs,
         book: resolve_book(raw.book.unwrap_or_default())?,
         basis: resolve_basis(raw.basis.unwrap_or_default())?,
+        scanner: resolve_scanner(raw.scanner.unwrap_or_default())?,
         rings: resolve_rings(raw.rings.unwrap_or_default())?,
         placement: resolve_placement(&raw.placement, core_count)?,
         strict_placement: raw.strict_placement.unwrap_or(false),
@@ -469,7 +472,14 @@ fn resolve_basis(raw: RawBasis) -> Result<BasisParams, ConfigError> {
             )?,
             alo_both: bps("cost_alo_both_bps", raw.cost_alo_both_bps, d.costs.alo_both)?,
         },
+        intent_expiry_ms: raw.intent_expiry_ms.unwrap_or(d.intent_expiry_ms),
     };
+    if !(1..=60_000).contains(&params.intent_expiry_ms) {
+        return Err(invalid(
+            "basis.intent_expiry_ms",
+            format!("{} is outside 1..=60000", params.intent_expiry_ms),
+        ));
+    }
     if params.trade_threshold < params.tracker_threshold {
         return Err(invalid(
             "basis.trade_threshold_bps",
@@ -477,6 +487,166 @@ fn resolve_basis(raw: RawBasis) -> Result<BasisParams, ConfigError> {
         ));
     }
     Ok(params)
+}
+
+/// A bps value of `[scanner]` within `range`.
+fn scanner_bps(
+    key: &str,
+    value: Option<f64>,
+    default: Bps,
+    range: std::ops::RangeInclusive<f64>,
+) -> Result<Bps, ConfigError> {
+    let Some(v) = value else {
+        return Ok(default);
+    };
+    if !range.contains(&v) {
+        return Err(invalid(
+            format!("scanner.{key}"),
+            format!("{v} is outside {}..={} bps", range.start(), range.end()),
+        ));
+    }
+    bps_from_config(v).ok_or_else(|| {
+        invalid(
+            format!("scanner.{key}"),
+            format!("{v} is not a finite number of bps"),
+        )
+    })
+}
+
+fn resolve_scanner(raw: RawScanner) -> Result<ScannerParams, ConfigError> {
+    let d = ScannerParams::default();
+    let mut p = ScannerParams {
+        enabled: raw.enabled.unwrap_or(d.enabled),
+        ..d
+    };
+    if let Some(multiples) = &raw.size_multiples {
+        if multiples.is_empty() || multiples.len() > SIZES_MAX {
+            return Err(invalid(
+                "scanner.size_multiples",
+                format!("{} entries: give 1 to {SIZES_MAX}", multiples.len()),
+            ));
+        }
+        if let Some(bad) = multiples.iter().find(|&&m| !(1..=1_000_000).contains(&m)) {
+            return Err(invalid(
+                "scanner.size_multiples",
+                format!("{bad} is outside 1..=1000000"),
+            ));
+        }
+        p.size_multiples = [0; SIZES_MAX];
+        p.size_multiples[..multiples.len()].copy_from_slice(multiples);
+        p.sizes_len = multiples.len();
+    }
+    let s = d.slippage;
+    p.slippage = SlippageModel {
+        base_bps: scanner_bps(
+            "slippage_base_bps",
+            raw.slippage_base_bps,
+            s.base_bps,
+            0.0..=1000.0,
+        )?,
+        per_depth_bps: scanner_bps(
+            "slippage_per_depth_bps",
+            raw.slippage_per_depth_bps,
+            s.per_depth_bps,
+            0.0..=1000.0,
+        )?,
+        cap_bps: scanner_bps(
+            "slippage_cap_bps",
+            raw.slippage_cap_bps,
+            s.cap_bps,
+            0.0..=1000.0,
+        )?,
+    };
+    if p.slippage.cap_bps < p.slippage.base_bps {
+        return Err(invalid(
+            "scanner.slippage_cap_bps",
+            "must not be below scanner.slippage_base_bps",
+        ));
+    }
+    p.weights = resolve_weights(raw.weights.unwrap_or_default())?;
+    let expiry_ms = raw.expiry_ms.unwrap_or(d.expiry_ns / 1_000_000);
+    if !(1..=60_000).contains(&expiry_ms) {
+        return Err(invalid(
+            "scanner.expiry_ms",
+            format!("{expiry_ms} is outside 1..=60000"),
+        ));
+    }
+    p.expiry_ns = expiry_ms * 1_000_000;
+    p.funding_delta_min_bps = scanner_bps(
+        "funding_delta_min_bps",
+        raw.funding_delta_min_bps,
+        d.funding_delta_min_bps,
+        -10_000.0..=10_000.0,
+    )?;
+    p.top_n = raw.top_n.unwrap_or(d.top_n);
+    if !(1..=1000).contains(&p.top_n) {
+        return Err(invalid(
+            "scanner.top_n",
+            format!("{} is outside 1..=1000", p.top_n),
+        ));
+    }
+    let range = -10_000.0..=10_000.0;
+    p.record_threshold_bps = scanner_bps(
+        "record_threshold_bps",
+        raw.record_threshold_bps,
+        d.record_threshold_bps,
+        range.clone(),
+    )?;
+    p.trade_threshold_bps = scanner_bps(
+        "trade_threshold_bps",
+        raw.trade_threshold_bps,
+        d.trade_threshold_bps,
+        range,
+    )?;
+    if p.trade_threshold_bps < p.record_threshold_bps {
+        return Err(invalid(
+            "scanner.trade_threshold_bps",
+            "must not be below scanner.record_threshold_bps (only recorded sizes trade)",
+        ));
+    }
+    p.confidence_min = raw.confidence_min.unwrap_or(d.confidence_min);
+    if p.confidence_min > 100 {
+        return Err(invalid(
+            "scanner.confidence_min",
+            format!("{} is above 100", p.confidence_min),
+        ));
+    }
+    p.soft_delay_ms = raw.soft_delay_ms.unwrap_or(d.soft_delay_ms);
+    if p.soft_delay_ms == 0 {
+        return Err(invalid("scanner.soft_delay_ms", "must be at least 1"));
+    }
+    p.stale_penalty_points = raw.stale_penalty_points.unwrap_or(d.stale_penalty_points);
+    if p.stale_penalty_points > 100 {
+        return Err(invalid(
+            "scanner.stale_penalty_points",
+            format!("{} is above 100", p.stale_penalty_points),
+        ));
+    }
+    Ok(p)
+}
+
+fn resolve_weights(raw: crate::config::raw::RawWeights) -> Result<Weights, ConfigError> {
+    let d = Weights::default().0;
+    let named = [
+        ("funding_delta", raw.funding_delta),
+        ("book_imbalance", raw.book_imbalance),
+        ("open_interest", raw.open_interest),
+        ("vwap_deviation", raw.vwap_deviation),
+        ("volatility", raw.volatility),
+        ("liquidation_distance", raw.liquidation_distance),
+    ];
+    let mut weights = d;
+    for (i, (name, value)) in named.into_iter().enumerate() {
+        let w = value.unwrap_or(d[i]);
+        if w > 1000 {
+            return Err(invalid(
+                format!("scanner.weights.{name}"),
+                format!("{w} is above 1000"),
+            ));
+        }
+        weights[i] = w;
+    }
+    Ok(Weights(weights))
 }
 
 fn resolve_rings(raw: RawRings) -> Result<RingSizes, ConfigError> {
@@ -504,6 +674,7 @@ fn resolve_rings(raw: RawRings) -> Result<RingSizes, ConfigError> {
         market_events,
         book_updates: size("book_updates", raw.book_updates, 4096, 16)?,
         opportunities: size("opportunities", raw.opportunities, 16384, 16)?,
+        spread_records: size("spread_records", raw.spread_records, 16384, 16)?,
         latency_samples: size("latency_samples", raw.latency_samples, 65536, 16)?,
         events_per_frame_max,
     })

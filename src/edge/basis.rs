@@ -36,6 +36,8 @@ pub struct BasisParams {
     pub trade_threshold: Bps,
     /// Projected costs.
     pub costs: CostModel,
+    /// Lifetime of an order intent, ms (default 2000).
+    pub intent_expiry_ms: u64,
 }
 
 impl Default for BasisParams {
@@ -49,6 +51,7 @@ impl Default for BasisParams {
                 ioc_perp_alo_spot: Bps::lit("14.0"),
                 alo_both: Bps::lit("11.0"),
             },
+            intent_expiry_ms: 2000,
         }
     }
 }

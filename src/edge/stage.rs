@@ -1,21 +1,36 @@
 //! The edge stage: keeps the latest top of book per instrument, runs the basis tracker
-//! of every perp/spot pair a change touches, and records opportunities.
+//! of every perp/spot pair a change touches and the cross-venue spread scanner, records
+//! opportunities, and proposes trades.
 //!
-//! Runs on the hot-path thread; allocation-free after construction (tops, pairs and the
-//! instrument → pairs index are sized from the registry at start-up). Records go to
-//! telemetry through an SPSC ring; when it is full the record is dropped and counted,
-//! never waited for. Never trades: `would_trade_current` only says whether it would have.
+//! Runs on the hot-path thread; allocation-free after construction (tops, pairs, the
+//! instrument → pairs index and the scanner are sized from the registry at start-up).
+//! Records go to telemetry through SPSC rings (basis records, spread records with the
+//! rejection counts flushed every [`REJECTION_FLUSH_INTERVAL`]); when one is full the
+//! record is dropped and counted, never waited for (rejection counts are kept and sent
+//! with the next flush instead). Order intents go to the gateway through an optional
+//! ring (absent when trading is disabled), under the same drop-and-count rule.
+
+use std::time::Duration;
 
 use crate::book::TopUpdate;
 use crate::edge::basis::{BasisEval, BasisParams, BasisTracker};
-use crate::edge::opportunity::{BasisOpportunity, Quad};
+use crate::edge::opportunity::{BasisOpportunity, Direction, Quad};
+use crate::edge::scanner::Scanner;
+use crate::edge::spread::SIZE_BASE_FLOOR;
+use crate::edge::spread_opportunity::{
+    RejectReason, RejectionCounts, SpreadOpportunity, SpreadRecord, describe,
+};
 use crate::runtime::{RunReport, Stage, StageKind};
 use crate::stage_io::StageIo;
 use crate::telemetry::sample::Metric;
-use crate::types::{InstrumentId, InstrumentRegistry};
+use crate::types::intent::{ExecStyle, IntentLeg, OrderIntent, OrderSide, Strategy};
+use crate::types::{InstrumentId, InstrumentRegistry, Price, Qty};
 
 /// Top-of-book updates handled per poll at most.
 pub const UPDATES_PER_POLL_MAX: usize = 256;
+
+/// How often the scanner's rejection counts go to telemetry (one row per reason).
+pub const REJECTION_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
 
 /// A spot and a perp market of the same coin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,21 +44,73 @@ pub struct BasisPair {
 struct PairState {
     pair: BasisPair,
     tracker: BasisTracker,
+    /// Proposed notional of an intent: the larger minimum notional of the two legs.
+    notional: Price,
+}
+
+/// The scanner with its telemetry ring and flush state.
+struct SpreadOut {
+    scanner: Scanner,
+    ring: rtrb::Producer<SpreadRecord>,
+    expiry_raw: u64,
+    flush_every_raw: u64,
+    flushed: RejectionCounts,
+    flushed_at_raw: u64,
+}
+
+/// The gateway ring and the intent id sequence.
+struct IntentOut {
+    ring: rtrb::Producer<OrderIntent>,
+    next_seq: u64,
+    basis_expiry_raw: u64,
+}
+
+/// What the basis tracker needs of an instrument's latest valid top (a copy of the
+/// whole update, ladder included, would cost ten times more per update).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Touch {
+    bid: Price,
+    bid_qty: Qty,
+    ask: Price,
+    ask_qty: Qty,
+    ts_venue_ms: u64,
+}
+
+impl Touch {
+    fn of(u: &TopUpdate) -> Self {
+        Self {
+            bid: u.bid,
+            bid_qty: u.bid_qty,
+            ask: u.ask,
+            ask_qty: u.ask_qty,
+            ts_venue_ms: u.ts_venue_ms,
+        }
+    }
+
+    /// The same prices and quantities (venue time aside).
+    fn same_touch(&self, other: &Self) -> bool {
+        (self.bid, self.bid_qty, self.ask, self.ask_qty)
+            == (other.bid, other.bid_qty, other.ask, other.ask_qty)
+    }
 }
 
 /// The edge stage.
 pub struct EdgeStage {
-    tops: Vec<Option<TopUpdate>>,
+    tops: Vec<Option<Touch>>,
     pairs: Vec<PairState>,
     pairs_of: Vec<Vec<usize>>,
     io: EdgeIo,
+    spread: Option<SpreadOut>,
+    intents: Option<IntentOut>,
+    names: Vec<String>,
 }
 
-/// The edge stage's rings: top-of-book updates in, opportunity records out.
+/// The edge stage's rings: top-of-book updates in, basis opportunity records out.
 pub type EdgeIo = StageIo<TopUpdate, BasisOpportunity>;
 
 impl EdgeStage {
-    /// An edge stage tracking `pairs` with the same parameters each.
+    /// An edge stage tracking `pairs` with the same parameters each; no scanner and no
+    /// intents until [`EdgeStage::with_scanner`] and [`EdgeStage::with_intents`].
     pub fn new(
         registry: &InstrumentRegistry,
         pairs: &[BasisPair],
@@ -55,6 +122,7 @@ impl EdgeStage {
             pairs_of[pair.spot.index()].push(i);
             pairs_of[pair.perp.index()].push(i);
         }
+        let min_notional = |id: InstrumentId| registry.get(id).min_notional;
         Self {
             tops: vec![None; registry.len()],
             pairs: pairs
@@ -62,39 +130,103 @@ impl EdgeStage {
                 .map(|&pair| PairState {
                     pair,
                     tracker: BasisTracker::new(params),
+                    notional: min_notional(pair.spot)
+                        .max(min_notional(pair.perp))
+                        .max(Price::from_raw(SIZE_BASE_FLOOR * Price::SCALE)),
                 })
                 .collect(),
             pairs_of,
             io,
+            spread: None,
+            intents: None,
+            names: registry
+                .iter()
+                .map(|i| format!("{} {} {}", i.venue, i.kind.name(), i.symbol))
+                .collect(),
         }
     }
 
-    fn on_update(&mut self, update: TopUpdate) {
+    /// Adds the cross-venue scanner; its records go to `ring`.
+    #[must_use]
+    pub fn with_scanner(mut self, scanner: Scanner, ring: rtrb::Producer<SpreadRecord>) -> Self {
+        let clock = &self.io.clock;
+        let expiry = Duration::from_nanos(scanner.params().expiry_ns);
+        self.spread = Some(SpreadOut {
+            expiry_raw: clock.raw_ticks_for(expiry),
+            flush_every_raw: clock.raw_ticks_for(REJECTION_FLUSH_INTERVAL),
+            flushed: RejectionCounts::default(),
+            flushed_at_raw: clock.raw(),
+            scanner,
+            ring,
+        });
+        self
+    }
+
+    /// Enables trading: intents of both strategies go to `ring` (basis intents expire
+    /// after `basis_expiry`).
+    #[must_use]
+    pub fn with_intents(
+        mut self,
+        ring: rtrb::Producer<OrderIntent>,
+        basis_expiry: Duration,
+    ) -> Self {
+        self.intents = Some(IntentOut {
+            ring,
+            next_seq: 1,
+            basis_expiry_raw: self.io.clock.raw_ticks_for(basis_expiry),
+        });
+        self
+    }
+
+    /// The scanner, when enabled.
+    pub fn scanner(&self) -> Option<&Scanner> {
+        self.spread.as_ref().map(|s| &s.scanner)
+    }
+
+    fn on_update(&mut self, update: &TopUpdate) {
         let start_raw = self.io.clock.raw();
         let index = update.instrument.index();
         let Some(slot) = self.tops.get_mut(index) else {
             return;
         };
-        if !update.valid {
+        let mut evaluated = false;
+        if update.valid {
+            // A basis tick is a change of the touch; depth, ladder or funding changes
+            // alone reach the scanner only.
+            let touch = Touch::of(update);
+            let ticked = slot.is_none_or(|last| !last.same_touch(&touch));
+            *slot = Some(touch);
+            for k in 0..if ticked {
+                self.pairs_of[index].len()
+            } else {
+                0
+            } {
+                let pair_index = self.pairs_of[index][k];
+                evaluated |= self.evaluate_pair(pair_index, update.ts_recv_raw, start_raw);
+            }
+        } else {
             // The book is invalid until resynced: no pair uses it meanwhile.
             *slot = None;
             self.io.stats.edge_suppressed_invalid.incr();
-            return;
         }
-        *slot = Some(update);
-        for k in 0..self.pairs_of[index].len() {
-            let pair_index = self.pairs_of[index][k];
-            self.evaluate_pair(pair_index, update.ts_recv_raw, start_raw);
+        evaluated |= self.scan(update, start_raw);
+        if evaluated {
+            let end_raw = self.io.clock.raw();
+            self.io.samples.record(Metric::Edge, start_raw, end_raw);
+            self.io
+                .samples
+                .record(Metric::IngressToDecision, update.ts_recv_raw, end_raw);
         }
     }
 
-    fn evaluate_pair(&mut self, pair_index: usize, ts_recv_raw: u64, start_raw: u64) {
+    /// Runs the basis tracker of one pair; true when it evaluated a tick.
+    fn evaluate_pair(&mut self, pair_index: usize, ts_recv_raw: u64, start_raw: u64) -> bool {
         let state = &mut self.pairs[pair_index];
         let (Some(spot), Some(perp)) = (
             self.tops[state.pair.spot.index()],
             self.tops[state.pair.perp.index()],
         ) else {
-            return;
+            return false;
         };
         self.io.stats.edge_ticks.incr();
         let quad = Quad {
@@ -104,10 +236,10 @@ impl EdgeStage {
             spot_ask: spot.ask,
         };
         let eval = state.tracker.on_tick(quad);
-        let decision_raw = self.io.clock.raw();
         if let Some(eval) = eval
             && eval.edge_bps >= state.tracker.params().tracker_threshold
         {
+            let decision_raw = self.io.clock.raw();
             let opportunity = record(
                 state,
                 &eval,
@@ -117,17 +249,161 @@ impl EdgeStage {
             self.io.stats.edge_opportunities.incr();
             if opportunity.would_trade_current {
                 self.io.stats.edge_would_trade.incr();
+                let notional = state.notional;
+                if let Some(intents) = self.intents.as_mut() {
+                    let intent = basis_intent(&opportunity, notional, intents);
+                    push_intent(intents, intent, &self.io);
+                }
             }
             if self.io.output.push(opportunity).is_err() {
                 self.io.stats.edge_records_dropped.incr();
             }
         }
-        self.io
-            .samples
-            .record(Metric::Edge, start_raw, decision_raw);
-        self.io
-            .samples
-            .record(Metric::IngressToDecision, ts_recv_raw, decision_raw);
+        true
+    }
+
+    /// Runs the scanner on one update; true when it evaluated a candidate.
+    fn scan(&mut self, update: &TopUpdate, start_raw: u64) -> bool {
+        let Some(spread) = self.spread.as_mut() else {
+            return false;
+        };
+        let delay_ms = (update.ts_venue_ms != 0).then(|| {
+            let recv_ms = self.io.clock.unix_ns(update.ts_recv_raw) / 1_000_000;
+            u32::try_from(recv_ms.saturating_sub(update.ts_venue_ms)).unwrap_or(u32::MAX)
+        });
+        let before = spread.scanner.counts().candidates;
+        let (io, intents) = (&self.io, &mut self.intents);
+        let params = *spread.scanner.params();
+        let expiry_raw = spread.expiry_raw;
+        let ring = &mut spread.ring;
+        spread.scanner.on_update(update, delay_ms, |opp| {
+            let decision_raw = io.clock.raw();
+            opp.ts_decision_raw = decision_raw;
+            opp.expires_raw = decision_raw.saturating_add(expiry_raw);
+            io.stats.edge_spread_accepted.incr();
+            let best = opp.best_size();
+            if let Some(intents) = intents.as_mut()
+                && best.net_bps >= params.trade_threshold_bps
+                && best.confidence >= params.confidence_min
+            {
+                let intent = spread_intent(opp, intents);
+                push_intent(intents, intent, io);
+            }
+            if ring.push(SpreadRecord::Opportunity(*opp)).is_err() {
+                io.stats.edge_spread_records_dropped.incr();
+            }
+        });
+        let evaluated = spread.scanner.counts().candidates - before;
+        self.io.stats.edge_spread_candidates.add(evaluated);
+        if start_raw.saturating_sub(spread.flushed_at_raw) >= spread.flush_every_raw {
+            flush_rejections(spread, start_raw);
+        }
+        evaluated > 0
+    }
+}
+
+/// Sends the rejections counted since the last flush, if any; when the ring is full
+/// they stay counted for the next flush.
+fn flush_rejections(spread: &mut SpreadOut, now_raw: u64) {
+    spread.flushed_at_raw = now_raw;
+    let total = spread.scanner.counts().rejections;
+    let counts = total.since(&spread.flushed);
+    if counts.total() == 0 {
+        return;
+    }
+    let record = SpreadRecord::Rejections {
+        ts_raw: now_raw,
+        counts,
+    };
+    if spread.ring.push(record).is_ok() {
+        spread.flushed = total;
+    }
+}
+
+/// The next intent id: the strategy in the top byte, a run-wide sequence below.
+fn next_id(intents: &mut IntentOut, strategy: Strategy) -> u64 {
+    let tag: u64 = match strategy {
+        Strategy::Basis => 1,
+        Strategy::CrossVenue => 2,
+    };
+    let seq = intents.next_seq;
+    intents.next_seq += 1;
+    (tag << 56) | (seq & ((1 << 56) - 1))
+}
+
+fn push_intent(intents: &mut IntentOut, intent: OrderIntent, io: &EdgeIo) {
+    if intents.ring.push(intent).is_ok() {
+        io.stats.edge_intents.incr();
+    } else {
+        io.stats.edge_intents_dropped.incr();
+    }
+}
+
+/// Buy at the buy leg's worst touched ask, sell at the sell leg's worst touched bid, IOC
+/// both, the best size's quantity.
+fn spread_intent(opp: &SpreadOpportunity, intents: &mut IntentOut) -> OrderIntent {
+    let best = opp.best_size();
+    OrderIntent {
+        id: next_id(intents, Strategy::CrossVenue),
+        strategy: Strategy::CrossVenue,
+        legs: [
+            IntentLeg {
+                instrument: opp.buy,
+                side: OrderSide::Buy,
+                limit: best.worst_buy,
+                style: ExecStyle::Ioc,
+            },
+            IntentLeg {
+                instrument: opp.sell,
+                side: OrderSide::Sell,
+                limit: best.worst_sell,
+                style: ExecStyle::Ioc,
+            },
+        ],
+        qty: best.qty,
+        edge_bps: opp.gross_bps,
+        expected_profit_bps: best.net_bps,
+        confidence: best.confidence,
+        ts_recv_raw: opp.ts_recv_raw,
+        ts_decision_raw: opp.ts_decision_raw,
+        expires_raw: opp.expires_raw,
+    }
+}
+
+/// IOC both legs at the touch of the chosen direction; quantity `notional` / spot ask.
+/// The basis tracker has no confidence model: it proposes with confidence 100 and lets
+/// the gateway's risk limits decide.
+fn basis_intent(o: &BasisOpportunity, notional: Price, intents: &mut IntentOut) -> OrderIntent {
+    let (perp_side, perp_limit, spot_limit) = match o.direction {
+        Direction::ShortPerpLongSpot => (OrderSide::Sell, o.prices.perp_bid, o.prices.spot_ask),
+        Direction::LongPerpShortSpot => (OrderSide::Buy, o.prices.perp_ask, o.prices.spot_bid),
+    };
+    let qty_raw = i128::from(notional.raw()) * i128::from(Qty::SCALE)
+        / i128::from(o.prices.spot_ask.raw().max(1));
+    OrderIntent {
+        id: next_id(intents, Strategy::Basis),
+        strategy: Strategy::Basis,
+        legs: [
+            IntentLeg {
+                instrument: o.perp,
+                side: perp_side,
+                limit: perp_limit,
+                style: ExecStyle::Ioc,
+            },
+            IntentLeg {
+                instrument: o.spot,
+                side: perp_side.opposite(),
+                limit: spot_limit,
+                style: ExecStyle::Ioc,
+            },
+        ],
+        qty: Qty::from_raw(i64::try_from(qty_raw).unwrap_or(i64::MAX)),
+        edge_bps: o.edge_bps,
+        expected_profit_bps: o.expected_profit_ioc,
+        confidence: 100,
+        ts_recv_raw: o.ts_recv_raw,
+        ts_decision_raw: o.ts_decision_raw,
+        expires_raw: o.ts_decision_raw.saturating_add(intents.basis_expiry_raw),
     }
 }
 
@@ -169,13 +445,177 @@ impl Stage for EdgeStage {
             let Ok(update) = self.io.input.pop() else {
                 break;
             };
-            self.on_update(update);
+            self.on_update(&update);
             handled += 1;
         }
         handled
     }
 
-    fn finish(&mut self, _report: &mut RunReport) {
+    fn finish(&mut self, report: &mut RunReport) {
         while self.poll() > 0 {}
+        let Some(spread) = self.spread.as_mut() else {
+            return;
+        };
+        flush_rejections(spread, self.io.clock.raw());
+        let counts = *spread.scanner.counts();
+        report.set("scanner.instruments", spread.scanner.scanned() as u64);
+        report.set("scanner.candidates", counts.candidates);
+        report.set("scanner.accepted", counts.accepted);
+        for reason in RejectReason::ALL {
+            report.set(reason.report_key(), counts.rejections.get(reason));
+        }
+        let names = &self.names;
+        report.notes.extend(
+            spread
+                .scanner
+                .top()
+                .iter()
+                .enumerate()
+                .map(|(rank, o)| format!("scanner top {}: {}", rank + 1, describe(o, names))),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::edge::scanner::tests::{registry, terms, update};
+    use crate::edge::spread::ScannerParams;
+    use crate::runtime::Clock;
+    use crate::stats::PipelineStats;
+    use crate::telemetry::sample::SampleSink;
+    use crate::types::Venue;
+
+    struct Rig {
+        stage: EdgeStage,
+        input: rtrb::Producer<TopUpdate>,
+        spread: rtrb::Consumer<SpreadRecord>,
+        intents: rtrb::Consumer<OrderIntent>,
+        mock: Arc<quanta::Mock>,
+        stats: Arc<PipelineStats>,
+    }
+
+    fn rig() -> Rig {
+        let (clock, mock) = Clock::mock();
+        mock.increment(Duration::from_secs(1));
+        let registry = registry(&[Venue::Binance, Venue::Okx]);
+        let stats = Arc::new(PipelineStats::default());
+        let (input, input_rx) = rtrb::RingBuffer::new(64);
+        let (out, _out_rx) = rtrb::RingBuffer::new(64);
+        let (samples, _samples_rx) = rtrb::RingBuffer::new(64);
+        let (spread_tx, spread) = rtrb::RingBuffer::new(64);
+        let (intent_tx, intents) = rtrb::RingBuffer::new(64);
+        let io = EdgeIo {
+            input: input_rx,
+            output: out,
+            samples: SampleSink::new(samples, Arc::clone(&stats), |s| &s.edge_samples_dropped),
+            stats: Arc::clone(&stats),
+            clock,
+        };
+        let pair = BasisPair {
+            spot: InstrumentId(0),
+            perp: InstrumentId(2),
+        };
+        let basis = BasisParams {
+            baseline_ticks: 1,
+            ..BasisParams::default()
+        };
+        let scanner = Scanner::new(&registry, ScannerParams::default(), terms);
+        let stage = EdgeStage::new(&registry, &[pair], basis, io)
+            .with_scanner(scanner, spread_tx)
+            .with_intents(intent_tx, Duration::from_millis(500));
+        Rig {
+            stage,
+            input,
+            spread,
+            intents,
+            mock,
+            stats,
+        }
+    }
+
+    fn px(cents: i64) -> Price {
+        Price::from_raw(cents * Price::SCALE / 100)
+    }
+
+    #[test]
+    fn test_basis_and_spread_intents_with_their_expiry() {
+        let mut r = rig();
+        r.input.push(update(0, 9990, 10000)).unwrap();
+        r.input.push(update(2, 10030, 10040)).unwrap();
+        r.stage.poll();
+        let basis = r.intents.pop().unwrap();
+        assert_eq!(basis.strategy, Strategy::Basis);
+        assert_eq!(basis.id >> 56, 1);
+        assert_eq!(basis.legs[0].instrument, InstrumentId(2));
+        assert_eq!(
+            (basis.legs[0].side, basis.legs[0].limit),
+            (OrderSide::Sell, px(10030))
+        );
+        assert_eq!(
+            (basis.legs[1].side, basis.legs[1].limit),
+            (OrderSide::Buy, px(10000))
+        );
+        assert_eq!(basis.qty, Qty::from_raw(Qty::SCALE), "100 quote at 100");
+        assert_eq!(basis.expires_raw, basis.ts_decision_raw + 500_000_000);
+
+        r.input.push(update(1, 10030, 10040)).unwrap();
+        r.stage.poll();
+        let intent = r.intents.pop().unwrap();
+        assert_eq!(
+            (intent.strategy, intent.id >> 56),
+            (Strategy::CrossVenue, 2)
+        );
+        assert_eq!(intent.legs[0].instrument, InstrumentId(0));
+        assert_eq!(
+            (intent.legs[0].side, intent.legs[0].limit),
+            (OrderSide::Buy, px(10000))
+        );
+        assert_eq!(
+            (intent.legs[1].side, intent.legs[1].limit),
+            (OrderSide::Sell, px(10030))
+        );
+        assert_eq!(
+            intent.qty,
+            Qty::from_raw(10 * Qty::SCALE),
+            "1000 quote at 100"
+        );
+        assert_eq!(intent.confidence, 100);
+        assert_eq!(intent.expires_raw, intent.ts_decision_raw + 2_000_000_000);
+        let Ok(SpreadRecord::Opportunity(opp)) = r.spread.pop() else {
+            panic!("an opportunity record");
+        };
+        assert_eq!((opp.ts_recv_raw, opp.expires_raw), (7, intent.expires_raw));
+        assert_eq!(r.stats.edge_intents.get(), 2);
+        assert_eq!(r.stats.edge_spread_accepted.get(), 1);
+    }
+
+    #[test]
+    fn test_rejections_are_flushed_as_counts() {
+        let mut r = rig();
+        r.input.push(update(0, 9990, 10000)).unwrap();
+        r.input.push(update(1, 10001, 10040)).unwrap();
+        r.input.push(update(1, 10002, 10040)).unwrap();
+        r.stage.poll();
+        assert!(r.spread.pop().is_err(), "nothing before the flush interval");
+        r.mock.increment(REJECTION_FLUSH_INTERVAL);
+        r.input.push(update(1, 10003, 10040)).unwrap();
+        r.stage.poll();
+        let Ok(SpreadRecord::Rejections { counts, .. }) = r.spread.pop() else {
+            panic!("a rejection flush");
+        };
+        assert_eq!(counts.get(RejectReason::Unprofitable), 3);
+        assert!(
+            r.intents.pop().is_err(),
+            "a rejected candidate never trades"
+        );
+        let mut report = RunReport::default();
+        r.stage.finish(&mut report);
+        assert_eq!(report.counter("scanner.candidates"), 3);
+        assert_eq!(report.counter("scanner.rejected.unprofitable"), 3);
+        assert_eq!(report.counter("scanner.instruments"), 2);
+        assert!(report.notes.is_empty());
     }
 }

@@ -64,6 +64,17 @@ impl Clock {
         }
     }
 
+    /// Raw ticks spanning `duration` (cold path: computed once, for deadlines the hot
+    /// path compares raw readings against), saturated.
+    pub fn raw_ticks_for(&self, duration: Duration) -> u64 {
+        const PROBE_TICKS: u64 = 1 << 40;
+        let probe_ns = self
+            .delta_ns(self.anchor_raw, self.anchor_raw.saturating_add(PROBE_TICKS))
+            .max(1);
+        let ticks = duration.as_nanos() * u128::from(PROBE_TICKS) / u128::from(probe_ns);
+        u64::try_from(ticks).unwrap_or(u64::MAX)
+    }
+
     /// Current wall-clock time, unix milliseconds (cold path).
     pub fn unix_ms_now(&self) -> u64 {
         self.unix_ns(self.raw()) / 1_000_000
@@ -107,6 +118,7 @@ mod tests {
         let end = clock.raw();
         assert_eq!(clock.delta_ns(start, end), 3_000);
         assert_eq!(clock.delta_ns(end, start), 0);
+        assert_eq!(clock.raw_ticks_for(Duration::from_secs(2)), 2_000_000_000);
     }
 
     #[test]

@@ -34,6 +34,8 @@ pub struct RunReport {
     pub histograms: Vec<HistogramSummary>,
     /// Where the run wrote its files.
     pub output_dir: PathBuf,
+    /// Lines stages add for the operator (the scanner's best opportunities).
+    pub notes: Vec<String>,
 }
 
 impl RunReport {

@@ -19,6 +19,7 @@ use hdrhistogram::CreationError;
 use rtrb::Consumer;
 
 use crate::edge::opportunity::BasisOpportunity;
+use crate::edge::spread_opportunity::{RejectReason, SpreadRecord};
 use crate::runtime::clock::monotonic_now;
 use crate::runtime::{Clock, RunReport, Stage, StageKind};
 use crate::stats::PipelineStats;
@@ -143,6 +144,7 @@ pub struct TelemetryStage {
     status: Arc<StatusBoard>,
     venue_status: Vec<VenueStatus>,
     status_due: Instant,
+    spread: Option<Consumer<SpreadRecord>>,
 }
 
 impl TelemetryStage {
@@ -173,7 +175,8 @@ impl TelemetryStage {
             .map(|every| Progress::new(every, monotonic_now(), &inputs.stats));
         let start_ns = inputs.clock.unix_ns(inputs.clock.raw());
         Ok(Self {
-            pending: Vec::with_capacity(db.batch_rows),
+            // A rejection flush may add a row per reason past a nearly full batch.
+            pending: Vec::with_capacity(db.batch_rows + RejectReason::ALL.len()),
             histograms: LatencyHistograms::with_expected_interval(config.expected_interval)?,
             stale: vec![false; config.stale_after.len()],
             stale_since: vec![None; config.stale_after.len()],
@@ -191,7 +194,65 @@ impl TelemetryStage {
             status: inputs.status,
             venue_status: Vec::new(),
             status_due: monotonic_now(),
+            spread: None,
         })
+    }
+
+    /// Also drains the spread scanner's records: accepted opportunities become
+    /// `spread_opportunities` rows, rejection counts one `spread_rejections` row per
+    /// reason, in the same batches as the basis rows.
+    pub fn with_spread_records(mut self, ring: Consumer<SpreadRecord>) -> Self {
+        self.spread = Some(ring);
+        self
+    }
+
+    /// Turns up to `limit` spread records into rows of the pending batch, within its
+    /// room (a rejection flush takes a row per reason), sending full batches.
+    fn drain_spread(&mut self, limit: usize, now: Instant) -> usize {
+        let Some(ring) = self.spread.as_mut() else {
+            return 0;
+        };
+        let batch_rows = self.config.database.batch_rows;
+        let free = batch_rows.saturating_sub(self.pending.len());
+        let room = (free / RejectReason::ALL.len()).max(usize::from(free > 0));
+        let take = ring.slots().min(limit).min(room);
+        let Ok(chunk) = ring.read_chunk(take) else {
+            return 0;
+        };
+        let ctx = RowContext {
+            registry: &self.registry,
+            clock: &self.clock,
+        };
+        let (head, tail) = chunk.as_slices();
+        for record in head.iter().chain(tail) {
+            match record {
+                SpreadRecord::Opportunity(o) => {
+                    self.pending
+                        .push(Record::Spread(o).to_row(&mut self.keys, &ctx));
+                }
+                SpreadRecord::Rejections { ts_raw, counts } => {
+                    for reason in RejectReason::ALL {
+                        let count = counts.get(reason);
+                        if count > 0 {
+                            let record = Record::SpreadRejection {
+                                ts_raw: *ts_raw,
+                                reason,
+                                count,
+                            };
+                            self.pending.push(record.to_row(&mut self.keys, &ctx));
+                        }
+                    }
+                }
+            }
+        }
+        chunk.commit_all();
+        if take > 0 && self.pending_since.is_none() {
+            self.pending_since = Some(now);
+        }
+        if self.pending.len() >= batch_rows {
+            self.send_pending(false);
+        }
+        take
     }
 
     /// The latency histograms recorded so far.
@@ -256,7 +317,7 @@ impl TelemetryStage {
         };
         let (head, tail) = chunk.as_slices();
         for opp in head.iter().chain(tail) {
-            let row = Record::Opportunity(*opp).to_row(&mut self.keys, &ctx);
+            let row = Record::Opportunity(opp).to_row(&mut self.keys, &ctx);
             self.pending.push(row);
         }
         chunk.commit_all();
@@ -384,8 +445,9 @@ impl TelemetryStage {
     fn drain_all(&mut self) {
         loop {
             let now = monotonic_now();
-            let drained =
-                self.drain_samples(usize::MAX) + self.drain_opportunities(usize::MAX, now);
+            let drained = self.drain_samples(usize::MAX)
+                + self.drain_opportunities(usize::MAX, now)
+                + self.drain_spread(usize::MAX, now);
             if self.pending.len() >= self.config.database.batch_rows {
                 self.send_pending(true);
             }
@@ -437,7 +499,8 @@ impl Stage for TelemetryStage {
     fn poll(&mut self) -> usize {
         let now = monotonic_now();
         let handled = self.drain_samples(SAMPLES_PER_POLL_MAX)
-            + self.drain_opportunities(RECORDS_PER_POLL_MAX, now);
+            + self.drain_opportunities(RECORDS_PER_POLL_MAX, now)
+            + self.drain_spread(RECORDS_PER_POLL_MAX, now);
         self.flush_if_due(now);
         self.progress_if_due(now);
         self.publish_status_if_due(now);
@@ -446,7 +509,9 @@ impl Stage for TelemetryStage {
 
     fn finish(&mut self, report: &mut RunReport) {
         let db = self.finish_writer();
-        let unwritten = self.pending.len() + self.opportunities.slots();
+        let unwritten = self.pending.len()
+            + self.opportunities.slots()
+            + self.spread.as_ref().map_or(0, Consumer::slots);
         if unwritten > 0 {
             log::error!(
                 "telemetry: {unwritten} opportunity rows could not be handed to the writer"
@@ -669,6 +734,34 @@ mod tests {
         let mut report = RunReport::default();
         rig.stage.finish(&mut report);
         assert_eq!(report.counter("telemetry.rows_written"), 1);
+    }
+
+    #[test]
+    fn test_telemetry_stage_writes_spread_rejection_counts() {
+        use crate::edge::spread_opportunity::{RejectReason, RejectionCounts};
+        let dir = tempfile::tempdir().unwrap();
+        let rig = rig(dir.path(), 2, Duration::from_secs(3600));
+        let (mut tx, rx) = RingBuffer::new(8);
+        let mut stage = rig.stage.with_spread_records(rx);
+        let mut counts = RejectionCounts::default();
+        counts.add(RejectReason::Unprofitable);
+        counts.add(RejectReason::VenueStale);
+        tx.push(SpreadRecord::Rejections { ts_raw: 1, counts })
+            .unwrap();
+        assert_eq!(stage.poll(), 1);
+        assert_eq!(
+            stage.batches_sent(),
+            1,
+            "two reason rows fill a batch of two"
+        );
+        let mut report = RunReport::default();
+        stage.finish(&mut report);
+        assert_eq!(
+            report.counter("telemetry.rows_written"),
+            2,
+            "one row per reason"
+        );
+        assert_eq!(report.counter("telemetry.rows_unwritten"), 0);
     }
 
     #[test]

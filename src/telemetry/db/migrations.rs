@@ -249,40 +249,58 @@ CREATE UNIQUE INDEX idx_opportunities_row_key ON opportunities (run_id, seq);
 /// instrument's quote and base units; `*_bps` are basis points of notional; times are
 /// wall-clock instants; `side` is `BUY` or `SELL`; `market` is `spot` or `perp`.
 const RECORD_TABLES: &str = "
--- Cross-venue spread opportunities: best bid on one venue against best ask on another,
--- net of fees and modelled slippage, at one order size.
+-- Cross-venue spread opportunities accepted by the scanner: best bid on one venue
+-- against best ask on another, net of both taker fees, the depth-based slippage model
+-- and the funding difference; the best size in columns, every size evaluated (and the
+-- soft confidence metrics, null where not available) as JSON text.
 CREATE TABLE spread_opportunities (
     id {id},
     run_id TEXT NOT NULL,
     seq {int} NOT NULL,
     detected_at {time} NOT NULL,
     detection_latency_ms {real} NOT NULL,
+    expires_at {time} NOT NULL,          -- the signal's expiry
     base TEXT NOT NULL,                  -- coin, e.g. BTC
+    kind TEXT NOT NULL,                  -- spot or perp (both legs)
     buy_venue TEXT NOT NULL,             -- where we would buy (lift the ask)
     buy_symbol TEXT NOT NULL,
-    buy_market TEXT NOT NULL,
     sell_venue TEXT NOT NULL,            -- where we would sell (hit the bid)
     sell_symbol TEXT NOT NULL,
-    sell_market TEXT NOT NULL,
     buy_ask {real} NOT NULL,
     sell_bid {real} NOT NULL,
-    gross_spread_bps {real} NOT NULL,
-    fees_bps {real} NOT NULL,
-    slippage_bps {real} NOT NULL,        -- depth-based model at size_base
-    net_spread_bps {real} NOT NULL,
-    size_base {real} NOT NULL,
-    size_multiple {int} NOT NULL,        -- size as a multiple of the venues' minimum
-    buy_depth_base {real} NOT NULL,      -- depth available at or under the VWAP limit
-    sell_depth_base {real} NOT NULL,
-    funding_delta_bps {real},            -- NULL when neither leg is a perp
-    buy_age_ms {real} NOT NULL,          -- book age at decision
-    sell_age_ms {real} NOT NULL,
+    gross_bps {real} NOT NULL,
+    fees_bps {real} NOT NULL,            -- both taker fees
+    funding_delta_bps {real} NOT NULL,   -- 0 unless both legs are perps
+    buy_venue_delay_ms {int} NOT NULL,
+    sell_venue_delay_ms {int} NOT NULL,
+    stale_penalty {int} NOT NULL,        -- confidence points lost to a slow venue
+    notional {real} NOT NULL,            -- best size, quote units
+    qty {real} NOT NULL,
+    vwap_buy {real} NOT NULL,
+    vwap_sell {real} NOT NULL,
+    slippage_bps {real} NOT NULL,
+    net_bps {real} NOT NULL,
+    expected_profit {real} NOT NULL,     -- quote units at the best size
     confidence {int} NOT NULL,           -- 0..=100
-    would_trade {bool} NOT NULL,         -- every hard constraint met
+    metrics TEXT NOT NULL,               -- JSON: soft metric scores
+    sizes TEXT NOT NULL,                 -- JSON: every size evaluated
     UNIQUE (run_id, seq)
 );
 CREATE INDEX idx_spread_opportunities_detected_at ON spread_opportunities (detected_at);
 CREATE INDEX idx_spread_opportunities_base ON spread_opportunities (base);
+CREATE INDEX idx_spread_opportunities_net_bps ON spread_opportunities (net_bps);
+
+-- Rejected scanner candidates, counted per reason at each flush (not a row each).
+CREATE TABLE spread_rejections (
+    id {id},
+    run_id TEXT NOT NULL,
+    seq {int} NOT NULL,
+    flushed_at {time} NOT NULL,
+    reason TEXT NOT NULL,
+    count {int} NOT NULL,
+    UNIQUE (run_id, seq)
+);
+CREATE INDEX idx_spread_rejections_flushed_at ON spread_rejections (flushed_at);
 
 -- Orders: one row per order event (sent, acknowledged, partially filled, filled,
 -- cancelled, rejected, expired); an order's state is its latest row.

@@ -10,6 +10,7 @@
 use std::time::{Duration, UNIX_EPOCH};
 
 use crate::edge::opportunity::{BasisOpportunity, Quad, QuadBps};
+use crate::edge::spread_opportunity::{Metric, RejectReason, SpreadOpportunity};
 use crate::runtime::Clock;
 use crate::telemetry::db::row::{Row, RowKeys, Table, Value};
 use crate::types::InstrumentRegistry;
@@ -26,16 +27,30 @@ pub struct RowContext<'a> {
 
 /// Every kind of record the database stores.
 #[derive(Debug, Clone, Copy)]
-pub enum Record {
+pub enum Record<'a> {
     /// A basis opportunity from the tracker (table `opportunities`).
-    Opportunity(BasisOpportunity),
+    Opportunity(&'a BasisOpportunity),
+    /// An accepted cross-venue spread opportunity (table `spread_opportunities`).
+    Spread(&'a SpreadOpportunity),
+    /// Rejected scanner candidates of one reason since the previous flush (table
+    /// `spread_rejections`).
+    SpreadRejection {
+        /// Raw ticks of the flush.
+        ts_raw: u64,
+        /// Why they were rejected.
+        reason: RejectReason,
+        /// How many.
+        count: u64,
+    },
 }
 
-impl Record {
+impl Record<'_> {
     /// The table this record goes to.
     pub fn table(&self) -> &'static Table {
         match self {
             Record::Opportunity(_) => &OPPORTUNITIES,
+            Record::Spread(_) => &SPREAD_OPPORTUNITIES,
+            Record::SpreadRejection { .. } => &SPREAD_REJECTIONS,
         }
     }
 
@@ -43,13 +58,107 @@ impl Record {
     pub fn to_row(&self, keys: &mut RowKeys, ctx: &RowContext<'_>) -> Row {
         let values = match self {
             Record::Opportunity(opp) => opportunity_values(opp, ctx),
+            Record::Spread(o) => spread_values(o, ctx),
+            Record::SpreadRejection {
+                ts_raw,
+                reason,
+                count,
+            } => vec![
+                Value::Time(unix_ns(ctx.clock, *ts_raw)),
+                Value::Text(reason.as_str().to_owned()),
+                Value::Int(i64::try_from(*count).unwrap_or(i64::MAX)),
+            ],
         };
         keys.row(self.table(), values)
     }
 }
 
 /// Every table rows are written to, by spool code.
-pub const TABLES: [&Table; 1] = [&OPPORTUNITIES];
+pub const TABLES: [&Table; 3] = [&OPPORTUNITIES, &SPREAD_OPPORTUNITIES, &SPREAD_REJECTIONS];
+
+/// `spread_opportunities`: one row per accepted scanner opportunity, its best size in
+/// columns and every size (and the soft metrics) as JSON text.
+pub const SPREAD_OPPORTUNITIES: Table = Table {
+    name: "spread_opportunities",
+    code: 2,
+    columns: &[
+        "detected_at",
+        "detection_latency_ms",
+        "expires_at",
+        "base",
+        "kind",
+        "buy_venue",
+        "buy_symbol",
+        "sell_venue",
+        "sell_symbol",
+        "buy_ask",
+        "sell_bid",
+        "gross_bps",
+        "fees_bps",
+        "funding_delta_bps",
+        "buy_venue_delay_ms",
+        "sell_venue_delay_ms",
+        "stale_penalty",
+        "notional",
+        "qty",
+        "vwap_buy",
+        "vwap_sell",
+        "slippage_bps",
+        "net_bps",
+        "expected_profit",
+        "confidence",
+        "metrics",
+        "sizes",
+    ],
+};
+
+/// `spread_rejections`: rejected candidates counted per reason per flush.
+pub const SPREAD_REJECTIONS: Table = Table {
+    name: "spread_rejections",
+    code: 3,
+    columns: &["flushed_at", "reason", "count"],
+};
+
+fn unix_ns(clock: &Clock, raw: u64) -> i64 {
+    i64::try_from(clock.unix_ns(raw)).unwrap_or(i64::MAX)
+}
+
+/// The values of a `spread_opportunities` row, in [`SPREAD_OPPORTUNITIES`] order.
+#[allow(clippy::cast_precision_loss)] // profits for reports
+fn spread_values(o: &SpreadOpportunity, ctx: &RowContext<'_>) -> Vec<Value> {
+    let clock = ctx.clock;
+    let (buy, sell) = (ctx.registry.get(o.buy), ctx.registry.get(o.sell));
+    let best = o.best_size();
+    vec![
+        Value::Time(unix_ns(clock, o.ts_decision_raw)),
+        Value::Real(ns_to_ms(clock.delta_ns(o.ts_recv_raw, o.ts_decision_raw))),
+        Value::Time(unix_ns(clock, o.expires_raw)),
+        Value::Text(buy.base.clone()),
+        Value::Text(buy.kind.name().to_owned()),
+        Value::Text(buy.venue.name().to_owned()),
+        Value::Text(buy.symbol.clone()),
+        Value::Text(sell.venue.name().to_owned()),
+        Value::Text(sell.symbol.clone()),
+        Value::Real(o.buy_ask.to_f64_lossy()),
+        Value::Real(o.sell_bid.to_f64_lossy()),
+        Value::Real(bps(o.gross_bps)),
+        Value::Real(bps(o.fees_bps)),
+        Value::Real(bps(o.funding_delta_bps)),
+        Value::Int(i64::from(o.venue_delay_ms[0])),
+        Value::Int(i64::from(o.venue_delay_ms[1])),
+        Value::Int(i64::from(o.stale_penalty)),
+        Value::Real(best.notional.to_f64_lossy()),
+        Value::Real(best.qty.to_f64_lossy()),
+        Value::Real(best.vwap_buy.to_f64_lossy()),
+        Value::Real(best.vwap_sell.to_f64_lossy()),
+        Value::Real(bps(best.slippage_bps)),
+        Value::Real(bps(best.net_bps)),
+        Value::Real(best.expected_profit_raw as f64 / 1e8),
+        Value::Int(i64::from(best.confidence)),
+        Value::Text(metrics_json(o)),
+        Value::Text(sizes_json(o)),
+    ]
+}
 
 /// The table with spool code `code`.
 pub fn table_by_code(code: u8) -> Option<&'static Table> {
@@ -148,6 +257,59 @@ fn bps(value: Bps) -> f64 {
 #[allow(clippy::cast_precision_loss)] // a duration for humans; exact below 104 days
 fn ns_to_ms(ns: u64) -> f64 {
     ns as f64 / 1_000_000.0
+}
+
+/// `{"funding_delta":0.5,"book_imbalance":null,...}`: each soft metric's score, null
+/// when it was not available.
+fn metrics_json(o: &SpreadOpportunity) -> String {
+    const NAMES: [(&str, Metric); 6] = [
+        ("funding_delta", Metric::FundingDelta),
+        ("book_imbalance", Metric::BookImbalance),
+        ("open_interest", Metric::OpenInterest),
+        ("vwap_deviation", Metric::VwapDeviation),
+        ("volatility", Metric::Volatility),
+        ("liquidation_distance", Metric::LiquidationDistance),
+    ];
+    let best = o.best_size();
+    let fields: Vec<String> = NAMES
+        .iter()
+        .map(|&(name, metric)| {
+            let score = if metric == Metric::VwapDeviation {
+                best.vwap_deviation_score
+            } else {
+                o.metrics.get(metric)
+            };
+            match score {
+                Some(s) => format!("\"{name}\":{:.4}", bps(s)),
+                None => format!("\"{name}\":null"),
+            }
+        })
+        .collect();
+    format!("{{{}}}", fields.join(","))
+}
+
+/// `[{"notional":100,"qty":0.001,"net_bps":3.1,"confidence":80,"rejected":null},...]`.
+fn sizes_json(o: &SpreadOpportunity) -> String {
+    let sizes: Vec<String> = o
+        .sizes()
+        .iter()
+        .map(|s| {
+            let rejected = s
+                .rejected
+                .map_or_else(|| "null".to_owned(), |r| format!("\"{}\"", r.as_str()));
+            format!(
+                "{{\"notional\":{},\"qty\":{},\"vwap_buy\":{},\"vwap_sell\":{},\"net_bps\":{:.4},\"expected_profit\":{:.8},\"confidence\":{},\"rejected\":{rejected}}}",
+                s.notional,
+                s.qty,
+                s.vwap_buy,
+                s.vwap_sell,
+                bps(s.net_bps),
+                s.expected_profit_raw as f64 / 1e8,
+                s.confidence,
+            )
+        })
+        .collect();
+    format!("[{}]", sizes.join(","))
 }
 
 /// RFC 3339 UTC text with milliseconds (`2026-11-21T12:00:00.123Z`): how SQLite stores
@@ -250,7 +412,7 @@ pub(crate) mod fixtures {
             .map(|i| {
                 let edge = 10.0 + i as f64;
                 let opp = opportunity(10_000 + i as u64, edge, VolatilitySource::Perp, true);
-                Record::Opportunity(opp).to_row(keys, &ctx)
+                Record::Opportunity(&opp).to_row(keys, &ctx)
             })
             .collect()
     }
@@ -271,7 +433,7 @@ mod tests {
             clock: &clock,
         };
         let opp = opportunity(10_000, 12.5, VolatilitySource::Perp, true);
-        let row = Record::Opportunity(opp).to_row(&mut RowKeys::new(1, 2), &ctx);
+        let row = Record::Opportunity(&opp).to_row(&mut RowKeys::new(1, 2), &ctx);
         assert_eq!(row.values.len(), OPPORTUNITIES.columns.len());
         assert!(!row.values.contains(&Value::Null));
         let col = |name| {

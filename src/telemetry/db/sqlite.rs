@@ -385,7 +385,7 @@ mod tests {
             opportunity(10_000, 12.5, VolatilitySource::Perp, true),
             opportunity(20_000, 3.0, VolatilitySource::Spot, false),
         ]
-        .map(|opp| Record::Opportunity(opp).to_row(&mut keys, &ctx));
+        .map(|opp| Record::Opportunity(&opp).to_row(&mut keys, &ctx));
         assert_eq!(db.write(&batch).unwrap(), 2);
     }
 
