@@ -210,7 +210,8 @@ pub struct RawRings {
     pub book_updates: Option<usize>,
     /// edge → telemetry opportunity records (default 16384).
     pub opportunities: Option<usize>,
-    /// edge → telemetry spread scanner records (default 16384).
+    /// edge → telemetry spread scanner records (default 4096: ~4 MiB, a record holds
+    /// every size of an opportunity).
     pub spread_records: Option<usize>,
     /// each stage → telemetry latency samples (default 65536: ~1.5 MiB per stage).
     pub latency_samples: Option<usize>,

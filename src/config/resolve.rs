@@ -674,7 +674,7 @@ fn resolve_rings(raw: RawRings) -> Result<RingSizes, ConfigError> {
         market_events,
         book_updates: size("book_updates", raw.book_updates, 4096, 16)?,
         opportunities: size("opportunities", raw.opportunities, 16384, 16)?,
-        spread_records: size("spread_records", raw.spread_records, 16384, 16)?,
+        spread_records: size("spread_records", raw.spread_records, 4096, 16)?,
         latency_samples: size("latency_samples", raw.latency_samples, 65536, 16)?,
         events_per_frame_max,
     })
