@@ -14,8 +14,9 @@ use crate::edge::{EdgeIo, EdgeStage};
 use crate::feed::binance::subscribe::snapshot_path;
 use crate::feed::snapshot_fetch::{SnapshotClient, SnapshotFetcher};
 use crate::feed::stage::{FeedConnection, FeedControl};
-use crate::feed::transport::{Transport, TransportError, TransportLimits};
-use crate::feed::venues::{VenueDecoder, subscribe_messages};
+use crate::feed::health::FeedHealth;
+use crate::feed::transport::{Endpoint, Transport, TransportError};
+use crate::feed::venues::{VenueDecoder, heartbeat, subscribe_messages};
 use crate::feed::{FeedStage, SymbolMap};
 use crate::runtime::{
     Clock, Counter, HostTopology, RunReport, Shutdown, Stage, StopReason, check_placement,
@@ -78,7 +79,7 @@ pub fn run(config: &Config, shutdown: &Shutdown) -> Result<RunOutcome, PipelineE
         None => None,
     };
     let clock = Clock::new();
-    let stats = Arc::new(PipelineStats::default());
+    let stats = Arc::new(PipelineStats::with_health(health_of(config)));
     let (fetcher, snapshots) = start_snapshot_fetcher(config, sim.as_ref())?;
     let stages = build_stages(config, sim.as_ref(), snapshots, &clock, &stats)?;
     let running =
@@ -214,7 +215,7 @@ fn build_stages(
             clock: clock.clone(),
         },
     )?;
-    let (transport, connections) = connect(config, sim)?;
+    let (transport, connections) = connect(config, sim, clock)?;
     let feed = FeedStage::new(
         transport,
         connections,
@@ -283,30 +284,58 @@ fn telemetry_config(config: &Config) -> TelemetryConfig {
     }
 }
 
-/// Opens one connection per venue and market kind that has instruments.
+/// The venue markets that get a connection, in connection order: every venue's spot
+/// then perp, where it has instruments.
+fn markets_of(config: &Config) -> Vec<(&VenueSettings, MarketKind)> {
+    let mut markets = Vec::new();
+    for settings in &config.venues {
+        for kind in [MarketKind::Spot, MarketKind::Perp] {
+            let used = config
+                .registry
+                .iter()
+                .any(|i| i.venue == settings.venue && i.kind == kind);
+            if used {
+                markets.push((settings, kind));
+            }
+        }
+    }
+    markets
+}
+
+/// Health tracking for every connection and instrument of the configuration.
+pub fn health_of(config: &Config) -> FeedHealth {
+    let links: Vec<_> = markets_of(config)
+        .into_iter()
+        .map(|(settings, kind)| (settings.venue, kind))
+        .collect();
+    FeedHealth::new(&config.registry, &links)
+}
+
+/// Opens one connection per venue and market kind that has instruments (waiting up to
+/// the connect timeout for all of them).
 fn connect(
     config: &Config,
     sim: Option<&SimHandle>,
+    clock: &Clock,
 ) -> Result<(Transport, Vec<FeedConnection>), PipelineError> {
-    let mut transport = Transport::new(1024)?;
+    let mut transport = Transport::new(1024, config.transport, clock.clone())?;
     let mut connections = Vec::new();
-    for settings in &config.venues {
-        for kind in [MarketKind::Spot, MarketKind::Perp] {
-            let (symbols, names) = symbols_of(&config.registry, settings.venue, kind);
-            if names.is_empty() {
-                continue;
-            }
-            let url = endpoint(settings, kind, sim)?;
-            let names: Vec<&str> = names.iter().map(String::as_str).collect();
-            let messages = subscribe_messages(settings.venue, kind, &names);
-            transport.connect(&url, &messages, TransportLimits::default())?;
-            connections.push(FeedConnection {
-                venue: settings.venue,
-                kind,
-                decoder: VenueDecoder::new(settings.venue, kind, symbols),
-            });
-        }
+    for (settings, kind) in markets_of(config) {
+        let (symbols, names) = symbols_of(&config.registry, settings.venue, kind);
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        transport.add(Endpoint {
+            url: endpoint(settings, kind, sim)?,
+            subscribe: subscribe_messages(settings.venue, kind, &names),
+            heartbeat: heartbeat(settings.venue),
+        })?;
+        connections.push(FeedConnection {
+            venue: settings.venue,
+            kind,
+            decoder: VenueDecoder::new(settings.venue, kind, symbols),
+            stale_after: settings.stale_after,
+        });
     }
+    transport.open_all()?;
     Ok((transport, connections))
 }
 

@@ -8,6 +8,11 @@
 //! nothing is dropped. The top of book comes from the venue's top-of-book stream; the L2
 //! book (from depth diffs) gives the tracked depth and is checked for crossing after
 //! every diff.
+//!
+//! The feed stage's [`FeedStatus`] events arrive on the same ring: `Reset` (connection
+//! lost) forgets the book, which is published invalid until the venue's resync procedure
+//! makes it valid again; `Stale` publishes the instrument invalid (edges using it are
+//! suppressed) until `Fresh`, while the book keeps following the venue.
 
 use crate::book::engine::{Applied, BookEngine, BookView, Invalidation, TopSource};
 use crate::book::top::TopUpdate;
@@ -15,7 +20,9 @@ use crate::runtime::{RunReport, Stage, StageKind};
 use crate::stage_io::StageIo;
 use crate::telemetry::sample::Metric;
 use crate::types::bps::Bps;
-use crate::types::{InstrumentId, InstrumentRegistry, MarketEvent, Price, Qty, Venue};
+use crate::types::{
+    EventBody, FeedStatus, InstrumentId, InstrumentRegistry, MarketEvent, Price, Qty, Venue,
+};
 
 /// Events handled per poll at most (keeps the fused hot-path loop fair).
 pub const EVENTS_PER_POLL_MAX: usize = 256;
@@ -49,6 +56,7 @@ pub struct BookStage {
     names: Vec<String>,
     last: Vec<Option<TopUpdate>>,
     resync_pending: Vec<bool>,
+    stale: Vec<bool>,
     resync: rtrb::Producer<InstrumentId>,
     io: BookIo,
 }
@@ -75,12 +83,22 @@ impl BookStage {
                 .collect(),
             last: vec![None; registry.len()],
             resync_pending: vec![false; registry.len()],
+            stale: vec![false; registry.len()],
             resync,
             io,
         }
     }
 
+    /// The books (tests compare them with the simulator's).
+    pub fn engine(&self) -> &BookEngine {
+        &self.engine
+    }
+
     fn apply(&mut self, event: &MarketEvent, start_raw: u64) {
+        if let EventBody::Feed(status) = event.body {
+            self.feed_status(event, status, start_raw);
+            return;
+        }
         match self.engine.apply(event) {
             Applied::Nothing => {}
             Applied::Changed => {
@@ -91,6 +109,36 @@ impl BookStage {
             }
             Applied::Invalidated(why) => self.invalidated(event, why, start_raw),
             Applied::SnapshotNeeded => self.request_resync(event.instrument),
+        }
+    }
+
+    /// Acts on the feed stage's word about an instrument's connection.
+    fn feed_status(&mut self, event: &MarketEvent, status: FeedStatus, start_raw: u64) {
+        let index = event.instrument.index();
+        if index >= self.stale.len() {
+            return;
+        }
+        match status {
+            FeedStatus::Reset => {
+                self.engine.reset(event.instrument);
+                self.resync_pending[index] = false;
+                self.stale[index] = false;
+                self.io.stats.book_resets.incr();
+                log::info!(
+                    "book: {}: connection lost; book invalid until resynced",
+                    self.names[index]
+                );
+                self.publish(event, None, start_raw);
+            }
+            FeedStatus::Stale => {
+                self.stale[index] = true;
+                self.publish(event, None, start_raw);
+            }
+            FeedStatus::Fresh => {
+                self.stale[index] = false;
+                let view = self.engine.view(event.instrument);
+                self.publish(event, view, start_raw);
+            }
         }
     }
 
@@ -136,6 +184,9 @@ impl BookStage {
     /// Publishes a valid book's top and depth when they changed, or (`None`) that the
     /// instrument's book is invalid.
     fn publish(&mut self, event: &MarketEvent, view: Option<BookView>, start_raw: u64) {
+        let index = event.instrument.index();
+        let view = view.filter(|_| !self.stale[index]);
+        self.io.stats.health.set_book_valid(index, self.engine.is_valid(event.instrument));
         let valid = view.is_some();
         let view = view.unwrap_or(BookView {
             bid: Price::ZERO,

@@ -11,6 +11,7 @@ use std::time::Duration;
 use crate::book::BookParams;
 use crate::book::engine::TopSource;
 use crate::edge::{BasisPair, BasisParams};
+use crate::feed::transport::TransportConfig;
 use crate::runtime::Placement;
 use crate::types::bps::Bps;
 use crate::types::{InstrumentRegistry, Venue};
@@ -144,6 +145,8 @@ pub struct Config {
     pub strict_placement: bool,
     /// Telemetry settings.
     pub telemetry: TelemetrySettings,
+    /// Venue connection settings.
+    pub transport: TransportConfig,
 }
 
 impl Config {
@@ -244,6 +247,17 @@ mod tests {
         assert!(e.contains("venues[0].perp_taker_fee_bps"), "{e}");
         let e = err("[book]\nlevels_max = 0\n");
         assert!(e.contains("book.levels_max"), "{e}");
+        let e = err("[transport]\npong_timeout_ms = 0\n");
+        assert!(e.contains("transport.pong_timeout_ms"), "{e}");
+        let e = err("[transport]\nbackoff_base_ms = 500\nbackoff_max_ms = 100\n");
+        assert!(
+            e.contains("transport.backoff_max_ms") && e.contains("backoff_base_ms"),
+            "{e}"
+        );
+        let e = err("[transport]\nreceive_buffer_bytes = 10\n");
+        assert!(e.contains("transport.receive_buffer_bytes"), "{e}");
+        let e = err("[transport]\nsilence_timeout_ms = 100\npong_timeout_ms = 300\nping_interval_ms = 100\n");
+        assert!(e.contains("transport.silence_timeout_ms"), "{e}");
         let e = err("duration_secs = 0\n");
         assert!(e.contains("duration_secs"), "{e}");
     }
@@ -265,6 +279,11 @@ mod tests {
             idle = "park"
             [telemetry]
             progress_interval_ms = 0
+            [transport]
+            silence_timeout_ms = 2000
+            ping_interval_ms = 500
+            pong_timeout_ms = 500
+            backoff_base_ms = 10
         "#;
         let c = Config::from_toml(text, Path::new("t.toml"), 1).unwrap();
         assert_eq!(c.output_dir, PathBuf::from("out"));
@@ -276,5 +295,9 @@ mod tests {
         assert_eq!(c.placement.cores.len(), 1);
         assert_eq!(c.telemetry.progress_interval, None);
         assert_eq!(c.simulator.unwrap().seed, 11);
+        assert_eq!(c.transport.silence_timeout, Duration::from_secs(2));
+        assert_eq!(c.transport.ping_interval, Some(Duration::from_millis(500)));
+        assert_eq!(c.transport.backoff_base, Duration::from_millis(10));
+        assert_eq!(c.transport.backoff_max, Duration::from_secs(30));
     }
 }

@@ -34,6 +34,32 @@ pub struct RawConfig {
     pub strict_placement: Option<bool>,
     /// Telemetry sidecar.
     pub telemetry: Option<RawTelemetry>,
+    /// Venue connections: timeouts, heartbeats, reconnect backoff, buffers.
+    pub transport: Option<RawTransport>,
+}
+
+/// `[transport]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTransport {
+    /// Longest a TCP connect plus WebSocket handshake may take, ms (default 10000).
+    pub connect_timeout_ms: Option<u64>,
+    /// A connection that received nothing for this long is dead, ms (default 40000).
+    pub silence_timeout_ms: Option<u64>,
+    /// A venue ping unanswered for this long is a dead connection, ms (default 10000).
+    pub pong_timeout_ms: Option<u64>,
+    /// Overrides every venue's own ping interval, ms (default: OKX and Bybit 20000,
+    /// Hyperliquid 25000; Binance pings us instead).
+    pub ping_interval_ms: Option<u64>,
+    /// First reconnect delay, ms (default 250), doubled per failed attempt, with jitter.
+    pub backoff_base_ms: Option<u64>,
+    /// Longest reconnect delay, ms (default 30000).
+    pub backoff_max_ms: Option<u64>,
+    /// WebSocket read buffer per connection, bytes (default 131072).
+    pub receive_buffer_bytes: Option<usize>,
+    /// Largest frame or message accepted, bytes (default 4194304); a larger one ends the
+    /// connection.
+    pub message_bytes_max: Option<usize>,
 }
 
 /// `[simulator]`.

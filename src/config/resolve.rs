@@ -11,12 +11,14 @@ use crate::book::engine::TopSource;
 use crate::config::raw::RawVenue;
 use crate::config::raw::{
     RawBasis, RawBook, RawConfig, RawCorePlan, RawInstrument, RawRings, RawTelemetry,
+    RawTransport,
 };
 use crate::config::{
     Config, ConfigError, FeePair, RingSizes, SimSettings, TelemetrySettings, VenueSettings,
 };
 use crate::edge::opportunity::CostModel;
 use crate::edge::{BasisPair, BasisParams};
+use crate::feed::transport::TransportConfig;
 use crate::runtime::{CorePlan, IdlePolicy, Placement, StageKind};
 use crate::types::bps::{Bps, bps_from_config};
 use crate::types::{InstrumentRegistry, InstrumentSpec, MarketKind, Price, Qty, Venue};
@@ -61,7 +63,71 @@ pub fn resolve(raw: RawConfig, core_count: usize) -> Result<Config, ConfigError>
         placement: resolve_placement(&raw.placement, core_count)?,
         strict_placement: raw.strict_placement.unwrap_or(false),
         telemetry: resolve_telemetry(raw.telemetry.unwrap_or_default()),
+        transport: resolve_transport(raw.transport.unwrap_or_default())?,
     })
+}
+
+/// Smallest receive buffer accepted: one TCP segment's worth.
+const RECEIVE_BUFFER_BYTES_MIN: usize = 4096;
+
+fn resolve_transport(raw: RawTransport) -> Result<TransportConfig, ConfigError> {
+    let defaults = TransportConfig::default();
+    let ms = |field: &str, value: Option<u64>, default: Duration| match value {
+        None => Ok(default),
+        Some(0) => Err(invalid(format!("transport.{field}"), "must be at least 1")),
+        Some(v) => Ok(Duration::from_millis(v)),
+    };
+    let ping_interval = match raw.ping_interval_ms {
+        None => None,
+        Some(v) => Some(ms("ping_interval_ms", Some(v), Duration::ZERO)?),
+    };
+    let config = TransportConfig {
+        connect_timeout: ms(
+            "connect_timeout_ms",
+            raw.connect_timeout_ms,
+            defaults.connect_timeout,
+        )?,
+        silence_timeout: ms(
+            "silence_timeout_ms",
+            raw.silence_timeout_ms,
+            defaults.silence_timeout,
+        )?,
+        pong_timeout: ms("pong_timeout_ms", raw.pong_timeout_ms, defaults.pong_timeout)?,
+        ping_interval,
+        backoff_base: ms("backoff_base_ms", raw.backoff_base_ms, defaults.backoff_base)?,
+        backoff_max: ms("backoff_max_ms", raw.backoff_max_ms, defaults.backoff_max)?,
+        read_buffer_bytes: raw
+            .receive_buffer_bytes
+            .unwrap_or(defaults.read_buffer_bytes),
+        message_bytes_max: raw.message_bytes_max.unwrap_or(defaults.message_bytes_max),
+    };
+    if config.backoff_max < config.backoff_base {
+        return Err(invalid(
+            "transport.backoff_max_ms",
+            "must be at least backoff_base_ms",
+        ));
+    }
+    if config.read_buffer_bytes < RECEIVE_BUFFER_BYTES_MIN {
+        return Err(invalid(
+            "transport.receive_buffer_bytes",
+            format!("must be at least {RECEIVE_BUFFER_BYTES_MIN}"),
+        ));
+    }
+    if config.message_bytes_max < RECEIVE_BUFFER_BYTES_MIN {
+        return Err(invalid(
+            "transport.message_bytes_max",
+            format!("must be at least {RECEIVE_BUFFER_BYTES_MIN}"),
+        ));
+    }
+    if let Some(ping) = config.ping_interval
+        && config.silence_timeout <= ping + config.pong_timeout
+    {
+        return Err(invalid(
+            "transport.silence_timeout_ms",
+            "must exceed ping_interval_ms + pong_timeout_ms, or a quiet but healthy connection is declared dead",
+        ));
+    }
+    Ok(config)
 }
 
 fn resolve_simulator(raw: &RawConfig) -> Result<Option<SimSettings>, ConfigError> {
