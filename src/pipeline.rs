@@ -8,13 +8,14 @@
 use std::sync::Arc;
 
 use crate::book::engine::TopSource;
+use crate::book::top::TopUpdate;
 use crate::book::{BookIo, BookStage};
 use crate::config::{Config, VenueSettings};
 use crate::edge::{EdgeIo, EdgeStage};
 use crate::feed::binance::subscribe::snapshot_path;
+use crate::feed::health::FeedHealth;
 use crate::feed::snapshot_fetch::{SnapshotClient, SnapshotFetcher};
 use crate::feed::stage::{FeedConnection, FeedControl};
-use crate::feed::health::FeedHealth;
 use crate::feed::transport::{Endpoint, Transport, TransportError};
 use crate::feed::venues::{VenueDecoder, heartbeat, subscribe_messages};
 use crate::feed::{FeedStage, SymbolMap};
@@ -26,7 +27,7 @@ use crate::sim::{self, Dislocation, SimConfig, SimError, SimHandle, SimVenue};
 use crate::stats::PipelineStats;
 use crate::telemetry::sample::SampleSink;
 use crate::telemetry::{TelemetryConfig, TelemetryError, TelemetryInputs, TelemetryStage};
-use crate::types::{InstrumentRegistry, MarketKind, Venue};
+use crate::types::{InstrumentRegistry, MarketEvent, MarketKind, Venue};
 
 /// Levels per side asked of a REST depth snapshot (Binance futures' largest that fits the
 /// default event buffer of 2048 events per frame).
@@ -191,7 +192,6 @@ fn build_stages(
     stats: &Arc<PipelineStats>,
 ) -> Result<Vec<Box<dyn Stage>>, PipelineError> {
     let rings = config.rings;
-    let (resync_tx, resync_rx) = rtrb::RingBuffer::new(config.registry.len().max(1) * 2);
     let (event_tx, event_rx) = rtrb::RingBuffer::new(rings.market_events);
     let (top_tx, top_rx) = rtrb::RingBuffer::new(rings.book_updates);
     let (opp_tx, opp_rx) = rtrb::RingBuffer::new(rings.opportunities);
@@ -215,40 +215,18 @@ fn build_stages(
             clock: clock.clone(),
         },
     )?;
-    let (transport, connections) = connect(config, sim, clock)?;
-    let feed = FeedStage::new(
-        transport,
-        connections,
-        &registry,
-        FeedControl {
-            resync: resync_rx,
+    let (feed, book) = feed_and_book(
+        config,
+        sim,
+        HotRings {
             snapshots,
+            events: (event_tx, event_rx),
+            tops: top_tx,
+            samples: (feed_samples, book_samples),
         },
-        rings.events_per_frame_max,
-        event_tx,
-        feed_samples,
-        Arc::clone(stats),
-        clock.clone(),
-    );
-    let venues = config.venues.clone();
-    let book = BookStage::new(
-        &registry,
-        config.book,
-        move |venue| {
-            venues
-                .iter()
-                .find(|v| v.venue == venue)
-                .map_or(TopSource::default_for(venue), |v| v.top_source)
-        },
-        resync_tx,
-        BookIo {
-            input: event_rx,
-            output: top_tx,
-            samples: book_samples,
-            stats: Arc::clone(stats),
-            clock: clock.clone(),
-        },
-    );
+        clock,
+        stats,
+    )?;
     let edge = EdgeStage::new(
         &registry,
         &config.pairs,
@@ -267,6 +245,111 @@ fn build_stages(
         Box::new(edge),
         Box::new(telemetry),
     ])
+}
+
+/// What the feed and book stages are built on besides the configuration.
+struct HotRings {
+    snapshots: Option<SnapshotClient>,
+    events: (rtrb::Producer<MarketEvent>, rtrb::Consumer<MarketEvent>),
+    tops: rtrb::Producer<TopUpdate>,
+    samples: (SampleSink, SampleSink),
+}
+
+/// Connects the venues and builds the feed and book stages over the given rings (with
+/// the resync ring between them).
+fn feed_and_book(
+    config: &Config,
+    sim: Option<&SimHandle>,
+    rings: HotRings,
+    clock: &Clock,
+    stats: &Arc<PipelineStats>,
+) -> Result<(FeedStage, BookStage), PipelineError> {
+    let (resync_tx, resync_rx) = rtrb::RingBuffer::new(config.registry.len().max(1) * 2);
+    let (transport, connections) = connect(config, sim, clock)?;
+    let (event_tx, event_rx) = rings.events;
+    let (feed_samples, book_samples) = rings.samples;
+    let feed = FeedStage::new(
+        transport,
+        connections,
+        &config.registry,
+        FeedControl {
+            resync: resync_rx,
+            snapshots: rings.snapshots,
+        },
+        config.rings.events_per_frame_max,
+        event_tx,
+        feed_samples,
+        Arc::clone(stats),
+        clock.clone(),
+    );
+    let venues = config.venues.clone();
+    let book = BookStage::new(
+        &config.registry,
+        config.book,
+        move |venue| {
+            venues
+                .iter()
+                .find(|v| v.venue == venue)
+                .map_or(TopSource::default_for(venue), |v| v.top_source)
+        },
+        resync_tx,
+        BookIo {
+            input: event_rx,
+            output: rings.tops,
+            samples: book_samples,
+            stats: Arc::clone(stats),
+            clock: clock.clone(),
+        },
+    );
+    Ok((feed, book))
+}
+
+/// The feed and book stages alone, for tests that poll them by hand on one thread and
+/// read the books (transport fault tests). Latency samples are recorded into rings
+/// nobody reads (they fill up and count drops).
+pub struct FeedAndBook {
+    /// The feed stage.
+    pub feed: FeedStage,
+    /// The book stage.
+    pub book: BookStage,
+    /// Top-of-book updates the book stage publishes (the edge stage's input).
+    pub tops: rtrb::Consumer<TopUpdate>,
+    /// The counters and health both stages write.
+    pub stats: Arc<PipelineStats>,
+    /// The REST snapshot thread, stopped on drop.
+    pub fetcher: Option<SnapshotFetcher>,
+}
+
+/// Builds [`FeedAndBook`] for `config` against `sim` (or the configured endpoints).
+pub fn build_feed_and_book(
+    config: &Config,
+    sim: Option<&SimHandle>,
+) -> Result<FeedAndBook, PipelineError> {
+    let clock = Clock::new();
+    let stats = Arc::new(PipelineStats::with_health(health_of(config)));
+    let (fetcher, snapshots) = start_snapshot_fetcher(config, sim)?;
+    let sink = |dropped: fn(&PipelineStats) -> &Counter| {
+        let (tx, _rx) = rtrb::RingBuffer::new(config.rings.latency_samples);
+        SampleSink::new(tx, Arc::clone(&stats), dropped)
+    };
+    let (top_tx, tops) = rtrb::RingBuffer::new(config.rings.book_updates);
+    let rings = HotRings {
+        snapshots,
+        events: rtrb::RingBuffer::new(config.rings.market_events),
+        tops: top_tx,
+        samples: (
+            sink(|s| &s.feed_samples_dropped),
+            sink(|s| &s.book_samples_dropped),
+        ),
+    };
+    let (feed, book) = feed_and_book(config, sim, rings, &clock, &stats)?;
+    Ok(FeedAndBook {
+        feed,
+        book,
+        tops,
+        stats,
+        fetcher,
+    })
 }
 
 fn telemetry_config(config: &Config) -> TelemetryConfig {

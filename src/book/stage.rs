@@ -186,7 +186,10 @@ impl BookStage {
     fn publish(&mut self, event: &MarketEvent, view: Option<BookView>, start_raw: u64) {
         let index = event.instrument.index();
         let view = view.filter(|_| !self.stale[index]);
-        self.io.stats.health.set_book_valid(index, self.engine.is_valid(event.instrument));
+        self.io
+            .stats
+            .health
+            .set_book_valid(index, self.engine.is_valid(event.instrument));
         let valid = view.is_some();
         let view = view.unwrap_or(BookView {
             bid: Price::ZERO,

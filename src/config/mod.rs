@@ -256,7 +256,9 @@ mod tests {
         );
         let e = err("[transport]\nreceive_buffer_bytes = 10\n");
         assert!(e.contains("transport.receive_buffer_bytes"), "{e}");
-        let e = err("[transport]\nsilence_timeout_ms = 100\npong_timeout_ms = 300\nping_interval_ms = 100\n");
+        let e = err(
+            "[transport]\nsilence_timeout_ms = 100\npong_timeout_ms = 300\nping_interval_ms = 100\n",
+        );
         assert!(e.contains("transport.silence_timeout_ms"), "{e}");
         let e = err("duration_secs = 0\n");
         assert!(e.contains("duration_secs"), "{e}");

@@ -10,8 +10,7 @@ use crate::book::BookParams;
 use crate::book::engine::TopSource;
 use crate::config::raw::RawVenue;
 use crate::config::raw::{
-    RawBasis, RawBook, RawConfig, RawCorePlan, RawInstrument, RawRings, RawTelemetry,
-    RawTransport,
+    RawBasis, RawBook, RawConfig, RawCorePlan, RawInstrument, RawRings, RawTelemetry, RawTransport,
 };
 use crate::config::{
     Config, ConfigError, FeePair, RingSizes, SimSettings, TelemetrySettings, VenueSettings,
@@ -92,9 +91,17 @@ fn resolve_transport(raw: RawTransport) -> Result<TransportConfig, ConfigError> 
             raw.silence_timeout_ms,
             defaults.silence_timeout,
         )?,
-        pong_timeout: ms("pong_timeout_ms", raw.pong_timeout_ms, defaults.pong_timeout)?,
+        pong_timeout: ms(
+            "pong_timeout_ms",
+            raw.pong_timeout_ms,
+            defaults.pong_timeout,
+        )?,
         ping_interval,
-        backoff_base: ms("backoff_base_ms", raw.backoff_base_ms, defaults.backoff_base)?,
+        backoff_base: ms(
+            "backoff_base_ms",
+            raw.backoff_base_ms,
+            defaults.backoff_base,
+        )?,
         backoff_max: ms("backoff_max_ms", raw.backoff_max_ms, defaults.backoff_max)?,
         read_buffer_bytes: raw
             .receive_buffer_bytes

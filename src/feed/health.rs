@@ -13,8 +13,10 @@ use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use crate::runtime::Counter;
 use crate::types::{InstrumentRegistry, MarketKind, Venue};
 
+/// One-second buckets of the rolling venue-delay average.
+const DELAY_BUCKETS: usize = 10;
 /// Seconds in the rolling venue-delay average.
-pub const DELAY_WINDOW_SECS: u64 = 10;
+pub const DELAY_WINDOW_SECS: u64 = DELAY_BUCKETS as u64;
 /// `delay_*_ms` value meaning "no venue time seen".
 const NO_DELAY: u64 = u64::MAX;
 
@@ -209,7 +211,7 @@ impl LinkHealth {
 #[derive(Debug, Clone, Default)]
 pub struct DelayWindow {
     /// `(second, sum ms, count)` per bucket, indexed by `second % DELAY_WINDOW_SECS`.
-    buckets: [(u64, u64, u64); DELAY_WINDOW_SECS as usize],
+    buckets: [(u64, u64, u64); DELAY_BUCKETS],
     last_ms: Option<u64>,
 }
 

@@ -152,11 +152,10 @@ impl FeedStage {
             .collect();
         let watches = (0..connections.len())
             .map(|c| LinkWatch {
+                was_up: transport.is_open(c),
                 instruments: registry
                     .iter()
-                    .filter(|i| {
-                        i.venue == connections[c].venue && i.kind == connections[c].kind
-                    })
+                    .filter(|i| i.venue == connections[c].venue && i.kind == connections[c].kind)
                     .map(|i| i.id)
                     .collect(),
                 ..LinkWatch::default()
@@ -340,7 +339,11 @@ impl FeedStage {
                 log::info!("feed: {} {} is fresh again", c.venue, c.kind.name());
             }
             if let Some(link) = self.stats.health.link(index) {
-                link.set_state(if stale { LinkState::Stale } else { LinkState::Up });
+                link.set_state(if stale {
+                    LinkState::Stale
+                } else {
+                    LinkState::Up
+                });
             }
             for &id in &watch.instruments {
                 let owed = &mut self.owed[id.index()];

@@ -122,7 +122,11 @@ mod tests {
             assert!(first.contains(marker), "{venue}: {first}");
             let resync = resync_messages(venue, MarketKind::Perp, "X");
             assert_eq!(resync.is_empty(), venue == Venue::Binance, "{venue}");
-            assert_eq!(heartbeat(venue).is_none(), venue == Venue::Binance, "{venue}");
+            assert_eq!(
+                heartbeat(venue).is_none(),
+                venue == Venue::Binance,
+                "{venue}"
+            );
         }
     }
 }

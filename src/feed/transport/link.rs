@@ -202,7 +202,9 @@ impl Connection {
             },
         );
         let (link, step) = match link {
-            Link::Waiting { since_raw, wait } if clock.delta_ns(since_raw, now) < duration_ns(wait) => {
+            Link::Waiting { since_raw, wait }
+                if clock.delta_ns(since_raw, now) < duration_ns(wait) =>
+            {
                 (Link::Waiting { since_raw, wait }, Step::Nothing)
             }
             Link::Waiting { .. } => self.start_connect(registry, token, now),
@@ -214,10 +216,13 @@ impl Connection {
                     self.finish_connect(stream, since_raw, config, registry, now)
                 }
             }
-            Link::Handshaking { mid, since_raw } => {
+            Link::Handshaking { mut mid, since_raw } => {
                 if clock.delta_ns(since_raw, now) > timeout_ns {
-                    deregister_mid(registry, mid);
-                    (self.waiting(now), Step::Failed("handshake timed out".into()))
+                    deregister_mid(registry, &mut mid);
+                    (
+                        self.waiting(now),
+                        Step::Failed("handshake timed out".into()),
+                    )
                 } else {
                     self.resume_handshake(mid.handshake(), since_raw, registry, now)
                 }
@@ -294,7 +299,10 @@ impl Connection {
     fn resume_handshake(
         &mut self,
         attempt: Result<
-            (WebSocket<TcpStream>, tungstenite::handshake::client::Response),
+            (
+                WebSocket<TcpStream>,
+                tungstenite::handshake::client::Response,
+            ),
             HandshakeError<ClientHandshake<TcpStream>>,
         >,
         since_raw: u64,
@@ -366,7 +374,7 @@ impl Connection {
             Link::Connecting { mut stream, .. } => {
                 let _ = registry.deregister(&mut stream);
             }
-            Link::Handshaking { mid, .. } => deregister_mid(registry, mid),
+            Link::Handshaking { mut mid, .. } => deregister_mid(registry, &mut mid),
             Link::Waiting { .. } => {}
         }
         self.readable = false;
@@ -376,6 +384,6 @@ impl Connection {
 }
 
 /// Removes an abandoned handshake's socket from the poller (dropping it closes it).
-fn deregister_mid(registry: &Registry, mut mid: Box<MidHandshake<ClientHandshake<TcpStream>>>) {
+fn deregister_mid(registry: &Registry, mid: &mut MidHandshake<ClientHandshake<TcpStream>>) {
     let _ = registry.deregister(mid.get_mut().get_mut());
 }
