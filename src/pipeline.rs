@@ -122,6 +122,7 @@ fn sim_config(config: &Config, settings: &crate::config::SimSettings) -> SimConf
         port: settings.port,
         dislocation_mean_interval: settings.dislocation_mean_interval,
         step: settings.step,
+        faults: settings.faults.clone(),
         venues: Vec::new(),
         ..SimConfig::default()
     };

@@ -56,6 +56,8 @@ pub struct SimSettings {
     pub dislocation_mean_interval: Duration,
     /// Model step: one perp top of book per step, so 1/step is the offered rate.
     pub step: Duration,
+    /// The fault plan.
+    pub faults: Vec<crate::sim::SimFault>,
 }
 
 /// Maker and taker fees of one market.
@@ -260,6 +262,16 @@ mod tests {
             "[transport]\nsilence_timeout_ms = 100\npong_timeout_ms = 300\nping_interval_ms = 100\n",
         );
         assert!(e.contains("transport.silence_timeout_ms"), "{e}");
+        let fault = "[simulator]\n[[simulator.faults]]\nvenue = \"okx\"\nkind = \"spot\"\n";
+        let e = err(&format!("{fault}action = \"explode\"\n"));
+        assert!(
+            e.contains("simulator.faults[0].action") && e.contains("explode"),
+            "{e}"
+        );
+        let e = err(&format!("{fault}action = \"delay\"\n"));
+        assert!(e.contains("simulator.faults[0].delay_ms"), "{e}");
+        let e = err(&format!("{fault}action = \"close\"\nconnections = 0\n"));
+        assert!(e.contains("simulator.faults[0]"), "{e}");
         let e = err("duration_secs = 0\n");
         assert!(e.contains("duration_secs"), "{e}");
     }
@@ -271,6 +283,12 @@ mod tests {
             duration_secs = 3
             [simulator]
             seed = 11
+            [[simulator.faults]]
+            venue = "okx"
+            kind = "perp"
+            action = "delay"
+            delay_ms = 30
+            connections = 2
             [basis]
             baseline_ticks = 10
             tracker_threshold_bps = 8.5
@@ -296,7 +314,20 @@ mod tests {
         );
         assert_eq!(c.placement.cores.len(), 1);
         assert_eq!(c.telemetry.progress_interval, None);
-        assert_eq!(c.simulator.unwrap().seed, 11);
+        let sim = c.simulator.unwrap();
+        assert_eq!(sim.seed, 11);
+        assert_eq!(
+            sim.faults,
+            [crate::sim::SimFault {
+                connections: 2,
+                ..crate::sim::SimFault::new(
+                    Venue::Okx,
+                    crate::types::MarketKind::Perp,
+                    crate::sim::FaultAction::Delay(Duration::from_millis(30)),
+                    1000,
+                )
+            }]
+        );
         assert_eq!(c.transport.silence_timeout, Duration::from_secs(2));
         assert_eq!(c.transport.ping_interval, Some(Duration::from_millis(500)));
         assert_eq!(c.transport.backoff_base, Duration::from_millis(10));

@@ -77,6 +77,30 @@ pub struct RawSimulator {
     /// Model step in µs (default 1000): one perp top of book per step, a spot one when
     /// the spot touch moved, depth every 100 ms.
     pub step_us: Option<u64>,
+    /// Faults injected on the simulator's connections (default none).
+    #[serde(default)]
+    pub faults: Vec<RawFault>,
+}
+
+/// `[[simulator.faults]]`: one fault of the simulator's fault plan.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFault {
+    /// Venue name.
+    pub venue: String,
+    /// `spot` or `perp`.
+    pub kind: String,
+    /// `close`, `stall`, `garbage`, `truncate`, `oversize`, `skip_sequence`, `delay` or
+    /// `refuse_handshake`.
+    pub action: String,
+    /// Data frames sent on the connection before the fault (default 1000).
+    pub after_frames: Option<u64>,
+    /// Connections to the market it hits, from the first (default 1).
+    pub connections: Option<u32>,
+    /// `delay`: ms added to every frame.
+    pub delay_ms: Option<u64>,
+    /// `oversize`: the frame's size in bytes.
+    pub bytes: Option<usize>,
 }
 
 /// `[[venues]]`.

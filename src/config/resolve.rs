@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use crate::book::BookParams;
 use crate::book::engine::TopSource;
-use crate::config::raw::RawVenue;
 use crate::config::raw::{
     RawBasis, RawBook, RawConfig, RawCorePlan, RawInstrument, RawRings, RawTelemetry, RawTransport,
 };
+use crate::config::raw::{RawFault, RawVenue};
 use crate::config::{
     Config, ConfigError, FeePair, RingSizes, SimSettings, TelemetrySettings, VenueSettings,
 };
@@ -19,6 +19,7 @@ use crate::edge::opportunity::CostModel;
 use crate::edge::{BasisPair, BasisParams};
 use crate::feed::transport::TransportConfig;
 use crate::runtime::{CorePlan, IdlePolicy, Placement, StageKind};
+use crate::sim::{FaultAction, SimFault};
 use crate::types::bps::{Bps, bps_from_config};
 use crate::types::{InstrumentRegistry, InstrumentSpec, MarketKind, Price, Qty, Venue};
 
@@ -149,7 +150,14 @@ fn resolve_simulator(raw: &RawConfig) -> Result<Option<SimSettings>, ConfigError
             format!("{step_us} is outside 10..=1000000"),
         ));
     }
+    let faults = sim
+        .faults
+        .iter()
+        .enumerate()
+        .map(|(i, f)| resolve_fault(i, f))
+        .collect::<Result<_, _>>()?;
     Ok(Some(SimSettings {
+        faults,
         seed: sim.seed.unwrap_or(7),
         port: sim.port.unwrap_or(0),
         dislocation_mean_interval: Duration::from_millis(
@@ -157,6 +165,57 @@ fn resolve_simulator(raw: &RawConfig) -> Result<Option<SimSettings>, ConfigError
         ),
         step: Duration::from_micros(step_us),
     }))
+}
+
+fn resolve_fault(i: usize, raw: &RawFault) -> Result<SimFault, ConfigError> {
+    let key = |field: &str| format!("simulator.faults[{i}].{field}");
+    let venue = Venue::from_name(&raw.venue).ok_or_else(|| {
+        invalid(
+            key("venue"),
+            format!("unknown venue `{}` ({KNOWN_VENUES})", raw.venue),
+        )
+    })?;
+    let kind = match raw.kind.as_str() {
+        "spot" => MarketKind::Spot,
+        "perp" => MarketKind::Perp,
+        other => {
+            return Err(invalid(
+                key("kind"),
+                format!("`{other}` is not `spot` or `perp`"),
+            ));
+        }
+    };
+    let needs = |field: &str| invalid(key(field), format!("`{}` needs it", raw.action));
+    let action = match raw.action.as_str() {
+        "close" => FaultAction::Close,
+        "stall" => FaultAction::Stall,
+        "garbage" => FaultAction::Garbage,
+        "truncate" => FaultAction::Truncate,
+        "skip_sequence" => FaultAction::SkipSequence,
+        "refuse_handshake" => FaultAction::RefuseHandshake,
+        "delay" => FaultAction::Delay(Duration::from_millis(
+            raw.delay_ms.ok_or_else(|| needs("delay_ms"))?,
+        )),
+        "oversize" => FaultAction::Oversize {
+            bytes: raw.bytes.ok_or_else(|| needs("bytes"))?,
+        },
+        other => {
+            return Err(invalid(
+                key("action"),
+                format!(
+                    "`{other}` is not one of close, stall, garbage, truncate, oversize, skip_sequence, delay, refuse_handshake"
+                ),
+            ));
+        }
+    };
+    let fault = SimFault {
+        connections: raw.connections.unwrap_or(1),
+        ..SimFault::new(venue, kind, action, raw.after_frames.unwrap_or(1000))
+    };
+    fault
+        .check()
+        .map_err(|reason| invalid(format!("simulator.faults[{i}]"), reason))?;
+    Ok(fault)
 }
 
 fn default_instruments() -> Vec<RawInstrument> {

@@ -74,8 +74,8 @@ impl SimFault {
         }
     }
 
-    /// Why the fault cannot be used, if it cannot.
-    pub(crate) fn check(&self) -> Result<(), &'static str> {
+    /// Why the fault cannot be used, if it cannot (checked by the config and at start).
+    pub fn check(&self) -> Result<(), &'static str> {
         if self.connections == 0 {
             return Err("a fault must hit at least one connection");
         }
