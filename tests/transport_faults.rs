@@ -325,3 +325,54 @@ fn test_fault_refused_handshakes_are_retried_with_backoff() {
     assert_eq!(report.counter("feed.connect_failures"), 2);
     assert_eq!(report.counter("feed.connections_open"), 2);
 }
+
+/// One SplitMix64 step: the soak plan's deterministic randomness.
+fn next_random(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+#[test]
+fn test_soak_random_faults_on_every_venue_end_with_books_equal() {
+    let mut state = 0x50a4;
+    let mut faults = Vec::new();
+    for venue in Venue::ALL {
+        for kind in [MarketKind::Spot, MarketKind::Perp] {
+            // Two connections end by a random fault, the third gets a random damaged
+            // stream, the fourth is healthy; the second handshake attempt is refused.
+            for connection in 0..3u32 {
+                let r = next_random(&mut state);
+                let action = match (connection, r % 3) {
+                    (0 | 1, 0) => FaultAction::Close,
+                    (0 | 1, 1) => FaultAction::Stall,
+                    (0 | 1, _) => FaultAction::Oversize { bytes: 100_000 },
+                    (_, 0) => FaultAction::Garbage,
+                    (_, 1) => FaultAction::Truncate,
+                    _ => FaultAction::SkipSequence,
+                };
+                faults.push(SimFault {
+                    first_connection: connection,
+                    ..fault(venue, kind, action, 50 + (r >> 8) % 300)
+                });
+            }
+            faults.push(SimFault {
+                first_connection: 1,
+                ..fault(venue, kind, FaultAction::RefuseHandshake, 0)
+            });
+        }
+    }
+    let mut rig = rig(&Venue::ALL, faults, "stale_after_ms = 60000");
+    let markets = rig.config.registry.len() as u64;
+    rig.until("two reconnects per market", |r| {
+        r.counter("feed.reconnects") >= 2 * markets
+    });
+    rig.run_for(Duration::from_millis(1_500));
+    rig.assert_books_equal_sim();
+    let report = rig.finish();
+    assert_eq!(report.counter("feed.disconnects"), 2 * markets);
+    assert_eq!(report.counter("feed.connect_failures"), markets);
+    assert_eq!(report.counter("feed.connections_open"), markets);
+}

@@ -95,8 +95,10 @@ pub struct RawFault {
     pub action: String,
     /// Data frames sent on the connection before the fault (default 1000).
     pub after_frames: Option<u64>,
-    /// Connections to the market it hits, from the first (default 1).
+    /// Connections to the market it hits (default 1).
     pub connections: Option<u32>,
+    /// The first connection it hits, counting from 0 (default 0).
+    pub first_connection: Option<u32>,
     /// `delay`: ms added to every frame.
     pub delay_ms: Option<u64>,
     /// `oversize`: the frame's size in bytes.

@@ -210,6 +210,7 @@ fn resolve_fault(i: usize, raw: &RawFault) -> Result<SimFault, ConfigError> {
     };
     let fault = SimFault {
         connections: raw.connections.unwrap_or(1),
+        first_connection: raw.first_connection.unwrap_or(0),
         ..SimFault::new(venue, kind, action, raw.after_frames.unwrap_or(1000))
     };
     fault

@@ -2,10 +2,11 @@
 //! client's transport (and for runs from the config's `[[simulator.faults]]`).
 //!
 //! A [`SimFault`] names a market, an action and when it starts (after a number of data
-//! frames written to the connection); it hits the first `connections` connections to that
-//! market (handshake attempts, for [`FaultAction::RefuseHandshake`]), so a client that
-//! reconnects gets a healthy connection afterwards and its books can be compared with the
-//! simulator's. [`FaultState`] is one connection's progress through its fault, owned by
+//! frames written to the connection); it hits `connections` connections to that market
+//! from the `first_connection`th (counting from 0; handshake attempts, for
+//! [`FaultAction::RefuseHandshake`]), so a client that reconnects gets a healthy
+//! connection afterwards and its books can be compared with the simulator's. A
+//! connection gets at most one fault: the first of the plan that hits it. [`FaultState`] is one connection's progress through its fault, owned by
 //! that connection's thread (cold path: it allocates the delay queue and the injected
 //! frames).
 
@@ -58,8 +59,10 @@ pub struct SimFault {
     /// Data frames written to the connection before the fault starts (ignored by
     /// `RefuseHandshake` and `Delay`).
     pub after_frames: u64,
-    /// How many connections to the market it hits, from the first (at least 1).
+    /// How many connections to the market it hits (at least 1).
     pub connections: u32,
+    /// The first connection it hits, counting from 0 (default 0).
+    pub first_connection: u32,
 }
 
 impl SimFault {
@@ -71,7 +74,13 @@ impl SimFault {
             action,
             after_frames,
             connections: 1,
+            first_connection: 0,
         }
+    }
+
+    /// Whether it hits the market's `index`th connection (or handshake attempt).
+    pub(crate) fn hits(&self, index: u32) -> bool {
+        index >= self.first_connection && index - self.first_connection < self.connections
     }
 
     /// Why the fault cannot be used, if it cannot (checked by the config and at start).

@@ -132,24 +132,26 @@ impl Shared {
     /// Counts a handshake attempt on `market`; `true` if the fault plan refuses it.
     pub(crate) fn refuse_handshake(&self, market: Market) -> bool {
         let attempt = self.count(market, false);
-        self.fault_of(market, attempt)
-            .is_some_and(|f| f.action == FaultAction::RefuseHandshake)
+        self.fault_of(market, attempt, true).is_some()
     }
 
     /// Counts an accepted connection on `market`; returns the fault it gets, if any.
     pub(crate) fn connection_fault(&self, market: Market) -> Option<SimFault> {
         let index = self.count(market, true);
-        self.fault_of(market, index)
-            .filter(|f| f.action != FaultAction::RefuseHandshake)
+        self.fault_of(market, index, false)
     }
 
-    /// The first fault for `market` that hits its `index`th connection or attempt.
-    fn fault_of(&self, market: Market, index: u32) -> Option<SimFault> {
-        let refusal = |f: &&SimFault| f.action == FaultAction::RefuseHandshake;
+    /// The first fault of the plan for `market` that hits its `index`th handshake
+    /// attempt (`refusal`: refusals only) or connection (other faults only).
+    fn fault_of(&self, market: Market, index: u32, refusal: bool) -> Option<SimFault> {
         self.faults
             .iter()
-            .filter(|f| f.venue == market.venue && f.kind == market.kind && index < f.connections)
-            .min_by_key(|f| !refusal(f))
+            .find(|f| {
+                f.venue == market.venue
+                    && f.kind == market.kind
+                    && f.hits(index)
+                    && (f.action == FaultAction::RefuseHandshake) == refusal
+            })
             .copied()
     }
 
