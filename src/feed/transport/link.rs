@@ -18,7 +18,7 @@ use tungstenite::client::client_with_config;
 use tungstenite::handshake::client::ClientHandshake;
 use tungstenite::handshake::{HandshakeError, MidHandshake};
 use tungstenite::protocol::WebSocketConfig;
-use tungstenite::{Message, WebSocket};
+use tungstenite::{Message, Utf8Bytes, WebSocket};
 
 use super::{Backoff, DownReason, Endpoint, LinkCounts, TransportConfig, duration_ns};
 use crate::runtime::Clock;
@@ -134,12 +134,13 @@ impl Connection {
     }
 
     /// Queues a text frame and flushes what the socket takes; `Err` when not open or
-    /// the connection failed.
-    pub(super) fn send(&mut self, text: String) -> Result<(), ()> {
+    /// the connection failed. A static `Utf8Bytes` (the venue pings) is sent without
+    /// allocating.
+    pub(super) fn send(&mut self, text: impl Into<Utf8Bytes>) -> Result<(), ()> {
         let Link::Open(ws) = &mut self.link else {
             return Err(());
         };
-        match ws.send(Message::text(text)) {
+        match ws.send(Message::Text(text.into())) {
             Ok(()) => Ok(()),
             Err(tungstenite::Error::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),
             Err(_) => Err(()),
@@ -166,7 +167,10 @@ impl Connection {
                 self.last_ping_raw = now;
                 self.counts.pings += 1;
                 self.pong_wait_since.get_or_insert(now);
-                if self.send(heartbeat.message.to_owned()).is_err() {
+                if self
+                    .send(Utf8Bytes::from_static(heartbeat.message))
+                    .is_err()
+                {
                     return Step::Dead(DownReason::Error);
                 }
             }
