@@ -16,7 +16,8 @@
 //! window; above the venue's `stale_after` the instruments get [`FeedStatus::Stale`]
 //! (then `Fresh`), which the book stage turns into invalid top-of-book updates, the path
 //! the edge stage already uses to drop a leg. Status events wait for ring room like
-//! frames do, so none is lost. Health figures go to [`crate::feed::health`] once per
+//! frames do, so none is lost, and no frame is read while one waits (so a reconnected
+//! connection's snapshot never overtakes its books' reset). Health figures go to [`crate::feed::health`] once per
 //! tick (1 ms) or second.
 
 use std::sync::Arc;
@@ -490,6 +491,10 @@ impl Stage for FeedStage {
 
     fn poll(&mut self) -> usize {
         let control = self.tick() + self.resyncs() + self.snapshot();
+        if self.owed_count > 0 {
+            // A reconnected connection's frames must not overtake its books' reset.
+            return control;
+        }
         let pending = (0..self.transport.connection_count()).any(|i| self.transport.is_readable(i));
         if !pending && let Err(e) = self.transport.poll_readiness() {
             log::error!("feed: event loop poll failed: {e}");

@@ -214,7 +214,8 @@ impl Connection {
             Link::Waiting { .. } => self.start_connect(registry, token, now),
             Link::Connecting { stream, since_raw } => {
                 if clock.delta_ns(since_raw, now) > timeout_ns {
-                    let _ = registry.deregister(&mut { stream });
+                    let mut stream = stream;
+                    let _ = registry.deregister(&mut stream);
                     (self.waiting(now), Step::Failed("connect timed out".into()))
                 } else {
                     self.finish_connect(stream, since_raw, config, registry, now)
@@ -228,7 +229,7 @@ impl Connection {
                         Step::Failed("handshake timed out".into()),
                     )
                 } else {
-                    self.resume_handshake(mid.handshake(), since_raw, registry, now)
+                    self.resume_handshake(mid.handshake(), since_raw, now)
                 }
             }
             open @ Link::Open(_) => (open, Step::Nothing),
@@ -297,7 +298,7 @@ impl Connection {
             .max_message_size(Some(config.message_bytes_max))
             .max_frame_size(Some(config.message_bytes_max));
         let attempt = client_with_config(self.endpoint.url.as_str(), stream, Some(ws_config));
-        self.resume_handshake(attempt, since_raw, registry, now)
+        self.resume_handshake(attempt, since_raw, now)
     }
 
     fn resume_handshake(
@@ -310,7 +311,6 @@ impl Connection {
             HandshakeError<ClientHandshake<TcpStream>>,
         >,
         since_raw: u64,
-        registry: &Registry,
         now: u64,
     ) -> (Link, Step) {
         match attempt {
@@ -322,10 +322,9 @@ impl Connection {
                 },
                 Step::Nothing,
             ),
+            // The socket went with the failed handshake; closing it removed it from the
+            // poller.
             Err(HandshakeError::Failure(e)) => {
-                // The stream is gone with the failed handshake: closing the socket
-                // removed it from the poller.
-                let _ = registry;
                 (self.waiting(now), Step::Failed(format!("handshake: {e}")))
             }
         }
