@@ -47,7 +47,8 @@ pub struct PipelineStats {
     pub book_resync_requests_dropped: Counter,
     /// Book: latency samples dropped.
     pub book_samples_dropped: Counter,
-    /// Edge: invalid-book notices that took an instrument out of its pairs.
+    /// Edge: invalid-book notices that took an instrument out of its pairs (a gap or
+    /// mismatch, a lost connection, or a stale feed).
     pub edge_suppressed_invalid: Counter,
     /// Edge: ticks evaluated (a top-of-book change of a leg, both legs known).
     pub edge_ticks: Counter,

@@ -64,8 +64,9 @@ struct LinkWatch {
     instruments: Vec<InstrumentId>,
     delays: DelayWindow,
     stale: bool,
-    /// Data frames counted at the start of the current second.
+    /// Data frames read so far.
     frames: u64,
+    /// `frames` at the start of the current second.
     frames_at_second: u64,
     /// Whether the connection has been up before (a later `Up` is a reconnect).
     was_up: bool,
