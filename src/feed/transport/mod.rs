@@ -26,6 +26,8 @@
 
 mod backoff;
 mod link;
+#[cfg(test)]
+mod tests;
 
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
