@@ -8,14 +8,16 @@
 use std::sync::Arc;
 
 use crate::book::engine::TopSource;
+use crate::book::top::TopUpdate;
 use crate::book::{BookIo, BookStage};
 use crate::config::{Config, VenueSettings};
 use crate::edge::{EdgeIo, EdgeStage, MarketTerms, Scanner};
 use crate::feed::binance::subscribe::snapshot_path;
+use crate::feed::health::FeedHealth;
 use crate::feed::snapshot_fetch::{SnapshotClient, SnapshotFetcher};
 use crate::feed::stage::{FeedConnection, FeedControl};
-use crate::feed::transport::{Transport, TransportError, TransportLimits};
-use crate::feed::venues::{VenueDecoder, subscribe_messages};
+use crate::feed::transport::{Endpoint, Transport, TransportError};
+use crate::feed::venues::{VenueDecoder, heartbeat, subscribe_messages};
 use crate::feed::{FeedStage, SymbolMap};
 use crate::runtime::{
     Clock, Control, Counter, HostTopology, RunReport, Shutdown, Stage, StopReason, check_placement,
@@ -27,7 +29,7 @@ use crate::telemetry::operator::{OperatorError, OperatorInputs, OperatorServices
 use crate::telemetry::sample::SampleSink;
 use crate::telemetry::status::StatusBoard;
 use crate::telemetry::{TelemetryConfig, TelemetryError, TelemetryInputs, TelemetryStage};
-use crate::types::{InstrumentRegistry, MarketKind, Venue};
+use crate::types::{InstrumentRegistry, MarketEvent, MarketKind, Venue};
 
 /// Levels per side asked of a REST depth snapshot (Binance futures' largest that fits the
 /// default event buffer of 2048 events per frame).
@@ -83,7 +85,7 @@ pub fn run(config: &Config, shutdown: &Shutdown) -> Result<RunOutcome, PipelineE
         None => None,
     };
     let clock = Clock::new();
-    let stats = Arc::new(PipelineStats::default());
+    let stats = Arc::new(PipelineStats::with_health(health_of(config)));
     let operator_inputs = OperatorInputs {
         board: Arc::new(StatusBoard::new(clock.unix_ms_now())),
         stats: Arc::clone(&stats),
@@ -140,6 +142,7 @@ fn sim_config(config: &Config, settings: &crate::config::SimSettings) -> SimConf
         port: settings.port,
         dislocation_mean_interval: settings.dislocation_mean_interval,
         step: settings.step,
+        faults: settings.faults.clone(),
         venues: Vec::new(),
         ..SimConfig::default()
     };
@@ -211,7 +214,6 @@ fn build_stages(
     status: &Arc<StatusBoard>,
 ) -> Result<Vec<Box<dyn Stage>>, PipelineError> {
     let rings = config.rings;
-    let (resync_tx, resync_rx) = rtrb::RingBuffer::new(config.registry.len().max(1) * 2);
     let (event_tx, event_rx) = rtrb::RingBuffer::new(rings.market_events);
     let (top_tx, top_rx) = rtrb::RingBuffer::new(rings.book_updates);
     let (opp_tx, opp_rx) = rtrb::RingBuffer::new(rings.opportunities);
@@ -238,40 +240,18 @@ fn build_stages(
         },
     )?
     .with_spread_records(spread_rx);
-    let (transport, connections) = connect(config, sim)?;
-    let feed = FeedStage::new(
-        transport,
-        connections,
-        &registry,
-        FeedControl {
-            resync: resync_rx,
+    let (feed, book) = feed_and_book(
+        config,
+        sim,
+        HotRings {
             snapshots,
+            events: (event_tx, event_rx),
+            tops: top_tx,
+            samples: (feed_samples, book_samples),
         },
-        rings.events_per_frame_max,
-        event_tx,
-        feed_samples,
-        Arc::clone(stats),
-        clock.clone(),
-    );
-    let venues = config.venues.clone();
-    let book = BookStage::new(
-        &registry,
-        config.book,
-        move |venue| {
-            venues
-                .iter()
-                .find(|v| v.venue == venue)
-                .map_or(TopSource::default_for(venue), |v| v.top_source)
-        },
-        resync_tx,
-        BookIo {
-            input: event_rx,
-            output: top_tx,
-            samples: book_samples,
-            stats: Arc::clone(stats),
-            clock: clock.clone(),
-        },
-    );
+        clock,
+        stats,
+    )?;
     let edge = EdgeStage::new(
         &registry,
         &config.pairs,
@@ -311,6 +291,111 @@ fn scanner(config: &Config) -> Scanner {
     })
 }
 
+/// What the feed and book stages are built on besides the configuration.
+struct HotRings {
+    snapshots: Option<SnapshotClient>,
+    events: (rtrb::Producer<MarketEvent>, rtrb::Consumer<MarketEvent>),
+    tops: rtrb::Producer<TopUpdate>,
+    samples: (SampleSink, SampleSink),
+}
+
+/// Connects the venues and builds the feed and book stages over the given rings (with
+/// the resync ring between them).
+fn feed_and_book(
+    config: &Config,
+    sim: Option<&SimHandle>,
+    rings: HotRings,
+    clock: &Clock,
+    stats: &Arc<PipelineStats>,
+) -> Result<(FeedStage, BookStage), PipelineError> {
+    let (resync_tx, resync_rx) = rtrb::RingBuffer::new(config.registry.len().max(1) * 2);
+    let (transport, connections) = connect(config, sim, clock)?;
+    let (event_tx, event_rx) = rings.events;
+    let (feed_samples, book_samples) = rings.samples;
+    let feed = FeedStage::new(
+        transport,
+        connections,
+        &config.registry,
+        FeedControl {
+            resync: resync_rx,
+            snapshots: rings.snapshots,
+        },
+        config.rings.events_per_frame_max,
+        event_tx,
+        feed_samples,
+        Arc::clone(stats),
+        clock.clone(),
+    );
+    let venues = config.venues.clone();
+    let book = BookStage::new(
+        &config.registry,
+        config.book,
+        move |venue| {
+            venues
+                .iter()
+                .find(|v| v.venue == venue)
+                .map_or(TopSource::default_for(venue), |v| v.top_source)
+        },
+        resync_tx,
+        BookIo {
+            input: event_rx,
+            output: rings.tops,
+            samples: book_samples,
+            stats: Arc::clone(stats),
+            clock: clock.clone(),
+        },
+    );
+    Ok((feed, book))
+}
+
+/// The feed and book stages alone, for tests that poll them by hand on one thread and
+/// read the books (transport fault tests). Latency samples are recorded into rings
+/// nobody reads (they fill up and count drops).
+pub struct FeedAndBook {
+    /// The feed stage.
+    pub feed: FeedStage,
+    /// The book stage.
+    pub book: BookStage,
+    /// Top-of-book updates the book stage publishes (the edge stage's input).
+    pub tops: rtrb::Consumer<TopUpdate>,
+    /// The counters and health both stages write.
+    pub stats: Arc<PipelineStats>,
+    /// The REST snapshot thread, stopped on drop.
+    pub fetcher: Option<SnapshotFetcher>,
+}
+
+/// Builds [`FeedAndBook`] for `config` against `sim` (or the configured endpoints).
+pub fn build_feed_and_book(
+    config: &Config,
+    sim: Option<&SimHandle>,
+) -> Result<FeedAndBook, PipelineError> {
+    let clock = Clock::new();
+    let stats = Arc::new(PipelineStats::with_health(health_of(config)));
+    let (fetcher, snapshots) = start_snapshot_fetcher(config, sim)?;
+    let sink = |dropped: fn(&PipelineStats) -> &Counter| {
+        let (tx, _rx) = rtrb::RingBuffer::new(config.rings.latency_samples);
+        SampleSink::new(tx, Arc::clone(&stats), dropped)
+    };
+    let (top_tx, tops) = rtrb::RingBuffer::new(config.rings.book_updates);
+    let rings = HotRings {
+        snapshots,
+        events: rtrb::RingBuffer::new(config.rings.market_events),
+        tops: top_tx,
+        samples: (
+            sink(|s| &s.feed_samples_dropped),
+            sink(|s| &s.book_samples_dropped),
+        ),
+    };
+    let (feed, book) = feed_and_book(config, sim, rings, &clock, &stats)?;
+    Ok(FeedAndBook {
+        feed,
+        book,
+        tops,
+        stats,
+        fetcher,
+    })
+}
+
 fn telemetry_config(config: &Config) -> TelemetryConfig {
     TelemetryConfig {
         output_dir: config.output_dir.clone(),
@@ -325,30 +410,58 @@ fn telemetry_config(config: &Config) -> TelemetryConfig {
     }
 }
 
-/// Opens one connection per venue and market kind that has instruments.
+/// The venue markets that get a connection, in connection order: every venue's spot
+/// then perp, where it has instruments.
+fn markets_of(config: &Config) -> Vec<(&VenueSettings, MarketKind)> {
+    let mut markets = Vec::new();
+    for settings in &config.venues {
+        for kind in [MarketKind::Spot, MarketKind::Perp] {
+            let used = config
+                .registry
+                .iter()
+                .any(|i| i.venue == settings.venue && i.kind == kind);
+            if used {
+                markets.push((settings, kind));
+            }
+        }
+    }
+    markets
+}
+
+/// Health tracking for every connection and instrument of the configuration.
+pub fn health_of(config: &Config) -> FeedHealth {
+    let links: Vec<_> = markets_of(config)
+        .into_iter()
+        .map(|(settings, kind)| (settings.venue, kind))
+        .collect();
+    FeedHealth::new(&config.registry, &links)
+}
+
+/// Opens one connection per venue and market kind that has instruments (waiting up to
+/// the connect timeout for all of them).
 fn connect(
     config: &Config,
     sim: Option<&SimHandle>,
+    clock: &Clock,
 ) -> Result<(Transport, Vec<FeedConnection>), PipelineError> {
-    let mut transport = Transport::new(1024)?;
+    let mut transport = Transport::new(1024, config.transport, clock.clone())?;
     let mut connections = Vec::new();
-    for settings in &config.venues {
-        for kind in [MarketKind::Spot, MarketKind::Perp] {
-            let (symbols, names) = symbols_of(&config.registry, settings.venue, kind);
-            if names.is_empty() {
-                continue;
-            }
-            let url = endpoint(settings, kind, sim)?;
-            let names: Vec<&str> = names.iter().map(String::as_str).collect();
-            let messages = subscribe_messages(settings.venue, kind, &names);
-            transport.connect(&url, &messages, TransportLimits::default())?;
-            connections.push(FeedConnection {
-                venue: settings.venue,
-                kind,
-                decoder: VenueDecoder::new(settings.venue, kind, symbols),
-            });
-        }
+    for (settings, kind) in markets_of(config) {
+        let (symbols, names) = symbols_of(&config.registry, settings.venue, kind);
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        transport.add(Endpoint {
+            url: endpoint(settings, kind, sim)?,
+            subscribe: subscribe_messages(settings.venue, kind, &names),
+            heartbeat: heartbeat(settings.venue),
+        })?;
+        connections.push(FeedConnection {
+            venue: settings.venue,
+            kind,
+            decoder: VenueDecoder::new(settings.venue, kind, symbols),
+            stale_after: settings.stale_after,
+        });
     }
+    transport.open_all()?;
     Ok((transport, connections))
 }
 

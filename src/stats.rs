@@ -2,6 +2,7 @@
 //! (named by its prefix) and read by telemetry for progress lines, metrics and the final
 //! report. Shared as `Arc<PipelineStats>`; no locks.
 
+use crate::feed::health::FeedHealth;
 use crate::runtime::{Counter, RunReport};
 
 /// Every counter of the pipeline.
@@ -23,6 +24,15 @@ pub struct PipelineStats {
     pub feed_resyncs: Counter,
     /// Feed: REST snapshots decoded.
     pub feed_snapshots: Counter,
+    /// Feed: open connections lost (closed, silent, missed pong, oversized, errors).
+    pub feed_disconnects: Counter,
+    /// Feed: connections opened again after a loss.
+    pub feed_reconnects: Counter,
+    /// Feed: times a connection turned stale (venue delay above `stale_after`).
+    pub feed_stale: Counter,
+    /// Feed: per-connection and per-instrument health (the book stage writes the book
+    /// flags).
+    pub health: FeedHealth,
     /// Book: events applied.
     pub book_events: Counter,
     /// Book: top-of-book updates published to the edge stage.
@@ -31,11 +41,14 @@ pub struct PipelineStats {
     pub book_sequence_gaps: Counter,
     /// Book: venue checksums that did not match the book (OKX).
     pub book_checksum_mismatches: Counter,
+    /// Book: books forgotten because their connection was lost.
+    pub book_resets: Counter,
     /// Book: resync requests the feed stage's ring had no room for.
     pub book_resync_requests_dropped: Counter,
     /// Book: latency samples dropped.
     pub book_samples_dropped: Counter,
-    /// Edge: invalid-book notices that took an instrument out of its pairs.
+    /// Edge: invalid-book notices that took an instrument out of its pairs (a gap or
+    /// mismatch, a lost connection, or a stale feed).
     pub edge_suppressed_invalid: Counter,
     /// Edge: ticks evaluated (a top-of-book change of a leg, both legs known).
     pub edge_ticks: Counter,
@@ -60,6 +73,14 @@ pub struct PipelineStats {
 }
 
 impl PipelineStats {
+    /// Counters at zero with health tracking for `health`'s connections and instruments.
+    pub fn with_health(health: FeedHealth) -> Self {
+        Self {
+            health,
+            ..Self::default()
+        }
+    }
+
     /// All telemetry drops (samples and records) across stages.
     pub fn drops(&self) -> u64 {
         self.feed_samples_dropped.get()
@@ -80,10 +101,14 @@ impl PipelineStats {
             ("feed.samples_dropped", &self.feed_samples_dropped),
             ("feed.resyncs", &self.feed_resyncs),
             ("feed.snapshots", &self.feed_snapshots),
+            ("feed.disconnects", &self.feed_disconnects),
+            ("feed.reconnects", &self.feed_reconnects),
+            ("feed.stale", &self.feed_stale),
             ("book.events", &self.book_events),
             ("book.updates", &self.book_updates),
             ("book.sequence_gaps", &self.book_sequence_gaps),
             ("book.checksum_mismatches", &self.book_checksum_mismatches),
+            ("book.resets", &self.book_resets),
             (
                 "book.resync_requests_dropped",
                 &self.book_resync_requests_dropped,

@@ -64,6 +64,8 @@ pub struct BookCounters {
     pub crossed: u64,
     /// Top-of-book stream messages applied.
     pub tops: u64,
+    /// Books forgotten because their connection was lost.
+    pub resets: u64,
 }
 
 /// Why a book was invalidated.
@@ -277,7 +279,27 @@ impl BookEngine {
             EventBody::DepthLevel { side, price, qty } => self.level(event, side, price, qty),
             EventBody::Trade { .. }
             | EventBody::Funding { .. }
-            | EventBody::OpenInterest { .. } => Applied::Nothing,
+            | EventBody::OpenInterest { .. }
+            | EventBody::Feed(_) => Applied::Nothing,
+        }
+    }
+
+    /// Forgets an instrument's book after its connection was lost: no levels, no top, no
+    /// buffered diffs, waiting for the venue's snapshot (Binance: buffering diffs until
+    /// a REST snapshot is asked for by the first one). Allocation-free.
+    pub fn reset(&mut self, id: InstrumentId) {
+        let Some(book) = self.books.get_mut(id.index()) else {
+            return;
+        };
+        book.seq.invalidate();
+        book.l2.clear();
+        book.pending.clear();
+        book.top = None;
+        book.top_update_id = 0;
+        book.depth_quote = (0, 0);
+        book.counters.resets += 1;
+        if self.current.is_some_and(|c| c.instrument == id) {
+            self.current = None;
         }
     }
 

@@ -8,6 +8,11 @@
 //! nothing is dropped. The top of book comes from the venue's top-of-book stream; the L2
 //! book (from depth diffs) gives the tracked depth and is checked for crossing after
 //! every diff.
+//!
+//! The feed stage's [`FeedStatus`] events arrive on the same ring: `Reset` (connection
+//! lost) forgets the book, which is published invalid until the venue's resync procedure
+//! makes it valid again; `Stale` publishes the instrument invalid (edges using it are
+//! suppressed) until `Fresh`, while the book keeps following the venue.
 
 use crate::book::engine::{Applied, BookEngine, BookView, Invalidation, TopSource};
 use crate::book::top::{Ladder, PerpInfo, TopUpdate};
@@ -16,7 +21,8 @@ use crate::stage_io::StageIo;
 use crate::telemetry::sample::Metric;
 use crate::types::bps::Bps;
 use crate::types::{
-    EventBody, FundingFields, InstrumentId, InstrumentRegistry, MarketEvent, Price, Qty, Venue,
+    EventBody, FeedStatus, FundingFields, InstrumentId, InstrumentRegistry, MarketEvent, Price,
+    Qty, Venue,
 };
 
 /// Events handled per poll at most (keeps the fused hot-path loop fair).
@@ -52,6 +58,7 @@ pub struct BookStage {
     last: Vec<Option<TopUpdate>>,
     perp: Vec<PerpInfo>,
     resync_pending: Vec<bool>,
+    stale: Vec<bool>,
     resync: rtrb::Producer<InstrumentId>,
     io: BookIo,
 }
@@ -79,12 +86,22 @@ impl BookStage {
             last: vec![None; registry.len()],
             perp: vec![PerpInfo::default(); registry.len()],
             resync_pending: vec![false; registry.len()],
+            stale: vec![false; registry.len()],
             resync,
             io,
         }
     }
 
+    /// The books (tests compare them with the simulator's).
+    pub fn engine(&self) -> &BookEngine {
+        &self.engine
+    }
+
     fn apply(&mut self, event: &MarketEvent, start_raw: u64) {
+        if let EventBody::Feed(status) = event.body {
+            self.feed_status(event, status, start_raw);
+            return;
+        }
         if self.perp_info(event) {
             // Funding or open interest changed: republish the last update with it.
             if let Some(last) = self.last.get(event.instrument.index()).copied().flatten() {
@@ -126,6 +143,36 @@ impl BookStage {
             _ => return false,
         }
         *info != before
+    }
+
+    /// Acts on the feed stage's word about an instrument's connection.
+    fn feed_status(&mut self, event: &MarketEvent, status: FeedStatus, start_raw: u64) {
+        let index = event.instrument.index();
+        if index >= self.stale.len() {
+            return;
+        }
+        match status {
+            FeedStatus::Reset => {
+                self.engine.reset(event.instrument);
+                self.resync_pending[index] = false;
+                self.stale[index] = false;
+                self.io.stats.book_resets.incr();
+                log::info!(
+                    "book: {}: connection lost; book invalid until resynced",
+                    self.names[index]
+                );
+                self.publish(event, None, start_raw);
+            }
+            FeedStatus::Stale => {
+                self.stale[index] = true;
+                self.publish(event, None, start_raw);
+            }
+            FeedStatus::Fresh => {
+                self.stale[index] = false;
+                let view = self.engine.view(event.instrument);
+                self.publish(event, view, start_raw);
+            }
+        }
     }
 
     /// Asks the feed stage for a resync, once until the book is valid again.
@@ -170,6 +217,12 @@ impl BookStage {
     /// Publishes a valid book's top and depth when they changed, or (`None`) that the
     /// instrument's book is invalid.
     fn publish(&mut self, event: &MarketEvent, view: Option<BookView>, start_raw: u64) {
+        let index = event.instrument.index();
+        let view = view.filter(|_| !self.stale[index]);
+        self.io
+            .stats
+            .health
+            .set_book_valid(index, self.engine.is_valid(event.instrument));
         let valid = view.is_some();
         let view = view.unwrap_or(BookView {
             bid: Price::ZERO,

@@ -12,6 +12,7 @@ use std::time::Duration;
 use crate::book::BookParams;
 use crate::book::engine::TopSource;
 use crate::edge::{BasisPair, BasisParams, ScannerParams};
+use crate::feed::transport::TransportConfig;
 use crate::runtime::Placement;
 use crate::telemetry::db::DatabaseSettings;
 use crate::types::bps::Bps;
@@ -70,6 +71,8 @@ pub struct SimSettings {
     pub dislocation_mean_interval: Duration,
     /// Model step: one perp top of book per step, so 1/step is the offered rate.
     pub step: Duration,
+    /// The fault plan.
+    pub faults: Vec<crate::sim::SimFault>,
 }
 
 /// Maker and taker fees of one market.
@@ -167,6 +170,8 @@ pub struct Config {
     pub source: Option<PathBuf>,
     /// The database.
     pub database: DatabaseSettings,
+    /// Venue connection settings.
+    pub transport: TransportConfig,
 }
 
 impl Config {
@@ -269,6 +274,29 @@ mod tests {
         assert!(e.contains("venues[0].perp_taker_fee_bps"), "{e}");
         let e = err("[book]\nlevels_max = 0\n");
         assert!(e.contains("book.levels_max"), "{e}");
+        let e = err("[transport]\npong_timeout_ms = 0\n");
+        assert!(e.contains("transport.pong_timeout_ms"), "{e}");
+        let e = err("[transport]\nbackoff_base_ms = 500\nbackoff_max_ms = 100\n");
+        assert!(
+            e.contains("transport.backoff_max_ms") && e.contains("backoff_base_ms"),
+            "{e}"
+        );
+        let e = err("[transport]\nreceive_buffer_bytes = 10\n");
+        assert!(e.contains("transport.receive_buffer_bytes"), "{e}");
+        let e = err(
+            "[transport]\nsilence_timeout_ms = 100\npong_timeout_ms = 300\nping_interval_ms = 100\n",
+        );
+        assert!(e.contains("transport.silence_timeout_ms"), "{e}");
+        let fault = "[simulator]\n[[simulator.faults]]\nvenue = \"okx\"\nkind = \"spot\"\n";
+        let e = err(&format!("{fault}action = \"explode\"\n"));
+        assert!(
+            e.contains("simulator.faults[0].action") && e.contains("explode"),
+            "{e}"
+        );
+        let e = err(&format!("{fault}action = \"delay\"\n"));
+        assert!(e.contains("simulator.faults[0].delay_ms"), "{e}");
+        let e = err(&format!("{fault}action = \"close\"\nconnections = 0\n"));
+        assert!(e.contains("simulator.faults[0]"), "{e}");
         let e = err("duration_secs = 0\n");
         assert!(e.contains("duration_secs"), "{e}");
         for (text, key) in [
@@ -330,6 +358,12 @@ mod tests {
             duration_secs = 3
             [simulator]
             seed = 11
+            [[simulator.faults]]
+            venue = "okx"
+            kind = "perp"
+            action = "delay"
+            delay_ms = 30
+            connections = 2
             [basis]
             baseline_ticks = 10
             tracker_threshold_bps = 8.5
@@ -346,6 +380,11 @@ mod tests {
             idle = "park"
             [telemetry]
             progress_interval_ms = 0
+            [transport]
+            silence_timeout_ms = 2000
+            ping_interval_ms = 500
+            pong_timeout_ms = 500
+            backoff_base_ms = 10
         "#;
         let c = Config::from_toml(text, Path::new("t.toml"), 1).unwrap();
         assert_eq!(c.output_dir, PathBuf::from("out"));
@@ -356,7 +395,24 @@ mod tests {
         );
         assert_eq!(c.placement.cores.len(), 1);
         assert_eq!(c.telemetry.progress_interval, None);
-        assert_eq!(c.simulator.unwrap().seed, 11);
+        let sim = c.simulator.unwrap();
+        assert_eq!(sim.seed, 11);
+        assert_eq!(
+            sim.faults,
+            [crate::sim::SimFault {
+                connections: 2,
+                ..crate::sim::SimFault::new(
+                    Venue::Okx,
+                    crate::types::MarketKind::Perp,
+                    crate::sim::FaultAction::Delay(Duration::from_millis(30)),
+                    1000,
+                )
+            }]
+        );
+        assert_eq!(c.transport.silence_timeout, Duration::from_secs(2));
+        assert_eq!(c.transport.ping_interval, Some(Duration::from_millis(500)));
+        assert_eq!(c.transport.backoff_base, Duration::from_millis(10));
+        assert_eq!(c.transport.backoff_max, Duration::from_secs(30));
         assert_eq!(c.scanner.sizes_len, 2);
         assert_eq!(c.scanner.size_multiples[..2], [1, 3]);
         assert_eq!(c.scanner.expiry_ns, 500_000_000);

@@ -42,6 +42,32 @@ pub struct RawConfig {
     pub metrics: Option<RawMetrics>,
     /// The database (SQLite or PostgreSQL) and its spool.
     pub database: Option<RawDatabase>,
+    /// Venue connections: timeouts, heartbeats, reconnect backoff, buffers.
+    pub transport: Option<RawTransport>,
+}
+
+/// `[transport]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTransport {
+    /// Longest a TCP connect plus WebSocket handshake may take, ms (default 10000).
+    pub connect_timeout_ms: Option<u64>,
+    /// A connection that received nothing for this long is dead, ms (default 40000).
+    pub silence_timeout_ms: Option<u64>,
+    /// A venue ping unanswered for this long is a dead connection, ms (default 10000).
+    pub pong_timeout_ms: Option<u64>,
+    /// Overrides every venue's own ping interval, ms (default: OKX and Bybit 20000,
+    /// Hyperliquid 25000; Binance pings us instead).
+    pub ping_interval_ms: Option<u64>,
+    /// First reconnect delay, ms (default 250), doubled per failed attempt, with jitter.
+    pub backoff_base_ms: Option<u64>,
+    /// Longest reconnect delay, ms (default 30000).
+    pub backoff_max_ms: Option<u64>,
+    /// WebSocket read buffer per connection, bytes (default 131072).
+    pub receive_buffer_bytes: Option<usize>,
+    /// Largest frame or message accepted, bytes (default 4194304); a larger one ends the
+    /// connection.
+    pub message_bytes_max: Option<usize>,
 }
 
 /// `[simulator]`.
@@ -59,6 +85,32 @@ pub struct RawSimulator {
     /// Model step in µs (default 1000): one perp top of book per step, a spot one when
     /// the spot touch moved, depth every 100 ms.
     pub step_us: Option<u64>,
+    /// Faults injected on the simulator's connections (default none).
+    #[serde(default)]
+    pub faults: Vec<RawFault>,
+}
+
+/// `[[simulator.faults]]`: one fault of the simulator's fault plan.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFault {
+    /// Venue name.
+    pub venue: String,
+    /// `spot` or `perp`.
+    pub kind: String,
+    /// `close`, `stall`, `garbage`, `truncate`, `oversize`, `skip_sequence`, `delay` or
+    /// `refuse_handshake`.
+    pub action: String,
+    /// Data frames sent on the connection before the fault (default 1000).
+    pub after_frames: Option<u64>,
+    /// Connections to the market it hits (default 1).
+    pub connections: Option<u32>,
+    /// The first connection it hits, counting from 0 (default 0).
+    pub first_connection: Option<u32>,
+    /// `delay`: ms added to every frame.
+    pub delay_ms: Option<u64>,
+    /// `oversize`: the frame's size in bytes.
+    pub bytes: Option<usize>,
 }
 
 /// `[[venues]]`.

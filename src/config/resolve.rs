@@ -9,11 +9,11 @@ use std::time::Duration;
 use crate::book::BookParams;
 use crate::book::engine::TopSource;
 use crate::config::database::resolve_database;
-use crate::config::raw::RawVenue;
 use crate::config::raw::{
     RawBasis, RawBook, RawConfig, RawCorePlan, RawInstrument, RawMetrics, RawRings, RawScanner,
-    RawTelegram, RawTelemetry,
+    RawTelegram, RawTelemetry, RawTransport,
 };
+use crate::config::raw::{RawFault, RawVenue};
 use crate::config::{
     Config, ConfigError, FeePair, RingSizes, SimSettings, TelegramSettings, TelemetrySettings,
     VenueSettings,
@@ -22,7 +22,9 @@ use crate::edge::opportunity::CostModel;
 use crate::edge::spread::{SlippageModel, Weights};
 use crate::edge::spread_opportunity::SIZES_MAX;
 use crate::edge::{BasisPair, BasisParams, ScannerParams};
+use crate::feed::transport::TransportConfig;
 use crate::runtime::{CorePlan, IdlePolicy, Placement, StageKind};
+use crate::sim::{FaultAction, SimFault};
 use crate::types::bps::{Bps, bps_from_config};
 use crate::types::{InstrumentRegistry, InstrumentSpec, MarketKind, Price, Qty, Venue};
 
@@ -69,6 +71,7 @@ pub fn resolve(raw: RawConfig, core_count: usize) -> Result<Config, ConfigError>
         strict_placement: raw.strict_placement.unwrap_or(false),
         database: resolve_database(raw.database.unwrap_or_default(), &telemetry)?,
         telemetry: resolve_telemetry(&telemetry),
+        transport: resolve_transport(raw.transport.unwrap_or_default())?,
         telegram: resolve_telegram(raw.telegram.unwrap_or_default())?,
         metrics_listen: resolve_metrics(raw.metrics.unwrap_or_default())?,
         source: None,
@@ -122,6 +125,77 @@ fn resolve_metrics(raw: RawMetrics) -> Result<Option<std::net::SocketAddr>, Conf
     })
 }
 
+/// Smallest receive buffer accepted: one TCP segment's worth.
+const RECEIVE_BUFFER_BYTES_MIN: usize = 4096;
+
+fn resolve_transport(raw: RawTransport) -> Result<TransportConfig, ConfigError> {
+    let defaults = TransportConfig::default();
+    let ms = |field: &str, value: Option<u64>, default: Duration| match value {
+        None => Ok(default),
+        Some(0) => Err(invalid(format!("transport.{field}"), "must be at least 1")),
+        Some(v) => Ok(Duration::from_millis(v)),
+    };
+    let ping_interval = match raw.ping_interval_ms {
+        None => None,
+        Some(v) => Some(ms("ping_interval_ms", Some(v), Duration::ZERO)?),
+    };
+    let config = TransportConfig {
+        connect_timeout: ms(
+            "connect_timeout_ms",
+            raw.connect_timeout_ms,
+            defaults.connect_timeout,
+        )?,
+        silence_timeout: ms(
+            "silence_timeout_ms",
+            raw.silence_timeout_ms,
+            defaults.silence_timeout,
+        )?,
+        pong_timeout: ms(
+            "pong_timeout_ms",
+            raw.pong_timeout_ms,
+            defaults.pong_timeout,
+        )?,
+        ping_interval,
+        backoff_base: ms(
+            "backoff_base_ms",
+            raw.backoff_base_ms,
+            defaults.backoff_base,
+        )?,
+        backoff_max: ms("backoff_max_ms", raw.backoff_max_ms, defaults.backoff_max)?,
+        read_buffer_bytes: raw
+            .receive_buffer_bytes
+            .unwrap_or(defaults.read_buffer_bytes),
+        message_bytes_max: raw.message_bytes_max.unwrap_or(defaults.message_bytes_max),
+    };
+    if config.backoff_max < config.backoff_base {
+        return Err(invalid(
+            "transport.backoff_max_ms",
+            "must be at least backoff_base_ms",
+        ));
+    }
+    if config.read_buffer_bytes < RECEIVE_BUFFER_BYTES_MIN {
+        return Err(invalid(
+            "transport.receive_buffer_bytes",
+            format!("must be at least {RECEIVE_BUFFER_BYTES_MIN}"),
+        ));
+    }
+    if config.message_bytes_max < RECEIVE_BUFFER_BYTES_MIN {
+        return Err(invalid(
+            "transport.message_bytes_max",
+            format!("must be at least {RECEIVE_BUFFER_BYTES_MIN}"),
+        ));
+    }
+    if let Some(ping) = config.ping_interval
+        && config.silence_timeout <= ping + config.pong_timeout
+    {
+        return Err(invalid(
+            "transport.silence_timeout_ms",
+            "must exceed ping_interval_ms + pong_timeout_ms, or a quiet but healthy connection is declared dead",
+        ));
+    }
+    Ok(config)
+}
+
 fn resolve_simulator(raw: &RawConfig) -> Result<Option<SimSettings>, ConfigError> {
     let sim = raw.simulator.clone().unwrap_or_default();
     if !sim.enabled.unwrap_or(true) {
@@ -134,7 +208,14 @@ fn resolve_simulator(raw: &RawConfig) -> Result<Option<SimSettings>, ConfigError
             format!("{step_us} is outside 10..=1000000"),
         ));
     }
+    let faults = sim
+        .faults
+        .iter()
+        .enumerate()
+        .map(|(i, f)| resolve_fault(i, f))
+        .collect::<Result<_, _>>()?;
     Ok(Some(SimSettings {
+        faults,
         seed: sim.seed.unwrap_or(7),
         port: sim.port.unwrap_or(0),
         dislocation_mean_interval: Duration::from_millis(
@@ -142,6 +223,58 @@ fn resolve_simulator(raw: &RawConfig) -> Result<Option<SimSettings>, ConfigError
         ),
         step: Duration::from_micros(step_us),
     }))
+}
+
+fn resolve_fault(i: usize, raw: &RawFault) -> Result<SimFault, ConfigError> {
+    let key = |field: &str| format!("simulator.faults[{i}].{field}");
+    let venue = Venue::from_name(&raw.venue).ok_or_else(|| {
+        invalid(
+            key("venue"),
+            format!("unknown venue `{}` ({KNOWN_VENUES})", raw.venue),
+        )
+    })?;
+    let kind = match raw.kind.as_str() {
+        "spot" => MarketKind::Spot,
+        "perp" => MarketKind::Perp,
+        other => {
+            return Err(invalid(
+                key("kind"),
+                format!("`{other}` is not `spot` or `perp`"),
+            ));
+        }
+    };
+    let needs = |field: &str| invalid(key(field), format!("`{}` needs it", raw.action));
+    let action = match raw.action.as_str() {
+        "close" => FaultAction::Close,
+        "stall" => FaultAction::Stall,
+        "garbage" => FaultAction::Garbage,
+        "truncate" => FaultAction::Truncate,
+        "skip_sequence" => FaultAction::SkipSequence,
+        "refuse_handshake" => FaultAction::RefuseHandshake,
+        "delay" => FaultAction::Delay(Duration::from_millis(
+            raw.delay_ms.ok_or_else(|| needs("delay_ms"))?,
+        )),
+        "oversize" => FaultAction::Oversize {
+            bytes: raw.bytes.ok_or_else(|| needs("bytes"))?,
+        },
+        other => {
+            return Err(invalid(
+                key("action"),
+                format!(
+                    "`{other}` is not one of close, stall, garbage, truncate, oversize, skip_sequence, delay, refuse_handshake"
+                ),
+            ));
+        }
+    };
+    let fault = SimFault {
+        connections: raw.connections.unwrap_or(1),
+        first_connection: raw.first_connection.unwrap_or(0),
+        ..SimFault::new(venue, kind, action, raw.after_frames.unwrap_or(1000))
+    };
+    fault
+        .check()
+        .map_err(|reason| invalid(format!("simulator.faults[{i}]"), reason))?;
+    Ok(fault)
 }
 
 fn default_instruments() -> Vec<RawInstrument> {

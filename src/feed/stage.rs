@@ -8,20 +8,35 @@
 //! when the ring has room for the largest possible frame, so backpressure delays frames
 //! and never drops one. A malformed frame is counted and logged (rate-limited) and the
 //! stage moves on; it never panics. Resyncs are rare and cold: they may allocate.
+//!
+//! Connection health: the transport reports each connection lost or back
+//! ([`Notice`]); a lost connection's instruments get a [`FeedStatus::Reset`] event, so
+//! the book stage forgets their books until the venue's resync procedure has run on the
+//! new connection. Every frame with a venue time feeds the connection's rolling delay
+//! window; above the venue's `stale_after` the instruments get [`FeedStatus::Stale`]
+//! (then `Fresh`), which the book stage turns into invalid top-of-book updates, the path
+//! the edge stage already uses to drop a leg. Status events wait for ring room like
+//! frames do, so none is lost, and no frame is read while one waits (so a reconnected
+//! connection's snapshot never overtakes its books' reset). Health figures go to [`crate::feed::health`] once per
+//! tick (1 ms) or second.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::feed::binance::BinanceDecoder;
 use crate::feed::decode::{DecodeError, Decoded};
 use crate::feed::event_buf::EventBuf;
+use crate::feed::health::{DelayWindow, LinkState};
 use crate::feed::snapshot_fetch::SnapshotClient;
 use crate::feed::symbols::SymbolMap;
-use crate::feed::transport::{Frame, Transport};
+use crate::feed::transport::{Frame, LinkCounts, Notice, TICK, Transport, duration_ns};
 use crate::feed::venues::{VenueDecoder, resync_messages};
 use crate::runtime::{Clock, RunReport, Stage, StageKind};
 use crate::stats::PipelineStats;
 use crate::telemetry::sample::{Metric, SampleSink};
-use crate::types::{InstrumentId, InstrumentRegistry, MarketEvent, MarketKind, Venue};
+use crate::types::{
+    EventBody, FeedStatus, InstrumentId, InstrumentRegistry, MarketEvent, MarketKind, Venue,
+};
 
 /// Frames read from one connection per poll. One: with the hot path fused on a core,
 /// each frame then reaches the edge decision before the next frame is read, instead of
@@ -38,6 +53,30 @@ pub struct FeedConnection {
     pub kind: MarketKind,
     /// Decoder of its frames.
     pub decoder: VenueDecoder,
+    /// Venue-to-us delay (rolling average) above which its instruments are stale.
+    pub stale_after: Duration,
+}
+
+/// The feed stage's view of one connection's health.
+#[derive(Debug, Default)]
+struct LinkWatch {
+    /// Instruments carried by the connection.
+    instruments: Vec<InstrumentId>,
+    delays: DelayWindow,
+    stale: bool,
+    /// Data frames read so far.
+    frames: u64,
+    /// `frames` at the start of the current second.
+    frames_at_second: u64,
+    /// Whether the connection has been up before (a later `Up` is a reconnect).
+    was_up: bool,
+}
+
+/// Status events owed to one instrument (sent when the ring has room).
+#[derive(Debug, Clone, Copy, Default)]
+struct StatusOwed {
+    reset: bool,
+    stale: Option<bool>,
 }
 
 /// Where an instrument's resync goes.
@@ -71,6 +110,11 @@ pub struct FeedStage {
     samples: SampleSink,
     stats: Arc<PipelineStats>,
     clock: Clock,
+    watches: Vec<LinkWatch>,
+    owed: Vec<StatusOwed>,
+    owed_count: usize,
+    last_tick_raw: u64,
+    second_started_raw: u64,
 }
 
 impl FeedStage {
@@ -108,7 +152,30 @@ impl FeedStage {
                     })
             })
             .collect();
+        let watches = (0..connections.len())
+            .map(|c| LinkWatch {
+                was_up: transport.is_open(c),
+                instruments: registry
+                    .iter()
+                    .filter(|i| i.venue == connections[c].venue && i.kind == connections[c].kind)
+                    .map(|i| i.id)
+                    .collect(),
+                ..LinkWatch::default()
+            })
+            .collect();
+        for (i, _) in connections.iter().enumerate() {
+            let up = transport.is_open(i);
+            if let Some(link) = stats.health.link(i) {
+                link.set_state(if up { LinkState::Up } else { LinkState::Down });
+            }
+        }
+        let now = clock.raw();
         Self {
+            watches,
+            owed: vec![StatusOwed::default(); registry.len()],
+            owed_count: 0,
+            last_tick_raw: now,
+            second_started_raw: now,
             transport,
             connections,
             routes,
@@ -141,7 +208,8 @@ impl FeedStage {
                 .decoder
                 .decode(frame, ts_recv_raw, &mut self.buf)
             {
-                Ok(Decoded::Events(_) | Decoded::Heartbeat) => {}
+                Ok(Decoded::Events(_)) => {}
+                Ok(Decoded::Heartbeat) => self.transport.pong(index),
                 Ok(outcome @ (Decoded::Ack | Decoded::Unknown)) => {
                     if outcome == Decoded::Unknown {
                         self.stats.feed_unknown.incr();
@@ -157,12 +225,17 @@ impl FeedStage {
                 Err(e) => log_malformed(&self.stats, e, frame),
             }
             frames += 1;
+            self.watches[index].frames += 1;
             if let Some(first) = self.buf.as_slice().first()
                 && first.ts_venue_ms > 0
             {
                 let venue = self.connections[index].venue;
                 self.samples
                     .record(Metric::VenueDelay(venue), first.ts_venue_ms, ts_recv_raw);
+                let recv_ms = self.clock.unix_ns(ts_recv_raw) / 1_000_000;
+                self.watches[index]
+                    .delays
+                    .add(recv_ms.saturating_sub(first.ts_venue_ms), recv_ms);
             }
             self.push_events(ts_recv_raw);
         }
@@ -179,6 +252,161 @@ impl FeedStage {
         self.stats.feed_events.add(self.buf.len() as u64);
         self.samples
             .record(Metric::Feed, ts_recv_raw, self.clock.raw());
+    }
+
+    /// Timers (at most once per [`TICK`]): the transport's, connection notices,
+    /// staleness, health figures; then any status events owed.
+    fn tick(&mut self) -> usize {
+        let now = self.clock.raw();
+        let mut work = 0;
+        if self.clock.delta_ns(self.last_tick_raw, now) >= duration_ns(TICK) {
+            self.last_tick_raw = now;
+            self.transport.tick(now);
+            while let Some(notice) = self.transport.next_notice() {
+                self.notice(notice);
+                work += 1;
+            }
+            self.watch_staleness(now);
+            self.health_each_second(now);
+        }
+        if self.owed_count > 0 {
+            work += self.pay_owed_statuses(now);
+        }
+        work
+    }
+
+    /// A connection went down (its books are reset) or came back.
+    fn notice(&mut self, notice: Notice) {
+        match notice {
+            Notice::Down(index, _) => {
+                self.stats.feed_disconnects.incr();
+                let watch = &mut self.watches[index];
+                watch.delays.clear();
+                watch.stale = false;
+                for &id in &watch.instruments {
+                    let owed = &mut self.owed[id.index()];
+                    if !owed.reset && owed.stale.is_none() {
+                        self.owed_count += 1;
+                    }
+                    *owed = StatusOwed {
+                        reset: true,
+                        stale: None,
+                    };
+                }
+                if let Some(link) = self.stats.health.link(index) {
+                    link.disconnects.incr();
+                    link.set_state(LinkState::Down);
+                    link.set_delays(None, None);
+                }
+            }
+            Notice::Up(index) => {
+                let watch = &mut self.watches[index];
+                if std::mem::replace(&mut watch.was_up, true) {
+                    self.stats.feed_reconnects.incr();
+                }
+                if let Some(link) = self.stats.health.link(index) {
+                    link.set_state(LinkState::Up);
+                }
+            }
+        }
+    }
+
+    /// Flags connections whose rolling venue delay crossed their `stale_after`.
+    fn watch_staleness(&mut self, now: u64) {
+        let now_ms = self.clock.unix_ns(now) / 1_000_000;
+        for (index, watch) in self.watches.iter_mut().enumerate() {
+            if !self.transport.is_open(index) {
+                continue;
+            }
+            let average = watch.delays.average_ms(now_ms);
+            let threshold = duration_ms(self.connections[index].stale_after);
+            let stale = average.is_some_and(|ms| ms > threshold);
+            if let Some(link) = self.stats.health.link(index) {
+                link.set_delays(watch.delays.last_ms(), average);
+            }
+            if stale == watch.stale {
+                continue;
+            }
+            watch.stale = stale;
+            let c = &self.connections[index];
+            if stale {
+                self.stats.feed_stale.incr();
+                log::warn!(
+                    "feed: {} {} is stale: venue delay {} ms > {threshold} ms",
+                    c.venue,
+                    c.kind.name(),
+                    average.unwrap_or(0)
+                );
+            } else {
+                log::info!("feed: {} {} is fresh again", c.venue, c.kind.name());
+            }
+            if let Some(link) = self.stats.health.link(index) {
+                link.set_state(if stale {
+                    LinkState::Stale
+                } else {
+                    LinkState::Up
+                });
+            }
+            for &id in &watch.instruments {
+                let owed = &mut self.owed[id.index()];
+                if !owed.reset && owed.stale.is_none() {
+                    self.owed_count += 1;
+                }
+                owed.stale = Some(stale);
+            }
+        }
+    }
+
+    /// Frames per second of each connection, once a second.
+    fn health_each_second(&mut self, now: u64) {
+        if self.clock.delta_ns(self.second_started_raw, now) < 1_000_000_000 {
+            return;
+        }
+        self.second_started_raw = now;
+        for (index, watch) in self.watches.iter_mut().enumerate() {
+            if let Some(link) = self.stats.health.link(index) {
+                link.set_frames_per_s(watch.frames - watch.frames_at_second);
+            }
+            watch.frames_at_second = watch.frames;
+        }
+    }
+
+    /// Pushes owed status events, as far as the ring has room.
+    fn pay_owed_statuses(&mut self, now: u64) -> usize {
+        let mut pushed = 0;
+        for index in 0..self.owed.len() {
+            let owed = self.owed[index];
+            if !owed.reset && owed.stale.is_none() {
+                continue;
+            }
+            if self.ring.slots() < 2 {
+                break;
+            }
+            let event = |status| MarketEvent {
+                ts_recv_raw: now,
+                ts_venue_ms: 0,
+                instrument: InstrumentId(u32::try_from(index).unwrap_or(u32::MAX)),
+                body: EventBody::Feed(status),
+            };
+            if owed.reset {
+                let _ = self.ring.push(event(FeedStatus::Reset));
+                pushed += 1;
+            }
+            match owed.stale {
+                Some(true) => {
+                    let _ = self.ring.push(event(FeedStatus::Stale));
+                    pushed += 1;
+                }
+                Some(false) => {
+                    let _ = self.ring.push(event(FeedStatus::Fresh));
+                    pushed += 1;
+                }
+                None => {}
+            }
+            self.owed[index] = StatusOwed::default();
+            self.owed_count -= 1;
+        }
+        pushed
     }
 
     /// Carries out the book stage's resync requests.
@@ -240,6 +468,11 @@ impl FeedStage {
     }
 }
 
+/// A duration in milliseconds, saturated.
+fn duration_ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
 fn log_malformed(stats: &PipelineStats, error: DecodeError, frame: &[u8]) {
     stats.feed_malformed.incr();
     let n = stats.feed_malformed.get();
@@ -258,7 +491,11 @@ impl Stage for FeedStage {
     }
 
     fn poll(&mut self) -> usize {
-        let control = self.resyncs() + self.snapshot();
+        let control = self.tick() + self.resyncs() + self.snapshot();
+        if self.owed_count > 0 {
+            // A reconnected connection's frames must not overtake its books' reset.
+            return control;
+        }
         let pending = (0..self.transport.connection_count()).any(|i| self.transport.is_readable(i));
         if !pending && let Err(e) = self.transport.poll_readiness() {
             log::error!("feed: event loop poll failed: {e}");
@@ -271,9 +508,22 @@ impl Stage for FeedStage {
     }
 
     fn finish(&mut self, report: &mut RunReport) {
-        let open = (0..self.transport.connection_count())
-            .filter(|&i| self.transport.is_open(i))
-            .count();
+        let count = self.transport.connection_count();
+        let open = (0..count).filter(|&i| self.transport.is_open(i)).count();
         report.set("feed.connections_open", open as u64);
+        let mut total = LinkCounts::default();
+        for i in 0..count {
+            let c = self.transport.counts(i);
+            total.silent += c.silent;
+            total.missed_pongs += c.missed_pongs;
+            total.too_large += c.too_large;
+            total.failed_attempts += c.failed_attempts;
+            total.pings += c.pings;
+        }
+        report.set("feed.dead_silent", total.silent);
+        report.set("feed.dead_missed_pong", total.missed_pongs);
+        report.set("feed.dead_too_large", total.too_large);
+        report.set("feed.connect_failures", total.failed_attempts);
+        report.set("feed.pings", total.pings);
     }
 }

@@ -9,7 +9,10 @@ use crate::feed::decode::{DecodeError, Decoded};
 use crate::feed::event_buf::EventBuf;
 use crate::feed::hyperliquid::{self, HyperliquidDecoder};
 use crate::feed::okx::{self, OkxDecoder};
+use std::time::Duration;
+
 use crate::feed::symbols::SymbolMap;
+use crate::feed::transport::Heartbeat;
 use crate::types::{MarketKind, Venue};
 
 /// The decoder of one connection.
@@ -63,6 +66,25 @@ pub fn subscribe_messages(venue: Venue, kind: MarketKind, symbols: &[&str]) -> V
     }
 }
 
+/// The venue's application-level ping and how often edgeline sends it: OKX every 20 s
+/// (it drops a connection silent for 30 s), Bybit every 20 s (its recommendation),
+/// Hyperliquid every 25 s (it drops a connection we sent nothing on for 60 s). Binance
+/// has none: it pings us, and tungstenite answers.
+pub fn heartbeat(venue: Venue) -> Option<Heartbeat> {
+    let every = |message, secs| {
+        Some(Heartbeat {
+            message,
+            interval: Duration::from_secs(secs),
+        })
+    };
+    match venue {
+        Venue::Okx => every(okx::subscribe::PING, 20),
+        Venue::Bybit => every(bybit::subscribe::PING, 20),
+        Venue::Hyperliquid => every(hyperliquid::subscribe::PING, 25),
+        Venue::Binance => binance::subscribe::PING.and_then(|ping| every(ping, 20)),
+    }
+}
+
 /// Text frames that make the venue send a fresh book snapshot of one symbol on the
 /// connection; empty where the snapshot comes from REST (Binance).
 pub fn resync_messages(venue: Venue, kind: MarketKind, symbol: &str) -> Vec<String> {
@@ -100,6 +122,11 @@ mod tests {
             assert!(first.contains(marker), "{venue}: {first}");
             let resync = resync_messages(venue, MarketKind::Perp, "X");
             assert_eq!(resync.is_empty(), venue == Venue::Binance, "{venue}");
+            assert_eq!(
+                heartbeat(venue).is_none(),
+                venue == Venue::Binance,
+                "{venue}"
+            );
         }
     }
 }

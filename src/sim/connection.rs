@@ -17,6 +17,7 @@
 //! queues it and a client request waits at most [`IDLE_WAIT`].
 
 use super::SimVenue;
+use super::fault::{FaultState, Verdict};
 use super::hub::{Link, Shared};
 use super::market::Market;
 use super::rest;
@@ -68,6 +69,9 @@ pub(crate) enum ConnectionEnd {
     /// The socket or the WebSocket protocol failed: the connection is dropped.
     #[error("websocket error: {0}")]
     Ws(#[from] WsError),
+    /// The fault plan drops the connection (no close frame).
+    #[error("fault plan: connection dropped")]
+    FaultClose,
 }
 
 /// Serves one accepted TCP stream until it closes or the simulator stops.
@@ -86,7 +90,7 @@ pub(crate) fn serve(stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>, r
             return;
         }
     }
-    let (mut ws, market) = match handshake(stream, routes) {
+    let (mut ws, market) = match handshake(stream, routes, shared) {
         Ok(accepted) => accepted,
         Err(e) => {
             info!("sim: refused {peer}: {e}");
@@ -97,7 +101,15 @@ pub(crate) fn serve(stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>, r
     let link = shared.register(market);
     let symbol = routes.request_symbol(market).unwrap_or_default();
     let conn_id = format!("sim{:012x}", link.id);
+    let fault = shared.connection_fault(market);
+    if let Some(f) = fault {
+        info!(
+            "sim: {peer} ({market:?}) gets fault {:?} after {} frames",
+            f.action, f.after_frames
+        );
+    }
     let mut conn = Connection::new(&mut ws, &link, shared, market, symbol, &conn_id);
+    conn.fault = FaultState::new(market.venue, fault);
     let end = conn.run();
     shared.unregister(link.id);
     close(&mut ws, &end);
@@ -193,6 +205,7 @@ enum HandshakeFailure {
 fn handshake(
     stream: TcpStream,
     routes: &Routes,
+    shared: &Shared,
 ) -> Result<(WebSocket<TcpStream>, Market), HandshakeFailure> {
     let mut market = None;
     // The callback's signature (and its large error type) is tungstenite's.
@@ -200,6 +213,7 @@ fn handshake(
     let route = |request: &Request, response: Response| -> Result<Response, ErrorResponse> {
         market = Market::from_path(request.uri().path()).filter(|m| routes.find(*m).is_some());
         match market {
+            Some(m) if shared.refuse_handshake(m) => Err(unavailable()),
             Some(_) => Ok(response),
             None => Err(not_found()),
         }
@@ -215,6 +229,12 @@ fn handshake(
     Ok((ws, market))
 }
 
+fn unavailable() -> ErrorResponse {
+    let mut response = ErrorResponse::new(Some("fault plan: handshake refused".to_owned()));
+    *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    response
+}
+
 fn not_found() -> ErrorResponse {
     let mut response = ErrorResponse::new(Some(
         "unknown path: use /{venue}/spot or /{venue}/perp of a configured venue".to_owned(),
@@ -228,7 +248,7 @@ fn close(ws: &mut WebSocket<TcpStream>, end: &ConnectionEnd) {
     let (code, reason) = match end {
         ConnectionEnd::Stopping => (CloseCode::Away, "simulator stopping"),
         ConnectionEnd::SlowConsumer => (CloseCode::Policy, "slow consumer"),
-        ConnectionEnd::ClientClosed | ConnectionEnd::Ws(_) => return,
+        ConnectionEnd::ClientClosed | ConnectionEnd::Ws(_) | ConnectionEnd::FaultClose => return,
     };
     let frame = CloseFrame {
         code,
@@ -256,6 +276,10 @@ struct Connection<'a> {
     held: Option<Utf8Bytes>,
     /// The last flush hit a full socket: retry it before taking more frames.
     flush_pending: bool,
+    /// The fault plan's progress on this connection.
+    fault: FaultState,
+    /// The fault plan stalled the connection: nothing is sent any more.
+    stalled: bool,
 }
 
 impl<'a> Connection<'a> {
@@ -277,6 +301,8 @@ impl<'a> Connection<'a> {
             clock: Clock::new(),
             held: None,
             flush_pending: false,
+            fault: FaultState::new(market.venue, None),
+            stalled: false,
         }
     }
 
@@ -293,6 +319,9 @@ impl<'a> Connection<'a> {
     fn turn(&mut self) -> Result<(), ConnectionEnd> {
         if self.shared.stopping() {
             return Err(ConnectionEnd::Stopping);
+        }
+        if self.stalled {
+            return self.stalled_turn();
         }
         if self.link.slow.load(Ordering::Acquire) {
             return Err(ConnectionEnd::SlowConsumer);
@@ -312,6 +341,22 @@ impl<'a> Connection<'a> {
             // The model dropped our queue: only after flagging us slow.
             Err(RecvTimeoutError::Disconnected) => return Err(ConnectionEnd::SlowConsumer),
         }
+        Ok(())
+    }
+
+    /// A stalled connection's turn: read and ignore the client until it closes.
+    fn stalled_turn(&mut self) -> Result<(), ConnectionEnd> {
+        loop {
+            match self.ws.read() {
+                Ok(_) => {}
+                Err(WsError::Io(e)) if would_block(&e) => break,
+                Err(WsError::ConnectionClosed | WsError::AlreadyClosed) => {
+                    return Err(ConnectionEnd::ClientClosed);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        clock::sleep(IDLE_WAIT);
         Ok(())
     }
 
@@ -365,11 +410,24 @@ impl<'a> Connection<'a> {
         }
         let mut written = 0u64;
         while written < WRITE_BATCH_MAX as u64 {
-            let Some(text) = self.held.take().or_else(|| self.link.rx.try_recv().ok()) else {
+            let Some(text) = self.next_frame() else {
                 break;
             };
+            let texts = match self.fault.next(text) {
+                Verdict::Write(texts) => texts,
+                Verdict::Close => return Err(ConnectionEnd::FaultClose),
+                Verdict::Stall => {
+                    self.stalled = true;
+                    self.shared.unregister(self.link.id);
+                    return Ok(true);
+                }
+            };
             written += 1;
-            if !self.write(Message::Text(text))? {
+            let mut room = true;
+            for text in texts {
+                room &= self.write(Message::Text(text))?;
+            }
+            if !room {
                 break;
             }
         }
@@ -381,6 +439,23 @@ impl<'a> Connection<'a> {
             .fetch_add(written, Ordering::Relaxed);
         self.flush()?;
         Ok(true)
+    }
+
+    /// The next frame to write: the held one, then the queue's, passed through the fault
+    /// plan's delay if it has one.
+    fn next_frame(&mut self) -> Option<Utf8Bytes> {
+        let next = self.held.take().or_else(|| self.link.rx.try_recv().ok());
+        let Some(delay) = self.fault.delay() else {
+            return next;
+        };
+        let now = clock::monotonic_now();
+        if let Some(text) = next {
+            self.fault.hold(text, now, delay);
+        }
+        while let Ok(text) = self.link.rx.try_recv() {
+            self.fault.hold(text, now, delay);
+        }
+        self.fault.release(now)
     }
 
     /// Queues a message; returns `false` when the socket is full (the message is kept in

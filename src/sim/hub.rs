@@ -18,6 +18,8 @@
 //! snapshot, or whose snapshot went out this step, are not sent to that subscriber.
 
 use super::Dislocation;
+use super::book::Levels;
+use super::fault::{FaultAction, SimFault};
 use super::market::{Frame, Market, StreamKind};
 use crossbeam::channel::{self, Receiver, Sender, TrySendError};
 use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
@@ -49,6 +51,15 @@ pub(crate) struct RestRequest {
     pub(crate) limit: usize,
     /// Where the body goes (`None` if the model has no such market).
     pub(crate) reply: Sender<Option<String>>,
+}
+
+/// A request for a market's current book, waiting for the model thread.
+#[derive(Debug)]
+pub(crate) struct BookRequest {
+    /// The market.
+    pub(crate) market: Market,
+    /// Where `(bids, asks)` go (`None` if the model has no such market).
+    pub(crate) reply: Sender<Option<(Levels, Levels)>>,
 }
 
 /// Locks a mutex, recovering the data if a panicking thread poisoned it (the data are
@@ -90,15 +101,98 @@ pub(crate) struct Shared {
     pub(crate) frames_sent: AtomicU64,
     /// The dislocation record, mirrored from the model after each change.
     pub(crate) dislocations: Mutex<Vec<Dislocation>>,
+    /// The fault plan (fixed at start).
+    faults: Vec<SimFault>,
+    /// Set by the handle to ask the model to stop stepping (see `runner`).
+    pub(crate) pause_requested: AtomicBool,
+    /// Set by the model while it is paused at a step after which every depth went out.
+    pub(crate) paused: AtomicBool,
     subscribers: Mutex<Vec<Subscriber>>,
     rest: Mutex<Vec<RestRequest>>,
+    books: Mutex<Vec<BookRequest>>,
+    /// Per market: handshake attempts and accepted connections so far.
+    seen: Mutex<Vec<(Market, u32, u32)>>,
     next_id: AtomicU64,
 }
 
 impl Shared {
+    /// Shared state for a simulator with this fault plan.
+    pub(crate) fn with_faults(faults: Vec<SimFault>) -> Self {
+        Self {
+            faults,
+            ..Self::default()
+        }
+    }
+
     /// Whether the simulator is stopping.
     pub(crate) fn stopping(&self) -> bool {
         self.stop.load(Ordering::Acquire)
+    }
+
+    /// Counts a handshake attempt on `market`; `true` if the fault plan refuses it.
+    pub(crate) fn refuse_handshake(&self, market: Market) -> bool {
+        let attempt = self.count(market, false);
+        self.fault_of(market, attempt, true).is_some()
+    }
+
+    /// Counts an accepted connection on `market`; returns the fault it gets, if any.
+    pub(crate) fn connection_fault(&self, market: Market) -> Option<SimFault> {
+        let index = self.count(market, true);
+        self.fault_of(market, index, false)
+    }
+
+    /// The first fault of the plan for `market` that hits its `index`th handshake
+    /// attempt (`refusal`: refusals only) or connection (other faults only).
+    fn fault_of(&self, market: Market, index: u32, refusal: bool) -> Option<SimFault> {
+        self.faults
+            .iter()
+            .find(|f| {
+                f.venue == market.venue
+                    && f.kind == market.kind
+                    && f.hits(index)
+                    && (f.action == FaultAction::RefuseHandshake) == refusal
+            })
+            .copied()
+    }
+
+    /// Increments a market's attempt (`accepted` false) or connection count; returns
+    /// the value before.
+    fn count(&self, market: Market, accepted: bool) -> u32 {
+        let mut seen = lock(&self.seen);
+        let i = match seen.iter().position(|(m, _, _)| *m == market) {
+            Some(i) => i,
+            None => {
+                seen.push((market, 0, 0));
+                seen.len() - 1
+            }
+        };
+        let entry = &mut seen[i];
+        let slot = if accepted { &mut entry.2 } else { &mut entry.1 };
+        let before = *slot;
+        *slot += 1;
+        before
+    }
+
+    /// Queues a request for a market's current book; `None` if too many wait.
+    pub(crate) fn request_book(
+        &self,
+        market: Market,
+    ) -> Option<Receiver<Option<(Levels, Levels)>>> {
+        let mut pending = lock(&self.books);
+        if pending.len() >= REST_PENDING_MAX {
+            return None;
+        }
+        let (reply, rx) = channel::bounded(1);
+        pending.push(BookRequest { market, reply });
+        Some(rx)
+    }
+
+    /// Answers every waiting book request.
+    pub(crate) fn answer_books(&self, answer: &dyn Fn(Market) -> Option<(Levels, Levels)>) {
+        for request in lock(&self.books).drain(..) {
+            // The caller may have given up waiting: nothing to do then.
+            let _ = request.reply.try_send(answer(request.market));
+        }
     }
 
     /// Registers a connection to `market` with an empty subscription.

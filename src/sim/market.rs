@@ -16,6 +16,7 @@
 //! snapshot on subscribe, Hyperliquid's periodic snapshots). What each venue sends per
 //! step is described in `venue`.
 
+use super::book::Levels;
 use super::price::{DislocationChange, FairPrice};
 use super::rng::SimRng;
 use super::venue::VenueModel;
@@ -154,6 +155,12 @@ impl Model {
         self.clock.start_ms = start_ms;
     }
 
+    /// Moves venue time on by `pause` (the model was paused that long).
+    pub(crate) fn shift_start(&mut self, pause: Duration) {
+        let ms = u64::try_from(pause.as_millis()).unwrap_or(u64::MAX);
+        self.clock.start_ms = self.clock.start_ms.saturating_add(ms);
+    }
+
     /// Runs one step, appending its frames to `frames`; returns whether the dislocation
     /// record changed (one started or ended).
     pub(crate) fn step(&mut self, frames: &mut Vec<Frame>) -> bool {
@@ -238,6 +245,17 @@ impl Model {
         }
         let ms = self.clock.venue_ms(self.step_index);
         self.venue_model(market)?.rest_depth(market.kind, limit, ms)
+    }
+
+    /// Whether the last step sent every market's depth message, so no book change is
+    /// waiting for the next one (false before the first step).
+    pub(crate) fn depth_flushed(&self) -> bool {
+        self.step_index > 0 && self.venues.iter().all(VenueModel::depth_flushed)
+    }
+
+    /// A market's current levels `(bids, asks)`, best first, raw.
+    pub(crate) fn book_levels(&self, market: Market) -> Option<(Levels, Levels)> {
+        Some(self.venue_model(market)?.levels(market.kind))
     }
 
     /// The venue models, in configuration order.

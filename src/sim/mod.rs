@@ -35,6 +35,7 @@ mod binance_format;
 mod book;
 mod bybit_format;
 mod connection;
+mod fault;
 mod hub;
 mod hyperliquid_format;
 mod market;
@@ -48,7 +49,9 @@ mod subscription;
 mod text;
 mod venue;
 
-use crate::types::{MarketKind, Price, Venue};
+pub use fault::{FaultAction, SimFault};
+
+use crate::types::{MarketKind, Price, Qty, Venue};
 use connection::Routes;
 use hub::{Shared, lock};
 use std::io;
@@ -57,6 +60,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
+
+use crate::runtime::clock;
 
 /// Simulator configuration. Every field has a default (see [`SimConfig::default`]).
 #[derive(Clone, Debug, PartialEq)]
@@ -82,6 +87,8 @@ pub struct SimConfig {
     pub dislocation_half_life: Duration,
     /// TCP port on 127.0.0.1; 0 picks an ephemeral one. Default 0.
     pub port: u16,
+    /// Faults injected on connections (see [`SimFault`]). Default none.
+    pub faults: Vec<SimFault>,
 }
 
 impl Default for SimConfig {
@@ -96,6 +103,7 @@ impl Default for SimConfig {
             dislocation_bps_max: 40,
             dislocation_half_life: Duration::from_millis(150),
             port: 0,
+            faults: Vec::new(),
         }
     }
 }
@@ -175,6 +183,9 @@ impl SimConfig {
         }
         if self.dislocation_half_life.is_zero() {
             return invalid("dislocation_half_life must be positive");
+        }
+        for fault in &self.faults {
+            fault.check().map_err(SimError::InvalidConfig)?;
         }
         Ok(())
     }
@@ -262,6 +273,24 @@ pub enum SimError {
     Spawn(io::Error),
 }
 
+/// Longest [`SimHandle::pause`] and [`SimHandle::book`] wait for the model.
+pub const PAUSE_TIMEOUT: Duration = Duration::from_secs(5);
+/// `Price` raw units per simulator raw unit (10^-8).
+const PRICE_PER_RAW: i64 = Price::SCALE / 100_000_000;
+const _: () = assert!(
+    Qty::SCALE == 100_000_000,
+    "simulator quantities are raw 10^-8"
+);
+
+/// One market's book in the simulator's model.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SimBook {
+    /// Bids, best (highest) first.
+    pub bids: Vec<(Price, Qty)>,
+    /// Asks, best (lowest) first.
+    pub asks: Vec<(Price, Qty)>,
+}
+
 /// A running simulator. Dropping it stops it, like [`SimHandle::stop`].
 #[derive(Debug)]
 pub struct SimHandle {
@@ -308,6 +337,44 @@ impl SimHandle {
         self.shared.frames_sent.load(Ordering::Relaxed)
     }
 
+    /// Stops the model at the next step after which every market's depth message went
+    /// out (so the books clients hold can equal the model's), and waits until it has;
+    /// `false` if that took over [`PAUSE_TIMEOUT`] (the model may not have started: it
+    /// waits for a subscriber on every market). Frames already queued still go out.
+    pub fn pause(&self) -> bool {
+        self.shared.pause_requested.store(true, Ordering::Release);
+        let deadline = clock::monotonic_now() + PAUSE_TIMEOUT;
+        while !self.shared.paused.load(Ordering::Acquire) {
+            if clock::monotonic_now() >= deadline {
+                return false;
+            }
+            clock::sleep(Duration::from_millis(1));
+        }
+        true
+    }
+
+    /// Lets the model step again after [`SimHandle::pause`].
+    pub fn resume(&self) {
+        self.shared.pause_requested.store(false, Ordering::Release);
+    }
+
+    /// A market's current book in the model, best levels first (exactly what clients
+    /// were sent while paused); `None` if the market is not simulated or the model did
+    /// not answer within [`PAUSE_TIMEOUT`].
+    pub fn book(&self, venue: Venue, kind: MarketKind) -> Option<SimBook> {
+        let rx = self.shared.request_book(market::Market { venue, kind })?;
+        let (bids, asks) = rx.recv_timeout(PAUSE_TIMEOUT).ok()??;
+        let levels = |side: Vec<(i64, i64)>| {
+            side.into_iter()
+                .map(|(p, q)| (Price::from_raw(p * PRICE_PER_RAW), Qty::from_raw(q)))
+                .collect()
+        };
+        Some(SimBook {
+            bids: levels(bids),
+            asks: levels(asks),
+        })
+    }
+
     /// Stops every simulator thread and joins them (connections get a close frame);
     /// returns every dislocation injected, the last one closed at the final step.
     pub fn stop(mut self) -> Vec<Dislocation> {
@@ -339,7 +406,7 @@ pub fn start(config: SimConfig) -> Result<SimHandle, SimError> {
     let listener = TcpListener::bind(addr).map_err(|source| SimError::Bind { addr, source })?;
     listener.set_nonblocking(true).map_err(SimError::Socket)?;
     let addr = listener.local_addr().map_err(SimError::Socket)?;
-    let shared = Arc::new(Shared::default());
+    let shared = Arc::new(Shared::with_faults(config.faults.clone()));
     let mut handle = SimHandle {
         addr,
         shared: Arc::clone(&shared),

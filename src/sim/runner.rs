@@ -14,6 +14,12 @@
 //! history from step 0. Venue time starts at the wall-clock unix ms of that moment. The
 //! books exist before (built with the model), so a Binance client can fetch its REST
 //! snapshot while other markets are still waiting for subscribers.
+//!
+//! Pause (for tests comparing books): when the handle asks, the model stops after the
+//! next step at which every market sent its depth message, so each client book that
+//! followed the stream equals the model's; it answers REST and book requests while
+//! paused, and paces from the resume time on (no burst of late steps); venue time
+//! moves on by the pause, so it stays close to the wall clock.
 
 use super::SimConfig;
 use super::hub::Shared;
@@ -21,6 +27,7 @@ use super::market::{Market, Model};
 use crate::runtime::{Clock, clock};
 use log::{info, warn};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 /// Poll interval while waiting for the first subscribers.
@@ -48,6 +55,13 @@ pub(crate) fn run_model(config: &SimConfig, shared: &Arc<Shared>, markets: &[Mar
     let mut frames = Vec::with_capacity(64);
     let mut deadline = clock::monotonic_now();
     while !shared.stopping() {
+        if shared.pause_requested.load(Ordering::Acquire) && model.depth_flushed() {
+            let paused_at = clock::monotonic_now();
+            hold_paused(shared, &model);
+            deadline = clock::monotonic_now();
+            model.shift_start(deadline.duration_since(paused_at));
+            continue;
+        }
         clock::sleep_until(deadline);
         deadline += config.step;
         if model.step(&mut frames) {
@@ -58,10 +72,25 @@ pub(crate) fn run_model(config: &SimConfig, shared: &Arc<Shared>, markets: &[Mar
             model.snapshot(market, stream)
         });
         shared.answer_rest(&|market, limit| model.rest_depth(market, limit));
+        shared.answer_books(&|market| model.book_levels(market));
     }
     model.finish();
     let (from, record) = model.take_dislocation_changes();
     shared.sync_dislocations(from, record);
+}
+
+/// Stays paused (answering REST and book requests) until the handle resumes or stops
+/// the simulator.
+fn hold_paused(shared: &Shared, model: &Model) {
+    shared.paused.store(true, Ordering::Release);
+    info!("sim: paused");
+    while shared.pause_requested.load(Ordering::Acquire) && !shared.stopping() {
+        shared.answer_rest(&|market, limit| model.rest_depth(market, limit));
+        shared.answer_books(&|market| model.book_levels(market));
+        clock::sleep(SUBSCRIBER_POLL);
+    }
+    shared.paused.store(false, Ordering::Release);
+    info!("sim: resumed");
 }
 
 /// Waits until every market has a subscribed connection, answering REST requests
@@ -69,6 +98,7 @@ pub(crate) fn run_model(config: &SimConfig, shared: &Arc<Shared>, markets: &[Mar
 fn wait_for_subscribers(shared: &Shared, markets: &[Market], model: &Model) -> bool {
     while !shared.stopping() {
         shared.answer_rest(&|market, limit| model.rest_depth(market, limit));
+        shared.answer_books(&|market| model.book_levels(market));
         if shared.all_subscribed(markets) {
             return true;
         }

@@ -25,7 +25,7 @@
 //! next `prevSeqId` is the snapshot's `seqId`.
 
 use super::binance_format::{self as binance, EventTimes};
-use super::book::{BookSpec, DEPTH_LEVELS_MAX, SyntheticBook, Top};
+use super::book::{BookSpec, DEPTH_LEVELS_MAX, Levels, SyntheticBook, Top};
 use super::bybit_format as bybit;
 use super::hyperliquid_format as hyperliquid;
 use super::market::{Frame, Market, StepClock, StreamKind};
@@ -518,6 +518,16 @@ impl VenueModel {
         };
         binance::rest_depth(&mut text, id, times, &bids, &asks, state.decimals);
         Some(text)
+    }
+
+    /// Whether the last step was a depth step of both markets.
+    pub(crate) fn depth_flushed(&self) -> bool {
+        self.spot.depth_step && self.perp.depth_step
+    }
+
+    /// The current levels of `kind`'s book `(bids, asks)`, best first, raw.
+    pub(crate) fn levels(&self, kind: MarketKind) -> (Levels, Levels) {
+        self.state(kind).book.levels()
     }
 
     /// The market of `kind`'s book, for tests.

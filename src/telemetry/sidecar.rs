@@ -376,6 +376,7 @@ impl TelemetryStage {
         let p99_ns = (!e2e.is_empty()).then(|| e2e.value_at_quantile(0.99));
         let mut line = progress.advance(now, &self.stats, p99_ns);
         line.push_str(&self.venue_delays());
+        line.push_str(&self.stats.health.summary());
         println!("{line}");
         self.histograms.reset_interval();
     }

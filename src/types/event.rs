@@ -91,6 +91,22 @@ pub enum EventBody {
         /// Open interest.
         qty: Qty,
     },
+    /// Not from the venue: the feed stage's word on the instrument's connection.
+    Feed(FeedStatus),
+}
+
+/// What the feed stage tells the book stage about an instrument's connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedStatus {
+    /// The connection was lost: the book no longer follows the venue's and must be
+    /// resynced by the venue's own procedure once the connection is back (its snapshot
+    /// on resubscribe, or Binance's REST snapshot over buffered diffs).
+    Reset,
+    /// The venue's data arrive later than the venue's `stale_after`: edges using the
+    /// instrument are suppressed (the book itself stays correct).
+    Stale,
+    /// The delay is back under `stale_after`.
+    Fresh,
 }
 
 /// Which fields of an [`EventBody::Funding`] a message carried (a small bit set).

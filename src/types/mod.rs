@@ -8,7 +8,7 @@ pub mod instrument;
 pub mod intent;
 
 pub use decimal::{DecimalError, DecimalErrorKind, Price, Qty, Rate};
-pub use event::{EventBody, FundingFields, MarketEvent, Side};
+pub use event::{EventBody, FeedStatus, FundingFields, MarketEvent, Side};
 pub use instrument::{
     Instrument, InstrumentId, InstrumentRegistry, InstrumentSpec, MarketKind, Venue,
 };

@@ -1,0 +1,378 @@
+//! The transport against the simulator's fault plan, on loopback: for each fault the
+//! client notices it (within the small timeouts configured here), counts it, reconnects
+//! or resyncs by the venue's own procedure, and afterwards every book it holds equals
+//! the simulator's, level for level. The feed and book stages are polled by hand on the
+//! test thread, so the books can be read directly.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use edgeline::config::Config;
+use edgeline::feed::health::LinkState;
+use edgeline::pipeline::{FeedAndBook, build_feed_and_book};
+use edgeline::runtime::{RunReport, Stage, clock};
+use edgeline::sim::{self, FaultAction, SimConfig, SimFault, SimHandle, SimVenue};
+use edgeline::types::{InstrumentId, MarketKind, Side, Venue};
+
+/// Timeouts small enough for a short test, large enough for a loaded CI machine.
+const TRANSPORT: &str = r#"
+[transport]
+connect_timeout_ms = 3000
+silence_timeout_ms = 1500
+pong_timeout_ms = 700
+ping_interval_ms = 300
+backoff_base_ms = 20
+backoff_max_ms = 300
+message_bytes_max = 65536
+"#;
+/// Longest any phase of a test may take before it fails (a liveness bound, not a speed
+/// assertion: every phase normally takes well under a second).
+const PHASE_LIMIT: Duration = Duration::from_secs(20);
+/// Quiet time after which the paused simulator's frames have all been read.
+const QUIET: Duration = Duration::from_millis(400);
+
+struct Rig {
+    sim: SimHandle,
+    hot: FeedAndBook,
+    config: Config,
+    /// Validity of the last top-of-book update per instrument.
+    top_valid: Vec<Option<bool>>,
+}
+
+/// The instruments of `venues` from the all-venues example.
+fn instruments(venues: &[Venue]) -> String {
+    let example = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/all-venues.toml");
+    let text = std::fs::read_to_string(example).unwrap();
+    text.split("[[instruments]]")
+        .skip(1)
+        .filter(|block| {
+            venues
+                .iter()
+                .any(|v| block.contains(&format!("venue = \"{}\"", v.name())))
+        })
+        .map(|block| format!("[[instruments]]{block}"))
+        .collect()
+}
+
+fn rig(venues: &[Venue], faults: Vec<SimFault>, extra: &str) -> Rig {
+    let _ = env_logger::builder().is_test(true).try_init();
+    let sim = sim::start(SimConfig {
+        seed: 3,
+        venues: venues.iter().map(|&v| SimVenue::btc(v)).collect(),
+        faults,
+        ..SimConfig::default()
+    })
+    .unwrap();
+    let mut text = format!("duration_secs = 5\n[simulator]\nenabled = false\n{TRANSPORT}\n");
+    for v in venues {
+        text.push_str(&format!(
+            "[[venues]]\nname = \"{}\"\nspot_url = \"{}\"\nperp_url = \"{}\"\nrest_url = \"{}\"\n{extra}\n",
+            v.name(),
+            sim.url(*v, MarketKind::Spot),
+            sim.url(*v, MarketKind::Perp),
+            sim.rest_base()
+        ));
+    }
+    text.push_str(&instruments(venues));
+    let config = Config::from_toml(&text, Path::new("faults.toml"), 2).unwrap();
+    let hot = build_feed_and_book(&config, Some(&sim)).unwrap();
+    let top_valid = vec![None; config.registry.len()];
+    Rig {
+        sim,
+        hot,
+        config,
+        top_valid,
+    }
+}
+
+impl Rig {
+    /// One round of the hot path; returns the work done.
+    fn poll(&mut self) -> usize {
+        let work = self.hot.feed.poll() + self.hot.book.poll();
+        while let Ok(top) = self.hot.tops.pop() {
+            self.top_valid[top.instrument.index()] = Some(top.valid);
+        }
+        if work == 0 {
+            clock::sleep(Duration::from_micros(200));
+        }
+        work
+    }
+
+    /// Polls until `done` holds; panics after [`PHASE_LIMIT`] naming `what`.
+    fn until(&mut self, what: &str, done: impl Fn(&Rig) -> bool) {
+        let deadline = clock::monotonic_now() + PHASE_LIMIT;
+        while !done(self) {
+            assert!(
+                clock::monotonic_now() < deadline,
+                "{what}: not within {PHASE_LIMIT:?}; report: {:?}",
+                self.report()
+            );
+            self.poll();
+        }
+    }
+
+    /// Polls for `d`.
+    fn run_for(&mut self, d: Duration) {
+        let end = clock::monotonic_now() + d;
+        while clock::monotonic_now() < end {
+            self.poll();
+        }
+    }
+
+    fn counter(&self, name: &str) -> u64 {
+        self.report().counter(name)
+    }
+
+    fn report(&self) -> RunReport {
+        let mut report = RunReport::default();
+        self.hot.stats.fill_report(&mut report);
+        report
+    }
+
+    fn all_valid(&self) -> bool {
+        self.ids().all(|id| self.hot.book.engine().is_valid(id))
+    }
+
+    fn ids(&self) -> impl Iterator<Item = InstrumentId> + use<> {
+        let ids: Vec<_> = self.config.registry.iter().map(|i| i.id).collect();
+        ids.into_iter()
+    }
+
+    /// Waits for every book to be valid, pauses the simulator at a point where it sent
+    /// every book change, reads until quiet, and compares every book.
+    fn assert_books_equal_sim(&mut self) {
+        self.until("every book valid", Rig::all_valid);
+        self.run_for(Duration::from_millis(300));
+        assert!(self.sim.pause(), "the simulator did not pause");
+        self.until_quiet();
+        for id in self.ids() {
+            let inst = self.config.registry.get(id);
+            let name = format!("{} {} {}", inst.venue, inst.kind.name(), inst.symbol);
+            assert!(self.hot.book.engine().is_valid(id), "{name}: book invalid");
+            let expected = self.sim.book(inst.venue, inst.kind).unwrap();
+            let l2 = self.hot.book.engine().l2(id);
+            let side = |s| -> Vec<_> { l2.side(s).iter().map(|l| (l.price, l.qty)).collect() };
+            assert_eq!(side(Side::Bid), expected.bids, "{name}: bids");
+            assert_eq!(side(Side::Ask), expected.asks, "{name}: asks");
+            assert_eq!(self.top_valid[id.index()], Some(true), "{name}: last top");
+        }
+        self.sim.resume();
+    }
+
+    /// Polls until no market event arrived for [`QUIET`] (pongs do not count).
+    fn until_quiet(&mut self) {
+        let deadline = clock::monotonic_now() + PHASE_LIMIT;
+        let mut quiet_since = clock::monotonic_now();
+        let mut events = self.counter("feed.events");
+        while clock::monotonic_now() - quiet_since < QUIET {
+            assert!(clock::monotonic_now() < deadline, "never quiet");
+            self.poll();
+            let now = self.counter("feed.events");
+            if now != events {
+                events = now;
+                quiet_since = clock::monotonic_now();
+            }
+        }
+    }
+
+    fn finish(mut self) -> RunReport {
+        let mut report = self.report();
+        self.hot.feed.finish(&mut report);
+        report
+    }
+}
+
+fn fault(venue: Venue, kind: MarketKind, action: FaultAction, after: u64) -> SimFault {
+    SimFault::new(venue, kind, action, after)
+}
+
+#[test]
+fn test_fault_close_reconnects_and_binance_resyncs_from_rest() {
+    let f = fault(Venue::Binance, MarketKind::Spot, FaultAction::Close, 300);
+    let mut rig = rig(&[Venue::Binance], vec![f], "");
+    rig.until("reconnect", |r| r.counter("feed.reconnects") >= 1);
+    rig.assert_books_equal_sim();
+    let report = rig.finish();
+    assert_eq!(report.counter("feed.disconnects"), 1);
+    assert_eq!(report.counter("book.resets"), 1, "one spot book reset");
+    assert!(
+        report.counter("feed.snapshots") >= 3,
+        "a third REST snapshot"
+    );
+    assert_eq!(report.counter("feed.connections_open"), 2);
+}
+
+#[test]
+fn test_fault_stall_is_noticed_by_the_missing_pong() {
+    let f = fault(Venue::Okx, MarketKind::Spot, FaultAction::Stall, 300);
+    let mut rig = rig(&[Venue::Okx], vec![f], "");
+    rig.until("reconnect", |r| r.counter("feed.reconnects") >= 1);
+    rig.assert_books_equal_sim();
+    let report = rig.finish();
+    assert_eq!(
+        report.counter("feed.dead_missed_pong") + report.counter("feed.dead_silent"),
+        1
+    );
+    assert!(report.counter("feed.pings") >= 2);
+    assert_eq!(report.counter("book.resets"), 1);
+}
+
+#[test]
+fn test_fault_garbage_frame_is_counted_and_nothing_is_lost() {
+    let f = fault(Venue::Bybit, MarketKind::Perp, FaultAction::Garbage, 200);
+    let mut rig = rig(&[Venue::Bybit], vec![f], "");
+    rig.until("malformed frame", |r| r.counter("feed.malformed") >= 1);
+    rig.assert_books_equal_sim();
+    let report = rig.finish();
+    assert_eq!(report.counter("feed.malformed"), 1);
+    assert_eq!(report.counter("feed.disconnects"), 0);
+    assert_eq!(report.counter("book.sequence_gaps"), 0);
+}
+
+#[test]
+fn test_fault_truncated_depth_update_resyncs_okx() {
+    let f = fault(Venue::Okx, MarketKind::Perp, FaultAction::Truncate, 200);
+    let mut rig = rig(&[Venue::Okx], vec![f], "");
+    rig.until("gap after the truncated update", |r| {
+        r.counter("book.sequence_gaps") >= 1
+    });
+    rig.assert_books_equal_sim();
+    let report = rig.finish();
+    assert_eq!(report.counter("feed.malformed"), 1);
+    assert!(report.counter("feed.resyncs") >= 1);
+    assert_eq!(report.counter("feed.disconnects"), 0);
+}
+
+#[test]
+fn test_fault_oversized_frame_ends_the_connection() {
+    let big = FaultAction::Oversize { bytes: 200_000 };
+    let f = fault(Venue::Hyperliquid, MarketKind::Perp, big, 200);
+    let mut rig = rig(&[Venue::Hyperliquid], vec![f], "");
+    rig.until("reconnect", |r| r.counter("feed.reconnects") >= 1);
+    rig.assert_books_equal_sim();
+    let report = rig.finish();
+    assert_eq!(report.counter("feed.dead_too_large"), 1);
+    assert_eq!(report.counter("feed.malformed"), 0);
+}
+
+#[test]
+fn test_fault_skipped_sequence_resyncs_binance_futures_from_rest() {
+    let f = fault(
+        Venue::Binance,
+        MarketKind::Perp,
+        FaultAction::SkipSequence,
+        300,
+    );
+    let mut rig = rig(&[Venue::Binance], vec![f], "");
+    rig.until("gap", |r| r.counter("book.sequence_gaps") >= 1);
+    rig.assert_books_equal_sim();
+    let report = rig.finish();
+    assert_eq!(report.counter("book.sequence_gaps"), 1);
+    assert!(report.counter("feed.snapshots") >= 3);
+    assert_eq!(report.counter("feed.disconnects"), 0);
+}
+
+#[test]
+fn test_fault_delay_marks_the_feed_stale_and_suppresses_its_tops() {
+    let delay = FaultAction::Delay(Duration::from_millis(150));
+    let f = fault(Venue::Bybit, MarketKind::Spot, delay, 0);
+    let mut rig = rig(&[Venue::Bybit], vec![f], "stale_after_ms = 60");
+    rig.until("stale", |r| r.counter("feed.stale") >= 1);
+    let spot = rig.hot.stats.health.link(0).unwrap();
+    assert_eq!((spot.venue, spot.kind), (Venue::Bybit, MarketKind::Spot));
+    assert_eq!(spot.state(), LinkState::Stale);
+    assert!(spot.delay_avg_ms().unwrap() > 60);
+    rig.until("the stale spot top published invalid", |r| {
+        r.top_valid[0] == Some(false) && r.all_valid()
+    });
+    let perp = rig.hot.stats.health.link(1).unwrap();
+    assert_eq!(perp.state(), LinkState::Up);
+    // The books stay correct while stale; only the spot top is suppressed.
+    rig.until("every book valid", Rig::all_valid);
+    assert!(rig.sim.pause());
+    rig.until_quiet();
+    for id in rig.ids() {
+        let inst = rig.config.registry.get(id);
+        let expected = rig.sim.book(inst.venue, inst.kind).unwrap();
+        let l2 = rig.hot.book.engine().l2(id);
+        let bids: Vec<_> = l2
+            .side(Side::Bid)
+            .iter()
+            .map(|l| (l.price, l.qty))
+            .collect();
+        assert_eq!(bids, expected.bids, "{}", inst.symbol);
+    }
+    assert_eq!(rig.top_valid[0], Some(false), "spot suppressed");
+    assert_eq!(rig.top_valid[1], Some(true), "perp untouched");
+    let report = rig.finish();
+    assert_eq!(report.counter("feed.disconnects"), 0);
+}
+
+#[test]
+fn test_fault_refused_handshakes_are_retried_with_backoff() {
+    let f = SimFault {
+        connections: 2,
+        ..fault(
+            Venue::Hyperliquid,
+            MarketKind::Spot,
+            FaultAction::RefuseHandshake,
+            0,
+        )
+    };
+    let mut rig = rig(&[Venue::Hyperliquid], vec![f], "");
+    rig.assert_books_equal_sim();
+    let report = rig.finish();
+    assert_eq!(report.counter("feed.connect_failures"), 2);
+    assert_eq!(report.counter("feed.connections_open"), 2);
+}
+
+/// One SplitMix64 step: the soak plan's deterministic randomness.
+fn next_random(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+#[test]
+fn test_soak_random_faults_on_every_venue_end_with_books_equal() {
+    let mut state = 0x50a4;
+    let mut faults = Vec::new();
+    for venue in Venue::ALL {
+        for kind in [MarketKind::Spot, MarketKind::Perp] {
+            // Two connections end by a random fault, the third gets a random damaged
+            // stream, the fourth is healthy; the second handshake attempt is refused.
+            for connection in 0..3u32 {
+                let r = next_random(&mut state);
+                let action = match (connection, r % 3) {
+                    (0 | 1, 0) => FaultAction::Close,
+                    (0 | 1, 1) => FaultAction::Stall,
+                    (0 | 1, _) => FaultAction::Oversize { bytes: 100_000 },
+                    (_, 0) => FaultAction::Garbage,
+                    (_, 1) => FaultAction::Truncate,
+                    _ => FaultAction::SkipSequence,
+                };
+                faults.push(SimFault {
+                    first_connection: connection,
+                    ..fault(venue, kind, action, 50 + (r >> 8) % 300)
+                });
+            }
+            faults.push(SimFault {
+                first_connection: 1,
+                ..fault(venue, kind, FaultAction::RefuseHandshake, 0)
+            });
+        }
+    }
+    let mut rig = rig(&Venue::ALL, faults, "stale_after_ms = 60000");
+    let markets = rig.config.registry.len() as u64;
+    rig.until("two reconnects per market", |r| {
+        r.counter("feed.reconnects") >= 2 * markets
+    });
+    rig.run_for(Duration::from_millis(1_500));
+    rig.assert_books_equal_sim();
+    let report = rig.finish();
+    assert_eq!(report.counter("feed.disconnects"), 2 * markets);
+    assert_eq!(report.counter("feed.connect_failures"), markets);
+    assert_eq!(report.counter("feed.connections_open"), markets);
+}
