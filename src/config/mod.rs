@@ -254,7 +254,7 @@ mod tests {
         let e = err("[rings]\nmarket_events = 4\n");
         assert!(e.contains("rings.market_events"), "{e}");
         let e = err(
-            "[[venues]]\nname = \"binance\"\nspot_url = \"wss://stream.binance.com:9443/ws\"\n",
+            "[[venues]]\nname = \"binance\"\nspot_url = \"https://stream.binance.com:9443/ws\"\n",
         );
         assert!(
             e.contains("venues[0].spot_url") && e.contains("ws://"),

@@ -420,12 +420,11 @@ fn resolve_venue(i: usize, v: &RawVenue) -> Result<VenueSettings, ConfigError> {
     for (field, url) in [("spot_url", &v.spot_url), ("perp_url", &v.perp_url)] {
         if let Some(url) = url
             && !url.starts_with("ws://")
+            && !url.starts_with("wss://")
         {
             return Err(invalid(
                 key(field),
-                format!(
-                    "`{url}`: only plain ws:// endpoints are supported until the TLS transport lands"
-                ),
+                format!("`{url}`: a WebSocket endpoint starts with ws:// or wss://"),
             ));
         }
     }

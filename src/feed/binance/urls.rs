@@ -1,8 +1,9 @@
 //! Binance public market data endpoints (raw-stream WebSocket bases and REST bases).
 //!
 //! Spot and USD-M futures are separate markets on separate hosts. These are TLS
-//! endpoints; the pipeline reaches them once the transport speaks TLS, and until then runs
-//! against the built-in simulator's plain endpoints.
+//! endpoints: the WebSocket transport speaks `wss://` (rustls), but the REST snapshot
+//! fetcher is still plain `http://`, so a live Binance book cannot sync yet; the default
+//! run uses the built-in simulator's plain endpoints.
 
 /// Spot raw streams.
 pub const SPOT_WS: &str = "wss://stream.binance.com:9443/ws";

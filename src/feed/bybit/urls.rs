@@ -1,8 +1,8 @@
 //! Bybit v5 public market data endpoints.
 //!
 //! Spot and linear (USDT/USDC perpetuals) are separate WebSocket paths on one host
-//! (<https://bybit-exchange.github.io/docs/v5/ws/connect>). TLS (`wss://`) endpoints; the
-//! pipeline reaches them once the transport speaks TLS. Constants only: no state, no thread.
+//! (<https://bybit-exchange.github.io/docs/v5/ws/connect>). TLS (`wss://`) endpoints, which
+//! the transport speaks (rustls). Constants only: no state, no thread.
 
 /// Spot public streams.
 pub const SPOT_WS: &str = "wss://stream.bybit.com/v5/public/spot";

@@ -1,8 +1,8 @@
 //! OKX v5 public market data endpoint.
 //!
 //! Spot and swaps share one public host and path; they are still separate markets on
-//! separate connections in edgeline. TLS (`wss://`) endpoints: the pipeline reaches them
-//! once the transport speaks TLS, and until then runs against the built-in simulator.
+//! separate connections in edgeline. TLS (`wss://`) endpoints, which the transport speaks
+//! (rustls); the default run uses the built-in simulator instead.
 
 /// Spot public channels.
 pub const SPOT_WS: &str = "wss://ws.okx.com:8443/ws/v5/public";

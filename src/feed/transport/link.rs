@@ -1,5 +1,6 @@
-//! One connection's state machine: `Waiting` → `Connecting` → `Handshaking` → `Open`,
-//! and back to `Waiting` (with a backoff delay) on any failure or death.
+//! One connection's state machine: `Waiting` → `Connecting` → `Handshaking` (TLS then
+//! WebSocket, for `wss://`) → `Open`, and back to `Waiting` (with a backoff delay) on
+//! any failure or death.
 //!
 //! Owned by [`super::Transport`] on the feed thread. Every step is a non-blocking call:
 //! the TCP connect completes in the background (mio), the handshake is resumed from
@@ -20,8 +21,10 @@ use tungstenite::handshake::{HandshakeError, MidHandshake};
 use tungstenite::protocol::WebSocketConfig;
 use tungstenite::{Message, Utf8Bytes, WebSocket};
 
+use super::stream::{Stream, Tls};
 use super::{Backoff, DownReason, Endpoint, LinkCounts, TransportConfig, duration_ns};
 use crate::runtime::Clock;
+use rustls::pki_types::ServerName;
 
 /// Where a connection is.
 pub(super) enum Link {
@@ -31,11 +34,11 @@ pub(super) enum Link {
     Connecting { stream: TcpStream, since_raw: u64 },
     /// WebSocket handshake in progress.
     Handshaking {
-        mid: Box<MidHandshake<ClientHandshake<TcpStream>>>,
+        mid: Box<MidHandshake<ClientHandshake<Stream>>>,
         since_raw: u64,
     },
     /// Open and subscribed.
-    Open(Box<WebSocket<TcpStream>>),
+    Open(Box<WebSocket<Stream>>),
 }
 
 /// What a step did.
@@ -54,6 +57,8 @@ pub(super) enum Step {
 pub(super) struct Connection {
     endpoint: Endpoint,
     addr: SocketAddr,
+    /// The server name TLS checks (`wss://`), `None` for plain `ws://`.
+    tls_host: Option<ServerName<'static>>,
     pub(super) link: Link,
     backoff: Backoff,
     /// May have data: a readiness event arrived and the socket was not drained since.
@@ -72,10 +77,16 @@ pub(super) struct Connection {
 
 impl Connection {
     /// A connection that attempts its first connect at once.
-    pub(super) fn new(endpoint: Endpoint, addr: SocketAddr, backoff: Backoff, now: u64) -> Self {
+    pub(super) fn new(
+        endpoint: Endpoint,
+        (addr, tls_host): (SocketAddr, Option<ServerName<'static>>),
+        backoff: Backoff,
+        now: u64,
+    ) -> Self {
         Self {
             endpoint,
             addr,
+            tls_host,
             link: Link::Waiting {
                 since_raw: now,
                 wait: Duration::ZERO,
@@ -192,7 +203,7 @@ impl Connection {
     pub(super) fn advance(
         &mut self,
         clock: &Clock,
-        config: &TransportConfig,
+        (config, tls): (&TransportConfig, &Tls),
         registry: &Registry,
         token: Token,
         now: u64,
@@ -218,7 +229,7 @@ impl Connection {
                     let _ = registry.deregister(&mut stream);
                     (self.waiting(now), Step::Failed("connect timed out".into()))
                 } else {
-                    self.finish_connect(stream, since_raw, config, registry, now)
+                    self.finish_connect(stream, since_raw, (config, tls), registry, now)
                 }
             }
             Link::Handshaking { mut mid, since_raw } => {
@@ -274,7 +285,7 @@ impl Connection {
         &mut self,
         mut stream: TcpStream,
         since_raw: u64,
-        config: &TransportConfig,
+        (config, tls): (&TransportConfig, &Tls),
         registry: &Registry,
         now: u64,
     ) -> (Link, Step) {
@@ -293,6 +304,13 @@ impl Connection {
             }
             Err(e) => return (self.waiting(now), failed(e, &mut stream)),
         }
+        let stream = match &self.tls_host {
+            None => Stream::Plain(stream),
+            Some(host) => match tls.wrap(host, stream) {
+                Ok(s) => s,
+                Err(e) => return (self.waiting(now), Step::Failed(format!("TLS: {e}"))),
+            },
+        };
         let ws_config = WebSocketConfig::default()
             .read_buffer_size(config.read_buffer_bytes)
             .max_message_size(Some(config.message_bytes_max))
@@ -304,11 +322,8 @@ impl Connection {
     fn resume_handshake(
         &mut self,
         attempt: Result<
-            (
-                WebSocket<TcpStream>,
-                tungstenite::handshake::client::Response,
-            ),
-            HandshakeError<ClientHandshake<TcpStream>>,
+            (WebSocket<Stream>, tungstenite::handshake::client::Response),
+            HandshakeError<ClientHandshake<Stream>>,
         >,
         since_raw: u64,
         now: u64,
@@ -372,7 +387,7 @@ impl Connection {
         );
         match old {
             Link::Open(mut ws) => {
-                let _ = registry.deregister(ws.get_mut());
+                let _ = registry.deregister(ws.get_mut().tcp());
             }
             Link::Connecting { mut stream, .. } => {
                 let _ = registry.deregister(&mut stream);
@@ -387,6 +402,6 @@ impl Connection {
 }
 
 /// Removes an abandoned handshake's socket from the poller (dropping it closes it).
-fn deregister_mid(registry: &Registry, mid: &mut MidHandshake<ClientHandshake<TcpStream>>) {
-    let _ = registry.deregister(mid.get_mut().get_mut());
+fn deregister_mid(registry: &Registry, mid: &mut MidHandshake<ClientHandshake<Stream>>) {
+    let _ = registry.deregister(mid.get_mut().get_mut().tcp());
 }

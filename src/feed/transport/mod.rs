@@ -21,11 +21,13 @@
 //!
 //! Warm ([`Transport::tick`], at most once per [`TICK`]): silence and pong deadlines,
 //! the venue's own ping on its interval, flushing queued writes, and connection set-up.
-//! Cold (may allocate): connect, handshake, subscribe, close, the log lines. Plain `ws://`
-//! only: TLS is not implemented yet.
+//! Cold (may allocate): connect, TLS and WebSocket handshakes, subscribe, close, the log
+//! lines. `wss://` runs rustls over the same non-blocking socket ([`stream`]), trusting
+//! the bundled webpki roots and any root added with [`Transport::trust_root`].
 
 mod backoff;
 mod link;
+mod stream;
 #[cfg(test)]
 mod tests;
 
@@ -37,6 +39,8 @@ use mio::{Events, Poll, Token};
 
 pub use backoff::Backoff;
 use link::{Connection, Link};
+use rustls::pki_types::{CertificateDer, ServerName};
+use stream::Tls;
 
 use crate::runtime::Clock;
 
@@ -205,6 +209,7 @@ pub struct Transport {
     clock: Clock,
     last_tick_raw: u64,
     notices: Vec<Notice>,
+    tls: Tls,
 }
 
 /// Notices a connection can queue between two drains (down, up, down, up).
@@ -225,7 +230,14 @@ impl Transport {
             last_tick_raw: clock.raw(),
             clock,
             notices: Vec::new(),
+            tls: Tls::new(),
         })
+    }
+
+    /// Trusts one more root certificate (DER) for `wss://` connections, besides the
+    /// bundled webpki roots (a private venue gateway, the simulator's TLS mode). Cold.
+    pub fn trust_root(&mut self, cert_der: Vec<u8>) {
+        self.tls = self.tls.trusting(CertificateDer::from(cert_der));
     }
 
     /// Adds a connection (resolving its address now) and returns its index; it connects
@@ -382,7 +394,13 @@ impl Transport {
         let conn = &mut self.conns[index];
         let outcome = match &conn.link {
             Link::Open(_) => conn.keep_alive(clock, config, now),
-            _ => conn.advance(clock, config, self.poll.registry(), Token(index), now),
+            _ => conn.advance(
+                clock,
+                (config, &self.tls),
+                self.poll.registry(),
+                Token(index),
+                now,
+            ),
         };
         match outcome {
             link::Step::Nothing => {}
@@ -430,18 +448,34 @@ pub(crate) fn duration_ns(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
-fn resolve(url: &str) -> Result<SocketAddr, TransportError> {
+/// The address of a `ws://` or `wss://` URL, and the server name TLS checks (`wss://`).
+fn resolve(url: &str) -> Result<(SocketAddr, Option<ServerName<'static>>), TransportError> {
     let err = |reason| TransportError::Url {
         url: url.to_string(),
         reason,
     };
-    let rest = url
-        .strip_prefix("ws://")
-        .ok_or_else(|| err("only plain ws:// is supported until the TLS transport lands"))?;
+    let (rest, tls, default_port) = match (url.strip_prefix("ws://"), url.strip_prefix("wss://")) {
+        (Some(rest), _) => (rest, false, 80),
+        (_, Some(rest)) => (rest, true, 443),
+        _ => return Err(err("the URL must start with ws:// or wss://")),
+    };
     let authority = rest.split('/').next().unwrap_or_default();
-    authority
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => {
+            (host, port.parse::<u16>().map_err(|_| err("bad port"))?)
+        }
+        _ => (authority, default_port),
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let addr = (host, port)
         .to_socket_addrs()
         .map_err(|_| err("host:port does not resolve"))?
         .next()
-        .ok_or_else(|| err("host:port does not resolve"))
+        .ok_or_else(|| err("host:port does not resolve"))?;
+    let name = if tls {
+        Some(ServerName::try_from(host.to_owned()).map_err(|_| err("bad TLS server name"))?)
+    } else {
+        None
+    };
+    Ok((addr, name))
 }

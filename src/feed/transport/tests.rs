@@ -3,7 +3,7 @@
 //! ping is sent on its interval and a missing pong ends the connection.
 
 use std::net::TcpListener;
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 use tungstenite::{Message, Utf8Bytes};
@@ -193,4 +193,66 @@ fn test_transport_sends_the_venue_ping_and_needs_its_pong() {
     let counts = t.counts(0);
     assert_eq!((counts.missed_pongs, counts.dropped), (1, 1));
     assert!(counts.pings >= 2, "{counts:?}");
+}
+
+#[test]
+fn test_transport_speaks_wss_to_a_self_signed_loopback_server() {
+    use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+
+    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    let cert = certified.cert.der().clone();
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+        certified.signing_key.serialize_der(),
+    ));
+    let server_config = Arc::new(
+        rustls::ServerConfig::builder()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert.clone()], key)
+            .unwrap(),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("wss://{}/ws", listener.local_addr().unwrap());
+    let (got, requests) = mpsc::channel();
+    std::thread::spawn(move || {
+        loop {
+            let (tcp, _) = listener.accept().unwrap();
+            let session = rustls::ServerConnection::new(Arc::clone(&server_config)).unwrap();
+            // Clients that do not trust the certificate fail here: wait for the next.
+            let Ok(mut ws) = tungstenite::accept(rustls::StreamOwned::new(session, tcp)) else {
+                continue;
+            };
+            got.send(ws.read().unwrap()).unwrap();
+            ws.send(Message::text("over tls")).unwrap();
+            while ws.read().is_ok() {}
+            return;
+        }
+    });
+    let impatient = TransportConfig {
+        connect_timeout: Duration::from_millis(300),
+        ..config()
+    };
+    let mut t = Transport::new(16, impatient, Clock::new()).unwrap();
+    t.add(Endpoint {
+        url: url.clone(),
+        subscribe: vec!["hello".to_owned()],
+        heartbeat: None,
+    })
+    .unwrap();
+    // Without the server's certificate the handshake is refused.
+    let refused = t.open_all().unwrap_err().to_string();
+    assert!(refused.contains("certificate"), "{refused}");
+    let mut t = Transport::new(16, config(), Clock::new()).unwrap();
+    t.trust_root(cert.to_vec());
+    t.add(Endpoint {
+        url,
+        subscribe: vec!["hello".to_owned()],
+        heartbeat: None,
+    })
+    .unwrap();
+    t.open_all().unwrap();
+    drive(&mut t, |_, frame| frame == Some(b"over tls".as_slice()));
+    assert_eq!(
+        requests.recv_timeout(LIMIT).unwrap(),
+        Message::text("hello")
+    );
 }
