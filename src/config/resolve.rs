@@ -227,22 +227,8 @@ fn resolve_simulator(raw: &RawConfig) -> Result<Option<SimSettings>, ConfigError
 
 fn resolve_fault(i: usize, raw: &RawFault) -> Result<SimFault, ConfigError> {
     let key = |field: &str| format!("simulator.faults[{i}].{field}");
-    let venue = Venue::from_name(&raw.venue).ok_or_else(|| {
-        invalid(
-            key("venue"),
-            format!("unknown venue `{}` ({KNOWN_VENUES})", raw.venue),
-        )
-    })?;
-    let kind = match raw.kind.as_str() {
-        "spot" => MarketKind::Spot,
-        "perp" => MarketKind::Perp,
-        other => {
-            return Err(invalid(
-                key("kind"),
-                format!("`{other}` is not `spot` or `perp`"),
-            ));
-        }
-    };
+    let venue = parse_venue(&raw.venue, key("venue"))?;
+    let kind = parse_kind(&raw.kind, key("kind"))?;
     let needs = |field: &str| invalid(key(field), format!("`{}` needs it", raw.action));
     let action = match raw.action.as_str() {
         "close" => FaultAction::Close,
@@ -300,22 +286,8 @@ fn resolve_instruments(raw: &[RawInstrument]) -> Result<InstrumentRegistry, Conf
     let mut registry = InstrumentRegistry::default();
     for (i, inst) in list.iter().enumerate() {
         let key = |field: &str| format!("instruments[{i}].{field}");
-        let venue = Venue::from_name(&inst.venue).ok_or_else(|| {
-            invalid(
-                key("venue"),
-                format!("unknown venue `{}` ({})", inst.venue, KNOWN_VENUES),
-            )
-        })?;
-        let kind = match inst.kind.as_str() {
-            "spot" => MarketKind::Spot,
-            "perp" => MarketKind::Perp,
-            other => {
-                return Err(invalid(
-                    key("kind"),
-                    format!("`{other}` is not `spot` or `perp`"),
-                ));
-            }
-        };
+        let venue = parse_venue(&inst.venue, key("venue"))?;
+        let kind = parse_kind(&inst.kind, key("kind"))?;
         let price = |field: &str, s: &str| {
             Price::from_decimal_str(s).map_err(|e| invalid(key(field), e.to_string()))
         };
@@ -336,6 +308,21 @@ fn resolve_instruments(raw: &[RawInstrument]) -> Result<InstrumentRegistry, Conf
             .map_err(|e| invalid(format!("instruments[{i}]"), e.to_string()))?;
     }
     Ok(registry)
+}
+
+/// A venue name, or an error for `key`.
+fn parse_venue(name: &str, key: String) -> Result<Venue, ConfigError> {
+    Venue::from_name(name)
+        .ok_or_else(|| invalid(key, format!("unknown venue `{name}` ({KNOWN_VENUES})")))
+}
+
+/// `spot` or `perp`, or an error for `key`.
+fn parse_kind(kind: &str, key: String) -> Result<MarketKind, ConfigError> {
+    match kind {
+        "spot" => Ok(MarketKind::Spot),
+        "perp" => Ok(MarketKind::Perp),
+        other => Err(invalid(key, format!("`{other}` is not `spot` or `perp`"))),
+    }
 }
 
 /// What an unknown venue name is told.
@@ -411,12 +398,7 @@ fn venue_defaults(venue: Venue) -> VenueSettings {
 
 fn resolve_venue(i: usize, v: &RawVenue) -> Result<VenueSettings, ConfigError> {
     let key = |field: &str| format!("venues[{i}].{field}");
-    let venue = Venue::from_name(&v.name).ok_or_else(|| {
-        invalid(
-            key("name"),
-            format!("unknown venue `{}` ({KNOWN_VENUES})", v.name),
-        )
-    })?;
+    let venue = parse_venue(&v.name, key("name"))?;
     for (field, url) in [("spot_url", &v.spot_url), ("perp_url", &v.perp_url)] {
         if let Some(url) = url
             && !url.starts_with("ws://")
