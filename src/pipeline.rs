@@ -99,7 +99,7 @@ pub fn run(config: &Config, shutdown: &Shutdown) -> Result<RunOutcome, PipelineE
         snapshots,
         &clock,
         &stats,
-        &operator_inputs.board,
+        &operator_inputs,
     )?;
     let operator = OperatorServices::start(config, &operator_inputs)?;
     let running =
@@ -211,8 +211,9 @@ fn build_stages(
     snapshots: Option<SnapshotClient>,
     clock: &Clock,
     stats: &Arc<PipelineStats>,
-    status: &Arc<StatusBoard>,
+    operator: &OperatorInputs,
 ) -> Result<Vec<Box<dyn Stage>>, PipelineError> {
+    let (status, control) = (&operator.board, &operator.control);
     let rings = config.rings;
     let (event_tx, event_rx) = rtrb::RingBuffer::new(rings.market_events);
     let (top_tx, top_rx) = rtrb::RingBuffer::new(rings.book_updates);
@@ -264,7 +265,8 @@ fn build_stages(
             clock: clock.clone(),
         },
     )
-    .with_scanner(scanner(config), spread_tx);
+    .with_scanner(scanner(config), spread_tx)
+    .with_control(Arc::clone(control));
     Ok(vec![
         Box::new(feed),
         Box::new(book),

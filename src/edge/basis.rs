@@ -110,6 +110,13 @@ impl BasisTracker {
         &self.params
     }
 
+    /// Takes new recording and trading thresholds (an operator's reload); the baseline
+    /// window and its ticks are kept.
+    pub fn set_thresholds(&mut self, tracker: Bps, trade: Bps) {
+        self.params.tracker_threshold = tracker;
+        self.params.trade_threshold = trade;
+    }
+
     /// Adds the tick to the baseline, then analyses it. `None` until the baseline holds
     /// `baseline_ticks` ticks.
     pub fn on_tick(&mut self, q: Quad) -> Option<BasisEval> {

@@ -10,6 +10,7 @@
 //! with the next flush instead). Order intents go to the gateway through an optional
 //! ring (absent when trading is disabled), under the same drop-and-count rule.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::book::TopUpdate;
@@ -20,7 +21,7 @@ use crate::edge::spread::SIZE_BASE_FLOOR;
 use crate::edge::spread_opportunity::{
     RejectReason, RejectionCounts, SpreadOpportunity, SpreadRecord, describe,
 };
-use crate::runtime::{RunReport, Stage, StageKind};
+use crate::runtime::{Control, RunReport, Stage, StageKind};
 use crate::stage_io::StageIo;
 use crate::telemetry::sample::Metric;
 use crate::types::intent::{ExecStyle, IntentLeg, OrderIntent, OrderSide, Strategy};
@@ -103,6 +104,7 @@ pub struct EdgeStage {
     spread: Option<SpreadOut>,
     intents: Option<IntentOut>,
     names: Vec<String>,
+    control: Option<(Arc<Control>, u64)>,
 }
 
 /// The edge stage's rings: top-of-book updates in, basis opportunity records out.
@@ -139,10 +141,42 @@ impl EdgeStage {
             io,
             spread: None,
             intents: None,
+            control: None,
             names: registry
                 .iter()
                 .map(|i| format!("{} {} {}", i.venue, i.kind.name(), i.symbol))
                 .collect(),
+        }
+    }
+
+    /// Follows the thresholds an operator publishes in `control` (`/reload`): one atomic
+    /// load per poll, the new values read only when their generation moved.
+    #[must_use]
+    pub fn with_control(mut self, control: Arc<Control>) -> Self {
+        let seen = control.thresholds_generation();
+        self.control = Some((control, seen));
+        self
+    }
+
+    /// Applies newly published thresholds to every basis pair.
+    fn reload_thresholds(&mut self) {
+        let Some((control, seen)) = self.control.as_mut() else {
+            return;
+        };
+        let generation = control.thresholds_generation();
+        if generation == *seen {
+            return;
+        }
+        *seen = generation;
+        if let Some(t) = control.thresholds() {
+            for state in &mut self.pairs {
+                state.tracker.set_thresholds(t.tracker, t.trade);
+            }
+            log::info!(
+                "edge: thresholds reloaded: tracker {} bps, trade {} bps",
+                t.tracker,
+                t.trade
+            );
         }
     }
 
@@ -440,6 +474,7 @@ impl Stage for EdgeStage {
     }
 
     fn poll(&mut self) -> usize {
+        self.reload_thresholds();
         let mut handled = 0;
         while handled < UPDATES_PER_POLL_MAX {
             let Ok(update) = self.io.input.pop() else {
@@ -538,6 +573,27 @@ mod tests {
 
     fn px(cents: i64) -> Price {
         Price::from_raw(cents * Price::SCALE / 100)
+    }
+
+    #[test]
+    fn test_published_thresholds_reach_every_pair_on_the_next_poll() {
+        use crate::types::bps::Bps;
+        let control = Arc::new(crate::runtime::Control::default());
+        let mut stage = rig().stage.with_control(Arc::clone(&control));
+        stage.poll();
+        assert_eq!(
+            stage.pairs[0].tracker.params().trade_threshold,
+            Bps::from_num(20),
+            "defaults until a reload"
+        );
+        control.publish_thresholds(crate::runtime::Thresholds {
+            tracker: Bps::from_num(12),
+            trade: Bps::from_num(25),
+        });
+        stage.poll();
+        let params = stage.pairs[0].tracker.params();
+        assert_eq!(params.tracker_threshold, Bps::from_num(12));
+        assert_eq!(params.trade_threshold, Bps::from_num(25));
     }
 
     #[test]
