@@ -42,11 +42,10 @@ impl DbAnalytics {
         &mut self,
         ask: impl FnOnce(&mut Reader) -> Result<T, DbError>,
     ) -> Result<T, DbError> {
-        let reader = match self.reader.take() {
+        let mut reader = match self.reader.take() {
             Some(reader) => reader,
             None => Reader::open(&self.settings, &self.output_dir)?,
         };
-        let mut reader = reader;
         let answer = ask(&mut reader);
         if answer.is_ok() {
             self.reader = Some(reader);

@@ -148,7 +148,7 @@ impl Responder {
                 }
                 Err(e) => failed(&e),
             },
-            Command::Trades(n) => trades(&self.sources.board.snapshot(), n),
+            Command::Trades(_) => trades(&self.sources.board.snapshot()),
             Command::Health => health(&self.sources),
             Command::Panic => {
                 self.panic_armed.retain(|&(chat, _)| chat != chat_id);
@@ -275,11 +275,13 @@ fn feeds(s: &Status) -> String {
     format!("feeds: {}", escape(&parts.join(", ")))
 }
 
-fn trades(s: &Status, n: usize) -> String {
+/// Trade counts from the portfolio the gateway reports (the list of the last N trades
+/// needs the gateway stage's trade records, which do not exist yet).
+fn trades(s: &Status) -> String {
     match &s.portfolio {
         None => "No trades: the gateway is not running in this run.".to_owned(),
         Some(p) => format!(
-            "{} closed trades, {} open (showing the last {n} needs the trades table)",
+            "{} closed trades, {} open.",
             p.closed_trades, p.open_positions
         ),
     }
