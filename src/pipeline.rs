@@ -241,7 +241,7 @@ fn build_stages(
         },
     )?
     .with_spread_records(spread_rx);
-    let (feed, book) = feed_and_book(
+    let (feed, mut book) = feed_and_book(
         config,
         sim,
         HotRings {
@@ -253,6 +253,11 @@ fn build_stages(
         clock,
         stats,
     )?;
+    let scanner = scanner(config);
+    for inst in config.registry.iter() {
+        book.engine_mut()
+            .set_ladder(inst.id, scanner.scans(inst.id));
+    }
     let edge = EdgeStage::new(
         &registry,
         &config.pairs,
@@ -265,7 +270,7 @@ fn build_stages(
             clock: clock.clone(),
         },
     )
-    .with_scanner(scanner(config), spread_tx)
+    .with_scanner(scanner, spread_tx)
     .with_control(Arc::clone(control));
     Ok(vec![
         Box::new(feed),

@@ -133,6 +133,8 @@ struct Book {
     pending: Vec<MarketEvent>,
     spare: Vec<MarketEvent>,
     counters: BookCounters,
+    /// Whether views carry the ladder (someone reads it: the cross-venue scanner).
+    ladder: bool,
 }
 
 /// How the levels of the message in progress are handled.
@@ -193,6 +195,7 @@ impl BookEngine {
                     pending: Vec::with_capacity(buffer),
                     spare: Vec::with_capacity(buffer),
                     counters: BookCounters::default(),
+                    ladder: true,
                 }
             })
             .collect();
@@ -200,6 +203,14 @@ impl BookEngine {
             books,
             params,
             current: None,
+        }
+    }
+
+    /// Keeps the ladder out of `id`'s views (an empty [`Ladder`]) when nothing reads it:
+    /// copying the best levels costs on every published update.
+    pub fn set_ladder(&mut self, id: InstrumentId, wanted: bool) {
+        if let Some(book) = self.books.get_mut(id.index()) {
+            book.ladder = wanted;
         }
     }
 
@@ -242,7 +253,11 @@ impl BookEngine {
             ask_qty,
             bid_depth_quote: book.depth_quote.0,
             ask_depth_quote: book.depth_quote.1,
-            ladder: ladder_of(&book.l2),
+            ladder: if book.ladder {
+                ladder_of(&book.l2)
+            } else {
+                Ladder::default()
+            },
         })
     }
 
@@ -614,6 +629,15 @@ mod tests {
         assert_eq!((v.bid, v.ask, v.ask_qty), (px(100), px(101), qty(2)));
         assert_eq!(v.ladder.asks.as_slice().len(), 1);
         assert_eq!(v.ladder.bids.as_slice()[0].price, px(100));
+        e.set_ladder(ID, false);
+        let bare = e.view(ID).unwrap();
+        assert_eq!(
+            bare.ladder,
+            Ladder::default(),
+            "no ladder when nothing reads it"
+        );
+        assert_eq!((bare.bid, bare.ask), (v.bid, v.ask));
+        e.set_ladder(ID, true);
         let up = [(Side::Bid, 100, 0), (Side::Bid, 99, 3)];
         assert_eq!(
             depth(&mut e, (11, 11, 0), false, None, &up),

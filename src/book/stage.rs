@@ -92,6 +92,11 @@ impl BookStage {
         }
     }
 
+    /// The book engine, to configure it before the run (which books carry ladders).
+    pub fn engine_mut(&mut self) -> &mut BookEngine {
+        &mut self.engine
+    }
+
     /// The books (tests compare them with the simulator's).
     pub fn engine(&self) -> &BookEngine {
         &self.engine

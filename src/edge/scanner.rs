@@ -123,6 +123,11 @@ impl Scanner {
         &self.counts
     }
 
+    /// Whether `id` is quoted on another venue (the scanner reads its ladder).
+    pub fn scans(&self, id: InstrumentId) -> bool {
+        self.peers.get(id.index()).is_some_and(|p| !p.is_empty())
+    }
+
     /// Instruments quoted on at least one other venue (the scanned ones).
     pub fn scanned(&self) -> usize {
         self.peers.iter().filter(|p| !p.is_empty()).count()
