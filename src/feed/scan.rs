@@ -7,9 +7,45 @@
 //! integers without leading zeros. Owns no state beyond its position; used on the feed
 //! thread only.
 
+use crate::feed::decode::Decoded;
 use crate::feed::event_buf::EventBuf;
 use crate::feed::json::placeholder;
 use crate::types::{EventBody, MarketEvent, Price, Qty, Side};
+
+/// Runs a venue's fast-path `scan`, which appends a frame's events to `out` from index
+/// `start` (its second argument); when the scan declines (`None`), `out` is left as it was.
+#[inline]
+pub fn keep_if_accepted(
+    out: &mut EventBuf,
+    scan: impl FnOnce(&mut EventBuf, usize) -> Option<Decoded>,
+) -> Option<Decoded> {
+    let start = out.len();
+    let decoded = scan(out, start);
+    if decoded.is_none() {
+        out.truncate(start);
+    }
+    decoded
+}
+
+/// The events a fast path's `decode` left in a fresh `out`, `None` when it declined;
+/// checks that a declined frame leaves nothing (the venues' fast-path unit tests).
+#[cfg(test)]
+pub(crate) fn accepted_events(
+    decoded: Option<Decoded>,
+    out: &EventBuf,
+) -> Option<Vec<MarketEvent>> {
+    match decoded {
+        Some(Decoded::Events(n)) => {
+            assert_eq!(n, out.len());
+            Some(out.as_slice().to_vec())
+        }
+        Some(other) => panic!("unexpected {other:?}"),
+        None => {
+            assert!(out.is_empty(), "a declined frame leaves nothing");
+            None
+        }
+    }
+}
 
 /// A position in the frame. Every method either consumes exactly what it expects or
 /// returns `None` (the whole frame is then declined).

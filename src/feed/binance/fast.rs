@@ -14,7 +14,7 @@
 use crate::feed::decode::Decoded;
 use crate::feed::event_buf::EventBuf;
 use crate::feed::json::{placeholder, stamp};
-use crate::feed::scan::Cursor;
+use crate::feed::scan::{Cursor, keep_if_accepted};
 use crate::feed::symbols::SymbolMap;
 use crate::types::{EventBody, Price, Qty, Side};
 
@@ -27,12 +27,9 @@ pub fn decode(
     ts_recv_raw: u64,
     out: &mut EventBuf,
 ) -> Option<Decoded> {
-    let start = out.len();
-    let decoded = scan(symbols, frame, ts_recv_raw, out, start);
-    if decoded.is_none() {
-        out.truncate(start);
-    }
-    decoded
+    keep_if_accepted(out, |out, start| {
+        scan(symbols, frame, ts_recv_raw, out, start)
+    })
 }
 
 fn scan(
@@ -199,6 +196,7 @@ fn message(c: &mut Cursor<'_>, symbols: &SymbolMap, out: &mut EventBuf) -> Optio
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::feed::scan::accepted_events;
     use crate::types::{InstrumentId, MarketEvent};
 
     fn symbols() -> SymbolMap {
@@ -210,17 +208,7 @@ mod tests {
     fn run(frame: &str) -> Option<Vec<MarketEvent>> {
         let mut out = EventBuf::with_capacity(16);
         let decoded = decode(&symbols(), frame.as_bytes(), 9, &mut out);
-        match decoded {
-            Some(Decoded::Events(n)) => {
-                assert_eq!(n, out.len());
-                Some(out.as_slice().to_vec())
-            }
-            Some(other) => panic!("unexpected {other:?}"),
-            None => {
-                assert!(out.is_empty(), "a declined frame leaves nothing");
-                None
-            }
-        }
+        accepted_events(decoded, &out)
     }
 
     #[test]

@@ -13,7 +13,7 @@
 use crate::feed::decode::Decoded;
 use crate::feed::event_buf::EventBuf;
 use crate::feed::json::{placeholder, stamp};
-use crate::feed::scan::Cursor;
+use crate::feed::scan::{Cursor, keep_if_accepted};
 use crate::feed::symbols::SymbolMap;
 use crate::types::{EventBody, InstrumentId, Side};
 
@@ -26,12 +26,9 @@ pub fn decode(
     ts_recv_raw: u64,
     out: &mut EventBuf,
 ) -> Option<Decoded> {
-    let start = out.len();
-    let decoded = scan(symbols, frame, ts_recv_raw, out, start);
-    if decoded.is_none() {
-        out.truncate(start);
-    }
-    decoded
+    keep_if_accepted(out, |out, start| {
+        scan(symbols, frame, ts_recv_raw, out, start)
+    })
 }
 
 const TOPIC: u8 = 1;
@@ -151,23 +148,15 @@ fn data(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::feed::scan::accepted_events;
     use crate::types::{MarketEvent, Price, Qty};
 
     fn run(frame: &str) -> Option<Vec<MarketEvent>> {
         let mut symbols = SymbolMap::default();
         symbols.insert("BTCUSDT", InstrumentId(2));
         let mut out = EventBuf::with_capacity(16);
-        match decode(&symbols, frame.as_bytes(), 4, &mut out) {
-            Some(Decoded::Events(n)) => {
-                assert_eq!(n, out.len());
-                Some(out.as_slice().to_vec())
-            }
-            Some(other) => panic!("unexpected {other:?}"),
-            None => {
-                assert!(out.is_empty(), "a declined frame leaves nothing");
-                None
-            }
-        }
+        let decoded = decode(&symbols, frame.as_bytes(), 4, &mut out);
+        accepted_events(decoded, &out)
     }
 
     #[test]
