@@ -7,10 +7,10 @@
 mod common;
 
 use edgeline::capture::{self, Direction};
-use edgeline::feed::binance::{BinanceDecoder, Decoded};
+use edgeline::feed::binance::{BinanceDecoder, DecodeError, Decoded};
 use edgeline::feed::bybit::BybitDecoder;
 use edgeline::feed::{EventBuf, SymbolMap};
-use edgeline::types::{EventBody, InstrumentId, MarketKind};
+use edgeline::types::{EventBody, InstrumentId, MarketEvent, MarketKind};
 
 /// Every `"s":"<symbol>"` value in the messages.
 fn symbols_of<'a>(payloads: impl Iterator<Item = &'a str>) -> SymbolMap {
@@ -34,6 +34,74 @@ fn symbols_of<'a>(payloads: impl Iterator<Item = &'a str>) -> SymbolMap {
     map
 }
 
+/// The received messages of the first `../shared/data/<venue>/<prefix>*` file and the
+/// symbols they name; `None` (said) when the file is absent.
+fn received(venue: &str, prefix: &str) -> Option<(Vec<String>, SymbolMap)> {
+    let path = common::data_file(venue, prefix)?;
+    let messages: Vec<String> = capture::read_file(&path)
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.direction == Direction::Received)
+        .map(|m| m.payload)
+        .collect();
+    let symbols = symbols_of(messages.iter().map(String::as_str));
+    Some((messages, symbols))
+}
+
+/// How many hot messages took the fast path, of how many.
+#[derive(Default)]
+struct Tally {
+    accepted: usize,
+    hot: usize,
+    missed: Vec<String>,
+}
+
+/// One decoding of a frame: the outcome and the events.
+type Outcome<'a> = (Result<Decoded, DecodeError>, &'a [MarketEvent]);
+
+impl Tally {
+    /// Asserts that the decoder with its fast path (`with_fast`) and the generic path
+    /// alone agree on `payload`, and counts it when the generic events are `hot`.
+    fn check(
+        &mut self,
+        payload: &str,
+        took_fast: bool,
+        with_fast: Outcome<'_>,
+        generic: Outcome<'_>,
+        hot: bool,
+    ) {
+        assert_eq!(
+            format!("{:?}", with_fast.0),
+            format!("{:?}", generic.0),
+            "{payload}"
+        );
+        assert_eq!(with_fast.1, generic.1, "{payload}");
+        if !hot {
+            return;
+        }
+        self.hot += 1;
+        if took_fast {
+            self.accepted += 1;
+        } else if self.missed.len() < 5 {
+            self.missed.push(payload.chars().take(200).collect());
+        }
+    }
+
+    /// Every hot message of the file took the fast path; returns how many.
+    fn finish(self, prefix: &str, what: &str) -> usize {
+        eprintln!(
+            "{prefix}: {} of {} {what} took the fast path",
+            self.accepted, self.hot
+        );
+        assert_eq!(
+            self.accepted, self.hot,
+            "{prefix}: {what} declined: {:#?}",
+            self.missed
+        );
+        self.accepted
+    }
+}
+
 #[test]
 fn test_binance_fast_path_agrees_with_generic_on_real_data() {
     let prefixes = [
@@ -50,22 +118,15 @@ fn test_binance_fast_path_agrees_with_generic_on_real_data() {
     ];
     let mut fast_total = 0;
     for prefix in prefixes {
-        let Some(path) = common::data_file("binance", prefix) else {
+        let Some((messages, symbols)) = received("binance", prefix) else {
             continue;
         };
-        let messages: Vec<_> = capture::read_file(&path)
-            .unwrap()
-            .into_iter()
-            .filter(|m| m.direction == Direction::Received)
-            .collect();
-        let symbols = symbols_of(messages.iter().map(|m| m.payload.as_str()));
         let decoder = BinanceDecoder::new(symbols.clone());
         let (mut fast, mut generic) =
             (EventBuf::with_capacity(8192), EventBuf::with_capacity(8192));
-        let (mut accepted, mut hot) = (0, 0);
-        let mut missed = Vec::new();
-        for m in &messages {
-            let frame = m.payload.as_bytes();
+        let mut tally = Tally::default();
+        for payload in &messages {
+            let frame = payload.as_bytes();
             fast.clear();
             generic.clear();
             let took_fast =
@@ -73,19 +134,7 @@ fn test_binance_fast_path_agrees_with_generic_on_real_data() {
             fast.clear();
             let a = decoder.decode(frame, 7, &mut fast);
             let b = decoder.decode_generic(frame, 7, &mut generic);
-            assert_eq!(
-                format!("{a:?}"),
-                format!("{b:?}"),
-                "{prefix}: {}",
-                m.payload
-            );
-            assert_eq!(
-                fast.as_slice(),
-                generic.as_slice(),
-                "{prefix}: {}",
-                m.payload
-            );
-            let is_hot = matches!(b, Ok(Decoded::Events(_)))
+            let hot = matches!(b, Ok(Decoded::Events(_)))
                 && matches!(
                     generic.as_slice()[0].body,
                     EventBody::TopOfBook { .. }
@@ -94,23 +143,15 @@ fn test_binance_fast_path_agrees_with_generic_on_real_data() {
                             ..
                         }
                 );
-            if is_hot {
-                hot += 1;
-                if took_fast {
-                    accepted += 1;
-                } else if missed.len() < 5 {
-                    missed.push(m.payload.chars().take(200).collect::<String>());
-                }
-            }
+            tally.check(
+                payload,
+                took_fast,
+                (a, fast.as_slice()),
+                (b, generic.as_slice()),
+                hot,
+            );
         }
-        eprintln!(
-            "{prefix}: {accepted} of {hot} bookTicker/depthUpdate messages took the fast path"
-        );
-        assert_eq!(
-            accepted, hot,
-            "{prefix}: hot messages declined: {missed:#?}"
-        );
-        fast_total += accepted;
+        fast_total += tally.finish(prefix, "bookTicker/depthUpdate messages");
     }
     if fast_total == 0 {
         eprintln!("SKIPPED: no Binance recordings found");
@@ -128,23 +169,16 @@ fn test_bybit_fast_path_agrees_with_generic_on_real_data() {
     ];
     let mut fast_total = 0;
     for prefix in prefixes {
-        let Some(path) = common::data_file("bybit", prefix) else {
+        let Some((messages, symbols)) = received("bybit", prefix) else {
             continue;
         };
-        let messages: Vec<_> = capture::read_file(&path)
-            .unwrap()
-            .into_iter()
-            .filter(|m| m.direction == Direction::Received)
-            .collect();
-        let symbols = symbols_of(messages.iter().map(|m| m.payload.as_str()));
-        let (mut accepted, mut hot) = (0, 0);
-        let mut missed = Vec::new();
+        let mut tally = Tally::default();
         for kind in [MarketKind::Spot, MarketKind::Perp] {
             let mut decoder = BybitDecoder::new(kind, symbols.clone());
             let (mut fast, mut generic) =
                 (EventBuf::with_capacity(8192), EventBuf::with_capacity(8192));
-            for m in &messages {
-                let frame = m.payload.as_bytes();
+            for payload in &messages {
+                let frame = payload.as_bytes();
                 fast.clear();
                 generic.clear();
                 let took_fast =
@@ -152,36 +186,20 @@ fn test_bybit_fast_path_agrees_with_generic_on_real_data() {
                 fast.clear();
                 let a = decoder.decode(frame, 7, &mut fast);
                 let b = decoder.decode_generic(frame, 7, &mut generic);
-                assert_eq!(
-                    format!("{a:?}"),
-                    format!("{b:?}"),
-                    "{prefix}: {}",
-                    m.payload
-                );
-                assert_eq!(
-                    fast.as_slice(),
-                    generic.as_slice(),
-                    "{prefix}: {}",
-                    m.payload
-                );
-                let is_book = matches!(b, Ok(Decoded::Events(n)) if n > 0)
+                // Each book message counts once (on the linear decoder).
+                let hot = kind == MarketKind::Perp
+                    && matches!(b, Ok(Decoded::Events(n)) if n > 0)
                     && matches!(generic.as_slice()[0].body, EventBody::DepthBegin { .. });
-                if is_book && kind == MarketKind::Perp {
-                    hot += 1;
-                    if took_fast {
-                        accepted += 1;
-                    } else if missed.len() < 5 {
-                        missed.push(m.payload.chars().take(200).collect::<String>());
-                    }
-                }
+                tally.check(
+                    payload,
+                    took_fast,
+                    (a, fast.as_slice()),
+                    (b, generic.as_slice()),
+                    hot,
+                );
             }
         }
-        eprintln!("{prefix}: {accepted} of {hot} order book messages took the fast path");
-        assert_eq!(
-            accepted, hot,
-            "{prefix}: book messages declined: {missed:#?}"
-        );
-        fast_total += accepted;
+        fast_total += tally.finish(prefix, "order book messages");
     }
     if fast_total == 0 {
         eprintln!("SKIPPED: no Bybit order book recordings found");
