@@ -47,6 +47,17 @@ pub(crate) fn accepted_events(
     }
 }
 
+/// Marks key `bit` as read in `seen`; `None` when it was read before (a repeated key
+/// declines the frame: JSON leaves its meaning to the reader).
+#[inline]
+pub fn first_time(seen: &mut u16, bit: u16) -> Option<()> {
+    if *seen & bit != 0 {
+        return None;
+    }
+    *seen |= bit;
+    Some(())
+}
+
 /// A position in the frame. Every method either consumes exactly what it expects or
 /// returns `None` (the whole frame is then declined).
 pub struct Cursor<'a> {
@@ -86,6 +97,17 @@ impl<'a> Cursor<'a> {
     pub fn lit(&mut self, expected: &[u8]) -> Option<()> {
         let end = self.i + expected.len();
         (self.b.get(self.i..end)? == expected).then(|| self.i = end)
+    }
+
+    /// After a member's value: `,"` (another key follows: `true`) or `}` (the object
+    /// ends: `false`).
+    #[inline]
+    pub fn more_keys(&mut self) -> Option<bool> {
+        match self.byte()? {
+            b',' => self.lit(b"\"").map(|()| true),
+            b'}' => Some(false),
+            _ => None,
+        }
     }
 
     /// A key after its opening quote, up to and including `":`. Its bytes are not

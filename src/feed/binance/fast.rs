@@ -14,7 +14,7 @@
 use crate::feed::decode::Decoded;
 use crate::feed::event_buf::EventBuf;
 use crate::feed::json::{placeholder, stamp};
-use crate::feed::scan::{Cursor, keep_if_accepted};
+use crate::feed::scan::{Cursor, first_time, keep_if_accepted};
 use crate::feed::symbols::SymbolMap;
 use crate::types::{EventBody, Price, Qty, Side};
 
@@ -142,10 +142,7 @@ fn message(c: &mut Cursor<'_>, symbols: &SymbolMap, out: &mut EventBuf) -> Optio
             b"ps" => PS,
             _ => return None,
         };
-        if seen & bit != 0 {
-            return None;
-        }
-        seen |= bit;
+        first_time(&mut seen, bit)?;
         match bit {
             E_LOWER => {
                 f.kind = match c.string()? {
@@ -185,10 +182,8 @@ fn message(c: &mut Cursor<'_>, symbols: &SymbolMap, out: &mut EventBuf) -> Optio
                 c.string()?;
             }
         }
-        match c.byte()? {
-            b',' => c.lit(b"\"")?,
-            b'}' => return Some(f),
-            _ => return None,
+        if !c.more_keys()? {
+            return Some(f);
         }
     }
 }

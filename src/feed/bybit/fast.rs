@@ -13,7 +13,7 @@
 use crate::feed::decode::Decoded;
 use crate::feed::event_buf::EventBuf;
 use crate::feed::json::{placeholder, stamp};
-use crate::feed::scan::{Cursor, keep_if_accepted};
+use crate::feed::scan::{Cursor, first_time, keep_if_accepted};
 use crate::feed::symbols::SymbolMap;
 use crate::types::{EventBody, InstrumentId, Side};
 
@@ -31,11 +31,11 @@ pub fn decode(
     })
 }
 
-const TOPIC: u8 = 1;
-const TYPE: u8 = 1 << 1;
-const TS: u8 = 1 << 2;
-const CTS: u8 = 1 << 3;
-const DATA: u8 = 1 << 4;
+const TOPIC: u16 = 1;
+const TYPE: u16 = 1 << 1;
+const TS: u16 = 1 << 2;
+const CTS: u16 = 1 << 3;
+const DATA: u16 = 1 << 4;
 
 fn scan(
     symbols: &SymbolMap,
@@ -46,7 +46,7 @@ fn scan(
 ) -> Option<Decoded> {
     out.push(placeholder(ts_recv_raw)).ok()?;
     let mut c = Cursor::new(frame);
-    let (mut seen, mut snapshot, mut ts_ms, mut book) = (0u8, None, None, None);
+    let (mut seen, mut snapshot, mut ts_ms, mut book) = (0u16, None, None, None);
     c.lit(b"{\"")?;
     loop {
         let bit = match c.key()? {
@@ -57,10 +57,10 @@ fn scan(
             b"data" => DATA,
             _ => return None,
         };
-        if seen & bit != 0 || (bit == DATA && seen & TOPIC == 0) {
+        if bit == DATA && seen & TOPIC == 0 {
             return None;
         }
-        seen |= bit;
+        first_time(&mut seen, bit)?;
         match bit {
             TOPIC => {
                 let topic = c.string()?;
@@ -81,10 +81,8 @@ fn scan(
             }
             _ => book = Some(data(&mut c, symbols, out)?),
         }
-        match c.byte()? {
-            b',' => c.lit(b"\"")?,
-            b'}' => break,
-            _ => return None,
+        if !c.more_keys()? {
+            break;
         }
     }
     c.end()?;
@@ -108,12 +106,12 @@ fn data(
     symbols: &SymbolMap,
     out: &mut EventBuf,
 ) -> Option<(InstrumentId, u64, usize)> {
-    const S: u8 = 1;
-    const B: u8 = 1 << 1;
-    const A: u8 = 1 << 2;
-    const U: u8 = 1 << 3;
-    const SEQ: u8 = 1 << 4;
-    let (mut seen, mut instrument, mut update_id, mut levels) = (0u8, None, None, 0);
+    const S: u16 = 1;
+    const B: u16 = 1 << 1;
+    const A: u16 = 1 << 2;
+    const U: u16 = 1 << 3;
+    const SEQ: u16 = 1 << 4;
+    let (mut seen, mut instrument, mut update_id, mut levels) = (0u16, None, None, 0);
     c.lit(b"{\"")?;
     loop {
         let bit = match c.key()? {
@@ -124,10 +122,7 @@ fn data(
             b"seq" => SEQ,
             _ => return None,
         };
-        if seen & bit != 0 {
-            return None;
-        }
-        seen |= bit;
+        first_time(&mut seen, bit)?;
         match bit {
             S => instrument = Some(symbols.get(std::str::from_utf8(c.string()?).ok()?)?),
             B => levels += c.levels(Side::Bid, out)?,
@@ -137,10 +132,8 @@ fn data(
                 c.uint()?;
             }
         }
-        match c.byte()? {
-            b',' => c.lit(b"\"")?,
-            b'}' => return Some((instrument?, update_id?, levels)),
-            _ => return None,
+        if !c.more_keys()? {
+            return Some((instrument?, update_id?, levels));
         }
     }
 }
