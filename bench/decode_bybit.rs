@@ -1,7 +1,8 @@
 //! Criterion benchmarks of the Bybit decoder against a plain `serde_json` baseline, per
 //! channel, on real linear messages from `../shared/data/bybit` (the cryptofeed v3
-//! capture). Ids are `decode_bybit/<channel>/<variant>`; throughput is per message, so
-//! the two variants of a channel compare directly. Run: `cargo bench --bench
+//! capture). Ids are `decode_bybit/<channel>/<variant>`: `edgeline` (the decoder, fast
+//! path first), `edgeline_generic` (the sonic-rs path alone), `serde_json_derive`;
+//! throughput is per message, so the variants of a channel compare directly. Run: `cargo bench --bench
 //! decode_bybit`. Skips, saying so, when the data folder is absent.
 //!
 //! NB: the baseline is told the channel in advance (it deserializes straight into the
@@ -96,7 +97,8 @@ fn channel_index(payload: &str) -> Option<usize> {
 }
 
 /// Measures decoding one real message (fixed point included) into a reused buffer, by
-/// the edgeline decoder and by the `serde_json` derive baseline.
+/// the edgeline decoder (fast path first, and the generic path alone) and by the
+/// `serde_json` derive baseline.
 fn bench_decode_bybit(c: &mut Criterion) {
     let Some(channels) = channels() else {
         return;
@@ -120,13 +122,27 @@ fn bench_decode_bybit(c: &mut Criterion) {
         }
         let count = u64::try_from(ch.frames.len()).unwrap();
         group.throughput(Throughput::Elements(count));
-        group.bench_function(format!("{}/sonic_visitor", ch.id), |b| {
+        group.bench_function(format!("{}/edgeline", ch.id), |b| {
             b.iter(|| {
                 let mut events = 0;
                 for frame in &ch.frames {
                     buf.clear();
                     if let Ok(Decoded::Events(n)) =
                         decoder.decode(black_box(frame.as_bytes()), 1, &mut buf)
+                    {
+                        events += n;
+                    }
+                }
+                assert_eq!(events, events_total);
+            })
+        });
+        group.bench_function(format!("{}/edgeline_generic", ch.id), |b| {
+            b.iter(|| {
+                let mut events = 0;
+                for frame in &ch.frames {
+                    buf.clear();
+                    if let Ok(Decoded::Events(n)) =
+                        decoder.decode_generic(black_box(frame.as_bytes()), 1, &mut buf)
                     {
                         events += n;
                     }

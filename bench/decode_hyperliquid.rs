@@ -1,6 +1,7 @@
 //! Criterion benchmarks of the Hyperliquid decoder on real messages from
-//! `../shared/data/hyperliquid`, one group per channel, each with two ids: `edgeline`
-//! (the single-pass sonic-rs decoder) and `serde_json` (a plain `#[derive(Deserialize)]`
+//! `../shared/data/hyperliquid`, one group per channel, each with three ids: `edgeline`
+//! (the decoder: fast path first), `edgeline_generic` (the single-pass sonic-rs path
+//! alone) and `serde_json` (a plain `#[derive(Deserialize)]`
 //! baseline with `String`/`Vec` fields, converted to the same events with
 //! `Price::from_decimal_str`), so their ratio can be read off. Throughput is per message.
 //! Run: `cargo bench --bench decode_hyperliquid`. Prints a notice and measures nothing
@@ -216,8 +217,8 @@ fn baseline(frame: &str, out: &mut EventBuf) -> usize {
     out.len() - start
 }
 
-/// Measures decoding every real message of each channel, edgeline against the serde_json
-/// baseline, per message.
+/// Measures decoding every real message of each channel, edgeline (fast path first, and
+/// the generic path alone) against the serde_json baseline, per message.
 fn bench_decode(c: &mut Criterion) {
     for channel in ["l2Book", "trades", "bbo", "activeAssetCtx"] {
         let frames = messages(channel);
@@ -245,6 +246,16 @@ fn bench_decode(c: &mut Criterion) {
                 for (frame, &n) in frames.iter().zip(&counts) {
                     buf.clear();
                     let r = decoder.decode(black_box(frame.as_bytes()), 1, &mut buf);
+                    assert_eq!(r, Ok(Decoded::Events(n)));
+                }
+            })
+        });
+        let generic = decoder.clone();
+        group.bench_function("edgeline_generic", |b| {
+            b.iter(|| {
+                for (frame, &n) in frames.iter().zip(&counts) {
+                    buf.clear();
+                    let r = generic.decode_generic(black_box(frame.as_bytes()), 1, &mut buf);
                     assert_eq!(r, Ok(Decoded::Events(n)));
                 }
             })

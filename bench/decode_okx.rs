@@ -1,5 +1,6 @@
 //! Criterion benchmarks of the OKX decoder on real messages from `../shared/data/okx`,
-//! one group per channel: `edgeline` (the sonic-rs single-pass decoder) beside
+//! one group per channel: `edgeline` (the decoder: fast path first) and
+//! `edgeline_generic` (the sonic-rs single-pass path alone) beside
 //! `serde_json` (a plain `#[derive(Deserialize)]` baseline with `String`/`Vec` fields,
 //! converted to the same events with `Price::from_decimal_str`), one message per
 //! iteration, cycling through every message of the channel. Ids are
@@ -183,8 +184,9 @@ fn messages(channel: &str, prefix: &str) -> Option<(Vec<Vec<u8>>, SymbolMap)> {
     Some((frames, symbols))
 }
 
-/// Measures decoding one real message of each channel into a reused buffer, against
-/// the serde_json baseline; both produce the same number of events (asserted).
+/// Measures decoding one real message of each channel into a reused buffer (fast path
+/// first, and the generic path alone), against the serde_json baseline; all produce the
+/// same events (asserted before timing).
 fn bench_decode_okx(c: &mut Criterion) {
     let mut buf = EventBuf::with_capacity(EVENTS_MAX);
     for (channel, prefix) in CHANNELS {
@@ -192,12 +194,18 @@ fn bench_decode_okx(c: &mut Criterion) {
             continue;
         };
         let mut decoder = OkxDecoder::new(MarketKind::Perp, symbols.clone());
+        let mut check = EventBuf::with_capacity(EVENTS_MAX);
         let counts: Vec<usize> = frames
             .iter()
             .map(|f| {
                 buf.clear();
+                check.clear();
+                baseline(channel, f, &symbols, &mut check);
                 match decoder.decode(f, 1, &mut buf) {
-                    Ok(Decoded::Events(n)) => n,
+                    Ok(Decoded::Events(n)) => {
+                        assert_eq!(buf.as_slice(), check.as_slice());
+                        n
+                    }
                     other => panic!("{other:?}"),
                 }
             })
@@ -210,6 +218,15 @@ fn bench_decode_okx(c: &mut Criterion) {
                 i = (i + 1) % frames.len();
                 buf.clear();
                 let r = decoder.decode(black_box(&frames[i]), 1, &mut buf);
+                assert_eq!(r, Ok(Decoded::Events(counts[i])));
+            })
+        });
+        let generic = decoder.clone();
+        group.bench_function("edgeline_generic", |b| {
+            b.iter(|| {
+                i = (i + 1) % frames.len();
+                buf.clear();
+                let r = generic.decode_generic(black_box(&frames[i]), 1, &mut buf);
                 assert_eq!(r, Ok(Decoded::Events(counts[i])));
             })
         });

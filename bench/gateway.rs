@@ -111,7 +111,7 @@ fn bench_paper_ioc(c: &mut Criterion) {
         latency_ns: [1; 4],
         ..PaperConfig::default()
     };
-    let mut venue = PaperVenue::new(&cfg, &[Venue::Binance]);
+    let mut venue = PaperVenue::new(&cfg, &[(Venue::Binance, MarketKind::Spot)]);
     for body in depth(60_000) {
         venue.on_market(0, &event(0, body), &mut |_| {});
     }

@@ -1,8 +1,13 @@
 //! `edgeline bench e2e`: the end-to-end latency benchmark. The built-in simulator offers
 //! top-of-book and depth updates at a fixed rate through the real pipeline (the
-//! configured placement, the telemetry database writing), ingress → decision is
-//! corrected for coordinated omission, and every histogram is written to
-//! `bench/results/` as `<scenario>_<rate>hz_<date>_<git revision>_<histogram>.hgrm`.
+//! configured placement, the telemetry database writing, the paper gateway trading),
+//! ingress → decision is corrected for coordinated omission, and every histogram is
+//! written to `bench/results/` as `<scenario>_<rate>hz_<date>_<git revision>_<histogram>.hgrm`.
+//!
+//! Scenarios ([`SCENARIOS`]): `one-market` (Binance BTCUSDT spot and perp); `four-venues-50`
+//! (`examples/four-venues-50.toml`: 4 venues × 50 instruments); `burst` (one market, 10× the rate for 1 s in the middle of the run);
+//! `db-writing` (one market, the tracker recording every tick, so the database writes at
+//! the offered rate).
 //!
 //! Cold path: runs on the control thread around [`crate::pipeline::run`].
 
@@ -10,12 +15,21 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, UNIX_EPOCH};
 
 use crate::config::Config;
+use crate::gateway::config::TRADES_PER_HOUR_CAP;
 use crate::pipeline::{self, PipelineError, RunOutcome};
 use crate::runtime::{Clock, Shutdown};
 use crate::telemetry::histograms::percentile_table;
 
 /// Scenarios this build can run.
-pub const SCENARIOS: [&str; 1] = ["one-market"];
+pub const SCENARIOS: [&str; 4] = ["one-market", "four-venues-50", "burst", "db-writing"];
+
+/// The instruments and venues of the `four-venues-50` scenario.
+const FOUR_VENUES_50: &str = include_str!("../examples/four-venues-50.toml");
+
+/// Steps per normal step during the `burst` scenario's burst.
+pub const BURST_FACTOR: u32 = 10;
+/// How long the burst lasts.
+pub const BURST_LENGTH: Duration = Duration::from_secs(1);
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -34,10 +48,17 @@ pub struct E2eParams {
 #[derive(Debug, thiserror::Error)]
 pub enum E2eError {
     /// The scenario is not one this build has.
-    #[error(
-        "unknown or unavailable scenario `{0}` (available: one-market; the multi-venue and burst scenarios need the multi-instrument simulator)"
-    )]
+    #[error("unknown scenario `{0}` (available: one-market, four-venues-50, burst, db-writing)")]
     Scenario(String),
+    /// The scenario needs a longer run.
+    #[error("scenario `{0}` needs a run of at least 3 s")]
+    TooShort(String),
+    /// The scenario's configuration did not resolve.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// The scenario needs the simulator, which the base configuration disables.
+    #[error("the end-to-end benchmark needs the built-in simulator ([simulator] enabled)")]
+    NoSimulator,
     /// The rate is outside what the simulator steps at (1 Hz to 100 kHz).
     #[error("rate {0} Hz is outside 1..=100000")]
     Rate(u64),
@@ -86,9 +107,9 @@ pub fn run(
         git_revision()
     );
     let work = params.results_dir.join(format!(".run-{stem}"));
-    if let Some(sim) = config.simulator.as_mut() {
-        sim.step = step;
-    }
+    config = scenario_config(config, params)?;
+    let sim = config.simulator.as_mut().ok_or(E2eError::NoSimulator)?;
+    sim.step = step;
     config.telemetry.expected_interval = Some(step);
     config.duration = params.duration;
     config.output_dir = work.clone();
@@ -96,6 +117,54 @@ pub fn run(
     let files = collect_hgrm(&work, &params.results_dir, &stem)?;
     let table = percentile_table(&run.report.histograms);
     Ok(E2eOutcome { run, files, table })
+}
+
+/// The base configuration changed for the scenario: the base keeps its placement,
+/// rings and database. Every scenario lets the paper gateway enter as often as its
+/// rate limit can allow ([`TRADES_PER_HOUR_CAP`]), so ingress → order has samples.
+fn scenario_config(base: Config, params: &E2eParams) -> Result<Config, E2eError> {
+    let mut config = scenario_markets(base, params)?;
+    if let Some(gateway) = config.gateway.as_mut() {
+        gateway.config.risk.trades_per_hour_max =
+            u32::try_from(TRADES_PER_HOUR_CAP).unwrap_or(u32::MAX);
+    }
+    Ok(config)
+}
+
+/// The markets, simulator and thresholds of the scenario.
+fn scenario_markets(mut base: Config, params: &E2eParams) -> Result<Config, E2eError> {
+    match params.scenario.as_str() {
+        "four-venues-50" => {
+            let mut config = Config::from_toml(
+                FOUR_VENUES_50,
+                Path::new("examples/four-venues-50.toml"),
+                base.placement.cores.len(),
+            )?;
+            config.placement = base.placement;
+            config.strict_placement = base.strict_placement;
+            config.rings = base.rings;
+            config.database = base.database;
+            config.telemetry = base.telemetry;
+            Ok(config)
+        }
+        "burst" => {
+            if params.duration < Duration::from_secs(3) {
+                return Err(E2eError::TooShort(params.scenario.clone()));
+            }
+            let sim = base.simulator.as_mut().ok_or(E2eError::NoSimulator)?;
+            sim.burst = Some(crate::sim::SimBurst {
+                after: (params.duration - BURST_LENGTH) / 2,
+                length: BURST_LENGTH,
+                factor: BURST_FACTOR,
+            });
+            Ok(base)
+        }
+        "db-writing" => {
+            base.basis.tracker_threshold = crate::types::bps::Bps::from_num(-10_000);
+            Ok(base)
+        }
+        _ => Ok(base),
+    }
 }
 
 /// Moves `<work>/<name>.hgrm` to `<results>/<stem>_<name>.hgrm` and removes `work`.
@@ -155,10 +224,39 @@ mod tests {
         };
         let err = run(config.clone(), &params, &Shutdown::manual()).unwrap_err();
         assert!(matches!(err, E2eError::Scenario(_)), "{err}");
+        params.scenario = "burst".into();
+        let err = run(config.clone(), &params, &Shutdown::manual()).unwrap_err();
+        assert!(matches!(err, E2eError::TooShort(_)), "{err}");
         params.scenario = "one-market".into();
         params.rate_hz = 0;
         let err = run(config, &params, &Shutdown::manual()).unwrap_err();
         assert!(matches!(err, E2eError::Rate(0)), "{err}");
+    }
+
+    #[test]
+    fn test_scenarios_change_the_base_configuration() {
+        let base = Config::defaults(2).unwrap();
+        let params = |scenario: &str| E2eParams {
+            scenario: scenario.into(),
+            rate_hz: 1000,
+            duration: Duration::from_secs(21),
+            results_dir: PathBuf::from("/nonexistent"),
+        };
+        let wide = scenario_config(base.clone(), &params("four-venues-50")).unwrap();
+        assert_eq!(wide.registry.len(), 200);
+        assert_eq!(wide.placement, base.placement);
+        let burst = scenario_config(base.clone(), &params("burst")).unwrap();
+        let b = burst.simulator.unwrap().burst.unwrap();
+        assert_eq!(
+            (b.after, b.length, b.factor),
+            (Duration::from_secs(10), BURST_LENGTH, 10)
+        );
+        let db = scenario_config(base.clone(), &params("db-writing")).unwrap();
+        assert!(db.basis.tracker_threshold < crate::types::bps::Bps::ZERO);
+        let one = scenario_config(base.clone(), &params("one-market")).unwrap();
+        assert_eq!(one.registry.len(), base.registry.len());
+        let risk = &one.gateway.unwrap().config.risk;
+        assert_eq!(risk.trades_per_hour_max as usize, TRADES_PER_HOUR_CAP);
     }
 
     #[test]

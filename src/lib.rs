@@ -4,6 +4,7 @@
 //! critical path; see `DESIGN.md` beside the repository for the shape. Each module's own
 //! documentation says which thread owns it and whether it may allocate.
 
+pub mod backtest;
 pub mod bench_e2e;
 pub mod book;
 pub mod capture;
@@ -12,6 +13,8 @@ pub mod edge;
 pub mod feed;
 pub mod gateway;
 pub mod pipeline;
+pub mod record;
+pub mod replay;
 pub mod runtime;
 pub mod sim;
 pub mod stage_io;

@@ -9,6 +9,8 @@ use clap::{Parser, Subcommand};
 use edgeline::bench_e2e::E2eParams;
 use edgeline::config::{Config, ConfigError};
 use edgeline::pipeline;
+use edgeline::record::RecordSettings;
+use edgeline::replay::{InputFile, ReplayOptions, ReplayOutcome, Window};
 use edgeline::runtime::{Clock, Shutdown};
 use edgeline::telemetry::db::DbTarget;
 use edgeline::telemetry::db::analytics::Reader;
@@ -39,6 +41,20 @@ enum Command {
     /// Opportunities by volatility source and the recommendation rule, from the
     /// configured database (SQLite or PostgreSQL).
     Summary(DbArgs),
+    /// Paper trades: win rate, PnL, fees, profit factor and drawdown, by hour of day and
+    /// by confidence bucket, then the latest N closed trades, from the configured
+    /// database.
+    Trades(LatestArgs),
+    /// Run the pipeline and record every received frame (`[record]`; default folder
+    /// `recordings`).
+    Record(RecordArgs),
+    /// Replay recordings and captures through the same stages as a live run (merged by
+    /// receive time, as fast as possible or at recorded speed times N).
+    Replay(ReplayArgs),
+    /// Replay with the paper gateway, then report the trades (win rate, profit factor,
+    /// Sharpe, Sortino, drawdown, Calmar, fee share, opportunities per hour) as
+    /// `backtest.md` and `backtest.json` in the output folder.
+    Backtest(ReplayArgs),
     /// Replay captures of raw venue messages through the real decoders and books and
     /// report, per instrument, decodes, gaps, checksums and the final touch; exits
     /// non-zero on any mismatch.
@@ -59,7 +75,8 @@ enum BenchCommand {
 
 #[derive(Debug, clap::Args)]
 struct E2eArgs {
-    /// Scenario: one-market.
+    /// Scenario: one-market, four-venues-50, burst (10× the rate for 1 s mid-run) or
+    /// db-writing (every tick recorded).
     #[arg(long, default_value = "one-market")]
     scenario: String,
     /// Offered rate, simulator steps per second (each sends a perp top of book).
@@ -74,6 +91,39 @@ struct E2eArgs {
     /// Base configuration (placement, rings); default: the built-in one.
     #[arg(long)]
     config: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+struct RecordArgs {
+    /// Folder of the recordings (overrides `[record] dir`).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Debug, clap::Args)]
+struct ReplayArgs {
+    /// Recordings (`.edrec`), and captures written `VENUE.KIND=PATH` (hftbacktest `.gz`,
+    /// cryptofeed logs, JSON lines), merged by receive time.
+    #[arg(required = true)]
+    files: Vec<String>,
+    /// TOML configuration: instruments, thresholds, database (default: the built-in one,
+    /// Binance BTCUSDT spot and perp).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Output folder (overrides the configuration).
+    #[arg(long)]
+    output: Option<PathBuf>,
+    /// Recorded speed times N (default: as fast as possible).
+    #[arg(long)]
+    speed: Option<f64>,
+    /// First receive time replayed: unix ns or RFC 3339 (e.g. 2024-08-08T23:55:00Z).
+    #[arg(long)]
+    from: Option<String>,
+    /// Last receive time replayed: unix ns or RFC 3339.
+    #[arg(long)]
+    to: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -131,6 +181,9 @@ struct RunArgs {
     /// Simulator seed (overrides the configuration).
     #[arg(long)]
     seed: Option<u64>,
+    /// Record every received frame (`[record]`, default folder `recordings`).
+    #[arg(long)]
+    record: bool,
 }
 
 fn main() -> ExitCode {
@@ -141,7 +194,11 @@ fn main() -> ExitCode {
         Some(Command::Stats(args)) => print_stats(&args.output),
         Some(Command::Latest(args)) => latest(&args),
         Some(Command::Summary(args)) => summary(&args),
+        Some(Command::Trades(args)) => trades(&args),
         Some(Command::Verify(args)) => verify(&args),
+        Some(Command::Record(args)) => record(args),
+        Some(Command::Replay(args)) => replay(&args),
+        Some(Command::Backtest(args)) => backtest(&args),
         Some(Command::Bench {
             which: BenchCommand::E2e(args),
         }) => bench_e2e(args),
@@ -177,22 +234,137 @@ fn load_config(args: &RunArgs) -> Result<Config, ConfigError> {
     if let (Some(seed), Some(sim)) = (args.seed, config.simulator.as_mut()) {
         sim.seed = seed;
     }
+    if args.record && config.record.is_none() {
+        config.record = Some(RecordSettings::default());
+    }
     Ok(config)
 }
 
+fn record(mut args: RecordArgs) -> Result<(), Box<dyn std::error::Error>> {
+    args.run.record = true;
+    let mut config = load_config(&args.run)?;
+    if let (Some(dir), Some(settings)) = (args.dir, config.record.as_mut()) {
+        settings.dir = dir;
+    }
+    run_config(&config)
+}
+
 fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
-    let config = load_config(&args)?;
+    run_config(&load_config(&args)?)
+}
+
+fn run_config(config: &Config) -> Result<(), Box<dyn std::error::Error>> {
     let shutdown = Shutdown::with_signals()?;
     log::info!(
         "running for {} s, output in {}",
         config.duration.as_secs(),
         config.output_dir.display()
     );
-    let outcome = pipeline::run(&config, &shutdown)?;
-    let r = &outcome.report;
+    let outcome = pipeline::run(config, &shutdown)?;
+    print_outcome(config, &outcome.report, outcome.stop)
+}
+
+fn replay(args: &ReplayArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let (config, outcome) = run_replay(args)?;
+    print_outcome(&config, &outcome.report, outcome.stop)?;
+    damage_error(&outcome)
+}
+
+fn backtest(args: &ReplayArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let (config, outcome) = run_replay(args)?;
+    if config.gateway.is_none() {
+        return Err(
+            "backtest: the configuration turns the paper gateway off ([gateway] enabled = false)"
+                .into(),
+        );
+    }
+    let trades = Reader::open(&config.database, &outcome.report.output_dir)?.trades()?;
+    let report = edgeline::backtest::BacktestReport::new(&outcome, &trades);
+    print!("{}", report.to_markdown());
+    for file in report.write(&outcome.report.output_dir)? {
+        println!("wrote {}", file.display());
+    }
+    damage_error(&outcome)
+}
+
+/// A replay that met damaged inputs fails (after everything before the damage ran).
+fn damage_error(outcome: &ReplayOutcome) -> Result<(), Box<dyn std::error::Error>> {
+    if outcome.damage.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "{} input(s) damaged (everything before the damage was replayed): {}",
+        outcome.damage.len(),
+        outcome.damage.join("; ")
+    )
+    .into())
+}
+
+/// Replays `args.files` through the configured pipeline; prints the throughput.
+fn run_replay(args: &ReplayArgs) -> Result<(Config, ReplayOutcome), Box<dyn std::error::Error>> {
+    let config = load_config(&RunArgs {
+        config: args.config.clone(),
+        output: args.output.clone(),
+        ..RunArgs::default()
+    })?;
+    let inputs = args
+        .files
+        .iter()
+        .map(|f| InputFile::parse(f))
+        .collect::<Result<Vec<_>, _>>()?;
+    if args.speed.is_some_and(|s| !(s > 0.0 && s.is_finite())) {
+        return Err("--speed: must be a positive number".into());
+    }
+    let window = Window {
+        from_ns: args
+            .from
+            .as_deref()
+            .map(parse_time)
+            .transpose()?
+            .unwrap_or(0),
+        to_ns: args
+            .to
+            .as_deref()
+            .map(parse_time)
+            .transpose()?
+            .unwrap_or(u64::MAX),
+    };
+    let options = ReplayOptions {
+        inputs,
+        speed: args.speed,
+        window,
+    };
+    let outcome = edgeline::replay::replay(&config, &options, &Shutdown::with_signals()?)?;
+    let secs = outcome.elapsed.as_secs_f64();
+    println!(
+        "replayed {} frames in {secs:.3} s ({:.0} frames/s)",
+        outcome.frames,
+        outcome.frames as f64 / secs.max(1e-9)
+    );
+    Ok((config, outcome))
+}
+
+/// A time given as unix nanoseconds or RFC 3339.
+fn parse_time(text: &str) -> Result<u64, String> {
+    if let Ok(ns) = text.parse::<u64>() {
+        return Ok(ns);
+    }
+    let time = humantime::parse_rfc3339_weak(text)
+        .map_err(|e| format!("`{text}`: not unix ns nor RFC 3339: {e}"))?;
+    let since = time
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|_| format!("`{text}`: before 1970"))?;
+    u64::try_from(since.as_nanos()).map_err(|_| format!("`{text}`: too far ahead"))
+}
+
+fn print_outcome(
+    config: &Config,
+    r: &edgeline::runtime::RunReport,
+    stop: edgeline::runtime::StopReason,
+) -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "stopped ({:?}): {} frames, {} events, {} malformed, {} opportunities ({} would trade), {} drops; output in {}",
-        outcome.stop,
+        stop,
         r.counter("feed.frames"),
         r.counter("feed.events"),
         r.counter("feed.malformed"),
@@ -215,9 +387,9 @@ fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
     match &config.database.target {
         DbTarget::Sqlite(_) => match config.database.sqlite_path(&r.output_dir) {
             Some(path) if path == r.output_dir.join(DB_FILE_NAME) => print_stats(&r.output_dir),
-            _ => print_summary(&config, &r.output_dir),
+            _ => print_summary(config, &r.output_dir),
         },
-        DbTarget::Postgres(_) => print_summary(&config, &r.output_dir),
+        DbTarget::Postgres(_) => print_summary(config, &r.output_dir),
     }
 }
 
@@ -262,6 +434,16 @@ fn open_reader(args: &DbArgs) -> Result<Reader, Box<dyn std::error::Error>> {
 fn latest(args: &LatestArgs) -> Result<(), Box<dyn std::error::Error>> {
     for opp in open_reader(&args.db)?.latest(args.n)? {
         println!("{opp}");
+    }
+    Ok(())
+}
+
+fn trades(args: &LatestArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let mut reader = open_reader(&args.db)?;
+    print!("{}", reader.trade_stats()?);
+    println!("latest {}:", args.n);
+    for trade in reader.latest_trades(args.n)? {
+        println!("  {trade}");
     }
     Ok(())
 }

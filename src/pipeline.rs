@@ -13,18 +13,23 @@ use crate::book::{BookIo, BookStage};
 use crate::config::{Config, VenueSettings};
 use crate::edge::{EdgeIo, EdgeStage, MarketTerms, Scanner};
 use crate::feed::binance::subscribe::snapshot_path;
+use crate::feed::frame_source::FrameSource;
 use crate::feed::health::FeedHealth;
 use crate::feed::snapshot_fetch::{SnapshotClient, SnapshotFetcher};
 use crate::feed::stage::{FeedConnection, FeedControl};
 use crate::feed::transport::{Endpoint, Transport, TransportError};
 use crate::feed::venues::{VenueDecoder, heartbeat, subscribe_messages};
 use crate::feed::{FeedStage, SymbolMap};
+use crate::gateway::stage::{GatewayIo, GatewayStage};
+use crate::gateway::{Gateway, KillSwitch};
+use crate::record::{Header, RecordError, RecordedConnection, RecordedInstrument, RecorderTap};
 use crate::runtime::{
-    Clock, Control, Counter, HostTopology, RunReport, Shutdown, Stage, StopReason, check_placement,
-    start_placed,
+    Clock, Control, Counter, HostTopology, RunReport, Shutdown, Stage, StageKind, StopReason,
+    check_placement, start_placed,
 };
-use crate::sim::{self, Dislocation, SimConfig, SimError, SimHandle, SimVenue};
+use crate::sim::{self, Dislocation, SimConfig, SimError, SimHandle, SimMarket, SimVenue};
 use crate::stats::PipelineStats;
+use crate::telemetry::gateway_sink::GatewaySink;
 use crate::telemetry::operator::{OperatorError, OperatorInputs, OperatorServices};
 use crate::telemetry::sample::SampleSink;
 use crate::telemetry::status::StatusBoard;
@@ -50,12 +55,18 @@ pub enum PipelineError {
     /// The Telegram bot or the metrics endpoint could not start.
     #[error(transparent)]
     Operator(#[from] OperatorError),
+    /// The recorder could not start (its folder, or its thread).
+    #[error("starting the recorder: {0}")]
+    Record(#[from] RecordError),
     /// A stage thread could not be spawned (thread or memory limits).
     #[error("spawning a stage thread: {0}")]
     Spawn(std::io::Error),
     /// The placement does not fit the host and `strict_placement` is set.
     #[error("placement refused (strict_placement = true): {0}")]
     Placement(String),
+    /// The gateway refused its configuration.
+    #[error("gateway: {0}")]
+    Gateway(String),
     /// A market has no endpoint (no URL and no simulator).
     #[error("no endpoint for {venue} {kind}")]
     NoEndpoint {
@@ -93,14 +104,8 @@ pub fn run(config: &Config, shutdown: &Shutdown) -> Result<RunOutcome, PipelineE
         clock: clock.clone(),
     };
     let (fetcher, snapshots) = start_snapshot_fetcher(config, sim.as_ref())?;
-    let stages = build_stages(
-        config,
-        sim.as_ref(),
-        snapshots,
-        &clock,
-        &stats,
-        &operator_inputs,
-    )?;
+    let feed = live_feed(config, sim.as_ref(), &clock)?;
+    let stages = build_stages(config, feed, snapshots, &clock, &stats, &operator_inputs)?;
     let operator = OperatorServices::start(config, &operator_inputs)?;
     let running =
         start_placed(stages, &config.placement, shutdown.flag()).map_err(PipelineError::Spawn)?;
@@ -136,34 +141,34 @@ fn check_host_placement(config: &Config, host: &HostTopology) -> Result<(), Pipe
     Ok(())
 }
 
-fn sim_config(config: &Config, settings: &crate::config::SimSettings) -> SimConfig {
+/// The simulator serving every instrument of the registry (each its own book and price
+/// path; a venue's spot and perp of one base share a basis).
+pub fn sim_config(config: &Config, settings: &crate::config::SimSettings) -> SimConfig {
     let mut sim = SimConfig {
         seed: settings.seed,
         port: settings.port,
         dislocation_mean_interval: settings.dislocation_mean_interval,
         step: settings.step,
         faults: settings.faults.clone(),
+        tls: settings.tls,
+        burst: settings.burst,
+        start_prices: settings.start_prices.clone(),
         venues: Vec::new(),
         ..SimConfig::default()
     };
     for inst in config.registry.iter() {
-        let index = match sim.venues.iter().position(|v| v.venue == inst.venue) {
-            Some(index) => index,
-            None => {
-                sim.venues.push(SimVenue::btc(inst.venue));
-                sim.venues.len() - 1
-            }
+        let market = SimMarket {
+            kind: inst.kind,
+            symbol: inst.symbol.clone(),
+            base: inst.base.clone(),
+            tick: inst.tick_size,
         };
-        let venue = &mut sim.venues[index];
-        match inst.kind {
-            MarketKind::Spot => {
-                venue.spot_symbol = inst.symbol.clone();
-                venue.spot_tick = inst.tick_size;
-            }
-            MarketKind::Perp => {
-                venue.perp_symbol = inst.symbol.clone();
-                venue.perp_tick = inst.tick_size;
-            }
+        match sim.venues.iter_mut().find(|v| v.venue == inst.venue) {
+            Some(venue) => venue.markets.push(market),
+            None => sim.venues.push(SimVenue {
+                venue: inst.venue,
+                markets: vec![market],
+            }),
         }
     }
     if sim.venues.is_empty() {
@@ -201,13 +206,15 @@ fn start_snapshot_fetcher(
     if !any {
         return Ok((None, None));
     }
-    let (fetcher, client) = SnapshotFetcher::start(urls).map_err(PipelineError::Spawn)?;
+    let (fetcher, client) =
+        SnapshotFetcher::start(urls, &trusted_roots(config, sim)).map_err(PipelineError::Spawn)?;
     Ok((Some(fetcher), Some(client)))
 }
 
-fn build_stages(
+/// The pipeline's stages over `feed` (the live transport, or a replay's source).
+pub(crate) fn build_stages<S: FrameSource + 'static>(
     config: &Config,
-    sim: Option<&SimHandle>,
+    feed: FeedInput<S>,
     snapshots: Option<SnapshotClient>,
     clock: &Clock,
     stats: &Arc<PipelineStats>,
@@ -228,6 +235,7 @@ fn build_stages(
     let feed_samples = sink(|s| &s.feed_samples_dropped);
     let book_samples = sink(|s| &s.book_samples_dropped);
     let edge_samples = sink(|s| &s.edge_samples_dropped);
+    let gateway_samples = sink(|s| &s.gateway_samples_dropped);
     let registry = Arc::new(config.registry.clone());
     let telemetry = TelemetryStage::new(
         telemetry_config(config),
@@ -243,7 +251,7 @@ fn build_stages(
     .with_spread_records(spread_rx);
     let (feed, mut book) = feed_and_book(
         config,
-        sim,
+        feed,
         HotRings {
             snapshots,
             events: (event_tx, event_rx),
@@ -258,7 +266,7 @@ fn build_stages(
         book.engine_mut()
             .set_ladder(inst.id, scanner.scans(inst.id));
     }
-    let edge = EdgeStage::new(
+    let mut edge = EdgeStage::new(
         &registry,
         &config.pairs,
         config.basis,
@@ -272,12 +280,66 @@ fn build_stages(
     )
     .with_scanner(scanner, spread_tx)
     .with_control(Arc::clone(control));
-    Ok(vec![
-        Box::new(feed),
-        Box::new(book),
-        Box::new(edge),
-        Box::new(telemetry),
-    ])
+    let mut stages: Vec<Box<dyn Stage>> = Vec::with_capacity(StageKind::ALL.len());
+    let mut telemetry = telemetry;
+    if let Some(settings) = &config.gateway {
+        let (intent_tx, intent_rx) = rtrb::RingBuffer::new(rings.intents);
+        let (market_tx, market_rx) = rtrb::RingBuffer::new(rings.market_events);
+        let (record_tx, record_rx) = rtrb::RingBuffer::new(rings.gateway_records);
+        let (snapshot_tx, snapshot_rx) = rtrb::RingBuffer::new(SNAPSHOT_RING);
+        edge = edge.with_intents(
+            intent_tx,
+            std::time::Duration::from_millis(config.basis.intent_expiry_ms),
+        );
+        book = book.with_gateway(market_tx);
+        let gateway = Gateway::new(
+            settings.config.clone(),
+            &config.registry,
+            KillSwitch::new(Arc::clone(control)),
+        )
+        .map_err(|e| PipelineError::Gateway(e.to_string()))?;
+        let gateway = GatewayStage::new(
+            gateway,
+            GatewayIo {
+                market: market_rx,
+                intents: intent_rx,
+                records: record_tx,
+                snapshots: snapshot_tx,
+                samples: gateway_samples,
+                stats: Arc::clone(stats),
+                clock: clock.clone(),
+            },
+            settings.snapshot_interval,
+        );
+        telemetry = telemetry.with_gateway(GatewaySink::new(
+            record_rx,
+            snapshot_rx,
+            config_hash(config),
+        ));
+        stages.push(Box::new(gateway));
+    }
+    stages.push(Box::new(feed));
+    stages.push(Box::new(book));
+    stages.push(Box::new(edge));
+    stages.push(Box::new(telemetry));
+    stages.sort_by_key(|s| s.kind());
+    Ok(stages)
+}
+
+/// Slots of the gateway → telemetry portfolio snapshot ring (one a second by default).
+const SNAPSHOT_RING: usize = 64;
+
+/// A short hash of the resolved configuration (trade rows carry it, so results can be
+/// told apart by the settings that produced them); where it was read from and where the
+/// run writes do not count.
+pub fn config_hash(config: &Config) -> String {
+    let mut settings = config.clone();
+    settings.source = None;
+    settings.output_dir = std::path::PathBuf::new();
+    format!(
+        "{:08x}",
+        crc32fast::hash(format!("{settings:?}").as_bytes())
+    )
 }
 
 /// The cross-venue scanner over the registry, with each market's taker fee and its
@@ -306,17 +368,91 @@ struct HotRings {
     samples: (SampleSink, SampleSink),
 }
 
-/// Connects the venues and builds the feed and book stages over the given rings (with
-/// the resync ring between them).
-fn feed_and_book(
+/// What the feed stage reads: the connections' frame source, their decoders, and the
+/// recorder when the run records.
+pub(crate) struct FeedInput<S> {
+    /// The live transport or a replay's source.
+    pub source: S,
+    /// One per connection of `source`.
+    pub connections: Vec<FeedConnection>,
+    /// Records every frame when set.
+    pub recorder: Option<RecorderTap>,
+}
+
+/// Connects the venues, and starts the recorder when `[record]` is on.
+fn live_feed(
     config: &Config,
     sim: Option<&SimHandle>,
+    clock: &Clock,
+) -> Result<FeedInput<Transport>, PipelineError> {
+    let (transport, connections) = connect(config, sim, clock)?;
+    let recorder = match &config.record {
+        Some(settings) => {
+            let header = recording_header(config, &transport, &connections);
+            Some(RecorderTap::start(
+                settings.clone(),
+                &header,
+                clock.clone(),
+            )?)
+        }
+        None => None,
+    };
+    Ok(FeedInput {
+        source: transport,
+        connections,
+        recorder,
+    })
+}
+
+/// What a recording says about the run's connections and instruments.
+fn recording_header(
+    config: &Config,
+    transport: &Transport,
+    connections: &[FeedConnection],
+) -> Header {
+    Header {
+        connections: connections
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let (_, names) = symbols_of(&config.registry, c.venue, c.kind);
+                let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                RecordedConnection {
+                    venue: c.venue,
+                    kind: c.kind,
+                    url: transport.url(i).to_owned(),
+                    subscriptions: subscribe_messages(c.venue, c.kind, &names),
+                }
+            })
+            .collect(),
+        instruments: config
+            .registry
+            .iter()
+            .map(|i| RecordedInstrument {
+                id: i.id.0,
+                venue: i.venue,
+                kind: i.kind,
+                symbol: i.symbol.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// Builds the feed and book stages over `feed` and the given rings (with the resync
+/// ring between them).
+fn feed_and_book<S: FrameSource>(
+    config: &Config,
+    feed: FeedInput<S>,
     rings: HotRings,
     clock: &Clock,
     stats: &Arc<PipelineStats>,
-) -> Result<(FeedStage, BookStage), PipelineError> {
+) -> Result<(FeedStage<S>, BookStage), PipelineError> {
     let (resync_tx, resync_rx) = rtrb::RingBuffer::new(config.registry.len().max(1) * 2);
-    let (transport, connections) = connect(config, sim, clock)?;
+    let FeedInput {
+        source: transport,
+        connections,
+        recorder,
+    } = feed;
     let (event_tx, event_rx) = rings.events;
     let (feed_samples, book_samples) = rings.samples;
     let feed = FeedStage::new(
@@ -333,6 +469,10 @@ fn feed_and_book(
         Arc::clone(stats),
         clock.clone(),
     );
+    let feed = match recorder {
+        Some(tap) => feed.with_recorder(tap),
+        None => feed,
+    };
     let venues = config.venues.clone();
     let book = BookStage::new(
         &config.registry,
@@ -393,7 +533,8 @@ pub fn build_feed_and_book(
             sink(|s| &s.book_samples_dropped),
         ),
     };
-    let (feed, book) = feed_and_book(config, sim, rings, &clock, &stats)?;
+    let feed = live_feed(config, sim, &clock)?;
+    let (feed, book) = feed_and_book(config, feed, rings, &clock, &stats)?;
     Ok(FeedAndBook {
         feed,
         book,
@@ -407,8 +548,10 @@ fn telemetry_config(config: &Config) -> TelemetryConfig {
     TelemetryConfig {
         output_dir: config.output_dir.clone(),
         progress_interval: config.telemetry.progress_interval,
+        dump_interval: config.telemetry.dump_interval,
         database: config.database.clone(),
         expected_interval: config.telemetry.expected_interval,
+        lossless: config.telemetry.lossless,
         stale_after: config
             .venues
             .iter()
@@ -419,7 +562,7 @@ fn telemetry_config(config: &Config) -> TelemetryConfig {
 
 /// The venue markets that get a connection, in connection order: every venue's spot
 /// then perp, where it has instruments.
-fn markets_of(config: &Config) -> Vec<(&VenueSettings, MarketKind)> {
+pub(crate) fn markets_of(config: &Config) -> Vec<(&VenueSettings, MarketKind)> {
     let mut markets = Vec::new();
     for settings in &config.venues {
         for kind in [MarketKind::Spot, MarketKind::Perp] {
@@ -452,6 +595,9 @@ fn connect(
     clock: &Clock,
 ) -> Result<(Transport, Vec<FeedConnection>), PipelineError> {
     let mut transport = Transport::new(1024, config.transport, clock.clone())?;
+    for root in trusted_roots(config, sim) {
+        transport.trust_root(root);
+    }
     let mut connections = Vec::new();
     for (settings, kind) in markets_of(config) {
         let (symbols, names) = symbols_of(&config.registry, settings.venue, kind);
@@ -472,7 +618,15 @@ fn connect(
     Ok((transport, connections))
 }
 
-fn symbols_of(
+/// The root certificates (DER) trusted besides the bundled ones: the configured extra
+/// roots, and the simulator's certificate in its TLS mode.
+fn trusted_roots(config: &Config, sim: Option<&SimHandle>) -> Vec<Vec<u8>> {
+    let mut roots = config.extra_root_certs.clone();
+    roots.extend(sim.and_then(SimHandle::certificate_der).map(<[u8]>::to_vec));
+    roots
+}
+
+pub(crate) fn symbols_of(
     registry: &InstrumentRegistry,
     venue: Venue,
     kind: MarketKind,

@@ -3,6 +3,7 @@
 //! report. Shared as `Arc<PipelineStats>`; no locks.
 
 use crate::feed::health::FeedHealth;
+use crate::gateway::risk::{REJECT_REASON_COUNT, RejectReason};
 use crate::runtime::{Counter, RunReport};
 
 /// Every counter of the pipeline.
@@ -70,6 +71,32 @@ pub struct PipelineStats {
     pub edge_intents: Counter,
     /// Edge: order intents dropped because the gateway ring was full.
     pub edge_intents_dropped: Counter,
+    /// Book: poll rounds in which the gateway's market ring was full (backpressure).
+    pub book_gateway_ring_full: Counter,
+    /// Gateway: market events fed to the paper venue.
+    pub gateway_market_events: Counter,
+    /// Gateway: intents received.
+    pub gateway_intents: Counter,
+    /// Gateway: intents accepted (an entry order was sent).
+    pub gateway_accepted: Counter,
+    /// Gateway: intents refused, per reason (in [`RejectReason::ALL`] order).
+    pub gateway_rejections: [Counter; REJECT_REASON_COUNT],
+    /// Gateway: orders sent to the paper venue.
+    pub gateway_orders: Counter,
+    /// Gateway: fills.
+    pub gateway_fills: Counter,
+    /// Gateway: leg-outs (a leg hedged at market).
+    pub gateway_leg_outs: Counter,
+    /// Gateway: trades closed.
+    pub gateway_trades_closed: Counter,
+    /// Gateway: trades abandoned (hard leg unfilled, nothing open).
+    pub gateway_trades_abandoned: Counter,
+    /// Gateway: records lost because the gateway's outbox overflowed.
+    pub gateway_records_dropped: Counter,
+    /// Gateway: portfolio snapshots skipped because the telemetry ring was full.
+    pub gateway_snapshots_skipped: Counter,
+    /// Gateway: latency samples dropped because the telemetry ring was full.
+    pub gateway_samples_dropped: Counter,
 }
 
 impl PipelineStats {
@@ -88,11 +115,13 @@ impl PipelineStats {
             + self.edge_samples_dropped.get()
             + self.edge_records_dropped.get()
             + self.edge_spread_records_dropped.get()
+            + self.gateway_samples_dropped.get()
+            + self.gateway_records_dropped.get()
     }
 
     /// Every counter with its report name (`stage.name`), in a fixed order.
     pub fn named(&self) -> Vec<(&'static str, &Counter)> {
-        vec![
+        [
             ("feed.frames", &self.feed_frames),
             ("feed.events", &self.feed_events),
             ("feed.malformed", &self.feed_malformed),
@@ -128,7 +157,26 @@ impl PipelineStats {
             ),
             ("edge.intents", &self.edge_intents),
             ("edge.intents_dropped", &self.edge_intents_dropped),
+            ("book.gateway_ring_full", &self.book_gateway_ring_full),
+            ("gateway.market_events", &self.gateway_market_events),
+            ("gateway.intents", &self.gateway_intents),
+            ("gateway.accepted", &self.gateway_accepted),
+            ("gateway.orders", &self.gateway_orders),
+            ("gateway.fills", &self.gateway_fills),
+            ("gateway.leg_outs", &self.gateway_leg_outs),
+            ("gateway.trades_closed", &self.gateway_trades_closed),
+            ("gateway.trades_abandoned", &self.gateway_trades_abandoned),
+            ("gateway.records_dropped", &self.gateway_records_dropped),
+            ("gateway.snapshots_skipped", &self.gateway_snapshots_skipped),
+            ("gateway.samples_dropped", &self.gateway_samples_dropped),
         ]
+        .into_iter()
+        .chain(
+            RejectReason::ALL
+                .iter()
+                .map(|r| (r.report_key(), &self.gateway_rejections[r.index()])),
+        )
+        .collect()
     }
 
     /// Copies every counter into the run report.

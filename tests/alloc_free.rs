@@ -2,8 +2,8 @@
 //! through decode → book (L2 included) → edge (the same decoder, rings and stages the pipeline uses),
 //! with a counting global allocator watching this thread; the edge stage with the
 //! cross-venue scanner and intents on four venues; the OKX and Hyperliquid decoders alone
-//! on every real message of `../shared/data/{okx,hyperliquid}`; and the gateway through
-//! intents, fills, exits and kill-switch flattens.
+//! on every real message of `../shared/data/{okx,hyperliquid}`; the gateway through
+//! intents, fills, exits and kill-switch flattens; and the recorder's feed-thread tap.
 
 mod common;
 
@@ -553,5 +553,36 @@ fn test_edge_scanner_allocates_nothing_after_warm_up() {
     assert_eq!(
         allocations, 0,
         "allocations in the edge stage after warm-up"
+    );
+}
+
+/// The recorder's feed-thread end copies frames into its ring without allocating,
+/// including when the ring is full and frames are dropped.
+#[test]
+fn test_recorder_tap_allocates_nothing_per_frame() {
+    use edgeline::record::{Header, RecordSettings, RecorderTap};
+    let dir = tempfile::tempdir().unwrap();
+    let settings = RecordSettings {
+        ring_bytes: 1 << 20,
+        ..RecordSettings::new(dir.path().to_path_buf())
+    };
+    let clock = Clock::new();
+    let mut tap = RecorderTap::start(settings, &Header::default(), clock.clone()).unwrap();
+    let frames = frames(20_000);
+    tap.frame(0, clock.raw(), frames[0].1.as_bytes());
+    COUNTING.with(|c| c.set(true));
+    for (connection, text) in &frames {
+        tap.frame(*connection, clock.raw(), text.as_bytes());
+    }
+    tap.snapshot(InstrumentId(0), clock.raw(), b"{\"lastUpdateId\":1}");
+    COUNTING.with(|c| c.set(false));
+    let allocations = ALLOCATIONS.with(|n| n.get());
+    let dropped = tap.dropped();
+    let mut report = edgeline::runtime::RunReport::default();
+    tap.finish(&mut report);
+    assert_eq!(allocations, 0, "allocations in the recorder tap");
+    assert_eq!(
+        report.counter("record.frames") + dropped,
+        frames.len() as u64 + 2
     );
 }

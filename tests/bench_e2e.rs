@@ -28,8 +28,9 @@ fn test_bench_e2e_one_market_writes_named_hgrm_files() {
         results_dir: results.path().to_path_buf(),
     };
     let outcome = bench_e2e::run(config, &params, &Shutdown::manual()).unwrap();
-    // feed, book, edge, ingress_to_decision, venue_delay_binance.
-    assert_eq!(outcome.files.len(), 5, "{:?}", outcome.files);
+    // feed, book, edge, ingress_to_decision, gateway, ingress_to_order,
+    // venue_delay_binance.
+    assert_eq!(outcome.files.len(), 7, "{:?}", outcome.files);
     for file in &outcome.files {
         let name = file.file_name().unwrap().to_string_lossy().to_string();
         assert!(name.starts_with("one-market_2000hz_20"), "{name}");

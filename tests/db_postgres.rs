@@ -14,11 +14,11 @@ use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use edgeline::runtime::clock::monotonic_now;
-use edgeline::telemetry::db::Backend;
 use edgeline::telemetry::db::migrations::SCHEMA_VERSION;
 use edgeline::telemetry::db::postgres::{PgDb, PgTarget};
 use edgeline::telemetry::db::spool::Spool;
 use edgeline::telemetry::db::writer::DbWriter;
+use edgeline::telemetry::db::{Backend, DatabaseSettings, DbTarget, Row};
 use pg::Schema;
 use proxy::Proxy;
 use rows::opportunity_rows;
@@ -187,6 +187,59 @@ fn test_pg_outage_across_restart_loses_nothing() {
     );
 }
 
+/// The server accepts the writer's connection but stops answering it: another session
+/// holds an exclusive lock on the table (a stuck migration, a `VACUUM FULL`), so every
+/// insert waits. Each call gets `write_timeout`, later ones fail at once while it is
+/// unanswered, rows go to the spool (none dropped) and all arrive, in order, once the
+/// lock goes.
+#[test]
+fn test_pg_unanswering_server_spools_then_delivers_everything() {
+    let Some(mut schema) = Schema::create("unanswering") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let settings = DatabaseSettings {
+        target: DbTarget::Postgres(Box::new(PgTarget::from_url(&schema.url(), None).unwrap())),
+        write_timeout: Duration::from_millis(200),
+        ..DatabaseSettings::default()
+    };
+    let backend = settings.open_backend(dir.path()).unwrap();
+    let (spool, _) = Spool::open(&dir.path().join("spool"), 64 << 20).unwrap();
+    let mut writer = DbWriter::new(backend, spool, 100, Duration::ZERO);
+    write_batches(&mut writer, "run", 0, 200);
+    let mut locker = pg::connect().unwrap();
+    let lock = format!(
+        "BEGIN; LOCK TABLE {}.opportunities IN ACCESS EXCLUSIVE MODE",
+        schema.name
+    );
+    locker.batch_execute(&lock).unwrap();
+    write_batches(&mut writer, "run", 200, 1200);
+    let during = writer.stats();
+    assert!(during.rows_spooled >= 1000, "{during:?}");
+    assert_eq!(during.rows_dropped, 0, "{during:?}");
+    locker.batch_execute("ROLLBACK").unwrap();
+    // The call that waited returns once the lock goes; then the spool drains.
+    let mut rounds = 0;
+    while writer.stats().rows_waiting > 0 {
+        writer.replay_if_due(monotonic_now());
+        rounds += 1;
+        assert!(
+            rounds < 60_000,
+            "the spool never drained: {:?}",
+            writer.stats()
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    write_batches(&mut writer, "run", 1200, 1300);
+    let stats = writer.finish();
+    assert_eq!(
+        (stats.rows_waiting, stats.rows_dropped),
+        (0, 0),
+        "{stats:?}"
+    );
+    assert_eq!(schema.seqs("opportunities"), (0..1300).collect::<Vec<_>>());
+}
+
 #[test]
 fn test_pg_pipeline_on_simulator_writes_every_opportunity() {
     let Some(mut schema) = Schema::create("pipeline") else {
@@ -210,8 +263,33 @@ fn test_pg_pipeline_on_simulator_writes_every_opportunity() {
     let opportunities = report.counter("edge.opportunities");
     assert!(opportunities > 0, "the simulator injects dislocations");
     assert_eq!(report.counter("edge.records_dropped"), 0);
-    assert_eq!(report.counter("telemetry.rows_written"), opportunities);
     assert_eq!(schema.count("opportunities") as u64, opportunities);
+    // The paper gateway's rows and the final latency dump's arrive through the same
+    // writer.
+    let gateway_tables = [
+        "orders",
+        "fills",
+        "leg_out_events",
+        "trades",
+        "portfolio_snapshots",
+    ];
+    let gateway_rows: u64 = gateway_tables.iter().map(|t| schema.count(t) as u64).sum();
+    let snapshots = schema.count("latency_snapshots") as u64;
+    assert!(snapshots > 0, "the final latency dump's rows");
+    // A write that outlived its deadline but committed is replayed from the spool and
+    // counted as a duplicate: every row is in the database exactly once either way.
+    assert_eq!(
+        report.counter("telemetry.rows_written") + report.counter("telemetry.rows_duplicate"),
+        opportunities + gateway_rows + snapshots
+    );
+    assert_eq!(report.counter("telemetry.rows_dropped"), 0);
+    assert_eq!(report.counter("telemetry.rows_waiting_in_spool"), 0);
+    assert!(
+        schema.count("portfolio_snapshots") >= 1,
+        "one at the end at least"
+    );
+    assert!(schema.count("orders") as u64 >= report.counter("gateway.orders"));
+    assert_eq!(report.counter("gateway.records_dropped"), 0);
     assert!(
         !dir.path().join("opportunities.sqlite").exists(),
         "no SQLite file"
@@ -252,4 +330,61 @@ fn test_pg_analytics_latest_and_summary() {
         Recommendation::KeepIoc,
         "no hybrid advantage"
     );
+    // Trades: exits at 09:00, 09:30 and 13:00 UTC.
+    let trades = [
+        (9 * 60, 12.0, 95),
+        (9 * 60 + 30, -3.0, 55),
+        (13 * 60, 1.5, 70),
+    ];
+    let rows: Vec<Row> = trades
+        .iter()
+        .enumerate()
+        .map(|(seq, &(minute, pnl, confidence))| trade_row(seq as i64, minute, pnl, confidence))
+        .collect();
+    assert_eq!(db.write(&rows).unwrap(), 3);
+    let stats = reader.trade_stats().unwrap();
+    assert_eq!((stats.all.trades, stats.all.wins), (3, 2));
+    assert!((stats.all.pnl_quote - 10.5).abs() < 1e-9);
+    assert!((stats.max_drawdown_quote - 3.0).abs() < 1e-9);
+    assert_eq!(stats.by_hour[9].trades, 2);
+    assert_eq!(stats.by_hour[13].trades, 1);
+    let confidence: Vec<u64> = stats.by_confidence.iter().map(|g| g.trades).collect();
+    assert_eq!(confidence, [0, 1, 1, 1]);
+    let latest = reader.latest_trades(2).unwrap();
+    let exits: Vec<&str> = latest.iter().map(|t| t.exit_at.as_str()).collect();
+    assert_eq!(
+        exits,
+        ["2025-11-21T13:00:00.000Z", "2025-11-21T09:30:00.000Z"]
+    );
+    assert_eq!(latest[0].long, "binance BTCUSDT");
+}
+
+/// A closed trade row exiting `minute` minutes after 2025-11-21 00:00 UTC.
+fn trade_row(seq: i64, minute: i64, pnl: f64, confidence: i64) -> Row {
+    use edgeline::telemetry::db::gateway_rows::TRADES;
+    use edgeline::telemetry::db::row::Value;
+    const DAY_NS: i64 = 1_763_683_200_000_000_000;
+    let values = TRADES
+        .columns
+        .iter()
+        .map(|&column| match column {
+            "intent_id" => Value::Int(seq),
+            "confidence" => Value::Int(confidence),
+            "pnl_quote" => Value::Real(pnl),
+            "entry_at" | "exit_at" => Value::Time(DAY_NS + minute * 60_000_000_000),
+            "long_venue" | "short_venue" => Value::Text("binance".into()),
+            "long_symbol" | "short_symbol" => Value::Text("BTCUSDT".into()),
+            c if c.ends_with("_price") || c.ends_with("_bps") || c.ends_with("_ms") => {
+                Value::Real(1.0)
+            }
+            "qty" | "fees_quote" => Value::Real(0.5),
+            _ => Value::Text(column.to_uppercase()),
+        })
+        .collect();
+    Row {
+        table: &TRADES,
+        run_id: "trades".into(),
+        seq,
+        values,
+    }
 }

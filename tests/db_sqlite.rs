@@ -131,3 +131,34 @@ fn test_sqlite_full_spool_drops_and_counts() {
         "the oldest rows kept"
     );
 }
+
+#[test]
+fn test_sqlite_unwritable_spool_dir_drops_counts_and_recovers() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, spool_dir) = (dir.path().join("t.sqlite"), dir.path().join("spool"));
+    let mut writer = writer(&db, &spool_dir, 64 << 20);
+    write_batches(&mut writer, "r", 0, 100);
+    let held = lock(&db);
+    // The spool's folder goes away under the writer (a disk pulled, a cleanup script)
+    // while the database is locked: no segment can be created there.
+    std::fs::rename(&spool_dir, dir.path().join("moved")).unwrap();
+    std::fs::write(&spool_dir, b"not a folder").unwrap();
+    write_batches(&mut writer, "r", 100, 200);
+    let during = writer.stats();
+    assert_eq!(during.rows_dropped, 100, "{during:?}");
+    std::fs::remove_file(&spool_dir).unwrap();
+    std::fs::rename(dir.path().join("moved"), &spool_dir).unwrap();
+    write_batches(&mut writer, "r", 200, 300);
+    drop(held);
+    let stats = writer.finish();
+    assert_eq!(
+        (stats.rows_written, stats.rows_dropped, stats.rows_waiting),
+        (200, 100, 0),
+        "{stats:?}"
+    );
+    let kept: Vec<_> = expected("r", 0..100)
+        .into_iter()
+        .chain(expected("r", 200..300))
+        .collect();
+    assert_eq!(keys(&db), kept, "everything the spool took, in order");
+}

@@ -1,24 +1,35 @@
 //! The venue fast paths against their generic decoders on every real message in
 //! `../shared/data`: every message a fast path accepts decodes to exactly the generic
 //! decoder's events, and every hot message of the recordings takes it (Binance
-//! `bookTicker` and `depthUpdate` diffs, Bybit order book messages), so the speed measured
-//! in `bench/decode_<venue>.rs` is the speed of the real streams.
+//! `bookTicker`, `depthUpdate` diffs, trades and mark prices; Bybit order book messages;
+//! OKX book, `bbo-tbt` and `trades` pushes; Hyperliquid `l2Book`, `bbo` and `trades`), so
+//! the speed measured in `bench/decode_<venue>.rs` is the speed of the real streams. The
+//! OKX and Hyperliquid paths are also compared on mutated real messages (Binance and
+//! Bybit: in their `tests/fuzz_<venue>.rs`).
 
 mod common;
+#[path = "common/fuzz.rs"]
+mod fuzz;
+
+use std::sync::OnceLock;
 
 use edgeline::capture::{self, Direction};
 use edgeline::feed::binance::{BinanceDecoder, DecodeError, Decoded};
 use edgeline::feed::bybit::BybitDecoder;
+use edgeline::feed::hyperliquid::HyperliquidDecoder;
+use edgeline::feed::okx::OkxDecoder;
 use edgeline::feed::{EventBuf, SymbolMap};
 use edgeline::types::{EventBody, InstrumentId, MarketEvent, MarketKind};
+use proptest::prelude::*;
 
-/// Every `"s":"<symbol>"` value in the messages.
-fn symbols_of<'a>(payloads: impl Iterator<Item = &'a str>) -> SymbolMap {
+/// Every `"<key>":"<symbol>"` value in the messages (`key` is `s`, `instId`, `coin`).
+fn symbols_of<'a>(payloads: impl Iterator<Item = &'a str>, key: &str) -> SymbolMap {
+    let pattern = format!("\"{key}\":\"");
     let mut names: Vec<String> = Vec::new();
     for payload in payloads {
         let mut rest = payload;
-        while let Some(at) = rest.find("\"s\":\"") {
-            rest = &rest[at + 5..];
+        while let Some(at) = rest.find(&pattern) {
+            rest = &rest[at + pattern.len()..];
             if let Some(end) = rest.find('"') {
                 let name = &rest[..end];
                 if !names.iter().any(|n| n == name) {
@@ -35,8 +46,8 @@ fn symbols_of<'a>(payloads: impl Iterator<Item = &'a str>) -> SymbolMap {
 }
 
 /// The received messages of the first `../shared/data/<venue>/<prefix>*` file and the
-/// symbols they name; `None` (said) when the file is absent.
-fn received(venue: &str, prefix: &str) -> Option<(Vec<String>, SymbolMap)> {
+/// symbols they name under `key`; `None` (said) when the file is absent.
+fn received(venue: &str, prefix: &str, key: &str) -> Option<(Vec<String>, SymbolMap)> {
     let path = common::data_file(venue, prefix)?;
     let messages: Vec<String> = capture::read_file(&path)
         .unwrap()
@@ -44,7 +55,7 @@ fn received(venue: &str, prefix: &str) -> Option<(Vec<String>, SymbolMap)> {
         .filter(|m| m.direction == Direction::Received)
         .map(|m| m.payload)
         .collect();
-    let symbols = symbols_of(messages.iter().map(String::as_str));
+    let symbols = symbols_of(messages.iter().map(String::as_str), key);
     Some((messages, symbols))
 }
 
@@ -60,6 +71,37 @@ struct Tally {
 type Outcome<'a> = (Result<Decoded, DecodeError>, &'a [MarketEvent]);
 
 impl Tally {
+    /// Decodes every message of `messages` three ways, the fast path alone (`fast`), the
+    /// decoder (fast path first: `decode`) and the generic path alone (`generic`); asserts
+    /// that the last two agree, and counts the messages whose generic events are `hot`.
+    fn check_all(
+        &mut self,
+        messages: &[String],
+        fast: impl Fn(&[u8], &mut EventBuf) -> Option<Decoded>,
+        mut decode: impl FnMut(&[u8], &mut EventBuf) -> Result<Decoded, DecodeError>,
+        generic: impl Fn(&[u8], &mut EventBuf) -> Result<Decoded, DecodeError>,
+        hot: impl Fn(&[MarketEvent]) -> bool,
+    ) {
+        let (mut a, mut b) = (EventBuf::with_capacity(8192), EventBuf::with_capacity(8192));
+        for payload in messages {
+            let frame = payload.as_bytes();
+            a.clear();
+            let took_fast = fast(frame, &mut a).is_some();
+            a.clear();
+            b.clear();
+            let with_fast = decode(frame, &mut a);
+            let alone = generic(frame, &mut b);
+            let is_hot = matches!(alone, Ok(Decoded::Events(_))) && hot(b.as_slice());
+            self.check(
+                payload,
+                took_fast,
+                (with_fast, a.as_slice()),
+                (alone, b.as_slice()),
+                is_hot,
+            );
+        }
+    }
+
     /// Asserts that the decoder with its fast path (`with_fast`) and the generic path
     /// alone agree on `payload`, and counts it when the generic events are `hot`.
     fn check(
@@ -102,6 +144,31 @@ impl Tally {
     }
 }
 
+/// Binance: a top of book, a depth diff (snapshots come from REST), a trade or a mark
+/// price.
+fn binance_hot(events: &[MarketEvent]) -> bool {
+    matches!(
+        events.first().map(|e| e.body),
+        Some(
+            EventBody::TopOfBook { .. }
+                | EventBody::DepthBegin {
+                    snapshot: false,
+                    ..
+                }
+                | EventBody::Trade { .. }
+                | EventBody::Funding { .. }
+        )
+    )
+}
+
+/// Order books, tops of book and trades.
+fn book_or_trade(events: &[MarketEvent]) -> bool {
+    matches!(
+        events.first().map(|e| e.body),
+        Some(EventBody::TopOfBook { .. } | EventBody::DepthBegin { .. } | EventBody::Trade { .. })
+    )
+}
+
 #[test]
 fn test_binance_fast_path_agrees_with_generic_on_real_data() {
     let prefixes = [
@@ -118,40 +185,19 @@ fn test_binance_fast_path_agrees_with_generic_on_real_data() {
     ];
     let mut fast_total = 0;
     for prefix in prefixes {
-        let Some((messages, symbols)) = received("binance", prefix) else {
+        let Some((messages, symbols)) = received("binance", prefix, "s") else {
             continue;
         };
         let decoder = BinanceDecoder::new(symbols.clone());
-        let (mut fast, mut generic) =
-            (EventBuf::with_capacity(8192), EventBuf::with_capacity(8192));
         let mut tally = Tally::default();
-        for payload in &messages {
-            let frame = payload.as_bytes();
-            fast.clear();
-            generic.clear();
-            let took_fast =
-                edgeline::feed::binance::fast::decode(&symbols, frame, 7, &mut fast).is_some();
-            fast.clear();
-            let a = decoder.decode(frame, 7, &mut fast);
-            let b = decoder.decode_generic(frame, 7, &mut generic);
-            let hot = matches!(b, Ok(Decoded::Events(_)))
-                && matches!(
-                    generic.as_slice()[0].body,
-                    EventBody::TopOfBook { .. }
-                        | EventBody::DepthBegin {
-                            snapshot: false,
-                            ..
-                        }
-                );
-            tally.check(
-                payload,
-                took_fast,
-                (a, fast.as_slice()),
-                (b, generic.as_slice()),
-                hot,
-            );
-        }
-        fast_total += tally.finish(prefix, "bookTicker/depthUpdate messages");
+        tally.check_all(
+            &messages,
+            |f, out| edgeline::feed::binance::fast::decode(&symbols, f, 7, out),
+            |f, out| decoder.decode(f, 7, out),
+            |f, out| decoder.decode_generic(f, 7, out),
+            binance_hot,
+        );
+        fast_total += tally.finish(prefix, "bookTicker/depthUpdate/trade/markPrice messages");
     }
     if fast_total == 0 {
         eprintln!("SKIPPED: no Binance recordings found");
@@ -169,39 +215,189 @@ fn test_bybit_fast_path_agrees_with_generic_on_real_data() {
     ];
     let mut fast_total = 0;
     for prefix in prefixes {
-        let Some((messages, symbols)) = received("bybit", prefix) else {
+        let Some((messages, symbols)) = received("bybit", prefix, "s") else {
             continue;
         };
         let mut tally = Tally::default();
         for kind in [MarketKind::Spot, MarketKind::Perp] {
             let mut decoder = BybitDecoder::new(kind, symbols.clone());
-            let (mut fast, mut generic) =
-                (EventBuf::with_capacity(8192), EventBuf::with_capacity(8192));
-            for payload in &messages {
-                let frame = payload.as_bytes();
-                fast.clear();
-                generic.clear();
-                let took_fast =
-                    edgeline::feed::bybit::fast::decode(&symbols, frame, 7, &mut fast).is_some();
-                fast.clear();
-                let a = decoder.decode(frame, 7, &mut fast);
-                let b = decoder.decode_generic(frame, 7, &mut generic);
-                // Each book message counts once (on the linear decoder).
-                let hot = kind == MarketKind::Perp
-                    && matches!(b, Ok(Decoded::Events(n)) if n > 0)
-                    && matches!(generic.as_slice()[0].body, EventBody::DepthBegin { .. });
-                tally.check(
-                    payload,
-                    took_fast,
-                    (a, fast.as_slice()),
-                    (b, generic.as_slice()),
-                    hot,
-                );
-            }
+            let generic = decoder.clone();
+            // Each book message counts once (on the linear decoder).
+            tally.check_all(
+                &messages,
+                |f, out| edgeline::feed::bybit::fast::decode(&symbols, f, 7, out),
+                |f, out| decoder.decode(f, 7, out),
+                |f, out| generic.decode_generic(f, 7, out),
+                |events| {
+                    kind == MarketKind::Perp
+                        && matches!(
+                            events.first().map(|e| e.body),
+                            Some(EventBody::DepthBegin { .. })
+                        )
+                },
+            );
         }
         fast_total += tally.finish(prefix, "order book messages");
     }
     if fast_total == 0 {
         eprintln!("SKIPPED: no Bybit order book recordings found");
+    }
+}
+
+#[test]
+fn test_okx_fast_path_agrees_with_generic_on_real_data() {
+    let prefixes = [
+        "cryptofeed_2021-07-22_books-l2-tbt",
+        "cryptofeed_2022-05-13_books",
+        "crypto-msg-parser_",
+    ];
+    let mut fast_total = 0;
+    for prefix in prefixes {
+        let Some((messages, symbols)) = received("okx", prefix, "instId") else {
+            continue;
+        };
+        let mut decoder = OkxDecoder::new(MarketKind::Perp, symbols.clone());
+        let generic = decoder.clone();
+        let mut tally = Tally::default();
+        tally.check_all(
+            &messages,
+            |f, out| edgeline::feed::okx::fast::decode(&symbols, f, 7, out),
+            |f, out| decoder.decode(f, 7, out),
+            |f, out| generic.decode_generic(f, 7, out),
+            book_or_trade,
+        );
+        fast_total += tally.finish(prefix, "book/bbo-tbt/trades pushes");
+    }
+    if fast_total == 0 {
+        eprintln!("SKIPPED: no OKX recordings found");
+    }
+}
+
+#[test]
+fn test_hyperliquid_fast_path_agrees_with_generic_on_real_data() {
+    let prefixes = [
+        "perp_hftbacktest_",
+        "perp_spot_tardis-node_",
+        "perp_nautilus_",
+    ];
+    let mut fast_total = 0;
+    for prefix in prefixes {
+        let Some((messages, symbols)) = received("hyperliquid", prefix, "coin") else {
+            continue;
+        };
+        let mut tally = Tally::default();
+        for kind in [MarketKind::Spot, MarketKind::Perp] {
+            let mut decoder = HyperliquidDecoder::new(kind, symbols.clone());
+            let generic = decoder.clone();
+            // Each message counts once (on the perpetuals decoder).
+            tally.check_all(
+                &messages,
+                |f, out| edgeline::feed::hyperliquid::fast::decode(&symbols, f, 7, out),
+                |f, out| decoder.decode(f, 7, out),
+                |f, out| generic.decode_generic(f, 7, out),
+                |events| kind == MarketKind::Perp && book_or_trade(events),
+            );
+        }
+        fast_total += tally.finish(prefix, "l2Book/bbo/trades messages");
+    }
+    if fast_total == 0 {
+        eprintln!("SKIPPED: no Hyperliquid recordings found");
+    }
+}
+
+/// Real OKX and Hyperliquid messages, with their symbols, for the mutation tests (empty
+/// when the data is absent).
+fn mutation_corpus(venue: &str) -> &'static (Vec<String>, SymbolMap) {
+    static OKX: OnceLock<(Vec<String>, SymbolMap)> = OnceLock::new();
+    static HYPERLIQUID: OnceLock<(Vec<String>, SymbolMap)> = OnceLock::new();
+    let (cell, prefixes, key): (_, &[&str], _) = match venue {
+        "okx" => (
+            &OKX,
+            &["cryptofeed_2022-05-13_books", "crypto-msg-parser_"],
+            "instId",
+        ),
+        _ => (
+            &HYPERLIQUID,
+            &["perp_hftbacktest_", "perp_spot_tardis-node_"],
+            "coin",
+        ),
+    };
+    cell.get_or_init(|| {
+        let messages: Vec<String> = prefixes
+            .iter()
+            .filter_map(|prefix| received(venue, prefix, key))
+            .flat_map(|(messages, _)| messages)
+            .collect();
+        let symbols = symbols_of(messages.iter().map(String::as_str), key);
+        (messages, symbols)
+    })
+}
+
+/// `decode` (fast path first) and `generic` agree on `frame`, and the decoder keeps the
+/// fuzzing invariants.
+fn same_as_generic(
+    frame: &[u8],
+    mut decode: impl FnMut(&[u8], &mut EventBuf) -> Result<Decoded, DecodeError>,
+    generic: impl Fn(&[u8], &mut EventBuf) -> Result<Decoded, DecodeError>,
+) -> Result<(), TestCaseError> {
+    fuzz::check(frame, &mut |f, buf: &mut EventBuf| decode(f, buf))?;
+    let (mut a, mut b) = (
+        EventBuf::with_capacity(fuzz::CAPACITY),
+        EventBuf::with_capacity(fuzz::CAPACITY),
+    );
+    let with_fast = decode(frame, &mut a);
+    let alone = generic(frame, &mut b);
+    prop_assert_eq!(format!("{with_fast:?}"), format!("{alone:?}"));
+    prop_assert_eq!(a.as_slice(), b.as_slice());
+    Ok(())
+}
+
+/// A real message of `venue` (picked by `pick`) changed by `m`, and the venue's symbols;
+/// `None` when the data is absent.
+fn mutated(
+    venue: &str,
+    pick: usize,
+    other: usize,
+    m: &fuzz::Mutation,
+) -> Option<(Vec<u8>, &'static SymbolMap)> {
+    let (messages, symbols) = mutation_corpus(venue);
+    let at = |i: usize| messages.get(i % messages.len().max(1));
+    let frame = fuzz::mutate(at(pick)?.as_bytes(), at(other)?.as_bytes(), m);
+    Some((frame, symbols))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1_000))]
+
+    #[test]
+    fn prop_okx_fast_path_agrees_on_mutated_messages(
+        pick in any::<usize>(),
+        other in any::<usize>(),
+        m in fuzz::mutation(),
+    ) {
+        let Some((frame, symbols)) = mutated("okx", pick, other, &m) else {
+            return Ok(());
+        };
+        let mut decoder = OkxDecoder::new(MarketKind::Perp, symbols.clone());
+        let generic = decoder.clone();
+        same_as_generic(&frame, |f, out| decoder.decode(f, 5, out), |f, out| {
+            generic.decode_generic(f, 5, out)
+        })?;
+    }
+
+    #[test]
+    fn prop_hyperliquid_fast_path_agrees_on_mutated_messages(
+        pick in any::<usize>(),
+        other in any::<usize>(),
+        m in fuzz::mutation(),
+    ) {
+        let Some((frame, symbols)) = mutated("hyperliquid", pick, other, &m) else {
+            return Ok(());
+        };
+        let mut decoder = HyperliquidDecoder::new(MarketKind::Perp, symbols.clone());
+        let generic = decoder.clone();
+        same_as_generic(&frame, |f, out| decoder.decode(f, 5, out), |f, out| {
+            generic.decode_generic(f, 5, out)
+        })?;
     }
 }

@@ -462,7 +462,7 @@ fn paper(queue_share_bps: i64) -> PaperVenue {
         queue_share_bps,
         ..PaperConfig::default()
     };
-    PaperVenue::new(&cfg, &[Venue::Binance])
+    PaperVenue::new(&cfg, &[(Venue::Binance, MarketKind::Spot)])
 }
 
 fn order(id: u64, side: OrderSide, style: OrderStyle, limit: Price, qty: Qty) -> Order {

@@ -167,6 +167,69 @@ fn test_pipeline_on_simulator_records_the_injected_dislocations() {
         "volatility source matched the moved leg for {sources_matched} of {}",
         large.len()
     );
+    check_paper_trading(dir.path(), &outcome);
+}
+
+/// The gateway paper-traded the intents: every intent reached it, what it sent and
+/// filled is in the database, and the last portfolio snapshot balances.
+fn check_paper_trading(dir: &Path, outcome: &RunOutcome) {
+    let report = &outcome.report;
+    assert_eq!(report.counter("edge.intents_dropped"), 0);
+    assert_eq!(
+        report.counter("gateway.intents"),
+        report.counter("edge.intents")
+    );
+    assert!(
+        report.counter("gateway.accepted") > 0,
+        "no intent was traded"
+    );
+    assert_eq!(report.counter("gateway.records_dropped"), 0);
+    let db = rusqlite::Connection::open(dir.join("opportunities.sqlite")).unwrap();
+    let count =
+        |sql: &str| -> u64 { db.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap() as u64 };
+    assert_eq!(
+        count("SELECT COUNT(*) FROM orders WHERE leg = 'FIRST' AND status = 'NEW'"),
+        report.counter("gateway.accepted"),
+        "one first-leg order per accepted intent"
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) FROM orders WHERE status = 'NEW'"),
+        report.counter("gateway.orders")
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) FROM fills"),
+        report.counter("gateway.fills")
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) FROM trades"),
+        report.counter("gateway.trades_closed")
+    );
+    assert!(count("SELECT COUNT(*) FROM portfolio_snapshots") >= 5);
+    let (equity, unrealised, realised): (f64, f64, f64) = db
+        .query_row(
+            "SELECT equity_quote, unrealized_pnl_quote, realized_pnl_quote
+             FROM portfolio_snapshots ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    let closed_pnl: f64 = db
+        .query_row("SELECT COALESCE(SUM(pnl_quote), 0) FROM trades", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert!(
+        (realised - closed_pnl).abs() < 1e-6,
+        "realised {realised} = sum of closed trades {closed_pnl}"
+    );
+    assert!(
+        (equity - unrealised - 20_000.0 - realised).abs() < 1e-6,
+        "equity {equity} = capital + realised {realised} + unrealised {unrealised}"
+    );
+    assert!(
+        report.notes.iter().any(|n| n.starts_with("portfolio:")),
+        "the portfolio summary is in the report"
+    );
 }
 
 #[test]
@@ -196,7 +259,7 @@ fn test_pipeline_stops_on_request_before_duration() {
 fn test_strict_placement_refuses_a_missing_core() {
     let dir = tempfile::tempdir().unwrap();
     let text = format!(
-        "output_dir = \"{}\"\nstrict_placement = true\n[[placement]]\ncore = 4095\nstages = [\"feed\", \"book\", \"edge\", \"telemetry\"]\n",
+        "output_dir = \"{}\"\nstrict_placement = true\n[[placement]]\ncore = 4095\nstages = [\"feed\", \"book\", \"edge\", \"gateway\", \"telemetry\"]\n",
         dir.path().display()
     );
     let config = Config::from_toml(&text, Path::new("t.toml"), 2).unwrap();

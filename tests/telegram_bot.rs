@@ -26,7 +26,7 @@ struct Rig {
     fake: FakeTelegram,
     bot: Option<TelegramBot>,
     control: Arc<Control>,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 /// A bot allowed to talk to `chats`, reading an empty opportunities file; `/reload`
@@ -80,7 +80,7 @@ fn start(chats: &[i64], config_text: Option<&str>, token: &str) -> Rig {
         fake,
         bot: Some(bot),
         control,
-        _dir: dir,
+        dir,
     }
 }
 
@@ -160,6 +160,7 @@ fn test_every_command_is_answered_for_allowed_chats_only() {
     );
     assert!(answer(6).contains("<b>Health</b>") && answer(6).contains("CPU"));
     assert!(answer(6).contains("drops 0"), "{}", answer(6));
+    assert!(answer(6).contains("db rows: written 0"), "{}", answer(6));
     assert!(answer(7).contains("/status") && answer(7).contains("/panic"));
     assert!(answer(8).starts_with("Unknown command."), "{}", answer(8));
     assert_eq!(answer(9), "No opportunities recorded yet.");
@@ -168,6 +169,47 @@ fn test_every_command_is_answered_for_allowed_chats_only() {
     assert_eq!(report.counter("telegram.unauthorized"), 1);
     assert_eq!(report.counter("telegram.commands"), commands.len() as u64);
     assert!(rig.fake.polls() > 0);
+}
+
+/// Writes a closed trade row the way the gateway's telemetry does (every column).
+fn insert_trade(db: &rusqlite::Connection, seq: i64, exit_at: &str, pnl: f64, confidence: i64) {
+    db.execute(
+        "INSERT INTO trades (run_id, seq, trade_id, intent_id, strategy, strategy_version,
+         config_hash, mode, long_venue, long_symbol, short_venue, short_symbol, qty, entry_at,
+         exit_at, entry_long_price, entry_short_price, exit_long_price, exit_short_price,
+         entry_edge_bps, exit_edge_bps, pnl_quote, pnl_bps, fees_quote, slippage_bps,
+         latency_ms, confidence, exit_reason)
+         VALUES ('r', ?1, 'T1', 1, 'CROSS_VENUE', '0.1.0', 'abc', 'PAPER', 'binance',
+         'BTCUSDT', 'okx', 'BTC-USDT-SWAP', 0.01, ?2, ?2, 1, 1, 1, 1, 5, 0, ?3, 1, 0.25, 0,
+         12, ?4, 'TARGET')",
+        rusqlite::params![seq, exit_at, pnl, confidence],
+    )
+    .unwrap();
+}
+
+#[test]
+fn test_trades_lists_the_latest_and_the_statistics_from_the_database() {
+    let rig = start(&[42], None, TOKEN);
+    let db = rusqlite::Connection::open(rig.dir.path().join(DB_FILE_NAME)).unwrap();
+    insert_trade(&db, 1, "2026-11-21T09:15:00.000Z", 12.5, 95);
+    insert_trade(&db, 2, "2026-11-21T10:30:00.000Z", -2.5, 60);
+    insert_trade(&db, 3, "2026-11-21T11:45:00.000Z", 4.0, 75);
+    let answer = rig.ask(42, "/trades 2");
+    assert!(answer.starts_with("<b>Trades</b> 3 closed"), "{answer}");
+    assert!(answer.contains("win rate 67%"), "{answer}");
+    assert!(
+        answer.contains("PnL +14.00") && answer.contains("fees 0.75"),
+        "{answer}"
+    );
+    assert!(
+        answer.contains("11:45:00") && answer.contains("10:30:00"),
+        "{answer}"
+    );
+    assert!(!answer.contains("09:15:00"), "only the latest 2: {answer}");
+    assert!(
+        answer.contains("-2.50") && answer.contains("c60"),
+        "{answer}"
+    );
 }
 
 #[test]

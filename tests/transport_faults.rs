@@ -1,16 +1,20 @@
 //! The transport against the simulator's fault plan, on loopback: for each fault the
 //! client notices it (within the small timeouts configured here), counts it, reconnects
 //! or resyncs by the venue's own procedure, and afterwards every book it holds equals
-//! the simulator's, level for level. The feed and book stages are polled by hand on the
-//! test thread, so the books can be read directly.
+//! the simulator's, level for level. The same over TLS (the simulator's TLS mode, its
+//! certificate trusted through `[transport] extra_root_cert`), with many instruments per
+//! venue (`examples/four-venues-50.toml`), and a certificate the client does not trust is
+//! counted and retried. The feed and book stages are polled by
+//! hand on the test thread, so the books can be read directly.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use edgeline::config::Config;
 use edgeline::feed::health::LinkState;
-use edgeline::pipeline::{FeedAndBook, build_feed_and_book};
-use edgeline::runtime::{RunReport, Stage, clock};
+use edgeline::feed::transport::{Endpoint, Transport, TransportConfig};
+use edgeline::pipeline::{FeedAndBook, build_feed_and_book, sim_config};
+use edgeline::runtime::{Clock, RunReport, Stage, clock};
 use edgeline::sim::{self, FaultAction, SimConfig, SimFault, SimHandle, SimVenue};
 use edgeline::types::{InstrumentId, MarketKind, Side, Venue};
 
@@ -37,6 +41,8 @@ struct Rig {
     config: Config,
     /// Validity of the last top-of-book update per instrument.
     top_valid: Vec<Option<bool>>,
+    /// Holds the simulator's certificate file in TLS mode.
+    _cert_dir: Option<tempfile::TempDir>,
 }
 
 /// The instruments of `venues` from the all-venues example.
@@ -55,15 +61,36 @@ fn instruments(venues: &[Venue]) -> String {
 }
 
 fn rig(venues: &[Venue], faults: Vec<SimFault>, extra: &str) -> Rig {
+    rig_with(venues, faults, extra, false)
+}
+
+/// A rig whose simulator runs in TLS mode (`tls`); the client trusts its certificate
+/// only through the `extra_root_cert` file (the simulator handle is not passed on).
+fn rig_with(venues: &[Venue], faults: Vec<SimFault>, extra: &str, tls: bool) -> Rig {
     let _ = env_logger::builder().is_test(true).try_init();
     let sim = sim::start(SimConfig {
         seed: 3,
         venues: venues.iter().map(|&v| SimVenue::btc(v)).collect(),
         faults,
+        tls,
         ..SimConfig::default()
     })
     .unwrap();
-    let mut text = format!("duration_secs = 5\n[simulator]\nenabled = false\n{TRANSPORT}\n");
+    // Tests about books, not staleness: an unoptimised simulator on a loaded machine falls
+    // behind the wall clock, which the default `stale_after` rightly flags.
+    let extra = if extra.is_empty() {
+        "stale_after_ms = 60000"
+    } else {
+        extra
+    };
+    let mut text = format!("duration_secs = 5\n[simulator]\nenabled = false\n{TRANSPORT}");
+    let cert_dir = sim.certificate_pem().map(|pem| {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sim.pem");
+        std::fs::write(&path, pem).unwrap();
+        text.push_str(&format!("extra_root_cert = \"{}\"\n", path.display()));
+        dir
+    });
     for v in venues {
         text.push_str(&format!(
             "[[venues]]\nname = \"{}\"\nspot_url = \"{}\"\nperp_url = \"{}\"\nrest_url = \"{}\"\n{extra}\n",
@@ -75,13 +102,49 @@ fn rig(venues: &[Venue], faults: Vec<SimFault>, extra: &str) -> Rig {
     }
     text.push_str(&instruments(venues));
     let config = Config::from_toml(&text, Path::new("faults.toml"), 2).unwrap();
-    let hot = build_feed_and_book(&config, Some(&sim)).unwrap();
+    let hot = build_feed_and_book(&config, None).unwrap();
     let top_valid = vec![None; config.registry.len()];
     Rig {
         sim,
         hot,
         config,
         top_valid,
+        _cert_dir: cert_dir,
+    }
+}
+
+/// A rig for the instruments of the first `bases` bases of the 4 x 50 example, on a
+/// simulator started from the configuration as the main job starts it.
+fn rig_many(bases: usize) -> Rig {
+    let _ = env_logger::builder().is_test(true).try_init();
+    let example = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/four-venues-50.toml");
+    let text = std::fs::read_to_string(example).unwrap();
+    let mut blocks = text.split("[[instruments]]");
+    let head = blocks.next().unwrap();
+    let wanted: Vec<String> = head
+        .lines()
+        .skip_while(|l| !l.starts_with("[simulator.start_prices]"))
+        .skip(1)
+        .take(bases)
+        .map(|l| format!("base = \"{}\"", l.split(' ').next().unwrap()))
+        .collect();
+    // Tests about books, not staleness (see `rig_with`).
+    let mut text = head
+        .replacen("[[venues]]", &format!("{TRANSPORT}\n[[venues]]"), 1)
+        .replace("name = \"", "stale_after_ms = 60000\nname = \"");
+    for block in blocks.filter(|b| wanted.iter().any(|w| b.contains(&format!("{w}\n")))) {
+        text.push_str("[[instruments]]");
+        text.push_str(block);
+    }
+    let config = Config::from_toml(&text, Path::new("many.toml"), 2).unwrap();
+    let sim = sim::start(sim_config(&config, config.simulator.as_ref().unwrap())).unwrap();
+    let hot = build_feed_and_book(&config, Some(&sim)).unwrap();
+    Rig {
+        top_valid: vec![None; config.registry.len()],
+        sim,
+        hot,
+        config,
+        _cert_dir: None,
     }
 }
 
@@ -148,8 +211,9 @@ impl Rig {
         for id in self.ids() {
             let inst = self.config.registry.get(id);
             let name = format!("{} {} {}", inst.venue, inst.kind.name(), inst.symbol);
-            assert!(self.hot.book.engine().is_valid(id), "{name}: book invalid");
-            let expected = self.sim.book(inst.venue, inst.kind).unwrap();
+            let valid = self.hot.book.engine().is_valid(id);
+            assert!(valid, "{name}: book invalid; report: {:?}", self.report());
+            let expected = self.sim.book(inst.venue, inst.kind, &inst.symbol).unwrap();
             let l2 = self.hot.book.engine().l2(id);
             let side = |s| -> Vec<_> { l2.side(s).iter().map(|l| (l.price, l.qty)).collect() };
             assert_eq!(side(Side::Bid), expected.bids, "{name}: bids");
@@ -293,7 +357,7 @@ fn test_fault_delay_marks_the_feed_stale_and_suppresses_its_tops() {
     rig.until_quiet();
     for id in rig.ids() {
         let inst = rig.config.registry.get(id);
-        let expected = rig.sim.book(inst.venue, inst.kind).unwrap();
+        let expected = rig.sim.book(inst.venue, inst.kind, &inst.symbol).unwrap();
         let l2 = rig.hot.book.engine().l2(id);
         let bids: Vec<_> = l2
             .side(Side::Bid)
@@ -324,6 +388,103 @@ fn test_fault_refused_handshakes_are_retried_with_backoff() {
     let report = rig.finish();
     assert_eq!(report.counter("feed.connect_failures"), 2);
     assert_eq!(report.counter("feed.connections_open"), 2);
+}
+
+#[test]
+fn test_tls_books_equal_the_simulators_over_wss_and_https() {
+    let mut rig = rig_with(&[Venue::Binance, Venue::Okx], Vec::new(), "", true);
+    assert!(
+        rig.sim
+            .url(Venue::Okx, MarketKind::Spot)
+            .starts_with("wss://")
+    );
+    assert!(rig.sim.rest_base().starts_with("https://"));
+    rig.assert_books_equal_sim();
+    let report = rig.finish();
+    assert_eq!(
+        report.counter("feed.snapshots"),
+        2,
+        "both Binance snapshots over https"
+    );
+    assert_eq!(report.counter("feed.connections_open"), 4);
+    assert_eq!(report.counter("feed.connect_failures"), 0);
+}
+
+#[test]
+fn test_the_four_venues_50_example_resolves_and_its_simulator_starts() {
+    let example = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/four-venues-50.toml");
+    let text = std::fs::read_to_string(&example).unwrap();
+    let config = Config::from_toml(&text, &example, 2).unwrap();
+    assert_eq!(config.registry.len(), 200);
+    for venue in Venue::ALL {
+        let count = config.registry.iter().filter(|i| i.venue == venue).count();
+        assert_eq!(count, 50, "{venue}");
+    }
+    let sim = sim::start(sim_config(&config, config.simulator.as_ref().unwrap())).unwrap();
+    sim.stop();
+}
+
+#[test]
+fn test_many_instruments_per_venue_books_equal_the_simulators() {
+    let mut rig = rig_many(3);
+    assert_eq!(
+        rig.config.registry.len(),
+        24,
+        "3 bases x spot, perp x 4 venues"
+    );
+    rig.assert_books_equal_sim();
+    let report = rig.finish();
+    assert_eq!(report.counter("feed.snapshots"), 6, "one per Binance book");
+    for key in [
+        "feed.malformed",
+        "book.sequence_gaps",
+        "book.checksum_mismatches",
+    ] {
+        assert_eq!(report.counter(key), 0, "{key}");
+    }
+    assert_eq!(report.counter("feed.connections_open"), 8);
+}
+
+#[test]
+fn test_tls_untrusted_certificate_is_counted_and_retried_until_trusted() {
+    let _ = env_logger::builder().is_test(true).try_init();
+    let sim = sim::start(SimConfig {
+        venues: vec![SimVenue::btc(Venue::Okx)],
+        tls: true,
+        ..SimConfig::default()
+    })
+    .unwrap();
+    let config = TransportConfig {
+        backoff_base: Duration::from_millis(10),
+        backoff_max: Duration::from_millis(50),
+        ..TransportConfig::default()
+    };
+    let clock = Clock::new();
+    let mut transport = Transport::new(16, config, clock.clone()).unwrap();
+    transport
+        .add(Endpoint {
+            url: sim.url(Venue::Okx, MarketKind::Spot),
+            subscribe: Vec::new(),
+            heartbeat: None,
+        })
+        .unwrap();
+    let deadline = clock::monotonic_now() + PHASE_LIMIT;
+    while transport.counts(0).failed_attempts < 3 {
+        assert!(clock::monotonic_now() < deadline, "no retries");
+        transport.tick(clock.raw());
+        transport.poll_readiness().unwrap();
+        clock::sleep(Duration::from_millis(1));
+    }
+    assert!(!transport.is_open(0));
+    assert_eq!(transport.counts(0).opened, 0);
+    transport.trust_root(sim.certificate_der().unwrap().to_vec());
+    while !transport.is_open(0) {
+        assert!(clock::monotonic_now() < deadline, "not open once trusted");
+        transport.tick(clock.raw());
+        transport.poll_readiness().unwrap();
+        clock::sleep(Duration::from_millis(1));
+    }
+    assert_eq!(transport.counts(0).opened, 1);
 }
 
 /// One SplitMix64 step: the soak plan's deterministic randomness.

@@ -60,6 +60,7 @@ pub struct BookStage {
     resync_pending: Vec<bool>,
     stale: Vec<bool>,
     resync: rtrb::Producer<InstrumentId>,
+    gateway: Option<rtrb::Producer<MarketEvent>>,
     io: BookIo,
 }
 
@@ -88,8 +89,35 @@ impl BookStage {
             resync_pending: vec![false; registry.len()],
             stale: vec![false; registry.len()],
             resync,
+            gateway: None,
             io,
         }
+    }
+
+    /// Also hands every event it applied to the gateway through `ring` (book data
+    /// only while the instrument's book is valid, so the paper venue never trades on a
+    /// book the strategies consider broken). Like the edge ring, an event is only taken
+    /// when this ring has room: backpressure, nothing dropped.
+    pub fn with_gateway(mut self, ring: rtrb::Producer<MarketEvent>) -> Self {
+        self.gateway = Some(ring);
+        self
+    }
+
+    /// Forwards an applied event to the gateway (room was checked before the pop).
+    fn forward(&mut self, event: &MarketEvent) {
+        let Some(ring) = self.gateway.as_mut() else {
+            return;
+        };
+        let book_data = matches!(
+            event.body,
+            EventBody::DepthBegin { .. }
+                | EventBody::DepthLevel { .. }
+                | EventBody::TopOfBook { .. }
+        );
+        if book_data && !self.engine.is_valid(event.instrument) {
+            return;
+        }
+        let _ = ring.push(*event);
     }
 
     /// The book engine, to configure it before the run (which books carry ladders).
@@ -288,11 +316,16 @@ impl Stage for BookStage {
     fn poll(&mut self) -> usize {
         let mut handled = 0;
         while handled < EVENTS_PER_POLL_MAX && !self.io.output.is_full() {
+            if self.gateway.as_ref().is_some_and(rtrb::Producer::is_full) {
+                self.io.stats.book_gateway_ring_full.incr();
+                break;
+            }
             let Ok(event) = self.io.input.pop() else {
                 break;
             };
             let start_raw = self.io.clock.raw();
             self.apply(&event, start_raw);
+            self.forward(&event);
             handled += 1;
         }
         self.io.stats.book_events.add(handled as u64);

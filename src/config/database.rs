@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::config::ConfigError;
 use crate::config::raw::{RawDatabase, RawTelemetry};
+use crate::telemetry::db::deadline::WRITE_TIMEOUT_DEFAULT;
 use crate::telemetry::db::postgres::{PASSWORD_ENV, PgTarget};
 use crate::telemetry::db::spool::SPOOL_MAX_BYTES_DEFAULT;
 use crate::telemetry::db::{
@@ -19,6 +20,10 @@ pub const FLUSH_INTERVAL_MS_MAX: u64 = 60_000;
 
 /// Smallest accepted spool bound (a few segments' worth of rows).
 pub const SPOOL_MAX_BYTES_MIN: u64 = 1 << 20;
+
+/// Accepted `write_timeout_ms`: long enough for a batch over a slow link, short
+/// enough that rows reach the spool before the queue to the writer fills.
+pub const WRITE_TIMEOUT_MS_RANGE: std::ops::RangeInclusive<u64> = 100..=60_000;
 
 fn invalid(key: &str, reason: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
@@ -68,6 +73,20 @@ pub fn resolve_database(
             format!("{spool_max_bytes} is under the minimum of {SPOOL_MAX_BYTES_MIN} (1 MiB)"),
         ));
     }
+    let write_timeout = match raw.write_timeout_ms {
+        None => WRITE_TIMEOUT_DEFAULT,
+        Some(ms) if WRITE_TIMEOUT_MS_RANGE.contains(&ms) => Duration::from_millis(ms),
+        Some(ms) => {
+            return Err(invalid(
+                "database.write_timeout_ms",
+                format!(
+                    "{ms} is not between {} and {}",
+                    WRITE_TIMEOUT_MS_RANGE.start(),
+                    WRITE_TIMEOUT_MS_RANGE.end()
+                ),
+            ));
+        }
+    };
     let spool_dir = match raw.spool_dir.as_deref() {
         Some("") => return Err(invalid("database.spool_dir", "must not be empty")),
         other => other.map(PathBuf::from),
@@ -78,6 +97,7 @@ pub fn resolve_database(
         flush_interval,
         spool_dir,
         spool_max_bytes,
+        write_timeout,
     })
 }
 
@@ -145,6 +165,9 @@ mod tests {
         assert_eq!(s.flush_interval, FLUSH_INTERVAL_DEFAULT);
         assert_eq!(s.spool_max_bytes, SPOOL_MAX_BYTES_DEFAULT);
         assert_eq!(s.spool_dir, None);
+        assert_eq!(s.write_timeout, WRITE_TIMEOUT_DEFAULT);
+        let s = resolve("write_timeout_ms = 250", "").unwrap();
+        assert_eq!(s.write_timeout, Duration::from_millis(250));
     }
 
     #[test]
@@ -184,6 +207,7 @@ mod tests {
             ("flush_interval_ms = 0", "database.flush_interval_ms"),
             ("spool_max_bytes = 1000", "database.spool_max_bytes"),
             ("spool_dir = \"\"", "database.spool_dir"),
+            ("write_timeout_ms = 5", "database.write_timeout_ms"),
             ("url = \"mysql://x/y\"", "database.url"),
             ("url = \"postgres://u:pw@h:port/d\"", "database.url"),
             ("url = \"\"", "database.url"),

@@ -3,7 +3,9 @@
 //! never read globals. Cold path.
 
 pub mod database;
+pub mod gateway;
 pub mod raw;
+pub mod record;
 pub mod resolve;
 
 use std::path::{Path, PathBuf};
@@ -73,6 +75,13 @@ pub struct SimSettings {
     pub step: Duration,
     /// The fault plan.
     pub faults: Vec<crate::sim::SimFault>,
+    /// Serve over TLS (`wss://`, `https://`) with a self-signed certificate.
+    pub tls: bool,
+    /// Start price per base (others start at the simulator's default).
+    pub start_prices: Vec<(String, crate::types::Price)>,
+    /// A burst of steps: set by the end-to-end benchmark's burst scenario, not by the
+    /// configuration file.
+    pub burst: Option<crate::sim::SimBurst>,
 }
 
 /// Maker and taker fees of one market.
@@ -121,6 +130,10 @@ pub struct RingSizes {
     pub latency_samples: usize,
     /// Events one frame may decode into.
     pub events_per_frame_max: usize,
+    /// edge → gateway.
+    pub intents: usize,
+    /// gateway → telemetry.
+    pub gateway_records: usize,
 }
 
 /// Telemetry sidecar settings.
@@ -128,9 +141,14 @@ pub struct RingSizes {
 pub struct TelemetrySettings {
     /// Progress line interval (`None`: no progress lines).
     pub progress_interval: Option<Duration>,
+    /// Latency dump interval (`None`: only the final dump at exit).
+    pub dump_interval: Option<Duration>,
     /// Fixed interval the load is offered at, for coordinated-omission correction
     /// (set by the end-to-end benchmark, not by the file).
     pub expected_interval: Option<Duration>,
+    /// Block on a full database queue instead of dropping records (set by replays,
+    /// not by the file).
+    pub lossless: bool,
 }
 
 /// The validated configuration.
@@ -172,6 +190,13 @@ pub struct Config {
     pub database: DatabaseSettings,
     /// Venue connection settings.
     pub transport: TransportConfig,
+    /// Paper trading (`None`: `[gateway] enabled = false`).
+    pub gateway: Option<gateway::GatewaySettings>,
+    /// Root certificates (DER) trusted for `wss://` and `https://` besides the bundled
+    /// webpki roots (`transport.extra_root_cert`).
+    pub extra_root_certs: Vec<Vec<u8>>,
+    /// Recording of every received frame, when on.
+    pub record: Option<crate::record::RecordSettings>,
 }
 
 impl Config {
@@ -209,6 +234,65 @@ mod tests {
         Config::from_toml(text, Path::new("test.toml"), 2)
             .unwrap_err()
             .to_string()
+    }
+
+    #[test]
+    fn test_extra_root_cert_and_simulator_tls_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+        let path = dir.path().join("root.pem");
+        std::fs::write(&path, cert.cert.pem()).unwrap();
+        let text = format!(
+            "[simulator]\ntls = true\n[transport]\nextra_root_cert = \"{}\"\n",
+            path.display()
+        );
+        let c = Config::from_toml(&text, Path::new("test.toml"), 2).unwrap();
+        assert_eq!(c.extra_root_certs, vec![cert.cert.der().to_vec()]);
+        assert!(c.simulator.unwrap().tls);
+        assert!(Config::defaults(2).unwrap().extra_root_certs.is_empty());
+    }
+
+    #[test]
+    fn test_simulator_start_prices_and_what_it_can_serve() {
+        let inst = |symbol: &str, base: &str, tick: &str| {
+            format!(
+                "[[instruments]]\nvenue = \"okx\"\nkind = \"spot\"\nsymbol = \"{symbol}\"\nbase = \"{base}\"\ntick_size = \"{tick}\"\nlot_size = \"1\"\n"
+            )
+        };
+        let prices = "[simulator.start_prices]\nDOGE = \"0.15\"\n";
+        let two = format!(
+            "{prices}{}{}",
+            inst("BTC-USDT", "BTC", "0.1"),
+            inst("DOGE-USDT", "DOGE", "0.00001")
+        );
+        let c = Config::from_toml(&two, Path::new("test.toml"), 2).unwrap();
+        assert_eq!(c.registry.len(), 2);
+        let sim = c.simulator.unwrap();
+        assert_eq!(
+            sim.start_prices,
+            vec![(
+                "DOGE".to_owned(),
+                crate::types::Price::from_decimal_str("0.15").unwrap()
+            )]
+        );
+        let coarse = format!("{prices}{}", inst("DOGE-USDT", "DOGE", "0.001"));
+        let e = err(&coarse);
+        assert!(
+            e.contains("instruments[0].tick_size") && e.contains("start_prices.DOGE"),
+            "{e}"
+        );
+        let twins = format!(
+            "{}{}",
+            inst("BTC-USDT", "BTC", "0.1"),
+            inst("BTC-USDC", "BTC", "0.1")
+        );
+        let e = err(&twins);
+        assert!(
+            e.contains("instruments[1]") && e.contains("two of BTC"),
+            "{e}"
+        );
+        let e = err("[simulator.start_prices]\nETH = \"-1\"\n");
+        assert!(e.contains("simulator.start_prices.ETH"), "{e}");
     }
 
     #[test]
@@ -287,6 +371,16 @@ mod tests {
             "[transport]\nsilence_timeout_ms = 100\npong_timeout_ms = 300\nping_interval_ms = 100\n",
         );
         assert!(e.contains("transport.silence_timeout_ms"), "{e}");
+        let e = err("[transport]\nextra_root_cert = \"/nonexistent/roots.pem\"\n");
+        assert!(
+            e.contains("transport.extra_root_cert") && e.contains("/nonexistent/roots.pem"),
+            "{e}"
+        );
+        let e = err("[transport]\nextra_root_cert = \"Cargo.toml\"\n");
+        assert!(
+            e.contains("transport.extra_root_cert") && e.contains("no PEM certificate"),
+            "{e}"
+        );
         let fault = "[simulator]\n[[simulator.faults]]\nvenue = \"okx\"\nkind = \"spot\"\n";
         let e = err(&format!("{fault}action = \"explode\"\n"));
         assert!(
@@ -376,7 +470,7 @@ mod tests {
             [rings]
             market_events = 4096
             [[placement]]
-            stages = ["feed", "book", "edge", "telemetry"]
+            stages = ["feed", "book", "edge", "gateway", "telemetry"]
             idle = "park"
             [telemetry]
             progress_interval_ms = 0
@@ -418,5 +512,19 @@ mod tests {
         assert_eq!(c.scanner.expiry_ns, 500_000_000);
         assert_eq!(c.scanner.top_n, 3);
         assert_eq!(c.scanner.weights.0, [9, 8, 7, 6, 0, 5]);
+    }
+
+    #[test]
+    fn test_dump_interval_default_zero_and_bound() {
+        let c = Config::from_toml("", Path::new("t.toml"), 1).unwrap();
+        assert_eq!(c.telemetry.dump_interval, Some(Duration::from_secs(60)));
+        let only_final = "[telemetry]\ndump_interval_secs = 0\n";
+        let c = Config::from_toml(only_final, Path::new("t.toml"), 1).unwrap();
+        assert_eq!(c.telemetry.dump_interval, None);
+        let e = err("[telemetry]\ndump_interval_secs = 86401\n");
+        assert!(
+            e.contains("telemetry.dump_interval_secs") && e.contains("86401"),
+            "{e}"
+        );
     }
 }

@@ -44,6 +44,30 @@ pub struct RawConfig {
     pub database: Option<RawDatabase>,
     /// Venue connections: timeouts, heartbeats, reconnect backoff, buffers.
     pub transport: Option<RawTransport>,
+    /// Paper trading: risk limits, sizing, the paper venue, execution, exits.
+    pub gateway: Option<crate::config::gateway::RawGateway>,
+    /// Recording of every received frame.
+    pub record: Option<RawRecord>,
+}
+
+/// `[record]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRecord {
+    /// Record every frame (default false; `run --record` turns it on).
+    pub enabled: Option<bool>,
+    /// Folder of the recordings (default `recordings`).
+    pub dir: Option<String>,
+    /// File size that starts a new file, bytes (default 1 GiB).
+    pub rotate_bytes: Option<u64>,
+    /// Receive time a file spans before a new one starts, seconds (default 3600).
+    pub rotate_secs: Option<u64>,
+    /// Uncompressed bytes per block (default 262144).
+    pub block_bytes: Option<usize>,
+    /// Longest a frame waits before its block is written, ms (default 1000).
+    pub flush_interval_ms: Option<u64>,
+    /// Bytes of the ring between the feed thread and the recorder (default 64 MiB).
+    pub ring_bytes: Option<usize>,
 }
 
 /// `[transport]`.
@@ -68,6 +92,10 @@ pub struct RawTransport {
     /// Largest frame or message accepted, bytes (default 4194304); a larger one ends the
     /// connection.
     pub message_bytes_max: Option<usize>,
+    /// A PEM file of root certificates trusted for `wss://` and `https://` besides the
+    /// bundled webpki roots (a private gateway; default none). Relative to the working
+    /// directory.
+    pub extra_root_cert: Option<String>,
 }
 
 /// `[simulator]`.
@@ -88,6 +116,13 @@ pub struct RawSimulator {
     /// Faults injected on the simulator's connections (default none).
     #[serde(default)]
     pub faults: Vec<RawFault>,
+    /// Serve every endpoint over TLS with a self-signed certificate made at start, which
+    /// the client then trusts (default false).
+    pub tls: Option<bool>,
+    /// Start price per base, a decimal string (`{ ETH = "3000" }`); other bases start at
+    /// 60000.
+    #[serde(default)]
+    pub start_prices: std::collections::BTreeMap<String, String>,
 }
 
 /// `[[simulator.faults]]`: one fault of the simulator's fault plan.
@@ -269,6 +304,10 @@ pub struct RawRings {
     pub latency_samples: Option<usize>,
     /// Largest number of events one frame may decode into (default 2048).
     pub events_per_frame_max: Option<usize>,
+    /// edge → gateway order intents (default 1024).
+    pub intents: Option<usize>,
+    /// gateway → telemetry orders, fills, leg-outs and trades (default 16384).
+    pub gateway_records: Option<usize>,
 }
 
 /// `[[placement]]`: one thread.
@@ -289,6 +328,8 @@ pub struct RawCorePlan {
 pub struct RawTelemetry {
     /// Progress line interval, ms (default 1000; 0 disables).
     pub progress_interval_ms: Option<u64>,
+    /// Latency dump interval, s (default 60; 0: only the final dump at exit).
+    pub dump_interval_secs: Option<u64>,
     /// Old name of `database.batch_rows` (still accepted).
     pub db_batch_rows: Option<usize>,
     /// Old name of `database.flush_interval_ms` (still accepted).
@@ -341,4 +382,7 @@ pub struct RawDatabase {
     /// Spool bound in bytes (default 1 GiB, at least 1 MiB); rows beyond it are dropped
     /// and counted.
     pub spool_max_bytes: Option<u64>,
+    /// Longest a PostgreSQL connect or batch may go unanswered before its rows are
+    /// spooled, ms (default 2000).
+    pub write_timeout_ms: Option<u64>,
 }

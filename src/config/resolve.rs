@@ -9,11 +9,13 @@ use std::time::Duration;
 use crate::book::BookParams;
 use crate::book::engine::TopSource;
 use crate::config::database::resolve_database;
+use crate::config::gateway::resolve_gateway;
 use crate::config::raw::{
     RawBasis, RawBook, RawConfig, RawCorePlan, RawInstrument, RawMetrics, RawRings, RawScanner,
     RawTelegram, RawTelemetry, RawTransport,
 };
 use crate::config::raw::{RawFault, RawVenue};
+use crate::config::record::resolve_record;
 use crate::config::{
     Config, ConfigError, FeePair, RingSizes, SimSettings, TelegramSettings, TelemetrySettings,
     VenueSettings,
@@ -33,7 +35,7 @@ pub const DURATION_DEFAULT: Duration = Duration::from_secs(30);
 /// Default output folder.
 pub const OUTPUT_DIR_DEFAULT: &str = "edgeline-out";
 
-fn invalid(key: impl Into<String>, reason: impl Into<String>) -> ConfigError {
+pub(crate) fn invalid(key: impl Into<String>, reason: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
         key: key.into(),
         reason: reason.into(),
@@ -48,10 +50,18 @@ pub fn resolve(raw: RawConfig, core_count: usize) -> Result<Config, ConfigError>
     let registry = resolve_instruments(&raw.instruments)?;
     let venues = resolve_venues(&raw, &registry, simulator.is_some())?;
     let pairs = find_pairs(&registry);
-    if simulator.is_some() {
-        check_simulator_instruments(&registry)?;
+    if let Some(sim) = &simulator {
+        check_simulator_instruments(&registry, sim)?;
     }
     let telemetry = raw.telemetry.clone().unwrap_or_default();
+    let gateway = resolve_gateway(raw.gateway.clone(), &registry, &venues)?;
+    let placement = resolve_placement(&raw.placement, core_count)?;
+    if gateway.is_some() && !placement.places(StageKind::Gateway) {
+        return Err(invalid(
+            "placement",
+            "stage `gateway` is not placed on any core (place it, or set [gateway] enabled = false)",
+        ));
+    }
     let duration_secs = raw.duration_secs.unwrap_or(DURATION_DEFAULT.as_secs());
     if duration_secs == 0 {
         return Err(invalid("duration_secs", "must be at least 1"));
@@ -67,13 +77,20 @@ pub fn resolve(raw: RawConfig, core_count: usize) -> Result<Config, ConfigError>
         basis: resolve_basis(raw.basis.unwrap_or_default())?,
         scanner: resolve_scanner(raw.scanner.unwrap_or_default())?,
         rings: resolve_rings(raw.rings.unwrap_or_default())?,
-        placement: resolve_placement(&raw.placement, core_count)?,
+        placement,
         strict_placement: raw.strict_placement.unwrap_or(false),
         database: resolve_database(raw.database.unwrap_or_default(), &telemetry)?,
-        telemetry: resolve_telemetry(&telemetry),
+        telemetry: resolve_telemetry(&telemetry)?,
+        extra_root_certs: read_root_certs(
+            raw.transport
+                .as_ref()
+                .and_then(|t| t.extra_root_cert.as_deref()),
+        )?,
         transport: resolve_transport(raw.transport.unwrap_or_default())?,
         telegram: resolve_telegram(raw.telegram.unwrap_or_default())?,
         metrics_listen: resolve_metrics(raw.metrics.unwrap_or_default())?,
+        gateway,
+        record: resolve_record(raw.record.unwrap_or_default())?,
         source: None,
     })
 }
@@ -196,6 +213,25 @@ fn resolve_transport(raw: RawTransport) -> Result<TransportConfig, ConfigError> 
     Ok(config)
 }
 
+/// The certificates of `transport.extra_root_cert` (a PEM file), DER.
+fn read_root_certs(path: Option<&str>) -> Result<Vec<Vec<u8>>, ConfigError> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let Some(path) = path else {
+        return Ok(Vec::new());
+    };
+    let key = "transport.extra_root_cert";
+    let pem = std::fs::read(path).map_err(|e| invalid(key, format!("`{path}`: {e}")))?;
+    let certs = CertificateDer::pem_slice_iter(&pem)
+        .map(|c| c.map(|c| c.to_vec()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| invalid(key, format!("`{path}`: {e}")))?;
+    if certs.is_empty() {
+        return Err(invalid(key, format!("`{path}` holds no PEM certificate")));
+    }
+    Ok(certs)
+}
+
 fn resolve_simulator(raw: &RawConfig) -> Result<Option<SimSettings>, ConfigError> {
     let sim = raw.simulator.clone().unwrap_or_default();
     if !sim.enabled.unwrap_or(true) {
@@ -214,8 +250,20 @@ fn resolve_simulator(raw: &RawConfig) -> Result<Option<SimSettings>, ConfigError
         .enumerate()
         .map(|(i, f)| resolve_fault(i, f))
         .collect::<Result<_, _>>()?;
+    let mut start_prices = Vec::with_capacity(sim.start_prices.len());
+    for (base, text) in &sim.start_prices {
+        let key = format!("simulator.start_prices.{base}");
+        let price = Price::from_decimal_str(text).map_err(|e| invalid(&key, e.to_string()))?;
+        if price.raw() <= 0 {
+            return Err(invalid(key, "must be positive"));
+        }
+        start_prices.push((base.clone(), price));
+    }
     Ok(Some(SimSettings {
         faults,
+        start_prices,
+        tls: sim.tls.unwrap_or(false),
+        burst: None,
         seed: sim.seed.unwrap_or(7),
         port: sim.port.unwrap_or(0),
         dislocation_mean_interval: Duration::from_millis(
@@ -412,10 +460,11 @@ fn resolve_venue(i: usize, v: &RawVenue) -> Result<VenueSettings, ConfigError> {
     }
     if let Some(url) = &v.rest_url
         && !url.starts_with("http://")
+        && !url.starts_with("https://")
     {
         return Err(invalid(
             key("rest_url"),
-            format!("`{url}`: only plain http:// is supported until the TLS transport lands"),
+            format!("`{url}`: a REST endpoint starts with http:// or https://"),
         ));
     }
     let mut settings = venue_defaults(venue);
@@ -472,22 +521,43 @@ fn resolve_venue(i: usize, v: &RawVenue) -> Result<VenueSettings, ConfigError> {
     Ok(settings)
 }
 
-fn check_simulator_instruments(registry: &InstrumentRegistry) -> Result<(), ConfigError> {
-    for venue in Venue::ALL {
-        for kind in [MarketKind::Spot, MarketKind::Perp] {
-            let count = registry
-                .iter()
-                .filter(|i| i.venue == venue && i.kind == kind)
-                .count();
-            if count > 1 {
-                return Err(invalid(
-                    "instruments",
-                    format!(
-                        "the built-in simulator serves one {} symbol per venue; {count} are configured on {venue}",
-                        kind.name()
-                    ),
-                ));
-            }
+/// What the built-in simulator can serve: one spot and one perp symbol per base and
+/// venue, each tick at most a thousandth of its base's start price.
+fn check_simulator_instruments(
+    registry: &InstrumentRegistry,
+    sim: &SimSettings,
+) -> Result<(), ConfigError> {
+    let default_price = crate::sim::SimConfig::default().start_price;
+    for (i, inst) in registry.iter().enumerate() {
+        let twin = registry
+            .iter()
+            .take(i)
+            .any(|o| o.venue == inst.venue && o.kind == inst.kind && o.base == inst.base);
+        if twin {
+            return Err(invalid(
+                format!("instruments[{i}]"),
+                format!(
+                    "the built-in simulator serves one {} symbol per base and venue; {} has two of {} on {}",
+                    inst.kind.name(),
+                    inst.kind.name(),
+                    inst.base,
+                    inst.venue
+                ),
+            ));
+        }
+        let start = sim
+            .start_prices
+            .iter()
+            .find(|(b, _)| *b == inst.base)
+            .map_or(default_price, |(_, p)| *p);
+        if start.raw() / inst.tick_size.raw().max(1) < 1_000 {
+            return Err(invalid(
+                format!("instruments[{i}].tick_size"),
+                format!(
+                    "the simulator needs a tick of at most 1/1000 of {}'s start price {start} (set simulator.start_prices.{})",
+                    inst.base, inst.base
+                ),
+            ));
         }
     }
     Ok(())
@@ -791,6 +861,8 @@ fn resolve_rings(raw: RawRings) -> Result<RingSizes, ConfigError> {
         spread_records: size("spread_records", raw.spread_records, 4096, 16)?,
         latency_samples: size("latency_samples", raw.latency_samples, 65536, 16)?,
         events_per_frame_max,
+        intents: size("intents", raw.intents, 1024, 16)?,
+        gateway_records: size("gateway_records", raw.gateway_records, 16384, 16)?,
     })
 }
 
@@ -807,7 +879,9 @@ fn resolve_placement(raw: &[RawCorePlan], core_count: usize) -> Result<Placement
                 StageKind::from_name(name).ok_or_else(|| {
                     invalid(
                         format!("placement[{i}].stages"),
-                        format!("unknown stage `{name}` (known: feed, book, edge, telemetry)"),
+                        format!(
+                            "unknown stage `{name}` (known: feed, book, edge, gateway, telemetry)"
+                        ),
                     )
                 })
             })
@@ -832,10 +906,26 @@ fn resolve_placement(raw: &[RawCorePlan], core_count: usize) -> Result<Placement
     Ok(placement)
 }
 
-fn resolve_telemetry(raw: &RawTelemetry) -> TelemetrySettings {
+/// Default latency dump interval: interval histograms cover the last minute.
+pub const DUMP_INTERVAL_SECS_DEFAULT: u64 = 60;
+/// Longest latency dump interval (a day).
+pub const DUMP_INTERVAL_SECS_MAX: u64 = 86_400;
+
+fn resolve_telemetry(raw: &RawTelemetry) -> Result<TelemetrySettings, ConfigError> {
     let progress_ms = raw.progress_interval_ms.unwrap_or(1000);
-    TelemetrySettings {
-        progress_interval: (progress_ms > 0).then(|| Duration::from_millis(progress_ms)),
-        expected_interval: None,
+    let dump_secs = raw.dump_interval_secs.unwrap_or(DUMP_INTERVAL_SECS_DEFAULT);
+    if dump_secs > DUMP_INTERVAL_SECS_MAX {
+        return Err(invalid(
+            "telemetry.dump_interval_secs",
+            format!(
+                "{dump_secs} is over the maximum of {DUMP_INTERVAL_SECS_MAX} (a day); 0 dumps only at exit"
+            ),
+        ));
     }
+    Ok(TelemetrySettings {
+        progress_interval: (progress_ms > 0).then(|| Duration::from_millis(progress_ms)),
+        dump_interval: (dump_secs > 0).then(|| Duration::from_secs(dump_secs)),
+        expected_interval: None,
+        lossless: false,
+    })
 }

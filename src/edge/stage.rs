@@ -45,8 +45,10 @@ pub struct BasisPair {
 struct PairState {
     pair: BasisPair,
     tracker: BasisTracker,
-    /// Proposed notional of an intent: the larger minimum notional of the two legs.
+    /// Smallest notional of an intent: the larger minimum notional of the two legs.
     notional: Price,
+    /// Base units per perp contract (touch quantities are in contracts).
+    perp_contract_size: Qty,
 }
 
 /// The scanner with its telemetry ring and flush state.
@@ -135,6 +137,7 @@ impl EdgeStage {
                     notional: min_notional(pair.spot)
                         .max(min_notional(pair.perp))
                         .max(Price::from_raw(SIZE_BASE_FLOOR * Price::SCALE)),
+                    perp_contract_size: registry.get(pair.perp).contract_size,
                 })
                 .collect(),
             pairs_of,
@@ -283,9 +286,12 @@ impl EdgeStage {
             self.io.stats.edge_opportunities.incr();
             if opportunity.would_trade_current {
                 self.io.stats.edge_would_trade.incr();
-                let notional = state.notional;
+                let cap = IntentCap {
+                    notional: state.notional,
+                    touch_qty: touch_qty(&opportunity, &spot, &perp, state.perp_contract_size),
+                };
                 if let Some(intents) = self.intents.as_mut() {
-                    let intent = basis_intent(&opportunity, notional, intents);
+                    let intent = basis_intent(&opportunity, cap, intents);
                     push_intent(intents, intent, &self.io);
                 }
             }
@@ -404,10 +410,37 @@ fn spread_intent(opp: &SpreadOpportunity, intents: &mut IntentOut) -> OrderInten
     }
 }
 
-/// IOC both legs at the touch of the chosen direction; quantity `notional` / spot ask.
-/// The basis tracker has no confidence model: it proposes with confidence 100 and lets
-/// the gateway's risk limits decide.
-fn basis_intent(o: &BasisOpportunity, notional: Price, intents: &mut IntentOut) -> OrderIntent {
+/// What bounds a basis intent's quantity.
+#[derive(Debug, Clone, Copy)]
+struct IntentCap {
+    /// The smallest notional both legs accept.
+    notional: Price,
+    /// Base quantity both touches show on the sides the intent takes.
+    touch_qty: Qty,
+}
+
+/// The base quantity shown at the touch on both sides a basis trade takes (the perp's
+/// contracts converted to base).
+fn touch_qty(o: &BasisOpportunity, spot: &Touch, perp: &Touch, perp_contract_size: Qty) -> Qty {
+    let (perp_qty, spot_qty) = match o.direction {
+        Direction::ShortPerpLongSpot => (perp.bid_qty, spot.ask_qty),
+        Direction::LongPerpShortSpot => (perp.ask_qty, spot.bid_qty),
+    };
+    let perp_base =
+        i128::from(perp_qty.raw()) * i128::from(perp_contract_size.raw()) / i128::from(Qty::SCALE);
+    Qty::from_raw(
+        i64::try_from(perp_base)
+            .unwrap_or(i64::MAX)
+            .min(spot_qty.raw()),
+    )
+}
+
+/// IOC both legs at the touch of the chosen direction. The quantity is what both
+/// touches show, and at least `notional` / spot ask (the gateway sizes within it). The
+/// basis tracker has no confidence model: it proposes with confidence 100 and lets the
+/// gateway's risk limits and sizing decide.
+fn basis_intent(o: &BasisOpportunity, cap: IntentCap, intents: &mut IntentOut) -> OrderIntent {
+    let notional = cap.notional;
     let (perp_side, perp_limit, spot_limit) = match o.direction {
         Direction::ShortPerpLongSpot => (OrderSide::Sell, o.prices.perp_bid, o.prices.spot_ask),
         Direction::LongPerpShortSpot => (OrderSide::Buy, o.prices.perp_ask, o.prices.spot_bid),
@@ -431,7 +464,11 @@ fn basis_intent(o: &BasisOpportunity, notional: Price, intents: &mut IntentOut) 
                 style: ExecStyle::Ioc,
             },
         ],
-        qty: Qty::from_raw(i64::try_from(qty_raw).unwrap_or(i64::MAX)),
+        qty: Qty::from_raw(
+            i64::try_from(qty_raw)
+                .unwrap_or(i64::MAX)
+                .max(cap.touch_qty.raw()),
+        ),
         edge_bps: o.edge_bps,
         expected_profit_bps: o.expected_profit_ioc,
         confidence: 100,
@@ -614,7 +651,11 @@ mod tests {
             (basis.legs[1].side, basis.legs[1].limit),
             (OrderSide::Buy, px(10000))
         );
-        assert_eq!(basis.qty, Qty::from_raw(Qty::SCALE), "100 quote at 100");
+        assert_eq!(
+            basis.qty,
+            Qty::from_raw(10 * Qty::SCALE),
+            "both touches show 10, more than the minimum of 100 quote at 100"
+        );
         assert_eq!(basis.expires_raw, basis.ts_decision_raw + 500_000_000);
 
         r.input.push(update(1, 10030, 10040)).unwrap();

@@ -5,6 +5,7 @@ pub mod binance;
 pub mod bybit;
 pub mod decode;
 pub mod event_buf;
+pub mod frame_source;
 pub mod health;
 pub mod hyperliquid;
 pub mod json;

@@ -5,11 +5,16 @@
 //! `snapshot-fetch` thread (cold) sends the HTTP GET, retries failures with a capped
 //! backoff, and hands the body back through a second ring. Bodies travel in buffers
 //! allocated at start-up that the feed stage returns through a third ring, so the hot
-//! path neither allocates nor frees. Plain `http://` only until the TLS transport lands.
+//! path neither allocates nor frees. `http://` or `https://` (rustls, trusting the
+//! same roots as the WebSocket transport: the bundled webpki roots plus the configured
+//! extra ones).
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::Arc;
+
+use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::{ClientConfig, ClientConnection, StreamOwned};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -38,7 +43,7 @@ pub struct SnapshotBody {
 /// Why a fetch failed (logged by the fetcher, which retries).
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
-    /// The URL is not `http://host:port/path`.
+    /// The URL is not `http[s]://host[:port]/path`.
     #[error("unsupported URL `{0}`")]
     Url(String),
     /// Connecting, writing or reading failed.
@@ -82,8 +87,12 @@ pub struct SnapshotFetcher {
 
 impl SnapshotFetcher {
     /// Starts the fetcher; `urls[i]` is the full snapshot URL of instrument `i` (`None`
-    /// for instruments that need no REST snapshot).
-    pub fn start(urls: Vec<Option<String>>) -> std::io::Result<(Self, SnapshotClient)> {
+    /// for instruments that need no REST snapshot); `https://` trusts the bundled roots
+    /// and `extra_roots` (DER).
+    pub fn start(
+        urls: Vec<Option<String>>,
+        extra_roots: &[Vec<u8>],
+    ) -> std::io::Result<(Self, SnapshotClient)> {
         let (req_tx, req_rx) = rtrb::RingBuffer::new(urls.len().max(1) * 2);
         let (body_tx, body_rx) = rtrb::RingBuffer::new(BUFFERS);
         let (spent_tx, mut spent_rx) = rtrb::RingBuffer::new(BUFFERS);
@@ -92,8 +101,13 @@ impl SnapshotFetcher {
             spares.push(Vec::with_capacity(64 << 10));
         }
         let stop = Arc::new(AtomicBool::new(false));
+        let roots: Vec<_> = extra_roots
+            .iter()
+            .map(|der| CertificateDer::from(der.clone()))
+            .collect();
         let worker = Worker {
             urls,
+            tls: crate::feed::transport::client_config(&roots),
             requests: req_rx,
             bodies: body_tx,
             stop: Arc::clone(&stop),
@@ -135,6 +149,7 @@ impl Drop for SnapshotFetcher {
 
 struct Worker {
     urls: Vec<Option<String>>,
+    tls: Arc<ClientConfig>,
     requests: rtrb::Consumer<InstrumentId>,
     bodies: rtrb::Producer<SnapshotBody>,
     stop: Arc<AtomicBool>,
@@ -171,7 +186,7 @@ impl Worker {
     fn fetch_with_retry(&self, url: &str, body: &mut Vec<u8>) -> bool {
         let mut backoff = Duration::from_millis(100);
         loop {
-            match get(url, body) {
+            match get(url, body, &self.tls) {
                 Ok(()) => return true,
                 Err(e) => log::warn!("snapshot: GET {url} failed ({e}); retrying in {backoff:?}"),
             }
@@ -187,34 +202,65 @@ impl Worker {
     }
 }
 
-/// `GET url` over HTTP/1.1 into `body` (replaced).
-pub fn get(url: &str, body: &mut Vec<u8>) -> Result<(), FetchError> {
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or_else(|| FetchError::Url(url.to_owned()))?;
+/// `GET url` over HTTP/1.1 into `body` (replaced); `https://` checks the server against
+/// `tls`'s roots.
+pub fn get(url: &str, body: &mut Vec<u8>, tls: &Arc<ClientConfig>) -> Result<(), FetchError> {
+    let bad_url = || FetchError::Url(url.to_owned());
+    let (rest, secure) = match (url.strip_prefix("http://"), url.strip_prefix("https://")) {
+        (Some(rest), _) => (rest, false),
+        (_, Some(rest)) => (rest, true),
+        _ => return Err(bad_url()),
+    };
     let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     let path = if path.is_empty() { "/" } else { path };
-    let addr: SocketAddr = authority
-        .to_socket_addrs()?
-        .next()
-        .ok_or_else(|| FetchError::Url(url.to_owned()))?;
-    let mut stream = TcpStream::connect_timeout(&addr, REQUEST_TIMEOUT)?;
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((host, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => {
+            (host, port.parse::<u16>().map_err(|_| bad_url())?)
+        }
+        _ => (authority, if secure { 443 } else { 80 }),
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let addr: SocketAddr = (host, port).to_socket_addrs()?.next().ok_or_else(bad_url)?;
+    let stream = TcpStream::connect_timeout(&addr, REQUEST_TIMEOUT)?;
     stream.set_read_timeout(Some(REQUEST_TIMEOUT))?;
     stream.set_write_timeout(Some(REQUEST_TIMEOUT))?;
+    stream.set_nodelay(true)?;
     let request = format!(
         "GET {path} HTTP/1.1\r\nHost: {authority}\r\nAccept: application/json\r\nConnection: close\r\n\r\n"
     );
-    stream.write_all(request.as_bytes())?;
     body.clear();
-    stream
-        .take(u64::try_from(BODY_BYTES_MAX).unwrap_or(u64::MAX) + 1)
-        .read_to_end(body)?;
+    if secure {
+        let name = ServerName::try_from(host.to_owned()).map_err(|_| bad_url())?;
+        let session =
+            ClientConnection::new(Arc::clone(tls), name).map_err(std::io::Error::other)?;
+        exchange(StreamOwned::new(session, stream), &request, body)?;
+    } else {
+        exchange(stream, &request, body)?;
+    }
     if body.len() > BODY_BYTES_MAX {
         return Err(FetchError::Http(format!(
             "response larger than {BODY_BYTES_MAX} bytes"
         )));
     }
     strip_head(body)
+}
+
+/// Writes the request and reads the response until the server closes (at most one byte
+/// past [`BODY_BYTES_MAX`]). A TLS server that closes without `close_notify` ends the
+/// read too: the `Content-Length` check in [`strip_head`] tells a cut response.
+fn exchange(
+    mut stream: impl Read + Write,
+    request: &str,
+    out: &mut Vec<u8>,
+) -> std::io::Result<()> {
+    stream.write_all(request.as_bytes())?;
+    stream.flush()?;
+    let limit = u64::try_from(BODY_BYTES_MAX).unwrap_or(u64::MAX) + 1;
+    match stream.take(limit).read_to_end(out) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// Checks the status line, removes the head and undoes chunked encoding, in place.
@@ -226,13 +272,26 @@ fn strip_head(response: &mut Vec<u8>) -> Result<(), FetchError> {
     let head = String::from_utf8_lossy(&response[..end]).to_ascii_lowercase();
     let status = head.lines().next().unwrap_or_default().to_owned();
     let chunked = head.contains("transfer-encoding: chunked");
+    let length = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse::<usize>().ok());
     response.drain(..end + 4);
     if !status.starts_with("http/1.") || status.split(' ').nth(1) != Some("200") {
         let shown = String::from_utf8_lossy(&response[..response.len().min(200)]).into_owned();
         return Err(FetchError::Http(format!("{status}: {shown}")));
     }
     if chunked {
-        dechunk(response)?;
+        return dechunk(response);
+    }
+    if let Some(length) = length {
+        if response.len() < length {
+            return Err(FetchError::Http(format!(
+                "body cut at {} of {length} bytes",
+                response.len()
+            )));
+        }
+        response.truncate(length);
     }
     Ok(())
 }
@@ -285,17 +344,47 @@ mod tests {
         format!("http://{addr}/api/v3/depth?symbol=BTCUSDT&limit=5")
     }
 
+    fn roots() -> Arc<ClientConfig> {
+        crate::feed::transport::client_config(&[])
+    }
+
     #[test]
     fn test_get_plain_and_chunked_bodies() {
         let mut body = Vec::new();
         let url = serve_once(b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n{\"a\":1}");
-        get(&url, &mut body).unwrap();
+        get(&url, &mut body, &roots()).unwrap();
         assert_eq!(body, b"{\"a\":1}");
         let url = serve_once(
             b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n{\"a\r\n4\r\n\":1}\r\n0\r\n\r\n",
         );
-        get(&url, &mut body).unwrap();
+        get(&url, &mut body, &roots()).unwrap();
         assert_eq!(body, b"{\"a\":1}");
+    }
+
+    #[test]
+    fn test_get_over_https_from_the_tls_simulator_trusting_its_certificate_only() {
+        let sim = crate::sim::start(crate::sim::SimConfig {
+            tls: true,
+            ..crate::sim::SimConfig::default()
+        })
+        .unwrap();
+        let url = format!("{}/api/v3/depth?symbol=BTCUSDT&limit=5", sim.rest_base());
+        assert!(url.starts_with("https://127.0.0.1:"));
+        let mut body = Vec::new();
+        let e = get(&url, &mut body, &roots()).unwrap_err().to_string();
+        assert!(e.contains("certificate"), "{e}");
+        let cert = CertificateDer::from(sim.certificate_der().unwrap().to_vec());
+        let trusting = crate::feed::transport::client_config(&[cert]);
+        get(&url, &mut body, &trusting).unwrap();
+        assert!(body.starts_with(b"{\"lastUpdateId\":"), "{body:?}");
+    }
+
+    #[test]
+    fn test_get_reports_a_body_shorter_than_its_length() {
+        let mut body = Vec::new();
+        let url = serve_once(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n{\"a\":1}");
+        let e = get(&url, &mut body, &roots()).unwrap_err().to_string();
+        assert!(e.contains("cut at 7 of 9"), "{e}");
     }
 
     #[test]
@@ -304,10 +393,10 @@ mod tests {
         let url = serve_once(
             b"HTTP/1.1 400 Bad Request\r\n\r\n{\"code\":-1121,\"msg\":\"Invalid symbol.\"}",
         );
-        let e = get(&url, &mut body).unwrap_err().to_string();
+        let e = get(&url, &mut body, &roots()).unwrap_err().to_string();
         assert!(e.contains("400") && e.contains("Invalid symbol"), "{e}");
         assert!(matches!(
-            get("https://api.binance.com/x", &mut body),
+            get("ftp://api.binance.com/x", &mut body, &roots()),
             Err(FetchError::Url(_))
         ));
     }
@@ -316,7 +405,7 @@ mod tests {
     fn test_fetcher_delivers_and_recycles() {
         let url =
             serve_once(b"HTTP/1.1 200 OK\r\n\r\n{\"lastUpdateId\":5,\"bids\":[],\"asks\":[]}");
-        let (fetcher, mut client) = SnapshotFetcher::start(vec![None, Some(url)]).unwrap();
+        let (fetcher, mut client) = SnapshotFetcher::start(vec![None, Some(url)], &[]).unwrap();
         assert!(client.request(InstrumentId(1)));
         let deadline = clock::monotonic_now() + Duration::from_secs(10);
         let got = loop {

@@ -3,6 +3,11 @@
 //! stage's ring; carries out the book stage's resync requests (a REST snapshot for
 //! Binance, the venue's resubscribe messages elsewhere) and decodes fetched snapshots.
 //!
+//! Frames come from a [`FrameSource`]: the live transport, or a replay's merged
+//! recordings ([`crate::replay`], which also carry the REST snapshots). With a
+//! [`RecorderTap`], every frame and fetched snapshot is also copied to the recorder
+//! (no allocation; a full recorder ring drops and counts).
+//!
 //! Runs on the hot-path thread. Per frame: one clock read (ingress), decode into the
 //! preallocated [`EventBuf`], push to the ring, one latency sample. A frame is only read
 //! when the ring has room for the largest possible frame, so backpressure delays frames
@@ -26,11 +31,13 @@ use std::time::Duration;
 use crate::feed::binance::BinanceDecoder;
 use crate::feed::decode::{DecodeError, Decoded};
 use crate::feed::event_buf::EventBuf;
+use crate::feed::frame_source::{FrameSource, SourcedSnapshot};
 use crate::feed::health::{DelayWindow, LinkState};
 use crate::feed::snapshot_fetch::SnapshotClient;
 use crate::feed::symbols::SymbolMap;
 use crate::feed::transport::{Frame, LinkCounts, Notice, TICK, Transport, duration_ns};
 use crate::feed::venues::{VenueDecoder, resync_messages};
+use crate::record::RecorderTap;
 use crate::runtime::{Clock, RunReport, Stage, StageKind};
 use crate::stats::PipelineStats;
 use crate::telemetry::sample::{Metric, SampleSink};
@@ -97,9 +104,9 @@ pub struct FeedControl {
     pub snapshots: Option<SnapshotClient>,
 }
 
-/// The feed stage.
-pub struct FeedStage {
-    transport: Transport,
+/// The feed stage, over the live transport or (replay) any other [`FrameSource`].
+pub struct FeedStage<S: FrameSource = Transport> {
+    transport: S,
     connections: Vec<FeedConnection>,
     routes: Vec<Option<Route>>,
     control: FeedControl,
@@ -115,15 +122,16 @@ pub struct FeedStage {
     owed_count: usize,
     last_tick_raw: u64,
     second_started_raw: u64,
+    recorder: Option<RecorderTap>,
 }
 
-impl FeedStage {
+impl<S: FrameSource> FeedStage<S> {
     /// A feed stage over connected transports; `connections[i]` describes connection
     /// `i`. `events_per_frame_max` sizes the event buffer (and the ring room a read
     /// needs).
     #[allow(clippy::too_many_arguments)]
     pub fn new(
-        transport: Transport,
+        transport: S,
         connections: Vec<FeedConnection>,
         registry: &InstrumentRegistry,
         control: FeedControl,
@@ -187,7 +195,15 @@ impl FeedStage {
             samples,
             stats,
             clock,
+            recorder: None,
         }
+    }
+
+    /// Records every frame and fetched snapshot through `tap` (see [`crate::record`]).
+    #[must_use]
+    pub fn with_recorder(mut self, tap: RecorderTap) -> Self {
+        self.recorder = Some(tap);
+        self
     }
 
     fn read_connection(&mut self, index: usize) -> usize {
@@ -202,6 +218,9 @@ impl FeedStage {
                 Frame::Idle | Frame::Closed => break,
             };
             let ts_recv_raw = self.clock.raw();
+            if let Some(tap) = self.recorder.as_mut() {
+                tap.frame(index, ts_recv_raw, frame);
+            }
             self.stats.feed_frames.incr();
             self.buf.clear();
             match self.connections[index]
@@ -419,11 +438,12 @@ impl FeedStage {
             };
             self.stats.feed_resyncs.incr();
             if route.venue == Venue::Binance {
-                let queued = self
-                    .control
-                    .snapshots
-                    .as_mut()
-                    .is_some_and(|s| s.request(instrument));
+                let queued = S::SNAPSHOTS_SOURCED
+                    || self
+                        .control
+                        .snapshots
+                        .as_mut()
+                        .is_some_and(|s| s.request(instrument));
                 if !queued {
                     log::error!(
                         "feed: no REST snapshot possible for {} {}",
@@ -440,10 +460,13 @@ impl FeedStage {
         handled
     }
 
-    /// Decodes a fetched REST snapshot into the book stage's ring.
+    /// Decodes a fetched (or sourced) REST snapshot into the book stage's ring.
     fn snapshot(&mut self) -> usize {
         if self.ring.slots() < self.events_per_frame_max {
             return 0;
+        }
+        if S::SNAPSHOTS_SOURCED {
+            return self.sourced_snapshot();
         }
         let Some(client) = self.control.snapshots.as_mut() else {
             return 0;
@@ -452,20 +475,56 @@ impl FeedStage {
             return 0;
         };
         let ts_recv_raw = self.clock.raw();
-        self.buf.clear();
-        if let Err(e) = self.snapshot_decoder.decode_snapshot(
-            &fetched.body,
-            fetched.instrument,
+        if let Some(tap) = self.recorder.as_mut() {
+            tap.snapshot(fetched.instrument, ts_recv_raw, &fetched.body);
+        }
+        let sourced = SourcedSnapshot {
+            instrument: fetched.instrument,
+            body: &fetched.body,
+        };
+        decode_snapshot(
+            &self.snapshot_decoder,
+            sourced,
             ts_recv_raw,
             &mut self.buf,
-        ) {
-            log_malformed(&self.stats, e, &fetched.body);
-        }
+            &self.stats,
+        );
         client.recycle(fetched.body);
-        self.stats.feed_snapshots.incr();
         self.push_events(ts_recv_raw);
         1
     }
+
+    /// A snapshot the frame source carries (replay), when it is the next thing due.
+    fn sourced_snapshot(&mut self) -> usize {
+        let Some(sourced) = self.transport.next_snapshot() else {
+            return 0;
+        };
+        let ts_recv_raw = self.clock.raw();
+        decode_snapshot(
+            &self.snapshot_decoder,
+            sourced,
+            ts_recv_raw,
+            &mut self.buf,
+            &self.stats,
+        );
+        self.push_events(ts_recv_raw);
+        1
+    }
+}
+
+/// Decodes a REST snapshot into `buf` (cleared first), counting it.
+fn decode_snapshot(
+    decoder: &BinanceDecoder,
+    snapshot: SourcedSnapshot<'_>,
+    ts_recv_raw: u64,
+    buf: &mut EventBuf,
+    stats: &PipelineStats,
+) {
+    buf.clear();
+    if let Err(e) = decoder.decode_snapshot(snapshot.body, snapshot.instrument, ts_recv_raw, buf) {
+        log_malformed(stats, e, snapshot.body);
+    }
+    stats.feed_snapshots.incr();
 }
 
 /// A duration in milliseconds, saturated.
@@ -485,7 +544,7 @@ fn log_malformed(stats: &PipelineStats, error: DecodeError, frame: &[u8]) {
     }
 }
 
-impl Stage for FeedStage {
+impl<S: FrameSource> Stage for FeedStage<S> {
     fn kind(&self) -> StageKind {
         StageKind::Feed
     }
@@ -525,5 +584,8 @@ impl Stage for FeedStage {
         report.set("feed.dead_too_large", total.too_large);
         report.set("feed.connect_failures", total.failed_attempts);
         report.set("feed.pings", total.pings);
+        if let Some(tap) = self.recorder.take() {
+            tap.finish(report);
+        }
     }
 }

@@ -7,7 +7,7 @@
 //! quote units (`i128`, the unit of `Price::notional_raw`); ratios are integer basis
 //! points; times are nanoseconds of the gateway's simulated or converted clock.
 
-use crate::types::{InstrumentId, Venue};
+use crate::types::{InstrumentId, MarketKind, Venue};
 
 /// Raw 10^-8 quote units per whole quote unit (USD).
 pub const QUOTE_SCALE: i128 = 100_000_000;
@@ -39,6 +39,14 @@ pub const fn venue_index(venue: Venue) -> usize {
         Venue::Bybit => 1,
         Venue::Okx => 2,
         Venue::Hyperliquid => 3,
+    }
+}
+
+/// The array index of a market kind in per-kind arrays (spot 0, perp 1).
+pub const fn kind_index(kind: MarketKind) -> usize {
+    match kind {
+        MarketKind::Spot => 0,
+        MarketKind::Perp => 1,
     }
 }
 
@@ -185,9 +193,11 @@ pub struct PaperConfig {
     /// `paper.latency_ms.<venue>`: one-way order latency per venue, in [`Venue::ALL`]
     /// order (defaults 10, 15, 20, 50 ms).
     pub latency_ns: [u64; VENUE_COUNT],
-    /// `paper.fees.<venue>`: maker/taker fees per venue (defaults: Binance 2/5 bps,
-    /// Bybit 2/5.5, OKX 2/5, Hyperliquid 1.5/4.5).
-    pub fees: [VenueFees; VENUE_COUNT],
+    /// Maker/taker fees per venue and market kind (`[venue][kind_index]`). The
+    /// pipeline takes them from `[[venues]] spot_fees / perp_fees`, so the paper venue
+    /// charges what the scanner assumed; the defaults here (both kinds: Binance 2/5 bps,
+    /// Bybit 2/5.5, OKX 2/5, Hyperliquid 1.5/4.5) serve tests and benches.
+    pub fees: [[VenueFees; 2]; VENUE_COUNT],
     /// `paper.queue_share_bps`: share of the quantity ahead at entry that must trade at
     /// our price before a resting order fills (default 2,000 bps = 20%).
     pub queue_share_bps: i64,
@@ -214,10 +224,10 @@ impl Default for PaperConfig {
                 50 * NS_PER_MS,
             ],
             fees: [
-                fees(200, 500),
-                fees(200, 550),
-                fees(200, 500),
-                fees(150, 450),
+                [fees(200, 500); 2],
+                [fees(200, 550); 2],
+                [fees(200, 500); 2],
+                [fees(150, 450); 2],
             ],
             queue_share_bps: 2_000,
             market_band_bps: 50,
@@ -370,6 +380,17 @@ pub enum GatewayConfigError {
     },
 }
 
+impl GatewayConfigError {
+    /// The offending key, relative to `[gateway]` (`risk.balance_min`).
+    pub fn key(&self) -> &'static str {
+        match self {
+            GatewayConfigError::NotPositive { key }
+            | GatewayConfigError::OutOfRange { key, .. }
+            | GatewayConfigError::Inconsistent { key, .. } => key,
+        }
+    }
+}
+
 fn positive(key: &'static str, value: i128) -> Result<(), GatewayConfigError> {
     if value > 0 {
         Ok(())
@@ -501,7 +522,7 @@ impl GatewayConfig {
 
     fn validate_paper(&self) -> Result<(), GatewayConfigError> {
         let p = &self.paper;
-        for fees in &p.fees {
+        for fees in p.fees.iter().flatten() {
             within(
                 "paper.fees.maker",
                 fees.maker_centi_bps.into(),

@@ -15,8 +15,8 @@ use crate::gateway::config::{
 use crate::gateway::execution::{ExecCtx, Phase, StepOutcome, Trade, TradeLeg};
 use crate::gateway::order::{OrderLeg, OrderStyle};
 use crate::gateway::paper::{PaperVenue, VenueEvent, fee_raw};
-use crate::gateway::portfolio::{Portfolio, TradeResult};
-use crate::gateway::record::{ClosedTrade, ExitReason, GatewayRecord, Outbox, TradeId};
+use crate::gateway::portfolio::{Portfolio, PortfolioSnapshot, TradeResult};
+use crate::gateway::record::{ClosedLeg, ClosedTrade, ExitReason, GatewayRecord, Outbox, TradeId};
 use crate::gateway::risk::{BreakerEvent, KillSwitch, LegExposure, RejectReason, RiskEngine};
 use crate::gateway::sizing::{AtrTracker, LegRules, SizeRequest, Sizer};
 use crate::types::bps::{Bps, bps_of};
@@ -102,7 +102,8 @@ impl Gateway {
     ) -> Result<Self, GatewayConfigError> {
         let n = registry.len();
         cfg.validate(n)?;
-        let venues: Vec<Venue> = registry.iter().map(|i| i.venue).collect();
+        let markets: Vec<(Venue, MarketKind)> =
+            registry.iter().map(|i| (i.venue, i.kind)).collect();
         let s = &cfg.sizing;
         let atr = AtrTracker::new(s.atr_bar_ms * NS_PER_MS, s.atr_fast_bars, s.atr_slow_bars);
         Ok(Self {
@@ -110,7 +111,7 @@ impl Gateway {
             risk: RiskEngine::new(&cfg.risk, n, cfg.starting_capital_raw, kill),
             sizer: Sizer::new(cfg.sizing.clone()),
             exec: ExecCtx {
-                venue: PaperVenue::new(&cfg.paper, &venues),
+                venue: PaperVenue::new(&cfg.paper, &markets),
                 next_order_id: 1,
                 outbox: Outbox::new(cfg.records_max),
                 leg_timeout_ns: cfg.execution.leg_timeout_ns,
@@ -269,7 +270,7 @@ impl Gateway {
                 e.notional_raw
                     + fee_raw(
                         e.notional_raw,
-                        self.exec.venue.fees(e.venue).taker_centi_bps,
+                        self.exec.venue.fees(e.instrument).taker_centi_bps,
                     )
             })
             .sum();
@@ -292,6 +293,8 @@ impl Gateway {
             intent.expected_profit_bps,
         );
         trade.downgraded = downgrade;
+        trade.confidence = intent.confidence;
+        trade.decided_ns = now.ns;
         Ok(trade)
     }
 
@@ -481,6 +484,18 @@ impl Gateway {
             pnl_raw: result.pnl_raw,
             leg_outs: t.leg_outs,
             leg_out_loss_raw: t.leg_out_loss_raw,
+            legs: t.legs.map(|l| ClosedLeg {
+                instrument: l.order_leg.instrument,
+                side: l.order_leg.side,
+                limit: l.order_leg.limit,
+                contract_size: l.contract_size,
+                entry: l.entry,
+                exit: l.exit,
+            }),
+            entry_spread_bps: t.entry_spread_bps,
+            expected_profit_bps: t.expected_profit_bps,
+            confidence: t.confidence,
+            decided_ns: t.decided_ns,
         }));
         self.update_breakers(now_ns);
     }
@@ -510,11 +525,7 @@ impl Gateway {
     /// profit target, funding convergence).
     fn exit_reason(&self, t: &Trade) -> Option<ExitReason> {
         let x = &self.cfg.exits;
-        let (buy, sell) = if t.legs[0].order_leg.side == OrderSide::Buy {
-            (0, 1)
-        } else {
-            (1, 0)
-        };
+        let (buy, sell) = Self::buy_sell(t);
         let book = |i: usize| self.exec.venue.book(t.legs[i].order_leg.instrument);
         let (buy_book, sell_book) = (book(buy)?, book(sell)?);
         let (buy_mid, sell_mid) = (buy_book.mid()?, sell_book.mid()?);
@@ -529,6 +540,35 @@ impl Gateway {
         if widened >= Bps::from_num(x.spread_exit_bps) {
             return Some(ExitReason::SpreadWidened);
         }
+        let upnl = self.unrealised_raw(t)?;
+        let notional = t.legs[buy].entry.notional_raw;
+        let projected =
+            notional * i128::from(t.expected_profit_bps.to_bits()) / (i128::from(BPS_ONE) << 32);
+        if projected > 0
+            && upnl * i128::from(BPS_ONE) >= projected * i128::from(x.profit_target_bps)
+        {
+            return Some(ExitReason::ProfitTarget);
+        }
+        let converged = funding_delta(&self.funding, &self.rules, &self.cfg, t)
+            .is_some_and(|d| d < converged_raw(&self.cfg));
+        (t.funding_driven && converged).then_some(ExitReason::FundingConverged)
+    }
+}
+
+impl Gateway {
+    /// The buy and the sell leg's indexes.
+    fn buy_sell(t: &Trade) -> (usize, usize) {
+        if t.legs[0].order_leg.side == OrderSide::Buy {
+            (0, 1)
+        } else {
+            (1, 0)
+        }
+    }
+
+    /// PnL of an open trade if both legs were closed at the touch now, entry and exit
+    /// taker fees off; `None` while a book has no touch.
+    fn unrealised_raw(&self, t: &Trade) -> Option<i128> {
+        let (buy, sell) = Self::buy_sell(t);
         let exit_value = |i: usize, side: Side| {
             let level = self
                 .exec
@@ -544,26 +584,55 @@ impl Gateway {
                 v,
                 self.exec
                     .venue
-                    .fees(t.legs[i].order_leg.venue)
+                    .fees(t.legs[i].order_leg.instrument)
                     .taker_centi_bps,
             )
         };
-        let upnl = long_exit - t.legs[buy].entry.notional_raw + t.legs[sell].entry.notional_raw
-            - short_exit
-            - t.legs.iter().map(|l| l.entry.fees_raw).sum::<i128>()
-            - fees(buy, long_exit)
-            - fees(sell, short_exit);
-        let notional = t.legs[buy].entry.notional_raw;
-        let projected =
-            notional * i128::from(t.expected_profit_bps.to_bits()) / (i128::from(BPS_ONE) << 32);
-        if projected > 0
-            && upnl * i128::from(BPS_ONE) >= projected * i128::from(x.profit_target_bps)
-        {
-            return Some(ExitReason::ProfitTarget);
+        Some(
+            long_exit - t.legs[buy].entry.notional_raw + t.legs[sell].entry.notional_raw
+                - short_exit
+                - t.legs.iter().map(|l| l.entry.fees_raw).sum::<i128>()
+                - fees(buy, long_exit)
+                - fees(sell, short_exit),
+        )
+    }
+
+    /// The portfolio as of `now_ns`: capital, open positions marked at the touch, the
+    /// breakers.
+    pub fn snapshot(&self, now_ns: u64) -> PortfolioSnapshot {
+        let open = self.trades.iter().filter(|t| t.phase == Phase::Open);
+        let unrealised_raw = open.clone().filter_map(|t| self.unrealised_raw(t)).sum();
+        let p = &self.portfolio;
+        let (trades, wins) = p.trade_counts();
+        let (leg_outs, leg_out_loss_raw) = p.leg_outs();
+        PortfolioSnapshot {
+            ts_ns: now_ns,
+            equity_raw: p.equity_raw(),
+            available_raw: p.available_raw(),
+            open_value_raw: p.open_value_raw(),
+            open_positions: open.count() as u64,
+            realised_raw: p.realised_raw(),
+            unrealised_raw,
+            daily_pnl_raw: p.equity_raw() - self.risk.day_start_equity_raw(),
+            peak_equity_raw: self.risk.peak_equity_raw(),
+            daily_halt: self.risk.daily_halted(now_ns),
+            killed: self.risk.kill_switch().is_engaged(),
+            closed_trades: trades,
+            wins,
+            leg_outs,
+            leg_out_loss_raw,
         }
-        let converged = funding_delta(&self.funding, &self.rules, &self.cfg, t)
-            .is_some_and(|d| d < converged_raw(&self.cfg));
-        (t.funding_driven && converged).then_some(ExitReason::FundingConverged)
+    }
+
+    /// Hands pending records to `f` while it takes them (the stage's ring has room);
+    /// the rest wait, in order, for the next call.
+    pub fn forward_records(&mut self, f: impl FnMut(GatewayRecord) -> bool) {
+        self.exec.outbox.forward(f);
+    }
+
+    /// Records waiting to be forwarded.
+    pub fn records_pending(&self) -> usize {
+        self.exec.outbox.len()
     }
 }
 
@@ -594,7 +663,7 @@ fn funding_delta(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::gateway::config::{NS_PER_MS, usd};
     use crate::gateway::order::{Order, OrderState};
@@ -604,7 +673,7 @@ mod tests {
     const BIN: InstrumentId = InstrumentId(0);
     const OKX: InstrumentId = InstrumentId(1);
 
-    fn p(s: &str) -> Price {
+    pub(crate) fn p(s: &str) -> Price {
         Price::from_decimal_str(s).unwrap()
     }
 
@@ -612,7 +681,8 @@ mod tests {
         Qty::from_decimal_str(s).unwrap()
     }
 
-    fn registry() -> InstrumentRegistry {
+    /// Binance and OKX BTC perps (ids 0 and 1).
+    pub(crate) fn registry() -> InstrumentRegistry {
         let mut reg = InstrumentRegistry::default();
         for (venue, symbol) in [(Venue::Binance, "BTCUSDT"), (Venue::Okx, "BTC-USDT-SWAP")] {
             reg.insert(InstrumentSpec {

@@ -16,7 +16,7 @@
 //! Owned by the gateway thread; a [`Trade`] is plain data, and [`Trade::step`] sends
 //! orders through the [`ExecCtx`] it is given. Allocation-free.
 
-use crate::gateway::order::{Fill, Order, OrderId, OrderLeg, OrderStyle};
+use crate::gateway::order::{Fill, Order, OrderId, OrderLeg, OrderRole, OrderStyle};
 use crate::gateway::paper::{PaperVenue, band_limit};
 use crate::gateway::record::{ExitReason, GatewayRecord, LegOut, Outbox, TradeId, TradeStage};
 use crate::types::bps::{Bps, bps_of};
@@ -156,9 +156,20 @@ pub struct ExecCtx {
 
 impl ExecCtx {
     /// Sends an order; false when the venue is full (the caller retries next step).
-    fn send(&mut self, leg: OrderLeg, style: OrderStyle, qty: Qty, now_ns: u64) -> Option<OrderId> {
+    fn send(
+        &mut self,
+        leg: OrderLeg,
+        style: OrderStyle,
+        qty: Qty,
+        now_ns: u64,
+        (intent_id, role): (u64, OrderRole),
+    ) -> Option<OrderId> {
         let id = OrderId(self.next_order_id);
-        let order = Order::new(id, leg, style, qty, now_ns);
+        let order = Order {
+            intent_id,
+            role,
+            ..Order::new(id, leg, style, qty, now_ns)
+        };
         self.venue.submit(order, now_ns).ok()?;
         self.next_order_id += 1;
         self.outbox.push(GatewayRecord::OrderSent(order));
@@ -229,6 +240,10 @@ pub struct Trade {
     pub leg_outs: u32,
     /// Their loss.
     pub leg_out_loss_raw: i128,
+    /// The intent's confidence, 0..=100.
+    pub confidence: u8,
+    /// When the gateway took the intent, ns.
+    pub decided_ns: u64,
     /// Since when one leg is on without the other (entry: the hard leg's first fill;
     /// exit: the hard leg's close), ns.
     naked_since_ns: u64,
@@ -261,6 +276,8 @@ impl Trade {
             downgraded: false,
             leg_outs: 0,
             leg_out_loss_raw: 0,
+            confidence: 0,
+            decided_ns: 0,
             naked_since_ns: 0,
         }
     }
@@ -277,7 +294,13 @@ impl Trade {
     /// Sends the hard leg at `now_ns`; false when the venue could not take it.
     pub fn start(&mut self, now_ns: u64, ctx: &mut ExecCtx) -> bool {
         let leg = self.legs[self.hard];
-        self.legs[self.hard].order = ctx.send(leg.order_leg, leg.style, leg.qty, now_ns);
+        self.legs[self.hard].order = ctx.send(
+            leg.order_leg,
+            leg.style,
+            leg.qty,
+            now_ns,
+            (self.intent_id, OrderRole::First),
+        );
         self.deadline_ns = now_ns + ctx.leg_timeout_ns;
         self.legs[self.hard].order.is_some()
     }
@@ -358,7 +381,13 @@ impl Trade {
             limit: limit.unwrap_or(Price::ZERO),
             ..leg.order_leg
         };
-        self.legs[i].order = ctx.send(order_leg, style, leg.net(), now_ns);
+        self.legs[i].order = ctx.send(
+            order_leg,
+            style,
+            leg.net(),
+            now_ns,
+            (self.intent_id, OrderRole::Exit),
+        );
         self.legs[i].order_limit = order_leg.limit;
     }
 
@@ -390,7 +419,13 @@ impl Trade {
             side,
             ..leg.order_leg
         };
-        leg.order = ctx.send(order_leg, OrderStyle::Market, qty, now_ns);
+        leg.order = ctx.send(
+            order_leg,
+            OrderStyle::Market,
+            qty,
+            now_ns,
+            (self.intent_id, OrderRole::Hedge),
+        );
     }
 
     fn finish_hedge(&mut self, i: usize, outbox: &mut Outbox) {
@@ -411,10 +446,19 @@ impl Trade {
         let loss = adverse + h.done.fees_raw;
         self.leg_outs += 1;
         self.leg_out_loss_raw += loss;
+        let other = &self.legs[1 - i];
+        let (other_side, other_done) = match h.stage {
+            TradeStage::Entry => (other.order_leg.side, other.entry),
+            TradeStage::Exit => (other.order_leg.side.opposite(), other.exit),
+        };
         outbox.push(GatewayRecord::LegOut(LegOut {
             trade: self.id,
+            intent_id: self.intent_id,
             leg: i,
             instrument: self.legs[i].order_leg.instrument,
+            filled_instrument: other.order_leg.instrument,
+            filled_side: other_side,
+            filled: other_done,
             stage: h.stage,
             naked_since_ns: h.naked_since_ns,
             hedge_sent_ns: h.sent_ns,
@@ -460,7 +504,13 @@ impl Trade {
             ctx.cancel(self.legs[hard].order.take());
             let leg = self.legs[easy];
             let target = self.easy_target();
-            self.legs[easy].order = ctx.send(leg.order_leg, leg.style, target, now_ns);
+            self.legs[easy].order = ctx.send(
+                leg.order_leg,
+                leg.style,
+                target,
+                now_ns,
+                (self.intent_id, OrderRole::Second),
+            );
             self.deadline_ns = self.first_fill_ns.unwrap_or(now_ns) + ctx.leg_timeout_ns;
             self.phase = Phase::EntryEasy;
         } else if self.legs[hard].order.is_none() || now_ns >= self.deadline_ns {

@@ -7,14 +7,11 @@
 //! so replays and tests are deterministic. `f64` appears only in portfolio metrics
 //! (reports, not decisions).
 //!
-//! How a gateway stage drives [`engine::Gateway`] on each `poll(now_raw)`: convert the
-//! raw reading to an [`engine::Now`] (raw for intent expiry, nanoseconds for
-//! everything else); feed the market events of its ring in order to
-//! [`engine::Gateway::on_market`]; hand each intent of the edge → gateway ring to
-//! [`engine::Gateway::on_intent`]; call [`engine::Gateway::poll`] (arrivals, leg
-//! timeouts, exits, kill switch, breakers); forward [`engine::Gateway::drain_records`]
-//! to telemetry. Poll no later than [`engine::Gateway::next_wakeup_ns`] so leg
-//! deadlines are honoured on time.
+//! [`stage::GatewayStage`] drives [`engine::Gateway`] in the pipeline: on each poll it
+//! feeds the market events of its ring in order to [`engine::Gateway::on_market`],
+//! hands each intent of the edge → gateway ring to [`engine::Gateway::on_intent`], calls
+//! [`engine::Gateway::poll`] (arrivals, leg timeouts, exits, kill switch, breakers) and
+//! forwards the records and portfolio snapshots to telemetry.
 //!
 //! Parts, in the order an intent meets them: [`risk`] (hard limits, counted refusals),
 //! [`sizing`], [`order`] (orders and fills), [`paper`] (latency, book walks, queue
@@ -30,6 +27,7 @@ pub mod portfolio;
 pub mod record;
 pub mod risk;
 pub mod sizing;
+pub mod stage;
 
 pub use config::GatewayConfig;
 pub use engine::{Gateway, Now};

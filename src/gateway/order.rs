@@ -127,6 +127,31 @@ pub struct Fill {
     pub ts_ns: u64,
 }
 
+/// What an order does within its trade.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OrderRole {
+    /// The hard leg's entry (sent first).
+    First,
+    /// The easy leg's entry (sent once the first filled).
+    Second,
+    /// A market order completing a leg that did not fill in time (a leg-out).
+    Hedge,
+    /// A leg's close.
+    Exit,
+}
+
+impl OrderRole {
+    /// Name for database rows.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            OrderRole::First => "FIRST",
+            OrderRole::Second => "SECOND",
+            OrderRole::Hedge => "HEDGE",
+            OrderRole::Exit => "EXIT",
+        }
+    }
+}
+
 /// An order and its execution so far.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Order {
@@ -156,6 +181,12 @@ pub struct Order {
     pub reject: Option<VenueReject>,
     /// Time the gateway sent it, ns.
     pub ts_sent_ns: u64,
+    /// Time it reached its terminal state, ns (0 while working).
+    pub ts_done_ns: u64,
+    /// The intent whose trade sent it.
+    pub intent_id: u64,
+    /// Its role in that trade.
+    pub role: OrderRole,
 }
 
 impl Order {
@@ -175,6 +206,9 @@ impl Order {
             state: OrderState::New,
             reject: None,
             ts_sent_ns,
+            ts_done_ns: 0,
+            intent_id: 0,
+            role: OrderRole::First,
         }
     }
 

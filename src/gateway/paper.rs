@@ -20,9 +20,13 @@
 //! [`PaperVenue::new`], nothing after.
 
 use crate::book::{L2Book, TakerSide};
-use crate::gateway::config::{BPS_ONE, PaperConfig, VENUE_COUNT, VenueFees, venue_index};
+use crate::gateway::config::{
+    BPS_ONE, PaperConfig, VENUE_COUNT, VenueFees, kind_index, venue_index,
+};
 use crate::gateway::order::{Fill, Liquidity, Order, OrderId, OrderState, OrderStyle, VenueReject};
-use crate::types::{EventBody, InstrumentId, MarketEvent, OrderSide, Price, Qty, Side, Venue};
+use crate::types::{
+    EventBody, InstrumentId, MarketEvent, MarketKind, OrderSide, Price, Qty, Side, Venue,
+};
 
 /// What the venue reports back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,7 +66,7 @@ pub struct PaperVenue {
     working: Vec<Working>,
     orders_max: usize,
     latency_ns: [u64; VENUE_COUNT],
-    fees: [VenueFees; VENUE_COUNT],
+    fees: Vec<VenueFees>,
     queue_share_bps: i64,
     band_bps: i64,
     now_ns: u64,
@@ -74,18 +78,22 @@ pub fn fee_raw(notional_raw: i128, centi_bps: i64) -> i128 {
 }
 
 impl PaperVenue {
-    /// A venue for instruments whose venues are `venues` (indexed by instrument id).
-    pub fn new(cfg: &PaperConfig, venues: &[Venue]) -> Self {
+    /// A venue for instruments whose venue and market kind are `markets` (indexed by
+    /// instrument id).
+    pub fn new(cfg: &PaperConfig, markets: &[(Venue, MarketKind)]) -> Self {
         Self {
-            books: venues
+            books: markets
                 .iter()
                 .map(|_| L2Book::with_depth(cfg.book_depth))
                 .collect(),
-            venues: venues.to_vec(),
+            venues: markets.iter().map(|&(venue, _)| venue).collect(),
             working: Vec::with_capacity(cfg.orders_max),
             orders_max: cfg.orders_max,
             latency_ns: cfg.latency_ns,
-            fees: cfg.fees,
+            fees: markets
+                .iter()
+                .map(|&(venue, kind)| cfg.fees[venue_index(venue)][kind_index(kind)])
+                .collect(),
             queue_share_bps: cfg.queue_share_bps,
             band_bps: cfg.market_band_bps,
             now_ns: 0,
@@ -107,9 +115,12 @@ impl PaperVenue {
         self.latency_ns[venue_index(venue)] = ns;
     }
 
-    /// Fees of a venue.
-    pub fn fees(&self, venue: Venue) -> VenueFees {
-        self.fees[venue_index(venue)]
+    /// Fees of an instrument's market (zero for an unknown instrument).
+    pub fn fees(&self, id: InstrumentId) -> VenueFees {
+        self.fees.get(id.index()).copied().unwrap_or(VenueFees {
+            maker_centi_bps: 0,
+            taker_centi_bps: 0,
+        })
     }
 
     /// The venue of an instrument.
@@ -167,6 +178,7 @@ impl PaperVenue {
         let i = self.working.iter().position(|w| w.order.id == id)?;
         let mut order = self.working.swap_remove(i).order;
         order.cancel().ok()?;
+        order.ts_done_ns = self.now_ns;
         Some(order)
     }
 
@@ -248,7 +260,8 @@ impl PaperVenue {
         let w = &mut self.working[i];
         if let Some(reason) = reject {
             let _ = w.order.reject(reason);
-            let done = self.working.swap_remove(i).order;
+            let mut done = self.working.swap_remove(i).order;
+            done.ts_done_ns = at_ns;
             sink(VenueEvent::Done(done));
             return;
         }
@@ -292,7 +305,10 @@ impl PaperVenue {
                 .then(|| book.execute_qty(taker, Qty::from_raw(take)).ok())
                 .flatten()
             {
-                let fee = fee_raw(exec.notional_raw, self.fees(order.venue).taker_centi_bps);
+                let fee = fee_raw(
+                    exec.notional_raw,
+                    self.fees(order.instrument).taker_centi_bps,
+                );
                 let fill = Fill {
                     order: order.id,
                     instrument: order.instrument,
@@ -320,6 +336,7 @@ impl PaperVenue {
         if done.state != OrderState::Filled {
             let _ = done.cancel();
         }
+        done.ts_done_ns = at_ns;
         sink(VenueEvent::Done(done));
     }
 
@@ -332,7 +349,7 @@ impl PaperVenue {
         now_ns: u64,
         sink: &mut impl FnMut(VenueEvent),
     ) {
-        let maker_fee = self.fees(self.venues[instrument.index()]).maker_centi_bps;
+        let maker_fee = self.fees(instrument).maker_centi_bps;
         let mut i = 0;
         while i < self.working.len() {
             let w = &mut self.working[i];
@@ -368,7 +385,8 @@ impl PaperVenue {
                     ts_ns: now_ns,
                 }));
                 if w.order.state == OrderState::Filled {
-                    let done = self.working.swap_remove(i).order;
+                    let mut done = self.working.swap_remove(i).order;
+                    done.ts_done_ns = now_ns;
                     sink(VenueEvent::Done(done));
                     continue;
                 }
@@ -467,7 +485,7 @@ mod tests {
     fn venue() -> (PaperVenue, Vec<VenueEvent>) {
         let mut cfg = PaperConfig::default();
         cfg.latency_ns[0] = 10;
-        let mut v = PaperVenue::new(&cfg, &[Venue::Binance]);
+        let mut v = PaperVenue::new(&cfg, &[(Venue::Binance, MarketKind::Spot)]);
         let mut out = Vec::new();
         for body in [
             level(Side::Bid, "100", "2"),

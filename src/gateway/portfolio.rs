@@ -32,6 +32,42 @@ pub struct TradeResult {
     pub leg_out_loss_raw: i128,
 }
 
+/// The portfolio at one instant, for telemetry (table `portfolio_snapshots`) and the
+/// status board. Money in raw 10^-8 quote units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PortfolioSnapshot {
+    /// When, ns.
+    pub ts_ns: u64,
+    /// Realised equity: starting capital plus realised PnL.
+    pub equity_raw: i128,
+    /// Available capital.
+    pub available_raw: i128,
+    /// Cost locked in open positions.
+    pub open_value_raw: i128,
+    /// Open trades.
+    pub open_positions: u64,
+    /// Realised PnL.
+    pub realised_raw: i128,
+    /// Open trades marked at the touch, exit fees off.
+    pub unrealised_raw: i128,
+    /// Realised PnL since 00:00 UTC.
+    pub daily_pnl_raw: i128,
+    /// Highest realised equity so far.
+    pub peak_equity_raw: i128,
+    /// The daily loss breaker halted trading today.
+    pub daily_halt: bool,
+    /// The kill switch is engaged.
+    pub killed: bool,
+    /// Closed trades.
+    pub closed_trades: u64,
+    /// Winning closed trades.
+    pub wins: u64,
+    /// Leg-outs.
+    pub leg_outs: u64,
+    /// Their loss.
+    pub leg_out_loss_raw: i128,
+}
+
 /// Reported figures.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Metrics {

@@ -7,9 +7,11 @@
 
 use std::collections::VecDeque;
 
+use crate::gateway::execution::Executed;
 use crate::gateway::order::{Fill, Order};
 use crate::gateway::risk::RejectReason;
-use crate::types::{InstrumentId, Price, Qty, Strategy};
+use crate::types::bps::Bps;
+use crate::types::{InstrumentId, OrderSide, Price, Qty, Strategy};
 
 /// Unique trade id within a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -29,10 +31,18 @@ pub enum TradeStage {
 pub struct LegOut {
     /// Trade.
     pub trade: TradeId,
+    /// The intent the trade came from.
+    pub intent_id: u64,
     /// Index of the hedged leg in the intent.
     pub leg: usize,
     /// Its instrument.
     pub instrument: InstrumentId,
+    /// The other leg (the one that did fill): instrument.
+    pub filled_instrument: InstrumentId,
+    /// Its side in this stage (entry side, or the opposite when exiting).
+    pub filled_side: OrderSide,
+    /// What it executed in this stage.
+    pub filled: Executed,
     /// Entry or exit.
     pub stage: TradeStage,
     /// When the other leg first filled (the position became one-sided), ns.
@@ -66,6 +76,23 @@ pub enum ExitReason {
     DailyLoss,
 }
 
+/// One leg of a closed trade: what it entered and exited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClosedLeg {
+    /// Instrument.
+    pub instrument: InstrumentId,
+    /// Entry side.
+    pub side: OrderSide,
+    /// The intent's limit for it (the decision price).
+    pub limit: Price,
+    /// Base units per venue unit.
+    pub contract_size: Qty,
+    /// Entry executions (hedges included).
+    pub entry: Executed,
+    /// Exit executions.
+    pub exit: Executed,
+}
+
 /// A closed trade.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClosedTrade {
@@ -91,9 +118,24 @@ pub struct ClosedTrade {
     pub leg_outs: u32,
     /// Their loss.
     pub leg_out_loss_raw: i128,
+    /// Both legs, in the intent's order.
+    pub legs: [ClosedLeg; 2],
+    /// Entry spread (sell leg over buy leg, mids), bps.
+    pub entry_spread_bps: Bps,
+    /// Expected profit at the intent, bps of notional.
+    pub expected_profit_bps: Bps,
+    /// The intent's confidence, 0..=100.
+    pub confidence: u8,
+    /// When the gateway took the intent, ns.
+    pub decided_ns: u64,
 }
 
 /// One gateway record.
+///
+/// Variants differ in size (a closed trade carries both legs' executions); they travel
+/// by value through a preallocated ring, and boxing the large one would allocate on
+/// the gateway thread.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GatewayRecord {
     /// An order was sent to the venue.
@@ -160,6 +202,27 @@ impl Outbox {
         }
     }
 
+    /// Hands queued records to `f`, oldest first, while it takes them (returns true);
+    /// the first one it refuses stays queued, in order.
+    pub fn forward(&mut self, mut f: impl FnMut(GatewayRecord) -> bool) {
+        while let Some(&r) = self.records.front() {
+            if !f(r) {
+                return;
+            }
+            self.records.pop_front();
+        }
+    }
+
+    /// Records queued.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Whether nothing is queued.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
     /// Records dropped because the outbox was full.
     pub fn dropped(&self) -> u64 {
         self.dropped
@@ -191,5 +254,44 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn test_outbox_forward_keeps_what_is_refused_in_order() {
+        let mut out = Outbox::new(4);
+        for id in 0..3 {
+            out.push(GatewayRecord::Abandoned {
+                trade: TradeId(id),
+                intent_id: id,
+                ts_ns: 0,
+            });
+        }
+        let mut room = 1;
+        let mut got = Vec::new();
+        out.forward(|r| {
+            if room == 0 {
+                return false;
+            }
+            room -= 1;
+            got.push(r);
+            true
+        });
+        assert_eq!(got.len(), 1);
+        assert_eq!(out.len(), 2);
+        let mut rest = Vec::new();
+        out.forward(|r| {
+            rest.push(r);
+            true
+        });
+        assert!(out.is_empty());
+        let ids: Vec<u64> = got
+            .iter()
+            .chain(&rest)
+            .map(|r| match r {
+                GatewayRecord::Abandoned { intent_id, .. } => *intent_id,
+                _ => u64::MAX,
+            })
+            .collect();
+        assert_eq!(ids, [0, 1, 2]);
     }
 }

@@ -9,11 +9,11 @@
 //! engage. Exits, hedges and flattens are never checked here: they reduce risk.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::gateway::config::{
     BPS_ONE, BreakerAction, NS_PER_DAY, NS_PER_HOUR, RiskConfig, VENUE_COUNT, venue_index,
 };
+use crate::runtime::Control;
 use crate::types::{InstrumentId, Venue};
 
 /// Why an entry was refused.
@@ -80,6 +80,27 @@ impl RejectReason {
         self as usize
     }
 
+    /// Counter and report name (`gateway.rejected.<name>`).
+    pub const fn report_key(self) -> &'static str {
+        match self {
+            RejectReason::KillSwitch => "gateway.rejected.kill_switch",
+            RejectReason::DailyLossHalt => "gateway.rejected.daily_loss_halt",
+            RejectReason::DrawdownHalt => "gateway.rejected.drawdown_halt",
+            RejectReason::Expired => "gateway.rejected.expired",
+            RejectReason::Blacklisted => "gateway.rejected.blacklisted",
+            RejectReason::TradeRate => "gateway.rejected.trade_rate",
+            RejectReason::TradeNotional => "gateway.rejected.trade_notional",
+            RejectReason::SymbolPosition => "gateway.rejected.symbol_position",
+            RejectReason::VenuePosition => "gateway.rejected.venue_position",
+            RejectReason::TotalExposure => "gateway.rejected.total_exposure",
+            RejectReason::MinBalance => "gateway.rejected.min_balance",
+            RejectReason::VenueTooSlow => "gateway.rejected.venue_too_slow",
+            RejectReason::Size => "gateway.rejected.size",
+            RejectReason::InvalidIntent => "gateway.rejected.invalid_intent",
+            RejectReason::TradeSlots => "gateway.rejected.trade_slots",
+        }
+    }
+
     /// Name for logs, metrics and database rows.
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -123,26 +144,32 @@ impl RejectCounts {
     }
 }
 
-/// The kill switch: engaged from any thread, polled by the gateway. While engaged the
-/// gateway cancels everything, flattens, and accepts no entry; [`KillSwitch::rearm`]
-/// lets it trade again.
+/// The kill switch: a view of the pipeline's [`Control`] block, engaged from any thread
+/// (Telegram `/panic`, a signal) and polled by the gateway. While engaged the gateway
+/// cancels everything, flattens, and accepts no entry; [`KillSwitch::rearm`] lets it
+/// trade again.
 #[derive(Debug, Clone, Default)]
-pub struct KillSwitch(Arc<AtomicBool>);
+pub struct KillSwitch(Arc<Control>);
 
 impl KillSwitch {
+    /// The kill switch of a shared control block.
+    pub fn new(control: Arc<Control>) -> Self {
+        Self(control)
+    }
+
     /// Engages the switch.
     pub fn engage(&self) {
-        self.0.store(true, Ordering::Release);
+        self.0.kill();
     }
 
     /// Re-arms: trading may resume.
     pub fn rearm(&self) {
-        self.0.store(false, Ordering::Release);
+        self.0.rearm();
     }
 
     /// Whether it is engaged.
     pub fn is_engaged(&self) -> bool {
-        self.0.load(Ordering::Acquire)
+        self.0.is_killed()
     }
 }
 
@@ -311,6 +338,26 @@ impl RiskEngine {
     pub fn reject(&mut self, reason: RejectReason) -> RejectReason {
         self.counts.count(reason);
         reason
+    }
+
+    /// Realised equity at the start of the current day.
+    pub fn day_start_equity_raw(&self) -> i128 {
+        self.day_start_equity_raw
+    }
+
+    /// Highest realised equity seen.
+    pub fn peak_equity_raw(&self) -> i128 {
+        self.peak_equity_raw
+    }
+
+    /// Whether the daily loss breaker halted the day of `now_ns`.
+    pub fn daily_halted(&self, now_ns: u64) -> bool {
+        self.halted_day == Some(now_ns / NS_PER_DAY)
+    }
+
+    /// Whether the drawdown breaker halted trading (until re-armed).
+    pub fn drawdown_halted(&self) -> bool {
+        self.drawdown_halted
     }
 
     /// Lifts the drawdown halt (an operator decision).

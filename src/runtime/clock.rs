@@ -28,6 +28,20 @@ impl Clock {
         (Self::anchored(clock), mock)
     }
 
+    /// A virtual clock for replays: raw ticks *are* unix nanoseconds, moved only through
+    /// the handle (the replay sets it to each frame's recorded receive time), so every
+    /// stage and record sees recorded time and two replays see the same times. The live
+    /// clock's cost is unchanged: quanta dispatches on its clock kind either way.
+    pub fn replayed() -> (Self, Arc<quanta::Mock>) {
+        let (inner, mock) = quanta::Clock::mock();
+        let clock = Self {
+            inner,
+            anchor_raw: 0,
+            anchor_unix_ns: 0,
+        };
+        (clock, mock)
+    }
+
     fn anchored(inner: quanta::Clock) -> Self {
         let anchor_raw = inner.raw();
         let anchor_unix_ns = SystemTime::now()
@@ -119,6 +133,16 @@ mod tests {
         assert_eq!(clock.delta_ns(start, end), 3_000);
         assert_eq!(clock.delta_ns(end, start), 0);
         assert_eq!(clock.raw_ticks_for(Duration::from_secs(2)), 2_000_000_000);
+    }
+
+    #[test]
+    fn test_clock_replayed_reads_unix_ns_set_by_the_handle() {
+        let (clock, mock) = Clock::replayed();
+        mock.increment(1_700_000_000_123_456_789u64);
+        assert_eq!(clock.raw(), 1_700_000_000_123_456_789);
+        assert_eq!(clock.unix_ns(clock.raw()), 1_700_000_000_123_456_789);
+        assert_eq!(clock.unix_ms_now(), 1_700_000_000_123);
+        assert_eq!(clock.raw_ticks_for(Duration::from_millis(2)), 2_000_000);
     }
 
     #[test]

@@ -46,11 +46,16 @@ pub struct Placement {
 }
 
 impl Placement {
-    /// The default for this host: with two or more cores, the hot path (feed, book, edge)
-    /// fused on core 0 with spin-then-yield, telemetry parked on core 1; on one core,
+    /// The default for this host: with two or more cores, the hot path (feed, book, edge,
+    /// gateway) fused on core 0 with spin-then-yield, telemetry parked on core 1; on one core,
     /// everything on one thread.
     pub fn default_for(core_count: usize) -> Self {
-        let hot = [StageKind::Feed, StageKind::Book, StageKind::Edge];
+        let hot = [
+            StageKind::Feed,
+            StageKind::Book,
+            StageKind::Edge,
+            StageKind::Gateway,
+        ];
         let spin = IdlePolicy::SpinThenYield {
             spins: SPIN_BEFORE_YIELD_DEFAULT,
         };
@@ -82,7 +87,13 @@ impl Placement {
         }
     }
 
-    /// Checks that every stage runs exactly once and no thread is empty.
+    /// Whether some thread runs `kind`.
+    pub fn places(&self, kind: StageKind) -> bool {
+        self.cores.iter().any(|plan| plan.stages.contains(&kind))
+    }
+
+    /// Checks that every stage runs exactly once (the gateway at most once: it only
+    /// exists when paper trading is on) and no thread is empty.
     pub fn validate(&self) -> Result<(), PlacementError> {
         let mut seen = Vec::new();
         for (i, plan) in self.cores.iter().enumerate() {
@@ -96,7 +107,12 @@ impl Placement {
                 seen.push(kind);
             }
         }
-        match StageKind::ALL.into_iter().find(|k| !seen.contains(k)) {
+        let required = |k: &StageKind| *k != StageKind::Gateway;
+        match StageKind::ALL
+            .into_iter()
+            .filter(required)
+            .find(|k| !seen.contains(k))
+        {
             Some(missing) => Err(PlacementError::Missing(missing)),
             None => Ok(()),
         }

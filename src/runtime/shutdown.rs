@@ -16,6 +16,8 @@ pub enum StopReason {
     Signal,
     /// [`Shutdown::request_stop`] was called (embedding, tests).
     Requested,
+    /// A replay used up its inputs.
+    EndOfInput,
 }
 
 /// The stop flag and the signal handlers that set it.
@@ -51,6 +53,18 @@ impl Shutdown {
     /// Asks every stage to stop.
     pub fn request_stop(&self) {
         self.stop.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether a signal arrived or a stop was requested (without waiting or setting the
+    /// stop flag): for a thread that drives stages itself (replays).
+    pub fn requested(&self) -> Option<StopReason> {
+        if self.signalled.load(Ordering::Relaxed) {
+            Some(StopReason::Signal)
+        } else if self.stop.load(Ordering::Relaxed) {
+            Some(StopReason::Requested)
+        } else {
+            None
+        }
     }
 
     /// Blocks the control thread until `duration` elapsed, a signal arrived or a stop was

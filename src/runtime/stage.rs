@@ -18,16 +18,19 @@ pub enum StageKind {
     Book,
     /// Edge strategies and the opportunity tracker.
     Edge,
+    /// Order gateway: risk, sizing, the paper venue and two-leg execution.
+    Gateway,
     /// Telemetry sidecar: histograms, database, progress.
     Telemetry,
 }
 
 impl StageKind {
     /// Every stage, in pipeline order.
-    pub const ALL: [StageKind; 4] = [
+    pub const ALL: [StageKind; 5] = [
         StageKind::Feed,
         StageKind::Book,
         StageKind::Edge,
+        StageKind::Gateway,
         StageKind::Telemetry,
     ];
 
@@ -37,6 +40,7 @@ impl StageKind {
             StageKind::Feed => "feed",
             StageKind::Book => "book",
             StageKind::Edge => "edge",
+            StageKind::Gateway => "gateway",
             StageKind::Telemetry => "telemetry",
         }
     }

@@ -1,7 +1,9 @@
-//! One simulated client connection: a plain HTTP request goes to `rest`; otherwise the
+//! One simulated client connection (plain or TLS, see `tls`): an HTTP request goes to
+//! `rest`; otherwise the
 //! WebSocket handshake (the path picks the market: `/{venue}/{spot|perp}` of a
 //! configured venue, or the Binance aliases `/ws/spot`, `/ws/perp`), then a loop that
-//! answers requests (per venue, see `subscription`) and forwards the subscribed frames.
+//! answers requests (per venue, see `subscription`; any of the market's symbols) and
+//! forwards the subscribed frames.
 //!
 //! Runs on its own thread (one per connection, cold path; at most
 //! [`super::hub::CONNECTIONS_MAX`]). Allocates request replies and tungstenite's buffers;
@@ -19,11 +21,12 @@
 use super::SimVenue;
 use super::fault::{FaultState, Verdict};
 use super::hub::{Link, Shared};
-use super::market::Market;
+use super::market::{Listing, Market};
 use super::rest;
 use super::subscription::{RequestContext, handle_request};
+use super::tls::{Identity, SimStream};
 use crate::runtime::{Clock, clock};
-use crate::types::{MarketKind, Venue};
+use crate::types::Venue;
 use crossbeam::channel::RecvTimeoutError;
 use log::{info, warn};
 use std::io;
@@ -74,10 +77,23 @@ pub(crate) enum ConnectionEnd {
     FaultClose,
 }
 
-/// Serves one accepted TCP stream until it closes or the simulator stops.
-pub(crate) fn serve(stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>, routes: &Routes) {
-    let head = prepare(&stream).and_then(|()| rest::peek_head(&stream));
-    match head {
+/// Serves one accepted TCP stream until it closes or the simulator stops; with an
+/// `identity`, over TLS (a client that refuses the certificate ends here, logged).
+pub(crate) fn serve(
+    tcp: TcpStream,
+    peer: SocketAddr,
+    shared: &Arc<Shared>,
+    routes: &Routes,
+    identity: Option<&Identity>,
+) {
+    let mut stream = match prepare(&tcp).and_then(|()| SimStream::new(tcp, identity)) {
+        Ok(stream) => stream,
+        Err(e) => {
+            info!("sim: refused {peer}: {e}");
+            return;
+        }
+    };
+    match rest::read_head(&mut stream) {
         Ok((_, true)) => {}
         Ok((len, false)) => {
             if let Err(e) = rest::serve(stream, len, routes, shared) {
@@ -98,8 +114,8 @@ pub(crate) fn serve(stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>, r
         }
     };
     info!("sim: {peer} connected to {market:?}");
-    let link = shared.register(market);
-    let symbol = routes.request_symbol(market).unwrap_or_default();
+    let symbols = routes.request_symbols(market);
+    let link = shared.register(market, symbols.len());
     let conn_id = format!("sim{:012x}", link.id);
     let fault = shared.connection_fault(market);
     if let Some(f) = fault {
@@ -108,7 +124,7 @@ pub(crate) fn serve(stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>, r
             f.action, f.after_frames
         );
     }
-    let mut conn = Connection::new(&mut ws, &link, shared, market, symbol, &conn_id);
+    let mut conn = Connection::new(&mut ws, &link, shared, market, &symbols, &conn_id);
     conn.fault = FaultState::new(market.venue, fault);
     let end = conn.run();
     shared.unregister(link.id);
@@ -119,40 +135,42 @@ pub(crate) fn serve(stream: TcpStream, peer: SocketAddr, shared: &Arc<Shared>, r
     }
 }
 
-/// One configured market and its symbol.
+/// One configured symbol.
 #[derive(Clone, Debug)]
 struct Route {
-    market: Market,
+    listing: Listing,
     /// As the venue prints it in frames and REST (Binance: upper case).
     wire: String,
     /// As requests name it (Binance stream names: lower case).
     request: String,
 }
 
-/// The configured markets and their symbols, as connections need them.
+/// The configured symbols, as connections need them.
 #[derive(Clone, Debug)]
 pub(crate) struct Routes {
     routes: Vec<Route>,
 }
 
 impl Routes {
-    /// The routes of every configured venue's two markets.
+    /// The routes of every configured venue's symbols; a symbol's index counts its
+    /// venue's symbols of its kind in configuration order.
     pub(crate) fn new(venues: &[SimVenue]) -> Self {
-        let mut routes = Vec::with_capacity(venues.len() * 2);
+        let mut routes: Vec<Route> = Vec::new();
         for v in venues {
-            for (kind, symbol) in [
-                (MarketKind::Spot, &v.spot_symbol),
-                (MarketKind::Perp, &v.perp_symbol),
-            ] {
+            for m in &v.markets {
+                let market = Market {
+                    venue: v.venue,
+                    kind: m.kind,
+                };
+                let index = routes.iter().filter(|r| r.listing.market == market).count();
                 let (wire, request) = match v.venue {
-                    Venue::Binance => (symbol.to_ascii_uppercase(), symbol.to_ascii_lowercase()),
-                    _ => (symbol.clone(), symbol.clone()),
+                    Venue::Binance => {
+                        (m.symbol.to_ascii_uppercase(), m.symbol.to_ascii_lowercase())
+                    }
+                    _ => (m.symbol.clone(), m.symbol.clone()),
                 };
                 routes.push(Route {
-                    market: Market {
-                        venue: v.venue,
-                        kind,
-                    },
+                    listing: Listing { market, index },
                     wire,
                     request,
                 });
@@ -161,23 +179,30 @@ impl Routes {
         Self { routes }
     }
 
-    fn find(&self, market: Market) -> Option<&Route> {
-        self.routes.iter().find(|r| r.market == market)
+    fn has(&self, market: Market) -> bool {
+        self.routes.iter().any(|r| r.listing.market == market)
     }
 
-    /// Every configured market.
-    pub(crate) fn markets(&self) -> Vec<Market> {
-        self.routes.iter().map(|r| r.market).collect()
+    /// Every configured symbol.
+    pub(crate) fn listings(&self) -> Vec<Listing> {
+        self.routes.iter().map(|r| r.listing).collect()
     }
 
-    /// The symbol of a configured market as the venue prints it.
-    pub(crate) fn wire_symbol(&self, market: Market) -> Option<&str> {
-        self.find(market).map(|r| r.wire.as_str())
+    /// The symbol of `market` that the venue prints (or requests name) as `symbol`.
+    pub(crate) fn listing(&self, market: Market, symbol: &str) -> Option<Listing> {
+        self.routes
+            .iter()
+            .find(|r| r.listing.market == market && (r.wire == symbol || r.request == symbol))
+            .map(|r| r.listing)
     }
 
-    /// The symbol of a configured market as requests name it.
-    fn request_symbol(&self, market: Market) -> Option<&str> {
-        self.find(market).map(|r| r.request.as_str())
+    /// The symbols of a market as requests name them, in index order.
+    fn request_symbols(&self, market: Market) -> Vec<String> {
+        self.routes
+            .iter()
+            .filter(|r| r.listing.market == market)
+            .map(|r| r.request.clone())
+            .collect()
     }
 }
 
@@ -203,15 +228,15 @@ enum HandshakeFailure {
 /// Completes the server handshake; the request path selects a configured market, any
 /// other path is answered 404.
 fn handshake(
-    stream: TcpStream,
+    stream: SimStream,
     routes: &Routes,
     shared: &Shared,
-) -> Result<(WebSocket<TcpStream>, Market), HandshakeFailure> {
+) -> Result<(WebSocket<SimStream>, Market), HandshakeFailure> {
     let mut market = None;
     // The callback's signature (and its large error type) is tungstenite's.
     #[allow(clippy::result_large_err)]
     let route = |request: &Request, response: Response| -> Result<Response, ErrorResponse> {
-        market = Market::from_path(request.uri().path()).filter(|m| routes.find(*m).is_some());
+        market = Market::from_path(request.uri().path()).filter(|m| routes.has(*m));
         match market {
             Some(m) if shared.refuse_handshake(m) => Err(unavailable()),
             Some(_) => Ok(response),
@@ -225,7 +250,7 @@ fn handshake(
     let ws = tungstenite::accept_hdr_with_config(stream, route, Some(config))
         .map_err(|e| HandshakeFailure::Handshake(e.to_string()))?;
     let market = market.ok_or_else(|| HandshakeFailure::Handshake("no path".to_owned()))?;
-    ws.get_ref().set_nonblocking(true)?;
+    ws.get_ref().tcp().set_nonblocking(true)?;
     Ok((ws, market))
 }
 
@@ -244,7 +269,7 @@ fn not_found() -> ErrorResponse {
 }
 
 /// Best-effort close frame for the ends we initiate.
-fn close(ws: &mut WebSocket<TcpStream>, end: &ConnectionEnd) {
+fn close(ws: &mut WebSocket<SimStream>, end: &ConnectionEnd) {
     let (code, reason) = match end {
         ConnectionEnd::Stopping => (CloseCode::Away, "simulator stopping"),
         ConnectionEnd::SlowConsumer => (CloseCode::Policy, "slow consumer"),
@@ -256,19 +281,20 @@ fn close(ws: &mut WebSocket<TcpStream>, end: &ConnectionEnd) {
     };
     // The close frame goes after everything already buffered: give the peer up to
     // CLOSE_TIMEOUT to take it. The peer may be gone: a failed close needs no action.
-    let _ = ws.get_ref().set_nonblocking(false);
-    let _ = ws.get_ref().set_write_timeout(Some(CLOSE_TIMEOUT));
+    let _ = ws.get_ref().tcp().set_nonblocking(false);
+    let _ = ws.get_ref().tcp().set_write_timeout(Some(CLOSE_TIMEOUT));
     let _ = ws.close(Some(frame));
     let _ = ws.flush();
 }
 
 /// The loop state of one connection.
 struct Connection<'a> {
-    ws: &'a mut WebSocket<TcpStream>,
+    ws: &'a mut WebSocket<SimStream>,
     link: &'a Link,
     shared: &'a Shared,
     market: Market,
-    symbol: &'a str,
+    /// The market's symbols as requests name them.
+    symbols: Vec<&'a str>,
     conn_id: &'a str,
     /// Wall clock for the venue pongs that carry the time.
     clock: Clock,
@@ -284,11 +310,11 @@ struct Connection<'a> {
 
 impl<'a> Connection<'a> {
     fn new(
-        ws: &'a mut WebSocket<TcpStream>,
+        ws: &'a mut WebSocket<SimStream>,
         link: &'a Link,
         shared: &'a Shared,
         market: Market,
-        symbol: &'a str,
+        symbols: &'a [String],
         conn_id: &'a str,
     ) -> Self {
         Self {
@@ -296,7 +322,7 @@ impl<'a> Connection<'a> {
             link,
             shared,
             market,
-            symbol,
+            symbols: symbols.iter().map(String::as_str).collect(),
             conn_id,
             clock: Clock::new(),
             held: None,
@@ -387,15 +413,18 @@ impl<'a> Connection<'a> {
     fn answer(&mut self, text: &str) -> Result<(), ConnectionEnd> {
         let ctx = RequestContext {
             market: self.market,
-            symbol: self.symbol,
+            symbols: &self.symbols,
             conn_id: self.conn_id,
             now_ms: self.clock.unix_ms_now(),
         };
         let outcome = handle_request(text, &ctx);
-        let state = &self.link.state;
-        let _ = state.fetch_update(Ordering::AcqRel, Ordering::Acquire, |s| {
-            Some(outcome.change.apply(s))
-        });
+        for (index, change) in &outcome.changes {
+            if let Some(state) = self.link.states.get(*index) {
+                let _ = state.fetch_update(Ordering::AcqRel, Ordering::Acquire, |s| {
+                    Some(change.apply(s))
+                });
+            }
+        }
         for reply in outcome.replies {
             self.write(Message::text(reply))?;
         }

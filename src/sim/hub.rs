@@ -10,9 +10,10 @@
 //! is dropped from the registry and flagged, and its connection thread closes it. At most
 //! [`REST_PENDING_MAX`] REST requests wait for the model.
 //!
-//! A subscription state is one `u16` (low byte: subscribed streams, high byte: streams
-//! waiting for their snapshot), changed atomically by the connection, so the model never
-//! sees a stream subscribed without its pending snapshot. At each step the model thread
+//! A connection's subscription state is one `u16` per symbol of its market (low byte:
+//! subscribed streams, high byte: streams waiting for their snapshot), changed
+//! atomically by the connection, so the model never sees a stream subscribed without its
+//! pending snapshot. At each step the model thread
 //! first sends each waiting subscriber the snapshot of its stream when the model has one
 //! this step (then clears the pending bit); frames of a stream still waiting for its
 //! snapshot, or whose snapshot went out this step, are not sent to that subscriber.
@@ -20,7 +21,7 @@
 use super::Dislocation;
 use super::book::Levels;
 use super::fault::{FaultAction, SimFault};
-use super::market::{Frame, Market, StreamKind};
+use super::market::{Frame, Listing, Market, StreamKind};
 use crossbeam::channel::{self, Receiver, Sender, TrySendError};
 use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -45,8 +46,8 @@ const STREAM_KINDS: [StreamKind; 4] = [
 /// A REST depth snapshot request waiting for the model thread.
 #[derive(Debug)]
 pub(crate) struct RestRequest {
-    /// The market.
-    pub(crate) market: Market,
+    /// The symbol.
+    pub(crate) listing: Listing,
     /// Most levels a side.
     pub(crate) limit: usize,
     /// Where the body goes (`None` if the model has no such market).
@@ -56,8 +57,8 @@ pub(crate) struct RestRequest {
 /// A request for a market's current book, waiting for the model thread.
 #[derive(Debug)]
 pub(crate) struct BookRequest {
-    /// The market.
-    pub(crate) market: Market,
+    /// The symbol.
+    pub(crate) listing: Listing,
     /// Where `(bids, asks)` go (`None` if the model has no such market).
     pub(crate) reply: Sender<Option<(Levels, Levels)>>,
 }
@@ -73,7 +74,7 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 struct Subscriber {
     id: u64,
     market: Market,
-    state: Arc<AtomicU16>,
+    states: Arc<[AtomicU16]>,
     slow: Arc<AtomicBool>,
     tx: Sender<Utf8Bytes>,
 }
@@ -83,9 +84,9 @@ struct Subscriber {
 pub(crate) struct Link {
     /// Registry id, for [`Shared::unregister`].
     pub(crate) id: u64,
-    /// Subscription state: stream bits ([`StreamKind::bit`]) in the low byte, streams
-    /// waiting for a snapshot in the high byte.
-    pub(crate) state: Arc<AtomicU16>,
+    /// Subscription state per symbol of the market: stream bits ([`StreamKind::bit`]) in
+    /// the low byte, streams waiting for a snapshot in the high byte.
+    pub(crate) states: Arc<[AtomicU16]>,
     /// Set by the model thread when the queue overflowed.
     pub(crate) slow: Arc<AtomicBool>,
     /// Frames to write, in order.
@@ -176,41 +177,42 @@ impl Shared {
     /// Queues a request for a market's current book; `None` if too many wait.
     pub(crate) fn request_book(
         &self,
-        market: Market,
+        listing: Listing,
     ) -> Option<Receiver<Option<(Levels, Levels)>>> {
         let mut pending = lock(&self.books);
         if pending.len() >= REST_PENDING_MAX {
             return None;
         }
         let (reply, rx) = channel::bounded(1);
-        pending.push(BookRequest { market, reply });
+        pending.push(BookRequest { listing, reply });
         Some(rx)
     }
 
     /// Answers every waiting book request.
-    pub(crate) fn answer_books(&self, answer: &dyn Fn(Market) -> Option<(Levels, Levels)>) {
+    pub(crate) fn answer_books(&self, answer: &dyn Fn(Listing) -> Option<(Levels, Levels)>) {
         for request in lock(&self.books).drain(..) {
             // The caller may have given up waiting: nothing to do then.
-            let _ = request.reply.try_send(answer(request.market));
+            let _ = request.reply.try_send(answer(request.listing));
         }
     }
 
-    /// Registers a connection to `market` with an empty subscription.
-    pub(crate) fn register(&self, market: Market) -> Link {
+    /// Registers a connection to `market` (which has `symbols` symbols) with an empty
+    /// subscription.
+    pub(crate) fn register(&self, market: Market, symbols: usize) -> Link {
         let (tx, rx) = channel::bounded(CONNECTION_QUEUE_FRAMES);
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let state = Arc::new(AtomicU16::new(0));
+        let states: Arc<[AtomicU16]> = (0..symbols).map(|_| AtomicU16::new(0)).collect();
         let slow = Arc::new(AtomicBool::new(false));
         lock(&self.subscribers).push(Subscriber {
             id,
             market,
-            state: Arc::clone(&state),
+            states: Arc::clone(&states),
             slow: Arc::clone(&slow),
             tx,
         });
         Link {
             id,
-            state,
+            states,
             slow,
             rx,
         }
@@ -227,45 +229,59 @@ impl Shared {
         lock(&self.subscribers).len()
     }
 
-    /// Whether every market of `markets` has a connection subscribed to a stream.
-    pub(crate) fn all_subscribed(&self, markets: &[Market]) -> bool {
+    /// Whether every symbol of `listings` has a connection subscribed to a stream.
+    pub(crate) fn all_subscribed(&self, listings: &[Listing]) -> bool {
         let subs = lock(&self.subscribers);
-        markets.iter().all(|m| {
-            subs.iter()
-                .any(|s| s.market == *m && s.state.load(Ordering::Acquire) & 0xFF != 0)
+        listings.iter().all(|l| {
+            subs.iter().any(|s| {
+                s.market == l.market
+                    && s.states
+                        .get(l.index)
+                        .is_some_and(|state| state.load(Ordering::Acquire) & 0xFF != 0)
+            })
         })
     }
 
-    /// Queues each frame to every connection subscribed to its stream, draining
+    /// Queues each frame to every connection subscribed to its symbol's stream, draining
     /// `frames`; first gives each subscriber waiting for a snapshot the one `snapshot`
-    /// returns for its market and stream this step, if any. A full queue flags its
+    /// returns for its symbol and stream this step, if any. A full queue flags its
     /// connection slow and drops it from the registry.
     pub(crate) fn broadcast(
         &self,
         frames: &mut Vec<Frame>,
-        snapshot: &dyn Fn(Market, StreamKind) -> Option<String>,
+        snapshot: &dyn Fn(Listing, StreamKind) -> Option<String>,
     ) {
         let texts: Vec<_> = frames
             .drain(..)
-            .map(|f| (f.market, f.stream.bit(), Utf8Bytes::from(f.text)))
+            .map(|f| (f.listing, f.stream.bit(), Utf8Bytes::from(f.text)))
             .collect();
+        let mut masks = Vec::new();
         let mut subs = lock(&self.subscribers);
         subs.retain(|s| {
-            let [mut mask, pending] = s.state.load(Ordering::Acquire).to_le_bytes();
-            let pending = pending & mask;
-            for kind in STREAM_KINDS.iter().filter(|k| pending & k.bit() != 0) {
-                mask &= !kind.bit();
-                let Some(text) = snapshot(s.market, *kind) else {
-                    continue;
-                };
-                s.state
-                    .fetch_and(!(u16::from(kind.bit()) << 8), Ordering::AcqRel);
-                if !s.send(Utf8Bytes::from(text)) {
-                    return false;
+            masks.clear();
+            for (index, state) in s.states.iter().enumerate() {
+                let [mut mask, pending] = state.load(Ordering::Acquire).to_le_bytes();
+                let pending = pending & mask;
+                for kind in STREAM_KINDS.iter().filter(|k| pending & k.bit() != 0) {
+                    mask &= !kind.bit();
+                    let listing = Listing {
+                        market: s.market,
+                        index,
+                    };
+                    let Some(text) = snapshot(listing, *kind) else {
+                        continue;
+                    };
+                    state.fetch_and(!(u16::from(kind.bit()) << 8), Ordering::AcqRel);
+                    if !s.send(Utf8Bytes::from(text)) {
+                        return false;
+                    }
                 }
+                masks.push(mask);
             }
-            texts.iter().all(|(market, bit, text)| {
-                *market != s.market || mask & bit == 0 || s.send(text.clone())
+            texts.iter().all(|(listing, bit, text)| {
+                listing.market != s.market
+                    || masks.get(listing.index).is_none_or(|mask| mask & bit == 0)
+                    || s.send(text.clone())
             })
         });
     }
@@ -273,7 +289,7 @@ impl Shared {
     /// Queues a REST snapshot request for the model thread; `None` if too many wait.
     pub(crate) fn request_rest(
         &self,
-        market: Market,
+        listing: Listing,
         limit: usize,
     ) -> Option<Receiver<Option<String>>> {
         let mut pending = lock(&self.rest);
@@ -282,7 +298,7 @@ impl Shared {
         }
         let (reply, rx) = channel::bounded(1);
         pending.push(RestRequest {
-            market,
+            listing,
             limit,
             reply,
         });
@@ -290,13 +306,13 @@ impl Shared {
     }
 
     /// Answers every waiting REST request with `answer`'s body.
-    pub(crate) fn answer_rest(&self, answer: &dyn Fn(Market, usize) -> Option<String>) {
+    pub(crate) fn answer_rest(&self, answer: &dyn Fn(Listing, usize) -> Option<String>) {
         let mut pending = lock(&self.rest);
         for request in pending.drain(..) {
             // The connection may have given up waiting: nothing to do then.
             let _ = request
                 .reply
-                .try_send(answer(request.market, request.limit));
+                .try_send(answer(request.listing, request.limit));
         }
     }
 
@@ -338,29 +354,55 @@ mod tests {
         kind: MarketKind::Perp,
     };
 
+    fn at(market: Market, index: usize) -> Listing {
+        Listing { market, index }
+    }
+
     fn frame(market: Market, stream: StreamKind) -> Frame {
+        frame_of(at(market, 0), stream)
+    }
+
+    fn frame_of(listing: Listing, stream: StreamKind) -> Frame {
         Frame {
-            market,
+            listing,
             stream,
-            text: format!("{:?}{stream:?}", market.kind),
+            text: format!("{:?}{}{stream:?}", listing.market.kind, listing.index),
         }
     }
 
-    fn no_snapshot(_: Market, _: StreamKind) -> Option<String> {
+    fn no_snapshot(_: Listing, _: StreamKind) -> Option<String> {
         None
+    }
+
+    #[test]
+    fn test_hub_routes_by_symbol() {
+        let shared = Shared::default();
+        let link = shared.register(PERP, 3);
+        let listings = [at(PERP, 0), at(PERP, 1), at(PERP, 2)];
+        let depth = u16::from(StreamKind::Depth.bit());
+        link.states[1].store(depth, Ordering::Release);
+        link.states[2].store(depth, Ordering::Release);
+        assert!(!shared.all_subscribed(&listings));
+        link.states[0].store(u16::from(StreamKind::Trade.bit()), Ordering::Release);
+        assert!(shared.all_subscribed(&listings));
+        let mut frames: Vec<_> = listings
+            .iter()
+            .map(|l| frame_of(*l, StreamKind::Depth))
+            .collect();
+        shared.broadcast(&mut frames, &no_snapshot);
+        let got: Vec<_> = link.rx.try_iter().map(|t| t.to_string()).collect();
+        assert_eq!(got, ["Perp1Depth", "Perp2Depth"]);
     }
 
     #[test]
     fn test_hub_routes_by_market_and_stream() {
         let shared = Shared::default();
-        let spot = shared.register(SPOT);
-        let perp = shared.register(PERP);
-        assert!(!shared.all_subscribed(&[SPOT, PERP]));
-        spot.state
-            .store(u16::from(StreamKind::Depth.bit()), Ordering::Release);
-        perp.state
-            .store(u16::from(StreamKind::BookTicker.bit()), Ordering::Release);
-        assert!(shared.all_subscribed(&[SPOT, PERP]));
+        let spot = shared.register(SPOT, 1);
+        let perp = shared.register(PERP, 1);
+        assert!(!shared.all_subscribed(&[at(SPOT, 0), at(PERP, 0)]));
+        spot.states[0].store(u16::from(StreamKind::Depth.bit()), Ordering::Release);
+        perp.states[0].store(u16::from(StreamKind::BookTicker.bit()), Ordering::Release);
+        assert!(shared.all_subscribed(&[at(SPOT, 0), at(PERP, 0)]));
         let mut frames = vec![
             frame(SPOT, StreamKind::BookTicker),
             frame(SPOT, StreamKind::Depth),
@@ -369,21 +411,20 @@ mod tests {
         shared.broadcast(&mut frames, &no_snapshot);
         assert!(frames.is_empty());
         let got: Vec<_> = spot.rx.try_iter().map(|t| t.to_string()).collect();
-        assert_eq!(got, ["SpotDepth"]);
+        assert_eq!(got, ["Spot0Depth"]);
         let got: Vec<_> = perp.rx.try_iter().map(|t| t.to_string()).collect();
-        assert_eq!(got, ["PerpBookTicker"]);
+        assert_eq!(got, ["Perp0BookTicker"]);
         shared.unregister(spot.id);
-        assert!(!shared.all_subscribed(&[SPOT, PERP]));
+        assert!(!shared.all_subscribed(&[at(SPOT, 0), at(PERP, 0)]));
     }
 
     #[test]
     fn test_hub_snapshot_goes_first_and_holds_back_its_stream() {
         let shared = Shared::default();
-        let link = shared.register(PERP);
+        let link = shared.register(PERP, 1);
         let depth = u16::from(StreamKind::Depth.bit());
         let trade = u16::from(StreamKind::Trade.bit());
-        link.state
-            .store(depth | trade | (depth << 8), Ordering::Release);
+        link.states[0].store(depth | trade | (depth << 8), Ordering::Release);
         let frames = || {
             vec![
                 frame(PERP, StreamKind::Depth),
@@ -392,23 +433,22 @@ mod tests {
         };
         shared.broadcast(&mut frames(), &no_snapshot);
         let got: Vec<_> = link.rx.try_iter().map(|t| t.to_string()).collect();
-        assert_eq!(got, ["PerpTrade"]);
-        let snapshot = |_: Market, k: StreamKind| Some(format!("snap{k:?}"));
+        assert_eq!(got, ["Perp0Trade"]);
+        let snapshot = |_: Listing, k: StreamKind| Some(format!("snap{k:?}"));
         shared.broadcast(&mut frames(), &snapshot);
         let got: Vec<_> = link.rx.try_iter().map(|t| t.to_string()).collect();
-        assert_eq!(got, ["snapDepth", "PerpTrade"]);
-        assert_eq!(link.state.load(Ordering::Acquire), depth | trade);
+        assert_eq!(got, ["snapDepth", "Perp0Trade"]);
+        assert_eq!(link.states[0].load(Ordering::Acquire), depth | trade);
         shared.broadcast(&mut frames(), &snapshot);
         let got: Vec<_> = link.rx.try_iter().map(|t| t.to_string()).collect();
-        assert_eq!(got, ["PerpDepth", "PerpTrade"]);
+        assert_eq!(got, ["Perp0Depth", "Perp0Trade"]);
     }
 
     #[test]
     fn test_hub_full_queue_flags_slow_consumer() {
         let shared = Shared::default();
-        let link = shared.register(PERP);
-        link.state
-            .store(u16::from(StreamKind::BookTicker.bit()), Ordering::Release);
+        let link = shared.register(PERP, 1);
+        link.states[0].store(u16::from(StreamKind::BookTicker.bit()), Ordering::Release);
         for _ in 0..=CONNECTION_QUEUE_FRAMES {
             shared.broadcast(&mut vec![frame(PERP, StreamKind::BookTicker)], &no_snapshot);
         }
@@ -420,15 +460,15 @@ mod tests {
     #[test]
     fn test_hub_rest_requests_answered_and_bounded() {
         let shared = Shared::default();
-        let rx = shared.request_rest(SPOT, 5).unwrap();
-        shared.answer_rest(&|m, limit| Some(format!("{:?}{limit}", m.kind)));
+        let rx = shared.request_rest(at(SPOT, 0), 5).unwrap();
+        shared.answer_rest(&|m, limit| Some(format!("{:?}{limit}", m.market.kind)));
         assert_eq!(rx.try_recv().unwrap().as_deref(), Some("Spot5"));
         let waiting: Vec<_> = (0..REST_PENDING_MAX)
-            .map(|_| shared.request_rest(PERP, 1).unwrap())
+            .map(|_| shared.request_rest(at(PERP, 0), 1).unwrap())
             .collect();
-        assert!(shared.request_rest(PERP, 1).is_none());
+        assert!(shared.request_rest(at(PERP, 0), 1).is_none());
         drop(waiting);
         shared.answer_rest(&|_, _| None);
-        assert!(shared.request_rest(PERP, 1).is_some());
+        assert!(shared.request_rest(at(PERP, 0), 1).is_some());
     }
 }

@@ -1,14 +1,16 @@
-//! The simulated venues as a plain steppable struct: the common fair price, one
-//! [`VenueModel`] per configured venue (its spot and perp markets), the dislocation
-//! record, and the frames each step produces.
+//! The simulated venues as a plain steppable struct: one fair price path per base
+//! (common to every venue), one [`VenueModel`] per configured venue and base (its spot
+//! and perp symbols of that base), the dislocation record, and the frames each step
+//! produces.
 //!
 //! Owned by the model thread (`runner`), or by a test that steps it by hand: no thread,
 //! no socket, no clock. Allocates frame strings (cold path; a step makes at most a few
 //! frames per market) and one record per dislocation. Deterministic: the frames of every
 //! step are a pure function of the configuration (seed included) and the venue start
-//! time. The fair price draws from the common generator (seeded from the seed); each
-//! venue draws from its own generator (seeded from the seed and the venue), so a venue's
-//! frames do not depend on which other venues are configured.
+//! time. A base's fair price draws from its own generator (seeded from the seed and the
+//! base); each venue's base draws from its own (seeded from the seed, the venue and the
+//! base), so a symbol's frames do not depend on which other venues or bases are
+//! configured.
 //!
 //! Every book is built at construction (step "-1"), so the first depth message of a
 //! market carries only the changes of its first interval, as on the real venues: clients
@@ -20,7 +22,7 @@ use super::book::Levels;
 use super::price::{DislocationChange, FairPrice};
 use super::rng::SimRng;
 use super::venue::VenueModel;
-use super::{Dislocation, SimConfig, SimError};
+use super::{Dislocation, SimConfig, SimError, SimMarket, SimVenue};
 use crate::types::{MarketKind, Venue};
 use std::time::Duration;
 
@@ -73,25 +75,36 @@ impl StreamKind {
     }
 }
 
-/// One frame for the subscribers of `(market, stream)`.
+/// One symbol of a market: its index among the market's symbols, in configuration
+/// order (the order of `Routes`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct Listing {
+    /// The venue and kind (the connection's endpoint).
+    pub(crate) market: Market,
+    /// The symbol's index in that market.
+    pub(crate) index: usize,
+}
+
+/// One frame for the subscribers of `(listing, stream)`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Frame {
-    pub(crate) market: Market,
+    pub(crate) listing: Listing,
     pub(crate) stream: StreamKind,
     pub(crate) text: String,
 }
 
-/// Venue time of steps: `start_ms + k * step`.
+/// Venue time of steps: `start + k * step`, in µs (the start moves back during a burst,
+/// so venue time keeps to the wall clock while steps come faster).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct StepClock {
-    start_ms: u64,
+    start_us: u64,
     step_us: u64,
 }
 
 impl StepClock {
     /// Venue time of step `k`, unix ms.
     pub(crate) fn venue_ms(self, k: u64) -> u64 {
-        self.start_ms + k.saturating_mul(self.step_us) / 1_000
+        (self.start_us + k.saturating_mul(self.step_us)) / 1_000
     }
 
     /// Whether step `k` is the first one of a new `interval` of sim time (step 0 is).
@@ -102,25 +115,49 @@ impl StepClock {
     }
 }
 
-/// Salt mixed into the seed for a venue's own generator.
-fn venue_seed(seed: u64, venue: Venue) -> u64 {
-    let index = Venue::ALL.iter().position(|v| *v == venue).unwrap_or(0);
-    seed ^ (0x9E37_79B9_7F4A_7C15u64).wrapping_mul(u64::try_from(index).unwrap_or(0) + 1)
+/// Salt mixed into the seed for a generator of `venue` (`None`: the fair price path) and
+/// `base`. BTC keeps the salts of the single-base simulator, so its frames are as before.
+fn seed_for(seed: u64, venue: Option<Venue>, base: &str) -> u64 {
+    let venue_salt = venue.map_or(0, |venue| {
+        let index = Venue::ALL.iter().position(|v| *v == venue).unwrap_or(0);
+        (0x9E37_79B9_7F4A_7C15u64).wrapping_mul(u64::try_from(index).unwrap_or(0) + 1)
+    });
+    let base_salt = if base == "BTC" {
+        0
+    } else {
+        // FNV-1a of the base name.
+        base.bytes().fold(0xCBF2_9CE4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01B3)
+        })
+    };
+    seed ^ venue_salt ^ base_salt
 }
 
-/// Every configured venue, stepped by hand.
+/// One base's fair price path.
 #[derive(Clone, Debug)]
-pub(crate) struct Model {
+struct FairPath {
+    base: String,
     rng: SimRng,
     fair: FairPrice,
+}
+
+/// Every configured venue and base, stepped by hand.
+#[derive(Clone, Debug)]
+pub(crate) struct Model {
+    paths: Vec<FairPath>,
+    /// One per venue and base, in configuration order.
     venues: Vec<VenueModel>,
+    /// Per venue model, its fair path.
+    path_of: Vec<usize>,
     step_index: u64,
     clock: StepClock,
     record: Vec<Dislocation>,
-    /// Per venue, the record index of its dislocation in progress.
+    /// Per venue model, the record index of its dislocation in progress.
     active: Vec<Option<usize>>,
     /// Smallest record index changed since [`Model::take_dislocation_changes`].
     changed_from: usize,
+    /// Fair prices of this step, per path.
+    fairs: Vec<f64>,
 }
 
 impl Model {
@@ -128,21 +165,36 @@ impl Model {
     /// already built.
     pub(crate) fn new(config: &SimConfig, start_ms: u64) -> Result<Self, SimError> {
         config.validate()?;
-        let rng = SimRng::new(config.seed);
-        let fair = FairPrice::new(config);
-        let mut venues = Vec::with_capacity(config.venues.len());
+        let mut paths: Vec<FairPath> = Vec::new();
+        let mut venues = Vec::new();
+        let mut path_of = Vec::new();
         for venue in &config.venues {
-            let rng = SimRng::new(venue_seed(config.seed, venue.venue));
-            venues.push(VenueModel::new(config, venue, rng));
+            for (base, legs) in group_by_base(venue) {
+                let path = match paths.iter().position(|p| p.base == base) {
+                    Some(i) => i,
+                    None => {
+                        paths.push(FairPath {
+                            rng: SimRng::new(seed_for(config.seed, None, base)),
+                            fair: FairPrice::new(config.base_price(base)),
+                            base: base.to_owned(),
+                        });
+                        paths.len() - 1
+                    }
+                };
+                let rng = SimRng::new(seed_for(config.seed, Some(venue.venue), base));
+                venues.push(VenueModel::new(config, venue.venue, base, legs, rng));
+                path_of.push(path);
+            }
         }
         Ok(Self {
-            rng,
-            fair,
+            fairs: vec![0.0; paths.len()],
+            paths,
             active: vec![None; venues.len()],
             venues,
+            path_of,
             step_index: 0,
             clock: StepClock {
-                start_ms,
+                start_us: start_ms.saturating_mul(1_000),
                 step_us: config.step_us()?,
             },
             record: Vec::new(),
@@ -152,27 +204,37 @@ impl Model {
 
     /// Moves venue time so that the next step is at `start_ms` (the model clock starts).
     pub(crate) fn set_start_ms(&mut self, start_ms: u64) {
-        self.clock.start_ms = start_ms;
+        self.clock.start_us = start_ms.saturating_mul(1_000);
     }
 
     /// Moves venue time on by `pause` (the model was paused that long).
     pub(crate) fn shift_start(&mut self, pause: Duration) {
-        let ms = u64::try_from(pause.as_millis()).unwrap_or(u64::MAX);
-        self.clock.start_ms = self.clock.start_ms.saturating_add(ms);
+        let us = u64::try_from(pause.as_micros()).unwrap_or(u64::MAX);
+        self.clock.start_us = self.clock.start_us.saturating_add(us);
+    }
+
+    /// Holds venue time back by `held` (a burst: steps come faster than one per step of
+    /// wall time, and venue time advances only by the wall time between them).
+    pub(crate) fn hold_back(&mut self, held: Duration) {
+        let us = u64::try_from(held.as_micros()).unwrap_or(u64::MAX);
+        self.clock.start_us = self.clock.start_us.saturating_sub(us);
     }
 
     /// Runs one step, appending its frames to `frames`; returns whether the dislocation
     /// record changed (one started or ended).
     pub(crate) fn step(&mut self, frames: &mut Vec<Frame>) -> bool {
         let k = self.step_index;
-        let fair = self.fair.step(&mut self.rng);
+        for (fair, path) in self.fairs.iter_mut().zip(&mut self.paths) {
+            *fair = path.fair.step(&mut path.rng);
+        }
         let mut changed = false;
         for i in 0..self.venues.len() {
+            let fair = self.fairs[self.path_of[i]];
             let venue = &mut self.venues[i];
             let Some(change) = venue.step(fair, k, self.clock, frames) else {
                 continue;
             };
-            let venue = venue.venue();
+            let (venue, base) = (venue.venue(), venue.base().to_owned());
             changed = true;
             let ms = self.clock.venue_ms(k);
             match change {
@@ -185,6 +247,7 @@ impl Model {
                         peak_bps,
                         leg,
                         venue,
+                        base,
                     });
                 }
                 DislocationChange::Ended => self.close(i, ms),
@@ -224,27 +287,30 @@ impl Model {
         }
     }
 
-    fn venue_model(&self, market: Market) -> Option<&VenueModel> {
-        self.venues.iter().find(|v| v.venue() == market.venue)
+    fn venue_model(&self, listing: Listing) -> Option<&VenueModel> {
+        self.venues
+            .iter()
+            .find(|v| v.venue() == listing.market.venue && v.has(listing))
     }
 
-    /// The snapshot a new subscriber of `(market, stream)` gets, if that stream starts
+    /// The snapshot a new subscriber of `(listing, stream)` gets, if that stream starts
     /// with one and the last step was one of its emission steps (so the snapshot links
     /// exactly with the updates that follow).
-    pub(crate) fn snapshot(&self, market: Market, stream: StreamKind) -> Option<String> {
+    pub(crate) fn snapshot(&self, listing: Listing, stream: StreamKind) -> Option<String> {
         let k = self.step_index.checked_sub(1)?;
-        self.venue_model(market)?
-            .snapshot(market.kind, stream, self.clock.venue_ms(k))
+        self.venue_model(listing)?
+            .snapshot(listing.market.kind, stream, self.clock.venue_ms(k))
     }
 
-    /// The body of Binance's REST depth snapshot of `market` with at most `limit` levels
-    /// a side, from the current book; `None` if the market is not a Binance one.
-    pub(crate) fn rest_depth(&self, market: Market, limit: usize) -> Option<String> {
-        if market.venue != Venue::Binance {
+    /// The body of Binance's REST depth snapshot of `listing` with at most `limit` levels
+    /// a side, from the current book; `None` if it is not a Binance one.
+    pub(crate) fn rest_depth(&self, listing: Listing, limit: usize) -> Option<String> {
+        if listing.market.venue != Venue::Binance {
             return None;
         }
         let ms = self.clock.venue_ms(self.step_index);
-        self.venue_model(market)?.rest_depth(market.kind, limit, ms)
+        self.venue_model(listing)?
+            .rest_depth(listing.market.kind, limit, ms)
     }
 
     /// Whether the last step sent every market's depth message, so no book change is
@@ -253,9 +319,9 @@ impl Model {
         self.step_index > 0 && self.venues.iter().all(VenueModel::depth_flushed)
     }
 
-    /// A market's current levels `(bids, asks)`, best first, raw.
-    pub(crate) fn book_levels(&self, market: Market) -> Option<(Levels, Levels)> {
-        Some(self.venue_model(market)?.levels(market.kind))
+    /// A symbol's current levels `(bids, asks)`, best first, raw.
+    pub(crate) fn book_levels(&self, listing: Listing) -> Option<(Levels, Levels)> {
+        self.venue_model(listing)?.levels(listing.market.kind)
     }
 
     /// The venue models, in configuration order.
@@ -263,6 +329,30 @@ impl Model {
     pub(crate) fn venues(&self) -> &[VenueModel] {
         &self.venues
     }
+}
+
+/// One symbol's configuration, with its index in its market.
+pub(crate) type Leg<'a> = Option<(&'a SimMarket, usize)>;
+
+/// A venue's symbols grouped by base, in order of first appearance: per base, its spot
+/// and perp (each with its index among the venue's symbols of that kind).
+fn group_by_base(venue: &SimVenue) -> Vec<(&str, [Leg<'_>; 2])> {
+    let mut groups: Vec<(&str, [Leg<'_>; 2])> = Vec::new();
+    let mut counts = [0usize; 2];
+    for market in &venue.markets {
+        let side = usize::from(market.kind == MarketKind::Perp);
+        let leg = Some((market, counts[side]));
+        counts[side] += 1;
+        match groups.iter_mut().find(|(b, _)| *b == market.base) {
+            Some((_, legs)) => legs[side] = leg,
+            None => {
+                let mut legs = [None, None];
+                legs[side] = leg;
+                groups.push((&market.base, legs));
+            }
+        }
+    }
+    groups
 }
 
 #[cfg(test)]

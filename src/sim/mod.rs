@@ -1,7 +1,8 @@
 //! The built-in venue simulator: a server on 127.0.0.1 that speaks the real wire formats
-//! of Binance, Bybit v5, OKX v5 and Hyperliquid (spot and perp of one coin per venue)
-//! over WebSocket, and Binance's REST depth snapshot over plain HTTP on the same port,
-//! deterministic for a seed.
+//! of Binance, Bybit v5, OKX v5 and Hyperliquid (any number of spot and perp symbols per
+//! venue, each its own book and price path) over WebSocket, and Binance's REST depth snapshot over HTTP on the same port,
+//! deterministic for a seed; in TLS mode ([`SimConfig::tls`]) both are served over TLS
+//! with a self-signed certificate made at start.
 //!
 //! It is the default venue the main job runs against (no network) and the venue tests
 //! use. [`start`] binds the listener and spawns two threads, `sim-accept` (accepts
@@ -24,7 +25,8 @@
 //! it sends), `text` (decimal printing), `binance_format`, `bybit_format`, `okx_format`,
 //! `hyperliquid_format` (frame text, one per venue), `subscription` (requests per
 //! venue), `hub` (state shared between threads, fan-out, snapshots), `runner` (the model
-//! thread), `server` (accept loop), `connection` (one client), `rest` (plain HTTP).
+//! thread), `server` (accept loop), `connection` (one client), `rest` (HTTP), `tls`
+//! (the TLS mode's certificate and each connection's byte stream).
 //!
 //! Determinism: for a given seed and venue start time, each market's frame sequence is
 //! byte-identical from run to run, and a venue's does not depend on which other venues
@@ -47,6 +49,7 @@ mod runner;
 mod server;
 mod subscription;
 mod text;
+mod tls;
 mod venue;
 
 pub use fault::{FaultAction, SimFault};
@@ -60,6 +63,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
+use tls::Identity;
 
 use crate::runtime::clock;
 
@@ -68,11 +72,13 @@ use crate::runtime::clock;
 pub struct SimConfig {
     /// Seed of every random draw. Default 7.
     pub seed: u64,
-    /// The simulated venues, each with a spot and a perp market, at most one per venue.
-    /// Default: Binance BTCUSDT only ([`SimVenue::btc`]).
+    /// The simulated venues, at most one entry per venue. Default: Binance BTCUSDT spot
+    /// and perp only ([`SimVenue::btc`]).
     pub venues: Vec<SimVenue>,
-    /// Initial fair price, common to every venue. Default 60000.
+    /// Initial fair price of every base not in `start_prices`. Default 60000.
     pub start_price: Price,
+    /// Initial fair price per base (`("ETH", 3000)`). Default none.
+    pub start_prices: Vec<(String, Price)>,
     /// Model step: venue time advances by exactly one step per step. Default 1 ms;
     /// between 1 µs and 1 s.
     pub step: Duration,
@@ -89,6 +95,36 @@ pub struct SimConfig {
     pub port: u16,
     /// Faults injected on connections (see [`SimFault`]). Default none.
     pub faults: Vec<SimFault>,
+    /// TLS mode: every endpoint (WebSocket and REST) speaks TLS with a self-signed
+    /// certificate made at start ([`SimHandle::certificate_der`]). Default false.
+    pub tls: bool,
+    /// A burst of steps (the end-to-end benchmark's burst scenario). Default none.
+    pub burst: Option<SimBurst>,
+}
+
+/// A burst: from `after` (wall time since the model clock started) for `length`, steps
+/// come `factor` times as often. Venue time still follows the wall clock (each step of
+/// the burst advances it by `step / factor`), so venue delays stay meaningful.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SimBurst {
+    /// When it starts.
+    pub after: Duration,
+    /// How long it lasts.
+    pub length: Duration,
+    /// Steps per normal step during the burst (at least 1).
+    pub factor: u32,
+}
+
+impl SimBurst {
+    /// The wall time to the next step at `elapsed` since the model clock started, and
+    /// how much venue time that step must be held back by.
+    pub(crate) fn pace(self, elapsed: Duration, step: Duration) -> (Duration, Duration) {
+        if elapsed < self.after || elapsed >= self.after + self.length {
+            return (step, Duration::ZERO);
+        }
+        let fast = step / self.factor.max(1);
+        (fast, step - fast)
+    }
 }
 
 impl Default for SimConfig {
@@ -97,6 +133,7 @@ impl Default for SimConfig {
             seed: 7,
             venues: vec![SimVenue::btc(Venue::Binance)],
             start_price: Price::from_raw(60_000 * Price::SCALE),
+            start_prices: Vec::new(),
             step: Duration::from_millis(1),
             dislocation_mean_interval: Duration::from_millis(1_500),
             dislocation_bps_min: 10,
@@ -104,25 +141,35 @@ impl Default for SimConfig {
             dislocation_half_life: Duration::from_millis(150),
             port: 0,
             faults: Vec::new(),
+            tls: false,
+            burst: None,
         }
     }
 }
 
-/// One simulated venue: its spot and perp markets.
+/// One simulated venue: its markets, any number of symbols of each kind.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SimVenue {
     /// The venue whose wire formats are spoken.
     pub venue: Venue,
-    /// Spot symbol as the venue spells it (Binance `BTCUSDT`, Bybit `BTCUSDT`, OKX
-    /// `BTC-USDT`, Hyperliquid `@142`).
-    pub spot_symbol: String,
-    /// Perp symbol (Binance `BTCUSDT`, Bybit `BTCUSDT`, OKX `BTC-USDT-SWAP`,
-    /// Hyperliquid `BTC`).
-    pub perp_symbol: String,
-    /// Spot tick size.
-    pub spot_tick: Price,
-    /// Perp tick size.
-    pub perp_tick: Price,
+    /// Its symbols, spot and perp, at most one of each kind per base, each with its own
+    /// book and price path.
+    pub markets: Vec<SimMarket>,
+}
+
+/// One simulated symbol of a venue.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SimMarket {
+    /// Spot or perp.
+    pub kind: MarketKind,
+    /// The symbol as the venue spells it (Binance `BTCUSDT`, Bybit `BTCUSDT`, OKX
+    /// `BTC-USDT` / `BTC-USDT-SWAP`, Hyperliquid `@142` / `BTC`).
+    pub symbol: String,
+    /// The base asset: a venue's spot and perp of one base share its price model (basis,
+    /// dislocations), and every venue's markets of one base follow one fair price path.
+    pub base: String,
+    /// Tick size.
+    pub tick: Price,
 }
 
 impl SimVenue {
@@ -137,12 +184,18 @@ impl SimVenue {
             Venue::Okx => ("BTC-USDT", "BTC-USDT-SWAP", price(10), price(10)),
             Venue::Hyperliquid => ("@142", "BTC", price(1), price(1)),
         };
+        let market = |kind, symbol: &str, tick| SimMarket {
+            kind,
+            symbol: symbol.to_owned(),
+            base: "BTC".to_owned(),
+            tick,
+        };
         Self {
             venue,
-            spot_symbol: spot.to_owned(),
-            perp_symbol: perp.to_owned(),
-            spot_tick,
-            perp_tick,
+            markets: vec![
+                market(MarketKind::Spot, spot, spot_tick),
+                market(MarketKind::Perp, perp, perp_tick),
+            ],
         }
     }
 }
@@ -153,6 +206,8 @@ const SYMBOL_LEN_MAX: usize = 32;
 const STEP_MAX: Duration = Duration::from_secs(1);
 /// Smallest ratio of the start price to a tick: keeps 20 levels far from zero.
 const START_PRICE_TICKS_MIN: i64 = 1_000;
+/// Most symbols of one kind on one venue (each connection keeps a state per symbol).
+pub const SYMBOLS_PER_MARKET_MAX: usize = 512;
 /// Largest dislocation peak accepted, bps (beyond, "dislocation" means a crash).
 const DISLOCATION_BPS_LIMIT: u32 = 5_000;
 
@@ -170,8 +225,12 @@ impl SimConfig {
             self.validate_venue(venue)?;
         }
         let on_grid = |p: Price| p.raw() % (Price::SCALE / text::SCALE) == 0;
-        if !on_grid(self.start_price) {
-            return invalid("the start price must be a multiple of 0.00000001");
+        let prices = self.start_prices.iter().map(|(_, p)| *p);
+        if std::iter::once(self.start_price)
+            .chain(prices)
+            .any(|p| p.raw() <= 0 || !on_grid(p))
+        {
+            return invalid("start prices must be positive multiples of 0.00000001");
         }
         if self.step.is_zero() || self.step > STEP_MAX || self.step.as_micros() == 0 {
             return invalid("step must be between 1 µs and 1 s");
@@ -192,27 +251,52 @@ impl SimConfig {
 
     fn validate_venue(&self, venue: &SimVenue) -> Result<(), SimError> {
         let invalid = |why| Err(SimError::InvalidConfig(why));
-        let (spot, perp) = (venue.spot_tick, venue.perp_tick);
-        if spot.raw() <= 0 || perp.raw() <= 0 {
-            return invalid("ticks must be positive");
+        if venue.markets.is_empty() {
+            return invalid("a venue needs at least one market");
+        }
+        for kind in [MarketKind::Spot, MarketKind::Perp] {
+            let count = venue.markets.iter().filter(|m| m.kind == kind).count();
+            if count > SYMBOLS_PER_MARKET_MAX {
+                return invalid("at most 512 symbols of a kind per venue");
+            }
         }
         let on_grid = |p: Price| p.raw() % (Price::SCALE / text::SCALE) == 0;
-        if !on_grid(spot) || !on_grid(perp) {
-            return invalid("ticks must be multiples of 0.00000001");
-        }
-        if self.start_price.raw() / spot.raw().max(perp.raw()) < START_PRICE_TICKS_MIN {
-            return invalid("start_price must be at least 1000 ticks");
-        }
         let symbol_ok = |s: &str| {
             !s.is_empty()
                 && s.len() <= SYMBOL_LEN_MAX
                 && s.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'@' || b == b'_')
         };
-        if !symbol_ok(&venue.spot_symbol) || !symbol_ok(&venue.perp_symbol) {
-            return invalid("symbols must be 1 to 32 ASCII letters, digits, '-', '@' or '_'");
+        for (i, market) in venue.markets.iter().enumerate() {
+            let earlier = &venue.markets[..i];
+            if earlier.iter().any(|m| {
+                m.kind == market.kind && (m.symbol == market.symbol || m.base == market.base)
+            }) {
+                return invalid(
+                    "each symbol, and each base per kind, may be listed once per venue",
+                );
+            }
+            if market.tick.raw() <= 0 || !on_grid(market.tick) {
+                return invalid("ticks must be positive multiples of 0.00000001");
+            }
+            if self.base_price(&market.base).raw() / market.tick.raw() < START_PRICE_TICKS_MIN {
+                return invalid("a base's start price must be at least 1000 ticks");
+            }
+            if !symbol_ok(&market.symbol) || !symbol_ok(&market.base) {
+                return invalid(
+                    "symbols and bases must be 1 to 32 ASCII letters, digits, '-', '@' or '_'",
+                );
+            }
         }
         Ok(())
+    }
+
+    /// The start price of `base`: its entry in `start_prices`, else `start_price`.
+    pub(crate) fn base_price(&self, base: &str) -> Price {
+        self.start_prices
+            .iter()
+            .find(|(b, _)| b == base)
+            .map_or(self.start_price, |(_, p)| *p)
     }
 
     /// The step in whole microseconds.
@@ -249,6 +333,8 @@ pub struct Dislocation {
     /// The venue whose spot and perp were dislocated (the others stayed on the fair
     /// price).
     pub venue: Venue,
+    /// The base whose spot and perp were dislocated on that venue.
+    pub base: String,
 }
 
 /// Why the simulator could not start. Each variant says what the caller should do.
@@ -271,6 +357,9 @@ pub enum SimError {
     /// A simulator thread could not be spawned (thread or memory limits reached).
     #[error("cannot spawn simulator thread: {0}")]
     Spawn(io::Error),
+    /// The TLS mode's certificate could not be made: a crypto provider problem, report it.
+    #[error("simulator TLS certificate: {0}")]
+    Tls(String),
 }
 
 /// Longest [`SimHandle::pause`] and [`SimHandle::book`] wait for the model.
@@ -295,6 +384,8 @@ pub struct SimBook {
 #[derive(Debug)]
 pub struct SimHandle {
     addr: SocketAddr,
+    identity: Option<Identity>,
+    routes: Routes,
     shared: Arc<Shared>,
     threads: Vec<JoinHandle<()>>,
 }
@@ -305,26 +396,48 @@ impl SimHandle {
         self.addr
     }
 
-    /// Binance's spot market URL: `ws://127.0.0.1:PORT/ws/spot`.
+    /// `ws` or `wss` (TLS mode).
+    fn ws_scheme(&self) -> &'static str {
+        if self.identity.is_some() { "wss" } else { "ws" }
+    }
+
+    /// Binance's spot market URL: `ws://127.0.0.1:PORT/ws/spot` (`wss://` in TLS mode).
     pub fn spot_url(&self) -> String {
-        format!("ws://{}/ws/spot", self.addr)
+        format!("{}://{}/ws/spot", self.ws_scheme(), self.addr)
     }
 
-    /// Binance's perp market URL: `ws://127.0.0.1:PORT/ws/perp`.
+    /// Binance's perp market URL: `ws://127.0.0.1:PORT/ws/perp` (`wss://` in TLS mode).
     pub fn perp_url(&self) -> String {
-        format!("ws://{}/ws/perp", self.addr)
+        format!("{}://{}/ws/perp", self.ws_scheme(), self.addr)
     }
 
-    /// A market's WebSocket URL: `ws://127.0.0.1:PORT/{venue}/{spot|perp}` (connecting
-    /// fails with a 404 if the venue is not configured).
+    /// A market's WebSocket URL: `ws://127.0.0.1:PORT/{venue}/{spot|perp}` (`wss://` in
+    /// TLS mode; connecting fails with a 404 if the venue is not configured).
     pub fn url(&self, venue: Venue, kind: MarketKind) -> String {
-        format!("ws://{}/{}/{}", self.addr, venue.name(), kind.name())
+        let (scheme, addr) = (self.ws_scheme(), self.addr);
+        format!("{scheme}://{addr}/{}/{}", venue.name(), kind.name())
     }
 
-    /// The REST base URL, `http://127.0.0.1:PORT` (Binance's `/api/v3/depth` and
-    /// `/fapi/v1/depth` live under it).
+    /// The REST base URL, `http://127.0.0.1:PORT` (`https://` in TLS mode; Binance's
+    /// `/api/v3/depth` and `/fapi/v1/depth` live under it).
     pub fn rest_base(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.identity.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// TLS mode: the self-signed certificate every endpoint presents (DER), for clients
+    /// to trust (`Transport::trust_root`); `None` without TLS.
+    pub fn certificate_der(&self) -> Option<&[u8]> {
+        self.identity.as_ref().map(|i| i.cert_der.as_slice())
+    }
+
+    /// TLS mode: the same certificate, PEM (for `[transport] extra_root_cert`).
+    pub fn certificate_pem(&self) -> Option<&str> {
+        self.identity.as_ref().map(|i| i.cert_pem.as_str())
     }
 
     /// Every dislocation injected so far, in order (the last may still be active).
@@ -358,11 +471,15 @@ impl SimHandle {
         self.shared.pause_requested.store(false, Ordering::Release);
     }
 
-    /// A market's current book in the model, best levels first (exactly what clients
-    /// were sent while paused); `None` if the market is not simulated or the model did
-    /// not answer within [`PAUSE_TIMEOUT`].
-    pub fn book(&self, venue: Venue, kind: MarketKind) -> Option<SimBook> {
-        let rx = self.shared.request_book(market::Market { venue, kind })?;
+    /// A symbol's current book in the model, best levels first (exactly what clients
+    /// were sent while paused); `None` if the symbol is not simulated (`symbol` as
+    /// configured or as the venue prints it) or the model did not answer within
+    /// [`PAUSE_TIMEOUT`].
+    pub fn book(&self, venue: Venue, kind: MarketKind, symbol: &str) -> Option<SimBook> {
+        let listing = self
+            .routes
+            .listing(market::Market { venue, kind }, symbol)?;
+        let rx = self.shared.request_book(listing)?;
         let (bids, asks) = rx.recv_timeout(PAUSE_TIMEOUT).ok()??;
         let levels = |side: Vec<(i64, i64)>| {
             side.into_iter()
@@ -406,22 +523,33 @@ pub fn start(config: SimConfig) -> Result<SimHandle, SimError> {
     let listener = TcpListener::bind(addr).map_err(|source| SimError::Bind { addr, source })?;
     listener.set_nonblocking(true).map_err(SimError::Socket)?;
     let addr = listener.local_addr().map_err(SimError::Socket)?;
+    let tls = config.tls;
+    let identity = if tls {
+        Some(Identity::generate()?)
+    } else {
+        None
+    };
     let shared = Arc::new(Shared::with_faults(config.faults.clone()));
+    let routes = Routes::new(&config.venues);
     let mut handle = SimHandle {
         addr,
+        identity: identity.clone(),
+        routes: routes.clone(),
         shared: Arc::clone(&shared),
         threads: Vec::with_capacity(2),
     };
-    let routes = Routes::new(&config.venues);
-    let markets = routes.markets();
+    let listings = routes.listings();
     let accept_shared = Arc::clone(&shared);
     handle.threads.push(spawn("sim-accept", move || {
-        server::run_accept(&listener, &accept_shared, &routes);
+        server::run_accept(&listener, &accept_shared, &routes, identity.as_ref());
     })?);
     handle.threads.push(spawn("sim-model", move || {
-        runner::run_model(&config, &shared, &markets)
+        runner::run_model(&config, &shared, &listings)
     })?);
-    log::info!("sim: listening on {addr}");
+    log::info!(
+        "sim: listening on {addr}{}",
+        if tls { " (TLS)" } else { "" }
+    );
     Ok(handle)
 }
 

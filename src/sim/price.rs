@@ -107,17 +107,17 @@ impl DislocationParams {
     }
 }
 
-/// The fair price every venue follows.
+/// The fair price of one base, which every venue follows.
 #[derive(Clone, Debug)]
 pub(crate) struct FairPrice {
     fair: f64,
 }
 
 impl FairPrice {
-    /// The process at `config.start_price`.
-    pub(crate) fn new(config: &SimConfig) -> Self {
+    /// The process at `start`.
+    pub(crate) fn new(start: crate::types::Price) -> Self {
         Self {
-            fair: config.start_price.to_f64_lossy(),
+            fair: start.to_f64_lossy(),
         }
     }
 
@@ -371,7 +371,7 @@ mod tests {
     #[test]
     fn test_fair_price_moves_boundedly() {
         let mut rng = SimRng::new(2);
-        let mut fair = FairPrice::new(&SimConfig::default());
+        let mut fair = FairPrice::new(SimConfig::default().start_price);
         let last = (0..10_000).map(|_| fair.step(&mut rng)).last().unwrap();
         assert!((last / 60_000.0 - 1.0).abs() < 0.01, "fair {last}");
     }

@@ -1,9 +1,10 @@
-//! The plain-HTTP side of the simulator's port: telling an HTTP request from a WebSocket
+//! The HTTP side of the simulator's port (plain or TLS): telling an HTTP request from a WebSocket
 //! upgrade, and Binance's REST depth snapshots (`GET /api/v3/depth?symbol=S&limit=N`
 //! for spot, `GET /fapi/v1/depth?symbol=S&limit=N` for USD-M futures).
 //!
 //! Runs on a connection thread (cold path): reads at most [`REQUEST_HEAD_MAX`] bytes of
-//! request head, asks the model thread for the body through the hub (so the snapshot is
+//! request head (put back in front of the stream, so a WebSocket handshake reads it
+//! again), asks the model thread for the body through the hub (so the snapshot is
 //! taken between two model steps, consistent with the diff stream), waits at most
 //! [`MODEL_REPLY_TIMEOUT`], answers once and closes (`Connection: close`).
 //!
@@ -17,50 +18,51 @@ use super::binance_format::rest_error;
 use super::connection::{HANDSHAKE_TIMEOUT, Routes};
 use super::hub::Shared;
 use super::market::Market;
+use super::tls::SimStream;
 use crate::runtime::clock;
 use crate::types::{MarketKind, Venue};
 use std::io::{self, Read, Write};
-use std::net::TcpStream;
 use std::time::Duration;
 
 /// Largest request head read, bytes.
 pub(crate) const REQUEST_HEAD_MAX: usize = 8 << 10;
 /// Longest wait for the model thread's answer.
 pub(crate) const MODEL_REPLY_TIMEOUT: Duration = Duration::from_secs(5);
-/// Pause between two peeks at a head not yet complete.
-const PEEK_PAUSE: Duration = Duration::from_millis(1);
 /// Default and largest `limit`.
 const LIMIT_DEFAULT: usize = 100;
 const LIMIT_MAX: usize = 5_000;
 
-/// Peeks (without consuming) at the request head; returns its length in bytes and
-/// whether it asks for a WebSocket upgrade. An incomplete head after
+/// Reads the request head and puts it back in front of the stream; returns its length
+/// in bytes and whether it asks for a WebSocket upgrade. An incomplete head after
 /// [`HANDSHAKE_TIMEOUT`], or one longer than [`REQUEST_HEAD_MAX`], is an error.
-pub(crate) fn peek_head(stream: &TcpStream) -> io::Result<(usize, bool)> {
+pub(crate) fn read_head(stream: &mut SimStream) -> io::Result<(usize, bool)> {
     let mut buf = vec![0u8; REQUEST_HEAD_MAX];
+    let mut n = 0;
     let deadline = clock::monotonic_now() + HANDSHAKE_TIMEOUT;
     loop {
-        let n = stream.peek(&mut buf)?;
-        if n == 0 {
+        let got = stream.read(&mut buf[n..])?;
+        if got == 0 {
             return Err(io::ErrorKind::UnexpectedEof.into());
         }
+        n += got;
         if let Some(end) = buf[..n].windows(4).position(|w| w == b"\r\n\r\n") {
             let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
             let upgrade = head
                 .lines()
                 .any(|l| l.starts_with("upgrade:") && l.contains("websocket"));
+            buf.truncate(n);
+            stream.unread(buf);
             return Ok((end + 4, upgrade));
         }
         if n == buf.len() || clock::monotonic_now() >= deadline {
             return Err(io::ErrorKind::InvalidData.into());
         }
-        clock::sleep(PEEK_PAUSE);
     }
 }
 
 /// Reads the `head_len` bytes of a plain HTTP request and answers it.
 pub(crate) fn serve(
-    mut stream: TcpStream,
+    mut stream: SimStream,
     head_len: usize,
     routes: &Routes,
     shared: &Shared,
@@ -80,7 +82,8 @@ pub(crate) fn serve(
         body.len()
     );
     stream.write_all(response.as_bytes())?;
-    stream.flush()
+    stream.flush()?;
+    stream.finish()
 }
 
 /// The status line and body for a request target (`/path?query`).
@@ -119,11 +122,11 @@ fn answer(target: &str, routes: &Routes, shared: &Shared) -> (&'static str, Stri
             );
         }
     };
-    if routes.wire_symbol(market) != Some(symbol) {
+    let Some(listing) = routes.listing(market, symbol) else {
         return bad(-1121, "Invalid symbol.");
-    }
+    };
     let body = shared
-        .request_rest(market, limit)
+        .request_rest(listing, limit)
         .and_then(|rx| rx.recv_timeout(MODEL_REPLY_TIMEOUT).ok())
         .flatten();
     match body {

@@ -9,7 +9,7 @@
 //! its frames do not depend on scheduling jitter. Allocates the frames of one step
 //! (cold path, a few per market).
 //!
-//! The model clock starts only when every configured market has at least one connection
+//! The model clock starts only when every configured symbol has at least one connection
 //! with a subscription, so clients that connect and subscribe before that see the whole
 //! history from step 0. Venue time starts at the wall-clock unix ms of that moment. The
 //! books exist before (built with the model), so a Binance client can fetch its REST
@@ -23,7 +23,7 @@
 
 use super::SimConfig;
 use super::hub::Shared;
-use super::market::{Market, Model};
+use super::market::{Listing, Model};
 use crate::runtime::{Clock, clock};
 use log::{info, warn};
 use std::sync::Arc;
@@ -33,8 +33,8 @@ use std::time::Duration;
 /// Poll interval while waiting for the first subscribers.
 pub(crate) const SUBSCRIBER_POLL: Duration = Duration::from_millis(1);
 
-/// Runs the model until the simulator stops; `markets` are the configured ones.
-pub(crate) fn run_model(config: &SimConfig, shared: &Arc<Shared>, markets: &[Market]) {
+/// Runs the model until the simulator stops; `listings` are the configured symbols.
+pub(crate) fn run_model(config: &SimConfig, shared: &Arc<Shared>, listings: &[Listing]) {
     let wall = Clock::new();
     let mut model = match Model::new(config, wall.unix_ms_now()) {
         Ok(model) => model,
@@ -43,7 +43,7 @@ pub(crate) fn run_model(config: &SimConfig, shared: &Arc<Shared>, markets: &[Mar
             return;
         }
     };
-    if !wait_for_subscribers(shared, markets, &model) {
+    if !wait_for_subscribers(shared, listings, &model) {
         return;
     }
     let start_ms = wall.unix_ms_now();
@@ -54,6 +54,7 @@ pub(crate) fn run_model(config: &SimConfig, shared: &Arc<Shared>, markets: &[Mar
     );
     let mut frames = Vec::with_capacity(64);
     let mut deadline = clock::monotonic_now();
+    let started = deadline;
     while !shared.stopping() {
         if shared.pause_requested.load(Ordering::Acquire) && model.depth_flushed() {
             let paused_at = clock::monotonic_now();
@@ -63,16 +64,20 @@ pub(crate) fn run_model(config: &SimConfig, shared: &Arc<Shared>, markets: &[Mar
             continue;
         }
         clock::sleep_until(deadline);
-        deadline += config.step;
+        let (next, held) = config.burst.map_or((config.step, Duration::ZERO), |b| {
+            b.pace(deadline.duration_since(started), config.step)
+        });
+        deadline += next;
+        model.hold_back(held);
         if model.step(&mut frames) {
             let (from, record) = model.take_dislocation_changes();
             shared.sync_dislocations(from, record);
         }
-        shared.broadcast(&mut frames, &|market, stream| {
-            model.snapshot(market, stream)
+        shared.broadcast(&mut frames, &|listing, stream| {
+            model.snapshot(listing, stream)
         });
-        shared.answer_rest(&|market, limit| model.rest_depth(market, limit));
-        shared.answer_books(&|market| model.book_levels(market));
+        shared.answer_rest(&|listing, limit| model.rest_depth(listing, limit));
+        shared.answer_books(&|listing| model.book_levels(listing));
     }
     model.finish();
     let (from, record) = model.take_dislocation_changes();
@@ -85,21 +90,21 @@ fn hold_paused(shared: &Shared, model: &Model) {
     shared.paused.store(true, Ordering::Release);
     info!("sim: paused");
     while shared.pause_requested.load(Ordering::Acquire) && !shared.stopping() {
-        shared.answer_rest(&|market, limit| model.rest_depth(market, limit));
-        shared.answer_books(&|market| model.book_levels(market));
+        shared.answer_rest(&|listing, limit| model.rest_depth(listing, limit));
+        shared.answer_books(&|listing| model.book_levels(listing));
         clock::sleep(SUBSCRIBER_POLL);
     }
     shared.paused.store(false, Ordering::Release);
     info!("sim: resumed");
 }
 
-/// Waits until every market has a subscribed connection, answering REST requests
+/// Waits until every symbol has a subscribed connection, answering REST requests
 /// meanwhile; `false` if stopped first.
-fn wait_for_subscribers(shared: &Shared, markets: &[Market], model: &Model) -> bool {
+fn wait_for_subscribers(shared: &Shared, listings: &[Listing], model: &Model) -> bool {
     while !shared.stopping() {
-        shared.answer_rest(&|market, limit| model.rest_depth(market, limit));
-        shared.answer_books(&|market| model.book_levels(market));
-        if shared.all_subscribed(markets) {
+        shared.answer_rest(&|listing, limit| model.rest_depth(listing, limit));
+        shared.answer_books(&|listing| model.book_levels(listing));
+        if shared.all_subscribed(listings) {
             return true;
         }
         clock::sleep(SUBSCRIBER_POLL);

@@ -8,6 +8,7 @@
 
 use super::connection::{self, Routes};
 use super::hub::{CONNECTIONS_MAX, Shared};
+use super::tls::Identity;
 use crate::runtime::clock;
 use log::warn;
 use std::io;
@@ -21,7 +22,13 @@ use std::time::Duration;
 pub(crate) const ACCEPT_POLL: Duration = Duration::from_millis(2);
 
 /// Accepts connections until the simulator stops, then joins their threads.
-pub(crate) fn run_accept(listener: &TcpListener, shared: &Arc<Shared>, routes: &Routes) {
+/// In TLS mode (`identity`), every connection speaks TLS.
+pub(crate) fn run_accept(
+    listener: &TcpListener,
+    shared: &Arc<Shared>,
+    routes: &Routes,
+    identity: Option<&Identity>,
+) {
     let mut connections: Vec<JoinHandle<()>> = Vec::new();
     while !shared.stopping() {
         match listener.accept() {
@@ -31,7 +38,7 @@ pub(crate) fn run_accept(listener: &TcpListener, shared: &Arc<Shared>, routes: &
                     warn!("sim: refused {peer}: {CONNECTIONS_MAX} connections already open");
                     continue;
                 }
-                if let Some(handle) = spawn_connection(stream, peer, shared, routes) {
+                if let Some(handle) = spawn_connection(stream, peer, shared, routes, identity) {
                     connections.push(handle);
                 }
             }
@@ -54,12 +61,14 @@ fn spawn_connection(
     peer: SocketAddr,
     shared: &Arc<Shared>,
     routes: &Routes,
+    identity: Option<&Identity>,
 ) -> Option<JoinHandle<()>> {
     let shared = Arc::clone(shared);
     let routes = routes.clone();
+    let identity = identity.cloned();
     let spawned = thread::Builder::new()
         .name(format!("sim-conn-{}", peer.port()))
-        .spawn(move || connection::serve(stream, peer, &shared, &routes));
+        .spawn(move || connection::serve(stream, peer, &shared, &routes, identity.as_ref()));
     match spawned {
         Ok(handle) => Some(handle),
         Err(e) => {

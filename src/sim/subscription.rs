@@ -6,7 +6,8 @@
 //! model thread reads when it fans frames out, plus the streams waiting for a snapshot
 //! (see `hub`).
 //!
-//! Accepted requests (`S` is the configured symbol, as the venue spells it):
+//! Accepted requests (`S` is any of the market's configured symbols, as the venue spells
+//! it; one request may name several, and each symbol keeps its own subscription):
 //! - Binance: `{"method":"SUBSCRIBE"|"UNSUBSCRIBE","params":[..],"id":..}` with
 //!   `s@bookTicker`, `s@depth@100ms`, `s@trade` (`s` lower case), perp also `s@depth`,
 //!   `s@depth@0ms`, `s@depth@250ms`, `s@depth@500ms`, `s@markPrice`, `s@markPrice@1s`.
@@ -55,8 +56,6 @@ pub(crate) enum MaskChange {
     },
     /// Remove these bits (and any snapshot they were waiting for).
     Remove(u8),
-    /// Leave the subscription as it is.
-    None,
 }
 
 impl MaskChange {
@@ -74,7 +73,6 @@ impl MaskChange {
         match self {
             Self::Add { bits, snapshot } => state | u16::from(bits) | (u16::from(snapshot) << 8),
             Self::Remove(bits) => state & !(u16::from(bits) | (u16::from(bits) << 8)),
-            Self::None => state,
         }
     }
 }
@@ -84,30 +82,79 @@ impl MaskChange {
 pub(crate) struct RequestContext<'a> {
     /// The connection's market.
     pub(crate) market: Market,
-    /// The market's symbol as the venue spells it in requests (Binance: lower case).
-    pub(crate) symbol: &'a str,
+    /// The market's symbols as the venue spells them in requests (Binance: lower case),
+    /// in index order.
+    pub(crate) symbols: &'a [&'a str],
     /// The connection's id as the venue shows it (`conn_id`, `connId`).
     pub(crate) conn_id: &'a str,
     /// Wall-clock unix ms (Bybit's spot pong carries it).
     pub(crate) now_ms: u64,
 }
 
-/// A request's effect: the subscription change and the replies to send, in order.
+/// A request's effect: the subscription changes (per symbol index) and the replies to
+/// send, in order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Outcome {
-    /// The change.
-    pub(crate) change: MaskChange,
+    /// The changes, one per symbol the request names.
+    pub(crate) changes: Vec<(usize, MaskChange)>,
     /// Reply texts.
     pub(crate) replies: Vec<String>,
 }
 
 impl Outcome {
-    fn reply(change: MaskChange, reply: String) -> Self {
+    fn reply(changes: Vec<(usize, MaskChange)>, reply: String) -> Self {
         Self {
-            change,
+            changes,
             replies: vec![reply],
         }
     }
+
+    /// A refusal or a ping: no change.
+    fn only(reply: String) -> Self {
+        Self::reply(Vec::new(), reply)
+    }
+
+    /// The change to symbol `index` (`None` if the request did not name it).
+    #[cfg(test)]
+    fn change(&self, index: usize) -> Option<MaskChange> {
+        self.changes
+            .iter()
+            .find(|(i, _)| *i == index)
+            .map(|(_, c)| *c)
+    }
+}
+
+/// The streams a request names, per symbol index.
+#[derive(Default)]
+struct Picks(Vec<(usize, u8)>);
+
+impl Picks {
+    fn add(&mut self, index: usize, stream: StreamKind) {
+        match self.0.iter_mut().find(|(i, _)| *i == index) {
+            Some((_, bits)) => *bits |= stream.bit(),
+            None => self.0.push((index, stream.bit())),
+        }
+    }
+
+    /// The changes: subscriptions of `market` (`subscribe`) or removals.
+    fn changes(self, market: Market, subscribe: bool) -> Vec<(usize, MaskChange)> {
+        self.0
+            .into_iter()
+            .map(|(i, bits)| {
+                let change = if subscribe {
+                    MaskChange::add(market, bits)
+                } else {
+                    MaskChange::Remove(bits)
+                };
+                (i, change)
+            })
+            .collect()
+    }
+}
+
+/// The index of `name` among the connection's symbols.
+fn symbol_index(ctx: &RequestContext<'_>, name: &str) -> Option<usize> {
+    ctx.symbols.iter().position(|s| *s == name)
 }
 
 /// Parses one text message; returns its effect.
@@ -120,10 +167,16 @@ pub(crate) fn handle_request(text: &str, ctx: &RequestContext<'_>) -> Outcome {
     }
 }
 
-/// The Binance stream a name designates on `kind`, for the lower-case `symbol`.
-pub(crate) fn binance_stream(name: &str, kind: MarketKind, symbol: &str) -> Option<StreamKind> {
-    let rest = name.strip_prefix(symbol)?.strip_prefix('@')?;
-    match (kind, rest) {
+/// The Binance stream a name designates on `kind`, and the index of its symbol among the
+/// lower-case `symbols`.
+pub(crate) fn binance_stream(
+    name: &str,
+    kind: MarketKind,
+    symbols: &[&str],
+) -> Option<(usize, StreamKind)> {
+    let (symbol, rest) = name.split_once('@')?;
+    let index = symbols.iter().position(|s| *s == symbol)?;
+    let stream = match (kind, rest) {
         (_, "bookTicker") => Some(StreamKind::BookTicker),
         (_, "depth@100ms") => Some(StreamKind::Depth),
         (_, "trade") => Some(StreamKind::Trade),
@@ -132,50 +185,52 @@ pub(crate) fn binance_stream(name: &str, kind: MarketKind, symbol: &str) -> Opti
         }
         (MarketKind::Perp, "markPrice" | "markPrice@1s") => Some(StreamKind::Funding),
         _ => None,
-    }
+    }?;
+    Some((index, stream))
 }
 
 fn binance_request(text: &str, ctx: &RequestContext<'_>) -> Outcome {
     let Ok(request) = sonic_rs::from_str::<Value>(text) else {
-        return Outcome::reply(MaskChange::None, request_invalid("null"));
+        return Outcome::only(request_invalid("null"));
     };
     let id_json = request
         .get("id")
         .and_then(|id| sonic_rs::to_string(id).ok())
         .unwrap_or_else(|| "null".to_owned());
-    let change = || -> Option<MaskChange> {
+    let changes = || -> Option<Vec<(usize, MaskChange)>> {
         let params = request.get("params")?.as_array()?;
         if params.len() > REQUEST_PARAMS_MAX {
             return None;
         }
-        let mut bits = 0u8;
+        let mut picks = Picks::default();
         for param in params.iter() {
-            bits |= binance_stream(param.as_str()?, ctx.market.kind, ctx.symbol)?.bit();
+            let (index, stream) = binance_stream(param.as_str()?, ctx.market.kind, ctx.symbols)?;
+            picks.add(index, stream);
         }
         match request.get("method")?.as_str()? {
-            "SUBSCRIBE" => Some(MaskChange::add(ctx.market, bits)),
-            "UNSUBSCRIBE" => Some(MaskChange::Remove(bits)),
+            "SUBSCRIBE" => Some(picks.changes(ctx.market, true)),
+            "UNSUBSCRIBE" => Some(picks.changes(ctx.market, false)),
             _ => None,
         }
     };
-    match change() {
-        Some(change) => Outcome::reply(change, request_ok(&id_json)),
-        None => Outcome::reply(MaskChange::None, request_invalid(&id_json)),
+    match changes() {
+        Some(changes) => Outcome::reply(changes, request_ok(&id_json)),
+        None => Outcome::only(request_invalid(&id_json)),
     }
 }
 
-/// The Bybit stream a topic designates on `kind`.
-fn bybit_topic(topic: &str, kind: MarketKind, symbol: &str) -> Option<StreamKind> {
+/// The Bybit stream a topic designates on the connection, and its symbol's index.
+fn bybit_topic(topic: &str, ctx: &RequestContext<'_>) -> Option<(usize, StreamKind)> {
     let (channel, rest) = topic.split_once('.')?;
-    let on = |s: &str| (s == symbol).then_some(());
-    match (kind, channel) {
+    let on = |s: &str, stream| Some((symbol_index(ctx, s)?, stream));
+    match (ctx.market.kind, channel) {
         (_, "orderbook") => {
             let (depth, s) = rest.split_once('.')?;
-            on(s)?;
-            (depth == bybit::ORDERBOOK_DEPTH.to_string()).then_some(StreamKind::Depth)
+            (depth == bybit::ORDERBOOK_DEPTH.to_string()).then_some(())?;
+            on(s, StreamKind::Depth)
         }
-        (_, "publicTrade") => on(rest).map(|()| StreamKind::Trade),
-        (MarketKind::Perp, "tickers") => on(rest).map(|()| StreamKind::Funding),
+        (_, "publicTrade") => on(rest, StreamKind::Trade),
+        (MarketKind::Perp, "tickers") => on(rest, StreamKind::Funding),
         _ => None,
     }
 }
@@ -184,7 +239,7 @@ fn bybit_request(text: &str, ctx: &RequestContext<'_>) -> Outcome {
     let conn = ctx.conn_id;
     let Ok(request) = sonic_rs::from_str::<Value>(text) else {
         let reply = bybit::op_reply(false, "error:request not json", conn, "\"\"", "");
-        return Outcome::reply(MaskChange::None, reply);
+        return Outcome::only(reply);
     };
     let req_id = request
         .get("req_id")
@@ -193,30 +248,23 @@ fn bybit_request(text: &str, ctx: &RequestContext<'_>) -> Outcome {
     let op = request.get("op").and_then(|op| op.as_str()).unwrap_or("");
     if op == "ping" {
         let reply = bybit::pong(ctx.market.kind, conn, &req_id, ctx.now_ms);
-        return Outcome::reply(MaskChange::None, reply);
+        return Outcome::only(reply);
     }
     if op != "subscribe" && op != "unsubscribe" {
         let reply = bybit::op_reply(false, "error:unsupported op", conn, &req_id, op_text(op));
-        return Outcome::reply(MaskChange::None, reply);
+        return Outcome::only(reply);
     }
-    let mut bits = 0u8;
+    let mut picks = Picks::default();
     let args = request.get("args").and_then(|a| a.as_array());
     for arg in args.iter().flat_map(|a| a.iter()).take(REQUEST_PARAMS_MAX) {
-        let stream = arg
-            .as_str()
-            .and_then(|t| bybit_topic(t, ctx.market.kind, ctx.symbol));
-        let Some(stream) = stream else {
+        let Some((index, stream)) = arg.as_str().and_then(|t| bybit_topic(t, ctx)) else {
             let reply = bybit::op_reply(false, "error:handler not found", conn, &req_id, op);
-            return Outcome::reply(MaskChange::None, reply);
+            return Outcome::only(reply);
         };
-        bits |= stream.bit();
+        picks.add(index, stream);
     }
-    let change = if op == "subscribe" {
-        MaskChange::add(ctx.market, bits)
-    } else {
-        MaskChange::Remove(bits)
-    };
-    Outcome::reply(change, bybit::op_reply(true, "", conn, &req_id, op))
+    let changes = picks.changes(ctx.market, op == "subscribe");
+    Outcome::reply(changes, bybit::op_reply(true, "", conn, &req_id, op))
 }
 
 /// `op` if it needs no JSON escaping, else empty.
@@ -242,12 +290,9 @@ fn okx_channel(channel: &str, kind: MarketKind) -> Option<StreamKind> {
 fn okx_request(text: &str, ctx: &RequestContext<'_>) -> Outcome {
     let conn = ctx.conn_id;
     if text == "ping" {
-        return Outcome::reply(MaskChange::None, "pong".to_owned());
+        return Outcome::only("pong".to_owned());
     }
-    let invalid = || {
-        let reply = okx::error_reply("60012", "Invalid request", conn);
-        Outcome::reply(MaskChange::None, reply)
-    };
+    let invalid = || Outcome::only(okx::error_reply("60012", "Invalid request", conn));
     let Ok(request) = sonic_rs::from_str::<Value>(text) else {
         return invalid();
     };
@@ -258,7 +303,7 @@ fn okx_request(text: &str, ctx: &RequestContext<'_>) -> Outcome {
     if (op != "subscribe" && op != "unsubscribe") || args.len() > REQUEST_PARAMS_MAX {
         return invalid();
     }
-    let mut bits = 0u8;
+    let mut picks = Picks::default();
     let mut replies = Vec::with_capacity(args.len());
     for arg in args.iter() {
         let field = |name| {
@@ -268,24 +313,20 @@ fn okx_request(text: &str, ctx: &RequestContext<'_>) -> Outcome {
         let (Some(channel), Some(inst)) = (field("channel"), field("instId")) else {
             return invalid();
         };
-        let stream = okx_channel(&channel, ctx.market.kind).filter(|_| inst == ctx.symbol);
-        let Some(stream) = stream else {
+        let stream = okx_channel(&channel, ctx.market.kind).zip(symbol_index(ctx, &inst));
+        let Some((stream, index)) = stream else {
             let reply = okx::error_reply(
                 "60018",
                 "Wrong URL or channel or instId doesn't exist.",
                 conn,
             );
-            return Outcome::reply(MaskChange::None, reply);
+            return Outcome::only(reply);
         };
-        bits |= stream.bit();
+        picks.add(index, stream);
         replies.push(okx::event_reply(op, &channel, &inst, conn));
     }
-    let change = if op == "subscribe" {
-        MaskChange::add(ctx.market, bits)
-    } else {
-        MaskChange::Remove(bits)
-    };
-    Outcome { change, replies }
+    let changes = picks.changes(ctx.market, op == "subscribe");
+    Outcome { changes, replies }
 }
 
 /// The Hyperliquid stream a subscription type designates on `kind`.
@@ -300,16 +341,13 @@ fn hyperliquid_type(kind_name: &str, kind: MarketKind) -> Option<StreamKind> {
 }
 
 fn hyperliquid_request(text: &str, ctx: &RequestContext<'_>) -> Outcome {
-    let invalid = || {
-        let reply = hyperliquid::error_reply("Invalid subscription");
-        Outcome::reply(MaskChange::None, reply)
-    };
+    let invalid = || Outcome::only(hyperliquid::error_reply("Invalid subscription"));
     let Ok(request) = sonic_rs::from_str::<Value>(text) else {
         return invalid();
     };
     let method = request.get("method").and_then(|m| m.as_str()).unwrap_or("");
     if method == "ping" {
-        return Outcome::reply(MaskChange::None, hyperliquid::PONG.to_owned());
+        return Outcome::only(hyperliquid::PONG.to_owned());
     }
     let Some(subscription) = request.get("subscription") else {
         return invalid();
@@ -318,27 +356,29 @@ fn hyperliquid_request(text: &str, ctx: &RequestContext<'_>) -> Outcome {
     let (Some(kind_name), Some(coin)) = (field("type"), field("coin")) else {
         return invalid();
     };
-    let stream = hyperliquid_type(kind_name, ctx.market.kind).filter(|_| coin == ctx.symbol);
-    let Some(stream) = stream else {
+    let stream = hyperliquid_type(kind_name, ctx.market.kind).zip(symbol_index(ctx, coin));
+    let Some((stream, index)) = stream else {
         return invalid();
     };
-    let change = match method {
-        "subscribe" => MaskChange::add(ctx.market, stream.bit()),
-        "unsubscribe" => MaskChange::Remove(stream.bit()),
+    let mut picks = Picks::default();
+    picks.add(index, stream);
+    let changes = match method {
+        "subscribe" => picks.changes(ctx.market, true),
+        "unsubscribe" => picks.changes(ctx.market, false),
         _ => return invalid(),
     };
     let reply = hyperliquid::subscription_response(method, kind_name, coin);
-    Outcome::reply(change, reply)
+    Outcome::reply(changes, reply)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn ctx(venue: Venue, kind: MarketKind, symbol: &str) -> RequestContext<'_> {
+    fn ctx<'a>(venue: Venue, kind: MarketKind, symbols: &'a [&'a str]) -> RequestContext<'a> {
         RequestContext {
             market: Market { venue, kind },
-            symbol,
+            symbols,
             conn_id: "c1",
             now_ms: 5,
         }
@@ -346,8 +386,8 @@ mod tests {
 
     #[test]
     fn test_binance_stream_names_per_market() {
-        let perp = |n| binance_stream(n, MarketKind::Perp, "btcusdt");
-        let spot = |n| binance_stream(n, MarketKind::Spot, "btcusdt");
+        let perp = |n| binance_stream(n, MarketKind::Perp, &["btcusdt"]).map(|(_, s)| s);
+        let spot = |n| binance_stream(n, MarketKind::Spot, &["btcusdt"]).map(|(_, s)| s);
         assert_eq!(spot("btcusdt@bookTicker"), Some(StreamKind::BookTicker));
         assert_eq!(spot("btcusdt@depth@100ms"), Some(StreamKind::Depth));
         assert_eq!(spot("btcusdt@trade"), Some(StreamKind::Trade));
@@ -362,30 +402,57 @@ mod tests {
     }
 
     #[test]
+    fn test_requests_name_several_symbols_each_with_its_own_change() {
+        let symbols = ["btcusdt", "ethusdt", "solusdt"];
+        let c = ctx(Venue::Binance, MarketKind::Perp, &symbols);
+        let sub = r#"{"method":"SUBSCRIBE","params":["ethusdt@depth@0ms","solusdt@trade","ethusdt@bookTicker"],"id":1}"#;
+        let out = handle_request(sub, &c);
+        assert_eq!(out.change(0), None);
+        assert_eq!(out.change(1).unwrap().apply(0), 3);
+        assert_eq!(out.change(2).unwrap().apply(0), 8);
+        let okx = ["BTC-USDT", "ETH-USDT"];
+        let c = ctx(Venue::Okx, MarketKind::Spot, &okx);
+        let sub = r#"{"op":"subscribe","args":[{"channel":"books","instId":"ETH-USDT"},{"channel":"trades","instId":"BTC-USDT"}]}"#;
+        let out = handle_request(sub, &c);
+        assert_eq!(out.change(0).unwrap().apply(0), 8);
+        assert_eq!(out.change(1).unwrap().apply(0), 2 | (2 << 8));
+        let bybit = ["BTCUSDT", "ETHUSDT"];
+        let c = ctx(Venue::Bybit, MarketKind::Perp, &bybit);
+        let sub = r#"{"op":"subscribe","args":["orderbook.50.ETHUSDT","tickers.BTCUSDT"]}"#;
+        let out = handle_request(sub, &c);
+        assert_eq!(out.change(0).unwrap().apply(0), 4 | (4 << 8));
+        assert_eq!(out.change(1).unwrap().apply(0), 2 | (2 << 8));
+        let hl = ["BTC", "ETH"];
+        let c = ctx(Venue::Hyperliquid, MarketKind::Perp, &hl);
+        let sub = r#"{"method":"subscribe","subscription":{"type":"bbo","coin":"ETH"}}"#;
+        assert_eq!(handle_request(sub, &c).change(1).unwrap().apply(0), 1);
+    }
+
+    #[test]
     fn test_binance_request_subscribe_and_refusals() {
-        let c = ctx(Venue::Binance, MarketKind::Spot, "btcusdt");
+        let c = ctx(Venue::Binance, MarketKind::Spot, &["btcusdt"]);
         let sub = r#"{"method":"SUBSCRIBE","params":["btcusdt@bookTicker","btcusdt@depth@100ms"],"id":1}"#;
         let out = handle_request(sub, &c);
         assert_eq!(
-            out.change,
-            MaskChange::Add {
+            out.change(0),
+            Some(MaskChange::Add {
                 bits: 3,
                 snapshot: 0
-            }
+            })
         );
         assert_eq!(out.replies, [r#"{"result":null,"id":1}"#]);
         let unsub = r#"{"method":"UNSUBSCRIBE","params":["btcusdt@depth@100ms"],"id":"a"}"#;
         let out = handle_request(unsub, &c);
-        assert_eq!(out.change.apply(3), 1);
+        assert_eq!(out.change(0).unwrap().apply(3), 1);
         assert_eq!(out.replies, [r#"{"result":null,"id":"a"}"#]);
         let invalid = r#"{"error":{"code":2,"msg":"Invalid request"},"id":7}"#;
         let unknown = r#"{"method":"SUBSCRIBE","params":["btcusdt@bookTicker","x@y"],"id":7}"#;
         assert_eq!(handle_request(unknown, &c).replies, [invalid]);
-        assert_eq!(handle_request(unknown, &c).change, MaskChange::None);
+        assert_eq!(handle_request(unknown, &c).change(0), None);
         let method = r#"{"method":"LIST","params":[],"id":7}"#;
         assert_eq!(handle_request(method, &c).replies, [invalid]);
         let out = handle_request("{not json", &c);
-        assert_eq!(out.change, MaskChange::None);
+        assert_eq!(out.change(0), None);
         assert_eq!(
             out.replies,
             [r#"{"error":{"code":2,"msg":"Invalid request"},"id":null}"#]
@@ -394,24 +461,24 @@ mod tests {
 
     #[test]
     fn test_bybit_request_topics_ping_and_refusals() {
-        let c = ctx(Venue::Bybit, MarketKind::Perp, "BTCUSDT");
+        let c = ctx(Venue::Bybit, MarketKind::Perp, &["BTCUSDT"]);
         let sub = r#"{"op":"subscribe","args":["orderbook.50.BTCUSDT","publicTrade.BTCUSDT","tickers.BTCUSDT"]}"#;
         let out = handle_request(sub, &c);
         assert_eq!(
-            out.change,
-            MaskChange::Add {
+            out.change(0),
+            Some(MaskChange::Add {
                 bits: 14,
                 snapshot: 6
-            }
+            })
         );
         assert_eq!(
             out.replies,
             [r#"{"success":true,"ret_msg":"","conn_id":"c1","req_id":"","op":"subscribe"}"#]
         );
-        assert_eq!(out.change.apply(0), 14 | (6 << 8));
+        assert_eq!(out.change(0).unwrap().apply(0), 14 | (6 << 8));
         let unsub = r#"{"op":"unsubscribe","args":["orderbook.50.BTCUSDT"],"req_id":"9"}"#;
         let out = handle_request(unsub, &c);
-        assert_eq!(out.change.apply(14 | (6 << 8)), 12 | (4 << 8));
+        assert_eq!(out.change(0).unwrap().apply(14 | (6 << 8)), 12 | (4 << 8));
         assert!(out.replies[0].contains(r#""req_id":"9","op":"unsubscribe""#));
         for bad in [
             r#"{"op":"subscribe","args":["orderbook.200.BTCUSDT"]}"#,
@@ -420,12 +487,12 @@ mod tests {
             "nope",
         ] {
             let out = handle_request(bad, &c);
-            assert_eq!(out.change, MaskChange::None);
+            assert_eq!(out.change(0), None);
             assert!(out.replies[0].starts_with(r#"{"success":false"#), "{bad}");
         }
-        let spot = ctx(Venue::Bybit, MarketKind::Spot, "BTCUSDT");
+        let spot = ctx(Venue::Bybit, MarketKind::Spot, &["BTCUSDT"]);
         let ticker = r#"{"op":"subscribe","args":["tickers.BTCUSDT"]}"#;
-        assert_eq!(handle_request(ticker, &spot).change, MaskChange::None);
+        assert_eq!(handle_request(ticker, &spot).change(0), None);
         let ping = handle_request(r#"{"op":"ping"}"#, &spot);
         assert_eq!(
             ping.replies,
@@ -435,15 +502,15 @@ mod tests {
 
     #[test]
     fn test_okx_request_args_ping_and_refusals() {
-        let c = ctx(Venue::Okx, MarketKind::Spot, "BTC-USDT");
+        let c = ctx(Venue::Okx, MarketKind::Spot, &["BTC-USDT"]);
         let sub = r#"{"op":"subscribe","args":[{"channel":"books","instId":"BTC-USDT"},{"channel":"trades","instId":"BTC-USDT"}]}"#;
         let out = handle_request(sub, &c);
         assert_eq!(
-            out.change,
-            MaskChange::Add {
+            out.change(0),
+            Some(MaskChange::Add {
                 bits: 10,
                 snapshot: 2
-            }
+            })
         );
         assert_eq!(out.replies.len(), 2);
         assert_eq!(
@@ -454,7 +521,7 @@ mod tests {
         let funding =
             r#"{"op":"subscribe","args":[{"channel":"funding-rate","instId":"BTC-USDT"}]}"#;
         let out = handle_request(funding, &c);
-        assert_eq!(out.change, MaskChange::None);
+        assert_eq!(out.change(0), None);
         assert!(out.replies[0].contains(r#""code":"60018""#));
         let out = handle_request("{", &c);
         assert!(out.replies[0].contains(r#""code":"60012""#));
@@ -462,15 +529,15 @@ mod tests {
 
     #[test]
     fn test_hyperliquid_request_types_ping_and_refusals() {
-        let c = ctx(Venue::Hyperliquid, MarketKind::Perp, "BTC");
+        let c = ctx(Venue::Hyperliquid, MarketKind::Perp, &["BTC"]);
         let sub = r#"{"method":"subscribe","subscription":{"type":"l2Book","coin":"BTC"}}"#;
         let out = handle_request(sub, &c);
         assert_eq!(
-            out.change,
-            MaskChange::Add {
+            out.change(0),
+            Some(MaskChange::Add {
                 bits: 2,
                 snapshot: 0
-            }
+            })
         );
         assert_eq!(
             out.replies,
@@ -480,11 +547,11 @@ mod tests {
         );
         let ping = handle_request(r#"{"method":"ping"}"#, &c);
         assert_eq!(ping.replies, [r#"{"channel":"pong"}"#]);
-        let spot = ctx(Venue::Hyperliquid, MarketKind::Spot, "@107");
+        let spot = ctx(Venue::Hyperliquid, MarketKind::Spot, &["@107"]);
         let ctx_sub =
             r#"{"method":"subscribe","subscription":{"type":"activeAssetCtx","coin":"@107"}}"#;
         let out = handle_request(ctx_sub, &spot);
-        assert_eq!(out.change, MaskChange::None);
+        assert_eq!(out.change(0), None);
         assert!(out.replies[0].starts_with(r#"{"channel":"error""#));
     }
 }

@@ -1,6 +1,6 @@
-//! One simulated venue: its price model (offset, basis, dislocations), its spot and perp
-//! books, trades, perp statistics, and which frames it sends at each step in its own
-//! wire format.
+//! One simulated venue's markets of one base: its price model (offset, basis,
+//! dislocations), its spot and perp books (either may be absent), trades, perp
+//! statistics, and which frames it sends at each step in its own wire format.
 //!
 //! Owned by the [`super::market::Model`] (model thread or a test). Allocates frame
 //! strings and book copies for snapshots (cold path). Draws only from the venue's own
@@ -28,13 +28,13 @@ use super::binance_format::{self as binance, EventTimes};
 use super::book::{BookSpec, DEPTH_LEVELS_MAX, Levels, SyntheticBook, Top};
 use super::bybit_format as bybit;
 use super::hyperliquid_format as hyperliquid;
-use super::market::{Frame, Market, StepClock, StreamKind};
+use super::market::{Frame, Leg, Listing, Market, StepClock, StreamKind};
 use super::okx_format as okx;
 use super::price::{BASIS_MEAN_BPS, DislocationChange, Mids, PriceModel, f64_to_i64};
 use super::rng::SimRng;
 use super::text::{Decimals, decimals_of, sim_units};
-use super::{SimConfig, SimVenue};
-use crate::types::{MarketKind, Price, Venue};
+use super::{SimConfig, SimMarket};
+use crate::types::{MarketKind, Venue};
 use std::time::Duration;
 
 /// Average public trades per second per market.
@@ -61,6 +61,22 @@ pub(crate) const SHALLOW_LEVELS: i64 = 20;
 const _: () = assert!(OKX_LEVELS <= DEPTH_LEVELS_MAX && BYBIT_LEVELS <= DEPTH_LEVELS_MAX);
 /// Seeded offset range of the first update ids.
 const ID_JITTER: u64 = 1_000_000;
+/// The price the lot sizes of `market_spec` suit; a cheaper base gets lots 10^n times
+/// larger, so its levels hold a similar notional.
+const LOT_REFERENCE_PRICE: f64 = 60_000.0;
+/// Largest lot scale.
+const LOT_SCALE_MAX: i64 = 1_000_000_000;
+
+/// The power of ten that brings `start` within a factor 10 below [`LOT_REFERENCE_PRICE`]
+/// (1 at or above it).
+fn lot_scale(start: f64) -> i64 {
+    let (mut price, mut scale) = (start, 1i64);
+    while price * 10.0 <= LOT_REFERENCE_PRICE && scale < LOT_SCALE_MAX {
+        price *= 10.0;
+        scale *= 10;
+    }
+    scale
+}
 
 /// Sim time between two book messages of a venue: Binance `@depth@100ms`, Bybit's
 /// `orderbook.50` (20 ms), OKX `books` (100 ms), Hyperliquid `l2Book` (NB: the venue
@@ -161,6 +177,8 @@ pub(crate) struct PerpStats {
 #[derive(Clone, Debug)]
 pub(crate) struct MarketState {
     kind: MarketKind,
+    /// The symbol's index among the venue's symbols of its kind.
+    index: usize,
     symbol: String,
     book: SyntheticBook,
     decimals: Decimals,
@@ -178,12 +196,14 @@ impl MarketState {
     fn new(
         venue: Venue,
         kind: MarketKind,
-        symbol: &str,
-        tick: Price,
+        leg: (&SimMarket, usize),
         start: f64,
         rng: &mut SimRng,
     ) -> Self {
-        let spec = market_spec(venue, kind);
+        let (market, index) = leg;
+        let (symbol, tick) = (market.symbol.as_str(), market.tick);
+        let mut spec = market_spec(venue, kind);
+        spec.lot_raw = spec.lot_raw.saturating_mul(lot_scale(start));
         let tick_raw = sim_units(tick);
         let book_spec = BookSpec {
             tick_raw,
@@ -199,6 +219,7 @@ impl MarketState {
         };
         Self {
             kind,
+            index,
             symbol,
             book: SyntheticBook::new(book_spec, spec.first_id + rng.below(ID_JITTER)),
             decimals: Decimals {
@@ -252,14 +273,15 @@ impl MarketState {
     }
 }
 
-/// One venue, stepped by the model.
+/// One venue's markets of one base, stepped by the model.
 #[derive(Clone, Debug)]
 pub(crate) struct VenueModel {
     venue: Venue,
+    base: String,
     rng: SimRng,
     price: PriceModel,
-    spot: MarketState,
-    perp: MarketState,
+    spot: Option<MarketState>,
+    perp: Option<MarketState>,
     trade_chance: f64,
     stats: PerpStats,
     /// Whether the last step emitted (or could have emitted) perp statistics.
@@ -267,41 +289,40 @@ pub(crate) struct VenueModel {
 }
 
 impl VenueModel {
-    /// A venue with both books built around the start price (their initial levels are
-    /// not part of any diff).
-    pub(crate) fn new(config: &SimConfig, venue: &SimVenue, mut rng: SimRng) -> Self {
+    /// A venue's `base` with its books (spot `legs[0]`, perp `legs[1]`, either may be
+    /// absent) built around the base's start price (their initial levels are not part of
+    /// any diff).
+    pub(crate) fn new(
+        config: &SimConfig,
+        venue: Venue,
+        base: &str,
+        legs: [Leg<'_>; 2],
+        mut rng: SimRng,
+    ) -> Self {
         let price = PriceModel::new(config, &mut rng);
-        let start = config.start_price.to_f64_lossy();
-        let (v, spot_symbol, perp_symbol) = (venue.venue, &venue.spot_symbol, &venue.perp_symbol);
-        let mut spot = MarketState::new(
-            v,
-            MarketKind::Spot,
-            spot_symbol,
-            venue.spot_tick,
-            start,
-            &mut rng,
-        );
-        let mut perp = MarketState::new(
-            v,
-            MarketKind::Perp,
-            perp_symbol,
-            venue.perp_tick,
-            start,
-            &mut rng,
-        );
+        let start = config.base_price(base).to_f64_lossy();
+        let [spot_leg, perp_leg] = legs;
+        let mut spot =
+            spot_leg.map(|leg| MarketState::new(venue, MarketKind::Spot, leg, start, &mut rng));
+        let mut perp =
+            perp_leg.map(|leg| MarketState::new(venue, MarketKind::Perp, leg, start, &mut rng));
         let perp_start = start * (1.0 + BASIS_MEAN_BPS * 1e-4);
         for (state, mid) in [(&mut spot, start), (&mut perp, perp_start)] {
+            let Some(state) = state else { continue };
             state.book.apply(&mut rng, mid);
             state.book.take_diff();
             state.last_top = state.book.top();
             state.last_trade_price = state.top_or_zero().bid;
         }
         let stats = PerpStats {
-            open_interest: OPEN_INTEREST_START_LOTS.saturating_mul(perp.lot_raw) / 1_000,
+            open_interest: perp.as_ref().map_or(0, |p| {
+                OPEN_INTEREST_START_LOTS.saturating_mul(p.lot_raw) / 1_000
+            }),
             ..PerpStats::default()
         };
         Self {
-            venue: venue.venue,
+            venue,
+            base: base.to_owned(),
             rng,
             price,
             spot,
@@ -317,8 +338,19 @@ impl VenueModel {
         self.venue
     }
 
-    /// Runs step `k` with the common `fair` price, appending its frames; returns what
-    /// happened to the venue's dislocations.
+    /// The base.
+    pub(crate) fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// Whether `listing` is one of its symbols (the venue is not checked).
+    pub(crate) fn has(&self, listing: Listing) -> bool {
+        self.state(listing.market.kind)
+            .is_some_and(|s| s.index == listing.index)
+    }
+
+    /// Runs step `k` with the base's `fair` price, appending its frames; returns what
+    /// happened to its dislocations.
     pub(crate) fn step(
         &mut self,
         fair: f64,
@@ -327,35 +359,47 @@ impl VenueModel {
         frames: &mut Vec<Frame>,
     ) -> Option<DislocationChange> {
         let (mids, change) = self.price.step(&mut self.rng, fair, k);
-        self.spot.book.apply(&mut self.rng, mids.spot);
-        self.perp.book.apply(&mut self.rng, mids.perp);
+        if let Some(spot) = &mut self.spot {
+            spot.book.apply(&mut self.rng, mids.spot);
+        }
+        if let Some(perp) = &mut self.perp {
+            perp.book.apply(&mut self.rng, mids.perp);
+        }
         let event_ms = clock.venue_ms(k);
         let times = EventTimes {
             event_ms,
             transaction_ms: event_ms.saturating_sub(1),
         };
+        let chance = self.trade_chance;
         let spot_trade = self
             .spot
-            .maybe_trade(&mut self.rng, self.trade_chance, event_ms);
+            .as_mut()
+            .and_then(|s| s.maybe_trade(&mut self.rng, chance, event_ms));
         let perp_trade = self
             .perp
-            .maybe_trade(&mut self.rng, self.trade_chance, event_ms);
+            .as_mut()
+            .and_then(|s| s.maybe_trade(&mut self.rng, chance, event_ms));
         let depth_step = clock.is_first_of(k, depth_interval(self.venue));
-        self.funding_step = clock.is_first_of(k, funding_interval(self.venue));
+        self.funding_step =
+            self.perp.is_some() && clock.is_first_of(k, funding_interval(self.venue));
         let funding_full = clock.is_first_of(k, FUNDING_FIELDS_INTERVAL);
         if self.funding_step {
             self.update_stats(event_ms, &mids);
         }
         let venue = self.venue;
         for (state, trade) in [(&mut self.spot, spot_trade), (&mut self.perp, perp_trade)] {
+            let Some(state) = state else { continue };
             state.depth_step = depth_step;
-            let market = Market {
-                venue,
-                kind: state.kind,
+            let listing = Listing {
+                market: Market {
+                    venue,
+                    kind: state.kind,
+                },
+                index: state.index,
             };
             let mut push = |stream, text| {
                 frames.push(Frame {
-                    market,
+                    listing,
                     stream,
                     text,
                 })
@@ -371,13 +415,19 @@ impl VenueModel {
                 push(StreamKind::Trade, trade_frame(venue, state, times, &trade));
             }
         }
-        if self.funding_step {
-            let text = self.funding_frame(times, funding_full);
-            frames.push(Frame {
+        if self.funding_step
+            && let Some(perp) = &self.perp
+        {
+            let listing = Listing {
                 market: Market {
                     venue,
                     kind: MarketKind::Perp,
                 },
+                index: perp.index,
+            };
+            let text = self.funding_frame(perp, times, funding_full);
+            frames.push(Frame {
+                listing,
                 stream: StreamKind::Funding,
                 text,
             });
@@ -391,7 +441,7 @@ impl VenueModel {
     }
 
     fn update_stats(&mut self, event_ms: u64, mids: &Mids) {
-        let lot = self.perp.lot_raw;
+        let lot = self.perp.as_ref().map_or(1, |p| p.lot_raw);
         let span = OPEN_INTEREST_MOVE_LOTS * 2 + 1;
         let step = i64::try_from(self.rng.below(span)).unwrap_or(0)
             - i64::try_from(OPEN_INTEREST_MOVE_LOTS).unwrap_or(0);
@@ -407,9 +457,8 @@ impl VenueModel {
 
     /// The perp statistics frame; `with_funding`: whether Bybit's delta carries the
     /// funding fields.
-    fn funding_frame(&self, times: EventTimes, with_funding: bool) -> String {
+    fn funding_frame(&self, perp: &MarketState, times: EventTimes, with_funding: bool) -> String {
         let mut text = String::with_capacity(512);
-        let perp = &self.perp;
         let ms = times.event_ms;
         match self.venue {
             Venue::Binance => binance::mark_price(&mut text, &perp.symbol, ms, &self.stats),
@@ -430,10 +479,10 @@ impl VenueModel {
         text
     }
 
-    fn state(&self, kind: MarketKind) -> &MarketState {
+    fn state(&self, kind: MarketKind) -> Option<&MarketState> {
         match kind {
-            MarketKind::Spot => &self.spot,
-            MarketKind::Perp => &self.perp,
+            MarketKind::Spot => self.spot.as_ref(),
+            MarketKind::Perp => self.perp.as_ref(),
         }
     }
 
@@ -441,7 +490,7 @@ impl VenueModel {
     /// starts with one (Bybit `orderbook.50` and perp `tickers`, OKX `books`) and the
     /// last step was one of its emission steps.
     pub(crate) fn snapshot(&self, kind: MarketKind, stream: StreamKind, ms: u64) -> Option<String> {
-        let state = self.state(kind);
+        let state = self.state(kind)?;
         let mut text = String::with_capacity(16_384);
         match (self.venue, stream) {
             (Venue::Bybit, StreamKind::Depth) if state.depth_step => {
@@ -501,7 +550,7 @@ impl VenueModel {
     /// of Binance's two dropping rules (`u < lastUpdateId` or `u <= lastUpdateId`) a
     /// client applies.
     pub(crate) fn rest_depth(&self, kind: MarketKind, limit: usize, ms: u64) -> Option<String> {
-        let state = self.state(kind);
+        let state = self.state(kind)?;
         let (mut bids, mut asks) = state.book.levels();
         bids.truncate(limit);
         asks.truncate(limit);
@@ -520,20 +569,23 @@ impl VenueModel {
         Some(text)
     }
 
-    /// Whether the last step was a depth step of both markets.
+    /// Whether the last step was a depth step of its markets.
     pub(crate) fn depth_flushed(&self) -> bool {
-        self.spot.depth_step && self.perp.depth_step
+        [&self.spot, &self.perp]
+            .into_iter()
+            .flatten()
+            .all(|s| s.depth_step)
     }
 
     /// The current levels of `kind`'s book `(bids, asks)`, best first, raw.
-    pub(crate) fn levels(&self, kind: MarketKind) -> (Levels, Levels) {
-        self.state(kind).book.levels()
+    pub(crate) fn levels(&self, kind: MarketKind) -> Option<(Levels, Levels)> {
+        Some(self.state(kind)?.book.levels())
     }
 
     /// The market of `kind`'s book, for tests.
     #[cfg(test)]
     pub(crate) fn book(&self, kind: MarketKind) -> &SyntheticBook {
-        &self.state(kind).book
+        &self.state(kind).expect("a market of this kind").book
     }
 }
 

@@ -1,5 +1,6 @@
-//! What the Telegram bot asks of the run's database: the latest opportunities and the
-//! summary by volatility source with the recommendation rule.
+//! What the Telegram bot asks of the run's database: the latest opportunities, the
+//! summary by volatility source with the recommendation rule, the latest trades and the
+//! trade statistics.
 //!
 //! [`Analytics`] is the question; [`DbAnalytics`] answers it through the database
 //! layer's read-only [`Reader`] (SQLite or PostgreSQL, as configured), opened at the first
@@ -10,6 +11,7 @@ use std::path::{Path, PathBuf};
 use crate::telemetry::db::DatabaseSettings;
 use crate::telemetry::db::DbError;
 use crate::telemetry::db::analytics::{LatestOpportunity, Reader, Summary};
+use crate::telemetry::db::trade_analytics::{TradeLine, TradeStats};
 
 /// The questions the bot asks.
 pub trait Analytics: Send {
@@ -17,6 +19,10 @@ pub trait Analytics: Send {
     fn summary(&mut self) -> Result<Summary, DbError>;
     /// The `n` most recent opportunities, newest first.
     fn latest(&mut self, n: usize) -> Result<Vec<LatestOpportunity>, DbError>;
+    /// The `n` most recent closed trades, newest first.
+    fn trades(&mut self, n: usize) -> Result<Vec<TradeLine>, DbError>;
+    /// Statistics over every closed trade.
+    fn trade_stats(&mut self) -> Result<TradeStats, DbError>;
 }
 
 /// Answers from the configured database.
@@ -62,6 +68,14 @@ impl Analytics for DbAnalytics {
     fn latest(&mut self, n: usize) -> Result<Vec<LatestOpportunity>, DbError> {
         self.ask(|r| r.latest(n))
     }
+
+    fn trades(&mut self, n: usize) -> Result<Vec<TradeLine>, DbError> {
+        self.ask(|r| r.latest_trades(n))
+    }
+
+    fn trade_stats(&mut self) -> Result<TradeStats, DbError> {
+        self.ask(Reader::trade_stats)
+    }
 }
 
 #[cfg(test)]
@@ -78,5 +92,7 @@ mod tests {
         SqliteDb::open(&dir.path().join(DB_FILE_NAME)).unwrap();
         assert!(analytics.latest(5).unwrap().is_empty());
         assert_eq!(analytics.summary().unwrap().total, 0);
+        assert!(analytics.trades(5).unwrap().is_empty());
+        assert_eq!(analytics.trade_stats().unwrap().all.trades, 0);
     }
 }

@@ -6,7 +6,8 @@
 //! histogram recorded in nanoseconds: values printed in microseconds, five percentile
 //! ticks per half distance to 100 %, the last row (percentile 1.0) without the
 //! `1/(1-Percentile)` column, and the `#[Mean ...]` footer. Written by the telemetry
-//! thread at exit (cold path, allocates a buffered writer per file).
+//! thread at exit and by the dump thread at each latency dump (cold path, allocates a
+//! buffered writer per file).
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};

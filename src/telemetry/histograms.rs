@@ -34,10 +34,12 @@ const fn slot(metric: Metric) -> usize {
         Metric::Book => 1,
         Metric::Edge => 2,
         Metric::IngressToDecision => 3,
-        Metric::VenueDelay(Venue::Binance) => 4,
-        Metric::VenueDelay(Venue::Bybit) => 5,
-        Metric::VenueDelay(Venue::Okx) => 6,
-        Metric::VenueDelay(Venue::Hyperliquid) => 7,
+        Metric::Gateway => 4,
+        Metric::IngressToOrder => 5,
+        Metric::VenueDelay(Venue::Binance) => 6,
+        Metric::VenueDelay(Venue::Bybit) => 7,
+        Metric::VenueDelay(Venue::Okx) => 8,
+        Metric::VenueDelay(Venue::Hyperliquid) => 9,
     }
 }
 
@@ -164,6 +166,17 @@ pub fn summarize(name: &str, hist: &Histogram<u64>) -> HistogramSummary {
         p9999_ns: at(0.9999),
         max_ns: if hist.is_empty() { 0 } else { hist.max() },
     }
+}
+
+/// A histogram with the sidecar's bounds holding `values` (tests).
+#[cfg(test)]
+pub(crate) fn histogram_of(values: impl IntoIterator<Item = u64>) -> Histogram<u64> {
+    let mut hist = Histogram::new_with_bounds(LATENCY_LOW_NS, LATENCY_HIGH_NS, LATENCY_SIGFIG)
+        .expect("valid bounds");
+    for v in values {
+        hist.saturating_record(v);
+    }
+    hist
 }
 
 /// The end-of-run percentile table, in microseconds: a header and one line per summary.

@@ -199,6 +199,22 @@ fn gauges(out: &mut String, status: &Status, killed: bool) {
         "1 when the kill switch is tripped.",
         &[(String::new(), f64::from(u8::from(killed)))],
     );
+    #[allow(clippy::cast_precision_loss)] // gauges are f64 by definition
+    let rows: Vec<(String, f64)> = [
+        ("written", status.database.rows_written),
+        ("spooled", status.database.rows_spooled),
+        ("waiting_in_spool", status.database.rows_waiting),
+        ("dropped", status.database.rows_dropped),
+    ]
+    .iter()
+    .map(|(state, n)| (format!("{{state=\"{state}\"}}"), *n as f64))
+    .collect();
+    gauge(
+        out,
+        "edgeline_db_rows",
+        "Database rows by state (dropped: the spool was full or failing).",
+        &rows,
+    );
     let delays: Vec<(String, f64)> = status
         .venues
         .iter()
@@ -316,6 +332,7 @@ mod tests {
                 stale: true,
                 stale_since_unix_ms: Some(1),
             });
+            s.database.rows_dropped = 7;
         });
         MetricsSources {
             stats,
@@ -357,6 +374,7 @@ mod tests {
             Some(10.0)
         );
         assert_eq!(get("edgeline_kill_switch"), Some(0.0));
+        assert_eq!(get("edgeline_db_rows{state=\"dropped\"}"), Some(7.0));
         // Every sample has a TYPE line for its metric family.
         for (name, _) in &all {
             let family = name.split('{').next().unwrap();

@@ -1,13 +1,17 @@
-//! Telemetry sidecar: latency histograms, the database (SQLite or PostgreSQL, with its
-//! spool), progress lines, and the status board with the Telegram bot and the metrics
-//! endpoint that read it.
+//! Telemetry sidecar: latency histograms and their dumps (`.hgrm`, JSON, PNG), the
+//! database (SQLite or PostgreSQL, with its spool), progress lines, and the status board
+//! with the Telegram bot and the metrics endpoint that read it.
 
 pub mod analytics;
 pub mod db;
+pub mod dump;
+pub mod dump_files;
+pub mod gateway_sink;
 pub mod hgrm;
 pub mod histograms;
 pub mod metrics_http;
 pub mod operator;
+pub mod plot;
 pub mod process;
 pub mod progress;
 pub mod sample;

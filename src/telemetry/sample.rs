@@ -22,6 +22,10 @@ pub enum Metric {
     Edge,
     /// End to end: frame read from the socket (ingress) to the edge decision.
     IngressToDecision,
+    /// Gateway stage: intent popped to its entry order sent (risk, sizing, order build).
+    Gateway,
+    /// End to end: ingress of the frame that triggered an intent to its entry order sent.
+    IngressToOrder,
     /// Venue to us: the venue's event time to our receive time (wall clocks; includes
     /// any skew between the venue's clock and ours).
     VenueDelay(Venue),
@@ -29,11 +33,13 @@ pub enum Metric {
 
 impl Metric {
     /// Every metric, in histogram order.
-    pub const ALL: [Metric; 8] = [
+    pub const ALL: [Metric; 10] = [
         Metric::Feed,
         Metric::Book,
         Metric::Edge,
         Metric::IngressToDecision,
+        Metric::Gateway,
+        Metric::IngressToOrder,
         Metric::VenueDelay(Venue::Binance),
         Metric::VenueDelay(Venue::Bybit),
         Metric::VenueDelay(Venue::Okx),
@@ -47,6 +53,8 @@ impl Metric {
             Metric::Book => "book",
             Metric::Edge => "edge",
             Metric::IngressToDecision => "ingress_to_decision",
+            Metric::Gateway => "gateway",
+            Metric::IngressToOrder => "ingress_to_order",
             Metric::VenueDelay(Venue::Binance) => "venue_delay_binance",
             Metric::VenueDelay(Venue::Bybit) => "venue_delay_bybit",
             Metric::VenueDelay(Venue::Okx) => "venue_delay_okx",

@@ -1,6 +1,8 @@
 //! The telemetry sidecar stage: drains the hot path's sample and record rings into
-//! latency histograms and the database writer, prints progress lines, and at the end of
-//! the run writes the `.hgrm` files, the percentile table and the report figures.
+//! latency histograms and the database writer, prints progress lines, starts latency
+//! dumps ([`crate::telemetry::dump`], periodic and final; their files are written on a
+//! thread of their own), and at the end of the run writes the `.hgrm` files, the
+//! percentile table and the report figures.
 //!
 //! Runs on its own (cold) core, never on the hot path. It may allocate, within bounds:
 //! histograms are sized in [`TelemetryStage::new`]; each `poll` drains at most
@@ -11,6 +13,7 @@
 //! ring, so the edge stage drops and counts records instead of this thread growing
 //! without bound.
 
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,11 +26,15 @@ use crate::edge::spread_opportunity::{RejectReason, SpreadRecord};
 use crate::runtime::clock::monotonic_now;
 use crate::runtime::{Clock, RunReport, Stage, StageKind};
 use crate::stats::PipelineStats;
+use crate::telemetry::db::latency_snapshot::{Scope, snapshot_row};
 use crate::telemetry::db::record::{Record, RowContext};
 use crate::telemetry::db::row::{Row, RowKeys};
 use crate::telemetry::db::spool::{Spool, SpoolError};
 use crate::telemetry::db::writer::{DbWriter, WriterStats, WriterThread};
 use crate::telemetry::db::{BATCH_ROWS_MAX, DatabaseSettings, DbError};
+use crate::telemetry::dump::Dumper;
+use crate::telemetry::dump_files::{DUMP_DIR_NAME, DumpOutcome};
+use crate::telemetry::gateway_sink::GatewaySink;
 use crate::telemetry::hgrm::write_hgrm_file;
 use crate::telemetry::histograms::{LatencyHistograms, percentile_table};
 use crate::telemetry::progress::Progress;
@@ -53,6 +60,8 @@ pub struct TelemetryConfig {
     /// One progress line per interval on stdout (`Some(1 s)` in the CLI); `None` prints
     /// none and never resets the interval histograms (tests).
     pub progress_interval: Option<Duration>,
+    /// Periodic latency dumps into `latency/` (`None`: only the final dump).
+    pub dump_interval: Option<Duration>,
     /// The database, its batching and its spool.
     pub database: DatabaseSettings,
     /// The fixed interval the load is offered at, when it is (the end-to-end benchmark):
@@ -61,6 +70,10 @@ pub struct TelemetryConfig {
     /// Venues watched for staleness: a venue whose mean venue-to-us delay over a
     /// progress interval exceeds its threshold is shown STALE and logged.
     pub stale_after: Vec<(Venue, Duration)>,
+    /// Replays: a full writer queue blocks the poll (the replay waits for the database)
+    /// instead of leaving records in the rings, so no record is dropped and rows get the
+    /// same order and keys on every replay. False in live runs.
+    pub lossless: bool,
 }
 
 impl TelemetryConfig {
@@ -69,9 +82,11 @@ impl TelemetryConfig {
         Self {
             output_dir,
             progress_interval: None,
+            dump_interval: None,
             database: DatabaseSettings::default(),
             expected_interval: None,
             stale_after: Vec::new(),
+            lossless: false,
         }
     }
 }
@@ -113,6 +128,9 @@ pub enum TelemetryError {
     /// The database writer thread could not be started.
     #[error("starting the database writer thread: {0}")]
     WriterThread(std::io::Error),
+    /// The latency dump thread could not be started.
+    #[error("starting the latency dump thread: {0}")]
+    DumpThread(std::io::Error),
     /// The histogram bounds were refused (a programming error in the constants).
     #[error("allocating latency histograms: {0}")]
     Histogram(#[from] CreationError),
@@ -145,6 +163,9 @@ pub struct TelemetryStage {
     venue_status: Vec<VenueStatus>,
     status_due: Instant,
     spread: Option<Consumer<SpreadRecord>>,
+    gateway: Option<GatewaySink>,
+    dumper: Dumper,
+    dump_rows: VecDeque<Row>,
 }
 
 impl TelemetryStage {
@@ -174,6 +195,12 @@ impl TelemetryStage {
             .progress_interval
             .map(|every| Progress::new(every, monotonic_now(), &inputs.stats));
         let start_ns = inputs.clock.unix_ns(inputs.clock.raw());
+        let dumper = Dumper::spawn(
+            config.output_dir.join(DUMP_DIR_NAME),
+            config.dump_interval,
+            monotonic_now(),
+        )
+        .map_err(TelemetryError::DumpThread)?;
         Ok(Self {
             // A rejection flush may add a row per reason past a nearly full batch.
             pending: Vec::with_capacity(db.batch_rows + RejectReason::ALL.len()),
@@ -195,7 +222,32 @@ impl TelemetryStage {
             venue_status: Vec::new(),
             status_due: monotonic_now(),
             spread: None,
+            gateway: None,
+            dumper,
+            dump_rows: VecDeque::new(),
         })
+    }
+
+    /// Also drains the gateway stage's records and portfolio snapshots into rows
+    /// (orders, fills, leg-outs, trades, snapshots) and the status board.
+    pub fn with_gateway(mut self, sink: GatewaySink) -> Self {
+        self.gateway = Some(sink);
+        self
+    }
+
+    /// Turns up to `limit` gateway records into rows of the pending batch, within its
+    /// room.
+    fn take_gateway(&mut self, limit: usize, now: Instant) -> usize {
+        let Some(sink) = self.gateway.as_mut() else {
+            return 0;
+        };
+        let batch_rows = self.config.database.batch_rows;
+        let room = batch_rows.saturating_sub(self.pending.len()).min(limit);
+        let taken = sink.drain(room, &self.registry, &mut self.keys, &mut self.pending);
+        if taken > 0 && self.pending_since.is_none() {
+            self.pending_since = Some(now);
+        }
+        taken
     }
 
     /// Also drains the spread scanner's records: accepted opportunities become
@@ -207,8 +259,8 @@ impl TelemetryStage {
     }
 
     /// Turns up to `limit` spread records into rows of the pending batch, within its
-    /// room (a rejection flush takes a row per reason), sending full batches.
-    fn drain_spread(&mut self, limit: usize, now: Instant) -> usize {
+    /// room (a rejection flush takes a row per reason).
+    fn take_spread(&mut self, limit: usize, now: Instant) -> usize {
         let Some(ring) = self.spread.as_mut() else {
             return 0;
         };
@@ -249,9 +301,6 @@ impl TelemetryStage {
         if take > 0 && self.pending_since.is_none() {
             self.pending_since = Some(now);
         }
-        if self.pending.len() >= batch_rows {
-            self.send_pending(false);
-        }
         take
     }
 
@@ -287,16 +336,22 @@ impl TelemetryStage {
         drained
     }
 
-    /// Turns up to `limit` records into rows, handing each full batch to the writer;
-    /// stops early when the writer's queue is full.
-    fn drain_opportunities(&mut self, limit: usize, now: Instant) -> usize {
+    /// Drains one record ring through `take` (which fills the pending batch within its
+    /// room), handing each full batch to the writer, until the ring is empty, `limit`
+    /// records were taken or the writer's queue is full (in lossless mode: waits).
+    fn drain_records(
+        &mut self,
+        limit: usize,
+        now: Instant,
+        take: fn(&mut Self, usize, Instant) -> usize,
+    ) -> usize {
         let batch_rows = self.config.database.batch_rows;
         let mut drained = 0;
         loop {
-            let taken = self.take_records(limit - drained, now);
+            let taken = take(self, limit - drained, now);
             drained += taken;
             if self.pending.len() >= batch_rows {
-                self.send_pending(false);
+                self.send_pending(self.config.lossless);
             }
             if taken == 0 || drained >= limit || self.pending.len() >= batch_rows {
                 return drained;
@@ -434,11 +489,19 @@ impl TelemetryStage {
             .collect();
         let venues = self.venue_status.clone();
         let now_unix_ms = self.clock.unix_ms_now();
+        let database = self
+            .writer
+            .as_ref()
+            .map_or_else(WriterStats::default, WriterThread::stats);
         self.status.update(|s| {
             s.updated_unix_ms = now_unix_ms;
             s.stages = stages;
             s.venues = venues;
+            s.database = database;
         });
+        if let Some(sink) = &self.gateway {
+            sink.publish(&self.status);
+        }
     }
 
     /// Drains both kinds of ring until empty (producers have stopped), sending full
@@ -447,8 +510,9 @@ impl TelemetryStage {
         loop {
             let now = monotonic_now();
             let drained = self.drain_samples(usize::MAX)
-                + self.drain_opportunities(usize::MAX, now)
-                + self.drain_spread(usize::MAX, now);
+                + self.drain_records(usize::MAX, now, Self::take_records)
+                + self.drain_records(usize::MAX, now, Self::take_spread)
+                + self.drain_records(usize::MAX, now, Self::take_gateway);
             if self.pending.len() >= self.config.database.batch_rows {
                 self.send_pending(true);
             }
@@ -492,6 +556,85 @@ impl TelemetryStage {
     }
 }
 
+/// Latency dumps: the schedule and files are [`Dumper`]'s; here their summaries become
+/// `latency_snapshots` rows in the sidecar's batches.
+impl TelemetryStage {
+    /// Starts a periodic dump when one is due, and queues the rows of finished ones.
+    fn dump_if_due(&mut self, now: Instant) {
+        let clock = &self.clock;
+        self.dumper
+            .start_if_due(now, &self.histograms, || clock.unix_ns(clock.raw()));
+        while let Some(outcome) = self.dumper.try_done() {
+            self.queue_snapshot_rows(&outcome);
+        }
+        self.move_dump_rows(now);
+    }
+
+    /// One row per histogram and scope of a finished dump.
+    fn queue_snapshot_rows(&mut self, outcome: &DumpOutcome) {
+        for metric in &outcome.metrics {
+            for (scope, summary) in [
+                (Scope::Cumulative, &metric.cumulative),
+                (Scope::Interval, &metric.interval),
+            ] {
+                let row = snapshot_row(&mut self.keys, outcome.taken_at_unix_ns, scope, summary);
+                self.dump_rows.push_back(row);
+            }
+        }
+    }
+
+    /// Moves queued snapshot rows into the pending batch, within its room; returns how
+    /// many.
+    fn move_dump_rows(&mut self, now: Instant) -> usize {
+        let batch_rows = self.config.database.batch_rows;
+        let room = batch_rows.saturating_sub(self.pending.len());
+        let n = room.min(self.dump_rows.len());
+        self.pending.extend(self.dump_rows.drain(..n));
+        if n > 0 && self.pending_since.is_none() {
+            self.pending_since = Some(now);
+        }
+        if self.pending.len() >= batch_rows {
+            self.send_pending(false);
+        }
+        n
+    }
+
+    /// The final dump (every sample drained first); its rows are handed to the writer,
+    /// waiting for room in its queue.
+    fn final_dump(&mut self) {
+        let taken_at = self.clock.unix_ns(self.clock.raw());
+        for outcome in self.dumper.finish(&self.histograms, taken_at) {
+            self.queue_snapshot_rows(&outcome);
+        }
+        while !self.dump_rows.is_empty() {
+            let left = self.dump_rows.len();
+            self.move_dump_rows(monotonic_now());
+            if self.pending.len() >= self.config.database.batch_rows {
+                self.send_pending(true);
+            }
+            if self.dump_rows.len() == left {
+                log::error!("telemetry: the writer takes no more latency snapshot rows");
+                return;
+            }
+        }
+    }
+
+    fn report_dumps(&self, report: &mut RunReport) {
+        let stats = self.dumper.stats();
+        report.set("telemetry.latency_dumps", stats.dumps);
+        report.set("telemetry.latency_dumps_skipped", stats.skipped);
+        report.set("telemetry.latency_dump_errors", stats.errors);
+        report.set(
+            "telemetry.latency_dump_snapshot_us_max",
+            stats.snapshot_ns_max / 1_000,
+        );
+        report.set(
+            "telemetry.latency_dump_write_ms_max",
+            stats.write_ns_max / 1_000_000,
+        );
+    }
+}
+
 impl Stage for TelemetryStage {
     fn kind(&self) -> StageKind {
         StageKind::Telemetry
@@ -500,19 +643,25 @@ impl Stage for TelemetryStage {
     fn poll(&mut self) -> usize {
         let now = monotonic_now();
         let handled = self.drain_samples(SAMPLES_PER_POLL_MAX)
-            + self.drain_opportunities(RECORDS_PER_POLL_MAX, now)
-            + self.drain_spread(RECORDS_PER_POLL_MAX, now);
+            + self.drain_records(RECORDS_PER_POLL_MAX, now, Self::take_records)
+            + self.drain_records(RECORDS_PER_POLL_MAX, now, Self::take_spread)
+            + self.drain_records(RECORDS_PER_POLL_MAX, now, Self::take_gateway);
         self.flush_if_due(now);
         self.progress_if_due(now);
         self.publish_status_if_due(now);
+        self.dump_if_due(now);
         handled
     }
 
     fn finish(&mut self, report: &mut RunReport) {
+        self.drain_all();
+        self.final_dump();
         let db = self.finish_writer();
         let unwritten = self.pending.len()
+            + self.dump_rows.len()
             + self.opportunities.slots()
-            + self.spread.as_ref().map_or(0, Consumer::slots);
+            + self.spread.as_ref().map_or(0, Consumer::slots)
+            + self.gateway.as_ref().map_or(0, GatewaySink::waiting);
         if unwritten > 0 {
             log::error!(
                 "telemetry: {unwritten} opportunity rows could not be handed to the writer"
@@ -537,6 +686,7 @@ impl Stage for TelemetryStage {
         report.set("telemetry.db_errors", db.db_errors);
         report.set("telemetry.spool_torn_bytes", db.spool_torn_bytes);
         report.set("telemetry.hgrm_errors", hgrm_errors);
+        self.report_dumps(report);
         report.output_dir = self.config.output_dir.clone();
     }
 }
@@ -566,19 +716,22 @@ mod tests {
     }
 
     fn rig(dir: &Path, batch_rows: usize, flush_interval: Duration) -> Rig {
-        let (clock, _mock) = Clock::mock();
-        let (feed, feed_rx) = RingBuffer::new(8192);
-        let (edge, edge_rx) = RingBuffer::new(64);
-        let (opps, opps_rx) = RingBuffer::new(64);
-        let board = Arc::new(StatusBoard::default());
-        let config = TelemetryConfig {
+        rig_with(TelemetryConfig {
             database: DatabaseSettings {
                 batch_rows,
                 flush_interval,
                 ..DatabaseSettings::default()
             },
             ..TelemetryConfig::new(dir.join("out"))
-        };
+        })
+    }
+
+    fn rig_with(config: TelemetryConfig) -> Rig {
+        let (clock, _mock) = Clock::mock();
+        let (feed, feed_rx) = RingBuffer::new(8192);
+        let (edge, edge_rx) = RingBuffer::new(64);
+        let (opps, opps_rx) = RingBuffer::new(64);
+        let board = Arc::new(StatusBoard::default());
         let inputs = TelemetryInputs {
             samples: vec![feed_rx, edge_rx],
             opportunities: opps_rx,
@@ -712,7 +865,8 @@ mod tests {
         let mut report = RunReport::default();
         rig.stage.finish(&mut report);
         let out = dir.path().join("out");
-        assert_eq!(report.counter("telemetry.rows_written"), 5);
+        // Five opportunities and the final dump's two rows per histogram with samples.
+        assert_eq!(report.counter("telemetry.rows_written"), 5 + 2 * 3);
         assert_eq!(report.counter("telemetry.rows_unwritten"), 0);
         assert_eq!(report.counter("telemetry.rows_spooled"), 0);
         assert_eq!(report.counter("telemetry.rows_dropped"), 0);
@@ -775,6 +929,174 @@ mod tests {
         assert_eq!(rig.stage.poll(), SAMPLES_PER_POLL_MAX);
         assert_eq!(rig.stage.poll(), 5_000 - SAMPLES_PER_POLL_MAX);
         assert_eq!(rig.stage.histograms().cumulative(Metric::Feed).len(), 5_000);
+    }
+
+    /// The file names in `dir` that start with `prefix` and end with `suffix`.
+    fn files(dir: &Path, prefix: &str, suffix: &str) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(prefix) && n.ends_with(suffix))
+            .collect();
+        names.sort();
+        names
+    }
+
+    fn snapshot_rows(out: &Path) -> Vec<(String, String, i64)> {
+        let conn = rusqlite::Connection::open(out.join(DB_FILE_NAME)).unwrap();
+        let mut stmt = conn
+            .prepare("SELECT metric, scope, count FROM latency_snapshots ORDER BY id")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn test_telemetry_stage_final_dump_writes_files_and_snapshot_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut rig = rig(dir.path(), 4, Duration::from_secs(3600));
+        push_samples(&mut rig);
+        assert_eq!(rig.stage.poll(), 6);
+        let mut report = RunReport::default();
+        rig.stage.finish(&mut report);
+        let out = dir.path().join("out");
+        let dumps = out.join(DUMP_DIR_NAME);
+        assert_eq!(report.counter("telemetry.latency_dumps"), 1);
+        assert_eq!(report.counter("telemetry.latency_dump_errors"), 0);
+        for name in ["feed", "edge", "ingress_to_decision"] {
+            assert_eq!(
+                files(&dumps, &format!("{name}_2"), ".hgrm").len(),
+                1,
+                "{name}"
+            );
+            assert_eq!(
+                files(&dumps, &format!("{name}_interval_"), ".hgrm").len(),
+                1
+            );
+        }
+        assert!(files(&dumps, "book", "").is_empty(), "no samples, no files");
+        assert_eq!(files(&dumps, "summary_", ".json").len(), 1);
+        assert_eq!(files(&dumps, "percentiles_", ".png").len(), 1);
+        let rows = snapshot_rows(&out);
+        let expect: Vec<(String, String, i64)> =
+            [("feed", 3), ("edge", 1), ("ingress_to_decision", 2)]
+                .into_iter()
+                .flat_map(|(m, n)| {
+                    [("CUMULATIVE", n), ("INTERVAL", n)]
+                        .map(|(s, n)| (m.to_owned(), s.to_owned(), n))
+                })
+                .collect();
+        assert_eq!(rows, expect);
+        assert_eq!(report.counter("telemetry.rows_written"), 6);
+        check_hgrm_files(&out);
+    }
+
+    #[test]
+    fn test_telemetry_stage_periodic_dumps_split_intervals() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut rig = rig_with(TelemetryConfig {
+            dump_interval: Some(Duration::ZERO),
+            ..TelemetryConfig::new(dir.path().join("out"))
+        });
+        rig.feed.push(sample(Metric::Feed, 0, 1_000)).unwrap();
+        // The first poll starts a dump of the one sample; later polls collect it.
+        let mut polls = 0;
+        while rig.stage.dumper.stats().dumps == 0 {
+            rig.stage.poll();
+            polls += 1;
+            assert!(polls < 10_000_000, "the dump thread never answered");
+            std::thread::yield_now();
+        }
+        rig.feed.push(sample(Metric::Feed, 0, 3_000)).unwrap();
+        let mut report = RunReport::default();
+        rig.stage.finish(&mut report);
+        let out = dir.path().join("out");
+        let dumps = report.counter("telemetry.latency_dumps");
+        assert!(dumps >= 2, "{dumps}");
+        assert_eq!(
+            files(&out.join(DUMP_DIR_NAME), "summary_", ".json").len() as u64,
+            dumps
+        );
+        let rows = snapshot_rows(&out);
+        assert_eq!(rows.len() as u64, dumps * 2);
+        let first = (&rows[0], &rows[1]);
+        assert_eq!((first.0.2, first.1.2), (1, 1), "{rows:?}");
+        let last = (&rows[rows.len() - 2], &rows[rows.len() - 1]);
+        assert_eq!(last.0, &("feed".to_owned(), "CUMULATIVE".to_owned(), 2));
+        let intervals: i64 = rows.iter().filter(|r| r.1 == "INTERVAL").map(|r| r.2).sum();
+        assert_eq!(
+            intervals, 2,
+            "every sample in exactly one interval: {rows:?}"
+        );
+    }
+
+    #[test]
+    fn test_telemetry_stage_publishes_database_figures() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut rig = rig(dir.path(), 1, Duration::ZERO);
+        push_opportunities(&mut rig);
+        let mut polls = 0;
+        loop {
+            rig.stage.status_due = monotonic_now();
+            rig.stage.poll();
+            if rig.board.snapshot().database.rows_written == 4 {
+                break;
+            }
+            polls += 1;
+            assert!(polls < 10_000_000, "the writer never wrote the rows");
+            std::thread::yield_now();
+        }
+        let mut report = RunReport::default();
+        rig.stage.finish(&mut report);
+        assert_eq!(report.counter("telemetry.rows_dropped"), 0);
+    }
+
+    /// Run 1 cannot reach its database (a closed port): its rows, latency snapshots
+    /// included, wait in the spool; run 2, on SQLite with the same spool, delivers them.
+    #[test]
+    fn test_telemetry_stage_spool_outlives_the_run() {
+        use crate::telemetry::db::DbTarget;
+        use crate::telemetry::db::postgres::PgTarget;
+
+        let dir = tempfile::tempdir().unwrap();
+        let spool_dir = dir.path().join("spool");
+        let closed = PgTarget::from_url("postgres://edgeline@127.0.0.1:1/none", None).unwrap();
+        let mut first = rig_with(TelemetryConfig {
+            database: DatabaseSettings {
+                target: DbTarget::Postgres(Box::new(closed)),
+                spool_dir: Some(spool_dir.clone()),
+                ..DatabaseSettings::default()
+            },
+            ..TelemetryConfig::new(dir.path().join("out1"))
+        });
+        push_samples(&mut first);
+        push_opportunities(&mut first);
+        first.stage.poll();
+        let mut report = RunReport::default();
+        first.stage.finish(&mut report);
+        assert_eq!(report.counter("telemetry.rows_written"), 0);
+        assert_eq!(report.counter("telemetry.rows_dropped"), 0);
+        assert_eq!(report.counter("telemetry.rows_waiting_in_spool"), 4 + 2 * 3);
+
+        let second = rig_with(TelemetryConfig {
+            database: DatabaseSettings {
+                spool_dir: Some(spool_dir),
+                ..DatabaseSettings::default()
+            },
+            ..TelemetryConfig::new(dir.path().join("out2"))
+        });
+        let mut stage = second.stage;
+        let mut report = RunReport::default();
+        stage.finish(&mut report);
+        assert_eq!(report.counter("telemetry.rows_waiting_in_spool"), 0);
+        assert_eq!(report.counter("telemetry.rows_written"), 4 + 2 * 3);
+        let out = dir.path().join("out2");
+        let db = SqliteDb::open(&out.join(DB_FILE_NAME)).unwrap();
+        assert_eq!(db.read_opportunities().unwrap().len(), 4);
+        let metrics: Vec<String> = snapshot_rows(&out).into_iter().map(|r| r.0).collect();
+        assert_eq!(metrics.len(), 6, "{metrics:?}");
     }
 
     #[test]

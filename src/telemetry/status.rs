@@ -1,5 +1,6 @@
 //! The status board: the latest view of a run that the Telegram bot and the metrics
-//! endpoint answer from (stage latencies, venue health, the portfolio when trading).
+//! endpoint answer from (stage latencies, venue health, the database writer, the
+//! portfolio when trading).
 //!
 //! Written by the telemetry sidecar about once a second, read by the bot and metrics
 //! threads. All of them are cold threads, so a short `Mutex` is fine here; the hot path
@@ -7,6 +8,7 @@
 
 use std::sync::{Mutex, MutexGuard};
 
+use crate::telemetry::db::writer::WriterStats;
 use crate::types::Venue;
 
 /// One stage's latency percentiles since the start of the run.
@@ -63,6 +65,8 @@ pub struct Status {
     pub venues: Vec<VenueStatus>,
     /// `None` until a gateway reports.
     pub portfolio: Option<PortfolioStatus>,
+    /// The database writer: rows written, spooled, waiting in the spool, dropped.
+    pub database: WriterStats,
 }
 
 /// The shared board (`Arc<StatusBoard>`).

@@ -65,6 +65,13 @@ impl MarketKind {
             MarketKind::Perp => "perp",
         }
     }
+
+    /// Parses [`MarketKind::name`].
+    pub fn from_name(name: &str) -> Option<Self> {
+        [MarketKind::Spot, MarketKind::Perp]
+            .into_iter()
+            .find(|k| k.name() == name)
+    }
 }
 
 /// Dense interned id of an instrument: an index into the registry and into every

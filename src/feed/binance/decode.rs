@@ -5,8 +5,8 @@
 //! `markPriceUpdate` and the subscription acknowledgement `{"result":null,"id":N}`, raw or
 //! wrapped in the combined-stream envelope `{"stream":..,"data":{..}}`; and the REST depth
 //! snapshot (`{"lastUpdateId":..}`, which names no symbol) through
-//! [`BinanceDecoder::decode_snapshot`]. The hot `bookTicker` and `depthUpdate` take the
-//! schema-specific scanner in [`super::fast`] first. Otherwise: single pass with sonic-rs
+//! [`BinanceDecoder::decode_snapshot`]. Stream messages take the schema-specific scanner
+//! in [`super::fast`] first. Otherwise: single pass with sonic-rs
 //! through serde visitors that parse decimal strings straight into fixed point and write
 //! levels into the caller's preallocated [`EventBuf`]: no allocation per message, no `f64`,
 //! independent of key order. Runs on the feed stage's thread.
@@ -40,9 +40,8 @@ impl BinanceDecoder {
     }
 
     /// Decodes one frame, appending its events (stamped with `ts_recv_raw`) to `out`.
-    /// On error nothing is left in `out` from this frame. `bookTicker` and `depthUpdate`
-    /// go through the schema-specific [`fast`] scanner; whatever it declines, through
-    /// the generic path.
+    /// On error nothing is left in `out` from this frame. Stream messages go through the
+    /// schema-specific [`fast`] scanner; whatever it declines, through the generic path.
     #[inline]
     pub fn decode(
         &self,

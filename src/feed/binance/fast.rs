@@ -1,6 +1,7 @@
-//! The Binance fast path: a schema-specific scanner for the two hot message types,
-//! `bookTicker` and `depthUpdate` (spot and futures, raw or in the combined-stream
-//! envelope), writing fixed-point events straight into the caller's [`EventBuf`].
+//! The Binance fast path: a schema-specific scanner for the stream messages, `bookTicker`,
+//! `depthUpdate`, `trade`, `aggTrade` and `markPriceUpdate` (spot and futures, raw or in
+//! the combined-stream envelope), writing fixed-point events straight into the caller's
+//! [`EventBuf`].
 //!
 //! It accepts only what it fully understands and declines everything else (returns
 //! `None`), so the generic sonic-rs decoder in [`super::decode`] stays the one judge of
@@ -8,18 +9,18 @@
 //! keys in any order, each at most once, no whitespace, strings of printable ASCII with no
 //! escapes, JSON integers without leading zeros, nothing after the closing brace. A frame
 //! it accepts is therefore valid JSON that the generic decoder reads to the same events;
-//! `tests/binance_fast_path.rs` checks exactly that on every real Binance message in
-//! `../shared/data` and on mutated ones. Runs on the feed thread; no allocation.
+//! `tests/fast_paths.rs` checks exactly that on every real Binance message in
+//! `../shared/data`, and `tests/fuzz_binance.rs` on mutated ones. Runs on the feed thread; no allocation.
 
 use crate::feed::decode::Decoded;
 use crate::feed::event_buf::EventBuf;
 use crate::feed::json::{placeholder, stamp};
 use crate::feed::scan::{Cursor, first_time, keep_if_accepted};
 use crate::feed::symbols::SymbolMap;
-use crate::types::{EventBody, Price, Qty, Side};
+use crate::types::{EventBody, FundingFields, Price, Qty, Rate, Side};
 
-/// Decodes `frame` if it is a `bookTicker` or `depthUpdate` this scanner fully
-/// understands; `None` (with `out` as it was) otherwise.
+/// Decodes `frame` if it is a stream message this scanner fully understands; `None`
+/// (with `out` as it was) otherwise.
 #[inline]
 pub fn decode(
     symbols: &SymbolMap,
@@ -68,6 +69,40 @@ fn scan(
             ask_qty: f.ask_qty?,
             update_id: f.last_id?,
         },
+        Kind::Trade | Kind::AggTrade if f.level_arrays == 0 => EventBody::Trade {
+            price: f.p?,
+            qty: f.q?,
+            aggressor: if f.buyer_is_maker? {
+                Side::Ask
+            } else {
+                Side::Bid
+            },
+            trade_id: if f.kind == Kind::Trade {
+                f.trade_id?
+            } else {
+                // Old aggTrade messages carry no `a`; `f` (its first trade) stands in.
+                f.agg_id.or(f.first_trade_id)?
+            },
+        },
+        Kind::MarkPrice if f.level_arrays == 0 => {
+            let mut fields = FundingFields::MARK;
+            for (present, field) in [
+                (f.index.is_some(), FundingFields::INDEX),
+                (f.rate.is_some(), FundingFields::RATE),
+                (f.t_upper.is_some(), FundingFields::NEXT_FUNDING),
+            ] {
+                if present {
+                    fields = fields.with(field);
+                }
+            }
+            EventBody::Funding {
+                mark: f.p?,
+                index: f.index.unwrap_or(Price::ZERO),
+                rate: f.rate.unwrap_or(Rate::ZERO),
+                next_funding_ms: f.t_upper.unwrap_or(0),
+                fields,
+            }
+        }
         _ => return None,
     };
     stamp(
@@ -87,12 +122,16 @@ enum Kind {
     Absent,
     DepthUpdate,
     BookTicker,
+    Trade,
+    AggTrade,
+    MarkPrice,
 }
 
 #[derive(Default)]
 struct Fields {
     kind: Kind,
     event_ms: Option<u64>,
+    t_upper: Option<u64>,
     instrument: Option<crate::types::InstrumentId>,
     first_id: Option<u64>,
     last_id: Option<u64>,
@@ -104,106 +143,128 @@ struct Fields {
     levels: usize,
     level_arrays: u8,
     string_prices: u8,
+    p: Option<Price>,
+    q: Option<Qty>,
+    buyer_is_maker: Option<bool>,
+    trade_id: Option<u64>,
+    agg_id: Option<u64>,
+    first_trade_id: Option<u64>,
+    index: Option<Price>,
+    rate: Option<Rate>,
 }
 
-/// Keys this scanner reads (bit positions of the seen-set).
-const E_LOWER: u16 = 1;
-const E_UPPER: u16 = 1 << 1;
-const T_UPPER: u16 = 1 << 2;
-const S_LOWER: u16 = 1 << 3;
-const U_UPPER: u16 = 1 << 4;
-const U_LOWER: u16 = 1 << 5;
-const PU: u16 = 1 << 6;
-const B_LOWER: u16 = 1 << 7;
-const B_UPPER: u16 = 1 << 8;
-const A_LOWER: u16 = 1 << 9;
-const A_UPPER: u16 = 1 << 10;
-const PS: u16 = 1 << 11;
+/// Keys this scanner reads, each at most once: its bit in the seen-set.
+fn key_bit(key: &[u8]) -> Option<u32> {
+    let index = match key {
+        b"e" => 0,
+        b"E" => 1,
+        b"T" => 2,
+        b"s" => 3,
+        b"U" => 4,
+        b"u" => 5,
+        b"pu" => 6,
+        b"b" => 7,
+        b"B" => 8,
+        b"a" => 9,
+        b"A" => 10,
+        b"ps" => 11,
+        b"t" => 12,
+        b"p" => 13,
+        b"q" => 14,
+        b"m" => 15,
+        b"M" => 16,
+        b"f" => 17,
+        b"l" => 18,
+        b"i" => 19,
+        b"r" => 20,
+        b"P" => 21,
+        b"X" => 22,
+        _ => return None,
+    };
+    Some(1 << index)
+}
 
-/// One message object: `{"k":v,...}` with the keys above, each at most once.
+/// One message object: `{"k":v,...}` with the keys of [`key_bit`], each at most once.
+/// `b`/`a` are a price string (`bookTicker`) or a level array (`depthUpdate`), and `a`
+/// is the aggregate trade id (a number) in `aggTrade`; as the generic decoder reads them.
 fn message(c: &mut Cursor<'_>, symbols: &SymbolMap, out: &mut EventBuf) -> Option<Fields> {
     let mut f = Fields::default();
-    let mut seen = 0u16;
-    c.lit(b"{\"")?;
-    loop {
-        let key = c.key()?;
-        let bit = match key {
-            b"e" => E_LOWER,
-            b"E" => E_UPPER,
-            b"T" => T_UPPER,
-            b"s" => S_LOWER,
-            b"U" => U_UPPER,
-            b"u" => U_LOWER,
-            b"pu" => PU,
-            b"b" => B_LOWER,
-            b"B" => B_UPPER,
-            b"a" => A_LOWER,
-            b"A" => A_UPPER,
-            b"ps" => PS,
-            _ => return None,
-        };
-        first_time(&mut seen, bit)?;
-        match bit {
-            E_LOWER => {
+    let mut seen = 0u32;
+    c.members(|c, key| {
+        first_time(&mut seen, key_bit(key)?)?;
+        match key {
+            b"e" => {
                 f.kind = match c.string()? {
                     b"depthUpdate" => Kind::DepthUpdate,
                     b"bookTicker" => Kind::BookTicker,
+                    b"trade" => Kind::Trade,
+                    b"aggTrade" => Kind::AggTrade,
+                    b"markPriceUpdate" => Kind::MarkPrice,
                     _ => return None,
                 }
             }
-            E_UPPER => f.event_ms = Some(c.uint()?),
-            T_UPPER => {
-                c.uint()?;
-            }
-            S_LOWER => {
+            b"E" => f.event_ms = Some(c.uint()?),
+            b"T" => f.t_upper = Some(c.uint()?),
+            b"s" => {
                 let symbol = std::str::from_utf8(c.string()?).ok()?;
                 f.instrument = Some(symbols.get(symbol)?);
             }
-            U_UPPER => f.first_id = Some(c.uint()?),
-            U_LOWER => f.last_id = Some(c.uint()?),
-            PU => f.prev_id = Some(c.uint()?),
-            B_LOWER | A_LOWER => {
-                let side = if bit == B_LOWER { Side::Bid } else { Side::Ask };
-                if c.peek()? == b'[' {
-                    f.levels += c.levels(side, out)?;
-                    f.level_arrays += 1;
-                } else {
-                    let price = c.decimal(Price::from_decimal_bytes)?;
-                    f.string_prices += 1;
-                    match side {
-                        Side::Bid => f.bid = Some(price),
-                        Side::Ask => f.ask = Some(price),
+            b"U" => f.first_id = Some(c.uint()?),
+            b"u" => f.last_id = Some(c.uint()?),
+            b"pu" => f.prev_id = Some(c.uint()?),
+            b"b" | b"a" => {
+                let side = if key == b"b" { Side::Bid } else { Side::Ask };
+                match c.peek()? {
+                    b'[' => {
+                        f.levels += c.levels(side, false, out)?;
+                        f.level_arrays += 1;
                     }
+                    b'"' => {
+                        let price = c.decimal::<Price>()?;
+                        f.string_prices += 1;
+                        match side {
+                            Side::Bid => f.bid = Some(price),
+                            Side::Ask => f.ask = Some(price),
+                        }
+                    }
+                    _ if side == Side::Ask => f.agg_id = Some(c.uint()?),
+                    _ => return None,
                 }
             }
-            B_UPPER => f.bid_qty = Some(c.decimal(Qty::from_decimal_bytes)?),
-            A_UPPER => f.ask_qty = Some(c.decimal(Qty::from_decimal_bytes)?),
+            b"B" => f.bid_qty = Some(c.decimal::<Qty>()?),
+            b"A" => f.ask_qty = Some(c.decimal::<Qty>()?),
+            b"t" => f.trade_id = Some(c.uint()?),
+            b"p" => f.p = Some(c.decimal::<Price>()?),
+            b"q" => f.q = Some(c.decimal::<Qty>()?),
+            b"m" => f.buyer_is_maker = Some(c.boolean()?),
+            b"M" => {
+                c.boolean()?;
+            }
+            b"f" => f.first_trade_id = Some(c.uint()?),
+            b"l" => {
+                c.uint()?;
+            }
+            b"i" => f.index = Some(c.decimal::<Price>()?),
+            b"r" => f.rate = Some(c.decimal::<Rate>()?),
             _ => {
+                // `ps` (futures pair), `P` (estimated settle price), `X` (futures trade
+                // type): strings, not kept.
                 c.string()?;
             }
         }
-        if !c.more_keys()? {
-            return Some(f);
-        }
-    }
+        Some(())
+    })?;
+    Some(f)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::feed::scan::accepted_events;
+    use crate::feed::scan::run_fast;
     use crate::types::{InstrumentId, MarketEvent};
 
-    fn symbols() -> SymbolMap {
-        let mut s = SymbolMap::default();
-        s.insert("BTCUSDT", InstrumentId(3));
-        s
-    }
-
     fn run(frame: &str) -> Option<Vec<MarketEvent>> {
-        let mut out = EventBuf::with_capacity(16);
-        let decoded = decode(&symbols(), frame.as_bytes(), 9, &mut out);
-        accepted_events(decoded, &out)
+        run_fast(decode, "BTCUSDT", InstrumentId(3), frame)
     }
 
     #[test]
@@ -211,7 +272,7 @@ mod tests {
         let events = run(r#"{"stream":"btcusdt@bookTicker","data":{"u":50093239212,"s":"BTCUSDT","b":"61837.63000000","B":"3.78826000","a":"61837.64000000","A":"1.54698000"}}"#).unwrap();
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].instrument, InstrumentId(3));
-        assert_eq!(events[0].ts_recv_raw, 9);
+        assert_eq!(events[0].ts_recv_raw, 4);
         assert_eq!(events[0].ts_venue_ms, 0);
         assert_eq!(
             events[0].body,
@@ -252,6 +313,44 @@ mod tests {
     }
 
     #[test]
+    fn test_trade_agg_trade_and_mark_price() {
+        let events = run(r#"{"stream":"btcusdt@trade","data":{"e":"trade","E":1723161255343,"s":"BTCUSDT","t":3735683259,"p":"61837.63000000","q":"0.02000000","T":1723161255342,"m":true,"M":true}}"#).unwrap();
+        assert_eq!(
+            events[0].body,
+            EventBody::Trade {
+                price: "61837.63".parse().unwrap(),
+                qty: "0.02".parse().unwrap(),
+                aggressor: Side::Ask,
+                trade_id: 3_735_683_259,
+            }
+        );
+        assert_eq!(events[0].ts_venue_ms, 1_723_161_255_343);
+        let events = run(r#"{"e":"aggTrade","E":1626992741575,"a":16599292,"s":"BTCUSDT","p":"1.01100","q":"10","f":23961322,"l":23961322,"T":1626992741421,"m":false}"#).unwrap();
+        assert!(matches!(
+            events[0].body,
+            EventBody::Trade {
+                aggressor: Side::Bid,
+                trade_id: 16_599_292,
+                ..
+            }
+        ));
+        let events = run(r#"{"e":"markPriceUpdate","E":1597536008000,"s":"BTCUSDT","p":"11857.56000000","i":"11851.86949091","r":"0.00015640","T":1597564800000}"#).unwrap();
+        assert_eq!(
+            events[0].body,
+            EventBody::Funding {
+                mark: "11857.56".parse().unwrap(),
+                index: "11851.86949091".parse().unwrap(),
+                rate: "0.0001564".parse().unwrap(),
+                next_funding_ms: 1_597_564_800_000,
+                fields: FundingFields::MARK
+                    .with(FundingFields::INDEX)
+                    .with(FundingFields::RATE)
+                    .with(FundingFields::NEXT_FUNDING),
+            }
+        );
+    }
+
+    #[test]
     fn test_declines_what_it_does_not_fully_understand() {
         let ticker = r#"{"u":1,"s":"BTCUSDT","b":"1","B":"1","a":"2","A":"1"}"#;
         assert!(run(ticker).is_some());
@@ -264,7 +363,9 @@ mod tests {
             r#"{"u":1,"s":"BTCUSDT","b":"1","B":"1","a":"2"}"#,
             r#"{"u":1,"s":"BTCUSDT","b":"1e3","B":"1","a":"2","A":"1"}"#,
             r#"{"u":1,"s":"BTC\u0055SDT","b":"1","B":"1","a":"2","A":"1"}"#,
-            r#"{"e":"trade","E":1,"s":"BTCUSDT","t":1,"p":"1","q":"1","m":true}"#,
+            r#"{"e":"kline","E":1,"s":"BTCUSDT","t":1,"p":"1","q":"1","m":true}"#,
+            r#"{"e":"trade","E":1,"s":"BTCUSDT","t":1,"p":"1","q":"1","m":1}"#,
+            r#"{"e":"aggTrade","E":1,"s":"BTCUSDT","b":2,"p":"1","q":"1","m":true}"#,
             r#"{"e":"depthUpdate","E":1,"s":"BTCUSDT","U":1,"u":2,"b":"1","a":[]}"#,
             r#"{"u":18446744073709551616,"s":"BTCUSDT","b":"1","B":"1","a":"2","A":"1"}"#,
             r#"{"result":null,"id":1}"#,

@@ -31,11 +31,11 @@ pub fn decode(
     })
 }
 
-const TOPIC: u16 = 1;
-const TYPE: u16 = 1 << 1;
-const TS: u16 = 1 << 2;
-const CTS: u16 = 1 << 3;
-const DATA: u16 = 1 << 4;
+const TOPIC: u32 = 1;
+const TYPE: u32 = 1 << 1;
+const TS: u32 = 1 << 2;
+const CTS: u32 = 1 << 3;
+const DATA: u32 = 1 << 4;
 
 fn scan(
     symbols: &SymbolMap,
@@ -46,7 +46,7 @@ fn scan(
 ) -> Option<Decoded> {
     out.push(placeholder(ts_recv_raw)).ok()?;
     let mut c = Cursor::new(frame);
-    let (mut seen, mut snapshot, mut ts_ms, mut book) = (0u16, None, None, None);
+    let (mut seen, mut snapshot, mut ts_ms, mut book) = (0u32, None, None, None);
     c.lit(b"{\"")?;
     loop {
         let bit = match c.key()? {
@@ -106,12 +106,12 @@ fn data(
     symbols: &SymbolMap,
     out: &mut EventBuf,
 ) -> Option<(InstrumentId, u64, usize)> {
-    const S: u16 = 1;
-    const B: u16 = 1 << 1;
-    const A: u16 = 1 << 2;
-    const U: u16 = 1 << 3;
-    const SEQ: u16 = 1 << 4;
-    let (mut seen, mut instrument, mut update_id, mut levels) = (0u16, None, None, 0);
+    const S: u32 = 1;
+    const B: u32 = 1 << 1;
+    const A: u32 = 1 << 2;
+    const U: u32 = 1 << 3;
+    const SEQ: u32 = 1 << 4;
+    let (mut seen, mut instrument, mut update_id, mut levels) = (0u32, None, None, 0);
     c.lit(b"{\"")?;
     loop {
         let bit = match c.key()? {
@@ -125,8 +125,8 @@ fn data(
         first_time(&mut seen, bit)?;
         match bit {
             S => instrument = Some(symbols.get(std::str::from_utf8(c.string()?).ok()?)?),
-            B => levels += c.levels(Side::Bid, out)?,
-            A => levels += c.levels(Side::Ask, out)?,
+            B => levels += c.levels(Side::Bid, false, out)?,
+            A => levels += c.levels(Side::Ask, false, out)?,
             U => update_id = Some(c.uint()?),
             _ => {
                 c.uint()?;
@@ -141,15 +141,11 @@ fn data(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::feed::scan::accepted_events;
+    use crate::feed::scan::run_fast;
     use crate::types::{MarketEvent, Price, Qty};
 
     fn run(frame: &str) -> Option<Vec<MarketEvent>> {
-        let mut symbols = SymbolMap::default();
-        symbols.insert("BTCUSDT", InstrumentId(2));
-        let mut out = EventBuf::with_capacity(16);
-        let decoded = decode(&symbols, frame.as_bytes(), 4, &mut out);
-        accepted_events(decoded, &out)
+        run_fast(decode, "BTCUSDT", InstrumentId(2), frame)
     }
 
     #[test]

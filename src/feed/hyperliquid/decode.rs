@@ -31,7 +31,8 @@
 //!   through the venue's `meta` universe, which the decoder does not hold).
 //!
 //! Coins are wire names, looked up in the connection's [`SymbolMap`] (`BTC`, `PURR/USDC`,
-//! `@107`). Single pass with sonic-rs through serde visitors, key order independent:
+//! `@107`). `l2Book`, `bbo` and `trades` take the schema-specific scanner in
+//! [`super::fast`] first; otherwise: single pass with sonic-rs through serde visitors, key order independent:
 //! `data` is read as it streams when `channel` came first (the venue and every recording
 //! send it first); otherwise it is kept as a borrowed raw slice and read once `channel`
 //! is known. No allocation per message (except a `data` that precedes `channel` and holds
@@ -46,6 +47,7 @@ use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use sonic_rs::LazyValue;
 
 use super::data::{Data, DataSeed, Payload, Sink};
+use super::fast;
 pub use crate::feed::decode::{DecodeError, Decoded};
 use crate::feed::event_buf::EventBuf;
 use crate::feed::json::{Failure, StrSeed, fail, placeholder, stamp};
@@ -70,9 +72,27 @@ impl HyperliquidDecoder {
     }
 
     /// Decodes one frame, appending its events (stamped with `ts_recv_raw`) to `out`.
-    /// On error nothing is left in `out` from this frame.
+    /// On error nothing is left in `out` from this frame. `l2Book`, `bbo` and `trades`
+    /// go through the schema-specific [`fast`] scanner; whatever it declines, through the
+    /// generic path.
+    #[inline]
     pub fn decode(
         &mut self,
+        frame: &[u8],
+        ts_recv_raw: u64,
+        out: &mut EventBuf,
+    ) -> Result<Decoded, DecodeError> {
+        match fast::decode(&self.symbols, frame, ts_recv_raw, out) {
+            Some(decoded) => Ok(decoded),
+            None => self.decode_generic(frame, ts_recv_raw, out),
+        }
+    }
+
+    /// The generic sonic-rs path alone: every message type, and the judge of every
+    /// error. [`HyperliquidDecoder::decode`] tries the fast path first; this is public
+    /// for the differential test and the benchmark.
+    pub fn decode_generic(
+        &self,
         frame: &[u8],
         ts_recv_raw: u64,
         out: &mut EventBuf,

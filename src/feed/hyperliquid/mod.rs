@@ -1,4 +1,5 @@
-//! Hyperliquid perpetuals and spot adapter: endpoint, subscriptions and the decoder.
+//! Hyperliquid perpetuals and spot adapter: endpoint, subscriptions, the decoder and its
+//! fast path for the hot channels.
 //!
 //! Markets are named on the wire by their coin: perpetuals by the asset (`BTC`), spot by
 //! the pair name for the first pair (`PURR/USDC`) and `@{index}` for every other one
@@ -8,6 +9,7 @@
 
 mod data;
 pub mod decode;
+pub mod fast;
 pub mod subscribe;
 pub mod urls;
 

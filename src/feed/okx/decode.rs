@@ -1,7 +1,9 @@
 //! OKX v5 public WebSocket decoder (spot and swaps share one format): one text frame →
 //! `MarketEvent`s. Runs on the feed stage's thread: single pass with sonic-rs through serde
 //! visitors, decimal strings parsed straight into fixed point, events written into the
-//! caller's preallocated [`EventBuf`]; no allocation per message, no `f64`.
+//! caller's preallocated [`EventBuf`]; no allocation per message, no `f64`. The hot
+//! pushes (books, `bbo-tbt`, `trades`) take the schema-specific scanner in [`super::fast`]
+//! first.
 //!
 //! A push is `{"arg":{"channel":..,"instId":..},"action":..,"data":[{..},..]}`; the
 //! instrument is `arg.instId`, each element of `data` is stamped with its own `ts`.
@@ -51,6 +53,7 @@ use std::fmt;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 
 use super::data::{Channel, DataSeed};
+use super::fast;
 pub use crate::feed::decode::{DecodeError, Decoded};
 use crate::feed::event_buf::EventBuf;
 use crate::feed::json::{Failure, StrSeed, fail};
@@ -76,9 +79,27 @@ impl OkxDecoder {
     }
 
     /// Decodes one frame, appending its events (stamped with `ts_recv_raw`) to `out`.
-    /// On error nothing is left in `out` from this frame.
+    /// On error nothing is left in `out` from this frame. Book, `bbo-tbt` and `trades`
+    /// pushes go through the schema-specific [`fast`] scanner; whatever it declines,
+    /// through the generic path.
+    #[inline]
     pub fn decode(
         &mut self,
+        frame: &[u8],
+        ts_recv_raw: u64,
+        out: &mut EventBuf,
+    ) -> Result<Decoded, DecodeError> {
+        match fast::decode(&self.symbols, frame, ts_recv_raw, out) {
+            Some(decoded) => Ok(decoded),
+            None => self.decode_generic(frame, ts_recv_raw, out),
+        }
+    }
+
+    /// The generic sonic-rs path alone: every message type, and the judge of every
+    /// error. [`OkxDecoder::decode`] tries the fast path first; this is public for the
+    /// differential test and the benchmark.
+    pub fn decode_generic(
+        &self,
         frame: &[u8],
         ts_recv_raw: u64,
         out: &mut EventBuf,

@@ -1,7 +1,9 @@
-//! OKX v5 spot and swap adapter: endpoints, subscriptions and the decoder.
+//! OKX v5 spot and swap adapter: endpoints, subscriptions, the decoder and its fast path
+//! for the hot pushes.
 
 mod data;
 pub mod decode;
+pub mod fast;
 pub mod subscribe;
 pub mod urls;
 

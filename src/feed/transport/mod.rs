@@ -41,6 +41,7 @@ pub use backoff::Backoff;
 use link::{Connection, Link};
 use rustls::pki_types::{CertificateDer, ServerName};
 use stream::Tls;
+pub(crate) use stream::client_config;
 
 use crate::runtime::Clock;
 

@@ -60,6 +60,20 @@ impl Write for Stream {
     }
 }
 
+/// rustls client settings trusting the bundled webpki roots plus `extra_roots` (DER;
+/// roots that do not parse are skipped): what every `wss://` connection and the REST
+/// snapshot fetcher's `https://` use. Cold.
+pub(crate) fn client_config(extra_roots: &[CertificateDer<'static>]) -> Arc<ClientConfig> {
+    let mut roots = RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    let (_added, _ignored) = roots.add_parsable_certificates(extra_roots.iter().cloned());
+    // NB: `builder()` takes the crate's one enabled provider (ring, see Cargo.toml).
+    let config = ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Arc::new(config)
+}
+
 /// The TLS client settings every `wss://` connection uses.
 #[derive(Clone)]
 pub(super) struct Tls {
@@ -75,15 +89,8 @@ impl Tls {
 
     /// The bundled roots plus `extra_roots` (DER); roots that do not parse are skipped.
     pub(super) fn with_roots(extra_roots: Vec<CertificateDer<'static>>) -> Self {
-        let mut roots = RootCertStore::empty();
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        let (_added, _ignored) = roots.add_parsable_certificates(extra_roots.iter().cloned());
-        // NB: `builder()` takes the crate's one enabled provider (ring, see Cargo.toml).
-        let config = ClientConfig::builder()
-            .with_root_certificates(roots)
-            .with_no_client_auth();
         Self {
-            config: Arc::new(config),
+            config: client_config(&extra_roots),
             extra_roots,
         }
     }

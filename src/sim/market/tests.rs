@@ -4,7 +4,7 @@
 
 use super::*;
 use crate::sim::{SimLeg, SimVenue};
-use crate::types::MarketKind;
+use crate::types::{MarketKind, Price};
 use sonic_rs::{JsonContainerTrait, JsonValueTrait, Value};
 
 const START_MS: u64 = 1_700_000_000_000;
@@ -41,7 +41,7 @@ fn frames_of(config: &SimConfig, steps: usize) -> Vec<Frame> {
 fn texts(frames: &[Frame], market: Market) -> Vec<&str> {
     frames
         .iter()
-        .filter(|f| f.market == market)
+        .filter(|f| f.listing.market == market)
         .map(|f| f.text.as_str())
         .collect()
 }
@@ -205,7 +205,7 @@ fn decimals(v: &Value, key: &str) -> usize {
 /// Checks a Binance frame's field names (in order) and decimal formats.
 fn check_fields(f: &Frame, v: &Value) {
     let names = keys(v);
-    match (f.market.kind, f.stream) {
+    match (f.listing.market.kind, f.stream) {
         (MarketKind::Spot, StreamKind::BookTicker) => {
             assert_eq!(names, ["u", "s", "b", "B", "a", "A"]);
             assert_eq!((decimals(v, "b"), decimals(v, "B")), (8, 8));
@@ -248,7 +248,7 @@ fn check_ids(f: &Frame, v: &Value, last_u: &mut Option<u64>, last_ticker_u: &mut
         assert!(last >= first);
         if let Some(prev) = *last_u {
             assert_eq!(first, prev + 1);
-            if f.market.kind == MarketKind::Perp {
+            if f.listing.market.kind == MarketKind::Perp {
                 assert_eq!(u64_of(v, "pu"), prev);
             }
         }
@@ -267,10 +267,10 @@ fn test_model_binance_update_ids_link_and_frames_parse() {
         m.step(&mut frames);
         for f in frames.drain(..) {
             let v: Value = sonic_rs::from_str(&f.text).unwrap();
-            let i = usize::from(f.market.kind == MarketKind::Perp);
+            let i = usize::from(f.listing.market.kind == MarketKind::Perp);
             check_fields(&f, &v);
             check_ids(&f, &v, &mut last_u[i], &mut last_ticker_u[i]);
-            if f.market.kind == MarketKind::Perp && f.stream == StreamKind::BookTicker {
+            if f.listing.market.kind == MarketKind::Perp && f.stream == StreamKind::BookTicker {
                 assert_eq!(u64_of(&v, "E"), START_MS + k);
             }
             counts[0] += usize::from(f.stream == StreamKind::Depth);
@@ -290,7 +290,10 @@ fn test_model_first_depth_carries_only_changes() {
     let mut m = model(&SimConfig::default());
     let mut frames = Vec::new();
     m.step(&mut frames);
-    let kinds: Vec<_> = frames.iter().map(|f| (f.market.kind, f.stream)).collect();
+    let kinds: Vec<_> = frames
+        .iter()
+        .map(|f| (f.listing.market.kind, f.stream))
+        .collect();
     assert!(kinds.contains(&(MarketKind::Perp, StreamKind::BookTicker)));
     assert!(kinds.contains(&(MarketKind::Perp, StreamKind::Funding)));
     for f in frames.iter().filter(|f| f.stream == StreamKind::Depth) {
@@ -299,4 +302,86 @@ fn test_model_first_depth_carries_only_changes() {
             + depth.get("a").unwrap().as_array().unwrap().len();
         assert!(n < 40, "first diff has {n} levels");
     }
+}
+
+#[test]
+fn test_many_symbols_each_follow_their_base_and_keep_btc_frames_unchanged() {
+    let price = |s: &str| Price::from_decimal_str(s).unwrap();
+    let market = |kind, symbol: &str, base: &str, tick: &str| crate::sim::SimMarket {
+        kind,
+        symbol: symbol.to_owned(),
+        base: base.to_owned(),
+        tick: price(tick),
+    };
+    let mut okx = SimVenue::btc(Venue::Okx);
+    okx.markets
+        .push(market(MarketKind::Spot, "ETH-USDT", "ETH", "0.01"));
+    okx.markets.push(market(
+        MarketKind::Perp,
+        "DOGE-USDT-SWAP",
+        "DOGE",
+        "0.00001",
+    ));
+    let config = SimConfig {
+        venues: vec![okx],
+        start_prices: vec![
+            ("ETH".to_owned(), price("3000")),
+            ("DOGE".to_owned(), price("0.15")),
+        ],
+        ..SimConfig::default()
+    };
+    let frames = frames_of(&config, 300);
+    let okx_spot = Market {
+        venue: Venue::Okx,
+        kind: MarketKind::Spot,
+    };
+    let okx_perp = Market {
+        venue: Venue::Okx,
+        kind: MarketKind::Perp,
+    };
+    let of = |market, index| {
+        frames
+            .iter()
+            .filter(move |f| f.listing == Listing { market, index })
+            .map(|f| f.text.as_str())
+    };
+    assert!(of(okx_spot, 1).count() > 10);
+    assert!(of(okx_spot, 1).all(|t| t.contains("\"ETH-USDT\"")));
+    assert!(of(okx_perp, 1).all(|t| t.contains("\"DOGE-USDT-SWAP\"")));
+    let m = {
+        let mut m = model(&config);
+        let mut sink = Vec::new();
+        for _ in 0..300 {
+            m.step(&mut sink);
+        }
+        m
+    };
+    let mid = |listing| {
+        let (bids, asks) = m.book_levels(listing).unwrap();
+        (bids[0].0 + asks[0].0) as f64 / 2e8
+    };
+    let eth = mid(Listing {
+        market: okx_spot,
+        index: 1,
+    });
+    let doge = mid(Listing {
+        market: okx_perp,
+        index: 1,
+    });
+    assert!((2_900.0..3_100.0).contains(&eth), "{eth}");
+    assert!((0.14..0.16).contains(&doge), "{doge}");
+    // Adding other bases leaves the BTC symbols' frames as they were.
+    let btc_only = SimConfig {
+        venues: vec![SimVenue::btc(Venue::Okx)],
+        ..SimConfig::default()
+    };
+    let alone = frames_of(&btc_only, 300);
+    let btc = |frames: &[Frame]| -> Vec<String> {
+        frames
+            .iter()
+            .filter(|f| f.listing.index == 0)
+            .map(|f| f.text.clone())
+            .collect()
+    };
+    assert_eq!(btc(&frames), btc(&alone));
 }

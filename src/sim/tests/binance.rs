@@ -79,7 +79,7 @@ fn test_binance_frames_match_model() {
     while expected.len() < received.len() {
         model.step(&mut frames);
         let perp_frames = frames.drain(..).filter(|f| {
-            f.market.kind == MarketKind::Perp
+            f.listing.market.kind == MarketKind::Perp
                 && matches!(f.stream, StreamKind::BookTicker | StreamKind::Depth)
         });
         expected.extend(perp_frames.map(|f| f.text));

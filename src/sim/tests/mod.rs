@@ -217,11 +217,7 @@ fn test_server_four_venues_run_and_record_venues() {
     for (venue, request) in subscriptions {
         for kind in [MarketKind::Spot, MarketKind::Perp] {
             let v = SimVenue::btc(venue);
-            let symbol = if kind == MarketKind::Spot {
-                v.spot_symbol
-            } else {
-                v.perp_symbol
-            };
+            let symbol = &v.markets.iter().find(|m| m.kind == kind).unwrap().symbol;
             let request = match venue {
                 Venue::Okx => format!(
                     r#"{{"op":"subscribe","args":[{{"channel":"books","instId":"{symbol}"}}]}}"#
@@ -264,11 +260,23 @@ fn test_config_validation_rejects_bad_fields() {
             ..SimConfig::default()
         },
         SimConfig {
-            venues: venue(&|v| v.spot_tick = Price::ZERO),
+            venues: venue(&|v| v.markets[0].tick = Price::ZERO),
             ..SimConfig::default()
         },
         SimConfig {
-            venues: venue(&|v| v.spot_symbol = "BTC/USDT".to_owned()),
+            venues: venue(&|v| v.markets[0].symbol = "BTC/USDT".to_owned()),
+            ..SimConfig::default()
+        },
+        SimConfig {
+            venues: venue(&|v| v.markets[1].kind = MarketKind::Spot),
+            ..SimConfig::default()
+        },
+        SimConfig {
+            venues: venue(&|v| v.markets.clear()),
+            ..SimConfig::default()
+        },
+        SimConfig {
+            start_prices: vec![("BTC".to_owned(), Price::from_raw(Price::SCALE))],
             ..SimConfig::default()
         },
         SimConfig {
@@ -289,4 +297,26 @@ fn test_config_validation_rejects_bad_fields() {
         ..SimConfig::default()
     };
     assert!(all.validate().is_ok());
+}
+
+#[test]
+fn test_burst_paces_factor_times_faster_and_holds_venue_time_back() {
+    let burst = super::SimBurst {
+        after: Duration::from_secs(2),
+        length: Duration::from_secs(1),
+        factor: 10,
+    };
+    let step = Duration::from_millis(1);
+    assert_eq!(
+        burst.pace(Duration::from_millis(1999), step),
+        (step, Duration::ZERO)
+    );
+    assert_eq!(
+        burst.pace(Duration::from_secs(2), step),
+        (Duration::from_micros(100), Duration::from_micros(900))
+    );
+    assert_eq!(
+        burst.pace(Duration::from_secs(3), step),
+        (step, Duration::ZERO)
+    );
 }

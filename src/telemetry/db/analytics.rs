@@ -191,7 +191,7 @@ impl Reader {
         }
     }
 
-    fn read_err(&self, source: BoxError) -> DbError {
+    pub(crate) fn read_err(&self, source: BoxError) -> DbError {
         DbError::Read {
             target: self.target(),
             source,

@@ -6,19 +6,24 @@
 //! the sidecar over rings (dropping and counting when they are full).
 //!
 //! - [`record`]: the record kinds and how each becomes a [`row::Row`];
+//! - [`latency_snapshot`]: the rows of each latency dump;
 //! - [`migrations`]: the schema, versioned, for both backends;
-//! - [`sqlite`], [`postgres`]: the backends;
+//! - [`sqlite`], [`postgres`]: the backends ([`deadline`] bounds PostgreSQL's calls);
 //! - [`spool`]: the bounded on-disk spool;
 //! - [`writer`]: backend + spool, on a thread of its own.
 
 pub mod analytics;
+pub mod deadline;
 pub mod error;
+pub mod gateway_rows;
+pub mod latency_snapshot;
 pub mod migrations;
 pub mod postgres;
 pub mod record;
 pub mod row;
 pub mod spool;
 pub mod sqlite;
+pub mod trade_analytics;
 pub mod writer;
 
 use std::path::{Path, PathBuf};
@@ -27,6 +32,7 @@ use std::time::Duration;
 pub use error::DbError;
 pub use row::Row;
 
+use crate::telemetry::db::deadline::DeadlineBackend;
 use crate::telemetry::db::postgres::{PgDb, PgTarget};
 use crate::telemetry::db::sqlite::{DB_FILE_NAME, SqliteDb};
 
@@ -76,6 +82,9 @@ pub struct DatabaseSettings {
     pub spool_dir: Option<PathBuf>,
     /// Spool bound in bytes.
     pub spool_max_bytes: u64,
+    /// Longest a PostgreSQL connect or batch may go unanswered before its rows are
+    /// spooled ([`deadline`]).
+    pub write_timeout: Duration,
 }
 
 impl Default for DatabaseSettings {
@@ -86,6 +95,7 @@ impl Default for DatabaseSettings {
             flush_interval: FLUSH_INTERVAL_DEFAULT,
             spool_dir: None,
             spool_max_bytes: spool::SPOOL_MAX_BYTES_DEFAULT,
+            write_timeout: deadline::WRITE_TIMEOUT_DEFAULT,
         }
     }
 }
@@ -106,15 +116,23 @@ impl DatabaseSettings {
             .unwrap_or_else(|| output_dir.join(SPOOL_DIR_NAME))
     }
 
-    /// Opens the backend (migrating it; an unreachable PostgreSQL server is not an error
-    /// here, see [`PgDb::open`]).
+    /// Opens the backend (migrating it; an unreachable or unanswering PostgreSQL server
+    /// is not an error here, see [`PgDb::open`] and [`DeadlineBackend`]).
     pub fn open_backend(&self, output_dir: &Path) -> Result<Box<dyn Backend>, DbError> {
         Ok(match &self.target {
             DbTarget::Sqlite(_) => {
                 let path = self.sqlite_path(output_dir).unwrap_or_default();
                 Box::new(SqliteDb::open(&path)?)
             }
-            DbTarget::Postgres(target) => Box::new(PgDb::open((**target).clone())?),
+            DbTarget::Postgres(target) => {
+                let target = (**target).clone();
+                let name = target.describe().to_owned();
+                Box::new(DeadlineBackend::open(
+                    name,
+                    self.write_timeout,
+                    move || Ok(Box::new(PgDb::open(target)?) as Box<dyn Backend>),
+                )?)
+            }
         })
     }
 }

@@ -12,6 +12,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use crate::edge::opportunity::{BasisOpportunity, Quad, QuadBps};
 use crate::edge::spread_opportunity::{Metric, RejectReason, SpreadOpportunity};
 use crate::runtime::Clock;
+use crate::telemetry::db::gateway_rows::GATEWAY_TABLES;
 use crate::telemetry::db::row::{Row, RowKeys, Table, Value};
 use crate::types::InstrumentRegistry;
 use crate::types::bps::Bps;
@@ -162,7 +163,10 @@ fn spread_values(o: &SpreadOpportunity, ctx: &RowContext<'_>) -> Vec<Value> {
 
 /// The table with spool code `code`.
 pub fn table_by_code(code: u8) -> Option<&'static Table> {
-    TABLES.into_iter().find(|t| t.code == code)
+    TABLES
+        .into_iter()
+        .chain(GATEWAY_TABLES)
+        .find(|t| t.code == code)
 }
 
 /// `opportunities`: one row per basis opportunity. Column names are a public interface.

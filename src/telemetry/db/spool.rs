@@ -28,7 +28,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::runtime::clock::monotonic_now;
-use crate::telemetry::db::record::table_by_code;
+use crate::telemetry::db::latency_snapshot::table_by_code;
 use crate::telemetry::db::row::{Row, Value};
 
 /// Largest segment file: small enough to read whole when replaying it.

@@ -10,6 +10,7 @@
 //! Nothing is lost unless the spool itself is full or its disk fails; those rows are
 //! counted ([`WriterStats::rows_dropped`]) and logged as errors.
 
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -213,6 +214,7 @@ impl DbWriter {
 pub struct WriterThread {
     tx: Option<Sender<Vec<Row>>>,
     handle: Option<JoinHandle<WriterStats>>,
+    live: Arc<Mutex<WriterStats>>,
 }
 
 impl WriterThread {
@@ -221,13 +223,24 @@ impl WriterThread {
     pub fn spawn(writer: DbWriter, tick: Duration) -> std::io::Result<Self> {
         let tick = tick.max(WRITER_TICK_MIN);
         let (tx, rx) = bounded(QUEUE_BATCHES);
+        let live = Arc::new(Mutex::new(writer.stats()));
+        let shared = Arc::clone(&live);
         let handle = std::thread::Builder::new()
             .name("edgeline-db".into())
-            .spawn(move || run(writer, &rx, tick))?;
+            .spawn(move || run(writer, &rx, tick, &shared))?;
         Ok(Self {
             tx: Some(tx),
             handle: Some(handle),
+            live,
         })
+    }
+
+    /// The writer's figures as of its last wake-up (for the status board).
+    pub fn stats(&self) -> WriterStats {
+        *self
+            .live
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Queues a batch; gives it back when the queue is full.
@@ -265,7 +278,12 @@ impl WriterThread {
 /// The thread: writes (or spools) every queued batch, then replays when due. The queue
 /// is emptied before each replay, which may block on an unreachable server for up to
 /// its connect timeout, so the queue has its whole capacity for that wait.
-fn run(mut writer: DbWriter, rx: &Receiver<Vec<Row>>, tick: Duration) -> WriterStats {
+fn run(
+    mut writer: DbWriter,
+    rx: &Receiver<Vec<Row>>,
+    tick: Duration,
+    live: &Mutex<WriterStats>,
+) -> WriterStats {
     loop {
         match rx.recv_timeout(tick) {
             Ok(batch) => {
@@ -278,6 +296,9 @@ fn run(mut writer: DbWriter, rx: &Receiver<Vec<Row>>, tick: Duration) -> WriterS
             Err(RecvTimeoutError::Disconnected) => break,
         }
         writer.replay_if_due(monotonic_now());
+        *live
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = writer.stats();
     }
     writer.finish()
 }
@@ -374,6 +395,35 @@ mod tests {
         assert_eq!(w.retry_delay, RETRY_DELAY_MAX);
         w.replay_if_due(now + RETRY_DELAY_MAX - Duration::from_millis(1));
         assert_eq!(w.stats().db_errors, 6);
+    }
+
+    #[test]
+    fn test_writer_thread_publishes_drops_while_running() {
+        let dir = tempfile::tempdir().unwrap();
+        let fake = Fake::default();
+        fake.down.store(true, Ordering::SeqCst);
+        let (spool, _) = Spool::open(dir.path(), 2_000).unwrap();
+        let w = DbWriter::new(Box::new(fake), spool, 7, Duration::from_secs(3600));
+        let thread = WriterThread::spawn(w, Duration::from_millis(1)).unwrap();
+        assert_eq!(thread.stats(), WriterStats::default());
+        thread
+            .send(opportunity_rows(&mut RowKeys::new(1, 1), 100))
+            .unwrap();
+        let mut polls = 0;
+        while thread.stats().rows_dropped == 0 {
+            polls += 1;
+            assert!(polls < 10_000_000, "no drop published");
+            std::thread::yield_now();
+        }
+        let live = thread.stats();
+        assert_eq!(live.rows_spooled + live.rows_dropped, 100, "{live:?}");
+        assert!(
+            live.rows_spooled > 0,
+            "the rows that fit are kept: {live:?}"
+        );
+        let stats = thread.finish();
+        assert_eq!(stats.rows_dropped, live.rows_dropped);
+        assert_eq!(stats.rows_waiting, live.rows_spooled);
     }
 
     #[test]

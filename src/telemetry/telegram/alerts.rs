@@ -1,6 +1,7 @@
 //! Alert rules: compares what the run looks like now with what it looked like at the
 //! previous check and says what the operator must hear about: telemetry drops, a venue
-//! stale for longer than a limit, the circuit breaker or kill switch tripping, leg-outs.
+//! stale for longer than a limit, the circuit breaker or kill switch tripping, leg-outs,
+//! the database spooling (and rows lost when even the spool is full).
 //!
 //! Pure state machine over values passed in (no clock, no I/O), so each rule is tested
 //! with hand-made inputs; the bot thread runs it about once a second.
@@ -17,6 +18,8 @@ pub struct AlertInputs {
     pub drops: u64,
     /// Whether the kill switch is tripped.
     pub killed: bool,
+    /// Gateway leg-outs so far (`gateway.leg_outs`).
+    pub leg_outs: u64,
     /// Now, unix ms.
     pub now_unix_ms: u64,
 }
@@ -28,6 +31,8 @@ pub struct AlertWatch {
     last: Option<AlertInputs>,
     stale_alerted: Vec<crate::types::Venue>,
     halted: bool,
+    spooling: bool,
+    rows_dropped: u64,
 }
 
 impl AlertWatch {
@@ -38,6 +43,8 @@ impl AlertWatch {
             last: None,
             stale_alerted: Vec::new(),
             halted: false,
+            spooling: false,
+            rows_dropped: 0,
         }
     }
 
@@ -48,6 +55,7 @@ impl AlertWatch {
         let before = self.last.unwrap_or(AlertInputs {
             drops: 0,
             killed: false,
+            leg_outs: 0,
             ..inputs
         });
         if inputs.drops > before.drops {
@@ -55,6 +63,14 @@ impl AlertWatch {
                 "⚠️ Telemetry drops: +{} ({} in all). The sidecar is not keeping up.",
                 inputs.drops - before.drops,
                 inputs.drops
+            ));
+        }
+        if inputs.leg_outs > before.leg_outs {
+            alerts.push(format!(
+                "⚠️ Leg-out: +{} ({} in all). A leg did not fill in time and was hedged at \
+                 market; see leg_out_events.",
+                inputs.leg_outs - before.leg_outs,
+                inputs.leg_outs
             ));
         }
         if inputs.killed && !before.killed {
@@ -65,6 +81,7 @@ impl AlertWatch {
             alerts.push("🛑 Circuit breaker tripped: trading halted.".to_owned());
         }
         self.halted = halted;
+        self.database(status, &mut alerts);
         for v in &status.venues {
             let stale_for = v
                 .stale_since_unix_ms
@@ -91,6 +108,30 @@ impl AlertWatch {
         self.last = Some(inputs);
         alerts
     }
+
+    /// Spooling starts and ends; rows lost (the spool was full) grow.
+    fn database(&mut self, status: &Status, alerts: &mut Vec<String>) {
+        let db = &status.database;
+        let spooling = db.rows_waiting > 0;
+        if spooling && !self.spooling {
+            alerts.push(format!(
+                "⚠️ Database away: {} rows waiting in the spool (written in order when it \
+                 returns).",
+                db.rows_waiting
+            ));
+        } else if !spooling && self.spooling {
+            alerts.push("✅ Database back: the spool is written.".to_owned());
+        }
+        self.spooling = spooling;
+        if db.rows_dropped > self.rows_dropped {
+            alerts.push(format!(
+                "🛑 Rows LOST: +{} ({} in all): the spool is full.",
+                db.rows_dropped - self.rows_dropped,
+                db.rows_dropped
+            ));
+        }
+        self.rows_dropped = db.rows_dropped;
+    }
 }
 
 #[cfg(test)]
@@ -103,8 +144,46 @@ mod tests {
         AlertInputs {
             drops,
             killed,
+            leg_outs: 0,
             now_unix_ms,
         }
+    }
+
+    #[test]
+    fn test_database_spooling_and_lost_rows_alert_on_change() {
+        let mut watch = AlertWatch::new(Duration::from_secs(30));
+        let mut status = Status::default();
+        assert!(watch.check(&status, inputs(0, false, 0)).is_empty());
+        status.database.rows_waiting = 40;
+        let alerts = watch.check(&status, inputs(0, false, 1));
+        assert_eq!(alerts.len(), 1);
+        assert!(alerts[0].contains("40 rows waiting"), "{alerts:?}");
+        status.database.rows_waiting = 90;
+        assert!(watch.check(&status, inputs(0, false, 2)).is_empty());
+        status.database.rows_dropped = 3;
+        let alerts = watch.check(&status, inputs(0, false, 3));
+        assert_eq!(alerts, ["🛑 Rows LOST: +3 (3 in all): the spool is full."]);
+        status.database.rows_waiting = 0;
+        let alerts = watch.check(&status, inputs(0, false, 4));
+        assert_eq!(alerts, ["✅ Database back: the spool is written."]);
+    }
+
+    #[test]
+    fn test_leg_out_alerts_on_each_new_one() {
+        let mut watch = AlertWatch::new(Duration::from_secs(30));
+        let status = Status::default();
+        let at = |leg_outs, now| AlertInputs {
+            leg_outs,
+            ..inputs(0, false, now)
+        };
+        assert!(watch.check(&status, at(0, 0)).is_empty());
+        let alerts = watch.check(&status, at(2, 1));
+        assert_eq!(alerts.len(), 1);
+        assert!(
+            alerts[0].starts_with("⚠️ Leg-out: +2 (2 in all)"),
+            "{alerts:?}"
+        );
+        assert!(watch.check(&status, at(2, 2)).is_empty());
     }
 
     #[test]

@@ -269,6 +269,7 @@ impl Worker {
         let inputs = AlertInputs {
             drops: self.inputs.stats.drops(),
             killed: self.inputs.control.is_killed(),
+            leg_outs: self.inputs.stats.gateway_leg_outs.get(),
             now_unix_ms: self.inputs.clock.unix_ms_now(),
         };
         let status = self.inputs.board.snapshot();

@@ -148,7 +148,7 @@ impl Responder {
                 }
                 Err(e) => failed(&e),
             },
-            Command::Trades(_) => trades(&self.sources.board.snapshot()),
+            Command::Trades(n) => self.trades(n),
             Command::Health => health(&self.sources),
             Command::Panic => {
                 self.panic_armed.retain(|&(chat, _)| chat != chat_id);
@@ -191,6 +191,49 @@ impl Responder {
             Command::Help => HELP.to_owned(),
             Command::Unknown => format!("Unknown command.\n{HELP}"),
         }
+    }
+
+    /// The trade statistics and the `n` latest trades, from the database.
+    fn trades(&mut self, n: usize) -> String {
+        let stats = match self.sources.analytics.trade_stats() {
+            Ok(stats) => stats,
+            Err(e) => return failed(&e),
+        };
+        if stats.all.trades == 0 {
+            return match self.sources.board.snapshot().portfolio {
+                None => "No trades: the gateway is not running in this run.".to_owned(),
+                Some(p) => format!("No closed trades yet ({} open).", p.open_positions),
+            };
+        }
+        let rows = match self.sources.analytics.trades(n) {
+            Ok(rows) => rows,
+            Err(e) => return failed(&e),
+        };
+        let mut table = String::new();
+        for t in rows {
+            let _ = writeln!(
+                table,
+                "{} {} {:>+9.2} {:>+7.1}bps c{} {}",
+                t.exit_at.get(11..19).unwrap_or(&t.exit_at),
+                if t.strategy == "BASIS" { "B" } else { "X" },
+                t.pnl_quote,
+                t.pnl_bps,
+                t.confidence,
+                t.exit_reason
+            );
+        }
+        let a = &stats.all;
+        format!(
+            "<b>Trades</b> {} closed, win rate {:.0}%, PnL {:+.2}, fees {:.2}, PF {:.2},              max DD {:.2}
+{}",
+            a.trades,
+            a.win_rate() * 100.0,
+            a.pnl_quote,
+            stats.fees_quote,
+            stats.profit_factor,
+            stats.max_drawdown_quote,
+            pre(table.trim_end())
+        )
     }
 
     fn latest(&mut self, n: usize) -> String {
@@ -252,8 +295,13 @@ fn status(sources: &Sources, now_unix_ms: u64) -> String {
         out.push_str("🛑 kill switch tripped\n");
     }
     out.push_str(&feeds(&s));
-    if let Some(e2e) = s.stages.iter().find(|l| l.name == "ingress_to_decision") {
-        let _ = write!(out, "\ningress→decision p99 {:.1} µs", ns_to_us(e2e.p99_ns));
+    for (name, label) in [
+        ("ingress_to_decision", "ingress→decision"),
+        ("ingress_to_order", "ingress→order"),
+    ] {
+        if let Some(l) = s.stages.iter().find(|l| l.name == name) {
+            let _ = write!(out, "\n{label} p99 {:.1} µs", ns_to_us(l.p99_ns));
+        }
     }
     out
 }
@@ -273,18 +321,6 @@ fn feeds(s: &Status) -> String {
         })
         .collect();
     format!("feeds: {}", escape(&parts.join(", ")))
-}
-
-/// Trade counts from the portfolio the gateway reports (the list of the last N trades
-/// needs the gateway stage's trade records, which do not exist yet).
-fn trades(s: &Status) -> String {
-    match &s.portfolio {
-        None => "No trades: the gateway is not running in this run.".to_owned(),
-        Some(p) => format!(
-            "{} closed trades, {} open.",
-            p.closed_trades, p.open_positions
-        ),
-    }
 }
 
 fn health(sources: &Sources) -> String {
@@ -307,6 +343,12 @@ fn health(sources: &Sources) -> String {
         stats.feed_malformed.get(),
         stats.book_sequence_gaps.get(),
         stats.feed_resyncs.get()
+    );
+    let db = &s.database;
+    let _ = write!(
+        table,
+        "\ndb rows: written {} | spooled {} | waiting {} | LOST {}",
+        db.rows_written, db.rows_spooled, db.rows_waiting, db.rows_dropped
     );
     let process = crate::telemetry::process::ProcessUsage::read();
     format!(

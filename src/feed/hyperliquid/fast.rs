@@ -1,0 +1,365 @@
+//! The Hyperliquid fast path: a schema-specific scanner for the hot channels, `l2Book`,
+//! `bbo` and `trades`, writing fixed-point events straight into the caller's
+//! [`EventBuf`].
+//!
+//! Accepts only what it fully understands and declines everything else (`None`), so the
+//! generic decoder in [`super::decode`] stays the judge of every other message and of
+//! every error: `{"channel":..,"data":..}` with `channel` first; `data` of `l2Book` with
+//! `coin`, `time`, `levels` (two arrays of `{"px","sz","n"}` levels), of `bbo` with
+//! `coin`, `time`, `bbo` (up to two levels or `null`), of `trades` an array of trades with
+//! `coin`, `side`, `px`, `sz`, `time`, `tid` and the skipped `hash` and `users`; keys in
+//! any order, each at most once, under the strict reading of [`crate::feed::scan`]. What
+//! it accepts decodes to exactly the generic decoder's events (`tests/fast_paths.rs`, on
+//! every real Hyperliquid message in `../shared/data`). Runs on the feed thread; no
+//! allocation.
+
+use crate::feed::decode::Decoded;
+use crate::feed::event_buf::EventBuf;
+use crate::feed::json::{placeholder, stamp};
+use crate::feed::scan::{Cursor, first_time, keep_if_accepted, push_level};
+use crate::feed::symbols::SymbolMap;
+use crate::types::{EventBody, InstrumentId, MarketEvent, Price, Qty, Side};
+
+/// Decodes `frame` if it is an `l2Book`, `bbo` or `trades` message this scanner fully
+/// understands; `None` (with `out` as it was) otherwise.
+#[inline]
+pub fn decode(
+    symbols: &SymbolMap,
+    frame: &[u8],
+    ts_recv_raw: u64,
+    out: &mut EventBuf,
+) -> Option<Decoded> {
+    keep_if_accepted(out, |out, start| {
+        scan(symbols, frame, ts_recv_raw, out, start)
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Channel {
+    L2Book,
+    Bbo,
+    Trades,
+}
+
+fn scan(
+    symbols: &SymbolMap,
+    frame: &[u8],
+    ts_recv_raw: u64,
+    out: &mut EventBuf,
+    start: usize,
+) -> Option<Decoded> {
+    let mut c = Cursor::new(frame);
+    let (mut seen, mut channel) = (0u32, None);
+    c.members(|c, key| {
+        match key {
+            b"channel" => {
+                first_time(&mut seen, 1)?;
+                channel = Some(match c.string()? {
+                    b"l2Book" => Channel::L2Book,
+                    b"bbo" => Channel::Bbo,
+                    b"trades" => Channel::Trades,
+                    _ => return None,
+                });
+            }
+            b"data" => {
+                first_time(&mut seen, 1 << 1)?;
+                let sink = Sink {
+                    symbols,
+                    ts_recv_raw,
+                };
+                match channel? {
+                    Channel::L2Book | Channel::Bbo => {
+                        sink.book(c, channel? == Channel::Bbo, out)?
+                    }
+                    Channel::Trades => c.items(|c| sink.trade(c, out))?,
+                }
+            }
+            _ => return None,
+        }
+        Some(())
+    })?;
+    c.end()?;
+    (seen & (1 << 1) != 0).then(|| Decoded::Events(out.len() - start))
+}
+
+/// How coins resolve and what every event is stamped with.
+#[derive(Clone, Copy)]
+struct Sink<'a> {
+    symbols: &'a SymbolMap,
+    ts_recv_raw: u64,
+}
+
+impl Sink<'_> {
+    fn coin(self, c: &mut Cursor<'_>) -> Option<InstrumentId> {
+        self.symbols.get(std::str::from_utf8(c.string()?).ok()?)
+    }
+
+    /// The `data` of `l2Book` (a snapshot header then its levels, bids then asks) or, with
+    /// `bbo` set, of `bbo` (a top of book when both sides are there, else nothing).
+    fn book(self, c: &mut Cursor<'_>, bbo: bool, out: &mut EventBuf) -> Option<()> {
+        let at = out.len();
+        if !bbo {
+            out.push(placeholder(self.ts_recv_raw)).ok()?;
+        }
+        let (mut seen, mut instrument, mut time_ms, mut levels, mut top) =
+            (0u32, None, None, None, None);
+        c.members(|c, key| {
+            match key {
+                b"coin" => {
+                    first_time(&mut seen, 1)?;
+                    instrument = Some(self.coin(c)?);
+                }
+                b"time" => {
+                    first_time(&mut seen, 1 << 1)?;
+                    time_ms = Some(c.uint()?);
+                }
+                b"levels" if !bbo => {
+                    first_time(&mut seen, 1 << 2)?;
+                    levels = Some(book_levels(c, out)?);
+                }
+                b"bbo" if bbo => {
+                    first_time(&mut seen, 1 << 3)?;
+                    top = Some(best_levels(c)?);
+                }
+                _ => return None,
+            }
+            Some(())
+        })?;
+        let (instrument, time_ms) = (instrument?, time_ms?);
+        if bbo {
+            if let [Some((bid, bid_qty)), Some((ask, ask_qty))] = top? {
+                out.push(MarketEvent {
+                    body: EventBody::TopOfBook {
+                        bid,
+                        bid_qty,
+                        ask,
+                        ask_qty,
+                        update_id: time_ms,
+                    },
+                    ..placeholder(self.ts_recv_raw)
+                })
+                .ok()?;
+            }
+        } else {
+            out.tail_mut(at)[0].body = EventBody::DepthBegin {
+                first_update_id: time_ms,
+                last_update_id: time_ms,
+                prev_update_id: 0,
+                levels: u16::try_from(levels?).ok()?,
+                snapshot: true,
+                checksum: None,
+            };
+        }
+        stamp(out, at, self.ts_recv_raw, time_ms, instrument);
+        Some(())
+    }
+
+    /// One trade of `trades`, pushed stamped with its own `coin` and `time`.
+    fn trade(self, c: &mut Cursor<'_>, out: &mut EventBuf) -> Option<()> {
+        let mut seen = 0u32;
+        let (mut instrument, mut aggressor, mut price, mut qty, mut time_ms, mut trade_id) =
+            (None, None, None, None, None, None);
+        c.members(|c, key| {
+            match key {
+                b"coin" => {
+                    first_time(&mut seen, 1)?;
+                    instrument = Some(self.coin(c)?);
+                }
+                b"side" => {
+                    first_time(&mut seen, 1 << 1)?;
+                    aggressor = Some(match c.string()? {
+                        b"B" => Side::Bid,
+                        b"A" => Side::Ask,
+                        _ => return None,
+                    });
+                }
+                b"px" => {
+                    first_time(&mut seen, 1 << 2)?;
+                    price = Some(c.decimal::<Price>()?);
+                }
+                b"sz" => {
+                    first_time(&mut seen, 1 << 3)?;
+                    qty = Some(c.decimal::<Qty>()?);
+                }
+                b"time" => {
+                    first_time(&mut seen, 1 << 4)?;
+                    time_ms = Some(c.uint()?);
+                }
+                b"tid" => {
+                    first_time(&mut seen, 1 << 5)?;
+                    trade_id = Some(c.uint()?);
+                }
+                b"hash" => {
+                    first_time(&mut seen, 1 << 6)?;
+                    c.string()?;
+                }
+                b"users" => {
+                    first_time(&mut seen, 1 << 7)?;
+                    c.strings()?;
+                }
+                _ => return None,
+            }
+            Some(())
+        })?;
+        out.push(MarketEvent {
+            ts_recv_raw: self.ts_recv_raw,
+            ts_venue_ms: time_ms?,
+            instrument: instrument?,
+            body: EventBody::Trade {
+                price: price?,
+                qty: qty?,
+                aggressor: aggressor?,
+                trade_id: trade_id?,
+            },
+        })
+        .ok()
+    }
+}
+
+/// `levels`: `[[bids],[asks]]`, each level pushed as sent; the number of levels.
+fn book_levels(c: &mut Cursor<'_>, out: &mut EventBuf) -> Option<usize> {
+    let mut count = 0;
+    c.lit(b"[")?;
+    for (side, close) in [(Side::Bid, b","), (Side::Ask, b"]")] {
+        c.items(|c| {
+            let (price, qty) = level(c)?;
+            push_level(out, side, price, qty)?;
+            count += 1;
+            Some(())
+        })?;
+        c.lit(close)?;
+    }
+    Some(count)
+}
+
+/// `bbo`: `[bid, ask]`, each a level or `null`; a shorter array leaves the missing side
+/// absent, as the generic decoder reads it.
+fn best_levels(c: &mut Cursor<'_>) -> Option<[Option<(Price, Qty)>; 2]> {
+    let mut sides = [None, None];
+    let mut index = 0;
+    c.items(|c| {
+        let side = sides.get_mut(index)?;
+        index += 1;
+        if c.null().is_none() {
+            *side = Some(level(c)?);
+        }
+        Some(())
+    })?;
+    Some(sides)
+}
+
+/// One `{"px":..,"sz":..,"n":..}` level (`n`, the order count, is not kept).
+fn level(c: &mut Cursor<'_>) -> Option<(Price, Qty)> {
+    let (mut seen, mut price, mut qty) = (0u32, None, None);
+    c.members(|c, key| {
+        match key {
+            b"px" => {
+                first_time(&mut seen, 1)?;
+                price = Some(c.decimal::<Price>()?);
+            }
+            b"sz" => {
+                first_time(&mut seen, 1 << 1)?;
+                qty = Some(c.decimal::<Qty>()?);
+            }
+            b"n" => {
+                first_time(&mut seen, 1 << 2)?;
+                c.uint()?;
+            }
+            _ => return None,
+        }
+        Some(())
+    })?;
+    Some((price?, qty?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::feed::scan::{px, qty, run_fast};
+
+    const BTC: InstrumentId = InstrumentId(1);
+
+    fn run(frame: &str) -> Option<Vec<MarketEvent>> {
+        run_fast(decode, "BTC", BTC, frame)
+    }
+
+    #[test]
+    fn test_l2book_in_sorted_key_order() {
+        let events = run(r#"{"channel":"l2Book","data":{"coin":"BTC","levels":[[{"n":5,"px":"105055.0","sz":"3.03622"},{"n":1,"px":"105054.0","sz":"0.1428"}],[{"n":13,"px":"105056.0","sz":"6.34472"}]],"time":1737918843542}}"#).unwrap();
+        assert_eq!(events.len(), 4);
+        assert_eq!(
+            events[0].body,
+            EventBody::DepthBegin {
+                first_update_id: 1737918843542,
+                last_update_id: 1737918843542,
+                prev_update_id: 0,
+                levels: 3,
+                snapshot: true,
+                checksum: None,
+            }
+        );
+        assert_eq!(
+            events[3].body,
+            EventBody::DepthLevel {
+                side: Side::Ask,
+                price: px("105056"),
+                qty: qty("6.34472")
+            }
+        );
+        assert!(
+            events.iter().all(|e| e.instrument == BTC
+                && e.ts_venue_ms == 1737918843542
+                && e.ts_recv_raw == 4)
+        );
+    }
+
+    #[test]
+    fn test_bbo_both_sides_one_side_and_trades() {
+        let events = run(r#"{"channel":"bbo","data":{"coin":"BTC","time":1750948919838,"bbo":[{"px":"107575.0","sz":"3.87947","n":17},{"px":"107576.0","sz":"1.5","n":2}]}}"#).unwrap();
+        assert_eq!(
+            events[0].body,
+            EventBody::TopOfBook {
+                bid: px("107575"),
+                bid_qty: qty("3.87947"),
+                ask: px("107576"),
+                ask_qty: qty("1.5"),
+                update_id: 1750948919838,
+            }
+        );
+        for one_sided in [
+            r#"{"channel":"bbo","data":{"coin":"BTC","time":1,"bbo":[{"px":"1","sz":"1","n":1}]}}"#,
+            r#"{"channel":"bbo","data":{"coin":"BTC","time":1,"bbo":[null,{"px":"1","sz":"1","n":1}]}}"#,
+        ] {
+            assert_eq!(run(one_sided), Some(Vec::new()), "{one_sided}");
+        }
+        let events = run(r#"{"channel":"trades","data":[{"coin":"BTC","side":"A","px":"69997.0","sz":"0.38111","time":1730160006192,"hash":"0x40d1","tid":1016375172059570,"users":["0xe9","0x68"]}]}"#).unwrap();
+        assert_eq!(
+            events[0].body,
+            EventBody::Trade {
+                price: px("69997"),
+                qty: qty("0.38111"),
+                aggressor: Side::Ask,
+                trade_id: 1016375172059570
+            }
+        );
+        assert_eq!(events[0].ts_venue_ms, 1730160006192);
+    }
+
+    #[test]
+    fn test_declines_what_it_does_not_fully_understand() {
+        for frame in [
+            r#"{"data":{"coin":"BTC","time":1,"levels":[[],[]]},"channel":"l2Book"}"#,
+            r#"{"channel":"l2Book","data":{"coin":"BTC","time":1,"levels":[[],[],[]]}}"#,
+            r#"{"channel":"l2Book","data":{"coin":"BTC","levels":[[],[]]}}"#,
+            r#"{"channel":"l2Book","data":{"coin":"ETH","time":1,"levels":[[],[]]}}"#,
+            r#"{"channel":"l2Book","data":{"coin":"BTC","time":1,"levels":[[{"px":"1","n":1}],[]]}}"#,
+            r#"{"channel":"bbo","data":{"coin":"BTC","time":1,"bbo":[null,null,null]}}"#,
+            r#"{"channel":"trades","data":[{"coin":"BTC","side":"X","px":"1","sz":"1","time":1,"tid":1}]}"#,
+            r#"{"channel":"activeAssetCtx","data":{"coin":"BTC","ctx":{}}}"#,
+            r#"{"channel":"pong"}"#,
+            "Websocket connection established.",
+        ] {
+            assert_eq!(run(frame), None, "{frame}");
+        }
+    }
+}
