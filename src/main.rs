@@ -52,8 +52,9 @@ enum Command {
     /// receive time, as fast as possible or at recorded speed times N).
     Replay(ReplayArgs),
     /// Replay with the paper gateway, then report the trades (win rate, profit factor,
-    /// Sharpe, Sortino, drawdown, Calmar, fee share, opportunities per hour) as
-    /// `backtest.md` and `backtest.json` in the output folder.
+    /// Sharpe, Sortino, drawdown, Calmar, hold time, leg-outs, fee and slippage shares,
+    /// opportunities per hour and by volatility source) as `backtest.md` and
+    /// `backtest.json` in the output folder.
     Backtest(ReplayArgs),
     /// Replay captures of raw venue messages through the real decoders and books and
     /// report, per instrument, decodes, gaps, checksums and the final touch; exits
@@ -278,8 +279,9 @@ fn backtest(args: &ReplayArgs) -> Result<(), Box<dyn std::error::Error>> {
                 .into(),
         );
     }
-    let trades = Reader::open(&config.database, &outcome.report.output_dir)?.trades()?;
-    let report = edgeline::backtest::BacktestReport::new(&outcome, &trades);
+    let mut reader = Reader::open(&config.database, &outcome.report.output_dir)?;
+    let data = edgeline::backtest::BacktestData::read(&mut reader)?;
+    let report = edgeline::backtest::BacktestReport::new(&outcome, &data);
     print!("{}", report.to_markdown());
     for file in report.write(&outcome.report.output_dir)? {
         println!("wrote {}", file.display());

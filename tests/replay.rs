@@ -241,11 +241,10 @@ fn test_backtest_report_counts_the_replayed_trades() {
     let out = dir.path().join("bt");
     let outcome = replay_into(&out, recording(), Window::default());
     let config = config(&out);
-    let trades = edgeline::telemetry::db::analytics::Reader::open(&config.database, &out)
-        .unwrap()
-        .trades()
-        .unwrap();
-    let report = edgeline::backtest::BacktestReport::new(&outcome, &trades);
+    let mut reader =
+        edgeline::telemetry::db::analytics::Reader::open(&config.database, &out).unwrap();
+    let data = edgeline::backtest::BacktestData::read(&mut reader).unwrap();
+    let report = edgeline::backtest::BacktestReport::new(&outcome, &data);
     assert_eq!(report.trades, rows(&out, "trades").len() as u64);
     assert_eq!(report.frames, outcome.frames);
     assert_eq!(
@@ -253,6 +252,12 @@ fn test_backtest_report_counts_the_replayed_trades() {
         rows(&out, "opportunities").len() as u64
     );
     assert!(report.recorded_hours > 0.0);
+    assert_eq!(report.leg_outs, rows(&out, "leg_out_events").len() as u64);
+    let sourced: u64 = report.by_source.iter().map(|s| s.count).sum();
+    assert_eq!(sourced, report.basis_opportunities);
+    if report.trades > 0 {
+        assert!(report.mean_hold_secs.unwrap() >= 0.0);
+    }
     let [md, json] = report.write(&out).unwrap();
     assert!(std::fs::read_to_string(md).unwrap().contains("| trades |"));
     assert!(

@@ -13,6 +13,7 @@
 //! - [`writer`]: backend + spool, on a thread of its own.
 
 pub mod analytics;
+pub mod backtest_reads;
 pub mod deadline;
 pub mod error;
 pub mod gateway_rows;

@@ -40,6 +40,13 @@ pub struct TradeLine {
     pub confidence: i64,
     /// Why it closed.
     pub exit_reason: String,
+    /// Entry slippage against the decision prices, mean of both legs, bps (positive:
+    /// worse).
+    pub slippage_bps: f64,
+    /// Entry notional of both legs together, quote.
+    pub notional_quote: f64,
+    /// First entry fill to close, ms.
+    pub hold_ms: f64,
 }
 
 /// Counts and PnL of a group of trades.
@@ -182,7 +189,13 @@ impl fmt::Display for TradeLine {
 
 const COLUMNS: &str = "strategy, long_venue || ' ' || long_symbol, \
     short_venue || ' ' || short_symbol, qty, pnl_quote, pnl_bps, fees_quote, confidence, \
-    exit_reason";
+    exit_reason, slippage_bps, qty * (entry_long_price + entry_short_price)";
+
+/// Hold time in ms, SQLite (times are RFC 3339 text; `julianday` keeps ~0.05 ms).
+const HOLD_MS_SQLITE: &str = "(julianday(exit_at) - julianday(entry_at)) * 86400000.0";
+/// Hold time in ms, PostgreSQL.
+const HOLD_MS_POSTGRES: &str =
+    "(EXTRACT(EPOCH FROM (exit_at - entry_at)) * 1000.0)::DOUBLE PRECISION";
 
 impl Reader {
     /// Every closed trade, in exit order.
@@ -224,8 +237,8 @@ fn trades_sqlite(
     limit: Option<i64>,
 ) -> rusqlite::Result<Vec<TradeLine>> {
     let sql = format!(
-        "SELECT exit_at, CAST(strftime('%H', exit_at) AS INTEGER), {COLUMNS} \
-         FROM trades {order}{}",
+        "SELECT exit_at, CAST(strftime('%H', exit_at) AS INTEGER), {COLUMNS}, \
+         {HOLD_MS_SQLITE} FROM trades {order}{}",
         limit_sql(limit)
     );
     let mut stmt = conn.prepare(&sql)?;
@@ -242,6 +255,9 @@ fn trades_sqlite(
             fees_quote: r.get(8)?,
             confidence: r.get(9)?,
             exit_reason: r.get(10)?,
+            slippage_bps: r.get(11)?,
+            notional_quote: r.get(12)?,
+            hold_ms: r.get(13)?,
         })
     })?;
     rows.collect()
@@ -254,8 +270,8 @@ fn trades_postgres(
 ) -> Result<Vec<TradeLine>, postgres::Error> {
     let sql = format!(
         "SELECT to_char(exit_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), \
-         EXTRACT(HOUR FROM exit_at AT TIME ZONE 'UTC')::INTEGER, {COLUMNS} \
-         FROM trades {order}{}",
+         EXTRACT(HOUR FROM exit_at AT TIME ZONE 'UTC')::INTEGER, {COLUMNS}, \
+         {HOLD_MS_POSTGRES} FROM trades {order}{}",
         limit_sql(limit)
     );
     let rows = client.query(&sql, &[])?;
@@ -273,6 +289,9 @@ fn trades_postgres(
             fees_quote: r.get(8),
             confidence: r.get(9),
             exit_reason: r.get(10),
+            slippage_bps: r.get(11),
+            notional_quote: r.get(12),
+            hold_ms: r.get(13),
         })
         .collect())
 }
@@ -294,6 +313,9 @@ mod tests {
             fees_quote: 0.5,
             confidence,
             exit_reason: "TARGET".into(),
+            slippage_bps: 0.0,
+            notional_quote: 100.0,
+            hold_ms: 1_000.0,
         }
     }
 
@@ -326,5 +348,34 @@ mod tests {
         assert!(text.contains("90-100"), "{text}");
         let empty = TradeStats::from_trades(&[]);
         assert_eq!((empty.all.trades, empty.profit_factor), (0, 0.0));
+    }
+
+    #[test]
+    fn test_sqlite_trades_read_hold_time_notional_and_slippage() {
+        use crate::telemetry::db::DatabaseSettings;
+        use crate::telemetry::db::sqlite::{DB_FILE_NAME, SqliteDb};
+        let dir = tempfile::tempdir().unwrap();
+        SqliteDb::open(&dir.path().join(DB_FILE_NAME)).unwrap();
+        let conn = Connection::open(dir.path().join(DB_FILE_NAME)).unwrap();
+        conn.execute(
+            "INSERT INTO trades (run_id, seq, trade_id, intent_id, strategy, \
+             strategy_version, config_hash, mode, long_venue, long_symbol, short_venue, \
+             short_symbol, qty, entry_at, exit_at, entry_long_price, entry_short_price, \
+             exit_long_price, exit_short_price, entry_edge_bps, exit_edge_bps, pnl_quote, \
+             pnl_bps, fees_quote, slippage_bps, latency_ms, confidence, exit_reason) \
+             VALUES ('r', 1, 'T1', 1, 'BASIS', '0', 'h', 'PAPER', 'binance', 'BTCUSDT', \
+             'binance', 'BTCUSDT', 0.5, '2026-11-21T09:59:58.500Z', \
+             '2026-11-21T10:00:00.000Z', 100.0, 102.0, 101.0, 101.0, 200.0, 0.0, 0.4, \
+             39.6, 0.1, 1.5, 10.0, 100, 'TARGET')",
+            [],
+        )
+        .unwrap();
+        let mut reader = Reader::open(&DatabaseSettings::default(), dir.path()).unwrap();
+        let trades = reader.trades().unwrap();
+        assert_eq!(trades.len(), 1);
+        let t = &trades[0];
+        assert_eq!((t.hour, t.slippage_bps), (10, 1.5));
+        assert!((t.notional_quote - 101.0).abs() < 1e-9, "0.5 x (100 + 102)");
+        assert!((t.hold_ms - 1_500.0).abs() < 0.1, "{}", t.hold_ms);
     }
 }

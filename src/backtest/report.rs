@@ -1,19 +1,20 @@
-//! `edgeline backtest`: a replay (with the paper gateway the configuration enables)
-//! followed by a report of what it traded, as Markdown and JSON in the output folder:
-//! trades, win rate, profit factor, net PnL, fee share, per-trade Sharpe and Sortino
-//! (of PnL in bps, not annualised), max drawdown, Calmar (net PnL over max drawdown),
-//! opportunities per recorded hour, and the replay's own figures.
+//! The backtest report: trades, win rate, profit factor, net PnL, per-trade Sharpe and
+//! Sortino (of PnL in bps, not annualised), max drawdown, Calmar (net PnL over max
+//! drawdown), mean hold time, leg-out rate and loss, fee and slippage shares of the
+//! gross PnL, opportunities per recorded hour overall and by volatility source, and the
+//! replay's own figures; as Markdown and JSON in the output folder.
 //!
-//! Cold path, after the replay: reads the trades back through the database layer
-//! ([`Reader::trades`]) so SQLite and PostgreSQL give the same report.
+//! Cold path, after the replay: pure arithmetic on [`BacktestData`] read back through
+//! the database layer.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::backtest::BacktestData;
 use crate::replay::ReplayOutcome;
-use crate::telemetry::db::trade_analytics::{TradeLine, TradeStats};
+use crate::telemetry::db::trade_analytics::TradeStats;
 
 /// File names of the report in the output folder.
 pub const MARKDOWN_FILE: &str = "backtest.md";
@@ -35,6 +36,8 @@ pub struct BacktestReport {
     pub spread_opportunities: u64,
     /// Opportunities (both kinds) per recorded hour.
     pub opportunities_per_hour: f64,
+    /// Basis opportunities by volatility source (which leg moved), by name.
+    pub by_source: Vec<SourceRate>,
     /// Closed trades.
     pub trades: u64,
     /// Winning share, 0..=1.
@@ -43,8 +46,24 @@ pub struct BacktestReport {
     pub pnl_quote: f64,
     /// Fees, quote.
     pub fees_quote: f64,
-    /// Fees over gross PnL (net + fees); `None` when gross PnL is not positive.
+    /// Entry slippage against the decision prices, quote: each trade's mean slippage
+    /// of its two legs (bps) times the entry notional of both legs (positive: worse).
+    pub slippage_quote: f64,
+    /// Fees over the gross PnL before costs (net + fees + slippage); `None` when that
+    /// is not positive.
     pub fee_share: Option<f64>,
+    /// Slippage over the gross PnL before costs; `None` when that is not positive
+    /// (negative when fills were better than the decision prices).
+    pub slippage_share: Option<f64>,
+    /// Mean time from the first entry fill to the close, seconds of recorded time;
+    /// `None` without trades.
+    pub mean_hold_secs: Option<f64>,
+    /// Leg-outs: a first leg filled, the second did not, and the first was hedged.
+    pub leg_outs: u64,
+    /// Leg-outs per closed trade; `None` without trades.
+    pub leg_out_rate: Option<f64>,
+    /// Summed cost of the leg-out hedges against the intended edge, quote.
+    pub leg_out_loss_quote: f64,
     /// Gross profit over gross loss; `None` without losses.
     pub profit_factor: Option<f64>,
     /// Mean PnL per trade, bps.
@@ -61,34 +80,74 @@ pub struct BacktestReport {
     pub damage: Vec<String>,
 }
 
+/// Basis opportunities of one volatility source.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SourceRate {
+    /// `PERP`, `SPOT` or `BOTH`.
+    pub source: String,
+    /// Opportunities.
+    pub count: u64,
+    /// Per recorded hour (0 when no time was recorded).
+    pub per_hour: f64,
+    /// Share of all basis opportunities, 0..=1.
+    pub share: f64,
+}
+
 impl BacktestReport {
-    /// The report of a replay and the trades it closed (in exit order).
-    pub fn new(outcome: &ReplayOutcome, trades: &[TradeLine]) -> Self {
+    /// The report of a replay and the rows it wrote.
+    pub fn new(outcome: &ReplayOutcome, data: &BacktestData) -> Self {
+        let trades = &data.trades;
         let stats = TradeStats::from_trades(trades);
         let r = &outcome.report;
         let recorded_hours = outcome.last_ts_ns.saturating_sub(outcome.first_ts_ns) as f64 / 3.6e12;
+        let per_hour = |n: u64| {
+            if recorded_hours > 0.0 {
+                n as f64 / recorded_hours
+            } else {
+                0.0
+            }
+        };
         let basis = r.counter("edge.opportunities");
         let spread = r.counter("edge.spread_accepted");
         let bps: Vec<f64> = trades.iter().map(|t| t.pnl_bps).collect();
         let mean = mean(&bps);
-        let gross = stats.all.pnl_quote + stats.fees_quote;
+        let slippage_quote: f64 = trades
+            .iter()
+            .map(|t| t.slippage_bps * t.notional_quote / 10_000.0)
+            .sum();
+        let gross = stats.all.pnl_quote + stats.fees_quote + slippage_quote;
+        let share = |cost: f64| (gross > 0.0).then(|| cost / gross);
+        let per_trade = |x: f64| (!trades.is_empty()).then(|| x / trades.len() as f64);
         let finite = |x: f64| x.is_finite().then_some(x);
+        let sourced: u64 = data.sources.iter().map(|s| s.count).sum();
         Self {
             frames: outcome.frames,
             recorded_hours,
             replay_secs: outcome.elapsed.as_secs_f64(),
             basis_opportunities: basis,
             spread_opportunities: spread,
-            opportunities_per_hour: if recorded_hours > 0.0 {
-                (basis + spread) as f64 / recorded_hours
-            } else {
-                0.0
-            },
+            opportunities_per_hour: per_hour(basis + spread),
+            by_source: data
+                .sources
+                .iter()
+                .map(|s| SourceRate {
+                    source: s.source.clone(),
+                    count: s.count,
+                    per_hour: per_hour(s.count),
+                    share: s.count as f64 / sourced.max(1) as f64,
+                })
+                .collect(),
             trades: stats.all.trades,
             win_rate: stats.all.win_rate(),
             pnl_quote: stats.all.pnl_quote,
             fees_quote: stats.fees_quote,
-            fee_share: (gross > 0.0).then(|| stats.fees_quote / gross),
+            slippage_quote,
+            fee_share: share(stats.fees_quote),
+            slippage_share: share(slippage_quote),
+            mean_hold_secs: per_trade(trades.iter().map(|t| t.hold_ms / 1e3).sum()),
+            leg_outs: data.leg_outs.events,
+            leg_out_rate: per_trade(data.leg_outs.events as f64),
+            leg_out_loss_quote: data.leg_outs.loss_quote,
             profit_factor: finite(stats.profit_factor).filter(|_| !trades.is_empty()),
             mean_pnl_bps: mean,
             sharpe_per_trade: deviation(&bps, mean, |_| true)
@@ -123,7 +182,16 @@ impl BacktestReport {
             ("win rate", format!("{:.1}%", self.win_rate * 100.0)),
             ("net PnL (quote)", format!("{:+.4}", self.pnl_quote)),
             ("fees (quote)", format!("{:.4}", self.fees_quote)),
+            ("slippage (quote)", format!("{:+.4}", self.slippage_quote)),
             ("fee share of gross PnL", opt(self.fee_share)),
+            ("slippage share of gross PnL", opt(self.slippage_share)),
+            ("mean hold time, s", opt(self.mean_hold_secs)),
+            ("leg-outs", self.leg_outs.to_string()),
+            ("leg-outs per trade", opt(self.leg_out_rate)),
+            (
+                "leg-out loss (quote)",
+                format!("{:.4}", self.leg_out_loss_quote),
+            ),
             ("profit factor", opt(self.profit_factor)),
             (
                 "mean PnL per trade, bps",
@@ -139,6 +207,22 @@ impl BacktestReport {
         ];
         for (name, value) in rows {
             let _ = writeln!(out, "| {name} | {value} |");
+        }
+        if !self.by_source.is_empty() {
+            out.push_str(
+                "\n## Basis opportunities by volatility source\n\n\
+                 | source | count | share | per hour |\n|---|---|---|---|\n",
+            );
+            for s in &self.by_source {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {:.1}% | {:.1} |",
+                    s.source,
+                    s.count,
+                    s.share * 100.0,
+                    s.per_hour
+                );
+            }
         }
         for d in &self.damage {
             let _ = writeln!(out, "\nDamaged input: {d}");
@@ -187,8 +271,11 @@ mod tests {
 
     use super::*;
     use crate::runtime::{RunReport, StopReason};
+    use crate::telemetry::db::analytics::SourceLine;
+    use crate::telemetry::db::backtest_reads::LegOutTotals;
+    use crate::telemetry::db::trade_analytics::TradeLine;
 
-    fn trade(pnl_quote: f64, pnl_bps: f64) -> TradeLine {
+    fn trade(pnl_quote: f64, pnl_bps: f64, hold_ms: f64) -> TradeLine {
         TradeLine {
             exit_at: "2026-11-21T10:00:00Z".into(),
             hour: 10,
@@ -201,15 +288,26 @@ mod tests {
             fees_quote: 0.5,
             confidence: 80,
             exit_reason: "TARGET".into(),
+            slippage_bps: 1.0,
+            notional_quote: 5_000.0,
+            hold_ms,
         }
     }
 
-    #[test]
-    fn test_report_figures_of_known_trades() {
+    fn source(name: &str, count: u64) -> SourceLine {
+        SourceLine {
+            source: name.into(),
+            count,
+            avg_edge_bps: 15.0,
+            avg_hybrid_advantage_bps: 1.0,
+        }
+    }
+
+    fn outcome() -> ReplayOutcome {
         let mut report = RunReport::default();
         report.set("edge.opportunities", 30);
         report.set("edge.spread_accepted", 10);
-        let outcome = ReplayOutcome {
+        ReplayOutcome {
             report,
             stop: StopReason::EndOfInput,
             frames: 1000,
@@ -217,19 +315,37 @@ mod tests {
             damage: Vec::new(),
             first_ts_ns: 0,
             last_ts_ns: 7_200_000_000_000,
+        }
+    }
+
+    #[test]
+    fn test_report_figures_of_known_trades() {
+        let data = BacktestData {
+            trades: vec![
+                trade(3.0, 6.0, 1_000.0),
+                trade(-1.0, -2.0, 2_000.0),
+                trade(2.0, 4.0, 3_000.0),
+                trade(-2.0, -4.0, 6_000.0),
+            ],
+            leg_outs: LegOutTotals {
+                events: 1,
+                loss_quote: 0.75,
+            },
+            sources: vec![source("BOTH", 3), source("PERP", 24), source("SPOT", 3)],
         };
-        let trades = [
-            trade(3.0, 6.0),
-            trade(-1.0, -2.0),
-            trade(2.0, 4.0),
-            trade(-2.0, -4.0),
-        ];
-        let r = BacktestReport::new(&outcome, &trades);
+        let r = BacktestReport::new(&outcome(), &data);
         assert_eq!(r.trades, 4);
         assert!((r.win_rate - 0.5).abs() < 1e-12);
         assert!((r.pnl_quote - 2.0).abs() < 1e-12);
         assert!((r.fees_quote - 2.0).abs() < 1e-12);
-        assert_eq!(r.fee_share, Some(0.5));
+        // 1 bps of 5,000 per trade: 0.5 each; gross before costs 2 + 2 + 2 = 6.
+        assert!((r.slippage_quote - 2.0).abs() < 1e-12);
+        assert!((r.fee_share.unwrap() - 1.0 / 3.0).abs() < 1e-12);
+        assert!((r.slippage_share.unwrap() - 1.0 / 3.0).abs() < 1e-12);
+        assert!((r.mean_hold_secs.unwrap() - 3.0).abs() < 1e-12);
+        assert_eq!(r.leg_outs, 1);
+        assert_eq!(r.leg_out_rate, Some(0.25));
+        assert!((r.leg_out_loss_quote - 0.75).abs() < 1e-12);
         assert_eq!(r.profit_factor, Some(5.0 / 3.0));
         assert!((r.mean_pnl_bps - 1.0).abs() < 1e-12);
         // Deviations from 1: 5, -3, 3, -5 → sd = sqrt(68 / 4).
@@ -240,11 +356,40 @@ mod tests {
         assert_eq!(r.calmar, Some(1.0));
         assert!((r.recorded_hours - 2.0).abs() < 1e-12);
         assert!((r.opportunities_per_hour - 20.0).abs() < 1e-12);
+        let perp = &r.by_source[1];
+        assert_eq!((perp.source.as_str(), perp.count), ("PERP", 24));
+        assert!((perp.per_hour - 12.0).abs() < 1e-12);
+        assert!((perp.share - 0.8).abs() < 1e-12);
+        assert!((r.by_source[0].per_hour - 1.5).abs() < 1e-12);
         let md = r.to_markdown();
         assert!(md.contains("| win rate | 50.0% |"), "{md}");
+        assert!(md.contains("| leg-outs per trade | 0.250 |"), "{md}");
+        assert!(md.contains("| PERP | 24 | 80.0% | 12.0 |"), "{md}");
         let dir = tempfile::tempdir().unwrap();
         let [_, json] = r.write(dir.path()).unwrap();
         let text = std::fs::read_to_string(json).unwrap();
         assert!(text.contains("\"trades\": 4"), "{text}");
+        assert!(text.contains("\"leg_out_rate\": 0.25"), "{text}");
+    }
+
+    #[test]
+    fn test_report_without_trades_has_no_ratios() {
+        let r = BacktestReport::new(&outcome(), &BacktestData::default());
+        assert_eq!(r.trades, 0);
+        assert_eq!(
+            (
+                r.fee_share,
+                r.slippage_share,
+                r.mean_hold_secs,
+                r.leg_out_rate
+            ),
+            (None, None, None, None)
+        );
+        assert_eq!(
+            (r.profit_factor, r.sharpe_per_trade, r.calmar),
+            (None, None, None)
+        );
+        assert!(r.by_source.is_empty());
+        assert!(!r.to_markdown().contains("volatility source"));
     }
 }
