@@ -281,9 +281,12 @@ fn backtest(args: &ReplayArgs) -> Result<(), Box<dyn std::error::Error>> {
     }
     let mut reader = Reader::open(&config.database, &outcome.report.output_dir)?;
     let data = edgeline::backtest::BacktestData::read(&mut reader)?;
-    let report = edgeline::backtest::BacktestReport::new(&outcome, &data);
+    let mut report = edgeline::backtest::BacktestReport::new(&outcome, &data);
+    let dir = &outcome.report.output_dir;
+    let files =
+        edgeline::backtest::write_backtest(dir, &mut report, &data, &outcome.report.histograms)?;
     print!("{}", report.to_markdown());
-    for file in report.write(&outcome.report.output_dir)? {
+    for file in files {
         println!("wrote {}", file.display());
     }
     damage_error(&outcome)

@@ -258,11 +258,37 @@ fn test_backtest_report_counts_the_replayed_trades() {
     if report.trades > 0 {
         assert!(report.mean_hold_secs.unwrap() >= 0.0);
     }
-    let [md, json] = report.write(&out).unwrap();
-    assert!(std::fs::read_to_string(md).unwrap().contains("| trades |"));
+    let mut report = report;
+    let files =
+        edgeline::backtest::write_backtest(&out, &mut report, &data, &outcome.report.histograms)
+            .unwrap();
+    let md = std::fs::read_to_string(out.join(edgeline::backtest::MARKDOWN_FILE)).unwrap();
+    assert!(md.contains("| trades |"));
+    let json = std::fs::read_to_string(out.join(edgeline::backtest::JSON_FILE)).unwrap();
+    assert!(json.contains("\"profit_factor\""));
+    for plot in edgeline::backtest::plot::PLOTS {
+        assert!(md.contains(&format!("]({})", plot.file)), "{md}");
+        let (width, height) = png_size(&out.join(plot.file));
+        assert!(
+            width >= 800 && height >= 400,
+            "{}: {width}x{height}",
+            plot.file
+        );
+        assert!(files.contains(&out.join(plot.file)));
+    }
+}
+
+/// Width and height from a PNG's signature and IHDR chunk (panics on anything else).
+fn png_size(path: &Path) -> (u32, u32) {
+    let bytes = std::fs::read(path).unwrap();
     assert!(
-        std::fs::read_to_string(json)
-            .unwrap()
-            .contains("\"profit_factor\"")
+        bytes.len() > 10_000,
+        "{}: {} bytes",
+        path.display(),
+        bytes.len()
     );
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{}", path.display());
+    assert_eq!(&bytes[12..16], b"IHDR");
+    let be = |at: usize| u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap());
+    (be(16), be(20))
 }

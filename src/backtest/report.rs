@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::backtest::BacktestData;
+use crate::backtest::plot::PlotFile;
 use crate::replay::ReplayOutcome;
 use crate::telemetry::db::trade_analytics::TradeStats;
 
@@ -78,6 +79,8 @@ pub struct BacktestReport {
     pub calmar: Option<f64>,
     /// Damage found in the inputs (everything before it was replayed).
     pub damage: Vec<String>,
+    /// The plots written beside the report (linked from the Markdown).
+    pub plots: Vec<PlotFile>,
 }
 
 /// Basis opportunities of one volatility source.
@@ -158,6 +161,7 @@ impl BacktestReport {
             calmar: (stats.max_drawdown_quote > 0.0)
                 .then(|| stats.all.pnl_quote / stats.max_drawdown_quote),
             damage: outcome.damage.clone(),
+            plots: Vec::new(),
         }
     }
 
@@ -224,6 +228,12 @@ impl BacktestReport {
                 );
             }
         }
+        if !self.plots.is_empty() {
+            out.push_str("\n## Plots\n");
+            for p in &self.plots {
+                let _ = write!(out, "\n![{}]({})\n", p.title, p.file);
+            }
+        }
         for d in &self.damage {
             let _ = writeln!(out, "\nDamaged input: {d}");
         }
@@ -272,7 +282,7 @@ mod tests {
     use super::*;
     use crate::runtime::{RunReport, StopReason};
     use crate::telemetry::db::analytics::SourceLine;
-    use crate::telemetry::db::backtest_reads::LegOutTotals;
+    use crate::telemetry::db::backtest_reads::{LegOutTotals, NetEdges};
     use crate::telemetry::db::trade_analytics::TradeLine;
 
     fn trade(pnl_quote: f64, pnl_bps: f64, hold_ms: f64) -> TradeLine {
@@ -332,6 +342,7 @@ mod tests {
                 loss_quote: 0.75,
             },
             sources: vec![source("BOTH", 3), source("PERP", 24), source("SPOT", 3)],
+            edges: NetEdges::default(),
         };
         let r = BacktestReport::new(&outcome(), &data);
         assert_eq!(r.trades, 4);

@@ -23,8 +23,8 @@ pub const PLOT_SIZE: (u32, u32) = (1200, 700);
 /// Rightmost percentile shown: 99.9999 % (`1/(1-p)` = 10^6).
 pub const INVERSE_TAIL_MAX: f64 = 1e6;
 
-/// The font family the plot registers and uses.
-const FONT_FAMILY: &str = "sans-serif";
+/// The font family the plots register and use.
+pub(crate) const FONT_FAMILY: &str = "sans-serif";
 
 /// Why a plot was not written.
 #[derive(Debug, thiserror::Error)]
@@ -45,22 +45,32 @@ pub enum PlotError {
 /// One line: a name and its histogram (values in ns).
 pub type Series<'a> = (&'a str, &'a Histogram<u64>);
 
+/// One line of a percentile plot: a name and its `(1/(1-percentile), µs)` points.
+pub type PercentileLine<'a> = (&'a str, Vec<(f64, f64)>);
+
 /// Draws every non-empty histogram of `series` as a line and writes the PNG to `path`.
 pub fn write_percentile_plot(
     path: &Path,
     title: &str,
     series: &[Series<'_>],
 ) -> Result<(), PlotError> {
-    register_embedded_font()?;
-    let draw_err = |e: &dyn std::fmt::Display| PlotError::Draw {
-        path: path.display().to_string(),
-        reason: e.to_string(),
-    };
-    let lines: Vec<(&str, Vec<(f64, f64)>)> = series
+    let lines: Vec<PercentileLine<'_>> = series
         .iter()
         .filter(|(_, hist)| !hist.is_empty())
         .map(|(name, hist)| (*name, percentile_points(hist)))
         .collect();
+    write_percentile_lines(path, title, lines)
+}
+
+/// Draws `lines` (points from [`percentile_point`]) on the percentile axes and writes
+/// the PNG to `path`.
+pub fn write_percentile_lines(
+    path: &Path,
+    title: &str,
+    lines: Vec<PercentileLine<'_>>,
+) -> Result<(), PlotError> {
+    register_embedded_font()?;
+    let draw_err = |e: &dyn std::fmt::Display| draw_error(path, e);
     let (y_min, y_max) = y_range(&lines);
     let x_max = x_max(&lines);
     let root = BitMapBackend::new(path, PLOT_SIZE).into_drawing_area();
@@ -101,8 +111,16 @@ pub fn write_percentile_plot(
     root.present().map_err(|e| draw_err(&e))
 }
 
+/// A drawing failure of the plot at `path`.
+pub(crate) fn draw_error(path: &Path, e: &dyn std::fmt::Display) -> PlotError {
+    PlotError::Draw {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    }
+}
+
 /// Registers DejaVu Sans once per process.
-fn register_embedded_font() -> Result<(), PlotError> {
+pub(crate) fn register_embedded_font() -> Result<(), PlotError> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     let ok = *REGISTERED.get_or_init(|| {
         register_font(FONT_FAMILY, FontStyle::Normal, dejavu::sans::regular()).is_ok()
@@ -116,8 +134,14 @@ fn percentile_points(hist: &Histogram<u64>) -> Vec<(f64, f64)> {
     hist.iter_quantiles(TICKS_PER_HALF_DISTANCE)
         .map(|v| (v.quantile_iterated_to(), v.value_iterated_to()))
         .filter(|(q, _)| *q < 1.0)
-        .map(|(q, ns)| ((1.0 / (1.0 - q)).min(INVERSE_TAIL_MAX), us_floor(ns)))
+        .map(|(q, ns)| percentile_point(q, ns))
         .collect()
+}
+
+/// The point of percentile `q` (0..1) at `ns`: `(1/(1-q), µs)`, x capped at
+/// [`INVERSE_TAIL_MAX`], y at least 1 ns.
+pub fn percentile_point(q: f64, ns: u64) -> (f64, f64) {
+    ((1.0 / (1.0 - q)).min(INVERSE_TAIL_MAX), us_floor(ns))
 }
 
 /// Microseconds, at least 1 ns (the log axis has no zero).
@@ -126,7 +150,7 @@ fn us_floor(ns: u64) -> f64 {
 }
 
 /// The y range covering every point, widened to whole decades.
-fn y_range(lines: &[(&str, Vec<(f64, f64)>)]) -> (f64, f64) {
+fn y_range(lines: &[PercentileLine<'_>]) -> (f64, f64) {
     let ys = lines.iter().flat_map(|(_, p)| p.iter().map(|(_, y)| *y));
     let (lo, hi) = ys.fold((f64::MAX, f64::MIN), |(lo, hi), y| (lo.min(y), hi.max(y)));
     if lo > hi {
@@ -138,7 +162,7 @@ fn y_range(lines: &[(&str, Vec<(f64, f64)>)]) -> (f64, f64) {
 }
 
 /// The x range's end: the furthest point's decade, from 99 % to [`INVERSE_TAIL_MAX`].
-fn x_max(lines: &[(&str, Vec<(f64, f64)>)]) -> f64 {
+fn x_max(lines: &[PercentileLine<'_>]) -> f64 {
     let furthest = lines
         .iter()
         .flat_map(|(_, p)| p.iter().map(|(x, _)| *x))

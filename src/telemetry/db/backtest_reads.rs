@@ -1,5 +1,6 @@
 //! What a backtest report reads besides the trades ([`Reader::trades`]) and the summary
-//! by volatility source ([`Reader::summary`]): the leg-out totals.
+//! by volatility source ([`Reader::summary`]): the leg-out totals and the net edges of
+//! the opportunities (for the edge distribution plot).
 //!
 //! Read-only, cold path (after a replay); the same figures from SQLite and PostgreSQL.
 
@@ -18,6 +19,19 @@ pub struct LegOutTotals {
     pub loss_quote: f64,
 }
 
+/// Net edges of every opportunity recorded, bps, in recording order.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct NetEdges {
+    /// Basis: the edge less the projected cost of IOC on both legs
+    /// (`expected_profit_ioc`).
+    pub basis_bps: Vec<f64>,
+    /// Cross-venue: net of fees, slippage model and funding (`net_bps`).
+    pub spread_bps: Vec<f64>,
+}
+
+const BASIS_EDGES_SQL: &str = "SELECT expected_profit_ioc FROM opportunities ORDER BY id";
+const SPREAD_EDGES_SQL: &str = "SELECT net_bps FROM spread_opportunities ORDER BY id";
+
 const LEG_OUT_SQL: &str = "SELECT COUNT(*), COALESCE(SUM(cost_quote), 0.0) FROM leg_out_events";
 
 impl Reader {
@@ -35,6 +49,30 @@ impl Reader {
         };
         result.map_err(|e| self.read_err(e))
     }
+
+    /// The net edge of every opportunity, both kinds.
+    pub fn opportunity_net_edges(&mut self) -> Result<NetEdges, DbError> {
+        let column = |reader: &mut Reader, sql: &str| {
+            let result = match reader {
+                Reader::Sqlite(conn) => reals_sqlite(conn, sql).map_err(BoxError::from),
+                Reader::Postgres(client) => client
+                    .query(sql, &[])
+                    .map(|rows| rows.iter().map(|r| r.get(0)).collect())
+                    .map_err(BoxError::from),
+            };
+            result.map_err(|e| reader.read_err(e))
+        };
+        Ok(NetEdges {
+            basis_bps: column(self, BASIS_EDGES_SQL)?,
+            spread_bps: column(self, SPREAD_EDGES_SQL)?,
+        })
+    }
+}
+
+fn reals_sqlite(conn: &Connection, sql: &str) -> rusqlite::Result<Vec<f64>> {
+    let mut stmt = conn.prepare(sql)?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    rows.collect()
 }
 
 fn leg_outs_sqlite(conn: &Connection) -> rusqlite::Result<LegOutTotals> {
@@ -59,6 +97,7 @@ mod tests {
         SqliteDb::open(&path).unwrap();
         let mut reader = Reader::open(&DatabaseSettings::default(), dir.path()).unwrap();
         assert_eq!(reader.leg_out_totals().unwrap(), LegOutTotals::default());
+        assert_eq!(reader.opportunity_net_edges().unwrap(), NetEdges::default());
         let conn = Connection::open(&path).unwrap();
         for (seq, cost) in [(1, Some(1.5)), (2, Some(-0.25)), (3, None)] {
             conn.execute(
@@ -74,5 +113,21 @@ mod tests {
         let totals = reader.leg_out_totals().unwrap();
         assert_eq!(totals.events, 3);
         assert!((totals.loss_quote - 1.25).abs() < 1e-12);
+    }
+
+    #[test]
+    fn test_opportunity_net_edges_in_recording_order() {
+        use crate::telemetry::db::Backend;
+        use crate::telemetry::db::record::fixtures::opportunity_rows;
+        use crate::telemetry::db::row::RowKeys;
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = SqliteDb::open(&dir.path().join(DB_FILE_NAME)).unwrap();
+        db.write(&opportunity_rows(&mut RowKeys::new(1, 1), 3))
+            .unwrap();
+        let mut reader = Reader::open(&DatabaseSettings::default(), dir.path()).unwrap();
+        let edges = reader.opportunity_net_edges().unwrap();
+        // The fixture's edges are 10, 11, 12 bps with an IOC cost of 9 bps.
+        assert_eq!(edges.basis_bps, [1.0, 2.0, 3.0]);
+        assert!(edges.spread_bps.is_empty());
     }
 }
