@@ -1,0 +1,349 @@
+//! Backtests on a synthetic recording whose trades are known from its construction:
+//! Binance BTCUSDT spot and perp top of book, flat at zero basis, with two dislocations
+//! of the perp (+40 bps, then -40 bps) that each revert. The configuration (1 bps taker
+//! fees, basis trade threshold 20 bps, one trade at a time, touches of 0.05 BTC) makes
+//! each dislocation one trade: IOC entries at the dislocated touches, then a profit-target
+//! exit at the reverted touches, so every fill price and the PnL follow from the path.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use edgeline::backtest::{BacktestData, BacktestReport};
+use edgeline::config::Config;
+use edgeline::record::tap::SNAPSHOT_CONNECTION;
+use edgeline::record::{
+    FrameKind, FrameRef, Header, RecordSettings, RecordedConnection, RecordedInstrument,
+    RecordingWriter,
+};
+use edgeline::replay::{InputFile, ReplayOptions, ReplayOutcome, Window, replay};
+use edgeline::runtime::{IdlePolicy, Shutdown, StopReason};
+use edgeline::telemetry::db::analytics::Reader;
+use edgeline::types::{MarketKind, Venue};
+
+/// First receive time of the recording (2024-08-08T23:54Z).
+const START_NS: u64 = 1_723_161_240_000_000_000;
+/// Recorded time between two frames (spot and perp alternate).
+const FRAME_NS: u64 = 5_000_000;
+/// Base quantity shown at every touch: the trades' size (the basis intent takes what
+/// both touches show; the sizing cap and the risk limits are far above it).
+const TOUCH_QTY: f64 = 0.05;
+/// Taker fee of both markets, bps.
+const TAKER_FEE_BPS: f64 = 1.0;
+
+/// A top of book: spot bid/ask (0.01 ticks) and perp bid/ask (0.1 ticks), in cents.
+#[derive(Debug, Clone, Copy)]
+struct Tops {
+    spot: (i64, i64),
+    perp: (i64, i64),
+}
+
+/// Zero basis: spot 59,999.99 / 60,000.00, perp 60,000.0 / 60,000.1.
+const FLAT: Tops = Tops {
+    spot: (5_999_999, 6_000_000),
+    perp: (6_000_000, 6_000_010),
+};
+/// The perp 40 bps rich: short perp / long spot edge (60,240.0 - 60,000.00) / mid.
+const PERP_RICH: Tops = Tops {
+    spot: FLAT.spot,
+    perp: (6_024_000, 6_024_010),
+};
+/// The perp 40 bps cheap: long perp / short spot edge (59,999.99 - 59,760.1) / mid.
+const PERP_CHEAP: Tops = Tops {
+    spot: FLAT.spot,
+    perp: (5_976_000, 5_976_010),
+};
+
+/// The path: (tops, frames, wiggle). The edge stage ticks only when a top changes, so
+/// while `wiggle` is set the quantity shown alternates between [`TOUCH_QTY`] and
+/// [`WIGGLE_QTY`] (prices fixed): the flat phases' ticks fill the tracker's 20-tick
+/// baseline, while a dislocation is one tick (its first frame), hence one intent. Each
+/// phase lasts far longer than the paper venue's 10 ms latency, so both legs of an
+/// entry or an exit fill inside it.
+const PATH: [(Tops, u64, bool); 5] = [
+    (FLAT, 60, true),
+    (PERP_RICH, 40, false),
+    (FLAT, 60, true),
+    (PERP_CHEAP, 40, false),
+    (FLAT, 60, true),
+];
+/// The other quantity of a wiggling touch (more than a trade needs).
+const WIGGLE_QTY: f64 = 0.06;
+
+/// The configuration the expected trades are derived for.
+fn config(dir: &Path) -> Config {
+    let text = format!(
+        r#"
+output_dir = "{out}"
+[[venues]]
+name = "binance"
+spot_maker_fee_bps = 0.0
+spot_taker_fee_bps = {TAKER_FEE_BPS}
+perp_maker_fee_bps = 0.0
+perp_taker_fee_bps = {TAKER_FEE_BPS}
+stale_after_ms = 3600000
+[basis]
+tracker_threshold_bps = 10.0
+trade_threshold_bps = 20.0
+cost_ioc_both_bps = 4.0
+[scanner]
+enabled = false
+[telemetry]
+progress_interval_ms = 0
+[gateway.execution]
+trades_max = 1
+"#,
+        out = dir.display()
+    );
+    let mut config = Config::from_toml(&text, Path::new("backtest.toml"), 2).unwrap();
+    for plan in &mut config.placement.cores {
+        plan.core = None;
+        plan.idle = IdlePolicy::SpinThenYield { spins: 100 };
+    }
+    config
+}
+
+fn header() -> Header {
+    let market = |kind| RecordedConnection {
+        venue: Venue::Binance,
+        kind,
+        url: "wss://stream.binance.com:9443/stream".into(),
+        subscriptions: Vec::new(),
+    };
+    let instrument = |id, kind| RecordedInstrument {
+        id,
+        venue: Venue::Binance,
+        kind,
+        symbol: "BTCUSDT".into(),
+    };
+    Header {
+        connections: vec![market(MarketKind::Spot), market(MarketKind::Perp)],
+        instruments: vec![
+            instrument(0, MarketKind::Spot),
+            instrument(1, MarketKind::Perp),
+        ],
+    }
+}
+
+/// Each book's start: a REST snapshot far from the touch (so no deeper level ever
+/// fills), then the depth diff that bridges it.
+const BOOK_STARTS: [(u16, FrameKind, u32, &str); 4] = [
+    (
+        SNAPSHOT_CONNECTION,
+        FrameKind::Snapshot,
+        0,
+        r#"{"lastUpdateId":100,"bids":[["50000.00","1.0"]],"asks":[["70000.00","1.0"]]}"#,
+    ),
+    (
+        SNAPSHOT_CONNECTION,
+        FrameKind::Snapshot,
+        1,
+        r#"{"lastUpdateId":100,"bids":[["50000.0","1.0"]],"asks":[["70000.0","1.0"]]}"#,
+    ),
+    (
+        0,
+        FrameKind::Data,
+        0,
+        r#"{"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":1723161240000,"s":"BTCUSDT","U":100,"u":101,"b":[],"a":[]}}"#,
+    ),
+    (
+        1,
+        FrameKind::Data,
+        0,
+        r#"{"stream":"btcusdt@depth@0ms","data":{"e":"depthUpdate","E":1723161240000,"T":1723161240000,"s":"BTCUSDT","U":100,"u":101,"pu":99,"b":[],"a":[]}}"#,
+    ),
+];
+
+/// `cents` as a decimal string with `decimals` (2 or 1) places.
+fn price(cents: i64, decimals: u32) -> String {
+    let scale = 10i64.pow(2 - decimals);
+    let units = cents / scale;
+    let places = 10i64.pow(decimals);
+    format!(
+        "{}.{:0width$}",
+        units / places,
+        units % places,
+        width = decimals as usize
+    )
+}
+
+/// Writes the recording of [`PATH`] into `dir`; returns the file.
+fn synthesise(dir: &Path) -> PathBuf {
+    let mut writer =
+        RecordingWriter::new(RecordSettings::new(dir.to_path_buf()), &header()).unwrap();
+    for (connection, kind, instrument, payload) in BOOK_STARTS {
+        let frame = FrameRef {
+            ts_ns: START_NS - 1_000_000,
+            connection,
+            kind,
+            instrument,
+            payload: payload.as_bytes(),
+        };
+        writer.append(&frame).unwrap();
+    }
+    let mut i: u64 = 0;
+    let mut text = String::new();
+    for (tops, frames, wiggle) in PATH {
+        for _ in 0..frames {
+            let ts_ns = START_NS + i * FRAME_NS;
+            let qty = if wiggle && (i / 2) % 2 == 1 {
+                WIGGLE_QTY
+            } else {
+                TOUCH_QTY
+            };
+            let ms = ts_ns / 1_000_000;
+            text.clear();
+            let connection = if i.is_multiple_of(2) {
+                let (bid, ask) = tops.spot;
+                let _ = write!(
+                    text,
+                    r#"{{"stream":"btcusdt@bookTicker","data":{{"u":{},"s":"BTCUSDT","b":"{}","B":"{qty:.8}","a":"{}","A":"{qty:.8}"}}}}"#,
+                    1_000 + i,
+                    price(bid, 2),
+                    price(ask, 2),
+                );
+                0
+            } else {
+                let (bid, ask) = tops.perp;
+                let _ = write!(
+                    text,
+                    r#"{{"stream":"btcusdt@bookTicker","data":{{"e":"bookTicker","u":{},"s":"BTCUSDT","b":"{}","B":"{qty:.3}","a":"{}","A":"{qty:.3}","T":{ms},"E":{ms}}}}}"#,
+                    1_000 + i,
+                    price(bid, 1),
+                    price(ask, 1),
+                );
+                1
+            };
+            let frame = FrameRef {
+                ts_ns,
+                connection,
+                kind: FrameKind::Data,
+                instrument: 0,
+                payload: text.as_bytes(),
+            };
+            writer.append(&frame).unwrap();
+            i += 1;
+        }
+    }
+    writer.finish().unwrap().files[0].clone()
+}
+
+fn replay_file(config: &Config, file: &Path, window: Window) -> ReplayOutcome {
+    let options = ReplayOptions {
+        inputs: vec![InputFile {
+            path: file.to_path_buf(),
+            market: None,
+        }],
+        speed: None,
+        window,
+    };
+    replay(config, &options, &Shutdown::manual()).unwrap()
+}
+
+/// One trade as the test derives it: entry and exit prices of the long and short legs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Expected {
+    long_entry: f64,
+    short_entry: f64,
+    long_exit: f64,
+    short_exit: f64,
+}
+
+impl Expected {
+    /// Net PnL: both legs' price moves on [`TOUCH_QTY`], less a taker fee on each of
+    /// the four fills.
+    fn pnl(&self) -> f64 {
+        let q = TOUCH_QTY;
+        let moves = (self.long_exit - self.long_entry + self.short_entry - self.short_exit) * q;
+        let traded = (self.long_entry + self.short_entry + self.long_exit + self.short_exit) * q;
+        moves - traded * TAKER_FEE_BPS / 10_000.0
+    }
+}
+
+/// The two trades the path makes: short the rich perp against the spot ask, close at
+/// the flat touches; then long the cheap perp against the spot bid, close likewise.
+const EXPECTED: [Expected; 2] = [
+    Expected {
+        long_entry: 60_000.00, // spot ask
+        short_entry: 60_240.0, // rich perp bid
+        long_exit: 59_999.99,  // spot bid
+        short_exit: 60_000.1,  // flat perp ask
+    },
+    Expected {
+        long_entry: 59_760.1,   // cheap perp ask
+        short_entry: 59_999.99, // spot bid
+        long_exit: 60_000.0,    // flat perp bid
+        short_exit: 60_000.00,  // spot ask
+    },
+];
+
+/// Entry and exit prices of every trade, in exit order.
+fn trade_prices(dir: &Path) -> Vec<Expected> {
+    let db = rusqlite::Connection::open(dir.join("opportunities.sqlite")).unwrap();
+    let mut stmt = db
+        .prepare(
+            "SELECT entry_long_price, entry_short_price, exit_long_price, exit_short_price \
+             FROM trades ORDER BY exit_at, id",
+        )
+        .unwrap();
+    stmt.query_map([], |r| {
+        Ok(Expected {
+            long_entry: r.get(0)?,
+            short_entry: r.get(1)?,
+            long_exit: r.get(2)?,
+            short_exit: r.get(3)?,
+        })
+    })
+    .unwrap()
+    .collect::<Result<_, _>>()
+    .unwrap()
+}
+
+#[test]
+fn test_backtest_of_a_known_path_makes_the_known_trades() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = synthesise(&dir.path().join("rec"));
+    let out = dir.path().join("out");
+    let config = config(&out);
+    let outcome = replay_file(&config, &file, Window::default());
+    assert_eq!(outcome.stop, StopReason::EndOfInput);
+    assert!(outcome.damage.is_empty(), "{:?}", outcome.damage);
+    let mut reader = Reader::open(&config.database, &out).unwrap();
+    let data = BacktestData::read(&mut reader).unwrap();
+    let report = BacktestReport::new(&outcome, &data);
+    let prices = trade_prices(&out);
+    assert_eq!(prices.len(), EXPECTED.len(), "{prices:?}");
+    for (got, want) in prices.iter().zip(EXPECTED) {
+        for (g, w) in [
+            (got.long_entry, want.long_entry),
+            (got.short_entry, want.short_entry),
+            (got.long_exit, want.long_exit),
+            (got.short_exit, want.short_exit),
+        ] {
+            assert!((g - w).abs() < 1e-6, "{got:?} vs {want:?}");
+        }
+    }
+    assert_eq!(report.trades, 2);
+    assert_eq!(report.leg_outs, 0);
+    assert!(data.trades.iter().all(|t| t.strategy == "BASIS"));
+    // At reversion the unrealised PnL (~10.8) passes 90% of the projected profit
+    // (3,000 x (39.9 - 4) bps = 10.8): the profit target closes both trades.
+    assert!(data.trades.iter().all(|t| t.exit_reason == "TARGET"));
+    for (t, want) in data.trades.iter().zip(EXPECTED) {
+        assert!((t.qty - TOUCH_QTY).abs() < 1e-12, "{t}");
+        assert!(
+            (t.pnl_quote - want.pnl()).abs() < 1e-4,
+            "{t} vs {}",
+            want.pnl()
+        );
+    }
+    let total: f64 = EXPECTED.iter().map(Expected::pnl).sum();
+    // 2 x (240 - 0.01 - 0.1) x 0.05 less 1 bps of ~12,000 each: about +21.59.
+    assert!((total - 21.589).abs() < 1e-3, "{total}");
+    assert!(
+        (report.pnl_quote - total).abs() < 1e-4,
+        "{}",
+        report.pnl_quote
+    );
+    assert_eq!((report.win_rate, report.profit_factor), (1.0, None));
+    assert_eq!(report.max_drawdown_quote, 0.0);
+}
