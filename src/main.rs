@@ -54,8 +54,10 @@ enum Command {
     /// Replay with the paper gateway, then report the trades (win rate, profit factor,
     /// Sharpe, Sortino, drawdown, Calmar, hold time, leg-outs, fee and slippage shares,
     /// opportunities per hour and by volatility source) as `backtest.md` and
-    /// `backtest.json` in the output folder.
-    Backtest(ReplayArgs),
+    /// `backtest.json` in the output folder, with PNG plots beside them. With `--sweep`:
+    /// a parameter grid, each point backtested with a walk-forward split, reported as
+    /// `sweep.md` and `sweep.json`.
+    Backtest(BacktestArgs),
     /// Replay captures of raw venue messages through the real decoders and books and
     /// report, per instrument, decodes, gaps, checksums and the final touch; exits
     /// non-zero on any mismatch.
@@ -125,6 +127,23 @@ struct ReplayArgs {
     /// Last receive time replayed: unix ns or RFC 3339.
     #[arg(long)]
     to: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+struct BacktestArgs {
+    #[command(flatten)]
+    replay: ReplayArgs,
+    /// A grid axis: `KEY=V1,V2,…`, KEY a dotted configuration key (e.g.
+    /// `basis.trade_threshold_bps=15,20,25`); repeat for more axes. Every combination is
+    /// backtested, in parallel on all cores.
+    #[arg(long, value_name = "KEY=V1,V2,…")]
+    sweep: Vec<String>,
+    /// Sweep: share of the recorded time that is in-sample (the rest is out-of-sample).
+    #[arg(long, default_value_t = 0.7)]
+    in_sample: f64,
+    /// Sweep: what picks the best in-sample point, `pnl` (net PnL) or `sharpe`.
+    #[arg(long, default_value = "pnl")]
+    pick: String,
 }
 
 #[derive(Debug, clap::Args)]
@@ -271,8 +290,11 @@ fn replay(args: &ReplayArgs) -> Result<(), Box<dyn std::error::Error>> {
     damage_error(&outcome)
 }
 
-fn backtest(args: &ReplayArgs) -> Result<(), Box<dyn std::error::Error>> {
-    let (config, outcome) = run_replay(args)?;
+fn backtest(args: &BacktestArgs) -> Result<(), Box<dyn std::error::Error>> {
+    if !args.sweep.is_empty() {
+        return sweep(args);
+    }
+    let (config, outcome) = run_replay(&args.replay)?;
     if config.gateway.is_none() {
         return Err(
             "backtest: the configuration turns the paper gateway off ([gateway] enabled = false)"
@@ -290,6 +312,59 @@ fn backtest(args: &ReplayArgs) -> Result<(), Box<dyn std::error::Error>> {
         println!("wrote {}", file.display());
     }
     damage_error(&outcome)
+}
+
+/// `backtest --sweep`: the grid on the base configuration, in parallel.
+fn sweep(args: &BacktestArgs) -> Result<(), Box<dyn std::error::Error>> {
+    use edgeline::backtest::{grid, sweep, sweep_report::Metric};
+    let r = &args.replay;
+    if r.speed.is_some() {
+        return Err("--sweep replays as fast as possible: drop --speed".into());
+    }
+    let base_config = load_config(&RunArgs {
+        config: r.config.clone(),
+        output: r.output.clone(),
+        ..RunArgs::default()
+    })?;
+    if base_config.gateway.is_none() {
+        return Err("backtest: the configuration turns the paper gateway off".into());
+    }
+    let text = match &r.config {
+        Some(path) => std::fs::read_to_string(path)?,
+        None => String::new(),
+    };
+    let (inputs, window) = replay_inputs(r)?;
+    let spec = sweep::SweepSpec {
+        base: grid::base_table(&text)?,
+        points: grid::points(
+            &args
+                .sweep
+                .iter()
+                .map(|a| grid::Axis::parse(a))
+                .collect::<Result<Vec<_>, _>>()?,
+        )?,
+        inputs,
+        window,
+        in_sample_fraction: args.in_sample,
+        metric: Metric::parse(&args.pick).ok_or("--pick: expected pnl or sharpe")?,
+        output_dir: base_config.output_dir,
+        threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    log::info!(
+        "sweep: {} points, 2 replays each, {} at once",
+        spec.points.len(),
+        spec.threads
+    );
+    let outcome = sweep::run_sweep(&spec, &Shutdown::with_signals()?)?;
+    print!("{}", outcome.report.to_markdown());
+    for file in &outcome.files {
+        println!("wrote {}", file.display());
+    }
+    if outcome.damage.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("damaged input(s): {}", outcome.damage.join("; ")).into())
+    }
 }
 
 /// A replay that met damaged inputs fails (after everything before the damage ran).
@@ -312,28 +387,10 @@ fn run_replay(args: &ReplayArgs) -> Result<(Config, ReplayOutcome), Box<dyn std:
         output: args.output.clone(),
         ..RunArgs::default()
     })?;
-    let inputs = args
-        .files
-        .iter()
-        .map(|f| InputFile::parse(f))
-        .collect::<Result<Vec<_>, _>>()?;
     if args.speed.is_some_and(|s| !(s > 0.0 && s.is_finite())) {
         return Err("--speed: must be a positive number".into());
     }
-    let window = Window {
-        from_ns: args
-            .from
-            .as_deref()
-            .map(parse_time)
-            .transpose()?
-            .unwrap_or(0),
-        to_ns: args
-            .to
-            .as_deref()
-            .map(parse_time)
-            .transpose()?
-            .unwrap_or(u64::MAX),
-    };
+    let (inputs, window) = replay_inputs(args)?;
     let options = ReplayOptions {
         inputs,
         speed: args.speed,
@@ -347,6 +404,28 @@ fn run_replay(args: &ReplayArgs) -> Result<(Config, ReplayOutcome), Box<dyn std:
         outcome.frames as f64 / secs.max(1e-9)
     );
     Ok((config, outcome))
+}
+
+/// The input files and the receive-time window of `args`.
+fn replay_inputs(
+    args: &ReplayArgs,
+) -> Result<(Vec<InputFile>, Window), Box<dyn std::error::Error>> {
+    let inputs = args
+        .files
+        .iter()
+        .map(|f| InputFile::parse(f))
+        .collect::<Result<Vec<_>, _>>()?;
+    let time = |t: &Option<String>, default| {
+        t.as_deref()
+            .map(parse_time)
+            .transpose()
+            .map(|ns| ns.unwrap_or(default))
+    };
+    let window = Window {
+        from_ns: time(&args.from, 0)?,
+        to_ns: time(&args.to, u64::MAX)?,
+    };
+    Ok((inputs, window))
 }
 
 /// A time given as unix nanoseconds or RFC 3339.

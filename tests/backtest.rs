@@ -8,7 +8,9 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use edgeline::backtest::{BacktestData, BacktestReport};
+use edgeline::backtest::sweep::{self, SweepSpec, run_sweep};
+use edgeline::backtest::sweep_report::Metric;
+use edgeline::backtest::{BacktestData, BacktestReport, grid};
 use edgeline::config::Config;
 use edgeline::record::tap::SNAPSHOT_CONNECTION;
 use edgeline::record::{
@@ -69,11 +71,10 @@ const PATH: [(Tops, u64, bool); 5] = [
 /// The other quantity of a wiggling touch (more than a trade needs).
 const WIGGLE_QTY: f64 = 0.06;
 
-/// The configuration the expected trades are derived for.
-fn config(dir: &Path) -> Config {
-    let text = format!(
+/// The configuration the expected trades are derived for, as TOML.
+fn config_toml() -> String {
+    format!(
         r#"
-output_dir = "{out}"
 [[venues]]
 name = "binance"
 spot_maker_fee_bps = 0.0
@@ -91,10 +92,14 @@ enabled = false
 progress_interval_ms = 0
 [gateway.execution]
 trades_max = 1
-"#,
-        out = dir.display()
-    );
-    let mut config = Config::from_toml(&text, Path::new("backtest.toml"), 2).unwrap();
+"#
+    )
+}
+
+/// [`config_toml`] writing into `dir`, quietly.
+fn config(dir: &Path) -> Config {
+    let mut config = Config::from_toml(&config_toml(), Path::new("backtest.toml"), 2).unwrap();
+    config.output_dir = dir.to_path_buf();
     for plan in &mut config.placement.cores {
         plan.core = None;
         plan.idle = IdlePolicy::SpinThenYield { spins: 100 };
@@ -249,10 +254,9 @@ struct Expected {
 }
 
 impl Expected {
-    /// Net PnL: both legs' price moves on [`TOUCH_QTY`], less a taker fee on each of
+    /// Net PnL of `q` base units: both legs' price moves, less a taker fee on each of
     /// the four fills.
-    fn pnl(&self) -> f64 {
-        let q = TOUCH_QTY;
+    fn pnl(&self, q: f64) -> f64 {
         let moves = (self.long_exit - self.long_entry + self.short_entry - self.short_exit) * q;
         let traded = (self.long_entry + self.short_entry + self.long_exit + self.short_exit) * q;
         moves - traded * TAKER_FEE_BPS / 10_000.0
@@ -330,13 +334,10 @@ fn test_backtest_of_a_known_path_makes_the_known_trades() {
     assert!(data.trades.iter().all(|t| t.exit_reason == "TARGET"));
     for (t, want) in data.trades.iter().zip(EXPECTED) {
         assert!((t.qty - TOUCH_QTY).abs() < 1e-12, "{t}");
-        assert!(
-            (t.pnl_quote - want.pnl()).abs() < 1e-4,
-            "{t} vs {}",
-            want.pnl()
-        );
+        let pnl = want.pnl(TOUCH_QTY);
+        assert!((t.pnl_quote - pnl).abs() < 1e-4, "{t} vs {pnl}");
     }
-    let total: f64 = EXPECTED.iter().map(Expected::pnl).sum();
+    let total: f64 = EXPECTED.iter().map(|e| e.pnl(TOUCH_QTY)).sum();
     // 2 x (240 - 0.01 - 0.1) x 0.05 less 1 bps of ~12,000 each: about +21.59.
     assert!((total - 21.589).abs() < 1e-3, "{total}");
     assert!(
@@ -346,4 +347,87 @@ fn test_backtest_of_a_known_path_makes_the_known_trades() {
     );
     assert_eq!((report.win_rate, report.profit_factor), (1.0, None));
     assert_eq!(report.max_drawdown_quote, 0.0);
+}
+
+/// A 2x2 grid, walk-forward at half the recorded time: the first dislocation (frames
+/// 60-99, 0.30-0.50 s of 1.3 s) is in-sample, the second (0.80-1.00 s) out-of-sample.
+/// A 50 bps threshold never trades the 40 bps dislocations; a 20 bps one trades each
+/// once, at the touch's 0.05 BTC when the spread rule may use 50% of the 20,000 capital,
+/// or at 2,000 / 60,240 = 0.0332, down to the perp's 0.001 lot = 0.033 BTC, when it may
+/// use 10%.
+#[test]
+fn test_sweep_walk_forward_on_a_two_by_two_grid() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = synthesise(&dir.path().join("rec"));
+    let out = dir.path().join("sweep");
+    let axes = [
+        "basis.trade_threshold_bps=20,50",
+        "gateway.sizing.spread_capital_share_bps=1000,5000",
+    ]
+    .map(|a| grid::Axis::parse(a).unwrap());
+    let spec = SweepSpec {
+        base: grid::base_table(&config_toml()).unwrap(),
+        points: grid::points(&axes).unwrap(),
+        inputs: vec![InputFile {
+            path: file,
+            market: None,
+        }],
+        window: Window::default(),
+        in_sample_fraction: 0.5,
+        metric: Metric::NetPnl,
+        output_dir: out.clone(),
+        threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+    };
+    let outcome = run_sweep(&spec, &Shutdown::manual()).unwrap();
+    let report = &outcome.report;
+    assert!(outcome.damage.is_empty());
+    assert_eq!(report.rows.len(), 4);
+    let qty = [0.033, TOUCH_QTY, 0.0, 0.0];
+    for (row, q) in report.rows.iter().zip(qty) {
+        let trades = u64::from(q > 0.0);
+        let (is, oos) = (&row.in_sample, &row.out_of_sample);
+        assert_eq!((is.trades, oos.trades), (trades, trades), "{}", row.point);
+        assert!(
+            (is.pnl_quote - trades as f64 * EXPECTED[0].pnl(q)).abs() < 1e-4,
+            "{row:?}"
+        );
+        assert!(
+            (oos.pnl_quote - trades as f64 * EXPECTED[1].pnl(q)).abs() < 1e-4,
+            "{row:?}"
+        );
+    }
+    assert_eq!(
+        report.rows[1].point,
+        "basis.trade_threshold_bps=20 gateway.sizing.spread_capital_share_bps=5000"
+    );
+    let ranks: Vec<usize> = report.rows.iter().map(|r| r.rank).collect();
+    assert_eq!(
+        ranks,
+        [2, 1, 3, 4],
+        "by in-sample PnL; ties keep grid order"
+    );
+    for a in &report.rows {
+        for b in &report.rows {
+            if a.rank < b.rank {
+                assert!(a.in_sample.pnl_quote >= b.in_sample.pnl_quote);
+            }
+        }
+    }
+    assert_eq!(report.chosen, Some(1));
+    let chosen = report.chosen_out_of_sample.unwrap();
+    assert!((chosen.pnl_quote - EXPECTED[1].pnl(TOUCH_QTY)).abs() < 1e-4);
+    let md = std::fs::read_to_string(out.join("sweep.md")).unwrap();
+    assert_eq!(
+        md.matches("| basis.trade_threshold_bps=").count(),
+        4,
+        "{md}"
+    );
+    let json = std::fs::read_to_string(out.join("sweep.json")).unwrap();
+    assert!(json.contains("\"out_of_sample\""), "{json}");
+    let runs = std::fs::read_dir(out.join(sweep::RUNS_DIR_NAME)).unwrap();
+    let databases = runs
+        .flatten()
+        .filter(|run| run.path().join("opportunities.sqlite").exists())
+        .count();
+    assert_eq!(databases, 8, "every replay has its own folder and database");
 }

@@ -2,13 +2,19 @@
 //!
 //! - [`data`]: what the report reads back from the run's database;
 //! - [`report`]: the figures, as Markdown and JSON;
-//! - [`plot`]: the PNG plots beside the report.
+//! - [`plot`]: the PNG plots beside the report;
+//! - [`grid`]: a parameter grid and each point's configuration;
+//! - [`sweep`]: the grid backtested in parallel with a walk-forward split;
+//! - [`sweep_report`]: in-sample against out-of-sample, as Markdown and JSON.
 //!
 //! Cold path only: everything here runs after the replay has finished.
 
 pub mod data;
+pub mod grid;
 pub mod plot;
 pub mod report;
+pub mod sweep;
+pub mod sweep_report;
 
 use std::path::{Path, PathBuf};
 

@@ -247,6 +247,7 @@ mod tests {
 
     fn trade(pnl_quote: f64) -> TradeLine {
         TradeLine {
+            entry_at: "2026-11-21T09:59:59.000Z".into(),
             exit_at: "2026-11-21T10:00:00.000Z".into(),
             hour: 10,
             strategy: "BASIS".into(),

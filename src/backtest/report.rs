@@ -114,10 +114,10 @@ impl BacktestReport {
         let spread = r.counter("edge.spread_accepted");
         let bps: Vec<f64> = trades.iter().map(|t| t.pnl_bps).collect();
         let mean = mean(&bps);
-        let slippage_quote: f64 = trades
+        let slippage_quote = trades
             .iter()
             .map(|t| t.slippage_bps * t.notional_quote / 10_000.0)
-            .sum();
+            .fold(0.0, |sum, x| sum + x);
         let gross = stats.all.pnl_quote + stats.fees_quote + slippage_quote;
         let share = |cost: f64| (gross > 0.0).then(|| cost / gross);
         let per_trade = |x: f64| (!trades.is_empty()).then(|| x / trades.len() as f64);
@@ -153,9 +153,7 @@ impl BacktestReport {
             leg_out_loss_quote: data.leg_outs.loss_quote,
             profit_factor: finite(stats.profit_factor).filter(|_| !trades.is_empty()),
             mean_pnl_bps: mean,
-            sharpe_per_trade: deviation(&bps, mean, |_| true)
-                .filter(|_| bps.len() > 1)
-                .and_then(|sd| finite(mean / sd)),
+            sharpe_per_trade: sharpe_per_trade(&bps),
             sortino_per_trade: deviation(&bps, mean, |x| x < 0.0).and_then(|dd| finite(mean / dd)),
             max_drawdown_quote: stats.max_drawdown_quote,
             calmar: (stats.max_drawdown_quote > 0.0)
@@ -251,6 +249,16 @@ impl BacktestReport {
     }
 }
 
+/// Mean over standard deviation of per-trade PnL (bps); `None` under two trades or
+/// without dispersion.
+pub(crate) fn sharpe_per_trade(bps: &[f64]) -> Option<f64> {
+    let mean = mean(bps);
+    deviation(bps, mean, |_| true)
+        .filter(|_| bps.len() > 1)
+        .map(|sd| mean / sd)
+        .filter(|x| x.is_finite())
+}
+
 fn mean(xs: &[f64]) -> f64 {
     if xs.is_empty() {
         0.0
@@ -287,6 +295,7 @@ mod tests {
 
     fn trade(pnl_quote: f64, pnl_bps: f64, hold_ms: f64) -> TradeLine {
         TradeLine {
+            entry_at: "2026-11-21T09:59:59.000Z".into(),
             exit_at: "2026-11-21T10:00:00Z".into(),
             hour: 10,
             strategy: "BASIS".into(),
@@ -401,6 +410,7 @@ mod tests {
             (None, None, None)
         );
         assert!(r.by_source.is_empty());
+        assert!(r.to_markdown().contains("| slippage (quote) | +0.0000 |"));
         assert!(!r.to_markdown().contains("volatility source"));
     }
 }

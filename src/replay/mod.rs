@@ -14,7 +14,7 @@ pub mod source;
 use std::path::PathBuf;
 
 pub use input::{InputFile, Window};
-pub use run::{ReplayOptions, ReplayOutcome, replay};
+pub use run::{ReplayOptions, ReplayOutcome, recorded_span, replay};
 
 use crate::capture::CaptureError;
 use crate::pipeline::PipelineError;

@@ -23,6 +23,7 @@ use crate::runtime::{Clock, Control, RunReport, Shutdown, Stage, StageKind, Stop
 use crate::stats::PipelineStats;
 use crate::telemetry::operator::OperatorInputs;
 use crate::telemetry::status::StatusBoard;
+use crate::types::{MarketKind, Venue};
 
 /// Hot-stage rounds per telemetry poll: a round moves one frame, which leaves at most a
 /// handful of latency samples and records in the rings (65,536 and 16,384 slots by
@@ -75,19 +76,8 @@ pub fn replay(
     let mut config = config.clone();
     config.telemetry.lossless = true;
     let config = &config;
-    let markets: Vec<_> = pipeline::markets_of(config)
-        .into_iter()
-        .map(|(settings, kind)| (settings.venue, kind))
-        .collect();
-    let targets = Markets {
-        list: &markets,
-        registry: &config.registry,
-    };
-    let inputs = options
-        .inputs
-        .iter()
-        .map(|file| Input::open(file, &targets, options.window))
-        .collect::<Result<Vec<_>, _>>()?;
+    let markets = market_list(config);
+    let inputs = open_inputs(config, &markets, &options.inputs, options.window)?;
     let (clock, mock) = Clock::replayed();
     let source = ReplayFrames::new(inputs, markets.len(), mock, options.speed);
     let status = source.status();
@@ -128,6 +118,52 @@ pub fn replay(
         first_ts_ns,
         last_ts_ns: clock.raw(),
     })
+}
+
+/// The configuration's venue markets, in pipeline (connection) order.
+fn market_list(config: &Config) -> Vec<(Venue, MarketKind)> {
+    pipeline::markets_of(config)
+        .into_iter()
+        .map(|(settings, kind)| (settings.venue, kind))
+        .collect()
+}
+
+/// Opens every input, positioned on its first frame in `window`.
+fn open_inputs(
+    config: &Config,
+    markets: &[(Venue, MarketKind)],
+    files: &[InputFile],
+    window: Window,
+) -> Result<Vec<Input>, ReplayError> {
+    let targets = Markets {
+        list: markets,
+        registry: &config.registry,
+    };
+    files
+        .iter()
+        .map(|file| Input::open(file, &targets, window))
+        .collect()
+}
+
+/// The first and last receive time of the frames `config` would replay from `files`
+/// in `window` (`None` without any). Reads every frame once, without replaying it; a
+/// damaged input ends at its damage, as in a replay.
+pub fn recorded_span(
+    config: &Config,
+    files: &[InputFile],
+    window: Window,
+) -> Result<Option<(u64, u64)>, ReplayError> {
+    let markets = market_list(config);
+    let mut span: Option<(u64, u64)> = None;
+    for mut input in open_inputs(config, &markets, files, window)? {
+        while let Some((ts_ns, _, _)) = input.head() {
+            span = Some(span.map_or((ts_ns, ts_ns), |(lo, hi)| (lo.min(ts_ns), hi.max(ts_ns))));
+            if input.advance().is_err() {
+                break;
+            }
+        }
+    }
+    Ok(span)
 }
 
 /// One connection per venue market, decoding like the live connection would.

@@ -18,6 +18,8 @@ use crate::telemetry::db::error::BoxError;
 /// One closed trade as the analytics read it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TradeLine {
+    /// First entry fill, RFC 3339 UTC with milliseconds.
+    pub entry_at: String,
     /// Exit time, RFC 3339 UTC.
     pub exit_at: String,
     /// Hour of day of the exit, UTC.
@@ -238,7 +240,7 @@ fn trades_sqlite(
 ) -> rusqlite::Result<Vec<TradeLine>> {
     let sql = format!(
         "SELECT exit_at, CAST(strftime('%H', exit_at) AS INTEGER), {COLUMNS}, \
-         {HOLD_MS_SQLITE} FROM trades {order}{}",
+         {HOLD_MS_SQLITE}, entry_at FROM trades {order}{}",
         limit_sql(limit)
     );
     let mut stmt = conn.prepare(&sql)?;
@@ -258,6 +260,7 @@ fn trades_sqlite(
             slippage_bps: r.get(11)?,
             notional_quote: r.get(12)?,
             hold_ms: r.get(13)?,
+            entry_at: r.get(14)?,
         })
     })?;
     rows.collect()
@@ -271,7 +274,9 @@ fn trades_postgres(
     let sql = format!(
         "SELECT to_char(exit_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), \
          EXTRACT(HOUR FROM exit_at AT TIME ZONE 'UTC')::INTEGER, {COLUMNS}, \
-         {HOLD_MS_POSTGRES} FROM trades {order}{}",
+         {HOLD_MS_POSTGRES}, \
+         to_char(entry_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') \
+         FROM trades {order}{}",
         limit_sql(limit)
     );
     let rows = client.query(&sql, &[])?;
@@ -292,6 +297,7 @@ fn trades_postgres(
             slippage_bps: r.get(11),
             notional_quote: r.get(12),
             hold_ms: r.get(13),
+            entry_at: r.get(14),
         })
         .collect())
 }
@@ -302,6 +308,7 @@ mod tests {
 
     fn trade(hour: u8, pnl: f64, confidence: i64) -> TradeLine {
         TradeLine {
+            entry_at: format!("2026-11-21T{hour:02}:00:00.000Z"),
             exit_at: format!("2026-11-21T{hour:02}:00:00.000Z"),
             hour,
             strategy: "CROSS_VENUE".into(),
@@ -377,5 +384,6 @@ mod tests {
         assert_eq!((t.hour, t.slippage_bps), (10, 1.5));
         assert!((t.notional_quote - 101.0).abs() < 1e-9, "0.5 x (100 + 102)");
         assert!((t.hold_ms - 1_500.0).abs() < 0.1, "{}", t.hold_ms);
+        assert_eq!(t.entry_at, "2026-11-21T09:59:58.500Z");
     }
 }
