@@ -4,6 +4,8 @@
 //! fees, basis trade threshold 20 bps, one trade at a time, touches of 0.05 BTC) makes
 //! each dislocation one trade: IOC entries at the dislocated touches, then a profit-target
 //! exit at the reverted touches, so every fill price and the PnL follow from the path.
+//! The same recording under a 2x2 parameter sweep gives known in-sample and
+//! out-of-sample figures for every grid point, and the ranking follows from them.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};

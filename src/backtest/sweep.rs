@@ -118,57 +118,27 @@ pub fn run_sweep(spec: &SweepSpec, shutdown: &Shutdown) -> Result<SweepOutcome, 
     if !(fraction > 0.0 && fraction < 1.0) {
         return Err(SweepError::Fraction(fraction));
     }
-    let cores = spec.threads.max(1);
     let configs = spec
         .points
         .iter()
-        .map(|p| point_config(&spec.base, p, cores))
+        .map(|p| point_config(&spec.base, p, spec.threads.max(1)))
         .collect::<Result<Vec<_>, _>>()?;
-    let first = configs.first().ok_or(SweepError::NoFrames)?;
-    let (from_ns, to_ns) = recorded_span(first, &spec.inputs, spec.window)
-        .map_err(|source| SweepError::Replay {
-            point: spec.points[0].to_string(),
-            source,
-        })?
-        .ok_or(SweepError::NoFrames)?;
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // 0 < fraction < 1
-    let split_ns = from_ns + ((to_ns - from_ns) as f64 * fraction) as u64;
+    let split_ns = split_time(spec, &configs)?;
     let split_at = rfc3339_millis(i64::try_from(split_ns).unwrap_or(i64::MAX));
-    let jobs: Vec<Job> = (0..configs.len())
-        .flat_map(|point| [true, false].map(|in_sample| Job { point, in_sample }))
-        .collect();
-    let runs = spec.output_dir.join(RUNS_DIR_NAME);
-    let results = run_jobs(jobs.len(), spec.threads, |i| {
-        let job = jobs[i];
-        let window = if job.in_sample {
-            Window {
-                from_ns: spec.window.from_ns,
-                to_ns: split_ns,
-            }
-        } else {
-            spec.window
-        };
-        let dir = runs.join(format!(
-            "p{:03}-{}",
-            job.point,
-            if job.in_sample { "is" } else { "full" }
-        ));
-        backtest_trades(&configs[job.point], &spec.inputs, window, &dir, shutdown)
-            .map_err(|e| e.at(&spec.points[job.point]))
-    });
-    let mut parts = results
-        .into_iter()
-        .collect::<Result<Vec<_>, _>>()?
-        .into_iter();
+    let mut results = run_replays(spec, &configs, split_ns, shutdown)?.into_iter();
     let mut points = Vec::with_capacity(spec.points.len());
     let mut damage = Vec::new();
     for point in &spec.points {
-        let (Some((is, _)), Some((full, full_damage))) = (parts.next(), parts.next()) else {
+        let (Some(is), Some(full)) = (results.next(), results.next()) else {
             break;
         };
-        let oos = full.into_iter().filter(|t| t.entry_at > split_at).collect();
-        points.push((point.clone(), is, oos));
-        damage = full_damage;
+        let oos = full
+            .trades
+            .into_iter()
+            .filter(|t| t.entry_at > split_at)
+            .collect();
+        points.push((point.clone(), is.trades, oos));
+        damage = full.damage;
     }
     let report = SweepReport::new(fraction, split_at, spec.metric, &points);
     std::fs::create_dir_all(&spec.output_dir)?;
@@ -178,6 +148,64 @@ pub fn run_sweep(spec: &SweepSpec, shutdown: &Shutdown) -> Result<SweepOutcome, 
         files,
         damage,
     })
+}
+
+/// The last in-sample receive time: `in_sample_fraction` of the way through the
+/// recorded time the first point's configuration replays (every point replays the
+/// same markets unless the grid changes instruments).
+fn split_time(spec: &SweepSpec, configs: &[Config]) -> Result<u64, SweepError> {
+    let first = configs.first().ok_or(SweepError::NoFrames)?;
+    let (from_ns, to_ns) = recorded_span(first, &spec.inputs, spec.window)
+        .map_err(|source| SweepError::Replay {
+            point: spec.points[0].to_string(),
+            source,
+        })?
+        .ok_or(SweepError::NoFrames)?;
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // 0 < fraction < 1
+    let offset = ((to_ns - from_ns) as f64 * spec.in_sample_fraction) as u64;
+    Ok(from_ns + offset)
+}
+
+/// Every point's two replays (in-sample, then whole), in parallel; their trades and
+/// damage in that order.
+fn run_replays(
+    spec: &SweepSpec,
+    configs: &[Config],
+    split_ns: u64,
+    shutdown: &Shutdown,
+) -> Result<Vec<RunResult>, SweepError> {
+    let jobs: Vec<Job> = (0..configs.len())
+        .flat_map(|point| [true, false].map(|in_sample| Job { point, in_sample }))
+        .collect();
+    let runs = spec.output_dir.join(RUNS_DIR_NAME);
+    run_jobs(jobs.len(), spec.threads, |i| {
+        let job = jobs[i];
+        let (window, part) = if job.in_sample {
+            let to_ns = split_ns;
+            (
+                Window {
+                    to_ns,
+                    ..spec.window
+                },
+                "is",
+            )
+        } else {
+            (spec.window, "full")
+        };
+        let dir = runs.join(format!("p{:03}-{part}", job.point));
+        backtest_trades(&configs[job.point], &spec.inputs, window, &dir, shutdown)
+            .map_err(|e| e.at(&spec.points[job.point]))
+    })
+    .into_iter()
+    .collect()
+}
+
+/// What one replay of the sweep left.
+struct RunResult {
+    /// Trades closed, in exit order.
+    trades: Vec<TradeLine>,
+    /// Damage met in the inputs.
+    damage: Vec<String>,
 }
 
 /// A job's failure before the point is known.
@@ -198,15 +226,14 @@ impl JobError {
     }
 }
 
-/// Replays `inputs` in `window` with `config` into `dir` (SQLite); returns the trades
-/// closed, in exit order, and the damage met.
+/// Replays `inputs` in `window` with `config` into `dir` (SQLite).
 fn backtest_trades(
     config: &Config,
     inputs: &[InputFile],
     window: Window,
     dir: &Path,
     shutdown: &Shutdown,
-) -> Result<(Vec<TradeLine>, Vec<String>), JobError> {
+) -> Result<RunResult, JobError> {
     let mut config = config.clone();
     config.output_dir = dir.to_path_buf();
     config.database.target = DbTarget::Sqlite(None);
@@ -223,7 +250,10 @@ fn backtest_trades(
     let trades = Reader::open(&config.database, dir)
         .and_then(|mut r| r.trades())
         .map_err(JobError::Db)?;
-    Ok((trades, outcome.damage))
+    Ok(RunResult {
+        trades,
+        damage: outcome.damage,
+    })
 }
 
 /// Runs `work(0..jobs)` on `threads` scoped threads taking the next job from a shared
