@@ -357,6 +357,11 @@ fn test_pg_analytics_latest_and_summary() {
         ["2025-11-21T13:00:00.000Z", "2025-11-21T09:30:00.000Z"]
     );
     assert_eq!(latest[0].long, "binance BTCUSDT");
+    // The backtest report's reads run on PostgreSQL too.
+    let edges = reader.opportunity_net_edges().unwrap();
+    assert_eq!((edges.basis_bps.len(), edges.spread_bps.len()), (600, 0));
+    let leg_outs = reader.leg_out_totals().unwrap();
+    assert_eq!((leg_outs.events, leg_outs.loss_quote), (0, 0.0));
 }
 
 /// A closed trade row exiting `minute` minutes after 2025-11-21 00:00 UTC.
