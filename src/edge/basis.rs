@@ -178,7 +178,7 @@ impl BasisTracker {
             )
         };
         let (source, ratio) = classify(perp_mv, spot_mv);
-        let mean = |i: usize| Price::from_raw(i64::try_from(self.sums[i] / n).unwrap_or(0));
+        let mean = |i: usize| Price::from_raw(mean_of(self.sums[i], n));
         BasisEval {
             prices: q,
             mid_ref: Price::from_raw(i64::try_from(sum4 / 4).unwrap_or(0)),
@@ -196,6 +196,16 @@ impl BasisTracker {
             source,
             ratio,
         }
+    }
+}
+
+/// `sum / n` as a raw price, 0 when out of range; a 64-bit division when the sum fits
+/// (it does for any real price window), the 128-bit one otherwise.
+#[inline]
+fn mean_of(sum: i128, n: i128) -> i64 {
+    match (i64::try_from(sum), i64::try_from(n)) {
+        (Ok(sum), Ok(n)) if n > 0 => sum / n,
+        _ => i64::try_from(sum / n).unwrap_or(0),
     }
 }
 

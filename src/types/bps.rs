@@ -18,13 +18,69 @@ pub fn bps_of(numer: i128, denom: i128) -> Bps {
 }
 
 /// `numer / denom` as `Bps`, truncated toward zero, saturated; zero for a zero `denom`.
+///
+/// Prices and sums of prices keep `denom` within 64 bits and the quotient within the
+/// `Bps` range, so the usual case is one 128-by-64-bit division of the magnitudes
+/// ([`div_128_by_64`]) instead of a full 128-bit one; anything wider takes the full one.
 #[inline]
 pub fn ratio(numer: i128, denom: i128) -> Bps {
     if denom == 0 {
         return Bps::ZERO;
     }
-    let bits = numer.saturating_mul(1i128 << 32) / denom;
+    let negative = (numer < 0) != (denom < 0);
+    let (n, d) = (numer.unsigned_abs(), denom.unsigned_abs());
+    let Ok(d64) = u64::try_from(d) else {
+        return ratio_wide(numer, denom);
+    };
+    if n >= 1u128 << 95 {
+        return ratio_wide(numer, denom);
+    }
+    let shifted = n << 32;
+    let quotient = if ((shifted >> 64) as u64) < d64 {
+        u128::from(div_128_by_64(shifted, d64))
+    } else {
+        u128::MAX
+    };
+    let bits = if negative {
+        i64::try_from(quotient).map_or(i64::MIN, |q| -q)
+    } else {
+        i64::try_from(quotient).unwrap_or(i64::MAX)
+    };
+    Bps::from_bits(bits)
+}
+
+/// [`ratio`] through a full 128-bit division (the reference its fast path must match).
+fn ratio_wide(numer: i128, denom: i128) -> Bps {
+    let bits = numer.saturating_mul(1i128 << 32).saturating_div(denom);
     Bps::from_bits(i64::try_from(bits).unwrap_or(if bits < 0 { i64::MIN } else { i64::MAX }))
+}
+
+/// `n / d` where the quotient fits 64 bits (`n >> 64 < d`, so `d` is not zero): one
+/// hardware `div` on x86-64.
+#[inline]
+fn div_128_by_64(n: u128, d: u64) -> u64 {
+    debug_assert!(((n >> 64) as u64) < d);
+    #[cfg(target_arch = "x86_64")]
+    {
+        let quotient: u64;
+        // SAFETY: `div` divides rdx:rax by `d` and faults only when `d` is zero or the
+        // quotient does not fit 64 bits; the caller guarantees rdx (n >> 64) < d, which
+        // rules out both. It touches no memory and only the registers named here.
+        unsafe {
+            std::arch::asm!(
+                "div {d}",
+                d = in(reg) d,
+                inout("rax") n as u64 => quotient,
+                inout("rdx") (n >> 64) as u64 => _,
+                options(pure, nomem, nostack),
+            );
+        }
+        quotient
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        (n / u128::from(d)) as u64
+    }
 }
 
 /// Parses a configuration number (cold path) into `Bps`, `None` when out of range or not
@@ -43,6 +99,49 @@ mod tests {
         assert_eq!(bps_of(25, 10_000), Bps::from_num(25));
         assert_eq!(bps_of(-3, 2), Bps::from_num(-15_000));
         assert_eq!(bps_of(5, 0), Bps::ZERO);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn prop_ratio_matches_the_full_division(
+            numer in proptest::prop_oneof![
+                -(1i128 << 70)..(1i128 << 70),
+                proptest::num::i128::ANY,
+            ],
+            denom in proptest::prop_oneof![
+                -(1i128 << 64)..(1i128 << 64),
+                -1_000_000i128..1_000_000,
+                proptest::num::i128::ANY,
+            ],
+        ) {
+            let expected = if denom == 0 { Bps::ZERO } else { ratio_wide(numer, denom) };
+            proptest::prop_assert_eq!(ratio(numer, denom), expected);
+        }
+    }
+
+    #[test]
+    fn test_ratio_at_the_edges_of_the_fast_path() {
+        let max_d = i128::from(u64::MAX);
+        for (numer, denom) in [
+            (1, max_d),
+            (-1, max_d),
+            (max_d, max_d + 1),
+            ((1i128 << 95) - 1, 1),
+            (-((1i128 << 95) - 1), 3),
+            (1i128 << 95, 7),
+            (i128::from(i64::MAX), 1 << 32),
+            (-(1i128 << 31), 1),
+            (1i128 << 31, 1),
+            (-(1i128 << 31), -1),
+            (i128::MIN, -1),
+            (i128::MAX, -max_d),
+        ] {
+            assert_eq!(
+                ratio(numer, denom),
+                ratio_wide(numer, denom),
+                "{numer} / {denom}"
+            );
+        }
     }
 
     #[test]
