@@ -20,7 +20,7 @@ use crate::feed::bybit::decode::{numeric_id, ticker_events};
 use crate::feed::decode::Decoded;
 use crate::feed::event_buf::EventBuf;
 use crate::feed::json::{placeholder, stamp};
-use crate::feed::scan::{Cursor, first_time, is_plain, keep_if_accepted};
+use crate::feed::scan::{Cursor, Stamp, first_time, is_plain, keep_if_accepted};
 use crate::feed::symbols::SymbolMap;
 use crate::types::{EventBody, InstrumentId, MarketEvent, MarketKind, Price, Qty, Rate, Side};
 
@@ -71,8 +71,8 @@ enum Channel {
 
 /// What `data` held, by channel.
 enum Data {
-    /// The instrument, `u` and the level count (header at `start`, levels after it).
-    Book(InstrumentId, u64, usize),
+    /// The book's own fields (header at `start`, levels after it).
+    Book(Book),
     /// Every trade is in the buffer, complete.
     Trades,
     Ticker(Ticker),
@@ -119,8 +119,12 @@ fn scan(
                 data = Some(match channel_read? {
                     Channel::Book => {
                         out.push(placeholder(ts_recv_raw)).ok()?;
-                        let (instrument, update_id, levels) = book(&mut c, symbols, out)?;
-                        Data::Book(instrument, update_id, levels)
+                        let known = ts_ms.map(|ts_venue_ms| Stamp {
+                            ts_recv_raw,
+                            ts_venue_ms,
+                            instrument: InstrumentId::default(),
+                        });
+                        Data::Book(book(&mut c, symbols, known, out)?)
                     }
                     Channel::Trade => {
                         c.items(|c| trade(c, symbols, ts_recv_raw, out))?;
@@ -140,16 +144,24 @@ fn scan(
     }
     c.end()?;
     match data? {
-        Data::Book(instrument, update_id, levels) => {
-            stamp(out, start, ts_recv_raw, ts_ms?, instrument);
-            out.tail_mut(start)[0].body = EventBody::DepthBegin {
-                first_update_id: update_id,
-                last_update_id: update_id,
+        Data::Book(book) => {
+            let (ts_venue_ms, instrument) = (ts_ms?, book.instrument);
+            if !book.levels_stamped {
+                stamp(out, start + 1, ts_recv_raw, ts_venue_ms, instrument);
+            }
+            let header = Stamp {
+                ts_recv_raw,
+                ts_venue_ms,
+                instrument,
+            };
+            out.tail_mut(start)[0] = header.event(EventBody::DepthBegin {
+                first_update_id: book.update_id,
+                last_update_id: book.update_id,
                 prev_update_id: 0,
-                levels: u16::try_from(levels).ok()?,
+                levels: u16::try_from(book.levels).ok()?,
                 snapshot: snapshot?,
                 checksum: None,
-            };
+            });
         }
         Data::Trades => {}
         Data::Ticker(t) => {
@@ -172,19 +184,32 @@ fn scan(
     Some(Decoded::Events(out.len() - start))
 }
 
+/// An `orderbook` message's own fields.
+struct Book {
+    instrument: InstrumentId,
+    /// `u`.
+    update_id: u64,
+    levels: usize,
+    /// Whether every level was written with its final stamp.
+    levels_stamped: bool,
+}
+
 /// `orderbook` data: `{"s":..,"b":[..],"a":[..],"u":..,"seq":..}` in any order; the
-/// levels are pushed as they come. Returns the instrument, `u` and the level count.
+/// levels are pushed as they come, stamped when `known` (the receive and venue times,
+/// when `ts` came before `data`) and `s` came before them.
 fn book(
     c: &mut Cursor<'_>,
     symbols: &SymbolMap,
+    known: Option<Stamp>,
     out: &mut EventBuf,
-) -> Option<(InstrumentId, u64, usize)> {
+) -> Option<Book> {
     const S: u32 = 1;
     const B: u32 = 1 << 1;
     const A: u32 = 1 << 2;
     const U: u32 = 1 << 3;
     const SEQ: u32 = 1 << 4;
     let (mut seen, mut instrument, mut update_id, mut levels) = (0u32, None, None, 0);
+    let mut levels_stamped = true;
     c.lit(b"{\"")?;
     loop {
         let bit = match c.key()? {
@@ -198,22 +223,39 @@ fn book(
         first_time(&mut seen, bit)?;
         match bit {
             S => instrument = Some(symbol(c, symbols)?),
-            B => levels += c.levels(Side::Bid, false, out)?,
-            A => levels += c.levels(Side::Ask, false, out)?,
+            B | A => {
+                let stamp = match (known, instrument) {
+                    (Some(known), Some(instrument)) => Stamp {
+                        instrument,
+                        ..known
+                    },
+                    _ => {
+                        levels_stamped = false;
+                        Stamp::default()
+                    }
+                };
+                let side = if bit == B { Side::Bid } else { Side::Ask };
+                levels += c.levels(side, false, stamp, out)?;
+            }
             U => update_id = Some(c.uint()?),
             _ => {
                 c.uint()?;
             }
         }
         if !c.more_keys()? {
-            return Some((instrument?, update_id?, levels));
+            return Some(Book {
+                instrument: instrument?,
+                update_id: update_id?,
+                levels,
+                levels_stamped,
+            });
         }
     }
 }
 
 /// A symbol string, resolved.
 fn symbol(c: &mut Cursor<'_>, symbols: &SymbolMap) -> Option<InstrumentId> {
-    symbols.get(std::str::from_utf8(c.string()?).ok()?)
+    symbols.get_bytes(c.string()?)
 }
 
 /// One trade of `publicTrade`, `{"T":..,"s":..,"S":..,"v":..,"p":..,"i":..}` plus the

@@ -19,7 +19,7 @@ use crate::feed::decode::Decoded;
 use crate::feed::event_buf::EventBuf;
 use crate::feed::hyperliquid::decode::FUNDING_FIELDS;
 use crate::feed::json::{placeholder, stamp};
-use crate::feed::scan::{Cursor, first_time, is_plain, keep_if_accepted, push_level};
+use crate::feed::scan::{Cursor, Stamp, first_time, is_plain, keep_if_accepted, push_level};
 use crate::feed::symbols::SymbolMap;
 use crate::types::{EventBody, InstrumentId, MarketEvent, MarketKind, Price, Qty, Rate, Side};
 
@@ -100,7 +100,7 @@ struct Sink<'a> {
 
 impl Sink<'_> {
     fn coin(self, c: &mut Cursor<'_>) -> Option<InstrumentId> {
-        self.symbols.get(std::str::from_utf8(c.string()?).ok()?)
+        self.symbols.get_bytes(c.string()?)
     }
 
     /// The `data` of `l2Book` (a snapshot header then its levels, bids then asks) or, with
@@ -309,7 +309,7 @@ fn book_levels(c: &mut Cursor<'_>, out: &mut EventBuf) -> Option<usize> {
     for (side, close) in [(Side::Bid, b","), (Side::Ask, b"]")] {
         c.items(|c| {
             let (price, qty) = level(c)?;
-            push_level(out, side, price, qty)?;
+            push_level(out, Stamp::default(), side, price, qty)?;
             count += 1;
             Some(())
         })?;
