@@ -265,6 +265,16 @@ fn padded_plain_decimal(rest: &[u8]) -> Option<(u64, usize, usize)> {
     plain_decimal(&window)
 }
 
+/// [`digit_run`] at the start of `rest`, shorter than 16 bytes (the integer that ends a
+/// frame): on a copy followed by zeros (not digits).
+#[inline(never)]
+fn padded_digit_run(rest: &[u8]) -> Option<(u64, usize)> {
+    let mut window = [0u8; 16];
+    let len = rest.len().min(16);
+    window[..len].copy_from_slice(&rest[..len]);
+    digit_run(&window, 0)
+}
+
 /// Index of the first `"` in `bytes`: SWAR over the first 32 bytes (every key and most
 /// strings of a hot message end there), else `memchr`.
 #[inline(always)]
@@ -410,12 +420,17 @@ impl<'a> Cursor<'a> {
     }
 
     /// A JSON non-negative integer that fits `u64` (no leading zeros, no fraction): up
-    /// to 15 digits by `digit_run` (SWAR), longer ones (and those at the end of the
-    /// frame) digit by digit. Both read the same (`prop_uint_same_as_reference`).
+    /// to 15 digits by `digit_run` (SWAR; at the end of the frame on a zero-padded
+    /// copy), longer ones digit by digit. Both read the same (`prop_uint_same_as_reference`).
     #[inline]
     pub fn uint(&mut self) -> Option<u64> {
         let rest = self.b.get(self.i..)?;
-        let Some((value, digits)) = digit_run(rest, 0) else {
+        let run = if rest.len() >= 16 {
+            digit_run(rest, 0)
+        } else {
+            padded_digit_run(rest)
+        };
+        let Some((value, digits)) = run else {
             return self.long_uint();
         };
         if digits == 0 || (digits > 1 && rest[0] == b'0') {
