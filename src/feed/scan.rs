@@ -12,10 +12,9 @@
 
 use crate::feed::decode::Decoded;
 use crate::feed::event_buf::EventBuf;
-use crate::feed::json::placeholder;
 #[cfg(test)]
 use crate::feed::symbols::SymbolMap;
-use crate::types::{DecimalError, EventBody, MarketEvent, Price, Qty, Rate, Side};
+use crate::types::{DecimalError, EventBody, InstrumentId, MarketEvent, Price, Qty, Rate, Side};
 
 /// Runs a venue's fast-path `scan`, which appends a frame's events to `out` from index
 /// `start` (its second argument); when the scan declines (`None`), `out` is left as it was.
@@ -81,6 +80,16 @@ pub fn first_time(seen: &mut u32, bit: u32) -> Option<()> {
     Some(())
 }
 
+/// Whether `text` is printable ASCII without a backslash: a string (or key) whose bytes
+/// are its content. Without an early exit, so that it vectorises: the long strings a
+/// fast path skips (Hyperliquid's trade hashes and user addresses) cost little.
+#[inline]
+pub fn is_plain(text: &[u8]) -> bool {
+    !text.iter().fold(false, |any, &b| {
+        any | !(0x20..0x7f).contains(&b) | (b == b'\\')
+    })
+}
+
 /// A fixed-point type read by [`Cursor::decimal`].
 pub trait Fixed: Sized {
     /// Digits after the point.
@@ -120,48 +129,166 @@ const POW10: [i64; 19] = {
     table
 };
 
-/// Every byte of a 16-byte lane set to `byte`.
-const fn lanes(byte: u8) -> u128 {
-    u128::from_le_bytes([byte; 16])
+/// `byte` in each of the eight lanes of a word.
+const fn lanes(byte: u8) -> u64 {
+    u64::from_le_bytes([byte; 8])
 }
 
-/// Reads `window`, the 16 bytes after a string's opening quote (zero-padded at the end
-/// of the frame), as `digits[.digits]"` with 1 to 15 digits in all: the digits as one
-/// integer, the number of decimals, and the length before the closing quote. `None` for
-/// anything else. Branch-free SWAR (SIMD within a register): the digit mask finds the
-/// point and the quote, then eight digits at a time are combined by multiplication.
+/// The eight bytes of `bytes` from `at`, as a little-endian word (the first byte in the
+/// lowest lane); `None` when fewer are left.
 #[inline]
-fn plain_decimal(window: [u8; 16]) -> Option<(u64, usize, usize)> {
-    let text = u128::from_le_bytes(window);
+fn word(bytes: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(*bytes.get(at..)?.first_chunk::<8>()?))
+}
+
+/// The high bit of each lane of `word` that is zero, exact up to the first one (a borrow
+/// may mark lanes above it): its trailing zeros find the first zero lane.
+#[inline]
+fn zero_lanes(word: u64) -> u64 {
+    word.wrapping_sub(lanes(1)) & !word & lanes(0x80)
+}
+
+/// The digit values of `word`'s lanes (meaningful where they are digits), and the high
+/// bit of each lane that is not an ASCII digit.
+#[inline]
+fn digit_lanes(word: u64) -> (u64, u64) {
     // Digits become their values 0..=9; a byte is a digit iff it is below 10, which
     // adding 0x76 to its low seven bits (no carry between lanes) leaves below 0x80.
-    let values = text ^ lanes(b'0');
+    let values = word ^ lanes(b'0');
     let not_digit = (((values & lanes(0x7f)) + lanes(0x76)) | values) & lanes(0x80);
-    let first = (not_digit.trailing_zeros() / 8) as usize;
-    let (int_len, end) = match window.get(first)? {
-        b'"' => (first, first),
-        b'.' if first < 15 => {
-            let after = not_digit & (!0u128 << (8 * (first + 1)));
-            let end = (after.trailing_zeros() / 8) as usize;
-            (window.get(end)? == &b'"').then_some((first, end))?
-        }
-        _ => return None,
-    };
-    let decimals = end - int_len - usize::from(end > int_len);
-    let count = int_len + decimals;
-    if count == 0 {
+    (values, not_digit)
+}
+
+/// The first `len` (at most 8) digit values of `values`, the first most significant, as
+/// an integer: right-aligned behind leading zeros, then combined.
+#[inline]
+fn lanes_value(values: u64, len: usize) -> u64 {
+    // `len` 0 shifts everything out (`checked_shl` refuses a shift of 64).
+    let aligned = u32::try_from(8 * (8 - len))
+        .ok()
+        .and_then(|shift| values.checked_shl(shift))
+        .unwrap_or(0);
+    eight_digits(aligned)
+}
+
+/// The run of ASCII digits at `at` in `bytes`: its value and length, branch-free over
+/// one or two words (SWAR, SIMD within a register). `None` for 16 digits or more, or
+/// when fewer than 8 bytes (16 for a run of 8 or more) are left.
+#[inline]
+fn digit_run(bytes: &[u8], at: usize) -> Option<(u64, usize)> {
+    let (values, not_digit) = digit_lanes(word(bytes, at)?);
+    if not_digit != 0 {
+        let len = (not_digit.trailing_zeros() / 8) as usize;
+        return Some((lanes_value(values, len), len));
+    }
+    let (more, not_digit) = digit_lanes(word(bytes, at + 8)?);
+    if not_digit == 0 {
         return None;
     }
-    // The digits without the point, first digit in byte 0, then right-aligned into 16
-    // lanes behind leading zeros.
-    let low_bytes = |n: usize| (1u128 << (8 * n)) - 1;
-    let int_part = values & low_bytes(int_len);
-    let frac_part = (values >> (8 * (int_len + 1)).min(127)) & low_bytes(decimals);
-    let aligned = (int_part | (frac_part << (8 * int_len))) << (8 * (16 - count));
-    let bytes = aligned.to_le_bytes();
-    let high = eight_digits(u64::from_le_bytes(*bytes.first_chunk()?));
-    let low = eight_digits(u64::from_le_bytes(*bytes.last_chunk()?));
-    Some((high * 100_000_000 + low, decimals, end))
+    let len = (not_digit.trailing_zeros() / 8) as usize;
+    let value = eight_digits(values) * POW10[len].unsigned_abs() + lanes_value(more, len);
+    Some((value, 8 + len))
+}
+
+/// Most digits [`plain_decimal`] combines: their value stays below 10^18.
+const PLAIN_DIGITS_MAX: usize = 18;
+
+/// Reads `rest`, what follows a string's opening quote, as `digits[.digits]"` with 1 to
+/// [`PLAIN_DIGITS_MAX`] digits in all, fewer than 16 on either side of the point: the
+/// digits as one integer, the number of decimals, and the length before the closing
+/// quote. `None` for anything else, and near the end of the frame (the words read need
+/// their eight bytes).
+#[inline]
+fn plain_decimal(rest: &[u8]) -> Option<(u64, usize, usize)> {
+    let (int, int_len) = digit_run(rest, 0)?;
+    match *rest.get(int_len)? {
+        b'"' if int_len > 0 => Some((int, 0, int_len)),
+        b'.' => {
+            let (frac, decimals) = digit_run(rest, int_len + 1)?;
+            let end = int_len + 1 + decimals;
+            let count = int_len + decimals;
+            (*rest.get(end)? == b'"' && count > 0 && count <= PLAIN_DIGITS_MAX)
+                .then(|| (int * POW10[decimals].unsigned_abs() + frac, decimals, end))
+        }
+        _ => None,
+    }
+}
+
+/// Bytes [`plain_decimal`] may read: two runs of up to two words each.
+const PLAIN_WINDOW: usize = 32;
+
+/// The high bit of each lane of `word` that cannot be inside a plain string: below
+/// 0x20, 0x7f and above, or `\`. Exact in every lane (no carry crosses a lane).
+#[inline(always)]
+fn unusual_lanes(word: u64) -> u64 {
+    let low = word & lanes(0x7f);
+    let control = !(low + lanes(0x60)) & lanes(0x80);
+    let delete = (low + lanes(0x01)) & lanes(0x80);
+    let backslash = low ^ lanes(b'\\');
+    let is_backslash = !((backslash + lanes(0x7f)) | backslash) & lanes(0x80);
+    control | delete | is_backslash | (word & lanes(0x80))
+}
+
+/// The length of a plain string's content (see [`is_plain`]) that `bytes` starts with,
+/// up to its closing quote; `None` when an unusual byte comes first. SWAR over the first
+/// 48 bytes (symbols, topics, Bybit's trade UUIDs), else `memchr` and [`is_plain`].
+#[inline(always)]
+fn plain_len(bytes: &[u8]) -> Option<usize> {
+    for at in [0, 8, 16, 24, 32, 40] {
+        let Some(word) = word(bytes, at) else {
+            break;
+        };
+        let quotes = zero_lanes(word ^ lanes(b'"'));
+        let unusual = unusual_lanes(word);
+        if quotes != 0 {
+            // Only the lanes before the first quote count.
+            let first = quotes & quotes.wrapping_neg();
+            return (unusual & (first - 1) == 0)
+                .then(|| at + (quotes.trailing_zeros() / 8) as usize);
+        }
+        if unusual != 0 {
+            return None;
+        }
+    }
+    let len = memchr::memchr(b'"', bytes)?;
+    is_plain(&bytes[..len]).then_some(len)
+}
+
+/// [`plain_decimal`] near the end of the frame: on a copy of `rest` followed by zeros
+/// (neither digits, point nor quote). Out of line, to keep the common path small.
+#[cold]
+#[inline(never)]
+fn padded_plain_decimal(rest: &[u8]) -> Option<(u64, usize, usize)> {
+    let mut window = [0u8; PLAIN_WINDOW];
+    let len = rest.len().min(PLAIN_WINDOW);
+    window[..len].copy_from_slice(&rest[..len]);
+    plain_decimal(&window)
+}
+
+/// [`digit_run`] at the start of `rest`, shorter than 16 bytes (the integer that ends a
+/// frame): on a copy followed by zeros (not digits).
+#[inline(never)]
+fn padded_digit_run(rest: &[u8]) -> Option<(u64, usize)> {
+    let mut window = [0u8; 16];
+    let len = rest.len().min(16);
+    window[..len].copy_from_slice(&rest[..len]);
+    digit_run(&window, 0)
+}
+
+/// Index of the first `"` in `bytes`: SWAR over the first 32 bytes (every key and most
+/// strings of a hot message end there), else `memchr`.
+#[inline(always)]
+fn quote(bytes: &[u8]) -> Option<usize> {
+    for at in [0, 8, 16, 24] {
+        let Some(word) = word(bytes, at) else {
+            break;
+        };
+        let quotes = zero_lanes(word ^ lanes(b'"'));
+        if quotes != 0 {
+            return Some(at + (quotes.trailing_zeros() / 8) as usize);
+        }
+    }
+    memchr::memchr(b'"', bytes)
 }
 
 /// Eight digit values (0..=9), the most significant in the lowest byte, as an integer.
@@ -231,32 +358,31 @@ impl<'a> Cursor<'a> {
 
     /// A key after its opening quote, up to and including `":`. Its bytes are not
     /// checked: a caller compares them with the keys it knows and declines the rest.
-    #[inline]
+    #[inline(always)]
     pub fn key(&mut self) -> Option<&'a [u8]> {
         let rest = self.b.get(self.i..)?;
-        // Keys are a few bytes: a plain loop beats a call to `memchr`.
-        let len = rest.iter().position(|&b| b == b'"')?;
-        let key = &rest[..len];
+        // One-letter keys (most of Binance's and Bybit's) skip the search.
+        if let Some([key, b'"', b':']) = rest.first_chunk::<3>()
+            && *key != b'"'
+            && *key != b'\\'
+        {
+            self.i += 3;
+            return Some(std::slice::from_ref(key));
+        }
+        let len = quote(rest)?;
+        let key = rest.get(..len)?;
         self.i += len;
         self.lit(b"\":")?;
         Some(key)
     }
 
     /// A string of printable ASCII without escapes; its content.
-    #[inline]
+    #[inline(always)]
     pub fn string(&mut self) -> Option<&'a [u8]> {
         self.lit(b"\"")?;
         let rest = self.b.get(self.i..)?;
-        let len = memchr::memchr(b'"', rest)?;
-        let content = &rest[..len];
-        // Without an early exit, so that it vectorises: the long strings a fast path
-        // skips (Hyperliquid's trade hashes and user addresses) cost little.
-        let unusual = content.iter().fold(false, |any, &b| {
-            any | !(0x20..0x7f).contains(&b) | (b == b'\\')
-        });
-        if unusual {
-            return None;
-        }
+        let len = plain_len(rest)?;
+        let content = rest.get(..len)?;
         self.i += len + 1;
         Some(content)
     }
@@ -264,21 +390,21 @@ impl<'a> Cursor<'a> {
     /// A decimal string, exactly as [`Fixed::parse`] reads it (which accepts only digits,
     /// one point and a sign, so any escape or other byte declines).
     ///
-    /// The common case, up to 15 digits with at most one point, no more decimals than `T`
-    /// keeps and the closing quote within 16 bytes, is read without a loop by
-    /// `plain_decimal`; anything else (a sign, extra decimals, no digits, another byte)
-    /// goes to the exact parser. Both give the same value
+    /// The common case, digits with at most one point and no more decimals than `T`
+    /// keeps, is read without a loop by `plain_decimal` (near the end of the frame, from
+    /// a zero-padded copy); anything else (a sign, extra decimals, no digits, another
+    /// byte) goes to the exact parser. Both give the same value
     /// (`prop_decimal_same_as_exact_parser`).
-    #[inline]
+    #[inline(always)]
     pub fn decimal<T: Fixed>(&mut self) -> Option<T> {
         self.lit(b"\"")?;
         let rest = self.b.get(self.i..)?;
-        let mut window = [0u8; 16];
-        match rest.first_chunk::<16>() {
-            Some(chunk) => window = *chunk,
-            None => window[..rest.len()].copy_from_slice(rest),
-        }
-        if let Some((digits, decimals, len)) = plain_decimal(window)
+        let plain = if rest.len() >= PLAIN_WINDOW {
+            plain_decimal(rest)
+        } else {
+            padded_plain_decimal(rest)
+        };
+        if let Some((digits, decimals, len)) = plain
             && decimals <= T::DIGITS
         {
             let raw = i64::try_from(digits)
@@ -293,9 +419,29 @@ impl<'a> Cursor<'a> {
         Some(value)
     }
 
-    /// A JSON non-negative integer that fits `u64` (no leading zeros, no fraction).
+    /// A JSON non-negative integer that fits `u64` (no leading zeros, no fraction): up
+    /// to 15 digits by `digit_run` (SWAR; at the end of the frame on a zero-padded
+    /// copy), longer ones digit by digit. Both read the same (`prop_uint_same_as_reference`).
     #[inline]
     pub fn uint(&mut self) -> Option<u64> {
+        let rest = self.b.get(self.i..)?;
+        let run = if rest.len() >= 16 {
+            digit_run(rest, 0)
+        } else {
+            padded_digit_run(rest)
+        };
+        let Some((value, digits)) = run else {
+            return self.long_uint();
+        };
+        if digits == 0 || (digits > 1 && rest[0] == b'0') {
+            return None;
+        }
+        self.i += digits;
+        Some(value)
+    }
+
+    /// [`Cursor::uint`], a digit at a time.
+    fn long_uint(&mut self) -> Option<u64> {
         let digits = self
             .b
             .get(self.i..)?
@@ -416,12 +562,18 @@ impl<'a> Cursor<'a> {
     }
 
     /// `[level,...]` (see [`Cursor::level`]), each level pushed to `out` as an
-    /// [`EventBody::DepthLevel`] of `side`; the number of levels.
-    pub fn levels(&mut self, side: Side, trailing: bool, out: &mut EventBuf) -> Option<usize> {
+    /// [`EventBody::DepthLevel`] of `side` stamped with `stamp`; the number of levels.
+    pub fn levels(
+        &mut self,
+        side: Side,
+        trailing: bool,
+        stamp: Stamp,
+        out: &mut EventBuf,
+    ) -> Option<usize> {
         let mut count = 0;
         self.items(|c| {
             let (price, qty) = c.level(trailing)?;
-            push_level(out, side, price, qty)?;
+            push_level(out, stamp, side, price, qty)?;
             count += 1;
             Some(())
         })?;
@@ -429,14 +581,44 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// Pushes one depth level to `out`; `None` when it is full.
+/// What a frame's events carry besides their body: our receive time, the venue's time
+/// and the instrument. A scanner that does not know them yet when it writes an event
+/// writes [`Stamp::default`] and stamps the frame's events once it does
+/// ([`crate::feed::json::stamp`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stamp {
+    /// Quanta raw ticks when the frame was read.
+    pub ts_recv_raw: u64,
+    /// The venue's event time, unix milliseconds.
+    pub ts_venue_ms: u64,
+    /// Which market.
+    pub instrument: InstrumentId,
+}
+
+impl Stamp {
+    /// The event of `body` with this stamp.
+    #[inline]
+    pub fn event(self, body: EventBody) -> MarketEvent {
+        MarketEvent {
+            ts_recv_raw: self.ts_recv_raw,
+            ts_venue_ms: self.ts_venue_ms,
+            instrument: self.instrument,
+            body,
+        }
+    }
+}
+
+/// Pushes one depth level stamped with `stamp` to `out`; `None` when it is full.
 #[inline]
-pub fn push_level(out: &mut EventBuf, side: Side, price: Price, qty: Qty) -> Option<()> {
-    out.push(MarketEvent {
-        body: EventBody::DepthLevel { side, price, qty },
-        ..placeholder(0)
-    })
-    .ok()
+pub fn push_level(
+    out: &mut EventBuf,
+    stamp: Stamp,
+    side: Side,
+    price: Price,
+    qty: Qty,
+) -> Option<()> {
+    out.push(stamp.event(EventBody::DepthLevel { side, price, qty }))
+        .ok()
 }
 
 #[cfg(test)]
@@ -487,6 +669,15 @@ mod tests {
         assert_eq!(price("0.100000000000000"), "0.1".parse().ok());
         assert_eq!(price("123456789012345"), "123456789012345".parse().ok());
         assert_eq!(price("12345.6789012345"), "12345.6789012345".parse().ok());
+        assert_eq!(price("1234567890123456"), "1234567890123456".parse().ok());
+        assert_eq!(
+            read_before::<Price>(b"61837.63000000", b",\"B\":\"3.78826000\""),
+            "61837.63".parse().ok()
+        );
+        assert_eq!(
+            read_before::<Qty>(b"123456789.12345678", b"}}}}}}}}}}}}}}}}"),
+            "123456789.12345678".parse().ok()
+        );
         assert_eq!(read::<Qty>(b"0.00000001"), "0.00000001".parse().ok());
         assert_eq!(read::<Qty>(b"0.000000010"), "0.00000001".parse().ok());
         for bad in [
@@ -502,14 +693,71 @@ mod tests {
         }
     }
 
+    /// `text` then `after` read by [`Cursor::uint`] against the JSON rule: the leading
+    /// digits, no leading zero unless alone, within `u64`; the cursor after them.
+    fn same_uint(text: &[u8], after: &[u8]) -> Result<(), TestCaseError> {
+        let frame = [text, after].concat();
+        let digits = frame.iter().take_while(|b| b.is_ascii_digit()).count();
+        let want = std::str::from_utf8(&frame[..digits])
+            .ok()
+            .filter(|d| !d.is_empty() && (d.len() == 1 || !d.starts_with('0')))
+            .and_then(|d| d.parse::<u64>().ok());
+        let mut c = Cursor::new(&frame);
+        prop_assert_eq!(c.uint(), want, "{:?}", frame);
+        if want.is_some() {
+            prop_assert_eq!(c.i, digits);
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn test_key_one_letter_long_and_malformed() {
+        let key = |frame: &[u8]| Cursor::new(frame).key().map(<[u8]>::to_vec);
+        assert_eq!(key(b"u\":1"), Some(b"u".to_vec()));
+        assert_eq!(
+            key(b"singleOpenInterestValue\":\"1\""),
+            Some(b"singleOpenInterestValue".to_vec())
+        );
+        assert_eq!(
+            key(b"\"\":1"),
+            None,
+            "an empty key is not followed by `\":`"
+        );
+        assert_eq!(key(b"u\" :1"), None);
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(4096))]
+
+        #[test]
+        fn prop_string_same_as_reference(
+            bytes in proptest::collection::vec(
+                prop_oneof![4 => 0x20u8..0x7f, 1 => any::<u8>(), 1 => Just(b'"')],
+                0..48,
+            ),
+        ) {
+            let mut frame = vec![b'"'];
+            frame.extend_from_slice(&bytes);
+            let want = memchr::memchr(b'"', &bytes)
+                .filter(|&len| is_plain(&bytes[..len]))
+                .map(|len| bytes[..len].to_vec());
+            let mut c = Cursor::new(&frame);
+            prop_assert_eq!(c.string().map(<[u8]>::to_vec), want);
+        }
+
+        #[test]
+        fn prop_uint_same_as_reference(
+            text in "[0-9]{0,22}",
+            after in proptest::collection::vec(any::<u8>(), 0..24),
+        ) {
+            same_uint(text.as_bytes(), &after)?;
+        }
 
         #[test]
         fn prop_decimal_same_as_exact_parser(
             text in "[-+]?[0-9]{0,21}(\\.[0-9]{0,21})?",
             bytes in proptest::collection::vec(any::<u8>(), 0..24),
-            after in proptest::collection::vec(any::<u8>(), 0..20),
+            after in proptest::collection::vec(any::<u8>(), 0..40),
         ) {
             for t in [text.as_bytes(), &bytes] {
                 if memchr::memchr(b'"', t).is_none() {

@@ -25,4 +25,14 @@ impl SymbolMap {
             .find(|(s, _)| &**s == symbol)
             .map(|&(_, id)| id)
     }
+
+    /// [`SymbolMap::get`] of a symbol's bytes (what a fast path has read; bytes that are
+    /// not UTF-8 match no symbol).
+    #[inline]
+    pub fn get_bytes(&self, symbol: &[u8]) -> Option<InstrumentId> {
+        self.entries
+            .iter()
+            .find(|(s, _)| s.as_bytes() == symbol)
+            .map(|&(_, id)| id)
+    }
 }

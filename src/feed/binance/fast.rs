@@ -15,9 +15,9 @@
 use crate::feed::decode::Decoded;
 use crate::feed::event_buf::EventBuf;
 use crate::feed::json::{placeholder, stamp};
-use crate::feed::scan::{Cursor, first_time, keep_if_accepted};
+use crate::feed::scan::{Cursor, Stamp, first_time, keep_if_accepted};
 use crate::feed::symbols::SymbolMap;
-use crate::types::{EventBody, FundingFields, Price, Qty, Rate, Side};
+use crate::types::{EventBody, FundingFields, InstrumentId, Price, Qty, Rate, Side};
 
 /// Decodes `frame` if it is a stream message this scanner fully understands; `None`
 /// (with `out` as it was) otherwise.
@@ -40,18 +40,20 @@ fn scan(
     out: &mut EventBuf,
     start: usize,
 ) -> Option<Decoded> {
-    out.push(placeholder(ts_recv_raw)).ok()?;
     let mut c = Cursor::new(frame);
-    let f = if frame.starts_with(b"{\"stream\":\"") {
+    let mut f = Fields {
+        levels_stamped: true,
+        ..Fields::default()
+    };
+    if frame.starts_with(b"{\"stream\":\"") {
         c.lit(b"{\"stream\":")?;
         c.string()?;
         c.lit(b",\"data\":")?;
-        let f = message(&mut c, symbols, out)?;
+        message(&mut c, symbols, ts_recv_raw, out, &mut f)?;
         c.lit(b"}")?;
-        f
     } else {
-        message(&mut c, symbols, out)?
-    };
+        message(&mut c, symbols, ts_recv_raw, out, &mut f)?;
+    }
     c.end()?;
     let body = match f.kind {
         Kind::DepthUpdate if f.string_prices == 0 => EventBody::DepthBegin {
@@ -105,14 +107,27 @@ fn scan(
         }
         _ => return None,
     };
-    stamp(
-        out,
-        start,
+    let final_stamp = Stamp {
         ts_recv_raw,
-        f.event_ms.unwrap_or(0),
-        f.instrument?,
-    );
-    out.tail_mut(start)[0].body = body;
+        ts_venue_ms: f.event_ms.unwrap_or(0),
+        instrument: f.instrument?,
+    };
+    let event = final_stamp.event(body);
+    if f.level_arrays == 0 {
+        out.push(event).ok()?;
+    } else {
+        // The header pushed before the first level array.
+        out.tail_mut(start)[0] = event;
+        if !f.levels_stamped {
+            stamp(
+                out,
+                start + 1,
+                ts_recv_raw,
+                final_stamp.ts_venue_ms,
+                final_stamp.instrument,
+            );
+        }
+    }
     Some(Decoded::Events(out.len() - start))
 }
 
@@ -132,7 +147,7 @@ struct Fields {
     kind: Kind,
     event_ms: Option<u64>,
     t_upper: Option<u64>,
-    instrument: Option<crate::types::InstrumentId>,
+    instrument: Option<InstrumentId>,
     first_id: Option<u64>,
     last_id: Option<u64>,
     prev_id: Option<u64>,
@@ -142,6 +157,9 @@ struct Fields {
     ask_qty: Option<Qty>,
     levels: usize,
     level_arrays: u8,
+    /// Whether every level array was written with the final stamp (`E` and `s` came
+    /// before it; each is read at most once, so its value was final).
+    levels_stamped: bool,
     string_prices: u8,
     p: Option<Price>,
     q: Option<Qty>,
@@ -153,47 +171,82 @@ struct Fields {
     rate: Option<Rate>,
 }
 
-/// Keys this scanner reads, each at most once: its bit in the seen-set.
+/// The keys this scanner reads, each at most once: its bit in the seen-set.
+mod key {
+    pub const EVENT: u32 = 1;
+    pub const EVENT_TIME: u32 = 1 << 1;
+    pub const TIME: u32 = 1 << 2;
+    pub const SYMBOL: u32 = 1 << 3;
+    pub const FIRST_ID: u32 = 1 << 4;
+    pub const LAST_ID: u32 = 1 << 5;
+    pub const PREV_ID: u32 = 1 << 6;
+    pub const BID: u32 = 1 << 7;
+    pub const BID_QTY: u32 = 1 << 8;
+    pub const ASK: u32 = 1 << 9;
+    pub const ASK_QTY: u32 = 1 << 10;
+    pub const PAIR: u32 = 1 << 11;
+    pub const TRADE_ID: u32 = 1 << 12;
+    pub const PRICE: u32 = 1 << 13;
+    pub const QTY: u32 = 1 << 14;
+    pub const MAKER: u32 = 1 << 15;
+    pub const BEST_MATCH: u32 = 1 << 16;
+    pub const FIRST_TRADE: u32 = 1 << 17;
+    pub const LAST_TRADE: u32 = 1 << 18;
+    pub const INDEX: u32 = 1 << 19;
+    pub const RATE: u32 = 1 << 20;
+    pub const SETTLE: u32 = 1 << 21;
+    pub const TRADE_TYPE: u32 = 1 << 22;
+}
+
+/// The bit of a key this scanner reads (see [`key`]).
+#[inline]
 fn key_bit(key: &[u8]) -> Option<u32> {
-    let index = match key {
-        b"e" => 0,
-        b"E" => 1,
-        b"T" => 2,
-        b"s" => 3,
-        b"U" => 4,
-        b"u" => 5,
-        b"pu" => 6,
-        b"b" => 7,
-        b"B" => 8,
-        b"a" => 9,
-        b"A" => 10,
-        b"ps" => 11,
-        b"t" => 12,
-        b"p" => 13,
-        b"q" => 14,
-        b"m" => 15,
-        b"M" => 16,
-        b"f" => 17,
-        b"l" => 18,
-        b"i" => 19,
-        b"r" => 20,
-        b"P" => 21,
-        b"X" => 22,
+    Some(match key {
+        b"e" => key::EVENT,
+        b"E" => key::EVENT_TIME,
+        b"T" => key::TIME,
+        b"s" => key::SYMBOL,
+        b"U" => key::FIRST_ID,
+        b"u" => key::LAST_ID,
+        b"pu" => key::PREV_ID,
+        b"b" => key::BID,
+        b"B" => key::BID_QTY,
+        b"a" => key::ASK,
+        b"A" => key::ASK_QTY,
+        b"ps" => key::PAIR,
+        b"t" => key::TRADE_ID,
+        b"p" => key::PRICE,
+        b"q" => key::QTY,
+        b"m" => key::MAKER,
+        b"M" => key::BEST_MATCH,
+        b"f" => key::FIRST_TRADE,
+        b"l" => key::LAST_TRADE,
+        b"i" => key::INDEX,
+        b"r" => key::RATE,
+        b"P" => key::SETTLE,
+        b"X" => key::TRADE_TYPE,
         _ => return None,
-    };
-    Some(1 << index)
+    })
 }
 
 /// One message object: `{"k":v,...}` with the keys of [`key_bit`], each at most once.
 /// `b`/`a` are a price string (`bookTicker`) or a level array (`depthUpdate`), and `a`
 /// is the aggregate trade id (a number) in `aggTrade`; as the generic decoder reads them.
-fn message(c: &mut Cursor<'_>, symbols: &SymbolMap, out: &mut EventBuf) -> Option<Fields> {
-    let mut f = Fields::default();
+/// A depth update's header is pushed (a placeholder) before its first level array, its
+/// levels stamped as they are written when `E` and `s` came before them. Fills `f`.
+fn message(
+    c: &mut Cursor<'_>,
+    symbols: &SymbolMap,
+    ts_recv_raw: u64,
+    out: &mut EventBuf,
+    f: &mut Fields,
+) -> Option<()> {
     let mut seen = 0u32;
-    c.members(|c, key| {
-        first_time(&mut seen, key_bit(key)?)?;
-        match key {
-            b"e" => {
+    c.members(|c, name| {
+        let bit = key_bit(name)?;
+        first_time(&mut seen, bit)?;
+        match bit {
+            key::EVENT => {
                 f.kind = match c.string()? {
                     b"depthUpdate" => Kind::DepthUpdate,
                     b"bookTicker" => Kind::BookTicker,
@@ -203,20 +256,35 @@ fn message(c: &mut Cursor<'_>, symbols: &SymbolMap, out: &mut EventBuf) -> Optio
                     _ => return None,
                 }
             }
-            b"E" => f.event_ms = Some(c.uint()?),
-            b"T" => f.t_upper = Some(c.uint()?),
-            b"s" => {
-                let symbol = std::str::from_utf8(c.string()?).ok()?;
-                f.instrument = Some(symbols.get(symbol)?);
-            }
-            b"U" => f.first_id = Some(c.uint()?),
-            b"u" => f.last_id = Some(c.uint()?),
-            b"pu" => f.prev_id = Some(c.uint()?),
-            b"b" | b"a" => {
-                let side = if key == b"b" { Side::Bid } else { Side::Ask };
+            key::EVENT_TIME => f.event_ms = Some(c.uint()?),
+            key::TIME => f.t_upper = Some(c.uint()?),
+            key::SYMBOL => f.instrument = Some(symbols.get_bytes(c.string()?)?),
+            key::FIRST_ID => f.first_id = Some(c.uint()?),
+            key::LAST_ID => f.last_id = Some(c.uint()?),
+            key::PREV_ID => f.prev_id = Some(c.uint()?),
+            key::BID | key::ASK => {
+                let side = if bit == key::BID {
+                    Side::Bid
+                } else {
+                    Side::Ask
+                };
                 match c.peek()? {
                     b'[' => {
-                        f.levels += c.levels(side, false, out)?;
+                        if f.level_arrays == 0 {
+                            out.push(placeholder(ts_recv_raw)).ok()?;
+                        }
+                        let stamp = match (f.event_ms, f.instrument) {
+                            (Some(ts_venue_ms), Some(instrument)) => Stamp {
+                                ts_recv_raw,
+                                ts_venue_ms,
+                                instrument,
+                            },
+                            _ => {
+                                f.levels_stamped = false;
+                                Stamp::default()
+                            }
+                        };
+                        f.levels += c.levels(side, false, stamp, out)?;
                         f.level_arrays += 1;
                     }
                     b'"' => {
@@ -231,21 +299,21 @@ fn message(c: &mut Cursor<'_>, symbols: &SymbolMap, out: &mut EventBuf) -> Optio
                     _ => return None,
                 }
             }
-            b"B" => f.bid_qty = Some(c.decimal::<Qty>()?),
-            b"A" => f.ask_qty = Some(c.decimal::<Qty>()?),
-            b"t" => f.trade_id = Some(c.uint()?),
-            b"p" => f.p = Some(c.decimal::<Price>()?),
-            b"q" => f.q = Some(c.decimal::<Qty>()?),
-            b"m" => f.buyer_is_maker = Some(c.boolean()?),
-            b"M" => {
+            key::BID_QTY => f.bid_qty = Some(c.decimal::<Qty>()?),
+            key::ASK_QTY => f.ask_qty = Some(c.decimal::<Qty>()?),
+            key::TRADE_ID => f.trade_id = Some(c.uint()?),
+            key::PRICE => f.p = Some(c.decimal::<Price>()?),
+            key::QTY => f.q = Some(c.decimal::<Qty>()?),
+            key::MAKER => f.buyer_is_maker = Some(c.boolean()?),
+            key::BEST_MATCH => {
                 c.boolean()?;
             }
-            b"f" => f.first_trade_id = Some(c.uint()?),
-            b"l" => {
+            key::FIRST_TRADE => f.first_trade_id = Some(c.uint()?),
+            key::LAST_TRADE => {
                 c.uint()?;
             }
-            b"i" => f.index = Some(c.decimal::<Price>()?),
-            b"r" => f.rate = Some(c.decimal::<Rate>()?),
+            key::INDEX => f.index = Some(c.decimal::<Price>()?),
+            key::RATE => f.rate = Some(c.decimal::<Rate>()?),
             _ => {
                 // `ps` (futures pair), `P` (estimated settle price), `X` (futures trade
                 // type): strings, not kept.
@@ -253,8 +321,7 @@ fn message(c: &mut Cursor<'_>, symbols: &SymbolMap, out: &mut EventBuf) -> Optio
             }
         }
         Some(())
-    })?;
-    Some(f)
+    })
 }
 
 #[cfg(test)]

@@ -30,7 +30,8 @@
 //! v1/v2/v3 formats (`trade.BTCUSD`, `orderBookL2_25.*`, `instrument_info.*`, spot v1
 //! `"topic":"depth"`), whose topic names differ from v5's.
 //!
-//! Order book messages take the schema-specific scanner in [`super::fast`] first.
+//! Order book, trade and ticker messages take the schema-specific scanner in
+//! [`super::fast`] first.
 //! Otherwise: single pass with sonic-rs through serde visitors that parse decimal strings straight
 //! into fixed point and write events into the caller's preallocated [`EventBuf`]: no
 //! `f64`, independent of key order. Runs on the feed stage's thread; no allocation per
@@ -68,9 +69,9 @@ impl BybitDecoder {
     }
 
     /// Decodes one frame, appending its events (stamped with `ts_recv_raw`) to `out`.
-    /// On error nothing is left in `out` from this frame. Order book messages go through
-    /// the schema-specific [`fast`] scanner; whatever it declines, through the generic
-    /// path.
+    /// On error nothing is left in `out` from this frame. Order book, trade and ticker
+    /// messages go through the schema-specific [`fast`] scanner; whatever it declines,
+    /// through the generic path.
     #[inline]
     pub fn decode(
         &mut self,
@@ -78,7 +79,7 @@ impl BybitDecoder {
         ts_recv_raw: u64,
         out: &mut EventBuf,
     ) -> Result<Decoded, DecodeError> {
-        match fast::decode(&self.symbols, frame, ts_recv_raw, out) {
+        match fast::decode(self.kind, &self.symbols, frame, ts_recv_raw, out) {
             Some(decoded) => Ok(decoded),
             None => self.decode_generic(frame, ts_recv_raw, out),
         }
@@ -305,33 +306,48 @@ fn finish(
 
 /// Pushes the `Funding` event of the fields present (if any) and the `OpenInterest`.
 fn push_ticker(t: &Ticker, out: &mut EventBuf) -> Result<(), DecodeError> {
+    let events = ticker_events(t.mark, t.index, t.rate, t.next_funding_ms, t.open_interest);
+    for body in events.into_iter().flatten() {
+        out.push(MarketEvent {
+            body,
+            ..placeholder(0)
+        })?;
+    }
+    Ok(())
+}
+
+/// The bodies of a ticker's events from its fields present: `Funding` with exactly those
+/// of the first four (none when none is), then `OpenInterest` (when present). Shared
+/// with the fast path.
+#[inline]
+pub(super) fn ticker_events(
+    mark: Option<Price>,
+    index: Option<Price>,
+    rate: Option<Rate>,
+    next_funding_ms: Option<u64>,
+    open_interest: Option<Qty>,
+) -> [Option<EventBody>; 2] {
     let present = [
-        (t.mark.is_some(), FundingFields::MARK),
-        (t.index.is_some(), FundingFields::INDEX),
-        (t.rate.is_some(), FundingFields::RATE),
-        (t.next_funding_ms.is_some(), FundingFields::NEXT_FUNDING),
+        (mark.is_some(), FundingFields::MARK),
+        (index.is_some(), FundingFields::INDEX),
+        (rate.is_some(), FundingFields::RATE),
+        (next_funding_ms.is_some(), FundingFields::NEXT_FUNDING),
     ];
     let fields = present
         .iter()
         .filter(|(is, _)| *is)
         .fold(FundingFields::default(), |acc, &(_, f)| acc.with(f));
-    let event = |body| MarketEvent {
-        body,
-        ..placeholder(0)
-    };
-    if !fields.is_empty() {
-        out.push(event(EventBody::Funding {
-            mark: t.mark.unwrap_or(Price::ZERO),
-            index: t.index.unwrap_or(Price::ZERO),
-            rate: t.rate.unwrap_or(Rate::ZERO),
-            next_funding_ms: t.next_funding_ms.unwrap_or(0),
-            fields,
-        }))?;
-    }
-    if let Some(qty) = t.open_interest {
-        out.push(event(EventBody::OpenInterest { qty }))?;
-    }
-    Ok(())
+    let funding = (!fields.is_empty()).then(|| EventBody::Funding {
+        mark: mark.unwrap_or(Price::ZERO),
+        index: index.unwrap_or(Price::ZERO),
+        rate: rate.unwrap_or(Rate::ZERO),
+        next_funding_ms: next_funding_ms.unwrap_or(0),
+        fields,
+    });
+    [
+        funding,
+        open_interest.map(|qty| EventBody::OpenInterest { qty }),
+    ]
 }
 
 /// A message without `topic`: a request's answer or a pong.
@@ -651,8 +667,8 @@ fn taker_side(side: &str) -> Option<Side> {
 }
 
 /// A trade id as a number when it is one (spot: `"2290000000050703789"`), else 0
-/// (linear: UUIDs).
-fn numeric_id(id: &str) -> u64 {
+/// (linear: UUIDs). Shared with the fast path.
+pub(super) fn numeric_id(id: &str) -> u64 {
     if id.bytes().all(|b| b.is_ascii_digit()) {
         id.parse().unwrap_or(0)
     } else {

@@ -1,33 +1,42 @@
-//! The Bybit fast path: a schema-specific scanner for `orderbook.{N}.{SYM}` snapshots and
-//! deltas (the venue's hot stream, and its top of book by default), writing fixed-point
-//! events straight into the caller's [`EventBuf`].
+//! The Bybit fast path: a schema-specific scanner for the hot topics, `orderbook.{N}.{SYM}`
+//! snapshots and deltas (the venue's hot stream, and its top of book by default),
+//! `publicTrade.{SYM}` and `tickers.{SYM}`, writing fixed-point events straight into the
+//! caller's [`EventBuf`].
 //!
 //! Accepts only what it fully understands and declines everything else (`None`), so the
 //! generic decoder in [`super::decode`] stays the judge of every other message and of
-//! every error: keys `topic`, `type`, `ts`, `cts` and `data` (`s`, `b`, `a`, `u`, `seq`)
-//! in any order, each at most once, `topic` before `data`, under the strict reading of
-//! [`crate::feed::scan`]. What it accepts decodes to exactly the generic decoder's events
-//! (checked on every real Bybit book message in `../shared/data`, and by fuzzing). Runs on
-//! the feed thread; no allocation.
+//! every error: keys `topic`, `type` (`snapshot` or `delta`), `ts`, `cts`, `cs` and
+//! `data` in any order, each at most once, `topic` before `data`, under the strict
+//! reading of [`crate::feed::scan`]. `data` of `orderbook`: `s`, `b`, `a`, `u`, `seq`; of
+//! `publicTrade`: an array of trades with `T`, `s`, `S`, `v`, `p`, `i` and the skipped
+//! `L`, `BT`, `RPI`, `seq`; of `tickers`: `symbol` and the five fields the generic
+//! decoder reads, every other member a plain string, skipped (on a spot connection,
+//! whose tickers carry no funding, the whole message is read and is `Unknown`, as the
+//! generic decoder has it). What it accepts decodes to exactly the generic decoder's
+//! outcome and events (checked on every real Bybit message in `../shared/data`, and by
+//! fuzzing). Runs on the feed thread; no allocation.
 
+use crate::feed::bybit::decode::{numeric_id, ticker_events};
 use crate::feed::decode::Decoded;
 use crate::feed::event_buf::EventBuf;
 use crate::feed::json::{placeholder, stamp};
-use crate::feed::scan::{Cursor, first_time, keep_if_accepted};
+use crate::feed::scan::{Cursor, Stamp, first_time, is_plain, keep_if_accepted};
 use crate::feed::symbols::SymbolMap;
-use crate::types::{EventBody, InstrumentId, Side};
+use crate::types::{EventBody, InstrumentId, MarketEvent, MarketKind, Price, Qty, Rate, Side};
 
-/// Decodes `frame` if it is an order book message this scanner fully understands;
-/// `None` (with `out` as it was) otherwise.
+/// Decodes `frame`, received on a `kind` connection, if it is an order book, trade or
+/// ticker message this scanner fully understands; `None` (with `out` as it was)
+/// otherwise.
 #[inline]
 pub fn decode(
+    kind: MarketKind,
     symbols: &SymbolMap,
     frame: &[u8],
     ts_recv_raw: u64,
     out: &mut EventBuf,
 ) -> Option<Decoded> {
     keep_if_accepted(out, |out, start| {
-        scan(symbols, frame, ts_recv_raw, out, start)
+        scan(kind, symbols, frame, ts_recv_raw, out, start)
     })
 }
 
@@ -35,18 +44,52 @@ const TOPIC: u32 = 1;
 const TYPE: u32 = 1 << 1;
 const TS: u32 = 1 << 2;
 const CTS: u32 = 1 << 3;
-const DATA: u32 = 1 << 4;
+const CS: u32 = 1 << 4;
+const DATA: u32 = 1 << 5;
+
+/// The channel a `topic` names (its part before the first `.`), as the generic decoder
+/// reads it on a `kind` connection; `None` for the channels this scanner leaves alone.
+fn channel(kind: MarketKind, topic: &[u8]) -> Option<Channel> {
+    let name = topic.split(|&b| b == b'.').next()?;
+    match name {
+        b"orderbook" => Some(Channel::Book),
+        b"publicTrade" => Some(Channel::Trade),
+        b"tickers" if kind == MarketKind::Perp => Some(Channel::Ticker),
+        b"tickers" => Some(Channel::SpotTicker),
+        _ => None,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Channel {
+    Book,
+    Trade,
+    Ticker,
+    /// `tickers` on a spot connection: read, then `Unknown`.
+    SpotTicker,
+}
+
+/// What `data` held, by channel.
+enum Data {
+    /// The book's own fields (header at `start`, levels after it).
+    Book(Book),
+    /// Every trade is in the buffer, complete.
+    Trades,
+    Ticker(Ticker),
+    SpotTicker,
+}
 
 fn scan(
+    kind: MarketKind,
     symbols: &SymbolMap,
     frame: &[u8],
     ts_recv_raw: u64,
     out: &mut EventBuf,
     start: usize,
 ) -> Option<Decoded> {
-    out.push(placeholder(ts_recv_raw)).ok()?;
     let mut c = Cursor::new(frame);
-    let (mut seen, mut snapshot, mut ts_ms, mut book) = (0u32, None, None, None);
+    let (mut seen, mut channel_read, mut snapshot, mut ts_ms, mut data) =
+        (0u32, None, None, None, None);
     c.lit(b"{\"")?;
     loop {
         let bit = match c.key()? {
@@ -54,20 +97,13 @@ fn scan(
             b"type" => TYPE,
             b"ts" => TS,
             b"cts" => CTS,
+            b"cs" => CS,
             b"data" => DATA,
             _ => return None,
         };
-        if bit == DATA && seen & TOPIC == 0 {
-            return None;
-        }
         first_time(&mut seen, bit)?;
         match bit {
-            TOPIC => {
-                let topic = c.string()?;
-                if !(topic == b"orderbook" || topic.starts_with(b"orderbook.")) {
-                    return None;
-                }
-            }
+            TOPIC => channel_read = Some(channel(kind, c.string()?)?),
             TYPE => {
                 snapshot = Some(match c.string()? {
                     b"snapshot" => true,
@@ -76,42 +112,104 @@ fn scan(
                 });
             }
             TS => ts_ms = Some(c.uint()?),
-            CTS => {
+            CTS | CS => {
                 c.uint()?;
             }
-            _ => book = Some(data(&mut c, symbols, out)?),
+            _ => {
+                data = Some(match channel_read? {
+                    Channel::Book => {
+                        out.push(placeholder(ts_recv_raw)).ok()?;
+                        let known = ts_ms.map(|ts_venue_ms| Stamp {
+                            ts_recv_raw,
+                            ts_venue_ms,
+                            instrument: InstrumentId::default(),
+                        });
+                        Data::Book(book(&mut c, symbols, known, out)?)
+                    }
+                    Channel::Trade => {
+                        c.items(|c| trade(c, symbols, ts_recv_raw, out))?;
+                        Data::Trades
+                    }
+                    Channel::Ticker => Data::Ticker(ticker(&mut c, Some(symbols))?),
+                    Channel::SpotTicker => {
+                        ticker(&mut c, None)?;
+                        Data::SpotTicker
+                    }
+                });
+            }
         }
         if !c.more_keys()? {
             break;
         }
     }
     c.end()?;
-    let (instrument, update_id, levels) = book?;
-    stamp(out, start, ts_recv_raw, ts_ms?, instrument);
-    out.tail_mut(start)[0].body = EventBody::DepthBegin {
-        first_update_id: update_id,
-        last_update_id: update_id,
-        prev_update_id: 0,
-        levels: u16::try_from(levels).ok()?,
-        snapshot: snapshot?,
-        checksum: None,
-    };
+    match data? {
+        Data::Book(book) => {
+            let (ts_venue_ms, instrument) = (ts_ms?, book.instrument);
+            if !book.levels_stamped {
+                stamp(out, start + 1, ts_recv_raw, ts_venue_ms, instrument);
+            }
+            let header = Stamp {
+                ts_recv_raw,
+                ts_venue_ms,
+                instrument,
+            };
+            out.tail_mut(start)[0] = header.event(EventBody::DepthBegin {
+                first_update_id: book.update_id,
+                last_update_id: book.update_id,
+                prev_update_id: 0,
+                levels: u16::try_from(book.levels).ok()?,
+                snapshot: snapshot?,
+                checksum: None,
+            });
+        }
+        Data::Trades => {}
+        Data::Ticker(t) => {
+            let (ts_venue_ms, instrument) = (ts_ms?, t.instrument?);
+            for body in ticker_events(t.mark, t.index, t.rate, t.next_funding_ms, t.open_interest)
+                .into_iter()
+                .flatten()
+            {
+                out.push(MarketEvent {
+                    ts_recv_raw,
+                    ts_venue_ms,
+                    instrument,
+                    body,
+                })
+                .ok()?;
+            }
+        }
+        Data::SpotTicker => return Some(Decoded::Unknown),
+    }
     Some(Decoded::Events(out.len() - start))
 }
 
-/// `data`: `{"s":..,"b":[..],"a":[..],"u":..,"seq":..}` in any order; the levels are
-/// pushed as they come. Returns the instrument, `u` and the level count.
-fn data(
+/// An `orderbook` message's own fields.
+struct Book {
+    instrument: InstrumentId,
+    /// `u`.
+    update_id: u64,
+    levels: usize,
+    /// Whether every level was written with its final stamp.
+    levels_stamped: bool,
+}
+
+/// `orderbook` data: `{"s":..,"b":[..],"a":[..],"u":..,"seq":..}` in any order; the
+/// levels are pushed as they come, stamped when `known` (the receive and venue times,
+/// when `ts` came before `data`) and `s` came before them.
+fn book(
     c: &mut Cursor<'_>,
     symbols: &SymbolMap,
+    known: Option<Stamp>,
     out: &mut EventBuf,
-) -> Option<(InstrumentId, u64, usize)> {
+) -> Option<Book> {
     const S: u32 = 1;
     const B: u32 = 1 << 1;
     const A: u32 = 1 << 2;
     const U: u32 = 1 << 3;
     const SEQ: u32 = 1 << 4;
     let (mut seen, mut instrument, mut update_id, mut levels) = (0u32, None, None, 0);
+    let mut levels_stamped = true;
     c.lit(b"{\"")?;
     loop {
         let bit = match c.key()? {
@@ -124,28 +222,214 @@ fn data(
         };
         first_time(&mut seen, bit)?;
         match bit {
-            S => instrument = Some(symbols.get(std::str::from_utf8(c.string()?).ok()?)?),
-            B => levels += c.levels(Side::Bid, false, out)?,
-            A => levels += c.levels(Side::Ask, false, out)?,
+            S => instrument = Some(symbol(c, symbols)?),
+            B | A => {
+                let stamp = match (known, instrument) {
+                    (Some(known), Some(instrument)) => Stamp {
+                        instrument,
+                        ..known
+                    },
+                    _ => {
+                        levels_stamped = false;
+                        Stamp::default()
+                    }
+                };
+                let side = if bit == B { Side::Bid } else { Side::Ask };
+                levels += c.levels(side, false, stamp, out)?;
+            }
             U => update_id = Some(c.uint()?),
             _ => {
                 c.uint()?;
             }
         }
         if !c.more_keys()? {
-            return Some((instrument?, update_id?, levels));
+            return Some(Book {
+                instrument: instrument?,
+                update_id: update_id?,
+                levels,
+                levels_stamped,
+            });
         }
     }
+}
+
+/// A symbol string, resolved.
+fn symbol(c: &mut Cursor<'_>, symbols: &SymbolMap) -> Option<InstrumentId> {
+    symbols.get_bytes(c.string()?)
+}
+
+/// One trade of `publicTrade`, `{"T":..,"s":..,"S":..,"v":..,"p":..,"i":..}` plus the
+/// skipped `L`, `BT`, `RPI` and `seq`, pushed complete (its own time `T`).
+fn trade(
+    c: &mut Cursor<'_>,
+    symbols: &SymbolMap,
+    ts_recv_raw: u64,
+    out: &mut EventBuf,
+) -> Option<()> {
+    let mut seen = 0u32;
+    let (mut time_ms, mut instrument, mut aggressor, mut qty, mut price, mut trade_id) =
+        (None, None, None, None, None, None);
+    c.members(|c, key| {
+        match key {
+            b"T" => {
+                first_time(&mut seen, 1)?;
+                time_ms = Some(c.uint()?);
+            }
+            b"s" => {
+                first_time(&mut seen, 1 << 1)?;
+                instrument = Some(symbol(c, symbols)?);
+            }
+            b"S" => {
+                first_time(&mut seen, 1 << 2)?;
+                aggressor = Some(match c.string()? {
+                    b"Buy" => Side::Bid,
+                    b"Sell" => Side::Ask,
+                    _ => return None,
+                });
+            }
+            b"v" => {
+                first_time(&mut seen, 1 << 3)?;
+                qty = Some(c.decimal::<Qty>()?);
+            }
+            b"p" => {
+                first_time(&mut seen, 1 << 4)?;
+                price = Some(c.decimal::<Price>()?);
+            }
+            b"i" => {
+                first_time(&mut seen, 1 << 5)?;
+                trade_id = Some(numeric_id(std::str::from_utf8(c.string()?).ok()?));
+            }
+            b"L" => {
+                first_time(&mut seen, 1 << 6)?;
+                c.string()?;
+            }
+            b"BT" => {
+                first_time(&mut seen, 1 << 7)?;
+                c.boolean()?;
+            }
+            b"RPI" => {
+                first_time(&mut seen, 1 << 8)?;
+                c.boolean()?;
+            }
+            b"seq" => {
+                first_time(&mut seen, 1 << 9)?;
+                c.uint()?;
+            }
+            _ => return None,
+        }
+        Some(())
+    })?;
+    out.push(MarketEvent {
+        ts_recv_raw,
+        ts_venue_ms: time_ms?,
+        instrument: instrument?,
+        body: EventBody::Trade {
+            price: price?,
+            qty: qty?,
+            aggressor: aggressor?,
+            trade_id: trade_id?,
+        },
+    })
+    .ok()
+}
+
+/// The `tickers` fields the generic decoder reads; `None` when absent or `""`.
+#[derive(Default)]
+struct Ticker {
+    instrument: Option<InstrumentId>,
+    mark: Option<Price>,
+    index: Option<Price>,
+    rate: Option<Rate>,
+    next_funding_ms: Option<u64>,
+    open_interest: Option<Qty>,
+}
+
+/// `tickers` data: an object whose members are all strings. `symbol` is resolved
+/// through `symbols` (not at all when `None`: a spot connection's ticker is only read);
+/// the five fields the generic decoder reads are kept, every other member is skipped
+/// (its key must be plain, as an escaped key could spell a field the generic decoder
+/// reads).
+fn ticker(c: &mut Cursor<'_>, symbols: Option<&SymbolMap>) -> Option<Ticker> {
+    let mut seen = 0u32;
+    let mut t = Ticker::default();
+    c.members(|c, key| {
+        match key {
+            b"symbol" => {
+                first_time(&mut seen, 1)?;
+                match symbols {
+                    Some(symbols) => t.instrument = Some(symbol(c, symbols)?),
+                    None => {
+                        c.string()?;
+                    }
+                }
+            }
+            b"markPrice" => {
+                first_time(&mut seen, 1 << 1)?;
+                t.mark = optional(c)?;
+            }
+            b"indexPrice" => {
+                first_time(&mut seen, 1 << 2)?;
+                t.index = optional(c)?;
+            }
+            b"fundingRate" => {
+                first_time(&mut seen, 1 << 3)?;
+                t.rate = optional(c)?;
+            }
+            b"openInterest" => {
+                first_time(&mut seen, 1 << 4)?;
+                t.open_interest = optional(c)?;
+            }
+            b"nextFundingTime" => {
+                first_time(&mut seen, 1 << 5)?;
+                let text = c.string()?;
+                t.next_funding_ms = match text {
+                    b"" => None,
+                    digits if digits.iter().all(u8::is_ascii_digit) => {
+                        Some(std::str::from_utf8(digits).ok()?.parse().ok()?)
+                    }
+                    _ => return None,
+                };
+            }
+            other if is_plain(other) => {
+                c.string()?;
+            }
+            _ => return None,
+        }
+        Some(())
+    })?;
+    Some(t)
+}
+
+/// A decimal string value; `""` is absent (`Some(None)`).
+fn optional<T: crate::feed::scan::Fixed>(c: &mut Cursor<'_>) -> Option<Option<T>> {
+    if c.lit(b"\"\"").is_some() {
+        return Some(None);
+    }
+    c.decimal::<T>().map(Some)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::feed::scan::run_fast;
-    use crate::types::{MarketEvent, Price, Qty};
+    use crate::feed::scan::{px, qty, run_fast};
+    use crate::types::FundingFields;
 
     fn run(frame: &str) -> Option<Vec<MarketEvent>> {
-        run_fast(decode, "BTCUSDT", InstrumentId(2), frame)
+        run_fast(
+            |s, f, t, o| decode(MarketKind::Perp, s, f, t, o),
+            "BTCUSDT",
+            InstrumentId(2),
+            frame,
+        )
+    }
+
+    fn run_spot(frame: &str) -> Option<Decoded> {
+        let mut symbols = SymbolMap::default();
+        symbols.insert("BTCUSDT", InstrumentId(2));
+        let mut out = EventBuf::with_capacity(4);
+        let decoded = decode(MarketKind::Spot, &symbols, frame.as_bytes(), 4, &mut out);
+        assert!(out.is_empty());
+        decoded
     }
 
     #[test]
@@ -174,18 +458,103 @@ mod tests {
                 events[2].body,
                 EventBody::DepthLevel {
                     side: Side::Ask,
-                    price: Price::from_decimal_str("65114.3").unwrap(),
-                    qty: Qty::from_decimal_str("1.5").unwrap()
+                    price: px("65114.3"),
+                    qty: qty("1.5")
                 }
             );
         }
     }
 
     #[test]
+    fn test_trades_linear_and_spot_shapes() {
+        let events = run(r#"{"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1786310820347,"data":[{"T":1786310820346,"s":"BTCUSDT","S":"Buy","v":"0.01","p":"1922.50","L":"PlusTick","i":"19d7df56-4f10-5290-a969-d9d9f2c74cc3","BT":false,"RPI":false,"seq":430879434439},{"T":1786310820347,"s":"BTCUSDT","S":"Sell","v":"1.30","p":"1922.4","L":"MinusTick","i":"4d4ad26c","BT":false,"RPI":false,"seq":430879434440}]}"#).unwrap();
+        assert_eq!(events.len(), 2);
+        assert_eq!(
+            events[1],
+            MarketEvent {
+                ts_recv_raw: 4,
+                ts_venue_ms: 1786310820347,
+                instrument: InstrumentId(2),
+                body: EventBody::Trade {
+                    price: px("1922.4"),
+                    qty: qty("1.3"),
+                    aggressor: Side::Ask,
+                    trade_id: 0,
+                },
+            }
+        );
+        assert_eq!(events[0].ts_venue_ms, 1786310820346);
+        let spot = run(r#"{"topic":"publicTrade.BTCUSDT","ts":1680652847526,"type":"snapshot","data":[{"i":"2290000000050703789","T":1680652847524,"p":"28165.38","v":"0.041732","S":"Buy","s":"BTCUSDT","BT":false}]}"#).unwrap();
+        assert_eq!(
+            spot[0].body,
+            EventBody::Trade {
+                price: px("28165.38"),
+                qty: qty("0.041732"),
+                aggressor: Side::Bid,
+                trade_id: 2290000000050703789,
+            }
+        );
+        let none = r#"{"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1,"data":[]}"#;
+        assert_eq!(run(none), Some(Vec::new()));
+    }
+
+    #[test]
+    fn test_tickers_fields_present_and_spot_unknown() {
+        let snapshot = r#"{"topic":"tickers.BTCUSDT","type":"snapshot","data":{"symbol":"BTCUSDT","lastPrice":"65114.30","markPrice":"65117.44","indexPrice":"65137.76","openInterest":"59891.732","nextFundingTime":"1786320000000","fundingRate":"0.0001","preOpenPrice":""},"cs":753843900397,"ts":1786310817583}"#;
+        let events = run(snapshot).unwrap();
+        assert_eq!(events.len(), 2);
+        assert_eq!(
+            events[0].body,
+            EventBody::Funding {
+                mark: px("65117.44"),
+                index: px("65137.76"),
+                rate: Rate::from_decimal_str("0.0001").unwrap(),
+                next_funding_ms: 1786320000000,
+                fields: FundingFields::ALL,
+            }
+        );
+        assert_eq!(
+            events[1].body,
+            EventBody::OpenInterest {
+                qty: qty("59891.732")
+            }
+        );
+        assert!(events.iter().all(|e| e.ts_venue_ms == 1786310817583
+            && e.instrument == InstrumentId(2)
+            && e.ts_recv_raw == 4));
+        let empty_rate = run(r#"{"topic":"tickers.BTCUSDT","type":"delta","data":{"symbol":"BTCUSDT","markPrice":"1.5","fundingRate":""},"cs":1,"ts":2}"#).unwrap();
+        assert!(matches!(
+            empty_rate[..],
+            [MarketEvent {
+                body: EventBody::Funding {
+                    fields: FundingFields::MARK,
+                    ..
+                },
+                ..
+            }]
+        ));
+        let nothing = r#"{"topic":"tickers.BTCUSDT","type":"delta","data":{"symbol":"BTCUSDT","bid1Price":"65114.20"},"cs":1,"ts":3}"#;
+        assert_eq!(run(nothing), Some(Vec::new()));
+        assert_eq!(run_spot(snapshot), Some(Decoded::Unknown));
+        let unknown_coin =
+            r#"{"topic":"tickers.XRPUSDT","type":"delta","data":{"symbol":"XRPUSDT"},"ts":3}"#;
+        assert_eq!(run_spot(unknown_coin), Some(Decoded::Unknown));
+        assert_eq!(run(unknown_coin), None);
+    }
+
+    #[test]
     fn test_declines_what_it_does_not_fully_understand() {
         for frame in [
             r#"{"data":{"s":"BTCUSDT","b":[],"a":[],"u":1,"seq":9},"topic":"orderbook.1.BTCUSDT","type":"delta","ts":1}"#,
-            r#"{"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1,"data":[]}"#,
+            r#"{"topic":"kline.1.BTCUSDT","type":"snapshot","ts":1,"data":[]}"#,
+            r#"{"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1,"data":[{"T":1,"s":"BTCUSDT","S":"Buy","v":"1","p":"2"}]}"#,
+            r#"{"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1,"data":[{"T":1,"s":"BTCUSDT","S":"Hold","v":"1","p":"2","i":"3"}]}"#,
+            r#"{"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1,"data":[{"T":1,"s":"BTCUSDT","S":"Buy","v":"1","p":"2","i":"3","mP":"4"}]}"#,
+            r#"{"topic":"tickers.BTCUSDT","type":"delta","ts":1,"data":{"symbol":"BTCUSDT","mark\u0050rice":"1"}}"#,
+            r#"{"topic":"tickers.BTCUSDT","type":"delta","ts":1,"data":{"symbol":"BTCUSDT","markPrice":"1","markPrice":"2"}}"#,
+            r#"{"topic":"tickers.BTCUSDT","type":"delta","ts":1,"data":{"symbol":"BTCUSDT","nextFundingTime":"+5"}}"#,
+            r#"{"topic":"tickers.BTCUSDT","type":"delta","ts":1,"data":{"symbol":"BTCUSDT","volume24h":1}}"#,
+            r#"{"topic":"tickers.BTCUSDT","type":"delta","data":{"symbol":"BTCUSDT","markPrice":"1"}}"#,
             r#"{"topic":"orderbook.1.BTCUSDT","type":"partial","ts":1,"data":{"s":"BTCUSDT","b":[],"a":[],"u":1}}"#,
             r#"{"topic":"orderbook.1.BTCUSDT","type":"delta","data":{"s":"BTCUSDT","b":[],"a":[],"u":1}}"#,
             r#"{"topic":"orderbook.1.BTCUSDT","type":"delta","ts":1,"data":{"s":"BTCUSDT","b":[["1","2","3"]],"a":[],"u":1}}"#,

@@ -31,8 +31,8 @@
 //!   through the venue's `meta` universe, which the decoder does not hold).
 //!
 //! Coins are wire names, looked up in the connection's [`SymbolMap`] (`BTC`, `PURR/USDC`,
-//! `@107`). `l2Book`, `bbo` and `trades` take the schema-specific scanner in
-//! [`super::fast`] first; otherwise: single pass with sonic-rs through serde visitors, key order independent:
+//! `@107`). `l2Book`, `bbo`, `trades` and `activeAssetCtx` take the schema-specific
+//! scanner in [`super::fast`] first; otherwise: single pass with sonic-rs through serde visitors, key order independent:
 //! `data` is read as it streams when `channel` came first (the venue and every recording
 //! send it first); otherwise it is kept as a borrowed raw slice and read once `channel`
 //! is known. No allocation per message (except a `data` that precedes `channel` and holds
@@ -72,9 +72,9 @@ impl HyperliquidDecoder {
     }
 
     /// Decodes one frame, appending its events (stamped with `ts_recv_raw`) to `out`.
-    /// On error nothing is left in `out` from this frame. `l2Book`, `bbo` and `trades`
-    /// go through the schema-specific [`fast`] scanner; whatever it declines, through the
-    /// generic path.
+    /// On error nothing is left in `out` from this frame. `l2Book`, `bbo`, `trades` and
+    /// `activeAssetCtx` go through the schema-specific [`fast`] scanner; whatever it
+    /// declines, through the generic path.
     #[inline]
     pub fn decode(
         &mut self,
@@ -82,7 +82,7 @@ impl HyperliquidDecoder {
         ts_recv_raw: u64,
         out: &mut EventBuf,
     ) -> Result<Decoded, DecodeError> {
-        match fast::decode(&self.symbols, frame, ts_recv_raw, out) {
+        match fast::decode(self.kind, &self.symbols, frame, ts_recv_raw, out) {
             Some(decoded) => Ok(decoded),
             None => self.decode_generic(frame, ts_recv_raw, out),
         }
@@ -367,7 +367,7 @@ fn finish(
 }
 
 /// What `activeAssetCtx` carries: no next funding time.
-const FUNDING_FIELDS: FundingFields = FundingFields::MARK
+pub(super) const FUNDING_FIELDS: FundingFields = FundingFields::MARK
     .with(FundingFields::INDEX)
     .with(FundingFields::RATE);
 

@@ -1,36 +1,41 @@
 //! The Hyperliquid fast path: a schema-specific scanner for the hot channels, `l2Book`,
-//! `bbo` and `trades`, writing fixed-point events straight into the caller's
-//! [`EventBuf`].
+//! `bbo` and `trades`, and for `activeAssetCtx` on a perpetuals connection, writing
+//! fixed-point events straight into the caller's [`EventBuf`].
 //!
 //! Accepts only what it fully understands and declines everything else (`None`), so the
 //! generic decoder in [`super::decode`] stays the judge of every other message and of
 //! every error: `{"channel":..,"data":..}` with `channel` first; `data` of `l2Book` with
 //! `coin`, `time`, `levels` (two arrays of `{"px","sz","n"}` levels), of `bbo` with
 //! `coin`, `time`, `bbo` (up to two levels or `null`), of `trades` an array of trades with
-//! `coin`, `side`, `px`, `sz`, `time`, `tid` and the skipped `hash` and `users`; keys in
-//! any order, each at most once, under the strict reading of [`crate::feed::scan`]. What
+//! `coin`, `side`, `px`, `sz`, `time`, `tid` and the skipped `hash` and `users`, of
+//! `activeAssetCtx` `coin` and `ctx` (`funding`, `openInterest`, `oraclePx`, `markPx`,
+//! every other member a plain string, `null` or array of strings, skipped); keys in any
+//! order, each at most once, under the strict reading of [`crate::feed::scan`]. What
 //! it accepts decodes to exactly the generic decoder's events (`tests/fast_paths.rs`, on
 //! every real Hyperliquid message in `../shared/data`). Runs on the feed thread; no
 //! allocation.
 
 use crate::feed::decode::Decoded;
 use crate::feed::event_buf::EventBuf;
+use crate::feed::hyperliquid::decode::FUNDING_FIELDS;
 use crate::feed::json::{placeholder, stamp};
-use crate::feed::scan::{Cursor, first_time, keep_if_accepted, push_level};
+use crate::feed::scan::{Cursor, Stamp, first_time, is_plain, keep_if_accepted, push_level};
 use crate::feed::symbols::SymbolMap;
-use crate::types::{EventBody, InstrumentId, MarketEvent, Price, Qty, Side};
+use crate::types::{EventBody, InstrumentId, MarketEvent, MarketKind, Price, Qty, Rate, Side};
 
-/// Decodes `frame` if it is an `l2Book`, `bbo` or `trades` message this scanner fully
+/// Decodes `frame`, received on a `kind` connection, if it is an `l2Book`, `bbo`,
+/// `trades` or (perpetuals only) `activeAssetCtx` message this scanner fully
 /// understands; `None` (with `out` as it was) otherwise.
 #[inline]
 pub fn decode(
+    kind: MarketKind,
     symbols: &SymbolMap,
     frame: &[u8],
     ts_recv_raw: u64,
     out: &mut EventBuf,
 ) -> Option<Decoded> {
     keep_if_accepted(out, |out, start| {
-        scan(symbols, frame, ts_recv_raw, out, start)
+        scan(kind, symbols, frame, ts_recv_raw, out, start)
     })
 }
 
@@ -39,9 +44,11 @@ enum Channel {
     L2Book,
     Bbo,
     Trades,
+    AssetCtx,
 }
 
 fn scan(
+    kind: MarketKind,
     symbols: &SymbolMap,
     frame: &[u8],
     ts_recv_raw: u64,
@@ -58,6 +65,7 @@ fn scan(
                     b"l2Book" => Channel::L2Book,
                     b"bbo" => Channel::Bbo,
                     b"trades" => Channel::Trades,
+                    b"activeAssetCtx" if kind == MarketKind::Perp => Channel::AssetCtx,
                     _ => return None,
                 });
             }
@@ -72,6 +80,7 @@ fn scan(
                         sink.book(c, channel? == Channel::Bbo, out)?
                     }
                     Channel::Trades => c.items(|c| sink.trade(c, out))?,
+                    Channel::AssetCtx => sink.asset_ctx(c, out)?,
                 }
             }
             _ => return None,
@@ -91,7 +100,7 @@ struct Sink<'a> {
 
 impl Sink<'_> {
     fn coin(self, c: &mut Cursor<'_>) -> Option<InstrumentId> {
-        self.symbols.get(std::str::from_utf8(c.string()?).ok()?)
+        self.symbols.get_bytes(c.string()?)
     }
 
     /// The `data` of `l2Book` (a snapshot header then its levels, bids then asks) or, with
@@ -214,6 +223,83 @@ impl Sink<'_> {
         })
         .ok()
     }
+
+    /// The `data` of `activeAssetCtx`, `{"coin":..,"ctx":{..}}`: its `Funding` and
+    /// `OpenInterest` events, stamped with the coin and venue time 0 (the message has
+    /// none).
+    fn asset_ctx(self, c: &mut Cursor<'_>, out: &mut EventBuf) -> Option<()> {
+        let (mut seen, mut instrument, mut ctx) = (0u32, None, None);
+        c.members(|c, key| {
+            match key {
+                b"coin" => {
+                    first_time(&mut seen, 1)?;
+                    instrument = Some(self.coin(c)?);
+                }
+                b"ctx" => {
+                    first_time(&mut seen, 1 << 1)?;
+                    ctx = Some(asset_ctx(c)?);
+                }
+                _ => return None,
+            }
+            Some(())
+        })?;
+        let (instrument, (mark, index, rate, qty)) = (instrument?, ctx?);
+        let funding = EventBody::Funding {
+            mark,
+            index,
+            rate,
+            next_funding_ms: 0,
+            fields: FUNDING_FIELDS,
+        };
+        for body in [funding, EventBody::OpenInterest { qty }] {
+            out.push(MarketEvent {
+                ts_recv_raw: self.ts_recv_raw,
+                ts_venue_ms: 0,
+                instrument,
+                body,
+            })
+            .ok()?;
+        }
+        Some(())
+    }
+}
+
+/// `ctx` of `activeAssetCtx`: `markPx`, `oraclePx`, `funding` and `openInterest`, each
+/// required; every other member (`prevDayPx`, `premium`, `impactPxs`, ..) a plain
+/// string, `null` or an array of strings under a plain key, skipped.
+fn asset_ctx(c: &mut Cursor<'_>) -> Option<(Price, Price, Rate, Qty)> {
+    let (mut seen, mut mark, mut oracle, mut funding, mut open_interest) =
+        (0u32, None, None, None, None);
+    c.members(|c, key| {
+        match key {
+            b"markPx" => {
+                first_time(&mut seen, 1)?;
+                mark = Some(c.decimal::<Price>()?);
+            }
+            b"oraclePx" => {
+                first_time(&mut seen, 1 << 1)?;
+                oracle = Some(c.decimal::<Price>()?);
+            }
+            b"funding" => {
+                first_time(&mut seen, 1 << 2)?;
+                funding = Some(c.decimal::<Rate>()?);
+            }
+            b"openInterest" => {
+                first_time(&mut seen, 1 << 3)?;
+                open_interest = Some(c.decimal::<Qty>()?);
+            }
+            other if is_plain(other) => match c.peek()? {
+                b'"' => {
+                    c.string()?;
+                }
+                b'[' => c.strings()?,
+                _ => c.null()?,
+            },
+            _ => return None,
+        }
+        Some(())
+    })?;
+    Some((mark?, oracle?, funding?, open_interest?))
 }
 
 /// `levels`: `[[bids],[asks]]`, each level pushed as sent; the number of levels.
@@ -223,7 +309,7 @@ fn book_levels(c: &mut Cursor<'_>, out: &mut EventBuf) -> Option<usize> {
     for (side, close) in [(Side::Bid, b","), (Side::Ask, b"]")] {
         c.items(|c| {
             let (price, qty) = level(c)?;
-            push_level(out, side, price, qty)?;
+            push_level(out, Stamp::default(), side, price, qty)?;
             count += 1;
             Some(())
         })?;
@@ -280,7 +366,12 @@ mod tests {
     const BTC: InstrumentId = InstrumentId(1);
 
     fn run(frame: &str) -> Option<Vec<MarketEvent>> {
-        run_fast(decode, "BTC", BTC, frame)
+        run_fast(
+            |s, f, t, o| decode(MarketKind::Perp, s, f, t, o),
+            "BTC",
+            BTC,
+            frame,
+        )
     }
 
     #[test]
@@ -346,6 +437,38 @@ mod tests {
     }
 
     #[test]
+    fn test_active_asset_ctx_on_perpetuals_only() {
+        let frame = r#"{"channel":"activeAssetCtx","data":{"coin":"BTC","ctx":{"funding":"0.00004863","openInterest":"18617460.0","prevDayPx":"0.20296","dayNtlVlm":"7665220.55613","premium":"0.00008521","oraclePx":"0.1995","markPx":"0.19963","midPx":null,"impactPxs":["0.199517","0.199725"]}}}"#;
+        let events = run(frame).unwrap();
+        assert_eq!(
+            events[0].body,
+            EventBody::Funding {
+                mark: px("0.19963"),
+                index: px("0.1995"),
+                rate: Rate::from_decimal_str("0.00004863").unwrap(),
+                next_funding_ms: 0,
+                fields: FUNDING_FIELDS,
+            }
+        );
+        assert_eq!(
+            events[1].body,
+            EventBody::OpenInterest {
+                qty: qty("18617460")
+            }
+        );
+        assert!(
+            events
+                .iter()
+                .all(|e| e.instrument == BTC && e.ts_venue_ms == 0 && e.ts_recv_raw == 4)
+        );
+        let mut symbols = SymbolMap::default();
+        symbols.insert("BTC", BTC);
+        let mut out = EventBuf::with_capacity(4);
+        let spot = decode(MarketKind::Spot, &symbols, frame.as_bytes(), 4, &mut out);
+        assert_eq!((spot, out.len()), (None, 0));
+    }
+
+    #[test]
     fn test_declines_what_it_does_not_fully_understand() {
         for frame in [
             r#"{"data":{"coin":"BTC","time":1,"levels":[[],[]]},"channel":"l2Book"}"#,
@@ -356,6 +479,10 @@ mod tests {
             r#"{"channel":"bbo","data":{"coin":"BTC","time":1,"bbo":[null,null,null]}}"#,
             r#"{"channel":"trades","data":[{"coin":"BTC","side":"X","px":"1","sz":"1","time":1,"tid":1}]}"#,
             r#"{"channel":"activeAssetCtx","data":{"coin":"BTC","ctx":{}}}"#,
+            r#"{"channel":"activeAssetCtx","data":{"coin":"BTC","ctx":{"funding":"0.0001","oraclePx":"1","markPx":"1"}}}"#,
+            r#"{"channel":"activeAssetCtx","data":{"coin":"BTC","ctx":{"funding":"0.0001","openInterest":"1","oraclePx":"1","markPx":"1","mark\u0050x":"2"}}}"#,
+            r#"{"channel":"activeAssetCtx","data":{"coin":"BTC","ctx":{"funding":"0.0001","openInterest":"1","oraclePx":"1","markPx":"1","premium":0.5}}}"#,
+            r#"{"channel":"activeAssetCtx","data":{"coin":"BTC","time":1,"ctx":{"funding":"0.0001","openInterest":"1","oraclePx":"1","markPx":"1"}}}"#,
             r#"{"channel":"pong"}"#,
             "Websocket connection established.",
         ] {

@@ -16,7 +16,7 @@
 use crate::feed::decode::Decoded;
 use crate::feed::event_buf::EventBuf;
 use crate::feed::json::{placeholder, stamp};
-use crate::feed::scan::{Cursor, first_time, keep_if_accepted};
+use crate::feed::scan::{Cursor, Stamp, first_time, keep_if_accepted};
 use crate::feed::symbols::SymbolMap;
 use crate::types::{EventBody, InstrumentId, MarketEvent, Price, Qty, Side};
 
@@ -166,11 +166,11 @@ fn book(c: &mut Cursor<'_>, snapshot: bool, ts_recv_raw: u64, out: &mut EventBuf
         match key {
             b"asks" => {
                 first_time(&mut seen, 1)?;
-                levels += c.levels(Side::Ask, true, out)?;
+                levels += c.levels(Side::Ask, true, Stamp::default(), out)?;
             }
             b"bids" => {
                 first_time(&mut seen, 1 << 1)?;
-                levels += c.levels(Side::Bid, true, out)?;
+                levels += c.levels(Side::Bid, true, Stamp::default(), out)?;
             }
             b"ts" => {
                 first_time(&mut seen, 1 << 2)?;
