@@ -36,7 +36,7 @@ pub fn ratio(numer: i128, denom: i128) -> Bps {
         return ratio_wide(numer, denom);
     }
     let shifted = n << 32;
-    let quotient = if ((shifted >> 64) as u64) < d64 {
+    let quotient = if high_half(shifted) < d64 {
         u128::from(div_128_by_64(shifted, d64))
     } else {
         u128::MAX
@@ -55,13 +55,20 @@ fn ratio_wide(numer: i128, denom: i128) -> Bps {
     Bps::from_bits(i64::try_from(bits).unwrap_or(if bits < 0 { i64::MIN } else { i64::MAX }))
 }
 
+/// The high 64 bits of `n`.
+#[inline]
+fn high_half(n: u128) -> u64 {
+    u64::try_from(n >> 64).unwrap_or(u64::MAX)
+}
+
 /// `n / d` where the quotient fits 64 bits (`n >> 64 < d`, so `d` is not zero): one
 /// hardware `div` on x86-64.
 #[inline]
 fn div_128_by_64(n: u128, d: u64) -> u64 {
-    debug_assert!(((n >> 64) as u64) < d);
+    debug_assert!(high_half(n) < d);
     #[cfg(target_arch = "x86_64")]
     {
+        let low = u64::try_from(n & u128::from(u64::MAX)).unwrap_or(0);
         let quotient: u64;
         // SAFETY: `div` divides rdx:rax by `d` and faults only when `d` is zero or the
         // quotient does not fit 64 bits; the caller guarantees rdx (n >> 64) < d, which
@@ -70,8 +77,8 @@ fn div_128_by_64(n: u128, d: u64) -> u64 {
             std::arch::asm!(
                 "div {d}",
                 d = in(reg) d,
-                inout("rax") n as u64 => quotient,
-                inout("rdx") (n >> 64) as u64 => _,
+                inout("rax") low => quotient,
+                inout("rdx") high_half(n) => _,
                 options(pure, nomem, nostack),
             );
         }
@@ -79,7 +86,7 @@ fn div_128_by_64(n: u128, d: u64) -> u64 {
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        (n / u128::from(d)) as u64
+        u64::try_from(n / u128::from(d)).unwrap_or(u64::MAX)
     }
 }
 
