@@ -14,15 +14,13 @@ use edgeline::backtest::sweep::{self, SweepSpec, run_sweep};
 use edgeline::backtest::sweep_report::Metric;
 use edgeline::backtest::{BacktestData, BacktestReport, grid};
 use edgeline::config::Config;
-use edgeline::record::tap::SNAPSHOT_CONNECTION;
-use edgeline::record::{
-    FrameKind, FrameRef, Header, RecordSettings, RecordedConnection, RecordedInstrument,
-    RecordingWriter,
-};
+use edgeline::record::{FrameKind, FrameRef, RecordSettings, RecordingWriter};
 use edgeline::replay::{InputFile, ReplayOptions, ReplayOutcome, Window, replay};
 use edgeline::runtime::{IdlePolicy, Shutdown, StopReason};
 use edgeline::telemetry::db::analytics::Reader;
-use edgeline::types::{MarketKind, Venue};
+
+#[path = "support/binance_recording.rs"]
+mod binance_recording;
 
 /// First receive time of the recording (2024-08-08T23:54Z).
 const START_NS: u64 = 1_723_161_240_000_000_000;
@@ -109,57 +107,6 @@ fn config(dir: &Path) -> Config {
     config
 }
 
-fn header() -> Header {
-    let market = |kind| RecordedConnection {
-        venue: Venue::Binance,
-        kind,
-        url: "wss://stream.binance.com:9443/stream".into(),
-        subscriptions: Vec::new(),
-    };
-    let instrument = |id, kind| RecordedInstrument {
-        id,
-        venue: Venue::Binance,
-        kind,
-        symbol: "BTCUSDT".into(),
-    };
-    Header {
-        connections: vec![market(MarketKind::Spot), market(MarketKind::Perp)],
-        instruments: vec![
-            instrument(0, MarketKind::Spot),
-            instrument(1, MarketKind::Perp),
-        ],
-    }
-}
-
-/// Each book's start: a REST snapshot far from the touch (so no deeper level ever
-/// fills), then the depth diff that bridges it.
-const BOOK_STARTS: [(u16, FrameKind, u32, &str); 4] = [
-    (
-        SNAPSHOT_CONNECTION,
-        FrameKind::Snapshot,
-        0,
-        r#"{"lastUpdateId":100,"bids":[["50000.00","1.0"]],"asks":[["70000.00","1.0"]]}"#,
-    ),
-    (
-        SNAPSHOT_CONNECTION,
-        FrameKind::Snapshot,
-        1,
-        r#"{"lastUpdateId":100,"bids":[["50000.0","1.0"]],"asks":[["70000.0","1.0"]]}"#,
-    ),
-    (
-        0,
-        FrameKind::Data,
-        0,
-        r#"{"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":1723161240000,"s":"BTCUSDT","U":100,"u":101,"b":[],"a":[]}}"#,
-    ),
-    (
-        1,
-        FrameKind::Data,
-        0,
-        r#"{"stream":"btcusdt@depth@0ms","data":{"e":"depthUpdate","E":1723161240000,"T":1723161240000,"s":"BTCUSDT","U":100,"u":101,"pu":99,"b":[],"a":[]}}"#,
-    ),
-];
-
 /// `cents` as a decimal string with `decimals` (2 or 1) places.
 fn price(cents: i64, decimals: u32) -> String {
     let scale = 10i64.pow(2 - decimals);
@@ -175,18 +122,13 @@ fn price(cents: i64, decimals: u32) -> String {
 
 /// Writes the recording of [`PATH`] into `dir`; returns the file.
 fn synthesise(dir: &Path) -> PathBuf {
-    let mut writer =
-        RecordingWriter::new(RecordSettings::new(dir.to_path_buf()), &header()).unwrap();
-    for (connection, kind, instrument, payload) in BOOK_STARTS {
-        let frame = FrameRef {
-            ts_ns: START_NS - 1_000_000,
-            connection,
-            kind,
-            instrument,
-            payload: payload.as_bytes(),
-        };
-        writer.append(&frame).unwrap();
-    }
+    let mut writer = RecordingWriter::new(
+        RecordSettings::new(dir.to_path_buf()),
+        &binance_recording::header(),
+    )
+    .unwrap();
+    // Snapshots far from the touch, so no deeper level ever fills.
+    binance_recording::write_book_starts(&mut writer, START_NS - 1_000_000, 50_000, 70_000);
     let mut i: u64 = 0;
     let mut text = String::new();
     for (tops, frames, wiggle) in PATH {
