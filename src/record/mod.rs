@@ -7,12 +7,14 @@
 //! - [`writer`]: blocks, rotation and the index, on the recorder thread;
 //! - [`index`]: the `.idx` file beside each recording;
 //! - [`reader`]: opening, seeking and reading a recording (replays, tests);
+//! - [`block_loader`]: the reader's thread that reads and decompresses blocks ahead;
 //! - [`tap`]: the feed thread's side (an SPSC byte ring, no allocation, drops counted
 //!   when full) and the recorder thread behind it.
 //!
 //! Only [`tap::RecorderTap`] touches the hot path; everything else is cold and may
 //! allocate. Nothing here reads or changes pipeline state.
 
+pub mod block_loader;
 pub mod format;
 pub mod index;
 pub mod reader;

@@ -1,6 +1,7 @@
 //! Reads recordings: the header, the block list (from the `.idx` file's valid prefix,
-//! then the block headers after it), and frames block by block, decompressing one block
-//! at a time into a reused buffer. Seeks by receive time through the block list.
+//! then the block headers after it), and frames block by block. The blocks are read and
+//! decompressed ahead on a [`BlockLoader`] thread, so walking the frames costs only the
+//! frame headers. Seeks by receive time through the block list.
 //!
 //! Damage (a torn last block after a crash, a block failing its checksum) is found while
 //! listing or loading blocks; every frame before it is still read, then
@@ -11,6 +12,7 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
+use crate::record::block_loader::{BlockLoader, LoadError};
 use crate::record::format::{
     BLOCK_HEADER_BYTES, BlockHeader, FrameRef, HEADER_TEXT_BYTES_MAX, Header, MAGIC, next_frame,
 };
@@ -33,9 +35,10 @@ pub struct RecordingReader {
     blocks: Vec<BlockEntry>,
     damage: Option<Damage>,
     next_block: usize,
-    compressed: Vec<u8>,
+    /// Loads the blocks from `next_block` on (started by the first read after opening
+    /// or seeking).
+    loader: Option<BlockLoader>,
     raw: Vec<u8>,
-    decompressor: zstd::bulk::Decompressor<'static>,
     /// Offset in `raw` of the current frame, and of the one after it.
     at: usize,
     after: usize,
@@ -69,9 +72,8 @@ impl RecordingReader {
             blocks,
             damage,
             next_block: 0,
-            compressed: Vec::new(),
+            loader: None,
             raw: Vec::new(),
-            decompressor: zstd::bulk::Decompressor::new().map_err(io)?,
             at: 0,
             after: 0,
             has_head: false,
@@ -99,6 +101,7 @@ impl RecordingReader {
     /// block that holds it).
     pub fn seek(&mut self, ts_ns: u64) {
         self.next_block = block_for_time(&self.blocks, ts_ns);
+        self.loader = None;
         self.from_ts_ns = ts_ns;
         self.raw.clear();
         self.at = 0;
@@ -162,34 +165,34 @@ impl RecordingReader {
                 None => Ok(false),
             };
         };
-        self.next_block += 1;
         let io = |path: &Path| {
             let path = path.to_path_buf();
             move |source| RecordError::Io { path, source }
         };
-        let mut head = [0u8; BLOCK_HEADER_BYTES];
-        self.file
-            .seek(SeekFrom::Start(entry.offset))
-            .map_err(io(&self.path))?;
-        self.file.read_exact(&mut head).map_err(io(&self.path))?;
-        let block = match BlockHeader::decode(&head) {
-            Ok(block) => block,
-            Err(e) => return Err(self.bad_block(entry, e)),
-        };
-        self.compressed.resize(block.compressed_len as usize, 0);
-        self.file
-            .read_exact(&mut self.compressed)
-            .map_err(io(&self.path))?;
-        if crc32fast::hash(&self.compressed) != block.crc32 {
-            return Err(self.bad_block(entry, RecordError::Corrupt("checksum mismatch".into())));
+        if self.loader.is_none() {
+            let file = self.file.try_clone().map_err(io(&self.path))?;
+            let ahead = self.blocks[self.next_block..].to_vec();
+            self.loader = Some(BlockLoader::start(file, ahead).map_err(io(&self.path))?);
         }
-        self.raw.clear();
-        self.raw.reserve(block.raw_len as usize);
-        if let Err(e) = self
-            .decompressor
-            .decompress_to_buffer(&self.compressed, &mut self.raw)
-        {
-            return Err(self.bad_block(entry, RecordError::Corrupt(e.to_string())));
+        let loader = self.loader.as_mut().expect("started above");
+        let loaded = loader.next();
+        self.next_block += 1;
+        match loaded {
+            Some(Ok(raw)) => {
+                let walked = std::mem::replace(&mut self.raw, raw);
+                loader.recycle(walked);
+            }
+            Some(Err(LoadError::Bad(e))) => return Err(self.bad_block(entry, e)),
+            Some(Err(LoadError::Io(e))) => {
+                self.loader = None;
+                return Err(io(&self.path)(e));
+            }
+            None => {
+                self.loader = None;
+                return Err(io(&self.path)(std::io::Error::other(
+                    "the block loading thread ended early",
+                )));
+            }
         }
         self.at = 0;
         self.after = 0;
@@ -198,6 +201,7 @@ impl RecordingReader {
 
     /// A damaged block: later blocks are not read.
     fn bad_block(&mut self, entry: BlockEntry, error: RecordError) -> RecordError {
+        self.loader = None;
         self.blocks.truncate(self.next_block.saturating_sub(1));
         self.damage = None;
         RecordError::Damaged {
@@ -210,6 +214,7 @@ impl RecordingReader {
 
     fn damaged(&mut self, block: usize, reason: String) -> RecordError {
         let entry = self.blocks[block];
+        self.loader = None;
         self.raw.clear();
         self.after = 0;
         self.blocks.truncate(block + 1);
@@ -419,6 +424,23 @@ mod tests {
         assert_eq!(rest, 300);
         reader.seek(u64::MAX);
         assert!(!reader.advance().unwrap());
+    }
+
+    #[test]
+    fn test_seek_back_after_reading_ahead_reads_on_from_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), 1000);
+        let mut reader = RecordingReader::open(&path).unwrap();
+        for _ in 0..900 {
+            assert!(reader.advance().unwrap());
+        }
+        reader.seek(1_000_000_000 + 10 * 1_000_000);
+        let mut next = 10;
+        while reader.advance().unwrap() {
+            assert_eq!(reader.head().unwrap().payload, &payload(next)[..]);
+            next += 1;
+        }
+        assert_eq!(next, 1000);
     }
 
     #[test]
