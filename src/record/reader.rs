@@ -26,6 +26,16 @@ enum Damage {
     Corrupt(u64, String),
 }
 
+/// The current frame's header fields and where its payload is in the block.
+#[derive(Debug, Clone)]
+struct Head {
+    ts_ns: u64,
+    connection: u16,
+    kind: format::FrameKind,
+    instrument: u32,
+    payload: std::ops::Range<usize>,
+}
+
 /// A recording open for reading.
 pub struct RecordingReader {
     path: PathBuf,
@@ -39,10 +49,10 @@ pub struct RecordingReader {
     /// or seeking).
     loader: Option<BlockLoader>,
     raw: Vec<u8>,
-    /// Offset in `raw` of the current frame, and of the one after it.
-    at: usize,
+    /// Offset in `raw` of the frame after the current one.
     after: usize,
-    has_head: bool,
+    /// The current frame, its payload as a range of `raw` (parsed once, read often).
+    head: Option<Head>,
     frames_read: u64,
     /// Frames before this receive time are skipped (seek).
     from_ts_ns: u64,
@@ -74,9 +84,8 @@ impl RecordingReader {
             next_block: 0,
             loader: None,
             raw: Vec::new(),
-            at: 0,
             after: 0,
-            has_head: false,
+            head: None,
             frames_read: 0,
             from_ts_ns: 0,
         })
@@ -104,18 +113,21 @@ impl RecordingReader {
         self.loader = None;
         self.from_ts_ns = ts_ns;
         self.raw.clear();
-        self.at = 0;
         self.after = 0;
-        self.has_head = false;
+        self.head = None;
     }
 
     /// The current frame (after a successful [`RecordingReader::advance`]).
+    #[inline]
     pub fn head(&self) -> Option<FrameRef<'_>> {
-        if !self.has_head {
-            return None;
-        }
-        let mut at = self.at;
-        next_frame(&self.raw, &mut at).ok().flatten()
+        let head = self.head.as_ref()?;
+        Some(FrameRef {
+            ts_ns: head.ts_ns,
+            connection: head.connection,
+            kind: head.kind,
+            instrument: head.instrument,
+            payload: self.raw.get(head.payload.clone())?,
+        })
     }
 
     /// Moves to the next frame: `Ok(true)` when there is one, `Ok(false)` at the end,
@@ -126,19 +138,25 @@ impl RecordingReader {
             match next_frame(&self.raw, &mut at) {
                 Ok(Some(frame)) => {
                     let skip = frame.ts_ns < self.from_ts_ns;
-                    self.at = self.after;
+                    let payload_end = at;
                     self.after = at;
                     if skip {
                         continue;
                     }
-                    self.has_head = true;
+                    self.head = Some(Head {
+                        ts_ns: frame.ts_ns,
+                        connection: frame.connection,
+                        kind: frame.kind,
+                        instrument: frame.instrument,
+                        payload: payload_end - frame.payload.len()..payload_end,
+                    });
                     self.frames_read += 1;
                     return Ok(true);
                 }
                 Ok(None) => {}
                 Err(e) => return Err(self.damaged(self.next_block - 1, e.to_string())),
             }
-            self.has_head = false;
+            self.head = None;
             if !self.load_next_block()? {
                 return Ok(false);
             }
@@ -194,7 +212,6 @@ impl RecordingReader {
                 )));
             }
         }
-        self.at = 0;
         self.after = 0;
         Ok(true)
     }
@@ -217,6 +234,7 @@ impl RecordingReader {
         self.loader = None;
         self.raw.clear();
         self.after = 0;
+        self.head = None;
         self.blocks.truncate(block + 1);
         self.next_block = block + 1;
         self.damage = None;

@@ -13,6 +13,7 @@
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::collections::binary_heap::PeekMut;
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -142,24 +143,28 @@ impl ReplayFrames {
         offset_ns <= wall_ns * pace.speed
     }
 
-    /// Moves the input whose frame was taken on to its next frame.
+    /// Moves the input whose frame was taken (the head of the merge) on to its next
+    /// frame, which takes its place in the merge in one sift.
     fn settle(&mut self) {
         let Some(index) = self.taken.take() else {
             return;
         };
-        self.heap.pop();
-        match self.inputs[index].advance() {
-            Ok(()) => {
-                if let Some((ts, _, _)) = self.inputs[index].head() {
-                    self.heap.push(Reverse((ts, index)));
-                }
-            }
+        let next_ts = match self.inputs[index].advance() {
+            Ok(()) => self.inputs[index].head().map(|(ts, _, _)| ts),
             Err(e) => {
                 log::error!("replay: {e}");
                 if let Ok(mut damage) = self.status.damage.lock() {
                     damage.push(e.to_string());
                 }
+                None
             }
+        };
+        match (next_ts, self.heap.peek_mut()) {
+            (Some(ts), Some(mut head)) => *head = Reverse((ts, index)),
+            (None, Some(head)) => {
+                PeekMut::pop(head);
+            }
+            (_, None) => {}
         }
         self.next = self.peek();
         if self.heap.is_empty() {

@@ -43,6 +43,9 @@ const fn slot(metric: Metric) -> usize {
     }
 }
 
+/// The slot of the one metric whose samples may be corrected for coordinated omission.
+const INGRESS_TO_DECISION: usize = slot(Metric::IngressToDecision);
+
 // Every slot is in range and the order matches `Metric::ALL`.
 const _: () = {
     let mut i = 0;
@@ -86,32 +89,61 @@ impl LatencyHistograms {
     /// allocates; values above [`LATENCY_HIGH_NS`] saturate.
     #[inline]
     pub fn record(&mut self, metric: Metric, ns: u64) {
+        self.record_n(slot(metric), ns, 1);
+    }
+
+    /// Records `count` equal latencies into both histograms of the metric in `slot`.
+    #[inline]
+    fn record_n(&mut self, slot: usize, ns: u64, count: u64) {
         // NB: 0 ns (mock clocks, reordered reads) is below the lowest discernible value
         // but still lands in the first bucket: hdrhistogram counts it as 0.
         match self.expected_interval_ns {
-            Some(expected) if metric == Metric::IngressToDecision => {
+            Some(expected) if slot == INGRESS_TO_DECISION => {
                 let ns = ns.min(LATENCY_HIGH_NS);
                 // Cannot fail: the value is within the histogram's bounds.
-                let _ = self.cumulative[slot(metric)].record_correct(ns, expected);
-                let _ = self.interval[slot(metric)].record_correct(ns, expected);
+                let _ = self.cumulative[slot].record_n_correct(ns, count, expected);
+                let _ = self.interval[slot].record_n_correct(ns, count, expected);
             }
             _ => {
-                self.cumulative[slot(metric)].saturating_record(ns);
-                self.interval[slot(metric)].saturating_record(ns);
+                self.cumulative[slot].saturating_record_n(ns, count);
+                self.interval[slot].saturating_record_n(ns, count);
             }
         }
     }
 
-    /// Converts a sample's raw ticks to nanoseconds with `clock` and records it.
-    #[inline]
-    pub fn record_sample(&mut self, clock: &Clock, sample: &LatencySample) {
-        let ns = match sample.metric {
-            Metric::VenueDelay(_) => clock
-                .unix_ns(sample.end_raw)
-                .saturating_sub(sample.start_raw.saturating_mul(1_000_000)),
-            _ => clock.delta_ns(sample.start_raw, sample.end_raw),
-        };
-        self.record(sample.metric, ns);
+    /// Converts each sample's raw ticks to nanoseconds with `clock` and records them;
+    /// a run of equal latencies of one metric is recorded once with its count, exactly
+    /// as recording them one by one would (a replay's stage latencies are mostly equal:
+    /// its clock stands still while a frame crosses the stages).
+    pub fn record_samples<'a>(
+        &mut self,
+        clock: &Clock,
+        samples: impl IntoIterator<Item = &'a LatencySample>,
+    ) {
+        let mut runs = [(0u64, 0u64); METRIC_COUNT];
+        for sample in samples {
+            let ns = match sample.metric {
+                Metric::VenueDelay(_) => clock
+                    .unix_ns(sample.end_raw)
+                    .saturating_sub(sample.start_raw.saturating_mul(1_000_000)),
+                _ => clock.delta_ns(sample.start_raw, sample.end_raw),
+            };
+            let slot = slot(sample.metric);
+            let (run_ns, count) = runs[slot];
+            if count > 0 && run_ns == ns {
+                runs[slot].1 += 1;
+                continue;
+            }
+            if count > 0 {
+                self.record_n(slot, run_ns, count);
+            }
+            runs[slot] = (ns, 1);
+        }
+        for (slot, (ns, count)) in runs.into_iter().enumerate() {
+            if count > 0 {
+                self.record_n(slot, ns, count);
+            }
+        }
     }
 
     /// The whole-run histogram of `metric`.
@@ -238,7 +270,7 @@ mod tests {
             start_raw: venue_ms,
             end_raw: received,
         };
-        h.record_sample(&clock, &sample);
+        h.record_samples(&clock, [&sample]);
         let s = h.summary(Metric::VenueDelay(Venue::Okx));
         assert_eq!(s.name, "venue_delay_okx");
         let ms = s.max_ns / 1_000_000;
@@ -256,12 +288,43 @@ mod tests {
                 start_raw: start,
                 end_raw: end,
             };
-            h.record_sample(&clock, &sample);
+            h.record_samples(&clock, [&sample]);
         }
         let s = h.summary(Metric::Edge);
         assert_eq!((s.name.as_str(), s.count), ("edge", 3));
         assert_eq!((s.p50_ns, s.max_ns), (1_500, 2_000));
         assert_eq!(h.summary(Metric::Feed).count, 0);
+    }
+
+    proptest::proptest! {
+        /// Runs of equal latencies recorded with their count give exactly the
+        /// histograms that recording the samples one by one gives.
+        #[test]
+        fn prop_batched_samples_record_as_one_by_one(
+            picks in proptest::collection::vec((0..METRIC_COUNT, 0u64..4, 0u64..4), 0..200)
+        ) {
+            let (clock, mock) = Clock::mock();
+            mock.increment(1_000_000_000);
+            let samples: Vec<LatencySample> = picks
+                .iter()
+                .map(|&(metric, start, gap)| LatencySample {
+                    metric: Metric::ALL[metric],
+                    start_raw: start * 100,
+                    end_raw: start * 100 + gap * 150,
+                })
+                .collect();
+            let interval = Some(std::time::Duration::from_nanos(100));
+            let mut batched = LatencyHistograms::with_expected_interval(interval).unwrap();
+            let mut one_by_one = LatencyHistograms::with_expected_interval(interval).unwrap();
+            batched.record_samples(&clock, &samples);
+            for sample in &samples {
+                one_by_one.record_samples(&clock, [sample]);
+            }
+            for metric in Metric::ALL {
+                proptest::prop_assert!(batched.cumulative(metric) == one_by_one.cumulative(metric));
+                proptest::prop_assert!(batched.interval(metric) == one_by_one.interval(metric));
+            }
+        }
     }
 
     #[test]

@@ -327,9 +327,8 @@ impl TelemetryStage {
                 continue;
             };
             let (head, tail) = chunk.as_slices();
-            for sample in head.iter().chain(tail) {
-                self.histograms.record_sample(&self.clock, sample);
-            }
+            self.histograms
+                .record_samples(&self.clock, head.iter().chain(tail));
             drained += chunk.len();
             chunk.commit_all();
         }
