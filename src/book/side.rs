@@ -62,10 +62,21 @@ impl BookSide {
         }
     }
 
-    /// Index of `price`, or where it would be inserted.
+    /// Index of `price`, or where it would be inserted. The touch is looked at first:
+    /// most changes are at it or better (top-of-book streams), and they then cost one
+    /// compare instead of a binary search through the whole side.
     #[inline]
     fn search(&self, price: Price) -> Result<usize, usize> {
         let key = self.key(price);
+        if let Some(best) = self.levels.last() {
+            let best_key = self.key(best.price);
+            if key > best_key {
+                return Err(self.levels.len());
+            }
+            if key == best_key {
+                return Ok(self.levels.len() - 1);
+            }
+        }
         self.levels
             .binary_search_by_key(&key, |l| self.key(l.price))
     }
