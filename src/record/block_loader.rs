@@ -106,7 +106,13 @@ fn load_all(
         let Ok(mut raw) = spare.recv() else {
             return;
         };
-        let result = load(&mut file, &mut decompressor, entry, &mut compressed, &mut raw);
+        let result = load(
+            &mut file,
+            &mut decompressor,
+            entry,
+            &mut compressed,
+            &mut raw,
+        );
         let failed = result.is_err();
         if loaded.send(result.map(|()| raw)).is_err() || failed {
             return;
