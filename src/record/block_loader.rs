@@ -35,7 +35,7 @@ pub enum LoadError {
 /// One block, decompressed, or why it is not.
 type Loaded = Result<Vec<u8>, LoadError>;
 
-/// The loading thread's handle: blocks come out of [`BlockLoader::next`] in order; a
+/// The loading thread's handle: blocks come out of [`BlockLoader::next_block`] in order; a
 /// walked buffer goes back with [`BlockLoader::recycle`]. Dropping it stops the thread.
 pub struct BlockLoader {
     loaded: Option<Receiver<Loaded>>,
@@ -63,7 +63,7 @@ impl BlockLoader {
 
     /// The next block, waiting for it; `None` once the thread has ended (after the last
     /// block or after an error).
-    pub fn next(&mut self) -> Option<Loaded> {
+    pub fn next_block(&mut self) -> Option<Loaded> {
         self.loaded.as_ref()?.recv().ok()
     }
 

@@ -193,7 +193,7 @@ impl RecordingReader {
             self.loader = Some(BlockLoader::start(file, ahead).map_err(io(&self.path))?);
         }
         let loader = self.loader.as_mut().expect("started above");
-        let loaded = loader.next();
+        let loaded = loader.next_block();
         self.next_block += 1;
         match loaded {
             Some(Ok(raw)) => {
