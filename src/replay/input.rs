@@ -4,8 +4,9 @@
 //! REST snapshots, at an instrument. Frames of markets or instruments the configuration
 //! does not have are skipped (said once in the log).
 //!
-//! Cold path: runs on the replay thread; advancing a recording decompresses its next
-//! block when the current one is used up.
+//! Cold path: runs on the replay thread; advancing a recording past its current block
+//! takes the next one, read and decompressed ahead by the recording's
+//! [`crate::record::block_loader`] thread.
 
 use std::path::{Path, PathBuf};
 
