@@ -381,11 +381,14 @@ impl RiskEngine {
             return BreakerEvent::DailyLoss(self.cfg.daily_loss_action);
         }
         let drawdown = self.peak_equity_raw - equity_raw;
-        let limit =
-            self.peak_equity_raw * i128::from(self.cfg.drawdown_max_bps) / i128::from(BPS_ONE);
-        if !self.drawdown_halted && drawdown > 0 && drawdown >= limit {
-            self.drawdown_halted = true;
-            return BreakerEvent::Drawdown;
+        // The limit (a 128-bit division) only matters below the peak.
+        if !self.drawdown_halted && drawdown > 0 {
+            let limit =
+                self.peak_equity_raw * i128::from(self.cfg.drawdown_max_bps) / i128::from(BPS_ONE);
+            if drawdown >= limit {
+                self.drawdown_halted = true;
+                return BreakerEvent::Drawdown;
+            }
         }
         BreakerEvent::None
     }

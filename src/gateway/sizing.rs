@@ -112,6 +112,8 @@ pub struct AtrTracker {
     fast_bars: u32,
     slow_bars: u32,
     bar: u64,
+    /// Start of bar `bar` (`bar * bar_ns`; meaningless before the first mid).
+    bar_start_ns: u64,
     high: i64,
     low: i64,
     fast: Bps,
@@ -130,6 +132,7 @@ impl AtrTracker {
             fast_bars: fast_bars.max(1),
             slow_bars: slow_bars.max(1),
             bar: u64::MAX,
+            bar_start_ns: 0,
             high: 0,
             low: 0,
             fast: Bps::ZERO,
@@ -140,12 +143,21 @@ impl AtrTracker {
 
     /// Feeds a mid price at `now_ns`; a bar closes when a mid of a later bar arrives.
     pub fn on_mid(&mut self, now_ns: u64, mid: Price) {
-        let bar = now_ns / self.bar_ns;
+        // Within the current bar's span no division is needed to know the bar.
+        let in_bar = self.bar != u64::MAX
+            && now_ns >= self.bar_start_ns
+            && now_ns - self.bar_start_ns < self.bar_ns;
+        let bar = if in_bar {
+            self.bar
+        } else {
+            now_ns / self.bar_ns
+        };
         if bar != self.bar {
             if self.bar != u64::MAX {
                 self.close_bar();
             }
             self.bar = bar;
+            self.bar_start_ns = bar * self.bar_ns;
             self.high = mid.raw();
             self.low = mid.raw();
         }
@@ -531,6 +543,42 @@ mod tests {
             s.record_trade(usd(10));
         }
         assert_eq!(s.target_notional_raw(&request(90)), usd(2_000));
+    }
+
+    /// The bar found by division on every mid, as before the in-bar shortcut.
+    fn on_mid_by_division(atr: &mut AtrTracker, now_ns: u64, mid: Price) {
+        let bar = now_ns / atr.bar_ns;
+        if bar != atr.bar {
+            if atr.bar != u64::MAX {
+                atr.close_bar();
+            }
+            atr.bar = bar;
+            atr.high = mid.raw();
+            atr.low = mid.raw();
+        }
+        atr.high = atr.high.max(mid.raw());
+        atr.low = atr.low.min(mid.raw());
+    }
+
+    proptest::proptest! {
+        /// The in-bar shortcut finds the same bars as a division on every mid, with
+        /// times in any order.
+        #[test]
+        fn prop_atr_bars_as_by_division(
+            bar_ns in 1u64..50,
+            mids in proptest::collection::vec((0u64..500, 900_000i64..1_100_000), 0..100),
+        ) {
+            let mut fast = AtrTracker::new(bar_ns, 2, 8);
+            let mut divided = AtrTracker::new(bar_ns, 2, 8);
+            for (now_ns, mid) in mids {
+                fast.on_mid(now_ns, Price::from_raw(mid));
+                on_mid_by_division(&mut divided, now_ns, Price::from_raw(mid));
+                proptest::prop_assert_eq!(
+                    (fast.bar, fast.high, fast.low, fast.fast, fast.slow, fast.bars_seen),
+                    (divided.bar, divided.high, divided.low, divided.fast, divided.slow, divided.bars_seen)
+                );
+            }
+        }
     }
 
     #[test]
