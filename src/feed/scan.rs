@@ -305,7 +305,10 @@ fn eight_digits(lanes: u64) -> u64 {
 }
 
 /// A position in the frame. Every method either consumes exactly what it expects or
-/// returns `None` (the whole frame is then declined).
+/// returns `None` (the whole frame is then declined). A copy is a saved position: a
+/// scanner that tries a message's usual key order first goes back to it to read the
+/// same bytes in any order.
+#[derive(Clone, Copy)]
 pub struct Cursor<'a> {
     b: &'a [u8],
     i: usize,

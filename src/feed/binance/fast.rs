@@ -3,6 +3,9 @@
 //! the combined-stream envelope), writing fixed-point events straight into the caller's
 //! [`EventBuf`].
 //!
+//! A `bookTicker` in the venue's own key order is read as one literal sequence; every
+//! other message (and a `bookTicker` in any other order) member by member.
+//!
 //! It accepts only what it fully understands and declines everything else (returns
 //! `None`), so the generic sonic-rs decoder in [`super::decode`] stays the one judge of
 //! every other message and of every error. "Understands" is strict: an object of known
@@ -17,7 +20,7 @@ use crate::feed::event_buf::EventBuf;
 use crate::feed::json::{placeholder, stamp};
 use crate::feed::scan::{Cursor, Stamp, first_time, keep_if_accepted};
 use crate::feed::symbols::SymbolMap;
-use crate::types::{EventBody, FundingFields, InstrumentId, Price, Qty, Rate, Side};
+use crate::types::{EventBody, FundingFields, InstrumentId, MarketEvent, Price, Qty, Rate, Side};
 
 /// Decodes `frame` if it is a stream message this scanner fully understands; `None`
 /// (with `out` as it was) otherwise.
@@ -45,14 +48,25 @@ fn scan(
         levels_stamped: true,
         ..Fields::default()
     };
-    if frame.starts_with(b"{\"stream\":\"") {
+    let enveloped = frame.starts_with(b"{\"stream\":\"");
+    if enveloped {
         c.lit(b"{\"stream\":")?;
         c.string()?;
         c.lit(b",\"data\":")?;
-        message(&mut c, symbols, ts_recv_raw, out, &mut f)?;
+    }
+    let saved = c;
+    if let Some(event) = book_ticker_in_order(&mut c, symbols, ts_recv_raw) {
+        if enveloped {
+            c.lit(b"}")?;
+        }
+        c.end()?;
+        out.push(event).ok()?;
+        return Some(Decoded::Events(1));
+    }
+    c = saved;
+    message(&mut c, symbols, ts_recv_raw, out, &mut f)?;
+    if enveloped {
         c.lit(b"}")?;
-    } else {
-        message(&mut c, symbols, ts_recv_raw, out, &mut f)?;
     }
     c.end()?;
     let body = match f.kind {
@@ -129,6 +143,53 @@ fn scan(
         }
     }
     Some(Decoded::Events(out.len() - start))
+}
+
+/// A `bookTicker` in the key order Binance sends it, read as one literal sequence: spot
+/// `{"u":..,"s":..,"b":..,"B":..,"a":..,"A":..}`, futures the same with `"e":"bookTicker"`
+/// first and `"T"`, `"E"` last. `None` for anything else, which [`message`] then reads
+/// member by member in any order (to the same event).
+#[inline]
+fn book_ticker_in_order(
+    c: &mut Cursor<'_>,
+    symbols: &SymbolMap,
+    ts_recv_raw: u64,
+) -> Option<MarketEvent> {
+    let futures = c.lit(b"{\"e\":\"bookTicker\",\"u\":").is_some();
+    if !futures {
+        c.lit(b"{\"u\":")?;
+    }
+    let update_id = c.uint()?;
+    c.lit(b",\"s\":")?;
+    let instrument = symbols.get_bytes(c.string()?)?;
+    c.lit(b",\"b\":")?;
+    let bid = c.decimal::<Price>()?;
+    c.lit(b",\"B\":")?;
+    let bid_qty = c.decimal::<Qty>()?;
+    c.lit(b",\"a\":")?;
+    let ask = c.decimal::<Price>()?;
+    c.lit(b",\"A\":")?;
+    let ask_qty = c.decimal::<Qty>()?;
+    let mut ts_venue_ms = 0;
+    if futures {
+        c.lit(b",\"T\":")?;
+        c.uint()?;
+        c.lit(b",\"E\":")?;
+        ts_venue_ms = c.uint()?;
+    }
+    c.lit(b"}")?;
+    Some(MarketEvent {
+        ts_recv_raw,
+        ts_venue_ms,
+        instrument,
+        body: EventBody::TopOfBook {
+            bid,
+            bid_qty,
+            ask,
+            ask_qty,
+            update_id,
+        },
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -351,6 +412,22 @@ mod tests {
                 update_id: 50_093_239_212,
             }
         );
+    }
+
+    #[test]
+    fn test_book_ticker_in_any_key_order_is_the_same_event() {
+        let usual = r#"{"e":"bookTicker","u":5123107839020,"s":"BTCUSDT","b":"61800.20","B":"2.507","a":"61800.30","A":"2.510","T":1723161256313,"E":1723161256314}"#;
+        let shuffled = r#"{"E":1723161256314,"A":"2.510","s":"BTCUSDT","e":"bookTicker","b":"61800.20","T":1723161256313,"u":5123107839020,"a":"61800.30","B":"2.507"}"#;
+        let events = run(usual).unwrap();
+        assert_eq!(events, run(shuffled).unwrap());
+        assert_eq!(events[0].ts_venue_ms, 1_723_161_256_314);
+        let spot = r#"{"u":7,"s":"BTCUSDT","b":"1.5","B":"2","a":"1.6","A":"3"}"#;
+        let spot_shuffled = r#"{"b":"1.5","B":"2","a":"1.6","A":"3","u":7,"s":"BTCUSDT"}"#;
+        assert_eq!(run(spot).unwrap(), run(spot_shuffled).unwrap());
+        // Cut short, an unknown symbol or a key too many: declined either way.
+        assert!(run(&usual[..usual.len() - 1]).is_none());
+        assert!(run(&usual.replace("BTCUSDT", "ETHUSDT")).is_none());
+        assert!(run(&spot.replace("}", r#","x":1}"#)).is_none());
     }
 
     #[test]
