@@ -50,13 +50,21 @@ const DATA: u32 = 1 << 5;
 /// The channel a `topic` names (its part before the first `.`), as the generic decoder
 /// reads it on a `kind` connection; `None` for the channels this scanner leaves alone.
 fn channel(kind: MarketKind, topic: &[u8]) -> Option<Channel> {
-    let name = topic.split(|&b| b == b'.').next()?;
-    match name {
-        b"orderbook" => Some(Channel::Book),
-        b"publicTrade" => Some(Channel::Trade),
-        b"tickers" if kind == MarketKind::Perp => Some(Channel::Ticker),
-        b"tickers" => Some(Channel::SpotTicker),
-        _ => None,
+    let names = |name: &[u8]| {
+        topic.starts_with(name) && topic.get(name.len()).is_none_or(|&b| b == b'.')
+    };
+    if names(b"orderbook") {
+        Some(Channel::Book)
+    } else if names(b"publicTrade") {
+        Some(Channel::Trade)
+    } else if names(b"tickers") {
+        Some(if kind == MarketKind::Perp {
+            Channel::Ticker
+        } else {
+            Channel::SpotTicker
+        })
+    } else {
+        None
     }
 }
 
@@ -92,30 +100,33 @@ fn scan(
         (0u32, None, None, None, None);
     c.lit(b"{\"")?;
     loop {
-        let bit = match c.key()? {
-            b"topic" => TOPIC,
-            b"type" => TYPE,
-            b"ts" => TS,
-            b"cts" => CTS,
-            b"cs" => CS,
-            b"data" => DATA,
-            _ => return None,
-        };
-        first_time(&mut seen, bit)?;
-        match bit {
-            TOPIC => channel_read = Some(channel(kind, c.string()?)?),
-            TYPE => {
+        match c.key()? {
+            b"topic" => {
+                first_time(&mut seen, TOPIC)?;
+                channel_read = Some(channel(kind, c.string()?)?);
+            }
+            b"type" => {
+                first_time(&mut seen, TYPE)?;
                 snapshot = Some(match c.string()? {
                     b"snapshot" => true,
                     b"delta" => false,
                     _ => return None,
                 });
             }
-            TS => ts_ms = Some(c.uint()?),
-            CTS | CS => {
+            b"ts" => {
+                first_time(&mut seen, TS)?;
+                ts_ms = Some(c.uint()?);
+            }
+            b"cts" => {
+                first_time(&mut seen, CTS)?;
                 c.uint()?;
             }
-            _ => {
+            b"cs" => {
+                first_time(&mut seen, CS)?;
+                c.uint()?;
+            }
+            b"data" => {
+                first_time(&mut seen, DATA)?;
                 data = Some(match channel_read? {
                     Channel::Book => {
                         out.push(placeholder(ts_recv_raw)).ok()?;
@@ -137,6 +148,7 @@ fn scan(
                     }
                 });
             }
+            _ => return None,
         }
         if !c.more_keys()? {
             break;

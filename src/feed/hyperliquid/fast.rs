@@ -18,7 +18,7 @@
 use crate::feed::decode::Decoded;
 use crate::feed::event_buf::EventBuf;
 use crate::feed::hyperliquid::decode::FUNDING_FIELDS;
-use crate::feed::json::{placeholder, stamp};
+use crate::feed::json::{self, placeholder};
 use crate::feed::scan::{Cursor, Stamp, first_time, is_plain, keep_if_accepted, push_level};
 use crate::feed::symbols::SymbolMap;
 use crate::types::{EventBody, InstrumentId, MarketEvent, MarketKind, Price, Qty, Rate, Side};
@@ -104,7 +104,11 @@ impl Sink<'_> {
     }
 
     /// The `data` of `l2Book` (a snapshot header then its levels, bids then asks) or, with
-    /// `bbo` set, of `bbo` (a top of book when both sides are there, else nothing).
+    /// `bbo` set, of `bbo` (a top of book when both sides are there, else nothing). The
+    /// levels are written with their final stamp when `coin` came before them and the
+    /// time is known: read before them, or else the `"time":<digits>}}` the frame ends
+    /// with (every `l2Book` recording ends so), then checked against the `time` read in
+    /// order; otherwise they are stamped once the whole object is read.
     fn book(self, c: &mut Cursor<'_>, bbo: bool, out: &mut EventBuf) -> Option<()> {
         let at = out.len();
         if !bbo {
@@ -112,6 +116,8 @@ impl Sink<'_> {
         }
         let (mut seen, mut instrument, mut time_ms, mut levels, mut top) =
             (0u32, None, None, None, None);
+        // The venue time the levels were written with, if they were stamped.
+        let mut levels_time = None;
         c.members(|c, key| {
             match key {
                 b"coin" => {
@@ -124,7 +130,18 @@ impl Sink<'_> {
                 }
                 b"levels" if !bbo => {
                     first_time(&mut seen, 1 << 2)?;
-                    levels = Some(book_levels(c, out)?);
+                    let stamp = match (instrument, time_ms.or_else(|| trailing_time(c.frame()))) {
+                        (Some(instrument), Some(ts_venue_ms)) => {
+                            levels_time = Some(ts_venue_ms);
+                            Stamp {
+                                ts_recv_raw: self.ts_recv_raw,
+                                ts_venue_ms,
+                                instrument,
+                            }
+                        }
+                        _ => Stamp::default(),
+                    };
+                    levels = Some(book_levels(c, stamp, out)?);
                 }
                 b"bbo" if bbo => {
                     first_time(&mut seen, 1 << 3)?;
@@ -134,32 +151,41 @@ impl Sink<'_> {
             }
             Some(())
         })?;
-        let (instrument, time_ms) = (instrument?, time_ms?);
+        let stamp = Stamp {
+            ts_recv_raw: self.ts_recv_raw,
+            ts_venue_ms: time_ms?,
+            instrument: instrument?,
+        };
         if bbo {
             if let [Some((bid, bid_qty)), Some((ask, ask_qty))] = top? {
-                out.push(MarketEvent {
-                    body: EventBody::TopOfBook {
-                        bid,
-                        bid_qty,
-                        ask,
-                        ask_qty,
-                        update_id: time_ms,
-                    },
-                    ..placeholder(self.ts_recv_raw)
-                })
+                out.push(stamp.event(EventBody::TopOfBook {
+                    bid,
+                    bid_qty,
+                    ask,
+                    ask_qty,
+                    update_id: stamp.ts_venue_ms,
+                }))
                 .ok()?;
             }
-        } else {
-            out.tail_mut(at)[0].body = EventBody::DepthBegin {
-                first_update_id: time_ms,
-                last_update_id: time_ms,
-                prev_update_id: 0,
-                levels: u16::try_from(levels?).ok()?,
-                snapshot: true,
-                checksum: None,
-            };
+            return Some(());
         }
-        stamp(out, at, self.ts_recv_raw, time_ms, instrument);
+        out.tail_mut(at)[0] = stamp.event(EventBody::DepthBegin {
+            first_update_id: stamp.ts_venue_ms,
+            last_update_id: stamp.ts_venue_ms,
+            prev_update_id: 0,
+            levels: u16::try_from(levels?).ok()?,
+            snapshot: true,
+            checksum: None,
+        });
+        if levels_time != Some(stamp.ts_venue_ms) {
+            json::stamp(
+                out,
+                at + 1,
+                stamp.ts_recv_raw,
+                stamp.ts_venue_ms,
+                stamp.instrument,
+            );
+        }
         Some(())
     }
 
@@ -302,20 +328,35 @@ fn asset_ctx(c: &mut Cursor<'_>) -> Option<(Price, Price, Rate, Qty)> {
     Some((mark?, oracle?, funding?, open_interest?))
 }
 
-/// `levels`: `[[bids],[asks]]`, each level pushed as sent; the number of levels.
-fn book_levels(c: &mut Cursor<'_>, out: &mut EventBuf) -> Option<usize> {
+/// `levels`: `[[bids],[asks]]`, each level pushed as sent, stamped with `stamp`; the
+/// number of levels.
+fn book_levels(c: &mut Cursor<'_>, stamp: Stamp, out: &mut EventBuf) -> Option<usize> {
     let mut count = 0;
     c.lit(b"[")?;
     for (side, close) in [(Side::Bid, b","), (Side::Ask, b"]")] {
         c.items(|c| {
             let (price, qty) = level(c)?;
-            push_level(out, Stamp::default(), side, price, qty)?;
+            push_level(out, stamp, side, price, qty)?;
             count += 1;
             Some(())
         })?;
         c.lit(close)?;
     }
     Some(count)
+}
+
+/// The venue time an `l2Book` frame ends with, `"time":<digits>}}` (its last member,
+/// `data` closing with the frame); `None` when it ends otherwise. Read ahead of the
+/// levels, so only trusted once the `time` read in order agrees.
+fn trailing_time(frame: &[u8]) -> Option<u64> {
+    let body = frame.strip_suffix(b"}}")?;
+    let digits = body.iter().rev().take_while(|b| b.is_ascii_digit()).count();
+    let at = body.len() - digits;
+    body[..at].ends_with(b"\"time\":").then_some(())?;
+    let mut c = Cursor::new(&body[at..]);
+    let time = c.uint()?;
+    c.end()?;
+    Some(time)
 }
 
 /// `bbo`: `[bid, ask]`, each a level or `null`; a shorter array leaves the missing side
@@ -334,8 +375,15 @@ fn best_levels(c: &mut Cursor<'_>) -> Option<[Option<(Price, Qty)>; 2]> {
     Some(sides)
 }
 
-/// One `{"px":..,"sz":..,"n":..}` level (`n`, the order count, is not kept).
+/// One `{"px":..,"sz":..,"n":..}` level (`n`, the order count, is not kept): in one of
+/// the two key orders the venue sends (`n`, `px`, `sz` or `px`, `sz`, `n`) read as one
+/// literal sequence, else member by member in any order.
 fn level(c: &mut Cursor<'_>) -> Option<(Price, Qty)> {
+    let saved = *c;
+    if let Some(level) = level_in_order(c) {
+        return Some(level);
+    }
+    *c = saved;
     let (mut seen, mut price, mut qty) = (0u32, None, None);
     c.members(|c, key| {
         match key {
@@ -356,6 +404,28 @@ fn level(c: &mut Cursor<'_>) -> Option<(Price, Qty)> {
         Some(())
     })?;
     Some((price?, qty?))
+}
+
+/// [`level`] in the venue's key orders: `{"n":..,"px":..,"sz":..}` or
+/// `{"px":..,"sz":..,"n":..}`, exactly; `None` for anything else.
+#[inline]
+fn level_in_order(c: &mut Cursor<'_>) -> Option<(Price, Qty)> {
+    let n_first = c.lit(b"{\"n\":").is_some();
+    if n_first {
+        c.uint()?;
+        c.lit(b",\"px\":")?;
+    } else {
+        c.lit(b"{\"px\":")?;
+    }
+    let price = c.decimal::<Price>()?;
+    c.lit(b",\"sz\":")?;
+    let qty = c.decimal::<Qty>()?;
+    if !n_first {
+        c.lit(b",\"n\":")?;
+        c.uint()?;
+    }
+    c.lit(b"}")?;
+    Some((price, qty))
 }
 
 #[cfg(test)]
