@@ -271,15 +271,88 @@ fn symbol(c: &mut Cursor<'_>, symbols: &SymbolMap) -> Option<InstrumentId> {
 }
 
 /// One trade of `publicTrade`, `{"T":..,"s":..,"S":..,"v":..,"p":..,"i":..}` plus the
-/// skipped `L`, `BT`, `RPI` and `seq`, pushed complete (its own time `T`).
+/// skipped `L`, `BT`, `RPI` and `seq`, pushed complete (its own time `T`): in the linear
+/// stream's key order read as one literal sequence ([`trade_in_order`]), else member by
+/// member in any order.
 fn trade(
     c: &mut Cursor<'_>,
     symbols: &SymbolMap,
     ts_recv_raw: u64,
     out: &mut EventBuf,
 ) -> Option<()> {
+    let saved = *c;
+    let trade = match trade_in_order(c, symbols) {
+        Some(trade) => trade,
+        None => {
+            *c = saved;
+            trade_any_order(c, symbols)?
+        }
+    };
+    out.push(MarketEvent {
+        ts_recv_raw,
+        ts_venue_ms: trade.time_ms,
+        instrument: trade.instrument,
+        body: EventBody::Trade {
+            price: trade.price,
+            qty: trade.qty,
+            aggressor: trade.aggressor,
+            trade_id: trade.trade_id,
+        },
+    })
+    .ok()
+}
+
+/// What a trade carries.
+struct Trade {
+    time_ms: u64,
+    instrument: InstrumentId,
+    aggressor: Side,
+    qty: Qty,
+    price: Price,
+    trade_id: u64,
+}
+
+/// [`trade`] in the linear stream's key order, exactly: `T`, `s`, `S`, `v`, `p`, `L`,
+/// `i`, `BT`, then `RPI` and `seq` or not; `None` for anything else.
+#[inline]
+fn trade_in_order(c: &mut Cursor<'_>, symbols: &SymbolMap) -> Option<Trade> {
+    c.lit(b"{\"T\":")?;
+    let time_ms = c.uint()?;
+    c.lit(b",\"s\":")?;
+    let instrument = symbol(c, symbols)?;
+    c.lit(b",\"S\":")?;
+    let aggressor = aggressor(c)?;
+    c.lit(b",\"v\":")?;
+    let qty = c.decimal::<Qty>()?;
+    c.lit(b",\"p\":")?;
+    let price = c.decimal::<Price>()?;
+    c.lit(b",\"L\":")?;
+    c.string()?;
+    c.lit(b",\"i\":")?;
+    let trade_id = trade_id(c)?;
+    c.lit(b",\"BT\":")?;
+    c.boolean()?;
+    if c.lit(b",\"RPI\":").is_some() {
+        c.boolean()?;
+    }
+    if c.lit(b",\"seq\":").is_some() {
+        c.uint()?;
+    }
+    c.lit(b"}")?;
+    Some(Trade {
+        time_ms,
+        instrument,
+        aggressor,
+        qty,
+        price,
+        trade_id,
+    })
+}
+
+/// [`trade`] member by member, its keys in any order, each at most once.
+fn trade_any_order(c: &mut Cursor<'_>, symbols: &SymbolMap) -> Option<Trade> {
     let mut seen = 0u32;
-    let (mut time_ms, mut instrument, mut aggressor, mut qty, mut price, mut trade_id) =
+    let (mut time_ms, mut instrument, mut aggressor_read, mut qty, mut price, mut id) =
         (None, None, None, None, None, None);
     c.members(|c, key| {
         match key {
@@ -293,11 +366,7 @@ fn trade(
             }
             b"S" => {
                 first_time(&mut seen, 1 << 2)?;
-                aggressor = Some(match c.string()? {
-                    b"Buy" => Side::Bid,
-                    b"Sell" => Side::Ask,
-                    _ => return None,
-                });
+                aggressor_read = Some(aggressor(c)?);
             }
             b"v" => {
                 first_time(&mut seen, 1 << 3)?;
@@ -309,7 +378,7 @@ fn trade(
             }
             b"i" => {
                 first_time(&mut seen, 1 << 5)?;
-                trade_id = Some(numeric_id(std::str::from_utf8(c.string()?).ok()?));
+                id = Some(trade_id(c)?);
             }
             b"L" => {
                 first_time(&mut seen, 1 << 6)?;
@@ -331,18 +400,28 @@ fn trade(
         }
         Some(())
     })?;
-    out.push(MarketEvent {
-        ts_recv_raw,
-        ts_venue_ms: time_ms?,
+    Some(Trade {
+        time_ms: time_ms?,
         instrument: instrument?,
-        body: EventBody::Trade {
-            price: price?,
-            qty: qty?,
-            aggressor: aggressor?,
-            trade_id: trade_id?,
-        },
+        aggressor: aggressor_read?,
+        qty: qty?,
+        price: price?,
+        trade_id: id?,
     })
-    .ok()
+}
+
+/// A trade's `S`: `Buy` (the buyer took) or `Sell`.
+fn aggressor(c: &mut Cursor<'_>) -> Option<Side> {
+    match c.string()? {
+        b"Buy" => Some(Side::Bid),
+        b"Sell" => Some(Side::Ask),
+        _ => None,
+    }
+}
+
+/// A trade's `i`, as the generic decoder reads it ([`numeric_id`]).
+fn trade_id(c: &mut Cursor<'_>) -> Option<u64> {
+    Some(numeric_id(std::str::from_utf8(c.string()?).ok()?))
 }
 
 /// The `tickers` fields the generic decoder reads; `None` when absent or `""`.

@@ -189,8 +189,66 @@ impl Sink<'_> {
         Some(())
     }
 
-    /// One trade of `trades`, pushed stamped with its own `coin` and `time`.
+    /// One trade of `trades`, pushed stamped with its own `coin` and `time`: in one of
+    /// the venue's two key orders read as one literal sequence ([`Sink::trade_in_order`]),
+    /// else member by member in any order.
     fn trade(self, c: &mut Cursor<'_>, out: &mut EventBuf) -> Option<()> {
+        let saved = *c;
+        let (stamp, body) = match self.trade_in_order(c) {
+            Some(trade) => trade,
+            None => {
+                *c = saved;
+                self.trade_any_order(c)?
+            }
+        };
+        out.push(stamp.event(body)).ok()
+    }
+
+    /// [`Sink::trade`] in the venue's key orders, exactly: `coin`, `hash`, `px`, `side`,
+    /// `sz`, `tid`, `time` (sorted, the node's recordings) or `coin`, `side`, `px`, `sz`,
+    /// `time`, `hash`, `tid` (the API's), either followed by `users` or not; `None` for
+    /// anything else.
+    #[inline]
+    fn trade_in_order(self, c: &mut Cursor<'_>) -> Option<(Stamp, EventBody)> {
+        c.lit(b"{\"coin\":")?;
+        let instrument = self.coin(c)?;
+        let (aggressor, price, qty, time_ms, trade_id);
+        if c.lit(b",\"hash\":").is_some() {
+            c.string()?;
+            c.lit(b",\"px\":")?;
+            price = c.decimal::<Price>()?;
+            c.lit(b",\"side\":")?;
+            aggressor = side(c)?;
+            c.lit(b",\"sz\":")?;
+            qty = c.decimal::<Qty>()?;
+            c.lit(b",\"tid\":")?;
+            trade_id = c.uint()?;
+            c.lit(b",\"time\":")?;
+            time_ms = c.uint()?;
+        } else {
+            c.lit(b",\"side\":")?;
+            aggressor = side(c)?;
+            c.lit(b",\"px\":")?;
+            price = c.decimal::<Price>()?;
+            c.lit(b",\"sz\":")?;
+            qty = c.decimal::<Qty>()?;
+            c.lit(b",\"time\":")?;
+            time_ms = c.uint()?;
+            c.lit(b",\"hash\":")?;
+            c.string()?;
+            c.lit(b",\"tid\":")?;
+            trade_id = c.uint()?;
+        }
+        if c.lit(b",\"users\":").is_some() {
+            c.strings()?;
+        }
+        c.lit(b"}")?;
+        Some(self.trade_event(instrument, time_ms, price, qty, aggressor, trade_id))
+    }
+
+    /// [`Sink::trade`] member by member: the keys of [`Sink::trade_in_order`] in any
+    /// order, each at most once, `users` optional.
+    fn trade_any_order(self, c: &mut Cursor<'_>) -> Option<(Stamp, EventBody)> {
         let mut seen = 0u32;
         let (mut instrument, mut aggressor, mut price, mut qty, mut time_ms, mut trade_id) =
             (None, None, None, None, None, None);
@@ -202,11 +260,7 @@ impl Sink<'_> {
                 }
                 b"side" => {
                     first_time(&mut seen, 1 << 1)?;
-                    aggressor = Some(match c.string()? {
-                        b"B" => Side::Bid,
-                        b"A" => Side::Ask,
-                        _ => return None,
-                    });
+                    aggressor = Some(side(c)?);
                 }
                 b"px" => {
                     first_time(&mut seen, 1 << 2)?;
@@ -236,18 +290,38 @@ impl Sink<'_> {
             }
             Some(())
         })?;
-        out.push(MarketEvent {
+        Some(self.trade_event(
+            instrument?,
+            time_ms?,
+            price?,
+            qty?,
+            aggressor?,
+            trade_id?,
+        ))
+    }
+
+    /// A trade's stamp (its own coin and time) and body.
+    fn trade_event(
+        self,
+        instrument: InstrumentId,
+        ts_venue_ms: u64,
+        price: Price,
+        qty: Qty,
+        aggressor: Side,
+        trade_id: u64,
+    ) -> (Stamp, EventBody) {
+        let stamp = Stamp {
             ts_recv_raw: self.ts_recv_raw,
-            ts_venue_ms: time_ms?,
-            instrument: instrument?,
-            body: EventBody::Trade {
-                price: price?,
-                qty: qty?,
-                aggressor: aggressor?,
-                trade_id: trade_id?,
-            },
-        })
-        .ok()
+            ts_venue_ms,
+            instrument,
+        };
+        let body = EventBody::Trade {
+            price,
+            qty,
+            aggressor,
+            trade_id,
+        };
+        (stamp, body)
     }
 
     /// The `data` of `activeAssetCtx`, `{"coin":..,"ctx":{..}}`: its `Funding` and
@@ -326,6 +400,15 @@ fn asset_ctx(c: &mut Cursor<'_>) -> Option<(Price, Price, Rate, Qty)> {
         Some(())
     })?;
     Some((mark?, oracle?, funding?, open_interest?))
+}
+
+/// A trade's `side`: `"B"` (the buyer took) or `"A"`.
+fn side(c: &mut Cursor<'_>) -> Option<Side> {
+    match c.string()? {
+        b"B" => Some(Side::Bid),
+        b"A" => Some(Side::Ask),
+        _ => None,
+    }
 }
 
 /// `levels`: `[[bids],[asks]]`, each level pushed as sent, stamped with `stamp`; the
