@@ -83,7 +83,17 @@ mod tests {
 
     #[test]
     fn test_lookup_by_every_length_and_first_insert_wins() {
-        let names = ["", "A", "AB", "ABC", "ABCD", "ABCDE", "ABCDEFG", "ABCDEFGH", "ABCDEFGHI"];
+        let names = [
+            "",
+            "A",
+            "AB",
+            "ABC",
+            "ABCD",
+            "ABCDE",
+            "ABCDEFG",
+            "ABCDEFGH",
+            "ABCDEFGHI",
+        ];
         let mut map = SymbolMap::default();
         for (id, name) in (0..).zip(names) {
             map.insert(name, InstrumentId(id));
@@ -96,7 +106,16 @@ mod tests {
             assert_eq!(map.get_bytes(name.as_bytes()), Some(InstrumentId(id)));
         }
         assert_eq!(map.get("BTC-USDT-SWAQ"), Some(InstrumentId(101)));
-        for absent in ["B", "AC", "ABD", "ABCE", "ABCDEFGHJ", "ABCDEFGH\0", "A\0", "BTC-USDT-SWA"] {
+        for absent in [
+            "B",
+            "AC",
+            "ABD",
+            "ABCE",
+            "ABCDEFGHJ",
+            "ABCDEFGH\0",
+            "A\0",
+            "BTC-USDT-SWA",
+        ] {
             assert_eq!(map.get(absent), None, "{absent:?}");
         }
         assert_eq!(map.get_bytes(b"AB\xff"), None);

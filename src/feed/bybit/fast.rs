@@ -7,7 +7,9 @@
 //! generic decoder in [`super::decode`] stays the judge of every other message and of
 //! every error: keys `topic`, `type` (`snapshot` or `delta`), `ts`, `cts`, `cs` and
 //! `data` in any order, each at most once, `topic` before `data`, under the strict
-//! reading of [`crate::feed::scan`]. `data` of `orderbook`: `s`, `b`, `a`, `u`, `seq`; of
+//! reading of [`crate::feed::scan`] (the envelope, and each trade, are read first in the
+//! key order the venue sends, as one literal sequence, then member by member when that
+//! fails). `data` of `orderbook`: `s`, `b`, `a`, `u`, `seq`; of
 //! `publicTrade`: an array of trades with `T`, `s`, `S`, `v`, `p`, `i` and the skipped
 //! `L`, `BT`, `RPI`, `seq`; of `tickers`: `symbol` and the five fields the generic
 //! decoder reads, every other member a plain string, skipped (on a spot connection,
@@ -50,9 +52,8 @@ const DATA: u32 = 1 << 5;
 /// The channel a `topic` names (its part before the first `.`), as the generic decoder
 /// reads it on a `kind` connection; `None` for the channels this scanner leaves alone.
 fn channel(kind: MarketKind, topic: &[u8]) -> Option<Channel> {
-    let names = |name: &[u8]| {
-        topic.starts_with(name) && topic.get(name.len()).is_none_or(|&b| b == b'.')
-    };
+    let names =
+        |name: &[u8]| topic.starts_with(name) && topic.get(name.len()).is_none_or(|&b| b == b'.');
     if names(b"orderbook") {
         Some(Channel::Book)
     } else if names(b"publicTrade") {
@@ -95,23 +96,104 @@ fn scan(
     out: &mut EventBuf,
     start: usize,
 ) -> Option<Decoded> {
+    let ctx = Ctx {
+        kind,
+        symbols,
+        ts_recv_raw,
+    };
+    let envelope = match envelope_in_order(ctx, frame, out) {
+        Some(envelope) => envelope,
+        None => {
+            out.truncate(start);
+            envelope_any_order(ctx, frame, out)?
+        }
+    };
+    finish(envelope, ts_recv_raw, out, start)
+}
+
+/// What every part of a message is read with.
+#[derive(Clone, Copy)]
+struct Ctx<'a> {
+    kind: MarketKind,
+    symbols: &'a SymbolMap,
+    ts_recv_raw: u64,
+}
+
+/// A whole message, read: its `type` (`snapshot`: `true`), `ts` and `data`.
+struct Envelope {
+    snapshot: Option<bool>,
+    ts_ms: Option<u64>,
+    data: Data,
+}
+
+/// The frame in the key order the venue sends for its channel, exactly: `topic`, `ts`,
+/// `type`, `data`, `cts` (`orderbook`); `topic`, `type`, `ts`, `data` (`publicTrade`);
+/// `topic`, `type`, `data`, `cs`, `ts` (`tickers`). `None` for anything else, with
+/// events of the frame possibly left in `out` (the caller drops them).
+fn envelope_in_order(ctx: Ctx<'_>, frame: &[u8], out: &mut EventBuf) -> Option<Envelope> {
     let mut c = Cursor::new(frame);
-    let (mut seen, mut channel_read, mut snapshot, mut ts_ms, mut data) =
+    c.lit(b"{\"topic\":")?;
+    let channel_read = channel(ctx.kind, c.string()?)?;
+    let (snapshot, ts_ms, data) = match channel_read {
+        Channel::Book => {
+            c.lit(b",\"ts\":")?;
+            let ts_ms = c.uint()?;
+            c.lit(b",\"type\":")?;
+            let snapshot = message_type(&mut c)?;
+            c.lit(b",\"data\":")?;
+            let data = data(&mut c, ctx, channel_read, Some(ts_ms), out)?;
+            c.lit(b",\"cts\":")?;
+            c.uint()?;
+            (snapshot, ts_ms, data)
+        }
+        Channel::Trade => {
+            c.lit(b",\"type\":")?;
+            let snapshot = message_type(&mut c)?;
+            c.lit(b",\"ts\":")?;
+            let ts_ms = c.uint()?;
+            c.lit(b",\"data\":")?;
+            (
+                snapshot,
+                ts_ms,
+                data(&mut c, ctx, channel_read, Some(ts_ms), out)?,
+            )
+        }
+        Channel::Ticker | Channel::SpotTicker => {
+            c.lit(b",\"type\":")?;
+            let snapshot = message_type(&mut c)?;
+            c.lit(b",\"data\":")?;
+            let data = data(&mut c, ctx, channel_read, None, out)?;
+            c.lit(b",\"cs\":")?;
+            c.uint()?;
+            c.lit(b",\"ts\":")?;
+            (snapshot, c.uint()?, data)
+        }
+    };
+    c.lit(b"}")?;
+    c.end()?;
+    Some(Envelope {
+        snapshot: Some(snapshot),
+        ts_ms: Some(ts_ms),
+        data,
+    })
+}
+
+/// The frame member by member: the envelope keys in any order, each at most once,
+/// `topic` before `data`.
+fn envelope_any_order(ctx: Ctx<'_>, frame: &[u8], out: &mut EventBuf) -> Option<Envelope> {
+    let mut c = Cursor::new(frame);
+    let (mut seen, mut channel_read, mut snapshot, mut ts_ms, mut data_read) =
         (0u32, None, None, None, None);
     c.lit(b"{\"")?;
     loop {
         match c.key()? {
             b"topic" => {
                 first_time(&mut seen, TOPIC)?;
-                channel_read = Some(channel(kind, c.string()?)?);
+                channel_read = Some(channel(ctx.kind, c.string()?)?);
             }
             b"type" => {
                 first_time(&mut seen, TYPE)?;
-                snapshot = Some(match c.string()? {
-                    b"snapshot" => true,
-                    b"delta" => false,
-                    _ => return None,
-                });
+                snapshot = Some(message_type(&mut c)?);
             }
             b"ts" => {
                 first_time(&mut seen, TS)?;
@@ -127,26 +209,7 @@ fn scan(
             }
             b"data" => {
                 first_time(&mut seen, DATA)?;
-                data = Some(match channel_read? {
-                    Channel::Book => {
-                        out.push(placeholder(ts_recv_raw)).ok()?;
-                        let known = ts_ms.map(|ts_venue_ms| Stamp {
-                            ts_recv_raw,
-                            ts_venue_ms,
-                            instrument: InstrumentId::default(),
-                        });
-                        Data::Book(book(&mut c, symbols, known, out)?)
-                    }
-                    Channel::Trade => {
-                        c.items(|c| trade(c, symbols, ts_recv_raw, out))?;
-                        Data::Trades
-                    }
-                    Channel::Ticker => Data::Ticker(ticker(&mut c, Some(symbols))?),
-                    Channel::SpotTicker => {
-                        ticker(&mut c, None)?;
-                        Data::SpotTicker
-                    }
-                });
+                data_read = Some(data(&mut c, ctx, channel_read?, ts_ms, out)?);
             }
             _ => return None,
         }
@@ -155,7 +218,65 @@ fn scan(
         }
     }
     c.end()?;
-    match data? {
+    Some(Envelope {
+        snapshot,
+        ts_ms,
+        data: data_read?,
+    })
+}
+
+/// `type`: `snapshot` (`true`) or `delta`.
+fn message_type(c: &mut Cursor<'_>) -> Option<bool> {
+    match c.string()? {
+        b"snapshot" => Some(true),
+        b"delta" => Some(false),
+        _ => None,
+    }
+}
+
+/// `data` of `channel_read`, `ts_ms` the venue time when `ts` came before it.
+fn data(
+    c: &mut Cursor<'_>,
+    ctx: Ctx<'_>,
+    channel_read: Channel,
+    ts_ms: Option<u64>,
+    out: &mut EventBuf,
+) -> Option<Data> {
+    Some(match channel_read {
+        Channel::Book => {
+            out.push(placeholder(ctx.ts_recv_raw)).ok()?;
+            let known = ts_ms.map(|ts_venue_ms| Stamp {
+                ts_recv_raw: ctx.ts_recv_raw,
+                ts_venue_ms,
+                instrument: InstrumentId::default(),
+            });
+            Data::Book(book(c, ctx.symbols, known, out)?)
+        }
+        Channel::Trade => {
+            c.items(|c| trade(c, ctx.symbols, ctx.ts_recv_raw, out))?;
+            Data::Trades
+        }
+        Channel::Ticker => Data::Ticker(ticker(c, Some(ctx.symbols))?),
+        Channel::SpotTicker => {
+            ticker(c, None)?;
+            Data::SpotTicker
+        }
+    })
+}
+
+/// The frame's events completed from what `envelope` held.
+fn finish(
+    envelope: Envelope,
+    ts_recv_raw: u64,
+    out: &mut EventBuf,
+    start: usize,
+) -> Option<Decoded> {
+    let Envelope {
+        snapshot,
+        ts_ms,
+        data,
+    } = envelope;
+    match data {
         Data::Book(book) => {
             let (ts_venue_ms, instrument) = (ts_ms?, book.instrument);
             if !book.levels_stamped {

@@ -10,7 +10,10 @@
 //! `coin`, `side`, `px`, `sz`, `time`, `tid` and the skipped `hash` and `users`, of
 //! `activeAssetCtx` `coin` and `ctx` (`funding`, `openInterest`, `oraclePx`, `markPx`,
 //! every other member a plain string, `null` or array of strings, skipped); keys in any
-//! order, each at most once, under the strict reading of [`crate::feed::scan`]. What
+//! order, each at most once, under the strict reading of [`crate::feed::scan`] (trades and
+//! levels are read first in the key orders the venue sends, as one literal sequence,
+//! then member by member when that fails; book levels are written with their final
+//! stamp, the venue time read ahead from the frame's end when it comes last). What
 //! it accepts decodes to exactly the generic decoder's events (`tests/fast_paths.rs`, on
 //! every real Hyperliquid message in `../shared/data`). Runs on the feed thread; no
 //! allocation.
@@ -290,14 +293,7 @@ impl Sink<'_> {
             }
             Some(())
         })?;
-        Some(self.trade_event(
-            instrument?,
-            time_ms?,
-            price?,
-            qty?,
-            aggressor?,
-            trade_id?,
-        ))
+        Some(self.trade_event(instrument?, time_ms?, price?, qty?, aggressor?, trade_id?))
     }
 
     /// A trade's stamp (its own coin and time) and body.
