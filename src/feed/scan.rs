@@ -369,7 +369,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// Exactly `expected`.
-    #[inline]
+    #[inline(always)]
     pub fn lit(&mut self, expected: &[u8]) -> Option<()> {
         let end = self.i + expected.len();
         (self.b.get(self.i..end)? == expected).then(|| self.i = end)

@@ -18,7 +18,7 @@
 //! outcome and events (checked on every real Bybit message in `../shared/data`, and by
 //! fuzzing). Runs on the feed thread; no allocation.
 
-use crate::feed::bybit::decode::{numeric_id, ticker_events};
+use crate::feed::bybit::decode::{numeric_id_bytes, ticker_events};
 use crate::feed::decode::Decoded;
 use crate::feed::event_buf::EventBuf;
 use crate::feed::json::{placeholder, stamp};
@@ -126,9 +126,10 @@ struct Envelope {
     data: Data,
 }
 
-/// The frame in the key order the venue sends for its channel, exactly: `topic`, `ts`,
-/// `type`, `data`, `cts` (`orderbook`); `topic`, `type`, `ts`, `data` (`publicTrade`);
-/// `topic`, `type`, `data`, `cs`, `ts` (`tickers`). `None` for anything else, with
+/// The frame in the key orders the venue sends for its channel, exactly: `topic`,
+/// `type` and `ts` (either first: linear and spot differ), `data`, `cts` (`orderbook`);
+/// `topic`, `type` and `ts` (either first), `data` (`publicTrade`); `topic`, `type`,
+/// `data`, `cs`, `ts` (linear `tickers`). `None` for anything else, with
 /// events of the frame possibly left in `out` (the caller drops them).
 fn envelope_in_order(ctx: Ctx<'_>, frame: &[u8], out: &mut EventBuf) -> Option<Envelope> {
     let mut c = Cursor::new(frame);
@@ -136,10 +137,7 @@ fn envelope_in_order(ctx: Ctx<'_>, frame: &[u8], out: &mut EventBuf) -> Option<E
     let channel_read = channel(ctx.kind, c.string()?)?;
     let (snapshot, ts_ms, data) = match channel_read {
         Channel::Book => {
-            c.lit(b",\"ts\":")?;
-            let ts_ms = c.uint()?;
-            c.lit(b",\"type\":")?;
-            let snapshot = message_type(&mut c)?;
+            let (snapshot, ts_ms) = type_and_ts(&mut c)?;
             c.lit(b",\"data\":")?;
             let data = data(&mut c, ctx, channel_read, Some(ts_ms), out)?;
             c.lit(b",\"cts\":")?;
@@ -147,10 +145,7 @@ fn envelope_in_order(ctx: Ctx<'_>, frame: &[u8], out: &mut EventBuf) -> Option<E
             (snapshot, ts_ms, data)
         }
         Channel::Trade => {
-            c.lit(b",\"type\":")?;
-            let snapshot = message_type(&mut c)?;
-            c.lit(b",\"ts\":")?;
-            let ts_ms = c.uint()?;
+            let (snapshot, ts_ms) = type_and_ts(&mut c)?;
             c.lit(b",\"data\":")?;
             (
                 snapshot,
@@ -223,6 +218,20 @@ fn envelope_any_order(ctx: Ctx<'_>, frame: &[u8], out: &mut EventBuf) -> Option<
         ts_ms,
         data: data_read?,
     })
+}
+
+/// `,"type":..,"ts":..` or `,"ts":..,"type":..`: whether a snapshot, and the time.
+fn type_and_ts(c: &mut Cursor<'_>) -> Option<(bool, u64)> {
+    if c.lit(b",\"type\":").is_some() {
+        let snapshot = message_type(c)?;
+        c.lit(b",\"ts\":")?;
+        Some((snapshot, c.uint()?))
+    } else {
+        c.lit(b",\"ts\":")?;
+        let ts_ms = c.uint()?;
+        c.lit(b",\"type\":")?;
+        Some((message_type(c)?, ts_ms))
+    }
 }
 
 /// `type`: `snapshot` (`true`) or `delta`.
@@ -540,9 +549,9 @@ fn aggressor(c: &mut Cursor<'_>) -> Option<Side> {
     }
 }
 
-/// A trade's `i`, as the generic decoder reads it ([`numeric_id`]).
+/// A trade's `i`, as the generic decoder reads it ([`numeric_id_bytes`]).
 fn trade_id(c: &mut Cursor<'_>) -> Option<u64> {
-    Some(numeric_id(std::str::from_utf8(c.string()?).ok()?))
+    Some(numeric_id_bytes(c.string()?))
 }
 
 /// The `tickers` fields the generic decoder reads; `None` when absent or `""`.
