@@ -505,10 +505,23 @@ impl<'a> Cursor<'a> {
     }
 
     /// A string of digits read as `str::parse::<u64>` reads it (venues that quote their
-    /// integers: OKX's `"ts":"1597026383085"`).
+    /// integers: OKX's `"ts":"1597026383085"`): 1 to 15 digits by `digit_run` (SWAR; at
+    /// the end of the frame on a zero-padded copy), anything else by `str::parse`. Both
+    /// read the same (`prop_quoted_u64_same_as_parse`).
     #[inline]
     pub fn quoted_u64(&mut self) -> Option<u64> {
-        std::str::from_utf8(self.string()?).ok()?.parse().ok()
+        let content = self.i + 1;
+        let text = self.string()?;
+        let rest = &self.b[content..];
+        let run = if rest.len() >= 16 {
+            digit_run(rest, 0)
+        } else {
+            digit_run(&padded::<16>(self.b, rest.len()), 0)
+        };
+        match run {
+            Some((value, digits)) if digits > 0 && digits == text.len() => Some(value),
+            _ => std::str::from_utf8(text).ok()?.parse().ok(),
+        }
     }
 
     /// `true` or `false`.
@@ -773,6 +786,16 @@ mod tests {
                 .map(|len| bytes[..len].to_vec());
             let mut c = Cursor::new(&frame);
             prop_assert_eq!(c.string().map(<[u8]>::to_vec), want);
+        }
+
+        #[test]
+        fn prop_quoted_u64_same_as_parse(
+            text in "[+]?[0-9]{0,22}",
+            after in proptest::collection::vec(any::<u8>(), 0..24),
+        ) {
+            let frame = [b"\"", text.as_bytes(), b"\"", &after].concat();
+            let mut c = Cursor::new(&frame);
+            prop_assert_eq!(c.quoted_u64(), text.parse::<u64>().ok(), "{:?}", text);
         }
 
         #[test]

@@ -58,40 +58,29 @@ fn scan(
     out: &mut EventBuf,
     start: usize,
 ) -> Option<Decoded> {
+    // `channel` first, then `data`: the only order read, so the envelope is two literals.
     let mut c = Cursor::new(frame);
-    let (mut seen, mut channel) = (0u32, None);
-    c.members(|c, key| {
-        match key {
-            b"channel" => {
-                first_time(&mut seen, 1)?;
-                channel = Some(match c.string()? {
-                    b"l2Book" => Channel::L2Book,
-                    b"bbo" => Channel::Bbo,
-                    b"trades" => Channel::Trades,
-                    b"activeAssetCtx" if kind == MarketKind::Perp => Channel::AssetCtx,
-                    _ => return None,
-                });
-            }
-            b"data" => {
-                first_time(&mut seen, 1 << 1)?;
-                let sink = Sink {
-                    symbols,
-                    ts_recv_raw,
-                };
-                match channel? {
-                    Channel::L2Book | Channel::Bbo => {
-                        sink.book(c, channel? == Channel::Bbo, out)?
-                    }
-                    Channel::Trades => c.items(|c| sink.trade(c, out))?,
-                    Channel::AssetCtx => sink.asset_ctx(c, out)?,
-                }
-            }
-            _ => return None,
-        }
-        Some(())
-    })?;
+    c.lit(b"{\"channel\":")?;
+    let channel = match c.string()? {
+        b"l2Book" => Channel::L2Book,
+        b"bbo" => Channel::Bbo,
+        b"trades" => Channel::Trades,
+        b"activeAssetCtx" if kind == MarketKind::Perp => Channel::AssetCtx,
+        _ => return None,
+    };
+    c.lit(b",\"data\":")?;
+    let sink = Sink {
+        symbols,
+        ts_recv_raw,
+    };
+    match channel {
+        Channel::L2Book | Channel::Bbo => sink.book(&mut c, channel == Channel::Bbo, out)?,
+        Channel::Trades => c.items(|c| sink.trade(c, out))?,
+        Channel::AssetCtx => sink.asset_ctx(&mut c, out)?,
+    }
+    c.lit(b"}")?;
     c.end()?;
-    (seen & (1 << 1) != 0).then(|| Decoded::Events(out.len() - start))
+    Some(Decoded::Events(out.len() - start))
 }
 
 /// How coins resolve and what every event is stamped with.
