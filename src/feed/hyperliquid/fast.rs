@@ -10,11 +10,11 @@
 //! `coin`, `side`, `px`, `sz`, `time`, `tid` and the skipped `hash` and `users`, of
 //! `activeAssetCtx` `coin` and `ctx` (`funding`, `openInterest`, `oraclePx`, `markPx`,
 //! every other member a plain string, `null` or array of strings, skipped); keys in any
-//! order, each at most once, under the strict reading of [`crate::feed::scan`] (trades and
-//! levels are read first in the key orders the venue sends, as one literal sequence,
-//! then member by member when that fails; book levels are written with their final
-//! stamp, the venue time read ahead from the frame's end when it comes last). What
-//! it accepts decodes to exactly the generic decoder's events (`tests/fast_paths.rs`, on
+//! order, each at most once, under the strict reading of [`crate::feed::scan`] (`bbo`
+//! data, trades and levels are read first in the key orders the venue sends, as one
+//! literal sequence, then member by member when that fails; book levels are written
+//! with their final stamp, the venue time read ahead from the frame's end when it comes
+//! last). What it accepts decodes to exactly the generic decoder's events (`tests/fast_paths.rs`, on
 //! every real Hyperliquid message in `../shared/data`). Runs on the feed thread; no
 //! allocation.
 
@@ -74,7 +74,8 @@ fn scan(
         ts_recv_raw,
     };
     match channel {
-        Channel::L2Book | Channel::Bbo => sink.book(&mut c, channel == Channel::Bbo, out)?,
+        Channel::L2Book => sink.book(&mut c, false, out)?,
+        Channel::Bbo => sink.bbo(&mut c, out)?,
         Channel::Trades => c.items(|c| sink.trade(c, out))?,
         Channel::AssetCtx => sink.asset_ctx(&mut c, out)?,
     }
@@ -149,15 +150,8 @@ impl Sink<'_> {
             instrument: instrument?,
         };
         if bbo {
-            if let [Some((bid, bid_qty)), Some((ask, ask_qty))] = top? {
-                out.push(stamp.event(EventBody::TopOfBook {
-                    bid,
-                    bid_qty,
-                    ask,
-                    ask_qty,
-                    update_id: stamp.ts_venue_ms,
-                }))
-                .ok()?;
+            if let Some(event) = top_of_book(stamp, top?) {
+                out.push(event).ok()?;
             }
             return Some(());
         }
@@ -179,6 +173,42 @@ impl Sink<'_> {
             );
         }
         Some(())
+    }
+
+    /// The `data` of `bbo`: `{"coin":..,"time":..,"bbo":..}` (the venue's order) read as
+    /// one literal sequence, else [`Sink::book`] member by member.
+    fn bbo(self, c: &mut Cursor<'_>, out: &mut EventBuf) -> Option<()> {
+        let saved = *c;
+        let event = match self.bbo_in_order(c) {
+            Some(event) => event,
+            None => {
+                *c = saved;
+                return self.book(c, true, out);
+            }
+        };
+        if let Some(event) = event {
+            out.push(event).ok()?;
+        }
+        Some(())
+    }
+
+    /// [`Sink::bbo`] in the venue's key order, exactly: the top of book, if both sides
+    /// are there; `None` for anything else.
+    #[inline]
+    fn bbo_in_order(self, c: &mut Cursor<'_>) -> Option<Option<MarketEvent>> {
+        c.lit(b"{\"coin\":")?;
+        let instrument = self.coin(c)?;
+        c.lit(b",\"time\":")?;
+        let ts_venue_ms = c.uint()?;
+        c.lit(b",\"bbo\":")?;
+        let top = best_levels(c)?;
+        c.lit(b"}")?;
+        let stamp = Stamp {
+            ts_recv_raw: self.ts_recv_raw,
+            ts_venue_ms,
+            instrument,
+        };
+        Some(top_of_book(stamp, top))
     }
 
     /// One trade of `trades`, pushed stamped with its own `coin` and `time`: in one of
@@ -385,6 +415,21 @@ fn asset_ctx(c: &mut Cursor<'_>) -> Option<(Price, Price, Rate, Qty)> {
         Some(())
     })?;
     Some((mark?, oracle?, funding?, open_interest?))
+}
+
+/// The `TopOfBook` of a `bbo` with both sides there, stamped; `None` otherwise (a side
+/// missing or `null`).
+fn top_of_book(stamp: Stamp, top: [Option<(Price, Qty)>; 2]) -> Option<MarketEvent> {
+    let [Some((bid, bid_qty)), Some((ask, ask_qty))] = top else {
+        return None;
+    };
+    Some(stamp.event(EventBody::TopOfBook {
+        bid,
+        bid_qty,
+        ask,
+        ask_qty,
+        update_id: stamp.ts_venue_ms,
+    }))
 }
 
 /// A trade's `side`: `"B"` (the buyer took) or `"A"`.
