@@ -81,13 +81,28 @@ pub fn first_time(seen: &mut u32, bit: u32) -> Option<()> {
 }
 
 /// Whether `text` is printable ASCII without a backslash: a string (or key) whose bytes
-/// are its content. Without an early exit, so that it vectorises: the long strings a
-/// fast path skips (Hyperliquid's trade hashes and user addresses) cost little.
+/// are its content. A word at a time (SWAR), the last partial word read as the word that
+/// ends the text (its lanes before the tail were already checked; the same verdict);
+/// shorter texts byte by byte. The long strings a fast path skips (Hyperliquid's trade
+/// hashes) and the unknown keys it checks (Bybit's tickers) cost a few operations a word.
 #[inline]
 pub fn is_plain(text: &[u8]) -> bool {
-    !text.iter().fold(false, |any, &b| {
-        any | !(0x20..0x7f).contains(&b) | (b == b'\\')
-    })
+    let mut chunks = text.chunks_exact(8);
+    let mut unusual = 0;
+    for chunk in &mut chunks {
+        unusual |= unusual_lanes(u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])));
+    }
+    if !chunks.remainder().is_empty() {
+        match text.len().checked_sub(8).and_then(|at| word(text, at)) {
+            Some(last) => unusual |= unusual_lanes(last),
+            None => {
+                return text
+                    .iter()
+                    .all(|&b| (0x20..0x7f).contains(&b) && b != b'\\');
+            }
+        }
+    }
+    unusual == 0
 }
 
 /// A fixed-point type read by [`Cursor::decimal`].
@@ -230,14 +245,13 @@ fn unusual_lanes(word: u64) -> u64 {
 }
 
 /// The length of a plain string's content (see [`is_plain`]) that `bytes` starts with,
-/// up to its closing quote; `None` when an unusual byte comes first. SWAR over the first
-/// 48 bytes (symbols, topics, Bybit's trade UUIDs), else `memchr` and [`is_plain`].
+/// up to its closing quote; `None` when an unusual byte comes first. SWAR a word at a
+/// time (symbols, topics, Bybit's trade UUIDs and Hyperliquid's hashes alike); the last
+/// bytes of the frame, under a word, by `memchr` and [`is_plain`].
 #[inline(always)]
 fn plain_len(bytes: &[u8]) -> Option<usize> {
-    for at in [0, 8, 16, 24, 32, 40] {
-        let Some(word) = word(bytes, at) else {
-            break;
-        };
+    let mut at = 0;
+    while let Some(word) = word(bytes, at) {
         let quotes = zero_lanes(word ^ lanes(b'"'));
         let unusual = unusual_lanes(word);
         if quotes != 0 {
@@ -249,30 +263,37 @@ fn plain_len(bytes: &[u8]) -> Option<usize> {
         if unusual != 0 {
             return None;
         }
+        at += 8;
     }
-    let len = memchr::memchr(b'"', bytes)?;
-    is_plain(&bytes[..len]).then_some(len)
+    let rest = bytes.get(at..)?;
+    let len = memchr::memchr(b'"', rest)?;
+    is_plain(&rest[..len]).then_some(at + len)
 }
 
-/// [`plain_decimal`] near the end of the frame: on a copy of `rest` followed by zeros
-/// (neither digits, point nor quote). Out of line, to keep the common path small.
+/// The last `rest_len` bytes of `frame` (fewer than `N`, at most 32: what is left of
+/// the frame near its end) followed by zeros (neither digits, point nor quote), as `N`
+/// bytes: the frame's last `N` bytes copied whole (a fixed-size copy, no call) in front
+/// of zeros, then `N` bytes read from where the rest starts. A frame shorter than `N` is
+/// copied as long as it is (out of line).
+#[inline(always)]
+fn padded<const N: usize>(frame: &[u8], rest_len: usize) -> [u8; N] {
+    let mut both = [0u8; 64];
+    match frame.last_chunk::<N>() {
+        Some(last) => both[..N].copy_from_slice(last),
+        None => short_frame(&mut both[..N], frame),
+    }
+    let mut window = [0u8; N];
+    window.copy_from_slice(&both[N - rest_len.min(N)..][..N]);
+    window
+}
+
+/// [`padded`] of a frame shorter than the window: `frame` right-aligned in `window`.
 #[cold]
 #[inline(never)]
-fn padded_plain_decimal(rest: &[u8]) -> Option<(u64, usize, usize)> {
-    let mut window = [0u8; PLAIN_WINDOW];
-    let len = rest.len().min(PLAIN_WINDOW);
-    window[..len].copy_from_slice(&rest[..len]);
-    plain_decimal(&window)
-}
-
-/// [`digit_run`] at the start of `rest`, shorter than 16 bytes (the integer that ends a
-/// frame): on a copy followed by zeros (not digits).
-#[inline(never)]
-fn padded_digit_run(rest: &[u8]) -> Option<(u64, usize)> {
-    let mut window = [0u8; 16];
-    let len = rest.len().min(16);
-    window[..len].copy_from_slice(&rest[..len]);
-    digit_run(&window, 0)
+fn short_frame(window: &mut [u8], frame: &[u8]) {
+    let len = frame.len().min(window.len());
+    let at = window.len() - len;
+    window[at..].copy_from_slice(&frame[frame.len() - len..]);
 }
 
 /// Index of the first `"` in `bytes`: SWAR over the first 32 bytes (every key and most
@@ -321,6 +342,12 @@ impl<'a> Cursor<'a> {
         Self { b: frame, i: 0 }
     }
 
+    /// The whole frame, whatever has been consumed.
+    #[inline]
+    pub fn frame(&self) -> &'a [u8] {
+        self.b
+    }
+
     /// `Some` when the whole frame has been consumed.
     #[inline]
     pub fn end(&self) -> Option<()> {
@@ -342,7 +369,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// Exactly `expected`.
-    #[inline]
+    #[inline(always)]
     pub fn lit(&mut self, expected: &[u8]) -> Option<()> {
         let end = self.i + expected.len();
         (self.b.get(self.i..end)? == expected).then(|| self.i = end)
@@ -405,7 +432,7 @@ impl<'a> Cursor<'a> {
         let plain = if rest.len() >= PLAIN_WINDOW {
             plain_decimal(rest)
         } else {
-            padded_plain_decimal(rest)
+            plain_decimal(&padded::<PLAIN_WINDOW>(self.b, rest.len()))
         };
         if let Some((digits, decimals, len)) = plain
             && decimals <= T::DIGITS
@@ -431,7 +458,7 @@ impl<'a> Cursor<'a> {
         let run = if rest.len() >= 16 {
             digit_run(rest, 0)
         } else {
-            padded_digit_run(rest)
+            digit_run(&padded::<16>(self.b, rest.len()), 0)
         };
         let Some((value, digits)) = run else {
             return self.long_uint();
@@ -478,10 +505,23 @@ impl<'a> Cursor<'a> {
     }
 
     /// A string of digits read as `str::parse::<u64>` reads it (venues that quote their
-    /// integers: OKX's `"ts":"1597026383085"`).
+    /// integers: OKX's `"ts":"1597026383085"`): 1 to 15 digits by `digit_run` (SWAR; at
+    /// the end of the frame on a zero-padded copy), anything else by `str::parse`. Both
+    /// read the same (`prop_quoted_u64_same_as_parse`).
     #[inline]
     pub fn quoted_u64(&mut self) -> Option<u64> {
-        std::str::from_utf8(self.string()?).ok()?.parse().ok()
+        let content = self.i + 1;
+        let text = self.string()?;
+        let rest = &self.b[content..];
+        let run = if rest.len() >= 16 {
+            digit_run(rest, 0)
+        } else {
+            digit_run(&padded::<16>(self.b, rest.len()), 0)
+        };
+        match run {
+            Some((value, digits)) if digits > 0 && digits == text.len() => Some(value),
+            _ => std::str::from_utf8(text).ok()?.parse().ok(),
+        }
     }
 
     /// `true` or `false`.
@@ -746,6 +786,16 @@ mod tests {
                 .map(|len| bytes[..len].to_vec());
             let mut c = Cursor::new(&frame);
             prop_assert_eq!(c.string().map(<[u8]>::to_vec), want);
+        }
+
+        #[test]
+        fn prop_quoted_u64_same_as_parse(
+            text in "[+]?[0-9]{0,22}",
+            after in proptest::collection::vec(any::<u8>(), 0..24),
+        ) {
+            let frame = [b"\"", text.as_bytes(), b"\"", &after].concat();
+            let mut c = Cursor::new(&frame);
+            prop_assert_eq!(c.quoted_u64(), text.parse::<u64>().ok(), "{:?}", text);
         }
 
         #[test]

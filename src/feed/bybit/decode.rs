@@ -667,13 +667,23 @@ fn taker_side(side: &str) -> Option<Side> {
 }
 
 /// A trade id as a number when it is one (spot: `"2290000000050703789"`), else 0
-/// (linear: UUIDs). Shared with the fast path.
+/// (linear: UUIDs, or beyond `u64`).
 pub(super) fn numeric_id(id: &str) -> u64 {
-    if id.bytes().all(|b| b.is_ascii_digit()) {
-        id.parse().unwrap_or(0)
-    } else {
-        0
-    }
+    numeric_id_bytes(id.as_bytes())
+}
+
+/// [`numeric_id`] of the id's bytes (shared with the fast path): decimal digits only,
+/// stopping at the first other byte.
+pub(super) fn numeric_id_bytes(id: &[u8]) -> u64 {
+    id.iter()
+        .try_fold(0u64, |value, &b| {
+            if b.is_ascii_digit() {
+                value.checked_mul(10)?.checked_add(u64::from(b - b'0'))
+            } else {
+                None
+            }
+        })
+        .unwrap_or(0)
 }
 
 /// `tickers` data: the funding fields present, and open interest.

@@ -7,7 +7,9 @@
 //! generic decoder in [`super::decode`] stays the judge of every other message and of
 //! every error: keys `topic`, `type` (`snapshot` or `delta`), `ts`, `cts`, `cs` and
 //! `data` in any order, each at most once, `topic` before `data`, under the strict
-//! reading of [`crate::feed::scan`]. `data` of `orderbook`: `s`, `b`, `a`, `u`, `seq`; of
+//! reading of [`crate::feed::scan`] (the envelope, and each trade, are read first in the
+//! key order the venue sends, as one literal sequence, then member by member when that
+//! fails). `data` of `orderbook`: `s`, `b`, `a`, `u`, `seq`; of
 //! `publicTrade`: an array of trades with `T`, `s`, `S`, `v`, `p`, `i` and the skipped
 //! `L`, `BT`, `RPI`, `seq`; of `tickers`: `symbol` and the five fields the generic
 //! decoder reads, every other member a plain string, skipped (on a spot connection,
@@ -16,7 +18,7 @@
 //! outcome and events (checked on every real Bybit message in `../shared/data`, and by
 //! fuzzing). Runs on the feed thread; no allocation.
 
-use crate::feed::bybit::decode::{numeric_id, ticker_events};
+use crate::feed::bybit::decode::{numeric_id_bytes, ticker_events};
 use crate::feed::decode::Decoded;
 use crate::feed::event_buf::EventBuf;
 use crate::feed::json::{placeholder, stamp};
@@ -50,13 +52,20 @@ const DATA: u32 = 1 << 5;
 /// The channel a `topic` names (its part before the first `.`), as the generic decoder
 /// reads it on a `kind` connection; `None` for the channels this scanner leaves alone.
 fn channel(kind: MarketKind, topic: &[u8]) -> Option<Channel> {
-    let name = topic.split(|&b| b == b'.').next()?;
-    match name {
-        b"orderbook" => Some(Channel::Book),
-        b"publicTrade" => Some(Channel::Trade),
-        b"tickers" if kind == MarketKind::Perp => Some(Channel::Ticker),
-        b"tickers" => Some(Channel::SpotTicker),
-        _ => None,
+    let names =
+        |name: &[u8]| topic.starts_with(name) && topic.get(name.len()).is_none_or(|&b| b == b'.');
+    if names(b"orderbook") {
+        Some(Channel::Book)
+    } else if names(b"publicTrade") {
+        Some(Channel::Trade)
+    } else if names(b"tickers") {
+        Some(if kind == MarketKind::Perp {
+            Channel::Ticker
+        } else {
+            Channel::SpotTicker
+        })
+    } else {
+        None
     }
 }
 
@@ -87,63 +96,196 @@ fn scan(
     out: &mut EventBuf,
     start: usize,
 ) -> Option<Decoded> {
+    let ctx = Ctx {
+        kind,
+        symbols,
+        ts_recv_raw,
+    };
+    let envelope = match envelope_in_order(ctx, frame, out) {
+        Some(envelope) => envelope,
+        None => {
+            out.truncate(start);
+            envelope_any_order(ctx, frame, out)?
+        }
+    };
+    finish(envelope, ts_recv_raw, out, start)
+}
+
+/// What every part of a message is read with.
+#[derive(Clone, Copy)]
+struct Ctx<'a> {
+    kind: MarketKind,
+    symbols: &'a SymbolMap,
+    ts_recv_raw: u64,
+}
+
+/// A whole message, read: its `type` (`snapshot`: `true`), `ts` and `data`.
+struct Envelope {
+    snapshot: Option<bool>,
+    ts_ms: Option<u64>,
+    data: Data,
+}
+
+/// The frame in the key orders the venue sends for its channel, exactly: `topic`,
+/// `type` and `ts` (either first: linear and spot differ), `data`, `cts` (`orderbook`);
+/// `topic`, `type` and `ts` (either first), `data` (`publicTrade`); `topic`, `type`,
+/// `data`, `cs`, `ts` (linear `tickers`). `None` for anything else, with
+/// events of the frame possibly left in `out` (the caller drops them).
+fn envelope_in_order(ctx: Ctx<'_>, frame: &[u8], out: &mut EventBuf) -> Option<Envelope> {
     let mut c = Cursor::new(frame);
-    let (mut seen, mut channel_read, mut snapshot, mut ts_ms, mut data) =
+    c.lit(b"{\"topic\":")?;
+    let channel_read = channel(ctx.kind, c.string()?)?;
+    let (snapshot, ts_ms, data) = match channel_read {
+        Channel::Book => {
+            let (snapshot, ts_ms) = type_and_ts(&mut c)?;
+            c.lit(b",\"data\":")?;
+            let data = data(&mut c, ctx, channel_read, Some(ts_ms), out)?;
+            c.lit(b",\"cts\":")?;
+            c.uint()?;
+            (snapshot, ts_ms, data)
+        }
+        Channel::Trade => {
+            let (snapshot, ts_ms) = type_and_ts(&mut c)?;
+            c.lit(b",\"data\":")?;
+            (
+                snapshot,
+                ts_ms,
+                data(&mut c, ctx, channel_read, Some(ts_ms), out)?,
+            )
+        }
+        Channel::Ticker | Channel::SpotTicker => {
+            c.lit(b",\"type\":")?;
+            let snapshot = message_type(&mut c)?;
+            c.lit(b",\"data\":")?;
+            let data = data(&mut c, ctx, channel_read, None, out)?;
+            c.lit(b",\"cs\":")?;
+            c.uint()?;
+            c.lit(b",\"ts\":")?;
+            (snapshot, c.uint()?, data)
+        }
+    };
+    c.lit(b"}")?;
+    c.end()?;
+    Some(Envelope {
+        snapshot: Some(snapshot),
+        ts_ms: Some(ts_ms),
+        data,
+    })
+}
+
+/// The frame member by member: the envelope keys in any order, each at most once,
+/// `topic` before `data`.
+fn envelope_any_order(ctx: Ctx<'_>, frame: &[u8], out: &mut EventBuf) -> Option<Envelope> {
+    let mut c = Cursor::new(frame);
+    let (mut seen, mut channel_read, mut snapshot, mut ts_ms, mut data_read) =
         (0u32, None, None, None, None);
     c.lit(b"{\"")?;
     loop {
-        let bit = match c.key()? {
-            b"topic" => TOPIC,
-            b"type" => TYPE,
-            b"ts" => TS,
-            b"cts" => CTS,
-            b"cs" => CS,
-            b"data" => DATA,
-            _ => return None,
-        };
-        first_time(&mut seen, bit)?;
-        match bit {
-            TOPIC => channel_read = Some(channel(kind, c.string()?)?),
-            TYPE => {
-                snapshot = Some(match c.string()? {
-                    b"snapshot" => true,
-                    b"delta" => false,
-                    _ => return None,
-                });
+        match c.key()? {
+            b"topic" => {
+                first_time(&mut seen, TOPIC)?;
+                channel_read = Some(channel(ctx.kind, c.string()?)?);
             }
-            TS => ts_ms = Some(c.uint()?),
-            CTS | CS => {
+            b"type" => {
+                first_time(&mut seen, TYPE)?;
+                snapshot = Some(message_type(&mut c)?);
+            }
+            b"ts" => {
+                first_time(&mut seen, TS)?;
+                ts_ms = Some(c.uint()?);
+            }
+            b"cts" => {
+                first_time(&mut seen, CTS)?;
                 c.uint()?;
             }
-            _ => {
-                data = Some(match channel_read? {
-                    Channel::Book => {
-                        out.push(placeholder(ts_recv_raw)).ok()?;
-                        let known = ts_ms.map(|ts_venue_ms| Stamp {
-                            ts_recv_raw,
-                            ts_venue_ms,
-                            instrument: InstrumentId::default(),
-                        });
-                        Data::Book(book(&mut c, symbols, known, out)?)
-                    }
-                    Channel::Trade => {
-                        c.items(|c| trade(c, symbols, ts_recv_raw, out))?;
-                        Data::Trades
-                    }
-                    Channel::Ticker => Data::Ticker(ticker(&mut c, Some(symbols))?),
-                    Channel::SpotTicker => {
-                        ticker(&mut c, None)?;
-                        Data::SpotTicker
-                    }
-                });
+            b"cs" => {
+                first_time(&mut seen, CS)?;
+                c.uint()?;
             }
+            b"data" => {
+                first_time(&mut seen, DATA)?;
+                data_read = Some(data(&mut c, ctx, channel_read?, ts_ms, out)?);
+            }
+            _ => return None,
         }
         if !c.more_keys()? {
             break;
         }
     }
     c.end()?;
-    match data? {
+    Some(Envelope {
+        snapshot,
+        ts_ms,
+        data: data_read?,
+    })
+}
+
+/// `,"type":..,"ts":..` or `,"ts":..,"type":..`: whether a snapshot, and the time.
+fn type_and_ts(c: &mut Cursor<'_>) -> Option<(bool, u64)> {
+    if c.lit(b",\"type\":").is_some() {
+        let snapshot = message_type(c)?;
+        c.lit(b",\"ts\":")?;
+        Some((snapshot, c.uint()?))
+    } else {
+        c.lit(b",\"ts\":")?;
+        let ts_ms = c.uint()?;
+        c.lit(b",\"type\":")?;
+        Some((message_type(c)?, ts_ms))
+    }
+}
+
+/// `type`: `snapshot` (`true`) or `delta`.
+fn message_type(c: &mut Cursor<'_>) -> Option<bool> {
+    match c.string()? {
+        b"snapshot" => Some(true),
+        b"delta" => Some(false),
+        _ => None,
+    }
+}
+
+/// `data` of `channel_read`, `ts_ms` the venue time when `ts` came before it.
+fn data(
+    c: &mut Cursor<'_>,
+    ctx: Ctx<'_>,
+    channel_read: Channel,
+    ts_ms: Option<u64>,
+    out: &mut EventBuf,
+) -> Option<Data> {
+    Some(match channel_read {
+        Channel::Book => {
+            out.push(placeholder(ctx.ts_recv_raw)).ok()?;
+            let known = ts_ms.map(|ts_venue_ms| Stamp {
+                ts_recv_raw: ctx.ts_recv_raw,
+                ts_venue_ms,
+                instrument: InstrumentId::default(),
+            });
+            Data::Book(book(c, ctx.symbols, known, out)?)
+        }
+        Channel::Trade => {
+            c.items(|c| trade(c, ctx.symbols, ctx.ts_recv_raw, out))?;
+            Data::Trades
+        }
+        Channel::Ticker => Data::Ticker(ticker(c, Some(ctx.symbols))?),
+        Channel::SpotTicker => {
+            ticker(c, None)?;
+            Data::SpotTicker
+        }
+    })
+}
+
+/// The frame's events completed from what `envelope` held.
+fn finish(
+    envelope: Envelope,
+    ts_recv_raw: u64,
+    out: &mut EventBuf,
+    start: usize,
+) -> Option<Decoded> {
+    let Envelope {
+        snapshot,
+        ts_ms,
+        data,
+    } = envelope;
+    match data {
         Data::Book(book) => {
             let (ts_venue_ms, instrument) = (ts_ms?, book.instrument);
             if !book.levels_stamped {
@@ -259,15 +401,88 @@ fn symbol(c: &mut Cursor<'_>, symbols: &SymbolMap) -> Option<InstrumentId> {
 }
 
 /// One trade of `publicTrade`, `{"T":..,"s":..,"S":..,"v":..,"p":..,"i":..}` plus the
-/// skipped `L`, `BT`, `RPI` and `seq`, pushed complete (its own time `T`).
+/// skipped `L`, `BT`, `RPI` and `seq`, pushed complete (its own time `T`): in the linear
+/// stream's key order read as one literal sequence ([`trade_in_order`]), else member by
+/// member in any order.
 fn trade(
     c: &mut Cursor<'_>,
     symbols: &SymbolMap,
     ts_recv_raw: u64,
     out: &mut EventBuf,
 ) -> Option<()> {
+    let saved = *c;
+    let trade = match trade_in_order(c, symbols) {
+        Some(trade) => trade,
+        None => {
+            *c = saved;
+            trade_any_order(c, symbols)?
+        }
+    };
+    out.push(MarketEvent {
+        ts_recv_raw,
+        ts_venue_ms: trade.time_ms,
+        instrument: trade.instrument,
+        body: EventBody::Trade {
+            price: trade.price,
+            qty: trade.qty,
+            aggressor: trade.aggressor,
+            trade_id: trade.trade_id,
+        },
+    })
+    .ok()
+}
+
+/// What a trade carries.
+struct Trade {
+    time_ms: u64,
+    instrument: InstrumentId,
+    aggressor: Side,
+    qty: Qty,
+    price: Price,
+    trade_id: u64,
+}
+
+/// [`trade`] in the linear stream's key order, exactly: `T`, `s`, `S`, `v`, `p`, `L`,
+/// `i`, `BT`, then `RPI` and `seq` or not; `None` for anything else.
+#[inline]
+fn trade_in_order(c: &mut Cursor<'_>, symbols: &SymbolMap) -> Option<Trade> {
+    c.lit(b"{\"T\":")?;
+    let time_ms = c.uint()?;
+    c.lit(b",\"s\":")?;
+    let instrument = symbol(c, symbols)?;
+    c.lit(b",\"S\":")?;
+    let aggressor = aggressor(c)?;
+    c.lit(b",\"v\":")?;
+    let qty = c.decimal::<Qty>()?;
+    c.lit(b",\"p\":")?;
+    let price = c.decimal::<Price>()?;
+    c.lit(b",\"L\":")?;
+    c.string()?;
+    c.lit(b",\"i\":")?;
+    let trade_id = trade_id(c)?;
+    c.lit(b",\"BT\":")?;
+    c.boolean()?;
+    if c.lit(b",\"RPI\":").is_some() {
+        c.boolean()?;
+    }
+    if c.lit(b",\"seq\":").is_some() {
+        c.uint()?;
+    }
+    c.lit(b"}")?;
+    Some(Trade {
+        time_ms,
+        instrument,
+        aggressor,
+        qty,
+        price,
+        trade_id,
+    })
+}
+
+/// [`trade`] member by member, its keys in any order, each at most once.
+fn trade_any_order(c: &mut Cursor<'_>, symbols: &SymbolMap) -> Option<Trade> {
     let mut seen = 0u32;
-    let (mut time_ms, mut instrument, mut aggressor, mut qty, mut price, mut trade_id) =
+    let (mut time_ms, mut instrument, mut aggressor_read, mut qty, mut price, mut id) =
         (None, None, None, None, None, None);
     c.members(|c, key| {
         match key {
@@ -281,11 +496,7 @@ fn trade(
             }
             b"S" => {
                 first_time(&mut seen, 1 << 2)?;
-                aggressor = Some(match c.string()? {
-                    b"Buy" => Side::Bid,
-                    b"Sell" => Side::Ask,
-                    _ => return None,
-                });
+                aggressor_read = Some(aggressor(c)?);
             }
             b"v" => {
                 first_time(&mut seen, 1 << 3)?;
@@ -297,7 +508,7 @@ fn trade(
             }
             b"i" => {
                 first_time(&mut seen, 1 << 5)?;
-                trade_id = Some(numeric_id(std::str::from_utf8(c.string()?).ok()?));
+                id = Some(trade_id(c)?);
             }
             b"L" => {
                 first_time(&mut seen, 1 << 6)?;
@@ -319,18 +530,28 @@ fn trade(
         }
         Some(())
     })?;
-    out.push(MarketEvent {
-        ts_recv_raw,
-        ts_venue_ms: time_ms?,
+    Some(Trade {
+        time_ms: time_ms?,
         instrument: instrument?,
-        body: EventBody::Trade {
-            price: price?,
-            qty: qty?,
-            aggressor: aggressor?,
-            trade_id: trade_id?,
-        },
+        aggressor: aggressor_read?,
+        qty: qty?,
+        price: price?,
+        trade_id: id?,
     })
-    .ok()
+}
+
+/// A trade's `S`: `Buy` (the buyer took) or `Sell`.
+fn aggressor(c: &mut Cursor<'_>) -> Option<Side> {
+    match c.string()? {
+        b"Buy" => Some(Side::Bid),
+        b"Sell" => Some(Side::Ask),
+        _ => None,
+    }
+}
+
+/// A trade's `i`, as the generic decoder reads it ([`numeric_id_bytes`]).
+fn trade_id(c: &mut Cursor<'_>) -> Option<u64> {
+    Some(numeric_id_bytes(c.string()?))
 }
 
 /// The `tickers` fields the generic decoder reads; `None` when absent or `""`.

@@ -10,15 +10,18 @@
 //! `coin`, `side`, `px`, `sz`, `time`, `tid` and the skipped `hash` and `users`, of
 //! `activeAssetCtx` `coin` and `ctx` (`funding`, `openInterest`, `oraclePx`, `markPx`,
 //! every other member a plain string, `null` or array of strings, skipped); keys in any
-//! order, each at most once, under the strict reading of [`crate::feed::scan`]. What
-//! it accepts decodes to exactly the generic decoder's events (`tests/fast_paths.rs`, on
+//! order, each at most once, under the strict reading of [`crate::feed::scan`] (`bbo`
+//! data, trades and levels are read first in the key orders the venue sends, as one
+//! literal sequence, then member by member when that fails; book levels are written
+//! with their final stamp, the venue time read ahead from the frame's end when it comes
+//! last). What it accepts decodes to exactly the generic decoder's events (`tests/fast_paths.rs`, on
 //! every real Hyperliquid message in `../shared/data`). Runs on the feed thread; no
 //! allocation.
 
 use crate::feed::decode::Decoded;
 use crate::feed::event_buf::EventBuf;
 use crate::feed::hyperliquid::decode::FUNDING_FIELDS;
-use crate::feed::json::{placeholder, stamp};
+use crate::feed::json::{self, placeholder};
 use crate::feed::scan::{Cursor, Stamp, first_time, is_plain, keep_if_accepted, push_level};
 use crate::feed::symbols::SymbolMap;
 use crate::types::{EventBody, InstrumentId, MarketEvent, MarketKind, Price, Qty, Rate, Side};
@@ -55,40 +58,30 @@ fn scan(
     out: &mut EventBuf,
     start: usize,
 ) -> Option<Decoded> {
+    // `channel` first, then `data`: the only order read, so the envelope is two literals.
     let mut c = Cursor::new(frame);
-    let (mut seen, mut channel) = (0u32, None);
-    c.members(|c, key| {
-        match key {
-            b"channel" => {
-                first_time(&mut seen, 1)?;
-                channel = Some(match c.string()? {
-                    b"l2Book" => Channel::L2Book,
-                    b"bbo" => Channel::Bbo,
-                    b"trades" => Channel::Trades,
-                    b"activeAssetCtx" if kind == MarketKind::Perp => Channel::AssetCtx,
-                    _ => return None,
-                });
-            }
-            b"data" => {
-                first_time(&mut seen, 1 << 1)?;
-                let sink = Sink {
-                    symbols,
-                    ts_recv_raw,
-                };
-                match channel? {
-                    Channel::L2Book | Channel::Bbo => {
-                        sink.book(c, channel? == Channel::Bbo, out)?
-                    }
-                    Channel::Trades => c.items(|c| sink.trade(c, out))?,
-                    Channel::AssetCtx => sink.asset_ctx(c, out)?,
-                }
-            }
-            _ => return None,
-        }
-        Some(())
-    })?;
+    c.lit(b"{\"channel\":")?;
+    let channel = match c.string()? {
+        b"l2Book" => Channel::L2Book,
+        b"bbo" => Channel::Bbo,
+        b"trades" => Channel::Trades,
+        b"activeAssetCtx" if kind == MarketKind::Perp => Channel::AssetCtx,
+        _ => return None,
+    };
+    c.lit(b",\"data\":")?;
+    let sink = Sink {
+        symbols,
+        ts_recv_raw,
+    };
+    match channel {
+        Channel::L2Book => sink.book(&mut c, false, out)?,
+        Channel::Bbo => sink.bbo(&mut c, out)?,
+        Channel::Trades => c.items(|c| sink.trade(c, out))?,
+        Channel::AssetCtx => sink.asset_ctx(&mut c, out)?,
+    }
+    c.lit(b"}")?;
     c.end()?;
-    (seen & (1 << 1) != 0).then(|| Decoded::Events(out.len() - start))
+    Some(Decoded::Events(out.len() - start))
 }
 
 /// How coins resolve and what every event is stamped with.
@@ -104,7 +97,11 @@ impl Sink<'_> {
     }
 
     /// The `data` of `l2Book` (a snapshot header then its levels, bids then asks) or, with
-    /// `bbo` set, of `bbo` (a top of book when both sides are there, else nothing).
+    /// `bbo` set, of `bbo` (a top of book when both sides are there, else nothing). The
+    /// levels are written with their final stamp when `coin` came before them and the
+    /// time is known: read before them, or else the `"time":<digits>}}` the frame ends
+    /// with (every `l2Book` recording ends so), then checked against the `time` read in
+    /// order; otherwise they are stamped once the whole object is read.
     fn book(self, c: &mut Cursor<'_>, bbo: bool, out: &mut EventBuf) -> Option<()> {
         let at = out.len();
         if !bbo {
@@ -112,6 +109,8 @@ impl Sink<'_> {
         }
         let (mut seen, mut instrument, mut time_ms, mut levels, mut top) =
             (0u32, None, None, None, None);
+        // The venue time the levels were written with, if they were stamped.
+        let mut levels_time = None;
         c.members(|c, key| {
             match key {
                 b"coin" => {
@@ -124,7 +123,18 @@ impl Sink<'_> {
                 }
                 b"levels" if !bbo => {
                     first_time(&mut seen, 1 << 2)?;
-                    levels = Some(book_levels(c, out)?);
+                    let stamp = match (instrument, time_ms.or_else(|| trailing_time(c.frame()))) {
+                        (Some(instrument), Some(ts_venue_ms)) => {
+                            levels_time = Some(ts_venue_ms);
+                            Stamp {
+                                ts_recv_raw: self.ts_recv_raw,
+                                ts_venue_ms,
+                                instrument,
+                            }
+                        }
+                        _ => Stamp::default(),
+                    };
+                    levels = Some(book_levels(c, stamp, out)?);
                 }
                 b"bbo" if bbo => {
                     first_time(&mut seen, 1 << 3)?;
@@ -134,37 +144,133 @@ impl Sink<'_> {
             }
             Some(())
         })?;
-        let (instrument, time_ms) = (instrument?, time_ms?);
+        let stamp = Stamp {
+            ts_recv_raw: self.ts_recv_raw,
+            ts_venue_ms: time_ms?,
+            instrument: instrument?,
+        };
         if bbo {
-            if let [Some((bid, bid_qty)), Some((ask, ask_qty))] = top? {
-                out.push(MarketEvent {
-                    body: EventBody::TopOfBook {
-                        bid,
-                        bid_qty,
-                        ask,
-                        ask_qty,
-                        update_id: time_ms,
-                    },
-                    ..placeholder(self.ts_recv_raw)
-                })
-                .ok()?;
+            if let Some(event) = top_of_book(stamp, top?) {
+                out.push(event).ok()?;
             }
-        } else {
-            out.tail_mut(at)[0].body = EventBody::DepthBegin {
-                first_update_id: time_ms,
-                last_update_id: time_ms,
-                prev_update_id: 0,
-                levels: u16::try_from(levels?).ok()?,
-                snapshot: true,
-                checksum: None,
-            };
+            return Some(());
         }
-        stamp(out, at, self.ts_recv_raw, time_ms, instrument);
+        out.tail_mut(at)[0] = stamp.event(EventBody::DepthBegin {
+            first_update_id: stamp.ts_venue_ms,
+            last_update_id: stamp.ts_venue_ms,
+            prev_update_id: 0,
+            levels: u16::try_from(levels?).ok()?,
+            snapshot: true,
+            checksum: None,
+        });
+        if levels_time != Some(stamp.ts_venue_ms) {
+            json::stamp(
+                out,
+                at + 1,
+                stamp.ts_recv_raw,
+                stamp.ts_venue_ms,
+                stamp.instrument,
+            );
+        }
         Some(())
     }
 
-    /// One trade of `trades`, pushed stamped with its own `coin` and `time`.
+    /// The `data` of `bbo`: `{"coin":..,"time":..,"bbo":..}` (the venue's order) read as
+    /// one literal sequence, else [`Sink::book`] member by member.
+    fn bbo(self, c: &mut Cursor<'_>, out: &mut EventBuf) -> Option<()> {
+        let saved = *c;
+        let event = match self.bbo_in_order(c) {
+            Some(event) => event,
+            None => {
+                *c = saved;
+                return self.book(c, true, out);
+            }
+        };
+        if let Some(event) = event {
+            out.push(event).ok()?;
+        }
+        Some(())
+    }
+
+    /// [`Sink::bbo`] in the venue's key order, exactly: the top of book, if both sides
+    /// are there; `None` for anything else.
+    #[inline]
+    fn bbo_in_order(self, c: &mut Cursor<'_>) -> Option<Option<MarketEvent>> {
+        c.lit(b"{\"coin\":")?;
+        let instrument = self.coin(c)?;
+        c.lit(b",\"time\":")?;
+        let ts_venue_ms = c.uint()?;
+        c.lit(b",\"bbo\":")?;
+        let top = best_levels(c)?;
+        c.lit(b"}")?;
+        let stamp = Stamp {
+            ts_recv_raw: self.ts_recv_raw,
+            ts_venue_ms,
+            instrument,
+        };
+        Some(top_of_book(stamp, top))
+    }
+
+    /// One trade of `trades`, pushed stamped with its own `coin` and `time`: in one of
+    /// the venue's two key orders read as one literal sequence ([`Sink::trade_in_order`]),
+    /// else member by member in any order.
     fn trade(self, c: &mut Cursor<'_>, out: &mut EventBuf) -> Option<()> {
+        let saved = *c;
+        let (stamp, body) = match self.trade_in_order(c) {
+            Some(trade) => trade,
+            None => {
+                *c = saved;
+                self.trade_any_order(c)?
+            }
+        };
+        out.push(stamp.event(body)).ok()
+    }
+
+    /// [`Sink::trade`] in the venue's key orders, exactly: `coin`, `hash`, `px`, `side`,
+    /// `sz`, `tid`, `time` (sorted, the node's recordings) or `coin`, `side`, `px`, `sz`,
+    /// `time`, `hash`, `tid` (the API's), either followed by `users` or not; `None` for
+    /// anything else.
+    #[inline]
+    fn trade_in_order(self, c: &mut Cursor<'_>) -> Option<(Stamp, EventBody)> {
+        c.lit(b"{\"coin\":")?;
+        let instrument = self.coin(c)?;
+        let (aggressor, price, qty, time_ms, trade_id);
+        if c.lit(b",\"hash\":").is_some() {
+            c.string()?;
+            c.lit(b",\"px\":")?;
+            price = c.decimal::<Price>()?;
+            c.lit(b",\"side\":")?;
+            aggressor = side(c)?;
+            c.lit(b",\"sz\":")?;
+            qty = c.decimal::<Qty>()?;
+            c.lit(b",\"tid\":")?;
+            trade_id = c.uint()?;
+            c.lit(b",\"time\":")?;
+            time_ms = c.uint()?;
+        } else {
+            c.lit(b",\"side\":")?;
+            aggressor = side(c)?;
+            c.lit(b",\"px\":")?;
+            price = c.decimal::<Price>()?;
+            c.lit(b",\"sz\":")?;
+            qty = c.decimal::<Qty>()?;
+            c.lit(b",\"time\":")?;
+            time_ms = c.uint()?;
+            c.lit(b",\"hash\":")?;
+            c.string()?;
+            c.lit(b",\"tid\":")?;
+            trade_id = c.uint()?;
+        }
+        if c.lit(b",\"users\":").is_some() {
+            c.strings()?;
+        }
+        c.lit(b"}")?;
+        Some(self.trade_event(instrument, time_ms, price, qty, aggressor, trade_id))
+    }
+
+    /// [`Sink::trade`] member by member: the keys of [`Sink::trade_in_order`] in any
+    /// order, each at most once, `users` optional.
+    fn trade_any_order(self, c: &mut Cursor<'_>) -> Option<(Stamp, EventBody)> {
         let mut seen = 0u32;
         let (mut instrument, mut aggressor, mut price, mut qty, mut time_ms, mut trade_id) =
             (None, None, None, None, None, None);
@@ -176,11 +282,7 @@ impl Sink<'_> {
                 }
                 b"side" => {
                     first_time(&mut seen, 1 << 1)?;
-                    aggressor = Some(match c.string()? {
-                        b"B" => Side::Bid,
-                        b"A" => Side::Ask,
-                        _ => return None,
-                    });
+                    aggressor = Some(side(c)?);
                 }
                 b"px" => {
                     first_time(&mut seen, 1 << 2)?;
@@ -210,18 +312,31 @@ impl Sink<'_> {
             }
             Some(())
         })?;
-        out.push(MarketEvent {
+        Some(self.trade_event(instrument?, time_ms?, price?, qty?, aggressor?, trade_id?))
+    }
+
+    /// A trade's stamp (its own coin and time) and body.
+    fn trade_event(
+        self,
+        instrument: InstrumentId,
+        ts_venue_ms: u64,
+        price: Price,
+        qty: Qty,
+        aggressor: Side,
+        trade_id: u64,
+    ) -> (Stamp, EventBody) {
+        let stamp = Stamp {
             ts_recv_raw: self.ts_recv_raw,
-            ts_venue_ms: time_ms?,
-            instrument: instrument?,
-            body: EventBody::Trade {
-                price: price?,
-                qty: qty?,
-                aggressor: aggressor?,
-                trade_id: trade_id?,
-            },
-        })
-        .ok()
+            ts_venue_ms,
+            instrument,
+        };
+        let body = EventBody::Trade {
+            price,
+            qty,
+            aggressor,
+            trade_id,
+        };
+        (stamp, body)
     }
 
     /// The `data` of `activeAssetCtx`, `{"coin":..,"ctx":{..}}`: its `Funding` and
@@ -302,20 +417,59 @@ fn asset_ctx(c: &mut Cursor<'_>) -> Option<(Price, Price, Rate, Qty)> {
     Some((mark?, oracle?, funding?, open_interest?))
 }
 
-/// `levels`: `[[bids],[asks]]`, each level pushed as sent; the number of levels.
-fn book_levels(c: &mut Cursor<'_>, out: &mut EventBuf) -> Option<usize> {
+/// The `TopOfBook` of a `bbo` with both sides there, stamped; `None` otherwise (a side
+/// missing or `null`).
+fn top_of_book(stamp: Stamp, top: [Option<(Price, Qty)>; 2]) -> Option<MarketEvent> {
+    let [Some((bid, bid_qty)), Some((ask, ask_qty))] = top else {
+        return None;
+    };
+    Some(stamp.event(EventBody::TopOfBook {
+        bid,
+        bid_qty,
+        ask,
+        ask_qty,
+        update_id: stamp.ts_venue_ms,
+    }))
+}
+
+/// A trade's `side`: `"B"` (the buyer took) or `"A"`.
+fn side(c: &mut Cursor<'_>) -> Option<Side> {
+    match c.string()? {
+        b"B" => Some(Side::Bid),
+        b"A" => Some(Side::Ask),
+        _ => None,
+    }
+}
+
+/// `levels`: `[[bids],[asks]]`, each level pushed as sent, stamped with `stamp`; the
+/// number of levels.
+fn book_levels(c: &mut Cursor<'_>, stamp: Stamp, out: &mut EventBuf) -> Option<usize> {
     let mut count = 0;
     c.lit(b"[")?;
     for (side, close) in [(Side::Bid, b","), (Side::Ask, b"]")] {
         c.items(|c| {
             let (price, qty) = level(c)?;
-            push_level(out, Stamp::default(), side, price, qty)?;
+            push_level(out, stamp, side, price, qty)?;
             count += 1;
             Some(())
         })?;
         c.lit(close)?;
     }
     Some(count)
+}
+
+/// The venue time an `l2Book` frame ends with, `"time":<digits>}}` (its last member,
+/// `data` closing with the frame); `None` when it ends otherwise. Read ahead of the
+/// levels, so only trusted once the `time` read in order agrees.
+fn trailing_time(frame: &[u8]) -> Option<u64> {
+    let body = frame.strip_suffix(b"}}")?;
+    let digits = body.iter().rev().take_while(|b| b.is_ascii_digit()).count();
+    let at = body.len() - digits;
+    body[..at].ends_with(b"\"time\":").then_some(())?;
+    let mut c = Cursor::new(&body[at..]);
+    let time = c.uint()?;
+    c.end()?;
+    Some(time)
 }
 
 /// `bbo`: `[bid, ask]`, each a level or `null`; a shorter array leaves the missing side
@@ -334,8 +488,15 @@ fn best_levels(c: &mut Cursor<'_>) -> Option<[Option<(Price, Qty)>; 2]> {
     Some(sides)
 }
 
-/// One `{"px":..,"sz":..,"n":..}` level (`n`, the order count, is not kept).
+/// One `{"px":..,"sz":..,"n":..}` level (`n`, the order count, is not kept): in one of
+/// the two key orders the venue sends (`n`, `px`, `sz` or `px`, `sz`, `n`) read as one
+/// literal sequence, else member by member in any order.
 fn level(c: &mut Cursor<'_>) -> Option<(Price, Qty)> {
+    let saved = *c;
+    if let Some(level) = level_in_order(c) {
+        return Some(level);
+    }
+    *c = saved;
     let (mut seen, mut price, mut qty) = (0u32, None, None);
     c.members(|c, key| {
         match key {
@@ -356,6 +517,28 @@ fn level(c: &mut Cursor<'_>) -> Option<(Price, Qty)> {
         Some(())
     })?;
     Some((price?, qty?))
+}
+
+/// [`level`] in the venue's key orders: `{"n":..,"px":..,"sz":..}` or
+/// `{"px":..,"sz":..,"n":..}`, exactly; `None` for anything else.
+#[inline]
+fn level_in_order(c: &mut Cursor<'_>) -> Option<(Price, Qty)> {
+    let n_first = c.lit(b"{\"n\":").is_some();
+    if n_first {
+        c.uint()?;
+        c.lit(b",\"px\":")?;
+    } else {
+        c.lit(b"{\"px\":")?;
+    }
+    let price = c.decimal::<Price>()?;
+    c.lit(b",\"sz\":")?;
+    let qty = c.decimal::<Qty>()?;
+    if !n_first {
+        c.lit(b",\"n\":")?;
+        c.uint()?;
+    }
+    c.lit(b"}")?;
+    Some((price, qty))
 }
 
 #[cfg(test)]

@@ -116,7 +116,7 @@ fn arg(c: &mut Cursor<'_>, symbols: &SymbolMap) -> Option<(Channel, InstrumentId
             }
             b"instId" => {
                 first_time(&mut seen, 1 << 1)?;
-                instrument = Some(symbols.get(std::str::from_utf8(c.string()?).ok()?)?);
+                instrument = Some(symbols.get_bytes(c.string()?)?);
             }
             _ => return None,
         }
