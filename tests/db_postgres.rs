@@ -207,6 +207,20 @@ fn test_pg_unanswering_server_spools_then_delivers_everything() {
     let (spool, _) = Spool::open(&dir.path().join("spool"), 64 << 20).unwrap();
     let mut writer = DbWriter::new(backend, spool, 100, Duration::ZERO);
     write_batches(&mut writer, "run", 0, 200);
+    // The backend connects and creates the tables on its own thread: on a busy server
+    // that can take longer than the write timeout, and the first rows wait in the spool
+    // meanwhile. Lock the table only once they are in (it exists then).
+    let mut rounds = 0;
+    while writer.stats().rows_waiting > 0 {
+        writer.replay_if_due(monotonic_now());
+        rounds += 1;
+        assert!(
+            rounds < 60_000,
+            "the first rows never arrived: {:?}",
+            writer.stats()
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
     let mut locker = pg::connect().unwrap();
     let lock = format!(
         "BEGIN; LOCK TABLE {}.opportunities IN ACCESS EXCLUSIVE MODE",
