@@ -42,6 +42,17 @@ fn write_batches(writer: &mut DbWriter, run: &str, from: i64, to: i64) {
     }
 }
 
+/// Replays the spool until no row waits, failing with `never` after about a minute.
+fn drain_spool(writer: &mut DbWriter, never: &str) {
+    let mut rounds = 0;
+    while writer.stats().rows_waiting > 0 {
+        writer.replay_if_due(monotonic_now());
+        rounds += 1;
+        assert!(rounds < 60_000, "{never}: {:?}", writer.stats());
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
 #[test]
 fn test_pg_migrations_apply_once_and_create_every_table() {
     let Some(mut schema) = Schema::create("migrations") else {
@@ -210,17 +221,7 @@ fn test_pg_unanswering_server_spools_then_delivers_everything() {
     // The backend connects and creates the tables on its own thread: on a busy server
     // that can take longer than the write timeout, and the first rows wait in the spool
     // meanwhile. Lock the table only once they are in (it exists then).
-    let mut rounds = 0;
-    while writer.stats().rows_waiting > 0 {
-        writer.replay_if_due(monotonic_now());
-        rounds += 1;
-        assert!(
-            rounds < 60_000,
-            "the first rows never arrived: {:?}",
-            writer.stats()
-        );
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    drain_spool(&mut writer, "the first rows never arrived");
     let mut locker = pg::connect().unwrap();
     let lock = format!(
         "BEGIN; LOCK TABLE {}.opportunities IN ACCESS EXCLUSIVE MODE",
@@ -233,17 +234,7 @@ fn test_pg_unanswering_server_spools_then_delivers_everything() {
     assert_eq!(during.rows_dropped, 0, "{during:?}");
     locker.batch_execute("ROLLBACK").unwrap();
     // The call that waited returns once the lock goes; then the spool drains.
-    let mut rounds = 0;
-    while writer.stats().rows_waiting > 0 {
-        writer.replay_if_due(monotonic_now());
-        rounds += 1;
-        assert!(
-            rounds < 60_000,
-            "the spool never drained: {:?}",
-            writer.stats()
-        );
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    drain_spool(&mut writer, "the spool never drained");
     write_batches(&mut writer, "run", 1200, 1300);
     let stats = writer.finish();
     assert_eq!(

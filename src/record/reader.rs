@@ -138,7 +138,6 @@ impl RecordingReader {
             match next_frame(&self.raw, &mut at) {
                 Ok(Some(frame)) => {
                     let skip = frame.ts_ns < self.from_ts_ns;
-                    let payload_end = at;
                     self.after = at;
                     if skip {
                         continue;
@@ -148,7 +147,7 @@ impl RecordingReader {
                         connection: frame.connection,
                         kind: frame.kind,
                         instrument: frame.instrument,
-                        payload: payload_end - frame.payload.len()..payload_end,
+                        payload: at - frame.payload.len()..at,
                     });
                     self.frames_read += 1;
                     return Ok(true);
