@@ -161,6 +161,23 @@ struct Fields {
     is_ack: bool,
 }
 
+/// The fields a `markPriceUpdate` carries: the mark always, then the index (`i`), the
+/// funding rate (`r`) and the next funding time (`T`) where present. Shared by the
+/// generic path and the fast path, so both say the same.
+pub(crate) fn mark_price_fields(index: bool, rate: bool, next_funding: bool) -> FundingFields {
+    let mut fields = FundingFields::MARK;
+    for (present, field) in [
+        (index, FundingFields::INDEX),
+        (rate, FundingFields::RATE),
+        (next_funding, FundingFields::NEXT_FUNDING),
+    ] {
+        if present {
+            fields = fields.with(field);
+        }
+    }
+    fields
+}
+
 fn need<T>(value: Option<T>, name: &'static str) -> Result<T, DecodeError> {
     value.ok_or(DecodeError::MissingField(name))
 }
@@ -206,16 +223,8 @@ fn finish(
             checksum: None,
         },
         Kind::MarkPrice => {
-            let mut fields = FundingFields::MARK;
-            for (present, field) in [
-                (f.index.is_some(), FundingFields::INDEX),
-                (f.rate.is_some(), FundingFields::RATE),
-                (f.t_upper.is_some(), FundingFields::NEXT_FUNDING),
-            ] {
-                if present {
-                    fields = fields.with(field);
-                }
-            }
+            let fields =
+                mark_price_fields(f.index.is_some(), f.rate.is_some(), f.t_upper.is_some());
             EventBody::Funding {
                 mark: need(f.p, "p")?,
                 index: f.index.unwrap_or(Price::ZERO),

@@ -15,12 +15,13 @@
 //! `tests/fast_paths.rs` checks exactly that on every real Binance message in
 //! `../shared/data`, and `tests/fuzz_binance.rs` on mutated ones. Runs on the feed thread; no allocation.
 
+use crate::feed::binance::decode::mark_price_fields;
 use crate::feed::decode::Decoded;
 use crate::feed::event_buf::EventBuf;
 use crate::feed::json::{placeholder, stamp};
 use crate::feed::scan::{Cursor, Stamp, first_time, keep_if_accepted};
 use crate::feed::symbols::SymbolMap;
-use crate::types::{EventBody, FundingFields, InstrumentId, MarketEvent, Price, Qty, Rate, Side};
+use crate::types::{EventBody, InstrumentId, MarketEvent, Price, Qty, Rate, Side};
 
 /// Decodes `frame` if it is a stream message this scanner fully understands; `None`
 /// (with `out` as it was) otherwise.
@@ -101,16 +102,8 @@ fn scan(
             },
         },
         Kind::MarkPrice if f.level_arrays == 0 => {
-            let mut fields = FundingFields::MARK;
-            for (present, field) in [
-                (f.index.is_some(), FundingFields::INDEX),
-                (f.rate.is_some(), FundingFields::RATE),
-                (f.t_upper.is_some(), FundingFields::NEXT_FUNDING),
-            ] {
-                if present {
-                    fields = fields.with(field);
-                }
-            }
+            let fields =
+                mark_price_fields(f.index.is_some(), f.rate.is_some(), f.t_upper.is_some());
             EventBody::Funding {
                 mark: f.p?,
                 index: f.index.unwrap_or(Price::ZERO),
@@ -389,7 +382,7 @@ fn message(
 mod tests {
     use super::*;
     use crate::feed::scan::run_fast;
-    use crate::types::{InstrumentId, MarketEvent};
+    use crate::types::{FundingFields, InstrumentId, MarketEvent};
 
     fn run(frame: &str) -> Option<Vec<MarketEvent>> {
         run_fast(decode, "BTCUSDT", InstrumentId(3), frame)
