@@ -251,42 +251,32 @@ impl BookStage {
     /// instrument's book is invalid.
     fn publish(&mut self, event: &MarketEvent, view: Option<BookView>, start_raw: u64) {
         let index = event.instrument.index();
-        let view = view.filter(|_| !self.stale[index]);
         self.io
             .stats
             .health
             .set_book_valid(index, self.engine.is_valid(event.instrument));
-        let valid = view.is_some();
-        let view = view.unwrap_or(BookView {
-            bid: Price::ZERO,
-            bid_qty: Qty::ZERO,
-            ask: Price::ZERO,
-            ask_qty: Qty::ZERO,
-            bid_depth_quote: 0,
-            ask_depth_quote: 0,
-            ladder: Ladder::default(),
-        });
-        let update = TopUpdate {
-            instrument: event.instrument,
-            bid: view.bid,
-            bid_qty: view.bid_qty,
-            ask: view.ask,
-            ask_qty: view.ask_qty,
-            bid_depth_quote: view.bid_depth_quote,
-            ask_depth_quote: view.ask_depth_quote,
-            ladder: view.ladder,
-            perp: self.perp[event.instrument.index()],
-            valid,
-            ts_recv_raw: event.ts_recv_raw,
-            ts_venue_ms: event.ts_venue_ms,
-        };
-        let last = &mut self.last[event.instrument.index()];
-        if last.is_some_and(|last| same_content(&last, &update)) {
+        let view = view.as_ref().filter(|_| !self.stale[index]);
+        let perp = self.perp[index];
+        let last = &mut self.last[index];
+        if last.as_ref().is_some_and(|last| carries(last, view, &perp)) {
             return;
         }
-        *last = Some(update);
+        let update = last.insert(TopUpdate {
+            instrument: event.instrument,
+            bid: view.map_or(Price::ZERO, |v| v.bid),
+            bid_qty: view.map_or(Qty::ZERO, |v| v.bid_qty),
+            ask: view.map_or(Price::ZERO, |v| v.ask),
+            ask_qty: view.map_or(Qty::ZERO, |v| v.ask_qty),
+            bid_depth_quote: view.map_or(0, |v| v.bid_depth_quote),
+            ask_depth_quote: view.map_or(0, |v| v.ask_depth_quote),
+            ladder: view.map_or_else(Ladder::default, |v| v.ladder),
+            perp,
+            valid: view.is_some(),
+            ts_recv_raw: event.ts_recv_raw,
+            ts_venue_ms: event.ts_venue_ms,
+        });
         // Room was checked before the event was popped.
-        let _ = self.io.output.push(update);
+        let _ = self.io.output.push(*update);
         self.io.stats.book_updates.incr();
         self.io
             .samples
@@ -294,18 +284,38 @@ impl BookStage {
     }
 }
 
-/// Whether two updates carry the same top, depth, ladder, perp info and validity
-/// (timestamps aside).
-fn same_content(a: &TopUpdate, b: &TopUpdate) -> bool {
-    TopUpdate {
-        ts_recv_raw: 0,
-        ts_venue_ms: 0,
-        ..*a
-    } == TopUpdate {
-        ts_recv_raw: 0,
-        ts_venue_ms: 0,
-        ..*b
-    }
+/// Whether the last update published for an instrument already carries `view` (an
+/// invalid book's zeros when `None`) and `perp`, so that publishing again would change
+/// its timestamps only. Compared in place, the top (which changes most often) first:
+/// building the new update to compare it whole would copy its few hundred bytes twice.
+fn carries(last: &TopUpdate, view: Option<&BookView>, perp: &PerpInfo) -> bool {
+    // Destructured whole, so that a new field cannot be left out of the comparison.
+    let TopUpdate {
+        instrument: _,
+        bid,
+        bid_qty,
+        ask,
+        ask_qty,
+        bid_depth_quote,
+        ask_depth_quote,
+        ladder,
+        perp: last_perp,
+        valid,
+        ts_recv_raw: _,
+        ts_venue_ms: _,
+    } = last;
+    let Some(v) = view else {
+        return !valid && last_perp == perp;
+    };
+    *valid
+        && *bid == v.bid
+        && *ask == v.ask
+        && *bid_qty == v.bid_qty
+        && *ask_qty == v.ask_qty
+        && *bid_depth_quote == v.bid_depth_quote
+        && *ask_depth_quote == v.ask_depth_quote
+        && last_perp == perp
+        && *ladder == v.ladder
 }
 
 impl Stage for BookStage {
@@ -376,6 +386,96 @@ mod tests {
     use crate::stats::PipelineStats;
     use crate::telemetry::sample::SampleSink;
     use crate::types::{InstrumentSpec, MarketKind, Rate, Side};
+
+    #[test]
+    fn test_carries_ignores_only_the_timestamps() {
+        use crate::book::top::{LadderLevel, LadderSide};
+        let level = LadderLevel {
+            price: Price::from_raw(102),
+            qty: Qty::from_raw(2),
+        };
+        let view = BookView {
+            bid: Price::from_raw(99),
+            bid_qty: Qty::from_raw(1),
+            ask: Price::from_raw(101),
+            ask_qty: Qty::from_raw(1),
+            bid_depth_quote: 5,
+            ask_depth_quote: 6,
+            ladder: Ladder {
+                bids: LadderSide::from_levels([level]),
+                asks: LadderSide::from_levels([level]),
+            },
+        };
+        let perp = PerpInfo::default();
+        let last = TopUpdate {
+            instrument: InstrumentId(3),
+            bid: view.bid,
+            bid_qty: view.bid_qty,
+            ask: view.ask,
+            ask_qty: view.ask_qty,
+            bid_depth_quote: view.bid_depth_quote,
+            ask_depth_quote: view.ask_depth_quote,
+            ladder: view.ladder,
+            perp,
+            valid: true,
+            ts_recv_raw: 10,
+            ts_venue_ms: 20,
+        };
+        assert!(carries(&last, Some(&view), &perp));
+        assert!(!carries(&last, None, &perp));
+        let funded = PerpInfo {
+            funding_rate: None,
+            open_interest: Some(Qty::from_raw(1)),
+        };
+        assert!(!carries(&last, Some(&view), &funded));
+        let mut deeper = view;
+        deeper.ladder.asks.levels[1] = level;
+        deeper.ladder.asks.len = 2;
+        let changed = [
+            BookView {
+                bid: Price::from_raw(98),
+                ..view
+            },
+            BookView {
+                bid_qty: Qty::from_raw(2),
+                ..view
+            },
+            BookView {
+                ask: Price::from_raw(102),
+                ..view
+            },
+            BookView {
+                ask_qty: Qty::from_raw(2),
+                ..view
+            },
+            BookView {
+                bid_depth_quote: 7,
+                ..view
+            },
+            BookView {
+                ask_depth_quote: 7,
+                ..view
+            },
+            deeper,
+        ];
+        for other in changed {
+            assert!(!carries(&last, Some(&other), &perp), "{other:?}");
+        }
+        let invalid = TopUpdate {
+            bid: Price::ZERO,
+            bid_qty: Qty::ZERO,
+            ask: Price::ZERO,
+            ask_qty: Qty::ZERO,
+            bid_depth_quote: 0,
+            ask_depth_quote: 0,
+            ladder: Ladder::default(),
+            valid: false,
+            ..last
+        };
+        assert!(carries(&invalid, None, &perp));
+        assert!(!carries(&invalid, None, &funded));
+        assert!(!carries(&invalid, Some(&view), &perp));
+    }
 
     fn event(body: EventBody) -> MarketEvent {
         MarketEvent {

@@ -120,6 +120,13 @@ impl BasisTracker {
     /// Adds the tick to the baseline, then analyses it. `None` until the baseline holds
     /// `baseline_ticks` ticks.
     pub fn on_tick(&mut self, q: Quad) -> Option<BasisEval> {
+        self.on_tick_from(q, Bps::MIN)
+    }
+
+    /// As [`BasisTracker::on_tick`], but analyses only a tick whose edge reaches
+    /// `min_edge`: the edge alone (one division) decides, and the rest of the analysis
+    /// (ten more) is left out for the ticks below, which are most of them.
+    pub fn on_tick_from(&mut self, q: Quad, min_edge: Bps) -> Option<BasisEval> {
         let prices = [
             q.perp_bid.raw(),
             q.perp_ask.raw(),
@@ -127,7 +134,7 @@ impl BasisTracker {
             q.spot_ask.raw(),
         ];
         self.push(prices);
-        if self.window.len() < self.params.baseline_ticks {
+        if self.window.len() < self.params.baseline_ticks || edge_below(prices, min_edge) {
             return None;
         }
         Some(self.evaluate(q, prices))
@@ -141,7 +148,10 @@ impl BasisTracker {
             for (sum, old) in self.sums.iter_mut().zip(old) {
                 *sum -= i128::from(old);
             }
-            self.next = (self.next + 1) % self.params.baseline_ticks;
+            self.next += 1;
+            if self.next == self.params.baseline_ticks {
+                self.next = 0;
+            }
         }
         for (sum, new) in self.sums.iter_mut().zip(prices) {
             *sum += i128::from(new);
@@ -197,6 +207,21 @@ impl BasisTracker {
             ratio,
         }
     }
+}
+
+/// Whether the edge of the tick `p` is below `min_edge`. Both directions divide by the
+/// same sum, so when it is positive the better direction is the one with the larger
+/// numerator (a truncating division keeps their order) and one division tells; any
+/// other sum is never skipped.
+#[inline]
+fn edge_below(p: [i64; 4], min_edge: Bps) -> bool {
+    let sum4: i128 = p.iter().map(|&x| i128::from(x)).sum();
+    if sum4 <= 0 {
+        return false;
+    }
+    let short_perp = i128::from(p[0]) - i128::from(p[3]);
+    let long_perp = i128::from(p[2]) - i128::from(p[1]);
+    bps_of(4 * short_perp.max(long_perp), sum4) < min_edge
 }
 
 /// `sum / n` as a raw price, 0 when out of range; a 64-bit division when the sum fits
@@ -332,6 +357,32 @@ mod tests {
         let e = t.on_tick(quad("5", "6", "5", "6")).unwrap();
         assert_eq!(e.baseline.perp_bid, Price::from_decimal_str("4").unwrap());
         assert_eq!(e.baseline.spot_ask, Price::from_decimal_str("5").unwrap());
+    }
+
+    proptest::proptest! {
+        /// Leaving out the ticks below a minimum edge gives exactly the full analyses
+        /// that reach it, and the baseline goes on the same.
+        #[test]
+        fn prop_ticks_from_a_minimum_edge_as_the_full_analysis(
+            ticks in proptest::collection::vec(
+                (-2_000i64..2_000, 0i64..500, -2_000i64..2_000, 0i64..500), 1..60),
+            window in 1usize..6,
+            min_edge_bits in -(8i64 << 32)..(8i64 << 32),
+        ) {
+            let min_edge = Bps::from_bits(min_edge_bits);
+            let (mut full, mut from) = (tracker(window), tracker(window));
+            for (perp, perp_spread, spot, spot_spread) in ticks {
+                let base = 6_000_000_000_000i64;
+                let q = Quad {
+                    perp_bid: Price::from_raw(base + perp * 1_000_000),
+                    perp_ask: Price::from_raw(base + (perp + perp_spread) * 1_000_000),
+                    spot_bid: Price::from_raw(base + spot * 1_000_000),
+                    spot_ask: Price::from_raw(base + (spot + spot_spread) * 1_000_000),
+                };
+                let want = full.on_tick(q).filter(|e| e.edge_bps >= min_edge);
+                proptest::prop_assert_eq!(from.on_tick_from(q, min_edge), want);
+            }
+        }
     }
 
     #[test]

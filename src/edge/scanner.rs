@@ -1,9 +1,9 @@
 //! The cross-venue spread scanner: the state around [`crate::edge::spread`]'s pure
 //! arithmetic. It groups instruments of the same base and kind across venues at
-//! start-up, keeps each market's latest top of book (with its last valid prices when
-//! the book turns invalid, so the rejection is counted), each venue's latest delay and
-//! each market's mid volatility, counts rejections per reason and keeps the best
-//! opportunities for status views.
+//! start-up, keeps each scanned market's latest top of book (with its last valid prices
+//! when the book turns invalid, so the rejection is counted) and mid volatility, each
+//! venue's latest delay, counts rejections per reason and keeps the best opportunities
+//! for status views.
 //!
 //! Owned by the edge stage's thread. Every buffer (markets, peer lists, the top N) is
 //! allocated in [`Scanner::new`]; [`Scanner::on_update`] never allocates. It reads no
@@ -157,6 +157,10 @@ impl Scanner {
         };
         if let Some(delay) = delay_ms {
             self.venue_delay_ms[market.venue] = delay;
+        }
+        if self.peers[index].is_empty() {
+            // No other venue quotes it: no pair ever reads its top.
+            return;
         }
         if !update.valid {
             // Keep the last valid prices: a peer's update then counts the rejection.
@@ -349,6 +353,20 @@ pub(crate) mod tests {
         s.on_update(&update(1, 10030, 10040), Some(20), |_| {});
         assert_eq!(s.counts().accepted, 2);
         assert_eq!(s.counts().candidates, 4);
+    }
+
+    #[test]
+    fn test_a_market_no_other_venue_quotes_still_reports_its_venue_delay() {
+        let mut s = scanner(&[Venue::Binance, Venue::Okx]);
+        s.on_update(&update(0, 9990, 10000), None, |_| {});
+        s.on_update(&update(2, 9990, 10000), Some(250), |_| {
+            panic!("the lone perp has no pair")
+        });
+        assert_eq!(s.counts().candidates, 0);
+        s.on_update(&update(1, 10030, 10040), None, |_| {
+            panic!("Binance is stale")
+        });
+        assert_eq!(s.counts().rejections.get(RejectReason::VenueStale), 1);
     }
 
     #[test]

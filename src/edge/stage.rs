@@ -21,9 +21,10 @@ use crate::edge::spread::SIZE_BASE_FLOOR;
 use crate::edge::spread_opportunity::{
     RejectReason, RejectionCounts, SpreadOpportunity, SpreadRecord, describe,
 };
-use crate::runtime::{Control, RunReport, Stage, StageKind};
+use crate::runtime::{Clock, Control, RunReport, Stage, StageKind};
 use crate::stage_io::StageIo;
-use crate::telemetry::sample::Metric;
+use crate::stats::PipelineStats;
+use crate::telemetry::sample::{Metric, SampleSink};
 use crate::types::intent::{ExecStyle, IntentLeg, OrderIntent, OrderSide, Strategy};
 use crate::types::{InstrumentId, InstrumentRegistry, Price, Qty};
 
@@ -97,16 +98,31 @@ impl Touch {
     }
 }
 
-/// The edge stage.
+/// The edge stage: its input ring, read in place (an update is a few hundred bytes, so a
+/// copy out of the ring costs more than the basis tick it feeds), and the rest.
 pub struct EdgeStage {
+    input: rtrb::Consumer<TopUpdate>,
+    state: EdgeState,
+}
+
+/// Everything of the edge stage but its input ring.
+struct EdgeState {
     tops: Vec<Option<Touch>>,
     pairs: Vec<PairState>,
     pairs_of: Vec<Vec<usize>>,
-    io: EdgeIo,
+    io: EdgeOut,
     spread: Option<SpreadOut>,
     intents: Option<IntentOut>,
     names: Vec<String>,
     control: Option<(Arc<Control>, u64)>,
+}
+
+/// The edge stage's output ring and shared handles: its [`EdgeIo`] but the input.
+struct EdgeOut {
+    output: rtrb::Producer<BasisOpportunity>,
+    samples: SampleSink,
+    stats: Arc<PipelineStats>,
+    clock: Clock,
 }
 
 /// The edge stage's rings: top-of-book updates in, basis opportunity records out.
@@ -127,7 +143,14 @@ impl EdgeStage {
             pairs_of[pair.perp.index()].push(i);
         }
         let min_notional = |id: InstrumentId| registry.get(id).min_notional;
-        Self {
+        let StageIo {
+            input,
+            output,
+            samples,
+            stats,
+            clock,
+        } = io;
+        let state = EdgeState {
             tops: vec![None; registry.len()],
             pairs: pairs
                 .iter()
@@ -141,7 +164,12 @@ impl EdgeStage {
                 })
                 .collect(),
             pairs_of,
-            io,
+            io: EdgeOut {
+                output,
+                samples,
+                stats,
+                clock,
+            },
             spread: None,
             intents: None,
             control: None,
@@ -149,7 +177,8 @@ impl EdgeStage {
                 .iter()
                 .map(|i| format!("{} {} {}", i.venue, i.kind.name(), i.symbol))
                 .collect(),
-        }
+        };
+        Self { input, state }
     }
 
     /// Follows the thresholds an operator publishes in `control` (`/reload`): one atomic
@@ -157,10 +186,49 @@ impl EdgeStage {
     #[must_use]
     pub fn with_control(mut self, control: Arc<Control>) -> Self {
         let seen = control.thresholds_generation();
-        self.control = Some((control, seen));
+        self.state.control = Some((control, seen));
         self
     }
 
+    /// Adds the cross-venue scanner; its records go to `ring`.
+    #[must_use]
+    pub fn with_scanner(mut self, scanner: Scanner, ring: rtrb::Producer<SpreadRecord>) -> Self {
+        let clock = &self.state.io.clock;
+        let expiry = Duration::from_nanos(scanner.params().expiry_ns);
+        self.state.spread = Some(SpreadOut {
+            expiry_raw: clock.raw_ticks_for(expiry),
+            flush_every_raw: clock.raw_ticks_for(REJECTION_FLUSH_INTERVAL),
+            flushed: RejectionCounts::default(),
+            flushed_at_raw: clock.raw(),
+            scanner,
+            ring,
+        });
+        self
+    }
+
+    /// Enables trading: intents of both strategies go to `ring` (basis intents expire
+    /// after `basis_expiry`).
+    #[must_use]
+    pub fn with_intents(
+        mut self,
+        ring: rtrb::Producer<OrderIntent>,
+        basis_expiry: Duration,
+    ) -> Self {
+        self.state.intents = Some(IntentOut {
+            ring,
+            next_seq: 1,
+            basis_expiry_raw: self.state.io.clock.raw_ticks_for(basis_expiry),
+        });
+        self
+    }
+
+    /// The scanner, when enabled.
+    pub fn scanner(&self) -> Option<&Scanner> {
+        self.state.spread.as_ref().map(|s| &s.scanner)
+    }
+}
+
+impl EdgeState {
     /// Applies newly published thresholds to every basis pair.
     fn reload_thresholds(&mut self) {
         let Some((control, seen)) = self.control.as_mut() else {
@@ -181,43 +249,6 @@ impl EdgeStage {
                 t.trade
             );
         }
-    }
-
-    /// Adds the cross-venue scanner; its records go to `ring`.
-    #[must_use]
-    pub fn with_scanner(mut self, scanner: Scanner, ring: rtrb::Producer<SpreadRecord>) -> Self {
-        let clock = &self.io.clock;
-        let expiry = Duration::from_nanos(scanner.params().expiry_ns);
-        self.spread = Some(SpreadOut {
-            expiry_raw: clock.raw_ticks_for(expiry),
-            flush_every_raw: clock.raw_ticks_for(REJECTION_FLUSH_INTERVAL),
-            flushed: RejectionCounts::default(),
-            flushed_at_raw: clock.raw(),
-            scanner,
-            ring,
-        });
-        self
-    }
-
-    /// Enables trading: intents of both strategies go to `ring` (basis intents expire
-    /// after `basis_expiry`).
-    #[must_use]
-    pub fn with_intents(
-        mut self,
-        ring: rtrb::Producer<OrderIntent>,
-        basis_expiry: Duration,
-    ) -> Self {
-        self.intents = Some(IntentOut {
-            ring,
-            next_seq: 1,
-            basis_expiry_raw: self.io.clock.raw_ticks_for(basis_expiry),
-        });
-        self
-    }
-
-    /// The scanner, when enabled.
-    pub fn scanner(&self) -> Option<&Scanner> {
-        self.spread.as_ref().map(|s| &s.scanner)
     }
 
     fn on_update(&mut self, update: &TopUpdate) {
@@ -272,10 +303,8 @@ impl EdgeStage {
             spot_bid: spot.bid,
             spot_ask: spot.ask,
         };
-        let eval = state.tracker.on_tick(quad);
-        if let Some(eval) = eval
-            && eval.edge_bps >= state.tracker.params().tracker_threshold
-        {
+        let threshold = state.tracker.params().tracker_threshold;
+        if let Some(eval) = state.tracker.on_tick_from(quad, threshold) {
             let decision_raw = self.io.clock.raw();
             let opportunity = record(
                 state,
@@ -371,7 +400,7 @@ fn next_id(intents: &mut IntentOut, strategy: Strategy) -> u64 {
     (tag << 56) | (seq & ((1 << 56) - 1))
 }
 
-fn push_intent(intents: &mut IntentOut, intent: OrderIntent, io: &EdgeIo) {
+fn push_intent(intents: &mut IntentOut, intent: OrderIntent, io: &EdgeOut) {
     if intents.ring.push(intent).is_ok() {
         io.stats.edge_intents.incr();
     } else {
@@ -511,24 +540,29 @@ impl Stage for EdgeStage {
     }
 
     fn poll(&mut self) -> usize {
-        self.reload_thresholds();
-        let mut handled = 0;
-        while handled < UPDATES_PER_POLL_MAX {
-            let Ok(update) = self.io.input.pop() else {
-                break;
-            };
-            self.on_update(&update);
-            handled += 1;
+        self.state.reload_thresholds();
+        let take = self.input.slots().min(UPDATES_PER_POLL_MAX);
+        if take == 0 {
+            return 0;
         }
-        handled
+        let Ok(chunk) = self.input.read_chunk(take) else {
+            return 0;
+        };
+        let (first, second) = chunk.as_slices();
+        for update in first.iter().chain(second) {
+            self.state.on_update(update);
+        }
+        chunk.commit_all();
+        take
     }
 
     fn finish(&mut self, report: &mut RunReport) {
         while self.poll() > 0 {}
-        let Some(spread) = self.spread.as_mut() else {
+        let state = &mut self.state;
+        let Some(spread) = state.spread.as_mut() else {
             return;
         };
-        flush_rejections(spread, self.io.clock.raw());
+        flush_rejections(spread, state.io.clock.raw());
         let counts = *spread.scanner.counts();
         report.set("scanner.instruments", spread.scanner.scanned() as u64);
         report.set("scanner.candidates", counts.candidates);
@@ -536,7 +570,7 @@ impl Stage for EdgeStage {
         for reason in RejectReason::ALL {
             report.set(reason.report_key(), counts.rejections.get(reason));
         }
-        let names = &self.names;
+        let names = &state.names;
         report.notes.extend(
             spread
                 .scanner
@@ -619,7 +653,7 @@ mod tests {
         let mut stage = rig().stage.with_control(Arc::clone(&control));
         stage.poll();
         assert_eq!(
-            stage.pairs[0].tracker.params().trade_threshold,
+            stage.state.pairs[0].tracker.params().trade_threshold,
             Bps::from_num(20),
             "defaults until a reload"
         );
@@ -628,7 +662,7 @@ mod tests {
             trade: Bps::from_num(25),
         });
         stage.poll();
-        let params = stage.pairs[0].tracker.params();
+        let params = stage.state.pairs[0].tracker.params();
         assert_eq!(params.tracker_threshold, Bps::from_num(12));
         assert_eq!(params.trade_threshold, Bps::from_num(25));
     }
