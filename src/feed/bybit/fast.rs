@@ -15,9 +15,9 @@
 //! decoder reads, every other member a plain string, skipped (each key matched first
 //! as a literal among the keys the venue sends, then read and checked; on a spot
 //! connection, whose tickers carry no funding, the whole message is read and is
-//! `Unknown`, as the generic decoder has it). What it accepts decodes to exactly the generic decoder's
-//! outcome and events (checked on every real Bybit message in `../shared/data`, and by
-//! fuzzing). Runs on the feed thread; no allocation.
+//! `Unknown`, as the generic decoder has it). What it accepts decodes to exactly the
+//! generic decoder's outcome and events (checked on every real Bybit message in
+//! `../shared/data`, and by fuzzing). Runs on the feed thread; no allocation.
 
 use crate::feed::bybit::decode::{numeric_id_bytes, ticker_events};
 use crate::feed::decode::Decoded;
