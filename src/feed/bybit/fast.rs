@@ -12,11 +12,12 @@
 //! fails). `data` of `orderbook`: `s`, `b`, `a`, `u`, `seq`; of
 //! `publicTrade`: an array of trades with `T`, `s`, `S`, `v`, `p`, `i` and the skipped
 //! `L`, `BT`, `RPI`, `seq`; of `tickers`: `symbol` and the five fields the generic
-//! decoder reads, every other member a plain string, skipped (on a spot connection,
-//! whose tickers carry no funding, the whole message is read and is `Unknown`, as the
-//! generic decoder has it). What it accepts decodes to exactly the generic decoder's
-//! outcome and events (checked on every real Bybit message in `../shared/data`, and by
-//! fuzzing). Runs on the feed thread; no allocation.
+//! decoder reads, every other member a plain string, skipped (each key matched first
+//! as a literal among the keys the venue sends, then read and checked; on a spot
+//! connection, whose tickers carry no funding, the whole message is read and is
+//! `Unknown`, as the generic decoder has it). What it accepts decodes to exactly the
+//! generic decoder's outcome and events (checked on every real Bybit message in
+//! `../shared/data`, and by fuzzing). Runs on the feed thread; no allocation.
 
 use crate::feed::bybit::decode::{numeric_id_bytes, ticker_events};
 use crate::feed::decode::Decoded;
@@ -234,13 +235,14 @@ fn type_and_ts(c: &mut Cursor<'_>) -> Option<(bool, u64)> {
     }
 }
 
-/// `type`: `snapshot` (`true`) or `delta`.
+/// `type`: `snapshot` (`true`) or `delta`, each read as its literal (no search for the
+/// string's end).
+#[inline]
 fn message_type(c: &mut Cursor<'_>) -> Option<bool> {
-    match c.string()? {
-        b"snapshot" => Some(true),
-        b"delta" => Some(false),
-        _ => None,
+    if c.lit(b"\"delta\"").is_some() {
+        return Some(false);
     }
+    c.lit(b"\"snapshot\"").map(|()| true)
 }
 
 /// `data` of `channel_read`, `ts_ms` the venue time when `ts` came before it.
@@ -569,56 +571,149 @@ struct Ticker {
 /// through `symbols` (not at all when `None`: a spot connection's ticker is only read);
 /// the five fields the generic decoder reads are kept, every other member is skipped
 /// (its key must be plain, as an escaped key could spell a field the generic decoder
-/// reads).
+/// reads). Each key is first matched against the keys the venue sends
+/// ([`venue_ticker_key`]), then, when it is none of them, read and classified
+/// ([`TickerKey::of`]).
 fn ticker(c: &mut Cursor<'_>, symbols: Option<&SymbolMap>) -> Option<Ticker> {
     let mut seen = 0u32;
     let mut t = Ticker::default();
-    c.members(|c, key| {
-        match key {
-            b"symbol" => {
-                first_time(&mut seen, 1)?;
-                match symbols {
-                    Some(symbols) => t.instrument = Some(symbol(c, symbols)?),
-                    None => {
-                        c.string()?;
-                    }
+    c.lit(b"{\"")?;
+    loop {
+        let key = match venue_ticker_key(c) {
+            Some(key) => key,
+            None => TickerKey::of(c.key()?)?,
+        };
+        ticker_member(c, key, symbols, &mut seen, &mut t)?;
+        if !c.more_keys()? {
+            return Some(t);
+        }
+    }
+}
+
+/// The value of the `tickers` member `key` into `t`, each read key at most once.
+#[inline]
+fn ticker_member(
+    c: &mut Cursor<'_>,
+    key: TickerKey,
+    symbols: Option<&SymbolMap>,
+    seen: &mut u32,
+    t: &mut Ticker,
+) -> Option<()> {
+    match key {
+        TickerKey::Symbol => {
+            first_time(seen, 1)?;
+            match symbols {
+                Some(symbols) => t.instrument = Some(symbol(c, symbols)?),
+                None => {
+                    c.string()?;
                 }
             }
-            b"markPrice" => {
-                first_time(&mut seen, 1 << 1)?;
-                t.mark = optional(c)?;
-            }
-            b"indexPrice" => {
-                first_time(&mut seen, 1 << 2)?;
-                t.index = optional(c)?;
-            }
-            b"fundingRate" => {
-                first_time(&mut seen, 1 << 3)?;
-                t.rate = optional(c)?;
-            }
-            b"openInterest" => {
-                first_time(&mut seen, 1 << 4)?;
-                t.open_interest = optional(c)?;
-            }
-            b"nextFundingTime" => {
-                first_time(&mut seen, 1 << 5)?;
-                let text = c.string()?;
-                t.next_funding_ms = match text {
-                    b"" => None,
-                    digits if digits.iter().all(u8::is_ascii_digit) => {
-                        Some(std::str::from_utf8(digits).ok()?.parse().ok()?)
-                    }
-                    _ => return None,
-                };
-            }
-            other if is_plain(other) => {
-                c.string()?;
-            }
-            _ => return None,
         }
-        Some(())
-    })?;
-    Some(t)
+        TickerKey::Mark => {
+            first_time(seen, 1 << 1)?;
+            t.mark = optional(c)?;
+        }
+        TickerKey::Index => {
+            first_time(seen, 1 << 2)?;
+            t.index = optional(c)?;
+        }
+        TickerKey::Rate => {
+            first_time(seen, 1 << 3)?;
+            t.rate = optional(c)?;
+        }
+        TickerKey::OpenInterest => {
+            first_time(seen, 1 << 4)?;
+            t.open_interest = optional(c)?;
+        }
+        TickerKey::NextFunding => {
+            first_time(seen, 1 << 5)?;
+            t.next_funding_ms = next_funding(c.string()?)?;
+        }
+        TickerKey::Skipped => {
+            c.string()?;
+        }
+    }
+    Some(())
+}
+
+/// A `tickers` data key: one of the five fields the generic decoder reads, `symbol`, or
+/// a member it skips.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TickerKey {
+    Symbol,
+    Mark,
+    Index,
+    Rate,
+    OpenInterest,
+    NextFunding,
+    Skipped,
+}
+
+impl TickerKey {
+    /// The key `key` (its bytes as sent); `None` for a key that is not plain (an escape
+    /// could spell a read field).
+    fn of(key: &[u8]) -> Option<Self> {
+        Some(match key {
+            b"symbol" => Self::Symbol,
+            b"markPrice" => Self::Mark,
+            b"indexPrice" => Self::Index,
+            b"fundingRate" => Self::Rate,
+            b"openInterest" => Self::OpenInterest,
+            b"nextFundingTime" => Self::NextFunding,
+            other if is_plain(other) => Self::Skipped,
+            _ => return None,
+        })
+    }
+}
+
+/// The key at `c` (after its opening quote), with its `":`, when it is one of the keys
+/// of Bybit's linear and spot tickers (as of 2026-08: `../shared/data/bybit`), matched
+/// as literals picked by its first byte: no search for its end, no check of its bytes.
+/// `None`, with nothing consumed, for any other key.
+#[inline]
+fn venue_ticker_key(c: &mut Cursor<'_>) -> Option<TickerKey> {
+    use TickerKey::{Index, Mark, NextFunding, OpenInterest, Rate, Skipped, Symbol};
+    let first = c.peek()?;
+    let mut is = |literal: &[u8], key: TickerKey| c.lit(literal).map(|()| key);
+    match first {
+        b'a' => is(b"ask1Price\":", Skipped).or_else(|| is(b"ask1Size\":", Skipped)),
+        b'b' => is(b"bid1Price\":", Skipped).or_else(|| is(b"bid1Size\":", Skipped)),
+        b'c' => is(b"curPreListingPhase\":", Skipped),
+        b'f' => is(b"fundingRate\":", Rate)
+            .or_else(|| is(b"fundingIntervalHour\":", Skipped))
+            .or_else(|| is(b"fundingCap\":", Skipped)),
+        b'h' => is(b"highPrice24h\":", Skipped),
+        b'i' => is(b"indexPrice\":", Index),
+        b'l' => is(b"lastPrice\":", Skipped).or_else(|| is(b"lowPrice24h\":", Skipped)),
+        b'm' => is(b"markPrice\":", Mark),
+        b'n' => is(b"nextFundingTime\":", NextFunding),
+        b'o' => {
+            is(b"openInterest\":", OpenInterest).or_else(|| is(b"openInterestValue\":", Skipped))
+        }
+        b'p' => is(b"price24hPcnt\":", Skipped)
+            .or_else(|| is(b"prevPrice24h\":", Skipped))
+            .or_else(|| is(b"prevPrice1h\":", Skipped))
+            .or_else(|| is(b"preOpenPrice\":", Skipped))
+            .or_else(|| is(b"preQty\":", Skipped)),
+        b's' => is(b"symbol\":", Symbol)
+            .or_else(|| is(b"singleOpenInterest\":", Skipped))
+            .or_else(|| is(b"singleOpenInterestValue\":", Skipped)),
+        b't' => is(b"tickDirection\":", Skipped).or_else(|| is(b"turnover24h\":", Skipped)),
+        b'u' => is(b"usdIndexPrice\":", Skipped),
+        b'v' => is(b"volume24h\":", Skipped),
+        _ => None,
+    }
+}
+
+/// `nextFundingTime` as the generic decoder reads it: `""` is absent, else digits only.
+fn next_funding(text: &[u8]) -> Option<Option<u64>> {
+    match text {
+        b"" => Some(None),
+        digits if digits.iter().all(u8::is_ascii_digit) => {
+            Some(Some(std::str::from_utf8(digits).ok()?.parse().ok()?))
+        }
+        _ => None,
+    }
 }
 
 /// A decimal string value; `""` is absent (`Some(None)`).
@@ -764,6 +859,48 @@ mod tests {
     }
 
     #[test]
+    fn test_tickers_in_any_key_order_and_unlisted_keys() {
+        let venue = r#"{"topic":"tickers.BTCUSDT","type":"delta","data":{"symbol":"BTCUSDT","markPrice":"65117.43","openInterestValue":"3899995666.09","ask1Price":"65114.30","ask1Size":"10.488","singleOpenInterestValue":"1949997833.04","fundingRate":"-0.0001","nextFundingTime":"1786320000000","indexPrice":"65137.76","openInterest":"59891.732"},"cs":753843915209,"ts":1786310818183}"#;
+        let want = run(venue).unwrap();
+        assert_eq!(want.len(), 2);
+        assert_eq!(
+            want[0].body,
+            EventBody::Funding {
+                mark: px("65117.43"),
+                index: px("65137.76"),
+                rate: Rate::from_decimal_str("-0.0001").unwrap(),
+                next_funding_ms: 1786320000000,
+                fields: FundingFields::ALL,
+            }
+        );
+        for frame in [
+            r#"{"topic":"tickers.BTCUSDT","type":"delta","data":{"openInterest":"59891.732","indexPrice":"65137.76","nextFundingTime":"1786320000000","fundingRate":"-0.0001","singleOpenInterestValue":"1949997833.04","ask1Size":"10.488","ask1Price":"65114.30","openInterestValue":"3899995666.09","markPrice":"65117.43","symbol":"BTCUSDT"},"cs":753843915209,"ts":1786310818183}"#,
+            r#"{"topic":"tickers.BTCUSDT","ts":1786310818183,"cs":753843915209,"data":{"symbol":"BTCUSDT","newField":"x","markPrice":"65117.43","fundingRate":"-0.0001","nextFundingTime":"1786320000000","indexPrice":"65137.76","openInterest":"59891.732","preQty":""},"type":"delta"}"#,
+        ] {
+            assert_eq!(run(frame).as_deref(), Some(&want[..]), "{frame}");
+        }
+        for (key, want) in [
+            ("symbol", TickerKey::Symbol),
+            ("markPrice", TickerKey::Mark),
+            ("indexPrice", TickerKey::Index),
+            ("fundingRate", TickerKey::Rate),
+            ("openInterest", TickerKey::OpenInterest),
+            ("openInterestValue", TickerKey::Skipped),
+            ("nextFundingTime", TickerKey::NextFunding),
+            ("bid1Size", TickerKey::Skipped),
+        ] {
+            let quoted = format!("{key}\":");
+            let mut c = Cursor::new(quoted.as_bytes());
+            assert_eq!(venue_ticker_key(&mut c), Some(want), "{key}");
+            assert_eq!(c.end(), Some(()));
+            assert_eq!(TickerKey::of(key.as_bytes()), Some(want), "{key}");
+        }
+        let mut unlisted = Cursor::new(b"markPriceX\":");
+        assert_eq!(venue_ticker_key(&mut unlisted), None);
+        assert_eq!(unlisted.key(), Some(&b"markPriceX"[..]));
+    }
+
+    #[test]
     fn test_declines_what_it_does_not_fully_understand() {
         for frame in [
             r#"{"data":{"s":"BTCUSDT","b":[],"a":[],"u":1,"seq":9},"topic":"orderbook.1.BTCUSDT","type":"delta","ts":1}"#,
@@ -773,6 +910,9 @@ mod tests {
             r#"{"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1,"data":[{"T":1,"s":"BTCUSDT","S":"Buy","v":"1","p":"2","i":"3","mP":"4"}]}"#,
             r#"{"topic":"tickers.BTCUSDT","type":"delta","ts":1,"data":{"symbol":"BTCUSDT","mark\u0050rice":"1"}}"#,
             r#"{"topic":"tickers.BTCUSDT","type":"delta","ts":1,"data":{"symbol":"BTCUSDT","markPrice":"1","markPrice":"2"}}"#,
+            r#"{"topic":"tickers.BTCUSDT","type":"delta","data":{"symbol":"BTCUSDT","markPrice":"1","mark\u0050rice":"2"},"cs":1,"ts":2}"#,
+            r#"{"topic":"tickers.BTCUSDT","type":"delta","data":{"symbol":"BTCUSDT","bid1Price":1},"cs":1,"ts":2}"#,
+            r#"{"topic":"tickers.BTCUSDT","type":"delta","data":{"symbol":"BTCUSDT","bid1Price":"1\u0030"},"cs":1,"ts":2}"#,
             r#"{"topic":"tickers.BTCUSDT","type":"delta","ts":1,"data":{"symbol":"BTCUSDT","nextFundingTime":"+5"}}"#,
             r#"{"topic":"tickers.BTCUSDT","type":"delta","ts":1,"data":{"symbol":"BTCUSDT","volume24h":1}}"#,
             r#"{"topic":"tickers.BTCUSDT","type":"delta","data":{"symbol":"BTCUSDT","markPrice":"1"}}"#,

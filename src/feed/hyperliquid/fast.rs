@@ -11,12 +11,12 @@
 //! `activeAssetCtx` `coin` and `ctx` (`funding`, `openInterest`, `oraclePx`, `markPx`,
 //! every other member a plain string, `null` or array of strings, skipped); keys in any
 //! order, each at most once, under the strict reading of [`crate::feed::scan`] (`bbo`
-//! data, trades and levels are read first in the key orders the venue sends, as one
-//! literal sequence, then member by member when that fails; book levels are written
-//! with their final stamp, the venue time read ahead from the frame's end when it comes
-//! last). What it accepts decodes to exactly the generic decoder's events (`tests/fast_paths.rs`, on
-//! every real Hyperliquid message in `../shared/data`). Runs on the feed thread; no
-//! allocation.
+//! and `activeAssetCtx` data, trades and levels are read first in the key orders the
+//! venue sends, as one literal sequence, then member by member when that fails; book
+//! levels are written with their final stamp, the venue time read ahead from the
+//! frame's end when it comes last). What it accepts decodes to exactly the generic
+//! decoder's events (`tests/fast_paths.rs`, on every real Hyperliquid message in
+//! `../shared/data`). Runs on the feed thread; no allocation.
 
 use crate::feed::decode::Decoded;
 use crate::feed::event_buf::EventBuf;
@@ -341,8 +341,53 @@ impl Sink<'_> {
 
     /// The `data` of `activeAssetCtx`, `{"coin":..,"ctx":{..}}`: its `Funding` and
     /// `OpenInterest` events, stamped with the coin and venue time 0 (the message has
-    /// none).
+    /// none). In the venue's key order read as one literal sequence
+    /// ([`asset_ctx_in_order`]), else member by member in any order.
     fn asset_ctx(self, c: &mut Cursor<'_>, out: &mut EventBuf) -> Option<()> {
+        let saved = *c;
+        let (instrument, ctx) = match self.asset_ctx_in_order(c) {
+            Some(read) => read,
+            None => {
+                *c = saved;
+                self.asset_ctx_any_order(c)?
+            }
+        };
+        let funding = EventBody::Funding {
+            mark: ctx.mark,
+            index: ctx.oracle,
+            rate: ctx.funding,
+            next_funding_ms: 0,
+            fields: FUNDING_FIELDS,
+        };
+        let open_interest = EventBody::OpenInterest {
+            qty: ctx.open_interest,
+        };
+        for body in [funding, open_interest] {
+            out.push(MarketEvent {
+                ts_recv_raw: self.ts_recv_raw,
+                ts_venue_ms: 0,
+                instrument,
+                body,
+            })
+            .ok()?;
+        }
+        Some(())
+    }
+
+    /// [`Sink::asset_ctx`] in the venue's key order, exactly: `coin`, then `ctx` with
+    /// [`asset_ctx_in_order`]; `None` for anything else.
+    #[inline]
+    fn asset_ctx_in_order(self, c: &mut Cursor<'_>) -> Option<(InstrumentId, AssetCtx)> {
+        c.lit(b"{\"coin\":")?;
+        let instrument = self.coin(c)?;
+        c.lit(b",\"ctx\":")?;
+        let ctx = asset_ctx_in_order(c)?;
+        c.lit(b"}")?;
+        Some((instrument, ctx))
+    }
+
+    /// [`Sink::asset_ctx`] member by member: `coin` and `ctx` in any order, each once.
+    fn asset_ctx_any_order(self, c: &mut Cursor<'_>) -> Option<(InstrumentId, AssetCtx)> {
         let (mut seen, mut instrument, mut ctx) = (0u32, None, None);
         c.members(|c, key| {
             match key {
@@ -358,31 +403,58 @@ impl Sink<'_> {
             }
             Some(())
         })?;
-        let (instrument, (mark, index, rate, qty)) = (instrument?, ctx?);
-        let funding = EventBody::Funding {
-            mark,
-            index,
-            rate,
-            next_funding_ms: 0,
-            fields: FUNDING_FIELDS,
-        };
-        for body in [funding, EventBody::OpenInterest { qty }] {
-            out.push(MarketEvent {
-                ts_recv_raw: self.ts_recv_raw,
-                ts_venue_ms: 0,
-                instrument,
-                body,
-            })
-            .ok()?;
-        }
-        Some(())
+        Some((instrument?, ctx?))
     }
 }
 
-/// `ctx` of `activeAssetCtx`: `markPx`, `oraclePx`, `funding` and `openInterest`, each
-/// required; every other member (`prevDayPx`, `premium`, `impactPxs`, ..) a plain
-/// string, `null` or an array of strings under a plain key, skipped.
-fn asset_ctx(c: &mut Cursor<'_>) -> Option<(Price, Price, Rate, Qty)> {
+/// The fields of `activeAssetCtx`'s `ctx` the generic decoder reads.
+struct AssetCtx {
+    mark: Price,
+    oracle: Price,
+    funding: Rate,
+    open_interest: Qty,
+}
+
+/// `ctx` of `activeAssetCtx` in the venue's key order, exactly: `funding`,
+/// `openInterest`, `prevDayPx`, `dayNtlVlm`, `premium`, `oraclePx`, `markPx`, `midPx`,
+/// `impactPxs`, then `dayBaseVlm` or not, the members not read skipped as [`asset_ctx`]
+/// skips them; `None` for anything else.
+#[inline]
+fn asset_ctx_in_order(c: &mut Cursor<'_>) -> Option<AssetCtx> {
+    c.lit(b"{\"funding\":")?;
+    let funding = c.decimal::<Rate>()?;
+    c.lit(b",\"openInterest\":")?;
+    let open_interest = c.decimal::<Qty>()?;
+    c.lit(b",\"prevDayPx\":")?;
+    skipped(c)?;
+    c.lit(b",\"dayNtlVlm\":")?;
+    skipped(c)?;
+    c.lit(b",\"premium\":")?;
+    skipped(c)?;
+    c.lit(b",\"oraclePx\":")?;
+    let oracle = c.decimal::<Price>()?;
+    c.lit(b",\"markPx\":")?;
+    let mark = c.decimal::<Price>()?;
+    c.lit(b",\"midPx\":")?;
+    skipped(c)?;
+    c.lit(b",\"impactPxs\":")?;
+    skipped(c)?;
+    if c.lit(b",\"dayBaseVlm\":").is_some() {
+        skipped(c)?;
+    }
+    c.lit(b"}")?;
+    Some(AssetCtx {
+        mark,
+        oracle,
+        funding,
+        open_interest,
+    })
+}
+
+/// `ctx` of `activeAssetCtx` member by member: `markPx`, `oraclePx`, `funding` and
+/// `openInterest`, each required; every other member (`prevDayPx`, `premium`,
+/// `impactPxs`, ..) under a plain key, skipped ([`skipped`]).
+fn asset_ctx(c: &mut Cursor<'_>) -> Option<AssetCtx> {
     let (mut seen, mut mark, mut oracle, mut funding, mut open_interest) =
         (0u32, None, None, None, None);
     c.members(|c, key| {
@@ -403,18 +475,27 @@ fn asset_ctx(c: &mut Cursor<'_>) -> Option<(Price, Price, Rate, Qty)> {
                 first_time(&mut seen, 1 << 3)?;
                 open_interest = Some(c.decimal::<Qty>()?);
             }
-            other if is_plain(other) => match c.peek()? {
-                b'"' => {
-                    c.string()?;
-                }
-                b'[' => c.strings()?,
-                _ => c.null()?,
-            },
+            other if is_plain(other) => skipped(c)?,
             _ => return None,
         }
         Some(())
     })?;
-    Some((mark?, oracle?, funding?, open_interest?))
+    Some(AssetCtx {
+        mark: mark?,
+        oracle: oracle?,
+        funding: funding?,
+        open_interest: open_interest?,
+    })
+}
+
+/// A `ctx` member's value that is not read: a plain string, `null` or an array of
+/// strings.
+fn skipped(c: &mut Cursor<'_>) -> Option<()> {
+    match c.peek()? {
+        b'"' => c.string().map(|_| ()),
+        b'[' => c.strings(),
+        _ => c.null(),
+    }
 }
 
 /// The `TopOfBook` of a `bbo` with both sides there, stamped; `None` otherwise (a side
@@ -652,6 +733,29 @@ mod tests {
     }
 
     #[test]
+    fn test_active_asset_ctx_in_any_key_order() {
+        let in_order = r#"{"channel":"activeAssetCtx","data":{"coin":"BTC","ctx":{"funding":"0.0000125","openInterest":"605822.25579999","prevDayPx":"2094.6","dayNtlVlm":"591989409.9392402172","premium":null,"oraclePx":"2124.6","markPx":"2123.7","midPx":"2123.95","impactPxs":["2123.65","2124.0"],"dayBaseVlm":"281686.8234999999"}}}"#;
+        let want = run(in_order).unwrap();
+        assert_eq!(
+            want[0].body,
+            EventBody::Funding {
+                mark: px("2123.7"),
+                index: px("2124.6"),
+                rate: Rate::from_decimal_str("0.0000125").unwrap(),
+                next_funding_ms: 0,
+                fields: FUNDING_FIELDS,
+            }
+        );
+        assert_eq!(want.len(), 2);
+        for frame in [
+            r#"{"channel":"activeAssetCtx","data":{"ctx":{"funding":"0.0000125","openInterest":"605822.25579999","prevDayPx":"2094.6","dayNtlVlm":"591989409.9392402172","premium":null,"oraclePx":"2124.6","markPx":"2123.7","midPx":"2123.95","impactPxs":["2123.65","2124.0"],"dayBaseVlm":"281686.8234999999"},"coin":"BTC"}}"#,
+            r#"{"channel":"activeAssetCtx","data":{"coin":"BTC","ctx":{"markPx":"2123.7","dayNtlVlm":"591989409.9392402172","oraclePx":"2124.6","funding":"0.0000125","openInterest":"605822.25579999"}}}"#,
+        ] {
+            assert_eq!(run(frame).as_deref(), Some(&want[..]), "{frame}");
+        }
+    }
+
+    #[test]
     fn test_declines_what_it_does_not_fully_understand() {
         for frame in [
             r#"{"data":{"coin":"BTC","time":1,"levels":[[],[]]},"channel":"l2Book"}"#,
@@ -666,6 +770,8 @@ mod tests {
             r#"{"channel":"activeAssetCtx","data":{"coin":"BTC","ctx":{"funding":"0.0001","openInterest":"1","oraclePx":"1","markPx":"1","mark\u0050x":"2"}}}"#,
             r#"{"channel":"activeAssetCtx","data":{"coin":"BTC","ctx":{"funding":"0.0001","openInterest":"1","oraclePx":"1","markPx":"1","premium":0.5}}}"#,
             r#"{"channel":"activeAssetCtx","data":{"coin":"BTC","time":1,"ctx":{"funding":"0.0001","openInterest":"1","oraclePx":"1","markPx":"1"}}}"#,
+            r#"{"channel":"activeAssetCtx","data":{"coin":"BTC","ctx":{"funding":"0.0001","openInterest":"1","prevDayPx":"1","dayNtlVlm":"1","premium":null,"oraclePx":"1","markPx":"1","midPx":null,"impactPxs":null,"dayBaseVlm":1}}}"#,
+            r#"{"channel":"activeAssetCtx","data":{"coin":"BTC","ctx":{"funding":"0.0001","openInterest":"1","prevDayPx":"1","dayNtlVlm":"1","premium":null,"oraclePx":"1","markPx":"1","midPx":null,"impactPxs":null,"markPx":"2"}}}"#,
             r#"{"channel":"pong"}"#,
             "Websocket connection established.",
         ] {

@@ -8,7 +8,9 @@
 //! order except that `arg` comes before `data` and, on the book channels with `action`,
 //! `action` too; each key at most once; the element keys of the channel (`instId` inside
 //! an element is skipped, as the generic decoder does), under the strict reading of
-//! [`crate::feed::scan`]. What it accepts decodes to exactly the generic decoder's events,
+//! [`crate::feed::scan`] (a `trades` push, and each trade, are read first in the key
+//! order the venue sends, as one literal sequence, then member by member when that
+//! fails). What it accepts decodes to exactly the generic decoder's events,
 //! sequencing fields included (`seqId`, `prevSeqId` with -1 read as 0, `checksum` as a
 //! signed 32-bit integer); `tests/fast_paths.rs` checks that on every real OKX message in
 //! `../shared/data`. Runs on the feed thread; no allocation.
@@ -56,6 +58,51 @@ struct Push {
 }
 
 fn scan(
+    symbols: &SymbolMap,
+    frame: &[u8],
+    ts_recv_raw: u64,
+    out: &mut EventBuf,
+    start: usize,
+) -> Option<Decoded> {
+    if let Some(decoded) = trades_in_order(symbols, frame, ts_recv_raw, out, start) {
+        return Some(decoded);
+    }
+    out.truncate(start);
+    scan_any_order(symbols, frame, ts_recv_raw, out, start)
+}
+
+/// A `trades` push in the venue's key order, exactly:
+/// `{"arg":{"channel":"trades","instId":..},"data":[..]}`, read as one literal sequence
+/// (each trade as [`trade`] reads it); `None` for anything else, with events of the frame
+/// possibly left in `out` (the caller drops them).
+fn trades_in_order(
+    symbols: &SymbolMap,
+    frame: &[u8],
+    ts_recv_raw: u64,
+    out: &mut EventBuf,
+    start: usize,
+) -> Option<Decoded> {
+    let mut c = Cursor::new(frame);
+    c.lit(b"{\"arg\":{\"channel\":\"trades\",\"instId\":")?;
+    let instrument = symbols.get_bytes(c.string()?)?;
+    c.lit(b"},\"data\":")?;
+    c.items(|c| {
+        let (ts_venue_ms, body) = trade(c)?;
+        out.push(MarketEvent {
+            ts_recv_raw,
+            ts_venue_ms,
+            instrument,
+            body,
+        })
+        .ok()
+    })?;
+    c.lit(b"}")?;
+    c.end()?;
+    Some(Decoded::Events(out.len() - start))
+}
+
+/// The push member by member: its keys in any order (`arg` before `data`).
+fn scan_any_order(
     symbols: &SymbolMap,
     frame: &[u8],
     ts_recv_raw: u64,
@@ -260,16 +307,53 @@ fn best(c: &mut Cursor<'_>) -> Option<Option<(Price, Qty)>> {
     Some(first)
 }
 
-/// A `trades` element: `tradeId` (a non-numeric id is 0), `px`, `sz`, `side`, `ts`.
+/// A `trades` element: `tradeId` (a non-numeric id is 0), `px`, `sz`, `side`, `ts`, and
+/// the skipped `instId`. In the venue's key order (`instId`, `tradeId`, `px`, `sz`,
+/// `side`, `ts`) read as one literal sequence ([`trade_in_order`]), else member by member
+/// in any order. Returns `ts` and the trade.
 fn trade(c: &mut Cursor<'_>) -> Option<(u64, EventBody)> {
+    let saved = *c;
+    trade_in_order(c).or_else(|| {
+        *c = saved;
+        trade_any_order(c)
+    })
+}
+
+/// [`trade`] in the venue's key order, exactly; `None` for anything else.
+#[inline]
+fn trade_in_order(c: &mut Cursor<'_>) -> Option<(u64, EventBody)> {
+    c.lit(b"{\"instId\":")?;
+    c.string()?;
+    c.lit(b",\"tradeId\":")?;
+    let trade_id = trade_id(c)?;
+    c.lit(b",\"px\":")?;
+    let price = c.decimal::<Price>()?;
+    c.lit(b",\"sz\":")?;
+    let qty = c.decimal::<Qty>()?;
+    c.lit(b",\"side\":")?;
+    let aggressor = aggressor(c)?;
+    c.lit(b",\"ts\":")?;
+    let ts = c.quoted_u64()?;
+    c.lit(b"}")?;
+    let body = EventBody::Trade {
+        price,
+        qty,
+        aggressor,
+        trade_id,
+    };
+    Some((ts, body))
+}
+
+/// [`trade`] member by member, its keys in any order, each at most once.
+fn trade_any_order(c: &mut Cursor<'_>) -> Option<(u64, EventBody)> {
     let mut seen = 0u32;
-    let (mut ts, mut trade_id, mut price, mut qty, mut aggressor) = (None, None, None, None, None);
+    let (mut ts, mut trade_id_read, mut price, mut qty, mut aggressor_read) =
+        (None, None, None, None, None);
     c.members(|c, key| {
         match key {
             b"tradeId" => {
                 first_time(&mut seen, 1)?;
-                let id = std::str::from_utf8(c.string()?).ok()?;
-                trade_id = Some(id.parse().unwrap_or(0));
+                trade_id_read = Some(trade_id(c)?);
             }
             b"px" => {
                 first_time(&mut seen, 1 << 1)?;
@@ -281,11 +365,7 @@ fn trade(c: &mut Cursor<'_>) -> Option<(u64, EventBody)> {
             }
             b"side" => {
                 first_time(&mut seen, 1 << 3)?;
-                aggressor = Some(match c.string()? {
-                    b"buy" => Side::Bid,
-                    b"sell" => Side::Ask,
-                    _ => return None,
-                });
+                aggressor_read = Some(aggressor(c)?);
             }
             b"ts" => {
                 first_time(&mut seen, 1 << 4)?;
@@ -299,10 +379,32 @@ fn trade(c: &mut Cursor<'_>) -> Option<(u64, EventBody)> {
     let body = EventBody::Trade {
         price: price?,
         qty: qty?,
-        aggressor: aggressor?,
-        trade_id: trade_id?,
+        aggressor: aggressor_read?,
+        trade_id: trade_id_read?,
     };
     Some((ts?, body))
+}
+
+/// A trade's `tradeId` as the generic decoder reads it: a plain string, its value when
+/// `str::parse::<u64>` reads it, else 0 ([`Cursor::quoted_u64`] first, which reads the
+/// same, then the string).
+fn trade_id(c: &mut Cursor<'_>) -> Option<u64> {
+    let saved = *c;
+    if let Some(id) = c.quoted_u64() {
+        return Some(id);
+    }
+    *c = saved;
+    let id = std::str::from_utf8(c.string()?).ok()?;
+    Some(id.parse().unwrap_or(0))
+}
+
+/// A trade's `side`: `buy` (the buyer took) or `sell`.
+fn aggressor(c: &mut Cursor<'_>) -> Option<Side> {
+    match c.string()? {
+        b"buy" => Some(Side::Bid),
+        b"sell" => Some(Side::Ask),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -376,6 +478,43 @@ mod tests {
     }
 
     #[test]
+    fn test_trades_in_any_key_order() {
+        let in_order = r#"{"arg":{"channel":"trades","instId":"BTC-USDT"},"data":[{"instId":"BTC-USDT","tradeId":"338476307","px":"30236","sz":"0.0002","side":"buy","ts":"1652459224818"}]}"#;
+        let want = run(in_order).unwrap();
+        assert_eq!(
+            want,
+            [MarketEvent {
+                ts_recv_raw: 4,
+                ts_venue_ms: 1652459224818,
+                instrument: SPOT,
+                body: EventBody::Trade {
+                    price: px("30236"),
+                    qty: qty("0.0002"),
+                    aggressor: Side::Bid,
+                    trade_id: 338476307,
+                },
+            }]
+        );
+        for frame in [
+            r#"{"arg":{"channel":"trades","instId":"BTC-USDT"},"data":[{"ts":"1652459224818","side":"buy","sz":"0.0002","px":"30236","tradeId":"338476307","instId":"BTC-USDT"}]}"#,
+            r#"{"arg":{"instId":"BTC-USDT","channel":"trades"},"data":[{"instId":"BTC-USDT","tradeId":"338476307","px":"30236","sz":"0.0002","side":"buy","ts":"1652459224818"}]}"#,
+            r#"{"arg":{"channel":"trades","instId":"BTC-USDT"},"data":[{"tradeId":"338476307","px":"30236","sz":"0.0002","side":"buy","ts":"1652459224818"}]}"#,
+        ] {
+            assert_eq!(run(frame).as_deref(), Some(&want[..]), "{frame}");
+        }
+        let odd_id = r#"{"arg":{"channel":"trades","instId":"BTC-USDT"},"data":[{"instId":"BTC-USDT","tradeId":"+7","px":"1","sz":"1","side":"sell","ts":"1"},{"instId":"BTC-USDT","tradeId":"","px":"1","sz":"1","side":"sell","ts":"1"}]}"#;
+        let ids: Vec<_> = run(odd_id)
+            .unwrap()
+            .iter()
+            .map(|e| match e.body {
+                EventBody::Trade { trade_id, .. } => trade_id,
+                _ => unreachable!(),
+            })
+            .collect();
+        assert_eq!(ids, [7, 0]);
+    }
+
+    #[test]
     fn test_declines_what_it_does_not_fully_understand() {
         let update = r#"{"arg":{"channel":"books","instId":"BTC-USDT"},"action":"update","data":[{"asks":[],"bids":[["1","0","0","0"]],"ts":"1","checksum":5}]}"#;
         assert!(run(update).is_some());
@@ -391,6 +530,9 @@ mod tests {
             r#"{"arg":{"channel":"books","instId":"ETH-USDT"},"action":"update","data":[{"asks":[],"bids":[],"ts":"1"}]}"#,
             r#"{"arg":{"channel":"tickers","instId":"BTC-USDT"},"data":[{"last":"1"}]}"#,
             r#"{"arg":{"channel":"trades","instId":"BTC-USDT"},"data":[{"tradeId":"1","px":"1","sz":"1","side":"up","ts":"1"}]}"#,
+            r#"{"arg":{"channel":"trades","instId":"BTC-USDT"},"data":[{"instId":"BTC-USDT","tradeId":"1","px":"1","sz":"1","side":"buy","ts":"1","count":"1"}]}"#,
+            r#"{"arg":{"channel":"trades","instId":"BTC-USDT"},"data":[{"instId":"BTC-USDT","tradeId":"1\u0030","px":"1","sz":"1","side":"buy","ts":"1"}]}"#,
+            r#"{"arg":{"channel":"trades","instId":"BTC-USDT"},"data":[{"instId":"BTC-USDT","tradeId":"1","px":"1","sz":"1","side":"buy","ts":"1"}],"data":[]}"#,
             r#"{"arg":{"channel":"bbo-tbt","instId":"BTC-USDT"},"data":[{"asks":[["1","1"]],"ts":"1"}]}"#,
             r#"{"event":"subscribe","arg":{"channel":"books","instId":"BTC-USDT"}}"#,
             "pong",
