@@ -748,7 +748,7 @@ mod tests {
         ));
         for frame in [
             usdm.replace(r#""m":false"#, r#""m":"false""#),
-            spot.replace(r#","f":38248910"#, ""),
+            spot.replace(r#""f":38248910"#, r#""f":-1"#),
             usdm.replace("}", "}}"),
         ] {
             assert_eq!(run(&frame), None, "{frame}");
