@@ -144,7 +144,10 @@ fn scan(
 /// ([`depth_in_order`]), spot and futures. `None` for anything else (`out` may then hold
 /// part of a depth update: the caller truncates it), which [`message`] then reads member
 /// by member in any order (to the same events).
-#[inline]
+///
+/// It and the single-event readers are always inlined into [`scan`]: left to the compiler
+/// they became calls, each event coming back through memory.
+#[inline(always)]
 fn in_order(
     c: &mut Cursor<'_>,
     symbols: &SymbolMap,
@@ -182,7 +185,7 @@ fn in_order(
 /// A `bookTicker` after its `"u":` in the key order Binance sends it: spot
 /// `{"u":..,"s":..,"b":..,"B":..,"a":..,"A":..}`, `futures` the same with
 /// `"e":"bookTicker"` first and `"T"`, `"E"` last.
-#[inline]
+#[inline(always)]
 fn book_ticker_in_order(
     c: &mut Cursor<'_>,
     symbols: &SymbolMap,
@@ -225,7 +228,7 @@ fn book_ticker_in_order(
 /// A `trade` after its `"e":"trade","E":` in the key order Binance sends it: spot
 /// `..,"s","t","p","q","T","m","M"}`, futures `..,"T","s","t","p","q","X","m"}` (`X`
 /// absent from older messages).
-#[inline]
+#[inline(always)]
 fn trade_in_order(
     c: &mut Cursor<'_>,
     symbols: &SymbolMap,
@@ -258,7 +261,7 @@ fn trade_in_order(
 
 /// An `aggTrade` after its `"e":"aggTrade","E":` in the key order Binance sends it: spot
 /// `..,"s","a","p","q","f","l","T","m","M"}`, futures `..,"a","s","p","q","f","l","T","m"}`.
-#[inline]
+#[inline(always)]
 fn agg_trade_in_order(
     c: &mut Cursor<'_>,
     symbols: &SymbolMap,
@@ -293,7 +296,7 @@ fn agg_trade_in_order(
 }
 
 /// `,"p":"price","q":"qty"`.
-#[inline]
+#[inline(always)]
 fn price_qty(c: &mut Cursor<'_>) -> Option<(Price, Qty)> {
     c.lit(b",\"p\":")?;
     let price = c.decimal::<Price>()?;
@@ -304,7 +307,7 @@ fn price_qty(c: &mut Cursor<'_>) -> Option<(Price, Qty)> {
 
 /// `,"m":bool` and, with `best_match` (spot), `,"M":bool`, then the closing `}`: whether
 /// the buyer was the maker.
-#[inline]
+#[inline(always)]
 fn maker(c: &mut Cursor<'_>, best_match: bool) -> Option<bool> {
     c.lit(b",\"m\":")?;
     let buyer_is_maker = c.boolean()?;
