@@ -188,8 +188,9 @@ fn lanes_value(values: u64, len: usize) -> u64 {
 
 /// The run of ASCII digits at `at` in `bytes`: its value and length, branch-free over
 /// one or two words (SWAR, SIMD within a register). `None` for 16 digits or more, or
-/// when fewer than 8 bytes (16 for a run of 8 or more) are left.
-#[inline]
+/// when fewer than 8 bytes (16 for a run of 8 or more) are left. Always inlined, as
+/// [`plain_decimal`] is: left to the compiler, one of the two became a call per level.
+#[inline(always)]
 fn digit_run(bytes: &[u8], at: usize) -> Option<(u64, usize)> {
     let (values, not_digit) = digit_lanes(word(bytes, at)?);
     if not_digit != 0 {
@@ -212,8 +213,10 @@ const PLAIN_DIGITS_MAX: usize = 18;
 /// [`PLAIN_DIGITS_MAX`] digits in all, fewer than 16 on either side of the point: the
 /// digits as one integer, the number of decimals, and the length before the closing
 /// quote. `None` for anything else, and near the end of the frame (the words read need
-/// their eight bytes).
-#[inline]
+/// their eight bytes). Always inlined, at one call site in [`Cursor::decimal`]: called,
+/// its result went through memory and its constants were loaded again on every call (a
+/// level of two decimals cost about 30 instructions more).
+#[inline(always)]
 fn plain_decimal(rest: &[u8]) -> Option<(u64, usize, usize)> {
     let (int, int_len) = digit_run(rest, 0)?;
     match *rest.get(int_len)? {
@@ -429,11 +432,14 @@ impl<'a> Cursor<'a> {
     pub fn decimal<T: Fixed>(&mut self) -> Option<T> {
         self.lit(b"\"")?;
         let rest = self.b.get(self.i..)?;
-        let plain = if rest.len() >= PLAIN_WINDOW {
-            plain_decimal(rest)
+        let window;
+        let bytes = if rest.len() >= PLAIN_WINDOW {
+            rest
         } else {
-            plain_decimal(&padded::<PLAIN_WINDOW>(self.b, rest.len()))
+            window = padded::<PLAIN_WINDOW>(self.b, rest.len());
+            &window[..]
         };
+        let plain = plain_decimal(bytes);
         if let Some((digits, decimals, len)) = plain
             && decimals <= T::DIGITS
         {

@@ -3,8 +3,9 @@
 //! the combined-stream envelope), writing fixed-point events straight into the caller's
 //! [`EventBuf`].
 //!
-//! A `bookTicker` in the venue's own key order is read as one literal sequence; every
-//! other message (and a `bookTicker` in any other order) member by member.
+//! A `bookTicker`, `trade`, `aggTrade` or `depthUpdate` in the venue's own key order
+//! (spot or futures) is read as one literal sequence; every other message (and those in
+//! any other order) member by member, to the same events.
 //!
 //! It accepts only what it fully understands and declines everything else (returns
 //! `None`), so the generic sonic-rs decoder in [`super::decode`] stays the one judge of
@@ -45,10 +46,6 @@ fn scan(
     start: usize,
 ) -> Option<Decoded> {
     let mut c = Cursor::new(frame);
-    let mut f = Fields {
-        levels_stamped: true,
-        ..Fields::default()
-    };
     let enveloped = frame.starts_with(b"{\"stream\":\"");
     if enveloped {
         c.lit(b"{\"stream\":")?;
@@ -56,15 +53,22 @@ fn scan(
         c.lit(b",\"data\":")?;
     }
     let saved = c;
-    if let Some(event) = book_ticker_in_order(&mut c, symbols, ts_recv_raw) {
+    let usual = in_order(&mut c, symbols, ts_recv_raw, out, start).and_then(|decoded| {
         if enveloped {
             c.lit(b"}")?;
         }
         c.end()?;
-        out.push(event).ok()?;
-        return Some(Decoded::Events(1));
+        Some(decoded)
+    });
+    if usual.is_some() {
+        return usual;
     }
+    out.truncate(start);
     c = saved;
+    let mut f = Fields {
+        levels_stamped: true,
+        ..Fields::default()
+    };
     message(&mut c, symbols, ts_recv_raw, out, &mut f)?;
     if enveloped {
         c.lit(b"}")?;
@@ -86,21 +90,17 @@ fn scan(
             ask_qty: f.ask_qty?,
             update_id: f.last_id?,
         },
-        Kind::Trade | Kind::AggTrade if f.level_arrays == 0 => EventBody::Trade {
-            price: f.p?,
-            qty: f.q?,
-            aggressor: if f.buyer_is_maker? {
-                Side::Ask
-            } else {
-                Side::Bid
-            },
-            trade_id: if f.kind == Kind::Trade {
+        Kind::Trade | Kind::AggTrade if f.level_arrays == 0 => trade(
+            f.p?,
+            f.q?,
+            f.buyer_is_maker?,
+            if f.kind == Kind::Trade {
                 f.trade_id?
             } else {
                 // Old aggTrade messages carry no `a`; `f` (its first trade) stands in.
                 f.agg_id.or(f.first_trade_id)?
             },
-        },
+        ),
         Kind::MarkPrice if f.level_arrays == 0 => {
             let fields =
                 mark_price_fields(f.index.is_some(), f.rate.is_some(), f.t_upper.is_some());
@@ -138,20 +138,60 @@ fn scan(
     Some(Decoded::Events(out.len() - start))
 }
 
-/// A `bookTicker` in the key order Binance sends it, read as one literal sequence: spot
-/// `{"u":..,"s":..,"b":..,"B":..,"a":..,"A":..}`, futures the same with `"e":"bookTicker"`
-/// first and `"T"`, `"E"` last. `None` for anything else, which [`message`] then reads
-/// member by member in any order (to the same event).
-#[inline]
+/// A hot message in the key order Binance sends it, read as one literal sequence and
+/// written to `out`: `bookTicker` ([`book_ticker_in_order`]), `trade`
+/// ([`trade_in_order`]), `aggTrade` ([`agg_trade_in_order`]) and `depthUpdate`
+/// ([`depth_in_order`]), spot and futures. `None` for anything else (`out` may then hold
+/// part of a depth update: the caller truncates it), which [`message`] then reads member
+/// by member in any order (to the same events).
+///
+/// It and the single-event readers are always inlined into [`scan`]: left to the compiler
+/// they became calls, each event coming back through memory.
+#[inline(always)]
+fn in_order(
+    c: &mut Cursor<'_>,
+    symbols: &SymbolMap,
+    ts_recv_raw: u64,
+    out: &mut EventBuf,
+    start: usize,
+) -> Option<Decoded> {
+    let event = if c.lit(b"{\"u\":").is_some() {
+        book_ticker_in_order(c, symbols, ts_recv_raw, false)?
+    } else {
+        c.lit(b"{\"e\":\"")?;
+        match c.peek()? {
+            b't' => {
+                c.lit(b"trade\",\"E\":")?;
+                trade_in_order(c, symbols, ts_recv_raw)?
+            }
+            b'a' => {
+                c.lit(b"aggTrade\",\"E\":")?;
+                agg_trade_in_order(c, symbols, ts_recv_raw)?
+            }
+            b'd' => {
+                c.lit(b"depthUpdate\",\"E\":")?;
+                return depth_in_order(c, symbols, ts_recv_raw, out, start);
+            }
+            _ => {
+                c.lit(b"bookTicker\",\"u\":")?;
+                book_ticker_in_order(c, symbols, ts_recv_raw, true)?
+            }
+        }
+    };
+    out.push(event).ok()?;
+    Some(Decoded::Events(1))
+}
+
+/// A `bookTicker` after its `"u":` in the key order Binance sends it: spot
+/// `{"u":..,"s":..,"b":..,"B":..,"a":..,"A":..}`, `futures` the same with
+/// `"e":"bookTicker"` first and `"T"`, `"E"` last.
+#[inline(always)]
 fn book_ticker_in_order(
     c: &mut Cursor<'_>,
     symbols: &SymbolMap,
     ts_recv_raw: u64,
+    futures: bool,
 ) -> Option<MarketEvent> {
-    let futures = c.lit(b"{\"e\":\"bookTicker\",\"u\":").is_some();
-    if !futures {
-        c.lit(b"{\"u\":")?;
-    }
     let update_id = c.uint()?;
     c.lit(b",\"s\":")?;
     let instrument = symbols.get_bytes(c.string()?)?;
@@ -171,18 +211,174 @@ fn book_ticker_in_order(
         ts_venue_ms = c.uint()?;
     }
     c.lit(b"}")?;
-    Some(MarketEvent {
+    let stamp = Stamp {
         ts_recv_raw,
         ts_venue_ms,
         instrument,
-        body: EventBody::TopOfBook {
-            bid,
-            bid_qty,
-            ask,
-            ask_qty,
-            update_id,
-        },
-    })
+    };
+    Some(stamp.event(EventBody::TopOfBook {
+        bid,
+        bid_qty,
+        ask,
+        ask_qty,
+        update_id,
+    }))
+}
+
+/// A `trade` after its `"e":"trade","E":` in the key order Binance sends it: spot
+/// `..,"s","t","p","q","T","m","M"}`, futures `..,"T","s","t","p","q","X","m"}` (`X`
+/// absent from older messages).
+#[inline(always)]
+fn trade_in_order(
+    c: &mut Cursor<'_>,
+    symbols: &SymbolMap,
+    ts_recv_raw: u64,
+) -> Option<MarketEvent> {
+    let ts_venue_ms = c.uint()?;
+    let futures = c.lit(b",\"T\":").is_some();
+    if futures {
+        c.uint()?;
+    }
+    c.lit(b",\"s\":")?;
+    let instrument = symbols.get_bytes(c.string()?)?;
+    c.lit(b",\"t\":")?;
+    let trade_id = c.uint()?;
+    let (price, qty) = price_qty(c)?;
+    if !futures {
+        c.lit(b",\"T\":")?;
+        c.uint()?;
+    } else if c.lit(b",\"X\":").is_some() {
+        c.string()?;
+    }
+    let buyer_is_maker = maker(c, !futures)?;
+    let stamp = Stamp {
+        ts_recv_raw,
+        ts_venue_ms,
+        instrument,
+    };
+    Some(stamp.event(trade(price, qty, buyer_is_maker, trade_id)))
+}
+
+/// An `aggTrade` after its `"e":"aggTrade","E":` in the key order Binance sends it: spot
+/// `..,"s","a","p","q","f","l","T","m","M"}`, futures `..,"a","s","p","q","f","l","T","m"}`.
+#[inline(always)]
+fn agg_trade_in_order(
+    c: &mut Cursor<'_>,
+    symbols: &SymbolMap,
+    ts_recv_raw: u64,
+) -> Option<MarketEvent> {
+    let ts_venue_ms = c.uint()?;
+    let futures = c.lit(b",\"a\":").is_some();
+    let mut agg_id = 0;
+    if futures {
+        agg_id = c.uint()?;
+    }
+    c.lit(b",\"s\":")?;
+    let instrument = symbols.get_bytes(c.string()?)?;
+    if !futures {
+        c.lit(b",\"a\":")?;
+        agg_id = c.uint()?;
+    }
+    let (price, qty) = price_qty(c)?;
+    c.lit(b",\"f\":")?;
+    c.uint()?;
+    c.lit(b",\"l\":")?;
+    c.uint()?;
+    c.lit(b",\"T\":")?;
+    c.uint()?;
+    let buyer_is_maker = maker(c, !futures)?;
+    let stamp = Stamp {
+        ts_recv_raw,
+        ts_venue_ms,
+        instrument,
+    };
+    Some(stamp.event(trade(price, qty, buyer_is_maker, agg_id)))
+}
+
+/// `,"p":"price","q":"qty"`.
+#[inline(always)]
+fn price_qty(c: &mut Cursor<'_>) -> Option<(Price, Qty)> {
+    c.lit(b",\"p\":")?;
+    let price = c.decimal::<Price>()?;
+    c.lit(b",\"q\":")?;
+    let qty = c.decimal::<Qty>()?;
+    Some((price, qty))
+}
+
+/// `,"m":bool` and, with `best_match` (spot), `,"M":bool`, then the closing `}`: whether
+/// the buyer was the maker.
+#[inline(always)]
+fn maker(c: &mut Cursor<'_>, best_match: bool) -> Option<bool> {
+    c.lit(b",\"m\":")?;
+    let buyer_is_maker = c.boolean()?;
+    if best_match {
+        c.lit(b",\"M\":")?;
+        c.boolean()?;
+    }
+    c.lit(b"}")?;
+    Some(buyer_is_maker)
+}
+
+/// A trade's body: the buyer as maker means the seller was the aggressor.
+#[inline]
+fn trade(price: Price, qty: Qty, buyer_is_maker: bool, trade_id: u64) -> EventBody {
+    EventBody::Trade {
+        price,
+        qty,
+        aggressor: if buyer_is_maker { Side::Ask } else { Side::Bid },
+        trade_id,
+    }
+}
+
+/// A `depthUpdate` after its `"e":"depthUpdate","E":` in the key order Binance sends it:
+/// spot `..,"s","U","u","b","a"}`, futures `..,"T","s",("ps",)"U","u","pu","b","a"}`
+/// (`ps` on COIN-M). Its header (a placeholder until the level count is known) and its
+/// levels, stamped as they are written, go to `out` from `start`.
+#[inline]
+fn depth_in_order(
+    c: &mut Cursor<'_>,
+    symbols: &SymbolMap,
+    ts_recv_raw: u64,
+    out: &mut EventBuf,
+    start: usize,
+) -> Option<Decoded> {
+    let ts_venue_ms = c.uint()?;
+    if c.lit(b",\"T\":").is_some() {
+        c.uint()?;
+    }
+    c.lit(b",\"s\":")?;
+    let instrument = symbols.get_bytes(c.string()?)?;
+    if c.lit(b",\"ps\":").is_some() {
+        c.string()?;
+    }
+    c.lit(b",\"U\":")?;
+    let first_update_id = c.uint()?;
+    c.lit(b",\"u\":")?;
+    let last_update_id = c.uint()?;
+    let prev_update_id = match c.lit(b",\"pu\":") {
+        Some(()) => c.uint()?,
+        None => 0,
+    };
+    let stamp = Stamp {
+        ts_recv_raw,
+        ts_venue_ms,
+        instrument,
+    };
+    out.push(placeholder(ts_recv_raw)).ok()?;
+    c.lit(b",\"b\":")?;
+    let bids = c.levels(Side::Bid, false, stamp, out)?;
+    c.lit(b",\"a\":")?;
+    let asks = c.levels(Side::Ask, false, stamp, out)?;
+    c.lit(b"}")?;
+    out.tail_mut(start)[0] = stamp.event(EventBody::DepthBegin {
+        first_update_id,
+        last_update_id,
+        prev_update_id,
+        levels: u16::try_from(bids + asks).ok()?,
+        snapshot: false,
+        checksum: None,
+    });
+    Some(Decoded::Events(out.len() - start))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -485,6 +681,131 @@ mod tests {
                     .with(FundingFields::NEXT_FUNDING),
             }
         );
+    }
+
+    /// `usual` (a real message's key order) and `shuffled` (the same members in another
+    /// order) decode to the same events; those events.
+    fn same_in_any_order(usual: &str, shuffled: &str) -> Vec<MarketEvent> {
+        let events = run(usual).unwrap();
+        assert_eq!(events, run(shuffled).unwrap(), "{shuffled}");
+        events
+    }
+
+    #[test]
+    fn test_trade_in_any_key_order_is_the_same_event() {
+        let spot = r#"{"e":"trade","E":1723161255343,"s":"BTCUSDT","t":3735683259,"p":"61837.63000000","q":"0.02000000","T":1723161255342,"m":true,"M":true}"#;
+        let spot_shuffled = r#"{"M":true,"m":true,"T":1723161255342,"q":"0.02000000","p":"61837.63000000","t":3735683259,"s":"BTCUSDT","E":1723161255343,"e":"trade"}"#;
+        let events = same_in_any_order(spot, spot_shuffled);
+        assert_eq!(events[0].ts_venue_ms, 1_723_161_255_343);
+        let usdm = r#"{"e":"trade","E":1723161256322,"T":1723161256322,"s":"BTCUSDT","t":5266583935,"p":"61800.30","q":"0.006","X":"MARKET","m":false}"#;
+        let usdm_shuffled = r#"{"s":"BTCUSDT","e":"trade","X":"MARKET","E":1723161256322,"m":false,"T":1723161256322,"t":5266583935,"q":"0.006","p":"61800.30"}"#;
+        let events = same_in_any_order(usdm, usdm_shuffled);
+        assert_eq!(
+            events[0].body,
+            EventBody::Trade {
+                price: "61800.3".parse().unwrap(),
+                qty: "0.006".parse().unwrap(),
+                aggressor: Side::Bid,
+                trade_id: 5_266_583_935,
+            }
+        );
+        // Older futures trades carry no `X`.
+        let no_x = usdm.replace(r#","X":"MARKET""#, "");
+        assert_eq!(run(&no_x), Some(events));
+        for frame in [
+            spot.replace(r#""M":true"#, r#""M":1"#),
+            usdm.replace("5266583935", "05266583935"),
+            usdm.replace(r#""m":false}"#, r#""m":false,"m":true}"#),
+            spot.replace("}", r#","x":1}"#),
+        ] {
+            assert_eq!(run(&frame), None, "{frame}");
+        }
+    }
+
+    #[test]
+    fn test_agg_trade_in_any_key_order_is_the_same_event() {
+        let spot = r#"{"e":"aggTrade","E":1628952396573,"s":"BTCUSDT","a":31718372,"p":"0.33993000","q":"99.90000000","f":38248910,"l":38248910,"T":1628952396572,"m":true,"M":true}"#;
+        let spot_shuffled = r#"{"a":31718372,"e":"aggTrade","s":"BTCUSDT","M":true,"E":1628952396573,"q":"99.90000000","p":"0.33993000","l":38248910,"f":38248910,"m":true,"T":1628952396572}"#;
+        let events = same_in_any_order(spot, spot_shuffled);
+        assert_eq!(
+            events[0].body,
+            EventBody::Trade {
+                price: "0.33993".parse().unwrap(),
+                qty: "99.9".parse().unwrap(),
+                aggressor: Side::Ask,
+                trade_id: 31_718_372,
+            }
+        );
+        let usdm = r#"{"e":"aggTrade","E":1626992741575,"a":16599292,"s":"BTCUSDT","p":"1.01100","q":"10","f":23961322,"l":23961322,"T":1626992741421,"m":false}"#;
+        let usdm_shuffled = r#"{"e":"aggTrade","s":"BTCUSDT","E":1626992741575,"a":16599292,"p":"1.01100","q":"10","f":23961322,"l":23961322,"T":1626992741421,"m":false}"#;
+        let events = same_in_any_order(usdm, usdm_shuffled);
+        assert_eq!(events[0].ts_venue_ms, 1_626_992_741_575);
+        // Old aggTrade messages carry no `a`: their first trade id stands in.
+        let no_a = usdm.replace(r#""a":16599292,"#, "");
+        assert!(matches!(
+            run(&no_a).unwrap()[0].body,
+            EventBody::Trade {
+                trade_id: 23_961_322,
+                ..
+            }
+        ));
+        for frame in [
+            usdm.replace(r#""m":false"#, r#""m":"false""#),
+            spot.replace(r#""f":38248910"#, r#""f":-1"#),
+            usdm.replace("}", "}}"),
+        ] {
+            assert_eq!(run(&frame), None, "{frame}");
+        }
+    }
+
+    #[test]
+    fn test_depth_update_in_any_key_order_is_the_same_events() {
+        let usdm = r#"{"e":"depthUpdate","E":1723161256299,"T":1723161256298,"s":"BTCUSDT","U":5,"u":7,"pu":4,"b":[["58710.20","0.014"]],"a":[["61800.30","0"],["61800.40","1.5"]]}"#;
+        // Levels are events in the order they come: the bids stay before the asks.
+        let usdm_shuffled = r#"{"b":[["58710.20","0.014"]],"pu":4,"e":"depthUpdate","a":[["61800.30","0"],["61800.40","1.5"]],"u":7,"U":5,"E":1723161256299,"s":"BTCUSDT","T":1723161256298}"#;
+        let events = same_in_any_order(usdm, usdm_shuffled);
+        assert_eq!(events.len(), 4);
+        assert!(events.iter().all(|e| e.ts_venue_ms == 1_723_161_256_299));
+        let coinm = usdm.replace(r#""s":"BTCUSDT","#, r#""s":"BTCUSDT","ps":"BTCUSD","#);
+        assert_eq!(run(&coinm), Some(events));
+        let spot = r#"{"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":1723161255308,"s":"BTCUSDT","U":50093239203,"u":50093239207,"b":[["55653.87000000","0.00000000"]],"a":[]}}"#;
+        let spot_shuffled = r#"{"stream":"btcusdt@depth@100ms","data":{"b":[["55653.87000000","0.00000000"]],"e":"depthUpdate","a":[],"s":"BTCUSDT","E":1723161255308,"u":50093239207,"U":50093239203}}"#;
+        let events = same_in_any_order(spot, spot_shuffled);
+        assert_eq!(
+            events[0].body,
+            EventBody::DepthBegin {
+                first_update_id: 50_093_239_203,
+                last_update_id: 50_093_239_207,
+                prev_update_id: 0,
+                levels: 1,
+                snapshot: false,
+                checksum: None
+            }
+        );
+        // A key after the level arrays: the literal reading fails once its levels are
+        // written, and the member reading starts again from an empty buffer.
+        let late_pu = r#"{"e":"depthUpdate","E":1,"s":"BTCUSDT","U":5,"u":7,"b":[["1.5","2"]],"a":[],"pu":4}"#;
+        let events = run(late_pu).unwrap();
+        assert_eq!(events.len(), 2);
+        assert!(matches!(
+            events[0].body,
+            EventBody::DepthBegin {
+                prev_update_id: 4,
+                levels: 1,
+                ..
+            }
+        ));
+        for frame in [
+            usdm.replace(
+                r#""b":[["58710.20","0.014"]]"#,
+                r#""b":[["58710.20","0.014"],]"#,
+            ),
+            usdm.replace(r#"["61800.30","0"]"#, r#"["61800.30","0","1"]"#),
+            usdm.replace(r#""pu":4,"#, r#""pu":4,"pu":4,"#),
+            spot.replace("}}", "}"),
+        ] {
+            assert_eq!(run(&frame), None, "{frame}");
+        }
     }
 
     #[test]
