@@ -70,6 +70,23 @@ fn bench_edge(c: &mut Criterion) {
             assert!(eval.is_none_or(|e| e.mid_ref.raw() > 0));
         })
     });
+    // The edge stage's path: the same ticks (edges of 1.65 to 1.85 bps) against the
+    // default recording threshold (10 bps), so each is decided by its edge alone.
+    let mut tracker = BasisTracker::new(BasisParams::default());
+    let threshold = tracker.params().tracker_threshold;
+    c.bench_function("edge/basis/tick_below_threshold", |b| {
+        b.iter(|| {
+            i += 1;
+            let wobble = (i % 13) * 100_000_000;
+            let q = Quad {
+                perp_bid: p(600_010_000_000_000 + wobble),
+                perp_ask: p(600_011_000_000_000 + wobble),
+                spot_bid: p(600_000_000_000_000),
+                spot_ask: p(600_000_100_000_000),
+            };
+            assert!(tracker.on_tick_from(black_box(q), threshold).is_none());
+        })
+    });
 }
 
 /// A book of `levels` per side around 60,000 with a 0.1 tick.

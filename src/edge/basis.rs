@@ -120,13 +120,20 @@ impl BasisTracker {
     /// Adds the tick to the baseline, then analyses it. `None` until the baseline holds
     /// `baseline_ticks` ticks.
     pub fn on_tick(&mut self, q: Quad) -> Option<BasisEval> {
-        self.on_tick_from(q, Bps::MIN)
+        let prices = self.add(q)?;
+        Some(self.evaluate(q, prices))
     }
 
     /// As [`BasisTracker::on_tick`], but analyses only a tick whose edge reaches
     /// `min_edge`: the edge alone (one division) decides, and the rest of the analysis
     /// (ten more) is left out for the ticks below, which are most of them.
     pub fn on_tick_from(&mut self, q: Quad, min_edge: Bps) -> Option<BasisEval> {
+        let prices = self.add(q)?;
+        (!edge_below(prices, min_edge)).then(|| self.evaluate(q, prices))
+    }
+
+    /// Adds the tick to the baseline; its raw prices once the baseline is full.
+    fn add(&mut self, q: Quad) -> Option<[i64; 4]> {
         let prices = [
             q.perp_bid.raw(),
             q.perp_ask.raw(),
@@ -134,10 +141,7 @@ impl BasisTracker {
             q.spot_ask.raw(),
         ];
         self.push(prices);
-        if self.window.len() < self.params.baseline_ticks || edge_below(prices, min_edge) {
-            return None;
-        }
-        Some(self.evaluate(q, prices))
+        (self.window.len() >= self.params.baseline_ticks).then_some(prices)
     }
 
     fn push(&mut self, prices: [i64; 4]) {
