@@ -213,7 +213,7 @@ const PLAIN_DIGITS_MAX: usize = 18;
 /// digits as one integer, the number of decimals, and the length before the closing
 /// quote. `None` for anything else, and near the end of the frame (the words read need
 /// their eight bytes).
-#[inline(always)]
+#[inline]
 fn plain_decimal(rest: &[u8]) -> Option<(u64, usize, usize)> {
     let (int, int_len) = digit_run(rest, 0)?;
     match *rest.get(int_len)? {
