@@ -151,21 +151,21 @@ const fn lanes(byte: u8) -> u64 {
 
 /// The eight bytes of `bytes` from `at`, as a little-endian word (the first byte in the
 /// lowest lane); `None` when fewer are left.
-#[inline]
+#[inline(always)]
 fn word(bytes: &[u8], at: usize) -> Option<u64> {
     Some(u64::from_le_bytes(*bytes.get(at..)?.first_chunk::<8>()?))
 }
 
 /// The high bit of each lane of `word` that is zero, exact up to the first one (a borrow
 /// may mark lanes above it): its trailing zeros find the first zero lane.
-#[inline]
+#[inline(always)]
 fn zero_lanes(word: u64) -> u64 {
     word.wrapping_sub(lanes(1)) & !word & lanes(0x80)
 }
 
 /// The digit values of `word`'s lanes (meaningful where they are digits), and the high
 /// bit of each lane that is not an ASCII digit.
-#[inline]
+#[inline(always)]
 fn digit_lanes(word: u64) -> (u64, u64) {
     // Digits become their values 0..=9; a byte is a digit iff it is below 10, which
     // adding 0x76 to its low seven bits (no carry between lanes) leaves below 0x80.
@@ -176,7 +176,7 @@ fn digit_lanes(word: u64) -> (u64, u64) {
 
 /// The first `len` (at most 8) digit values of `values`, the first most significant, as
 /// an integer: right-aligned behind leading zeros, then combined.
-#[inline]
+#[inline(always)]
 fn lanes_value(values: u64, len: usize) -> u64 {
     // `len` 0 shifts everything out (`checked_shl` refuses a shift of 64).
     let aligned = u32::try_from(8 * (8 - len))
@@ -248,29 +248,76 @@ fn unusual_lanes(word: u64) -> u64 {
 }
 
 /// The length of a plain string's content (see [`is_plain`]) that `bytes` starts with,
-/// up to its closing quote; `None` when an unusual byte comes first. SWAR a word at a
-/// time (symbols, topics, Bybit's trade UUIDs and Hyperliquid's hashes alike); the last
-/// bytes of the frame, under a word, by `memchr` and [`is_plain`].
+/// up to its closing quote; `None` when an unusual byte comes first. Sixteen bytes at a
+/// time ([`block_marks`], exact in every lane: symbols, topics, Bybit's trade UUIDs and
+/// Hyperliquid's hashes alike); the last bytes of the frame, under a block (and every
+/// string without SSE2), by `memchr` and [`is_plain`].
 #[inline(always)]
 fn plain_len(bytes: &[u8]) -> Option<usize> {
     let mut at = 0;
-    while let Some(word) = word(bytes, at) {
-        let quotes = zero_lanes(word ^ lanes(b'"'));
-        let unusual = unusual_lanes(word);
+    while let Some((quotes, unusual)) = block_marks(bytes, at) {
         if quotes != 0 {
-            // Only the lanes before the first quote count.
-            let first = quotes & quotes.wrapping_neg();
-            return (unusual & (first - 1) == 0)
-                .then(|| at + (quotes.trailing_zeros() / 8) as usize);
+            return plain_before(quotes, unusual, at);
         }
         if unusual != 0 {
             return None;
         }
-        at += 8;
+        at += BLOCK;
     }
     let rest = bytes.get(at..)?;
     let len = memchr::memchr(b'"', rest)?;
     is_plain(&rest[..len]).then_some(at + len)
+}
+
+/// The string's length when the first quote of a block read at `at` comes before any
+/// unusual byte; `quotes` and `unusual` as [`block_marks`] gives them.
+#[inline(always)]
+fn plain_before(quotes: u64, unusual: u64, at: usize) -> Option<usize> {
+    let first = quotes & quotes.wrapping_neg();
+    (unusual & (first - 1) == 0).then(|| at + quotes.trailing_zeros() as usize)
+}
+
+/// Bytes [`block_marks`] reads at once.
+const BLOCK: usize = 16;
+
+/// The [`BLOCK`] bytes of `bytes` from `at` (`None` when fewer are left) as two masks,
+/// bit `k` for byte `k`: the quotes, and the bytes that cannot be inside a plain string
+/// (below 0x20, 0x7f and above, or `\`; see [`unusual_lanes`]). SSE2 compares.
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+#[inline(always)]
+fn block_marks(bytes: &[u8], at: usize) -> Option<(u64, u64)> {
+    use std::arch::x86_64::{
+        _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
+        _mm_set1_epi8,
+    };
+    let block = bytes.get(at..)?.first_chunk::<BLOCK>()?;
+    // SAFETY: SSE2 is enabled (the cfg above), which is all the intrinsics need; the
+    // unaligned load reads the BLOCK (16) bytes of `block`, all in bounds.
+    let (quotes, unusual) = unsafe {
+        let v = _mm_loadu_si128(block.as_ptr().cast());
+        // Signed lanes: bytes 0x80 and above are negative, so the one compare below
+        // 0x20 finds them with the control bytes.
+        let unusual = _mm_or_si128(
+            _mm_or_si128(
+                _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
+                _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)),
+            ),
+            _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\'.cast_signed())),
+        );
+        let quotes = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"'.cast_signed()));
+        (_mm_movemask_epi8(quotes), _mm_movemask_epi8(unusual))
+    };
+    Some((
+        u64::from(quotes.cast_unsigned()),
+        u64::from(unusual.cast_unsigned()),
+    ))
+}
+
+/// Portable [`block_marks`]: never a block, so [`plain_len`] reads by `memchr`.
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+#[inline(always)]
+fn block_marks(_bytes: &[u8], _at: usize) -> Option<(u64, u64)> {
+    None
 }
 
 /// The last `rest_len` bytes of `frame` (fewer than `N`, at most 32: what is left of
@@ -316,7 +363,7 @@ fn quote(bytes: &[u8]) -> Option<usize> {
 }
 
 /// Eight digit values (0..=9), the most significant in the lowest byte, as an integer.
-#[inline]
+#[inline(always)]
 fn eight_digits(lanes: u64) -> u64 {
     const MASK: u64 = 0x0000_00ff_0000_00ff;
     const MUL1: u64 = 100 + (1_000_000 << 32);
@@ -802,6 +849,29 @@ mod tests {
             let frame = [b"\"", text.as_bytes(), b"\"", &after].concat();
             let mut c = Cursor::new(&frame);
             prop_assert_eq!(c.quoted_u64(), text.parse::<u64>().ok(), "{:?}", text);
+        }
+
+        #[test]
+        fn prop_block_marks_same_as_bytes(
+            bytes in proptest::collection::vec(
+                prop_oneof![4 => 0x20u8..0x7f, 1 => any::<u8>(), 1 => Just(b'"')],
+                0..24,
+            ),
+        ) {
+            let mark = |is: &dyn Fn(u8) -> bool| {
+                bytes.iter().take(BLOCK).enumerate()
+                    .filter(|&(_, &b)| is(b))
+                    .fold(0u64, |m, (k, _)| m | 1 << k)
+            };
+            let want = (bytes.len() >= BLOCK).then(|| {
+                (mark(&|b| b == b'"'), mark(&|b| !is_plain(&[b])))
+            });
+            let got = block_marks(&bytes, 0);
+            if cfg!(all(target_arch = "x86_64", target_feature = "sse2")) {
+                prop_assert_eq!(got, want);
+            } else {
+                prop_assert_eq!(got, None);
+            }
         }
 
         #[test]
