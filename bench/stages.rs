@@ -51,42 +51,44 @@ fn bench_ring(c: &mut Criterion) {
     });
 }
 
-/// Measures one basis tracker tick (baseline update + both directions + classification).
+/// The `i`-th tick of the basis benches: the perp 1.65 to 1.85 bps over the spot.
+fn tick(i: i64) -> Quad {
+    let p = Price::from_raw;
+    let wobble = (i % 13) * 100_000_000;
+    Quad {
+        perp_bid: p(600_010_000_000_000 + wobble),
+        perp_ask: p(600_011_000_000_000 + wobble),
+        spot_bid: p(600_000_000_000_000),
+        spot_ask: p(600_000_100_000_000),
+    }
+}
+
+/// Measures one basis tracker tick (baseline update + both directions + classification),
+/// and the edge stage's common case: a tick below the recording threshold.
 fn bench_edge(c: &mut Criterion) {
     let mut tracker = BasisTracker::new(BasisParams::default());
-    let p = |raw: i64| Price::from_raw(raw);
     let mut i: i64 = 0;
     c.bench_function("edge/basis/tick", |b| {
         b.iter(|| {
             i += 1;
-            let wobble = (i % 13) * 100_000_000;
-            let q = Quad {
-                perp_bid: p(600_010_000_000_000 + wobble),
-                perp_ask: p(600_011_000_000_000 + wobble),
-                spot_bid: p(600_000_000_000_000),
-                spot_ask: p(600_000_100_000_000),
-            };
             // The whole analysis is black-boxed: read in part, it let the compiler drop
             // the rest when the tick was inlined here.
-            let eval = black_box(tracker.on_tick(black_box(q)));
+            let eval = black_box(tracker.on_tick(black_box(tick(i))));
             assert!(eval.is_none_or(|e| e.mid_ref.raw() > 0));
         })
     });
-    // The edge stage's path: the same ticks (edges of 1.65 to 1.85 bps) against the
-    // default recording threshold (10 bps), so each is decided by its edge alone.
+    // The same ticks against the default recording threshold (10 bps), so each is
+    // decided by its edge alone.
     let mut tracker = BasisTracker::new(BasisParams::default());
     let threshold = tracker.params().tracker_threshold;
     c.bench_function("edge/basis/tick_below_threshold", |b| {
         b.iter(|| {
             i += 1;
-            let wobble = (i % 13) * 100_000_000;
-            let q = Quad {
-                perp_bid: p(600_010_000_000_000 + wobble),
-                perp_ask: p(600_011_000_000_000 + wobble),
-                spot_bid: p(600_000_000_000_000),
-                spot_ask: p(600_000_100_000_000),
-            };
-            assert!(tracker.on_tick_from(black_box(q), threshold).is_none());
+            assert!(
+                tracker
+                    .on_tick_from(black_box(tick(i)), threshold)
+                    .is_none()
+            );
         })
     });
 }

@@ -98,8 +98,8 @@ impl Touch {
     }
 }
 
-/// The edge stage: its input ring, read in place (an update is a few hundred bytes, so a
-/// copy out of the ring costs more than the basis tick it feeds), and the rest.
+/// The edge stage: its input ring, read in place (an update is a few hundred bytes; each
+/// copy out of the ring was a `memcpy` call), and the rest.
 pub struct EdgeStage {
     input: rtrb::Consumer<TopUpdate>,
     state: EdgeState,
