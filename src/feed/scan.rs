@@ -235,6 +235,129 @@ fn plain_decimal(rest: &[u8]) -> Option<(u64, usize, usize)> {
 /// Bytes [`plain_decimal`] may read: two runs of up to two words each.
 const PLAIN_WINDOW: usize = 32;
 
+/// Masks of sixteen lanes: `LANES_FROM[k]` has every lane from `k` on set (`k` in
+/// `0..=16`; `LANES_FROM[16]` is empty).
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+const LANES_FROM: [[u8; 16]; 17] = {
+    let mut table = [[0u8; 16]; 17];
+    let mut k = 0;
+    while k < 17 {
+        let mut lane = k;
+        while lane < 16 {
+            table[k][lane] = 0xff;
+            lane += 1;
+        }
+        k += 1;
+    }
+    table
+};
+
+/// [`plain_decimal`] of a short string in a register: the content that starts at
+/// `start` in `frame` (after its opening quote), when it is `digits[.digits]` in fewer
+/// than 16 bytes with at least one digit. `None` (the caller then reads it by
+/// [`plain_decimal`]) for anything else, and when the 16 bytes from `start`, or the
+/// 16 bytes that end at the closing quote, are not all inside `frame`.
+///
+/// SSE2, no loop and no general-purpose constant: the first load finds the closing
+/// quote; a second load ends just before it, so that the last digit sits in the last
+/// lane; the digits left of the point move one lane right, onto the point, which
+/// leaves one run of digits whose value is the decimal's integer; that run is combined
+/// by three multiply-adds. In a book's level loop this keeps the SWAR constants of
+/// [`plain_decimal`] out of the general registers, which had spilled to the stack.
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+#[inline(always)]
+fn short_decimal(frame: &[u8], start: usize) -> Option<(u64, usize, usize)> {
+    use std::arch::x86_64::{
+        __m128i, _mm_and_si128, _mm_andnot_si128, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8,
+        _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8, _mm_slli_si128, _mm_sub_epi8,
+    };
+    let head = frame.get(start..)?.first_chunk::<16>()?;
+    // SAFETY: SSE2 is enabled (the cfg above); the load reads the 16 bytes of `head`.
+    let quotes = unsafe {
+        let v = _mm_loadu_si128(head.as_ptr().cast());
+        _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'"'.cast_signed())))
+    }
+    .cast_unsigned();
+    if quotes == 0 {
+        return None;
+    }
+    let len = quotes.trailing_zeros() as usize;
+    let end = start + len;
+    let tail = frame.get(end.checked_sub(16)?..end)?.first_chunk::<16>()?;
+    let inside = 16 - len;
+    // SAFETY: SSE2 is enabled (the cfg above); the loads read the 16 bytes of `tail`
+    // and of two entries of `LANES_FROM`, all in bounds.
+    unsafe {
+        let load = |bytes: &[u8; 16]| -> __m128i { _mm_loadu_si128(bytes.as_ptr().cast()) };
+        let from = |lane: usize| load(&LANES_FROM[lane]);
+        let t = load(tail);
+        let content = from(inside);
+        let values = _mm_sub_epi8(t, _mm_set1_epi8(b'0'.cast_signed()));
+        let digit = _mm_and_si128(
+            _mm_cmpeq_epi8(_mm_min_epu8(values, _mm_set1_epi8(9)), values),
+            content,
+        );
+        let point = _mm_and_si128(
+            _mm_cmpeq_epi8(t, _mm_set1_epi8(b'.'.cast_signed())),
+            content,
+        );
+        let digit_bits = _mm_movemask_epi8(digit).cast_unsigned();
+        let point_bits = _mm_movemask_epi8(point).cast_unsigned();
+        let content_bits = _mm_movemask_epi8(content).cast_unsigned();
+        if digit_bits | point_bits != content_bits || digit_bits == 0 || point_bits.count_ones() > 1
+        {
+            return None;
+        }
+        // Without a point every digit counts as a decimal of the run: nothing moves.
+        let (decimals, frac) = match point_bits.trailing_zeros() as usize {
+            16.. => (0, content),
+            point => (15 - point, from(point + 1)),
+        };
+        let digits = _mm_and_si128(values, digit);
+        let run = _mm_or_si128(
+            _mm_and_si128(digits, frac),
+            _mm_slli_si128::<1>(_mm_andnot_si128(frac, digits)),
+        );
+        Some((sixteen_digits(run), decimals, len))
+    }
+}
+
+/// The value of sixteen digit lanes (0..=9, the first most significant): pairs, then
+/// fours, then eights by multiply-adds, then the two eights.
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+#[inline(always)]
+fn sixteen_digits(lanes: std::arch::x86_64::__m128i) -> u64 {
+    use std::arch::x86_64::{
+        _mm_cvtsi128_si64, _mm_madd_epi16, _mm_packs_epi32, _mm_set1_epi32, _mm_setzero_si128,
+        _mm_unpackhi_epi8, _mm_unpacklo_epi8,
+    };
+    // SAFETY: SSE2 is enabled (the cfg above), which is all the intrinsics need; they
+    // touch registers only.
+    let both = unsafe {
+        // Each 32-bit lane of a weight holds two 16-bit weights, the first in its low
+        // half: a multiply-add gives first * high weight + second.
+        let weights = |high: i32| _mm_set1_epi32((1 << 16) | high);
+        let zero = _mm_setzero_si128();
+        // Pairs of at most 99 and fours of at most 9,999 fit the signed 16-bit packs.
+        let pairs = _mm_packs_epi32(
+            _mm_madd_epi16(_mm_unpacklo_epi8(lanes, zero), weights(10)),
+            _mm_madd_epi16(_mm_unpackhi_epi8(lanes, zero), weights(10)),
+        );
+        let fours = _mm_madd_epi16(pairs, weights(100));
+        let eights = _mm_madd_epi16(_mm_packs_epi32(fours, fours), weights(10_000));
+        _mm_cvtsi128_si64(eights).cast_unsigned()
+    };
+    (both & 0xffff_ffff) * 100_000_000 + (both >> 32)
+}
+
+/// Portable [`short_decimal`]: never read in a register, so [`Cursor::decimal`] reads
+/// every decimal by [`plain_decimal`].
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+#[inline(always)]
+fn short_decimal(_frame: &[u8], _start: usize) -> Option<(u64, usize, usize)> {
+    None
+}
+
 /// The high bit of each lane of `word` that cannot be inside a plain string: below
 /// 0x20, 0x7f and above, or `\`. Exact in every lane (no carry crosses a lane).
 #[inline(always)]
@@ -335,6 +458,23 @@ fn padded<const N: usize>(frame: &[u8], rest_len: usize) -> [u8; N] {
     let mut window = [0u8; N];
     window.copy_from_slice(&both[N - rest_len.min(N)..][..N]);
     window
+}
+
+/// [`padded`] of 16 bytes, in registers: the frame's last 16 bytes as one little-endian
+/// integer, shifted down past the bytes before the rest (the zeros come in from the
+/// top), with no copy through the stack. A frame shorter than 16 bytes goes to [`padded`].
+#[inline(always)]
+fn padded16(frame: &[u8], rest_len: usize) -> [u8; 16] {
+    match frame.last_chunk::<16>() {
+        Some(last) => {
+            let shift = u32::try_from(8 * (16 - rest_len.min(16))).unwrap_or(u32::MAX);
+            u128::from_le_bytes(*last)
+                .checked_shr(shift)
+                .unwrap_or(0)
+                .to_le_bytes()
+        }
+        None => padded::<16>(frame, rest_len),
+    }
 }
 
 /// [`padded`] of a frame shorter than the window: `frame` right-aligned in `window`.
@@ -471,22 +611,25 @@ impl<'a> Cursor<'a> {
     /// one point and a sign, so any escape or other byte declines).
     ///
     /// The common case, digits with at most one point and no more decimals than `T`
-    /// keeps, is read without a loop by `plain_decimal` (near the end of the frame, from
-    /// a zero-padded copy); anything else (a sign, extra decimals, no digits, another
-    /// byte) goes to the exact parser. Both give the same value
-    /// (`prop_decimal_same_as_exact_parser`).
+    /// keeps, is read without a loop: in a register by `short_decimal` (under 16 bytes,
+    /// with 16 bytes of frame on either side of its start), else by `plain_decimal`
+    /// (near the end of the frame, from a zero-padded copy); anything else (a sign,
+    /// extra decimals, no digits, another byte) goes to the exact parser. All give the
+    /// same value (`prop_decimal_same_as_exact_parser`).
     #[inline(always)]
     pub fn decimal<T: Fixed>(&mut self) -> Option<T> {
         self.lit(b"\"")?;
         let rest = self.b.get(self.i..)?;
-        let window;
-        let bytes = if rest.len() >= PLAIN_WINDOW {
-            rest
-        } else {
-            window = padded::<PLAIN_WINDOW>(self.b, rest.len());
-            &window[..]
-        };
-        let plain = plain_decimal(bytes);
+        let plain = short_decimal(self.b, self.i).or_else(|| {
+            let window;
+            let bytes = if rest.len() >= PLAIN_WINDOW {
+                rest
+            } else {
+                window = padded::<PLAIN_WINDOW>(self.b, rest.len());
+                &window[..]
+            };
+            plain_decimal(bytes)
+        });
         if let Some((digits, decimals, len)) = plain
             && decimals <= T::DIGITS
         {
@@ -511,7 +654,7 @@ impl<'a> Cursor<'a> {
         let run = if rest.len() >= 16 {
             digit_run(rest, 0)
         } else {
-            digit_run(&padded::<16>(self.b, rest.len()), 0)
+            digit_run(&padded16(self.b, rest.len()), 0)
         };
         let Some((value, digits)) = run else {
             return self.long_uint();
@@ -569,7 +712,7 @@ impl<'a> Cursor<'a> {
         let run = if rest.len() >= 16 {
             digit_run(rest, 0)
         } else {
-            digit_run(&padded::<16>(self.b, rest.len()), 0)
+            digit_run(&padded16(self.b, rest.len()), 0)
         };
         match run {
             Some((value, digits)) if digits > 0 && digits == text.len() => Some(value),
@@ -659,6 +802,9 @@ impl<'a> Cursor<'a> {
 
     /// `[level,...]` (see [`Cursor::level`]), each level pushed to `out` as an
     /// [`EventBody::DepthLevel`] of `side` stamped with `stamp`; the number of levels.
+    /// Read on a copy of the cursor, written back once when the whole array is read:
+    /// the position then stays in a register (through `self` it was stored at every
+    /// step, as a decline leaves the position where it failed).
     pub fn levels(
         &mut self,
         side: Side,
@@ -666,13 +812,15 @@ impl<'a> Cursor<'a> {
         stamp: Stamp,
         out: &mut EventBuf,
     ) -> Option<usize> {
+        let mut c = *self;
         let mut count = 0;
-        self.items(|c| {
+        c.items(|c| {
             let (price, qty) = c.level(trailing)?;
             push_level(out, stamp, side, price, qty)?;
             count += 1;
             Some(())
         })?;
+        *self = c;
         Some(count)
     }
 }
@@ -725,11 +873,18 @@ mod tests {
     /// `text` quoted, followed by `after`, read by [`Cursor::decimal`], which must then
     /// stand before `after`.
     fn read_before<T: Fixed>(text: &[u8], after: &[u8]) -> Option<T> {
-        let mut frame = Vec::from(&b"\""[..]);
+        read_within(b"", text, after)
+    }
+
+    /// `text` read as a quoted decimal that `before` precedes in the frame.
+    fn read_within<T: Fixed>(before: &[u8], text: &[u8], after: &[u8]) -> Option<T> {
+        let mut frame = Vec::from(before);
+        frame.push(b'"');
         frame.extend_from_slice(text);
         frame.push(b'"');
         frame.extend_from_slice(after);
         let mut c = Cursor::new(&frame);
+        c.i = before.len();
         let value = c.decimal::<T>();
         if value.is_some() {
             c.lit(after)?;
@@ -743,16 +898,69 @@ mod tests {
     }
 
     fn same<T: Fixed + PartialEq + std::fmt::Debug>(
+        before: &[u8],
         text: &[u8],
         after: &[u8],
     ) -> Result<(), TestCaseError> {
         prop_assert_eq!(
-            read_before::<T>(text, after),
+            read_within::<T>(before, text, after),
             T::parse(text).ok(),
-            "{:?}",
-            text
+            "{:?} after {:?}",
+            text,
+            before
         );
         Ok(())
+    }
+
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    #[test]
+    fn test_short_decimal_reads_as_plain_decimal() {
+        let before = b"{\"b\":[[\"1.5\",\"2\"],[";
+        for text in [
+            "65114.2",
+            "5.954",
+            "0.00100000",
+            "5.",
+            ".5",
+            "7",
+            "123456789012345",
+            "1234567890123.4",
+            ".12345678901234",
+            "00012.3400",
+        ] {
+            let frame = [&before[..], text.as_bytes(), b"\",\"1\"]],\"u\":12345678}"].concat();
+            let start = before.len();
+            let want = plain_decimal(&frame[start..]);
+            assert!(want.is_some(), "{text}");
+            assert_eq!(short_decimal(&frame, start), want, "{text}");
+        }
+        for text in [
+            "",
+            ".",
+            "1.2.3",
+            "-1.5",
+            "1e5",
+            "12 3",
+            "1234567890123456",
+            "12345678901234.5",
+            "1\\5",
+        ] {
+            let frame = [&before[..], text.as_bytes(), b"\",\"1\"]],\"u\":12345678}"].concat();
+            assert_eq!(short_decimal(&frame, before.len()), None, "{text}");
+        }
+        let frame = b"\"65114.2\",\"1.5\"],[\"2\",\"3\"]]";
+        assert_eq!(
+            short_decimal(frame, 1),
+            None,
+            "fewer than 16 bytes before its end"
+        );
+        let frame = [&before[..], b"65114.2\"]]}"].concat();
+        let start = before.len();
+        assert_eq!(
+            short_decimal(&frame, start),
+            None,
+            "fewer than 16 bytes from its start"
+        );
     }
 
     #[test]
@@ -789,19 +997,22 @@ mod tests {
         }
     }
 
-    /// `text` then `after` read by [`Cursor::uint`] against the JSON rule: the leading
-    /// digits, no leading zero unless alone, within `u64`; the cursor after them.
-    fn same_uint(text: &[u8], after: &[u8]) -> Result<(), TestCaseError> {
-        let frame = [text, after].concat();
-        let digits = frame.iter().take_while(|b| b.is_ascii_digit()).count();
-        let want = std::str::from_utf8(&frame[..digits])
+    /// `text` then `after`, after `before` in the frame, read by [`Cursor::uint`] against
+    /// the JSON rule: the leading digits, no leading zero unless alone, within `u64`; the
+    /// cursor after them.
+    fn same_uint(before: &[u8], text: &[u8], after: &[u8]) -> Result<(), TestCaseError> {
+        let frame = [before, text, after].concat();
+        let rest = &frame[before.len()..];
+        let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        let want = std::str::from_utf8(&rest[..digits])
             .ok()
             .filter(|d| !d.is_empty() && (d.len() == 1 || !d.starts_with('0')))
             .and_then(|d| d.parse::<u64>().ok());
         let mut c = Cursor::new(&frame);
+        c.i = before.len();
         prop_assert_eq!(c.uint(), want, "{:?}", frame);
         if want.is_some() {
-            prop_assert_eq!(c.i, digits);
+            prop_assert_eq!(c.i, before.len() + digits);
         }
         Ok(())
     }
@@ -877,22 +1088,24 @@ mod tests {
         #[test]
         fn prop_uint_same_as_reference(
             text in "[0-9]{0,22}",
+            before in proptest::collection::vec(any::<u8>(), 0..24),
             after in proptest::collection::vec(any::<u8>(), 0..24),
         ) {
-            same_uint(text.as_bytes(), &after)?;
+            same_uint(&before, text.as_bytes(), &after)?;
         }
 
         #[test]
         fn prop_decimal_same_as_exact_parser(
             text in "[-+]?[0-9]{0,21}(\\.[0-9]{0,21})?",
             bytes in proptest::collection::vec(any::<u8>(), 0..24),
+            before in proptest::collection::vec(any::<u8>(), 0..24),
             after in proptest::collection::vec(any::<u8>(), 0..40),
         ) {
             for t in [text.as_bytes(), &bytes] {
                 if memchr::memchr(b'"', t).is_none() {
-                    same::<Price>(t, &after)?;
-                    same::<Qty>(t, &after)?;
-                    same::<Rate>(t, &after)?;
+                    same::<Price>(&before, t, &after)?;
+                    same::<Qty>(&before, t, &after)?;
+                    same::<Rate>(&before, t, &after)?;
                 }
             }
         }
