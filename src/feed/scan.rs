@@ -236,9 +236,10 @@ fn plain_decimal(rest: &[u8]) -> Option<(u64, usize, usize)> {
 const PLAIN_WINDOW: usize = 32;
 
 /// Masks of sixteen lanes: `LANES_FROM[k]` has every lane from `k` on set (`k` in
-/// `0..=16`; `LANES_FROM[16]` is empty).
+/// `0..=16`; `LANES_FROM[16]` is empty). A `static`: a `const` indexed at run time is
+/// copied whole to the stack at every use.
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-const LANES_FROM: [[u8; 16]; 17] = {
+static LANES_FROM: [[u8; 16]; 17] = {
     let mut table = [[0u8; 16]; 17];
     let mut k = 0;
     while k < 17 {
@@ -255,11 +256,12 @@ const LANES_FROM: [[u8; 16]; 17] = {
 /// [`plain_decimal`] of a short string in a register: the content that starts at
 /// `start` in `frame` (after its opening quote), when it is `digits[.digits]` in fewer
 /// than 16 bytes with at least one digit. `None` (the caller then reads it by
-/// [`plain_decimal`]) for anything else, and when the 16 bytes from `start`, or the
-/// 16 bytes that end at the closing quote, are not all inside `frame`.
+/// [`long_decimal`]) for anything else, and when the frame has fewer than 16 bytes up
+/// to the closing quote.
 ///
 /// SSE2, no loop and no general-purpose constant: the first load finds the closing
-/// quote; a second load ends just before it, so that the last digit sits in the last
+/// quote (the frame's last 16 bytes when fewer are left from `start`); a second load
+/// ends just before it, so that the last digit sits in the last
 /// lane; the digits left of the point move one lane right, onto the point, which
 /// leaves one run of digits whose value is the decimal's integer; that run is combined
 /// by three multiply-adds. In a book's level loop this keeps the SWAR constants of
@@ -271,13 +273,16 @@ fn short_decimal(frame: &[u8], start: usize) -> Option<(u64, usize, usize)> {
         __m128i, _mm_and_si128, _mm_andnot_si128, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8,
         _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8, _mm_slli_si128, _mm_sub_epi8,
     };
-    let head = frame.get(start..)?.first_chunk::<16>()?;
+    // The 16 bytes from `start`, or the frame's last 16 when fewer are left.
+    let block_at = start.min(frame.len().checked_sub(16)?);
+    let head = frame.get(block_at..)?.first_chunk::<16>()?;
     // SAFETY: SSE2 is enabled (the cfg above); the load reads the 16 bytes of `head`.
     let quotes = unsafe {
         let v = _mm_loadu_si128(head.as_ptr().cast());
         _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'"'.cast_signed())))
     }
-    .cast_unsigned();
+    .cast_unsigned()
+        >> (start - block_at);
     if quotes == 0 {
         return None;
     }
@@ -356,6 +361,58 @@ fn sixteen_digits(lanes: std::arch::x86_64::__m128i) -> u64 {
 #[inline(always)]
 fn short_decimal(_frame: &[u8], _start: usize) -> Option<(u64, usize, usize)> {
     None
+}
+
+/// Bytes [`short_level`] needs from a level's start: `["`, a short decimal, `","`,
+/// another, and the closing quote, with the 16 bytes each decimal's first load reads.
+const LEVEL_WINDOW: usize = 2 + 15 + 3 + 16;
+
+/// The start of a level at `at` in `frame`, `["price","qty"` (up to the quantity's
+/// closing quote), when both decimals are short (see [`short_decimal`]) and within
+/// what their types keep: the price, the quantity and the position after them. `None`
+/// otherwise ([`Cursor::level`] then reads the level piece by piece, to the same
+/// values or to the same refusal). One bounds check for the level's bytes, no cursor
+/// update between its pieces, no merge with the long path in between.
+#[inline(always)]
+fn short_level(frame: &[u8], at: usize) -> Option<(Price, Qty, usize)> {
+    let window = frame.get(at..)?.first_chunk::<LEVEL_WINDOW>()?;
+    if window[..2] != *b"[\"" {
+        return None;
+    }
+    let (price, price_decimals, price_len) = short_decimal(frame, at + 2)?;
+    let qty_at = 2 + price_len + 3;
+    if window.get(qty_at - 3..qty_at)? != b"\",\"" {
+        return None;
+    }
+    let (qty, qty_decimals, qty_len) = short_decimal(frame, at + qty_at)?;
+    Some((
+        scaled(price, price_decimals)?,
+        scaled(qty, qty_decimals)?,
+        at + qty_at + qty_len + 1,
+    ))
+}
+
+/// `digits` with `decimals` decimals as a `T`, when `T` keeps that many and the value
+/// fits.
+#[inline(always)]
+fn scaled<T: Fixed>(digits: u64, decimals: usize) -> Option<T> {
+    let scale = POW10.get(T::DIGITS.checked_sub(decimals)?)?;
+    Some(T::from_raw(
+        i64::try_from(digits).ok()?.checked_mul(*scale)?,
+    ))
+}
+
+/// [`plain_decimal`] of the content at `start` in `frame` (near the frame's end, on a
+/// zero-padded copy): what [`short_decimal`] leaves, decimals of 16 bytes or more and
+/// frames under 16 bytes. Out of line: inlined, its SWAR constants crowded the
+/// registers of every loop that reads decimals, and a level loop spilled to the stack.
+#[inline(never)]
+fn long_decimal(frame: &[u8], start: usize) -> Option<(u64, usize, usize)> {
+    let rest = frame.get(start..)?;
+    if rest.len() >= PLAIN_WINDOW {
+        return plain_decimal(rest);
+    }
+    plain_decimal(&padded::<PLAIN_WINDOW>(frame, rest.len()))
 }
 
 /// The high bit of each lane of `word` that cannot be inside a plain string: below
@@ -620,24 +677,16 @@ impl<'a> Cursor<'a> {
     pub fn decimal<T: Fixed>(&mut self) -> Option<T> {
         self.lit(b"\"")?;
         let rest = self.b.get(self.i..)?;
-        let plain = short_decimal(self.b, self.i).or_else(|| {
-            let window;
-            let bytes = if rest.len() >= PLAIN_WINDOW {
-                rest
-            } else {
-                window = padded::<PLAIN_WINDOW>(self.b, rest.len());
-                &window[..]
-            };
-            plain_decimal(bytes)
-        });
+        let plain = match short_decimal(self.b, self.i) {
+            Some(read) => Some(read),
+            None => long_decimal(self.b, self.i),
+        };
         if let Some((digits, decimals, len)) = plain
             && decimals <= T::DIGITS
         {
-            let raw = i64::try_from(digits)
-                .ok()?
-                .checked_mul(POW10[T::DIGITS - decimals])?;
+            let value = scaled(digits, decimals)?;
             self.i += len + 1;
-            return Some(T::from_raw(raw));
+            return Some(value);
         }
         let len = memchr::memchr(b'"', rest)?;
         let value = T::parse(&rest[..len]).ok()?;
@@ -786,13 +835,23 @@ impl<'a> Cursor<'a> {
     }
 
     /// One `["price","qty"]` level; with `trailing` set, further strings after the
-    /// quantity are skipped (OKX's `["price","qty","0","orders"]`).
+    /// quantity are skipped (OKX's `["price","qty","0","orders"]`). Its price and
+    /// quantity are read in one go by `short_level` when both are short, else piece by
+    /// piece.
     #[inline]
     pub fn level(&mut self, trailing: bool) -> Option<(Price, Qty)> {
-        self.lit(b"[")?;
-        let price = self.decimal::<Price>()?;
-        self.lit(b",")?;
-        let qty = self.decimal::<Qty>()?;
+        let (price, qty) = match short_level(self.b, self.i) {
+            Some((price, qty, next)) => {
+                self.i = next;
+                (price, qty)
+            }
+            None => {
+                self.lit(b"[")?;
+                let price = self.decimal::<Price>()?;
+                self.lit(b",")?;
+                (price, self.decimal::<Qty>()?)
+            }
+        };
         while trailing && self.lit(b",").is_some() {
             self.string()?;
         }
@@ -955,11 +1014,15 @@ mod tests {
             "fewer than 16 bytes before its end"
         );
         let frame = [&before[..], b"65114.2\"]]}"].concat();
-        let start = before.len();
         assert_eq!(
-            short_decimal(&frame, start),
+            short_decimal(&frame, before.len()),
+            Some((651_142, 1, 7)),
+            "near the frame's end"
+        );
+        assert_eq!(
+            short_decimal(b"\"5.5\"]", 1),
             None,
-            "fewer than 16 bytes from its start"
+            "a frame under 16 bytes"
         );
     }
 
@@ -1092,6 +1155,30 @@ mod tests {
             after in proptest::collection::vec(any::<u8>(), 0..24),
         ) {
             same_uint(&before, text.as_bytes(), &after)?;
+        }
+
+        #[test]
+        fn prop_level_same_as_exact_parser(
+            price in "[-+]?[0-9]{0,17}(\\.[0-9]{0,17})?",
+            qty in "[0-9]{0,17}(\\.[0-9]{0,17})?",
+            open in prop_oneof![4 => Just("[\""), 1 => Just("[["), 1 => Just("{\"")],
+            between in prop_oneof![4 => Just("\",\""), 1 => Just("\";\""), 1 => Just("\"\"")],
+            close in prop_oneof![4 => Just("\"]"), 1 => Just("\"}")],
+            before in proptest::collection::vec(any::<u8>(), 0..24),
+            after in proptest::collection::vec(any::<u8>(), 0..48),
+        ) {
+            let level = format!("{open}{price}{between}{qty}{close}");
+            let frame = [&before[..], level.as_bytes(), &after].concat();
+            let mut c = Cursor::new(&frame);
+            c.i = before.len();
+            let want = Price::parse(price.as_bytes())
+                .ok()
+                .zip(Qty::parse(qty.as_bytes()).ok())
+                .filter(|_| level.starts_with("[\"") && between == "\",\"" && close == "\"]");
+            prop_assert_eq!(c.level(false), want, "{}", level);
+            if want.is_some() {
+                prop_assert_eq!(c.i, before.len() + level.len());
+            }
         }
 
         #[test]
