@@ -261,11 +261,11 @@ static LANES_FROM: [[u8; 16]; 17] = {
 ///
 /// SSE2, no loop and no general-purpose constant: the first load finds the closing
 /// quote (the frame's last 16 bytes when fewer are left from `start`); a second load
-/// ends just before it, so that the last digit sits in the last
-/// lane; the digits left of the point move one lane right, onto the point, which
-/// leaves one run of digits whose value is the decimal's integer; that run is combined
-/// by three multiply-adds. In a book's level loop this keeps the SWAR constants of
-/// [`plain_decimal`] out of the general registers, which had spilled to the stack.
+/// ends just before it, so that the last digit sits in the last lane; the digits left
+/// of the point move one lane right, onto the point, which leaves one run of digits
+/// whose value is the decimal's integer; that run is combined by three multiply-adds.
+/// In a book's level loop this keeps the SWAR constants of [`plain_decimal`] out of
+/// the general registers, which had spilled to the stack.
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 #[inline(always)]
 fn short_decimal(frame: &[u8], start: usize) -> Option<(u64, usize, usize)> {
@@ -668,11 +668,11 @@ impl<'a> Cursor<'a> {
     /// one point and a sign, so any escape or other byte declines).
     ///
     /// The common case, digits with at most one point and no more decimals than `T`
-    /// keeps, is read without a loop: in a register by `short_decimal` (under 16 bytes,
-    /// with 16 bytes of frame on either side of its start), else by `plain_decimal`
-    /// (near the end of the frame, from a zero-padded copy); anything else (a sign,
-    /// extra decimals, no digits, another byte) goes to the exact parser. All give the
-    /// same value (`prop_decimal_same_as_exact_parser`).
+    /// keeps, is read without a loop: in registers by `short_decimal` (under 16 bytes,
+    /// with at least 16 bytes of frame up to its closing quote), else by `plain_decimal`
+    /// through `long_decimal` (near the end of the frame, from a zero-padded copy);
+    /// anything else (a sign, extra decimals, no digits, another byte) goes to the exact
+    /// parser. All give the same value (`prop_decimal_same_as_exact_parser`).
     #[inline(always)]
     pub fn decimal<T: Fixed>(&mut self) -> Option<T> {
         self.lit(b"\"")?;
@@ -862,8 +862,8 @@ impl<'a> Cursor<'a> {
     /// `[level,...]` (see [`Cursor::level`]), each level pushed to `out` as an
     /// [`EventBody::DepthLevel`] of `side` stamped with `stamp`; the number of levels.
     /// Read on a copy of the cursor, written back once when the whole array is read:
-    /// the position then stays in a register (through `self` it was stored at every
-    /// step, as a decline leaves the position where it failed).
+    /// through `self` the position was stored to memory at every step, as a decline
+    /// leaves it where it failed (callgrind: 8 fewer instructions per Bybit level).
     pub fn levels(
         &mut self,
         side: Side,
