@@ -15,6 +15,7 @@ use crate::edge::{EdgeIo, EdgeStage, MarketTerms, Scanner};
 use crate::feed::binance::subscribe::snapshot_path;
 use crate::feed::frame_source::FrameSource;
 use crate::feed::health::FeedHealth;
+use crate::feed::okx::rest::{BOOK_DEPTH as OKX_BOOK_DEPTH, book_path as okx_book_path};
 use crate::feed::snapshot_fetch::{SnapshotClient, SnapshotFetcher};
 use crate::feed::stage::{FeedConnection, FeedControl};
 use crate::feed::transport::{Endpoint, Transport, TransportError};
@@ -152,6 +153,8 @@ pub fn sim_config(config: &Config, settings: &crate::config::SimSettings) -> Sim
         faults: settings.faults.clone(),
         tls: settings.tls,
         burst: settings.burst,
+        okx_snapshot_push: settings.okx_snapshot_push,
+        okx_checksums: settings.okx_checksums,
         start_prices: settings.start_prices.clone(),
         venues: Vec::new(),
         ..SimConfig::default()
@@ -177,7 +180,8 @@ pub fn sim_config(config: &Config, settings: &crate::config::SimSettings) -> Sim
     sim
 }
 
-/// Starts the REST snapshot fetcher when an instrument needs one (Binance).
+/// Starts the REST snapshot fetcher when an instrument needs one (Binance's depth,
+/// OKX's book).
 fn start_snapshot_fetcher(
     config: &Config,
     sim: Option<&SimHandle>,
@@ -185,10 +189,14 @@ fn start_snapshot_fetcher(
     let mut any = false;
     let mut urls = Vec::with_capacity(config.registry.len());
     for inst in config.registry.iter() {
-        if inst.venue != Venue::Binance {
-            urls.push(None);
-            continue;
-        }
+        let path = match inst.venue {
+            Venue::Binance => snapshot_path(inst.kind, &inst.symbol, SNAPSHOT_LIMIT),
+            Venue::Okx => okx_book_path(&inst.symbol, OKX_BOOK_DEPTH),
+            Venue::Bybit | Venue::Hyperliquid => {
+                urls.push(None);
+                continue;
+            }
+        };
         let settings = config.venues.iter().find(|v| v.venue == inst.venue);
         let base = settings
             .and_then(|v| v.rest_url.clone())
@@ -198,10 +206,7 @@ fn start_snapshot_fetcher(
                 kind: inst.kind.name(),
             })?;
         any = true;
-        urls.push(Some(format!(
-            "{base}{}",
-            snapshot_path(inst.kind, &inst.symbol, SNAPSHOT_LIMIT)
-        )));
+        urls.push(Some(format!("{base}{path}")));
     }
     if !any {
         return Ok((None, None));

@@ -82,6 +82,10 @@ pub struct SimSettings {
     /// A burst of steps: set by the end-to-end benchmark's burst scenario, not by the
     /// configuration file.
     pub burst: Option<crate::sim::SimBurst>,
+    /// OKX `books` pushes its snapshot on subscribe (OKX's form before 2026).
+    pub okx_snapshot_push: bool,
+    /// OKX `books` carry real checksums (OKX's form before June 2026), not 0.
+    pub okx_checksums: bool,
 }
 
 /// Maker and taker fees of one market.

@@ -13,7 +13,10 @@
 //! Endpoints: WebSocket `/{venue}/spot` and `/{venue}/perp` for each configured venue
 //! (`binance`, `bybit`, `okx`, `hyperliquid`; [`SimHandle::url`]), `/ws/spot` and
 //! `/ws/perp` as aliases of Binance's; REST `GET /api/v3/depth` and `GET /fapi/v1/depth`
-//! ([`SimHandle::rest_base`]). Each venue answers its own subscribe, unsubscribe and ping
+//! (Binance) and `GET /api/v5/market/books` (OKX) ([`SimHandle::rest_base`]). OKX speaks
+//! its 2026 form by default: `books` checksums 0 and no snapshot push, so its books start
+//! from the REST order book ([`SimConfig::okx_snapshot_push`],
+//! [`SimConfig::okx_checksums`] bring back the older forms). Each venue answers its own subscribe, unsubscribe and ping
 //! messages (see `subscription`).
 //!
 //! Cold path throughout: it allocates, within the bounds named in each module
@@ -100,6 +103,12 @@ pub struct SimConfig {
     pub tls: bool,
     /// A burst of steps (the end-to-end benchmark's burst scenario). Default none.
     pub burst: Option<SimBurst>,
+    /// OKX `books` pushes its snapshot to each new subscriber, as OKX did until it
+    /// delisted the push (2026). Default false: books start from the REST order book.
+    pub okx_snapshot_push: bool,
+    /// OKX `books` messages carry their real CRC32 checksum, as before OKX deprecated it
+    /// (June 2026). Default false: `checksum` is 0.
+    pub okx_checksums: bool,
 }
 
 /// A burst: from `after` (wall time since the model clock started) for `length`, steps
@@ -143,6 +152,8 @@ impl Default for SimConfig {
             faults: Vec::new(),
             tls: false,
             burst: None,
+            okx_snapshot_push: false,
+            okx_checksums: false,
         }
     }
 }
@@ -529,7 +540,9 @@ pub fn start(config: SimConfig) -> Result<SimHandle, SimError> {
     } else {
         None
     };
-    let shared = Arc::new(Shared::with_faults(config.faults.clone()));
+    let shared = Arc::new(
+        Shared::with_faults(config.faults.clone()).with_okx_snapshot_push(config.okx_snapshot_push),
+    );
     let routes = Routes::new(&config.venues);
     let mut handle = SimHandle {
         addr,

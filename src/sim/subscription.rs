@@ -19,7 +19,8 @@
 //!   `orderbook.50.S` (a snapshot first), `publicTrade.S`, perp `tickers.S` (a snapshot
 //!   first); `{"op":"ping"}`. Refusals: `"success":false` with the venue's `ret_msg`.
 //! - OKX: `{"op":"subscribe"|"unsubscribe","args":[{"channel":..,"instId":"S"},..]}` with
-//!   `books` (a snapshot first), `bbo-tbt`, `trades`, swap `funding-rate`; one
+//!   `books` (a snapshot first only with `okx_snapshot_push`: OKX delisted it in 2026),
+//!   `bbo-tbt`, `trades`, swap `funding-rate`; one
 //!   `{"event":..,"arg":..,"connId":..}` per arg; the text `ping` gets `pong`. Refusals:
 //!   `{"event":"error","code":"60012"|"60018",..}` and nothing changes.
 //! - Hyperliquid: `{"method":"subscribe"|"unsubscribe","subscription":{"type":..,
@@ -59,6 +60,16 @@ pub(crate) enum MaskChange {
 }
 
 impl MaskChange {
+    /// The same change with no stream waiting for a snapshot.
+    fn without_snapshot(self) -> Self {
+        match self {
+            Self::Add { bits, .. } => Self::Add { bits, snapshot: 0 },
+            remove @ Self::Remove(_) => remove,
+        }
+    }
+}
+
+impl MaskChange {
     /// A subscription of `bits` to `market`.
     fn add(market: Market, bits: u8) -> Self {
         Self::Add {
@@ -89,6 +100,8 @@ pub(crate) struct RequestContext<'a> {
     pub(crate) conn_id: &'a str,
     /// Wall-clock unix ms (Bybit's spot pong carries it).
     pub(crate) now_ms: u64,
+    /// Whether OKX `books` starts with a snapshot (the form before OKX delisted it).
+    pub(crate) okx_snapshot_push: bool,
 }
 
 /// A request's effect: the subscription changes (per symbol index) and the replies to
@@ -325,7 +338,12 @@ fn okx_request(text: &str, ctx: &RequestContext<'_>) -> Outcome {
         picks.add(index, stream);
         replies.push(okx::event_reply(op, &channel, &inst, conn));
     }
-    let changes = picks.changes(ctx.market, op == "subscribe");
+    let mut changes = picks.changes(ctx.market, op == "subscribe");
+    if !ctx.okx_snapshot_push {
+        for (_, change) in &mut changes {
+            *change = change.without_snapshot();
+        }
+    }
     Outcome { changes, replies }
 }
 
@@ -381,6 +399,7 @@ mod tests {
             symbols,
             conn_id: "c1",
             now_ms: 5,
+            okx_snapshot_push: true,
         }
     }
 
@@ -516,6 +535,18 @@ mod tests {
         assert_eq!(
             out.replies[1],
             r#"{"event":"subscribe","arg":{"channel":"trades","instId":"BTC-USDT"},"connId":"c1"}"#
+        );
+        let current = RequestContext {
+            okx_snapshot_push: false,
+            ..c
+        };
+        assert_eq!(
+            handle_request(sub, &current).change(0),
+            Some(MaskChange::Add {
+                bits: 10,
+                snapshot: 0
+            }),
+            "the 2026 form pushes no snapshot"
         );
         assert_eq!(handle_request("ping", &c).replies, ["pong"]);
         let funding =

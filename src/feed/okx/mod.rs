@@ -4,6 +4,7 @@
 mod data;
 pub mod decode;
 pub mod fast;
+pub mod rest;
 pub mod subscribe;
 pub mod urls;
 
