@@ -16,6 +16,7 @@ use crate::feed::binance::subscribe::snapshot_path;
 use crate::feed::frame_source::FrameSource;
 use crate::feed::health::FeedHealth;
 use crate::feed::okx::rest::{BOOK_DEPTH as OKX_BOOK_DEPTH, book_path as okx_book_path};
+use crate::feed::okx::urls as okx_urls;
 use crate::feed::snapshot_fetch::{SnapshotClient, SnapshotFetcher};
 use crate::feed::stage::{FeedConnection, FeedControl};
 use crate::feed::transport::{Endpoint, Transport, TransportError};
@@ -181,7 +182,9 @@ pub fn sim_config(config: &Config, settings: &crate::config::SimSettings) -> Sim
 }
 
 /// Starts the REST snapshot fetcher when an instrument needs one (Binance's depth,
-/// OKX's book).
+/// OKX's order book). The base is the venue's `rest_url`; without one, OKX's live REST
+/// base when its market is reached live (a REST book must come from the venue whose
+/// stream it bridges), else the simulator's.
 fn start_snapshot_fetcher(
     config: &Config,
     sim: Option<&SimHandle>,
@@ -198,8 +201,13 @@ fn start_snapshot_fetcher(
             }
         };
         let settings = config.venues.iter().find(|v| v.venue == inst.venue);
+        let live = settings.is_some_and(|v| match inst.kind {
+            MarketKind::Spot => v.spot_url.is_some(),
+            MarketKind::Perp => v.perp_url.is_some(),
+        });
         let base = settings
             .and_then(|v| v.rest_url.clone())
+            .or_else(|| (live && inst.venue == Venue::Okx).then(|| okx_urls::REST.to_owned()))
             .or_else(|| sim.map(SimHandle::rest_base))
             .ok_or(PipelineError::NoEndpoint {
                 venue: inst.venue.name(),

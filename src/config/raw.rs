@@ -164,7 +164,8 @@ pub struct RawVenue {
     pub spot_url: Option<String>,
     /// Perp WebSocket URL (default: the simulator's).
     pub perp_url: Option<String>,
-    /// REST base URL for depth snapshots (Binance; default: the simulator's).
+    /// REST base URL for depth snapshots (Binance's depth, OKX's order book; default:
+    /// the simulator's, or for OKX reached live `https://www.okx.com`).
     pub rest_url: Option<String>,
     /// Where the top of book comes from: `stream` (the venue's top-of-book channel) or
     /// `book` (the best levels after each depth message). Default: `stream` where the

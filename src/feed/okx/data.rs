@@ -20,7 +20,8 @@ use crate::types::{EventBody, FundingFields, InstrumentId, MarketEvent, Price, Q
 /// The channels this decoder turns into events (from `arg.channel`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Channel {
-    /// `books`, `books-l2-tbt`, `books50-l2-tbt`: snapshot then updates, with checksum.
+    /// `books`, `books-l2-tbt`, `books50-l2-tbt`: updates chained by `seqId`, a snapshot
+    /// first while OKX still pushes one, a checksum (0 since June 2026).
     Books,
     /// `books5`: five levels a side, each message a full snapshot, no `action`.
     Books5,
