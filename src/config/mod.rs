@@ -519,6 +519,46 @@ mod tests {
     }
 
     #[test]
+    fn test_okx_book_wait_simulator_forms_and_bad_checksum_fault() {
+        let d = Config::from_toml("", Path::new("t.toml"), 2).unwrap();
+        assert_eq!(d.book.stream_snapshot_wait, Duration::from_secs(1));
+        let sim = d.simulator.unwrap();
+        assert!(
+            !sim.okx_snapshot_push && !sim.okx_checksums,
+            "the 2026 form"
+        );
+        let text = r#"
+            [book]
+            stream_snapshot_wait_ms = 0
+            [simulator]
+            okx_snapshot_push = true
+            okx_checksums = true
+            [[simulator.faults]]
+            venue = "okx"
+            kind = "spot"
+            action = "bad_checksum"
+        "#;
+        let c = Config::from_toml(text, Path::new("t.toml"), 2).unwrap();
+        assert_eq!(c.book.stream_snapshot_wait, Duration::ZERO);
+        let sim = c.simulator.unwrap();
+        assert!(sim.okx_snapshot_push && sim.okx_checksums);
+        assert_eq!(sim.faults[0].action, crate::sim::FaultAction::BadChecksum);
+        for (text, key) in [
+            (
+                "[book]\nstream_snapshot_wait_ms = 60001\n",
+                "book.stream_snapshot_wait_ms",
+            ),
+            (
+                "[[simulator.faults]]\nvenue = \"bybit\"\nkind = \"spot\"\naction = \"bad_checksum\"\n",
+                "simulator.faults[0]",
+            ),
+        ] {
+            let e = Config::from_toml(text, Path::new("t.toml"), 2).unwrap_err();
+            assert!(e.to_string().contains(key), "{e}");
+        }
+    }
+
+    #[test]
     fn test_dump_interval_default_zero_and_bound() {
         let c = Config::from_toml("", Path::new("t.toml"), 1).unwrap();
         assert_eq!(c.telemetry.dump_interval, Some(Duration::from_secs(60)));
