@@ -193,8 +193,8 @@ impl BookStage {
         }
     }
 
-    /// A book buffers diffs for want of a snapshot: ask for the REST one, or (OKX, on
-    /// its first wait since it was valid) wait for the stream's first.
+    /// A book buffers diffs for want of a snapshot: ask for the REST one (once until it
+    /// is valid), or, for OKX when none was asked for yet, first wait for a pushed one.
     fn snapshot_needed(&mut self, instrument: InstrumentId, now_raw: u64) {
         let index = instrument.index();
         if self.resync_pending[index] || self.wait_started_raw[index].is_some() {
@@ -671,5 +671,70 @@ mod tests {
             out.pop().is_err(),
             "an unchanged rate or a mark alone publishes nothing"
         );
+    }
+
+    #[test]
+    fn test_okx_book_waits_for_a_pushed_snapshot_then_asks_for_the_rest_book() {
+        let mut registry = InstrumentRegistry::default();
+        registry
+            .insert(InstrumentSpec {
+                venue: Venue::Okx,
+                kind: MarketKind::Spot,
+                symbol: "BTC-USDT".into(),
+                base: "BTC".into(),
+                tick_size: Price::from_raw(1),
+                lot_size: Qty::from_raw(1),
+                min_notional: Price::ZERO,
+                contract_size: Qty::from_raw(Qty::SCALE),
+            })
+            .unwrap();
+        let stats = Arc::new(PipelineStats::default());
+        let (mut input, input_rx) = rtrb::RingBuffer::new(64);
+        let (out_tx, _out) = rtrb::RingBuffer::new(64);
+        let (samples, _samples_rx) = rtrb::RingBuffer::new(64);
+        let (resync, mut asked) = rtrb::RingBuffer::new(4);
+        let (clock, mock) = Clock::mock();
+        let io = BookIo {
+            input: input_rx,
+            output: out_tx,
+            samples: SampleSink::new(samples, Arc::clone(&stats), |s| &s.book_samples_dropped),
+            stats,
+            clock,
+        };
+        let mut stage = BookStage::new(
+            &registry,
+            BookParams::default(),
+            TopSource::default_for,
+            resync,
+            io,
+        );
+        let depth = |seq, prev, snapshot, checksum| {
+            event(EventBody::DepthBegin {
+                first_update_id: seq,
+                last_update_id: seq,
+                prev_update_id: prev,
+                levels: 0,
+                snapshot,
+                checksum,
+            })
+        };
+        input.push(depth(10, 9, false, Some(0))).unwrap();
+        stage.poll();
+        mock.increment(Duration::from_millis(999));
+        input.push(depth(11, 10, false, Some(0))).unwrap();
+        stage.poll();
+        assert!(asked.pop().is_err(), "still waiting for a pushed snapshot");
+        mock.increment(Duration::from_millis(2));
+        stage.poll();
+        assert_eq!(asked.pop(), Ok(InstrumentId(0)), "the REST book, once");
+        input.push(depth(12, 11, false, Some(0))).unwrap();
+        stage.poll();
+        assert!(asked.pop().is_err());
+        input.push(depth(10, 0, true, None)).unwrap();
+        stage.poll();
+        assert!(stage.engine().is_valid(InstrumentId(0)), "bridged by seqId");
+        input.push(depth(15, 14, false, Some(0))).unwrap();
+        stage.poll();
+        assert_eq!(asked.pop(), Ok(InstrumentId(0)), "a gap asks at once");
     }
 }
