@@ -100,7 +100,7 @@ pub enum EventBody {
 pub enum FeedStatus {
     /// The connection was lost: the book no longer follows the venue's and must be
     /// resynced by the venue's own procedure once the connection is back (its snapshot
-    /// on resubscribe, or Binance's REST snapshot over buffered diffs).
+    /// on resubscribe, or a REST snapshot over buffered diffs: Binance, OKX).
     Reset,
     /// The venue's data arrive later than the venue's `stale_after`: edges using the
     /// instrument are suppressed (the book itself stays correct).
