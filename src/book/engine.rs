@@ -239,6 +239,12 @@ impl BookEngine {
         self.books[id.index()].seq.is_synced()
     }
 
+    /// The last update id an instrument's book is linked to (see
+    /// [`Sequencer::last_id`]); `None` when it is not synced.
+    pub fn last_update_id(&self, id: InstrumentId) -> Option<u64> {
+        self.books[id.index()].seq.last_id()
+    }
+
     /// The top and tracked depth of a valid book with a known top; `None` otherwise.
     pub fn view(&self, id: InstrumentId) -> Option<BookView> {
         let book = self.books.get(id.index())?;
