@@ -195,8 +195,8 @@ impl fmt::Display for BookDump {
         )?;
         writeln!(
             f,
-            "{:>5} {:>20} {:>20} | {:<20} {}",
-            "level", "bid qty", "bid price", "ask price", "ask qty"
+            "{:>5} {:>20} {:>20} | {:<20} ask qty",
+            "level", "bid qty", "bid price", "ask price"
         )?;
         let cell = |l: Option<&Level>, price: bool| {
             l.map_or_else(

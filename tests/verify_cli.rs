@@ -23,6 +23,9 @@ use edgeline::verify::{
     BookDump, BookState, DumpAt, DumpRequest, VerifyError, VerifyOptions, verify, verify_with,
 };
 
+/// Both sides of a book, best first.
+type Sides = (Vec<(Price, Qty)>, Vec<(Price, Qty)>);
+
 const LINEAR: &str = "wss://stream.bybit.com/v5/public/linear";
 
 fn book(kind: &str, u: u64, bids: &str, asks: &str, symbol: &str) -> String {
@@ -235,7 +238,7 @@ fn engine_books(
     file: &Path,
     symbol: &str,
     depth: usize,
-) -> Vec<(Vec<(Price, Qty)>, Vec<(Price, Qty)>)> {
+) -> Vec<Sides> {
     let mut registry = InstrumentRegistry::default();
     registry
         .insert(InstrumentSpec {
@@ -287,7 +290,7 @@ fn engine_books(
     books
 }
 
-fn dump_levels(d: &BookDump) -> (Vec<(Price, Qty)>, Vec<(Price, Qty)>) {
+fn dump_levels(d: &BookDump) -> Sides {
     let pairs =
         |levels: &[edgeline::book::Level]| levels.iter().map(|l| (l.price, l.qty)).collect();
     (pairs(&d.bids), pairs(&d.asks))
@@ -362,6 +365,16 @@ fn test_verify_dump_at_k_equals_the_engine_after_k_messages_real_bybit() {
 }
 
 #[test]
+fn test_verify_dump_at_k_equals_the_engine_after_k_messages_real_okx() {
+    let Some(file) = common::data_file("okx", "cryptofeed_2022-05-13_books") else {
+        return;
+    };
+    let at = [DumpAt::Message(1), DumpAt::Message(40), DumpAt::End];
+    let dumps = check_dumps(Venue::Okx, MarketKind::Spot, &file, "BTC-USDT", &at);
+    assert!(dumps.iter().all(|d| d.state == BookState::Valid));
+}
+
+#[test]
 fn test_verify_bybit_zstd_capture_equals_its_plain_twin() {
     let Some(plain) = common::data_file("bybit", "v5_spot_linear_cryptofeed_") else {
         return;
@@ -377,12 +390,17 @@ fn test_verify_bybit_zstd_capture_equals_its_plain_twin() {
         return;
     }
     for kind in [MarketKind::Perp, MarketKind::Spot] {
-        let want = verify(Venue::Bybit, kind, &[plain.clone()]).unwrap();
-        let got = verify(Venue::Bybit, kind, &[packed.clone()]).unwrap();
+        let want = verify(Venue::Bybit, kind, std::slice::from_ref(&plain)).unwrap();
+        let got = verify(Venue::Bybit, kind, std::slice::from_ref(&packed)).unwrap();
         assert_eq!(got, want, "{}", got.table());
         assert!(got.failures(true).is_empty(), "{}", got.table());
     }
-    let perp = verify(Venue::Bybit, MarketKind::Perp, &[packed.clone()]).unwrap();
+    let perp = verify(
+        Venue::Bybit,
+        MarketKind::Perp,
+        std::slice::from_ref(&packed),
+    )
+    .unwrap();
     let snapshots: u64 = perp.instruments.iter().map(|i| i.book.snapshots).sum();
     let updates: u64 = perp.instruments.iter().map(|i| i.book.updates).sum();
     assert_eq!((perp.instruments.len(), snapshots, updates), (4, 4, 1_594));
@@ -412,7 +430,14 @@ fn test_verify_past_the_end_and_unknown_instrument_are_errors() {
             at: vec![at],
         }),
     };
-    let run = |o: &VerifyOptions| verify_with(Venue::Bybit, MarketKind::Perp, &[file.clone()], o);
+    let run = |o: &VerifyOptions| {
+        verify_with(
+            Venue::Bybit,
+            MarketKind::Perp,
+            std::slice::from_ref(&file),
+            o,
+        )
+    };
     assert!(matches!(
         run(&request("BTCUSDT", DumpAt::Message(4))),
         Err(VerifyError::PastTheEnd {
