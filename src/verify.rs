@@ -13,7 +13,8 @@
 //!
 //! Symbols are discovered from the messages themselves (the venue's symbol field, or the
 //! `symbol=` of a REST snapshot URL), so users can run it on their own recordings without
-//! a config. Cold path: allocates freely; shares no state with a running pipeline.
+//! a config. Cold path, run on the caller's thread (the `edgeline verify` command's):
+//! allocates freely; shares no state with a running pipeline.
 
 use std::fmt::{self, Write as _};
 use std::path::PathBuf;
