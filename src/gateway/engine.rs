@@ -19,6 +19,7 @@ use crate::gateway::portfolio::{Portfolio, PortfolioSnapshot, TradeResult};
 use crate::gateway::record::{ClosedLeg, ClosedTrade, ExitReason, GatewayRecord, Outbox, TradeId};
 use crate::gateway::risk::{BreakerEvent, KillSwitch, LegExposure, RejectReason, RiskEngine};
 use crate::gateway::sizing::{AtrTracker, LegRules, SizeRequest, Sizer};
+use crate::types::decimal::mul_div;
 use crate::types::bps::{Bps, bps_of};
 use crate::types::{
     EventBody, ExecStyle, FundingFields, Instrument, InstrumentId, InstrumentRegistry, MarketEvent,
@@ -326,10 +327,11 @@ impl Gateway {
             .unwrap_or(1_000);
         let mut base_max = intent.qty;
         if downgrade {
-            let scaled = i128::from(base_max.raw())
-                * i128::from(self.cfg.execution.latency_downgrade_bps)
-                / i128::from(BPS_ONE);
-            base_max = Qty::from_raw(i64::try_from(scaled).unwrap_or(0));
+            base_max = Qty::from_raw(mul_div(
+                base_max.raw(),
+                i128::from(self.cfg.execution.latency_downgrade_bps),
+                i128::from(BPS_ONE),
+            ));
         }
         let req = SizeRequest {
             legs: [0, 1].map(|i| LegRules {
