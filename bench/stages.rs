@@ -118,7 +118,11 @@ fn bench_book(c: &mut Criterion) {
     group.bench_function("apply/update_near_touch", |b| {
         b.iter(|| {
             n += 1;
-            let change = book.apply(Side::Bid, black_box(near), Qty::from_raw(i128::from(1 + n % 5)));
+            let change = book.apply(
+                Side::Bid,
+                black_box(near),
+                Qty::from_raw(i128::from(1 + n % 5)),
+            );
             assert_eq!(change, edgeline::book::LevelChange::Updated);
         })
     });

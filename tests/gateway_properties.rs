@@ -535,7 +535,7 @@ proptest! {
             }
             let body = EventBody::Trade { price: px, qty: Qty::from_raw(i128::from(q)), aggressor, trade_id: 0 };
             venue.on_market(2, &event(0, body), &mut |e| fills.push(e));
-            let filled: i128 = fills.iter().map(|e| match e { VenueEvent::Fill(f) => i128::from(f.qty.raw()), VenueEvent::Done(_) => 0 }).sum();
+            let filled: i128 = fills.iter().map(|e| match e { VenueEvent::Fill(f) => f.qty.raw(), VenueEvent::Done(_) => 0 }).sum();
             prop_assert_eq!(filled, (traded - required).clamp(0, i128::from(qty)));
         }
     }

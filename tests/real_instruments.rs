@@ -80,10 +80,7 @@ fn test_okx_elon_usdt_book_exact_with_its_checksum() {
         ("0.00000012343", "1250000000000.5"),
         ("0.00000012", "42"),
     ];
-    let asks = [
-        ("0.00000012345", "5999999999999"),
-        ("0.00000012346", "3"),
-    ];
+    let asks = [("0.00000012345", "5999999999999"), ("0.00000012346", "3")];
     let frame = okx_book("ELON-USDT", &bids, &asks);
     let mut decoder = okx_decoder("ELON-USDT");
     let mut buf = EventBuf::with_capacity(64);
@@ -118,7 +115,11 @@ fn test_okx_values_beyond_the_bounds_are_bad_decimals() {
     let mut buf = EventBuf::with_capacity(64);
     for (price, size, kind) in [
         // 10^17 units: above the 10^16 quantity bound.
-        ("0.0000001", "100000000000000000", DecimalErrorKind::OutOfRange),
+        (
+            "0.0000001",
+            "100000000000000000",
+            DecimalErrorKind::OutOfRange,
+        ),
         // 13 decimals: below the 10^-12 price unit.
         ("0.0000000000001", "1", DecimalErrorKind::TooPrecise),
         // 10^13 quote per unit: above the 10^12 price bound.
@@ -138,7 +139,7 @@ fn test_binance_meme_sizes_and_fiat_prices_exact() {
     let mut symbols = SymbolMap::default();
     symbols.insert("1000SATSUSDT", InstrumentId(0));
     symbols.insert("BTCIDR", InstrumentId(1));
-    let mut decoder = BinanceDecoder::new(symbols);
+    let decoder = BinanceDecoder::new(symbols);
     let mut buf = EventBuf::with_capacity(64);
     let sats = r#"{"e":"depthUpdate","E":1765152000000,"s":"1000SATSUSDT","U":10,"u":11,"b":[["0.0000271","9200000000000.5"]],"a":[["0.0000272","12000000000000"]]}"#;
     assert_eq!(
@@ -148,7 +149,10 @@ fn test_binance_meme_sizes_and_fiat_prices_exact() {
     let mut book = L2Book::with_depth(10);
     apply(&mut book, buf.as_slice());
     let ask = book.best_ask().unwrap();
-    assert_eq!((ask.price, ask.qty), (px("0.0000272"), qty("12000000000000")));
+    assert_eq!(
+        (ask.price, ask.qty),
+        (px("0.0000272"), qty("12000000000000"))
+    );
     assert_eq!(ask.price.notional_raw(ask.qty), 326_400_000 * 100_000_000);
     buf.clear();
     let idr = r#"{"u":400900217,"s":"BTCIDR","b":"1650000000.00","B":"0.00000001","a":"1650012345.50","A":"3.12345678"}"#;

@@ -406,7 +406,7 @@ mod tests {
 
     /// A notional in raw 10^-8 quote units.
     fn raw(s: &str) -> i128 {
-        i128::from(q(s).raw())
+        q(s).raw()
     }
 
     fn close(got: Bps, want: f64) {

@@ -559,10 +559,7 @@ fn evaluate_size(
     size.vwap_spread_bps = if at_touch {
         opp.gross_bps
     } else {
-        bps_of(
-            2 * (ws.vwap.raw() - wb.vwap.raw()),
-            a + b,
-        )
+        bps_of(2 * (ws.vwap.raw() - wb.vwap.raw()), a + b)
     };
     let leg = |k: usize| {
         p.slippage
@@ -581,8 +578,7 @@ fn evaluate_size(
     let score = if at_touch {
         Bps::ONE
     } else {
-        let deviation =
-            bps_of(wb.vwap.raw() - a, a) + bps_of(b - ws.vwap.raw(), b);
+        let deviation = bps_of(wb.vwap.raw() - a, a) + bps_of(b - ws.vwap.raw(), b);
         against_gross(deviation, opp.gross_bps)
     };
     size.vwap_deviation_score = Some(score);
@@ -604,7 +600,7 @@ pub struct MidVolatility {
 impl MidVolatility {
     /// Takes a new top of book.
     pub fn update(&mut self, bid: Price, ask: Price) {
-        let mid_x2 = i128::from(bid.raw()) + i128::from(ask.raw());
+        let mid_x2 = bid.raw() + ask.raw();
         if self.last_mid_x2 > 0 && mid_x2 != self.last_mid_x2 {
             let moved = bps_of(mid_x2 - self.last_mid_x2, self.last_mid_x2).abs();
             self.mean_bps += (moved - self.mean_bps) / 8;

@@ -19,8 +19,8 @@ use crate::gateway::portfolio::{Portfolio, PortfolioSnapshot, TradeResult};
 use crate::gateway::record::{ClosedLeg, ClosedTrade, ExitReason, GatewayRecord, Outbox, TradeId};
 use crate::gateway::risk::{BreakerEvent, KillSwitch, LegExposure, RejectReason, RiskEngine};
 use crate::gateway::sizing::{AtrTracker, LegRules, SizeRequest, Sizer};
-use crate::types::decimal::mul_div;
 use crate::types::bps::{Bps, bps_of};
+use crate::types::decimal::mul_div;
 use crate::types::{
     EventBody, ExecStyle, FundingFields, Instrument, InstrumentId, InstrumentRegistry, MarketEvent,
     MarketKind, OrderIntent, OrderSide, Price, Qty, Rate, Side, Venue,
@@ -531,10 +531,7 @@ impl Gateway {
         let book = |i: usize| self.exec.venue.book(t.legs[i].order_leg.instrument);
         let (buy_book, sell_book) = (book(buy)?, book(sell)?);
         let (buy_mid, sell_mid) = (buy_book.mid()?, sell_book.mid()?);
-        let spread = bps_of(
-            i128::from(sell_mid.raw()) - i128::from(buy_mid.raw()),
-            i128::from(buy_mid.raw()),
-        );
+        let spread = bps_of(sell_mid.raw() - buy_mid.raw(), buy_mid.raw());
         let widened = spread - t.entry_spread_bps;
         if widened >= Bps::from_num(x.spread_stop_bps) {
             return Some(ExitReason::SpreadStop);

@@ -13,8 +13,8 @@
 //! fresh, deep, wide opportunity above 70.
 
 use crate::gateway::config::{BPS_ONE, KELLY_WINDOW_CAP, SizingConfig, SizingMethod};
-use crate::types::decimal::mul_div;
 use crate::types::bps::{Bps, bps_of};
+use crate::types::decimal::mul_div;
 use crate::types::{Price, Qty};
 
 /// A signal confidence bucket.
@@ -222,7 +222,7 @@ impl LegRules {
 
     /// Minimum notional as raw 10^-8 quote units.
     fn min_notional_raw(&self) -> i128 {
-        i128::from(self.min_notional.raw()) * i128::from(Qty::SCALE) / i128::from(Price::SCALE)
+        self.min_notional.raw() * Qty::SCALE / Price::SCALE
     }
 }
 

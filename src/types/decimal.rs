@@ -432,24 +432,30 @@ mod tests {
     fn test_parse_extremes() {
         assert_eq!(raw("10000000000000000"), QTY_RAW_MAX);
         assert_eq!(raw("-10000000000000000.00000000"), -QTY_RAW_MAX);
-        assert_eq!(kind("10000000000000000.00000001"), DecimalErrorKind::OutOfRange);
-        assert_eq!(kind("10000000000000001"), DecimalErrorKind::OutOfRange);
         assert_eq!(
-            kind(&"9".repeat(60)),
+            kind("10000000000000000.00000001"),
             DecimalErrorKind::OutOfRange
         );
+        assert_eq!(kind("10000000000000001"), DecimalErrorKind::OutOfRange);
+        assert_eq!(kind(&"9".repeat(60)), DecimalErrorKind::OutOfRange);
         let price = Price::from_decimal_str("1000000000000").unwrap();
         assert_eq!(price, Price::MAX);
         assert_eq!(
-            Price::from_decimal_str("1000000000000.000000000001").unwrap_err().kind,
+            Price::from_decimal_str("1000000000000.000000000001")
+                .unwrap_err()
+                .kind,
             DecimalErrorKind::OutOfRange
         );
         assert_eq!(
-            Rate::from_decimal_str("922.3372036854775807").unwrap().raw(),
+            Rate::from_decimal_str("922.3372036854775807")
+                .unwrap()
+                .raw(),
             i64::MAX
         );
         assert_eq!(
-            Rate::from_decimal_str("922.3372036854775808").unwrap_err().kind,
+            Rate::from_decimal_str("922.3372036854775808")
+                .unwrap_err()
+                .kind,
             DecimalErrorKind::OutOfRange
         );
     }
