@@ -581,11 +581,11 @@ mod tests {
     }
 
     fn px(v: i64) -> Price {
-        Price::from_raw(v * Price::SCALE)
+        Price::from_raw(i128::from(v) * Price::SCALE)
     }
 
     fn qty(v: i64) -> Qty {
-        Qty::from_raw(v * Qty::SCALE)
+        Qty::from_raw(i128::from(v) * Qty::SCALE)
     }
 
     /// Applies a depth message; returns the last thing one of its events did.
