@@ -249,6 +249,12 @@ impl BookEngine {
         self.books[id.index()].seq.is_synced()
     }
 
+    /// The last update id an instrument's book is linked to (see
+    /// [`Sequencer::last_id`]); `None` when it is not synced.
+    pub fn last_update_id(&self, id: InstrumentId) -> Option<u64> {
+        self.books[id.index()].seq.last_id()
+    }
+
     /// The top and tracked depth of a valid book with a known top; `None` otherwise.
     pub fn view(&self, id: InstrumentId) -> Option<BookView> {
         let book = self.books.get(id.index())?;
@@ -597,11 +603,11 @@ mod tests {
     }
 
     fn px(v: i64) -> Price {
-        Price::from_raw(v * Price::SCALE)
+        Price::from_raw(i128::from(v) * Price::SCALE)
     }
 
     fn qty(v: i64) -> Qty {
-        Qty::from_raw(v * Qty::SCALE)
+        Qty::from_raw(i128::from(v) * Qty::SCALE)
     }
 
     /// Applies a depth message; returns the last thing one of its events did.

@@ -152,6 +152,16 @@ impl Sequencer {
         !matches!(self.state, State::Unsynced)
     }
 
+    /// The last update id the book is linked to: the last applied message's, or the REST
+    /// snapshot's while its bridging diff is awaited (Binance); `None` when not synced.
+    pub const fn last_id(&self) -> Option<u64> {
+        match self.state {
+            State::Unsynced => None,
+            State::Bridging { snapshot_id } => Some(snapshot_id),
+            State::Synced { last } => Some(last),
+        }
+    }
+
     /// Forgets the book: the next snapshot starts it again (after a gap, a checksum
     /// mismatch, or a reconnect).
     pub fn invalidate(&mut self) {

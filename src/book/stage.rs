@@ -570,7 +570,7 @@ mod tests {
     }
 
     fn px(v: i64) -> Price {
-        Price::from_raw(v * Price::SCALE)
+        Price::from_raw(i128::from(v) * Price::SCALE)
     }
 
     #[test]

@@ -188,7 +188,7 @@ impl SimVenue {
     /// (0.01 / 0.1), Bybit BTCUSDT (0.1 / 0.1), OKX BTC-USDT / BTC-USDT-SWAP (0.1 / 0.1),
     /// Hyperliquid `@142` (UBTC/USDC) / BTC (1 / 1).
     pub fn btc(venue: Venue) -> Self {
-        let price = |raw_per_one: i64| Price::from_raw(Price::SCALE / raw_per_one);
+        let price = |raw_per_one: i128| Price::from_raw(Price::SCALE / raw_per_one);
         let (spot, perp, spot_tick, perp_tick) = match venue {
             Venue::Binance => ("BTCUSDT", "BTCUSDT", price(100), price(10)),
             Venue::Bybit => ("BTCUSDT", "BTCUSDT", price(10), price(10)),
@@ -235,7 +235,7 @@ impl SimConfig {
             }
             self.validate_venue(venue)?;
         }
-        let on_grid = |p: Price| p.raw() % (Price::SCALE / text::SCALE) == 0;
+        let on_grid = |p: Price| p.raw() % PRICE_PER_RAW == 0;
         let prices = self.start_prices.iter().map(|(_, p)| *p);
         if std::iter::once(self.start_price)
             .chain(prices)
@@ -271,7 +271,7 @@ impl SimConfig {
                 return invalid("at most 512 symbols of a kind per venue");
             }
         }
-        let on_grid = |p: Price| p.raw() % (Price::SCALE / text::SCALE) == 0;
+        let on_grid = |p: Price| p.raw() % PRICE_PER_RAW == 0;
         let symbol_ok = |s: &str| {
             !s.is_empty()
                 && s.len() <= SYMBOL_LEN_MAX
@@ -290,7 +290,9 @@ impl SimConfig {
             if market.tick.raw() <= 0 || !on_grid(market.tick) {
                 return invalid("ticks must be positive multiples of 0.00000001");
             }
-            if self.base_price(&market.base).raw() / market.tick.raw() < START_PRICE_TICKS_MIN {
+            if self.base_price(&market.base).raw() / market.tick.raw()
+                < i128::from(START_PRICE_TICKS_MIN)
+            {
                 return invalid("a base's start price must be at least 1000 ticks");
             }
             if !symbol_ok(&market.symbol) || !symbol_ok(&market.base) {
@@ -376,7 +378,7 @@ pub enum SimError {
 /// Longest [`SimHandle::pause`] and [`SimHandle::book`] wait for the model.
 pub const PAUSE_TIMEOUT: Duration = Duration::from_secs(5);
 /// `Price` raw units per simulator raw unit (10^-8).
-const PRICE_PER_RAW: i64 = Price::SCALE / 100_000_000;
+const PRICE_PER_RAW: i128 = Price::SCALE / 100_000_000;
 const _: () = assert!(
     Qty::SCALE == 100_000_000,
     "simulator quantities are raw 10^-8"
@@ -494,7 +496,12 @@ impl SimHandle {
         let (bids, asks) = rx.recv_timeout(PAUSE_TIMEOUT).ok()??;
         let levels = |side: Vec<(i64, i64)>| {
             side.into_iter()
-                .map(|(p, q)| (Price::from_raw(p * PRICE_PER_RAW), Qty::from_raw(q)))
+                .map(|(p, q)| {
+                    (
+                        Price::from_raw(i128::from(p) * PRICE_PER_RAW),
+                        Qty::from_raw(i128::from(q)),
+                    )
+                })
                 .collect()
         };
         Some(SimBook {

@@ -224,7 +224,10 @@ mod tests {
         let want = i32::from_ne_bytes(crc32fast::hash(text.as_bytes()).to_ne_bytes());
         assert_eq!(checksum(&bids, &asks), want);
         let mut book = L2Book::with_depth(10);
-        let level = |&(p, q): &(i64, i64)| (Price::from_raw(p * 100), Qty::from_raw(q));
+        let level = |&(p, q): &(i64, i64)| {
+            let price = i128::from(p) * (Price::SCALE / 100_000_000);
+            (Price::from_raw(price), Qty::from_raw(i128::from(q)))
+        };
         for (side, levels) in [(Side::Bid, &bids[..]), (Side::Ask, &asks[..])] {
             for (price, qty) in levels.iter().map(level) {
                 book.apply(side, price, qty);

@@ -156,8 +156,10 @@ pub struct MarketEvent {
     pub body: EventBody,
 }
 
-/// Largest size a `MarketEvent` may grow to: a ring slot stays within a few cache lines.
-pub const MARKET_EVENT_SIZE_MAX: usize = 72;
+/// Largest size a `MarketEvent` may grow to: a ring slot stays within two cache lines
+/// (96 bytes with the 16-byte prices and quantities of [`crate::types::decimal`]; 72
+/// when they were 8 bytes).
+pub const MARKET_EVENT_SIZE_MAX: usize = 128;
 const _: () = assert!(std::mem::size_of::<MarketEvent>() <= MARKET_EVENT_SIZE_MAX);
 
 #[cfg(test)]
