@@ -168,7 +168,7 @@ impl L2Book {
         self.asks.clear();
     }
 
-    /// Bytes the book occupies: the struct and both level arrays.
+    /// Bytes the book occupies: the struct and both sides' level pools and block indexes.
     pub fn memory_bytes(&self) -> usize {
         std::mem::size_of::<Self>() + self.bids.heap_bytes() + self.asks.heap_bytes()
     }
@@ -609,8 +609,11 @@ mod tests {
         let small = L2Book::with_depth(400).memory_bytes();
         let large = L2Book::with_depth(5000).memory_bytes();
         assert!(small < 64 * 1024, "{small} bytes");
-        assert_eq!(small, std::mem::size_of::<L2Book>() + 2 * 400 * 32);
-        assert_eq!(large, std::mem::size_of::<L2Book>() + 2 * 5000 * 32);
+        // Per side: 2 * (levels / 33) + 1 blocks of 32 levels of 32 bytes, and one
+        // 32-byte index entry and one 8-byte free-list entry per block.
+        let side = |blocks: usize| blocks * (32 * 32 + 32 + 8);
+        assert_eq!(small, std::mem::size_of::<L2Book>() + 2 * side(25));
+        assert_eq!(large, std::mem::size_of::<L2Book>() + 2 * side(303));
     }
 
     #[test]
