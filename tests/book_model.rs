@@ -1,7 +1,11 @@
 //! Property tests of the L2 book against a naive `BTreeMap` model: after every step of a
 //! random sequence of snapshots, updates and deletes, the levels, best prices and query
 //! answers agree, and the book's invariants hold (bids strictly descending, asks strictly
-//! ascending, no zero levels, never more levels than configured).
+//! ascending, no zero levels, never more levels than configured, the block layout of
+//! `src/book/side.rs` intact). The deep test loads snapshots of up to 1,500 levels and
+//! changes levels anywhere in them, so blocks split, shift, merge and the side fills up;
+//! its model applies the same capacity rule (a full side drops a level farther than all
+//! it holds, otherwise evicts its farthest).
 
 use std::collections::BTreeMap;
 
@@ -116,6 +120,10 @@ fn check_invariants(book: &L2Book, capacity: usize) -> Result<(), TestCaseError>
             book.side(side).best().map(|l| (l.price, l.qty)),
             lv.first().copied()
         );
+        prop_assert_eq!(book.side(side).len(), lv.len());
+        if let Err(e) = book.side(side).check_layout() {
+            return Err(TestCaseError::fail(format!("{side:?} layout: {e}")));
+        }
     }
     Ok(())
 }
@@ -208,6 +216,157 @@ proptest! {
             {
                 prop_assert_eq!(book.side(*side).best().map(|l| l.price), Some(price(*p)));
             }
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum DeepOp {
+    Set(Side, i64, i64),
+    /// A snapshot of `len` consecutive ticks a side, bids below `mid`, asks above it.
+    Snapshot { mid: i64, bids: usize, asks: usize },
+    /// A snapshot streamed level by level, unique prices in the order given.
+    Streamed(Vec<(Side, i64, i64)>),
+}
+
+fn deep_op() -> impl Strategy<Value = DeepOp> {
+    let streamed = proptest::collection::vec((side(), 0i64..4000, 0i64..4), 0..600);
+    prop_oneof![
+        40 => (side(), 0i64..4000, 0i64..3).prop_map(|(s, p, q)| DeepOp::Set(s, p, q)),
+        1 => (1500i64..2500, 0usize..1500, 0usize..1500)
+            .prop_map(|(mid, bids, asks)| DeepOp::Snapshot { mid, bids, asks }),
+        1 => streamed.prop_map(DeepOp::Streamed),
+    ]
+}
+
+/// The quantity of a snapshot level: never zero, varies with the price.
+fn snapshot_units(tick: i64) -> i64 {
+    1 + tick % 7
+}
+
+/// A BTreeMap book with the book's capacity rule.
+struct CappedModel {
+    inner: Model,
+    cap: usize,
+}
+
+impl CappedModel {
+    fn map(&mut self, side: Side) -> &mut BTreeMap<Price, Qty> {
+        match side {
+            Side::Bid => &mut self.inner.bids,
+            Side::Ask => &mut self.inner.asks,
+        }
+    }
+
+    /// The farthest held price of `side`.
+    fn farthest(&mut self, side: Side) -> Option<Price> {
+        let map = self.map(side);
+        match side {
+            Side::Bid => map.keys().next().copied(),
+            Side::Ask => map.keys().next_back().copied(),
+        }
+    }
+
+    fn set(&mut self, side: Side, p: Price, q: Qty) {
+        let cap = self.cap;
+        if q.is_zero() {
+            self.map(side).remove(&p);
+            return;
+        }
+        if self.map(side).contains_key(&p) || self.map(side).len() < cap {
+            self.map(side).insert(p, q);
+            return;
+        }
+        let far = self.farthest(side).expect("full side");
+        let farther = match side {
+            Side::Bid => p < far,
+            Side::Ask => p > far,
+        };
+        if !farther {
+            self.map(side).remove(&far);
+            self.map(side).insert(p, q);
+        }
+    }
+
+    fn apply(&mut self, op: &DeepOp) {
+        match op {
+            DeepOp::Set(s, p, q) => self.set(*s, price(*p), qty(*q)),
+            DeepOp::Snapshot { mid, bids, asks } => {
+                self.inner = Model::default();
+                for t in (mid - *bids as i64..*mid).rev().take(self.cap) {
+                    self.inner.bids.insert(price(t), qty(snapshot_units(t)));
+                }
+                for t in (mid + 1..=mid + *asks as i64).take(self.cap) {
+                    self.inner.asks.insert(price(t), qty(snapshot_units(t)));
+                }
+            }
+            DeepOp::Streamed(levels) => {
+                self.inner = Model::default();
+                // The first `cap` pushed a side are kept, then zero quantities dropped.
+                let (mut bids, mut asks) = (0, 0);
+                for (s, p, q) in unique(levels) {
+                    let pushed = if s == Side::Bid { &mut bids } else { &mut asks };
+                    *pushed += 1;
+                    if *pushed <= self.cap && q > 0 {
+                        self.map(s).insert(price(p), qty(q));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The levels with the first of each (side, price) kept.
+fn unique(levels: &[(Side, i64, i64)]) -> Vec<(Side, i64, i64)> {
+    let mut seen = std::collections::HashSet::new();
+    levels
+        .iter()
+        .copied()
+        .filter(|(s, p, _)| seen.insert((*s == Side::Bid, *p)))
+        .collect()
+}
+
+fn apply_deep(book: &mut L2Book, op: &DeepOp) {
+    match op {
+        DeepOp::Set(s, p, q) => {
+            book.apply(*s, price(*p), qty(*q));
+        }
+        DeepOp::Snapshot { mid, bids, asks } => {
+            let level = |t: i64| Level {
+                price: price(t),
+                qty: qty(snapshot_units(t)),
+            };
+            let b: Vec<Level> = (mid - *bids as i64..*mid).rev().map(level).collect();
+            let a: Vec<Level> = (mid + 1..=mid + *asks as i64).map(level).collect();
+            book.apply_snapshot(&b, &a);
+        }
+        DeepOp::Streamed(levels) => {
+            book.begin_snapshot();
+            for (s, p, q) in unique(levels) {
+                book.snapshot_level(s, price(p), qty(q));
+            }
+            book.end_snapshot();
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn prop_deep_book_matches_capped_btreemap_model(
+        ops in proptest::collection::vec(deep_op(), 1..300),
+        cap in prop_oneof![1usize..40, 300usize..700, Just(5000usize)],
+        k in 1usize..40,
+        take in 1i64..400,
+    ) {
+        let mut book = L2Book::with_depth(cap);
+        let mut model = CappedModel { inner: Model::default(), cap };
+        for op in &ops {
+            apply_deep(&mut book, op);
+            model.apply(op);
+            check_invariants(&book, cap)?;
+            check_queries(&book, &model.inner, k, take)?;
         }
     }
 }

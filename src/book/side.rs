@@ -627,4 +627,79 @@ mod tests {
         assert_eq!(a, [9, 10]);
         assert_eq!(asks.set(p(11), Qty::ZERO), LevelChange::Absent);
     }
+
+    /// Prices 0..n in a scattered order (a full-period step modulo `n`).
+    fn scattered(n: i128, step: i128) -> impl Iterator<Item = i128> {
+        (0..n).map(move |i| (i * step + 7) % n)
+    }
+
+    #[test]
+    fn test_side_blocks_split_shift_merge_and_fill_exactly() {
+        for side in [Side::Bid, Side::Ask] {
+            let mut s = BookSide::new(side, 2000);
+            let mut model = std::collections::BTreeMap::new();
+            let mut peak = 0;
+            for price in scattered(3001, 1237) {
+                let change = s.set(p(price), q(price + 1));
+                let far = |held: &std::collections::BTreeMap<i128, i128>| match side {
+                    Side::Bid => *held.keys().next().unwrap(),
+                    Side::Ask => *held.keys().next_back().unwrap(),
+                };
+                if model.len() == 2000 {
+                    let farthest = far(&model);
+                    if s.at_or_better(p(farthest), p(price)) {
+                        assert_eq!(change, LevelChange::DroppedFar);
+                    } else {
+                        assert_eq!(change, LevelChange::EvictedFar);
+                        model.remove(&farthest);
+                        model.insert(price, price + 1);
+                    }
+                } else {
+                    assert_eq!(change, LevelChange::Inserted);
+                    model.insert(price, price + 1);
+                }
+                s.check_layout().unwrap();
+                peak = peak.max(s.blocks_in_use());
+            }
+            let held: Vec<i128> = s.iter().map(|l| l.price.raw()).collect();
+            let mut want: Vec<i128> = model.keys().copied().collect();
+            if side == Side::Bid {
+                want.reverse();
+            }
+            assert_eq!(held, want);
+            assert!(peak > 2000 / BLOCK_LEVELS, "{peak} blocks");
+            for price in scattered(3001, 911) {
+                let change = s.set(p(price), Qty::ZERO);
+                let held = model.remove(&price).is_some();
+                assert_eq!(change == LevelChange::Removed, held);
+                s.check_layout().unwrap();
+                assert!(s.blocks_in_use() <= 2 * s.len() / (BLOCK_LEVELS + 1) + 1);
+            }
+            assert_eq!((s.len(), s.blocks_in_use()), (0, 0));
+        }
+    }
+
+    #[test]
+    fn test_side_full_snapshot_then_inserts_between_full_blocks() {
+        let mut bids = BookSide::new(Side::Bid, 800);
+        let levels: Vec<Level> = (0..400)
+            .rev()
+            .map(|t| Level {
+                price: p(2 * t),
+                qty: q(1),
+            })
+            .collect();
+        assert_eq!(bids.load_best_first(&levels), 0);
+        bids.check_layout().unwrap();
+        assert_eq!(bids.blocks_in_use(), 400usize.div_ceil(BLOCK_LEVELS));
+        bids.set(p(2 * 399), Qty::ZERO);
+        for t in (0..399).rev() {
+            assert_eq!(bids.set(p(2 * t + 1), q(2)), LevelChange::Inserted);
+            bids.check_layout().unwrap();
+        }
+        assert_eq!(bids.len(), 798);
+        assert_eq!(bids.nth(0).unwrap().price, p(797));
+        assert_eq!(bids.nth(797).unwrap().price, p(0));
+        assert_eq!(bids.nth(798), None);
+    }
 }
