@@ -109,7 +109,8 @@ fn book_with(levels: usize) -> (L2Book, Vec<Level>, Vec<Level>) {
 }
 
 /// Measures the book engine: level update near the touch, a 20-level batch, a 400-level
-/// snapshot, best bid/ask, and a market order walking 10 levels.
+/// snapshot, a delete and re-insert deep in a 5,000-level side, best bid/ask, and a
+/// market order walking 10 levels.
 fn bench_book(c: &mut Criterion) {
     let mut group = c.benchmark_group("book");
     let (mut book, bids, asks) = book_with(400);
@@ -143,6 +144,25 @@ fn bench_book(c: &mut Criterion) {
         b.iter(|| {
             book.apply_snapshot(black_box(&bids), black_box(&asks));
             assert_eq!(book.side(Side::Ask).len(), 400);
+        })
+    });
+    let (mut deep, deep_bids, _) = book_with(5000);
+    let mut k: usize = 0;
+    group.bench_function("apply/delete_insert_deep", |b| {
+        b.iter(|| {
+            // A level 100..4,900 places from the touch goes and comes back, as most real
+            // changes land far from the touch (issue 23).
+            k = (k + 977) % 4800;
+            let level = deep_bids[100 + k];
+            let gone = deep.apply(Side::Bid, black_box(level.price), Qty::ZERO);
+            let back = deep.apply(Side::Bid, black_box(level.price), level.qty);
+            assert_eq!(
+                (gone, back),
+                (
+                    edgeline::book::LevelChange::Removed,
+                    edgeline::book::LevelChange::Inserted
+                )
+            );
         })
     });
     group.bench_function("query/best_bid_ask", |b| {
