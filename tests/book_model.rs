@@ -224,7 +224,11 @@ proptest! {
 enum DeepOp {
     Set(Side, i64, i64),
     /// A snapshot of `len` consecutive ticks a side, bids below `mid`, asks above it.
-    Snapshot { mid: i64, bids: usize, asks: usize },
+    Snapshot {
+        mid: i64,
+        bids: usize,
+        asks: usize,
+    },
     /// A snapshot streamed level by level, unique prices in the order given.
     Streamed(Vec<(Side, i64, i64)>),
 }

@@ -229,8 +229,7 @@ impl BookSide {
             self.insert_in_block(slot, at, level);
         } else if slot > 0 && (self.slots[slot - 1].len) < BLOCK_LEVELS {
             self.shift_to_previous(slot, at, level);
-        } else if slot + 1 < self.slots.len() && (self.slots[slot + 1].len) < BLOCK_LEVELS
-        {
+        } else if slot + 1 < self.slots.len() && (self.slots[slot + 1].len) < BLOCK_LEVELS {
             self.shift_to_next(slot, at, level);
         } else {
             self.split(slot, at, level);
