@@ -148,26 +148,41 @@ impl BookSide {
 
     /// The slot `price` is in or belongs to, and its index there or where it would be
     /// inserted; `None` when the side is empty. The touch is looked at first: most
-    /// changes are at it or better (top-of-book streams), and they then cost one compare.
+    /// changes are at it or better (top-of-book streams), and they then cost one compare;
+    /// then the best block, then a binary search of the index and of one block.
     #[inline]
     fn search(&self, price: Price) -> Option<(usize, Result<usize, usize>)> {
-        let key = self.key(price);
+        // One search loop per side, so that no step matches on the side.
+        match self.side {
+            Side::Bid => self.search_keyed(price, |p| p.raw()),
+            Side::Ask => self.search_keyed(price, |p| -p.raw()),
+        }
+    }
+
+    #[inline(always)]
+    fn search_keyed(
+        &self,
+        price: Price,
+        key: impl Fn(Price) -> i128 + Copy,
+    ) -> Option<(usize, Result<usize, usize>)> {
+        let k = key(price);
         let last = self.slots.len().checked_sub(1)?;
-        let len = self.slots[last].len;
-        let best_key = self.key(self.pool[self.base(last) + len - 1].price);
-        if key > best_key {
-            return Some((last, Err(len)));
+        let best = self.slots[last];
+        let best_key = key(self.pool[best.block * BLOCK_LEVELS + best.len - 1].price);
+        if k > best_key {
+            return Some((last, Err(best.len)));
         }
-        if key == best_key {
-            return Some((last, Ok(len - 1)));
+        if k == best_key {
+            return Some((last, Ok(best.len - 1)));
         }
-        let slot = self
-            .slots
-            .partition_point(|s| s.first <= key)
-            .saturating_sub(1);
-        let found = self
-            .block(slot)
-            .binary_search_by_key(&key, |l| self.key(l.price));
+        let slot = if k >= best.first {
+            last
+        } else {
+            self.slots[..last]
+                .partition_point(|s| s.first <= k)
+                .saturating_sub(1)
+        };
+        let found = self.block(slot).binary_search_by_key(&k, |l| key(l.price));
         Some((slot, found))
     }
 
