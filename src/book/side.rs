@@ -1,6 +1,6 @@
 //! One side of an L2 book: price levels in a blocked sorted array, worst level first and
-//! the best last, so that a level change moves at most one block's worth of levels
-//! however far from the touch it lands.
+//! the best last, so that a level change moves a bounded number of levels however far
+//! from the touch it lands.
 //!
 //! Owned by the book stage's thread (the paper venue reads it through [`crate::book::L2Book`]).
 //! Capacity is fixed at construction (the configured maximum depth); a level beyond it is
@@ -9,26 +9,30 @@
 //! Nothing allocates after construction.
 //!
 //! ## Layout
-//! Levels live in blocks of [`BLOCK_LEVELS`] in one preallocated pool. A small index of
-//! [`Slot`]s lists the blocks in price order with each block's level count and the sort
-//! key of its first (worst) level; within a block the levels are contiguous and sorted.
-//! A change binary-searches the index, then the block, and moves only inside that block
-//! (at most [`BLOCK_LEVELS`] levels). A full block first hands one level to a neighbour
-//! with room; when both neighbours are full it splits in two. After a removal, two
-//! neighbouring blocks whose levels fit in one are merged. So every pair of neighbouring
-//! blocks holds more than [`BLOCK_LEVELS`] levels, which bounds the blocks in use to
+//! Levels live in blocks of [`BLOCK_LEVELS`] in one pool allocated at construction. A
+//! small index (`Slot`s) lists the blocks in price order with each block's level count
+//! and the sort key of its first (worst) level; within a block the levels are contiguous
+//! and sorted. A change looks at the touch and the best block, else binary-searches the
+//! index, then the block, and moves levels only inside that block. A full block first
+//! hands one level to a neighbour with room (moving at most that neighbour too); when
+//! both neighbours are full it splits in two. After a removal, two neighbouring blocks
+//! whose levels fit in one are merged. So every pair of neighbouring blocks holds more
+//! than [`BLOCK_LEVELS`] levels, which bounds the blocks in use to
 //! `2 * (capacity / (BLOCK_LEVELS + 1)) + 1`: the pool is sized for that, about twice the
-//! levels' own bytes. Splits and merges also move index entries (32 bytes each, one per
-//! block), at most `capacity / 16` of them.
+//! levels' own bytes (a 400-level book stays under 64 KiB). Splits and merges also move
+//! index entries (32 bytes each, one per block, at most `capacity / 16` of them). Worst
+//! case for one change: two blocks (2 KiB) and the index.
 //!
 //! NB: the real Binance BTCUSDT streams change levels more than 100 places from the touch
 //! 47% (spot) to 69% (USD-M) of the time (issue 23); the single sorted array this replaces
 //! moved hundreds of 32-byte levels for each of those. A dense tick-indexed ladder around
-//! the touch (DESIGN.md) would make a change O(1) but needs recentring, a sorted fallback
-//! beyond its range and care with venues' tick changes; the blocked array keeps one
-//! structure for every price, exact ordered iteration from the touch, and linear-time
-//! snapshot loading, with a per-change cost that no longer depends on depth. The ladder
-//! remains the longer-term aim of issue 23.
+//! the touch (DESIGN.md) would make a change O(1), but it needs recentring as the touch
+//! moves, a sorted fallback beyond its range and the venue's tick size; the blocked array
+//! is one structure for every price, much simpler to get exactly right, iterates exactly
+//! from the touch and loads snapshots in linear time, with a per-change cost that no
+//! longer depends on depth. The ladder remains the longer-term aim of issue 23 (its
+//! search, 128-bit binary searches of the index and a block, is most of what a change
+//! costs now).
 //!
 //! Snapshots load in linear time: levels are written into the pool as one sorted run and
 //! cut into full blocks. A streamed snapshot ([`BookSide::push_snapshot_level`]) uses the
