@@ -128,7 +128,14 @@ fn check_invariants(book: &L2Book, capacity: usize) -> Result<(), TestCaseError>
     Ok(())
 }
 
-fn check_queries(book: &L2Book, model: &Model, k: usize, take: i64) -> Result<(), TestCaseError> {
+/// `bps`: the distance `depth_within_bps` is checked at.
+fn check_queries(
+    book: &L2Book,
+    model: &Model,
+    k: usize,
+    take: i64,
+    bps: i32,
+) -> Result<(), TestCaseError> {
     for side in [Side::Bid, Side::Ask] {
         let want = model.side(side);
         prop_assert_eq!(levels(book, side), want.clone());
@@ -139,13 +146,20 @@ fn check_queries(book: &L2Book, model: &Model, k: usize, take: i64) -> Result<()
         let notional: i128 = top.iter().map(|(p, q)| p.notional_raw(*q)).sum();
         prop_assert_eq!(d.notional_raw, notional);
         if let Some((best, _)) = want.first() {
-            let within = book.depth_within_bps(side, Bps::from_num(25));
-            let limit = 0.0025 * best.to_f64_lossy();
+            let within = book.depth_within_bps(side, Bps::from_num(bps));
+            let limit = f64::from(bps) / 1e4 * best.to_f64_lossy();
             let count = want
                 .iter()
                 .filter(|(p, _)| (p.to_f64_lossy() - best.to_f64_lossy()).abs() <= limit + 1e-9)
                 .count();
             prop_assert_eq!(within.levels, count);
+            let inside = &want[..count];
+            prop_assert_eq!(
+                within.qty.raw(),
+                inside.iter().map(|(_, q)| q.raw()).sum::<i128>()
+            );
+            let notional: i128 = inside.iter().map(|(p, q)| p.notional_raw(*q)).sum();
+            prop_assert_eq!(within.notional_raw, notional);
         }
         for (p, q) in &want {
             prop_assert_eq!(book.qty_at(side, *p), *q);
@@ -190,7 +204,7 @@ proptest! {
             apply(&mut book, op);
             model.apply(op);
             check_invariants(&book, 200)?;
-            check_queries(&book, &model, k, take)?;
+            check_queries(&book, &model, k, take, 25)?;
         }
     }
 
@@ -370,7 +384,8 @@ proptest! {
             apply_deep(&mut book, op);
             model.apply(op);
             check_invariants(&book, cap)?;
-            check_queries(&book, &model.inner, k, take)?;
+            // 400 bps of ~1,000 is ~80 ticks: several blocks, whole and in part.
+            check_queries(&book, &model.inner, k, take, 400)?;
         }
     }
 }

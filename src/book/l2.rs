@@ -230,11 +230,21 @@ impl L2Book {
             return Depth::default();
         };
         let limit = offset_by_bps(best.price, bps, side);
-        accumulate(
-            book_side
-                .iter()
-                .take_while(|l| book_side.at_or_better(l.price, limit)),
-        )
+        // Block by block: a block whose worst level is inside is taken whole, the first
+        // one that is not is taken up to the limit, and the walk ends there.
+        let mut depth = Depth::default();
+        for block in book_side.blocks() {
+            if book_side.at_or_better(block[0].price, limit) {
+                depth = accumulate_onto(depth, block.iter());
+            } else {
+                let inside = block
+                    .iter()
+                    .rev()
+                    .take_while(|l| book_side.at_or_better(l.price, limit));
+                return accumulate_onto(depth, inside);
+            }
+        }
+        depth
     }
 
     /// Walks the book with a market order of `qty`.
@@ -352,7 +362,12 @@ impl L2Book {
 }
 
 fn accumulate<'a>(levels: impl Iterator<Item = &'a Level>) -> Depth {
-    levels.fold(Depth::default(), |d, l| Depth {
+    accumulate_onto(Depth::default(), levels)
+}
+
+/// `depth` with `levels` added (exact integer sums, so the order does not matter).
+fn accumulate_onto<'a>(depth: Depth, levels: impl Iterator<Item = &'a Level>) -> Depth {
+    levels.fold(depth, |d, l| Depth {
         levels: d.levels + 1,
         qty: Qty::from_raw(d.qty.raw() + l.qty.raw()),
         notional_raw: d.notional_raw + l.price.notional_raw(l.qty),

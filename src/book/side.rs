@@ -491,9 +491,15 @@ impl BookSide {
 
     /// Levels from the best outward.
     pub fn iter(&self) -> impl Iterator<Item = &Level> {
-        self.slots.iter().rev().flat_map(move |s| {
+        self.blocks().flat_map(|block| block.iter().rev())
+    }
+
+    /// The blocks of levels from the best block outward, each one's levels worst first
+    /// (never empty), for queries that can take a whole block at once.
+    pub fn blocks(&self) -> impl Iterator<Item = &[Level]> {
+        self.slots.iter().rev().map(move |s| {
             let base = s.block * BLOCK_LEVELS;
-            self.pool[base..base + s.len].iter().rev()
+            &self.pool[base..base + s.len]
         })
     }
 
