@@ -74,6 +74,9 @@ pub struct GatewayCounters {
     pub closed: u64,
     /// Flattens (kill switch or breaker).
     pub flattens: u64,
+    /// Entry fills that locked more than their reservation (a market hedge or a sell
+    /// that filled beyond the reserve price): the one way exposure can pass a cap.
+    pub reservation_overruns: u64,
 }
 
 /// The gateway.
@@ -259,24 +262,16 @@ impl Gateway {
             return Err(self.risk.reject(RejectReason::TradeSlots));
         }
         let legs = self.size_legs(intent, downgrade)?;
+        let band = self.cfg.paper.market_band_bps;
         let exposure = |l: &TradeLeg| LegExposure {
             instrument: l.order_leg.instrument,
             venue: l.order_leg.venue,
             notional_raw: l.order_leg.limit.notional_raw(l.qty),
+            reserve_raw: reserve_cost_raw(band, &self.exec.venue, l, l.qty),
         };
         let exposures = [exposure(&legs[0]), exposure(&legs[1])];
-        let cost: i128 = exposures
-            .iter()
-            .map(|e| {
-                e.notional_raw
-                    + fee_raw(
-                        e.notional_raw,
-                        self.exec.venue.fees(e.instrument).taker_centi_bps,
-                    )
-            })
-            .sum();
         self.risk
-            .check_sized(&exposures, cost, &self.portfolio.exposure())?;
+            .check_sized(&exposures, &self.portfolio.exposure())?;
         let rank = |l: &TradeLeg| {
             (
                 self.cfg.execution.venue_rank[venue_index(l.order_leg.venue)],
@@ -309,6 +304,8 @@ impl Gateway {
         self.risk.record_entry(now.ns);
         self.counters.accepted += 1;
         self.counters.downgraded += u64::from(trade.downgraded);
+        let band = self.cfg.paper.market_band_bps;
+        sync_reservation(&mut self.portfolio, band, &self.exec.venue, &mut trade);
         self.trades.push(trade);
         Ok(id)
     }
@@ -409,6 +406,12 @@ impl Gateway {
                     };
                     if let Some((leg, true)) = trade.on_fill(&fill) {
                         let l = trade.legs[leg].order_leg;
+                        let band = self.cfg.paper.market_band_bps;
+                        let reserved =
+                            reserve_cost_raw(band, &self.exec.venue, &trade.legs[leg], fill.qty);
+                        if fill.notional_raw + fill.fee_raw > reserved {
+                            self.counters.reservation_overruns += 1;
+                        }
                         self.portfolio.lock(
                             l.instrument,
                             l.venue,
@@ -434,6 +437,8 @@ impl Gateway {
             let trade = &mut self.trades[i];
             let before = trade.phase;
             let outcome = trade.step(now_ns, &mut self.exec);
+            let band = self.cfg.paper.market_band_bps;
+            sync_reservation(&mut self.portfolio, band, &self.exec.venue, trade);
             if before != Phase::Open && trade.phase == Phase::Open {
                 trade.funding_driven = funding_delta(&self.funding, &self.rules, &self.cfg, trade)
                     .is_some_and(|d| d >= converged_raw(&self.cfg));
@@ -632,6 +637,34 @@ impl Gateway {
     /// Records waiting to be forwarded.
     pub fn records_pending(&self) -> usize {
         self.exec.outbox.len()
+    }
+}
+
+/// What `qty` of an entry leg may lock when it fills: its notional at the reserve
+/// price, the leg's limit moved `paper.market_band_bps` up (the most a market hedge
+/// may walk past the touch; a sell that fills higher locks more too), plus the taker
+/// fee.
+fn reserve_cost_raw(band_bps: i64, venue: &PaperVenue, leg: &TradeLeg, qty: Qty) -> i128 {
+    let one = i128::from(BPS_ONE);
+    let limit = leg.order_leg.limit.raw();
+    let price = Price::from_raw(mul_div(limit, one + i128::from(band_bps), one));
+    let notional = price.notional_raw(qty);
+    let fees = venue.fees(leg.order_leg.instrument);
+    notional + fee_raw(notional, fees.taker_centi_bps.max(fees.maker_centi_bps))
+}
+
+/// Brings a trade's reservations in line with what its entry may still fill: reserves
+/// when an entry order is sent, releases on fill (the fill is locked instead), cancel,
+/// reject, abandon or flatten.
+fn sync_reservation(portfolio: &mut Portfolio, band_bps: i64, venue: &PaperVenue, t: &mut Trade) {
+    for i in 0..2 {
+        let target = reserve_cost_raw(band_bps, venue, &t.legs[i], t.entry_left(i));
+        let leg = &mut t.legs[i];
+        let delta = target - leg.reserved_raw;
+        if delta != 0 {
+            portfolio.reserve(leg.order_leg.instrument, leg.order_leg.venue, delta);
+            leg.reserved_raw = target;
+        }
     }
 }
 
@@ -917,7 +950,40 @@ pub(crate) mod tests {
                 .any(|r| matches!(r, GatewayRecord::Abandoned { .. }))
         );
         assert_eq!(sim.gw.portfolio().available_raw(), usd(20_000));
+        assert_eq!(sim.gw.portfolio().reserved_raw(), 0, "released on abandon");
         assert_eq!(sim.gw.counters().abandoned, 1);
+    }
+
+    #[test]
+    fn test_gateway_burst_in_one_ms_reserves_and_refuses_beyond_the_cap() {
+        let mut cfg = GatewayConfig::default();
+        cfg.risk.position_per_symbol_max_raw = usd(4_000);
+        let mut sim = Sim::wide(cfg);
+        sim.intent(1, ("50010", IOC), ("50290", IOC)).unwrap();
+        // 0.05 at 50,010 moved up 50 bps (50,260.05) is 2,513.0025, plus 5 bps of it;
+        // the sell at 50,290 moved up (50,541.45): 2,527.0725.
+        let leg = usd(2_513) + usd(25) / 10_000;
+        let per_leg = leg + leg * 5 / 10_000;
+        let sell = usd(2_527) + usd(725) / 10_000;
+        let sell = sell + sell * 5 / 10_000;
+        assert_eq!(sim.gw.portfolio().reserved_raw(), per_leg + sell);
+        assert_eq!(sim.gw.portfolio().exposure().instrument_raw[0], per_leg);
+        assert_eq!(
+            sim.intent(1, ("50010", IOC), ("50290", IOC)),
+            Err(RejectReason::SymbolPosition),
+            "the first intent's working orders count before any fill"
+        );
+        sim.run_to(40);
+        assert_eq!(sim.gw.trades()[0].phase, Phase::Open);
+        assert_eq!(
+            sim.gw.portfolio().reserved_raw(),
+            0,
+            "fills became position"
+        );
+        let exposure = sim.gw.portfolio().exposure();
+        assert!(exposure.instrument_raw[0] <= usd(4_000));
+        assert_eq!(exposure.total_raw, sim.gw.portfolio().open_value_raw());
+        assert!(sim.conserved());
     }
 
     #[test]

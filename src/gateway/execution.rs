@@ -95,6 +95,9 @@ pub struct TradeLeg {
     pub exit: Executed,
     /// The order working for this leg, if any.
     pub order: Option<OrderId>,
+    /// What the leg reserves now in the portfolio (its entry still to fill at the
+    /// reserve price, fee included); kept by the gateway.
+    pub reserved_raw: i128,
     /// Limit of that order (the reference of a leg-out's loss).
     order_limit: Price,
     hedge: Option<Hedge>,
@@ -111,6 +114,7 @@ impl TradeLeg {
             entry: Executed::default(),
             exit: Executed::default(),
             order: None,
+            reserved_raw: 0,
             order_limit: order_leg.limit,
             hedge: None,
         }
@@ -466,6 +470,22 @@ impl Trade {
             hedge_price: price,
             loss_raw: loss,
         }));
+    }
+
+    /// Entry quantity leg `i` may still fill, venue units: the hard leg's unfilled rest
+    /// while it works (the easy leg's planned quantity until then), the easy leg's
+    /// rest of its target while it or its hedge works, nothing once the entry is done.
+    pub fn entry_left(&self, i: usize) -> Qty {
+        let leg = &self.legs[i];
+        let left = match self.phase {
+            Phase::EntryHard if i == self.hard => leg.qty.raw() - leg.entry.qty.raw(),
+            Phase::EntryHard => leg.qty.raw(),
+            Phase::EntryEasy | Phase::EntryHedge if i != self.hard => {
+                self.easy_target().raw() - leg.entry.qty.raw()
+            }
+            _ => 0,
+        };
+        Qty::from_raw(left.max(0))
     }
 
     /// The easy leg's entry target: the hard leg's filled base quantity in the easy

@@ -5,8 +5,15 @@
 //! plus its fee out of available capital into the open position value; closing a trade
 //! releases what it locked plus the trade's PnL. So at every step
 //! `available + open value == starting capital + realised PnL`, and realised PnL is the
-//! sum of closed trades' PnL (leg-out losses are part of a trade's PnL). Exposure per
-//! instrument and venue is the locked cost of open legs.
+//! sum of closed trades' PnL (leg-out losses are part of a trade's PnL).
+//!
+//! Reservations: an entry order that works (sent, not yet filled, cancelled or
+//! rejected) reserves the most it may still lock (see `Gateway`'s reserve price), per
+//! instrument, venue and in total, and the same amount of cash. Exposure as risk sees
+//! it ([`Portfolio::exposure`]) is locked plus reserved, and the cash it may spend is
+//! available minus reserved, so entries sent in the same instant, before any fill,
+//! cannot together exceed a cap or spend cash twice. Reservations are a ledger beside
+//! the capital: they never move available capital, so conservation holds unchanged.
 //!
 //! Owned by the gateway thread; allocation-free after [`Portfolio::new`]. Accounting is
 //! integer; the per-trade return sums behind the Sharpe ratio and [`Portfolio::metrics`]
@@ -103,6 +110,11 @@ pub struct Portfolio {
     realised_raw: i128,
     instrument_raw: Vec<i128>,
     venue_raw: [i128; VENUE_COUNT],
+    reserved_raw: i128,
+    reserved_instrument_raw: Vec<i128>,
+    reserved_venue_raw: [i128; VENUE_COUNT],
+    committed_instrument_raw: Vec<i128>,
+    committed_venue_raw: [i128; VENUE_COUNT],
     trades: u64,
     wins: u64,
     gross_profit_raw: i128,
@@ -128,6 +140,11 @@ impl Portfolio {
             realised_raw: 0,
             instrument_raw: vec![0; instruments],
             venue_raw: [0; VENUE_COUNT],
+            reserved_raw: 0,
+            reserved_instrument_raw: vec![0; instruments],
+            reserved_venue_raw: [0; VENUE_COUNT],
+            committed_instrument_raw: vec![0; instruments],
+            committed_venue_raw: [0; VENUE_COUNT],
             trades: 0,
             wins: 0,
             gross_profit_raw: 0,
@@ -179,14 +196,55 @@ impl Portfolio {
         (self.leg_outs, self.leg_out_loss_raw)
     }
 
-    /// Open exposure and capital, for risk checks.
+    /// Reserved by working entry orders, in total (exposure and cash alike).
+    pub fn reserved_raw(&self) -> i128 {
+        self.reserved_raw
+    }
+
+    /// Locked cost of open legs per instrument id (filled only).
+    pub fn locked_instrument_raw(&self) -> &[i128] {
+        &self.instrument_raw
+    }
+
+    /// Locked cost of open legs per venue (filled only).
+    pub fn locked_venue_raw(&self) -> &[i128; VENUE_COUNT] {
+        &self.venue_raw
+    }
+
+    /// Reserved by working entry orders per instrument id.
+    pub fn reserved_instrument_raw(&self) -> &[i128] {
+        &self.reserved_instrument_raw
+    }
+
+    /// Reserved by working entry orders per venue.
+    pub fn reserved_venue_raw(&self) -> &[i128; VENUE_COUNT] {
+        &self.reserved_venue_raw
+    }
+
+    /// Exposure as risk checks it: filled plus working (locked plus reserved), and the
+    /// cash entries may still spend (available minus reserved).
     pub fn exposure(&self) -> ExposureView<'_> {
         ExposureView {
-            instrument_raw: &self.instrument_raw,
-            venue_raw: &self.venue_raw,
-            total_raw: self.open_value_raw,
-            available_raw: self.available_raw,
+            instrument_raw: &self.committed_instrument_raw,
+            venue_raw: &self.committed_venue_raw,
+            total_raw: self.open_value_raw + self.reserved_raw,
+            available_raw: self.available_raw - self.reserved_raw,
         }
+    }
+
+    /// Changes one leg's reservation by `delta_raw` (positive when an entry order is
+    /// sent, negative when it fills, ends or is no longer needed).
+    pub fn reserve(&mut self, instrument: InstrumentId, venue: Venue, delta_raw: i128) {
+        self.reserved_raw += delta_raw;
+        let i = instrument.index();
+        if let Some(slot) = self.reserved_instrument_raw.get_mut(i) {
+            *slot += delta_raw;
+        }
+        if let Some(slot) = self.committed_instrument_raw.get_mut(i) {
+            *slot += delta_raw;
+        }
+        self.reserved_venue_raw[venue_index(venue)] += delta_raw;
+        self.committed_venue_raw[venue_index(venue)] += delta_raw;
     }
 
     /// Advances the portfolio's clock (for utilisation and APR).
@@ -205,7 +263,11 @@ impl Portfolio {
         if let Some(slot) = self.instrument_raw.get_mut(instrument.index()) {
             *slot += cost_raw;
         }
+        if let Some(slot) = self.committed_instrument_raw.get_mut(instrument.index()) {
+            *slot += cost_raw;
+        }
         self.venue_raw[venue_index(venue)] += cost_raw;
+        self.committed_venue_raw[venue_index(venue)] += cost_raw;
     }
 
     /// Releases one leg's locked cost (part of closing a trade).
