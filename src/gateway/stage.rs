@@ -197,6 +197,7 @@ impl Stage for GatewayStage {
         let c = self.gateway.counters();
         report.set("gateway.downgraded", c.downgraded);
         report.set("gateway.flattens", c.flattens);
+        report.set("gateway.reservation_overruns", c.reservation_overruns);
         let counts = self.gateway.risk().counts();
         let mut refused = Vec::new();
         for reason in RejectReason::ALL {
