@@ -1,8 +1,9 @@
 //! The backtest report: trades, win rate, profit factor, net PnL, per-trade Sharpe and
 //! Sortino (of PnL in bps, not annualised), max drawdown, Calmar (net PnL over max
 //! drawdown), mean hold time, leg-out rate and loss, fee and slippage shares of the
-//! gross PnL, opportunities per recorded hour overall and by volatility source, and the
-//! replay's own figures; as Markdown and JSON in the output folder.
+//! gross PnL, opportunities per recorded hour overall and by volatility source, the
+//! entries' fill rate (sent, filled, abandoned, hedged), the trades closed at the end
+//! of the run, and the replay's own figures; as Markdown and JSON in the output folder.
 //!
 //! Cold path, after the replay: pure arithmetic on [`BacktestData`] read back through
 //! the database layer.
@@ -16,6 +17,9 @@ use crate::backtest::BacktestData;
 use crate::backtest::plot::PlotFile;
 use crate::replay::ReplayOutcome;
 use crate::telemetry::db::trade_analytics::TradeStats;
+
+/// The `trades.exit_reason` of a trade closed at the end of the run.
+const END_OF_RUN: &str = "END_OF_RUN";
 
 /// File names of the report in the output folder.
 pub const MARKDOWN_FILE: &str = "backtest.md";
@@ -39,8 +43,20 @@ pub struct BacktestReport {
     pub opportunities_per_hour: f64,
     /// Basis opportunities by volatility source (which leg moved), by name.
     pub by_source: Vec<SourceRate>,
-    /// Closed trades.
+    /// Entries sent (intents accepted: the first leg went out).
+    pub entries_sent: u64,
+    /// Entries filled (both legs on), hedged ones included.
+    pub entries_filled: u64,
+    /// Entries abandoned (the first leg filled nothing).
+    pub entries_abandoned: u64,
+    /// Entries whose second leg was completed by a market hedge.
+    pub entries_hedged: u64,
+    /// Entries filled over entries sent; `None` without entries.
+    pub fill_rate: Option<f64>,
+    /// Closed trades (those closed at the end of the run included).
     pub trades: u64,
+    /// Trades still open when the run ended, closed at the marks (`END_OF_RUN`).
+    pub end_of_run_trades: u64,
     /// Winning share, 0..=1.
     pub win_rate: f64,
     /// Net PnL, quote.
@@ -123,6 +139,8 @@ impl BacktestReport {
         let per_trade = |x: f64| (!trades.is_empty()).then(|| x / trades.len() as f64);
         let finite = |x: f64| x.is_finite().then_some(x);
         let sourced: u64 = data.sources.iter().map(|s| s.count).sum();
+        let sent = r.counter("gateway.accepted");
+        let filled = r.counter("gateway.entries_filled");
         Self {
             frames: outcome.frames,
             recorded_hours,
@@ -140,7 +158,16 @@ impl BacktestReport {
                     share: s.count as f64 / sourced.max(1) as f64,
                 })
                 .collect(),
+            entries_sent: sent,
+            entries_filled: filled,
+            entries_abandoned: r.counter("gateway.trades_abandoned"),
+            entries_hedged: r.counter("gateway.entries_hedged"),
+            fill_rate: (sent > 0).then(|| filled as f64 / sent as f64),
             trades: stats.all.trades,
+            end_of_run_trades: trades
+                .iter()
+                .filter(|t| t.exit_reason == END_OF_RUN)
+                .count() as u64,
             win_rate: stats.all.win_rate(),
             pnl_quote: stats.all.pnl_quote,
             fees_quote: stats.fees_quote,
@@ -180,7 +207,16 @@ impl BacktestReport {
                 "opportunities per hour",
                 format!("{:.1}", self.opportunities_per_hour),
             ),
+            ("entries sent", self.entries_sent.to_string()),
+            ("entries filled", self.entries_filled.to_string()),
+            ("entries abandoned", self.entries_abandoned.to_string()),
+            ("entries hedged (leg-out)", self.entries_hedged.to_string()),
+            ("fill rate", opt(self.fill_rate)),
             ("trades", self.trades.to_string()),
+            (
+                "of which closed at the end of the run",
+                self.end_of_run_trades.to_string(),
+            ),
             ("win rate", format!("{:.1}%", self.win_rate * 100.0)),
             ("net PnL (quote)", format!("{:+.4}", self.pnl_quote)),
             ("fees (quote)", format!("{:.4}", self.fees_quote)),
@@ -326,6 +362,10 @@ mod tests {
         let mut report = RunReport::default();
         report.set("edge.opportunities", 30);
         report.set("edge.spread_accepted", 10);
+        report.set("gateway.accepted", 8);
+        report.set("gateway.entries_filled", 4);
+        report.set("gateway.entries_hedged", 1);
+        report.set("gateway.trades_abandoned", 3);
         ReplayOutcome {
             report,
             stop: StopReason::EndOfInput,
@@ -344,7 +384,10 @@ mod tests {
                 trade(3.0, 6.0, 1_000.0),
                 trade(-1.0, -2.0, 2_000.0),
                 trade(2.0, 4.0, 3_000.0),
-                trade(-2.0, -4.0, 6_000.0),
+                TradeLine {
+                    exit_reason: END_OF_RUN.into(),
+                    ..trade(-2.0, -4.0, 6_000.0)
+                },
             ],
             leg_outs: LegOutTotals {
                 events: 1,
@@ -355,6 +398,17 @@ mod tests {
         };
         let r = BacktestReport::new(&outcome(), &data);
         assert_eq!(r.trades, 4);
+        assert_eq!(r.end_of_run_trades, 1);
+        assert_eq!(
+            (
+                r.entries_sent,
+                r.entries_filled,
+                r.entries_abandoned,
+                r.entries_hedged
+            ),
+            (8, 4, 3, 1)
+        );
+        assert_eq!(r.fill_rate, Some(0.5));
         assert!((r.win_rate - 0.5).abs() < 1e-12);
         assert!((r.pnl_quote - 2.0).abs() < 1e-12);
         assert!((r.fees_quote - 2.0).abs() < 1e-12);
@@ -384,6 +438,11 @@ mod tests {
         let md = r.to_markdown();
         assert!(md.contains("| win rate | 50.0% |"), "{md}");
         assert!(md.contains("| leg-outs per trade | 0.250 |"), "{md}");
+        assert!(md.contains("| fill rate | 0.500 |"), "{md}");
+        assert!(
+            md.contains("| of which closed at the end of the run | 1 |"),
+            "{md}"
+        );
         assert!(md.contains("| PERP | 24 | 80.0% | 12.0 |"), "{md}");
         let dir = tempfile::tempdir().unwrap();
         let [_, json] = r.write(dir.path()).unwrap();

@@ -74,6 +74,15 @@ pub struct GatewayCounters {
     pub closed: u64,
     /// Flattens (kill switch or breaker).
     pub flattens: u64,
+    /// Entries filled: both legs on (the trade opened), hedged ones included.
+    pub entries_filled: u64,
+    /// Entries whose second leg was completed by a market hedge (a leg-out).
+    pub entries_hedged: u64,
+    /// Trades closed at the marks at the end of the run (`END_OF_RUN`).
+    pub end_of_run_closed: u64,
+    /// Legs closed at the end of the run without a mark (their book had no touch; the
+    /// entry price was used).
+    pub end_marks_missing: u64,
     /// Entry fills that locked more than their reservation (a market hedge or a sell
     /// that filled beyond the reserve price): the one way exposure can pass a cap.
     pub reservation_overruns: u64,
@@ -442,23 +451,67 @@ impl Gateway {
             if before != Phase::Open && trade.phase == Phase::Open {
                 trade.funding_driven = funding_delta(&self.funding, &self.rules, &self.cfg, trade)
                     .is_some_and(|d| d >= converged_raw(&self.cfg));
+                self.counters.entries_filled += 1;
+                self.counters.entries_hedged += u64::from(trade.leg_outs > 0);
             }
-            match outcome {
-                StepOutcome::Working => i += 1,
-                StepOutcome::Abandoned => {
-                    let t = self.trades.swap_remove(i);
-                    self.counters.abandoned += 1;
-                    self.exec.outbox.push(GatewayRecord::Abandoned {
-                        trade: t.id,
-                        intent_id: t.intent_id,
-                        ts_ns: now_ns,
-                    });
-                }
-                StepOutcome::Closed => {
-                    let t = self.trades.swap_remove(i);
-                    self.book_close(&t, now_ns);
-                }
+            if outcome == StepOutcome::Working {
+                i += 1;
+            } else {
+                self.retire(i, outcome, now_ns);
             }
+        }
+    }
+
+    /// Removes trade `i`, which ended (`outcome` is not `Working`), and books it.
+    fn retire(&mut self, i: usize, outcome: StepOutcome, now_ns: u64) {
+        let t = self.trades.swap_remove(i);
+        if outcome == StepOutcome::Closed {
+            self.book_close(&t, now_ns);
+            return;
+        }
+        self.counters.abandoned += 1;
+        self.exec.outbox.push(GatewayRecord::Abandoned {
+            trade: t.id,
+            intent_id: t.intent_id,
+            ts_ns: now_ns,
+        });
+    }
+
+    /// Ends the run at `now`: after a last poll, every trade still executing or open is
+    /// closed at the marks (a long leg at the best bid, a short leg at the best ask, the
+    /// taker fee paid) with reason `END_OF_RUN`, without sending an order; working
+    /// orders are cancelled and their reservations released; a trade that filled
+    /// nothing is abandoned. Books the closes like any other, so the run's report,
+    /// `edgeline trades` and the sweep see every position the run opened.
+    pub fn close_at_end(&mut self, now: Now) {
+        self.poll(now);
+        while let Some(mut t) = self.trades.pop() {
+            let marks = [0, 1].map(|i| {
+                let leg = &t.legs[i].order_leg;
+                let book = self.exec.venue.book(leg.instrument)?;
+                let level = match leg.side {
+                    OrderSide::Buy => book.best_bid(),
+                    OrderSide::Sell => book.best_ask(),
+                }?;
+                Some(level.price)
+            });
+            let fees = [0, 1].map(|i| {
+                let fees = self.exec.venue.fees(t.legs[i].order_leg.instrument);
+                fees.taker_centi_bps
+            });
+            let unmarked = t.close_at_marks(marks, fees, now.ns, &mut self.exec);
+            self.counters.end_marks_missing += u64::from(unmarked);
+            let band = self.cfg.paper.market_band_bps;
+            sync_reservation(&mut self.portfolio, band, &self.exec.venue, &mut t);
+            let outcome = if t.phase == Phase::Closed {
+                self.counters.end_of_run_closed += 1;
+                StepOutcome::Closed
+            } else {
+                StepOutcome::Abandoned
+            };
+            self.trades.push(t);
+            let last = self.trades.len() - 1;
+            self.retire(last, outcome, now.ns);
         }
     }
 

@@ -187,6 +187,7 @@ impl Stage for GatewayStage {
     fn finish(&mut self, report: &mut RunReport) {
         while self.poll() > 0 {}
         let now = self.at(self.io.clock.raw());
+        self.gateway.close_at_end(now);
         self.send_snapshot(now);
         self.forward_records();
         let pending = self.gateway.records_pending() as u64;
@@ -198,6 +199,10 @@ impl Stage for GatewayStage {
         report.set("gateway.downgraded", c.downgraded);
         report.set("gateway.flattens", c.flattens);
         report.set("gateway.reservation_overruns", c.reservation_overruns);
+        report.set("gateway.entries_filled", c.entries_filled);
+        report.set("gateway.entries_hedged", c.entries_hedged);
+        report.set("gateway.end_of_run_closed", c.end_of_run_closed);
+        report.set("gateway.end_marks_missing", c.end_marks_missing);
         let counts = self.gateway.risk().counts();
         let mut refused = Vec::new();
         for reason in RejectReason::ALL {
@@ -231,6 +236,10 @@ impl Stage for GatewayStage {
             m.profit_factor,
             m.sharpe,
             m.max_drawdown,
+        ));
+        report.notes.push(format!(
+            "gateway entries: {} sent, {} filled ({} by a hedge), {} abandoned; {} closed at the end of the run (END_OF_RUN)",
+            c.accepted, c.entries_filled, c.entries_hedged, c.abandoned, c.end_of_run_closed,
         ));
         report.notes.push(format!(
             "portfolio: {} leg-outs ({:.4} USD lost), capital utilisation {:.2}%, realised APR {:.2}%, {} intents refused",
@@ -451,6 +460,61 @@ mod tests {
         r.intent(3, "100000.1", "100060");
         r.step(1);
         assert_eq!(r.stats.gateway_accepted.get(), 2);
+    }
+
+    #[test]
+    fn test_gateway_stage_finish_closes_open_trades_at_the_marks() {
+        let mut r = rig(64);
+        r.books(("100000", "100000.1"), ("100060", "100060.1"));
+        r.step(1);
+        r.intent(1, "100000.1", "100060");
+        for _ in 0..10 {
+            r.step(10);
+        }
+        r.intent(2, "100000.1", "100060");
+        r.step(1);
+        let mut report = RunReport::default();
+        r.stage.finish(&mut report);
+        let closed: Vec<_> = r
+            .drain()
+            .into_iter()
+            .filter_map(|x| match x {
+                GatewayRecord::Closed(t) => Some(t),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            closed.len(),
+            1,
+            "the open trade closes, the unfilled one is abandoned"
+        );
+        let t = closed[0];
+        assert_eq!(t.reason, ExitReason::EndOfRun);
+        // Long 0.04 exits at the 100,000 bid, short at the 100,060.1 ask.
+        assert_eq!(
+            t.legs[0].exit.notional_raw,
+            p("100000").notional_raw(t.legs[0].entry.qty)
+        );
+        assert_eq!(
+            t.legs[1].exit.notional_raw,
+            p("100060.1").notional_raw(t.legs[1].entry.qty)
+        );
+        let fees: i128 = t
+            .legs
+            .iter()
+            .map(|l| l.entry.fees_raw + l.exit.fees_raw)
+            .sum();
+        let gross =
+            (p("100000").raw() - p("100000.1").raw() + p("100060").raw() - p("100060.1").raw()) * 4
+                / 100;
+        assert_eq!(t.pnl_raw, gross / 10_000 - fees);
+        let pf = r.stage.gateway().portfolio();
+        assert_eq!((pf.open_value_raw(), pf.reserved_raw()), (0, 0));
+        assert_eq!(pf.realised_raw(), t.pnl_raw);
+        assert_eq!(report.counter("gateway.end_of_run_closed"), 1);
+        assert_eq!(report.counter("gateway.entries_filled"), 1);
+        assert_eq!(r.stats.gateway_trades_abandoned.get(), 1);
+        assert_eq!(r.stats.gateway_trades_closed.get(), 1);
     }
 
     #[test]
