@@ -74,6 +74,8 @@ pub struct GatewayCounters {
     pub closed: u64,
     /// Flattens (kill switch or breaker).
     pub flattens: u64,
+    /// Entries planned at a venue minimum the method's size was under (rounded up).
+    pub sized_up_to_minimum: u64,
     /// Entries filled: both legs on (the trade opened), hedged ones included.
     pub entries_filled: u64,
     /// Entries whose second leg was completed by a market hedge (a leg-out).
@@ -270,7 +272,7 @@ impl Gateway {
         if self.trades.len() >= self.cfg.execution.trades_max {
             return Err(self.risk.reject(RejectReason::TradeSlots));
         }
-        let legs = self.size_legs(intent, downgrade)?;
+        let (legs, rounded_up) = self.size_legs(intent, downgrade)?;
         let band = self.cfg.paper.market_band_bps;
         let exposure = |l: &TradeLeg| LegExposure {
             instrument: l.order_leg.instrument,
@@ -280,7 +282,7 @@ impl Gateway {
         };
         let exposures = [exposure(&legs[0]), exposure(&legs[1])];
         self.risk
-            .check_sized(&exposures, &self.portfolio.exposure())?;
+            .check_sized(&exposures, &self.portfolio.exposure(), rounded_up)?;
         let rank = |l: &TradeLeg| {
             (
                 self.cfg.execution.venue_rank[venue_index(l.order_leg.venue)],
@@ -298,6 +300,7 @@ impl Gateway {
             intent.expected_profit_bps,
         );
         trade.downgraded = downgrade;
+        trade.sized_up = rounded_up;
         trade.confidence = intent.confidence;
         trade.decided_ns = now.ns;
         Ok(trade)
@@ -313,17 +316,19 @@ impl Gateway {
         self.risk.record_entry(now.ns);
         self.counters.accepted += 1;
         self.counters.downgraded += u64::from(trade.downgraded);
+        self.counters.sized_up_to_minimum += u64::from(trade.sized_up);
         let band = self.cfg.paper.market_band_bps;
         sync_reservation(&mut self.portfolio, band, &self.exec.venue, &mut trade);
         self.trades.push(trade);
         Ok(id)
     }
 
+    /// Both legs sized, and whether the size was raised to a venue minimum.
     fn size_legs(
         &mut self,
         intent: &OrderIntent,
         downgrade: bool,
-    ) -> Result<[TradeLeg; 2], RejectReason> {
+    ) -> Result<([TradeLeg; 2], bool), RejectReason> {
         let rules = intent.legs.map(|l| self.rules[l.instrument.index()]);
         let vol = intent
             .legs
@@ -355,7 +360,7 @@ impl Gateway {
             .sizer
             .size(&req)
             .map_err(|_| self.risk.reject(RejectReason::Size))?;
-        Ok([0, 1].map(|i| {
+        let legs = [0, 1].map(|i| {
             let leg = intent.legs[i];
             let order_leg = OrderLeg {
                 instrument: leg.instrument,
@@ -373,7 +378,8 @@ impl Gateway {
                 rules[i].sizing.contract_size,
                 sized.venue_qty[i],
             )
-        }))
+        });
+        Ok((legs, sized.rounded_up))
     }
 
     /// Runs arrivals, the kill switch, breakers, exits and leg deadlines at `now`.
@@ -789,6 +795,8 @@ pub(crate) mod tests {
         gw: Gateway,
         kill: KillSwitch,
         records: Vec<GatewayRecord>,
+        /// Quantity of the intents [`Sim::intent`] makes.
+        qty: Qty,
     }
 
     fn now(ms: u64) -> Now {
@@ -806,6 +814,7 @@ pub(crate) mod tests {
                 gw,
                 kill,
                 records: Vec::new(),
+                qty: q("0.05"),
             }
         }
 
@@ -876,7 +885,7 @@ pub(crate) mod tests {
                     leg(BIN, OrderSide::Buy, buy),
                     leg(OKX, OrderSide::Sell, sell),
                 ],
-                qty: q("0.05"),
+                qty: self.qty,
                 edge_bps: Bps::from_num(40),
                 expected_profit_bps: Bps::from_num(30),
                 confidence: 80,
@@ -1005,6 +1014,26 @@ pub(crate) mod tests {
         assert_eq!(sim.gw.portfolio().available_raw(), usd(20_000));
         assert_eq!(sim.gw.portfolio().reserved_raw(), 0, "released on abandon");
         assert_eq!(sim.gw.counters().abandoned, 1);
+    }
+
+    #[test]
+    fn test_gateway_size_under_the_minimum_rounds_up_when_the_caps_allow() {
+        let mut sim = Sim::wide(GatewayConfig::default());
+        sim.qty = q("0.0004");
+        sim.intent(1, ("50010", IOC), ("50290", IOC)).unwrap();
+        assert_eq!(sim.gw.trades()[0].legs.map(|l| l.qty), [q("0.001"); 2]);
+        assert!(sim.gw.trades()[0].sized_up);
+        assert_eq!(sim.gw.counters().sized_up_to_minimum, 1);
+        let mut cfg = GatewayConfig::default();
+        cfg.risk.trade_notional_max_raw = usd(40);
+        let mut sim = Sim::wide(cfg);
+        sim.qty = q("0.0004");
+        assert_eq!(
+            sim.intent(1, ("50010", IOC), ("50290", IOC)),
+            Err(RejectReason::MinSizeOverCaps)
+        );
+        assert_eq!(sim.gw.risk().counts().get(RejectReason::MinSizeOverCaps), 1);
+        assert_eq!(sim.orders_sent(), 0);
     }
 
     #[test]

@@ -241,6 +241,8 @@ pub struct Trade {
     pub funding_driven: bool,
     /// Whether a slow venue downgraded the trade (reduced size, IOC legs).
     pub downgraded: bool,
+    /// Whether its size was raised to a venue minimum.
+    pub sized_up: bool,
     /// Leg-outs so far.
     pub leg_outs: u32,
     /// Their loss.
@@ -279,6 +281,7 @@ impl Trade {
             expected_profit_bps,
             funding_driven: false,
             downgraded: false,
+            sized_up: false,
             leg_outs: 0,
             leg_out_loss_raw: 0,
             confidence: 0,

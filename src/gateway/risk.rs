@@ -53,10 +53,13 @@ pub enum RejectReason {
     InvalidIntent,
     /// Every trade slot is in use.
     TradeSlots,
+    /// The method's size was under a venue minimum; raised to the minimum, it would
+    /// pass a cap (notional per trade, exposure or minimum balance).
+    MinSizeOverCaps,
 }
 
 /// Number of [`RejectReason`]s.
-pub const REJECT_REASON_COUNT: usize = 15;
+pub const REJECT_REASON_COUNT: usize = 16;
 
 impl RejectReason {
     /// Every reason, in counter order.
@@ -76,6 +79,7 @@ impl RejectReason {
         RejectReason::Size,
         RejectReason::InvalidIntent,
         RejectReason::TradeSlots,
+        RejectReason::MinSizeOverCaps,
     ];
 
     /// Index into the counter array.
@@ -101,6 +105,7 @@ impl RejectReason {
             RejectReason::Size => "gateway.rejected.size",
             RejectReason::InvalidIntent => "gateway.rejected.invalid_intent",
             RejectReason::TradeSlots => "gateway.rejected.trade_slots",
+            RejectReason::MinSizeOverCaps => "gateway.rejected.min_size_over_caps",
         }
     }
 
@@ -122,6 +127,7 @@ impl RejectReason {
             RejectReason::Size => "size",
             RejectReason::InvalidIntent => "invalid_intent",
             RejectReason::TradeSlots => "trade_slots",
+            RejectReason::MinSizeOverCaps => "min_size_over_caps",
         }
     }
 }
@@ -443,13 +449,22 @@ impl RiskEngine {
     /// Checks of the sized legs against notional, exposure and balance limits: each
     /// leg's reservation added to what is filled and working must stay within every
     /// cap, and the cash left after all reservations at or above the minimum balance.
+    /// A size `rounded_up` to a venue minimum that fails is refused as
+    /// [`RejectReason::MinSizeOverCaps`].
     pub fn check_sized(
         &mut self,
         legs: &[LegExposure; 2],
         view: &ExposureView<'_>,
+        rounded_up: bool,
     ) -> Result<(), RejectReason> {
         let verdict = self.sized_verdict(legs, view);
-        verdict.map_err(|r| self.reject(r))
+        verdict.map_err(|r| {
+            self.reject(if rounded_up {
+                RejectReason::MinSizeOverCaps
+            } else {
+                r
+            })
+        })
     }
 
     fn sized_verdict(
@@ -543,7 +558,7 @@ mod tests {
             total_raw: total,
             available_raw: available,
         };
-        r.check_sized(&legs(notional), &view)
+        r.check_sized(&legs(notional), &view, false)
     }
 
     #[test]
@@ -575,7 +590,17 @@ mod tests {
             check(&mut r, 1_000, [0; 4], 0, usd(2_500)),
             Err(RejectReason::MinBalance)
         );
-        assert_eq!(r.counts().total(), 4);
+        let view = ExposureView {
+            instrument_raw: &[0; 4],
+            venue_raw: &[0; 4],
+            total_raw: 0,
+            available_raw: usd(20_000),
+        };
+        assert_eq!(
+            r.check_sized(&legs(6_000), &view, true),
+            Err(RejectReason::MinSizeOverCaps)
+        );
+        assert_eq!(r.counts().total(), 5);
         assert_eq!(v.counts().get(RejectReason::VenuePosition), 1);
         assert_eq!(r.counts().get(RejectReason::MinBalance), 1);
     }

@@ -200,6 +200,7 @@ impl Stage for GatewayStage {
         report.set("gateway.flattens", c.flattens);
         report.set("gateway.reservation_overruns", c.reservation_overruns);
         report.set("gateway.entries_filled", c.entries_filled);
+        report.set("gateway.sized_up_to_minimum", c.sized_up_to_minimum);
         report.set("gateway.entries_hedged", c.entries_hedged);
         report.set("gateway.end_of_run_closed", c.end_of_run_closed);
         report.set("gateway.end_marks_missing", c.end_marks_missing);
