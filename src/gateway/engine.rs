@@ -190,8 +190,8 @@ impl Gateway {
         self.exec.outbox.drain(f);
     }
 
-    /// The next time something is due without new input (an arrival or a leg
-    /// deadline), ns: the driver polls no later than this.
+    /// The next time something is due without new input (an arrival, a leg deadline
+    /// or a maximum holding time), ns: the driver polls no later than this.
     pub fn next_wakeup_ns(&self) -> Option<u64> {
         let deadlines = self
             .trades
@@ -203,7 +203,11 @@ impl Gateway {
                 )
             })
             .map(|t| t.deadline_ns);
-        deadlines.chain(self.exec.venue.next_arrival_ns()).min()
+        let holds = self.trades.iter().filter_map(|t| self.hold_deadline_ns(t));
+        deadlines
+            .chain(holds)
+            .chain(self.exec.venue.next_arrival_ns())
+            .min()
     }
 
     /// Feeds one market event (in time order).
@@ -580,7 +584,7 @@ impl Gateway {
             if self.trades[i].phase != Phase::Open {
                 continue;
             }
-            let Some(reason) = self.exit_reason(&self.trades[i]) else {
+            let Some(reason) = self.exit_reason(&self.trades[i], now_ns) else {
                 continue;
             };
             self.trades[i].begin_exit(reason, now_ns, &mut self.exec);
@@ -588,8 +592,25 @@ impl Gateway {
     }
 
     /// Whether an open trade should close now, and why (stop first, then spread exit,
-    /// profit target, funding convergence).
-    fn exit_reason(&self, t: &Trade) -> Option<ExitReason> {
+    /// profit target, funding convergence, then the maximum holding time, which needs
+    /// no book).
+    fn exit_reason(&self, t: &Trade, now_ns: u64) -> Option<ExitReason> {
+        let timed_out = self.hold_deadline_ns(t).is_some_and(|d| now_ns >= d);
+        self.priced_exit_reason(t)
+            .or(timed_out.then_some(ExitReason::Timeout))
+    }
+
+    /// When an open trade reaches `exits.max_hold_ms`, if there is a limit.
+    fn hold_deadline_ns(&self, t: &Trade) -> Option<u64> {
+        let max = self.cfg.exits.max_hold_ns;
+        let first = t
+            .first_fill_ns
+            .filter(|_| max > 0 && t.phase == Phase::Open)?;
+        Some(first.saturating_add(max))
+    }
+
+    /// The exits that depend on the books: stop, spread exit, profit target, funding.
+    fn priced_exit_reason(&self, t: &Trade) -> Option<ExitReason> {
         let x = &self.cfg.exits;
         let (buy, sell) = Self::buy_sell(t);
         let book = |i: usize| self.exec.venue.book(t.legs[i].order_leg.instrument);
@@ -1034,6 +1055,22 @@ pub(crate) mod tests {
         );
         assert_eq!(sim.gw.risk().counts().get(RejectReason::MinSizeOverCaps), 1);
         assert_eq!(sim.orders_sent(), 0);
+    }
+
+    #[test]
+    fn test_gateway_max_hold_closes_with_timeout() {
+        let mut cfg = GatewayConfig::default();
+        cfg.exits.max_hold_ns = 1_000 * NS_PER_MS;
+        let mut sim = open_wide(cfg);
+        let first = sim.gw.trades()[0].first_fill_ns.unwrap();
+        assert_eq!(sim.gw.next_wakeup_ns(), Some(first + 1_000 * NS_PER_MS));
+        sim.run_to(first / NS_PER_MS + 999);
+        assert_eq!(sim.gw.trades()[0].phase, Phase::Open);
+        sim.run_to(first / NS_PER_MS + 1_100);
+        let closed = sim.closed();
+        assert_eq!(closed.len(), 1);
+        assert_eq!(closed[0].reason, ExitReason::Timeout);
+        assert!(sim.conserved());
     }
 
     #[test]
