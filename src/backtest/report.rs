@@ -3,7 +3,8 @@
 //! drawdown), mean hold time, leg-out rate and loss, fee and slippage shares of the
 //! gross PnL, opportunities per recorded hour overall and by volatility source, the
 //! entries' fill rate (sent, filled, abandoned, hedged), the trades closed at the end
-//! of the run, and the replay's own figures; as Markdown and JSON in the output folder.
+//! of the run, the risk peaks against their caps (exposure filled plus working, lowest
+//! cash), and the replay's own figures; as Markdown and JSON in the output folder.
 //!
 //! Cold path, after the replay: pure arithmetic on [`BacktestData`] read back through
 //! the database layer.
@@ -15,6 +16,8 @@ use serde::Serialize;
 
 use crate::backtest::BacktestData;
 use crate::backtest::plot::PlotFile;
+use crate::gateway::config::QUOTE_SCALE;
+use crate::gateway::stage::{report_money_raw, risk_keys};
 use crate::replay::ReplayOutcome;
 use crate::telemetry::db::trade_analytics::TradeStats;
 
@@ -93,10 +96,92 @@ pub struct BacktestReport {
     pub max_drawdown_quote: f64,
     /// Net PnL over max drawdown; `None` without a drawdown.
     pub calmar: Option<f64>,
+    /// The highest exposure and lowest cash of the run, against the caps.
+    pub risk: RiskPeaks,
     /// Damage found in the inputs (everything before it was replayed).
     pub damage: Vec<String>,
     /// The plots written beside the report (linked from the Markdown).
     pub plots: Vec<PlotFile>,
+}
+
+/// The risk peaks of a run, quote (exposure is filled plus working, as risk checks it).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct RiskPeaks {
+    /// Highest exposure of one instrument.
+    pub instrument_quote: f64,
+    /// `risk.position_per_symbol_max`.
+    pub instrument_cap_quote: f64,
+    /// Highest exposure of one venue.
+    pub venue_quote: f64,
+    /// `risk.position_per_venue_max`.
+    pub venue_cap_quote: f64,
+    /// Highest total exposure.
+    pub total_quote: f64,
+    /// `risk.exposure_total_max`.
+    pub total_cap_quote: f64,
+    /// Lowest available capital.
+    pub cash_min_quote: f64,
+    /// Lowest available capital less what working orders reserved.
+    pub free_cash_min_quote: f64,
+    /// `risk.balance_min`.
+    pub balance_min_quote: f64,
+    /// Entry fills that locked more than their reservation.
+    pub reservation_overruns: u64,
+}
+
+impl RiskPeaks {
+    fn of(r: &crate::runtime::RunReport) -> Self {
+        let quote = |keys| report_money_raw(r, keys) as f64 / QUOTE_SCALE as f64;
+        Self {
+            instrument_quote: quote(risk_keys::PEAK_INSTRUMENT),
+            instrument_cap_quote: quote(risk_keys::CAP_INSTRUMENT),
+            venue_quote: quote(risk_keys::PEAK_VENUE),
+            venue_cap_quote: quote(risk_keys::CAP_VENUE),
+            total_quote: quote(risk_keys::PEAK_TOTAL),
+            total_cap_quote: quote(risk_keys::CAP_TOTAL),
+            cash_min_quote: quote(risk_keys::CASH_MIN),
+            free_cash_min_quote: quote(risk_keys::FREE_CASH_MIN),
+            balance_min_quote: quote(risk_keys::BALANCE_MIN),
+            reservation_overruns: r.counter("gateway.reservation_overruns"),
+        }
+    }
+
+    fn to_markdown(self, out: &mut String) {
+        out.push_str(
+            "\n## Risk (filled plus working)\n\n| figure | peak | limit |\n|---|---|---|\n",
+        );
+        let rows = [
+            (
+                "exposure of one instrument",
+                self.instrument_quote,
+                self.instrument_cap_quote,
+            ),
+            (
+                "exposure of one venue",
+                self.venue_quote,
+                self.venue_cap_quote,
+            ),
+            ("total exposure", self.total_quote, self.total_cap_quote),
+            (
+                "lowest cash (minimum balance)",
+                self.cash_min_quote,
+                self.balance_min_quote,
+            ),
+            (
+                "lowest cash after reservations",
+                self.free_cash_min_quote,
+                self.balance_min_quote,
+            ),
+        ];
+        for (name, peak, limit) in rows {
+            let _ = writeln!(out, "| {name} | {peak:.2} | {limit:.2} |");
+        }
+        let _ = writeln!(
+            out,
+            "\nEntry fills over their reservation: {}",
+            self.reservation_overruns
+        );
+    }
 }
 
 /// Basis opportunities of one volatility source.
@@ -185,6 +270,7 @@ impl BacktestReport {
             max_drawdown_quote: stats.max_drawdown_quote,
             calmar: (stats.max_drawdown_quote > 0.0)
                 .then(|| stats.all.pnl_quote / stats.max_drawdown_quote),
+            risk: RiskPeaks::of(r),
             damage: outcome.damage.clone(),
             plots: Vec::new(),
         }
@@ -246,6 +332,7 @@ impl BacktestReport {
         for (name, value) in rows {
             let _ = writeln!(out, "| {name} | {value} |");
         }
+        self.risk.to_markdown(&mut out);
         if !self.by_source.is_empty() {
             out.push_str(
                 "\n## Basis opportunities by volatility source\n\n\
@@ -366,6 +453,9 @@ mod tests {
         report.set("gateway.entries_filled", 4);
         report.set("gateway.entries_hedged", 1);
         report.set("gateway.trades_abandoned", 3);
+        report.set(risk_keys::PEAK_INSTRUMENT[0], 999_950_000_000);
+        report.set(risk_keys::CAP_INSTRUMENT[0], 1_000_000_000_000);
+        report.set(risk_keys::CASH_MIN[1], 1_060_600_000_000);
         ReplayOutcome {
             report,
             stop: StopReason::EndOfInput,
@@ -409,6 +499,11 @@ mod tests {
             (8, 4, 3, 1)
         );
         assert_eq!(r.fill_rate, Some(0.5));
+        assert_eq!(
+            (r.risk.instrument_quote, r.risk.instrument_cap_quote),
+            (9_999.5, 10_000.0)
+        );
+        assert_eq!(r.risk.cash_min_quote, -10_606.0);
         assert!((r.win_rate - 0.5).abs() < 1e-12);
         assert!((r.pnl_quote - 2.0).abs() < 1e-12);
         assert!((r.fees_quote - 2.0).abs() < 1e-12);
@@ -439,6 +534,14 @@ mod tests {
         assert!(md.contains("| win rate | 50.0% |"), "{md}");
         assert!(md.contains("| leg-outs per trade | 0.250 |"), "{md}");
         assert!(md.contains("| fill rate | 0.500 |"), "{md}");
+        assert!(
+            md.contains("| exposure of one instrument | 9999.50 | 10000.00 |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| lowest cash (minimum balance) | -10606.00 | 0.00 |"),
+            "{md}"
+        );
         assert!(
             md.contains("| of which closed at the end of the run | 1 |"),
             "{md}"

@@ -145,6 +145,11 @@ impl Gateway {
         })
     }
 
+    /// The configuration it runs with.
+    pub fn config(&self) -> &GatewayConfig {
+        &self.cfg
+    }
+
     /// The portfolio.
     pub fn portfolio(&self) -> &Portfolio {
         &self.portfolio

@@ -75,6 +75,22 @@ pub struct PortfolioSnapshot {
     pub leg_out_loss_raw: i128,
 }
 
+/// The highest exposure and the lowest cash the portfolio reached, as risk checks them
+/// (filled plus working), updated at every lock, reservation and close.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ExposurePeaks {
+    /// Highest exposure of any one instrument.
+    pub instrument_raw: i128,
+    /// Highest exposure of any one venue.
+    pub venue_raw: i128,
+    /// Highest total exposure.
+    pub total_raw: i128,
+    /// Lowest available capital.
+    pub cash_min_raw: i128,
+    /// Lowest available capital less what working orders reserved.
+    pub free_cash_min_raw: i128,
+}
+
 /// Reported figures.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Metrics {
@@ -115,6 +131,7 @@ pub struct Portfolio {
     reserved_venue_raw: [i128; VENUE_COUNT],
     committed_instrument_raw: Vec<i128>,
     committed_venue_raw: [i128; VENUE_COUNT],
+    peaks: ExposurePeaks,
     trades: u64,
     wins: u64,
     gross_profit_raw: i128,
@@ -145,6 +162,11 @@ impl Portfolio {
             reserved_venue_raw: [0; VENUE_COUNT],
             committed_instrument_raw: vec![0; instruments],
             committed_venue_raw: [0; VENUE_COUNT],
+            peaks: ExposurePeaks {
+                cash_min_raw: starting_raw,
+                free_cash_min_raw: starting_raw,
+                ..ExposurePeaks::default()
+            },
             trades: 0,
             wins: 0,
             gross_profit_raw: 0,
@@ -196,6 +218,26 @@ impl Portfolio {
         (self.leg_outs, self.leg_out_loss_raw)
     }
 
+    /// The highest exposure and lowest cash so far.
+    pub fn peaks(&self) -> ExposurePeaks {
+        self.peaks
+    }
+
+    /// Folds the state after a change of `instrument` on `venue` into the peaks.
+    fn track(&mut self, instrument: InstrumentId, venue: Venue) {
+        let p = &mut self.peaks;
+        let at = self.committed_instrument_raw.get(instrument.index());
+        p.instrument_raw = p.instrument_raw.max(at.copied().unwrap_or(0));
+        p.venue_raw = p
+            .venue_raw
+            .max(self.committed_venue_raw[venue_index(venue)]);
+        p.total_raw = p.total_raw.max(self.open_value_raw + self.reserved_raw);
+        p.cash_min_raw = p.cash_min_raw.min(self.available_raw);
+        p.free_cash_min_raw = p
+            .free_cash_min_raw
+            .min(self.available_raw - self.reserved_raw);
+    }
+
     /// Reserved by working entry orders, in total (exposure and cash alike).
     pub fn reserved_raw(&self) -> i128 {
         self.reserved_raw
@@ -245,6 +287,7 @@ impl Portfolio {
         }
         self.reserved_venue_raw[venue_index(venue)] += delta_raw;
         self.committed_venue_raw[venue_index(venue)] += delta_raw;
+        self.track(instrument, venue);
     }
 
     /// Advances the portfolio's clock (for utilisation and APR).
@@ -268,6 +311,7 @@ impl Portfolio {
         }
         self.venue_raw[venue_index(venue)] += cost_raw;
         self.committed_venue_raw[venue_index(venue)] += cost_raw;
+        self.track(instrument, venue);
     }
 
     /// Releases one leg's locked cost (part of closing a trade).
@@ -279,6 +323,11 @@ impl Portfolio {
     /// capital and realised PnL.
     pub fn close(&mut self, result: TradeResult) {
         self.available_raw += result.pnl_raw;
+        self.peaks.cash_min_raw = self.peaks.cash_min_raw.min(self.available_raw);
+        self.peaks.free_cash_min_raw = self
+            .peaks
+            .free_cash_min_raw
+            .min(self.available_raw - self.reserved_raw);
         self.realised_raw += result.pnl_raw;
         self.trades += 1;
         if result.pnl_raw > 0 {
@@ -364,6 +413,8 @@ mod tests {
         p.lock(A, Venue::Binance, usd(1_000));
         p.lock(InstrumentId(1), Venue::Okx, usd(1_000));
         assert!(conserved(&p));
+        p.reserve(A, Venue::Binance, usd(500));
+        p.reserve(A, Venue::Binance, -usd(500));
         assert_eq!(p.exposure().total_raw, usd(2_000));
         assert_eq!(p.exposure().venue_raw[2], usd(1_000));
         p.advance(NS_PER_DAY);
@@ -378,6 +429,15 @@ mod tests {
         assert!(conserved(&p));
         assert_eq!(p.available_raw(), usd(20_020));
         assert_eq!(p.exposure().instrument_raw, &[0, 0]);
+        let peaks = p.peaks();
+        assert_eq!(
+            (peaks.instrument_raw, peaks.venue_raw, peaks.total_raw),
+            (usd(1_500), usd(1_500), usd(2_500))
+        );
+        assert_eq!(
+            (peaks.cash_min_raw, peaks.free_cash_min_raw),
+            (usd(18_000), usd(17_500))
+        );
         let m = p.metrics();
         assert_eq!((m.trades, m.win_rate, m.avg_profit), (1, 1.0, 20.0));
         assert!((m.capital_utilization - 0.1).abs() < 1e-9);

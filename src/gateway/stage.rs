@@ -238,6 +238,35 @@ impl Stage for GatewayStage {
             m.sharpe,
             m.max_drawdown,
         ));
+        let peaks = self.gateway.portfolio().peaks();
+        let caps = &self.gateway.config().risk;
+        let figures = [
+            (risk_keys::PEAK_INSTRUMENT, peaks.instrument_raw),
+            (risk_keys::PEAK_VENUE, peaks.venue_raw),
+            (risk_keys::PEAK_TOTAL, peaks.total_raw),
+            (risk_keys::CAP_INSTRUMENT, caps.position_per_symbol_max_raw),
+            (risk_keys::CAP_VENUE, caps.position_per_venue_max_raw),
+            (risk_keys::CAP_TOTAL, caps.exposure_total_max_raw),
+            (risk_keys::BALANCE_MIN, caps.balance_min_raw),
+            (risk_keys::CASH_MIN, peaks.cash_min_raw),
+            (risk_keys::FREE_CASH_MIN, peaks.free_cash_min_raw),
+        ];
+        for (keys, raw) in figures {
+            set_money(report, keys, raw);
+        }
+        report.notes.push(format!(
+            "risk peaks (filled + working): instrument {:.2} USD (cap {:.2}), venue {:.2} (cap {:.2}), total {:.2} (cap {:.2}); lowest cash {:.2}, after reservations {:.2} (minimum balance {:.2}); {} fills over their reservation",
+            usd(peaks.instrument_raw),
+            usd(caps.position_per_symbol_max_raw),
+            usd(peaks.venue_raw),
+            usd(caps.position_per_venue_max_raw),
+            usd(peaks.total_raw),
+            usd(caps.exposure_total_max_raw),
+            usd(peaks.cash_min_raw),
+            usd(peaks.free_cash_min_raw),
+            usd(caps.balance_min_raw),
+            c.reservation_overruns,
+        ));
         report.notes.push(format!(
             "gateway entries: {} sent, {} filled ({} by a hedge), {} abandoned; {} closed at the end of the run (END_OF_RUN)",
             c.accepted, c.entries_filled, c.entries_hedged, c.abandoned, c.end_of_run_closed,
@@ -251,6 +280,48 @@ impl Stage for GatewayStage {
             counts.total(),
         ));
     }
+}
+
+/// Signed money figures in the run report: report counters are unsigned, so each
+/// figure (raw 10^-8 quote units) is two keys, its positive part and its negative
+/// part; the figure is the first less the second ([`report_money_raw`]).
+pub mod risk_keys {
+    /// Highest exposure of one instrument (filled plus working).
+    pub const PEAK_INSTRUMENT: [&str; 2] = [
+        "gateway.peak_instrument_raw",
+        "gateway.peak_instrument_neg_raw",
+    ];
+    /// Highest exposure of one venue.
+    pub const PEAK_VENUE: [&str; 2] = ["gateway.peak_venue_raw", "gateway.peak_venue_neg_raw"];
+    /// Highest total exposure.
+    pub const PEAK_TOTAL: [&str; 2] = ["gateway.peak_total_raw", "gateway.peak_total_neg_raw"];
+    /// `risk.position_per_symbol_max`.
+    pub const CAP_INSTRUMENT: [&str; 2] = [
+        "gateway.cap_instrument_raw",
+        "gateway.cap_instrument_neg_raw",
+    ];
+    /// `risk.position_per_venue_max`.
+    pub const CAP_VENUE: [&str; 2] = ["gateway.cap_venue_raw", "gateway.cap_venue_neg_raw"];
+    /// `risk.exposure_total_max`.
+    pub const CAP_TOTAL: [&str; 2] = ["gateway.cap_total_raw", "gateway.cap_total_neg_raw"];
+    /// `risk.balance_min`.
+    pub const BALANCE_MIN: [&str; 2] = ["gateway.balance_min_raw", "gateway.balance_min_neg_raw"];
+    /// Lowest available capital.
+    pub const CASH_MIN: [&str; 2] = ["gateway.cash_min_raw", "gateway.cash_min_neg_raw"];
+    /// Lowest available capital less reservations.
+    pub const FREE_CASH_MIN: [&str; 2] =
+        ["gateway.free_cash_min_raw", "gateway.free_cash_min_neg_raw"];
+}
+
+/// Writes a signed money figure under its two keys (see [`risk_keys`]).
+fn set_money(report: &mut RunReport, keys: [&'static str; 2], raw: i128) {
+    report.set(keys[0], u64::try_from(raw.max(0)).unwrap_or(u64::MAX));
+    report.set(keys[1], u64::try_from((-raw).max(0)).unwrap_or(u64::MAX));
+}
+
+/// Reads a signed money figure written by [`set_money`], raw 10^-8 quote units.
+pub fn report_money_raw(report: &RunReport, keys: [&str; 2]) -> i128 {
+    i128::from(report.counter(keys[0])) - i128::from(report.counter(keys[1]))
 }
 
 #[cfg(test)]
@@ -513,6 +584,13 @@ mod tests {
         assert_eq!((pf.open_value_raw(), pf.reserved_raw()), (0, 0));
         assert_eq!(pf.realised_raw(), t.pnl_raw);
         assert_eq!(report.counter("gateway.end_of_run_closed"), 1);
+        let peak = report_money_raw(&report, risk_keys::PEAK_INSTRUMENT);
+        assert!(peak >= t.legs[0].entry.notional_raw, "{peak}");
+        assert_eq!(
+            report_money_raw(&report, risk_keys::CAP_INSTRUMENT),
+            crate::gateway::config::usd(10_000)
+        );
+        assert!(report_money_raw(&report, risk_keys::FREE_CASH_MIN) > 0);
         assert_eq!(report.counter("gateway.entries_filled"), 1);
         assert_eq!(r.stats.gateway_trades_abandoned.get(), 1);
         assert_eq!(r.stats.gateway_trades_closed.get(), 1);
