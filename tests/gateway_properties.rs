@@ -593,6 +593,14 @@ proptest! {
         prop_assert!(sim.gw.trades().is_empty());
         prop_assert_eq!(sim.gw.portfolio().reserved_raw(), 0);
         prop_assert_eq!(sim.gw.portfolio().exposure().total_raw, 0);
+        // The peaks follow every lock and reservation inside a call, not only between
+        // calls: no intermediate state passed a cap either.
+        let peaks = sim.gw.portfolio().peaks();
+        let r = &sim.cfg.risk;
+        prop_assert!(peaks.instrument_raw <= r.position_per_symbol_max_raw, "{:?}", peaks);
+        prop_assert!(peaks.venue_raw <= r.position_per_venue_max_raw, "{:?}", peaks);
+        prop_assert!(peaks.total_raw <= r.exposure_total_max_raw, "{:?}", peaks);
+        prop_assert!(peaks.cash_min_raw >= 0 && peaks.free_cash_min_raw >= 0, "{:?}", peaks);
     }
 }
 

@@ -364,6 +364,7 @@ impl Gateway {
             available_raw: self.portfolio.available_raw(),
             vol_scale_per_mille: vol,
             base_qty_max: base_max,
+            round_up: !downgrade,
         };
         let sized = self
             .sizer
@@ -436,6 +437,9 @@ impl Gateway {
                         if fill.notional_raw + fill.fee_raw > reserved {
                             self.counters.reservation_overruns += 1;
                         }
+                        // Release what the fill took from the reservation before it is
+                        // locked: exposure never counts the filled quantity twice.
+                        sync_reservation(&mut self.portfolio, band, &self.exec.venue, trade);
                         self.portfolio.lock(
                             l.instrument,
                             l.venue,

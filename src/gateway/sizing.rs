@@ -3,7 +3,8 @@
 //! rounded down to both legs' lot sizes and checked against tick precision. Where the
 //! rounded size is under a leg's minimum notional (or zero lots), it is rounded up to
 //! the smallest lot multiple every leg's venue accepts ([`Sized::rounded_up`]); risk
-//! then decides whether the caps allow it (refused: `min_size_over_caps`).
+//! then decides whether the caps allow it (refused: `min_size_over_caps`). A trade a
+//! slow venue downgraded is not raised ([`SizeError::BelowMinimum`]).
 //!
 //! Owned by the gateway thread; allocation-free after construction (the Kelly window
 //! and the per-instrument ATR trackers are sized at start-up). Integer and fixed-point
@@ -245,11 +246,17 @@ pub struct SizeRequest {
     pub vol_scale_per_mille: i128,
     /// Largest base quantity to trade: the intent's proposal.
     pub base_qty_max: Qty,
+    /// Whether a size under a venue minimum may be raised to it (not for a trade a slow
+    /// venue downgraded: its reduced size is the point).
+    pub round_up: bool,
 }
 
 /// Why an intent could not be sized into a tradable order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum SizeError {
+    /// The size is under a venue minimum (or zero lots) and may not be raised.
+    #[error("under the venue minimum")]
+    BelowMinimum,
     /// A leg's limit price is not a multiple of its tick size.
     #[error("leg {leg}: limit off the tick grid")]
     OffTick {
@@ -362,7 +369,11 @@ impl Sizer {
         }
         let price = req.legs[0].limit.raw().max(req.legs[1].limit.raw());
         let base = mul_div(notional, Price::SCALE, price).min(req.base_qty_max.raw());
-        round_and_check(base, &req.legs)
+        let sized = round_and_check(base, &req.legs)?;
+        if sized.rounded_up && !req.round_up {
+            return Err(SizeError::BelowMinimum);
+        }
+        Ok(sized)
     }
 }
 
@@ -439,6 +450,7 @@ mod tests {
             available_raw: usd(20_000),
             vol_scale_per_mille: 1_000,
             base_qty_max: Qty::MAX,
+            round_up: true,
         }
     }
 
@@ -539,6 +551,8 @@ mod tests {
             minimum_base_raw(q("0.001").raw(), &exact.legs),
             q("0.002").raw()
         );
+        tiny.round_up = false;
+        assert_eq!(s.size(&tiny), Err(SizeError::BelowMinimum));
         // A size above the minimum is left as it is.
         assert!(!s.size(&request(90)).unwrap().rounded_up);
     }
