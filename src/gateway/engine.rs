@@ -1,7 +1,10 @@
 //! [`Gateway`]: risk, sizing, the paper venue, two-leg execution and the portfolio put
 //! together, driven by three calls a stage makes: [`Gateway::on_market`] for each market
 //! event, [`Gateway::on_intent`] for each intent, [`Gateway::poll`] for timeouts, exits,
-//! the kill switch and the breakers.
+//! the kill switch and the breakers; and [`Gateway::close_at_end`] once, when the run
+//! ends, to close every position at the marks (`END_OF_RUN`). Each trade's working
+//! entry orders hold a reservation in the portfolio (see `sync_reservation`), so risk
+//! sees filled plus working exposure.
 //!
 //! Owned by the gateway thread. Everything is sized in [`Gateway::new`] from the
 //! configuration and the instrument registry; nothing allocates afterwards. Time comes
