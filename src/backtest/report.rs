@@ -390,6 +390,9 @@ fn mean(xs: &[f64]) -> f64 {
     }
 }
 
+/// Deviations below this share of the largest value are rounding noise.
+const RELATIVE_NOISE: f64 = 1e-9;
+
 /// Root mean square of the deviations of the values `counted` keeps (from `mean` for
 /// all, from 0 for the downside), over all values; `None` when it is 0.
 fn deviation(xs: &[f64], mean: f64, counted: impl Fn(f64) -> bool) -> Option<f64> {
@@ -403,7 +406,9 @@ fn deviation(xs: &[f64], mean: f64, counted: impl Fn(f64) -> bool) -> Option<f64
         .map(|&x| if all { (x - mean).powi(2) } else { x * x })
         .sum();
     let sd = (sum / xs.len() as f64).sqrt();
-    (sd > 0.0).then_some(sd)
+    // Rounding leaves equal values a deviation of ~1e-16 of their size: not dispersion.
+    let scale = xs.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+    (sd > scale * RELATIVE_NOISE).then_some(sd)
 }
 
 #[cfg(test)]
@@ -552,6 +557,14 @@ mod tests {
         let text = std::fs::read_to_string(json).unwrap();
         assert!(text.contains("\"trades\": 4"), "{text}");
         assert!(text.contains("\"leg_out_rate\": 0.25"), "{text}");
+    }
+
+    #[test]
+    fn test_report_equal_trades_have_no_sharpe() {
+        // -14.989 bps each, as float sums leave them: no dispersion, no ratio.
+        let bps = [-14.989_f64, -14.989 + 1e-14, -14.989 - 1e-14, -14.989];
+        assert_eq!(sharpe_per_trade(&bps), None);
+        assert_eq!(sharpe_per_trade(&[1.0, 2.0]), Some(3.0));
     }
 
     #[test]

@@ -23,6 +23,9 @@ use crate::gateway::config::{NS_PER_DAY, QUOTE_SCALE, VENUE_COUNT, venue_index};
 use crate::gateway::risk::ExposureView;
 use crate::types::{InstrumentId, Venue};
 
+/// Variance below this share of the squared mean return is rounding noise.
+const VARIANCE_NOISE: f64 = 1e-12;
+
 /// Days per year for the realised APR.
 const DAYS_PER_YEAR: f64 = 365.0;
 
@@ -358,6 +361,12 @@ impl Portfolio {
         let start = quote(self.starting_raw);
         let mean = per_trade(self.returns_sum);
         let var = (per_trade(self.returns_sq_sum) - mean * mean).max(0.0);
+        // E[r²] - mean² of equal returns leaves rounding noise, not variance.
+        let var = if var <= mean * mean * VARIANCE_NOISE {
+            0.0
+        } else {
+            var
+        };
         Metrics {
             trades: self.trades,
             win_rate: per_trade(self.wins as f64),
@@ -443,6 +452,22 @@ mod tests {
         assert!((m.capital_utilization - 0.1).abs() < 1e-9);
         assert!((m.realised_apr - 0.001 * 365.0).abs() < 1e-9);
         assert!(m.profit_factor.is_infinite());
+    }
+
+    #[test]
+    fn test_portfolio_equal_returns_have_no_sharpe() {
+        let mut p = Portfolio::new(usd(20_000), 1);
+        p.advance(0);
+        for _ in 0..60 {
+            p.close(TradeResult {
+                locked_raw: usd(247),
+                pnl_raw: -usd(37) / 100,
+                leg_outs: 1,
+                leg_out_loss_raw: 0,
+            });
+        }
+        p.advance(NS_PER_DAY);
+        assert_eq!(p.metrics().sharpe, 0.0);
     }
 
     #[test]
