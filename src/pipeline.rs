@@ -18,7 +18,7 @@ use crate::feed::health::FeedHealth;
 use crate::feed::snapshot_fetch::{SnapshotClient, SnapshotFetcher};
 use crate::feed::stage::{FeedConnection, FeedControl};
 use crate::feed::transport::{Endpoint, Transport, TransportError};
-use crate::feed::venues::{VenueDecoder, heartbeat, subscribe_messages};
+use crate::feed::venues::{MarketConnection, VenueDecoder, heartbeat, market_connections};
 use crate::feed::{FeedStage, SymbolMap};
 use crate::gateway::stage::{GatewayIo, GatewayStage};
 use crate::gateway::{Gateway, KillSwitch};
@@ -191,7 +191,7 @@ fn start_snapshot_fetcher(
         }
         let settings = config.venues.iter().find(|v| v.venue == inst.venue);
         let base = settings
-            .and_then(|v| v.rest_url.clone())
+            .and_then(|v| v.rest_url(inst.kind).map(str::to_owned))
             .or_else(|| sim.map(SimHandle::rest_base))
             .ok_or(PipelineError::NoEndpoint {
                 venue: inst.venue.name(),
@@ -385,10 +385,10 @@ fn live_feed(
     sim: Option<&SimHandle>,
     clock: &Clock,
 ) -> Result<FeedInput<Transport>, PipelineError> {
-    let (transport, connections) = connect(config, sim, clock)?;
+    let (transport, connections, subscriptions) = connect(config, sim, clock)?;
     let recorder = match &config.record {
         Some(settings) => {
-            let header = recording_header(config, &transport, &connections);
+            let header = recording_header(config, &transport, &connections, subscriptions);
             Some(RecorderTap::start(
                 settings.clone(),
                 &header,
@@ -409,20 +409,18 @@ fn recording_header(
     config: &Config,
     transport: &Transport,
     connections: &[FeedConnection],
+    subscriptions: Vec<Vec<String>>,
 ) -> Header {
     Header {
         connections: connections
             .iter()
+            .zip(subscriptions)
             .enumerate()
-            .map(|(i, c)| {
-                let (_, names) = symbols_of(&config.registry, c.venue, c.kind);
-                let names: Vec<&str> = names.iter().map(String::as_str).collect();
-                RecordedConnection {
-                    venue: c.venue,
-                    kind: c.kind,
-                    url: transport.url(i).to_owned(),
-                    subscriptions: subscribe_messages(c.venue, c.kind, &names),
-                }
+            .map(|(i, (c, subscriptions))| RecordedConnection {
+                venue: c.venue,
+                kind: c.kind,
+                url: transport.url(i).to_owned(),
+                subscriptions,
             })
             .collect(),
         instruments: config
@@ -578,44 +576,98 @@ pub(crate) fn markets_of(config: &Config) -> Vec<(&VenueSettings, MarketKind)> {
     markets
 }
 
-/// Health tracking for every connection and instrument of the configuration.
+/// One live connection of the configuration: its market, and its share of the
+/// market's symbols and streams.
+pub(crate) struct PlannedLink<'a> {
+    /// The venue's settings.
+    pub settings: &'a VenueSettings,
+    /// The market kind.
+    pub kind: MarketKind,
+    /// Where under the market's URL it goes, its symbols and subscriptions.
+    pub plan: MarketConnection,
+    /// The symbol names of the whole market (`plan.symbols` index them).
+    pub names: Vec<String>,
+}
+
+/// Every live connection, in connection order: each market of [`markets_of`] spread
+/// over the connections its venue needs ([`market_connections`]: Binance USD-M per
+/// endpoint group, Binance per shard of symbols beyond a connection's limits).
+pub(crate) fn links_of(config: &Config) -> Vec<PlannedLink<'_>> {
+    let mut links = Vec::new();
+    for (settings, kind) in markets_of(config) {
+        let (_, names) = symbols_of(&config.registry, settings.venue, kind);
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        for plan in market_connections(settings.venue, kind, &refs) {
+            links.push(PlannedLink {
+                settings,
+                kind,
+                plan,
+                names: names.clone(),
+            });
+        }
+    }
+    links
+}
+
+/// Health tracking for every live connection and instrument of the configuration.
 pub fn health_of(config: &Config) -> FeedHealth {
-    let links: Vec<_> = markets_of(config)
+    let links: Vec<_> = links_of(config)
         .into_iter()
-        .map(|(settings, kind)| (settings.venue, kind))
+        .map(|link| (link.settings.venue, link.kind))
         .collect();
     FeedHealth::new(&config.registry, &links)
 }
 
-/// Opens one connection per venue and market kind that has instruments (waiting up to
-/// the connect timeout for all of them).
+/// The subscriptions of each connection, in connection order.
+type Subscriptions = Vec<Vec<String>>;
+
+/// Opens every live connection ([`links_of`]), waiting up to the connect timeout for
+/// all of them; returns them with their subscriptions.
 fn connect(
     config: &Config,
     sim: Option<&SimHandle>,
     clock: &Clock,
-) -> Result<(Transport, Vec<FeedConnection>), PipelineError> {
+) -> Result<(Transport, Vec<FeedConnection>, Subscriptions), PipelineError> {
     let mut transport = Transport::new(1024, config.transport, clock.clone())?;
     for root in trusted_roots(config, sim) {
         transport.trust_root(root);
     }
     let mut connections = Vec::new();
-    for (settings, kind) in markets_of(config) {
-        let (symbols, names) = symbols_of(&config.registry, settings.venue, kind);
-        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let mut subscriptions = Vec::new();
+    for link in links_of(config) {
+        let (venue, kind) = (link.settings.venue, link.kind);
+        let mut symbols = SymbolMap::default();
+        let mut instruments = Vec::with_capacity(link.plan.symbols.len());
+        for &i in &link.plan.symbols {
+            if let Some(id) = config.registry.find(venue, kind, &link.names[i]) {
+                symbols.insert(&link.names[i], id);
+                instruments.push(id);
+            }
+        }
+        let url = format!("{}{}", endpoint(link.settings, kind, sim)?, link.plan.path);
+        log::info!(
+            "feed: {venue} {} ({}, {} symbols) on {url}",
+            kind.name(),
+            link.plan.group,
+            instruments.len()
+        );
         transport.add(Endpoint {
-            url: endpoint(settings, kind, sim)?,
-            subscribe: subscribe_messages(settings.venue, kind, &names),
-            heartbeat: heartbeat(settings.venue),
+            url,
+            subscribe: link.plan.subscribe.clone(),
+            heartbeat: heartbeat(venue),
         })?;
+        subscriptions.push(link.plan.subscribe);
         connections.push(FeedConnection {
-            venue: settings.venue,
+            venue,
             kind,
-            decoder: VenueDecoder::new(settings.venue, kind, symbols),
-            stale_after: settings.stale_after,
+            decoder: VenueDecoder::new(venue, kind, symbols),
+            stale_after: link.settings.stale_after,
+            instruments,
+            carries_book: link.plan.carries_book,
         });
     }
     transport.open_all()?;
-    Ok((transport, connections))
+    Ok((transport, connections, subscriptions))
 }
 
 /// The root certificates (DER) trusted besides the bundled ones: the configured extra

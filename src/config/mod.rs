@@ -18,7 +18,7 @@ use crate::feed::transport::TransportConfig;
 use crate::runtime::Placement;
 use crate::telemetry::db::DatabaseSettings;
 use crate::types::bps::Bps;
-use crate::types::{InstrumentRegistry, Venue};
+use crate::types::{InstrumentRegistry, MarketKind, Venue};
 
 /// A configuration that cannot be used. Each variant names where the problem is.
 #[derive(Debug, thiserror::Error)]
@@ -101,10 +101,12 @@ pub struct VenueSettings {
     pub venue: Venue,
     /// Spot WebSocket URL.
     pub spot_url: Option<String>,
-    /// Perp WebSocket URL.
+    /// Perp WebSocket URL (Binance: the USD-M root the endpoint groups hang off).
     pub perp_url: Option<String>,
-    /// REST base URL (depth snapshots).
-    pub rest_url: Option<String>,
+    /// Spot REST base URL (depth snapshots).
+    pub spot_rest_url: Option<String>,
+    /// Perp REST base URL (depth snapshots).
+    pub perp_rest_url: Option<String>,
     /// Where the top of book comes from.
     pub top_source: TopSource,
     /// Spot fees.
@@ -113,6 +115,16 @@ pub struct VenueSettings {
     pub perp_fees: FeePair,
     /// Venue-to-us delay above which the venue is flagged stale.
     pub stale_after: Duration,
+}
+
+impl VenueSettings {
+    /// The REST base URL of a market's depth snapshots, if configured.
+    pub fn rest_url(&self, kind: MarketKind) -> Option<&str> {
+        match kind {
+            MarketKind::Spot => self.spot_rest_url.as_deref(),
+            MarketKind::Perp => self.perp_rest_url.as_deref(),
+        }
+    }
 }
 
 /// Slots of every ring.

@@ -156,10 +156,19 @@ pub struct RawVenue {
     pub name: String,
     /// Spot WebSocket URL (default: the simulator's).
     pub spot_url: Option<String>,
-    /// Perp WebSocket URL (default: the simulator's).
+    /// Perp WebSocket URL (default: the simulator's). Binance: the USD-M root
+    /// (`wss://fstream.binance.com`), under which the `/public/ws` and `/market/ws`
+    /// connections are opened.
     pub perp_url: Option<String>,
-    /// REST base URL for depth snapshots (Binance; default: the simulator's).
+    /// REST base URL for both markets' depth snapshots (Binance; the older key: the
+    /// per-market keys below win where set).
     pub rest_url: Option<String>,
+    /// REST base URL for spot depth snapshots (Binance `/api/v3/depth`; default:
+    /// `rest_url`, else the simulator's).
+    pub spot_rest_url: Option<String>,
+    /// REST base URL for perp depth snapshots (Binance `/fapi/v1/depth`; default:
+    /// `rest_url`, else the simulator's).
+    pub perp_rest_url: Option<String>,
     /// Where the top of book comes from: `stream` (the venue's top-of-book channel) or
     /// `book` (the best levels after each depth message). Default: `stream` where the
     /// venue has one (Binance, OKX, Hyperliquid), `book` for Bybit.

@@ -430,7 +430,8 @@ fn venue_defaults(venue: Venue) -> VenueSettings {
         venue,
         spot_url: None,
         perp_url: None,
-        rest_url: None,
+        spot_rest_url: None,
+        perp_rest_url: None,
         top_source: TopSource::default_for(venue),
         spot_fees: FeePair {
             maker: spot_maker,
@@ -458,19 +459,39 @@ fn resolve_venue(i: usize, v: &RawVenue) -> Result<VenueSettings, ConfigError> {
             ));
         }
     }
-    if let Some(url) = &v.rest_url
-        && !url.starts_with("http://")
-        && !url.starts_with("https://")
+    for (field, url) in [
+        ("rest_url", &v.rest_url),
+        ("spot_rest_url", &v.spot_rest_url),
+        ("perp_rest_url", &v.perp_rest_url),
+    ] {
+        if let Some(url) = url
+            && !url.starts_with("http://")
+            && !url.starts_with("https://")
+        {
+            return Err(invalid(
+                key(field),
+                format!("`{url}`: a REST endpoint starts with http:// or https://"),
+            ));
+        }
+    }
+    if venue == Venue::Binance
+        && let Some(url) = &v.perp_url
+        && url.trim_end_matches('/').ends_with("/ws")
     {
         return Err(invalid(
-            key("rest_url"),
-            format!("`{url}`: a REST endpoint starts with http:// or https://"),
+            key("perp_url"),
+            format!(
+                "`{url}`: Binance USD-M retired its unrouted `/ws` endpoint on 2026-04-23; \
+                 give the root (`wss://fstream.binance.com`): edgeline opens \
+                 `/public/ws` and `/market/ws` under it"
+            ),
         ));
     }
     let mut settings = venue_defaults(venue);
     settings.spot_url.clone_from(&v.spot_url);
     settings.perp_url.clone_from(&v.perp_url);
-    settings.rest_url.clone_from(&v.rest_url);
+    settings.spot_rest_url = v.spot_rest_url.clone().or_else(|| v.rest_url.clone());
+    settings.perp_rest_url = v.perp_rest_url.clone().or_else(|| v.rest_url.clone());
     settings.top_source = match v.top_of_book.as_deref() {
         None => settings.top_source,
         Some("stream") => TopSource::Stream,

@@ -62,6 +62,12 @@ pub struct FeedConnection {
     pub decoder: VenueDecoder,
     /// Venue-to-us delay (rolling average) above which its instruments are stale.
     pub stale_after: Duration,
+    /// The instruments whose streams it carries (a market may be spread over several
+    /// connections: Binance's endpoint groups and shards).
+    pub instruments: Vec<InstrumentId>,
+    /// Whether it carries those instruments' books (depth): losing it resets them, and
+    /// resync messages go to it.
+    pub carries_book: bool,
 }
 
 /// The feed stage's view of one connection's health.
@@ -69,6 +75,8 @@ pub struct FeedConnection {
 struct LinkWatch {
     /// Instruments carried by the connection.
     instruments: Vec<InstrumentId>,
+    /// Whether its loss resets their books.
+    resets_books: bool,
     delays: DelayWindow,
     stale: bool,
     /// Data frames read so far.
@@ -151,7 +159,7 @@ impl<S: FrameSource> FeedStage<S> {
             .map(|inst| {
                 connections
                     .iter()
-                    .position(|c| c.venue == inst.venue && c.kind == inst.kind)
+                    .position(|c| c.carries_book && c.instruments.contains(&inst.id))
                     .map(|connection| Route {
                         connection,
                         venue: inst.venue,
@@ -163,11 +171,8 @@ impl<S: FrameSource> FeedStage<S> {
         let watches = (0..connections.len())
             .map(|c| LinkWatch {
                 was_up: transport.is_open(c),
-                instruments: registry
-                    .iter()
-                    .filter(|i| i.venue == connections[c].venue && i.kind == connections[c].kind)
-                    .map(|i| i.id)
-                    .collect(),
+                instruments: connections[c].instruments.clone(),
+                resets_books: connections[c].carries_book,
                 ..LinkWatch::default()
             })
             .collect();
@@ -301,16 +306,28 @@ impl<S: FrameSource> FeedStage<S> {
                 self.stats.feed_disconnects.incr();
                 let watch = &mut self.watches[index];
                 watch.delays.clear();
-                watch.stale = false;
+                let was_stale = std::mem::replace(&mut watch.stale, false);
                 for &id in &watch.instruments {
+                    // A connection without the books (Binance USD-M `/market`) resets
+                    // none; it only takes back the staleness it had flagged.
+                    let owed_now = if watch.resets_books {
+                        StatusOwed {
+                            reset: true,
+                            stale: None,
+                        }
+                    } else if was_stale {
+                        StatusOwed {
+                            reset: self.owed[id.index()].reset,
+                            stale: Some(false),
+                        }
+                    } else {
+                        continue;
+                    };
                     let owed = &mut self.owed[id.index()];
                     if !owed.reset && owed.stale.is_none() {
                         self.owed_count += 1;
                     }
-                    *owed = StatusOwed {
-                        reset: true,
-                        stale: None,
-                    };
+                    *owed = owed_now;
                 }
                 if let Some(link) = self.stats.health.link(index) {
                     link.disconnects.incr();

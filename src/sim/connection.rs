@@ -1,7 +1,8 @@
 //! One simulated client connection (plain or TLS, see `tls`): an HTTP request goes to
 //! `rest`; otherwise the
 //! WebSocket handshake (the path picks the market: `/{venue}/{spot|perp}` of a
-//! configured venue, or the Binance aliases `/ws/spot`, `/ws/perp`), then a loop that
+//! configured venue, the Binance aliases `/ws/spot`, `/ws/perp`, and Binance USD-M's
+//! endpoint groups `/binance/perp/{public|market}/ws`; see `Market::from_path`), then a loop that
 //! answers requests (per venue, see `subscription`; any of the market's symbols) and
 //! forwards the subscribed frames.
 //!
@@ -21,7 +22,7 @@
 use super::SimVenue;
 use super::fault::{FaultState, Verdict};
 use super::hub::{Link, Shared};
-use super::market::{Listing, Market};
+use super::market::{Listing, Market, StreamKind};
 use super::rest;
 use super::subscription::{RequestContext, handle_request};
 use super::tls::{Identity, SimStream};
@@ -106,7 +107,7 @@ pub(crate) fn serve(
             return;
         }
     }
-    let (mut ws, market) = match handshake(stream, routes, shared) {
+    let (mut ws, market, served) = match handshake(stream, routes, shared) {
         Ok(accepted) => accepted,
         Err(e) => {
             info!("sim: refused {peer}: {e}");
@@ -117,7 +118,7 @@ pub(crate) fn serve(
     let symbols = routes.request_symbols(market);
     let link = shared.register(market, symbols.len());
     let conn_id = format!("sim{:012x}", link.id);
-    let fault = shared.connection_fault(market);
+    let fault = shared.connection_fault(market, faultable(served));
     if let Some(f) = fault {
         info!(
             "sim: {peer} ({market:?}) gets fault {:?} after {} frames",
@@ -125,6 +126,7 @@ pub(crate) fn serve(
         );
     }
     let mut conn = Connection::new(&mut ws, &link, shared, market, &symbols, &conn_id);
+    conn.served = served;
     conn.fault = FaultState::new(market.venue, fault);
     let end = conn.run();
     shared.unregister(link.id);
@@ -225,20 +227,30 @@ enum HandshakeFailure {
     Handshake(String),
 }
 
-/// Completes the server handshake; the request path selects a configured market, any
-/// other path is answered 404.
+/// Whether the fault plan applies to a connection serving `served` streams: on a market
+/// split over endpoint groups (Binance USD-M), only the connections of the book's group
+/// count and get faults, so a plan hits the same connection whatever order a client
+/// opens its groups in.
+fn faultable(served: u8) -> bool {
+    served & StreamKind::Depth.bit() != 0
+}
+
+/// Completes the server handshake; the request path selects a configured market (and
+/// the streams it serves, see [`Market::from_path`]), any other path is answered 404.
 fn handshake(
     stream: SimStream,
     routes: &Routes,
     shared: &Shared,
-) -> Result<(WebSocket<SimStream>, Market), HandshakeFailure> {
+) -> Result<(WebSocket<SimStream>, Market, u8), HandshakeFailure> {
     let mut market = None;
     // The callback's signature (and its large error type) is tungstenite's.
     #[allow(clippy::result_large_err)]
     let route = |request: &Request, response: Response| -> Result<Response, ErrorResponse> {
-        market = Market::from_path(request.uri().path()).filter(|m| routes.has(*m));
+        market = Market::from_path(request.uri().path()).filter(|(m, _)| routes.has(*m));
         match market {
-            Some(m) if shared.refuse_handshake(m) => Err(unavailable()),
+            Some((m, served)) if shared.refuse_handshake(m, faultable(served)) => {
+                Err(unavailable())
+            }
             Some(_) => Ok(response),
             None => Err(not_found()),
         }
@@ -249,9 +261,10 @@ fn handshake(
         .max_frame_size(Some(CLIENT_MESSAGE_MAX));
     let ws = tungstenite::accept_hdr_with_config(stream, route, Some(config))
         .map_err(|e| HandshakeFailure::Handshake(e.to_string()))?;
-    let market = market.ok_or_else(|| HandshakeFailure::Handshake("no path".to_owned()))?;
+    let (market, served) =
+        market.ok_or_else(|| HandshakeFailure::Handshake("no path".to_owned()))?;
     ws.get_ref().tcp().set_nonblocking(true)?;
-    Ok((ws, market))
+    Ok((ws, market, served))
 }
 
 fn unavailable() -> ErrorResponse {
@@ -306,6 +319,9 @@ struct Connection<'a> {
     fault: FaultState,
     /// The fault plan stalled the connection: nothing is sent any more.
     stalled: bool,
+    /// The streams its path serves ([`Market::from_path`]); subscriptions to others
+    /// are acknowledged and change nothing.
+    served: u8,
 }
 
 impl<'a> Connection<'a> {
@@ -329,6 +345,7 @@ impl<'a> Connection<'a> {
             flush_pending: false,
             fault: FaultState::new(market.venue, None),
             stalled: false,
+            served: super::market::ALL_STREAMS,
         }
     }
 
@@ -419,6 +436,7 @@ impl<'a> Connection<'a> {
         };
         let outcome = handle_request(text, &ctx);
         for (index, change) in &outcome.changes {
+            let change = change.served(self.served);
             if let Some(state) = self.link.states.get(*index) {
                 let _ = state.fetch_update(Ordering::AcqRel, Ordering::Acquire, |s| {
                     Some(change.apply(s))

@@ -67,6 +67,18 @@ impl MaskChange {
         }
     }
 
+    /// The change limited to the `served` streams of the connection's path (others are
+    /// acknowledged and never sent, as Binance USD-M does on the wrong endpoint group).
+    pub(crate) fn served(self, served: u8) -> Self {
+        match self {
+            Self::Add { bits, snapshot } => Self::Add {
+                bits: bits & served,
+                snapshot: snapshot & served,
+            },
+            Self::Remove(bits) => Self::Remove(bits),
+        }
+    }
+
     /// The state after the change: low byte the mask, high byte the streams waiting
     /// for a snapshot.
     pub(crate) fn apply(self, state: u16) -> u16 {
