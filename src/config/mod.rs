@@ -330,6 +330,63 @@ mod tests {
     }
 
     #[test]
+    fn test_binance_rest_bases_per_market_and_legacy_key() {
+        let config = |venue: &str| {
+            Config::from_toml(
+                &format!("[[venues]]\nname = \"binance\"\n{venue}"),
+                Path::new("t.toml"),
+                2,
+            )
+            .unwrap()
+        };
+        let binance = |c: &Config| {
+            c.venues
+                .iter()
+                .find(|v| v.venue == Venue::Binance)
+                .cloned()
+                .unwrap()
+        };
+        let old = binance(&config("rest_url = \"http://a\"\n"));
+        assert_eq!(old.rest_url(MarketKind::Spot), Some("http://a"));
+        assert_eq!(old.rest_url(MarketKind::Perp), Some("http://a"));
+        let split = binance(&config(
+            "rest_url = \"http://a\"\nspot_rest_url = \"https://api.binance.com\"\nperp_rest_url = \"https://fapi.binance.com\"\n",
+        ));
+        assert_eq!(
+            split.rest_url(MarketKind::Spot),
+            Some("https://api.binance.com")
+        );
+        assert_eq!(
+            split.rest_url(MarketKind::Perp),
+            Some("https://fapi.binance.com")
+        );
+        let one = binance(&config("perp_rest_url = \"https://fapi.binance.com\"\n"));
+        assert_eq!(one.rest_url(MarketKind::Spot), None);
+        let e = err("[[venues]]\nname = \"binance\"\nperp_rest_url = \"fapi.binance.com\"\n");
+        assert!(e.contains("venues[0].perp_rest_url"), "{e}");
+    }
+
+    #[test]
+    fn test_binance_legacy_usdm_ws_url_is_refused_with_the_fix() {
+        for url in [
+            "wss://fstream.binance.com/ws",
+            "wss://fstream.binance.com/public/ws/",
+        ] {
+            let e = err(&format!(
+                "[[venues]]\nname = \"binance\"\nperp_url = \"{url}\"\n"
+            ));
+            assert!(
+                e.contains("venues[0].perp_url")
+                    && e.contains("/public/ws")
+                    && e.contains("2026-04-23"),
+                "{e}"
+            );
+        }
+        let root = "[[venues]]\nname = \"binance\"\nperp_url = \"wss://fstream.binance.com\"\n";
+        assert!(Config::from_toml(root, Path::new("t.toml"), 2).is_ok());
+    }
+
+    #[test]
     fn test_bad_values_name_key_and_reason() {
         let inst = "[[instruments]]\nvenue = \"binance\"\nkind = \"spot\"\nsymbol = \"BTCUSDT\"\nbase = \"BTC\"\nlot_size = \"0.001\"\n";
         let e = err(&format!("{inst}tick_size = \"0.0x\"\n"));
