@@ -15,6 +15,7 @@ use crate::edge::{EdgeIo, EdgeStage, MarketTerms, Scanner};
 use crate::feed::binance::subscribe::snapshot_path;
 use crate::feed::frame_source::FrameSource;
 use crate::feed::health::FeedHealth;
+use crate::feed::rotation::RotationPair;
 use crate::feed::snapshot_fetch::{SnapshotClient, SnapshotFetcher};
 use crate::feed::stage::{FeedConnection, FeedControl};
 use crate::feed::transport::{Endpoint, Transport, TransportError};
@@ -377,6 +378,8 @@ pub(crate) struct FeedInput<S> {
     pub connections: Vec<FeedConnection>,
     /// Records every frame when set.
     pub recorder: Option<RecorderTap>,
+    /// Connections replaced after a lifetime, with their standbys (none in a replay).
+    pub rotations: Vec<RotationPair>,
 }
 
 /// Connects the venues, and starts the recorder when `[record]` is on.
@@ -385,7 +388,12 @@ fn live_feed(
     sim: Option<&SimHandle>,
     clock: &Clock,
 ) -> Result<FeedInput<Transport>, PipelineError> {
-    let (transport, connections, subscriptions) = connect(config, sim, clock)?;
+    let Connected {
+        transport,
+        connections,
+        subscriptions,
+        rotations,
+    } = connect(config, sim, clock)?;
     let recorder = match &config.record {
         Some(settings) => {
             let header = recording_header(config, &transport, &connections, subscriptions);
@@ -401,6 +409,7 @@ fn live_feed(
         source: transport,
         connections,
         recorder,
+        rotations,
     })
 }
 
@@ -450,6 +459,7 @@ fn feed_and_book<S: FrameSource>(
         source: transport,
         connections,
         recorder,
+        rotations,
     } = feed;
     let (event_tx, event_rx) = rings.events;
     let (feed_samples, book_samples) = rings.samples;
@@ -467,6 +477,7 @@ fn feed_and_book<S: FrameSource>(
         Arc::clone(stats),
         clock.clone(),
     );
+    let feed = feed.with_rotations(rotations, config.registry.len());
     let feed = match recorder {
         Some(tap) => feed.with_recorder(tap),
         None => feed,
@@ -609,31 +620,46 @@ pub(crate) fn links_of(config: &Config) -> Vec<PlannedLink<'_>> {
     links
 }
 
-/// Health tracking for every live connection and instrument of the configuration.
+/// Health tracking for every live connection and instrument of the configuration:
+/// the links of [`links_of`], then the standby of each one that is replaced after a
+/// lifetime (in the order [`connect`] adds them).
 pub fn health_of(config: &Config) -> FeedHealth {
-    let links: Vec<_> = links_of(config)
-        .into_iter()
-        .map(|link| (link.settings.venue, link.kind))
-        .collect();
+    let planned = links_of(config);
+    let primaries = planned.iter().map(|link| (link.settings.venue, link.kind));
+    let standbys = planned
+        .iter()
+        .filter(|link| link.settings.connection_lifetime.is_some())
+        .map(|link| (link.settings.venue, link.kind));
+    let links: Vec<_> = primaries.chain(standbys).collect();
     FeedHealth::new(&config.registry, &links)
 }
 
 /// The subscriptions of each connection, in connection order.
 type Subscriptions = Vec<Vec<String>>;
 
+/// What [`connect`] sets up.
+struct Connected {
+    transport: Transport,
+    connections: Vec<FeedConnection>,
+    subscriptions: Subscriptions,
+    rotations: Vec<RotationPair>,
+}
+
 /// Opens every live connection ([`links_of`]), waiting up to the connect timeout for
-/// all of them; returns them with their subscriptions.
+/// all of them, and adds a parked standby after them for each one its venue replaces
+/// after a lifetime (Binance: `connection_lifetime_ms`).
 fn connect(
     config: &Config,
     sim: Option<&SimHandle>,
     clock: &Clock,
-) -> Result<(Transport, Vec<FeedConnection>, Subscriptions), PipelineError> {
+) -> Result<Connected, PipelineError> {
     let mut transport = Transport::new(1024, config.transport, clock.clone())?;
     for root in trusted_roots(config, sim) {
         transport.trust_root(root);
     }
     let mut connections = Vec::new();
     let mut subscriptions = Vec::new();
+    let mut standbys = Vec::new();
     for link in links_of(config) {
         let (venue, kind) = (link.settings.venue, link.kind);
         let mut symbols = SymbolMap::default();
@@ -651,23 +677,46 @@ fn connect(
             link.plan.group,
             instruments.len()
         );
-        transport.add(Endpoint {
+        let endpoint = Endpoint {
             url,
             subscribe: link.plan.subscribe.clone(),
             heartbeat: heartbeat(venue),
-        })?;
-        subscriptions.push(link.plan.subscribe);
-        connections.push(FeedConnection {
+        };
+        let primary = transport.add(endpoint.clone())?;
+        let connection = FeedConnection {
             venue,
             kind,
             decoder: VenueDecoder::new(venue, kind, symbols),
             stale_after: link.settings.stale_after,
             instruments,
             carries_book: link.plan.carries_book,
+        };
+        if let Some(lifetime) = link.settings.connection_lifetime {
+            standbys.push((primary, lifetime, endpoint, connection.clone()));
+        }
+        subscriptions.push(link.plan.subscribe);
+        connections.push(connection);
+    }
+    let mut rotations = Vec::with_capacity(standbys.len());
+    for (primary, lifetime, endpoint, connection) in standbys {
+        subscriptions.push(endpoint.subscribe.clone());
+        let standby = transport.add_parked(endpoint)?;
+        rotations.push(RotationPair {
+            primary,
+            standby,
+            lifetime,
+            instruments: connection.instruments.clone(),
+            carries_book: connection.carries_book,
         });
+        connections.push(connection);
     }
     transport.open_all()?;
-    Ok((transport, connections, subscriptions))
+    Ok(Connected {
+        transport,
+        connections,
+        subscriptions,
+        rotations,
+    })
 }
 
 /// The root certificates (DER) trusted besides the bundled ones: the configured extra

@@ -2,17 +2,19 @@
 //! configuration (BTCUSDT spot and perp) opens spot, USD-M `/public` and USD-M `/market`
 //! connections, so the perp gets both its book (public: depth, book ticker) and its
 //! funding (market: mark price); each market's REST snapshot comes from its own base
-//! (`spot_rest_url`, `perp_rest_url`). The feed and book stages are polled by hand on
-//! the test thread.
+//! (`spot_rest_url`, `perp_rest_url`); with `connection_lifetime_ms` shortened, every
+//! connection is replaced make before break again and again without a book ever going
+//! invalid. The feed and book stages are polled by hand on the test thread.
 
 use std::path::Path;
 use std::time::Duration;
 
 use edgeline::config::Config;
+use edgeline::feed::health::LinkState;
 use edgeline::pipeline::{FeedAndBook, build_feed_and_book, sim_config};
 use edgeline::runtime::{RunReport, Stage, clock};
 use edgeline::sim::{self, SimHandle};
-use edgeline::types::{InstrumentId, MarketKind, Venue};
+use edgeline::types::{InstrumentId, MarketKind, Side, Venue};
 
 /// Longest a phase may take (a liveness bound: normally well under a second).
 const PHASE_LIMIT: Duration = Duration::from_secs(20);
@@ -112,9 +114,13 @@ fn test_binance_default_job_gets_perp_book_from_public_and_funding_from_market()
             (Venue::Binance, MarketKind::Spot),
             (Venue::Binance, MarketKind::Perp),
             (Venue::Binance, MarketKind::Perp),
+            (Venue::Binance, MarketKind::Spot),
+            (Venue::Binance, MarketKind::Perp),
+            (Venue::Binance, MarketKind::Perp),
         ],
-        "spot, then USD-M /public and /market"
+        "spot, then USD-M /public and /market, then their standbys"
     );
+    assert!(links[3..].iter().all(|l| l.state() == LinkState::Standby));
     let (spot, perp) = (rig.id(MarketKind::Spot), rig.id(MarketKind::Perp));
     rig.until("both books valid and the perp's funding known", |r| {
         r.hot.book.engine().is_valid(spot)
@@ -170,5 +176,63 @@ fn test_binance_each_market_fetches_its_snapshot_from_its_own_rest_base() {
     assert!(
         !rig.hot.book.engine().is_valid(spot),
         "spot synced off a wrong base"
+    );
+}
+
+#[test]
+fn test_binance_rotation_replaces_every_connection_without_an_invalid_book() {
+    let mut rig = Rig::new(&format!("{QUIET_STALENESS}connection_lifetime_ms = 1500\n"));
+    let links = rig.hot.stats.health.links();
+    assert_eq!(links.len(), 6, "three connections and their standbys");
+    assert!(links[3..].iter().all(|l| l.state() == LinkState::Standby));
+    let (spot, perp) = (rig.id(MarketKind::Spot), rig.id(MarketKind::Perp));
+    let both_valid =
+        |r: &Rig| r.hot.book.engine().is_valid(spot) && r.hot.book.engine().is_valid(perp);
+    rig.until("both books valid", both_valid);
+    // From here on, through every replacement, neither book is ever invalid and no top
+    // of book goes out invalid.
+    let end = clock::monotonic_now() + Duration::from_secs(7);
+    let mut polls = 0u64;
+    while clock::monotonic_now() < end {
+        rig.poll();
+        polls += 1;
+        assert!(
+            both_valid(&rig),
+            "a book went invalid; report: {:?}",
+            rig.report()
+        );
+        for id in [spot, perp] {
+            assert_ne!(rig.tops[id.index()].0, Some(false), "an invalid top");
+        }
+    }
+    assert!(polls > 1_000);
+    assert!(rig._sim.pause(), "the simulator did not pause");
+    rig.run_for(Duration::from_millis(500));
+    for (id, kind) in [(spot, MarketKind::Spot), (perp, MarketKind::Perp)] {
+        let expected = rig._sim.book(Venue::Binance, kind, "BTCUSDT").unwrap();
+        let l2 = rig.hot.book.engine().l2(id);
+        let side = |s| -> Vec<_> { l2.side(s).iter().map(|l| (l.price, l.qty)).collect() };
+        assert_eq!(side(Side::Bid), expected.bids, "{kind:?} bids");
+        assert_eq!(side(Side::Ask), expected.asks, "{kind:?} asks");
+    }
+    let report = rig.finish();
+    assert!(
+        report.counter("feed.rotations") >= 6,
+        "every connection replaced at least twice: {}",
+        report.counter("feed.rotations")
+    );
+    for key in [
+        "book.sequence_gaps",
+        "book.resets",
+        "feed.disconnects",
+        "feed.reconnects",
+        "feed.malformed",
+    ] {
+        assert_eq!(report.counter(key), 0, "{key}");
+    }
+    assert_eq!(
+        report.counter("feed.snapshots"),
+        2,
+        "no snapshot after the first"
     );
 }

@@ -115,6 +115,9 @@ pub struct VenueSettings {
     pub perp_fees: FeePair,
     /// Venue-to-us delay above which the venue is flagged stale.
     pub stale_after: Duration,
+    /// Age at which a connection is replaced, make before break (Binance; `None`:
+    /// never, the other venues).
+    pub connection_lifetime: Option<Duration>,
 }
 
 impl VenueSettings {

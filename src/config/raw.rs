@@ -184,6 +184,9 @@ pub struct RawVenue {
     /// A venue whose events arrive more than this many ms after their venue time is
     /// flagged stale (default 200).
     pub stale_after_ms: Option<u64>,
+    /// Binance: a connection is replaced, make before break, this long after it opened
+    /// (default 82800000, 23 h: the venue closes connections at 24 h; 0: never).
+    pub connection_lifetime_ms: Option<u64>,
 }
 
 /// `[[instruments]]`.

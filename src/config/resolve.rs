@@ -442,6 +442,7 @@ fn venue_defaults(venue: Venue) -> VenueSettings {
             taker: perp_taker,
         },
         stale_after: STALE_AFTER_DEFAULT,
+        connection_lifetime: (venue == Venue::Binance).then_some(BINANCE_LIFETIME_DEFAULT),
     }
 }
 
@@ -539,8 +540,32 @@ fn resolve_venue(i: usize, v: &RawVenue) -> Result<VenueSettings, ConfigError> {
         }
         settings.stale_after = Duration::from_millis(ms);
     }
+    match v.connection_lifetime_ms {
+        None => {}
+        Some(0) => settings.connection_lifetime = None,
+        Some(_) if venue != Venue::Binance => {
+            return Err(invalid(
+                key("connection_lifetime_ms"),
+                "planned replacement is implemented for binance only (its book ids let a \
+                 new connection take over without a snapshot)",
+            ));
+        }
+        Some(ms) if ms < LIFETIME_MIN_MS => {
+            return Err(invalid(
+                key("connection_lifetime_ms"),
+                "must be 0 (never) or at least 1000",
+            ));
+        }
+        Some(ms) => settings.connection_lifetime = Some(Duration::from_millis(ms)),
+    }
     Ok(settings)
 }
+
+/// Binance's connection lifetime before its planned replacement: an hour under the
+/// venue's 24 h limit, so a replacement that fails to sync has time to try again.
+pub const BINANCE_LIFETIME_DEFAULT: Duration = Duration::from_secs(23 * 3600);
+/// Shortest configurable lifetime, ms (a replacement takes a few depth messages).
+const LIFETIME_MIN_MS: u64 = 1_000;
 
 /// What the built-in simulator can serve: one spot and one perp symbol per base and
 /// venue, each tick at most a thousandth of its base's start price.

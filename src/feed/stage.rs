@@ -14,10 +14,17 @@
 //! and never drops one. A malformed frame is counted and logged (rate-limited) and the
 //! stage moves on; it never panics. Resyncs are rare and cold: they may allocate.
 //!
+//! A market may be spread over several connections (Binance: USD-M's `/public` and
+//! `/market` endpoint groups, shards of many symbols); each [`FeedConnection`] names the
+//! instruments it carries and whether it carries their books.
+//!
 //! Connection health: the transport reports each connection lost or back
-//! ([`Notice`]); a lost connection's instruments get a [`FeedStatus::Reset`] event, so
-//! the book stage forgets their books until the venue's resync procedure has run on the
-//! new connection. Every frame with a venue time feeds the connection's rolling delay
+//! ([`Notice`]); a lost connection's instruments get a [`FeedStatus::Reset`] event (if
+//! it carries their books), so the book stage forgets their books until the venue's
+//! resync procedure has run on the new connection. Connections the venue closes after a
+//! lifetime (Binance, 24 h) are replaced make before break ([`crate::feed::rotation`]):
+//! their parked standbys open when due, frames are routed per instrument while both
+//! run, and a planned replacement resets nothing. Every frame with a venue time feeds the connection's rolling delay
 //! window; above the venue's `stale_after` the instruments get [`FeedStatus::Stale`]
 //! (then `Fresh`), which the book stage turns into invalid top-of-book updates, the path
 //! the edge stage already uses to drop a leg. Status events wait for ring room like
@@ -33,6 +40,7 @@ use crate::feed::decode::{DecodeError, Decoded};
 use crate::feed::event_buf::EventBuf;
 use crate::feed::frame_source::{FrameSource, SourcedSnapshot};
 use crate::feed::health::{DelayWindow, LinkState};
+use crate::feed::rotation::{Action, DownVerdict, RotationPair, Rotations};
 use crate::feed::snapshot_fetch::SnapshotClient;
 use crate::feed::symbols::SymbolMap;
 use crate::feed::transport::{Frame, LinkCounts, Notice, TICK, Transport, duration_ns};
@@ -53,6 +61,7 @@ pub const FRAMES_PER_POLL_MAX: usize = 1;
 const MALFORMED_LOGGED_MAX: u64 = 10;
 
 /// One venue connection: which market it carries and its decoder.
+#[derive(Clone)]
 pub struct FeedConnection {
     /// Venue.
     pub venue: Venue,
@@ -131,6 +140,9 @@ pub struct FeedStage<S: FrameSource = Transport> {
     last_tick_raw: u64,
     second_started_raw: u64,
     recorder: Option<RecorderTap>,
+    rotations: Rotations,
+    /// Rotation steps to carry out (sized for every pair at once).
+    rotation_actions: Vec<Action>,
 }
 
 impl<S: FrameSource> FeedStage<S> {
@@ -201,7 +213,23 @@ impl<S: FrameSource> FeedStage<S> {
             stats,
             clock,
             recorder: None,
+            rotations: Rotations::default(),
+            rotation_actions: Vec::new(),
         }
+    }
+
+    /// Replaces each pair's connection with its standby, make before break, when it is
+    /// `lifetime` old (see [`crate::feed::rotation`]); the standbys are parked.
+    #[must_use]
+    pub fn with_rotations(mut self, pairs: Vec<RotationPair>, instruments: usize) -> Self {
+        self.rotation_actions = Vec::with_capacity(pairs.len() * 2);
+        for pair in &pairs {
+            if let Some(link) = self.stats.health.link(pair.standby) {
+                link.set_state(LinkState::Standby);
+            }
+        }
+        self.rotations = Rotations::new(pairs, self.connections.len(), instruments);
+        self
     }
 
     /// Records every frame and fetched snapshot through `tap` (see [`crate::record`]).
@@ -223,17 +251,15 @@ impl<S: FrameSource> FeedStage<S> {
                 Frame::Idle | Frame::Closed => break,
             };
             let ts_recv_raw = self.clock.raw();
-            if let Some(tap) = self.recorder.as_mut() {
-                tap.frame(index, ts_recv_raw, frame);
-            }
             self.stats.feed_frames.incr();
             self.buf.clear();
+            let mut heartbeat = false;
             match self.connections[index]
                 .decoder
                 .decode(frame, ts_recv_raw, &mut self.buf)
             {
                 Ok(Decoded::Events(_)) => {}
-                Ok(Decoded::Heartbeat) => self.transport.pong(index),
+                Ok(Decoded::Heartbeat) => heartbeat = true,
                 Ok(outcome @ (Decoded::Ack | Decoded::Unknown)) => {
                     if outcome == Decoded::Unknown {
                         self.stats.feed_unknown.incr();
@@ -249,6 +275,16 @@ impl<S: FrameSource> FeedStage<S> {
                 Err(e) => log_malformed(&self.stats, e, frame),
             }
             frames += 1;
+            if !self.rotations.keep(index, self.buf.as_slice()) {
+                // A duplicate of what the other connection of a rotation delivers.
+                continue;
+            }
+            if let Some(tap) = self.recorder.as_mut() {
+                tap.frame(index, ts_recv_raw, frame);
+            }
+            if heartbeat {
+                self.transport.pong(index);
+            }
             self.watches[index].frames += 1;
             if let Some(first) = self.buf.as_slice().first()
                 && first.ts_venue_ms > 0
@@ -290,6 +326,7 @@ impl<S: FrameSource> FeedStage<S> {
                 self.notice(notice);
                 work += 1;
             }
+            work += self.rotate(now);
             self.watch_staleness(now);
             self.health_each_second(now);
         }
@@ -304,10 +341,31 @@ impl<S: FrameSource> FeedStage<S> {
         match notice {
             Notice::Down(index, _) => {
                 self.stats.feed_disconnects.incr();
+                let now = self.clock.raw();
+                let verdict = self.rotations.down(index, now);
+                match verdict {
+                    DownVerdict::Reset => {}
+                    DownVerdict::ParkStandby => {
+                        self.transport.park(index);
+                        if let Some(link) = self.stats.health.link(index) {
+                            link.disconnects.incr();
+                            link.set_state(LinkState::Standby);
+                        }
+                        return;
+                    }
+                    DownVerdict::ResetUnswitched(old) => self.transport.park(old),
+                }
                 let watch = &mut self.watches[index];
                 watch.delays.clear();
                 let was_stale = std::mem::replace(&mut watch.stale, false);
                 for &id in &watch.instruments {
+                    // The old connection of a rotation: its switched books are fed by the
+                    // new one already.
+                    if matches!(verdict, DownVerdict::ResetUnswitched(_))
+                        && self.rotations.take_switched(id)
+                    {
+                        continue;
+                    }
                     // A connection without the books (Binance USD-M `/market`) resets
                     // none; it only takes back the staleness it had flagged.
                     let owed_now = if watch.resets_books {
@@ -337,7 +395,8 @@ impl<S: FrameSource> FeedStage<S> {
             }
             Notice::Up(index) => {
                 let watch = &mut self.watches[index];
-                if std::mem::replace(&mut watch.was_up, true) {
+                let planned = self.rotations.is_standby(index);
+                if std::mem::replace(&mut watch.was_up, true) && !planned {
                     self.stats.feed_reconnects.incr();
                 }
                 if let Some(link) = self.stats.health.link(index) {
@@ -347,11 +406,40 @@ impl<S: FrameSource> FeedStage<S> {
         }
     }
 
+    /// Steps the planned replacements: opens due standbys, parks replaced connections.
+    fn rotate(&mut self, now: u64) -> usize {
+        let transport = &self.transport;
+        let clock = &self.clock;
+        self.rotations.tick(
+            now,
+            |i| transport.opened_raw(i),
+            |a, b| clock.delta_ns(a, b),
+            &mut self.rotation_actions,
+        );
+        let steps = self.rotation_actions.len();
+        for action in self.rotation_actions.drain(..) {
+            match action {
+                Action::Open(index) => self.transport.open(index),
+                Action::Park(index) => {
+                    self.transport.park(index);
+                    let watch = &mut self.watches[index];
+                    watch.delays.clear();
+                    watch.stale = false;
+                    if let Some(link) = self.stats.health.link(index) {
+                        link.set_state(LinkState::Standby);
+                        link.set_delays(None, None);
+                    }
+                }
+            }
+        }
+        steps
+    }
+
     /// Flags connections whose rolling venue delay crossed their `stale_after`.
     fn watch_staleness(&mut self, now: u64) {
         let now_ms = self.clock.unix_ns(now) / 1_000_000;
         for (index, watch) in self.watches.iter_mut().enumerate() {
-            if !self.transport.is_open(index) {
+            if !self.transport.is_open(index) || self.rotations.is_standby(index) {
                 continue;
             }
             let average = watch.delays.average_ms(now_ms);
@@ -601,6 +689,7 @@ impl<S: FrameSource> Stage for FeedStage<S> {
         report.set("feed.dead_too_large", total.too_large);
         report.set("feed.connect_failures", total.failed_attempts);
         report.set("feed.pings", total.pings);
+        report.set("feed.rotations", self.rotations.completed());
         if let Some(tap) = self.recorder.take() {
             tap.finish(report);
         }

@@ -97,6 +97,7 @@ pub fn replay(
         source,
         connections: feed_connections(config),
         recorder: None,
+        rotations: Vec::new(),
     };
     let mut stages = pipeline::build_stages(config, feed, None, &clock, &stats, &operator)?;
     stages.sort_by_key(|s| s.kind());
