@@ -359,3 +359,133 @@ impl Rotations {
 fn duration_ns(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{Price, Qty, Side};
+
+    const ID: InstrumentId = InstrumentId(0);
+
+    fn diff(u: u64) -> [MarketEvent; 1] {
+        [MarketEvent {
+            ts_recv_raw: 0,
+            ts_venue_ms: 0,
+            instrument: ID,
+            body: EventBody::DepthBegin {
+                first_update_id: u,
+                last_update_id: u,
+                prev_update_id: u - 1,
+                levels: 0,
+                snapshot: false,
+                checksum: None,
+            },
+        }]
+    }
+
+    fn trade() -> [MarketEvent; 1] {
+        [MarketEvent {
+            ts_recv_raw: 0,
+            ts_venue_ms: 0,
+            instrument: ID,
+            body: EventBody::Trade {
+                price: Price::from_raw(1),
+                qty: Qty::from_raw(1),
+                aggressor: Side::Bid,
+                trade_id: 1,
+            },
+        }]
+    }
+
+    /// Connection 0 active, 1 its standby; warming once ticked at `now` ≥ lifetime.
+    fn warming(carries_book: bool) -> Rotations {
+        let pair = RotationPair {
+            primary: 0,
+            standby: 1,
+            lifetime: Duration::from_nanos(10),
+            instruments: vec![ID],
+            carries_book,
+        };
+        let mut r = Rotations::new(vec![pair], 2, 1);
+        let mut actions = Vec::new();
+        r.tick(5, |_| Some(0), |a, b| b.saturating_sub(a), &mut actions);
+        assert!(actions.is_empty(), "not due yet");
+        assert!(r.keep(0, &diff(100)));
+        r.tick(20, |_| Some(0), |a, b| b.saturating_sub(a), &mut actions);
+        assert_eq!(actions, [Action::Open(1)]);
+        r
+    }
+
+    fn step(r: &mut Rotations, now: u64) -> Vec<Action> {
+        let mut actions = Vec::new();
+        r.tick(now, |_| Some(0), |a, b| b.saturating_sub(a), &mut actions);
+        actions
+    }
+
+    #[test]
+    fn test_rotation_switches_when_the_new_connection_is_behind_the_book() {
+        let mut r = warming(true);
+        assert!(r.keep(0, &diff(101)));
+        assert!(r.keep(0, &diff(102)));
+        // The new connection starts at 101: the book has it, the switch happens.
+        assert!(!r.keep(1, &diff(101)));
+        assert!(
+            !r.keep(0, &diff(103)),
+            "the old connection is no longer read"
+        );
+        assert!(!r.keep(1, &diff(102)), "already applied");
+        assert!(r.keep(1, &diff(103)));
+        assert!(r.keep(1, &diff(104)));
+        assert_eq!(step(&mut r, 30), [Action::Park(0)]);
+        assert_eq!(r.completed(), 1);
+        assert!(r.is_standby(0) && !r.is_standby(1));
+        assert!(r.keep(1, &diff(105)));
+    }
+
+    #[test]
+    fn test_rotation_switches_when_the_old_connection_catches_up_with_the_new() {
+        let mut r = warming(true);
+        // The new connection is ahead: its diffs wait until the old one has delivered
+        // as far.
+        assert!(!r.keep(1, &diff(102)));
+        assert!(r.keep(0, &diff(101)));
+        assert!(step(&mut r, 25).is_empty(), "not switched yet");
+        assert!(r.keep(0, &diff(102)));
+        assert!(r.keep(1, &diff(103)), "links after 102");
+        assert!(!r.keep(0, &diff(103)));
+        assert_eq!(step(&mut r, 30), [Action::Park(0)]);
+    }
+
+    #[test]
+    fn test_rotation_without_depth_switches_at_the_first_frame() {
+        let mut r = warming(false);
+        assert!(r.keep(0, &trade()), "the old connection feeds until the switch");
+        assert!(r.keep(1, &trade()), "the first frame on the new one switches");
+        assert!(!r.keep(0, &trade()));
+        assert_eq!(step(&mut r, 30), [Action::Park(0)]);
+    }
+
+    #[test]
+    fn test_rotation_abandoned_when_the_new_connection_never_catches_up() {
+        let mut r = warming(true);
+        let late = duration_ns(WARMING_MAX) + 100;
+        assert_eq!(step(&mut r, late), [Action::Park(1)]);
+        assert!(r.keep(0, &diff(101)));
+        assert!(!r.keep(0, &diff(101)), "a duplicate");
+        assert!(step(&mut r, late + 10).is_empty(), "waits before retrying");
+        let retry = late + duration_ns(RETRY_AFTER) + 1;
+        assert_eq!(step(&mut r, retry), [Action::Open(1)]);
+    }
+
+    #[test]
+    fn test_rotation_old_connection_lost_while_warming_resets_only_unswitched() {
+        let mut r = warming(true);
+        assert_eq!(r.down(0, 25), DownVerdict::ResetUnswitched(0));
+        assert!(!r.take_switched(ID), "not switched: its book resets");
+        assert!(r.keep(1, &diff(150)), "the new connection feeds it now");
+        assert!(r.is_standby(0));
+        let mut r = warming(true);
+        assert_eq!(r.down(1, 25), DownVerdict::ParkStandby);
+        assert!(r.keep(0, &diff(101)));
+    }
+}
