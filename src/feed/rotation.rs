@@ -459,8 +459,14 @@ mod tests {
     #[test]
     fn test_rotation_without_depth_switches_at_the_first_frame() {
         let mut r = warming(false);
-        assert!(r.keep(0, &trade()), "the old connection feeds until the switch");
-        assert!(r.keep(1, &trade()), "the first frame on the new one switches");
+        assert!(
+            r.keep(0, &trade()),
+            "the old connection feeds until the switch"
+        );
+        assert!(
+            r.keep(1, &trade()),
+            "the first frame on the new one switches"
+        );
         assert!(!r.keep(0, &trade()));
         assert_eq!(step(&mut r, 30), [Action::Park(0)]);
     }

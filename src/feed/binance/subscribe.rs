@@ -54,20 +54,6 @@ impl StreamGroup {
         }
     }
 
-    /// The group a USD-M stream name belongs to (`Spot` for spot names), by the venue's
-    /// mapping: book ticker and depth streams are public, everything else market.
-    pub fn of_stream(kind: MarketKind, name: &str) -> StreamGroup {
-        if kind == MarketKind::Spot {
-            return StreamGroup::Spot;
-        }
-        let stream = name.split_once('@').map_or(name, |(_, rest)| rest);
-        if stream.starts_with("bookTicker") || stream.starts_with("depth") {
-            StreamGroup::Public
-        } else {
-            StreamGroup::Market
-        }
-    }
-
     /// Whether the group carries the book (depth): a drop of its connection resets the
     /// books it carries.
     pub const fn carries_book(self) -> bool {
@@ -208,19 +194,20 @@ mod tests {
                 r#"{"method":"SUBSCRIBE","params":["btcusdt@trade","btcusdt@markPrice@1s"],"id":1}"#
             ]
         );
-        for group in [StreamGroup::Public, StreamGroup::Market] {
-            for name in streams(group, "BTCUSDT") {
-                assert_eq!(StreamGroup::of_stream(MarketKind::Perp, &name), group);
-            }
+        // The venue's mapping: book ticker and depth are public, the rest market.
+        for name in streams(StreamGroup::Public, "BTCUSDT") {
+            assert!(
+                name.contains("@bookTicker") || name.contains("@depth"),
+                "{name}"
+            );
         }
-        assert_eq!(
-            StreamGroup::of_stream(MarketKind::Perp, "btcusdt@aggTrade"),
-            StreamGroup::Market
-        );
-        assert_eq!(
-            StreamGroup::of_stream(MarketKind::Perp, "btcusdt@depth20@100ms"),
-            StreamGroup::Public
-        );
+        for name in streams(StreamGroup::Market, "BTCUSDT") {
+            assert!(
+                !name.contains("@bookTicker") && !name.contains("@depth"),
+                "{name}"
+            );
+        }
+        assert!(StreamGroup::Public.carries_book() && !StreamGroup::Market.carries_book());
     }
 
     #[test]
