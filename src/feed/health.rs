@@ -137,11 +137,15 @@ impl FeedHealth {
             .count()
     }
 
-    /// ` | binance/spot up 812/s 3 ms` for each connection (with `r<n>` after losses,
-    /// `resync <n>` while books resync); empty when nothing is tracked.
+    /// ` | binance/spot up 812/s 3 ms` for each connection but parked standbys (with
+    /// `r<n>` after losses, `resync <n>` while books resync); empty when nothing is
+    /// tracked.
     pub fn summary(&self) -> String {
         let mut out = String::new();
         for (i, link) in self.links.iter().enumerate() {
+            if link.state() == LinkState::Standby {
+                continue;
+            }
             out.push_str(&format!(
                 " | {}/{} {} {}/s",
                 link.venue,
