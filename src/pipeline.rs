@@ -759,3 +759,73 @@ fn endpoint(
         kind: kind.name(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    /// A configuration of `spot` Binance spot and `perp` Binance perp symbols, against
+    /// real endpoints (no simulator).
+    fn binance(spot: usize, perp: usize) -> Config {
+        let mut text = String::from(
+            "[simulator]\nenabled = false\n[[venues]]\nname = \"binance\"\n\
+             spot_url = \"wss://stream.binance.com:9443/ws\"\n\
+             perp_url = \"wss://fstream.binance.com\"\n",
+        );
+        for (kind, count) in [("spot", spot), ("perp", perp)] {
+            for i in 0..count {
+                text.push_str(&format!(
+                    "[[instruments]]\nvenue = \"binance\"\nkind = \"{kind}\"\n\
+                     symbol = \"S{i}USDT\"\nbase = \"S{i}\"\ntick_size = \"0.01\"\n\
+                     lot_size = \"0.001\"\n"
+                ));
+            }
+        }
+        Config::from_toml(&text, Path::new("shards.toml"), 2).unwrap()
+    }
+
+    #[test]
+    fn test_links_of_shards_binance_markets_per_group_within_the_limits() {
+        let config = binance(300, 600);
+        let links = links_of(&config);
+        let shape: Vec<_> = links
+            .iter()
+            .map(|l| (l.kind, l.plan.path, l.plan.symbols.len()))
+            .collect();
+        assert_eq!(
+            shape,
+            [
+                (MarketKind::Spot, "", 266),
+                (MarketKind::Spot, "", 34),
+                (MarketKind::Perp, "/public/ws", 512),
+                (MarketKind::Perp, "/public/ws", 88),
+                (MarketKind::Perp, "/market/ws", 512),
+                (MarketKind::Perp, "/market/ws", 88),
+            ]
+        );
+        for link in &links {
+            let streams: usize = link
+                .plan
+                .subscribe
+                .iter()
+                .map(|m| m.matches("usdt@").count())
+                .sum();
+            assert!(streams <= 1024, "{streams} streams");
+            let limit = if link.kind == MarketKind::Spot { 5 } else { 10 };
+            assert!(link.plan.subscribe.len() < limit);
+        }
+        // Every instrument's book is carried by exactly one connection.
+        let books: usize = links
+            .iter()
+            .filter(|l| l.plan.carries_book)
+            .map(|l| l.plan.symbols.len())
+            .sum();
+        assert_eq!(books, config.registry.len());
+        assert_eq!(
+            health_of(&config).links().len(),
+            12,
+            "six and their standbys"
+        );
+    }
+}
