@@ -17,7 +17,9 @@
 //! message (tungstenite answers pings with pongs while reading), then writes up to a
 //! batch of queued frames and flushes once; when there was nothing to do it waits on the
 //! frame queue for at most [`IDLE_WAIT`], so a frame is forwarded as soon as the model
-//! queues it and a client request waits at most [`IDLE_WAIT`].
+//! queues it and a client request waits at most [`IDLE_WAIT`]. A Binance client that
+//! sends more messages in a second than the venue allows (5 spot, 10 USD-M) is
+//! disconnected, as the venue does.
 
 use super::SimVenue;
 use super::fault::{FaultState, Verdict};
@@ -76,6 +78,20 @@ pub(crate) enum ConnectionEnd {
     /// The fault plan drops the connection (no close frame).
     #[error("fault plan: connection dropped")]
     FaultClose,
+    /// The client sent more messages in a second than the venue allows (Binance):
+    /// the connection is closed with a policy error, as the venue disconnects it.
+    #[error("too many incoming messages")]
+    TooManyMessages,
+}
+
+/// Binance's limit of incoming messages (pings, pongs and requests alike) per second on
+/// one connection: 5 on spot, 10 on USD-M; other venues' limits are not enforced.
+fn incoming_per_second_max(market: Market) -> Option<u32> {
+    match (market.venue, market.kind) {
+        (Venue::Binance, crate::types::MarketKind::Spot) => Some(5),
+        (Venue::Binance, crate::types::MarketKind::Perp) => Some(10),
+        _ => None,
+    }
 }
 
 /// Serves one accepted TCP stream until it closes or the simulator stops; with an
@@ -132,7 +148,9 @@ pub(crate) fn serve(
     shared.unregister(link.id);
     close(&mut ws, &end);
     match end {
-        ConnectionEnd::SlowConsumer => warn!("sim: closed {peer} ({market:?}): {end}"),
+        ConnectionEnd::SlowConsumer | ConnectionEnd::TooManyMessages => {
+            warn!("sim: closed {peer} ({market:?}): {end}");
+        }
         _ => info!("sim: {peer} ({market:?}) ended: {end}"),
     }
 }
@@ -286,6 +304,7 @@ fn close(ws: &mut WebSocket<SimStream>, end: &ConnectionEnd) {
     let (code, reason) = match end {
         ConnectionEnd::Stopping => (CloseCode::Away, "simulator stopping"),
         ConnectionEnd::SlowConsumer => (CloseCode::Policy, "slow consumer"),
+        ConnectionEnd::TooManyMessages => (CloseCode::Policy, "too many requests"),
         ConnectionEnd::ClientClosed | ConnectionEnd::Ws(_) | ConnectionEnd::FaultClose => return,
     };
     let frame = CloseFrame {
@@ -322,6 +341,8 @@ struct Connection<'a> {
     /// The streams its path serves ([`Market::from_path`]); subscriptions to others
     /// are acknowledged and change nothing.
     served: u8,
+    /// Start of the current second of incoming messages, and how many arrived in it.
+    incoming: (std::time::Instant, u32),
 }
 
 impl<'a> Connection<'a> {
@@ -346,6 +367,7 @@ impl<'a> Connection<'a> {
             fault: FaultState::new(market.venue, None),
             stalled: false,
             served: super::market::ALL_STREAMS,
+            incoming: (clock::monotonic_now(), 0),
         }
     }
 
@@ -407,7 +429,11 @@ impl<'a> Connection<'a> {
     fn read_requests(&mut self) -> Result<bool, ConnectionEnd> {
         let mut any = false;
         for _ in 0..READ_BATCH_MAX {
-            match self.ws.read() {
+            let message = self.ws.read();
+            if matches!(message, Ok(ref m) if !m.is_close()) {
+                self.count_incoming()?;
+            }
+            match message {
                 Ok(Message::Text(text)) => {
                     self.answer(&text)?;
                     any = true;
@@ -422,6 +448,22 @@ impl<'a> Connection<'a> {
             }
         }
         Ok(any)
+    }
+
+    /// Counts one incoming message against the venue's per-second limit.
+    fn count_incoming(&mut self) -> Result<(), ConnectionEnd> {
+        let Some(max) = incoming_per_second_max(self.market) else {
+            return Ok(());
+        };
+        let now = clock::monotonic_now();
+        if now.duration_since(self.incoming.0) >= Duration::from_secs(1) {
+            self.incoming = (now, 0);
+        }
+        self.incoming.1 += 1;
+        if self.incoming.1 > max {
+            return Err(ConnectionEnd::TooManyMessages);
+        }
+        Ok(())
     }
 
     /// Applies a request to the subscription state and writes its replies (before any

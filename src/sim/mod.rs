@@ -21,7 +21,9 @@
 //! REST `GET /api/v3/depth` and `GET /fapi/v1/depth` on one base
 //! ([`SimHandle::rest_base`], which serves as both markets' REST base). Each venue
 //! answers its own subscribe, unsubscribe and ping messages (see `subscription`). The
-//! fault plan counts, on Binance USD-M, only the `/public` connections (the book's).
+//! fault plan counts, on Binance USD-M, only the `/public` connections (the book's). A
+//! Binance client over the venue's incoming message rate (5 a second on spot, 10 on
+//! USD-M) is disconnected, as on the venue.
 //!
 //! Cold path throughout: it allocates, within the bounds named in each module
 //! (connections, queue lengths, write batches, record sizes).

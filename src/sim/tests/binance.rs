@@ -287,3 +287,38 @@ fn test_binance_usdm_group_paths_and_aliases() {
         Some((okx_perp, market::ALL_STREAMS))
     );
 }
+
+#[test]
+fn test_binance_incoming_message_limit_disconnects_like_the_venue() {
+    let sim = start(SimConfig::default()).unwrap();
+    // Five requests in a second are allowed on spot: every one is answered.
+    let mut spot = connect(&sim, &sim.spot_url()).unwrap();
+    for id in 1..=5 {
+        subscribe(&mut spot, &["btcusdt@trade"], id);
+    }
+    for id in 1..=5 {
+        let reply = read_until(&mut spot, 10_000, |t| t.starts_with(r#"{"result""#));
+        assert_eq!(reply, format!(r#"{{"result":null,"id":{id}}}"#));
+    }
+    // A sixth within the same second ends the connection with a policy close.
+    let mut spot = connect(&sim, &sim.spot_url()).unwrap();
+    for id in 1..=6 {
+        subscribe(&mut spot, &["btcusdt@trade"], id);
+    }
+    let policy = tungstenite::protocol::frame::coding::CloseCode::Policy;
+    let close = (0..100).find_map(|_| match spot.read() {
+        Ok(Message::Close(frame)) => Some(frame.map(|f| f.code)),
+        Ok(_) => None,
+        Err(_) => Some(None),
+    });
+    assert_eq!(close, Some(Some(policy)));
+    // USD-M allows ten.
+    let mut public = connect(&sim, &sim.binance_perp_url("public")).unwrap();
+    for id in 1..=10 {
+        subscribe(&mut public, &["btcusdt@bookTicker"], id);
+    }
+    for id in 1..=10 {
+        let reply = read_until(&mut public, 10_000, |t| t.starts_with(r#"{"result""#));
+        assert_eq!(reply, format!(r#"{{"result":null,"id":{id}}}"#));
+    }
+}
