@@ -56,7 +56,7 @@ fn registry() -> (InstrumentRegistry, Vec<BasisPair>) {
 /// An update of instrument `id` with its bid at `bid_cents` and a one-cent spread, a
 /// ladder of 8 one-cent levels behind each side, and funding on perps.
 fn update(id: usize, bid_cents: i64, perp: bool) -> TopUpdate {
-    let px = |cents: i64| Price::from_raw(cents * Price::SCALE / 100);
+    let px = |cents: i64| Price::from_raw(i128::from(cents) * Price::SCALE / 100);
     let qty = Qty::from_raw(5 * Qty::SCALE);
     let side = |first: i64, step: i64| {
         LadderSide::from_levels((0..8).map(|k| LadderLevel {

@@ -19,7 +19,7 @@ use edgeline::types::{
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn price(units: i64) -> Price {
-    Price::from_raw(units * Price::SCALE)
+    Price::from_raw(i128::from(units) * Price::SCALE)
 }
 
 fn registry() -> InstrumentRegistry {

@@ -53,13 +53,13 @@ fn bench_ring(c: &mut Criterion) {
 
 /// The `i`-th tick of the basis benches: the perp 1.65 to 1.85 bps over the spot.
 fn tick(i: i64) -> Quad {
-    let p = Price::from_raw;
-    let wobble = (i % 13) * 100_000_000;
+    let p = |units_e8: i128| Price::from_raw(units_e8 * (Price::SCALE / 100_000_000));
+    let wobble = i128::from(i % 13) * 1_000_000;
     Quad {
-        perp_bid: p(600_010_000_000_000 + wobble),
-        perp_ask: p(600_011_000_000_000 + wobble),
-        spot_bid: p(600_000_000_000_000),
-        spot_ask: p(600_000_100_000_000),
+        perp_bid: p(6_000_100_000_000 + wobble),
+        perp_ask: p(6_000_110_000_000 + wobble),
+        spot_bid: p(6_000_000_000_000),
+        spot_ask: p(6_000_001_000_000),
     }
 }
 
@@ -97,9 +97,9 @@ fn bench_edge(c: &mut Criterion) {
 fn book_with(levels: usize) -> (L2Book, Vec<Level>, Vec<Level>) {
     let tick = Price::SCALE / 10;
     let mid = 60_000 * Price::SCALE;
-    let level = |i: usize, sign: i64| Level {
-        price: Price::from_raw(mid + sign * (i as i64 + 1) * tick),
-        qty: Qty::from_raw(100_000 + (i as i64 % 7) * 10_000),
+    let level = |i: usize, sign: i128| Level {
+        price: Price::from_raw(mid + sign * (i as i128 + 1) * tick),
+        qty: Qty::from_raw(100_000 + (i as i128 % 7) * 10_000),
     };
     let bids: Vec<Level> = (0..levels).map(|i| level(i, -1)).collect();
     let asks: Vec<Level> = (0..levels).map(|i| level(i, 1)).collect();
@@ -118,7 +118,11 @@ fn bench_book(c: &mut Criterion) {
     group.bench_function("apply/update_near_touch", |b| {
         b.iter(|| {
             n += 1;
-            let change = book.apply(Side::Bid, black_box(near), Qty::from_raw(1 + n % 5));
+            let change = book.apply(
+                Side::Bid,
+                black_box(near),
+                Qty::from_raw(i128::from(1 + n % 5)),
+            );
             assert_eq!(change, edgeline::book::LevelChange::Updated);
         })
     });
@@ -126,7 +130,7 @@ fn bench_book(c: &mut Criterion) {
         .map(|i| {
             let side = if i % 2 == 0 { Side::Bid } else { Side::Ask };
             let src = if side == Side::Bid { &bids } else { &asks };
-            (side, src[i / 2].price, Qty::from_raw(50_000 + i as i64))
+            (side, src[i / 2].price, Qty::from_raw(50_000 + i as i128))
         })
         .collect();
     group.bench_function("apply/batch_20_levels", |b| {
@@ -147,7 +151,7 @@ fn bench_book(c: &mut Criterion) {
             assert!(bid.unwrap().price < ask.unwrap().price);
         })
     });
-    let ten_levels = Qty::from_raw(bids[..10].iter().map(|l| l.qty.raw()).sum::<i64>() - 1);
+    let ten_levels = Qty::from_raw(bids[..10].iter().map(|l| l.qty.raw()).sum::<i128>() - 1);
     group.bench_function("query/execute_10_levels", |b| {
         b.iter(|| {
             let e = black_box(&book).execute_qty(TakerSide::Sell, black_box(ten_levels));

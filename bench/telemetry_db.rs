@@ -32,7 +32,7 @@ const BURST: usize = 4096;
 
 fn opportunity(config: &Config, i: u64) -> BasisOpportunity {
     let pair = config.pairs[0];
-    let p = |raw: i64| Price::from_raw(raw);
+    let p = |raw: i128| Price::from_raw(raw);
     let quad = Quad {
         perp_bid: p(5_001_050_000_000),
         perp_ask: p(5_001_100_000_000),

@@ -2,11 +2,14 @@
 //! `../shared/data/MANIFEST.md` (and users' own recordings in the same formats) as one
 //! stream of [`CapturedMessage`]s in file order.
 //!
-//! Formats, told apart by content (gzip by its magic bytes):
+//! Formats, told apart by content (gzip and zstd by their magic bytes, so `.gz`, `.zst`
+//! or any name):
 //! - hftbacktest `<receive_ns> <payload>` lines (HBT), the REST snapshot inlined;
 //! - cryptofeed `.ws.log` (`URL <-> TS` opened, `URL <- TS: JSON` sent, `TS: PAYLOAD`
-//!   received) and `.http.log` (`URL -> TS: BODY`);
-//! - cryptofeed v3 JSON lines (`{"t":"recv","conn":..,"ts":..,"data":"<payload>"}`);
+//!   received) and `.http.log` (`URL -> TS: BODY`); the `configuration: {...}` header
+//!   line cryptofeed's raw data collection writes first is skipped;
+//! - cryptofeed v3 JSON lines (`{"t":"recv","conn":..,"ts":..,"data":"<payload>"}`),
+//!   plain or zstd-compressed (`.jsonl.zst`, as cryptofeed writes them);
 //! - plain JSON lines (one payload per line), and one pretty-printed JSON document.
 //!
 //! Cold path (verification, tests, replay): allocates freely; never touches the hot path.
@@ -62,6 +65,14 @@ pub enum CaptureError {
     },
 }
 
+/// The first bytes of a gzip member.
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+/// The first bytes of a zstd frame (0xFD2FB528, little-endian).
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+/// The header line cryptofeed's raw data collection (`AsyncFileCallback`) writes before
+/// a connection's messages: the feed's configuration, no market data.
+const CRYPTOFEED_HEADER: &str = "configuration: ";
+
 /// Reads a whole capture file.
 pub fn read_file(path: &Path) -> Result<Vec<CapturedMessage>, CaptureError> {
     let io = |source| CaptureError::Io {
@@ -72,10 +83,17 @@ pub fn read_file(path: &Path) -> Result<Vec<CapturedMessage>, CaptureError> {
     File::open(path)
         .and_then(|f| BufReader::new(f).read_to_end(&mut raw))
         .map_err(io)?;
-    let text = if raw.starts_with(&[0x1f, 0x8b]) {
+    let text = if raw.starts_with(&GZIP_MAGIC) {
         let mut out = String::new();
         flate2::read::MultiGzDecoder::new(&raw[..])
             .read_to_string(&mut out)
+            .map_err(io)?;
+        out
+    } else if raw.starts_with(&ZSTD_MAGIC) {
+        // The stream decoder reads every frame of the file, not just the first.
+        let mut out = String::new();
+        zstd::stream::read::Decoder::new(&raw[..])
+            .and_then(|mut d| d.read_to_string(&mut out))
             .map_err(io)?;
         out
     } else {
@@ -104,7 +122,7 @@ pub fn parse(text: &str) -> Result<Vec<CapturedMessage>, (usize, String)> {
     let mut url = String::new();
     let mut addresses: Vec<(String, String)> = Vec::new();
     for (index, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
+        if line.trim().is_empty() || line.starts_with(CRYPTOFEED_HEADER) {
             continue;
         }
         let parsed =
@@ -272,6 +290,45 @@ mod tests {
         assert_eq!(m.len(), 2);
         let m = parse("{\n  \"channel\": \"x\"\n}\n").unwrap();
         assert_eq!(m.len(), 1);
+    }
+
+    /// A `.ws.log` as cryptofeed's raw data collection writes it: the configuration
+    /// header first, then the connection.
+    const WS_LOG_WITH_HEADER: &str = "configuration: {'log': {'filename': 'demo.log'}, 'uvloop': True}\n\
+        wss://x/ws <-> 1626992740.179554\n\
+        wss://x/ws <- 1626992740.2: {\"op\":\"subscribe\"}\n\
+        1626992741.06217: {\"a\": 1}\n\
+        1626992741.5: {\"b\": 2}\n\n";
+
+    #[test]
+    fn test_read_file_cryptofeed_ws_log_with_configuration_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("BYBIT.ws.1.0");
+        std::fs::write(&path, WS_LOG_WITH_HEADER).unwrap();
+        let m = read_file(&path).unwrap();
+        assert_eq!(m.len(), 3, "{m:?}");
+        assert_eq!(m[0].direction, Direction::Sent);
+        assert_eq!(m[1].payload, "{\"a\": 1}");
+        assert_eq!(m[2].source, "wss://x/ws");
+        assert_eq!(m[2].ts_ns, 1_626_992_741_500_000_000);
+    }
+
+    #[test]
+    fn test_read_file_zstd_equals_plain() {
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("BYBIT.jsonl");
+        let packed = dir.path().join("BYBIT.jsonl.zst");
+        let text = "{\"t\":\"header\",\"format\":2}\n\
+                    {\"t\":\"recv\",\"conn\":\"B.ws.2\",\"ts\":1.25,\"data\":\"{\\\"x\\\":1}\"}\n";
+        std::fs::write(&plain, text).unwrap();
+        // Two frames, as a recorder that flushes in blocks writes them.
+        let (head, tail) = text.split_at(text.len() / 2);
+        let mut bytes = zstd::stream::encode_all(head.as_bytes(), 3).unwrap();
+        bytes.extend(zstd::stream::encode_all(tail.as_bytes(), 3).unwrap());
+        std::fs::write(&packed, bytes).unwrap();
+        let want = read_file(&plain).unwrap();
+        assert_eq!(want.len(), 1);
+        assert_eq!(read_file(&packed).unwrap(), want);
     }
 
     #[test]

@@ -59,8 +59,10 @@ enum Command {
     /// `sweep.md` and `sweep.json`.
     Backtest(BacktestArgs),
     /// Replay captures of raw venue messages through the real decoders and books and
-    /// report, per instrument, decodes, gaps, checksums and the final touch; exits
-    /// non-zero on any mismatch.
+    /// report, per instrument, decodes, gaps, checksums, the book's state and the final
+    /// touch; exits non-zero, naming the instrument, on a malformed message, a gap, a
+    /// checksum mismatch, or a book that never synced or ends invalid. Can print a
+    /// book's top levels after given book messages (`--dump-book`).
     Verify(VerifyArgs),
     /// Benchmarks.
     Bench {
@@ -154,10 +156,38 @@ struct VerifyArgs {
     /// Market: spot or perp.
     #[arg(long)]
     market: String,
-    /// Capture files (hftbacktest `.gz`, cryptofeed `.ws.log`/`.http.log` or v3 `.jsonl`,
-    /// JSON lines), merged by receive time.
+    /// Capture files (hftbacktest `.gz`, cryptofeed `.ws.log`/`.http.log` with or without
+    /// their `configuration:` header, v3 `.jsonl` or `.jsonl.zst`, JSON lines), merged by
+    /// receive time.
     #[arg(required = true)]
     files: Vec<PathBuf>,
+    /// Fail also when an instrument has no book message at all (by default an
+    /// instrument with only trades, tickers or top-of-book messages is reported as `no
+    /// book` and is not a failure).
+    #[arg(long)]
+    require_book: bool,
+    /// Print this instrument's book (its symbol as the table names it): the best
+    /// `--depth` levels of both sides, exact decimals, with its last update id and its
+    /// state (valid, invalid, never synced).
+    #[arg(long, value_name = "INSTRUMENT")]
+    dump_book: Option<String>,
+    /// Levels per side printed by `--dump-book`.
+    #[arg(long, default_value_t = 10, requires = "dump_book")]
+    depth: usize,
+    /// When `--dump-book` prints: after these book messages of the instrument, and/or
+    /// `end` (the default). A book message is a message that decodes into a depth
+    /// snapshot or diff of the instrument (REST depth snapshots included; trades,
+    /// tickers and top-of-book messages are not counted), numbered from 1 in the order
+    /// verify reads them: all files merged by receive time (file order kept among equal
+    /// times), sent frames and the other market's connections left out. The table's
+    /// `book msg` column is the instrument's count.
+    #[arg(
+        long,
+        value_name = "K,...|end",
+        value_delimiter = ',',
+        requires = "dump_book"
+    )]
+    at: Vec<edgeline::verify::DumpAt>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -560,10 +590,24 @@ fn verify(args: &VerifyArgs) -> Result<(), Box<dyn std::error::Error>> {
         "perp" => MarketKind::Perp,
         other => return Err(format!("--market: `{other}` is not `spot` or `perp`").into()),
     };
-    let report = edgeline::verify::verify(venue, kind, &args.files)?;
+    let options = edgeline::verify::VerifyOptions {
+        dump: args
+            .dump_book
+            .as_ref()
+            .map(|symbol| edgeline::verify::DumpRequest {
+                symbol: symbol.clone(),
+                depth: args.depth,
+                at: args.at.clone(),
+            }),
+    };
+    let report = edgeline::verify::verify_with(venue, kind, &args.files, &options)?;
     print!("{}", report.table());
-    if report.has_mismatch() {
-        return Err("mismatches found (malformed messages, gaps or checksum mismatches)".into());
+    for dump in &report.dumps {
+        print!("\n{dump}");
+    }
+    let failures = report.failures(args.require_book);
+    if !failures.is_empty() {
+        return Err(format!("verify failed: {}", failures.join("; ")).into());
     }
     Ok(())
 }

@@ -15,6 +15,8 @@ use crate::edge::{EdgeIo, EdgeStage, MarketTerms, Scanner};
 use crate::feed::binance::subscribe::snapshot_path;
 use crate::feed::frame_source::FrameSource;
 use crate::feed::health::FeedHealth;
+use crate::feed::okx::rest::{BOOK_DEPTH as OKX_BOOK_DEPTH, book_path as okx_book_path};
+use crate::feed::okx::urls as okx_urls;
 use crate::feed::rotation::RotationPair;
 use crate::feed::snapshot_fetch::{SnapshotClient, SnapshotFetcher};
 use crate::feed::stage::{FeedConnection, FeedControl};
@@ -153,6 +155,8 @@ pub fn sim_config(config: &Config, settings: &crate::config::SimSettings) -> Sim
         faults: settings.faults.clone(),
         tls: settings.tls,
         burst: settings.burst,
+        okx_snapshot_push: settings.okx_snapshot_push,
+        okx_checksums: settings.okx_checksums,
         start_prices: settings.start_prices.clone(),
         venues: Vec::new(),
         ..SimConfig::default()
@@ -178,7 +182,11 @@ pub fn sim_config(config: &Config, settings: &crate::config::SimSettings) -> Sim
     sim
 }
 
-/// Starts the REST snapshot fetcher when an instrument needs one (Binance).
+/// Starts the REST snapshot fetcher when an instrument needs one (Binance's depth,
+/// OKX's order book). The base is the market's REST base (`spot_rest_url` /
+/// `perp_rest_url`, both defaulting to the venue's `rest_url`); without one, OKX's live REST
+/// base when its market is reached live (a REST book must come from the venue whose
+/// stream it bridges), else the simulator's.
 fn start_snapshot_fetcher(
     config: &Config,
     sim: Option<&SimHandle>,
@@ -186,23 +194,29 @@ fn start_snapshot_fetcher(
     let mut any = false;
     let mut urls = Vec::with_capacity(config.registry.len());
     for inst in config.registry.iter() {
-        if inst.venue != Venue::Binance {
-            urls.push(None);
-            continue;
-        }
+        let path = match inst.venue {
+            Venue::Binance => snapshot_path(inst.kind, &inst.symbol, SNAPSHOT_LIMIT),
+            Venue::Okx => okx_book_path(&inst.symbol, OKX_BOOK_DEPTH),
+            Venue::Bybit | Venue::Hyperliquid => {
+                urls.push(None);
+                continue;
+            }
+        };
         let settings = config.venues.iter().find(|v| v.venue == inst.venue);
+        let live = settings.is_some_and(|v| match inst.kind {
+            MarketKind::Spot => v.spot_url.is_some(),
+            MarketKind::Perp => v.perp_url.is_some(),
+        });
         let base = settings
             .and_then(|v| v.rest_url(inst.kind).map(str::to_owned))
+            .or_else(|| (live && inst.venue == Venue::Okx).then(|| okx_urls::REST.to_owned()))
             .or_else(|| sim.map(SimHandle::rest_base))
             .ok_or(PipelineError::NoEndpoint {
                 venue: inst.venue.name(),
                 kind: inst.kind.name(),
             })?;
         any = true;
-        urls.push(Some(format!(
-            "{base}{}",
-            snapshot_path(inst.kind, &inst.symbol, SNAPSHOT_LIMIT)
-        )));
+        urls.push(Some(format!("{base}{path}")));
     }
     if !any {
         return Ok((None, None));

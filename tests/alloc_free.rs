@@ -346,7 +346,7 @@ fn gateway_cycle(gw: &mut Gateway, kill: &KillSwitch, minute: u64, records: &mut
         raw: t0 + ms * 1_000_000,
         ns: t0 + ms * 1_000_000,
     };
-    let p = |units: i64| Price::from_raw(units * Price::SCALE);
+    let p = |units: i64| Price::from_raw(i128::from(units) * Price::SCALE);
     let book = |gw: &mut Gateway, ms: u64, id: u32, bid: i64| {
         let begin = EventBody::DepthBegin {
             first_update_id: 0,
@@ -452,7 +452,7 @@ fn test_gateway_allocates_nothing_after_warm_up() {
 
 /// A top of book of instrument `id` around `mid_cents`, with a ladder behind the touch.
 fn scan_update(id: u32, bid_cents: i64, ask_cents: i64, venue_ms: u64) -> TopUpdate {
-    let px = |cents: i64| Price::from_raw(cents * Price::SCALE / 100);
+    let px = |cents: i64| Price::from_raw(i128::from(cents) * Price::SCALE / 100);
     let qty = Qty::from_raw(Qty::SCALE);
     let side = |first: i64, step: i64| {
         LadderSide::from_levels((0..8).map(|k| LadderLevel {

@@ -31,10 +31,10 @@ fn op() -> impl Strategy<Value = Op> {
 
 /// Price ticks of 0.5 around 1000, quantities in units of 0.25.
 fn price(tick: i64) -> Price {
-    Price::from_raw((1000 * 2 + tick) * 50_000_000)
+    Price::from_raw(i128::from(1000 * 2 + tick) * (Price::SCALE / 2))
 }
 fn qty(units: i64) -> Qty {
-    Qty::from_raw(units * 25_000_000)
+    Qty::from_raw(i128::from(units) * 25_000_000)
 }
 
 #[derive(Default)]
@@ -127,7 +127,7 @@ fn check_queries(book: &L2Book, model: &Model, k: usize, take: i64) -> Result<()
         let top: Vec<_> = want.iter().take(k).collect();
         let d = book.depth_levels(side, k);
         prop_assert_eq!(d.levels, top.len());
-        prop_assert_eq!(d.qty.raw(), top.iter().map(|(_, q)| q.raw()).sum::<i64>());
+        prop_assert_eq!(d.qty.raw(), top.iter().map(|(_, q)| q.raw()).sum::<i128>());
         let notional: i128 = top.iter().map(|(p, q)| p.notional_raw(*q)).sum();
         prop_assert_eq!(d.notional_raw, notional);
         if let Some((best, _)) = want.first() {
@@ -144,7 +144,7 @@ fn check_queries(book: &L2Book, model: &Model, k: usize, take: i64) -> Result<()
         }
     }
     let asks = model.side(Side::Ask);
-    let total: i64 = asks.iter().map(|(_, q)| q.raw()).sum();
+    let total: i128 = asks.iter().map(|(_, q)| q.raw()).sum();
     match book.execute_qty(TakerSide::Buy, qty(take)) {
         Ok(e) => {
             prop_assert!(qty(take).raw() <= total);

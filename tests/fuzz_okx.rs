@@ -1,15 +1,16 @@
 //! Fuzzing the OKX decoder: arbitrary bytes, and real messages from `../shared/data/okx`
-//! mutated (byte flips, truncation, splices of two messages). Whatever the input: no
-//! panic, events already in the buffer are kept, an error or a non-event outcome leaves
-//! nothing of the frame, a success leaves exactly its events (never beyond capacity),
-//! and each `DepthBegin` is followed by exactly its `levels` level events.
+//! mutated (byte flips, truncation, splices of two messages), and REST order book bodies
+//! (`okx::rest::decode_book`) arbitrary and mutated. Whatever the input: no panic, events
+//! already in the buffer are kept, an error or a non-event outcome leaves nothing of the
+//! frame, a success leaves exactly its events (never beyond capacity), and each
+//! `DepthBegin` is followed by exactly its `levels` level events.
 
 mod common;
 
 use std::sync::OnceLock;
 
 use edgeline::capture::{self, Direction};
-use edgeline::feed::okx::{Decoded, OkxDecoder};
+use edgeline::feed::okx::{self, Decoded, OkxDecoder};
 use edgeline::feed::{EventBuf, SymbolMap};
 use edgeline::types::{EventBody, InstrumentId, MarketEvent, MarketKind, Qty};
 use proptest::prelude::*;
@@ -60,12 +61,36 @@ fn sentinel() -> MarketEvent {
     }
 }
 
+/// REST order book bodies in OKX's form (the first as the simulator prints one).
+const REST_BOOKS: [&str; 3] = [
+    r#"{"code":"0","msg":"","data":[{"asks":[["8476.98","415","0","13"],["8477","7","0","2"]],"bids":[["8476.97","256","0","12"]],"ts":"1597026383085","seqId":123456}]}"#,
+    r#"{"data":[{"seqId":"77","ts":"1","bids":[],"asks":[["1.5","2","0","1"]]}],"code":"0"}"#,
+    r#"{"code":"51001","msg":"Instrument ID does not exist.","data":[]}"#,
+];
+
 /// Decodes `frame` into a buffer of `capacity` holding one earlier event, and checks
 /// every invariant of the decoder contract.
 fn check(frame: &[u8], capacity: usize) -> Result<(), TestCaseError> {
+    check_with(frame, capacity, |frame, buf| {
+        decoder().decode(frame, 5, buf)
+    })
+}
+
+/// [`check`] of the REST order book decoder.
+fn check_rest(frame: &[u8], capacity: usize) -> Result<(), TestCaseError> {
+    check_with(frame, capacity, |frame, buf| {
+        okx::rest::decode_book(frame, InstrumentId(1), 5, buf)
+    })
+}
+
+fn check_with(
+    frame: &[u8],
+    capacity: usize,
+    decode: impl FnOnce(&[u8], &mut EventBuf) -> Result<Decoded, okx::DecodeError>,
+) -> Result<(), TestCaseError> {
     let mut buf = EventBuf::with_capacity(capacity);
     buf.push(sentinel()).unwrap();
-    let result = decoder().decode(frame, 5, &mut buf);
+    let result = decode(frame, &mut buf);
     prop_assert!(buf.len() <= capacity);
     prop_assert_eq!(buf.as_slice()[0], sentinel());
     let frame_events = &buf.as_slice()[1..];
@@ -149,6 +174,19 @@ proptest! {
             return Ok(());
         }
         check(&mutate(corpus, index, &m), capacity)?;
+    }
+
+    #[test]
+    fn prop_rest_books_arbitrary_and_mutated_never_break_the_buffer(
+        frame in prop::collection::vec(any::<u8>(), 0..256),
+        index in any::<usize>(),
+        m in mutation(),
+        capacity in 1usize..16,
+    ) {
+        check_rest(&frame, capacity)?;
+        let corpus: Vec<Vec<u8>> = REST_BOOKS.iter().map(|b| b.as_bytes().to_vec()).collect();
+        check_rest(&mutate(&corpus, index, &m), capacity)?;
+        check_rest(&corpus[index % corpus.len()], capacity)?;
     }
 
     #[test]

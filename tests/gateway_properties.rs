@@ -23,10 +23,10 @@ use proptest::prelude::*;
 /// Instruments: BTC perps on Binance, Bybit and OKX.
 const VENUES: [Venue; 3] = [Venue::Binance, Venue::Bybit, Venue::Okx];
 /// Price of one tick (0.1) in raw units.
-const TICK: i64 = Price::SCALE / 10;
+const TICK: i128 = Price::SCALE / 10;
 
 fn price(ticks: i64) -> Price {
-    Price::from_raw(ticks * TICK)
+    Price::from_raw(i128::from(ticks) * TICK)
 }
 
 fn registry() -> InstrumentRegistry {
@@ -203,7 +203,7 @@ impl Sim {
                 let aggressor = if buy { Side::Bid } else { Side::Ask };
                 let body = EventBody::Trade {
                     price: px,
-                    qty: Qty::from_raw(qty * 100_000),
+                    qty: Qty::from_raw(i128::from(qty * 100_000)),
                     aggressor,
                     trade_id: 0,
                 };
@@ -242,7 +242,7 @@ impl Sim {
                 let body = EventBody::DepthLevel {
                     side,
                     price: price(px),
-                    qty: Qty::from_raw(q * 100_000),
+                    qty: Qty::from_raw(i128::from(q * 100_000)),
                 };
                 self.gw.on_market(self.now(), &event(instrument, body));
             }
@@ -286,17 +286,17 @@ impl Sim {
                 leg(
                     buy,
                     OrderSide::Buy,
-                    Price::from_raw(ask.raw() + offset[0] * TICK),
+                    Price::from_raw(ask.raw() + i128::from(offset[0]) * TICK),
                     post[0],
                 ),
                 leg(
                     sell,
                     OrderSide::Sell,
-                    Price::from_raw(bid.raw() - offset[1] * TICK),
+                    Price::from_raw(bid.raw() - i128::from(offset[1]) * TICK),
                     post[1],
                 ),
             ],
-            qty: Qty::from_raw(qty * 100_000),
+            qty: Qty::from_raw(i128::from(qty * 100_000)),
             edge_bps: Bps::from_num(profit),
             expected_profit_bps: Bps::from_num(profit),
             confidence: 80,
@@ -482,7 +482,7 @@ fn load(venue: &mut PaperVenue, bids: &[(i64, i64)], asks: &[(i64, i64)]) {
             let body = EventBody::DepthLevel {
                 side,
                 price: price(px),
-                qty: Qty::from_raw(q),
+                qty: Qty::from_raw(i128::from(q)),
             };
             venue.on_market(0, &event(0, body), &mut sink);
         }
@@ -523,19 +523,19 @@ proptest! {
         let ahead: i64 = bids.iter().filter(|(px, _)| price(*px) == limit).map(|(_, q)| q).sum();
         let required = (i128::from(ahead) * i128::from(share) + 9_999) / 10_000;
         let mut fills = Vec::new();
-        venue.submit(order(1, OrderSide::Buy, OrderStyle::PostOnly, limit, Qty::from_raw(qty)), 0).unwrap();
+        venue.submit(order(1, OrderSide::Buy, OrderStyle::PostOnly, limit, Qty::from_raw(i128::from(qty))), 0).unwrap();
         venue.advance(1, &mut |e| fills.push(e));
         prop_assert!(fills.is_empty());
         let mut traded: i128 = 0;
         for (dp, q, seller) in trades {
-            let px = Price::from_raw(limit.raw() + dp * TICK);
+            let px = Price::from_raw(limit.raw() + i128::from(dp) * TICK);
             let aggressor = if seller { Side::Ask } else { Side::Bid };
             if seller && px <= limit {
                 traded += i128::from(q);
             }
-            let body = EventBody::Trade { price: px, qty: Qty::from_raw(q), aggressor, trade_id: 0 };
+            let body = EventBody::Trade { price: px, qty: Qty::from_raw(i128::from(q)), aggressor, trade_id: 0 };
             venue.on_market(2, &event(0, body), &mut |e| fills.push(e));
-            let filled: i128 = fills.iter().map(|e| match e { VenueEvent::Fill(f) => i128::from(f.qty.raw()), VenueEvent::Done(_) => 0 }).sum();
+            let filled: i128 = fills.iter().map(|e| match e { VenueEvent::Fill(f) => f.qty.raw(), VenueEvent::Done(_) => 0 }).sum();
             prop_assert_eq!(filled, (traded - required).clamp(0, i128::from(qty)));
         }
     }
@@ -565,7 +565,7 @@ proptest! {
             price(10_000 - offset)
         };
         let style = if market { OrderStyle::Market } else { OrderStyle::Ioc };
-        venue.submit(order(1, side, style, limit, Qty::from_raw(qty)), 0).unwrap();
+        venue.submit(order(1, side, style, limit, Qty::from_raw(i128::from(qty))), 0).unwrap();
         let mut events = Vec::new();
         venue.advance(1, &mut |e| events.push(e));
         let reachable: i64 = (if buy { &asks } else { &bids })
@@ -574,7 +574,7 @@ proptest! {
             .map(|(_, q)| q)
             .sum();
         let fill = events.iter().find_map(|e| match e { VenueEvent::Fill(f) => Some(*f), VenueEvent::Done(_) => None });
-        prop_assert_eq!(fill.map_or(0, |f| f.qty.raw()), reachable.min(qty));
+        prop_assert_eq!(fill.map_or(0, |f| f.qty.raw()), i128::from(reachable.min(qty)));
         if let Some(f) = fill {
             prop_assert_eq!(f.touch, touch);
             if buy {

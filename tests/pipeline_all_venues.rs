@@ -1,7 +1,9 @@
 //! The main job's whole path against the simulator speaking all four venues' wire formats
 //! at once (`examples/all-venues.toml`): every venue's spot and perp decode, their books
-//! sync by each venue's own procedure (Binance REST snapshot, Bybit and OKX stream
-//! snapshots with OKX checksums, Hyperliquid snapshots) with no gap or mismatch, and the
+//! sync by each venue's own procedure (Binance REST snapshot, Bybit stream snapshots,
+//! OKX's 2026 form: no snapshot push, so after the bounded wait the REST order book,
+//! updates buffered meanwhile bridged by `seqId`, checksums 0 skipped; Hyperliquid
+//! snapshots) with no gap or mismatch, and the
 //! basis tracker records opportunities on every venue; the cross-venue scanner evaluates
 //! BTC spot and perp across the four venues and writes its rows.
 
@@ -49,8 +51,8 @@ fn test_all_four_venues_decode_book_and_scan() {
     ] {
         assert_eq!(r.counter(key), 0, "{key}");
     }
-    // Eight books: two REST snapshots (Binance), at least one stream snapshot each for
-    // Bybit and OKX, and Hyperliquid's periodic ones.
+    // Eight books: four REST snapshots (Binance, OKX), at least one stream snapshot each
+    // for Bybit, and Hyperliquid's periodic ones.
     assert!(
         r.counter("book.snapshots") >= 8,
         "{}",
@@ -58,10 +60,19 @@ fn test_all_four_venues_decode_book_and_scan() {
     );
     assert_eq!(
         r.counter("feed.snapshots"),
-        2,
-        "one REST snapshot per Binance book"
+        4,
+        "one REST snapshot per Binance and OKX book"
     );
-    assert!(r.counter("book.checksums_matched") > 10);
+    assert_eq!(
+        r.counter("book.checksums_matched"),
+        0,
+        "OKX sends checksum 0"
+    );
+    assert!(r.counter("book.checksums_skipped") > 10);
+    assert!(
+        r.counter("book.diffs_buffered") > 0,
+        "OKX updates buffered during the wait"
+    );
     assert!(r.counter("book.diffs_applied") > 100);
     for venue in ["binance", "bybit", "okx", "hyperliquid"] {
         let summary = r.histogram(&format!("venue_delay_{venue}")).unwrap();

@@ -67,15 +67,27 @@ fn rig(venues: &[Venue], faults: Vec<SimFault>, extra: &str) -> Rig {
 /// A rig whose simulator runs in TLS mode (`tls`); the client trusts its certificate
 /// only through the `extra_root_cert` file (the simulator handle is not passed on).
 fn rig_with(venues: &[Venue], faults: Vec<SimFault>, extra: &str, tls: bool) -> Rig {
-    let _ = env_logger::builder().is_test(true).try_init();
-    let sim = sim::start(SimConfig {
-        seed: 3,
-        venues: venues.iter().map(|&v| SimVenue::btc(v)).collect(),
+    let sim = SimConfig {
         faults,
         tls,
+        ..sim_of(venues)
+    };
+    rig_on(sim, venues, extra)
+}
+
+/// The simulator of `venues`' BTC markets the rigs start from.
+fn sim_of(venues: &[Venue]) -> SimConfig {
+    SimConfig {
+        seed: 3,
+        venues: venues.iter().map(|&v| SimVenue::btc(v)).collect(),
         ..SimConfig::default()
-    })
-    .unwrap();
+    }
+}
+
+/// A rig for `venues` on a simulator started from `sim`.
+fn rig_on(sim: SimConfig, venues: &[Venue], extra: &str) -> Rig {
+    let _ = env_logger::builder().is_test(true).try_init();
+    let sim = sim::start(sim).unwrap();
     // Tests about books, not staleness: an unoptimised simulator on a loaded machine falls
     // behind the wall clock, which the default `stale_after` rightly flags.
     let extra = if extra.is_empty() {
@@ -297,9 +309,19 @@ fn test_fault_garbage_frame_is_counted_and_nothing_is_lost() {
     assert_eq!(report.counter("book.sequence_gaps"), 0);
 }
 
+/// Frames after which an OKX fault hits a synced book: at most about 1,000 frames a
+/// second reach an OKX connection, and its books sync from the REST book after
+/// `book.stream_snapshot_wait_ms` (1 s); a hole made while they wait is bridged over.
+const OKX_SYNCED_AFTER_FRAMES: u64 = 3_000;
+
 #[test]
 fn test_fault_truncated_depth_update_resyncs_okx() {
-    let f = fault(Venue::Okx, MarketKind::Perp, FaultAction::Truncate, 200);
+    let f = fault(
+        Venue::Okx,
+        MarketKind::Perp,
+        FaultAction::Truncate,
+        OKX_SYNCED_AFTER_FRAMES,
+    );
     let mut rig = rig(&[Venue::Okx], vec![f], "");
     rig.until("gap after the truncated update", |r| {
         r.counter("book.sequence_gaps") >= 1
@@ -309,6 +331,104 @@ fn test_fault_truncated_depth_update_resyncs_okx() {
     assert_eq!(report.counter("feed.malformed"), 1);
     assert!(report.counter("feed.resyncs") >= 1);
     assert_eq!(report.counter("feed.disconnects"), 0);
+}
+
+/// The book counters of every instrument of the rig, summed.
+fn book_totals(rig: &Rig) -> edgeline::book::engine::BookCounters {
+    let mut t = edgeline::book::engine::BookCounters::default();
+    for id in rig.ids() {
+        let c = rig.hot.book.engine().counters(id);
+        t.snapshots += c.snapshots;
+        t.buffered += c.buffered;
+        t.stale += c.stale;
+        t.gaps += c.gaps;
+        t.checksums_matched += c.checksums_matched;
+        t.checksums_mismatched += c.checksums_mismatched;
+        t.checksums_skipped += c.checksums_skipped;
+    }
+    t
+}
+
+#[test]
+fn test_okx_2026_books_start_from_the_rest_book_and_zero_checksums_keep_them_valid() {
+    let mut rig = rig(&[Venue::Okx], Vec::new(), "");
+    rig.assert_books_equal_sim();
+    rig.run_for(Duration::from_millis(500));
+    assert!(rig.all_valid(), "checksum 0 never invalidates");
+    let books = book_totals(&rig);
+    assert_eq!(
+        (books.snapshots, books.gaps, books.checksums_matched),
+        (2, 0, 0),
+        "{books:?}"
+    );
+    assert!(
+        books.buffered > 0,
+        "updates buffered during the wait: {books:?}"
+    );
+    assert!(books.checksums_skipped > 5, "{books:?}");
+    let report = rig.finish();
+    assert_eq!(report.counter("feed.snapshots"), 2, "one REST book each");
+    assert_eq!(report.counter("feed.resyncs"), 2);
+    assert_eq!(report.counter("book.checksum_mismatches"), 0);
+}
+
+#[test]
+fn test_okx_snapshot_push_and_real_checksums_still_sync_without_rest() {
+    let sim = SimConfig {
+        okx_snapshot_push: true,
+        okx_checksums: true,
+        ..sim_of(&[Venue::Okx])
+    };
+    let mut rig = rig_on(sim, &[Venue::Okx], "stale_after_ms = 60000");
+    rig.assert_books_equal_sim();
+    let books = book_totals(&rig);
+    assert_eq!(
+        (books.snapshots, books.gaps, books.checksums_skipped),
+        (2, 0, 0)
+    );
+    assert!(books.checksums_matched > 5, "{books:?}");
+    let report = rig.finish();
+    assert_eq!(
+        report.counter("feed.snapshots"),
+        0,
+        "the pushed snapshots suffice"
+    );
+}
+
+#[test]
+fn test_fault_skipped_sequence_invalidates_okx_and_resyncs_from_rest() {
+    let f = fault(
+        Venue::Okx,
+        MarketKind::Spot,
+        FaultAction::SkipSequence,
+        OKX_SYNCED_AFTER_FRAMES,
+    );
+    let mut rig = rig(&[Venue::Okx], vec![f], "");
+    rig.until("prevSeqId gap", |r| r.counter("book.sequence_gaps") >= 1);
+    rig.assert_books_equal_sim();
+    let report = rig.finish();
+    assert_eq!(report.counter("book.sequence_gaps"), 1);
+    assert_eq!(report.counter("feed.snapshots"), 3, "a third REST book");
+    assert_eq!(report.counter("feed.disconnects"), 0);
+}
+
+#[test]
+fn test_fault_bad_nonzero_checksum_invalidates_okx_and_resyncs_from_rest() {
+    let f = fault(
+        Venue::Okx,
+        MarketKind::Perp,
+        FaultAction::BadChecksum,
+        OKX_SYNCED_AFTER_FRAMES,
+    );
+    let mut rig = rig(&[Venue::Okx], vec![f], "");
+    rig.until("checksum mismatch", |r| {
+        r.counter("book.checksum_mismatches") >= 1
+    });
+    rig.assert_books_equal_sim();
+    let report = rig.finish();
+    assert_eq!(report.counter("book.checksum_mismatches"), 1);
+    assert_eq!(report.counter("book.sequence_gaps"), 0);
+    assert_eq!(report.counter("feed.snapshots"), 3, "a third REST book");
 }
 
 #[test]
@@ -407,8 +527,8 @@ fn test_tls_books_equal_the_simulators_over_wss_and_https() {
     let report = rig.finish();
     assert_eq!(
         report.counter("feed.snapshots"),
-        2,
-        "both Binance snapshots over https"
+        4,
+        "both Binance and both OKX snapshots over https"
     );
     assert_eq!(
         report.counter("feed.connections_open"),
@@ -442,7 +562,11 @@ fn test_many_instruments_per_venue_books_equal_the_simulators() {
     );
     rig.assert_books_equal_sim();
     let report = rig.finish();
-    assert_eq!(report.counter("feed.snapshots"), 6, "one per Binance book");
+    assert_eq!(
+        report.counter("feed.snapshots"),
+        12,
+        "one per Binance and OKX book"
+    );
     for key in [
         "feed.malformed",
         "book.sequence_gaps",

@@ -1,9 +1,16 @@
 //! The book engine: every instrument's L2 book, top of book and sequencing, driven one
 //! `MarketEvent` at a time. It applies snapshots and diffs by each venue's rules
-//! ([`crate::book::sequence`]), buffers Binance diffs until their REST snapshot, checks
-//! OKX checksums, marks a book invalid on any gap or mismatch (and says so, so the caller
-//! can suppress edges and ask for a resync), and derives the top of book from the book
-//! where the venue has no top-of-book stream.
+//! ([`crate::book::sequence`]), buffers Binance and OKX diffs until their snapshot,
+//! checks OKX checksums where they are not 0, marks a book invalid on any gap or
+//! mismatch (and says so, so the caller can suppress edges and ask for a resync), and
+//! derives the top of book from the book where the venue has no top-of-book stream.
+//!
+//! OKX: every `books` push carries a `checksum` field, 0 since OKX deprecated it (June
+//! 2026: "always return 0 and must no longer be used"), so a checksum of 0 is skipped
+//! and counted, any other is verified (recordings from before hold real ones). The
+//! REST book (`GET /api/v5/market/books`) has no checksum field: an OKX snapshot without
+//! one is a requested snapshot, to which the buffered updates are bridged by `seqId`; a
+//! stream snapshot (with the field) supersedes the updates buffered before it.
 //!
 //! Shared by the book stage (hot path) and `edgeline verify` (cold). It owns the books;
 //! it never touches rings, sockets or clocks. Allocation-free after construction: books
@@ -58,6 +65,8 @@ pub struct BookCounters {
     pub checksums_matched: u64,
     /// Venue checksums that did not (each invalidated the book).
     pub checksums_mismatched: u64,
+    /// Venue checksums of 0, not checked (OKX since its June 2026 deprecation).
+    pub checksums_skipped: u64,
     /// Times the book was invalidated and needed a resync.
     pub resyncs: u64,
     /// Book or top-of-book updates found crossed (bid at or above ask).
@@ -97,8 +106,9 @@ pub enum Applied {
     Changed,
     /// The instrument's book is no longer valid: suppress it and resync.
     Invalidated(Invalidation),
-    /// A diff was buffered for a book that waits for its REST snapshot: fetch one (the
-    /// caller asks once per wait).
+    /// A diff was buffered for a book that waits for its snapshot: fetch the REST one
+    /// (the caller asks once per wait; for OKX, whose stream may still send one, after
+    /// a bounded wait for it).
     SnapshotNeeded,
 }
 
@@ -180,7 +190,7 @@ impl BookEngine {
             .iter()
             .map(|i| {
                 let rule = SequenceRule::of(i.venue, i.kind);
-                let buffer = if rule.snapshot_by_request() {
+                let buffer = if rule.buffers_diffs() {
                     params.resync_buffer_events
                 } else {
                     0
@@ -237,6 +247,12 @@ impl BookEngine {
     /// Whether an instrument's book is linked to the venue's.
     pub fn is_valid(&self, id: InstrumentId) -> bool {
         self.books[id.index()].seq.is_synced()
+    }
+
+    /// The last update id an instrument's book is linked to (see
+    /// [`Sequencer::last_id`]); `None` when it is not synced.
+    pub fn last_update_id(&self, id: InstrumentId) -> Option<u64> {
+        self.books[id.index()].seq.last_id()
     }
 
     /// The top and tracked depth of a valid book with a known top; `None` otherwise.
@@ -300,8 +316,8 @@ impl BookEngine {
     }
 
     /// Forgets an instrument's book after its connection was lost: no levels, no top, no
-    /// buffered diffs, waiting for the venue's snapshot (Binance: buffering diffs until
-    /// a REST snapshot is asked for by the first one). Allocation-free.
+    /// buffered diffs, waiting for the venue's snapshot (Binance and OKX: buffering diffs
+    /// until a snapshot, the REST one asked for by the first). Allocation-free.
     pub fn reset(&mut self, id: InstrumentId) {
         let Some(book) = self.books.get_mut(id.index()) else {
             return;
@@ -348,11 +364,20 @@ impl BookEngine {
         checksum: Option<i32>,
     ) -> Applied {
         let book = &mut self.books[event.instrument.index()];
-        let verdict = book.seq.check(ids);
+        let okx = book.seq.rule() == SequenceRule::Okx;
+        let verdict = if okx && ids.snapshot && checksum.is_none() {
+            book.seq.requested_snapshot(ids.last)
+        } else {
+            book.seq.check(ids)
+        };
         let mut invalidation = None;
         let action = match verdict {
             Verdict::Apply => LevelAction::Apply,
             Verdict::Reset => {
+                if okx && checksum.is_some() {
+                    // A stream snapshot: what was buffered before it is superseded.
+                    book.pending.clear();
+                }
                 book.l2.begin_snapshot();
                 LevelAction::Snapshot
             }
@@ -376,7 +401,7 @@ impl BookEngine {
                     expected_after,
                     got,
                 });
-                if book.seq.rule().snapshot_by_request() {
+                if book.seq.rule().buffers_diffs() {
                     LevelAction::Buffer
                 } else {
                     LevelAction::Drop
@@ -401,7 +426,7 @@ impl BookEngine {
         }
     }
 
-    /// Keeps a Binance diff (its header now, its levels as they come) until the REST
+    /// Keeps a Binance or OKX diff (its header now, its levels as they come) until the
     /// snapshot; when the whole message does not fit, the buffer is emptied and counted,
     /// and the bridge check after the snapshot catches the hole.
     fn buffer(book: &mut Book, event: &MarketEvent, levels: u16) {
@@ -465,7 +490,9 @@ impl BookEngine {
                     .map_or(Applied::Nothing, Applied::Invalidated);
             }
         }
-        if let Some(venue) = current.checksum {
+        if current.checksum == Some(0) {
+            book.counters.checksums_skipped += 1;
+        } else if let Some(venue) = current.checksum {
             let own = book.l2.okx_checksum();
             if own == venue {
                 book.counters.checksums_matched += 1;
@@ -508,8 +535,9 @@ impl BookEngine {
         }
     }
 
-    /// Runs the diffs buffered before a REST snapshot through the rules: stale ones are
-    /// dropped, the bridging one and its successors applied. Returns the invalidation if
+    /// Runs the diffs buffered before a REST snapshot through the rules (Binance's, or
+    /// OKX's bridge by `seqId`): stale ones are dropped, the bridging one and its
+    /// successors applied. Returns the invalidation if
     /// one of them did not link.
     fn replay_pending(&mut self, index: usize) -> Option<Invalidation> {
         let book = &mut self.books[index];
@@ -575,11 +603,11 @@ mod tests {
     }
 
     fn px(v: i64) -> Price {
-        Price::from_raw(v * Price::SCALE)
+        Price::from_raw(i128::from(v) * Price::SCALE)
     }
 
     fn qty(v: i64) -> Qty {
-        Qty::from_raw(v * Qty::SCALE)
+        Qty::from_raw(i128::from(v) * Qty::SCALE)
     }
 
     /// Applies a depth message; returns the last thing one of its events did.
@@ -710,13 +738,166 @@ mod tests {
         );
     }
 
-    #[test]
-    fn test_okx_checksum_mismatch_invalidates() {
-        let mut e = BookEngine::new(&registry(Venue::Okx), BookParams::default());
+    fn okx_book() -> L2Book {
         let mut want = L2Book::with_depth(8);
         want.apply(Side::Bid, px(100), qty(1));
         want.apply(Side::Ask, px(101), qty(2));
-        let good = Some(want.okx_checksum());
+        want
+    }
+
+    #[test]
+    fn test_okx_zero_checksum_is_skipped_and_keeps_the_book_valid() {
+        let mut e = BookEngine::new(&registry(Venue::Okx), BookParams::default());
+        assert_eq!(
+            depth(&mut e, (5, 5, 0), true, Some(0), BOOK),
+            Applied::Changed
+        );
+        let up = [(Side::Bid, 99, 4)];
+        assert_eq!(
+            depth(&mut e, (8, 8, 5), false, Some(0), &up),
+            Applied::Changed
+        );
+        assert_eq!(
+            depth(&mut e, (8, 8, 8), false, Some(0), &[]),
+            Applied::Changed
+        );
+        assert!(e.is_valid(ID));
+        let c = e.counters(ID);
+        assert_eq!(
+            (
+                c.checksums_skipped,
+                c.checksums_matched,
+                c.checksums_mismatched
+            ),
+            (3, 0, 0)
+        );
+        assert_eq!(e.l2(ID).qty_at(Side::Bid, px(99)), qty(4));
+    }
+
+    #[test]
+    fn test_okx_rest_snapshot_bridges_the_updates_buffered_before_it() {
+        let mut e = BookEngine::new(&registry(Venue::Okx), BookParams::default());
+        let first = depth(
+            &mut e,
+            (100, 100, 90),
+            false,
+            Some(0),
+            &[(Side::Bid, 98, 1)],
+        );
+        assert_eq!(first, Applied::SnapshotNeeded);
+        depth(
+            &mut e,
+            (104, 104, 100),
+            false,
+            Some(0),
+            &[(Side::Bid, 99, 5)],
+        );
+        depth(
+            &mut e,
+            (106, 106, 104),
+            false,
+            Some(0),
+            &[(Side::Ask, 101, 7)],
+        );
+        assert!(!e.is_valid(ID));
+        assert_eq!(e.counters(ID).buffered, 3);
+        // The REST book at seqId 102 (no checksum field): 100 is stale, 104 bridges.
+        assert_eq!(
+            depth(&mut e, (102, 102, 0), true, None, BOOK),
+            Applied::Changed
+        );
+        assert!(e.is_valid(ID));
+        let c = e.counters(ID);
+        assert_eq!((c.stale, c.updates, c.gaps), (1, 2, 0));
+        assert_eq!(e.l2(ID).qty_at(Side::Bid, px(98)), Qty::ZERO);
+        assert_eq!(e.l2(ID).qty_at(Side::Bid, px(99)), qty(5));
+        assert_eq!(e.l2(ID).qty_at(Side::Ask, px(101)), qty(7));
+        let next = depth(
+            &mut e,
+            (107, 107, 106),
+            false,
+            Some(0),
+            &[(Side::Bid, 97, 1)],
+        );
+        assert_eq!(next, Applied::Changed);
+    }
+
+    #[test]
+    fn test_okx_rest_snapshot_too_old_is_a_gap_and_the_updates_stay_buffered() {
+        let mut e = BookEngine::new(&registry(Venue::Okx), BookParams::default());
+        depth(
+            &mut e,
+            (104, 104, 100),
+            false,
+            Some(0),
+            &[(Side::Bid, 99, 5)],
+        );
+        depth(
+            &mut e,
+            (106, 106, 104),
+            false,
+            Some(0),
+            &[(Side::Ask, 101, 7)],
+        );
+        let old = depth(&mut e, (90, 90, 0), true, None, BOOK);
+        assert_eq!(
+            old,
+            Applied::Invalidated(Invalidation::Gap {
+                expected_after: 90,
+                got: 100
+            })
+        );
+        assert!(!e.is_valid(ID));
+        assert_eq!(
+            depth(&mut e, (101, 101, 0), true, None, BOOK),
+            Applied::Changed
+        );
+        assert!(
+            e.is_valid(ID),
+            "a newer REST book bridges what is still buffered"
+        );
+        assert_eq!(e.l2(ID).qty_at(Side::Ask, px(101)), qty(7));
+    }
+
+    #[test]
+    fn test_okx_stream_snapshot_supersedes_the_updates_buffered_before_it() {
+        let mut e = BookEngine::new(&registry(Venue::Okx), BookParams::default());
+        depth(&mut e, (0, 0, 0), false, Some(77), &[(Side::Bid, 98, 1)]);
+        let good = Some(okx_book().okx_checksum());
+        assert_eq!(depth(&mut e, (0, 0, 0), true, good, BOOK), Applied::Changed);
+        assert_eq!(e.l2(ID).qty_at(Side::Bid, px(98)), Qty::ZERO);
+        let c = e.counters(ID);
+        assert_eq!((c.checksums_matched, c.updates, c.gaps), (1, 0, 0));
+    }
+
+    #[test]
+    fn test_okx_gap_invalidates_and_buffers_until_the_rest_book() {
+        let mut e = BookEngine::new(&registry(Venue::Okx), BookParams::default());
+        assert_eq!(
+            depth(&mut e, (5, 5, 0), true, Some(0), BOOK),
+            Applied::Changed
+        );
+        let gap = depth(&mut e, (9, 9, 7), false, Some(0), &[(Side::Bid, 99, 2)]);
+        assert_eq!(
+            gap,
+            Applied::Invalidated(Invalidation::Gap {
+                expected_after: 5,
+                got: 7
+            })
+        );
+        let after = depth(&mut e, (12, 12, 9), false, Some(0), &[(Side::Bid, 98, 3)]);
+        assert_eq!(after, Applied::SnapshotNeeded);
+        assert_eq!(depth(&mut e, (8, 8, 0), true, None, BOOK), Applied::Changed);
+        assert_eq!(e.l2(ID).qty_at(Side::Bid, px(99)), qty(2));
+        assert_eq!(e.l2(ID).qty_at(Side::Bid, px(98)), qty(3));
+        let c = e.counters(ID);
+        assert_eq!((c.gaps, c.resyncs, c.snapshots), (1, 1, 2));
+    }
+
+    #[test]
+    fn test_okx_checksum_mismatch_invalidates() {
+        let mut e = BookEngine::new(&registry(Venue::Okx), BookParams::default());
+        let good = Some(okx_book().okx_checksum());
         assert_eq!(depth(&mut e, (5, 5, 0), true, good, BOOK), Applied::Changed);
         assert_eq!(e.counters(ID).checksums_matched, 1);
         let bad = depth(&mut e, (6, 6, 5), false, Some(1), &[(Side::Bid, 99, 1)]);

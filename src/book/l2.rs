@@ -9,7 +9,7 @@
 
 use crate::book::side::{BookSide, Level, LevelChange};
 use crate::types::bps::{Bps, bps_of, ratio};
-use crate::types::decimal::{DECIMAL_TEXT_MAX, write_decimal};
+use crate::types::decimal::{DECIMAL_TEXT_MAX, mul_div, write_decimal};
 use crate::types::{Price, Qty, Side};
 
 /// Levels per side the OKX checksum covers.
@@ -42,7 +42,7 @@ pub struct Execution {
     pub filled: Qty,
     /// Value paid or received, raw 10^-8 quote units.
     pub notional_raw: i128,
-    /// Volume-weighted price (truncated to 10^-8).
+    /// Volume-weighted price (truncated to the price scale, 10^-12).
     pub vwap: Price,
     /// The last (worst) price touched.
     pub worst: Price,
@@ -190,17 +190,16 @@ impl L2Book {
         self.asks.best()
     }
 
-    /// (best bid + best ask) / 2, truncated to 10^-8.
+    /// (best bid + best ask) / 2, truncated to the price's 10^-12.
     pub fn mid(&self) -> Option<Price> {
         let (b, a) = (self.best_bid()?, self.best_ask()?);
-        let sum = i128::from(b.price.raw()) + i128::from(a.price.raw());
-        i64::try_from(sum / 2).ok().map(Price::from_raw)
+        Some(Price::from_raw((b.price.raw() + a.price.raw()) / 2))
     }
 
     /// (ask - bid) / mid in bps.
     pub fn spread_bps(&self) -> Option<Bps> {
         let (b, a) = (self.best_bid()?, self.best_ask()?);
-        let (bid, ask) = (i128::from(b.price.raw()), i128::from(a.price.raw()));
+        let (bid, ask) = (b.price.raw(), a.price.raw());
         Some(bps_of(2 * (ask - bid), bid + ask))
     }
 
@@ -263,9 +262,8 @@ impl L2Book {
             |_, value| value >= notional_raw,
             |level, _, value| {
                 let left = notional_raw - value;
-                let affordable =
-                    left * i128::from(Price::SCALE) / i128::from(level.price.raw().max(1));
-                i64::try_from(affordable).map_or(level.qty.raw(), |q| q.min(level.qty.raw()))
+                let affordable = mul_div(left, Price::SCALE, level.price.raw().max(1));
+                affordable.min(level.qty.raw())
             },
         )
     }
@@ -275,14 +273,14 @@ impl L2Book {
     fn walk(
         &self,
         taker: TakerSide,
-        done: impl Fn(i64, i128) -> bool,
-        take: impl Fn(&Level, i64, i128) -> i64,
+        done: impl Fn(i128, i128) -> bool,
+        take: impl Fn(&Level, i128, i128) -> i128,
     ) -> Result<Execution, InsufficientLiquidity> {
         let book_side = match taker {
             TakerSide::Buy => &self.asks,
             TakerSide::Sell => &self.bids,
         };
-        let (mut filled, mut value, mut levels, mut worst) = (0i64, 0i128, 0usize, Price::ZERO);
+        let (mut filled, mut value, mut levels, mut worst) = (0i128, 0i128, 0usize, Price::ZERO);
         let mut stopped = false;
         for level in book_side.iter() {
             // A level yielding nothing means what is left is below one quantity unit.
@@ -314,8 +312,8 @@ impl L2Book {
     /// Order book imbalance over the best `k` levels: (bid qty - ask qty) / (bid qty + ask
     /// qty), in [-1, 1]; `None` when both are empty.
     pub fn imbalance(&self, k: usize) -> Option<Bps> {
-        let bid = i128::from(self.depth_levels(Side::Bid, k).qty.raw());
-        let ask = i128::from(self.depth_levels(Side::Ask, k).qty.raw());
+        let bid = self.depth_levels(Side::Bid, k).qty.raw();
+        let ask = self.depth_levels(Side::Ask, k).qty.raw();
         (bid + ask > 0).then(|| ratio(bid - ask, bid + ask))
     }
 
@@ -363,27 +361,26 @@ fn accumulate<'a>(levels: impl Iterator<Item = &'a Level>) -> Depth {
 
 /// `price` moved `bps` away from the touch, toward worse prices for `side`.
 fn offset_by_bps(price: Price, bps: Bps, side: Side) -> Price {
-    let delta = i128::from(price.raw()) * i128::from(bps.to_bits()) / (10_000i128 << 32);
-    let raw = match side {
-        Side::Bid => i128::from(price.raw()) - delta,
-        Side::Ask => i128::from(price.raw()) + delta,
-    };
-    Price::from_raw(i64::try_from(raw).unwrap_or(price.raw()))
+    let delta = mul_div(price.raw(), i128::from(bps.to_bits()), 10_000i128 << 32);
+    Price::from_raw(match side {
+        Side::Bid => price.raw() - delta,
+        Side::Ask => price.raw() + delta,
+    })
 }
 
 fn execution(
     taker: TakerSide,
     best: Price,
     worst: Price,
-    filled: i64,
+    filled: i128,
     value: i128,
     levels: usize,
 ) -> Execution {
-    let vwap_raw = value * i128::from(Price::SCALE) / i128::from(filled);
-    let vwap = Price::from_raw(i64::try_from(vwap_raw).unwrap_or(i64::MAX));
+    let vwap_raw = mul_div(value, Price::SCALE, filled);
+    let vwap = Price::from_raw(vwap_raw);
     let worse_by = match taker {
-        TakerSide::Buy => vwap_raw - i128::from(best.raw()),
-        TakerSide::Sell => i128::from(best.raw()) - vwap_raw,
+        TakerSide::Buy => vwap_raw - best.raw(),
+        TakerSide::Sell => best.raw() - vwap_raw,
     };
     Execution {
         filled: Qty::from_raw(filled),
@@ -391,7 +388,7 @@ fn execution(
         vwap,
         worst,
         levels,
-        slippage_bps: bps_of(worse_by.max(0), i128::from(best.raw())),
+        slippage_bps: bps_of(worse_by.max(0), best.raw()),
     }
 }
 
@@ -409,7 +406,7 @@ mod tests {
 
     /// A notional in raw 10^-8 quote units.
     fn raw(s: &str) -> i128 {
-        i128::from(q(s).raw())
+        q(s).raw()
     }
 
     fn close(got: Bps, want: f64) {
@@ -490,8 +487,8 @@ mod tests {
         let e = book().execute_qty(TakerSide::Buy, q("3")).unwrap();
         assert_eq!((e.filled, e.levels, e.worst), (q("3"), 2, p("102")));
         assert_eq!(e.notional_raw, raw("305"));
-        assert_eq!(e.vwap, p("101.6666666666"));
-        close(e.slippage_bps, (101.6666666666 - 101.0) / 101.0 * 1e4);
+        assert_eq!(e.vwap, p("101.666666666666"));
+        close(e.slippage_bps, (101.666666666666 - 101.0) / 101.0 * 1e4);
         let e = book().execute_qty(TakerSide::Sell, q("2")).unwrap();
         assert_eq!((e.vwap, e.levels), (p("100"), 1));
         assert_eq!(e.slippage_bps, Bps::ZERO);
@@ -612,8 +609,8 @@ mod tests {
         let small = L2Book::with_depth(400).memory_bytes();
         let large = L2Book::with_depth(5000).memory_bytes();
         assert!(small < 64 * 1024, "{small} bytes");
-        assert_eq!(small, std::mem::size_of::<L2Book>() + 2 * 400 * 16);
-        assert_eq!(large, std::mem::size_of::<L2Book>() + 2 * 5000 * 16);
+        assert_eq!(small, std::mem::size_of::<L2Book>() + 2 * 400 * 32);
+        assert_eq!(large, std::mem::size_of::<L2Book>() + 2 * 5000 * 32);
     }
 
     #[test]

@@ -42,8 +42,21 @@
 //!   there, as the venue says.
 //! - Bybit v5: a snapshot (with any `u`, including 1 after a venue restart) resets the
 //!   book; each delta has `u == previous u + 1`.
-//! - OKX v5: a snapshot resets; each update has `prevSeqId == previous seqId` (old feeds
-//!   without `seqId` rely on the checksum alone).
+//! - OKX v5 (`books`, `books-l2-tbt`, `books50-l2-tbt`; the channel page's "Sequence
+//!   ID" section and the 2026 changelog, see `docs/venues.md`): updates are buffered
+//!   until a snapshot. A stream snapshot (`prevSeqId` -1, while OKX still pushes one)
+//!   resets the book and the updates buffered before it are dropped; a REST snapshot
+//!   (`GET /api/v5/market/books`, with its `seqId`) resets it and the buffered updates
+//!   are bridged: an update with `prevSeqId == snapshot seqId` links (whatever its
+//!   `seqId`), else one with `seqId <= snapshot seqId` is stale, else the first applied
+//!   has `prevSeqId <= snapshot seqId < seqId`, else the snapshot is too old (a gap:
+//!   fetch another). Then each update has `prevSeqId == previous seqId`, which also
+//!   covers OKX's two documented exceptions: a no-change update (empty `asks`/`bids`,
+//!   sent after about 60 s without a change) has `seqId == prevSeqId`, and after
+//!   maintenance an update may carry a `seqId` smaller than its `prevSeqId` (the
+//!   sequence was reset; later updates link to the new value). Recordings older than
+//!   `seqId` carry none (all ids 0): their updates link to a snapshot of id 0 and the
+//!   checksum alone checks them.
 //! - Hyperliquid: every `l2Book` message is a snapshot; one older than the book held is
 //!   stale.
 
@@ -58,7 +71,7 @@ pub enum SequenceRule {
     BinanceFutures,
     /// Bybit v5 (stream snapshot, `u == u + 1`).
     Bybit,
-    /// OKX v5 (stream snapshot, `prevSeqId == seqId`).
+    /// OKX v5 (stream or REST snapshot, `prevSeqId == seqId`).
     Okx,
     /// Snapshots only (Hyperliquid).
     Snapshots,
@@ -83,6 +96,20 @@ impl SequenceRule {
             self,
             SequenceRule::BinanceSpot | SequenceRule::BinanceFutures
         )
+    }
+
+    /// Whether diffs that arrive before the snapshot are buffered, to be bridged to a
+    /// REST snapshot: Binance, and OKX (whose stream snapshot, while the venue still
+    /// sends one, supersedes them instead).
+    pub const fn buffers_diffs(self) -> bool {
+        self.snapshot_by_request() || matches!(self, SequenceRule::Okx)
+    }
+
+    /// Whether the stream may still send the first snapshot, so the book waits a
+    /// bounded time for it before asking for the REST one (OKX, until it delists its
+    /// initial snapshot push).
+    pub const fn awaits_stream_snapshot(self) -> bool {
+        matches!(self, SequenceRule::Okx)
     }
 }
 
@@ -157,6 +184,16 @@ impl Sequencer {
         !matches!(self.state, State::Unsynced)
     }
 
+    /// The last update id the book is linked to: the last applied message's, or the REST
+    /// snapshot's while its bridging diff is awaited (Binance); `None` when not synced.
+    pub const fn last_id(&self) -> Option<u64> {
+        match self.state {
+            State::Unsynced => None,
+            State::Bridging { snapshot_id } => Some(snapshot_id),
+            State::Synced { last } => Some(last),
+        }
+    }
+
     /// Forgets the book: the next snapshot starts it again (after a gap, a checksum
     /// mismatch, or a reconnect).
     pub fn invalidate(&mut self) {
@@ -169,8 +206,11 @@ impl Sequencer {
             return self.snapshot(ids);
         }
         match (self.state, self.rule) {
-            (State::Unsynced, rule) if rule.snapshot_by_request() => Verdict::Buffer,
+            (State::Unsynced, rule) if rule.buffers_diffs() => Verdict::Buffer,
             (State::Unsynced, _) => Verdict::AwaitingSnapshot,
+            (State::Bridging { snapshot_id }, SequenceRule::Okx) => {
+                self.bridge_okx(snapshot_id, ids)
+            }
             (State::Bridging { snapshot_id }, rule) => self.bridge(snapshot_id, rule, ids),
             (State::Synced { last }, rule) => self.link(last, rule, ids),
         }
@@ -189,6 +229,30 @@ impl Sequencer {
                 self.state = State::Synced { last: ids.last };
                 Verdict::Reset
             }
+        }
+    }
+
+    /// Resets to a snapshot fetched by REST request (OKX `GET /api/v5/market/books`): the
+    /// diffs buffered before it, and those that follow, are bridged to its `id`.
+    pub fn requested_snapshot(&mut self, id: u64) -> Verdict {
+        self.state = State::Bridging { snapshot_id: id };
+        Verdict::Reset
+    }
+
+    /// The first OKX update after a REST snapshot (see the module docs for the order of
+    /// the tests).
+    fn bridge_okx(&mut self, snapshot_id: u64, ids: DepthIds) -> Verdict {
+        if ids.prev == snapshot_id || (ids.prev < snapshot_id && snapshot_id < ids.last) {
+            self.state = State::Synced { last: ids.last };
+            return Verdict::Apply;
+        }
+        if ids.last <= snapshot_id {
+            return Verdict::Stale;
+        }
+        self.state = State::Unsynced;
+        Verdict::Gap {
+            expected_after: snapshot_id,
+            got: ids.prev,
         }
     }
 
@@ -224,7 +288,8 @@ impl Sequencer {
             SequenceRule::BinanceSpot => (ids.first <= last + 1, ids.first),
             SequenceRule::BinanceFutures => (ids.prev == last, ids.prev),
             SequenceRule::Bybit => (ids.last == last + 1, ids.last),
-            SequenceRule::Okx if ids.last == 0 && ids.prev == 0 => (true, 0),
+            // No-change updates (`seqId == prevSeqId`) and resets (`seqId < prevSeqId`)
+            // link the same way.
             SequenceRule::Okx => (ids.prev == last, ids.prev),
             SequenceRule::Snapshots => (true, ids.last),
         };
@@ -393,15 +458,99 @@ mod tests {
     }
 
     #[test]
-    fn test_okx_links_on_prev_seq_id_and_accepts_feeds_without_ids() {
+    fn test_okx_links_on_prev_seq_id_with_the_documented_exceptions() {
+        // The channel page's example: snapshot 10, update 10 -> 15, no change 15 -> 15,
+        // reset 15 -> 3, update 3 -> 5.
         let mut s = Sequencer::new(SequenceRule::Okx);
         assert_eq!(s.check(snap(10)), Verdict::Reset);
         assert_eq!(s.check(diff(15, 15, 10)), Verdict::Apply);
         assert_eq!(s.check(diff(15, 15, 15)), Verdict::Apply);
-        assert!(matches!(s.check(diff(20, 20, 16)), Verdict::Gap { .. }));
+        assert_eq!(s.check(diff(3, 3, 15)), Verdict::Apply);
+        assert_eq!(s.check(diff(5, 5, 3)), Verdict::Apply);
+        assert_eq!(
+            s.check(diff(9, 9, 6)),
+            Verdict::Gap {
+                expected_after: 5,
+                got: 6
+            }
+        );
+        assert_eq!(
+            s.check(diff(10, 10, 9)),
+            Verdict::Buffer,
+            "buffered once invalid"
+        );
+    }
+
+    #[test]
+    fn test_okx_feed_without_seq_ids_links_only_to_a_snapshot_without_one() {
         let mut old = Sequencer::new(SequenceRule::Okx);
         assert_eq!(old.check(snap(0)), Verdict::Reset);
         assert_eq!(old.check(diff(0, 0, 0)), Verdict::Apply);
+        assert_eq!(old.check(diff(0, 0, 0)), Verdict::Apply);
+        let mut new = Sequencer::new(SequenceRule::Okx);
+        assert_eq!(new.check(snap(10)), Verdict::Reset);
+        assert!(
+            matches!(new.check(diff(0, 0, 0)), Verdict::Gap { .. }),
+            "an update without ids on a sequenced feed does not link"
+        );
+    }
+
+    #[test]
+    fn test_okx_rest_snapshot_bridges_buffered_updates() {
+        let mut s = Sequencer::new(SequenceRule::Okx);
+        assert_eq!(s.check(diff(100, 100, 90)), Verdict::Buffer);
+        assert_eq!(s.requested_snapshot(105), Verdict::Reset);
+        assert_eq!(
+            s.check(diff(100, 100, 90)),
+            Verdict::Stale,
+            "seqId <= snapshot"
+        );
+        assert_eq!(
+            s.check(diff(105, 105, 100)),
+            Verdict::Stale,
+            "seqId == snapshot"
+        );
+        assert_eq!(
+            s.check(diff(110, 110, 105)),
+            Verdict::Apply,
+            "prevSeqId == snapshot"
+        );
+        assert_eq!(s.check(diff(111, 111, 110)), Verdict::Apply);
+        let mut straddle = Sequencer::new(SequenceRule::Okx);
+        assert_eq!(straddle.requested_snapshot(103), Verdict::Reset);
+        assert_eq!(
+            straddle.check(diff(105, 105, 100)),
+            Verdict::Apply,
+            "prevSeqId <= snapshot < seqId"
+        );
+        let mut reset = Sequencer::new(SequenceRule::Okx);
+        assert_eq!(reset.requested_snapshot(105), Verdict::Reset);
+        assert_eq!(
+            reset.check(diff(3, 3, 105)),
+            Verdict::Apply,
+            "a sequence reset right after the snapshot still links"
+        );
+        let mut quiet = Sequencer::new(SequenceRule::Okx);
+        assert_eq!(quiet.requested_snapshot(105), Verdict::Reset);
+        assert_eq!(
+            quiet.check(diff(105, 105, 105)),
+            Verdict::Apply,
+            "no change"
+        );
+    }
+
+    #[test]
+    fn test_okx_rest_snapshot_older_than_the_buffer_is_a_gap() {
+        let mut s = Sequencer::new(SequenceRule::Okx);
+        assert_eq!(s.requested_snapshot(100), Verdict::Reset);
+        assert_eq!(
+            s.check(diff(110, 110, 105)),
+            Verdict::Gap {
+                expected_after: 100,
+                got: 105
+            }
+        );
+        assert!(!s.is_synced());
     }
 
     #[test]

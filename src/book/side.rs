@@ -55,7 +55,7 @@ impl BookSide {
 
     /// Sort key: ascending toward the best price (bids ascending, asks descending).
     #[inline]
-    fn key(&self, price: Price) -> i64 {
+    fn key(&self, price: Price) -> i128 {
         match self.side {
             Side::Bid => price.raw(),
             Side::Ask => -price.raw(),
@@ -218,11 +218,11 @@ impl BookSide {
 mod tests {
     use super::*;
 
-    fn p(raw: i64) -> Price {
+    fn p(raw: i128) -> Price {
         Price::from_raw(raw)
     }
 
-    fn q(raw: i64) -> Qty {
+    fn q(raw: i128) -> Qty {
         Qty::from_raw(raw)
     }
 
@@ -234,8 +234,8 @@ mod tests {
             bids.set(p(price), q(1));
             asks.set(p(price), q(1));
         }
-        let b: Vec<i64> = bids.iter().map(|l| l.price.raw()).collect();
-        let a: Vec<i64> = asks.iter().map(|l| l.price.raw()).collect();
+        let b: Vec<i128> = bids.iter().map(|l| l.price.raw()).collect();
+        let a: Vec<i128> = asks.iter().map(|l| l.price.raw()).collect();
         assert_eq!(b, [12, 11, 10]);
         assert_eq!(a, [10, 11, 12]);
         assert_eq!(bids.nth(1).unwrap().price, p(11));
@@ -260,7 +260,7 @@ mod tests {
         asks.set(p(11), q(1));
         assert_eq!(asks.set(p(12), q(1)), LevelChange::DroppedFar);
         assert_eq!(asks.set(p(9), q(1)), LevelChange::EvictedFar);
-        let a: Vec<i64> = asks.iter().map(|l| l.price.raw()).collect();
+        let a: Vec<i128> = asks.iter().map(|l| l.price.raw()).collect();
         assert_eq!(a, [9, 10]);
         assert_eq!(asks.set(p(11), Qty::ZERO), LevelChange::Absent);
     }

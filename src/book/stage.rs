@@ -13,8 +13,18 @@
 //! lost) forgets the book, which is published invalid until the venue's resync procedure
 //! makes it valid again; `Stale` publishes the instrument invalid (edges using it are
 //! suppressed) until `Fresh`, while the book keeps following the venue.
+//!
+//! Snapshots: a Binance book asks the feed stage for its REST snapshot at its first
+//! buffered diff. An OKX book first waits [`BookParams::stream_snapshot_wait`] for the
+//! snapshot OKX pushed on subscribe until it delisted that push (2026), buffering its
+//! updates, and asks for the REST book when none came; after a gap or a checksum
+//! mismatch it asks for the REST book at once. The wait is checked once per poll, and
+//! only while a book waits.
+
+use std::time::Duration;
 
 use crate::book::engine::{Applied, BookEngine, BookView, Invalidation, TopSource};
+use crate::book::sequence::SequenceRule;
 use crate::book::top::{Ladder, PerpInfo, TopUpdate};
 use crate::runtime::{RunReport, Stage, StageKind};
 use crate::stage_io::StageIo;
@@ -36,9 +46,14 @@ pub struct BookParams {
     /// Depth tracked for the edge stage: quote value within this many bps of the touch
     /// (default 10).
     pub tracked_depth_bps: Bps,
-    /// Events (diff headers and levels) a Binance book buffers while its REST snapshot
-    /// is fetched (default 16384, about 1.2 MiB per Binance instrument).
+    /// Events (diff headers and levels) a Binance or OKX book buffers while it waits for
+    /// its snapshot (default 16384, about 1.2 MiB per instrument); a message that does
+    /// not fit empties the buffer and is counted (`book.buffer_overflows`).
     pub resync_buffer_events: usize,
+    /// How long an OKX book buffers its updates waiting for the venue's snapshot push
+    /// before it asks for the REST book (default 1 s: OKX pushed it right after the
+    /// subscribe ack; 0 asks at once).
+    pub stream_snapshot_wait: Duration,
 }
 
 impl Default for BookParams {
@@ -47,6 +62,7 @@ impl Default for BookParams {
             levels_max: 5000,
             tracked_depth_bps: Bps::lit("10"),
             resync_buffer_events: 16_384,
+            stream_snapshot_wait: Duration::from_secs(1),
         }
     }
 }
@@ -58,6 +74,13 @@ pub struct BookStage {
     last: Vec<Option<TopUpdate>>,
     perp: Vec<PerpInfo>,
     resync_pending: Vec<bool>,
+    /// Whether the book waits for a stream snapshot before asking for the REST one.
+    awaits_stream_snapshot: Vec<bool>,
+    /// When each waiting book began to wait (raw clock), if it is waiting.
+    wait_started_raw: Vec<Option<u64>>,
+    /// Books waiting now.
+    waiting: usize,
+    stream_snapshot_wait_ns: u64,
     stale: Vec<bool>,
     resync: rtrb::Producer<InstrumentId>,
     gateway: Option<rtrb::Producer<MarketEvent>>,
@@ -87,6 +110,14 @@ impl BookStage {
             last: vec![None; registry.len()],
             perp: vec![PerpInfo::default(); registry.len()],
             resync_pending: vec![false; registry.len()],
+            awaits_stream_snapshot: registry
+                .iter()
+                .map(|i| SequenceRule::of(i.venue, i.kind).awaits_stream_snapshot())
+                .collect(),
+            wait_started_raw: vec![None; registry.len()],
+            waiting: 0,
+            stream_snapshot_wait_ns: u64::try_from(params.stream_snapshot_wait.as_nanos())
+                .unwrap_or(u64::MAX),
             stale: vec![false; registry.len()],
             resync,
             gateway: None,
@@ -153,11 +184,56 @@ impl BookStage {
             Applied::Changed => {
                 if let Some(view) = self.engine.view(event.instrument) {
                     self.resync_pending[event.instrument.index()] = false;
+                    self.stop_waiting(event.instrument.index());
                     self.publish(event, Some(view), start_raw);
                 }
             }
             Applied::Invalidated(why) => self.invalidated(event, why, start_raw),
-            Applied::SnapshotNeeded => self.request_resync(event.instrument),
+            Applied::SnapshotNeeded => self.snapshot_needed(event.instrument, start_raw),
+        }
+    }
+
+    /// A book buffers diffs for want of a snapshot: ask for the REST one (once until it
+    /// is valid), or, for OKX when none was asked for yet, first wait for a pushed one.
+    fn snapshot_needed(&mut self, instrument: InstrumentId, now_raw: u64) {
+        let index = instrument.index();
+        if self.resync_pending[index] || self.wait_started_raw[index].is_some() {
+            return;
+        }
+        if self.awaits_stream_snapshot[index] && self.stream_snapshot_wait_ns > 0 {
+            self.wait_started_raw[index] = Some(now_raw);
+            self.waiting += 1;
+            return;
+        }
+        self.request_resync(instrument);
+    }
+
+    fn stop_waiting(&mut self, index: usize) {
+        if self.wait_started_raw[index].take().is_some() {
+            self.waiting -= 1;
+        }
+    }
+
+    /// Asks for the REST book of every book whose wait for a stream snapshot is over.
+    fn check_waits(&mut self) {
+        let now = self.io.clock.raw();
+        for index in 0..self.wait_started_raw.len() {
+            let Some(started) = self.wait_started_raw[index] else {
+                continue;
+            };
+            if self.io.clock.delta_ns(started, now) < self.stream_snapshot_wait_ns {
+                continue;
+            }
+            self.stop_waiting(index);
+            let id = InstrumentId(u32::try_from(index).unwrap_or(u32::MAX));
+            if !self.engine.is_valid(id) {
+                log::info!(
+                    "book: {}: no snapshot pushed within {} ms; asking for the REST book",
+                    self.names[index],
+                    self.stream_snapshot_wait_ns / 1_000_000
+                );
+                self.request_resync(id);
+            }
         }
     }
 
@@ -188,6 +264,7 @@ impl BookStage {
             FeedStatus::Reset => {
                 self.engine.reset(event.instrument);
                 self.resync_pending[index] = false;
+                self.stop_waiting(index);
                 self.stale[index] = false;
                 self.io.stats.book_resets.incr();
                 log::info!(
@@ -244,6 +321,7 @@ impl BookStage {
         }
         self.publish(event, None, start_raw);
         self.resync_pending[index] = false;
+        self.stop_waiting(index);
         self.request_resync(event.instrument);
     }
 
@@ -338,6 +416,9 @@ impl Stage for BookStage {
             self.forward(&event);
             handled += 1;
         }
+        if self.waiting > 0 {
+            self.check_waits();
+        }
         self.io.stats.book_events.add(handled as u64);
         handled
     }
@@ -355,6 +436,7 @@ impl Stage for BookStage {
             totals.buffered += c.buffered;
             totals.buffer_overflows += c.buffer_overflows;
             totals.checksums_matched += c.checksums_matched;
+            totals.checksums_skipped += c.checksums_skipped;
             totals.resyncs += c.resyncs;
             totals.crossed += c.crossed;
             let o = self.engine.l2(id).overflow();
@@ -370,6 +452,7 @@ impl Stage for BookStage {
         report.set("book.diffs_buffered", totals.buffered);
         report.set("book.buffer_overflows", totals.buffer_overflows);
         report.set("book.checksums_matched", totals.checksums_matched);
+        report.set("book.checksums_skipped", totals.checksums_skipped);
         report.set("book.resyncs", totals.resyncs);
         report.set("book.crossed_levels", totals.crossed);
         report.set("book.levels_dropped_far", dropped);
@@ -487,7 +570,7 @@ mod tests {
     }
 
     fn px(v: i64) -> Price {
-        Price::from_raw(v * Price::SCALE)
+        Price::from_raw(i128::from(v) * Price::SCALE)
     }
 
     #[test]
@@ -588,5 +671,70 @@ mod tests {
             out.pop().is_err(),
             "an unchanged rate or a mark alone publishes nothing"
         );
+    }
+
+    #[test]
+    fn test_okx_book_waits_for_a_pushed_snapshot_then_asks_for_the_rest_book() {
+        let mut registry = InstrumentRegistry::default();
+        registry
+            .insert(InstrumentSpec {
+                venue: Venue::Okx,
+                kind: MarketKind::Spot,
+                symbol: "BTC-USDT".into(),
+                base: "BTC".into(),
+                tick_size: Price::from_raw(1),
+                lot_size: Qty::from_raw(1),
+                min_notional: Price::ZERO,
+                contract_size: Qty::from_raw(Qty::SCALE),
+            })
+            .unwrap();
+        let stats = Arc::new(PipelineStats::default());
+        let (mut input, input_rx) = rtrb::RingBuffer::new(64);
+        let (out_tx, _out) = rtrb::RingBuffer::new(64);
+        let (samples, _samples_rx) = rtrb::RingBuffer::new(64);
+        let (resync, mut asked) = rtrb::RingBuffer::new(4);
+        let (clock, mock) = Clock::mock();
+        let io = BookIo {
+            input: input_rx,
+            output: out_tx,
+            samples: SampleSink::new(samples, Arc::clone(&stats), |s| &s.book_samples_dropped),
+            stats,
+            clock,
+        };
+        let mut stage = BookStage::new(
+            &registry,
+            BookParams::default(),
+            TopSource::default_for,
+            resync,
+            io,
+        );
+        let depth = |seq, prev, snapshot, checksum| {
+            event(EventBody::DepthBegin {
+                first_update_id: seq,
+                last_update_id: seq,
+                prev_update_id: prev,
+                levels: 0,
+                snapshot,
+                checksum,
+            })
+        };
+        input.push(depth(10, 9, false, Some(0))).unwrap();
+        stage.poll();
+        mock.increment(Duration::from_millis(999));
+        input.push(depth(11, 10, false, Some(0))).unwrap();
+        stage.poll();
+        assert!(asked.pop().is_err(), "still waiting for a pushed snapshot");
+        mock.increment(Duration::from_millis(2));
+        stage.poll();
+        assert_eq!(asked.pop(), Ok(InstrumentId(0)), "the REST book, once");
+        input.push(depth(12, 11, false, Some(0))).unwrap();
+        stage.poll();
+        assert!(asked.pop().is_err());
+        input.push(depth(10, 0, true, None)).unwrap();
+        stage.poll();
+        assert!(stage.engine().is_valid(InstrumentId(0)), "bridged by seqId");
+        input.push(depth(15, 14, false, Some(0))).unwrap();
+        stage.poll();
+        assert_eq!(asked.pop(), Ok(InstrumentId(0)), "a gap asks at once");
     }
 }

@@ -103,7 +103,7 @@ pub struct TopUpdate {
 }
 
 /// Largest size a `TopUpdate` may grow to (one ring slot).
-pub const TOP_UPDATE_SIZE_MAX: usize = 384;
+pub const TOP_UPDATE_SIZE_MAX: usize = 768;
 const _: () = assert!(std::mem::size_of::<TopUpdate>() <= TOP_UPDATE_SIZE_MAX);
 
 #[cfg(test)]
@@ -112,7 +112,7 @@ mod tests {
 
     #[test]
     fn test_ladder_side_keeps_at_most_the_capacity() {
-        let level = |p: i64| LadderLevel {
+        let level = |p: i128| LadderLevel {
             price: Price::from_raw(p),
             qty: Qty::from_raw(1),
         };

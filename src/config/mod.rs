@@ -82,6 +82,10 @@ pub struct SimSettings {
     /// A burst of steps: set by the end-to-end benchmark's burst scenario, not by the
     /// configuration file.
     pub burst: Option<crate::sim::SimBurst>,
+    /// OKX `books` pushes its snapshot on subscribe (OKX's form before 2026).
+    pub okx_snapshot_push: bool,
+    /// OKX `books` carry real checksums (OKX's form before June 2026), not 0.
+    pub okx_checksums: bool,
 }
 
 /// Maker and taker fees of one market.
@@ -584,6 +588,46 @@ mod tests {
         assert_eq!(c.scanner.expiry_ns, 500_000_000);
         assert_eq!(c.scanner.top_n, 3);
         assert_eq!(c.scanner.weights.0, [9, 8, 7, 6, 0, 5]);
+    }
+
+    #[test]
+    fn test_okx_book_wait_simulator_forms_and_bad_checksum_fault() {
+        let d = Config::from_toml("", Path::new("t.toml"), 2).unwrap();
+        assert_eq!(d.book.stream_snapshot_wait, Duration::from_secs(1));
+        let sim = d.simulator.unwrap();
+        assert!(
+            !sim.okx_snapshot_push && !sim.okx_checksums,
+            "the 2026 form"
+        );
+        let text = r#"
+            [book]
+            stream_snapshot_wait_ms = 0
+            [simulator]
+            okx_snapshot_push = true
+            okx_checksums = true
+            [[simulator.faults]]
+            venue = "okx"
+            kind = "spot"
+            action = "bad_checksum"
+        "#;
+        let c = Config::from_toml(text, Path::new("t.toml"), 2).unwrap();
+        assert_eq!(c.book.stream_snapshot_wait, Duration::ZERO);
+        let sim = c.simulator.unwrap();
+        assert!(sim.okx_snapshot_push && sim.okx_checksums);
+        assert_eq!(sim.faults[0].action, crate::sim::FaultAction::BadChecksum);
+        for (text, key) in [
+            (
+                "[book]\nstream_snapshot_wait_ms = 60001\n",
+                "book.stream_snapshot_wait_ms",
+            ),
+            (
+                "[[simulator.faults]]\nvenue = \"bybit\"\nkind = \"spot\"\naction = \"bad_checksum\"\n",
+                "simulator.faults[0]",
+            ),
+        ] {
+            let e = Config::from_toml(text, Path::new("t.toml"), 2).unwrap_err();
+            assert!(e.to_string().contains(key), "{e}");
+        }
     }
 
     #[test]

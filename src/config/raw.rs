@@ -119,6 +119,12 @@ pub struct RawSimulator {
     /// Serve every endpoint over TLS with a self-signed certificate made at start, which
     /// the client then trusts (default false).
     pub tls: Option<bool>,
+    /// OKX `books` pushes its snapshot to each new subscriber, as before OKX delisted it
+    /// (default false: OKX's 2026 form, books start from the REST order book).
+    pub okx_snapshot_push: Option<bool>,
+    /// OKX `books` carry real CRC32 checksums, as before OKX deprecated them in June 2026
+    /// (default false: `checksum` 0).
+    pub okx_checksums: Option<bool>,
     /// Start price per base, a decimal string (`{ ETH = "3000" }`); other bases start at
     /// 60000.
     #[serde(default)]
@@ -133,8 +139,8 @@ pub struct RawFault {
     pub venue: String,
     /// `spot` or `perp`.
     pub kind: String,
-    /// `close`, `stall`, `garbage`, `truncate`, `oversize`, `skip_sequence`, `delay` or
-    /// `refuse_handshake`.
+    /// `close`, `stall`, `garbage`, `truncate`, `oversize`, `skip_sequence`,
+    /// `bad_checksum` (OKX), `delay` or `refuse_handshake`.
     pub action: String,
     /// Data frames sent on the connection before the fault (default 1000).
     pub after_frames: Option<u64>,
@@ -160,8 +166,9 @@ pub struct RawVenue {
     /// (`wss://fstream.binance.com`), under which the `/public/ws` and `/market/ws`
     /// connections are opened.
     pub perp_url: Option<String>,
-    /// REST base URL for both markets' depth snapshots (Binance; the older key: the
-    /// per-market keys below win where set).
+    /// REST base URL for both markets' depth snapshots (Binance's depth, OKX's order book;
+    /// default: the simulator's, or for OKX reached live `https://www.okx.com`; Binance:
+    /// the older key, the per-market keys below win where set).
     pub rest_url: Option<String>,
     /// REST base URL for spot depth snapshots (Binance `/api/v3/depth`; default:
     /// `rest_url`, else the simulator's).
@@ -221,8 +228,12 @@ pub struct RawBook {
     /// Depth published to the edge stage: quote value within this many bps of the touch
     /// (default 10).
     pub tracked_depth_bps: Option<f64>,
-    /// Events a Binance book buffers while its REST snapshot is fetched (default 16384).
+    /// Events a Binance or OKX book buffers while it waits for its snapshot (default
+    /// 16384).
     pub resync_buffer_events: Option<usize>,
+    /// How long an OKX book waits for the venue's snapshot push before it asks for the
+    /// REST book, ms (default 1000; 0: at once).
+    pub stream_snapshot_wait_ms: Option<u64>,
 }
 
 /// `[basis]`.

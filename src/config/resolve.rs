@@ -144,6 +144,8 @@ fn resolve_metrics(raw: RawMetrics) -> Result<Option<std::net::SocketAddr>, Conf
 
 /// Smallest receive buffer accepted: one TCP segment's worth.
 const RECEIVE_BUFFER_BYTES_MIN: usize = 4096;
+/// Longest `book.stream_snapshot_wait_ms`: a book buffers its updates all that time.
+const STREAM_SNAPSHOT_WAIT_MS_MAX: u64 = 60_000;
 
 fn resolve_transport(raw: RawTransport) -> Result<TransportConfig, ConfigError> {
     let defaults = TransportConfig::default();
@@ -264,6 +266,8 @@ fn resolve_simulator(raw: &RawConfig) -> Result<Option<SimSettings>, ConfigError
         start_prices,
         tls: sim.tls.unwrap_or(false),
         burst: None,
+        okx_snapshot_push: sim.okx_snapshot_push.unwrap_or(false),
+        okx_checksums: sim.okx_checksums.unwrap_or(false),
         seed: sim.seed.unwrap_or(7),
         port: sim.port.unwrap_or(0),
         dislocation_mean_interval: Duration::from_millis(
@@ -284,6 +288,7 @@ fn resolve_fault(i: usize, raw: &RawFault) -> Result<SimFault, ConfigError> {
         "garbage" => FaultAction::Garbage,
         "truncate" => FaultAction::Truncate,
         "skip_sequence" => FaultAction::SkipSequence,
+        "bad_checksum" => FaultAction::BadChecksum,
         "refuse_handshake" => FaultAction::RefuseHandshake,
         "delay" => FaultAction::Delay(Duration::from_millis(
             raw.delay_ms.ok_or_else(|| needs("delay_ms"))?,
@@ -295,7 +300,7 @@ fn resolve_fault(i: usize, raw: &RawFault) -> Result<SimFault, ConfigError> {
             return Err(invalid(
                 key("action"),
                 format!(
-                    "`{other}` is not one of close, stall, garbage, truncate, oversize, skip_sequence, delay, refuse_handshake"
+                    "`{other}` is not one of close, stall, garbage, truncate, oversize, skip_sequence, bad_checksum, delay, refuse_handshake"
                 ),
             ));
         }
@@ -656,10 +661,20 @@ fn resolve_book(raw: RawBook) -> Result<BookParams, ConfigError> {
             format!("{resync_buffer_events} is outside 16..=10000000"),
         ));
     }
+    let wait_ms = raw
+        .stream_snapshot_wait_ms
+        .unwrap_or(u64::try_from(d.stream_snapshot_wait.as_millis()).unwrap_or(u64::MAX));
+    if wait_ms > STREAM_SNAPSHOT_WAIT_MS_MAX {
+        return Err(invalid(
+            "book.stream_snapshot_wait_ms",
+            format!("{wait_ms} is above {STREAM_SNAPSHOT_WAIT_MS_MAX}"),
+        ));
+    }
     Ok(BookParams {
         levels_max,
         tracked_depth_bps,
         resync_buffer_events,
+        stream_snapshot_wait: Duration::from_millis(wait_ms),
     })
 }
 

@@ -85,7 +85,7 @@ pub struct BasisEval {
 #[derive(Debug, Clone)]
 pub struct BasisTracker {
     params: BasisParams,
-    window: Vec<[i64; 4]>,
+    window: Vec<[i128; 4]>,
     next: usize,
     sums: [i128; 4],
 }
@@ -133,7 +133,7 @@ impl BasisTracker {
     }
 
     /// Adds the tick to the baseline; its raw prices once the baseline is full.
-    fn add(&mut self, q: Quad) -> Option<[i64; 4]> {
+    fn add(&mut self, q: Quad) -> Option<[i128; 4]> {
         let prices = [
             q.perp_bid.raw(),
             q.perp_ask.raw(),
@@ -144,13 +144,13 @@ impl BasisTracker {
         (self.window.len() >= self.params.baseline_ticks).then_some(prices)
     }
 
-    fn push(&mut self, prices: [i64; 4]) {
+    fn push(&mut self, prices: [i128; 4]) {
         if self.window.len() < self.params.baseline_ticks {
             self.window.push(prices);
         } else {
             let old = std::mem::replace(&mut self.window[self.next], prices);
             for (sum, old) in self.sums.iter_mut().zip(old) {
-                *sum -= i128::from(old);
+                *sum -= old;
             }
             self.next += 1;
             if self.next == self.params.baseline_ticks {
@@ -158,16 +158,16 @@ impl BasisTracker {
             }
         }
         for (sum, new) in self.sums.iter_mut().zip(prices) {
-            *sum += i128::from(new);
+            *sum += new;
         }
     }
 
-    fn evaluate(&self, q: Quad, p: [i64; 4]) -> BasisEval {
-        let sum4: i128 = p.iter().map(|&x| i128::from(x)).sum();
+    fn evaluate(&self, q: Quad, p: [i128; 4]) -> BasisEval {
+        let sum4: i128 = p.iter().sum();
         let n = self.params.baseline_ticks as i128;
-        let short_perp = bps_of(4 * (i128::from(p[0]) - i128::from(p[3])), sum4);
-        let long_perp = bps_of(4 * (i128::from(p[2]) - i128::from(p[1])), sum4);
-        let dev = |i: usize| bps_of(4 * (i128::from(p[i]) * n - self.sums[i]), n * sum4);
+        let short_perp = bps_of(4 * (p[0] - p[3]), sum4);
+        let long_perp = bps_of(4 * (p[2] - p[1]), sum4);
+        let dev = |i: usize| bps_of(4 * (p[i] * n - self.sums[i]), n * sum4);
         let deviation = QuadBps {
             perp_bid: dev(0),
             perp_ask: dev(1),
@@ -195,7 +195,7 @@ impl BasisTracker {
         let mean = |i: usize| Price::from_raw(mean_of(self.sums[i], n));
         BasisEval {
             prices: q,
-            mid_ref: Price::from_raw(i64::try_from(sum4 / 4).unwrap_or(0)),
+            mid_ref: Price::from_raw(sum4 / 4),
             baseline: Quad {
                 perp_bid: mean(0),
                 perp_ask: mean(1),
@@ -218,23 +218,24 @@ impl BasisTracker {
 /// numerator (a truncating division keeps their order) and one division tells; any
 /// other sum is never skipped.
 #[inline]
-fn edge_below(p: [i64; 4], min_edge: Bps) -> bool {
-    let sum4: i128 = p.iter().map(|&x| i128::from(x)).sum();
+fn edge_below(p: [i128; 4], min_edge: Bps) -> bool {
+    let sum4: i128 = p.iter().sum();
     if sum4 <= 0 {
         return false;
     }
-    let short_perp = i128::from(p[0]) - i128::from(p[3]);
-    let long_perp = i128::from(p[2]) - i128::from(p[1]);
+    let short_perp = p[0] - p[3];
+    let long_perp = p[2] - p[1];
     bps_of(4 * short_perp.max(long_perp), sum4) < min_edge
 }
 
-/// `sum / n` as a raw price, 0 when out of range; a 64-bit division when the sum fits
-/// (it does for any real price window), the 128-bit one otherwise.
+/// `sum / n` as a raw price (0 for no ticks); a 64-bit division when the sum fits (it
+/// does for any price window under 9.2·10^6 per unit), the 128-bit one otherwise.
 #[inline]
-fn mean_of(sum: i128, n: i128) -> i64 {
+fn mean_of(sum: i128, n: i128) -> i128 {
     match (i64::try_from(sum), i64::try_from(n)) {
-        (Ok(sum), Ok(n)) if n > 0 => sum / n,
-        _ => i64::try_from(sum / n).unwrap_or(0),
+        (Ok(sum), Ok(n)) if n > 0 => i128::from(sum / n),
+        _ if n > 0 => sum / n,
+        _ => 0,
     }
 }
 
@@ -376,12 +377,14 @@ mod tests {
             let min_edge = Bps::from_bits(min_edge_bits);
             let (mut full, mut from) = (tracker(window), tracker(window));
             for (perp, perp_spread, spot, spot_spread) in ticks {
-                let base = 6_000_000_000_000i64;
+                let base = 600_000_000_000_000i128;
+                let (perp, perp_spread) = (i128::from(perp), i128::from(perp_spread));
+                let (spot, spot_spread) = (i128::from(spot), i128::from(spot_spread));
                 let q = Quad {
-                    perp_bid: Price::from_raw(base + perp * 1_000_000),
-                    perp_ask: Price::from_raw(base + (perp + perp_spread) * 1_000_000),
-                    spot_bid: Price::from_raw(base + spot * 1_000_000),
-                    spot_ask: Price::from_raw(base + (spot + spot_spread) * 1_000_000),
+                    perp_bid: Price::from_raw(base + perp * 100_000_000),
+                    perp_ask: Price::from_raw(base + (perp + perp_spread) * 100_000_000),
+                    spot_bid: Price::from_raw(base + spot * 100_000_000),
+                    spot_ask: Price::from_raw(base + (spot + spot_spread) * 100_000_000),
                 };
                 let want = full.on_tick(q).filter(|e| e.edge_bps >= min_edge);
                 proptest::prop_assert_eq!(from.on_tick_from(q, min_edge), want);

@@ -30,7 +30,7 @@ pub struct MarketTerms {
 struct Market {
     venue: usize,
     perp: bool,
-    contract_raw: i64,
+    contract_raw: i128,
     min_notional: Price,
     terms: MarketTerms,
     stale_after_ms: u32,
@@ -282,7 +282,7 @@ pub(crate) mod tests {
     }
 
     pub(crate) fn update(id: u32, bid: i64, ask: i64) -> TopUpdate {
-        let px = |cents: i64| Price::from_raw(cents * Price::SCALE / 100);
+        let px = |cents: i64| Price::from_raw(i128::from(cents) * Price::SCALE / 100);
         TopUpdate {
             instrument: InstrumentId(id),
             bid: px(bid),

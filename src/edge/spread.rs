@@ -39,13 +39,13 @@ use crate::edge::spread_opportunity::{
     Metric, MetricScores, RejectReason, SIZES_MAX, SizeEval, SpreadOpportunity,
 };
 use crate::types::bps::{Bps, bps_of, ratio};
-use crate::types::decimal::{Price, Qty, Rate};
+use crate::types::decimal::{Price, Qty, Rate, mul_div};
 
 /// Tracked depth must be at least this many times the size on both books.
 pub const DEPTH_MULTIPLE: i128 = 2;
 
 /// Base notional (quote units) when neither venue has a minimum notional.
-pub const SIZE_BASE_FLOOR: i64 = 10;
+pub const SIZE_BASE_FLOOR: i128 = 10;
 
 /// Mid changes a market needs before its volatility is available.
 pub const VOLATILITY_SAMPLES_MIN: u32 = 8;
@@ -155,7 +155,7 @@ pub struct LegView<'a> {
     /// Whether the book is valid now.
     pub valid: bool,
     /// Contract size as raw `Qty` (base units per venue quantity unit).
-    pub contract_raw: i64,
+    pub contract_raw: i128,
     /// Venue minimum notional, quote units.
     pub min_notional: Price,
     /// Taker fee, bps.
@@ -172,7 +172,7 @@ pub struct LegView<'a> {
 
 /// (sell_bid - buy_ask) / mid in bps.
 pub fn gross_bps(buy_ask: Price, sell_bid: Price) -> Bps {
-    let (a, b) = (i128::from(buy_ask.raw()), i128::from(sell_bid.raw()));
+    let (a, b) = (buy_ask.raw(), sell_bid.raw());
     bps_of(2 * (b - a), a + b)
 }
 
@@ -200,8 +200,8 @@ pub fn walk(
     top: LadderLevel,
     ladder: &LadderSide,
     taking: Taking,
-    qty_raw: i64,
-    contract_raw: i64,
+    qty_raw: i128,
+    contract_raw: i128,
 ) -> Option<Walk> {
     let behind = |p: Price| match taking {
         Taking::Asks => p > top.price,
@@ -214,12 +214,12 @@ pub fn walk(
             .copied()
             .filter(move |l| behind(l.price)),
     );
-    let want = i128::from(qty_raw);
+    let want = qty_raw;
     let to_base = |q: Qty| {
         if contract_raw == Qty::SCALE {
-            i128::from(q.raw())
+            q.raw()
         } else {
-            i128::from(q.raw()) * i128::from(contract_raw) / i128::from(Qty::SCALE)
+            mul_div(q.raw(), contract_raw, Qty::SCALE)
         }
     };
     if want > 0 && to_base(top.qty) >= want {
@@ -240,15 +240,16 @@ pub fn walk(
             continue;
         }
         filled += take;
-        value += i128::from(level.price.raw()) * take;
+        // Exact; a product beyond `i128` (10^18 quote and more, never a real level)
+        // cannot be filled.
+        value = value.checked_add(level.price.raw().checked_mul(take)?)?;
         worst = level.price;
     }
     if filled < want || filled == 0 {
         return None;
     }
-    let vwap = i64::try_from(value / filled).ok()?;
     Some(Walk {
-        vwap: Price::from_raw(vwap),
+        vwap: Price::from_raw(value / filled),
         worst,
     })
 }
@@ -296,7 +297,7 @@ pub fn imbalance_score(buy: &TopUpdate, sell: &TopUpdate) -> Option<Bps> {
 pub fn open_interest_score(buy: &LegView<'_>, sell: &LegView<'_>) -> Option<Bps> {
     let base = |leg: &LegView<'_>| {
         let oi = leg.top.perp.open_interest?;
-        let v = i128::from(oi.raw()) * i128::from(leg.contract_raw);
+        let v = oi.raw().saturating_mul(leg.contract_raw);
         (v > 0).then_some(v)
     };
     let (a, b) = (base(buy)?, base(sell)?);
@@ -417,9 +418,9 @@ fn evaluate_candidate(
 /// multiple), computed once so that a size costs multiplications, not divisions.
 struct Unit {
     /// Base notional in raw 10^-8 quote units.
-    notional_raw: i64,
+    notional_raw: i128,
     /// Base quantity (base notional / buy ask), raw.
-    qty_raw: i64,
+    qty_raw: i128,
     /// Tracked depth of the book side each leg takes (buy asks, sell bids), raw quote.
     depth: [i128; 2],
     /// Base notional / depth of each leg.
@@ -438,7 +439,7 @@ impl Unit {
             if leg.contract_raw == Qty::SCALE {
                 i128::from(d)
             } else {
-                i128::from(d) * i128::from(leg.contract_raw) / i128::from(Qty::SCALE)
+                mul_div(i128::from(d), leg.contract_raw, Qty::SCALE)
             }
         };
         let depth = [
@@ -446,14 +447,13 @@ impl Unit {
             depth(sell.top.bid_depth_quote, sell),
         ];
         let notional_raw = base.raw() / (Price::SCALE / Qty::SCALE);
-        let qty_raw =
-            i128::from(base.raw()) * i128::from(Qty::SCALE) / i128::from(buy.top.ask.raw().max(1));
+        let qty_raw = mul_div(base.raw(), Qty::SCALE, buy.top.ask.raw().max(1));
         Self {
             notional_raw,
-            qty_raw: i64::try_from(qty_raw).unwrap_or(i64::MAX),
+            qty_raw,
             size_to_depth: depth.map(|d| {
                 if d > 0 {
-                    ratio(i128::from(notional_raw), d)
+                    ratio(notional_raw, d)
                 } else {
                     Bps::MAX
                 }
@@ -504,8 +504,8 @@ fn evaluate_size(
     unit: &Unit,
     multiple: u32,
 ) -> SizeEval {
-    let m = i64::from(multiple);
-    let notional_raw = i128::from(unit.notional_raw) * i128::from(m);
+    let m = i128::from(multiple);
+    let notional_raw = unit.notional_raw.saturating_mul(m);
     let qty = Qty::from_raw(unit.qty_raw.saturating_mul(m));
     let mut size = SizeEval {
         notional: Price::from_raw(
@@ -551,10 +551,7 @@ fn evaluate_size(
         return size;
     };
     let at_touch = wb.vwap == opp.buy_ask && ws.vwap == opp.sell_bid;
-    let (a, b) = (
-        i128::from(opp.buy_ask.raw()),
-        i128::from(opp.sell_bid.raw()),
-    );
+    let (a, b) = (opp.buy_ask.raw(), opp.sell_bid.raw());
     size.vwap_buy = wb.vwap;
     size.vwap_sell = ws.vwap;
     size.worst_buy = wb.worst;
@@ -562,19 +559,16 @@ fn evaluate_size(
     size.vwap_spread_bps = if at_touch {
         opp.gross_bps
     } else {
-        bps_of(
-            2 * (i128::from(ws.vwap.raw()) - i128::from(wb.vwap.raw())),
-            a + b,
-        )
+        bps_of(2 * (ws.vwap.raw() - wb.vwap.raw()), a + b)
     };
     let leg = |k: usize| {
         p.slippage
-            .leg_bps(unit.size_to_depth[k].saturating_mul_int(m))
+            .leg_bps(unit.size_to_depth[k].saturating_mul_int(i64::from(multiple)))
     };
     size.slippage_bps = leg(0) + leg(1);
     let funding_cost = (-opp.funding_delta_bps).max(Bps::ZERO);
     size.net_bps = size.vwap_spread_bps - opp.fees_bps - size.slippage_bps - funding_cost;
-    let profit = (i128::from(size.net_bps.to_bits()) * notional_raw) >> 32;
+    let profit = i128::from(size.net_bps.to_bits()).saturating_mul(notional_raw) >> 32;
     size.expected_profit_raw = i64::try_from(profit).unwrap_or(0) / 10_000;
     if size.net_bps < p.record_threshold_bps {
         size.rejected = Some(RejectReason::Unprofitable);
@@ -584,8 +578,7 @@ fn evaluate_size(
     let score = if at_touch {
         Bps::ONE
     } else {
-        let deviation =
-            bps_of(i128::from(wb.vwap.raw()) - a, a) + bps_of(b - i128::from(ws.vwap.raw()), b);
+        let deviation = bps_of(wb.vwap.raw() - a, a) + bps_of(b - ws.vwap.raw(), b);
         against_gross(deviation, opp.gross_bps)
     };
     size.vwap_deviation_score = Some(score);
@@ -607,7 +600,7 @@ pub struct MidVolatility {
 impl MidVolatility {
     /// Takes a new top of book.
     pub fn update(&mut self, bid: Price, ask: Price) {
-        let mid_x2 = i128::from(bid.raw()) + i128::from(ask.raw());
+        let mid_x2 = bid.raw() + ask.raw();
         if self.last_mid_x2 > 0 && mid_x2 != self.last_mid_x2 {
             let moved = bps_of(mid_x2 - self.last_mid_x2, self.last_mid_x2).abs();
             self.mean_bps += (moved - self.mean_bps) / 8;
@@ -937,17 +930,17 @@ mod tests {
         let mut v = MidVolatility::default();
         let mut mid = 1_000_000i64;
         v.update(
-            Price::from_raw(mid * Price::SCALE / 100),
-            Price::from_raw(mid * Price::SCALE / 100),
+            Price::from_raw(i128::from(mid) * Price::SCALE / 100),
+            Price::from_raw(i128::from(mid) * Price::SCALE / 100),
         );
         for _ in 0..7 {
             mid += mid / 10_000;
-            let p = Price::from_raw(mid * Price::SCALE / 100);
+            let p = Price::from_raw(i128::from(mid) * Price::SCALE / 100);
             v.update(p, p);
             assert_eq!(v.get(), None);
         }
         mid += mid / 10_000;
-        let p = Price::from_raw(mid * Price::SCALE / 100);
+        let p = Price::from_raw(i128::from(mid) * Price::SCALE / 100);
         v.update(p, p);
         // Eight moves of 1 bps: 1 - (7/8)^8.
         let got = v.get().unwrap().to_num::<f64>();

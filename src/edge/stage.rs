@@ -25,6 +25,7 @@ use crate::runtime::{Clock, Control, RunReport, Stage, StageKind};
 use crate::stage_io::StageIo;
 use crate::stats::PipelineStats;
 use crate::telemetry::sample::{Metric, SampleSink};
+use crate::types::decimal::mul_div;
 use crate::types::intent::{ExecStyle, IntentLeg, OrderIntent, OrderSide, Strategy};
 use crate::types::{InstrumentId, InstrumentRegistry, Price, Qty};
 
@@ -455,13 +456,8 @@ fn touch_qty(o: &BasisOpportunity, spot: &Touch, perp: &Touch, perp_contract_siz
         Direction::ShortPerpLongSpot => (perp.bid_qty, spot.ask_qty),
         Direction::LongPerpShortSpot => (perp.ask_qty, spot.bid_qty),
     };
-    let perp_base =
-        i128::from(perp_qty.raw()) * i128::from(perp_contract_size.raw()) / i128::from(Qty::SCALE);
-    Qty::from_raw(
-        i64::try_from(perp_base)
-            .unwrap_or(i64::MAX)
-            .min(spot_qty.raw()),
-    )
+    let perp_base = mul_div(perp_qty.raw(), perp_contract_size.raw(), Qty::SCALE);
+    Qty::from_raw(perp_base.min(spot_qty.raw()))
 }
 
 /// IOC both legs at the touch of the chosen direction. The quantity is what both
@@ -474,8 +470,7 @@ fn basis_intent(o: &BasisOpportunity, cap: IntentCap, intents: &mut IntentOut) -
         Direction::ShortPerpLongSpot => (OrderSide::Sell, o.prices.perp_bid, o.prices.spot_ask),
         Direction::LongPerpShortSpot => (OrderSide::Buy, o.prices.perp_ask, o.prices.spot_bid),
     };
-    let qty_raw = i128::from(notional.raw()) * i128::from(Qty::SCALE)
-        / i128::from(o.prices.spot_ask.raw().max(1));
+    let qty_raw = mul_div(notional.raw(), Qty::SCALE, o.prices.spot_ask.raw().max(1));
     OrderIntent {
         id: next_id(intents, Strategy::Basis),
         strategy: Strategy::Basis,
@@ -493,11 +488,7 @@ fn basis_intent(o: &BasisOpportunity, cap: IntentCap, intents: &mut IntentOut) -
                 style: ExecStyle::Ioc,
             },
         ],
-        qty: Qty::from_raw(
-            i64::try_from(qty_raw)
-                .unwrap_or(i64::MAX)
-                .max(cap.touch_qty.raw()),
-        ),
+        qty: Qty::from_raw(qty_raw.max(cap.touch_qty.raw())),
         edge_bps: o.edge_bps,
         expected_profit_bps: o.expected_profit_ioc,
         confidence: 100,
@@ -643,7 +634,7 @@ mod tests {
     }
 
     fn px(cents: i64) -> Price {
-        Price::from_raw(cents * Price::SCALE / 100)
+        Price::from_raw(i128::from(cents) * Price::SCALE / 100)
     }
 
     #[test]

@@ -109,19 +109,33 @@ pub fn is_plain(text: &[u8]) -> bool {
 pub trait Fixed: Sized {
     /// Digits after the point.
     const DIGITS: usize;
-    /// From raw units of 10^-`DIGITS`.
-    fn from_raw(raw: i64) -> Self;
+    /// `digits * 10^pow` raw units (`pow` at most `DIGITS`), when within the type's
+    /// range (`None` otherwise, as the exact parser refuses it).
+    fn from_scaled(digits: u64, pow: usize) -> Option<Self>;
     /// The exact parser, [`crate::types::decimal::parse_raw`] through the type.
     fn parse(text: &[u8]) -> Result<Self, DecimalError>;
 }
 
-macro_rules! fixed {
+/// Powers of ten up to 10^18 for the wide types: `digits` (below 10^18) times one of
+/// them stays below 10^36, far inside `i128`.
+const POW10_WIDE: [i128; 19] = {
+    let mut table = [1i128; 19];
+    let mut i = 1;
+    while i < 19 {
+        table[i] = table[i - 1] * 10;
+        i += 1;
+    }
+    table
+};
+
+macro_rules! fixed_wide {
     ($($name:ident),*) => {$(
         impl Fixed for $name {
             const DIGITS: usize = $name::DIGITS as usize;
-            #[inline]
-            fn from_raw(raw: i64) -> Self {
-                $name::from_raw(raw)
+            #[inline(always)]
+            fn from_scaled(digits: u64, pow: usize) -> Option<Self> {
+                let raw = i128::from(digits) * *POW10_WIDE.get(pow)?;
+                (raw <= $name::MAX.raw()).then_some($name::from_raw(raw))
             }
             fn parse(text: &[u8]) -> Result<Self, DecimalError> {
                 $name::from_decimal_bytes(text)
@@ -130,7 +144,19 @@ macro_rules! fixed {
     )*};
 }
 
-fixed!(Price, Qty, Rate);
+fixed_wide!(Price, Qty);
+
+impl Fixed for Rate {
+    const DIGITS: usize = Rate::DIGITS as usize;
+    #[inline(always)]
+    fn from_scaled(digits: u64, pow: usize) -> Option<Self> {
+        let raw = i64::try_from(digits).ok()?.checked_mul(*POW10.get(pow)?)?;
+        Some(Rate::from_raw(raw))
+    }
+    fn parse(text: &[u8]) -> Result<Self, DecimalError> {
+        Rate::from_decimal_bytes(text)
+    }
+}
 
 /// Powers of ten up to 10^18: the scale of a decimal read with fewer decimals than its
 /// type keeps.
@@ -396,10 +422,7 @@ fn short_level(frame: &[u8], at: usize) -> Option<(Price, Qty, usize)> {
 /// fits.
 #[inline(always)]
 fn scaled<T: Fixed>(digits: u64, decimals: usize) -> Option<T> {
-    let scale = POW10.get(T::DIGITS.checked_sub(decimals)?)?;
-    Some(T::from_raw(
-        i64::try_from(digits).ok()?.checked_mul(*scale)?,
-    ))
+    T::from_scaled(digits, T::DIGITS.checked_sub(decimals)?)
 }
 
 /// [`plain_decimal`] of the content at `start` in `frame` (near the frame's end, on a
@@ -1052,8 +1075,8 @@ mod tests {
             ".",
             "1.2.3",
             "1e5",
-            "0.00000000001",
-            "922337203685.5",
+            "0.0000000000001",
+            "1000000000000.5",
             "1\\u0030",
         ] {
             assert_eq!(price(bad), None, "{bad}");

@@ -1,5 +1,5 @@
-//! REST depth snapshots for venues whose book starts from one (Binance), fetched off the
-//! hot path.
+//! REST depth snapshots for venues whose book starts from one (Binance's depth, OKX's
+//! order book), fetched off the hot path.
 //!
 //! The feed stage asks for an instrument's snapshot through an SPSC ring; the
 //! `snapshot-fetch` thread (cold) sends the HTTP GET, retries failures with a capped

@@ -1,7 +1,8 @@
 //! The feed stage: reads frames from the venue connections, decodes them into
 //! `MarketEvent`s with each connection's venue decoder and pushes them to the book
 //! stage's ring; carries out the book stage's resync requests (a REST snapshot for
-//! Binance, the venue's resubscribe messages elsewhere) and decodes fetched snapshots.
+//! Binance and OKX, the venue's resubscribe messages elsewhere) and decodes fetched
+//! snapshots with their venue's REST decoder.
 //!
 //! Frames come from a [`FrameSource`]: the live transport, or a replay's merged
 //! recordings ([`crate::replay`], which also carry the REST snapshots). With a
@@ -40,6 +41,7 @@ use crate::feed::decode::{DecodeError, Decoded};
 use crate::feed::event_buf::EventBuf;
 use crate::feed::frame_source::{FrameSource, SourcedSnapshot};
 use crate::feed::health::{DelayWindow, LinkState};
+use crate::feed::okx;
 use crate::feed::rotation::{Action, DownVerdict, RotationPair, Rotations};
 use crate::feed::snapshot_fetch::SnapshotClient;
 use crate::feed::symbols::SymbolMap;
@@ -117,7 +119,7 @@ struct Route {
 pub struct FeedControl {
     /// Instruments whose book needs a resync (from the book stage).
     pub resync: rtrb::Consumer<InstrumentId>,
-    /// REST snapshots (Binance), if any instrument needs them.
+    /// REST snapshots (Binance, OKX), if any instrument needs them.
     pub snapshots: Option<SnapshotClient>,
 }
 
@@ -542,7 +544,7 @@ impl<S: FrameSource> FeedStage<S> {
                 continue;
             };
             self.stats.feed_resyncs.incr();
-            if route.venue == Venue::Binance {
+            if matches!(route.venue, Venue::Binance | Venue::Okx) {
                 let queued = S::SNAPSHOTS_SOURCED
                     || self
                         .control
@@ -589,6 +591,7 @@ impl<S: FrameSource> FeedStage<S> {
         };
         decode_snapshot(
             &self.snapshot_decoder,
+            venue_of(&self.routes, fetched.instrument),
             sourced,
             ts_recv_raw,
             &mut self.buf,
@@ -607,6 +610,7 @@ impl<S: FrameSource> FeedStage<S> {
         let ts_recv_raw = self.clock.raw();
         decode_snapshot(
             &self.snapshot_decoder,
+            venue_of(&self.routes, sourced.instrument),
             sourced,
             ts_recv_raw,
             &mut self.buf,
@@ -617,17 +621,29 @@ impl<S: FrameSource> FeedStage<S> {
     }
 }
 
-/// Decodes a REST snapshot into `buf` (cleared first), counting it.
+/// The venue of an instrument the feed carries.
+fn venue_of(routes: &[Option<Route>], instrument: InstrumentId) -> Option<Venue> {
+    routes.get(instrument.index())?.as_ref().map(|r| r.venue)
+}
+
+/// Decodes a REST snapshot of `venue` (OKX's book, or Binance's depth) into `buf`
+/// (cleared first), counting it.
 fn decode_snapshot(
     decoder: &BinanceDecoder,
+    venue: Option<Venue>,
     snapshot: SourcedSnapshot<'_>,
     ts_recv_raw: u64,
     buf: &mut EventBuf,
     stats: &PipelineStats,
 ) {
     buf.clear();
-    if let Err(e) = decoder.decode_snapshot(snapshot.body, snapshot.instrument, ts_recv_raw, buf) {
-        log_malformed(stats, e, snapshot.body);
+    let (body, instrument) = (snapshot.body, snapshot.instrument);
+    let decoded = match venue {
+        Some(Venue::Okx) => okx::rest::decode_book(body, instrument, ts_recv_raw, buf),
+        _ => decoder.decode_snapshot(body, instrument, ts_recv_raw, buf),
+    };
+    if let Err(e) = decoded {
+        log_malformed(stats, e, body);
     }
     stats.feed_snapshots.incr();
 }

@@ -131,13 +131,12 @@ pub fn heartbeat(venue: Venue) -> Option<Heartbeat> {
 }
 
 /// Text frames that make the venue send a fresh book snapshot of one symbol on the
-/// connection; empty where the snapshot comes from REST (Binance).
+/// connection; empty where the snapshot comes from REST (Binance, OKX).
 pub fn resync_messages(venue: Venue, kind: MarketKind, symbol: &str) -> Vec<String> {
     match venue {
         Venue::Hyperliquid => hyperliquid::subscribe::resync_messages(kind, symbol),
         Venue::Bybit => bybit::subscribe::resync_messages(kind, symbol),
-        Venue::Okx => okx::subscribe::resync_messages(kind, symbol),
-        Venue::Binance => Vec::new(),
+        Venue::Binance | Venue::Okx => Vec::new(),
     }
 }
 
@@ -169,7 +168,8 @@ mod tests {
             };
             assert!(first.contains(marker), "{venue}: {first}");
             let resync = resync_messages(venue, MarketKind::Perp, "X");
-            assert_eq!(resync.is_empty(), venue == Venue::Binance, "{venue}");
+            let by_rest = matches!(venue, Venue::Binance | Venue::Okx);
+            assert_eq!(resync.is_empty(), by_rest, "{venue}");
             assert_eq!(
                 heartbeat(venue).is_none(),
                 venue == Venue::Binance,

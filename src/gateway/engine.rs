@@ -20,6 +20,7 @@ use crate::gateway::record::{ClosedLeg, ClosedTrade, ExitReason, GatewayRecord, 
 use crate::gateway::risk::{BreakerEvent, KillSwitch, LegExposure, RejectReason, RiskEngine};
 use crate::gateway::sizing::{AtrTracker, LegRules, SizeRequest, Sizer};
 use crate::types::bps::{Bps, bps_of};
+use crate::types::decimal::mul_div;
 use crate::types::{
     EventBody, ExecStyle, FundingFields, Instrument, InstrumentId, InstrumentRegistry, MarketEvent,
     MarketKind, OrderIntent, OrderSide, Price, Qty, Rate, Side, Venue,
@@ -326,10 +327,11 @@ impl Gateway {
             .unwrap_or(1_000);
         let mut base_max = intent.qty;
         if downgrade {
-            let scaled = i128::from(base_max.raw())
-                * i128::from(self.cfg.execution.latency_downgrade_bps)
-                / i128::from(BPS_ONE);
-            base_max = Qty::from_raw(i64::try_from(scaled).unwrap_or(0));
+            base_max = Qty::from_raw(mul_div(
+                base_max.raw(),
+                i128::from(self.cfg.execution.latency_downgrade_bps),
+                i128::from(BPS_ONE),
+            ));
         }
         let req = SizeRequest {
             legs: [0, 1].map(|i| LegRules {
@@ -529,10 +531,7 @@ impl Gateway {
         let book = |i: usize| self.exec.venue.book(t.legs[i].order_leg.instrument);
         let (buy_book, sell_book) = (book(buy)?, book(sell)?);
         let (buy_mid, sell_mid) = (buy_book.mid()?, sell_book.mid()?);
-        let spread = bps_of(
-            i128::from(sell_mid.raw()) - i128::from(buy_mid.raw()),
-            i128::from(buy_mid.raw()),
-        );
+        let spread = bps_of(sell_mid.raw() - buy_mid.raw(), buy_mid.raw());
         let widened = spread - t.entry_spread_bps;
         if widened >= Bps::from_num(x.spread_stop_bps) {
             return Some(ExitReason::SpreadStop);

@@ -20,6 +20,7 @@ use crate::gateway::order::{Fill, Order, OrderId, OrderLeg, OrderRole, OrderStyl
 use crate::gateway::paper::{PaperVenue, band_limit};
 use crate::gateway::record::{ExitReason, GatewayRecord, LegOut, Outbox, TradeId, TradeStage};
 use crate::types::bps::{Bps, bps_of};
+use crate::types::decimal::mul_div;
 use crate::types::{InstrumentId, OrderSide, Price, Qty, Strategy, Venue};
 
 /// Where a trade is.
@@ -135,7 +136,7 @@ impl TradeLeg {
     }
 
     fn base_raw(&self, qty: Qty) -> i128 {
-        i128::from(qty.raw()) * i128::from(self.contract_size.raw()) / i128::from(Qty::SCALE)
+        qty.raw() * self.contract_size.raw() / Qty::SCALE
     }
 }
 
@@ -440,8 +441,7 @@ impl Trade {
         let price = if h.done.qty.is_zero() {
             Price::ZERO
         } else {
-            let raw = h.done.notional_raw * i128::from(Price::SCALE) / i128::from(h.done.qty.raw());
-            Price::from_raw(i64::try_from(raw).unwrap_or(i64::MAX))
+            Price::from_raw(mul_div(h.done.notional_raw, Price::SCALE, h.done.qty.raw()))
         };
         let loss = adverse + h.done.fees_raw;
         self.leg_outs += 1;
@@ -474,8 +474,7 @@ impl Trade {
         let hard = &self.legs[self.hard];
         let base = hard.base_raw(hard.entry.qty);
         let easy = &self.legs[self.easy()];
-        let raw = base * i128::from(Qty::SCALE) / i128::from(easy.contract_size.raw().max(1));
-        Qty::from_raw(i64::try_from(raw).unwrap_or(i64::MAX))
+        Qty::from_raw(mul_div(base, Qty::SCALE, easy.contract_size.raw().max(1)))
     }
 
     /// Runs the state machine at `now_ns` until nothing changes.
@@ -647,5 +646,5 @@ fn unit_value(leg: &TradeLeg) -> i128 {
     if base == 0 {
         return 0;
     }
-    leg.entry.notional_raw * i128::from(Qty::SCALE) / base
+    leg.entry.notional_raw * Qty::SCALE / base
 }

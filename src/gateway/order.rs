@@ -5,6 +5,7 @@
 //! Plain `Copy` data owned by the gateway thread (the paper venue keeps them in a slab
 //! sized at start-up); nothing here allocates. Money is raw 10^-8 quote units.
 
+use crate::types::decimal::mul_div;
 use crate::types::{InstrumentId, OrderSide, Price, Qty, Venue};
 
 /// Unique order id within a run.
@@ -222,8 +223,7 @@ impl Order {
         if self.filled.is_zero() {
             return Price::ZERO;
         }
-        let raw = self.notional_raw * i128::from(Price::SCALE) / i128::from(self.filled.raw());
-        Price::from_raw(i64::try_from(raw).unwrap_or(i64::MAX))
+        Price::from_raw(mul_div(self.notional_raw, Price::SCALE, self.filled.raw()))
     }
 
     fn refuse(&self, event: &'static str) -> OrderError {

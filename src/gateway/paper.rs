@@ -54,8 +54,8 @@ struct Working {
     order: Order,
     arrival_ns: u64,
     arrived: bool,
-    queue_required: i64,
-    traded: i64,
+    queue_required: i128,
+    traded: i128,
 }
 
 /// The paper venue.
@@ -272,10 +272,10 @@ impl PaperVenue {
                     OrderSide::Buy => Side::Bid,
                     OrderSide::Sell => Side::Ask,
                 };
-                let ahead = i128::from(book.qty_at(own, order.limit).raw());
+                let ahead = book.qty_at(own, order.limit).raw();
                 let share = i128::from(self.queue_share_bps);
                 let required = (ahead * share + i128::from(BPS_ONE) - 1) / i128::from(BPS_ONE);
-                w.queue_required = i64::try_from(required).unwrap_or(i64::MAX);
+                w.queue_required = required;
             }
             OrderStyle::Ioc | OrderStyle::Market => self.take(i, at_ns, sink),
         }
@@ -295,7 +295,7 @@ impl PaperVenue {
                 OrderStyle::Market => band_limit(touch.price, self.band_bps, order.side),
                 _ => order.limit,
             };
-            let available: i64 = side
+            let available: i128 = side
                 .iter()
                 .take_while(|l| side.at_or_better(l.price, limit))
                 .map(|l| l.qty.raw())
@@ -419,12 +419,11 @@ fn would_cross(book: &L2Book, side: OrderSide, limit: Price) -> bool {
 /// grid of the raw price (rounded toward the touch).
 pub fn band_limit(touch: Price, band_bps: i64, side: OrderSide) -> Price {
     let one = i128::from(BPS_ONE);
-    let t = i128::from(touch.raw());
-    let raw = match side {
+    let t = touch.raw();
+    Price::from_raw(match side {
         OrderSide::Buy => t * (one + i128::from(band_bps)) / one,
         OrderSide::Sell => (t * (one - i128::from(band_bps)) + one - 1) / one,
-    };
-    Price::from_raw(i64::try_from(raw).unwrap_or(touch.raw()))
+    })
 }
 
 /// Applies a top-of-book message: levels better than the new touch are gone, the touch

@@ -14,6 +14,7 @@
 
 use crate::gateway::config::{BPS_ONE, KELLY_WINDOW_CAP, SizingConfig, SizingMethod};
 use crate::types::bps::{Bps, bps_of};
+use crate::types::decimal::mul_div;
 use crate::types::{Price, Qty};
 
 /// A signal confidence bucket.
@@ -114,8 +115,8 @@ pub struct AtrTracker {
     bar: u64,
     /// Start of bar `bar` (`bar * bar_ns`; meaningless before the first mid).
     bar_start_ns: u64,
-    high: i64,
-    low: i64,
+    high: i128,
+    low: i128,
     fast: Bps,
     slow: Bps,
     bars_seen: u32,
@@ -166,8 +167,8 @@ impl AtrTracker {
     }
 
     fn close_bar(&mut self) {
-        let mid = (i128::from(self.high) + i128::from(self.low)) / 2;
-        let range = bps_of(i128::from(self.high) - i128::from(self.low), mid);
+        let mid = (self.high + self.low) / 2;
+        let range = bps_of(self.high - self.low, mid);
         if self.bars_seen == 0 {
             (self.fast, self.slow) = (range, range);
         } else {
@@ -215,15 +216,13 @@ pub struct LegRules {
 
 impl LegRules {
     /// The lot in base units.
-    fn base_lot_raw(&self) -> i64 {
-        let raw = i128::from(self.lot_size.raw()) * i128::from(self.contract_size.raw())
-            / i128::from(Qty::SCALE);
-        i64::try_from(raw).unwrap_or(i64::MAX).max(1)
+    fn base_lot_raw(&self) -> i128 {
+        mul_div(self.lot_size.raw(), self.contract_size.raw(), Qty::SCALE).max(1)
     }
 
     /// Minimum notional as raw 10^-8 quote units.
     fn min_notional_raw(&self) -> i128 {
-        i128::from(self.min_notional.raw()) * i128::from(Qty::SCALE) / i128::from(Price::SCALE)
+        self.min_notional.raw() * Qty::SCALE / Price::SCALE
     }
 }
 
@@ -366,15 +365,12 @@ impl Sizer {
             return Err(SizeError::NoCapital);
         }
         let price = req.legs[0].limit.raw().max(req.legs[1].limit.raw());
-        let base = notional * i128::from(Price::SCALE) / i128::from(price);
-        let base = i64::try_from(base)
-            .unwrap_or(i64::MAX)
-            .min(req.base_qty_max.raw());
+        let base = mul_div(notional, Price::SCALE, price).min(req.base_qty_max.raw());
         round_and_check(base, &req.legs)
     }
 }
 
-fn round_and_check(base_raw: i64, legs: &[LegRules; 2]) -> Result<Sized, SizeError> {
+fn round_and_check(base_raw: i128, legs: &[LegRules; 2]) -> Result<Sized, SizeError> {
     let lots = [legs[0].base_lot_raw(), legs[1].base_lot_raw()];
     let coarse = lots[0].max(lots[1]);
     if coarse % lots[0] != 0 || coarse % lots[1] != 0 {
@@ -395,9 +391,8 @@ fn round_and_check(base_raw: i64, legs: &[LegRules; 2]) -> Result<Sized, SizeErr
         if notional < rules.min_notional_raw() {
             return Err(SizeError::BelowMinNotional { leg });
         }
-        let venue = i128::from(base) * i128::from(Qty::SCALE)
-            / i128::from(rules.contract_size.raw().max(1));
-        sized.venue_qty[leg] = Qty::from_raw(i64::try_from(venue).unwrap_or(i64::MAX));
+        let venue = mul_div(base, Qty::SCALE, rules.contract_size.raw().max(1));
+        sized.venue_qty[leg] = Qty::from_raw(venue);
         sized.notional_raw[leg] = notional;
     }
     Ok(sized)
@@ -571,8 +566,8 @@ mod tests {
             let mut fast = AtrTracker::new(bar_ns, 2, 8);
             let mut divided = AtrTracker::new(bar_ns, 2, 8);
             for (now_ns, mid) in mids {
-                fast.on_mid(now_ns, Price::from_raw(mid));
-                on_mid_by_division(&mut divided, now_ns, Price::from_raw(mid));
+                fast.on_mid(now_ns, Price::from_raw(i128::from(mid)));
+                on_mid_by_division(&mut divided, now_ns, Price::from_raw(i128::from(mid)));
                 proptest::prop_assert_eq!(
                     (fast.bar, fast.high, fast.low, fast.fast, fast.slow, fast.bars_seen),
                     (divided.bar, divided.high, divided.low, divided.fast, divided.slow, divided.bars_seen)

@@ -5,7 +5,7 @@
 //! Pure functions appending to a caller's `String` (model thread), and reply builders
 //! returning one (connection threads). Cold path; allocates only that text.
 //!
-//! Reference: <https://bybit-exchange.github.io/docs/v5/websocket/public/orderbook>
+//! Reference (checked 2026-12-07): <https://bybit-exchange.github.io/docs/v5/websocket/public/orderbook>
 //! (`orderbook.{depth}.{symbol}`: `snapshot` then `delta`s, `u` +1 per message, `seq`
 //! the cross sequence, `cts` the matching engine time), `.../public/trade`
 //! (`publicTrade`), `.../public/ticker` (linear `tickers`: a `snapshot` then partial
@@ -19,6 +19,14 @@ use super::text::{Decimals, push_decimal, push_trimmed};
 use super::venue::{PerpStats, Trade};
 use crate::types::MarketKind;
 use std::fmt::Write;
+
+/// Most topics in one spot `subscribe`/`unsubscribe` request; the venue refuses more
+/// with [`SPOT_ARGS_REFUSAL`] (linear limits the total length of `args` instead).
+pub(crate) const SPOT_ARGS_MAX: usize = 10;
+
+/// The spot `ret_msg` for a request over [`SPOT_ARGS_MAX`] topics, as the venue sends it
+/// (`"args size \u003e10"` on the wire, the same text).
+pub(crate) const SPOT_ARGS_REFUSAL: &str = "args size >10";
 
 /// Levels per side the simulator serves on `orderbook.{N}`.
 pub(crate) const ORDERBOOK_DEPTH: u32 = 50;

@@ -475,6 +475,7 @@ impl<'a> Connection<'a> {
             symbols: &self.symbols,
             conn_id: self.conn_id,
             now_ms: self.clock.unix_ms_now(),
+            okx_snapshot_push: self.shared.okx_snapshot_push(),
         };
         let outcome = handle_request(text, &ctx);
         for (index, change) in &outcome.changes {

@@ -43,6 +43,9 @@ pub enum FaultAction {
     },
     /// The next depth update is not sent: a gap in the update ids.
     SkipSequence,
+    /// The next depth update carries a wrong, non-zero checksum (OKX `books`, whose
+    /// checksum the client verifies whenever it is not 0).
+    BadChecksum,
     /// Every frame is held this long before it is sent.
     Delay(Duration),
     /// The WebSocket handshake is answered `503 Service Unavailable`.
@@ -95,6 +98,9 @@ impl SimFault {
                 Err("an oversized frame must be 1 byte to 64 MiB")
             }
             FaultAction::Delay(d) if d > DELAY_MAX => Err("a fault delay must be at most 10 s"),
+            FaultAction::BadChecksum if self.venue != Venue::Okx => {
+                Err("bad_checksum needs a venue whose book carries a checksum (okx)")
+            }
             _ => Ok(()),
         }
     }
@@ -113,6 +119,23 @@ pub(crate) fn is_depth_update(venue: Venue, text: &str) -> bool {
         }
         Venue::Hyperliquid => false,
     }
+}
+
+/// `text` with its `"checksum":N` replaced by a different non-zero value.
+fn bad_checksum(text: &str) -> String {
+    const KEY: &str = "\"checksum\":";
+    let Some(at) = text.find(KEY).map(|i| i + KEY.len()) else {
+        return text.to_owned();
+    };
+    let digits = text[at..]
+        .find(|c: char| c != '-' && !c.is_ascii_digit())
+        .unwrap_or(text.len() - at);
+    let wrong = if &text[at..at + digits] == "1" {
+        "2"
+    } else {
+        "1"
+    };
+    format!("{}{wrong}{}", &text[..at], &text[at + digits..])
 }
 
 /// What the connection does with the next queued frame.
@@ -178,7 +201,11 @@ impl FaultState {
                 )
             }
             FaultAction::SkipSequence if depth_update => (Verdict::Write(Vec::new()), true),
-            FaultAction::Truncate | FaultAction::SkipSequence => {
+            FaultAction::BadChecksum if depth_update => (
+                Verdict::Write(vec![Utf8Bytes::from(bad_checksum(&text))]),
+                true,
+            ),
+            FaultAction::Truncate | FaultAction::SkipSequence | FaultAction::BadChecksum => {
                 (Verdict::Write(vec![text]), false)
             }
             FaultAction::Delay(_) | FaultAction::RefuseHandshake => {
@@ -261,6 +288,35 @@ mod tests {
         let garbage = texts(at(FaultAction::Garbage).next(TOP.into()));
         assert_eq!(garbage.len(), 2);
         assert!(serde_json::from_str::<serde_json::Value>(&garbage[0]).is_err());
+        let okx =
+            r#"{"arg":{"channel":"books"},"action":"update","data":[{"checksum":0,"seqId":2}]}"#;
+        let mut wrong = FaultState::new(
+            Venue::Okx,
+            Some(SimFault::new(
+                Venue::Okx,
+                MarketKind::Spot,
+                FaultAction::BadChecksum,
+                0,
+            )),
+        );
+        assert_eq!(
+            texts(wrong.next(TOP.into())),
+            [TOP],
+            "waits for a depth update"
+        );
+        assert_eq!(texts(wrong.next(okx.into())), [okx.replace(":0,", ":1,")]);
+        assert_eq!(bad_checksum(r#"{"checksum":1}"#), r#"{"checksum":2}"#);
+        assert_eq!(
+            bad_checksum(r#"{"checksum":-855196043}"#),
+            r#"{"checksum":1}"#
+        );
+        let binance = SimFault::new(
+            Venue::Binance,
+            MarketKind::Spot,
+            FaultAction::BadChecksum,
+            0,
+        );
+        assert!(binance.check().is_err());
         let cut = texts(at(FaultAction::Truncate).next(DEPTH.into()));
         assert_eq!(cut, [&DEPTH[..DEPTH.len() / 2]]);
         let big = texts(at(FaultAction::Oversize { bytes: 1000 }).next(TOP.into()));

@@ -104,6 +104,8 @@ pub(crate) struct Shared {
     pub(crate) dislocations: Mutex<Vec<Dislocation>>,
     /// The fault plan (fixed at start).
     faults: Vec<SimFault>,
+    /// Whether OKX `books` subscribers get a snapshot first (fixed at start).
+    okx_snapshot_push: bool,
     /// Set by the handle to ask the model to stop stepping (see `runner`).
     pub(crate) pause_requested: AtomicBool,
     /// Set by the model while it is paused at a step after which every depth went out.
@@ -123,6 +125,19 @@ impl Shared {
             faults,
             ..Self::default()
         }
+    }
+
+    /// The same, with OKX `books` subscribers getting a snapshot first when `push`.
+    pub(crate) fn with_okx_snapshot_push(self, push: bool) -> Self {
+        Self {
+            okx_snapshot_push: push,
+            ..self
+        }
+    }
+
+    /// Whether OKX `books` subscribers get a snapshot first.
+    pub(crate) fn okx_snapshot_push(&self) -> bool {
+        self.okx_snapshot_push
     }
 
     /// Whether the simulator is stopping.

@@ -10,7 +10,9 @@
 //! always a whole snapshot; `bbo`; `trades` with `side` `B`/`A` the taker's;
 //! `activeAssetCtx` for perps; `subscriptionResponse` echoing the request; `pong`).
 //! NB: differences from the venue: `hash` is derived from the trade id, `users` is
-//! omitted, and the day statistics of `activeAssetCtx` are zeros.
+//! omitted, the day statistics of `activeAssetCtx` are zeros, and `l2Book` is sent on
+//! every book change, where the venue pushes a plain `l2Book` at most every ~5 s since
+//! July 2026 (`docs/venues.md`, checked 2026-12-07).
 
 use super::book::Top;
 use super::text::push_trimmed;

@@ -14,8 +14,8 @@
 //!
 //! Every book is built at construction (step "-1"), so the first depth message of a
 //! market carries only the changes of its first interval, as on the real venues: clients
-//! get the initial book from a snapshot (Binance's REST depth, Bybit's and OKX's
-//! snapshot on subscribe, Hyperliquid's periodic snapshots). What each venue sends per
+//! get the initial book from a snapshot (Binance's and OKX's REST books, Bybit's snapshot
+//! on subscribe, OKX's too with `okx_snapshot_push`, Hyperliquid's periodic snapshots). What each venue sends per
 //! step is described in `venue`.
 
 use super::book::Levels;
@@ -341,10 +341,11 @@ impl Model {
             .snapshot(listing.market.kind, stream, self.clock.venue_ms(k))
     }
 
-    /// The body of Binance's REST depth snapshot of `listing` with at most `limit` levels
-    /// a side, from the current book; `None` if it is not a Binance one.
+    /// The body of Binance's REST depth snapshot or OKX's REST order book of `listing`
+    /// with at most `limit` levels a side, from the current book; `None` for the other
+    /// venues.
     pub(crate) fn rest_depth(&self, listing: Listing, limit: usize) -> Option<String> {
-        if listing.market.venue != Venue::Binance {
+        if !matches!(listing.market.venue, Venue::Binance | Venue::Okx) {
             return None;
         }
         let ms = self.clock.venue_ms(self.step_index);

@@ -18,12 +18,15 @@
 //! `trade` ([`SimHandle::binance_perp_url`]), and the unrouted `/binance/perp` and
 //! `/ws/perp` serve only the public streams, as the venue's unrouted `/ws` does; a
 //! stream subscribed on a group that does not carry it is acknowledged and never sent.
-//! REST `GET /api/v3/depth` and `GET /fapi/v1/depth` on one base
-//! ([`SimHandle::rest_base`], which serves as both markets' REST base). Each venue
-//! answers its own subscribe, unsubscribe and ping messages (see `subscription`). The
-//! fault plan counts, on Binance USD-M, only the `/public` connections (the book's). A
-//! Binance client over the venue's incoming message rate (5 a second on spot, 10 on
-//! USD-M) is disconnected, as on the venue.
+//! REST `GET /api/v3/depth` and `GET /fapi/v1/depth` (Binance) and
+//! `GET /api/v5/market/books` (OKX) on one base ([`SimHandle::rest_base`], which serves
+//! as every market's REST base). OKX speaks its 2026 form by default: `books` checksums
+//! 0 and no snapshot push, so its books start from the REST order book
+//! ([`SimConfig::okx_snapshot_push`], [`SimConfig::okx_checksums`] bring back the older
+//! forms). Each venue answers its own subscribe, unsubscribe and ping messages (see
+//! `subscription`). The fault plan counts, on Binance USD-M, only the `/public`
+//! connections (the book's). A Binance client over the venue's incoming message rate (5
+//! a second on spot, 10 on USD-M) is disconnected, as on the venue.
 //!
 //! Cold path throughout: it allocates, within the bounds named in each module
 //! (connections, queue lengths, write batches, record sizes).
@@ -109,6 +112,12 @@ pub struct SimConfig {
     pub tls: bool,
     /// A burst of steps (the end-to-end benchmark's burst scenario). Default none.
     pub burst: Option<SimBurst>,
+    /// OKX `books` pushes its snapshot to each new subscriber, as OKX did until it
+    /// delisted the push (2026). Default false: books start from the REST order book.
+    pub okx_snapshot_push: bool,
+    /// OKX `books` messages carry their real CRC32 checksum, as before OKX deprecated it
+    /// (June 2026). Default false: `checksum` is 0.
+    pub okx_checksums: bool,
 }
 
 /// A burst: from `after` (wall time since the model clock started) for `length`, steps
@@ -152,6 +161,8 @@ impl Default for SimConfig {
             faults: Vec::new(),
             tls: false,
             burst: None,
+            okx_snapshot_push: false,
+            okx_checksums: false,
         }
     }
 }
@@ -186,7 +197,7 @@ impl SimVenue {
     /// (0.01 / 0.1), Bybit BTCUSDT (0.1 / 0.1), OKX BTC-USDT / BTC-USDT-SWAP (0.1 / 0.1),
     /// Hyperliquid `@142` (UBTC/USDC) / BTC (1 / 1).
     pub fn btc(venue: Venue) -> Self {
-        let price = |raw_per_one: i64| Price::from_raw(Price::SCALE / raw_per_one);
+        let price = |raw_per_one: i128| Price::from_raw(Price::SCALE / raw_per_one);
         let (spot, perp, spot_tick, perp_tick) = match venue {
             Venue::Binance => ("BTCUSDT", "BTCUSDT", price(100), price(10)),
             Venue::Bybit => ("BTCUSDT", "BTCUSDT", price(10), price(10)),
@@ -233,7 +244,7 @@ impl SimConfig {
             }
             self.validate_venue(venue)?;
         }
-        let on_grid = |p: Price| p.raw() % (Price::SCALE / text::SCALE) == 0;
+        let on_grid = |p: Price| p.raw() % PRICE_PER_RAW == 0;
         let prices = self.start_prices.iter().map(|(_, p)| *p);
         if std::iter::once(self.start_price)
             .chain(prices)
@@ -269,7 +280,7 @@ impl SimConfig {
                 return invalid("at most 512 symbols of a kind per venue");
             }
         }
-        let on_grid = |p: Price| p.raw() % (Price::SCALE / text::SCALE) == 0;
+        let on_grid = |p: Price| p.raw() % PRICE_PER_RAW == 0;
         let symbol_ok = |s: &str| {
             !s.is_empty()
                 && s.len() <= SYMBOL_LEN_MAX
@@ -288,7 +299,9 @@ impl SimConfig {
             if market.tick.raw() <= 0 || !on_grid(market.tick) {
                 return invalid("ticks must be positive multiples of 0.00000001");
             }
-            if self.base_price(&market.base).raw() / market.tick.raw() < START_PRICE_TICKS_MIN {
+            if self.base_price(&market.base).raw() / market.tick.raw()
+                < i128::from(START_PRICE_TICKS_MIN)
+            {
                 return invalid("a base's start price must be at least 1000 ticks");
             }
             if !symbol_ok(&market.symbol) || !symbol_ok(&market.base) {
@@ -374,7 +387,7 @@ pub enum SimError {
 /// Longest [`SimHandle::pause`] and [`SimHandle::book`] wait for the model.
 pub const PAUSE_TIMEOUT: Duration = Duration::from_secs(5);
 /// `Price` raw units per simulator raw unit (10^-8).
-const PRICE_PER_RAW: i64 = Price::SCALE / 100_000_000;
+const PRICE_PER_RAW: i128 = Price::SCALE / 100_000_000;
 const _: () = assert!(
     Qty::SCALE == 100_000_000,
     "simulator quantities are raw 10^-8"
@@ -500,7 +513,12 @@ impl SimHandle {
         let (bids, asks) = rx.recv_timeout(PAUSE_TIMEOUT).ok()??;
         let levels = |side: Vec<(i64, i64)>| {
             side.into_iter()
-                .map(|(p, q)| (Price::from_raw(p * PRICE_PER_RAW), Qty::from_raw(q)))
+                .map(|(p, q)| {
+                    (
+                        Price::from_raw(i128::from(p) * PRICE_PER_RAW),
+                        Qty::from_raw(i128::from(q)),
+                    )
+                })
                 .collect()
         };
         Some(SimBook {
@@ -546,7 +564,9 @@ pub fn start(config: SimConfig) -> Result<SimHandle, SimError> {
     } else {
         None
     };
-    let shared = Arc::new(Shared::with_faults(config.faults.clone()));
+    let shared = Arc::new(
+        Shared::with_faults(config.faults.clone()).with_okx_snapshot_push(config.okx_snapshot_push),
+    );
     let routes = Routes::new(&config.venues);
     let mut handle = SimHandle {
         addr,

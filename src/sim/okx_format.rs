@@ -1,6 +1,7 @@
-//! Frame text in OKX v5's exact public WebSocket formats (spot and swaps): field names
-//! and order as the venue sends them, numbers as trimmed decimal strings (`"60000.1"`,
-//! `"60000"`), times as strings of ms, and the `books` CRC32 checksum.
+//! Frame text in OKX v5's exact public WebSocket formats (spot and swaps), and its REST
+//! order book body: field names and order as the venue sends them, numbers as trimmed
+//! decimal strings (`"60000.1"`, `"60000"`), times as strings of ms, and the `books`
+//! CRC32 checksum (sent as 0 in the 2026 form, see [`super::SimConfig::okx_checksums`]).
 //!
 //! Pure functions appending to a caller's `String` (model thread), and reply builders
 //! returning one (connection threads). Cold path; allocates only that text.
@@ -11,8 +12,12 @@
 //! `checksum`: CRC32 of the best 25 levels interleaved `bidPx:bidSz:askPx:askSz:..`
 //! with the strings exactly as sent, as a signed 32-bit integer), `bbo-tbt`, `trades`,
 //! `funding-rate`, and the `{"event":"subscribe","arg":..,"connId":..}` /
-//! `{"event":"error","code":..,"msg":..,"connId":..}` replies. NB: the simulator sends
-//! 100 levels, and `funding-rate` every second (the venue: every 30 to 90 s).
+//! `{"event":"error","code":..,"msg":..,"connId":..}` replies; `GET /api/v5/market/books`
+//! (`{"code":"0","msg":"","data":[{"asks":..,"bids":..,"ts":..,"seqId":..}]}`, and
+//! `{"code":..,"msg":..,"data":[]}` refusals), from the API changelog's "Delist initial
+//! snapshot and checksum field in order book channels" (read 2026-12-07). NB: the
+//! simulator sends 100 levels, and `funding-rate` every second (the venue: every 30 to
+//! 90 s).
 
 use super::book::Top;
 use super::text::{push_trimmed, write_trimmed};
@@ -87,6 +92,25 @@ fn push_levels(out: &mut String, levels: &[(i64, i64)], lot_raw: i64) {
         let _ = write!(out, ",\"0\",\"{}\"]", orders(qty, lot_raw));
     }
     out.push(']');
+}
+
+/// The REST order book: `{"code":"0","msg":"","data":[{"asks":[..],"bids":[..],
+/// "ts":"..","seqId":..}]}` (levels best first, as the `books` channel prints them).
+pub(crate) fn rest_books(out: &mut String, book: &Books<'_>) {
+    out.push_str("{\"code\":\"0\",\"msg\":\"\",\"data\":[{\"asks\":");
+    push_levels(out, book.asks, book.lot_raw);
+    out.push_str(",\"bids\":");
+    push_levels(out, book.bids, book.lot_raw);
+    let _ = write!(
+        out,
+        ",\"ts\":\"{}\",\"seqId\":{}}}]}}",
+        book.ts, book.seq_id
+    );
+}
+
+/// A REST refusal: `{"code":..,"msg":..,"data":[]}` (`msg` must need no escaping).
+pub(crate) fn rest_error(code: &str, msg: &str) -> String {
+    format!("{{\"code\":\"{code}\",\"msg\":\"{msg}\",\"data\":[]}}")
 }
 
 /// OKX's checksum of a book (levels best first, raw 10^-8), over the text exactly as
@@ -200,7 +224,10 @@ mod tests {
         let want = i32::from_ne_bytes(crc32fast::hash(text.as_bytes()).to_ne_bytes());
         assert_eq!(checksum(&bids, &asks), want);
         let mut book = L2Book::with_depth(10);
-        let level = |&(p, q): &(i64, i64)| (Price::from_raw(p * 100), Qty::from_raw(q));
+        let level = |&(p, q): &(i64, i64)| {
+            let price = i128::from(p) * (Price::SCALE / 100_000_000);
+            (Price::from_raw(price), Qty::from_raw(i128::from(q)))
+        };
         for (side, levels) in [(Side::Bid, &bids[..]), (Side::Ask, &asks[..])] {
             for (price, qty) in levels.iter().map(level) {
                 book.apply(side, price, qty);
@@ -266,6 +293,26 @@ mod tests {
         assert_eq!(
             s,
             r#"{"arg":{"channel":"funding-rate","instId":"BTC-USDT-SWAP"},"data":[{"fundingRate":"0.0001","fundingTime":"1700726400000","instId":"BTC-USDT-SWAP","instType":"SWAP","method":"current_period","maxFundingRate":"0.0075","minFundingRate":"-0.0075","nextFundingRate":"","nextFundingTime":"1700755200000","premium":"0.0001","settFundingRate":"0.0001","settState":"settled","ts":"1700724675402"}]}"#
+        );
+        s.clear();
+        let book = Books {
+            snapshot: true,
+            ts: 1_597_026_383_085,
+            prev_seq_id: -1,
+            seq_id: 123_456,
+            bids: &[(847_697_000_000, 25_600_000_000)],
+            asks: &[(847_698_000_000, 41_500_000_000)],
+            checksum: 0,
+            lot_raw: 100_000_000,
+        };
+        rest_books(&mut s, &book);
+        assert_eq!(
+            s,
+            r#"{"code":"0","msg":"","data":[{"asks":[["8476.98","415","0","2"]],"bids":[["8476.97","256","0","5"]],"ts":"1597026383085","seqId":123456}]}"#
+        );
+        assert_eq!(
+            rest_error("51001", "Instrument ID does not exist."),
+            r#"{"code":"51001","msg":"Instrument ID does not exist.","data":[]}"#
         );
         assert_eq!(
             event_reply("subscribe", "books", "BTC-USDT", "a4d3ae55"),

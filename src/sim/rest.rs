@@ -1,6 +1,7 @@
 //! The HTTP side of the simulator's port (plain or TLS): telling an HTTP request from a WebSocket
-//! upgrade, and Binance's REST depth snapshots (`GET /api/v3/depth?symbol=S&limit=N`
-//! for spot, `GET /fapi/v1/depth?symbol=S&limit=N` for USD-M futures).
+//! upgrade, Binance's REST depth snapshots (`GET /api/v3/depth?symbol=S&limit=N`
+//! for spot, `GET /fapi/v1/depth?symbol=S&limit=N` for USD-M futures) and OKX's REST
+//! order book (`GET /api/v5/market/books?instId=S&sz=N`, spot and swaps alike).
 //!
 //! Runs on a connection thread (cold path): reads at most [`REQUEST_HEAD_MAX`] bytes of
 //! request head (put back in front of the stream, so a WebSocket handshake reads it
@@ -13,11 +14,18 @@
 //! `-1100` for a bad `limit`; 404 for any other path. `limit` defaults to 100 and is
 //! capped at 5000 (NB: the venue accepts only some values on futures); the simulated
 //! books hold 20 levels a side, so larger limits return the whole book.
+//!
+//! Answers as OKX does: 200 with `{"code":"0",..,"data":[{..,"seqId":..}]}`; refusals
+//! `{"code":..,"msg":..,"data":[]}`: `50014` without `instId`, `51001` for an unknown
+//! one, `51000` for a bad `sz` (1 to 400, default 1), with status 400 (NB: the venue's
+//! status for these is not documented; the client treats a non-200 status and a
+//! `code` other than `"0"` alike).
 
 use super::binance_format::rest_error;
 use super::connection::{HANDSHAKE_TIMEOUT, Routes};
 use super::hub::Shared;
 use super::market::Market;
+use super::okx_format as okx;
 use super::tls::SimStream;
 use crate::runtime::clock;
 use crate::types::{MarketKind, Venue};
@@ -31,6 +39,10 @@ pub(crate) const MODEL_REPLY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Default and largest `limit`.
 const LIMIT_DEFAULT: usize = 100;
 const LIMIT_MAX: usize = 5_000;
+/// OKX's order book path, and its default and largest `sz`.
+const OKX_BOOKS_PATH: &str = "/api/v5/market/books";
+const OKX_SZ_DEFAULT: usize = 1;
+const OKX_SZ_MAX: usize = 400;
 
 /// Reads the request head and puts it back in front of the stream; returns its length
 /// in bytes and whether it asks for a WebSocket upgrade. An incomplete head after
@@ -89,6 +101,9 @@ pub(crate) fn serve(
 /// The status line and body for a request target (`/path?query`).
 fn answer(target: &str, routes: &Routes, shared: &Shared) -> (&'static str, String) {
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    if path == OKX_BOOKS_PATH {
+        return okx_answer(query, routes, shared);
+    }
     let kind = match path {
         "/api/v3/depth" => MarketKind::Spot,
         "/fapi/v1/depth" => MarketKind::Perp,
@@ -134,6 +149,52 @@ fn answer(target: &str, routes: &Routes, shared: &Shared) -> (&'static str, Stri
         None => (
             "503 Service Unavailable",
             rest_error(-1007, "Timeout waiting for response from backend server."),
+        ),
+    }
+}
+
+/// The value of `name` in a query string.
+fn query_param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
+    query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// OKX's order book of `instId`, at most `sz` levels a side.
+fn okx_answer(query: &str, routes: &Routes, shared: &Shared) -> (&'static str, String) {
+    let bad = |code, msg| ("400 Bad Request", okx::rest_error(code, msg));
+    let Some(inst) = query_param(query, "instId").filter(|s| !s.is_empty()) else {
+        return bad("50014", "Parameter instId can not be empty.");
+    };
+    let sz = match query_param(query, "sz").map(str::parse::<usize>) {
+        None => OKX_SZ_DEFAULT,
+        Some(Ok(n)) if (1..=OKX_SZ_MAX).contains(&n) => n,
+        Some(_) => return bad("51000", "Parameter sz error"),
+    };
+    let market = |kind| Market {
+        venue: Venue::Okx,
+        kind,
+    };
+    let listing = routes
+        .listing(market(MarketKind::Spot), inst)
+        .or_else(|| routes.listing(market(MarketKind::Perp), inst));
+    let Some(listing) = listing else {
+        return bad("51001", "Instrument ID does not exist.");
+    };
+    let body = shared
+        .request_rest(listing, sz)
+        .and_then(|rx| rx.recv_timeout(MODEL_REPLY_TIMEOUT).ok())
+        .flatten();
+    match body {
+        Some(body) => ("200 OK", body),
+        None => (
+            "503 Service Unavailable",
+            okx::rest_error(
+                "50001",
+                "Service temporarily unavailable. Please try again later.",
+            ),
         ),
     }
 }

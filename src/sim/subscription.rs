@@ -19,9 +19,11 @@
 //!   the one 100 ms cadence, and `@markPrice` (3 s on the venue) at 1 s.
 //! - Bybit: `{"op":"subscribe"|"unsubscribe","args":[..],"req_id":..}` with
 //!   `orderbook.50.S` (a snapshot first), `publicTrade.S`, perp `tickers.S` (a snapshot
-//!   first); `{"op":"ping"}`. Refusals: `"success":false` with the venue's `ret_msg`.
+//!   first); `{"op":"ping"}`. Refusals: `"success":false` with the venue's `ret_msg`
+//!   (spot: more than 10 topics in one request, `args size >10`).
 //! - OKX: `{"op":"subscribe"|"unsubscribe","args":[{"channel":..,"instId":"S"},..]}` with
-//!   `books` (a snapshot first), `bbo-tbt`, `trades`, swap `funding-rate`; one
+//!   `books` (a snapshot first only with `okx_snapshot_push`: OKX delisted it in 2026),
+//!   `bbo-tbt`, `trades`, swap `funding-rate`; one
 //!   `{"event":..,"arg":..,"connId":..}` per arg; the text `ping` gets `pong`. Refusals:
 //!   `{"event":"error","code":"60012"|"60018",..}` and nothing changes.
 //! - Hyperliquid: `{"method":"subscribe"|"unsubscribe","subscription":{"type":..,
@@ -58,6 +60,16 @@ pub(crate) enum MaskChange {
     },
     /// Remove these bits (and any snapshot they were waiting for).
     Remove(u8),
+}
+
+impl MaskChange {
+    /// The same change with no stream waiting for a snapshot.
+    fn without_snapshot(self) -> Self {
+        match self {
+            Self::Add { bits, .. } => Self::Add { bits, snapshot: 0 },
+            remove @ Self::Remove(_) => remove,
+        }
+    }
 }
 
 impl MaskChange {
@@ -103,6 +115,8 @@ pub(crate) struct RequestContext<'a> {
     pub(crate) conn_id: &'a str,
     /// Wall-clock unix ms (Bybit's spot pong carries it).
     pub(crate) now_ms: u64,
+    /// Whether OKX `books` starts with a snapshot (the form before OKX delisted it).
+    pub(crate) okx_snapshot_push: bool,
 }
 
 /// A request's effect: the subscription changes (per symbol index) and the replies to
@@ -270,6 +284,10 @@ fn bybit_request(text: &str, ctx: &RequestContext<'_>) -> Outcome {
     }
     let mut picks = Picks::default();
     let args = request.get("args").and_then(|a| a.as_array());
+    if ctx.market.kind == MarketKind::Spot && args.is_some_and(|a| a.len() > bybit::SPOT_ARGS_MAX) {
+        let reply = bybit::op_reply(false, bybit::SPOT_ARGS_REFUSAL, conn, &req_id, op);
+        return Outcome::only(reply);
+    }
     for arg in args.iter().flat_map(|a| a.iter()).take(REQUEST_PARAMS_MAX) {
         let Some((index, stream)) = arg.as_str().and_then(|t| bybit_topic(t, ctx)) else {
             let reply = bybit::op_reply(false, "error:handler not found", conn, &req_id, op);
@@ -339,7 +357,12 @@ fn okx_request(text: &str, ctx: &RequestContext<'_>) -> Outcome {
         picks.add(index, stream);
         replies.push(okx::event_reply(op, &channel, &inst, conn));
     }
-    let changes = picks.changes(ctx.market, op == "subscribe");
+    let mut changes = picks.changes(ctx.market, op == "subscribe");
+    if !ctx.okx_snapshot_push {
+        for (_, change) in &mut changes {
+            *change = change.without_snapshot();
+        }
+    }
     Outcome { changes, replies }
 }
 
@@ -395,6 +418,7 @@ mod tests {
             symbols,
             conn_id: "c1",
             now_ms: 5,
+            okx_snapshot_push: true,
         }
     }
 
@@ -507,6 +531,33 @@ mod tests {
         let spot = ctx(Venue::Bybit, MarketKind::Spot, &["BTCUSDT"]);
         let ticker = r#"{"op":"subscribe","args":["tickers.BTCUSDT"]}"#;
         assert_eq!(handle_request(ticker, &spot).change(0), None);
+        let topics = |n| vec![r#""publicTrade.BTCUSDT""#; n].join(",");
+        let eleven = format!(
+            r#"{{"op":"subscribe","args":[{}],"req_id":"3"}}"#,
+            topics(11)
+        );
+        for c in [&spot, &c] {
+            let out = handle_request(&eleven, c);
+            let refused = out.replies[0].contains(r#""success":false,"ret_msg":"args size >10""#);
+            assert_eq!(
+                refused,
+                c.market.kind == MarketKind::Spot,
+                "{:?}",
+                out.replies
+            );
+            assert_eq!(out.change(0).is_none(), refused);
+        }
+        let ten = format!(r#"{{"op":"subscribe","args":[{}]}}"#, topics(10));
+        assert!(handle_request(&ten, &spot).change(0).is_some());
+        let client =
+            crate::feed::bybit::subscribe::subscribe_messages(MarketKind::Spot, &["BTCUSDT"; 6]);
+        assert_eq!(client.len(), 2, "12 topics in requests of at most 10");
+        for request in &client {
+            assert!(
+                handle_request(request, &spot).change(0).is_some(),
+                "{request}"
+            );
+        }
         let ping = handle_request(r#"{"op":"ping"}"#, &spot);
         assert_eq!(
             ping.replies,
@@ -530,6 +581,18 @@ mod tests {
         assert_eq!(
             out.replies[1],
             r#"{"event":"subscribe","arg":{"channel":"trades","instId":"BTC-USDT"},"connId":"c1"}"#
+        );
+        let current = RequestContext {
+            okx_snapshot_push: false,
+            ..c
+        };
+        assert_eq!(
+            handle_request(sub, &current).change(0),
+            Some(MaskChange::Add {
+                bits: 10,
+                snapshot: 0
+            }),
+            "the 2026 form pushes no snapshot"
         );
         assert_eq!(handle_request("ping", &c).replies, ["pong"]);
         let funding =

@@ -17,7 +17,7 @@ pub(crate) const SCALE: i64 = 100_000_000;
 /// A price in simulator units (10^-8); digits below that are truncated (the
 /// configuration is checked to be on that grid).
 pub(crate) fn sim_units(price: Price) -> i64 {
-    price.raw() / (Price::SCALE / SCALE)
+    i64::try_from(price.raw() / (Price::SCALE / i128::from(SCALE))).unwrap_or(i64::MAX)
 }
 
 /// Decimals a market prints its prices and quantities with.

@@ -19,10 +19,18 @@
 //! - perp statistics once per [`funding_interval`]: Binance `markPriceUpdate`, Bybit
 //!   `tickers` delta, OKX `funding-rate`, Hyperliquid `activeAssetCtx`.
 //!
-//! Snapshots for new subscribers (Bybit `orderbook.50` and `tickers`, OKX `books`) are
-//! built at the stream's emission steps only, right after the update of that step, so
-//! they link exactly with the next update: Bybit's next `u` is the snapshot's + 1, OKX's
-//! next `prevSeqId` is the snapshot's `seqId`.
+//! Snapshots for new subscribers (Bybit `orderbook.50` and `tickers`, OKX `books` with
+//! `okx_snapshot_push`) are built at the stream's emission steps only, right after the
+//! update of that step, so they link exactly with the next update: Bybit's next `u` is
+//! the snapshot's + 1, OKX's next `prevSeqId` is the snapshot's `seqId`. OKX `books`
+//! carry `checksum` 0 unless `okx_checksums` (OKX's 2026 form).
+//!
+//! REST books (Binance's depth, OKX's `GET /api/v5/market/books`) are the current book,
+//! taken between two steps, so they may hold changes not yet sent in a diff. OKX's
+//! carries the current update id as `seqId`: the next update then has
+//! `prevSeqId <= seqId < its seqId` (and repeats those changes, which is harmless: its
+//! levels are absolute), or, when nothing changed since, `seqId` equal to the book's and
+//! is stale, the one after linking to it.
 
 use super::binance_format::{self as binance, EventTimes};
 use super::book::{BookSpec, DEPTH_LEVELS_MAX, Levels, SyntheticBook, Top};
@@ -286,6 +294,8 @@ pub(crate) struct VenueModel {
     stats: PerpStats,
     /// Whether the last step emitted (or could have emitted) perp statistics.
     funding_step: bool,
+    /// OKX `books` carry their real checksum (the form before June 2026), else 0.
+    okx_checksums: bool,
 }
 
 impl VenueModel {
@@ -330,6 +340,7 @@ impl VenueModel {
             trade_chance: TRADES_PER_SECOND * config.step.as_secs_f64(),
             stats,
             funding_step: false,
+            okx_checksums: config.okx_checksums,
         }
     }
 
@@ -408,7 +419,8 @@ impl VenueModel {
                 push(StreamKind::BookTicker, text);
             }
             state.last_top = state.book.top();
-            if depth_step && let Some(text) = depth_frame(venue, state, times) {
+            let okx_checksums = self.okx_checksums;
+            if depth_step && let Some(text) = depth_frame(venue, state, times, okx_checksums) {
                 push(StreamKind::Depth, text);
             }
             if let Some(trade) = trade {
@@ -533,7 +545,7 @@ impl VenueModel {
                     seq_id: seq,
                     bids: &bids,
                     asks: &asks,
-                    checksum: okx::checksum(&bids, &asks),
+                    checksum: okx_checksum(self.okx_checksums, &bids, &asks),
                     lot_raw: state.lot_raw,
                 };
                 okx::books(&mut text, &state.symbol, &books);
@@ -543,8 +555,9 @@ impl VenueModel {
         Some(text)
     }
 
-    /// Binance's REST depth body for `kind`, at most `limit` levels a side, at venue time
-    /// `ms`. Spot reports the current update id as `lastUpdateId` (the next diff has
+    /// The REST book of `kind`, at most `limit` levels a side, at venue time `ms`: OKX's
+    /// order book at the current update id (see the module docs), or Binance's depth.
+    /// Binance spot reports the current update id as `lastUpdateId` (the next diff has
     /// `U <= lastUpdateId + 1`); futures report the unused id just after it (ids step by
     /// at least 2 there), so the next diff always has `U <= lastUpdateId < u`, whichever
     /// of Binance's two dropping rules (`u < lastUpdateId` or `u <= lastUpdateId`) a
@@ -555,6 +568,20 @@ impl VenueModel {
         bids.truncate(limit);
         asks.truncate(limit);
         let mut text = String::with_capacity(4_096);
+        if self.venue == Venue::Okx {
+            let book = okx::Books {
+                snapshot: true,
+                ts: ms,
+                prev_seq_id: -1,
+                seq_id: state.book.update_id(),
+                bids: &bids,
+                asks: &asks,
+                checksum: 0,
+                lot_raw: state.lot_raw,
+            };
+            okx::rest_books(&mut text, &book);
+            return Some(text);
+        }
         let (id, times) = match kind {
             MarketKind::Spot => (state.book.update_id(), None),
             MarketKind::Perp => {
@@ -624,8 +651,18 @@ fn top_frame(venue: Venue, state: &MarketState, times: EventTimes) -> Option<Str
     Some(text)
 }
 
+/// OKX's `books` checksum: the real one, or 0 as OKX sends since June 2026.
+fn okx_checksum(real: bool, bids: &[(i64, i64)], asks: &[(i64, i64)]) -> i32 {
+    if real { okx::checksum(bids, asks) } else { 0 }
+}
+
 /// The book frame of a market at one of its depth steps, if there is one.
-fn depth_frame(venue: Venue, state: &mut MarketState, times: EventTimes) -> Option<String> {
+fn depth_frame(
+    venue: Venue,
+    state: &mut MarketState,
+    times: EventTimes,
+    okx_checksums: bool,
+) -> Option<String> {
     let diff = state.book.take_diff();
     if diff.is_none() && venue != Venue::Hyperliquid {
         return None;
@@ -661,7 +698,7 @@ fn depth_frame(venue: Venue, state: &mut MarketState, times: EventTimes) -> Opti
                 seq_id: diff.last_id,
                 bids: &diff.bids,
                 asks: &diff.asks,
-                checksum: okx::checksum(&bids, &asks),
+                checksum: okx_checksum(okx_checksums, &bids, &asks),
                 lot_raw: state.lot_raw,
             };
             okx::books(&mut text, &state.symbol, &books);

@@ -100,7 +100,7 @@ pub enum EventBody {
 pub enum FeedStatus {
     /// The connection was lost: the book no longer follows the venue's and must be
     /// resynced by the venue's own procedure once the connection is back (its snapshot
-    /// on resubscribe, or Binance's REST snapshot over buffered diffs).
+    /// on resubscribe, or a REST snapshot over buffered diffs: Binance, OKX).
     Reset,
     /// The venue's data arrive later than the venue's `stale_after`: edges using the
     /// instrument are suppressed (the book itself stays correct).
@@ -156,8 +156,10 @@ pub struct MarketEvent {
     pub body: EventBody,
 }
 
-/// Largest size a `MarketEvent` may grow to: a ring slot stays within a few cache lines.
-pub const MARKET_EVENT_SIZE_MAX: usize = 72;
+/// Largest size a `MarketEvent` may grow to: a ring slot stays within two cache lines
+/// (96 bytes with the 16-byte prices and quantities of [`crate::types::decimal`]; 72
+/// when they were 8 bytes).
+pub const MARKET_EVENT_SIZE_MAX: usize = 128;
 const _: () = assert!(std::mem::size_of::<MarketEvent>() <= MARKET_EVENT_SIZE_MAX);
 
 #[cfg(test)]

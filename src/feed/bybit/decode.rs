@@ -1,7 +1,8 @@
 //! Bybit v5 spot and linear decoder: one WebSocket text frame → `MarketEvent`s.
 //!
 //! Handles, on `/v5/public/spot` and `/v5/public/linear`:
-//! - `orderbook.{N}.{SYM}` for any depth N (1, 50, 200, 500): one
+//! - `orderbook.{N}.{SYM}` for any depth N (the venue's 1, 50, 200, 1000; 500 in
+//!   recordings from before late 2025; `orderbook.1` is snapshots only): one
 //!   [`EventBody::DepthBegin`] then its levels, bids then asks as sent; size `"0"`
 //!   deletes. Sequencing as the book stage expects it: `snapshot` = `type == "snapshot"`
 //!   (a snapshot with `u == 1`, sent when the venue restarted its book, is just a

@@ -14,7 +14,9 @@
 use crate::types::MarketKind;
 
 /// Book depth subscribed: 50 levels a side, pushed every 20 ms on both markets. Deeper
-/// books (200, 500) are pushed less often, and `orderbook.1` has no depth behind the top.
+/// books are pushed less often (200: 100 ms linear, 200 ms spot; 1000: 200 ms; 500 no
+/// longer exists), and `orderbook.1` has no depth behind the top (checked 2026-12-07,
+/// <https://bybit-exchange.github.io/docs/v5/websocket/public/orderbook>).
 pub const BOOK_DEPTH: u16 = 50;
 
 /// Most topics in one `subscribe` request (the spot limit, applied to both markets).

@@ -202,6 +202,9 @@ impl Channel {
 }
 
 /// The `data` of a message: read already, kept raw until `channel` is known, or absent.
+// NB: `Read` outgrew the others (256 bytes) when prices and quantities became 16 bytes;
+// it lives on the stack for one message, and boxing it would allocate per message.
+#[allow(clippy::large_enum_variant)]
 enum DataState<'de> {
     Absent,
     Read(Data),
@@ -379,12 +382,14 @@ mod tests {
     const BTC: InstrumentId = InstrumentId(1);
     const PURR: InstrumentId = InstrumentId(2);
     const HYPE: InstrumentId = InstrumentId(3);
+    const XYZ100: InstrumentId = InstrumentId(4);
 
     fn decoder(kind: MarketKind) -> HyperliquidDecoder {
         let mut symbols = SymbolMap::default();
         symbols.insert("BTC", BTC);
         symbols.insert("PURR/USDC", PURR);
         symbols.insert("@107", HYPE);
+        symbols.insert("xyz:XYZ100", XYZ100);
         HyperliquidDecoder::new(kind, symbols)
     }
 
@@ -530,6 +535,22 @@ mod tests {
             decode(r#"{"channel":"trades","data":[]}"#).0,
             Ok(Decoded::Events(0))
         );
+    }
+
+    #[test]
+    fn test_decode_builder_dex_perp_name_every_channel() {
+        for frame in [
+            r#"{"channel":"l2Book","data":{"coin":"xyz:XYZ100","time":9,"levels":[[{"px":"25000.5","sz":"1.2","n":3}],[{"px":"25001.0","sz":"0.4","n":1}]]}}"#,
+            r#"{"channel":"bbo","data":{"coin":"xyz:XYZ100","time":9,"bbo":[{"px":"25000.5","sz":"1.2","n":3},{"px":"25001.0","sz":"0.4","n":1}]}}"#,
+            r#"{"channel":"trades","data":[{"coin":"xyz:XYZ100","side":"B","px":"25001.0","sz":"0.1","time":9,"hash":"0x2","tid":11}]}"#,
+        ] {
+            let (r, ev) = decode(frame);
+            assert!(
+                matches!(r, Ok(Decoded::Events(n)) if n > 0),
+                "{frame}: {r:?}"
+            );
+            assert!(ev.iter().all(|e| e.instrument == XYZ100), "{frame}");
+        }
     }
 
     #[test]

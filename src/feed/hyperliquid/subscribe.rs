@@ -3,10 +3,18 @@
 //! Every market: `l2Book` (full snapshots of the top 20 levels per side), `bbo` (top of
 //! book) and `trades`; perpetuals also `activeAssetCtx` (mark, oracle, funding, open
 //! interest). One `{"method":"subscribe","subscription":{"type":..,"coin":..}}` request per
-//! channel and coin; `coin` is the wire name (`BTC`, `PURR/USDC`, `@107`). Built once at
-//! connect time (cold path, allocates).
+//! channel and coin (the venue takes no batches); `coin` is the wire name (`BTC`,
+//! `PURR/USDC`, `@107`). Built once at connect time (cold path, allocates).
 //!
-//! Wire format: <https://hyperliquid.gitbook.io/hyperliquid-docs/for-developers/api/websocket/subscriptions>.
+//! NB: the venue allows 1000 subscriptions and 100 connections per IP, and 2000 messages
+//! a minute sent to it across all connections; edgeline uses 4 subscriptions per perp
+//! coin and 3 per spot coin, and nothing here checks the total. Since mid-2026 a plain
+//! `l2Book` is pushed at most every ~5 s (`"fast": true`: 5 levels, ~0.5 s); the top of
+//! book comes from `bbo`, pushed on each block where it changes.
+//!
+//! Wire format: <https://hyperliquid.gitbook.io/hyperliquid-docs/for-developers/api/websocket/subscriptions>
+//! (checked 2026-12-07; the `l2Book` cadence change is not on the stored copy of that
+//! page, see `docs/venues.md`).
 
 use std::fmt::Write;
 

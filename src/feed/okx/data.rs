@@ -20,10 +20,14 @@ use crate::types::{EventBody, FundingFields, InstrumentId, MarketEvent, Price, Q
 /// The channels this decoder turns into events (from `arg.channel`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Channel {
-    /// `books`, `books-l2-tbt`, `books50-l2-tbt`: snapshot then updates, with checksum.
+    /// `books`, `books-l2-tbt`, `books50-l2-tbt`: updates chained by `seqId`, a snapshot
+    /// first while OKX still pushes one, a checksum (0 since June 2026).
     Books,
     /// `books5`: five levels a side, each message a full snapshot, no `action`.
     Books5,
+    /// The REST order book (`GET /api/v5/market/books`): a snapshot whose `seqId` is
+    /// required (the updates are bridged to it) and which has no checksum.
+    RestBook,
     /// `bbo-tbt`: best bid and offer.
     Bbo,
     /// `trades`: one trade per element.
@@ -55,7 +59,7 @@ impl Channel {
 
     /// Whether the channel carries depth (one `DepthBegin` and its levels per element).
     pub fn is_book(self) -> bool {
-        matches!(self, Channel::Books | Channel::Books5)
+        matches!(self, Channel::Books | Channel::Books5 | Channel::RestBook)
     }
 }
 
@@ -222,6 +226,12 @@ impl ItemSeed<'_> {
             Key::Asks | Key::Bids => self.side_levels(key, item, map)?,
             Key::Ts => item.ts = Some(millis(map, failure)?),
             Key::Checksum => item.checksum = Some(map.next_value()?),
+            // NB: the REST book's `seqId` is read as a number or a decimal string (the
+            // changelog names the field, not its type; OKX's REST bodies quote most
+            // numbers). The WebSocket pushes send a number.
+            Key::SeqId if self.channel == Channel::RestBook => {
+                item.seq_id = Some(map.next_value_seed(SeqIdSeed(failure))?);
+            }
             Key::SeqId => item.seq_id = Some(map.next_value()?),
             Key::PrevSeqId => {
                 // NB: OKX sends prevSeqId -1 on the first snapshot after subscribing.
@@ -275,7 +285,7 @@ impl ItemSeed<'_> {
             Side::Ask
         };
         match self.channel {
-            Channel::Books | Channel::Books5 => {
+            Channel::Books | Channel::Books5 | Channel::RestBook => {
                 item.levels += map.next_value_seed(LevelsSeed {
                     side,
                     out: &mut *self.out,
@@ -310,6 +320,19 @@ impl ItemSeed<'_> {
                     levels: u16::try_from(item.levels).map_err(|_| DecodeError::TooManyEvents)?,
                     snapshot: self.channel == Channel::Books5,
                     checksum: item.checksum,
+                };
+                need(ts, "ts")?;
+                None
+            }
+            Channel::RestBook => {
+                let seq = need(item.seq_id, "seqId")?;
+                self.out.tail_mut(start)[0].body = EventBody::DepthBegin {
+                    first_update_id: seq,
+                    last_update_id: seq,
+                    prev_update_id: 0,
+                    levels: u16::try_from(item.levels).map_err(|_| DecodeError::TooManyEvents)?,
+                    snapshot: true,
+                    checksum: None,
                 };
                 need(ts, "ts")?;
                 None
@@ -391,6 +414,36 @@ fn decimal_value<'de, M: MapAccess<'de>, T>(
     failure: &Failure,
 ) -> Result<T, M::Error> {
     decimal(map.next_value_seed(StrSeed(parse))?, failure)
+}
+
+/// `seqId`: a non-negative integer, or one written as a decimal string.
+struct SeqIdSeed<'a>(&'a Failure);
+
+impl<'de> DeserializeSeed<'de> for SeqIdSeed<'_> {
+    type Value = u64;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<u64, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for SeqIdSeed<'_> {
+    type Value = u64;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a sequence id")
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<u64, E> {
+        Ok(v)
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<u64, E> {
+        u64::try_from(v).map_err(|_| fail(self.0, DecodeError::Json))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<u64, E> {
+        v.parse().map_err(|_| fail(self.0, DecodeError::Json))
+    }
 }
 
 /// A side of `bbo-tbt`: the first `[px, sz, ..]` level, `None` when the array is empty.

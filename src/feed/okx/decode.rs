@@ -25,9 +25,10 @@
 //! Sequencing conventions in `DepthBegin` (the book stage applies the rules):
 //! `snapshot` = `action == "snapshot"`; `first_update_id = last_update_id = seqId` (0 when
 //! absent, as in recordings older than `seqId`); `prev_update_id = prevSeqId` (0 when absent
-//! or -1, which OKX sends on the first snapshot); `checksum = Some(checksum)` read as a
-//! signed 32-bit integer (CRC32 of the top 25 levels a side, see
-//! `L2Book::okx_checksum`), `None` when absent (`books5`); `ts_venue_ms = ts`.
+//! or -1, which OKX sends on snapshots); `checksum = Some(checksum)` read as a signed
+//! 32-bit integer (CRC32 of the top 25 levels a side, see `L2Book::okx_checksum`; 0 since
+//! OKX deprecated it in June 2026, and then not checked), `None` when absent (`books5`,
+//! the REST book of [`super::rest`]); `ts_venue_ms = ts`.
 //!
 //! Decisions, documented here because the venue leaves them open:
 //! - `bbo-tbt` with an empty side (`"bids":[]`, seen on illiquid options) is well-formed

@@ -1,12 +1,15 @@
 //! OKX v5 subscription messages: which channels edgeline asks for, per market kind.
 //!
-//! Spot: `books` (400 levels, snapshot then 100 ms updates, with checksum), `bbo-tbt` and
-//! `trades`. Swaps: the same plus `funding-rate`. The decoder also reads `mark-price` and
+//! Spot: `books` (400 levels, 100 ms updates chained by `seqId`/`prevSeqId`; the initial
+//! snapshot push while OKX still sends it, otherwise the REST book of
+//! [`super::rest`]; `checksum` 0 since June 2026), `bbo-tbt` and `trades`. Swaps: the same plus `funding-rate`. The decoder also reads `mark-price` and
 //! `open-interest`; they are not subscribed by default because the built-in simulator
 //! does not serve them yet (it refuses the whole request, as OKX does). One
 //! `{"op":"subscribe","args":[..]}` request carries every channel of every symbol (OKX
 //! caps a request at 64 KiB, far above a connection's handful of symbols). Built at
-//! connect time (cold path).
+//! connect time (cold path). A book is resynced from the REST book, never by
+//! resubscribing: after the delisting a resubscribe brings no snapshot, and OKX counts
+//! every subscribe and unsubscribe against 480 requests per connection per hour.
 
 use crate::types::MarketKind;
 
@@ -41,14 +44,6 @@ pub fn subscribe_messages(kind: MarketKind, symbols: &[&str]) -> Vec<String> {
     vec![request("subscribe", &args)]
 }
 
-/// Unsubscribes and resubscribes the book channel of one symbol, so that OKX sends a
-/// fresh snapshot (after a checksum mismatch or a sequence gap).
-pub fn resync_messages(kind: MarketKind, symbol: &str) -> Vec<String> {
-    let _ = kind;
-    let args = [(BOOK_CHANNEL, symbol)];
-    vec![request("unsubscribe", &args), request("subscribe", &args)]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,14 +70,7 @@ mod tests {
     }
 
     #[test]
-    fn test_resync_unsubscribes_then_subscribes_the_book() {
-        assert_eq!(
-            resync_messages(MarketKind::Perp, "BTC-USDT-SWAP"),
-            vec![
-                r#"{"op":"unsubscribe","args":[{"channel":"books","instId":"BTC-USDT-SWAP"}]}"#,
-                r#"{"op":"subscribe","args":[{"channel":"books","instId":"BTC-USDT-SWAP"}]}"#
-            ]
-        );
+    fn test_ping_is_the_bare_text() {
         assert_eq!(PING, "ping");
     }
 }

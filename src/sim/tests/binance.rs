@@ -16,7 +16,7 @@ fn subscribe(ws: &mut Client, streams: &[&str], id: u64) {
 }
 
 /// A plain HTTP GET; returns the status code and the body.
-fn http_get(sim: &SimHandle, target: &str) -> (u16, String) {
+pub(super) fn http_get(sim: &SimHandle, target: &str) -> (u16, String) {
     assert!(sim.rest_base().starts_with("http://127.0.0.1:"));
     let mut stream = TcpStream::connect(sim.addr()).unwrap();
     stream.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
