@@ -18,7 +18,7 @@ use crate::feed::transport::TransportConfig;
 use crate::runtime::Placement;
 use crate::telemetry::db::DatabaseSettings;
 use crate::types::bps::Bps;
-use crate::types::{InstrumentRegistry, Venue};
+use crate::types::{InstrumentRegistry, MarketKind, Venue};
 
 /// A configuration that cannot be used. Each variant names where the problem is.
 #[derive(Debug, thiserror::Error)]
@@ -105,10 +105,12 @@ pub struct VenueSettings {
     pub venue: Venue,
     /// Spot WebSocket URL.
     pub spot_url: Option<String>,
-    /// Perp WebSocket URL.
+    /// Perp WebSocket URL (Binance: the USD-M root the endpoint groups hang off).
     pub perp_url: Option<String>,
-    /// REST base URL (depth snapshots).
-    pub rest_url: Option<String>,
+    /// Spot REST base URL (depth snapshots).
+    pub spot_rest_url: Option<String>,
+    /// Perp REST base URL (depth snapshots).
+    pub perp_rest_url: Option<String>,
     /// Where the top of book comes from.
     pub top_source: TopSource,
     /// Spot fees.
@@ -117,6 +119,19 @@ pub struct VenueSettings {
     pub perp_fees: FeePair,
     /// Venue-to-us delay above which the venue is flagged stale.
     pub stale_after: Duration,
+    /// Age at which a connection is replaced, make before break (Binance; `None`:
+    /// never, the other venues).
+    pub connection_lifetime: Option<Duration>,
+}
+
+impl VenueSettings {
+    /// The REST base URL of a market's depth snapshots, if configured.
+    pub fn rest_url(&self, kind: MarketKind) -> Option<&str> {
+        match kind {
+            MarketKind::Spot => self.spot_rest_url.as_deref(),
+            MarketKind::Perp => self.perp_rest_url.as_deref(),
+        }
+    }
 }
 
 /// Slots of every ring.
@@ -319,6 +334,63 @@ mod tests {
     fn test_wrong_type_is_named() {
         let e = err("[basis]\nbaseline_ticks = \"twenty\"\n");
         assert!(e.contains("baseline_ticks"), "{e}");
+    }
+
+    #[test]
+    fn test_binance_rest_bases_per_market_and_legacy_key() {
+        let config = |venue: &str| {
+            Config::from_toml(
+                &format!("[[venues]]\nname = \"binance\"\n{venue}"),
+                Path::new("t.toml"),
+                2,
+            )
+            .unwrap()
+        };
+        let binance = |c: &Config| {
+            c.venues
+                .iter()
+                .find(|v| v.venue == Venue::Binance)
+                .cloned()
+                .unwrap()
+        };
+        let old = binance(&config("rest_url = \"http://a\"\n"));
+        assert_eq!(old.rest_url(MarketKind::Spot), Some("http://a"));
+        assert_eq!(old.rest_url(MarketKind::Perp), Some("http://a"));
+        let split = binance(&config(
+            "rest_url = \"http://a\"\nspot_rest_url = \"https://api.binance.com\"\nperp_rest_url = \"https://fapi.binance.com\"\n",
+        ));
+        assert_eq!(
+            split.rest_url(MarketKind::Spot),
+            Some("https://api.binance.com")
+        );
+        assert_eq!(
+            split.rest_url(MarketKind::Perp),
+            Some("https://fapi.binance.com")
+        );
+        let one = binance(&config("perp_rest_url = \"https://fapi.binance.com\"\n"));
+        assert_eq!(one.rest_url(MarketKind::Spot), None);
+        let e = err("[[venues]]\nname = \"binance\"\nperp_rest_url = \"fapi.binance.com\"\n");
+        assert!(e.contains("venues[0].perp_rest_url"), "{e}");
+    }
+
+    #[test]
+    fn test_binance_legacy_usdm_ws_url_is_refused_with_the_fix() {
+        for url in [
+            "wss://fstream.binance.com/ws",
+            "wss://fstream.binance.com/public/ws/",
+        ] {
+            let e = err(&format!(
+                "[[venues]]\nname = \"binance\"\nperp_url = \"{url}\"\n"
+            ));
+            assert!(
+                e.contains("venues[0].perp_url")
+                    && e.contains("/public/ws")
+                    && e.contains("2026-04-23"),
+                "{e}"
+            );
+        }
+        let root = "[[venues]]\nname = \"binance\"\nperp_url = \"wss://fstream.binance.com\"\n";
+        assert!(Config::from_toml(root, Path::new("t.toml"), 2).is_ok());
     }
 
     #[test]

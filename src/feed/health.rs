@@ -29,6 +29,8 @@ pub enum LinkState {
     Up = 1,
     /// Connected, but the venue delay is above `stale_after`.
     Stale = 2,
+    /// A parked standby, kept for a planned replacement (see `feed::rotation`).
+    Standby = 3,
 }
 
 impl LinkState {
@@ -36,6 +38,7 @@ impl LinkState {
         match v {
             1 => LinkState::Up,
             2 => LinkState::Stale,
+            3 => LinkState::Standby,
             _ => LinkState::Down,
         }
     }
@@ -46,6 +49,7 @@ impl LinkState {
             LinkState::Down => "DOWN",
             LinkState::Up => "up",
             LinkState::Stale => "STALE",
+            LinkState::Standby => "STANDBY",
         }
     }
 }
@@ -133,11 +137,15 @@ impl FeedHealth {
             .count()
     }
 
-    /// ` | binance/spot up 812/s 3 ms` for each connection (with `r<n>` after losses,
-    /// `resync <n>` while books resync); empty when nothing is tracked.
+    /// ` | binance/spot up 812/s 3 ms` for each connection but parked standbys (with
+    /// `r<n>` after losses, `resync <n>` while books resync); empty when nothing is
+    /// tracked.
     pub fn summary(&self) -> String {
         let mut out = String::new();
         for (i, link) in self.links.iter().enumerate() {
+            if link.state() == LinkState::Standby {
+                continue;
+            }
             out.push_str(&format!(
                 " | {}/{} {} {}/s",
                 link.venue,

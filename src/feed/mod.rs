@@ -10,6 +10,7 @@ pub mod health;
 pub mod hyperliquid;
 pub mod json;
 pub mod okx;
+pub mod rotation;
 pub mod scan;
 pub mod snapshot_fetch;
 pub mod stage;

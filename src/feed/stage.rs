@@ -15,10 +15,17 @@
 //! and never drops one. A malformed frame is counted and logged (rate-limited) and the
 //! stage moves on; it never panics. Resyncs are rare and cold: they may allocate.
 //!
+//! A market may be spread over several connections (Binance: USD-M's `/public` and
+//! `/market` endpoint groups, shards of many symbols); each [`FeedConnection`] names the
+//! instruments it carries and whether it carries their books.
+//!
 //! Connection health: the transport reports each connection lost or back
-//! ([`Notice`]); a lost connection's instruments get a [`FeedStatus::Reset`] event, so
-//! the book stage forgets their books until the venue's resync procedure has run on the
-//! new connection. Every frame with a venue time feeds the connection's rolling delay
+//! ([`Notice`]); a lost connection's instruments get a [`FeedStatus::Reset`] event (if
+//! it carries their books), so the book stage forgets their books until the venue's
+//! resync procedure has run on the new connection. Connections the venue closes after a
+//! lifetime (Binance, 24 h) are replaced make before break ([`crate::feed::rotation`]):
+//! their parked standbys open when due, frames are routed per instrument while both
+//! run, and a planned replacement resets nothing. Every frame with a venue time feeds the connection's rolling delay
 //! window; above the venue's `stale_after` the instruments get [`FeedStatus::Stale`]
 //! (then `Fresh`), which the book stage turns into invalid top-of-book updates, the path
 //! the edge stage already uses to drop a leg. Status events wait for ring room like
@@ -35,6 +42,7 @@ use crate::feed::event_buf::EventBuf;
 use crate::feed::frame_source::{FrameSource, SourcedSnapshot};
 use crate::feed::health::{DelayWindow, LinkState};
 use crate::feed::okx;
+use crate::feed::rotation::{Action, DownVerdict, RotationPair, Rotations};
 use crate::feed::snapshot_fetch::SnapshotClient;
 use crate::feed::symbols::SymbolMap;
 use crate::feed::transport::{Frame, LinkCounts, Notice, TICK, Transport, duration_ns};
@@ -55,6 +63,7 @@ pub const FRAMES_PER_POLL_MAX: usize = 1;
 const MALFORMED_LOGGED_MAX: u64 = 10;
 
 /// One venue connection: which market it carries and its decoder.
+#[derive(Clone)]
 pub struct FeedConnection {
     /// Venue.
     pub venue: Venue,
@@ -64,6 +73,12 @@ pub struct FeedConnection {
     pub decoder: VenueDecoder,
     /// Venue-to-us delay (rolling average) above which its instruments are stale.
     pub stale_after: Duration,
+    /// The instruments whose streams it carries (a market may be spread over several
+    /// connections: Binance's endpoint groups and shards).
+    pub instruments: Vec<InstrumentId>,
+    /// Whether it carries those instruments' books (depth): losing it resets them, and
+    /// resync messages go to it.
+    pub carries_book: bool,
 }
 
 /// The feed stage's view of one connection's health.
@@ -71,6 +86,8 @@ pub struct FeedConnection {
 struct LinkWatch {
     /// Instruments carried by the connection.
     instruments: Vec<InstrumentId>,
+    /// Whether its loss resets their books.
+    resets_books: bool,
     delays: DelayWindow,
     stale: bool,
     /// Data frames read so far.
@@ -125,6 +142,9 @@ pub struct FeedStage<S: FrameSource = Transport> {
     last_tick_raw: u64,
     second_started_raw: u64,
     recorder: Option<RecorderTap>,
+    rotations: Rotations,
+    /// Rotation steps to carry out (sized for every pair at once).
+    rotation_actions: Vec<Action>,
 }
 
 impl<S: FrameSource> FeedStage<S> {
@@ -153,7 +173,7 @@ impl<S: FrameSource> FeedStage<S> {
             .map(|inst| {
                 connections
                     .iter()
-                    .position(|c| c.venue == inst.venue && c.kind == inst.kind)
+                    .position(|c| c.carries_book && c.instruments.contains(&inst.id))
                     .map(|connection| Route {
                         connection,
                         venue: inst.venue,
@@ -165,11 +185,8 @@ impl<S: FrameSource> FeedStage<S> {
         let watches = (0..connections.len())
             .map(|c| LinkWatch {
                 was_up: transport.is_open(c),
-                instruments: registry
-                    .iter()
-                    .filter(|i| i.venue == connections[c].venue && i.kind == connections[c].kind)
-                    .map(|i| i.id)
-                    .collect(),
+                instruments: connections[c].instruments.clone(),
+                resets_books: connections[c].carries_book,
                 ..LinkWatch::default()
             })
             .collect();
@@ -198,7 +215,23 @@ impl<S: FrameSource> FeedStage<S> {
             stats,
             clock,
             recorder: None,
+            rotations: Rotations::default(),
+            rotation_actions: Vec::new(),
         }
+    }
+
+    /// Replaces each pair's connection with its standby, make before break, when it is
+    /// `lifetime` old (see [`crate::feed::rotation`]); the standbys are parked.
+    #[must_use]
+    pub fn with_rotations(mut self, pairs: Vec<RotationPair>, instruments: usize) -> Self {
+        self.rotation_actions = Vec::with_capacity(pairs.len() * 2);
+        for pair in &pairs {
+            if let Some(link) = self.stats.health.link(pair.standby) {
+                link.set_state(LinkState::Standby);
+            }
+        }
+        self.rotations = Rotations::new(pairs, self.connections.len(), instruments);
+        self
     }
 
     /// Records every frame and fetched snapshot through `tap` (see [`crate::record`]).
@@ -220,17 +253,15 @@ impl<S: FrameSource> FeedStage<S> {
                 Frame::Idle | Frame::Closed => break,
             };
             let ts_recv_raw = self.clock.raw();
-            if let Some(tap) = self.recorder.as_mut() {
-                tap.frame(index, ts_recv_raw, frame);
-            }
             self.stats.feed_frames.incr();
             self.buf.clear();
+            let mut heartbeat = false;
             match self.connections[index]
                 .decoder
                 .decode(frame, ts_recv_raw, &mut self.buf)
             {
                 Ok(Decoded::Events(_)) => {}
-                Ok(Decoded::Heartbeat) => self.transport.pong(index),
+                Ok(Decoded::Heartbeat) => heartbeat = true,
                 Ok(outcome @ (Decoded::Ack | Decoded::Unknown)) => {
                     if outcome == Decoded::Unknown {
                         self.stats.feed_unknown.incr();
@@ -246,6 +277,16 @@ impl<S: FrameSource> FeedStage<S> {
                 Err(e) => log_malformed(&self.stats, e, frame),
             }
             frames += 1;
+            if !self.rotations.keep(index, self.buf.as_slice()) {
+                // A duplicate of what the other connection of a rotation delivers.
+                continue;
+            }
+            if let Some(tap) = self.recorder.as_mut() {
+                tap.frame(index, ts_recv_raw, frame);
+            }
+            if heartbeat {
+                self.transport.pong(index);
+            }
             self.watches[index].frames += 1;
             if let Some(first) = self.buf.as_slice().first()
                 && first.ts_venue_ms > 0
@@ -287,6 +328,7 @@ impl<S: FrameSource> FeedStage<S> {
                 self.notice(notice);
                 work += 1;
             }
+            work += self.rotate(now);
             self.watch_staleness(now);
             self.health_each_second(now);
         }
@@ -301,18 +343,51 @@ impl<S: FrameSource> FeedStage<S> {
         match notice {
             Notice::Down(index, _) => {
                 self.stats.feed_disconnects.incr();
+                let now = self.clock.raw();
+                let verdict = self.rotations.down(index, now);
+                match verdict {
+                    DownVerdict::Reset => {}
+                    DownVerdict::ParkStandby => {
+                        self.transport.park(index);
+                        if let Some(link) = self.stats.health.link(index) {
+                            link.disconnects.incr();
+                            link.set_state(LinkState::Standby);
+                        }
+                        return;
+                    }
+                    DownVerdict::ResetUnswitched(old) => self.transport.park(old),
+                }
                 let watch = &mut self.watches[index];
                 watch.delays.clear();
-                watch.stale = false;
+                let was_stale = std::mem::replace(&mut watch.stale, false);
                 for &id in &watch.instruments {
+                    // The old connection of a rotation: its switched books are fed by the
+                    // new one already.
+                    if matches!(verdict, DownVerdict::ResetUnswitched(_))
+                        && self.rotations.take_switched(id)
+                    {
+                        continue;
+                    }
+                    // A connection without the books (Binance USD-M `/market`) resets
+                    // none; it only takes back the staleness it had flagged.
+                    let owed_now = if watch.resets_books {
+                        StatusOwed {
+                            reset: true,
+                            stale: None,
+                        }
+                    } else if was_stale {
+                        StatusOwed {
+                            reset: self.owed[id.index()].reset,
+                            stale: Some(false),
+                        }
+                    } else {
+                        continue;
+                    };
                     let owed = &mut self.owed[id.index()];
                     if !owed.reset && owed.stale.is_none() {
                         self.owed_count += 1;
                     }
-                    *owed = StatusOwed {
-                        reset: true,
-                        stale: None,
-                    };
+                    *owed = owed_now;
                 }
                 if let Some(link) = self.stats.health.link(index) {
                     link.disconnects.incr();
@@ -322,7 +397,8 @@ impl<S: FrameSource> FeedStage<S> {
             }
             Notice::Up(index) => {
                 let watch = &mut self.watches[index];
-                if std::mem::replace(&mut watch.was_up, true) {
+                let planned = self.rotations.is_standby(index);
+                if std::mem::replace(&mut watch.was_up, true) && !planned {
                     self.stats.feed_reconnects.incr();
                 }
                 if let Some(link) = self.stats.health.link(index) {
@@ -332,11 +408,40 @@ impl<S: FrameSource> FeedStage<S> {
         }
     }
 
+    /// Steps the planned replacements: opens due standbys, parks replaced connections.
+    fn rotate(&mut self, now: u64) -> usize {
+        let transport = &self.transport;
+        let clock = &self.clock;
+        self.rotations.tick(
+            now,
+            |i| transport.opened_raw(i),
+            |a, b| clock.delta_ns(a, b),
+            &mut self.rotation_actions,
+        );
+        let steps = self.rotation_actions.len();
+        for action in self.rotation_actions.drain(..) {
+            match action {
+                Action::Open(index) => self.transport.open(index),
+                Action::Park(index) => {
+                    self.transport.park(index);
+                    let watch = &mut self.watches[index];
+                    watch.delays.clear();
+                    watch.stale = false;
+                    if let Some(link) = self.stats.health.link(index) {
+                        link.set_state(LinkState::Standby);
+                        link.set_delays(None, None);
+                    }
+                }
+            }
+        }
+        steps
+    }
+
     /// Flags connections whose rolling venue delay crossed their `stale_after`.
     fn watch_staleness(&mut self, now: u64) {
         let now_ms = self.clock.unix_ns(now) / 1_000_000;
         for (index, watch) in self.watches.iter_mut().enumerate() {
-            if !self.transport.is_open(index) {
+            if !self.transport.is_open(index) || self.rotations.is_standby(index) {
                 continue;
             }
             let average = watch.delays.average_ms(now_ms);
@@ -600,6 +705,7 @@ impl<S: FrameSource> Stage for FeedStage<S> {
         report.set("feed.dead_too_large", total.too_large);
         report.set("feed.connect_failures", total.failed_attempts);
         report.set("feed.pings", total.pings);
+        report.set("feed.rotations", self.rotations.completed());
         if let Some(tap) = self.recorder.take() {
             tap.finish(report);
         }

@@ -56,13 +56,58 @@ impl VenueDecoder {
     }
 }
 
-/// Text frames subscribing a connection to every stream edgeline uses for `symbols`.
-pub fn subscribe_messages(venue: Venue, kind: MarketKind, symbols: &[&str]) -> Vec<String> {
+/// One connection a market needs: where under the market's URL it goes, which of the
+/// market's symbols it carries, and what it subscribes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarketConnection {
+    /// Appended to the market's configured URL (Binance USD-M: `/public/ws`,
+    /// `/market/ws`; empty elsewhere).
+    pub path: &'static str,
+    /// A short name of what it carries, for logs (`spot`, `public`, `market`, or the
+    /// market kind).
+    pub group: &'static str,
+    /// Indexes of its symbols in the market's symbol list.
+    pub symbols: Vec<usize>,
+    /// Text frames subscribing it to every stream edgeline uses for those symbols.
+    pub subscribe: Vec<String>,
+    /// Whether it carries the books of its symbols (their depth): its loss resets them.
+    pub carries_book: bool,
+}
+
+/// The connections a market's `symbols` are spread over: one per market for Bybit, OKX
+/// and Hyperliquid; Binance per endpoint group and shard (see
+/// [`binance::subscribe::plan`]).
+pub fn market_connections(
+    venue: Venue,
+    kind: MarketKind,
+    symbols: &[&str],
+) -> Vec<MarketConnection> {
+    let single = |subscribe| {
+        vec![MarketConnection {
+            path: "",
+            group: kind.name(),
+            symbols: (0..symbols.len()).collect(),
+            subscribe,
+            carries_book: true,
+        }]
+    };
     match venue {
-        Venue::Hyperliquid => hyperliquid::subscribe::subscribe_messages(kind, symbols),
-        Venue::Bybit => bybit::subscribe::subscribe_messages(kind, symbols),
-        Venue::Okx => okx::subscribe::subscribe_messages(kind, symbols),
-        Venue::Binance => binance::subscribe::subscribe_messages(kind, symbols),
+        Venue::Hyperliquid => single(hyperliquid::subscribe::subscribe_messages(kind, symbols)),
+        Venue::Bybit => single(bybit::subscribe::subscribe_messages(kind, symbols)),
+        Venue::Okx => single(okx::subscribe::subscribe_messages(kind, symbols)),
+        Venue::Binance => binance::subscribe::plan(kind, symbols.len())
+            .into_iter()
+            .map(|planned| {
+                let names: Vec<&str> = planned.symbols.iter().map(|&i| symbols[i]).collect();
+                MarketConnection {
+                    path: planned.group.path(),
+                    group: planned.group.name(),
+                    subscribe: binance::subscribe::subscribe_messages(planned.group, &names),
+                    carries_book: planned.group.carries_book(),
+                    symbols: planned.symbols,
+                }
+            })
+            .collect(),
     }
 }
 
@@ -111,7 +156,10 @@ mod tests {
                     | (Venue::Hyperliquid, VenueDecoder::Hyperliquid(_))
             );
             assert!(matched, "{venue}: {decoder:?}");
-            let first = &subscribe_messages(venue, MarketKind::Perp, &["X"])[0];
+            let planned = market_connections(venue, MarketKind::Perp, &["X"]);
+            assert!(planned[0].carries_book, "{venue}");
+            assert_eq!(planned.len(), if venue == Venue::Binance { 2 } else { 1 });
+            let first = &planned[0].subscribe[0];
             let marker = match venue {
                 Venue::Binance => r#""method":"SUBSCRIBE""#,
                 Venue::Bybit => r#""op":"subscribe""#,
