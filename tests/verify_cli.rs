@@ -112,6 +112,34 @@ fn test_verify_cli_never_synced_exits_non_zero_naming_the_instrument() {
     assert!(stdout.contains("never synced"), "{stdout}");
 }
 
+/// Issue 21: a frame nested 30,000 deep aborted `verify` (a stack overflow in the
+/// recursive parser); now it is one malformed message, and the exit status says so.
+#[test]
+fn test_verify_cli_deeply_nested_frame_is_malformed_not_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let deep = format!(
+        r#"{{"topic":"orderbook.50.BTCUSDT","x":{}{}}}"#,
+        "[".repeat(30_000),
+        "]".repeat(30_000)
+    );
+    let mut payloads = vec![deep];
+    payloads.push(book(
+        "snapshot",
+        10,
+        r#"["1","1"]"#,
+        r#"["2","1"]"#,
+        "BTCUSDT",
+    ));
+    let file = ws_log(dir.path(), "deep.ws.log", &payloads);
+    let out = edgeline(&PERP, &[&file]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("1 malformed messages naming no symbol"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn test_verify_cli_book_ending_invalid_exits_non_zero_naming_the_instrument() {
     let dir = tempfile::tempdir().unwrap();

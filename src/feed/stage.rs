@@ -549,7 +549,7 @@ fn duration_ms(d: Duration) -> u64 {
 }
 
 fn log_malformed(stats: &PipelineStats, error: DecodeError, frame: &[u8]) {
-    stats.feed_malformed.incr();
+    stats.count_malformed(error);
     let n = stats.feed_malformed.get();
     if n <= MALFORMED_LOGGED_MAX || n.is_multiple_of(1000) {
         let shown = &frame[..frame.len().min(200)];
