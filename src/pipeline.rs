@@ -625,6 +625,7 @@ fn connect(
             kind,
             decoder: VenueDecoder::new(settings.venue, kind, symbols),
             stale_after: settings.stale_after,
+            silence: settings.silence,
         });
     }
     transport.open_all()?;

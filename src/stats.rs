@@ -47,6 +47,9 @@ pub struct PipelineStats {
     pub feed_reconnects: Counter,
     /// Feed: times a connection turned stale (venue delay above `stale_after`).
     pub feed_stale: Counter,
+    /// Feed: times an instrument's stream turned stale by silence (no frame for longer
+    /// than its learned limit, [`crate::feed::silence`]).
+    pub feed_silent: Counter,
     /// Feed: per-connection and per-instrument health (the book stage writes the book
     /// flags).
     pub health: FeedHealth,
@@ -149,6 +152,7 @@ impl PipelineStats {
             ("feed.disconnects", &self.feed_disconnects),
             ("feed.reconnects", &self.feed_reconnects),
             ("feed.stale", &self.feed_stale),
+            ("feed.silent", &self.feed_silent),
             ("book.events", &self.book_events),
             ("book.updates", &self.book_updates),
             ("book.sequence_gaps", &self.book_sequence_gaps),

@@ -117,6 +117,8 @@ pub struct VenueSettings {
     pub perp_fees: FeePair,
     /// Venue-to-us delay above which the venue is flagged stale.
     pub stale_after: Duration,
+    /// Bounds of each stream's learned silence limit ([`crate::feed::silence`]).
+    pub silence: crate::feed::silence::SilenceBounds,
 }
 
 /// Slots of every ring.

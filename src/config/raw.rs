@@ -182,6 +182,11 @@ pub struct RawVenue {
     /// A venue whose events arrive more than this many ms after their venue time is
     /// flagged stale (default 200).
     pub stale_after_ms: Option<u64>,
+    /// An instrument's stream silent for longer than 20 of its usual gaps is stale;
+    /// that limit is never below this many ms (default 500).
+    pub silence_floor_ms: Option<u64>,
+    /// ... and never above this many ms (default 10000).
+    pub silence_ceiling_ms: Option<u64>,
 }
 
 /// `[[instruments]]`.

@@ -11,6 +11,7 @@ pub mod hyperliquid;
 pub mod json;
 pub mod okx;
 pub mod scan;
+pub mod silence;
 pub mod snapshot_fetch;
 pub mod stage;
 pub mod symbols;

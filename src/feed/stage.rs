@@ -21,7 +21,10 @@
 //! new connection. Every frame with a venue time feeds the connection's rolling delay
 //! window; above the venue's `stale_after` the instruments get [`FeedStatus::Stale`]
 //! (then `Fresh`), which the book stage turns into invalid top-of-book updates, the path
-//! the edge stage already uses to drop a leg. Status events wait for ring room like
+//! the edge stage already uses to drop a leg. The same happens to an instrument whose
+//! stream has been silent past the limit learned from its usual inter-arrival
+//! ([`crate::feed::silence`]; checked every tick, so edges and paper fills stop within
+//! a millisecond of the limit), until its next frame. Status events wait for ring room like
 //! frames do, so none is lost, and no frame is read while one waits (so a reconnected
 //! connection's snapshot never overtakes its books' reset). Health figures go to [`crate::feed::health`] once per
 //! tick (1 ms) or second.
@@ -35,6 +38,7 @@ use crate::feed::event_buf::EventBuf;
 use crate::feed::frame_source::{FrameSource, SourcedSnapshot};
 use crate::feed::health::{DelayWindow, LinkState};
 use crate::feed::okx;
+use crate::feed::silence::{SilenceBounds, SilenceLimits, StreamWatch};
 use crate::feed::snapshot_fetch::SnapshotClient;
 use crate::feed::symbols::SymbolMap;
 use crate::feed::transport::{Frame, LinkCounts, Notice, TICK, Transport, duration_ns};
@@ -64,6 +68,8 @@ pub struct FeedConnection {
     pub decoder: VenueDecoder,
     /// Venue-to-us delay (rolling average) above which its instruments are stale.
     pub stale_after: Duration,
+    /// Bounds of each of its instruments' silence limit ([`crate::feed::silence`]).
+    pub silence: SilenceBounds,
 }
 
 /// The feed stage's view of one connection's health.
@@ -120,6 +126,15 @@ pub struct FeedStage<S: FrameSource = Transport> {
     stats: Arc<PipelineStats>,
     clock: Clock,
     watches: Vec<LinkWatch>,
+    /// Each connection's silence bounds in raw ticks.
+    silence_limits: Vec<SilenceLimits>,
+    /// Each instrument's stream (indexed by instrument).
+    streams: Vec<StreamWatch>,
+    /// Whether `Stale` is the last status sent for each instrument.
+    stale_sent: Vec<bool>,
+    /// Per instrument: times its stream turned silent, and the unix ms of the last time
+    /// (for the run report).
+    silences: Vec<(u64, u64)>,
     owed: Vec<StatusOwed>,
     owed_count: usize,
     last_tick_raw: u64,
@@ -180,8 +195,16 @@ impl<S: FrameSource> FeedStage<S> {
             }
         }
         let now = clock.raw();
+        let silence_limits = connections
+            .iter()
+            .map(|c| c.silence.limits(&clock))
+            .collect();
         Self {
             watches,
+            silence_limits,
+            streams: vec![StreamWatch::default(); registry.len()],
+            stale_sent: vec![false; registry.len()],
+            silences: vec![(0, 0); registry.len()],
             owed: vec![StatusOwed::default(); registry.len()],
             owed_count: 0,
             last_tick_raw: now,
@@ -248,6 +271,11 @@ impl<S: FrameSource> FeedStage<S> {
             frames += 1;
             self.watches[index].frames += 1;
             if let Some(first) = self.buf.as_slice().first()
+                && let Some(stream) = self.streams.get_mut(first.instrument.index())
+            {
+                stream.on_frame(ts_recv_raw, self.silence_limits[index]);
+            }
+            if let Some(first) = self.buf.as_slice().first()
                 && first.ts_venue_ms > 0
             {
                 let venue = self.connections[index].venue;
@@ -305,6 +333,9 @@ impl<S: FrameSource> FeedStage<S> {
                 watch.delays.clear();
                 watch.stale = false;
                 for &id in &watch.instruments {
+                    self.streams[id.index()].forget_last();
+                    self.stale_sent[id.index()] = false;
+                    self.stats.health.set_silent(id.index(), false);
                     let owed = &mut self.owed[id.index()];
                     if !owed.reset && owed.stale.is_none() {
                         self.owed_count += 1;
@@ -368,8 +399,49 @@ impl<S: FrameSource> FeedStage<S> {
                     LinkState::Up
                 });
             }
+        }
+        self.watch_silence(now);
+    }
+
+    /// Flags instruments whose stream has been silent past its learned limit, and owes
+    /// each instrument whose staleness (its connection's delay, or its own silence)
+    /// changed a `Stale` or `Fresh` status.
+    fn watch_silence(&mut self, now: u64) {
+        for (index, watch) in self.watches.iter().enumerate() {
+            if !self.transport.is_open(index) {
+                continue;
+            }
+            let limits = self.silence_limits[index];
             for &id in &watch.instruments {
-                let owed = &mut self.owed[id.index()];
+                let i = id.index();
+                let stream = &mut self.streams[i];
+                let silent = stream.is_silent(now, limits);
+                if silent != stream.silent {
+                    stream.silent = silent;
+                    self.stats.health.set_silent(i, silent);
+                    let c = &self.connections[index];
+                    let symbol = self.routes[i].as_ref().map_or("?", |r| r.symbol.as_str());
+                    if silent {
+                        self.stats.feed_silent.incr();
+                        let at_ms = self.clock.unix_ns(now) / 1_000_000;
+                        self.silences[i] = (self.silences[i].0 + 1, at_ms);
+                        let limit = now.saturating_sub(stream.limit_raw(limits));
+                        log::warn!(
+                            "feed: {} {} {symbol} is stale: no frame for {} ms",
+                            c.venue,
+                            c.kind.name(),
+                            self.clock.delta_ns(limit, now) / 1_000_000
+                        );
+                    } else {
+                        log::info!("feed: {} {} {symbol} sends again", c.venue, c.kind.name());
+                    }
+                }
+                let stale = watch.stale || silent;
+                if stale == self.stale_sent[i] {
+                    continue;
+                }
+                self.stale_sent[i] = stale;
+                let owed = &mut self.owed[i];
                 if !owed.reset && owed.stale.is_none() {
                     self.owed_count += 1;
                 }
@@ -600,6 +672,16 @@ impl<S: FrameSource> Stage for FeedStage<S> {
         report.set("feed.dead_too_large", total.too_large);
         report.set("feed.connect_failures", total.failed_attempts);
         report.set("feed.pings", total.pings);
+        for (i, &(times, last_ms)) in self.silences.iter().enumerate() {
+            if let (true, Some(route)) = (times > 0, &self.routes[i]) {
+                report.notes.push(format!(
+                    "feed: {} {} {} went silent (stale) {times} time(s), last at unix ms {last_ms}",
+                    route.venue,
+                    route.kind.name(),
+                    route.symbol
+                ));
+            }
+        }
         if let Some(tap) = self.recorder.take() {
             tap.finish(report);
         }
