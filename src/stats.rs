@@ -18,6 +18,8 @@ pub const MALFORMED_KIND_KEYS: [&str; DecodeError::KIND_COUNT] = [
     "feed.malformed.venue_error",
     "feed.malformed.too_deep",
     "feed.malformed.too_large",
+    "feed.malformed.bad_level",
+    "feed.malformed.crossed",
 ];
 
 /// Every counter of the pipeline.

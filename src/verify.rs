@@ -358,6 +358,9 @@ fn describe(why: Invalidation) -> String {
         Invalidation::Checksum { venue, book } => {
             format!("checksum mismatch, venue {venue}, book {book}")
         }
+        Invalidation::Crossed { bid, ask } => {
+            format!("crossed, best bid {bid} at or above best ask {ask}")
+        }
     }
 }
 

@@ -140,6 +140,62 @@ fn test_verify_cli_deeply_nested_frame_is_malformed_not_a_crash() {
     );
 }
 
+/// Issue 21: a negative quantity in a delta printed a best bid of `61800 x -5` with
+/// exit status 0; now the message is malformed and the run fails.
+#[test]
+fn test_verify_cli_negative_quantity_is_malformed() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = ws_log(
+        dir.path(),
+        "negative.ws.log",
+        &[
+            book(
+                "snapshot",
+                10,
+                r#"["61800","1"]"#,
+                r#"["61801","1"]"#,
+                "BTCUSDT",
+            ),
+            book("delta", 11, r#"["61800","-5"]"#, "", "BTCUSDT"),
+        ],
+    );
+    let out = edgeline(&PERP, &[&file]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(stderr.contains("BTCUSDT: 1 malformed messages"), "{stderr}");
+    assert!(!stdout.contains("-5"), "{stdout}");
+}
+
+/// Deltas that cross the book leave it invalid until the venue's snapshot resyncs it.
+#[test]
+fn test_verify_cli_book_crossed_by_deltas_ends_invalid() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = ws_log(
+        dir.path(),
+        "crossed.ws.log",
+        &[
+            book(
+                "snapshot",
+                10,
+                r#"["100","1"]"#,
+                r#"["101","1"]"#,
+                "BTCUSDT",
+            ),
+            book("delta", 11, r#"["101.5","1"]"#, "", "BTCUSDT"),
+        ],
+    );
+    let out = edgeline(&PERP, &[&file]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "BTCUSDT: book ends invalid since book message 2: crossed, best bid 101.5 at or \
+             above best ask 101"
+        ),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn test_verify_cli_book_ending_invalid_exits_non_zero_naming_the_instrument() {
     let dir = tempfile::tempdir().unwrap();

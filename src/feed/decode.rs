@@ -44,11 +44,17 @@ pub enum DecodeError {
     /// A frame longer than its venue's bound ([`crate::feed::venues::frame_bytes_max`]).
     #[error("frame longer than the venue's bound")]
     TooLarge,
+    /// A price at or below zero, or a quantity no venue sends ([`crate::feed::sanity`]).
+    #[error("impossible price or quantity")]
+    BadLevel,
+    /// A top of book or snapshot whose bid is at or above its ask.
+    #[error("crossed top of book or snapshot")]
+    Crossed,
 }
 
 impl DecodeError {
     /// How many kinds [`DecodeError::kind`] tells apart.
-    pub const KIND_COUNT: usize = 8;
+    pub const KIND_COUNT: usize = 10;
     /// The report name of each kind, in [`DecodeError::kind`] order.
     pub const KIND_NAMES: [&'static str; Self::KIND_COUNT] = [
         "json",
@@ -59,6 +65,8 @@ impl DecodeError {
         "venue_error",
         "too_deep",
         "too_large",
+        "bad_level",
+        "crossed",
     ];
 
     /// The kind of this error, an index below [`DecodeError::KIND_COUNT`] (malformed
@@ -73,6 +81,8 @@ impl DecodeError {
             DecodeError::VenueError => 5,
             DecodeError::TooDeep => 6,
             DecodeError::TooLarge => 7,
+            DecodeError::BadLevel => 8,
+            DecodeError::Crossed => 9,
         }
     }
 }

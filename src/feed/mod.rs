@@ -10,6 +10,7 @@ pub mod health;
 pub mod hyperliquid;
 pub mod json;
 pub mod okx;
+pub mod sanity;
 pub mod scan;
 pub mod silence;
 pub mod snapshot_fetch;

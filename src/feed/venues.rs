@@ -9,6 +9,7 @@ use crate::feed::decode::{DecodeError, Decoded};
 use crate::feed::event_buf::EventBuf;
 use crate::feed::hyperliquid::{self, HyperliquidDecoder};
 use crate::feed::okx::{self, OkxDecoder};
+use crate::feed::sanity::check_events;
 use std::time::Duration;
 
 use crate::feed::symbols::SymbolMap;
@@ -40,7 +41,8 @@ impl VenueDecoder {
     }
 
     /// Decodes one frame into `out` (see the venue modules); a frame longer than the
-    /// venue's [`frame_bytes_max`] is refused unread (`TooLarge`).
+    /// venue's [`frame_bytes_max`] is refused unread (`TooLarge`), one whose values no
+    /// venue sends after decoding ([`crate::feed::sanity`]), leaving nothing in `out`.
     #[inline]
     pub fn decode(
         &mut self,
@@ -51,12 +53,18 @@ impl VenueDecoder {
         if frame.len() > frame_bytes_max(self.venue()) {
             return Err(DecodeError::TooLarge);
         }
-        match self {
+        let start = out.len();
+        let decoded = match self {
             VenueDecoder::Binance(d) => d.decode(frame, ts_recv_raw, out),
             VenueDecoder::Bybit(d) => d.decode(frame, ts_recv_raw, out),
             VenueDecoder::Okx(d) => d.decode(frame, ts_recv_raw, out),
             VenueDecoder::Hyperliquid(d) => d.decode(frame, ts_recv_raw, out),
+        }?;
+        if let Err(e) = check_events(&out.as_slice()[start..]) {
+            out.truncate(start);
+            return Err(e);
         }
+        Ok(decoded)
     }
 }
 
