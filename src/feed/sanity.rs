@@ -50,10 +50,8 @@ pub fn check_events(events: &[MarketEvent]) -> Result<(), DecodeError> {
                     return Err(DecodeError::Crossed);
                 }
             }
-            EventBody::Trade { price, qty, .. } => {
-                if price <= Price::ZERO || qty <= Qty::ZERO {
-                    return Err(DecodeError::BadLevel);
-                }
+            EventBody::Trade { price, qty, .. } if price <= Price::ZERO || qty <= Qty::ZERO => {
+                return Err(DecodeError::BadLevel);
             }
             _ => {}
         }
