@@ -350,6 +350,20 @@ mod tests {
             e.contains("venues[0].spot_url") && e.contains("ws://"),
             "{e}"
         );
+        let e = err("[[venues]]\nname = \"okx\"\nsilence_floor_ms = 0\n");
+        assert!(e.contains("venues[0].silence_floor_ms"), "{e}");
+        let e =
+            err("[[venues]]\nname = \"okx\"\nsilence_floor_ms = 900\nsilence_ceiling_ms = 800\n");
+        assert!(e.contains("venues[0].silence_ceiling_ms"), "{e}");
+        let c = Config::from_toml(
+            "[[venues]]\nname = \"okx\"\nsilence_floor_ms = 300\n",
+            Path::new("t.toml"),
+            2,
+        )
+        .unwrap();
+        let okx = c.venues.iter().find(|v| v.venue == Venue::Okx).unwrap();
+        assert_eq!(okx.silence.floor, Duration::from_millis(300));
+        assert_eq!(okx.silence.ceiling, crate::feed::silence::CEILING_DEFAULT);
         let e = err("[[venues]]\nname = \"kraken\"\n");
         assert!(
             e.contains("venues[0].name") && e.contains("hyperliquid"),
