@@ -16,6 +16,8 @@ use crate::types::{EventBody, MarketEvent, Price, Qty, Side};
 #[inline]
 pub fn check_events(events: &[MarketEvent]) -> Result<(), DecodeError> {
     let mut snapshot = false;
+    // The least raw quantity a level may have: 0 in a diff, 1 in a snapshot.
+    let mut qty_min = 0i128;
     let mut touch = Touch::default();
     for event in events {
         match event.body {
@@ -23,9 +25,12 @@ pub fn check_events(events: &[MarketEvent]) -> Result<(), DecodeError> {
                 touch.check()?;
                 touch = Touch::default();
                 snapshot = s;
+                qty_min = i128::from(s);
             }
             EventBody::DepthLevel { side, price, qty } => {
-                if price <= Price::ZERO || qty < Qty::ZERO || (snapshot && qty == Qty::ZERO) {
+                // Price at least 1 raw unit, quantity at least `qty_min`: one sign test
+                // (decoded values are within +-10^24 raw, so neither subtraction wraps).
+                if (price.raw().wrapping_sub(1) | qty.raw().wrapping_sub(qty_min)) < 0 {
                     return Err(DecodeError::BadLevel);
                 }
                 if snapshot {
@@ -39,11 +44,11 @@ pub fn check_events(events: &[MarketEvent]) -> Result<(), DecodeError> {
                 ask_qty,
                 ..
             } => {
-                if bid <= Price::ZERO
-                    || ask <= Price::ZERO
-                    || bid_qty <= Qty::ZERO
-                    || ask_qty <= Qty::ZERO
-                {
+                let below_one = bid.raw().wrapping_sub(1)
+                    | ask.raw().wrapping_sub(1)
+                    | bid_qty.raw().wrapping_sub(1)
+                    | ask_qty.raw().wrapping_sub(1);
+                if below_one < 0 {
                     return Err(DecodeError::BadLevel);
                 }
                 if bid >= ask {
