@@ -93,9 +93,14 @@ pub const NESTING_MAX: usize = 32;
 
 /// Whether no array or object in `text` is nested deeper than `max` (brackets inside
 /// strings do not count). Not a validator: what it passes a parser still judges, so an
-/// unterminated string passes (the parser then sees no deeper than `max`). One pass,
-/// without recursion; strings are skipped with `memchr`.
+/// unterminated string passes (the parser then sees no deeper than `max`). Without
+/// recursion: a text with at most `max` opening brackets in all (most venue messages) is
+/// passed after one word-at-a-time count; any other is walked, strings skipped with
+/// `memchr`.
 pub fn nesting_within(text: &[u8], max: usize) -> bool {
+    if openers(text) <= max {
+        return true;
+    }
     let mut depth = 0usize;
     let mut i = 0;
     while let Some(&byte) = text.get(i) {
@@ -116,6 +121,33 @@ pub fn nesting_within(text: &[u8], max: usize) -> bool {
         i += 1;
     }
     true
+}
+
+/// How many bytes of `text` are `[` or `{` (inside strings too), eight at a time:
+/// `[` (0x5B) and `{` (0x7B) differ only in bit 0x20, so a byte is one of them when it
+/// equals 0x7B with that bit set.
+fn openers(text: &[u8]) -> usize {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const LOW7: u64 = u64::from_ne_bytes([0x7F; 8]);
+    let lanes = |word: u64| {
+        let x = (word | (ONES * 0x20)) ^ (ONES * 0x7B);
+        // The high bit of each lane that is zero in `x`, exactly (no borrow between lanes).
+        let zero = !(((x & LOW7) + LOW7) | x | LOW7);
+        zero.count_ones() as usize
+    };
+    let mut chunks = text.chunks_exact(8);
+    let mut count = 0;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        count += lanes(u64::from_ne_bytes(word));
+    }
+    count
+        + chunks
+            .remainder()
+            .iter()
+            .filter(|&&b| b | 0x20 == b'{')
+            .count()
 }
 
 /// The index of the quote closing the string whose contents start at `from`, escapes
@@ -324,6 +356,19 @@ mod tests {
         assert!(!nesting_within(deep.as_bytes(), NESTING_MAX));
         let flat = format!("[{}1]", "[1],".repeat(10_000));
         assert!(nesting_within(flat.as_bytes(), 2));
+    }
+
+    #[test]
+    fn test_openers_counts_brackets_and_braces_only() {
+        let all: Vec<u8> = (0..=255u8).collect();
+        assert_eq!(openers(&all), 2);
+        for len in 0..40 {
+            let text: Vec<u8> = (0..len).map(|i| b"[a{]}\"z;"[i % 8]).collect();
+            let want = text.iter().filter(|&&b| b == b'[' || b == b'{').count();
+            assert_eq!(openers(&text), want, "{len}");
+        }
+        let text = b"\xfb\xdb{{{{{{{{\x5b\x7b\x7f";
+        assert_eq!(openers(text), 10);
     }
 
     #[test]
