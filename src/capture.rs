@@ -213,6 +213,9 @@ fn cryptofeed_v3(
     addresses: &mut Vec<(String, String)>,
 ) -> Result<Option<CapturedMessage>, String> {
     use sonic_rs::JsonValueTrait;
+    if !crate::feed::json::nesting_within(line.as_bytes(), crate::feed::json::NESTING_MAX) {
+        return Err("cryptofeed v3 line nested too deep".to_owned());
+    }
     let v: sonic_rs::Value = sonic_rs::from_str(line).map_err(|e| e.to_string())?;
     let conn = v.get("conn").and_then(|c| c.as_str()).unwrap_or("");
     let direction = match v.get("t").and_then(|t| t.as_str()) {

@@ -702,6 +702,7 @@ fn connect(
             kind,
             decoder: VenueDecoder::new(venue, kind, symbols),
             stale_after: link.settings.stale_after,
+            silence: link.settings.silence,
             instruments,
             carries_book: link.plan.carries_book,
         };

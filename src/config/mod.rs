@@ -122,6 +122,8 @@ pub struct VenueSettings {
     /// Age at which a connection is replaced, make before break (Binance; `None`:
     /// never, the other venues).
     pub connection_lifetime: Option<Duration>,
+    /// Bounds of each stream's learned silence limit ([`crate::feed::silence`]).
+    pub silence: crate::feed::silence::SilenceBounds,
 }
 
 impl VenueSettings {
@@ -420,6 +422,20 @@ mod tests {
             e.contains("venues[0].spot_url") && e.contains("ws://"),
             "{e}"
         );
+        let e = err("[[venues]]\nname = \"okx\"\nsilence_floor_ms = 0\n");
+        assert!(e.contains("venues[0].silence_floor_ms"), "{e}");
+        let e =
+            err("[[venues]]\nname = \"okx\"\nsilence_floor_ms = 900\nsilence_ceiling_ms = 800\n");
+        assert!(e.contains("venues[0].silence_ceiling_ms"), "{e}");
+        let c = Config::from_toml(
+            "[[venues]]\nname = \"okx\"\nsilence_floor_ms = 300\n",
+            Path::new("t.toml"),
+            2,
+        )
+        .unwrap();
+        let okx = c.venues.iter().find(|v| v.venue == Venue::Okx).unwrap();
+        assert_eq!(okx.silence.floor, Duration::from_millis(300));
+        assert_eq!(okx.silence.ceiling, crate::feed::silence::CEILING_DEFAULT);
         let e = err("[[venues]]\nname = \"kraken\"\n");
         assert!(
             e.contains("venues[0].name") && e.contains("hyperliquid"),

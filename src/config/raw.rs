@@ -194,6 +194,11 @@ pub struct RawVenue {
     /// Binance: a connection is replaced, make before break, this long after it opened
     /// (default 82800000, 23 h: the venue closes connections at 24 h; 0: never).
     pub connection_lifetime_ms: Option<u64>,
+    /// An instrument's stream silent for longer than 20 of its usual gaps is stale;
+    /// that limit is never below this many ms (default 500).
+    pub silence_floor_ms: Option<u64>,
+    /// ... and never above this many ms (default 10000).
+    pub silence_ceiling_ms: Option<u64>,
 }
 
 /// `[[instruments]]`.

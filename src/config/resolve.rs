@@ -448,6 +448,7 @@ fn venue_defaults(venue: Venue) -> VenueSettings {
         },
         stale_after: STALE_AFTER_DEFAULT,
         connection_lifetime: (venue == Venue::Binance).then_some(BINANCE_LIFETIME_DEFAULT),
+        silence: crate::feed::silence::SilenceBounds::default(),
     }
 }
 
@@ -562,6 +563,22 @@ fn resolve_venue(i: usize, v: &RawVenue) -> Result<VenueSettings, ConfigError> {
             ));
         }
         Some(ms) => settings.connection_lifetime = Some(Duration::from_millis(ms)),
+    }
+    let silence = &mut settings.silence;
+    if let Some(ms) = v.silence_floor_ms {
+        silence.floor = Duration::from_millis(ms);
+    }
+    if let Some(ms) = v.silence_ceiling_ms {
+        silence.ceiling = Duration::from_millis(ms);
+    }
+    if silence.floor.is_zero() {
+        return Err(invalid(key("silence_floor_ms"), "must be at least 1"));
+    }
+    if silence.ceiling < silence.floor {
+        return Err(invalid(
+            key("silence_ceiling_ms"),
+            "must be at least silence_floor_ms",
+        ));
     }
     Ok(settings)
 }

@@ -28,7 +28,10 @@
 //! run, and a planned replacement resets nothing. Every frame with a venue time feeds the connection's rolling delay
 //! window; above the venue's `stale_after` the instruments get [`FeedStatus::Stale`]
 //! (then `Fresh`), which the book stage turns into invalid top-of-book updates, the path
-//! the edge stage already uses to drop a leg. Status events wait for ring room like
+//! the edge stage already uses to drop a leg. The same happens to an instrument whose
+//! stream has been silent past the limit learned from its usual inter-arrival
+//! ([`crate::feed::silence`]; checked every tick, so edges and paper fills stop within
+//! a millisecond of the limit), until its next frame. Status events wait for ring room like
 //! frames do, so none is lost, and no frame is read while one waits (so a reconnected
 //! connection's snapshot never overtakes its books' reset). Health figures go to [`crate::feed::health`] once per
 //! tick (1 ms) or second.
@@ -43,6 +46,7 @@ use crate::feed::frame_source::{FrameSource, SourcedSnapshot};
 use crate::feed::health::{DelayWindow, LinkState};
 use crate::feed::okx;
 use crate::feed::rotation::{Action, DownVerdict, RotationPair, Rotations};
+use crate::feed::silence::{SilenceBounds, SilenceLimits, StreamWatch};
 use crate::feed::snapshot_fetch::SnapshotClient;
 use crate::feed::symbols::SymbolMap;
 use crate::feed::transport::{Frame, LinkCounts, Notice, TICK, Transport, duration_ns};
@@ -79,6 +83,8 @@ pub struct FeedConnection {
     /// Whether it carries those instruments' books (depth): losing it resets them, and
     /// resync messages go to it.
     pub carries_book: bool,
+    /// Bounds of each of its instruments' silence limit ([`crate::feed::silence`]).
+    pub silence: SilenceBounds,
 }
 
 /// The feed stage's view of one connection's health.
@@ -137,6 +143,17 @@ pub struct FeedStage<S: FrameSource = Transport> {
     stats: Arc<PipelineStats>,
     clock: Clock,
     watches: Vec<LinkWatch>,
+    /// Each connection's silence bounds in raw ticks.
+    silence_limits: Vec<SilenceLimits>,
+    /// Each instrument's stream (indexed by instrument).
+    streams: Vec<StreamWatch>,
+    /// Whether `Stale` is the last status sent for each instrument.
+    stale_sent: Vec<bool>,
+    /// Scratch of [`Self::watch_silence`]: each instrument's staleness this tick.
+    stale_now: Vec<bool>,
+    /// Per instrument: times its stream turned silent, and the unix ms of the last time
+    /// (for the run report).
+    silences: Vec<(u64, u64)>,
     owed: Vec<StatusOwed>,
     owed_count: usize,
     last_tick_raw: u64,
@@ -197,8 +214,17 @@ impl<S: FrameSource> FeedStage<S> {
             }
         }
         let now = clock.raw();
+        let silence_limits = connections
+            .iter()
+            .map(|c| c.silence.limits(&clock))
+            .collect();
         Self {
             watches,
+            silence_limits,
+            streams: vec![StreamWatch::default(); registry.len()],
+            stale_sent: vec![false; registry.len()],
+            stale_now: vec![false; registry.len()],
+            silences: vec![(0, 0); registry.len()],
             owed: vec![StatusOwed::default(); registry.len()],
             owed_count: 0,
             last_tick_raw: now,
@@ -288,6 +314,14 @@ impl<S: FrameSource> FeedStage<S> {
                 self.transport.pong(index);
             }
             self.watches[index].frames += 1;
+            // Silence is judged on the connection that carries the book (Binance USD-M
+            // `/public`): trades and mark prices on `/market` must not hide a frozen book.
+            if self.connections[index].carries_book
+                && let Some(first) = self.buf.as_slice().first()
+                && let Some(stream) = self.streams.get_mut(first.instrument.index())
+            {
+                stream.on_frame(ts_recv_raw, self.silence_limits[index]);
+            }
             if let Some(first) = self.buf.as_slice().first()
                 && first.ts_venue_ms > 0
             {
@@ -371,6 +405,9 @@ impl<S: FrameSource> FeedStage<S> {
                     // A connection without the books (Binance USD-M `/market`) resets
                     // none; it only takes back the staleness it had flagged.
                     let owed_now = if watch.resets_books {
+                        self.streams[id.index()].forget_last();
+                        self.stale_sent[id.index()] = false;
+                        self.stats.health.set_silent(id.index(), false);
                         StatusOwed {
                             reset: true,
                             stale: None,
@@ -473,13 +510,65 @@ impl<S: FrameSource> FeedStage<S> {
                     LinkState::Up
                 });
             }
-            for &id in &watch.instruments {
-                let owed = &mut self.owed[id.index()];
-                if !owed.reset && owed.stale.is_none() {
-                    self.owed_count += 1;
-                }
-                owed.stale = Some(stale);
+        }
+        self.watch_silence(now);
+    }
+
+    /// Flags instruments whose stream has been silent past its learned limit, and owes
+    /// each instrument whose staleness changed a `Stale` or `Fresh` status. An
+    /// instrument is stale when any open connection carrying it is late (its venue
+    /// delay) or the connection carrying its book has gone silent: one verdict per
+    /// instrument, so the two connections of a Binance perp (`/public`, `/market`)
+    /// cannot undo each other's flag.
+    fn watch_silence(&mut self, now: u64) {
+        self.stale_now.fill(false);
+        for (index, watch) in self.watches.iter().enumerate() {
+            if !self.transport.is_open(index) {
+                continue;
             }
+            let carries_book = self.connections[index].carries_book;
+            let limits = self.silence_limits[index];
+            for &id in &watch.instruments {
+                let i = id.index();
+                self.stale_now[i] |= watch.stale;
+                if !carries_book {
+                    continue;
+                }
+                let stream = &mut self.streams[i];
+                let silent = stream.is_silent(now, limits);
+                self.stale_now[i] |= silent;
+                if silent != stream.silent {
+                    stream.silent = silent;
+                    self.stats.health.set_silent(i, silent);
+                    let c = &self.connections[index];
+                    let symbol = self.routes[i].as_ref().map_or("?", |r| r.symbol.as_str());
+                    if silent {
+                        self.stats.feed_silent.incr();
+                        let at_ms = self.clock.unix_ns(now) / 1_000_000;
+                        self.silences[i] = (self.silences[i].0 + 1, at_ms);
+                        let limit = now.saturating_sub(stream.limit_raw(limits));
+                        log::warn!(
+                            "feed: {} {} {symbol} is stale: no frame for {} ms",
+                            c.venue,
+                            c.kind.name(),
+                            self.clock.delta_ns(limit, now) / 1_000_000
+                        );
+                    } else {
+                        log::info!("feed: {} {} {symbol} sends again", c.venue, c.kind.name());
+                    }
+                }
+            }
+        }
+        for (i, &stale) in self.stale_now.iter().enumerate() {
+            if stale == self.stale_sent[i] {
+                continue;
+            }
+            self.stale_sent[i] = stale;
+            let owed = &mut self.owed[i];
+            if !owed.reset && owed.stale.is_none() {
+                self.owed_count += 1;
+            }
+            owed.stale = Some(stale);
         }
     }
 
@@ -654,7 +743,7 @@ fn duration_ms(d: Duration) -> u64 {
 }
 
 fn log_malformed(stats: &PipelineStats, error: DecodeError, frame: &[u8]) {
-    stats.feed_malformed.incr();
+    stats.count_malformed(error);
     let n = stats.feed_malformed.get();
     if n <= MALFORMED_LOGGED_MAX || n.is_multiple_of(1000) {
         let shown = &frame[..frame.len().min(200)];
@@ -706,6 +795,16 @@ impl<S: FrameSource> Stage for FeedStage<S> {
         report.set("feed.connect_failures", total.failed_attempts);
         report.set("feed.pings", total.pings);
         report.set("feed.rotations", self.rotations.completed());
+        for (i, &(times, last_ms)) in self.silences.iter().enumerate() {
+            if let (true, Some(route)) = (times > 0, &self.routes[i]) {
+                report.notes.push(format!(
+                    "feed: {} {} {} went silent (stale) {times} time(s), last at unix ms {last_ms}",
+                    route.venue,
+                    route.kind.name(),
+                    route.symbol
+                ));
+            }
+        }
         if let Some(tap) = self.recorder.take() {
             tap.finish(report);
         }

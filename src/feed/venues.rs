@@ -9,6 +9,7 @@ use crate::feed::decode::{DecodeError, Decoded};
 use crate::feed::event_buf::EventBuf;
 use crate::feed::hyperliquid::{self, HyperliquidDecoder};
 use crate::feed::okx::{self, OkxDecoder};
+use crate::feed::sanity::check_events;
 use std::time::Duration;
 
 use crate::feed::symbols::SymbolMap;
@@ -39,7 +40,9 @@ impl VenueDecoder {
         }
     }
 
-    /// Decodes one frame into `out` (see the venue modules).
+    /// Decodes one frame into `out` (see the venue modules); a frame longer than the
+    /// venue's [`frame_bytes_max`] is refused unread (`TooLarge`), one whose values no
+    /// venue sends after decoding ([`crate::feed::sanity`]), leaving nothing in `out`.
     #[inline]
     pub fn decode(
         &mut self,
@@ -47,12 +50,47 @@ impl VenueDecoder {
         ts_recv_raw: u64,
         out: &mut EventBuf,
     ) -> Result<Decoded, DecodeError> {
-        match self {
+        if frame.len() > frame_bytes_max(self.venue()) {
+            return Err(DecodeError::TooLarge);
+        }
+        let start = out.len();
+        let decoded = match self {
             VenueDecoder::Binance(d) => d.decode(frame, ts_recv_raw, out),
             VenueDecoder::Bybit(d) => d.decode(frame, ts_recv_raw, out),
             VenueDecoder::Okx(d) => d.decode(frame, ts_recv_raw, out),
             VenueDecoder::Hyperliquid(d) => d.decode(frame, ts_recv_raw, out),
+        }?;
+        if let Err(e) = check_events(&out.as_slice()[start..]) {
+            out.truncate(start);
+            return Err(e);
         }
+        Ok(decoded)
+    }
+}
+
+impl VenueDecoder {
+    /// The venue this decoder reads.
+    pub const fn venue(&self) -> Venue {
+        match self {
+            VenueDecoder::Binance(_) => Venue::Binance,
+            VenueDecoder::Bybit(_) => Venue::Bybit,
+            VenueDecoder::Okx(_) => Venue::Okx,
+            VenueDecoder::Hyperliquid(_) => Venue::Hyperliquid,
+        }
+    }
+}
+
+/// The longest stream frame of `venue` its decoder reads, well above the largest the
+/// venue sends (a few times the biggest seen in `../shared/data`: Binance diff depth
+/// about 64 KB, Bybit's `orderbook.1000` snapshot, OKX's 400-level `books` snapshot,
+/// Hyperliquid's 20-level `l2Book` about 8 KB) and below the transport's
+/// `message_bytes_max`. REST bodies have their own bound
+/// ([`crate::feed::snapshot_fetch::BODY_BYTES_MAX`]).
+pub const fn frame_bytes_max(venue: Venue) -> usize {
+    match venue {
+        Venue::Binance => 1 << 20,
+        Venue::Bybit | Venue::Okx => 512 << 10,
+        Venue::Hyperliquid => 256 << 10,
     }
 }
 
@@ -156,6 +194,7 @@ mod tests {
                     | (Venue::Hyperliquid, VenueDecoder::Hyperliquid(_))
             );
             assert!(matched, "{venue}: {decoder:?}");
+            assert_eq!(decoder.venue(), venue);
             let planned = market_connections(venue, MarketKind::Perp, &["X"]);
             assert!(planned[0].carries_book, "{venue}");
             assert_eq!(planned.len(), if venue == Venue::Binance { 2 } else { 1 });
@@ -174,6 +213,25 @@ mod tests {
                 heartbeat(venue).is_none(),
                 venue == Venue::Binance,
                 "{venue}"
+            );
+        }
+    }
+
+    #[test]
+    fn test_decode_refuses_a_frame_above_the_venue_bound() {
+        for venue in Venue::ALL {
+            let mut decoder = VenueDecoder::new(venue, MarketKind::Perp, SymbolMap::default());
+            let mut out = EventBuf::with_capacity(4);
+            let long = vec![b' '; frame_bytes_max(venue) + 1];
+            assert_eq!(
+                decoder.decode(&long, 0, &mut out),
+                Err(DecodeError::TooLarge),
+                "{venue}"
+            );
+            let short = &long[..frame_bytes_max(venue)];
+            assert_ne!(
+                decoder.decode(short, 0, &mut out),
+                Err(DecodeError::TooLarge)
             );
         }
     }

@@ -190,6 +190,7 @@ fn feed_connections(config: &Config) -> Vec<FeedConnection> {
                 kind,
                 decoder: VenueDecoder::new(settings.venue, kind, symbols),
                 stale_after: settings.stale_after,
+                silence: settings.silence,
                 instruments,
                 carries_book: true,
             }

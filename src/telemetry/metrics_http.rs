@@ -156,6 +156,30 @@ pub fn render(sources: &MetricsSources) -> String {
             counter_line(&mut out, &format!("edgeline_telegram_{name}"), counter);
         }
     }
+    let health = &sources.stats.health;
+    let silent: Vec<(String, f64)> = health
+        .links()
+        .iter()
+        .enumerate()
+        .map(|(i, link)| {
+            #[allow(clippy::cast_precision_loss)] // gauges are f64 by definition
+            let n = health.streams_silent(i) as f64;
+            (
+                format!(
+                    "{{venue=\"{}\",market=\"{}\"}}",
+                    link.venue,
+                    link.kind.name()
+                ),
+                n,
+            )
+        })
+        .collect();
+    gauge(
+        &mut out,
+        "edgeline_feed_streams_silent",
+        "Instruments whose stream is silent past its learned limit (stale).",
+        &silent,
+    );
     let status = sources.board.snapshot();
     gauges(&mut out, &status, sources.control.is_killed());
     latencies(&mut out, &status);

@@ -184,6 +184,12 @@ impl BotApi {
                 method,
                 detail: redact(&e.to_string(), &self.token),
             })?;
+        if !crate::feed::json::nesting_within(text.as_bytes(), crate::feed::json::NESTING_MAX) {
+            return Err(ApiError::Decode {
+                method,
+                detail: format!("HTTP {status}: answer nested too deep"),
+            });
+        }
         let envelope: Envelope<T> = sonic_rs::from_str(&text).map_err(|e| ApiError::Decode {
             method,
             detail: format!("HTTP {status}: {}", redact(&e.to_string(), &self.token)),
