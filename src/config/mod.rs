@@ -4,6 +4,7 @@
 
 pub mod database;
 pub mod gateway;
+pub mod parse_error;
 pub mod raw;
 pub mod record;
 pub mod resolve;
@@ -31,7 +32,8 @@ pub enum ConfigError {
         /// The I/O error.
         source: std::io::Error,
     },
-    /// The file is not valid TOML for this schema; the message names the key and line.
+    /// The file is not valid TOML for this schema; the message names the line, column
+    /// and key, never the file's text (a value may be a secret: [`parse_error`]).
     #[error("config {path}: {message}")]
     Parse {
         /// The file.
@@ -224,7 +226,7 @@ impl Config {
     pub fn from_toml(text: &str, path: &Path, core_count: usize) -> Result<Self, ConfigError> {
         let raw: raw::RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: path.to_path_buf(),
-            message: e.to_string(),
+            message: parse_error::describe(&e, text),
         })?;
         resolve::resolve(raw, core_count)
     }
