@@ -237,7 +237,10 @@ struct RunArgs {
 }
 
 fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    if let Err(e) = edgeline::telemetry::logging::init() {
+        eprintln!("edgeline: no logger: {e}");
+        return ExitCode::FAILURE;
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Run(args)) => run(args),
