@@ -2,6 +2,7 @@
 //! (against a fake Bot API on loopback) at `RUST_LOG=trace`, where the HTTP client logs
 //! every request's full URL, and the token is part of every Bot API path.
 
+#[allow(dead_code)] // shared with tests/telegram_bot.rs, which uses all of it
 #[path = "support/fake_telegram.rs"]
 mod fake_telegram;
 
