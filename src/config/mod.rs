@@ -243,6 +243,40 @@ mod tests {
     }
 
     #[test]
+    fn test_negative_thresholds_and_unsupported_sslmode_are_refused_naming_the_key() {
+        for (text, key) in [
+            (
+                "[basis]\ntracker_threshold_bps = -5.0\n",
+                "basis.tracker_threshold_bps",
+            ),
+            (
+                "[basis]\ntracker_threshold_bps = -5.0\ntrade_threshold_bps = -1.0\n",
+                "basis.tracker_threshold_bps",
+            ),
+            (
+                "[scanner]\nrecord_threshold_bps = -0.5\n",
+                "scanner.record_threshold_bps",
+            ),
+            (
+                "[scanner]\nrecord_threshold_bps = -3.0\ntrade_threshold_bps = -1.0\n",
+                "scanner.record_threshold_bps",
+            ),
+            (
+                "[database]\nurl = \"postgres://u@db/x?sslmode=require\"\n",
+                "database.url",
+            ),
+        ] {
+            let e = err(text);
+            assert!(e.contains(&format!("`{key}`")), "{text}: {e}");
+        }
+        assert!(
+            err("[database]\nurl = \"postgres://u@db/x?sslmode=require\"\n").contains("sslmode")
+        );
+        let ok = "[database]\nurl = \"postgres://u@db/x?sslmode=disable\"\n";
+        assert!(Config::from_toml(ok, Path::new("t.toml"), 2).is_ok());
+    }
+
+    #[test]
     fn test_extra_root_cert_and_simulator_tls_are_read() {
         let dir = tempfile::tempdir().unwrap();
         let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
