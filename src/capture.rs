@@ -105,7 +105,7 @@ pub fn read_file(path: &Path) -> Result<Vec<CapturedMessage>, CaptureError> {
 /// A capture file's messages, one at a time, in file order.
 pub struct CaptureReader {
     path: PathBuf,
-    input: Box<dyn BufRead>,
+    input: Box<dyn BufRead + Send>,
     line: Vec<u8>,
     line_no: usize,
     byte: u64,
@@ -124,7 +124,7 @@ impl CaptureReader {
         };
         let mut file = BufReader::new(File::open(path).map_err(io)?);
         let head = file.fill_buf().map_err(io)?;
-        let input: Box<dyn BufRead> = if head.starts_with(&GZIP_MAGIC) {
+        let input: Box<dyn BufRead + Send> = if head.starts_with(&GZIP_MAGIC) {
             Box::new(BufReader::new(flate2::bufread::MultiGzDecoder::new(file)))
         } else if head.starts_with(&ZSTD_MAGIC) {
             // The stream decoder reads every frame of the file, not just the first.
