@@ -131,13 +131,25 @@ impl PipelineStats {
 
     /// All telemetry drops (samples and records) across stages.
     pub fn drops(&self) -> u64 {
+        self.samples_dropped() + self.records_dropped()
+    }
+
+    /// Latency samples dropped by every stage (the histograms miss them; no row is lost).
+    pub fn samples_dropped(&self) -> u64 {
         self.feed_samples_dropped.get()
             + self.book_samples_dropped.get()
             + self.edge_samples_dropped.get()
-            + self.edge_records_dropped.get()
-            + self.edge_spread_records_dropped.get()
             + self.gateway_samples_dropped.get()
+    }
+
+    /// Records of every kind dropped before telemetry took them (the writer fell behind,
+    /// or the gateway's outbox overflowed): each was to be a database row, so each is a
+    /// lost row.
+    pub fn records_dropped(&self) -> u64 {
+        self.edge_records_dropped.get()
+            + self.edge_spread_records_dropped.get()
             + self.gateway_records_dropped.get()
+            + self.gateway_snapshots_skipped.get()
     }
 
     /// Every counter with its report name (`stage.name`), in a fixed order.

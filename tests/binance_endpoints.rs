@@ -99,9 +99,11 @@ impl Rig {
     }
 }
 
-/// Tests about endpoints, not staleness (an unoptimised simulator on a loaded machine
-/// falls behind the wall clock).
-const QUIET_STALENESS: &str = "[[venues]]\nname = \"binance\"\nstale_after_ms = 60000\n";
+/// Tests about endpoints, not staleness: an unoptimised simulator on a loaded machine
+/// falls behind the wall clock, and a scheduling pause of half a second would flag its
+/// streams silent (stale, tops published invalid).
+const QUIET_STALENESS: &str = "[[venues]]\nname = \"binance\"\nstale_after_ms = 60000\n\
+                               silence_floor_ms = 5000\nsilence_ceiling_ms = 10000\n";
 
 #[test]
 fn test_binance_default_job_gets_perp_book_from_public_and_funding_from_market() {

@@ -4,6 +4,7 @@
 
 pub mod database;
 pub mod gateway;
+pub mod parse_error;
 pub mod raw;
 pub mod record;
 pub mod resolve;
@@ -31,7 +32,8 @@ pub enum ConfigError {
         /// The I/O error.
         source: std::io::Error,
     },
-    /// The file is not valid TOML for this schema; the message names the key and line.
+    /// The file is not valid TOML for this schema; the message names the line, column
+    /// and key, never the file's text (a value may be a secret: [`parse_error`]).
     #[error("config {path}: {message}")]
     Parse {
         /// The file.
@@ -241,7 +243,7 @@ impl Config {
     pub fn from_toml(text: &str, path: &Path, core_count: usize) -> Result<Self, ConfigError> {
         let raw: raw::RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: path.to_path_buf(),
-            message: e.to_string(),
+            message: parse_error::describe(&e, text),
         })?;
         resolve::resolve(raw, core_count)
     }
@@ -255,6 +257,40 @@ mod tests {
         Config::from_toml(text, Path::new("test.toml"), 2)
             .unwrap_err()
             .to_string()
+    }
+
+    #[test]
+    fn test_negative_thresholds_and_unsupported_sslmode_are_refused_naming_the_key() {
+        for (text, key) in [
+            (
+                "[basis]\ntracker_threshold_bps = -5.0\n",
+                "basis.tracker_threshold_bps",
+            ),
+            (
+                "[basis]\ntracker_threshold_bps = -5.0\ntrade_threshold_bps = -1.0\n",
+                "basis.tracker_threshold_bps",
+            ),
+            (
+                "[scanner]\nrecord_threshold_bps = -0.5\n",
+                "scanner.record_threshold_bps",
+            ),
+            (
+                "[scanner]\nrecord_threshold_bps = -3.0\ntrade_threshold_bps = -1.0\n",
+                "scanner.record_threshold_bps",
+            ),
+            (
+                "[database]\nurl = \"postgres://u@db/x?sslmode=require\"\n",
+                "database.url",
+            ),
+        ] {
+            let e = err(text);
+            assert!(e.contains(&format!("`{key}`")), "{text}: {e}");
+        }
+        assert!(
+            err("[database]\nurl = \"postgres://u@db/x?sslmode=require\"\n").contains("sslmode")
+        );
+        let ok = "[database]\nurl = \"postgres://u@db/x?sslmode=disable\"\n";
+        assert!(Config::from_toml(ok, Path::new("t.toml"), 2).is_ok());
     }
 
     #[test]

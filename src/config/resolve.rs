@@ -706,6 +706,15 @@ fn resolve_basis(raw: RawBasis) -> Result<BasisParams, ConfigError> {
             )
         }),
     };
+    let threshold = |key: &str, value: Option<f64>, default: Bps| {
+        if let Some(v) = value.filter(|v| *v < 0.0) {
+            return Err(invalid(
+                format!("basis.{key}"),
+                format!("{v} is negative (a threshold is an edge size, 0 or more bps)"),
+            ));
+        }
+        bps(key, value, default)
+    };
     let ticks = raw.baseline_ticks.unwrap_or(d.baseline_ticks);
     if !(1..=100_000).contains(&ticks) {
         return Err(invalid(
@@ -715,12 +724,12 @@ fn resolve_basis(raw: RawBasis) -> Result<BasisParams, ConfigError> {
     }
     let params = BasisParams {
         baseline_ticks: ticks,
-        tracker_threshold: bps(
+        tracker_threshold: threshold(
             "tracker_threshold_bps",
             raw.tracker_threshold_bps,
             d.tracker_threshold,
         )?,
-        trade_threshold: bps(
+        trade_threshold: threshold(
             "trade_threshold_bps",
             raw.trade_threshold_bps,
             d.trade_threshold,
@@ -847,7 +856,9 @@ fn resolve_scanner(raw: RawScanner) -> Result<ScannerParams, ConfigError> {
             format!("{} is outside 1..=1000", p.top_n),
         ));
     }
-    let range = -10_000.0..=10_000.0;
+    // NB: thresholds are net edges a size must reach: a negative one would record and
+    // trade sizes that lose money after costs.
+    let range = 0.0..=10_000.0;
     p.record_threshold_bps = scanner_bps(
         "record_threshold_bps",
         raw.record_threshold_bps,

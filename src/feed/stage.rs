@@ -300,7 +300,15 @@ impl<S: FrameSource> FeedStage<S> {
                         String::from_utf8_lossy(&frame[..frame.len().min(200)])
                     );
                 }
-                Err(e) => log_malformed(&self.stats, e, frame),
+                Err(e) => {
+                    let c = &self.connections[index];
+                    let origin = Origin {
+                        venue: Some(c.venue),
+                        kind: Some(c.kind),
+                        symbol: None,
+                    };
+                    log_malformed(&self.stats, e, frame, origin);
+                }
             }
             frames += 1;
             if !self.rotations.keep(index, self.buf.as_slice()) {
@@ -680,7 +688,7 @@ impl<S: FrameSource> FeedStage<S> {
         };
         decode_snapshot(
             &self.snapshot_decoder,
-            venue_of(&self.routes, fetched.instrument),
+            route_of(&self.routes, fetched.instrument),
             sourced,
             ts_recv_raw,
             &mut self.buf,
@@ -699,7 +707,7 @@ impl<S: FrameSource> FeedStage<S> {
         let ts_recv_raw = self.clock.raw();
         decode_snapshot(
             &self.snapshot_decoder,
-            venue_of(&self.routes, sourced.instrument),
+            route_of(&self.routes, sourced.instrument),
             sourced,
             ts_recv_raw,
             &mut self.buf,
@@ -710,16 +718,41 @@ impl<S: FrameSource> FeedStage<S> {
     }
 }
 
-/// The venue of an instrument the feed carries.
-fn venue_of(routes: &[Option<Route>], instrument: InstrumentId) -> Option<Venue> {
-    routes.get(instrument.index())?.as_ref().map(|r| r.venue)
+/// The route of an instrument the feed carries.
+fn route_of(routes: &[Option<Route>], instrument: InstrumentId) -> Option<&Route> {
+    routes.get(instrument.index())?.as_ref()
+}
+
+/// Where a malformed frame came from, for its log line: `binance perp` (a WebSocket
+/// frame) or `okx spot BTC-USDT REST snapshot`.
+#[derive(Debug, Clone, Copy)]
+struct Origin<'a> {
+    venue: Option<Venue>,
+    kind: Option<MarketKind>,
+    symbol: Option<&'a str>,
+}
+
+impl std::fmt::Display for Origin<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.venue {
+            Some(venue) => write!(f, "{venue}")?,
+            None => f.write_str("unknown venue")?,
+        }
+        if let Some(kind) = self.kind {
+            write!(f, " {}", kind.name())?;
+        }
+        if let Some(symbol) = self.symbol {
+            write!(f, " {symbol} REST snapshot")?;
+        }
+        Ok(())
+    }
 }
 
 /// Decodes a REST snapshot of `venue` (OKX's book, or Binance's depth) into `buf`
 /// (cleared first), counting it.
 fn decode_snapshot(
     decoder: &BinanceDecoder,
-    venue: Option<Venue>,
+    route: Option<&Route>,
     snapshot: SourcedSnapshot<'_>,
     ts_recv_raw: u64,
     buf: &mut EventBuf,
@@ -727,12 +760,18 @@ fn decode_snapshot(
 ) {
     buf.clear();
     let (body, instrument) = (snapshot.body, snapshot.instrument);
+    let venue = route.map(|r| r.venue);
     let decoded = match venue {
         Some(Venue::Okx) => okx::rest::decode_book(body, instrument, ts_recv_raw, buf),
         _ => decoder.decode_snapshot(body, instrument, ts_recv_raw, buf),
     };
     if let Err(e) = decoded {
-        log_malformed(stats, e, body);
+        let origin = Origin {
+            venue,
+            kind: route.map(|r| r.kind),
+            symbol: Some(route.map_or("?", |r| r.symbol.as_str())),
+        };
+        log_malformed(stats, e, body, origin);
     }
     stats.feed_snapshots.incr();
 }
@@ -742,13 +781,13 @@ fn duration_ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
-fn log_malformed(stats: &PipelineStats, error: DecodeError, frame: &[u8]) {
+fn log_malformed(stats: &PipelineStats, error: DecodeError, frame: &[u8], origin: Origin<'_>) {
     stats.count_malformed(error);
     let n = stats.feed_malformed.get();
     if n <= MALFORMED_LOGGED_MAX || n.is_multiple_of(1000) {
         let shown = &frame[..frame.len().min(200)];
         log::warn!(
-            "feed: malformed frame #{n} ({error}): {}",
+            "feed: {origin}: malformed frame #{n} ({error}): {}",
             String::from_utf8_lossy(shown)
         );
     }
