@@ -12,10 +12,16 @@
 //!   plain or zstd-compressed (`.jsonl.zst`, as cryptofeed writes them);
 //! - plain JSON lines (one payload per line), and one pretty-printed JSON document.
 //!
-//! Cold path (verification, tests, replay): allocates freely; never touches the hot path.
+//! Files are streamed ([`CaptureReader`]): decompressed and split into lines as they are
+//! read, each line at most [`LINE_BYTES_MAX`] bytes, so a small file that inflates to
+//! gigabytes (a gzip bomb, or a capture damaged into one endless line) costs at most one
+//! line of memory, and the error says at which line and byte it stopped.
+//!
+//! Cold path (verification, tests, replay): allocates per message; never touches the hot
+//! path.
 
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 /// How a message travelled.
@@ -53,6 +59,19 @@ pub enum CaptureError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// The (decompressed) text could not be read on: a damaged or cut compressed
+    /// stream, or a line longer than [`LINE_BYTES_MAX`]. Everything before was read.
+    #[error("{path}:{line}: reading stopped at byte {byte} of the decompressed text: {reason}")]
+    Stopped {
+        /// The file.
+        path: PathBuf,
+        /// The line being read, from 1.
+        line: usize,
+        /// Bytes of decompressed text read before it stopped.
+        byte: u64,
+        /// Why.
+        reason: String,
+    },
     /// A line does not follow the file's format.
     #[error("{path}:{line}: {reason}")]
     Format {
@@ -73,38 +92,169 @@ const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
 /// a connection's messages: the feed's configuration, no market data.
 const CRYPTOFEED_HEADER: &str = "configuration: ";
 
-/// Reads a whole capture file.
+/// Longest line, or pretty-printed document, read from a capture: a venue frame is at
+/// most `[transport] message_bytes_max` (4 MiB by default) and a REST depth snapshot a
+/// few MiB, so 16 MiB holds every real one with room to spare.
+pub const LINE_BYTES_MAX: usize = 16 << 20;
+
+/// Reads a whole capture file (streamed: see [`CaptureReader`]).
 pub fn read_file(path: &Path) -> Result<Vec<CapturedMessage>, CaptureError> {
-    let io = |source| CaptureError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut raw = Vec::new();
-    File::open(path)
-        .and_then(|f| BufReader::new(f).read_to_end(&mut raw))
-        .map_err(io)?;
-    let text = if raw.starts_with(&GZIP_MAGIC) {
-        let mut out = String::new();
-        flate2::read::MultiGzDecoder::new(&raw[..])
-            .read_to_string(&mut out)
-            .map_err(io)?;
-        out
-    } else if raw.starts_with(&ZSTD_MAGIC) {
-        // The stream decoder reads every frame of the file, not just the first.
-        let mut out = String::new();
-        zstd::stream::read::Decoder::new(&raw[..])
-            .and_then(|mut d| d.read_to_string(&mut out))
-            .map_err(io)?;
-        out
-    } else {
-        String::from_utf8(raw)
-            .map_err(|e| io(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?
-    };
-    parse(&text).map_err(|(line, reason)| CaptureError::Format {
-        path: path.to_path_buf(),
-        line,
-        reason,
-    })
+    CaptureReader::open(path)?.collect()
+}
+
+/// A capture file's messages, one at a time, in file order.
+pub struct CaptureReader {
+    path: PathBuf,
+    input: Box<dyn BufRead + Send>,
+    line: Vec<u8>,
+    line_no: usize,
+    byte: u64,
+    url: String,
+    addresses: Vec<(String, String)>,
+    started: bool,
+    done: bool,
+}
+
+impl CaptureReader {
+    /// Opens `path`, decompressing gzip or zstd (told by their magic bytes) on the fly.
+    pub fn open(path: &Path) -> Result<Self, CaptureError> {
+        let io = |source| CaptureError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut file = BufReader::new(File::open(path).map_err(io)?);
+        let head = file.fill_buf().map_err(io)?;
+        let input: Box<dyn BufRead + Send> = if head.starts_with(&GZIP_MAGIC) {
+            Box::new(BufReader::new(flate2::bufread::MultiGzDecoder::new(file)))
+        } else if head.starts_with(&ZSTD_MAGIC) {
+            // The stream decoder reads every frame of the file, not just the first.
+            Box::new(BufReader::new(
+                zstd::stream::read::Decoder::with_buffer(file).map_err(io)?,
+            ))
+        } else {
+            Box::new(file)
+        };
+        Ok(Self {
+            path: path.to_path_buf(),
+            input,
+            line: Vec::new(),
+            line_no: 0,
+            byte: 0,
+            url: String::new(),
+            addresses: Vec::new(),
+            started: false,
+            done: false,
+        })
+    }
+
+    fn stopped(&self, reason: String) -> CaptureError {
+        CaptureError::Stopped {
+            path: self.path.clone(),
+            line: self.line_no,
+            byte: self.byte,
+            reason,
+        }
+    }
+
+    /// Reads the next line (without its end) into `self.line`, at most
+    /// [`LINE_BYTES_MAX`] bytes; `Ok(false)` at the end of the text.
+    fn read_line(&mut self) -> Result<bool, CaptureError> {
+        self.line.clear();
+        self.line_no += 1;
+        let limit = LINE_BYTES_MAX as u64 + 1;
+        let n = (&mut self.input)
+            .take(limit)
+            .read_until(b'\n', &mut self.line)
+            .map_err(|e| self.stopped(e.to_string()))?;
+        self.byte += n as u64;
+        if n == 0 {
+            return Ok(false);
+        }
+        if self.line.last() == Some(&b'\n') {
+            self.line.pop();
+            if self.line.last() == Some(&b'\r') {
+                self.line.pop();
+            }
+        } else if self.line.len() > LINE_BYTES_MAX {
+            return Err(self.stopped(format!("a line longer than {LINE_BYTES_MAX} bytes")));
+        }
+        Ok(true)
+    }
+
+    /// The rest of the text after a first line `{` or `[`: one pretty-printed document,
+    /// at most [`LINE_BYTES_MAX`] bytes in all.
+    fn read_document(&mut self) -> Result<CapturedMessage, CaptureError> {
+        let mut doc = std::mem::take(&mut self.line);
+        doc.push(b'\n');
+        let room = (LINE_BYTES_MAX + 1).saturating_sub(doc.len()) as u64;
+        let n = (&mut self.input)
+            .take(room)
+            .read_to_end(&mut doc)
+            .map_err(|e| self.stopped(e.to_string()))?;
+        self.byte += n as u64;
+        if doc.len() > LINE_BYTES_MAX {
+            return Err(self.stopped(format!(
+                "a JSON document longer than {LINE_BYTES_MAX} bytes"
+            )));
+        }
+        let payload = String::from_utf8(doc).map_err(|e| self.stopped(e.to_string()))?;
+        Ok(CapturedMessage {
+            ts_ns: 0,
+            source: String::new(),
+            direction: Direction::Received,
+            payload,
+        })
+    }
+
+    fn next_message(&mut self) -> Result<Option<CapturedMessage>, CaptureError> {
+        while self.read_line()? {
+            let line = std::str::from_utf8(&self.line).map_err(|e| CaptureError::Format {
+                path: self.path.clone(),
+                line: self.line_no,
+                reason: format!("not UTF-8: {e}"),
+            })?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            if !self.started {
+                self.started = true;
+                if line.trim() == "{" || line.trim() == "[" {
+                    self.done = true;
+                    return self.read_document().map(Some);
+                }
+            }
+            if line.starts_with(CRYPTOFEED_HEADER) {
+                continue;
+            }
+            let parsed =
+                parse_line(line, &mut self.url, &mut self.addresses).map_err(|reason| {
+                    CaptureError::Format {
+                        path: self.path.clone(),
+                        line: self.line_no,
+                        reason,
+                    }
+                })?;
+            if parsed.is_some() {
+                return Ok(parsed);
+            }
+        }
+        Ok(None)
+    }
+}
+
+impl Iterator for CaptureReader {
+    type Item = Result<CapturedMessage, CaptureError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let next = self.next_message();
+        if !matches!(next, Ok(Some(_))) {
+            self.done = true;
+        }
+        next.transpose()
+    }
 }
 
 /// Parses the text of a capture; on failure returns the line number and the reason.
@@ -213,6 +363,9 @@ fn cryptofeed_v3(
     addresses: &mut Vec<(String, String)>,
 ) -> Result<Option<CapturedMessage>, String> {
     use sonic_rs::JsonValueTrait;
+    if !crate::feed::json::nesting_within(line.as_bytes(), crate::feed::json::NESTING_MAX) {
+        return Err("cryptofeed v3 line nested too deep".to_owned());
+    }
     let v: sonic_rs::Value = sonic_rs::from_str(line).map_err(|e| e.to_string())?;
     let conn = v.get("conn").and_then(|c| c.as_str()).unwrap_or("");
     let direction = match v.get("t").and_then(|t| t.as_str()) {

@@ -237,7 +237,10 @@ struct RunArgs {
 }
 
 fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    if let Err(e) = edgeline::telemetry::logging::init() {
+        eprintln!("edgeline: no logger: {e}");
+        return ExitCode::FAILURE;
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Run(args)) => run(args),
@@ -341,7 +344,8 @@ fn backtest(args: &BacktestArgs) -> Result<(), Box<dyn std::error::Error>> {
     for file in files {
         println!("wrote {}", file.display());
     }
-    damage_error(&outcome)
+    damage_error(&outcome)?;
+    loss_error(&outcome.report)
 }
 
 /// `backtest --sweep`: the grid on the base configuration, in parallel.
@@ -484,26 +488,54 @@ fn print_outcome(
         r.counter("feed.malformed"),
         r.counter("edge.opportunities"),
         r.counter("edge.would_trade"),
-        r.counter("feed.samples_dropped")
-            + r.counter("book.samples_dropped")
-            + r.counter("edge.samples_dropped")
-            + r.counter("edge.records_dropped"),
+        r.counter("telemetry.samples_dropped") + r.counter("telemetry.records_dropped"),
         r.output_dir.display()
     );
     println!(
-        "database: {} rows written, {} spooled during outages, {} waiting in the spool, {} LOST (spool full)",
+        "drops: {} latency samples, {} records ({} basis, {} spread, {} gateway, {} portfolio snapshots)",
+        r.counter("telemetry.samples_dropped"),
+        r.counter("telemetry.records_dropped"),
+        r.counter("edge.records_dropped"),
+        r.counter("edge.spread_records_dropped"),
+        r.counter("gateway.records_dropped"),
+        r.counter("gateway.snapshots_skipped"),
+    );
+    println!(
+        "database: {} rows written, {} spooled during outages, {} waiting in the spool, {} LOST ({})",
         r.counter("telemetry.rows_written"),
         r.counter("telemetry.rows_spooled"),
         r.counter("telemetry.rows_waiting_in_spool"),
-        r.counter("telemetry.rows_dropped"),
+        r.counter("telemetry.rows_lost"),
+        loss_causes(r),
     );
     print_scanner(r);
     match &config.database.target {
         DbTarget::Sqlite(_) => match config.database.sqlite_path(&r.output_dir) {
-            Some(path) if path == r.output_dir.join(DB_FILE_NAME) => print_stats(&r.output_dir),
-            _ => print_summary(config, &r.output_dir),
+            Some(path) if path == r.output_dir.join(DB_FILE_NAME) => print_stats(&r.output_dir)?,
+            _ => print_summary(config, &r.output_dir)?,
         },
-        DbTarget::Postgres(_) => print_summary(config, &r.output_dir),
+        DbTarget::Postgres(_) => print_summary(config, &r.output_dir)?,
+    }
+    loss_error(r)
+}
+
+/// Where the lost rows went: `3161 records dropped while the writer was behind, 0 spool
+/// full, 0 refused by the spool's disk, 0 never handed to the writer`.
+fn loss_causes(r: &edgeline::runtime::RunReport) -> String {
+    format!(
+        "{} records dropped while the writer was behind, {} spool full, {} refused by the spool's disk, {} never handed to the writer",
+        r.counter("telemetry.records_dropped"),
+        r.counter("telemetry.rows_dropped_spool_full"),
+        r.counter("telemetry.rows_dropped_disk"),
+        r.counter("telemetry.rows_unwritten"),
+    )
+}
+
+/// A run that lost database rows fails, after everything was printed.
+fn loss_error(r: &edgeline::runtime::RunReport) -> Result<(), Box<dyn std::error::Error>> {
+    match r.counter("telemetry.rows_lost") {
+        0 => Ok(()),
+        lost => Err(format!("{lost} database rows LOST: {}", loss_causes(r)).into()),
     }
 }
 
@@ -569,11 +601,24 @@ fn summary(args: &DbArgs) -> Result<(), Box<dyn std::error::Error>> {
 
 /// The summary from the configured database (after a run whose database is not the
 /// default SQLite file). Best effort: a database that is away now does not fail the run
-/// (its rows are in the spool).
+/// (its rows are in the spool), and one that accepts connections but never answers
+/// costs at most one `write_timeout_ms` (the read runs on a thread left behind).
 fn print_summary(config: &Config, output_dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
-    match Reader::open(&config.database, output_dir).and_then(|mut r| r.summary()) {
-        Ok(summary) => println!("{summary}"),
-        Err(e) => eprintln!("edgeline: no summary: {e}"),
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    let (settings, dir) = (config.database.clone(), output_dir.to_owned());
+    std::thread::Builder::new()
+        .name("edgeline-summary".into())
+        .spawn(move || {
+            let summary = Reader::open(&settings, &dir).and_then(|mut r| r.summary());
+            let _ = tx.send(summary);
+        })?;
+    match rx.recv_timeout(config.database.write_timeout) {
+        Ok(Ok(summary)) => println!("{summary}"),
+        Ok(Err(e)) => eprintln!("edgeline: no summary: {e}"),
+        Err(_) => eprintln!(
+            "edgeline: no summary: the database did not answer within {:?}",
+            config.database.write_timeout
+        ),
     }
     Ok(())
 }

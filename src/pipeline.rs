@@ -17,10 +17,11 @@ use crate::feed::frame_source::FrameSource;
 use crate::feed::health::FeedHealth;
 use crate::feed::okx::rest::{BOOK_DEPTH as OKX_BOOK_DEPTH, book_path as okx_book_path};
 use crate::feed::okx::urls as okx_urls;
+use crate::feed::rotation::RotationPair;
 use crate::feed::snapshot_fetch::{SnapshotClient, SnapshotFetcher};
 use crate::feed::stage::{FeedConnection, FeedControl};
 use crate::feed::transport::{Endpoint, Transport, TransportError};
-use crate::feed::venues::{VenueDecoder, heartbeat, subscribe_messages};
+use crate::feed::venues::{MarketConnection, VenueDecoder, heartbeat, market_connections};
 use crate::feed::{FeedStage, SymbolMap};
 use crate::gateway::stage::{GatewayIo, GatewayStage};
 use crate::gateway::{Gateway, KillSwitch};
@@ -182,7 +183,8 @@ pub fn sim_config(config: &Config, settings: &crate::config::SimSettings) -> Sim
 }
 
 /// Starts the REST snapshot fetcher when an instrument needs one (Binance's depth,
-/// OKX's order book). The base is the venue's `rest_url`; without one, OKX's live REST
+/// OKX's order book). The base is the market's REST base (`spot_rest_url` /
+/// `perp_rest_url`, both defaulting to the venue's `rest_url`); without one, OKX's live REST
 /// base when its market is reached live (a REST book must come from the venue whose
 /// stream it bridges), else the simulator's.
 fn start_snapshot_fetcher(
@@ -206,7 +208,7 @@ fn start_snapshot_fetcher(
             MarketKind::Perp => v.perp_url.is_some(),
         });
         let base = settings
-            .and_then(|v| v.rest_url.clone())
+            .and_then(|v| v.rest_url(inst.kind).map(str::to_owned))
             .or_else(|| (live && inst.venue == Venue::Okx).then(|| okx_urls::REST.to_owned()))
             .or_else(|| sim.map(SimHandle::rest_base))
             .ok_or(PipelineError::NoEndpoint {
@@ -390,6 +392,8 @@ pub(crate) struct FeedInput<S> {
     pub connections: Vec<FeedConnection>,
     /// Records every frame when set.
     pub recorder: Option<RecorderTap>,
+    /// Connections replaced after a lifetime, with their standbys (none in a replay).
+    pub rotations: Vec<RotationPair>,
 }
 
 /// Connects the venues, and starts the recorder when `[record]` is on.
@@ -398,10 +402,15 @@ fn live_feed(
     sim: Option<&SimHandle>,
     clock: &Clock,
 ) -> Result<FeedInput<Transport>, PipelineError> {
-    let (transport, connections) = connect(config, sim, clock)?;
+    let Connected {
+        transport,
+        connections,
+        subscriptions,
+        rotations,
+    } = connect(config, sim, clock)?;
     let recorder = match &config.record {
         Some(settings) => {
-            let header = recording_header(config, &transport, &connections);
+            let header = recording_header(config, &transport, &connections, subscriptions);
             Some(RecorderTap::start(
                 settings.clone(),
                 &header,
@@ -414,6 +423,7 @@ fn live_feed(
         source: transport,
         connections,
         recorder,
+        rotations,
     })
 }
 
@@ -422,20 +432,18 @@ fn recording_header(
     config: &Config,
     transport: &Transport,
     connections: &[FeedConnection],
+    subscriptions: Vec<Vec<String>>,
 ) -> Header {
     Header {
         connections: connections
             .iter()
+            .zip(subscriptions)
             .enumerate()
-            .map(|(i, c)| {
-                let (_, names) = symbols_of(&config.registry, c.venue, c.kind);
-                let names: Vec<&str> = names.iter().map(String::as_str).collect();
-                RecordedConnection {
-                    venue: c.venue,
-                    kind: c.kind,
-                    url: transport.url(i).to_owned(),
-                    subscriptions: subscribe_messages(c.venue, c.kind, &names),
-                }
+            .map(|(i, (c, subscriptions))| RecordedConnection {
+                venue: c.venue,
+                kind: c.kind,
+                url: transport.url(i).to_owned(),
+                subscriptions,
             })
             .collect(),
         instruments: config
@@ -465,6 +473,7 @@ fn feed_and_book<S: FrameSource>(
         source: transport,
         connections,
         recorder,
+        rotations,
     } = feed;
     let (event_tx, event_rx) = rings.events;
     let (feed_samples, book_samples) = rings.samples;
@@ -482,6 +491,7 @@ fn feed_and_book<S: FrameSource>(
         Arc::clone(stats),
         clock.clone(),
     );
+    let feed = feed.with_rotations(rotations, config.registry.len());
     let feed = match recorder {
         Some(tap) => feed.with_recorder(tap),
         None => feed,
@@ -591,44 +601,137 @@ pub(crate) fn markets_of(config: &Config) -> Vec<(&VenueSettings, MarketKind)> {
     markets
 }
 
-/// Health tracking for every connection and instrument of the configuration.
+/// One live connection of the configuration: its market, and its share of the
+/// market's symbols and streams.
+pub(crate) struct PlannedLink<'a> {
+    /// The venue's settings.
+    pub settings: &'a VenueSettings,
+    /// The market kind.
+    pub kind: MarketKind,
+    /// Where under the market's URL it goes, its symbols and subscriptions.
+    pub plan: MarketConnection,
+    /// The symbol names of the whole market (`plan.symbols` index them).
+    pub names: Vec<String>,
+}
+
+/// Every live connection, in connection order: each market of [`markets_of`] spread
+/// over the connections its venue needs ([`market_connections`]: Binance USD-M per
+/// endpoint group, Binance per shard of symbols beyond a connection's limits).
+pub(crate) fn links_of(config: &Config) -> Vec<PlannedLink<'_>> {
+    let mut links = Vec::new();
+    for (settings, kind) in markets_of(config) {
+        let (_, names) = symbols_of(&config.registry, settings.venue, kind);
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        for plan in market_connections(settings.venue, kind, &refs) {
+            links.push(PlannedLink {
+                settings,
+                kind,
+                plan,
+                names: names.clone(),
+            });
+        }
+    }
+    links
+}
+
+/// Health tracking for every live connection and instrument of the configuration:
+/// the links of [`links_of`], then the standby of each one that is replaced after a
+/// lifetime (in the order [`connect`] adds them).
 pub fn health_of(config: &Config) -> FeedHealth {
-    let links: Vec<_> = markets_of(config)
-        .into_iter()
-        .map(|(settings, kind)| (settings.venue, kind))
-        .collect();
+    let planned = links_of(config);
+    let primaries = planned.iter().map(|link| (link.settings.venue, link.kind));
+    let standbys = planned
+        .iter()
+        .filter(|link| link.settings.connection_lifetime.is_some())
+        .map(|link| (link.settings.venue, link.kind));
+    let links: Vec<_> = primaries.chain(standbys).collect();
     FeedHealth::new(&config.registry, &links)
 }
 
-/// Opens one connection per venue and market kind that has instruments (waiting up to
-/// the connect timeout for all of them).
+/// The subscriptions of each connection, in connection order.
+type Subscriptions = Vec<Vec<String>>;
+
+/// What [`connect`] sets up.
+struct Connected {
+    transport: Transport,
+    connections: Vec<FeedConnection>,
+    subscriptions: Subscriptions,
+    rotations: Vec<RotationPair>,
+}
+
+/// Opens every live connection ([`links_of`]), waiting up to the connect timeout for
+/// all of them, and adds a parked standby after them for each one its venue replaces
+/// after a lifetime (Binance: `connection_lifetime_ms`).
 fn connect(
     config: &Config,
     sim: Option<&SimHandle>,
     clock: &Clock,
-) -> Result<(Transport, Vec<FeedConnection>), PipelineError> {
+) -> Result<Connected, PipelineError> {
     let mut transport = Transport::new(1024, config.transport, clock.clone())?;
     for root in trusted_roots(config, sim) {
         transport.trust_root(root);
     }
     let mut connections = Vec::new();
-    for (settings, kind) in markets_of(config) {
-        let (symbols, names) = symbols_of(&config.registry, settings.venue, kind);
-        let names: Vec<&str> = names.iter().map(String::as_str).collect();
-        transport.add(Endpoint {
-            url: endpoint(settings, kind, sim)?,
-            subscribe: subscribe_messages(settings.venue, kind, &names),
-            heartbeat: heartbeat(settings.venue),
-        })?;
-        connections.push(FeedConnection {
-            venue: settings.venue,
+    let mut subscriptions = Vec::new();
+    let mut standbys = Vec::new();
+    for link in links_of(config) {
+        let (venue, kind) = (link.settings.venue, link.kind);
+        let mut symbols = SymbolMap::default();
+        let mut instruments = Vec::with_capacity(link.plan.symbols.len());
+        for &i in &link.plan.symbols {
+            if let Some(id) = config.registry.find(venue, kind, &link.names[i]) {
+                symbols.insert(&link.names[i], id);
+                instruments.push(id);
+            }
+        }
+        let url = format!("{}{}", endpoint(link.settings, kind, sim)?, link.plan.path);
+        log::info!(
+            "feed: {venue} {} ({}, {} symbols) on {url}",
+            kind.name(),
+            link.plan.group,
+            instruments.len()
+        );
+        let endpoint = Endpoint {
+            url,
+            subscribe: link.plan.subscribe.clone(),
+            heartbeat: heartbeat(venue),
+        };
+        let primary = transport.add(endpoint.clone())?;
+        let connection = FeedConnection {
+            venue,
             kind,
-            decoder: VenueDecoder::new(settings.venue, kind, symbols),
-            stale_after: settings.stale_after,
+            decoder: VenueDecoder::new(venue, kind, symbols),
+            stale_after: link.settings.stale_after,
+            silence: link.settings.silence,
+            instruments,
+            carries_book: link.plan.carries_book,
+        };
+        if let Some(lifetime) = link.settings.connection_lifetime {
+            standbys.push((primary, lifetime, endpoint, connection.clone()));
+        }
+        subscriptions.push(link.plan.subscribe);
+        connections.push(connection);
+    }
+    let mut rotations = Vec::with_capacity(standbys.len());
+    for (primary, lifetime, endpoint, connection) in standbys {
+        subscriptions.push(endpoint.subscribe.clone());
+        let standby = transport.add_parked(endpoint)?;
+        rotations.push(RotationPair {
+            primary,
+            standby,
+            lifetime,
+            instruments: connection.instruments.clone(),
+            carries_book: connection.carries_book,
         });
+        connections.push(connection);
     }
     transport.open_all()?;
-    Ok((transport, connections))
+    Ok(Connected {
+        transport,
+        connections,
+        subscriptions,
+        rotations,
+    })
 }
 
 /// The root certificates (DER) trusted besides the bundled ones: the configured extra
@@ -670,4 +773,74 @@ fn endpoint(
         venue: settings.venue.name(),
         kind: kind.name(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    /// A configuration of `spot` Binance spot and `perp` Binance perp symbols, against
+    /// real endpoints (no simulator).
+    fn binance(spot: usize, perp: usize) -> Config {
+        let mut text = String::from(
+            "[simulator]\nenabled = false\n[[venues]]\nname = \"binance\"\n\
+             spot_url = \"wss://stream.binance.com:9443/ws\"\n\
+             perp_url = \"wss://fstream.binance.com\"\n",
+        );
+        for (kind, count) in [("spot", spot), ("perp", perp)] {
+            for i in 0..count {
+                text.push_str(&format!(
+                    "[[instruments]]\nvenue = \"binance\"\nkind = \"{kind}\"\n\
+                     symbol = \"S{i}USDT\"\nbase = \"S{i}\"\ntick_size = \"0.01\"\n\
+                     lot_size = \"0.001\"\n"
+                ));
+            }
+        }
+        Config::from_toml(&text, Path::new("shards.toml"), 2).unwrap()
+    }
+
+    #[test]
+    fn test_links_of_shards_binance_markets_per_group_within_the_limits() {
+        let config = binance(300, 600);
+        let links = links_of(&config);
+        let shape: Vec<_> = links
+            .iter()
+            .map(|l| (l.kind, l.plan.path, l.plan.symbols.len()))
+            .collect();
+        assert_eq!(
+            shape,
+            [
+                (MarketKind::Spot, "", 266),
+                (MarketKind::Spot, "", 34),
+                (MarketKind::Perp, "/public/ws", 512),
+                (MarketKind::Perp, "/public/ws", 88),
+                (MarketKind::Perp, "/market/ws", 512),
+                (MarketKind::Perp, "/market/ws", 88),
+            ]
+        );
+        for link in &links {
+            let streams: usize = link
+                .plan
+                .subscribe
+                .iter()
+                .map(|m| m.matches("usdt@").count())
+                .sum();
+            assert!(streams <= 1024, "{streams} streams");
+            let limit = if link.kind == MarketKind::Spot { 5 } else { 10 };
+            assert!(link.plan.subscribe.len() < limit);
+        }
+        // Every instrument's book is carried by exactly one connection.
+        let books: usize = links
+            .iter()
+            .filter(|l| l.plan.carries_book)
+            .map(|l| l.plan.symbols.len())
+            .sum();
+        assert_eq!(books, config.registry.len());
+        assert_eq!(
+            health_of(&config).links().len(),
+            12,
+            "six and their standbys"
+        );
+    }
 }

@@ -2,9 +2,25 @@
 //! (named by its prefix) and read by telemetry for progress lines, metrics and the final
 //! report. Shared as `Arc<PipelineStats>`; no locks.
 
+use crate::feed::decode::DecodeError;
 use crate::feed::health::FeedHealth;
 use crate::gateway::risk::{REJECT_REASON_COUNT, RejectReason};
 use crate::runtime::{Counter, RunReport};
+
+/// The report name of each `feed_malformed_kinds` counter: `feed.malformed.<kind>`
+/// ([`DecodeError::KIND_NAMES`]).
+pub const MALFORMED_KIND_KEYS: [&str; DecodeError::KIND_COUNT] = [
+    "feed.malformed.json",
+    "feed.malformed.decimal",
+    "feed.malformed.missing_field",
+    "feed.malformed.unknown_symbol",
+    "feed.malformed.too_many_events",
+    "feed.malformed.venue_error",
+    "feed.malformed.too_deep",
+    "feed.malformed.too_large",
+    "feed.malformed.bad_level",
+    "feed.malformed.crossed",
+];
 
 /// Every counter of the pipeline.
 #[derive(Debug, Default)]
@@ -15,6 +31,8 @@ pub struct PipelineStats {
     pub feed_events: Counter,
     /// Feed: frames that failed to decode (counted and logged, never a panic).
     pub feed_malformed: Counter,
+    /// Feed: the same frames per kind of failure (in [`DecodeError::kind`] order).
+    pub feed_malformed_kinds: [Counter; DecodeError::KIND_COUNT],
     /// Feed: well-formed messages of a type the decoder does not handle (skipped).
     pub feed_unknown: Counter,
     /// Feed: poll rounds in which the book ring was full (backpressure, nothing lost).
@@ -31,6 +49,9 @@ pub struct PipelineStats {
     pub feed_reconnects: Counter,
     /// Feed: times a connection turned stale (venue delay above `stale_after`).
     pub feed_stale: Counter,
+    /// Feed: times an instrument's stream turned stale by silence (no frame for longer
+    /// than its learned limit, [`crate::feed::silence`]).
+    pub feed_silent: Counter,
     /// Feed: per-connection and per-instrument health (the book stage writes the book
     /// flags).
     pub health: FeedHealth,
@@ -110,13 +131,25 @@ impl PipelineStats {
 
     /// All telemetry drops (samples and records) across stages.
     pub fn drops(&self) -> u64 {
+        self.samples_dropped() + self.records_dropped()
+    }
+
+    /// Latency samples dropped by every stage (the histograms miss them; no row is lost).
+    pub fn samples_dropped(&self) -> u64 {
         self.feed_samples_dropped.get()
             + self.book_samples_dropped.get()
             + self.edge_samples_dropped.get()
-            + self.edge_records_dropped.get()
-            + self.edge_spread_records_dropped.get()
             + self.gateway_samples_dropped.get()
+    }
+
+    /// Records of every kind dropped before telemetry took them (the writer fell behind,
+    /// or the gateway's outbox overflowed): each was to be a database row, so each is a
+    /// lost row.
+    pub fn records_dropped(&self) -> u64 {
+        self.edge_records_dropped.get()
+            + self.edge_spread_records_dropped.get()
             + self.gateway_records_dropped.get()
+            + self.gateway_snapshots_skipped.get()
     }
 
     /// Every counter with its report name (`stage.name`), in a fixed order.
@@ -133,6 +166,7 @@ impl PipelineStats {
             ("feed.disconnects", &self.feed_disconnects),
             ("feed.reconnects", &self.feed_reconnects),
             ("feed.stale", &self.feed_stale),
+            ("feed.silent", &self.feed_silent),
             ("book.events", &self.book_events),
             ("book.updates", &self.book_updates),
             ("book.sequence_gaps", &self.book_sequence_gaps),
@@ -172,6 +206,11 @@ impl PipelineStats {
         ]
         .into_iter()
         .chain(
+            MALFORMED_KIND_KEYS
+                .into_iter()
+                .zip(&self.feed_malformed_kinds),
+        )
+        .chain(
             RejectReason::ALL
                 .iter()
                 .map(|r| (r.report_key(), &self.gateway_rejections[r.index()])),
@@ -179,10 +218,38 @@ impl PipelineStats {
         .collect()
     }
 
+    /// Counts one malformed frame: in the total and under its kind.
+    pub fn count_malformed(&self, error: DecodeError) {
+        self.feed_malformed.incr();
+        self.feed_malformed_kinds[error.kind()].incr();
+    }
+
     /// Copies every counter into the run report.
     pub fn fill_report(&self, report: &mut RunReport) {
         for (name, counter) in self.named() {
             report.set(name, counter.get());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_malformed_counted_in_total_and_by_kind() {
+        let stats = PipelineStats::default();
+        stats.count_malformed(DecodeError::TooDeep);
+        stats.count_malformed(DecodeError::Json);
+        stats.count_malformed(DecodeError::TooDeep);
+        let named = stats.named();
+        let get = |key: &str| named.iter().find(|(k, _)| *k == key).map(|(_, c)| c.get());
+        assert_eq!(get("feed.malformed"), Some(3));
+        assert_eq!(get("feed.malformed.too_deep"), Some(2));
+        assert_eq!(get("feed.malformed.json"), Some(1));
+        assert_eq!(get("feed.malformed.too_large"), Some(0));
+        for (key, name) in MALFORMED_KIND_KEYS.iter().zip(DecodeError::KIND_NAMES) {
+            assert_eq!(*key, format!("feed.malformed.{name}"));
         }
     }
 }

@@ -29,6 +29,7 @@ use crate::capture::{self, CaptureError, CapturedMessage, Direction};
 use crate::feed::binance::BinanceDecoder;
 use crate::feed::decode::Decoded;
 use crate::feed::event_buf::EventBuf;
+use crate::feed::json::{NESTING_MAX, nesting_within};
 use crate::feed::symbols::SymbolMap;
 use crate::feed::venues::VenueDecoder;
 use crate::types::{
@@ -356,6 +357,9 @@ fn describe(why: Invalidation) -> String {
         }
         Invalidation::Checksum { venue, book } => {
             format!("checksum mismatch, venue {venue}, book {book}")
+        }
+        Invalidation::Crossed { bid, ask } => {
+            format!("crossed, best bid {bid} at or above best ask {ask}")
         }
     }
 }
@@ -725,7 +729,8 @@ fn market_of_source(venue: Venue, source: &str) -> Option<MarketKind> {
 }
 
 /// The symbol a message is about, read the way each venue names it (cold: parses the
-/// message generically). REST snapshots name it in their URL, or in hftbacktest files
+/// message generically, once its nesting is known to be bounded; a deeper message names
+/// none, and its decoder counts it malformed). REST snapshots name it in their URL, or in hftbacktest files
 /// not at all (the file's one symbol is used).
 fn symbol_of(venue: Venue, message: &CapturedMessage) -> Option<String> {
     if message.direction == Direction::Http {
@@ -735,6 +740,9 @@ fn symbol_of(venue: Venue, message: &CapturedMessage) -> Option<String> {
             .find_map(|p| p.strip_prefix("symbol="))
             .map(str::to_owned);
         return from_url.or_else(|| Some(String::new()));
+    }
+    if !nesting_within(message.payload.as_bytes(), NESTING_MAX) {
+        return None;
     }
     let value: sonic_rs::Value = sonic_rs::from_str(&message.payload).ok()?;
     let text = |v: Option<&sonic_rs::Value>| v.and_then(|v| v.as_str()).map(str::to_owned);

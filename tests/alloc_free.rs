@@ -184,12 +184,13 @@ fn test_hot_path_allocates_nothing_after_warm_up() {
     let (warm, measured) = input.split_at(2_000);
 
     // The REST snapshots the first diffs bridge to (spot U <= id+1 <= u, futures
-    // U <= id <= u).
-    for (conn, id) in [(0, 1), (1, 3)] {
+    // U <= id <= u); the perp's ask is above every bid its diffs add (up to about
+    // 60180), so its book never crosses (a crossed book is invalid and resyncs).
+    for (conn, id, ask) in [(0, 1, "60010.00"), (1, 3, "60500.00")] {
         let kind = [MarketKind::Spot, MarketKind::Perp][conn];
         let instrument = registry.find(Venue::Binance, kind, "BTCUSDT").unwrap();
         let body = format!(
-            r#"{{"lastUpdateId":{id},"bids":[["59990.00","1.0"]],"asks":[["60010.00","1.0"]]}}"#
+            r#"{{"lastUpdateId":{id},"bids":[["59990.00","1.0"]],"asks":[["{ask}","1.0"]]}}"#
         );
         buf.clear();
         decoders[conn]

@@ -293,6 +293,50 @@ fn test_backtest_of_a_known_path_makes_the_known_trades() {
     assert_eq!(report.max_drawdown_quote, 0.0);
 }
 
+/// A replay cut in the middle of the first dislocation ends with its trade open: the
+/// run closes it at the marks (spot bid, perp ask) with `END_OF_RUN`, and the report
+/// counts it, with the entry's fill rate.
+#[test]
+fn test_backtest_cut_while_open_closes_at_the_marks_end_of_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = synthesise(&dir.path().join("rec"));
+    let out = dir.path().join("out");
+    let config = config(&out);
+    let window = Window {
+        from_ns: 0,
+        to_ns: START_NS + 80 * FRAME_NS,
+    };
+    let outcome = replay_file(&config, &file, window);
+    let mut reader = Reader::open(&config.database, &out).unwrap();
+    let data = BacktestData::read(&mut reader).unwrap();
+    let report = BacktestReport::new(&outcome, &data);
+    assert_eq!((report.trades, report.end_of_run_trades), (1, 1));
+    assert_eq!(data.trades[0].exit_reason, "END_OF_RUN");
+    assert_eq!((report.entries_sent, report.entries_filled), (1, 1));
+    assert_eq!((report.entries_abandoned, report.entries_hedged), (0, 0));
+    assert_eq!(report.fill_rate, Some(1.0));
+    let marked = Expected {
+        long_exit: 59_999.99, // spot bid
+        short_exit: 60_240.1, // rich perp ask
+        ..EXPECTED[0]
+    };
+    let prices = trade_prices(&out);
+    assert!(
+        (prices[0].long_exit - marked.long_exit).abs() < 1e-6,
+        "{prices:?}"
+    );
+    assert!(
+        (prices[0].short_exit - marked.short_exit).abs() < 1e-6,
+        "{prices:?}"
+    );
+    let pnl = marked.pnl(TOUCH_QTY);
+    assert!(
+        (report.pnl_quote - pnl).abs() < 1e-4,
+        "{} vs {pnl}",
+        report.pnl_quote
+    );
+}
+
 /// A 2x2 grid, walk-forward at half the recorded time: the first dislocation (frames
 /// 60-99, 0.30-0.50 s of 1.3 s) is in-sample, the second (0.80-1.00 s) out-of-sample.
 /// A 50 bps threshold never trades the 40 bps dislocations; a 20 bps one trades each

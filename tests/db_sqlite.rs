@@ -89,6 +89,7 @@ fn test_sqlite_spool_is_replayed_after_restart_without_duplicates() {
         200,
         "the lock outlives the run"
     );
+    drop(first); // the first process exits: its spool lock goes with it
     drop(held);
     // A replay of rows the database already has, as after a crash between a commit and
     // the spool's bookkeeping.

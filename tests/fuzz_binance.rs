@@ -5,6 +5,8 @@
 //! for a longer search.
 
 mod common;
+#[path = "common/deep.rs"]
+mod deep;
 #[path = "common/fuzz.rs"]
 mod fuzz;
 
@@ -12,6 +14,7 @@ use std::sync::OnceLock;
 
 use edgeline::capture::{self, Direction};
 use edgeline::feed::binance::BinanceDecoder;
+use edgeline::feed::json::NESTING_MAX;
 use edgeline::feed::{DecodeError, EventBuf, SymbolMap};
 use edgeline::types::InstrumentId;
 use proptest::prelude::*;
@@ -98,6 +101,45 @@ proptest! {
         let (_, tail) = &corpus[other % corpus.len()];
         check(*direction, &fuzz::mutate(message, tail, &m))?;
     }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn fuzz_binance_deeply_nested_real_messages(pick in any::<usize>(), depth in 1..2_000usize) {
+        let corpus = corpus();
+        prop_assume!(!corpus.is_empty());
+        let (direction, message) = &corpus[pick % corpus.len()];
+        let frame = deep::nested(message, depth);
+        check(*direction, &frame)?;
+        if depth > NESTING_MAX {
+            let mut buf = EventBuf::with_capacity(64);
+            let d = decoder();
+            let r = match direction {
+                Direction::Http => d.decode_snapshot(&frame, InstrumentId(0), 5, &mut buf),
+                _ => d.decode(&frame, 5, &mut buf),
+            };
+            prop_assert_eq!(r, Err(DecodeError::TooDeep));
+        }
+    }
+}
+
+/// Issue 21's frame, on a stack a recursion through it would overflow: malformed
+/// (`TooDeep`) on the stream path, the generic path and the REST snapshot path.
+#[test]
+fn test_binance_hostile_deep_frame_is_malformed_on_a_small_stack() {
+    let frame = deep::hostile_deep(r#"{"e":"bookTicker","#);
+    let results = deep::on_small_stack(|| {
+        let d = decoder();
+        let mut buf = EventBuf::with_capacity(64);
+        [
+            d.decode(&frame, 0, &mut buf),
+            d.decode_generic(&frame, 0, &mut buf),
+            d.decode_snapshot(&frame, InstrumentId(0), 0, &mut buf),
+        ]
+    });
+    assert_eq!(results, [Err(DecodeError::TooDeep); 3]);
 }
 
 #[test]

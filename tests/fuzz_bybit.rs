@@ -5,12 +5,15 @@
 //! and the decoder accepts nothing that `serde_json` (the reference) rejects as JSON.
 
 mod common;
+#[path = "common/deep.rs"]
+mod deep;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use edgeline::capture::{self, Direction};
-use edgeline::feed::bybit::{BybitDecoder, Decoded};
+use edgeline::feed::bybit::{BybitDecoder, DecodeError, Decoded};
+use edgeline::feed::json::NESTING_MAX;
 use edgeline::feed::{EventBuf, SymbolMap};
 use edgeline::types::{EventBody, InstrumentId, MarketEvent, MarketKind, Qty};
 use proptest::prelude::*;
@@ -210,6 +213,46 @@ proptest! {
         }
         check_frame(&frame)?;
     }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn prop_deeply_nested_real_messages_are_too_deep(
+        pick in any::<usize>(),
+        depth in 1..2_000usize,
+    ) {
+        let corpus = corpus();
+        if corpus.is_empty() {
+            return Ok(());
+        }
+        let frame = deep::nested(&corpus[pick % corpus.len()], depth);
+        check_frame(&frame)?;
+        if depth > NESTING_MAX {
+            let mut buf = EventBuf::with_capacity(CAPACITY);
+            let r = decoder(MarketKind::Perp).decode(&frame, 5, &mut buf);
+            prop_assert_eq!(r, Err(DecodeError::TooDeep));
+        }
+    }
+}
+
+/// Issue 21's frame, on a stack a recursion through it would overflow: malformed
+/// (`TooDeep`) on both markets, fast path first and generic path alone.
+#[test]
+fn test_bybit_hostile_deep_frame_is_malformed_on_a_small_stack() {
+    let frame = deep::hostile_deep(r#"{"topic":"orderbook.1.BTCUSDT","#);
+    let results = deep::on_small_stack(|| {
+        let mut buf = EventBuf::with_capacity(CAPACITY);
+        [MarketKind::Spot, MarketKind::Perp].map(|kind| {
+            let mut d = decoder(kind);
+            [
+                d.decode(&frame, 0, &mut buf),
+                d.decode_generic(&frame, 0, &mut buf),
+            ]
+        })
+    });
+    assert_eq!(results, [[Err(DecodeError::TooDeep); 2]; 2]);
 }
 
 #[test]

@@ -6,11 +6,14 @@
 //! skip (saying so) when the data is absent, and fail instead under `CI=true`.
 
 mod common;
+#[path = "common/deep.rs"]
+mod deep;
 
 use std::sync::OnceLock;
 
 use edgeline::capture::read_file;
 use edgeline::feed::hyperliquid::{DecodeError, Decoded, HyperliquidDecoder};
+use edgeline::feed::json::NESTING_MAX;
 use edgeline::feed::{EventBuf, SymbolMap};
 use edgeline::types::{EventBody, InstrumentId, MarketEvent, MarketKind, Price, Qty, Side};
 use proptest::prelude::*;
@@ -220,4 +223,40 @@ proptest! {
             prop_assert!(result.is_ok(), "{result:?}");
         }
     }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn prop_deeply_nested_real_messages_are_too_deep(
+        index in any::<usize>(),
+        depth in 1..2_000usize,
+        perp in any::<bool>(),
+    ) {
+        let corpus = corpus();
+        if !corpus.is_empty() {
+            let frame = deep::nested(corpus[index % corpus.len()].as_bytes(), depth);
+            let result = check(kind(perp), &frame, 64, 1);
+            prop_assert!(depth <= NESTING_MAX || result == Err(DecodeError::TooDeep), "{result:?}");
+        }
+    }
+}
+
+/// Issue 21's frame, on a stack a recursion through it would overflow: malformed
+/// (`TooDeep`) on both markets, fast path first and generic path alone.
+#[test]
+fn test_hyperliquid_hostile_deep_frame_is_malformed_on_a_small_stack() {
+    let frame = deep::hostile_deep(r#"{"channel":"bbo","#);
+    let results = deep::on_small_stack(|| {
+        let mut buf = EventBuf::with_capacity(64);
+        [MarketKind::Spot, MarketKind::Perp].map(|kind| {
+            let mut d = decoder(kind);
+            [
+                d.decode(&frame, 0, &mut buf),
+                d.decode_generic(&frame, 0, &mut buf),
+            ]
+        })
+    });
+    assert_eq!(results, [[Err(DecodeError::TooDeep); 2]; 2]);
 }

@@ -6,11 +6,14 @@
 //! `DepthBegin` is followed by exactly its `levels` level events.
 
 mod common;
+#[path = "common/deep.rs"]
+mod deep;
 
 use std::sync::OnceLock;
 
 use edgeline::capture::{self, Direction};
-use edgeline::feed::okx::{self, Decoded, OkxDecoder};
+use edgeline::feed::json::NESTING_MAX;
+use edgeline::feed::okx::{self, DecodeError, Decoded, OkxDecoder};
 use edgeline::feed::{EventBuf, SymbolMap};
 use edgeline::types::{EventBody, InstrumentId, MarketEvent, MarketKind, Qty};
 use proptest::prelude::*;
@@ -200,4 +203,45 @@ proptest! {
         }
         check(&corpus[index % corpus.len()], capacity)?;
     }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn prop_deeply_nested_messages_and_books_are_too_deep(
+        pick in any::<usize>(),
+        depth in 1..2_000usize,
+    ) {
+        let corpus = corpus();
+        let rest = REST_BOOKS[pick % REST_BOOKS.len()].as_bytes();
+        let book = deep::nested(rest, depth);
+        check_rest(&book, 64)?;
+        let mut buf = EventBuf::with_capacity(64);
+        let r = okx::rest::decode_book(&book, InstrumentId(1), 5, &mut buf);
+        prop_assert!(depth <= NESTING_MAX || r == Err(DecodeError::TooDeep), "{r:?}");
+        if !corpus.is_empty() {
+            let frame = deep::nested(&corpus[pick % corpus.len()], depth);
+            check(&frame, 64)?;
+            let r = decoder().decode(&frame, 5, &mut buf);
+            prop_assert!(depth <= NESTING_MAX || r == Err(DecodeError::TooDeep), "{r:?}");
+        }
+    }
+}
+
+/// Issue 21's frame, on a stack a recursion through it would overflow: malformed
+/// (`TooDeep`) on the stream decoder (fast path first, and generic) and the REST book.
+#[test]
+fn test_okx_hostile_deep_frame_is_malformed_on_a_small_stack() {
+    let frame = deep::hostile_deep(r#"{"arg":{"channel":"books","instId":"BTC-USDT"},"#);
+    let results = deep::on_small_stack(|| {
+        let mut d = decoder();
+        let mut buf = EventBuf::with_capacity(64);
+        [
+            d.decode(&frame, 0, &mut buf),
+            d.decode_generic(&frame, 0, &mut buf),
+            okx::rest::decode_book(&frame, InstrumentId(1), 0, &mut buf),
+        ]
+    });
+    assert_eq!(results, [Err(DecodeError::TooDeep); 3]);
 }

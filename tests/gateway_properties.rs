@@ -1,13 +1,15 @@
 //! Properties of the order gateway (issue 7) over random market paths and intents:
 //! capital conservation, no order after a failing hard constraint, no naked leg beyond
 //! the leg timeout, queue-position fills, slippage bounds, leg-outs logged and counted,
-//! cumulative PnL = sum of closed trades, and the venue latency limit. Simulated time
-//! only; case counts keep the file to a few seconds.
+//! cumulative PnL = sum of closed trades, and the venue latency limit; and (issue 20)
+//! every cap against filled plus working exposure, with cash never negative, over
+//! bursts of intents in the same instant. Simulated time only; case counts keep the
+//! file to a few seconds.
 
 use std::collections::HashMap;
 
 use edgeline::book::L2Book;
-use edgeline::gateway::config::{GatewayConfig, LatencyAction, NS_PER_MS, PaperConfig};
+use edgeline::gateway::config::{GatewayConfig, LatencyAction, NS_PER_MS, PaperConfig, usd};
 use edgeline::gateway::engine::{Gateway, Now};
 use edgeline::gateway::order::{Fill, Liquidity, Order, OrderId, OrderLeg, OrderStyle};
 use edgeline::gateway::paper::{PaperVenue, VenueEvent, band_limit};
@@ -88,6 +90,31 @@ enum Action {
     Funding { instrument: usize, rate: i64 },
     /// Kill switch engaged (true) or re-armed.
     Kill(bool),
+    /// Several intents in the same instant (before any of them can fill).
+    Burst(Vec<Action>),
+}
+
+fn intent_action(qty_max: i64) -> impl Strategy<Value = Action> {
+    (
+        0..3usize,
+        1..3usize,
+        [-20..40i64, -20..40i64],
+        [any::<bool>(), any::<bool>()],
+        1..qty_max,
+        -5..60i64,
+        -3..50i64,
+    )
+        .prop_map(
+            |(buy, shift, offset, post, qty, profit, expiry)| Action::Intent {
+                buy,
+                sell: (buy + shift) % 3,
+                offset,
+                post,
+                qty,
+                profit,
+                expiry,
+            },
+        )
 }
 
 fn action() -> impl Strategy<Value = Action> {
@@ -96,10 +123,7 @@ fn action() -> impl Strategy<Value = Action> {
             .prop_map(|(instrument, mid, half, qty)| Action::Book { instrument, mid, half, qty }),
         4 => (0..3usize, any::<bool>(), 1..2_000i64)
             .prop_map(|(instrument, buy, qty)| Action::Trade { instrument, buy, qty }),
-        3 => (0..3usize, 1..3usize, [-20..40i64, -20..40i64], [any::<bool>(), any::<bool>()], 1..300i64, -5..60i64, -3..50i64)
-            .prop_map(|(buy, shift, offset, post, qty, profit, expiry)| Action::Intent {
-                buy, sell: (buy + shift) % 3, offset, post, qty, profit, expiry,
-            }),
+        3 => intent_action(300),
         1 => (0..3usize, -10_000..10_000i64).prop_map(|(instrument, rate)| Action::Funding { instrument, rate }),
         1 => prop::bool::weighted(0.3).prop_map(Action::Kill),
     ]
@@ -123,6 +147,55 @@ fn config() -> impl Strategy<Value = GatewayConfig> {
                 if downgrade {
                     cfg.execution.latency_action = LatencyAction::Downgrade;
                 }
+                cfg
+            },
+        )
+}
+
+/// Paths for the caps: the same actions plus bursts of up to 12 intents in one instant.
+fn burst_action() -> impl Strategy<Value = Action> {
+    prop_oneof![
+        6 => action(),
+        3 => prop::collection::vec(intent_action(120), 2..12).prop_map(Action::Burst),
+    ]
+}
+
+/// Tight, random caps and capital, a trade rate that does not hide them, and latencies
+/// long enough for bursts to be in flight together.
+fn caps_config() -> impl Strategy<Value = GatewayConfig> {
+    (
+        [1..150u64, 1..150u64, 1..150u64],
+        0..=10_000i64,
+        (2_000..40_000i64, 0..1_000i64),
+        (
+            500..12_000i64,
+            500..20_000i64,
+            1_000..30_000i64,
+            300..6_000i64,
+        ),
+    )
+        .prop_map(
+            |(
+                latency_ms,
+                queue_share_bps,
+                (capital, balance_min),
+                (symbol, venue, total, trade),
+            )| {
+                let mut cfg = GatewayConfig::default();
+                for (i, ms) in latency_ms.into_iter().enumerate() {
+                    cfg.paper.latency_ns[i] = ms * NS_PER_MS;
+                }
+                cfg.paper.queue_share_bps = queue_share_bps;
+                cfg.starting_capital_raw = usd(capital);
+                let r = &mut cfg.risk;
+                r.balance_min_raw = usd(balance_min);
+                r.position_per_symbol_max_raw = usd(symbol);
+                r.position_per_venue_max_raw = usd(venue);
+                r.exposure_total_max_raw = usd(total);
+                r.trade_notional_max_raw = usd(trade);
+                r.trades_per_hour_max = 4_000;
+                r.daily_loss_max_raw = usd(1_000_000);
+                cfg.execution.latency_limit_ns = 200 * NS_PER_MS;
                 cfg
             },
         )
@@ -222,6 +295,11 @@ impl Sim {
             }
             Action::Kill(true) => self.kill.engage(),
             Action::Kill(false) => self.kill.rearm(),
+            Action::Burst(ref intents) => {
+                for intent in intents {
+                    self.intent(intent)?;
+                }
+            }
         }
         self.check()
     }
@@ -381,6 +459,43 @@ impl Sim {
             }
         }
         prop_assert_eq!(self.gw.records_dropped(), 0);
+        self.check_caps()
+    }
+
+    /// Property 9 (issue 20): filled plus working exposure within every cap, and cash
+    /// (also after what working orders reserved) never negative.
+    fn check_caps(&self) -> Result<(), TestCaseError> {
+        let pf = self.gw.portfolio();
+        let r = &self.cfg.risk;
+        let ex = pf.exposure();
+        for (i, &v) in ex.instrument_raw.iter().enumerate() {
+            prop_assert!(
+                v <= r.position_per_symbol_max_raw,
+                "instrument {}: {} over its cap",
+                i,
+                v
+            );
+        }
+        for (i, &v) in ex.venue_raw.iter().enumerate() {
+            prop_assert!(
+                v <= r.position_per_venue_max_raw,
+                "venue {}: {} over its cap",
+                i,
+                v
+            );
+        }
+        prop_assert!(
+            ex.total_raw <= r.exposure_total_max_raw,
+            "total {} over its cap",
+            ex.total_raw
+        );
+        prop_assert!(pf.available_raw() >= 0, "cash {}", pf.available_raw());
+        prop_assert!(
+            ex.available_raw >= 0,
+            "cash after reservations {}",
+            ex.available_raw
+        );
+        prop_assert_eq!(self.gw.counters().reservation_overruns, 0);
         Ok(())
     }
 
@@ -452,6 +567,40 @@ proptest! {
         prop_assert!(sim.gw.trades().is_empty(), "{:?}", sim.gw.trades());
         prop_assert_eq!(sim.gw.portfolio().open_value_raw(), 0);
         prop_assert_eq!(sim.gw.venue().working_len(), 0);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    /// Property 9 over bursts (many intents in one instant, before any fill), partial
+    /// fills, cancels, leg-outs and hedges, with tight random caps: at every step no cap
+    /// is exceeded and cash stays at or above zero; at the end the reservations are all
+    /// released.
+    #[test]
+    fn prop_gateway_caps_and_cash_hold_over_bursts(
+        cfg in caps_config(),
+        steps in prop::collection::vec((0..60u64, burst_action()), 1..80),
+    ) {
+        let mut sim = Sim::new(cfg);
+        for (dt_ms, action) in &steps {
+            sim.advance_to(sim.now_ns + dt_ms * NS_PER_MS)?;
+            sim.apply(action)?;
+        }
+        sim.kill.engage();
+        sim.advance_to(sim.now_ns + NS_PER_MS)?;
+        sim.advance_to(sim.now_ns + 10_000 * NS_PER_MS)?;
+        prop_assert!(sim.gw.trades().is_empty());
+        prop_assert_eq!(sim.gw.portfolio().reserved_raw(), 0);
+        prop_assert_eq!(sim.gw.portfolio().exposure().total_raw, 0);
+        // The peaks follow every lock and reservation inside a call, not only between
+        // calls: no intermediate state passed a cap either.
+        let peaks = sim.gw.portfolio().peaks();
+        let r = &sim.cfg.risk;
+        prop_assert!(peaks.instrument_raw <= r.position_per_symbol_max_raw, "{:?}", peaks);
+        prop_assert!(peaks.venue_raw <= r.position_per_venue_max_raw, "{:?}", peaks);
+        prop_assert!(peaks.total_raw <= r.exposure_total_max_raw, "{:?}", peaks);
+        prop_assert!(peaks.cash_min_raw >= 0 && peaks.free_cash_min_raw >= 0, "{:?}", peaks);
     }
 }
 

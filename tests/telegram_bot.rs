@@ -297,3 +297,58 @@ fn test_wrong_token_is_counted_as_poll_errors() {
     assert!(rig.fake.sent().is_empty());
     assert!(rig.stop().counter("telegram.poll_errors") >= 1);
 }
+
+/// An update the bot cannot decode (a chat id that is not a number, a text that is not
+/// a string) is skipped and counted: the messages after it are still answered.
+#[test]
+fn test_undecodable_update_does_not_block_polling() {
+    let mut rig = start(&[42], None, TOKEN);
+    rig.fake.push_raw_update(
+        r#"{"update_id":{id},"message":{"message_id":1,"chat":{"id":"forty-two"},"text":5}}"#,
+    );
+    rig.fake
+        .push_raw_update(r#"{"update_id":{id},"message":[1,2]}"#);
+    let answer = rig.ask(42, "/status");
+    assert!(!answer.is_empty());
+    let report = rig.stop();
+    assert_eq!(report.counter("telegram.updates_malformed"), 2);
+}
+
+/// A poll refused with 429 waits the `retry_after` the API asked for, not the shorter
+/// backoff.
+#[test]
+fn test_poll_backoff_honours_retry_after() {
+    let mut rig = start(&[42], None, TOKEN);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while rig.fake.polls() == 0 {
+        assert!(std::time::Instant::now() < deadline, "no poll");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    rig.fake.refuse_next_polls(1, 2);
+    while rig.bot.as_ref().unwrap().counters().poll_errors.get() == 0 {
+        assert!(std::time::Instant::now() < deadline, "no refused poll");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let refused_at = rig.fake.polls();
+    std::thread::sleep(Duration::from_millis(1_700));
+    assert_eq!(
+        rig.fake.polls(),
+        refused_at,
+        "polled again before retry_after"
+    );
+    let answer = rig.ask(42, "/status");
+    assert!(!answer.is_empty(), "polling resumes after retry_after");
+    rig.stop();
+}
+
+/// A configuration error on `/reload` names the line and key but never a value that may
+/// be a secret: the PostgreSQL password of a `database.url` line stays out of the chat.
+#[test]
+fn test_reload_error_never_quotes_the_database_password() {
+    let bad = "[database]\nurl = postgres://edgeline:hunter2-secret@db/x\n";
+    let mut rig = start(&[42], Some(bad), TOKEN);
+    let answer = rig.ask(42, "/reload");
+    assert!(answer.contains("line 2"), "{answer}");
+    assert!(!answer.contains("hunter2"), "{answer}");
+    rig.stop();
+}

@@ -112,6 +112,90 @@ fn test_verify_cli_never_synced_exits_non_zero_naming_the_instrument() {
     assert!(stdout.contains("never synced"), "{stdout}");
 }
 
+/// Issue 21: a frame nested 30,000 deep aborted `verify` (a stack overflow in the
+/// recursive parser); now it is one malformed message, and the exit status says so.
+#[test]
+fn test_verify_cli_deeply_nested_frame_is_malformed_not_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let deep = format!(
+        r#"{{"topic":"orderbook.50.BTCUSDT","x":{}{}}}"#,
+        "[".repeat(30_000),
+        "]".repeat(30_000)
+    );
+    let mut payloads = vec![deep];
+    payloads.push(book(
+        "snapshot",
+        10,
+        r#"["1","1"]"#,
+        r#"["2","1"]"#,
+        "BTCUSDT",
+    ));
+    let file = ws_log(dir.path(), "deep.ws.log", &payloads);
+    let out = edgeline(&PERP, &[&file]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("1 malformed messages naming no symbol"),
+        "{stderr}"
+    );
+}
+
+/// Issue 21: a negative quantity in a delta printed a best bid of `61800 x -5` with
+/// exit status 0; now the message is malformed and the run fails.
+#[test]
+fn test_verify_cli_negative_quantity_is_malformed() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = ws_log(
+        dir.path(),
+        "negative.ws.log",
+        &[
+            book(
+                "snapshot",
+                10,
+                r#"["61800","1"]"#,
+                r#"["61801","1"]"#,
+                "BTCUSDT",
+            ),
+            book("delta", 11, r#"["61800","-5"]"#, "", "BTCUSDT"),
+        ],
+    );
+    let out = edgeline(&PERP, &[&file]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(stderr.contains("BTCUSDT: 1 malformed messages"), "{stderr}");
+    assert!(!stdout.contains("-5"), "{stdout}");
+}
+
+/// Deltas that cross the book leave it invalid until the venue's snapshot resyncs it.
+#[test]
+fn test_verify_cli_book_crossed_by_deltas_ends_invalid() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = ws_log(
+        dir.path(),
+        "crossed.ws.log",
+        &[
+            book(
+                "snapshot",
+                10,
+                r#"["100","1"]"#,
+                r#"["101","1"]"#,
+                "BTCUSDT",
+            ),
+            book("delta", 11, r#"["101.5","1"]"#, "", "BTCUSDT"),
+        ],
+    );
+    let out = edgeline(&PERP, &[&file]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "BTCUSDT: book ends invalid since book message 2: crossed, best bid 101.5 at or \
+             above best ask 101"
+        ),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn test_verify_cli_book_ending_invalid_exits_non_zero_naming_the_instrument() {
     let dir = tempfile::tempdir().unwrap();

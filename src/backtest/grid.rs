@@ -148,7 +148,7 @@ pub fn point_config(base: &Table, point: &Point, core_count: usize) -> Result<Co
         .map_err(|e: toml::de::Error| {
             refused(ConfigError::Parse {
                 path: "--sweep".into(),
-                message: e.to_string(),
+                message: e.message().to_owned(),
             })
         })?;
     resolve::resolve(raw, core_count).map_err(refused)

@@ -1,8 +1,10 @@
 //! The backtest report: trades, win rate, profit factor, net PnL, per-trade Sharpe and
 //! Sortino (of PnL in bps, not annualised), max drawdown, Calmar (net PnL over max
 //! drawdown), mean hold time, leg-out rate and loss, fee and slippage shares of the
-//! gross PnL, opportunities per recorded hour overall and by volatility source, and the
-//! replay's own figures; as Markdown and JSON in the output folder.
+//! gross PnL, opportunities per recorded hour overall and by volatility source, the
+//! entries' fill rate (sent, filled, abandoned, hedged), the trades closed at the end
+//! of the run, the risk peaks against their caps (exposure filled plus working, lowest
+//! cash), and the replay's own figures; as Markdown and JSON in the output folder.
 //!
 //! Cold path, after the replay: pure arithmetic on [`BacktestData`] read back through
 //! the database layer.
@@ -14,8 +16,13 @@ use serde::Serialize;
 
 use crate::backtest::BacktestData;
 use crate::backtest::plot::PlotFile;
+use crate::gateway::config::QUOTE_SCALE;
+use crate::gateway::stage::{report_money_raw, risk_keys};
 use crate::replay::ReplayOutcome;
 use crate::telemetry::db::trade_analytics::TradeStats;
+
+/// The `trades.exit_reason` of a trade closed at the end of the run.
+const END_OF_RUN: &str = "END_OF_RUN";
 
 /// File names of the report in the output folder.
 pub const MARKDOWN_FILE: &str = "backtest.md";
@@ -39,8 +46,20 @@ pub struct BacktestReport {
     pub opportunities_per_hour: f64,
     /// Basis opportunities by volatility source (which leg moved), by name.
     pub by_source: Vec<SourceRate>,
-    /// Closed trades.
+    /// Entries sent (intents accepted: the first leg went out).
+    pub entries_sent: u64,
+    /// Entries filled (both legs on), hedged ones included.
+    pub entries_filled: u64,
+    /// Entries abandoned (the first leg filled nothing).
+    pub entries_abandoned: u64,
+    /// Entries whose second leg was completed by a market hedge.
+    pub entries_hedged: u64,
+    /// Entries filled over entries sent; `None` without entries.
+    pub fill_rate: Option<f64>,
+    /// Closed trades (those closed at the end of the run included).
     pub trades: u64,
+    /// Trades still open when the run ended, closed at the marks (`END_OF_RUN`).
+    pub end_of_run_trades: u64,
     /// Winning share, 0..=1.
     pub win_rate: f64,
     /// Net PnL, quote.
@@ -77,10 +96,92 @@ pub struct BacktestReport {
     pub max_drawdown_quote: f64,
     /// Net PnL over max drawdown; `None` without a drawdown.
     pub calmar: Option<f64>,
+    /// The highest exposure and lowest cash of the run, against the caps.
+    pub risk: RiskPeaks,
     /// Damage found in the inputs (everything before it was replayed).
     pub damage: Vec<String>,
     /// The plots written beside the report (linked from the Markdown).
     pub plots: Vec<PlotFile>,
+}
+
+/// The risk peaks of a run, quote (exposure is filled plus working, as risk checks it).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct RiskPeaks {
+    /// Highest exposure of one instrument.
+    pub instrument_quote: f64,
+    /// `risk.position_per_symbol_max`.
+    pub instrument_cap_quote: f64,
+    /// Highest exposure of one venue.
+    pub venue_quote: f64,
+    /// `risk.position_per_venue_max`.
+    pub venue_cap_quote: f64,
+    /// Highest total exposure.
+    pub total_quote: f64,
+    /// `risk.exposure_total_max`.
+    pub total_cap_quote: f64,
+    /// Lowest available capital.
+    pub cash_min_quote: f64,
+    /// Lowest available capital less what working orders reserved.
+    pub free_cash_min_quote: f64,
+    /// `risk.balance_min`.
+    pub balance_min_quote: f64,
+    /// Entry fills that locked more than their reservation.
+    pub reservation_overruns: u64,
+}
+
+impl RiskPeaks {
+    fn of(r: &crate::runtime::RunReport) -> Self {
+        let quote = |keys| report_money_raw(r, keys) as f64 / QUOTE_SCALE as f64;
+        Self {
+            instrument_quote: quote(risk_keys::PEAK_INSTRUMENT),
+            instrument_cap_quote: quote(risk_keys::CAP_INSTRUMENT),
+            venue_quote: quote(risk_keys::PEAK_VENUE),
+            venue_cap_quote: quote(risk_keys::CAP_VENUE),
+            total_quote: quote(risk_keys::PEAK_TOTAL),
+            total_cap_quote: quote(risk_keys::CAP_TOTAL),
+            cash_min_quote: quote(risk_keys::CASH_MIN),
+            free_cash_min_quote: quote(risk_keys::FREE_CASH_MIN),
+            balance_min_quote: quote(risk_keys::BALANCE_MIN),
+            reservation_overruns: r.counter("gateway.reservation_overruns"),
+        }
+    }
+
+    fn to_markdown(self, out: &mut String) {
+        out.push_str(
+            "\n## Risk (filled plus working)\n\n| figure | peak | limit |\n|---|---|---|\n",
+        );
+        let rows = [
+            (
+                "exposure of one instrument",
+                self.instrument_quote,
+                self.instrument_cap_quote,
+            ),
+            (
+                "exposure of one venue",
+                self.venue_quote,
+                self.venue_cap_quote,
+            ),
+            ("total exposure", self.total_quote, self.total_cap_quote),
+            (
+                "lowest cash (minimum balance)",
+                self.cash_min_quote,
+                self.balance_min_quote,
+            ),
+            (
+                "lowest cash after reservations",
+                self.free_cash_min_quote,
+                self.balance_min_quote,
+            ),
+        ];
+        for (name, peak, limit) in rows {
+            let _ = writeln!(out, "| {name} | {peak:.2} | {limit:.2} |");
+        }
+        let _ = writeln!(
+            out,
+            "\nEntry fills over their reservation: {}",
+            self.reservation_overruns
+        );
+    }
 }
 
 /// Basis opportunities of one volatility source.
@@ -123,6 +224,8 @@ impl BacktestReport {
         let per_trade = |x: f64| (!trades.is_empty()).then(|| x / trades.len() as f64);
         let finite = |x: f64| x.is_finite().then_some(x);
         let sourced: u64 = data.sources.iter().map(|s| s.count).sum();
+        let sent = r.counter("gateway.accepted");
+        let filled = r.counter("gateway.entries_filled");
         Self {
             frames: outcome.frames,
             recorded_hours,
@@ -140,7 +243,16 @@ impl BacktestReport {
                     share: s.count as f64 / sourced.max(1) as f64,
                 })
                 .collect(),
+            entries_sent: sent,
+            entries_filled: filled,
+            entries_abandoned: r.counter("gateway.trades_abandoned"),
+            entries_hedged: r.counter("gateway.entries_hedged"),
+            fill_rate: (sent > 0).then(|| filled as f64 / sent as f64),
             trades: stats.all.trades,
+            end_of_run_trades: trades
+                .iter()
+                .filter(|t| t.exit_reason == END_OF_RUN)
+                .count() as u64,
             win_rate: stats.all.win_rate(),
             pnl_quote: stats.all.pnl_quote,
             fees_quote: stats.fees_quote,
@@ -158,6 +270,7 @@ impl BacktestReport {
             max_drawdown_quote: stats.max_drawdown_quote,
             calmar: (stats.max_drawdown_quote > 0.0)
                 .then(|| stats.all.pnl_quote / stats.max_drawdown_quote),
+            risk: RiskPeaks::of(r),
             damage: outcome.damage.clone(),
             plots: Vec::new(),
         }
@@ -180,7 +293,16 @@ impl BacktestReport {
                 "opportunities per hour",
                 format!("{:.1}", self.opportunities_per_hour),
             ),
+            ("entries sent", self.entries_sent.to_string()),
+            ("entries filled", self.entries_filled.to_string()),
+            ("entries abandoned", self.entries_abandoned.to_string()),
+            ("entries hedged (leg-out)", self.entries_hedged.to_string()),
+            ("fill rate", opt(self.fill_rate)),
             ("trades", self.trades.to_string()),
+            (
+                "of which closed at the end of the run",
+                self.end_of_run_trades.to_string(),
+            ),
             ("win rate", format!("{:.1}%", self.win_rate * 100.0)),
             ("net PnL (quote)", format!("{:+.4}", self.pnl_quote)),
             ("fees (quote)", format!("{:.4}", self.fees_quote)),
@@ -210,6 +332,7 @@ impl BacktestReport {
         for (name, value) in rows {
             let _ = writeln!(out, "| {name} | {value} |");
         }
+        self.risk.to_markdown(&mut out);
         if !self.by_source.is_empty() {
             out.push_str(
                 "\n## Basis opportunities by volatility source\n\n\
@@ -267,6 +390,9 @@ fn mean(xs: &[f64]) -> f64 {
     }
 }
 
+/// Deviations below this share of the largest value are rounding noise.
+const RELATIVE_NOISE: f64 = 1e-9;
+
 /// Root mean square of the deviations of the values `counted` keeps (from `mean` for
 /// all, from 0 for the downside), over all values; `None` when it is 0.
 fn deviation(xs: &[f64], mean: f64, counted: impl Fn(f64) -> bool) -> Option<f64> {
@@ -280,7 +406,9 @@ fn deviation(xs: &[f64], mean: f64, counted: impl Fn(f64) -> bool) -> Option<f64
         .map(|&x| if all { (x - mean).powi(2) } else { x * x })
         .sum();
     let sd = (sum / xs.len() as f64).sqrt();
-    (sd > 0.0).then_some(sd)
+    // Rounding leaves equal values a deviation of ~1e-16 of their size: not dispersion.
+    let scale = xs.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+    (sd > scale * RELATIVE_NOISE).then_some(sd)
 }
 
 #[cfg(test)]
@@ -326,6 +454,13 @@ mod tests {
         let mut report = RunReport::default();
         report.set("edge.opportunities", 30);
         report.set("edge.spread_accepted", 10);
+        report.set("gateway.accepted", 8);
+        report.set("gateway.entries_filled", 4);
+        report.set("gateway.entries_hedged", 1);
+        report.set("gateway.trades_abandoned", 3);
+        report.set(risk_keys::PEAK_INSTRUMENT[0], 999_950_000_000);
+        report.set(risk_keys::CAP_INSTRUMENT[0], 1_000_000_000_000);
+        report.set(risk_keys::CASH_MIN[1], 1_060_600_000_000);
         ReplayOutcome {
             report,
             stop: StopReason::EndOfInput,
@@ -344,7 +479,10 @@ mod tests {
                 trade(3.0, 6.0, 1_000.0),
                 trade(-1.0, -2.0, 2_000.0),
                 trade(2.0, 4.0, 3_000.0),
-                trade(-2.0, -4.0, 6_000.0),
+                TradeLine {
+                    exit_reason: END_OF_RUN.into(),
+                    ..trade(-2.0, -4.0, 6_000.0)
+                },
             ],
             leg_outs: LegOutTotals {
                 events: 1,
@@ -355,6 +493,22 @@ mod tests {
         };
         let r = BacktestReport::new(&outcome(), &data);
         assert_eq!(r.trades, 4);
+        assert_eq!(r.end_of_run_trades, 1);
+        assert_eq!(
+            (
+                r.entries_sent,
+                r.entries_filled,
+                r.entries_abandoned,
+                r.entries_hedged
+            ),
+            (8, 4, 3, 1)
+        );
+        assert_eq!(r.fill_rate, Some(0.5));
+        assert_eq!(
+            (r.risk.instrument_quote, r.risk.instrument_cap_quote),
+            (9_999.5, 10_000.0)
+        );
+        assert_eq!(r.risk.cash_min_quote, -10_606.0);
         assert!((r.win_rate - 0.5).abs() < 1e-12);
         assert!((r.pnl_quote - 2.0).abs() < 1e-12);
         assert!((r.fees_quote - 2.0).abs() < 1e-12);
@@ -384,12 +538,33 @@ mod tests {
         let md = r.to_markdown();
         assert!(md.contains("| win rate | 50.0% |"), "{md}");
         assert!(md.contains("| leg-outs per trade | 0.250 |"), "{md}");
+        assert!(md.contains("| fill rate | 0.500 |"), "{md}");
+        assert!(
+            md.contains("| exposure of one instrument | 9999.50 | 10000.00 |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| lowest cash (minimum balance) | -10606.00 | 0.00 |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| of which closed at the end of the run | 1 |"),
+            "{md}"
+        );
         assert!(md.contains("| PERP | 24 | 80.0% | 12.0 |"), "{md}");
         let dir = tempfile::tempdir().unwrap();
         let [_, json] = r.write(dir.path()).unwrap();
         let text = std::fs::read_to_string(json).unwrap();
         assert!(text.contains("\"trades\": 4"), "{text}");
         assert!(text.contains("\"leg_out_rate\": 0.25"), "{text}");
+    }
+
+    #[test]
+    fn test_report_equal_trades_have_no_sharpe() {
+        // -14.989 bps each, as float sums leave them: no dispersion, no ratio.
+        let bps = [-14.989_f64, -14.989 + 1e-14, -14.989 - 1e-14, -14.989];
+        assert_eq!(sharpe_per_trade(&bps), None);
+        assert_eq!(sharpe_per_trade(&[1.0, 2.0]), Some(3.0));
     }
 
     #[test]

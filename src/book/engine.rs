@@ -94,6 +94,14 @@ pub enum Invalidation {
         /// The book's.
         book: i32,
     },
+    /// After a depth message the best bid was at or above the best ask: no venue's book
+    /// can be, so this one no longer follows the venue's.
+    Crossed {
+        /// The best bid.
+        bid: Price,
+        /// The best ask.
+        ask: Price,
+    },
 }
 
 /// What one event did.
@@ -503,7 +511,12 @@ impl BookEngine {
                 return Applied::Invalidated(Invalidation::Checksum { venue, book: own });
             }
         }
-        self.after_depth(index, current.last_id);
+        if let Some(crossed) = self.after_depth(index, current.last_id) {
+            let book = &mut self.books[index];
+            book.counters.resyncs += 1;
+            book.seq.invalidate();
+            return Applied::Invalidated(crossed);
+        }
         if current.action == LevelAction::Snapshot
             && !self.books[index].pending.is_empty()
             && let Some(invalidation) = self.replay_pending(index)
@@ -513,13 +526,19 @@ impl BookEngine {
         Applied::Changed
     }
 
-    /// Tracked depth, the crossing check and (for book-sourced tops) the top.
-    fn after_depth(&mut self, index: usize, last_id: u64) {
+    /// Tracked depth, the crossing check and (for book-sourced tops) the top; a crossed
+    /// or locked book is counted and returned as its invalidation.
+    fn after_depth(&mut self, index: usize, last_id: u64) -> Option<Invalidation> {
         let bps = self.params.tracked_depth_bps;
         let book = &mut self.books[index];
         let crossing = book.l2.crossing();
         if crossing != Crossing::Normal {
             book.counters.crossed += 1;
+            let price = |l: Option<crate::book::side::Level>| l.map_or(Price::ZERO, |l| l.price);
+            return Some(Invalidation::Crossed {
+                bid: price(book.l2.best_bid()),
+                ask: price(book.l2.best_ask()),
+            });
         }
         let depth = |side| {
             let raw = book.l2.depth_within_bps(side, bps).notional_raw;
@@ -527,12 +546,12 @@ impl BookEngine {
         };
         book.depth_quote = (depth(Side::Bid), depth(Side::Ask));
         if book.top_source == TopSource::Book
-            && crossing == Crossing::Normal
             && let (Some(bid), Some(ask)) = (book.l2.best_bid(), book.l2.best_ask())
         {
             book.top = Some((bid.price, bid.qty, ask.price, ask.qty));
             book.top_update_id = last_id;
         }
+        None
     }
 
     /// Runs the diffs buffered before a REST snapshot through the rules (Binance's, or
@@ -692,6 +711,41 @@ mod tests {
         assert!(e.is_valid(ID));
         let c = e.counters(ID);
         assert_eq!((c.gaps, c.resyncs, c.snapshots, c.updates), (1, 1, 2, 1));
+    }
+
+    #[test]
+    fn test_crossed_book_is_invalid_until_the_venue_resyncs_it() {
+        let mut e = BookEngine::new(&registry(Venue::Bybit), BookParams::default());
+        assert_eq!(
+            depth(&mut e, (10, 10, 0), true, None, BOOK),
+            Applied::Changed
+        );
+        let cross = [(Side::Bid, 102, 1)];
+        assert_eq!(
+            depth(&mut e, (11, 11, 0), false, None, &cross),
+            Applied::Invalidated(Invalidation::Crossed {
+                bid: px(102),
+                ask: px(101)
+            })
+        );
+        assert!(!e.is_valid(ID));
+        assert!(e.view(ID).is_none());
+        let lock = [(Side::Bid, 101, 1)];
+        assert_eq!(
+            depth(&mut e, (20, 20, 0), true, None, BOOK),
+            Applied::Changed,
+            "the venue's snapshot resyncs it"
+        );
+        assert_eq!(
+            depth(&mut e, (21, 21, 0), false, None, &lock),
+            Applied::Invalidated(Invalidation::Crossed {
+                bid: px(101),
+                ask: px(101)
+            }),
+            "a locked book is no venue's either"
+        );
+        let c = e.counters(ID);
+        assert_eq!((c.crossed, c.resyncs), (2, 2));
     }
 
     #[test]

@@ -1,13 +1,45 @@
 //! Per-venue depth sequencing: whether a depth message may be applied to a book, given
-//! what was applied before. One [`Sequencer`] per instrument, owned by the book engine;
-//! it only judges update ids and never touches levels.
+//! what was applied before. One [`Sequencer`] per instrument, owned by the book engine
+//! (hot path, book thread: no allocation, no lock); it only judges update ids and never
+//! touches levels.
 //!
 //! Rules, as each venue documents them:
-//! - Binance spot: diffs are buffered until the REST snapshot; diffs with
-//!   `u <= lastUpdateId` are stale; the first applied diff has `U <= lastUpdateId+1 <= u`;
-//!   then each diff has `U == previous u + 1`.
-//! - Binance USD-M futures: the same, but the first applied diff has
-//!   `U <= lastUpdateId <= u`, then each diff has `pu == previous u`.
+//! - Binance spot, quoted from "How to manage a local order book correctly"
+//!   (<https://developers.binance.com/docs/binance-spot-api-docs/web-socket-streams#how-to-manage-a-local-order-book-correctly>,
+//!   the text of binance/binance-spot-api-docs `web-socket-streams.md` as of 2026-07-21,
+//!   followed on 2026-12-07):
+//!   > 5. In the buffered events, discard any event where `u` is <= `lastUpdateId` of the
+//!   >    snapshot. The first buffered event should now have `lastUpdateId` within its
+//!   >    `[U;u]` range.
+//!   >
+//!   > To apply an event to your local order book, follow this update procedure:
+//!   > 1. Decide whether the update event can be applied:
+//!   >    * If the event last update ID (`u`) is less than the update ID of your local
+//!   >      order book, ignore the event.
+//!   >    * If the event first update ID (`U`) is greater than the update ID of your local
+//!   >      order book + 1, you have missed some events. Discard your local order book and
+//!   >      restart the process from the beginning.
+//!   >    * Normally, `U` of the next event is equal to `u + 1` of the previous event.
+//!
+//!   So `U == id + 1` is only the normal case: an event that overlaps the book
+//!   (`U <= id < u`) or ends at its id (`u == id`, quantities as of `id`) applies, one
+//!   re-sent from before (`u < id`) is stale, and only `U > id + 1` is missed data.
+//!   NB: before 2026-12 edgeline demanded `U == id + 1` and resynced on every overlap.
+//!   The bridge after the snapshot keeps step 5's `u <= lastUpdateId` (the update
+//!   procedure's own `u < id` would also apply `u == lastUpdateId`, which changes
+//!   nothing).
+//! - Binance USD-M futures, quoted from "How to manage a local order book correctly"
+//!   (<https://developers.binance.com/docs/derivatives/usds-margined-futures/websocket-market-streams/How-to-manage-a-local-order-book-correctly>,
+//!   followed on 2026-12-07):
+//!   > 4. Drop any event where `u` is < `lastUpdateId` in the snapshot.
+//!   > 5. The first processed event should have `U <= lastUpdateId` AND
+//!   >    `u >= lastUpdateId`
+//!   > 6. While listening to the stream, each new event's `pu` should be equal to the
+//!   >    previous event's `u`, otherwise initialize the process from step 3.
+//!
+//!   Differences from spot: the bridge is `U <= lastUpdateId <= u` (not `+ 1`), and after
+//!   it the chain is checked on `pu` alone, so a re-sent or overlapping event is a gap
+//!   there, as the venue says.
 //! - Bybit v5: a snapshot (with any `u`, including 1 after a venue restart) resets the
 //!   book; each delta has `u == previous u + 1`.
 //! - OKX v5 (`books`, `books-l2-tbt`, `books50-l2-tbt`; the channel page's "Sequence
@@ -33,7 +65,7 @@ use crate::types::{MarketKind, Venue};
 /// Which rule a book follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SequenceRule {
-    /// Binance spot (REST snapshot, `U == u + 1`).
+    /// Binance spot (REST snapshot; `u < id` stale, `U > id + 1` a gap).
     BinanceSpot,
     /// Binance USD-M futures (REST snapshot, `pu == u`).
     BinanceFutures,
@@ -252,7 +284,8 @@ impl Sequencer {
 
     fn link(&mut self, last: u64, rule: SequenceRule, ids: DepthIds) -> Verdict {
         let (linked, got) = match rule {
-            SequenceRule::BinanceSpot => (ids.first == last + 1, ids.first),
+            SequenceRule::BinanceSpot if ids.last < last => return Verdict::Stale,
+            SequenceRule::BinanceSpot => (ids.first <= last + 1, ids.first),
             SequenceRule::BinanceFutures => (ids.prev == last, ids.prev),
             SequenceRule::Bybit => (ids.last == last + 1, ids.last),
             // No-change updates (`seqId == prevSeqId`) and resets (`seqId < prevSeqId`)
@@ -313,6 +346,66 @@ mod tests {
         );
         assert!(!s.is_synced());
         assert_eq!(s.check(diff(116, 117, 0)), Verdict::Buffer);
+    }
+
+    #[test]
+    fn test_binance_spot_overlapping_event_applies() {
+        let mut s = Sequencer::new(SequenceRule::BinanceSpot);
+        assert_eq!(s.check(snap(100)), Verdict::Reset);
+        assert_eq!(s.check(diff(95, 104, 0)), Verdict::Apply);
+        // Starts inside what the book holds (U <= id), ends past it.
+        assert_eq!(s.check(diff(103, 108, 0)), Verdict::Apply);
+        // Ends exactly at the book's id: its quantities are those the book has.
+        assert_eq!(s.check(diff(106, 108, 0)), Verdict::Apply);
+        assert_eq!(s.check(diff(109, 110, 0)), Verdict::Apply);
+        assert!(s.is_synced());
+    }
+
+    #[test]
+    fn test_binance_spot_resent_event_is_stale_not_a_gap() {
+        let mut s = Sequencer::new(SequenceRule::BinanceSpot);
+        assert_eq!(s.check(snap(100)), Verdict::Reset);
+        assert_eq!(s.check(diff(101, 105, 0)), Verdict::Apply);
+        assert_eq!(s.check(diff(106, 110, 0)), Verdict::Apply);
+        assert_eq!(s.check(diff(101, 105, 0)), Verdict::Stale);
+        assert_eq!(s.check(diff(104, 109, 0)), Verdict::Stale);
+        assert!(s.is_synced());
+        assert_eq!(s.check(diff(111, 112, 0)), Verdict::Apply);
+    }
+
+    #[test]
+    fn test_binance_spot_real_gap_is_a_gap() {
+        let mut s = Sequencer::new(SequenceRule::BinanceSpot);
+        assert_eq!(s.check(snap(100)), Verdict::Reset);
+        assert_eq!(s.check(diff(101, 105, 0)), Verdict::Apply);
+        assert_eq!(
+            s.check(diff(107, 110, 0)),
+            Verdict::Gap {
+                expected_after: 105,
+                got: 107
+            }
+        );
+        assert!(!s.is_synced());
+    }
+
+    #[test]
+    fn test_binance_futures_resent_and_overlapping_events_are_gaps() {
+        let mut s = Sequencer::new(SequenceRule::BinanceFutures);
+        assert_eq!(s.check(snap(100)), Verdict::Reset);
+        assert_eq!(s.check(diff(98, 104, 97)), Verdict::Apply);
+        assert_eq!(s.check(diff(105, 108, 104)), Verdict::Apply);
+        // The venue's rule is `pu == previous u` and nothing else.
+        assert_eq!(
+            s.check(diff(105, 108, 104)),
+            Verdict::Gap {
+                expected_after: 108,
+                got: 104
+            }
+        );
+        assert_eq!(s.check(snap(120)), Verdict::Reset);
+        assert_eq!(s.check(diff(110, 119, 109)), Verdict::Stale);
+        assert_eq!(s.check(diff(118, 120, 117)), Verdict::Apply);
+        assert_eq!(s.check(diff(121, 125, 120)), Verdict::Apply);
     }
 
     #[test]

@@ -318,6 +318,11 @@ impl BookStage {
                     "book: {name}: checksum mismatch (venue {venue}, book {book}); book invalid, resyncing"
                 );
             }
+            Invalidation::Crossed { bid, ask } => {
+                log::warn!(
+                    "book: {name}: crossed (best bid {bid} >= best ask {ask}); book invalid, resyncing"
+                );
+            }
         }
         self.publish(event, None, start_raw);
         self.resync_pending[index] = false;

@@ -210,6 +210,7 @@ mod tests {
             ("write_timeout_ms = 5", "database.write_timeout_ms"),
             ("url = \"mysql://x/y\"", "database.url"),
             ("url = \"postgres://u:pw@h:port/d\"", "database.url"),
+            ("url = \"postgres://u@h/d?sslmode=require\"", "database.url"),
             ("url = \"\"", "database.url"),
         ];
         for (text, key) in cases {

@@ -156,6 +156,9 @@ pub struct RawExits {
     pub limit_slippage_bps: Option<i64>,
     /// Hours per funding interval per venue (defaults 8, 8, 8, 1 for hyperliquid).
     pub funding_interval_h: Option<BTreeMap<String, u32>>,
+    /// Longest an open trade is held before it closes (`TIMEOUT`), ms; 0: no limit
+    /// (default).
+    pub max_hold_ms: Option<u64>,
 }
 
 /// The resolved `[gateway]` section.
@@ -421,6 +424,9 @@ fn resolve_exits(raw: RawExits, cfg: &mut GatewayConfig) -> Result<(), ConfigErr
     x.spread_exit_bps = raw.spread_exit_bps.unwrap_or(x.spread_exit_bps);
     x.spread_stop_bps = raw.spread_stop_bps.unwrap_or(x.spread_stop_bps);
     x.limit_slippage_bps = raw.limit_slippage_bps.unwrap_or(x.limit_slippage_bps);
+    if let Some(ms) = raw.max_hold_ms {
+        x.max_hold_ns = ms.saturating_mul(NS_PER_MS);
+    }
     x.funding_interval_h = per_venue(
         "gateway.exits.funding_interval_h",
         raw.funding_interval_h.as_ref(),
@@ -493,6 +499,7 @@ mod tests {
             okx = 5
             [gateway.exits]
             profit_target_bps = 8000
+            max_hold_ms = 600000
             [gateway.exits.funding_interval_h]
             bybit = 4
             "#,
@@ -526,6 +533,7 @@ mod tests {
         assert_eq!(cfg.execution.venue_rank, [1, 2, 5, 3]);
         assert_eq!(cfg.exits.profit_target_bps, 8_000);
         assert_eq!(cfg.exits.funding_interval_h, [8, 4, 8, 1]);
+        assert_eq!(cfg.exits.max_hold_ns, 600_000 * NS_PER_MS);
     }
 
     #[test]

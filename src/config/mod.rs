@@ -4,6 +4,7 @@
 
 pub mod database;
 pub mod gateway;
+pub mod parse_error;
 pub mod raw;
 pub mod record;
 pub mod resolve;
@@ -18,7 +19,7 @@ use crate::feed::transport::TransportConfig;
 use crate::runtime::Placement;
 use crate::telemetry::db::DatabaseSettings;
 use crate::types::bps::Bps;
-use crate::types::{InstrumentRegistry, Venue};
+use crate::types::{InstrumentRegistry, MarketKind, Venue};
 
 /// A configuration that cannot be used. Each variant names where the problem is.
 #[derive(Debug, thiserror::Error)]
@@ -31,7 +32,8 @@ pub enum ConfigError {
         /// The I/O error.
         source: std::io::Error,
     },
-    /// The file is not valid TOML for this schema; the message names the key and line.
+    /// The file is not valid TOML for this schema; the message names the line, column
+    /// and key, never the file's text (a value may be a secret: [`parse_error`]).
     #[error("config {path}: {message}")]
     Parse {
         /// The file.
@@ -105,10 +107,12 @@ pub struct VenueSettings {
     pub venue: Venue,
     /// Spot WebSocket URL.
     pub spot_url: Option<String>,
-    /// Perp WebSocket URL.
+    /// Perp WebSocket URL (Binance: the USD-M root the endpoint groups hang off).
     pub perp_url: Option<String>,
-    /// REST base URL (depth snapshots).
-    pub rest_url: Option<String>,
+    /// Spot REST base URL (depth snapshots).
+    pub spot_rest_url: Option<String>,
+    /// Perp REST base URL (depth snapshots).
+    pub perp_rest_url: Option<String>,
     /// Where the top of book comes from.
     pub top_source: TopSource,
     /// Spot fees.
@@ -117,6 +121,21 @@ pub struct VenueSettings {
     pub perp_fees: FeePair,
     /// Venue-to-us delay above which the venue is flagged stale.
     pub stale_after: Duration,
+    /// Age at which a connection is replaced, make before break (Binance; `None`:
+    /// never, the other venues).
+    pub connection_lifetime: Option<Duration>,
+    /// Bounds of each stream's learned silence limit ([`crate::feed::silence`]).
+    pub silence: crate::feed::silence::SilenceBounds,
+}
+
+impl VenueSettings {
+    /// The REST base URL of a market's depth snapshots, if configured.
+    pub fn rest_url(&self, kind: MarketKind) -> Option<&str> {
+        match kind {
+            MarketKind::Spot => self.spot_rest_url.as_deref(),
+            MarketKind::Perp => self.perp_rest_url.as_deref(),
+        }
+    }
 }
 
 /// Slots of every ring.
@@ -224,7 +243,7 @@ impl Config {
     pub fn from_toml(text: &str, path: &Path, core_count: usize) -> Result<Self, ConfigError> {
         let raw: raw::RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: path.to_path_buf(),
-            message: e.to_string(),
+            message: parse_error::describe(&e, text),
         })?;
         resolve::resolve(raw, core_count)
     }
@@ -238,6 +257,40 @@ mod tests {
         Config::from_toml(text, Path::new("test.toml"), 2)
             .unwrap_err()
             .to_string()
+    }
+
+    #[test]
+    fn test_negative_thresholds_and_unsupported_sslmode_are_refused_naming_the_key() {
+        for (text, key) in [
+            (
+                "[basis]\ntracker_threshold_bps = -5.0\n",
+                "basis.tracker_threshold_bps",
+            ),
+            (
+                "[basis]\ntracker_threshold_bps = -5.0\ntrade_threshold_bps = -1.0\n",
+                "basis.tracker_threshold_bps",
+            ),
+            (
+                "[scanner]\nrecord_threshold_bps = -0.5\n",
+                "scanner.record_threshold_bps",
+            ),
+            (
+                "[scanner]\nrecord_threshold_bps = -3.0\ntrade_threshold_bps = -1.0\n",
+                "scanner.record_threshold_bps",
+            ),
+            (
+                "[database]\nurl = \"postgres://u@db/x?sslmode=require\"\n",
+                "database.url",
+            ),
+        ] {
+            let e = err(text);
+            assert!(e.contains(&format!("`{key}`")), "{text}: {e}");
+        }
+        assert!(
+            err("[database]\nurl = \"postgres://u@db/x?sslmode=require\"\n").contains("sslmode")
+        );
+        let ok = "[database]\nurl = \"postgres://u@db/x?sslmode=disable\"\n";
+        assert!(Config::from_toml(ok, Path::new("t.toml"), 2).is_ok());
     }
 
     #[test]
@@ -322,6 +375,63 @@ mod tests {
     }
 
     #[test]
+    fn test_binance_rest_bases_per_market_and_legacy_key() {
+        let config = |venue: &str| {
+            Config::from_toml(
+                &format!("[[venues]]\nname = \"binance\"\n{venue}"),
+                Path::new("t.toml"),
+                2,
+            )
+            .unwrap()
+        };
+        let binance = |c: &Config| {
+            c.venues
+                .iter()
+                .find(|v| v.venue == Venue::Binance)
+                .cloned()
+                .unwrap()
+        };
+        let old = binance(&config("rest_url = \"http://a\"\n"));
+        assert_eq!(old.rest_url(MarketKind::Spot), Some("http://a"));
+        assert_eq!(old.rest_url(MarketKind::Perp), Some("http://a"));
+        let split = binance(&config(
+            "rest_url = \"http://a\"\nspot_rest_url = \"https://api.binance.com\"\nperp_rest_url = \"https://fapi.binance.com\"\n",
+        ));
+        assert_eq!(
+            split.rest_url(MarketKind::Spot),
+            Some("https://api.binance.com")
+        );
+        assert_eq!(
+            split.rest_url(MarketKind::Perp),
+            Some("https://fapi.binance.com")
+        );
+        let one = binance(&config("perp_rest_url = \"https://fapi.binance.com\"\n"));
+        assert_eq!(one.rest_url(MarketKind::Spot), None);
+        let e = err("[[venues]]\nname = \"binance\"\nperp_rest_url = \"fapi.binance.com\"\n");
+        assert!(e.contains("venues[0].perp_rest_url"), "{e}");
+    }
+
+    #[test]
+    fn test_binance_legacy_usdm_ws_url_is_refused_with_the_fix() {
+        for url in [
+            "wss://fstream.binance.com/ws",
+            "wss://fstream.binance.com/public/ws/",
+        ] {
+            let e = err(&format!(
+                "[[venues]]\nname = \"binance\"\nperp_url = \"{url}\"\n"
+            ));
+            assert!(
+                e.contains("venues[0].perp_url")
+                    && e.contains("/public/ws")
+                    && e.contains("2026-04-23"),
+                "{e}"
+            );
+        }
+        let root = "[[venues]]\nname = \"binance\"\nperp_url = \"wss://fstream.binance.com\"\n";
+        assert!(Config::from_toml(root, Path::new("t.toml"), 2).is_ok());
+    }
+
+    #[test]
     fn test_bad_values_name_key_and_reason() {
         let inst = "[[instruments]]\nvenue = \"binance\"\nkind = \"spot\"\nsymbol = \"BTCUSDT\"\nbase = \"BTC\"\nlot_size = \"0.001\"\n";
         let e = err(&format!("{inst}tick_size = \"0.0x\"\n"));
@@ -348,6 +458,20 @@ mod tests {
             e.contains("venues[0].spot_url") && e.contains("ws://"),
             "{e}"
         );
+        let e = err("[[venues]]\nname = \"okx\"\nsilence_floor_ms = 0\n");
+        assert!(e.contains("venues[0].silence_floor_ms"), "{e}");
+        let e =
+            err("[[venues]]\nname = \"okx\"\nsilence_floor_ms = 900\nsilence_ceiling_ms = 800\n");
+        assert!(e.contains("venues[0].silence_ceiling_ms"), "{e}");
+        let c = Config::from_toml(
+            "[[venues]]\nname = \"okx\"\nsilence_floor_ms = 300\n",
+            Path::new("t.toml"),
+            2,
+        )
+        .unwrap();
+        let okx = c.venues.iter().find(|v| v.venue == Venue::Okx).unwrap();
+        assert_eq!(okx.silence.floor, Duration::from_millis(300));
+        assert_eq!(okx.silence.ceiling, crate::feed::silence::CEILING_DEFAULT);
         let e = err("[[venues]]\nname = \"kraken\"\n");
         assert!(
             e.contains("venues[0].name") && e.contains("hyperliquid"),

@@ -162,11 +162,20 @@ pub struct RawVenue {
     pub name: String,
     /// Spot WebSocket URL (default: the simulator's).
     pub spot_url: Option<String>,
-    /// Perp WebSocket URL (default: the simulator's).
+    /// Perp WebSocket URL (default: the simulator's). Binance: the USD-M root
+    /// (`wss://fstream.binance.com`), under which the `/public/ws` and `/market/ws`
+    /// connections are opened.
     pub perp_url: Option<String>,
-    /// REST base URL for depth snapshots (Binance's depth, OKX's order book; default:
-    /// the simulator's, or for OKX reached live `https://www.okx.com`).
+    /// REST base URL for both markets' depth snapshots (Binance's depth, OKX's order book;
+    /// default: the simulator's, or for OKX reached live `https://www.okx.com`; Binance:
+    /// the older key, the per-market keys below win where set).
     pub rest_url: Option<String>,
+    /// REST base URL for spot depth snapshots (Binance `/api/v3/depth`; default:
+    /// `rest_url`, else the simulator's).
+    pub spot_rest_url: Option<String>,
+    /// REST base URL for perp depth snapshots (Binance `/fapi/v1/depth`; default:
+    /// `rest_url`, else the simulator's).
+    pub perp_rest_url: Option<String>,
     /// Where the top of book comes from: `stream` (the venue's top-of-book channel) or
     /// `book` (the best levels after each depth message). Default: `stream` where the
     /// venue has one (Binance, OKX, Hyperliquid), `book` for Bybit.
@@ -182,6 +191,14 @@ pub struct RawVenue {
     /// A venue whose events arrive more than this many ms after their venue time is
     /// flagged stale (default 200).
     pub stale_after_ms: Option<u64>,
+    /// Binance: a connection is replaced, make before break, this long after it opened
+    /// (default 82800000, 23 h: the venue closes connections at 24 h; 0: never).
+    pub connection_lifetime_ms: Option<u64>,
+    /// An instrument's stream silent for longer than 20 of its usual gaps is stale;
+    /// that limit is never below this many ms (default 500).
+    pub silence_floor_ms: Option<u64>,
+    /// ... and never above this many ms (default 10000).
+    pub silence_ceiling_ms: Option<u64>,
 }
 
 /// `[[instruments]]`.

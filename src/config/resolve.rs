@@ -435,7 +435,8 @@ fn venue_defaults(venue: Venue) -> VenueSettings {
         venue,
         spot_url: None,
         perp_url: None,
-        rest_url: None,
+        spot_rest_url: None,
+        perp_rest_url: None,
         top_source: TopSource::default_for(venue),
         spot_fees: FeePair {
             maker: spot_maker,
@@ -446,6 +447,8 @@ fn venue_defaults(venue: Venue) -> VenueSettings {
             taker: perp_taker,
         },
         stale_after: STALE_AFTER_DEFAULT,
+        connection_lifetime: (venue == Venue::Binance).then_some(BINANCE_LIFETIME_DEFAULT),
+        silence: crate::feed::silence::SilenceBounds::default(),
     }
 }
 
@@ -463,19 +466,39 @@ fn resolve_venue(i: usize, v: &RawVenue) -> Result<VenueSettings, ConfigError> {
             ));
         }
     }
-    if let Some(url) = &v.rest_url
-        && !url.starts_with("http://")
-        && !url.starts_with("https://")
+    for (field, url) in [
+        ("rest_url", &v.rest_url),
+        ("spot_rest_url", &v.spot_rest_url),
+        ("perp_rest_url", &v.perp_rest_url),
+    ] {
+        if let Some(url) = url
+            && !url.starts_with("http://")
+            && !url.starts_with("https://")
+        {
+            return Err(invalid(
+                key(field),
+                format!("`{url}`: a REST endpoint starts with http:// or https://"),
+            ));
+        }
+    }
+    if venue == Venue::Binance
+        && let Some(url) = &v.perp_url
+        && url.trim_end_matches('/').ends_with("/ws")
     {
         return Err(invalid(
-            key("rest_url"),
-            format!("`{url}`: a REST endpoint starts with http:// or https://"),
+            key("perp_url"),
+            format!(
+                "`{url}`: Binance USD-M retired its unrouted `/ws` endpoint on 2026-04-23; \
+                 give the root (`wss://fstream.binance.com`): edgeline opens \
+                 `/public/ws` and `/market/ws` under it"
+            ),
         ));
     }
     let mut settings = venue_defaults(venue);
     settings.spot_url.clone_from(&v.spot_url);
     settings.perp_url.clone_from(&v.perp_url);
-    settings.rest_url.clone_from(&v.rest_url);
+    settings.spot_rest_url = v.spot_rest_url.clone().or_else(|| v.rest_url.clone());
+    settings.perp_rest_url = v.perp_rest_url.clone().or_else(|| v.rest_url.clone());
     settings.top_source = match v.top_of_book.as_deref() {
         None => settings.top_source,
         Some("stream") => TopSource::Stream,
@@ -523,8 +546,48 @@ fn resolve_venue(i: usize, v: &RawVenue) -> Result<VenueSettings, ConfigError> {
         }
         settings.stale_after = Duration::from_millis(ms);
     }
+    match v.connection_lifetime_ms {
+        None => {}
+        Some(0) => settings.connection_lifetime = None,
+        Some(_) if venue != Venue::Binance => {
+            return Err(invalid(
+                key("connection_lifetime_ms"),
+                "planned replacement is implemented for binance only (its book ids let a \
+                 new connection take over without a snapshot)",
+            ));
+        }
+        Some(ms) if ms < LIFETIME_MIN_MS => {
+            return Err(invalid(
+                key("connection_lifetime_ms"),
+                "must be 0 (never) or at least 1000",
+            ));
+        }
+        Some(ms) => settings.connection_lifetime = Some(Duration::from_millis(ms)),
+    }
+    let silence = &mut settings.silence;
+    if let Some(ms) = v.silence_floor_ms {
+        silence.floor = Duration::from_millis(ms);
+    }
+    if let Some(ms) = v.silence_ceiling_ms {
+        silence.ceiling = Duration::from_millis(ms);
+    }
+    if silence.floor.is_zero() {
+        return Err(invalid(key("silence_floor_ms"), "must be at least 1"));
+    }
+    if silence.ceiling < silence.floor {
+        return Err(invalid(
+            key("silence_ceiling_ms"),
+            "must be at least silence_floor_ms",
+        ));
+    }
     Ok(settings)
 }
+
+/// Binance's connection lifetime before its planned replacement: an hour under the
+/// venue's 24 h limit, so a replacement that fails to sync has time to try again.
+pub const BINANCE_LIFETIME_DEFAULT: Duration = Duration::from_secs(23 * 3600);
+/// Shortest configurable lifetime, ms (a replacement takes a few depth messages).
+const LIFETIME_MIN_MS: u64 = 1_000;
 
 /// What the built-in simulator can serve: one spot and one perp symbol per base and
 /// venue, each tick at most a thousandth of its base's start price.
@@ -643,6 +706,15 @@ fn resolve_basis(raw: RawBasis) -> Result<BasisParams, ConfigError> {
             )
         }),
     };
+    let threshold = |key: &str, value: Option<f64>, default: Bps| {
+        if let Some(v) = value.filter(|v| *v < 0.0) {
+            return Err(invalid(
+                format!("basis.{key}"),
+                format!("{v} is negative (a threshold is an edge size, 0 or more bps)"),
+            ));
+        }
+        bps(key, value, default)
+    };
     let ticks = raw.baseline_ticks.unwrap_or(d.baseline_ticks);
     if !(1..=100_000).contains(&ticks) {
         return Err(invalid(
@@ -652,12 +724,12 @@ fn resolve_basis(raw: RawBasis) -> Result<BasisParams, ConfigError> {
     }
     let params = BasisParams {
         baseline_ticks: ticks,
-        tracker_threshold: bps(
+        tracker_threshold: threshold(
             "tracker_threshold_bps",
             raw.tracker_threshold_bps,
             d.tracker_threshold,
         )?,
-        trade_threshold: bps(
+        trade_threshold: threshold(
             "trade_threshold_bps",
             raw.trade_threshold_bps,
             d.trade_threshold,
@@ -784,7 +856,9 @@ fn resolve_scanner(raw: RawScanner) -> Result<ScannerParams, ConfigError> {
             format!("{} is outside 1..=1000", p.top_n),
         ));
     }
-    let range = -10_000.0..=10_000.0;
+    // NB: thresholds are net edges a size must reach: a negative one would record and
+    // trade sizes that lose money after costs.
+    let range = 0.0..=10_000.0;
     p.record_threshold_bps = scanner_bps(
         "record_threshold_bps",
         raw.record_threshold_bps,

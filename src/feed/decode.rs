@@ -38,6 +38,53 @@ pub enum DecodeError {
     /// The venue reported an error for one of our requests.
     #[error("the venue answered a request with an error")]
     VenueError,
+    /// Arrays or objects nested deeper than [`crate::feed::json::NESTING_MAX`].
+    #[error("nested deeper than the decoders allow")]
+    TooDeep,
+    /// A frame longer than its venue's bound ([`crate::feed::venues::frame_bytes_max`]).
+    #[error("frame longer than the venue's bound")]
+    TooLarge,
+    /// A price at or below zero, or a quantity no venue sends ([`crate::feed::sanity`]).
+    #[error("impossible price or quantity")]
+    BadLevel,
+    /// A top of book or snapshot whose bid is at or above its ask.
+    #[error("crossed top of book or snapshot")]
+    Crossed,
+}
+
+impl DecodeError {
+    /// How many kinds [`DecodeError::kind`] tells apart.
+    pub const KIND_COUNT: usize = 10;
+    /// The report name of each kind, in [`DecodeError::kind`] order.
+    pub const KIND_NAMES: [&'static str; Self::KIND_COUNT] = [
+        "json",
+        "decimal",
+        "missing_field",
+        "unknown_symbol",
+        "too_many_events",
+        "venue_error",
+        "too_deep",
+        "too_large",
+        "bad_level",
+        "crossed",
+    ];
+
+    /// The kind of this error, an index below [`DecodeError::KIND_COUNT`] (malformed
+    /// frames are counted per kind).
+    pub const fn kind(self) -> usize {
+        match self {
+            DecodeError::Json => 0,
+            DecodeError::Decimal(_) => 1,
+            DecodeError::MissingField(_) => 2,
+            DecodeError::UnknownSymbol => 3,
+            DecodeError::TooManyEvents => 4,
+            DecodeError::VenueError => 5,
+            DecodeError::TooDeep => 6,
+            DecodeError::TooLarge => 7,
+            DecodeError::BadLevel => 8,
+            DecodeError::Crossed => 9,
+        }
+    }
 }
 
 impl From<EventBufFull> for DecodeError {

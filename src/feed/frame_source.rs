@@ -51,6 +51,18 @@ pub trait FrameSource: Send {
     fn next_snapshot(&mut self) -> Option<SourcedSnapshot<'_>> {
         None
     }
+
+    /// When connection `index`'s current open began (clock raw; `None`: not open, or a
+    /// source without connection lifetimes, as a replay).
+    fn opened_raw(&self, _index: usize) -> Option<u64> {
+        None
+    }
+
+    /// Opens a parked standby connection (planned replacement; no-op elsewhere).
+    fn open(&mut self, _index: usize) {}
+
+    /// Closes and parks a connection on purpose (planned replacement; no-op elsewhere).
+    fn park(&mut self, _index: usize) {}
 }
 
 impl FrameSource for Transport {
@@ -93,5 +105,14 @@ impl FrameSource for Transport {
     #[inline]
     fn counts(&self, index: usize) -> LinkCounts {
         Transport::counts(self, index)
+    }
+    fn opened_raw(&self, index: usize) -> Option<u64> {
+        Transport::opened_raw(self, index)
+    }
+    fn open(&mut self, index: usize) {
+        Transport::open(self, index);
+    }
+    fn park(&mut self, index: usize) {
+        Transport::park(self, index);
     }
 }

@@ -1,6 +1,7 @@
 //! Feed health per connection (one venue market) and per instrument: connected, stale
 //! or down, frames per second, reconnects, the last and the rolling 10-second average
-//! venue-to-us delay, and whether each book is synced (or resyncing).
+//! venue-to-us delay, whether each book is synced (or resyncing) and whether each
+//! instrument's stream is silent past its learned limit.
 //!
 //! [`FeedHealth`] is shared (inside `PipelineStats`) as atomics: the feed stage writes
 //! the connection fields, the book stage writes the per-instrument book flag, telemetry
@@ -29,6 +30,8 @@ pub enum LinkState {
     Up = 1,
     /// Connected, but the venue delay is above `stale_after`.
     Stale = 2,
+    /// A parked standby, kept for a planned replacement (see `feed::rotation`).
+    Standby = 3,
 }
 
 impl LinkState {
@@ -36,6 +39,7 @@ impl LinkState {
         match v {
             1 => LinkState::Up,
             2 => LinkState::Stale,
+            3 => LinkState::Standby,
             _ => LinkState::Down,
         }
     }
@@ -46,6 +50,7 @@ impl LinkState {
             LinkState::Down => "DOWN",
             LinkState::Up => "up",
             LinkState::Stale => "STALE",
+            LinkState::Standby => "STANDBY",
         }
     }
 }
@@ -72,6 +77,8 @@ struct BookHealth {
     link: Option<usize>,
     /// Its book follows the venue's (book stage).
     valid: AtomicBool,
+    /// Its stream has been silent past its limit (feed stage, [`crate::feed::silence`]).
+    silent: AtomicBool,
 }
 
 /// Every connection's and instrument's health.
@@ -102,6 +109,7 @@ impl FeedHealth {
             .map(|i| BookHealth {
                 link: links.iter().position(|&l| l == (i.venue, i.kind)),
                 valid: AtomicBool::new(false),
+                silent: AtomicBool::new(false),
             })
             .collect();
         Self {
@@ -125,6 +133,44 @@ impl FeedHealth {
         }
     }
 
+    /// Records whether instrument `index`'s stream is silent (feed stage).
+    pub fn set_silent(&self, index: usize, silent: bool) {
+        if let Some(book) = self.books.get(index) {
+            book.silent.store(silent, Ordering::Relaxed);
+        }
+    }
+
+    /// Instruments of connection `link` whose stream is silent (stale).
+    pub fn streams_silent(&self, link: usize) -> usize {
+        self.books
+            .iter()
+            .filter(|b| b.link == Some(link) && b.silent.load(Ordering::Relaxed))
+            .count()
+    }
+
+    /// Every instrument whose stream is silent, across connections.
+    pub fn streams_silent_total(&self) -> usize {
+        self.books
+            .iter()
+            .filter(|b| b.silent.load(Ordering::Relaxed))
+            .count()
+    }
+
+    /// `silent streams: binance/perp 1, okx/spot 2` (for `/status`); empty when none is.
+    pub fn silent_line(&self) -> String {
+        let parts: Vec<String> = (0..self.links.len())
+            .filter_map(|i| {
+                let n = self.streams_silent(i);
+                let link = &self.links[i];
+                (n > 0).then(|| format!("{}/{} {n}", link.venue, link.kind.name()))
+            })
+            .collect();
+        if parts.is_empty() {
+            return String::new();
+        }
+        format!("silent streams: {}", parts.join(", "))
+    }
+
     /// Books of connection `link` that are not valid (resyncing or waiting).
     pub fn books_resyncing(&self, link: usize) -> usize {
         self.books
@@ -133,11 +179,15 @@ impl FeedHealth {
             .count()
     }
 
-    /// ` | binance/spot up 812/s 3 ms` for each connection (with `r<n>` after losses,
-    /// `resync <n>` while books resync); empty when nothing is tracked.
+    /// ` | binance/spot up 812/s 3 ms` for each connection but parked standbys (with
+    /// `r<n>` after losses, `silent <n>` while streams are silent, `resync <n>` while
+    /// books resync); empty when nothing is tracked.
     pub fn summary(&self) -> String {
         let mut out = String::new();
         for (i, link) in self.links.iter().enumerate() {
+            if link.state() == LinkState::Standby {
+                continue;
+            }
             out.push_str(&format!(
                 " | {}/{} {} {}/s",
                 link.venue,
@@ -151,6 +201,10 @@ impl FeedHealth {
             let lost = link.disconnects.get();
             if lost > 0 {
                 out.push_str(&format!(" r{lost}"));
+            }
+            let silent = self.streams_silent(i);
+            if silent > 0 {
+                out.push_str(&format!(" silent {silent}"));
             }
             let resyncing = self.books_resyncing(i);
             if resyncing > 0 {
@@ -304,6 +358,14 @@ mod tests {
         link.set_delays(Some(300), Some(250));
         link.disconnects.incr();
         assert_eq!(health.summary(), " | okx/spot STALE 812/s 250 ms r1");
+        assert!(health.silent_line().is_empty());
+        health.set_silent(0, true);
+        assert_eq!(
+            health.summary(),
+            " | okx/spot STALE 812/s 250 ms r1 silent 1"
+        );
+        assert_eq!(health.silent_line(), "silent streams: okx/spot 1");
+        assert_eq!(health.streams_silent_total(), 1);
         assert!(FeedHealth::default().summary().is_empty());
     }
 }

@@ -44,7 +44,10 @@ impl<'de, T, F: FnOnce(&str) -> T> Visitor<'de> for StrSeed<F> {
 ///
 /// The frame is checked first for what sonic-rs does not check in the values it skips
 /// (and `Deserializer::end` does not make up for): UTF-8 (an unchecked `&str` in a
-/// borrowed value is undefined behaviour) and JSON's escapes. Once per frame, here.
+/// borrowed value is undefined behaviour), JSON's escapes, and nesting no deeper than
+/// [`NESTING_MAX`] (sonic-rs skips an unknown value by recursion, with no limit of its
+/// own: one frame nested 30,000 deep overflowed the stack). Once per frame, here, before
+/// any recursive parser sees it.
 #[inline]
 pub fn decode_frame(
     frame: &[u8],
@@ -54,6 +57,9 @@ pub fn decode_frame(
     let text = std::str::from_utf8(frame).map_err(|_| DecodeError::Json)?;
     if !escapes_valid(frame) {
         return Err(DecodeError::Json);
+    }
+    if !nesting_within(frame, NESTING_MAX) {
+        return Err(DecodeError::TooDeep);
     }
     let start = out.len();
     let result = decode(text, out, start);
@@ -78,6 +84,82 @@ pub fn escapes_valid(frame: &[u8]) -> bool {
         rest = &tail[len..];
     }
     true
+}
+
+/// The deepest nesting of arrays and objects any outside JSON may have before a
+/// recursive parser reads it. Venue messages nest 5 deep at most (OKX's
+/// `{"data":[{"asks":[["px","sz"]]}]}`); a recursion this deep is a few KiB of stack.
+pub const NESTING_MAX: usize = 32;
+
+/// Whether no array or object in `text` is nested deeper than `max` (brackets inside
+/// strings do not count). Not a validator: what it passes a parser still judges, so an
+/// unterminated string passes (the parser then sees no deeper than `max`). Without
+/// recursion: a text with at most `max` opening brackets in all (most venue messages) is
+/// passed after one word-at-a-time count; any other is walked, strings skipped with
+/// `memchr`.
+pub fn nesting_within(text: &[u8], max: usize) -> bool {
+    if openers(text) <= max {
+        return true;
+    }
+    let mut depth = 0usize;
+    let mut i = 0;
+    while let Some(&byte) = text.get(i) {
+        match byte {
+            b'"' => match string_end(text, i + 1) {
+                Some(end) => i = end,
+                None => return true,
+            },
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return false;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    true
+}
+
+/// How many bytes of `text` are `[` or `{` (inside strings too), eight at a time:
+/// `[` (0x5B) and `{` (0x7B) differ only in bit 0x20, so a byte is one of them when it
+/// equals 0x7B with that bit set.
+fn openers(text: &[u8]) -> usize {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const LOW7: u64 = u64::from_ne_bytes([0x7F; 8]);
+    let lanes = |word: u64| {
+        let x = (word | (ONES * 0x20)) ^ (ONES * 0x7B);
+        // The high bit of each lane that is zero in `x`, exactly (no borrow between lanes).
+        let zero = !(((x & LOW7) + LOW7) | x | LOW7);
+        zero.count_ones() as usize
+    };
+    let mut chunks = text.chunks_exact(8);
+    let mut count = 0;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        count += lanes(u64::from_ne_bytes(word));
+    }
+    count
+        + chunks
+            .remainder()
+            .iter()
+            .filter(|&&b| b | 0x20 == b'{')
+            .count()
+}
+
+/// The index of the quote closing the string whose contents start at `from`, escapes
+/// skipped; `None` when it is not closed.
+fn string_end(text: &[u8], mut from: usize) -> Option<usize> {
+    loop {
+        let at = from + memchr::memchr2(b'"', b'\\', text.get(from..)?)?;
+        if text[at] == b'"' {
+            return Some(at);
+        }
+        from = at + 2;
+    }
 }
 
 /// Records a decimal failure for the caller and turns it into a serde error.
@@ -259,6 +341,49 @@ mod tests {
         assert!(!escapes_valid(br#"{"a":"\x"}"#));
         assert!(!escapes_valid(br#"{"a":"\u12"}"#));
         assert!(!escapes_valid(br"{\"));
+    }
+
+    #[test]
+    fn test_nesting_within_counts_brackets_outside_strings() {
+        assert!(nesting_within(br#"{"a":[[1]]}"#, 3));
+        assert!(!nesting_within(br#"{"a":[[1]]}"#, 2));
+        assert!(nesting_within(br#"[{"k":"[[[[{{{{"}]"#, 2));
+        assert!(nesting_within(br#"["\"[[[[","x"]"#, 1));
+        assert!(!nesting_within(br#"["\\",[[]]]"#, 2));
+        assert!(nesting_within(br#"[["unterminated"#, 2));
+        assert!(nesting_within(b"", 0));
+        let deep = format!("{}{}", "[".repeat(30_000), "]".repeat(30_000));
+        assert!(!nesting_within(deep.as_bytes(), NESTING_MAX));
+        let flat = format!("[{}1]", "[1],".repeat(10_000));
+        assert!(nesting_within(flat.as_bytes(), 2));
+    }
+
+    #[test]
+    fn test_openers_counts_brackets_and_braces_only() {
+        let all: Vec<u8> = (0..=255u8).collect();
+        assert_eq!(openers(&all), 2);
+        for len in 0..40 {
+            let text: Vec<u8> = (0..len).map(|i| b"[a{]}\"z;"[i % 8]).collect();
+            let want = text.iter().filter(|&&b| b == b'[' || b == b'{').count();
+            assert_eq!(openers(&text), want, "{len}");
+        }
+        let text = b"\xfb\xdb{{{{{{{{\x5b\x7b\x7f";
+        assert_eq!(openers(text), 10);
+    }
+
+    #[test]
+    fn test_decode_frame_refuses_deep_nesting_before_the_parser() {
+        let mut out = EventBuf::with_capacity(4);
+        let deep = format!(
+            r#"{{"e":"bookTicker","x":{}1{}}}"#,
+            "[".repeat(30_000),
+            "]".repeat(30_000)
+        );
+        let r = decode_frame(deep.as_bytes(), &mut out, |_, _, _| unreachable!("parsed"));
+        assert_eq!(r, Err(DecodeError::TooDeep));
+        let ok = format!("{}{}", "[".repeat(NESTING_MAX), "]".repeat(NESTING_MAX));
+        let r = decode_frame(ok.as_bytes(), &mut out, |_, _, _| Ok(Decoded::Unknown));
+        assert_eq!(r, Ok(Decoded::Unknown));
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //!
 //! The feed stage asks for an instrument's snapshot through an SPSC ring; the
 //! `snapshot-fetch` thread (cold) sends the HTTP GET, retries failures with a capped
-//! backoff, and hands the body back through a second ring. Bodies travel in buffers
+//! backoff per instrument (one failing market does not hold up the others' snapshots;
+//! each market has its own REST base, e.g. Binance spot and USD-M hosts), and hands the
+//! body back through a second ring. Bodies travel in buffers
 //! allocated at start-up that the feed stage returns through a third ring, so the hot
 //! path neither allocates nor frees. `http://` or `https://` (rustls, trusting the
 //! same roots as the WebSocket transport: the bundled webpki roots plus the configured
@@ -17,7 +19,7 @@ use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, StreamOwned};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::runtime::clock;
 use crate::types::InstrumentId;
@@ -155,49 +157,77 @@ struct Worker {
     stop: Arc<AtomicBool>,
 }
 
+/// One instrument waiting for its snapshot: when it may be tried again, and the wait
+/// after its next failure.
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    instrument: InstrumentId,
+    due: Instant,
+    backoff: Duration,
+}
+
+/// First wait after a failed attempt (doubled per failure, up to [`BACKOFF_MAX`]).
+const BACKOFF_FIRST: Duration = Duration::from_millis(100);
+
 impl Worker {
+    /// Takes requests and fetches them one attempt at a time, oldest due first: a
+    /// failing instrument waits out its own backoff while the others are fetched (a
+    /// spot REST host that is down does not hold up the perp books).
     fn run(mut self, spares: &mut Vec<Vec<u8>>, spent: &mut rtrb::Consumer<Vec<u8>>) {
+        let mut pending: Vec<Pending> = Vec::with_capacity(self.urls.len());
         while !self.stop.load(Ordering::Relaxed) {
             while let Ok(buf) = spent.pop() {
                 spares.push(buf);
             }
-            if spares.is_empty() {
-                // Every buffer is with the feed stage: wait for one before taking a request.
-                clock::sleep(Duration::from_millis(2));
-                continue;
+            let now = clock::monotonic_now();
+            while let Ok(instrument) = self.requests.pop() {
+                let known = matches!(self.urls.get(instrument.index()), Some(Some(_)));
+                if known && !pending.iter().any(|p| p.instrument == instrument) {
+                    pending.push(Pending {
+                        instrument,
+                        due: now,
+                        backoff: BACKOFF_FIRST,
+                    });
+                }
             }
-            let Ok(instrument) = self.requests.pop() else {
+            let due = pending
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| p.due <= now)
+                .min_by_key(|(_, p)| p.due)
+                .map(|(i, _)| i);
+            let (Some(index), false) = (due, spares.is_empty()) else {
+                // Nothing due, or every buffer is with the feed stage.
                 clock::sleep(Duration::from_millis(2));
                 continue;
             };
-            let Some(Some(url)) = self.urls.get(instrument.index()).cloned() else {
+            let entry = pending[index];
+            let Some(Some(url)) = self.urls.get(entry.instrument.index()) else {
+                pending.swap_remove(index);
                 continue;
             };
             let mut body = spares.pop().unwrap_or_default();
-            if self.fetch_with_retry(&url, &mut body) {
-                let _ = self.bodies.push(SnapshotBody { instrument, body });
-            } else {
-                spares.push(body);
-            }
-        }
-    }
-
-    /// Fetches until it succeeds or the fetcher stops.
-    fn fetch_with_retry(&self, url: &str, body: &mut Vec<u8>) -> bool {
-        let mut backoff = Duration::from_millis(100);
-        loop {
-            match get(url, body, &self.tls) {
-                Ok(()) => return true,
-                Err(e) => log::warn!("snapshot: GET {url} failed ({e}); retrying in {backoff:?}"),
-            }
-            let deadline = clock::monotonic_now() + backoff;
-            while clock::monotonic_now() < deadline {
-                if self.stop.load(Ordering::Relaxed) {
-                    return false;
+            match get(url, &mut body, &self.tls) {
+                Ok(()) => {
+                    pending.swap_remove(index);
+                    let _ = self.bodies.push(SnapshotBody {
+                        instrument: entry.instrument,
+                        body,
+                    });
                 }
-                clock::sleep(Duration::from_millis(10));
+                Err(e) => {
+                    log::warn!(
+                        "snapshot: GET {url} failed ({e}); retrying in {:?}",
+                        entry.backoff
+                    );
+                    spares.push(body);
+                    pending[index] = Pending {
+                        due: clock::monotonic_now() + entry.backoff,
+                        backoff: (entry.backoff * 2).min(BACKOFF_MAX),
+                        ..entry
+                    };
+                }
             }
-            backoff = (backoff * 2).min(BACKOFF_MAX);
         }
     }
 }

@@ -15,13 +15,23 @@
 //! and never drops one. A malformed frame is counted and logged (rate-limited) and the
 //! stage moves on; it never panics. Resyncs are rare and cold: they may allocate.
 //!
+//! A market may be spread over several connections (Binance: USD-M's `/public` and
+//! `/market` endpoint groups, shards of many symbols); each [`FeedConnection`] names the
+//! instruments it carries and whether it carries their books.
+//!
 //! Connection health: the transport reports each connection lost or back
-//! ([`Notice`]); a lost connection's instruments get a [`FeedStatus::Reset`] event, so
-//! the book stage forgets their books until the venue's resync procedure has run on the
-//! new connection. Every frame with a venue time feeds the connection's rolling delay
+//! ([`Notice`]); a lost connection's instruments get a [`FeedStatus::Reset`] event (if
+//! it carries their books), so the book stage forgets their books until the venue's
+//! resync procedure has run on the new connection. Connections the venue closes after a
+//! lifetime (Binance, 24 h) are replaced make before break ([`crate::feed::rotation`]):
+//! their parked standbys open when due, frames are routed per instrument while both
+//! run, and a planned replacement resets nothing. Every frame with a venue time feeds the connection's rolling delay
 //! window; above the venue's `stale_after` the instruments get [`FeedStatus::Stale`]
 //! (then `Fresh`), which the book stage turns into invalid top-of-book updates, the path
-//! the edge stage already uses to drop a leg. Status events wait for ring room like
+//! the edge stage already uses to drop a leg. The same happens to an instrument whose
+//! stream has been silent past the limit learned from its usual inter-arrival
+//! ([`crate::feed::silence`]; checked every tick, so edges and paper fills stop within
+//! a millisecond of the limit), until its next frame. Status events wait for ring room like
 //! frames do, so none is lost, and no frame is read while one waits (so a reconnected
 //! connection's snapshot never overtakes its books' reset). Health figures go to [`crate::feed::health`] once per
 //! tick (1 ms) or second.
@@ -35,6 +45,8 @@ use crate::feed::event_buf::EventBuf;
 use crate::feed::frame_source::{FrameSource, SourcedSnapshot};
 use crate::feed::health::{DelayWindow, LinkState};
 use crate::feed::okx;
+use crate::feed::rotation::{Action, DownVerdict, RotationPair, Rotations};
+use crate::feed::silence::{SilenceBounds, SilenceLimits, StreamWatch};
 use crate::feed::snapshot_fetch::SnapshotClient;
 use crate::feed::symbols::SymbolMap;
 use crate::feed::transport::{Frame, LinkCounts, Notice, TICK, Transport, duration_ns};
@@ -55,6 +67,7 @@ pub const FRAMES_PER_POLL_MAX: usize = 1;
 const MALFORMED_LOGGED_MAX: u64 = 10;
 
 /// One venue connection: which market it carries and its decoder.
+#[derive(Clone)]
 pub struct FeedConnection {
     /// Venue.
     pub venue: Venue,
@@ -64,6 +77,14 @@ pub struct FeedConnection {
     pub decoder: VenueDecoder,
     /// Venue-to-us delay (rolling average) above which its instruments are stale.
     pub stale_after: Duration,
+    /// The instruments whose streams it carries (a market may be spread over several
+    /// connections: Binance's endpoint groups and shards).
+    pub instruments: Vec<InstrumentId>,
+    /// Whether it carries those instruments' books (depth): losing it resets them, and
+    /// resync messages go to it.
+    pub carries_book: bool,
+    /// Bounds of each of its instruments' silence limit ([`crate::feed::silence`]).
+    pub silence: SilenceBounds,
 }
 
 /// The feed stage's view of one connection's health.
@@ -71,6 +92,8 @@ pub struct FeedConnection {
 struct LinkWatch {
     /// Instruments carried by the connection.
     instruments: Vec<InstrumentId>,
+    /// Whether its loss resets their books.
+    resets_books: bool,
     delays: DelayWindow,
     stale: bool,
     /// Data frames read so far.
@@ -120,11 +143,25 @@ pub struct FeedStage<S: FrameSource = Transport> {
     stats: Arc<PipelineStats>,
     clock: Clock,
     watches: Vec<LinkWatch>,
+    /// Each connection's silence bounds in raw ticks.
+    silence_limits: Vec<SilenceLimits>,
+    /// Each instrument's stream (indexed by instrument).
+    streams: Vec<StreamWatch>,
+    /// Whether `Stale` is the last status sent for each instrument.
+    stale_sent: Vec<bool>,
+    /// Scratch of [`Self::watch_silence`]: each instrument's staleness this tick.
+    stale_now: Vec<bool>,
+    /// Per instrument: times its stream turned silent, and the unix ms of the last time
+    /// (for the run report).
+    silences: Vec<(u64, u64)>,
     owed: Vec<StatusOwed>,
     owed_count: usize,
     last_tick_raw: u64,
     second_started_raw: u64,
     recorder: Option<RecorderTap>,
+    rotations: Rotations,
+    /// Rotation steps to carry out (sized for every pair at once).
+    rotation_actions: Vec<Action>,
 }
 
 impl<S: FrameSource> FeedStage<S> {
@@ -153,7 +190,7 @@ impl<S: FrameSource> FeedStage<S> {
             .map(|inst| {
                 connections
                     .iter()
-                    .position(|c| c.venue == inst.venue && c.kind == inst.kind)
+                    .position(|c| c.carries_book && c.instruments.contains(&inst.id))
                     .map(|connection| Route {
                         connection,
                         venue: inst.venue,
@@ -165,11 +202,8 @@ impl<S: FrameSource> FeedStage<S> {
         let watches = (0..connections.len())
             .map(|c| LinkWatch {
                 was_up: transport.is_open(c),
-                instruments: registry
-                    .iter()
-                    .filter(|i| i.venue == connections[c].venue && i.kind == connections[c].kind)
-                    .map(|i| i.id)
-                    .collect(),
+                instruments: connections[c].instruments.clone(),
+                resets_books: connections[c].carries_book,
                 ..LinkWatch::default()
             })
             .collect();
@@ -180,8 +214,17 @@ impl<S: FrameSource> FeedStage<S> {
             }
         }
         let now = clock.raw();
+        let silence_limits = connections
+            .iter()
+            .map(|c| c.silence.limits(&clock))
+            .collect();
         Self {
             watches,
+            silence_limits,
+            streams: vec![StreamWatch::default(); registry.len()],
+            stale_sent: vec![false; registry.len()],
+            stale_now: vec![false; registry.len()],
+            silences: vec![(0, 0); registry.len()],
             owed: vec![StatusOwed::default(); registry.len()],
             owed_count: 0,
             last_tick_raw: now,
@@ -198,7 +241,23 @@ impl<S: FrameSource> FeedStage<S> {
             stats,
             clock,
             recorder: None,
+            rotations: Rotations::default(),
+            rotation_actions: Vec::new(),
         }
+    }
+
+    /// Replaces each pair's connection with its standby, make before break, when it is
+    /// `lifetime` old (see [`crate::feed::rotation`]); the standbys are parked.
+    #[must_use]
+    pub fn with_rotations(mut self, pairs: Vec<RotationPair>, instruments: usize) -> Self {
+        self.rotation_actions = Vec::with_capacity(pairs.len() * 2);
+        for pair in &pairs {
+            if let Some(link) = self.stats.health.link(pair.standby) {
+                link.set_state(LinkState::Standby);
+            }
+        }
+        self.rotations = Rotations::new(pairs, self.connections.len(), instruments);
+        self
     }
 
     /// Records every frame and fetched snapshot through `tap` (see [`crate::record`]).
@@ -220,17 +279,15 @@ impl<S: FrameSource> FeedStage<S> {
                 Frame::Idle | Frame::Closed => break,
             };
             let ts_recv_raw = self.clock.raw();
-            if let Some(tap) = self.recorder.as_mut() {
-                tap.frame(index, ts_recv_raw, frame);
-            }
             self.stats.feed_frames.incr();
             self.buf.clear();
+            let mut heartbeat = false;
             match self.connections[index]
                 .decoder
                 .decode(frame, ts_recv_raw, &mut self.buf)
             {
                 Ok(Decoded::Events(_)) => {}
-                Ok(Decoded::Heartbeat) => self.transport.pong(index),
+                Ok(Decoded::Heartbeat) => heartbeat = true,
                 Ok(outcome @ (Decoded::Ack | Decoded::Unknown)) => {
                     if outcome == Decoded::Unknown {
                         self.stats.feed_unknown.incr();
@@ -243,10 +300,36 @@ impl<S: FrameSource> FeedStage<S> {
                         String::from_utf8_lossy(&frame[..frame.len().min(200)])
                     );
                 }
-                Err(e) => log_malformed(&self.stats, e, frame),
+                Err(e) => {
+                    let c = &self.connections[index];
+                    let origin = Origin {
+                        venue: Some(c.venue),
+                        kind: Some(c.kind),
+                        symbol: None,
+                    };
+                    log_malformed(&self.stats, e, frame, origin);
+                }
             }
             frames += 1;
+            if !self.rotations.keep(index, self.buf.as_slice()) {
+                // A duplicate of what the other connection of a rotation delivers.
+                continue;
+            }
+            if let Some(tap) = self.recorder.as_mut() {
+                tap.frame(index, ts_recv_raw, frame);
+            }
+            if heartbeat {
+                self.transport.pong(index);
+            }
             self.watches[index].frames += 1;
+            // Silence is judged on the connection that carries the book (Binance USD-M
+            // `/public`): trades and mark prices on `/market` must not hide a frozen book.
+            if self.connections[index].carries_book
+                && let Some(first) = self.buf.as_slice().first()
+                && let Some(stream) = self.streams.get_mut(first.instrument.index())
+            {
+                stream.on_frame(ts_recv_raw, self.silence_limits[index]);
+            }
             if let Some(first) = self.buf.as_slice().first()
                 && first.ts_venue_ms > 0
             {
@@ -287,6 +370,7 @@ impl<S: FrameSource> FeedStage<S> {
                 self.notice(notice);
                 work += 1;
             }
+            work += self.rotate(now);
             self.watch_staleness(now);
             self.health_each_second(now);
         }
@@ -301,18 +385,54 @@ impl<S: FrameSource> FeedStage<S> {
         match notice {
             Notice::Down(index, _) => {
                 self.stats.feed_disconnects.incr();
+                let now = self.clock.raw();
+                let verdict = self.rotations.down(index, now);
+                match verdict {
+                    DownVerdict::Reset => {}
+                    DownVerdict::ParkStandby => {
+                        self.transport.park(index);
+                        if let Some(link) = self.stats.health.link(index) {
+                            link.disconnects.incr();
+                            link.set_state(LinkState::Standby);
+                        }
+                        return;
+                    }
+                    DownVerdict::ResetUnswitched(old) => self.transport.park(old),
+                }
                 let watch = &mut self.watches[index];
                 watch.delays.clear();
-                watch.stale = false;
+                let was_stale = std::mem::replace(&mut watch.stale, false);
                 for &id in &watch.instruments {
+                    // The old connection of a rotation: its switched books are fed by the
+                    // new one already.
+                    if matches!(verdict, DownVerdict::ResetUnswitched(_))
+                        && self.rotations.take_switched(id)
+                    {
+                        continue;
+                    }
+                    // A connection without the books (Binance USD-M `/market`) resets
+                    // none; it only takes back the staleness it had flagged.
+                    let owed_now = if watch.resets_books {
+                        self.streams[id.index()].forget_last();
+                        self.stale_sent[id.index()] = false;
+                        self.stats.health.set_silent(id.index(), false);
+                        StatusOwed {
+                            reset: true,
+                            stale: None,
+                        }
+                    } else if was_stale {
+                        StatusOwed {
+                            reset: self.owed[id.index()].reset,
+                            stale: Some(false),
+                        }
+                    } else {
+                        continue;
+                    };
                     let owed = &mut self.owed[id.index()];
                     if !owed.reset && owed.stale.is_none() {
                         self.owed_count += 1;
                     }
-                    *owed = StatusOwed {
-                        reset: true,
-                        stale: None,
-                    };
+                    *owed = owed_now;
                 }
                 if let Some(link) = self.stats.health.link(index) {
                     link.disconnects.incr();
@@ -322,7 +442,8 @@ impl<S: FrameSource> FeedStage<S> {
             }
             Notice::Up(index) => {
                 let watch = &mut self.watches[index];
-                if std::mem::replace(&mut watch.was_up, true) {
+                let planned = self.rotations.is_standby(index);
+                if std::mem::replace(&mut watch.was_up, true) && !planned {
                     self.stats.feed_reconnects.incr();
                 }
                 if let Some(link) = self.stats.health.link(index) {
@@ -332,11 +453,40 @@ impl<S: FrameSource> FeedStage<S> {
         }
     }
 
+    /// Steps the planned replacements: opens due standbys, parks replaced connections.
+    fn rotate(&mut self, now: u64) -> usize {
+        let transport = &self.transport;
+        let clock = &self.clock;
+        self.rotations.tick(
+            now,
+            |i| transport.opened_raw(i),
+            |a, b| clock.delta_ns(a, b),
+            &mut self.rotation_actions,
+        );
+        let steps = self.rotation_actions.len();
+        for action in self.rotation_actions.drain(..) {
+            match action {
+                Action::Open(index) => self.transport.open(index),
+                Action::Park(index) => {
+                    self.transport.park(index);
+                    let watch = &mut self.watches[index];
+                    watch.delays.clear();
+                    watch.stale = false;
+                    if let Some(link) = self.stats.health.link(index) {
+                        link.set_state(LinkState::Standby);
+                        link.set_delays(None, None);
+                    }
+                }
+            }
+        }
+        steps
+    }
+
     /// Flags connections whose rolling venue delay crossed their `stale_after`.
     fn watch_staleness(&mut self, now: u64) {
         let now_ms = self.clock.unix_ns(now) / 1_000_000;
         for (index, watch) in self.watches.iter_mut().enumerate() {
-            if !self.transport.is_open(index) {
+            if !self.transport.is_open(index) || self.rotations.is_standby(index) {
                 continue;
             }
             let average = watch.delays.average_ms(now_ms);
@@ -368,13 +518,65 @@ impl<S: FrameSource> FeedStage<S> {
                     LinkState::Up
                 });
             }
-            for &id in &watch.instruments {
-                let owed = &mut self.owed[id.index()];
-                if !owed.reset && owed.stale.is_none() {
-                    self.owed_count += 1;
-                }
-                owed.stale = Some(stale);
+        }
+        self.watch_silence(now);
+    }
+
+    /// Flags instruments whose stream has been silent past its learned limit, and owes
+    /// each instrument whose staleness changed a `Stale` or `Fresh` status. An
+    /// instrument is stale when any open connection carrying it is late (its venue
+    /// delay) or the connection carrying its book has gone silent: one verdict per
+    /// instrument, so the two connections of a Binance perp (`/public`, `/market`)
+    /// cannot undo each other's flag.
+    fn watch_silence(&mut self, now: u64) {
+        self.stale_now.fill(false);
+        for (index, watch) in self.watches.iter().enumerate() {
+            if !self.transport.is_open(index) {
+                continue;
             }
+            let carries_book = self.connections[index].carries_book;
+            let limits = self.silence_limits[index];
+            for &id in &watch.instruments {
+                let i = id.index();
+                self.stale_now[i] |= watch.stale;
+                if !carries_book {
+                    continue;
+                }
+                let stream = &mut self.streams[i];
+                let silent = stream.is_silent(now, limits);
+                self.stale_now[i] |= silent;
+                if silent != stream.silent {
+                    stream.silent = silent;
+                    self.stats.health.set_silent(i, silent);
+                    let c = &self.connections[index];
+                    let symbol = self.routes[i].as_ref().map_or("?", |r| r.symbol.as_str());
+                    if silent {
+                        self.stats.feed_silent.incr();
+                        let at_ms = self.clock.unix_ns(now) / 1_000_000;
+                        self.silences[i] = (self.silences[i].0 + 1, at_ms);
+                        let limit = now.saturating_sub(stream.limit_raw(limits));
+                        log::warn!(
+                            "feed: {} {} {symbol} is stale: no frame for {} ms",
+                            c.venue,
+                            c.kind.name(),
+                            self.clock.delta_ns(limit, now) / 1_000_000
+                        );
+                    } else {
+                        log::info!("feed: {} {} {symbol} sends again", c.venue, c.kind.name());
+                    }
+                }
+            }
+        }
+        for (i, &stale) in self.stale_now.iter().enumerate() {
+            if stale == self.stale_sent[i] {
+                continue;
+            }
+            self.stale_sent[i] = stale;
+            let owed = &mut self.owed[i];
+            if !owed.reset && owed.stale.is_none() {
+                self.owed_count += 1;
+            }
+            owed.stale = Some(stale);
         }
     }
 
@@ -486,7 +688,7 @@ impl<S: FrameSource> FeedStage<S> {
         };
         decode_snapshot(
             &self.snapshot_decoder,
-            venue_of(&self.routes, fetched.instrument),
+            route_of(&self.routes, fetched.instrument),
             sourced,
             ts_recv_raw,
             &mut self.buf,
@@ -505,7 +707,7 @@ impl<S: FrameSource> FeedStage<S> {
         let ts_recv_raw = self.clock.raw();
         decode_snapshot(
             &self.snapshot_decoder,
-            venue_of(&self.routes, sourced.instrument),
+            route_of(&self.routes, sourced.instrument),
             sourced,
             ts_recv_raw,
             &mut self.buf,
@@ -516,16 +718,41 @@ impl<S: FrameSource> FeedStage<S> {
     }
 }
 
-/// The venue of an instrument the feed carries.
-fn venue_of(routes: &[Option<Route>], instrument: InstrumentId) -> Option<Venue> {
-    routes.get(instrument.index())?.as_ref().map(|r| r.venue)
+/// The route of an instrument the feed carries.
+fn route_of(routes: &[Option<Route>], instrument: InstrumentId) -> Option<&Route> {
+    routes.get(instrument.index())?.as_ref()
+}
+
+/// Where a malformed frame came from, for its log line: `binance perp` (a WebSocket
+/// frame) or `okx spot BTC-USDT REST snapshot`.
+#[derive(Debug, Clone, Copy)]
+struct Origin<'a> {
+    venue: Option<Venue>,
+    kind: Option<MarketKind>,
+    symbol: Option<&'a str>,
+}
+
+impl std::fmt::Display for Origin<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.venue {
+            Some(venue) => write!(f, "{venue}")?,
+            None => f.write_str("unknown venue")?,
+        }
+        if let Some(kind) = self.kind {
+            write!(f, " {}", kind.name())?;
+        }
+        if let Some(symbol) = self.symbol {
+            write!(f, " {symbol} REST snapshot")?;
+        }
+        Ok(())
+    }
 }
 
 /// Decodes a REST snapshot of `venue` (OKX's book, or Binance's depth) into `buf`
 /// (cleared first), counting it.
 fn decode_snapshot(
     decoder: &BinanceDecoder,
-    venue: Option<Venue>,
+    route: Option<&Route>,
     snapshot: SourcedSnapshot<'_>,
     ts_recv_raw: u64,
     buf: &mut EventBuf,
@@ -533,12 +760,18 @@ fn decode_snapshot(
 ) {
     buf.clear();
     let (body, instrument) = (snapshot.body, snapshot.instrument);
+    let venue = route.map(|r| r.venue);
     let decoded = match venue {
         Some(Venue::Okx) => okx::rest::decode_book(body, instrument, ts_recv_raw, buf),
         _ => decoder.decode_snapshot(body, instrument, ts_recv_raw, buf),
     };
     if let Err(e) = decoded {
-        log_malformed(stats, e, body);
+        let origin = Origin {
+            venue,
+            kind: route.map(|r| r.kind),
+            symbol: Some(route.map_or("?", |r| r.symbol.as_str())),
+        };
+        log_malformed(stats, e, body, origin);
     }
     stats.feed_snapshots.incr();
 }
@@ -548,13 +781,13 @@ fn duration_ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
-fn log_malformed(stats: &PipelineStats, error: DecodeError, frame: &[u8]) {
-    stats.feed_malformed.incr();
+fn log_malformed(stats: &PipelineStats, error: DecodeError, frame: &[u8], origin: Origin<'_>) {
+    stats.count_malformed(error);
     let n = stats.feed_malformed.get();
     if n <= MALFORMED_LOGGED_MAX || n.is_multiple_of(1000) {
         let shown = &frame[..frame.len().min(200)];
         log::warn!(
-            "feed: malformed frame #{n} ({error}): {}",
+            "feed: {origin}: malformed frame #{n} ({error}): {}",
             String::from_utf8_lossy(shown)
         );
     }
@@ -600,6 +833,17 @@ impl<S: FrameSource> Stage for FeedStage<S> {
         report.set("feed.dead_too_large", total.too_large);
         report.set("feed.connect_failures", total.failed_attempts);
         report.set("feed.pings", total.pings);
+        report.set("feed.rotations", self.rotations.completed());
+        for (i, &(times, last_ms)) in self.silences.iter().enumerate() {
+            if let (true, Some(route)) = (times > 0, &self.routes[i]) {
+                report.notes.push(format!(
+                    "feed: {} {} {} went silent (stale) {times} time(s), last at unix ms {last_ms}",
+                    route.venue,
+                    route.kind.name(),
+                    route.symbol
+                ));
+            }
+        }
         if let Some(tap) = self.recorder.take() {
             tap.finish(report);
         }

@@ -300,6 +300,10 @@ pub struct ExitConfig {
     /// `exits.funding_interval_h.<venue>`: hours per funding interval, to normalise
     /// rates to 8 h (defaults 8, 8, 8, 1).
     pub funding_interval_h: [u32; VENUE_COUNT],
+    /// `exits.max_hold_ms` in ns: an open trade held this long since its first entry
+    /// fill closes (exit reason `TIMEOUT`, by IOC like the other exits); 0 holds
+    /// without limit (default).
+    pub max_hold_ns: u64,
 }
 
 impl Default for ExitConfig {
@@ -311,6 +315,7 @@ impl Default for ExitConfig {
             spread_stop_bps: 100,
             limit_slippage_bps: 10,
             funding_interval_h: [8, 8, 8, 1],
+            max_hold_ns: 0,
         }
     }
 }

@@ -1,7 +1,10 @@
 //! [`Gateway`]: risk, sizing, the paper venue, two-leg execution and the portfolio put
 //! together, driven by three calls a stage makes: [`Gateway::on_market`] for each market
 //! event, [`Gateway::on_intent`] for each intent, [`Gateway::poll`] for timeouts, exits,
-//! the kill switch and the breakers.
+//! the kill switch and the breakers; and [`Gateway::close_at_end`] once, when the run
+//! ends, to close every position at the marks (`END_OF_RUN`). Each trade's working
+//! entry orders hold a reservation in the portfolio (see `sync_reservation`), so risk
+//! sees filled plus working exposure.
 //!
 //! Owned by the gateway thread. Everything is sized in [`Gateway::new`] from the
 //! configuration and the instrument registry; nothing allocates afterwards. Time comes
@@ -74,6 +77,20 @@ pub struct GatewayCounters {
     pub closed: u64,
     /// Flattens (kill switch or breaker).
     pub flattens: u64,
+    /// Entries planned at a venue minimum the method's size was under (rounded up).
+    pub sized_up_to_minimum: u64,
+    /// Entries filled: both legs on (the trade opened), hedged ones included.
+    pub entries_filled: u64,
+    /// Entries whose second leg was completed by a market hedge (a leg-out).
+    pub entries_hedged: u64,
+    /// Trades closed at the marks at the end of the run (`END_OF_RUN`).
+    pub end_of_run_closed: u64,
+    /// Legs closed at the end of the run without a mark (their book had no touch; the
+    /// entry price was used).
+    pub end_marks_missing: u64,
+    /// Entry fills that locked more than their reservation (a market hedge or a sell
+    /// that filled beyond the reserve price): the one way exposure can pass a cap.
+    pub reservation_overruns: u64,
 }
 
 /// The gateway.
@@ -131,6 +148,11 @@ impl Gateway {
         })
     }
 
+    /// The configuration it runs with.
+    pub fn config(&self) -> &GatewayConfig {
+        &self.cfg
+    }
+
     /// The portfolio.
     pub fn portfolio(&self) -> &Portfolio {
         &self.portfolio
@@ -176,8 +198,8 @@ impl Gateway {
         self.exec.outbox.drain(f);
     }
 
-    /// The next time something is due without new input (an arrival or a leg
-    /// deadline), ns: the driver polls no later than this.
+    /// The next time something is due without new input (an arrival, a leg deadline
+    /// or a maximum holding time), ns: the driver polls no later than this.
     pub fn next_wakeup_ns(&self) -> Option<u64> {
         let deadlines = self
             .trades
@@ -189,7 +211,11 @@ impl Gateway {
                 )
             })
             .map(|t| t.deadline_ns);
-        deadlines.chain(self.exec.venue.next_arrival_ns()).min()
+        let holds = self.trades.iter().filter_map(|t| self.hold_deadline_ns(t));
+        deadlines
+            .chain(holds)
+            .chain(self.exec.venue.next_arrival_ns())
+            .min()
     }
 
     /// Feeds one market event (in time order).
@@ -258,25 +284,17 @@ impl Gateway {
         if self.trades.len() >= self.cfg.execution.trades_max {
             return Err(self.risk.reject(RejectReason::TradeSlots));
         }
-        let legs = self.size_legs(intent, downgrade)?;
+        let (legs, rounded_up) = self.size_legs(intent, downgrade)?;
+        let band = self.cfg.paper.market_band_bps;
         let exposure = |l: &TradeLeg| LegExposure {
             instrument: l.order_leg.instrument,
             venue: l.order_leg.venue,
             notional_raw: l.order_leg.limit.notional_raw(l.qty),
+            reserve_raw: reserve_cost_raw(band, &self.exec.venue, l, l.qty),
         };
         let exposures = [exposure(&legs[0]), exposure(&legs[1])];
-        let cost: i128 = exposures
-            .iter()
-            .map(|e| {
-                e.notional_raw
-                    + fee_raw(
-                        e.notional_raw,
-                        self.exec.venue.fees(e.instrument).taker_centi_bps,
-                    )
-            })
-            .sum();
         self.risk
-            .check_sized(&exposures, cost, &self.portfolio.exposure())?;
+            .check_sized(&exposures, &self.portfolio.exposure(), rounded_up)?;
         let rank = |l: &TradeLeg| {
             (
                 self.cfg.execution.venue_rank[venue_index(l.order_leg.venue)],
@@ -294,6 +312,7 @@ impl Gateway {
             intent.expected_profit_bps,
         );
         trade.downgraded = downgrade;
+        trade.sized_up = rounded_up;
         trade.confidence = intent.confidence;
         trade.decided_ns = now.ns;
         Ok(trade)
@@ -309,15 +328,19 @@ impl Gateway {
         self.risk.record_entry(now.ns);
         self.counters.accepted += 1;
         self.counters.downgraded += u64::from(trade.downgraded);
+        self.counters.sized_up_to_minimum += u64::from(trade.sized_up);
+        let band = self.cfg.paper.market_band_bps;
+        sync_reservation(&mut self.portfolio, band, &self.exec.venue, &mut trade);
         self.trades.push(trade);
         Ok(id)
     }
 
+    /// Both legs sized, and whether the size was raised to a venue minimum.
     fn size_legs(
         &mut self,
         intent: &OrderIntent,
         downgrade: bool,
-    ) -> Result<[TradeLeg; 2], RejectReason> {
+    ) -> Result<([TradeLeg; 2], bool), RejectReason> {
         let rules = intent.legs.map(|l| self.rules[l.instrument.index()]);
         let vol = intent
             .legs
@@ -344,12 +367,13 @@ impl Gateway {
             available_raw: self.portfolio.available_raw(),
             vol_scale_per_mille: vol,
             base_qty_max: base_max,
+            round_up: !downgrade,
         };
         let sized = self
             .sizer
             .size(&req)
             .map_err(|_| self.risk.reject(RejectReason::Size))?;
-        Ok([0, 1].map(|i| {
+        let legs = [0, 1].map(|i| {
             let leg = intent.legs[i];
             let order_leg = OrderLeg {
                 instrument: leg.instrument,
@@ -367,7 +391,8 @@ impl Gateway {
                 rules[i].sizing.contract_size,
                 sized.venue_qty[i],
             )
-        }))
+        });
+        Ok((legs, sized.rounded_up))
     }
 
     /// Runs arrivals, the kill switch, breakers, exits and leg deadlines at `now`.
@@ -409,6 +434,15 @@ impl Gateway {
                     };
                     if let Some((leg, true)) = trade.on_fill(&fill) {
                         let l = trade.legs[leg].order_leg;
+                        let band = self.cfg.paper.market_band_bps;
+                        let reserved =
+                            reserve_cost_raw(band, &self.exec.venue, &trade.legs[leg], fill.qty);
+                        if fill.notional_raw + fill.fee_raw > reserved {
+                            self.counters.reservation_overruns += 1;
+                        }
+                        // Release what the fill took from the reservation before it is
+                        // locked: exposure never counts the filled quantity twice.
+                        sync_reservation(&mut self.portfolio, band, &self.exec.venue, trade);
                         self.portfolio.lock(
                             l.instrument,
                             l.venue,
@@ -434,26 +468,72 @@ impl Gateway {
             let trade = &mut self.trades[i];
             let before = trade.phase;
             let outcome = trade.step(now_ns, &mut self.exec);
+            let band = self.cfg.paper.market_band_bps;
+            sync_reservation(&mut self.portfolio, band, &self.exec.venue, trade);
             if before != Phase::Open && trade.phase == Phase::Open {
                 trade.funding_driven = funding_delta(&self.funding, &self.rules, &self.cfg, trade)
                     .is_some_and(|d| d >= converged_raw(&self.cfg));
+                self.counters.entries_filled += 1;
+                self.counters.entries_hedged += u64::from(trade.leg_outs > 0);
             }
-            match outcome {
-                StepOutcome::Working => i += 1,
-                StepOutcome::Abandoned => {
-                    let t = self.trades.swap_remove(i);
-                    self.counters.abandoned += 1;
-                    self.exec.outbox.push(GatewayRecord::Abandoned {
-                        trade: t.id,
-                        intent_id: t.intent_id,
-                        ts_ns: now_ns,
-                    });
-                }
-                StepOutcome::Closed => {
-                    let t = self.trades.swap_remove(i);
-                    self.book_close(&t, now_ns);
-                }
+            if outcome == StepOutcome::Working {
+                i += 1;
+            } else {
+                self.retire(i, outcome, now_ns);
             }
+        }
+    }
+
+    /// Removes trade `i`, which ended (`outcome` is not `Working`), and books it.
+    fn retire(&mut self, i: usize, outcome: StepOutcome, now_ns: u64) {
+        let t = self.trades.swap_remove(i);
+        if outcome == StepOutcome::Closed {
+            self.book_close(&t, now_ns);
+            return;
+        }
+        self.counters.abandoned += 1;
+        self.exec.outbox.push(GatewayRecord::Abandoned {
+            trade: t.id,
+            intent_id: t.intent_id,
+            ts_ns: now_ns,
+        });
+    }
+
+    /// Ends the run at `now`: after a last poll, every trade still executing or open is
+    /// closed at the marks (a long leg at the best bid, a short leg at the best ask, the
+    /// taker fee paid) with reason `END_OF_RUN`, without sending an order; working
+    /// orders are cancelled and their reservations released; a trade that filled
+    /// nothing is abandoned. Books the closes like any other, so the run's report,
+    /// `edgeline trades` and the sweep see every position the run opened.
+    pub fn close_at_end(&mut self, now: Now) {
+        self.poll(now);
+        while let Some(mut t) = self.trades.pop() {
+            let marks = [0, 1].map(|i| {
+                let leg = &t.legs[i].order_leg;
+                let book = self.exec.venue.book(leg.instrument)?;
+                let level = match leg.side {
+                    OrderSide::Buy => book.best_bid(),
+                    OrderSide::Sell => book.best_ask(),
+                }?;
+                Some(level.price)
+            });
+            let fees = [0, 1].map(|i| {
+                let fees = self.exec.venue.fees(t.legs[i].order_leg.instrument);
+                fees.taker_centi_bps
+            });
+            let unmarked = t.close_at_marks(marks, fees, now.ns, &mut self.exec);
+            self.counters.end_marks_missing += u64::from(unmarked);
+            let band = self.cfg.paper.market_band_bps;
+            sync_reservation(&mut self.portfolio, band, &self.exec.venue, &mut t);
+            let outcome = if t.phase == Phase::Closed {
+                self.counters.end_of_run_closed += 1;
+                StepOutcome::Closed
+            } else {
+                StepOutcome::Abandoned
+            };
+            self.trades.push(t);
+            let last = self.trades.len() - 1;
+            self.retire(last, outcome, now.ns);
         }
     }
 
@@ -516,7 +596,7 @@ impl Gateway {
             if self.trades[i].phase != Phase::Open {
                 continue;
             }
-            let Some(reason) = self.exit_reason(&self.trades[i]) else {
+            let Some(reason) = self.exit_reason(&self.trades[i], now_ns) else {
                 continue;
             };
             self.trades[i].begin_exit(reason, now_ns, &mut self.exec);
@@ -524,8 +604,25 @@ impl Gateway {
     }
 
     /// Whether an open trade should close now, and why (stop first, then spread exit,
-    /// profit target, funding convergence).
-    fn exit_reason(&self, t: &Trade) -> Option<ExitReason> {
+    /// profit target, funding convergence, then the maximum holding time, which needs
+    /// no book).
+    fn exit_reason(&self, t: &Trade, now_ns: u64) -> Option<ExitReason> {
+        let timed_out = self.hold_deadline_ns(t).is_some_and(|d| now_ns >= d);
+        self.priced_exit_reason(t)
+            .or(timed_out.then_some(ExitReason::Timeout))
+    }
+
+    /// When an open trade reaches `exits.max_hold_ms`, if there is a limit.
+    fn hold_deadline_ns(&self, t: &Trade) -> Option<u64> {
+        let max = self.cfg.exits.max_hold_ns;
+        let first = t
+            .first_fill_ns
+            .filter(|_| max > 0 && t.phase == Phase::Open)?;
+        Some(first.saturating_add(max))
+    }
+
+    /// The exits that depend on the books: stop, spread exit, profit target, funding.
+    fn priced_exit_reason(&self, t: &Trade) -> Option<ExitReason> {
         let x = &self.cfg.exits;
         let (buy, sell) = Self::buy_sell(t);
         let book = |i: usize| self.exec.venue.book(t.legs[i].order_leg.instrument);
@@ -635,6 +732,34 @@ impl Gateway {
     }
 }
 
+/// What `qty` of an entry leg may lock when it fills: its notional at the reserve
+/// price, the leg's limit moved `paper.market_band_bps` up (the most a market hedge
+/// may walk past the touch; a sell that fills higher locks more too), plus the taker
+/// fee.
+fn reserve_cost_raw(band_bps: i64, venue: &PaperVenue, leg: &TradeLeg, qty: Qty) -> i128 {
+    let one = i128::from(BPS_ONE);
+    let limit = leg.order_leg.limit.raw();
+    let price = Price::from_raw(mul_div(limit, one + i128::from(band_bps), one));
+    let notional = price.notional_raw(qty);
+    let fees = venue.fees(leg.order_leg.instrument);
+    notional + fee_raw(notional, fees.taker_centi_bps.max(fees.maker_centi_bps))
+}
+
+/// Brings a trade's reservations in line with what its entry may still fill: reserves
+/// when an entry order is sent, releases on fill (the fill is locked instead), cancel,
+/// reject, abandon or flatten.
+fn sync_reservation(portfolio: &mut Portfolio, band_bps: i64, venue: &PaperVenue, t: &mut Trade) {
+    for i in 0..2 {
+        let target = reserve_cost_raw(band_bps, venue, &t.legs[i], t.entry_left(i));
+        let leg = &mut t.legs[i];
+        let delta = target - leg.reserved_raw;
+        if delta != 0 {
+            portfolio.reserve(leg.order_leg.instrument, leg.order_leg.venue, delta);
+            leg.reserved_raw = target;
+        }
+    }
+}
+
 /// The convergence threshold as a raw [`Rate`] per 8 h.
 fn converged_raw(cfg: &GatewayConfig) -> i128 {
     i128::from(cfg.exits.funding_converged_centi_bps) * i128::from(Rate::SCALE) / 1_000_000
@@ -703,6 +828,8 @@ pub(crate) mod tests {
         gw: Gateway,
         kill: KillSwitch,
         records: Vec<GatewayRecord>,
+        /// Quantity of the intents [`Sim::intent`] makes.
+        qty: Qty,
     }
 
     fn now(ms: u64) -> Now {
@@ -720,6 +847,7 @@ pub(crate) mod tests {
                 gw,
                 kill,
                 records: Vec::new(),
+                qty: q("0.05"),
             }
         }
 
@@ -790,7 +918,7 @@ pub(crate) mod tests {
                     leg(BIN, OrderSide::Buy, buy),
                     leg(OKX, OrderSide::Sell, sell),
                 ],
-                qty: q("0.05"),
+                qty: self.qty,
                 edge_bps: Bps::from_num(40),
                 expected_profit_bps: Bps::from_num(30),
                 confidence: 80,
@@ -917,7 +1045,76 @@ pub(crate) mod tests {
                 .any(|r| matches!(r, GatewayRecord::Abandoned { .. }))
         );
         assert_eq!(sim.gw.portfolio().available_raw(), usd(20_000));
+        assert_eq!(sim.gw.portfolio().reserved_raw(), 0, "released on abandon");
         assert_eq!(sim.gw.counters().abandoned, 1);
+    }
+
+    #[test]
+    fn test_gateway_size_under_the_minimum_rounds_up_when_the_caps_allow() {
+        let mut sim = Sim::wide(GatewayConfig::default());
+        sim.qty = q("0.0004");
+        sim.intent(1, ("50010", IOC), ("50290", IOC)).unwrap();
+        assert_eq!(sim.gw.trades()[0].legs.map(|l| l.qty), [q("0.001"); 2]);
+        assert!(sim.gw.trades()[0].sized_up);
+        assert_eq!(sim.gw.counters().sized_up_to_minimum, 1);
+        let mut cfg = GatewayConfig::default();
+        cfg.risk.trade_notional_max_raw = usd(40);
+        let mut sim = Sim::wide(cfg);
+        sim.qty = q("0.0004");
+        assert_eq!(
+            sim.intent(1, ("50010", IOC), ("50290", IOC)),
+            Err(RejectReason::MinSizeOverCaps)
+        );
+        assert_eq!(sim.gw.risk().counts().get(RejectReason::MinSizeOverCaps), 1);
+        assert_eq!(sim.orders_sent(), 0);
+    }
+
+    #[test]
+    fn test_gateway_max_hold_closes_with_timeout() {
+        let mut cfg = GatewayConfig::default();
+        cfg.exits.max_hold_ns = 1_000 * NS_PER_MS;
+        let mut sim = open_wide(cfg);
+        let first = sim.gw.trades()[0].first_fill_ns.unwrap();
+        assert_eq!(sim.gw.next_wakeup_ns(), Some(first + 1_000 * NS_PER_MS));
+        sim.run_to(first / NS_PER_MS + 999);
+        assert_eq!(sim.gw.trades()[0].phase, Phase::Open);
+        sim.run_to(first / NS_PER_MS + 1_100);
+        let closed = sim.closed();
+        assert_eq!(closed.len(), 1);
+        assert_eq!(closed[0].reason, ExitReason::Timeout);
+        assert!(sim.conserved());
+    }
+
+    #[test]
+    fn test_gateway_burst_in_one_ms_reserves_and_refuses_beyond_the_cap() {
+        let mut cfg = GatewayConfig::default();
+        cfg.risk.position_per_symbol_max_raw = usd(4_000);
+        let mut sim = Sim::wide(cfg);
+        sim.intent(1, ("50010", IOC), ("50290", IOC)).unwrap();
+        // 0.05 at 50,010 moved up 50 bps (50,260.05) is 2,513.0025, plus 5 bps of it;
+        // the sell at 50,290 moved up (50,541.45): 2,527.0725.
+        let leg = usd(2_513) + usd(25) / 10_000;
+        let per_leg = leg + leg * 5 / 10_000;
+        let sell = usd(2_527) + usd(725) / 10_000;
+        let sell = sell + sell * 5 / 10_000;
+        assert_eq!(sim.gw.portfolio().reserved_raw(), per_leg + sell);
+        assert_eq!(sim.gw.portfolio().exposure().instrument_raw[0], per_leg);
+        assert_eq!(
+            sim.intent(1, ("50010", IOC), ("50290", IOC)),
+            Err(RejectReason::SymbolPosition),
+            "the first intent's working orders count before any fill"
+        );
+        sim.run_to(40);
+        assert_eq!(sim.gw.trades()[0].phase, Phase::Open);
+        assert_eq!(
+            sim.gw.portfolio().reserved_raw(),
+            0,
+            "fills became position"
+        );
+        let exposure = sim.gw.portfolio().exposure();
+        assert!(exposure.instrument_raw[0] <= usd(4_000));
+        assert_eq!(exposure.total_raw, sim.gw.portfolio().open_value_raw());
+        assert!(sim.conserved());
     }
 
     #[test]

@@ -17,7 +17,7 @@
 //! orders through the [`ExecCtx`] it is given. Allocation-free.
 
 use crate::gateway::order::{Fill, Order, OrderId, OrderLeg, OrderRole, OrderStyle};
-use crate::gateway::paper::{PaperVenue, band_limit};
+use crate::gateway::paper::{PaperVenue, band_limit, fee_raw};
 use crate::gateway::record::{ExitReason, GatewayRecord, LegOut, Outbox, TradeId, TradeStage};
 use crate::types::bps::{Bps, bps_of};
 use crate::types::decimal::mul_div;
@@ -95,6 +95,9 @@ pub struct TradeLeg {
     pub exit: Executed,
     /// The order working for this leg, if any.
     pub order: Option<OrderId>,
+    /// What the leg reserves now in the portfolio (its entry still to fill at the
+    /// reserve price, fee included); kept by the gateway.
+    pub reserved_raw: i128,
     /// Limit of that order (the reference of a leg-out's loss).
     order_limit: Price,
     hedge: Option<Hedge>,
@@ -111,6 +114,7 @@ impl TradeLeg {
             entry: Executed::default(),
             exit: Executed::default(),
             order: None,
+            reserved_raw: 0,
             order_limit: order_leg.limit,
             hedge: None,
         }
@@ -237,6 +241,8 @@ pub struct Trade {
     pub funding_driven: bool,
     /// Whether a slow venue downgraded the trade (reduced size, IOC legs).
     pub downgraded: bool,
+    /// Whether its size was raised to a venue minimum.
+    pub sized_up: bool,
     /// Leg-outs so far.
     pub leg_outs: u32,
     /// Their loss.
@@ -275,6 +281,7 @@ impl Trade {
             expected_profit_bps,
             funding_driven: false,
             downgraded: false,
+            sized_up: false,
             leg_outs: 0,
             leg_out_loss_raw: 0,
             confidence: 0,
@@ -362,6 +369,48 @@ impl Trade {
         }
         self.exit_reason = Some(reason);
         self.phase = Phase::Flatten;
+    }
+
+    /// Closes the trade where it stands without sending an order (the end of a run):
+    /// working orders are cancelled, a hedge in progress is finished (its leg-out
+    /// recorded), and each leg's open quantity is booked as exited at `marks[i]` (what
+    /// it would exit at now: the bid for a long, the ask for a short; `None` when the
+    /// book has no such side: the leg's own entry price) paying `taker_centi_bps[i]`.
+    /// Returns how many open legs had no mark.
+    pub fn close_at_marks(
+        &mut self,
+        marks: [Option<Price>; 2],
+        taker_centi_bps: [i64; 2],
+        now_ns: u64,
+        ctx: &mut ExecCtx,
+    ) -> u32 {
+        if self.first_fill_ns.is_some() {
+            self.matched_ns.get_or_insert(now_ns);
+        }
+        let mut missing = 0;
+        for (i, mark) in marks.into_iter().enumerate() {
+            ctx.cancel(self.legs[i].order.take());
+            self.finish_hedge(i, &mut ctx.outbox);
+            let leg = &mut self.legs[i];
+            let net = leg.net();
+            if net.is_zero() {
+                continue;
+            }
+            missing += u32::from(mark.is_none());
+            let price = mark.unwrap_or_else(|| leg_entry_price(leg));
+            let notional = price.notional_raw(net);
+            leg.exit.qty = Qty::from_raw(leg.exit.qty.raw() + net.raw());
+            leg.exit.notional_raw += notional;
+            leg.exit.fees_raw += fee_raw(notional, taker_centi_bps[i]);
+        }
+        self.exit_reason = Some(ExitReason::EndOfRun);
+        let traded = self.legs.iter().any(|l| !l.entry.qty.is_zero());
+        self.phase = if traded {
+            Phase::Closed
+        } else {
+            Phase::Abandoned
+        };
+        missing
     }
 
     fn send_close(&mut self, i: usize, market: bool, now_ns: u64, ctx: &mut ExecCtx) {
@@ -466,6 +515,22 @@ impl Trade {
             hedge_price: price,
             loss_raw: loss,
         }));
+    }
+
+    /// Entry quantity leg `i` may still fill, venue units: the hard leg's unfilled rest
+    /// while it works (the easy leg's planned quantity until then), the easy leg's
+    /// rest of its target while it or its hedge works, nothing once the entry is done.
+    pub fn entry_left(&self, i: usize) -> Qty {
+        let leg = &self.legs[i];
+        let left = match self.phase {
+            Phase::EntryHard if i == self.hard => leg.qty.raw() - leg.entry.qty.raw(),
+            Phase::EntryHard => leg.qty.raw(),
+            Phase::EntryEasy | Phase::EntryHedge if i != self.hard => {
+                self.easy_target().raw() - leg.entry.qty.raw()
+            }
+            _ => 0,
+        };
+        Qty::from_raw(left.max(0))
     }
 
     /// The easy leg's entry target: the hard leg's filled base quantity in the easy
@@ -638,6 +703,18 @@ impl Trade {
     pub fn venues(&self) -> [Venue; 2] {
         [self.legs[0].order_leg.venue, self.legs[1].order_leg.venue]
     }
+}
+
+/// A leg's mean entry price per venue unit (zero before any entry fill).
+fn leg_entry_price(leg: &TradeLeg) -> Price {
+    if leg.entry.qty.is_zero() {
+        return Price::ZERO;
+    }
+    Price::from_raw(mul_div(
+        leg.entry.notional_raw,
+        Price::SCALE,
+        leg.entry.qty.raw(),
+    ))
 }
 
 /// Entry value per base unit of a leg, raw 10^-8 quote units per whole base unit.

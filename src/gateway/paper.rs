@@ -25,7 +25,8 @@ use crate::gateway::config::{
 };
 use crate::gateway::order::{Fill, Liquidity, Order, OrderId, OrderState, OrderStyle, VenueReject};
 use crate::types::{
-    EventBody, InstrumentId, MarketEvent, MarketKind, OrderSide, Price, Qty, Side, Venue,
+    EventBody, FeedStatus, InstrumentId, MarketEvent, MarketKind, OrderSide, Price, Qty, Side,
+    Venue,
 };
 
 /// What the venue reports back.
@@ -62,6 +63,8 @@ struct Working {
 #[derive(Debug)]
 pub struct PaperVenue {
     books: Vec<L2Book>,
+    /// Why each instrument's book may not be traded against now.
+    halts: Vec<Halt>,
     venues: Vec<Venue>,
     working: Vec<Working>,
     orders_max: usize,
@@ -70,6 +73,21 @@ pub struct PaperVenue {
     queue_share_bps: i64,
     band_bps: i64,
     now_ns: u64,
+}
+
+/// Why an instrument's paper book is not to be traded against: its feed is stale
+/// (`Stale` until `Fresh`), or its connection was lost (`Reset` until book data comes
+/// again, which the book stage forwards only once the book is valid).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Halt {
+    stale: bool,
+    reset: bool,
+}
+
+impl Halt {
+    fn any(self) -> bool {
+        self.stale || self.reset
+    }
 }
 
 /// Fee of `notional_raw` at `centi_bps` hundredths of a basis point, truncated.
@@ -86,6 +104,7 @@ impl PaperVenue {
                 .iter()
                 .map(|_| L2Book::with_depth(cfg.book_depth))
                 .collect(),
+            halts: vec![Halt::default(); markets.len()],
             venues: markets.iter().map(|&(venue, _)| venue).collect(),
             working: Vec::with_capacity(cfg.orders_max),
             orders_max: cfg.orders_max,
@@ -215,10 +234,29 @@ impl PaperVenue {
         sink: &mut impl FnMut(VenueEvent),
     ) {
         self.advance(now_ns, sink);
-        let Some(book) = self.books.get_mut(event.instrument.index()) else {
+        let index = event.instrument.index();
+        let (Some(book), Some(halt)) = (self.books.get_mut(index), self.halts.get_mut(index))
+        else {
             return;
         };
+        if matches!(
+            event.body,
+            EventBody::DepthBegin { .. }
+                | EventBody::DepthLevel { .. }
+                | EventBody::TopOfBook { .. }
+        ) {
+            halt.reset = false;
+        }
         match event.body {
+            EventBody::Feed(FeedStatus::Stale) => halt.stale = true,
+            EventBody::Feed(FeedStatus::Fresh) => halt.stale = false,
+            EventBody::Feed(FeedStatus::Reset) => {
+                *halt = Halt {
+                    stale: false,
+                    reset: true,
+                };
+                book.clear();
+            }
             EventBody::DepthBegin { snapshot: true, .. } => book.clear(),
             EventBody::DepthLevel { side, price, qty } => {
                 book.apply(side, price, qty);
@@ -247,9 +285,10 @@ impl PaperVenue {
         self.working[i].arrived = true;
         let order = self.working[i].order;
         let book = &self.books[order.instrument.index()];
+        let halted = self.halts[order.instrument.index()].any();
         let reject = if order.qty.raw() <= 0 {
             Some(VenueReject::ZeroQty)
-        } else if book.best_bid().is_none() && book.best_ask().is_none() {
+        } else if halted || (book.best_bid().is_none() && book.best_ask().is_none()) {
             Some(VenueReject::NoBook)
         } else if order.style == OrderStyle::PostOnly && would_cross(book, order.side, order.limit)
         {
@@ -349,6 +388,9 @@ impl PaperVenue {
         now_ns: u64,
         sink: &mut impl FnMut(VenueEvent),
     ) {
+        if self.halts[instrument.index()].any() {
+            return;
+        }
         let maker_fee = self.fees(instrument).maker_centi_bps;
         let mut i = 0;
         while i < self.working.len() {
@@ -541,6 +583,47 @@ mod tests {
         assert_eq!(v.working_len(), 0);
         // The 102 level gave 3 of its 4.
         assert_eq!(v.book(ID).unwrap().best_ask().unwrap().qty, q("1"));
+    }
+
+    #[test]
+    fn test_paper_no_fill_while_the_feed_is_stale_or_reset() {
+        let (mut v, mut out) = venue();
+        let status = |v: &mut PaperVenue, out: &mut Vec<VenueEvent>, s| {
+            v.on_market(1, &event(1, EventBody::Feed(s)), &mut |e| out.push(e));
+        };
+        status(&mut v, &mut out, FeedStatus::Stale);
+        v.submit(order(1, OrderSide::Buy, OrderStyle::Ioc, "102", "1"), 1)
+            .unwrap();
+        v.advance(20, &mut |e| out.push(e));
+        assert!(fills(&out).is_empty());
+        assert!(
+            matches!(out.last(), Some(VenueEvent::Done(o)) if o.reject == Some(VenueReject::NoBook))
+        );
+        status(&mut v, &mut out, FeedStatus::Fresh);
+        v.submit(order(2, OrderSide::Buy, OrderStyle::Ioc, "102", "1"), 20)
+            .unwrap();
+        v.advance(40, &mut |e| out.push(e));
+        assert_eq!(fills(&out).len(), 1, "fresh again: fills");
+        status(&mut v, &mut out, FeedStatus::Reset);
+        assert_eq!(
+            v.book(ID).unwrap().best_ask(),
+            None,
+            "a lost connection's book is gone"
+        );
+        v.submit(order(3, OrderSide::Buy, OrderStyle::Ioc, "102", "1"), 40)
+            .unwrap();
+        v.on_market(45, &event(45, trade("101", "5", Side::Bid)), &mut |e| {
+            out.push(e)
+        });
+        v.advance(60, &mut |e| out.push(e));
+        assert_eq!(fills(&out).len(), 1, "no fill until the book is back");
+        v.on_market(60, &event(60, level(Side::Ask, "101", "1")), &mut |e| {
+            out.push(e)
+        });
+        v.submit(order(4, OrderSide::Buy, OrderStyle::Ioc, "102", "1"), 60)
+            .unwrap();
+        v.advance(80, &mut |e| out.push(e));
+        assert_eq!(fills(&out).len(), 2, "book data again: fills");
     }
 
     #[test]

@@ -5,8 +5,15 @@
 //! plus its fee out of available capital into the open position value; closing a trade
 //! releases what it locked plus the trade's PnL. So at every step
 //! `available + open value == starting capital + realised PnL`, and realised PnL is the
-//! sum of closed trades' PnL (leg-out losses are part of a trade's PnL). Exposure per
-//! instrument and venue is the locked cost of open legs.
+//! sum of closed trades' PnL (leg-out losses are part of a trade's PnL).
+//!
+//! Reservations: an entry order that works (sent, not yet filled, cancelled or
+//! rejected) reserves the most it may still lock (see `Gateway`'s reserve price), per
+//! instrument, venue and in total, and the same amount of cash. Exposure as risk sees
+//! it ([`Portfolio::exposure`]) is locked plus reserved, and the cash it may spend is
+//! available minus reserved, so entries sent in the same instant, before any fill,
+//! cannot together exceed a cap or spend cash twice. Reservations are a ledger beside
+//! the capital: they never move available capital, so conservation holds unchanged.
 //!
 //! Owned by the gateway thread; allocation-free after [`Portfolio::new`]. Accounting is
 //! integer; the per-trade return sums behind the Sharpe ratio and [`Portfolio::metrics`]
@@ -15,6 +22,9 @@
 use crate::gateway::config::{NS_PER_DAY, QUOTE_SCALE, VENUE_COUNT, venue_index};
 use crate::gateway::risk::ExposureView;
 use crate::types::{InstrumentId, Venue};
+
+/// Variance below this share of the squared mean return is rounding noise.
+const VARIANCE_NOISE: f64 = 1e-12;
 
 /// Days per year for the realised APR.
 const DAYS_PER_YEAR: f64 = 365.0;
@@ -68,6 +78,22 @@ pub struct PortfolioSnapshot {
     pub leg_out_loss_raw: i128,
 }
 
+/// The highest exposure and the lowest cash the portfolio reached, as risk checks them
+/// (filled plus working), updated at every lock, reservation and close.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ExposurePeaks {
+    /// Highest exposure of any one instrument.
+    pub instrument_raw: i128,
+    /// Highest exposure of any one venue.
+    pub venue_raw: i128,
+    /// Highest total exposure.
+    pub total_raw: i128,
+    /// Lowest available capital.
+    pub cash_min_raw: i128,
+    /// Lowest available capital less what working orders reserved.
+    pub free_cash_min_raw: i128,
+}
+
 /// Reported figures.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Metrics {
@@ -103,6 +129,12 @@ pub struct Portfolio {
     realised_raw: i128,
     instrument_raw: Vec<i128>,
     venue_raw: [i128; VENUE_COUNT],
+    reserved_raw: i128,
+    reserved_instrument_raw: Vec<i128>,
+    reserved_venue_raw: [i128; VENUE_COUNT],
+    committed_instrument_raw: Vec<i128>,
+    committed_venue_raw: [i128; VENUE_COUNT],
+    peaks: ExposurePeaks,
     trades: u64,
     wins: u64,
     gross_profit_raw: i128,
@@ -128,6 +160,16 @@ impl Portfolio {
             realised_raw: 0,
             instrument_raw: vec![0; instruments],
             venue_raw: [0; VENUE_COUNT],
+            reserved_raw: 0,
+            reserved_instrument_raw: vec![0; instruments],
+            reserved_venue_raw: [0; VENUE_COUNT],
+            committed_instrument_raw: vec![0; instruments],
+            committed_venue_raw: [0; VENUE_COUNT],
+            peaks: ExposurePeaks {
+                cash_min_raw: starting_raw,
+                free_cash_min_raw: starting_raw,
+                ..ExposurePeaks::default()
+            },
             trades: 0,
             wins: 0,
             gross_profit_raw: 0,
@@ -179,14 +221,76 @@ impl Portfolio {
         (self.leg_outs, self.leg_out_loss_raw)
     }
 
-    /// Open exposure and capital, for risk checks.
+    /// The highest exposure and lowest cash so far.
+    pub fn peaks(&self) -> ExposurePeaks {
+        self.peaks
+    }
+
+    /// Folds the state after a change of `instrument` on `venue` into the peaks.
+    fn track(&mut self, instrument: InstrumentId, venue: Venue) {
+        let p = &mut self.peaks;
+        let at = self.committed_instrument_raw.get(instrument.index());
+        p.instrument_raw = p.instrument_raw.max(at.copied().unwrap_or(0));
+        p.venue_raw = p
+            .venue_raw
+            .max(self.committed_venue_raw[venue_index(venue)]);
+        p.total_raw = p.total_raw.max(self.open_value_raw + self.reserved_raw);
+        p.cash_min_raw = p.cash_min_raw.min(self.available_raw);
+        p.free_cash_min_raw = p
+            .free_cash_min_raw
+            .min(self.available_raw - self.reserved_raw);
+    }
+
+    /// Reserved by working entry orders, in total (exposure and cash alike).
+    pub fn reserved_raw(&self) -> i128 {
+        self.reserved_raw
+    }
+
+    /// Locked cost of open legs per instrument id (filled only).
+    pub fn locked_instrument_raw(&self) -> &[i128] {
+        &self.instrument_raw
+    }
+
+    /// Locked cost of open legs per venue (filled only).
+    pub fn locked_venue_raw(&self) -> &[i128; VENUE_COUNT] {
+        &self.venue_raw
+    }
+
+    /// Reserved by working entry orders per instrument id.
+    pub fn reserved_instrument_raw(&self) -> &[i128] {
+        &self.reserved_instrument_raw
+    }
+
+    /// Reserved by working entry orders per venue.
+    pub fn reserved_venue_raw(&self) -> &[i128; VENUE_COUNT] {
+        &self.reserved_venue_raw
+    }
+
+    /// Exposure as risk checks it: filled plus working (locked plus reserved), and the
+    /// cash entries may still spend (available minus reserved).
     pub fn exposure(&self) -> ExposureView<'_> {
         ExposureView {
-            instrument_raw: &self.instrument_raw,
-            venue_raw: &self.venue_raw,
-            total_raw: self.open_value_raw,
-            available_raw: self.available_raw,
+            instrument_raw: &self.committed_instrument_raw,
+            venue_raw: &self.committed_venue_raw,
+            total_raw: self.open_value_raw + self.reserved_raw,
+            available_raw: self.available_raw - self.reserved_raw,
         }
+    }
+
+    /// Changes one leg's reservation by `delta_raw` (positive when an entry order is
+    /// sent, negative when it fills, ends or is no longer needed).
+    pub fn reserve(&mut self, instrument: InstrumentId, venue: Venue, delta_raw: i128) {
+        self.reserved_raw += delta_raw;
+        let i = instrument.index();
+        if let Some(slot) = self.reserved_instrument_raw.get_mut(i) {
+            *slot += delta_raw;
+        }
+        if let Some(slot) = self.committed_instrument_raw.get_mut(i) {
+            *slot += delta_raw;
+        }
+        self.reserved_venue_raw[venue_index(venue)] += delta_raw;
+        self.committed_venue_raw[venue_index(venue)] += delta_raw;
+        self.track(instrument, venue);
     }
 
     /// Advances the portfolio's clock (for utilisation and APR).
@@ -205,7 +309,12 @@ impl Portfolio {
         if let Some(slot) = self.instrument_raw.get_mut(instrument.index()) {
             *slot += cost_raw;
         }
+        if let Some(slot) = self.committed_instrument_raw.get_mut(instrument.index()) {
+            *slot += cost_raw;
+        }
         self.venue_raw[venue_index(venue)] += cost_raw;
+        self.committed_venue_raw[venue_index(venue)] += cost_raw;
+        self.track(instrument, venue);
     }
 
     /// Releases one leg's locked cost (part of closing a trade).
@@ -217,6 +326,11 @@ impl Portfolio {
     /// capital and realised PnL.
     pub fn close(&mut self, result: TradeResult) {
         self.available_raw += result.pnl_raw;
+        self.peaks.cash_min_raw = self.peaks.cash_min_raw.min(self.available_raw);
+        self.peaks.free_cash_min_raw = self
+            .peaks
+            .free_cash_min_raw
+            .min(self.available_raw - self.reserved_raw);
         self.realised_raw += result.pnl_raw;
         self.trades += 1;
         if result.pnl_raw > 0 {
@@ -247,6 +361,12 @@ impl Portfolio {
         let start = quote(self.starting_raw);
         let mean = per_trade(self.returns_sum);
         let var = (per_trade(self.returns_sq_sum) - mean * mean).max(0.0);
+        // E[r²] - mean² of equal returns leaves rounding noise, not variance.
+        let var = if var <= mean * mean * VARIANCE_NOISE {
+            0.0
+        } else {
+            var
+        };
         Metrics {
             trades: self.trades,
             win_rate: per_trade(self.wins as f64),
@@ -302,6 +422,8 @@ mod tests {
         p.lock(A, Venue::Binance, usd(1_000));
         p.lock(InstrumentId(1), Venue::Okx, usd(1_000));
         assert!(conserved(&p));
+        p.reserve(A, Venue::Binance, usd(500));
+        p.reserve(A, Venue::Binance, -usd(500));
         assert_eq!(p.exposure().total_raw, usd(2_000));
         assert_eq!(p.exposure().venue_raw[2], usd(1_000));
         p.advance(NS_PER_DAY);
@@ -316,11 +438,36 @@ mod tests {
         assert!(conserved(&p));
         assert_eq!(p.available_raw(), usd(20_020));
         assert_eq!(p.exposure().instrument_raw, &[0, 0]);
+        let peaks = p.peaks();
+        assert_eq!(
+            (peaks.instrument_raw, peaks.venue_raw, peaks.total_raw),
+            (usd(1_500), usd(1_500), usd(2_500))
+        );
+        assert_eq!(
+            (peaks.cash_min_raw, peaks.free_cash_min_raw),
+            (usd(18_000), usd(17_500))
+        );
         let m = p.metrics();
         assert_eq!((m.trades, m.win_rate, m.avg_profit), (1, 1.0, 20.0));
         assert!((m.capital_utilization - 0.1).abs() < 1e-9);
         assert!((m.realised_apr - 0.001 * 365.0).abs() < 1e-9);
         assert!(m.profit_factor.is_infinite());
+    }
+
+    #[test]
+    fn test_portfolio_equal_returns_have_no_sharpe() {
+        let mut p = Portfolio::new(usd(20_000), 1);
+        p.advance(0);
+        for _ in 0..60 {
+            p.close(TradeResult {
+                locked_raw: usd(247),
+                pnl_raw: -usd(37) / 100,
+                leg_outs: 1,
+                leg_out_loss_raw: 0,
+            });
+        }
+        p.advance(NS_PER_DAY);
+        assert_eq!(p.metrics().sharpe, 0.0);
     }
 
     #[test]

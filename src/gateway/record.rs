@@ -74,6 +74,10 @@ pub enum ExitReason {
     KillSwitch,
     /// Flattened by the daily loss breaker.
     DailyLoss,
+    /// Held for `exits.max_hold_ms`.
+    Timeout,
+    /// Still open when the run ended: closed at the marks, without an order.
+    EndOfRun,
 }
 
 /// One leg of a closed trade: what it entered and exited.

@@ -1,7 +1,10 @@
 //! Hard risk limits, checked before every entry order: kill switch, daily loss breaker,
 //! drawdown halt, intent expiry, blacklist, trade rate, notional per trade, per-symbol,
 //! per-venue and total exposure, and minimum balance. Every rejection is counted by
-//! reason in a fixed array.
+//! reason in a fixed array. Exposure and cash are checked against filled plus working:
+//! what open legs locked and what entry orders in flight reserved
+//! ([`crate::gateway::portfolio::Portfolio::exposure`]), so a burst of intents before
+//! any fill cannot pass a cap together.
 //!
 //! Owned by the gateway thread; allocation-free after [`RiskEngine::new`] (the blacklist
 //! bitset and the trade-rate ring are sized there). The kill switch is the one shared
@@ -50,10 +53,13 @@ pub enum RejectReason {
     InvalidIntent,
     /// Every trade slot is in use.
     TradeSlots,
+    /// The method's size was under a venue minimum; raised to the minimum, it would
+    /// pass a cap (notional per trade, exposure or minimum balance).
+    MinSizeOverCaps,
 }
 
 /// Number of [`RejectReason`]s.
-pub const REJECT_REASON_COUNT: usize = 15;
+pub const REJECT_REASON_COUNT: usize = 16;
 
 impl RejectReason {
     /// Every reason, in counter order.
@@ -73,6 +79,7 @@ impl RejectReason {
         RejectReason::Size,
         RejectReason::InvalidIntent,
         RejectReason::TradeSlots,
+        RejectReason::MinSizeOverCaps,
     ];
 
     /// Index into the counter array.
@@ -98,6 +105,7 @@ impl RejectReason {
             RejectReason::Size => "gateway.rejected.size",
             RejectReason::InvalidIntent => "gateway.rejected.invalid_intent",
             RejectReason::TradeSlots => "gateway.rejected.trade_slots",
+            RejectReason::MinSizeOverCaps => "gateway.rejected.min_size_over_caps",
         }
     }
 
@@ -119,6 +127,7 @@ impl RejectReason {
             RejectReason::Size => "size",
             RejectReason::InvalidIntent => "invalid_intent",
             RejectReason::TradeSlots => "trade_slots",
+            RejectReason::MinSizeOverCaps => "min_size_over_caps",
         }
     }
 }
@@ -254,20 +263,24 @@ pub struct LegExposure {
     pub instrument: InstrumentId,
     /// Its venue.
     pub venue: Venue,
-    /// Notional the leg adds, raw 10^-8 quote units.
+    /// The order's notional at its limit, raw 10^-8 quote units (the per-trade cap).
     pub notional_raw: i128,
+    /// What the leg reserves while it works and may lock when it fills: its notional
+    /// at the reserve price plus the taker fee (the exposure and cash caps).
+    pub reserve_raw: i128,
 }
 
-/// The portfolio's open exposure and capital, as risk needs them.
+/// The portfolio's exposure and capital, as risk needs them: filled (locked) plus
+/// working (reserved by entry orders in flight).
 #[derive(Debug, Clone, Copy)]
 pub struct ExposureView<'a> {
-    /// Open notional per instrument id.
+    /// Filled plus working notional per instrument id.
     pub instrument_raw: &'a [i128],
-    /// Open notional per venue.
+    /// Filled plus working notional per venue.
     pub venue_raw: &'a [i128; VENUE_COUNT],
-    /// Open notional in total.
+    /// Filled plus working notional in total.
     pub total_raw: i128,
-    /// Available capital.
+    /// Available capital less what working orders reserved.
     pub available_raw: i128,
 }
 
@@ -433,22 +446,30 @@ impl RiskEngine {
         Ok(())
     }
 
-    /// Checks of the sized legs against notional, exposure and balance limits.
-    /// `cost_raw` is what the entry takes from available capital (notionals and fees).
+    /// Checks of the sized legs against notional, exposure and balance limits: each
+    /// leg's reservation added to what is filled and working must stay within every
+    /// cap, and the cash left after all reservations at or above the minimum balance.
+    /// A size `rounded_up` to a venue minimum that fails is refused as
+    /// [`RejectReason::MinSizeOverCaps`].
     pub fn check_sized(
         &mut self,
         legs: &[LegExposure; 2],
-        cost_raw: i128,
         view: &ExposureView<'_>,
+        rounded_up: bool,
     ) -> Result<(), RejectReason> {
-        let verdict = self.sized_verdict(legs, cost_raw, view);
-        verdict.map_err(|r| self.reject(r))
+        let verdict = self.sized_verdict(legs, view);
+        verdict.map_err(|r| {
+            self.reject(if rounded_up {
+                RejectReason::MinSizeOverCaps
+            } else {
+                r
+            })
+        })
     }
 
     fn sized_verdict(
         &self,
         legs: &[LegExposure; 2],
-        cost_raw: i128,
         view: &ExposureView<'_>,
     ) -> Result<(), RejectReason> {
         let c = &self.cfg;
@@ -460,11 +481,7 @@ impl RiskEngine {
         }
         for leg in legs {
             let same = |other: &LegExposure| other.instrument == leg.instrument;
-            let added: i128 = legs
-                .iter()
-                .filter(|l| same(l))
-                .map(|l| l.notional_raw)
-                .sum();
+            let added: i128 = legs.iter().filter(|l| same(l)).map(|l| l.reserve_raw).sum();
             let open = view
                 .instrument_raw
                 .get(leg.instrument.index())
@@ -476,17 +493,17 @@ impl RiskEngine {
             let venue_added: i128 = legs
                 .iter()
                 .filter(|l| l.venue == leg.venue)
-                .map(|l| l.notional_raw)
+                .map(|l| l.reserve_raw)
                 .sum();
             if view.venue_raw[venue_index(leg.venue)] + venue_added > c.position_per_venue_max_raw {
                 return Err(RejectReason::VenuePosition);
             }
         }
-        let added: i128 = legs.iter().map(|l| l.notional_raw).sum();
+        let added: i128 = legs.iter().map(|l| l.reserve_raw).sum();
         if view.total_raw + added > c.exposure_total_max_raw {
             return Err(RejectReason::TotalExposure);
         }
-        if view.available_raw - cost_raw < c.balance_min_raw {
+        if view.available_raw - added < c.balance_min_raw {
             return Err(RejectReason::MinBalance);
         }
         Ok(())
@@ -516,11 +533,13 @@ mod tests {
                 instrument: A,
                 venue: Venue::Binance,
                 notional_raw: usd(notional),
+                reserve_raw: usd(notional),
             },
             LegExposure {
                 instrument: B,
                 venue: Venue::Okx,
                 notional_raw: usd(notional),
+                reserve_raw: usd(notional),
             },
         ]
     }
@@ -539,7 +558,7 @@ mod tests {
             total_raw: total,
             available_raw: available,
         };
-        r.check_sized(&legs(notional), usd(2 * notional), &view)
+        r.check_sized(&legs(notional), &view, false)
     }
 
     #[test]
@@ -571,7 +590,17 @@ mod tests {
             check(&mut r, 1_000, [0; 4], 0, usd(2_500)),
             Err(RejectReason::MinBalance)
         );
-        assert_eq!(r.counts().total(), 4);
+        let view = ExposureView {
+            instrument_raw: &[0; 4],
+            venue_raw: &[0; 4],
+            total_raw: 0,
+            available_raw: usd(20_000),
+        };
+        assert_eq!(
+            r.check_sized(&legs(6_000), &view, true),
+            Err(RejectReason::MinSizeOverCaps)
+        );
+        assert_eq!(r.counts().total(), 5);
         assert_eq!(v.counts().get(RejectReason::VenuePosition), 1);
         assert_eq!(r.counts().get(RejectReason::MinBalance), 1);
     }

@@ -1,7 +1,10 @@
 //! Position sizing: how much of an intent the gateway trades, by the configured method
 //! (fixed-fraction risk, capped half-Kelly, volatility scaling or the spread-design rule),
-//! rounded down to both legs' lot sizes and checked against minimum notional and tick
-//! precision.
+//! rounded down to both legs' lot sizes and checked against tick precision. Where the
+//! rounded size is under a leg's minimum notional (or zero lots), it is rounded up to
+//! the smallest lot multiple every leg's venue accepts ([`Sized::rounded_up`]); risk
+//! then decides whether the caps allow it (refused: `min_size_over_caps`). A trade a
+//! slow venue downgraded is not raised ([`SizeError::BelowMinimum`]).
 //!
 //! Owned by the gateway thread; allocation-free after construction (the Kelly window
 //! and the per-instrument ATR trackers are sized at start-up). Integer and fixed-point
@@ -243,20 +246,17 @@ pub struct SizeRequest {
     pub vol_scale_per_mille: i128,
     /// Largest base quantity to trade: the intent's proposal.
     pub base_qty_max: Qty,
+    /// Whether a size under a venue minimum may be raised to it (not for a trade a slow
+    /// venue downgraded: its reduced size is the point).
+    pub round_up: bool,
 }
 
 /// Why an intent could not be sized into a tradable order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum SizeError {
-    /// The size rounds down to zero lots.
-    #[error("size rounds to zero lots")]
-    ZeroLots,
-    /// A leg's value is below its venue's minimum notional.
-    #[error("leg {leg}: below the minimum notional")]
-    BelowMinNotional {
-        /// Leg index.
-        leg: usize,
-    },
+    /// The size is under a venue minimum (or zero lots) and may not be raised.
+    #[error("under the venue minimum")]
+    BelowMinimum,
     /// A leg's limit price is not a multiple of its tick size.
     #[error("leg {leg}: limit off the tick grid")]
     OffTick {
@@ -286,6 +286,9 @@ pub struct Sized {
     pub venue_qty: [Qty; 2],
     /// Each leg's notional at its limit, raw 10^-8 quote units.
     pub notional_raw: [i128; 2],
+    /// The method's size rounded to the lots was under a venue minimum (or zero) and
+    /// was raised to the smallest size every leg accepts.
+    pub rounded_up: bool,
 }
 
 /// The position sizer.
@@ -366,7 +369,11 @@ impl Sizer {
         }
         let price = req.legs[0].limit.raw().max(req.legs[1].limit.raw());
         let base = mul_div(notional, Price::SCALE, price).min(req.base_qty_max.raw());
-        round_and_check(base, &req.legs)
+        let sized = round_and_check(base, &req.legs)?;
+        if sized.rounded_up && !req.round_up {
+            return Err(SizeError::BelowMinimum);
+        }
+        Ok(sized)
     }
 }
 
@@ -376,26 +383,39 @@ fn round_and_check(base_raw: i128, legs: &[LegRules; 2]) -> Result<Sized, SizeEr
     if coarse % lots[0] != 0 || coarse % lots[1] != 0 {
         return Err(SizeError::LotMismatch);
     }
-    let base = base_raw - base_raw.rem_euclid(coarse);
-    if base <= 0 {
-        return Err(SizeError::ZeroLots);
-    }
+    let down = base_raw - base_raw.rem_euclid(coarse);
+    let minimum = minimum_base_raw(coarse, legs);
+    let base = down.max(minimum);
     let base_qty = Qty::from_raw(base);
     let mut sized = Sized {
         base_qty,
         venue_qty: [Qty::ZERO; 2],
         notional_raw: [0; 2],
+        rounded_up: down < minimum,
     };
     for (leg, rules) in legs.iter().enumerate() {
-        let notional = rules.limit.notional_raw(base_qty);
-        if notional < rules.min_notional_raw() {
-            return Err(SizeError::BelowMinNotional { leg });
-        }
         let venue = mul_div(base, Qty::SCALE, rules.contract_size.raw().max(1));
         sized.venue_qty[leg] = Qty::from_raw(venue);
-        sized.notional_raw[leg] = notional;
+        sized.notional_raw[leg] = rules.limit.notional_raw(base_qty);
     }
     Ok(sized)
+}
+
+/// The smallest multiple of `coarse` base units (one at least) at which every leg's
+/// value at its limit reaches its venue's minimum notional.
+fn minimum_base_raw(coarse: i128, legs: &[LegRules; 2]) -> i128 {
+    let mut base = coarse;
+    for rules in legs {
+        let min = rules.min_notional_raw();
+        let exact = mul_div(min, Price::SCALE, rules.limit.raw().max(1));
+        let mut b = (exact.div_euclid(coarse) + 1) * coarse;
+        // One lot down may still reach it (the quotient was exact or truncation).
+        if b > coarse && rules.limit.notional_raw(Qty::from_raw(b - coarse)) >= min {
+            b -= coarse;
+        }
+        base = base.max(b);
+    }
+    base
 }
 
 #[cfg(test)]
@@ -430,6 +450,7 @@ mod tests {
             available_raw: usd(20_000),
             vol_scale_per_mille: 1_000,
             base_qty_max: Qty::MAX,
+            round_up: true,
         }
     }
 
@@ -491,20 +512,49 @@ mod tests {
         let mut off = request(90);
         off.legs[1].limit = p("50010.05");
         assert_eq!(s.size(&off), Err(SizeError::OffTick { leg: 1 }));
-        let mut tiny = request(90);
-        tiny.equity_raw = usd(1);
-        assert_eq!(s.size(&tiny), Err(SizeError::ZeroLots));
-        let mut small = request(90);
-        small.equity_raw = usd(3);
-        small.legs[0].lot_size = q("0.00001");
-        small.legs[1].lot_size = q("0.00001");
-        assert_eq!(s.size(&small), Err(SizeError::BelowMinNotional { leg: 0 }));
         let mut odd = request(90);
         odd.legs[1].lot_size = q("0.0003");
         assert_eq!(s.size(&odd), Err(SizeError::LotMismatch));
         let mut none = request(90);
         none.equity_raw = 0;
         assert_eq!(s.size(&none), Err(SizeError::NoCapital));
+    }
+
+    #[test]
+    fn test_size_under_the_venue_minimum_rounds_up_to_it() {
+        let s = sizer(SizingMethod::FixedFraction);
+        // 1 USD of equity sizes 1 USD: zero 0.001 lots, up to one lot (50 USD >= 5).
+        let mut tiny = request(90);
+        tiny.equity_raw = usd(1);
+        let sized = s.size(&tiny).unwrap();
+        assert_eq!((sized.base_qty, sized.rounded_up), (q("0.001"), true));
+        // The case: 100 USD at 57,000 is 0.00175 BTC, 0.001 on the lot (57 USD,
+        // under Binance's 100 USD perp minimum): up to 0.002 (114 USD).
+        let mut binance = request(90);
+        binance.net_spread_bps = Bps::ZERO;
+        for leg in &mut binance.legs {
+            leg.limit = p("57000");
+            leg.min_notional = p("100");
+        }
+        binance.base_qty_max = q("0.00175");
+        let sized = s.size(&binance).unwrap();
+        assert_eq!((sized.base_qty, sized.rounded_up), (q("0.002"), true));
+        assert_eq!(sized.notional_raw, [usd(114); 2]);
+        // Exactly the minimum is not raised: 0.002 at 50,000 is 100.
+        let mut exact = binance;
+        exact.legs[0].limit = p("50000");
+        exact.legs[1].limit = p("50000");
+        exact.base_qty_max = q("0.002");
+        let sized = s.size(&exact).unwrap();
+        assert_eq!((sized.base_qty, sized.rounded_up), (q("0.002"), false));
+        assert_eq!(
+            minimum_base_raw(q("0.001").raw(), &exact.legs),
+            q("0.002").raw()
+        );
+        tiny.round_up = false;
+        assert_eq!(s.size(&tiny), Err(SizeError::BelowMinimum));
+        // A size above the minimum is left as it is.
+        assert!(!s.size(&request(90)).unwrap().rounded_up);
     }
 
     #[test]

@@ -187,6 +187,7 @@ impl Stage for GatewayStage {
     fn finish(&mut self, report: &mut RunReport) {
         while self.poll() > 0 {}
         let now = self.at(self.io.clock.raw());
+        self.gateway.close_at_end(now);
         self.send_snapshot(now);
         self.forward_records();
         let pending = self.gateway.records_pending() as u64;
@@ -197,6 +198,12 @@ impl Stage for GatewayStage {
         let c = self.gateway.counters();
         report.set("gateway.downgraded", c.downgraded);
         report.set("gateway.flattens", c.flattens);
+        report.set("gateway.reservation_overruns", c.reservation_overruns);
+        report.set("gateway.entries_filled", c.entries_filled);
+        report.set("gateway.sized_up_to_minimum", c.sized_up_to_minimum);
+        report.set("gateway.entries_hedged", c.entries_hedged);
+        report.set("gateway.end_of_run_closed", c.end_of_run_closed);
+        report.set("gateway.end_marks_missing", c.end_marks_missing);
         let counts = self.gateway.risk().counts();
         let mut refused = Vec::new();
         for reason in RejectReason::ALL {
@@ -231,6 +238,39 @@ impl Stage for GatewayStage {
             m.sharpe,
             m.max_drawdown,
         ));
+        let peaks = self.gateway.portfolio().peaks();
+        let caps = &self.gateway.config().risk;
+        let figures = [
+            (risk_keys::PEAK_INSTRUMENT, peaks.instrument_raw),
+            (risk_keys::PEAK_VENUE, peaks.venue_raw),
+            (risk_keys::PEAK_TOTAL, peaks.total_raw),
+            (risk_keys::CAP_INSTRUMENT, caps.position_per_symbol_max_raw),
+            (risk_keys::CAP_VENUE, caps.position_per_venue_max_raw),
+            (risk_keys::CAP_TOTAL, caps.exposure_total_max_raw),
+            (risk_keys::BALANCE_MIN, caps.balance_min_raw),
+            (risk_keys::CASH_MIN, peaks.cash_min_raw),
+            (risk_keys::FREE_CASH_MIN, peaks.free_cash_min_raw),
+        ];
+        for (keys, raw) in figures {
+            set_money(report, keys, raw);
+        }
+        report.notes.push(format!(
+            "risk peaks (filled + working): instrument {:.2} USD (cap {:.2}), venue {:.2} (cap {:.2}), total {:.2} (cap {:.2}); lowest cash {:.2}, after reservations {:.2} (minimum balance {:.2}); {} fills over their reservation",
+            usd(peaks.instrument_raw),
+            usd(caps.position_per_symbol_max_raw),
+            usd(peaks.venue_raw),
+            usd(caps.position_per_venue_max_raw),
+            usd(peaks.total_raw),
+            usd(caps.exposure_total_max_raw),
+            usd(peaks.cash_min_raw),
+            usd(peaks.free_cash_min_raw),
+            usd(caps.balance_min_raw),
+            c.reservation_overruns,
+        ));
+        report.notes.push(format!(
+            "gateway entries: {} sent, {} filled ({} by a hedge), {} abandoned; {} closed at the end of the run (END_OF_RUN)",
+            c.accepted, c.entries_filled, c.entries_hedged, c.abandoned, c.end_of_run_closed,
+        ));
         report.notes.push(format!(
             "portfolio: {} leg-outs ({:.4} USD lost), capital utilisation {:.2}%, realised APR {:.2}%, {} intents refused",
             s.leg_outs,
@@ -240,6 +280,48 @@ impl Stage for GatewayStage {
             counts.total(),
         ));
     }
+}
+
+/// Signed money figures in the run report: report counters are unsigned, so each
+/// figure (raw 10^-8 quote units) is two keys, its positive part and its negative
+/// part; the figure is the first less the second ([`report_money_raw`]).
+pub mod risk_keys {
+    /// Highest exposure of one instrument (filled plus working).
+    pub const PEAK_INSTRUMENT: [&str; 2] = [
+        "gateway.peak_instrument_raw",
+        "gateway.peak_instrument_neg_raw",
+    ];
+    /// Highest exposure of one venue.
+    pub const PEAK_VENUE: [&str; 2] = ["gateway.peak_venue_raw", "gateway.peak_venue_neg_raw"];
+    /// Highest total exposure.
+    pub const PEAK_TOTAL: [&str; 2] = ["gateway.peak_total_raw", "gateway.peak_total_neg_raw"];
+    /// `risk.position_per_symbol_max`.
+    pub const CAP_INSTRUMENT: [&str; 2] = [
+        "gateway.cap_instrument_raw",
+        "gateway.cap_instrument_neg_raw",
+    ];
+    /// `risk.position_per_venue_max`.
+    pub const CAP_VENUE: [&str; 2] = ["gateway.cap_venue_raw", "gateway.cap_venue_neg_raw"];
+    /// `risk.exposure_total_max`.
+    pub const CAP_TOTAL: [&str; 2] = ["gateway.cap_total_raw", "gateway.cap_total_neg_raw"];
+    /// `risk.balance_min`.
+    pub const BALANCE_MIN: [&str; 2] = ["gateway.balance_min_raw", "gateway.balance_min_neg_raw"];
+    /// Lowest available capital.
+    pub const CASH_MIN: [&str; 2] = ["gateway.cash_min_raw", "gateway.cash_min_neg_raw"];
+    /// Lowest available capital less reservations.
+    pub const FREE_CASH_MIN: [&str; 2] =
+        ["gateway.free_cash_min_raw", "gateway.free_cash_min_neg_raw"];
+}
+
+/// Writes a signed money figure under its two keys (see [`risk_keys`]).
+fn set_money(report: &mut RunReport, keys: [&'static str; 2], raw: i128) {
+    report.set(keys[0], u64::try_from(raw.max(0)).unwrap_or(u64::MAX));
+    report.set(keys[1], u64::try_from((-raw).max(0)).unwrap_or(u64::MAX));
+}
+
+/// Reads a signed money figure written by [`set_money`], raw 10^-8 quote units.
+pub fn report_money_raw(report: &RunReport, keys: [&str; 2]) -> i128 {
+    i128::from(report.counter(keys[0])) - i128::from(report.counter(keys[1]))
 }
 
 #[cfg(test)]
@@ -450,6 +532,68 @@ mod tests {
         r.intent(3, "100000.1", "100060");
         r.step(1);
         assert_eq!(r.stats.gateway_accepted.get(), 2);
+    }
+
+    #[test]
+    fn test_gateway_stage_finish_closes_open_trades_at_the_marks() {
+        let mut r = rig(64);
+        r.books(("100000", "100000.1"), ("100060", "100060.1"));
+        r.step(1);
+        r.intent(1, "100000.1", "100060");
+        for _ in 0..10 {
+            r.step(10);
+        }
+        r.intent(2, "100000.1", "100060");
+        r.step(1);
+        let mut report = RunReport::default();
+        r.stage.finish(&mut report);
+        let closed: Vec<_> = r
+            .drain()
+            .into_iter()
+            .filter_map(|x| match x {
+                GatewayRecord::Closed(t) => Some(t),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            closed.len(),
+            1,
+            "the open trade closes, the unfilled one is abandoned"
+        );
+        let t = closed[0];
+        assert_eq!(t.reason, ExitReason::EndOfRun);
+        // Long 0.04 exits at the 100,000 bid, short at the 100,060.1 ask.
+        assert_eq!(
+            t.legs[0].exit.notional_raw,
+            p("100000").notional_raw(t.legs[0].entry.qty)
+        );
+        assert_eq!(
+            t.legs[1].exit.notional_raw,
+            p("100060.1").notional_raw(t.legs[1].entry.qty)
+        );
+        let fees: i128 = t
+            .legs
+            .iter()
+            .map(|l| l.entry.fees_raw + l.exit.fees_raw)
+            .sum();
+        let gross =
+            (p("100000").raw() - p("100000.1").raw() + p("100060").raw() - p("100060.1").raw()) * 4
+                / 100;
+        assert_eq!(t.pnl_raw, gross / 10_000 - fees);
+        let pf = r.stage.gateway().portfolio();
+        assert_eq!((pf.open_value_raw(), pf.reserved_raw()), (0, 0));
+        assert_eq!(pf.realised_raw(), t.pnl_raw);
+        assert_eq!(report.counter("gateway.end_of_run_closed"), 1);
+        let peak = report_money_raw(&report, risk_keys::PEAK_INSTRUMENT);
+        assert!(peak >= t.legs[0].entry.notional_raw, "{peak}");
+        assert_eq!(
+            report_money_raw(&report, risk_keys::CAP_INSTRUMENT),
+            crate::gateway::config::usd(10_000)
+        );
+        assert!(report_money_raw(&report, risk_keys::FREE_CASH_MIN) > 0);
+        assert_eq!(report.counter("gateway.entries_filled"), 1);
+        assert_eq!(r.stats.gateway_trades_abandoned.get(), 1);
+        assert_eq!(r.stats.gateway_trades_closed.get(), 1);
     }
 
     #[test]

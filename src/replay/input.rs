@@ -1,5 +1,6 @@
 //! One replay input: a recording (streamed block by block) or a capture in any format
-//! [`crate::capture`] reads (loaded whole), as a sequence of frames aimed at the replay's
+//! [`crate::capture`] reads (streamed message by message, each line bounded), as a
+//! sequence of frames aimed at the replay's
 //! connections (one per venue market of the configuration, in pipeline order) or, for
 //! REST snapshots, at an instrument. Frames of markets or instruments the configuration
 //! does not have are skipped (said once in the log).
@@ -10,11 +11,31 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::capture::{self, Direction};
+use crate::capture::{CaptureError, CaptureReader, Direction};
 use crate::record::format::{FrameKind, MAGIC};
 use crate::record::{RecordError, RecordingReader};
 use crate::replay::ReplayError;
 use crate::types::{InstrumentId, InstrumentRegistry, MarketKind, Venue};
+
+/// Why an input ended early: its damage (everything before it was replayed).
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    /// A recording's damage.
+    #[error(transparent)]
+    Record(#[from] RecordError),
+    /// A capture's damage or a line that does not follow its format.
+    #[error(transparent)]
+    Capture(#[from] CaptureError),
+}
+
+impl From<InputError> for ReplayError {
+    fn from(e: InputError) -> Self {
+        match e {
+            InputError::Record(e) => Self::Record(e),
+            InputError::Capture(e) => Self::Capture(e),
+        }
+    }
+}
 
 /// Where a frame goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,8 +121,8 @@ impl Default for Window {
 pub enum Input {
     /// A recording.
     Recording(Box<RecordingInput>),
-    /// A capture, loaded whole.
-    Capture(CaptureInput),
+    /// A capture, streamed.
+    Capture(Box<CaptureInput>),
 }
 
 impl Input {
@@ -118,9 +139,9 @@ impl Input {
             let (venue, kind) = file.market.ok_or_else(|| ReplayError::CaptureMarket {
                 path: file.path.clone(),
             })?;
-            Self::Capture(CaptureInput::open(
+            Self::Capture(Box::new(CaptureInput::open(
                 &file.path, venue, kind, markets, window,
-            )?)
+            )?))
         };
         input.advance()?;
         Ok(input)
@@ -136,13 +157,10 @@ impl Input {
     }
 
     /// Moves to the next frame in the window; after an error the input has ended.
-    pub fn advance(&mut self) -> Result<(), RecordError> {
+    pub fn advance(&mut self) -> Result<(), InputError> {
         match self {
-            Self::Recording(r) => r.advance(),
-            Self::Capture(c) => {
-                c.at = c.at.wrapping_add(1);
-                Ok(())
-            }
+            Self::Recording(r) => Ok(r.advance()?),
+            Self::Capture(c) => Ok(c.advance()?),
         }
     }
 }
@@ -237,11 +255,16 @@ impl RecordingInput {
     }
 }
 
-/// A capture's frames, aimed.
+/// A capture's frames, aimed, read one message at a time.
 pub struct CaptureInput {
-    frames: Vec<(u64, Target, String)>,
-    /// Index of the current frame (`usize::MAX` before the first).
-    at: usize,
+    reader: CaptureReader,
+    connection: usize,
+    /// The market's instruments by symbol, for REST snapshots that name theirs.
+    symbols: Vec<(String, InstrumentId)>,
+    /// The market's only instrument, for REST snapshots that name none.
+    only: Option<InstrumentId>,
+    window: Window,
+    head: Option<(u64, Target, String)>,
 }
 
 impl CaptureInput {
@@ -258,37 +281,54 @@ impl CaptureInput {
             kind: kind.name(),
         };
         let connection = markets.connection(venue, kind).ok_or_else(missing)?;
-        let messages = capture::read_file(path)?;
-        let mut frames = Vec::with_capacity(messages.len());
-        for m in messages {
-            if m.ts_ns < window.from_ns || m.ts_ns > window.to_ns {
+        let symbols = markets
+            .registry
+            .iter()
+            .filter(|i| i.venue == venue && i.kind == kind)
+            .map(|i| (i.symbol.clone(), i.id))
+            .collect();
+        Ok(Self {
+            reader: CaptureReader::open(path)?,
+            connection,
+            symbols,
+            only: markets.only_instrument(venue, kind),
+            window,
+            head: None,
+        })
+    }
+
+    /// Reads on to the next message in the window that has a target.
+    fn advance(&mut self) -> Result<(), CaptureError> {
+        self.head = None;
+        for message in self.reader.by_ref() {
+            let m = message?;
+            if m.ts_ns < self.window.from_ns || m.ts_ns > self.window.to_ns {
                 continue;
             }
             let target = match m.direction {
                 Direction::Sent => continue,
-                Direction::Received => Target::Connection(connection),
+                Direction::Received => Target::Connection(self.connection),
                 Direction::Http => {
                     let named = m
                         .source
                         .split(['?', '&'])
                         .find_map(|p| p.strip_prefix("symbol="))
-                        .and_then(|s| markets.registry.find(venue, kind, s));
-                    match named.or_else(|| markets.only_instrument(venue, kind)) {
+                        .and_then(|s| self.symbols.iter().find(|(sym, _)| sym == s))
+                        .map(|(_, id)| *id);
+                    match named.or(self.only) {
                         Some(id) => Target::Snapshot(id),
                         None => continue,
                     }
                 }
             };
-            frames.push((m.ts_ns, target, m.payload));
+            self.head = Some((m.ts_ns, target, m.payload));
+            return Ok(());
         }
-        Ok(Self {
-            frames,
-            at: usize::MAX,
-        })
+        Ok(())
     }
 
     fn head(&self) -> Option<(u64, Target, &[u8])> {
-        let (ts, target, payload) = self.frames.get(self.at)?;
+        let (ts, target, payload) = self.head.as_ref()?;
         Some((*ts, *target, payload.as_bytes()))
     }
 }

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::Config;
+use crate::feed::health::FeedHealth;
 use crate::feed::stage::FeedConnection;
 use crate::feed::venues::VenueDecoder;
 use crate::pipeline::{self, FeedInput};
@@ -82,7 +83,10 @@ pub fn replay(
     let source = ReplayFrames::new(inputs, markets.len(), mock, options.speed);
     let status = source.status();
     let first_ts_ns = clock.raw();
-    let stats = Arc::new(PipelineStats::with_health(pipeline::health_of(config)));
+    let stats = Arc::new(PipelineStats::with_health(FeedHealth::new(
+        &config.registry,
+        &markets,
+    )));
     let operator = OperatorInputs {
         board: Arc::new(StatusBoard::new(clock.unix_ms_now())),
         stats: Arc::clone(&stats),
@@ -93,6 +97,7 @@ pub fn replay(
         source,
         connections: feed_connections(config),
         recorder: None,
+        rotations: Vec::new(),
     };
     let mut stages = pipeline::build_stages(config, feed, None, &clock, &stats, &operator)?;
     stages.sort_by_key(|s| s.kind());
@@ -166,17 +171,28 @@ pub fn recorded_span(
     Ok(span)
 }
 
-/// One connection per venue market, decoding like the live connection would.
+/// One connection per venue market, decoding like the live connections would: a
+/// recording's several connections of one market (Binance USD-M's `/public` and
+/// `/market`, shards) all replay onto it, in receive-time order.
 fn feed_connections(config: &Config) -> Vec<FeedConnection> {
     pipeline::markets_of(config)
         .into_iter()
         .map(|(settings, kind)| {
             let (symbols, _) = pipeline::symbols_of(&config.registry, settings.venue, kind);
+            let instruments = config
+                .registry
+                .iter()
+                .filter(|i| i.venue == settings.venue && i.kind == kind)
+                .map(|i| i.id)
+                .collect();
             FeedConnection {
                 venue: settings.venue,
                 kind,
                 decoder: VenueDecoder::new(settings.venue, kind, symbols),
                 stale_after: settings.stale_after,
+                silence: settings.silence,
+                instruments,
+                carries_book: true,
             }
         })
         .collect()

@@ -1,7 +1,8 @@
 //! One simulated client connection (plain or TLS, see `tls`): an HTTP request goes to
 //! `rest`; otherwise the
 //! WebSocket handshake (the path picks the market: `/{venue}/{spot|perp}` of a
-//! configured venue, or the Binance aliases `/ws/spot`, `/ws/perp`), then a loop that
+//! configured venue, the Binance aliases `/ws/spot`, `/ws/perp`, and Binance USD-M's
+//! endpoint groups `/binance/perp/{public|market}/ws`; see `Market::from_path`), then a loop that
 //! answers requests (per venue, see `subscription`; any of the market's symbols) and
 //! forwards the subscribed frames.
 //!
@@ -16,12 +17,14 @@
 //! message (tungstenite answers pings with pongs while reading), then writes up to a
 //! batch of queued frames and flushes once; when there was nothing to do it waits on the
 //! frame queue for at most [`IDLE_WAIT`], so a frame is forwarded as soon as the model
-//! queues it and a client request waits at most [`IDLE_WAIT`].
+//! queues it and a client request waits at most [`IDLE_WAIT`]. A Binance client that
+//! sends more messages in a second than the venue allows (5 spot, 10 USD-M) is
+//! disconnected, as the venue does.
 
 use super::SimVenue;
 use super::fault::{FaultState, Verdict};
 use super::hub::{Link, Shared};
-use super::market::{Listing, Market};
+use super::market::{Listing, Market, StreamKind};
 use super::rest;
 use super::subscription::{RequestContext, handle_request};
 use super::tls::{Identity, SimStream};
@@ -75,6 +78,20 @@ pub(crate) enum ConnectionEnd {
     /// The fault plan drops the connection (no close frame).
     #[error("fault plan: connection dropped")]
     FaultClose,
+    /// The client sent more messages in a second than the venue allows (Binance):
+    /// the connection is closed with a policy error, as the venue disconnects it.
+    #[error("too many incoming messages")]
+    TooManyMessages,
+}
+
+/// Binance's limit of incoming messages (pings, pongs and requests alike) per second on
+/// one connection: 5 on spot, 10 on USD-M; other venues' limits are not enforced.
+fn incoming_per_second_max(market: Market) -> Option<u32> {
+    match (market.venue, market.kind) {
+        (Venue::Binance, crate::types::MarketKind::Spot) => Some(5),
+        (Venue::Binance, crate::types::MarketKind::Perp) => Some(10),
+        _ => None,
+    }
 }
 
 /// Serves one accepted TCP stream until it closes or the simulator stops; with an
@@ -106,7 +123,7 @@ pub(crate) fn serve(
             return;
         }
     }
-    let (mut ws, market) = match handshake(stream, routes, shared) {
+    let (mut ws, market, served) = match handshake(stream, routes, shared) {
         Ok(accepted) => accepted,
         Err(e) => {
             info!("sim: refused {peer}: {e}");
@@ -117,7 +134,7 @@ pub(crate) fn serve(
     let symbols = routes.request_symbols(market);
     let link = shared.register(market, symbols.len());
     let conn_id = format!("sim{:012x}", link.id);
-    let fault = shared.connection_fault(market);
+    let fault = shared.connection_fault(market, faultable(served));
     if let Some(f) = fault {
         info!(
             "sim: {peer} ({market:?}) gets fault {:?} after {} frames",
@@ -125,12 +142,15 @@ pub(crate) fn serve(
         );
     }
     let mut conn = Connection::new(&mut ws, &link, shared, market, &symbols, &conn_id);
+    conn.served = served;
     conn.fault = FaultState::new(market.venue, fault);
     let end = conn.run();
     shared.unregister(link.id);
     close(&mut ws, &end);
     match end {
-        ConnectionEnd::SlowConsumer => warn!("sim: closed {peer} ({market:?}): {end}"),
+        ConnectionEnd::SlowConsumer | ConnectionEnd::TooManyMessages => {
+            warn!("sim: closed {peer} ({market:?}): {end}");
+        }
         _ => info!("sim: {peer} ({market:?}) ended: {end}"),
     }
 }
@@ -225,20 +245,30 @@ enum HandshakeFailure {
     Handshake(String),
 }
 
-/// Completes the server handshake; the request path selects a configured market, any
-/// other path is answered 404.
+/// Whether the fault plan applies to a connection serving `served` streams: on a market
+/// split over endpoint groups (Binance USD-M), only the connections of the book's group
+/// count and get faults, so a plan hits the same connection whatever order a client
+/// opens its groups in.
+fn faultable(served: u8) -> bool {
+    served & StreamKind::Depth.bit() != 0
+}
+
+/// Completes the server handshake; the request path selects a configured market (and
+/// the streams it serves, see [`Market::from_path`]), any other path is answered 404.
 fn handshake(
     stream: SimStream,
     routes: &Routes,
     shared: &Shared,
-) -> Result<(WebSocket<SimStream>, Market), HandshakeFailure> {
+) -> Result<(WebSocket<SimStream>, Market, u8), HandshakeFailure> {
     let mut market = None;
     // The callback's signature (and its large error type) is tungstenite's.
     #[allow(clippy::result_large_err)]
     let route = |request: &Request, response: Response| -> Result<Response, ErrorResponse> {
-        market = Market::from_path(request.uri().path()).filter(|m| routes.has(*m));
+        market = Market::from_path(request.uri().path()).filter(|(m, _)| routes.has(*m));
         match market {
-            Some(m) if shared.refuse_handshake(m) => Err(unavailable()),
+            Some((m, served)) if shared.refuse_handshake(m, faultable(served)) => {
+                Err(unavailable())
+            }
             Some(_) => Ok(response),
             None => Err(not_found()),
         }
@@ -249,9 +279,10 @@ fn handshake(
         .max_frame_size(Some(CLIENT_MESSAGE_MAX));
     let ws = tungstenite::accept_hdr_with_config(stream, route, Some(config))
         .map_err(|e| HandshakeFailure::Handshake(e.to_string()))?;
-    let market = market.ok_or_else(|| HandshakeFailure::Handshake("no path".to_owned()))?;
+    let (market, served) =
+        market.ok_or_else(|| HandshakeFailure::Handshake("no path".to_owned()))?;
     ws.get_ref().tcp().set_nonblocking(true)?;
-    Ok((ws, market))
+    Ok((ws, market, served))
 }
 
 fn unavailable() -> ErrorResponse {
@@ -273,6 +304,7 @@ fn close(ws: &mut WebSocket<SimStream>, end: &ConnectionEnd) {
     let (code, reason) = match end {
         ConnectionEnd::Stopping => (CloseCode::Away, "simulator stopping"),
         ConnectionEnd::SlowConsumer => (CloseCode::Policy, "slow consumer"),
+        ConnectionEnd::TooManyMessages => (CloseCode::Policy, "too many requests"),
         ConnectionEnd::ClientClosed | ConnectionEnd::Ws(_) | ConnectionEnd::FaultClose => return,
     };
     let frame = CloseFrame {
@@ -306,6 +338,11 @@ struct Connection<'a> {
     fault: FaultState,
     /// The fault plan stalled the connection: nothing is sent any more.
     stalled: bool,
+    /// The streams its path serves ([`Market::from_path`]); subscriptions to others
+    /// are acknowledged and change nothing.
+    served: u8,
+    /// Start of the current second of incoming messages, and how many arrived in it.
+    incoming: (std::time::Instant, u32),
 }
 
 impl<'a> Connection<'a> {
@@ -329,6 +366,8 @@ impl<'a> Connection<'a> {
             flush_pending: false,
             fault: FaultState::new(market.venue, None),
             stalled: false,
+            served: super::market::ALL_STREAMS,
+            incoming: (clock::monotonic_now(), 0),
         }
     }
 
@@ -390,7 +429,11 @@ impl<'a> Connection<'a> {
     fn read_requests(&mut self) -> Result<bool, ConnectionEnd> {
         let mut any = false;
         for _ in 0..READ_BATCH_MAX {
-            match self.ws.read() {
+            let message = self.ws.read();
+            if matches!(message, Ok(ref m) if !m.is_close()) {
+                self.count_incoming()?;
+            }
+            match message {
                 Ok(Message::Text(text)) => {
                     self.answer(&text)?;
                     any = true;
@@ -407,6 +450,22 @@ impl<'a> Connection<'a> {
         Ok(any)
     }
 
+    /// Counts one incoming message against the venue's per-second limit.
+    fn count_incoming(&mut self) -> Result<(), ConnectionEnd> {
+        let Some(max) = incoming_per_second_max(self.market) else {
+            return Ok(());
+        };
+        let now = clock::monotonic_now();
+        if now.duration_since(self.incoming.0) >= Duration::from_secs(1) {
+            self.incoming = (now, 0);
+        }
+        self.incoming.1 += 1;
+        if self.incoming.1 > max {
+            return Err(ConnectionEnd::TooManyMessages);
+        }
+        Ok(())
+    }
+
     /// Applies a request to the subscription state and writes its replies (before any
     /// frame of a newly subscribed stream, which can only be queued after the state
     /// changes and is written after these).
@@ -420,6 +479,7 @@ impl<'a> Connection<'a> {
         };
         let outcome = handle_request(text, &ctx);
         for (index, change) in &outcome.changes {
+            let change = change.served(self.served);
             if let Some(state) = self.link.states.get(*index) {
                 let _ = state.fetch_update(Ordering::AcqRel, Ordering::Acquire, |s| {
                     Some(change.apply(s))

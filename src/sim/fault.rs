@@ -6,7 +6,9 @@
 //! from the `first_connection`th (counting from 0; handshake attempts, for
 //! [`FaultAction::RefuseHandshake`]), so a client that reconnects gets a healthy
 //! connection afterwards and its books can be compared with the simulator's. A
-//! connection gets at most one fault: the first of the plan that hits it. [`FaultState`] is one connection's progress through its fault, owned by
+//! connection gets at most one fault: the first of the plan that hits it. On Binance
+//! USD-M, whose streams are split over endpoint groups, only the `/public` connections
+//! (the book's) count and get faults, whatever order a client opens its groups in. [`FaultState`] is one connection's progress through its fault, owned by
 //! that connection's thread (cold path: it allocates the delay queue and the injected
 //! frames).
 

@@ -146,13 +146,21 @@ impl Shared {
     }
 
     /// Counts a handshake attempt on `market`; `true` if the fault plan refuses it.
-    pub(crate) fn refuse_handshake(&self, market: Market) -> bool {
+    /// (`faultable` false: a connection the plan does not count, see `connection`.)
+    pub(crate) fn refuse_handshake(&self, market: Market, faultable: bool) -> bool {
+        if !faultable {
+            return false;
+        }
         let attempt = self.count(market, false);
         self.fault_of(market, attempt, true).is_some()
     }
 
-    /// Counts an accepted connection on `market`; returns the fault it gets, if any.
-    pub(crate) fn connection_fault(&self, market: Market) -> Option<SimFault> {
+    /// Counts an accepted connection on `market`; returns the fault it gets, if any
+    /// (`faultable` false: none, and not counted).
+    pub(crate) fn connection_fault(&self, market: Market, faultable: bool) -> Option<SimFault> {
+        if !faultable {
+            return None;
+        }
         let index = self.count(market, true);
         self.fault_of(market, index, false)
     }

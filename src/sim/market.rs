@@ -36,10 +36,33 @@ pub(crate) struct Market {
 }
 
 impl Market {
-    /// The market a WebSocket path serves, if any: `/{venue}/{spot|perp}`, or the
-    /// Binance aliases `/ws/spot` and `/ws/perp`.
-    pub(crate) fn from_path(path: &str) -> Option<Self> {
-        let (venue, kind) = path.strip_prefix('/')?.split_once('/')?;
+    /// The market a WebSocket path serves, and which of its streams (a mask of
+    /// [`StreamKind`] bits): `/{venue}/{spot|perp}`, or the Binance aliases `/ws/spot`
+    /// and `/ws/perp`, serve every stream, except on Binance USD-M, whose streams are
+    /// split by endpoint group as on the venue since 2026-04-23: `/binance/perp/public/ws`
+    /// (alias `/public/ws`) serves `bookTicker` and `depth`, `/binance/perp/market/ws`
+    /// (alias `/market/ws`) `markPrice` and `trade`, and an unrouted USD-M path
+    /// (`/binance/perp`, `/ws/perp`) only the public ones, as the venue's unrouted `/ws`
+    /// does. A stream subscribed on a path that does not serve it is acknowledged and
+    /// never sent.
+    pub(crate) fn from_path(path: &str) -> Option<(Self, u8)> {
+        let binance_perp = Self {
+            venue: Venue::Binance,
+            kind: MarketKind::Perp,
+        };
+        let group = |name: &str| match name {
+            "public" | "public/ws" => Some(PUBLIC_STREAMS),
+            "market" | "market/ws" => Some(MARKET_STREAMS),
+            _ => None,
+        };
+        let path = path.strip_prefix('/')?;
+        if let Some(rest) = path.strip_prefix("binance/perp/") {
+            return Some((binance_perp, group(rest)?));
+        }
+        if let Some(name) = path.strip_suffix("/ws") {
+            return Some((binance_perp, group(name)?));
+        }
+        let (venue, kind) = path.split_once('/')?;
         let venue = match venue {
             "ws" => Venue::Binance,
             name => Venue::from_name(name)?,
@@ -49,9 +72,25 @@ impl Market {
             "perp" => MarketKind::Perp,
             _ => return None,
         };
-        Some(Self { venue, kind })
+        let market = Self { venue, kind };
+        let served = if market == binance_perp {
+            PUBLIC_STREAMS
+        } else {
+            ALL_STREAMS
+        };
+        Some((market, served))
     }
 }
+
+/// Every stream kind.
+pub(crate) const ALL_STREAMS: u8 = StreamKind::BookTicker as u8
+    | StreamKind::Depth as u8
+    | StreamKind::Funding as u8
+    | StreamKind::Trade as u8;
+/// Binance USD-M `/public`: book ticker and depth.
+pub(crate) const PUBLIC_STREAMS: u8 = StreamKind::BookTicker as u8 | StreamKind::Depth as u8;
+/// Binance USD-M `/market`: mark price (funding) and trades.
+pub(crate) const MARKET_STREAMS: u8 = StreamKind::Funding as u8 | StreamKind::Trade as u8;
 
 /// A stream kind a connection can subscribe to, as a bit of its subscription mask.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

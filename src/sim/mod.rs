@@ -12,12 +12,21 @@
 //!
 //! Endpoints: WebSocket `/{venue}/spot` and `/{venue}/perp` for each configured venue
 //! (`binance`, `bybit`, `okx`, `hyperliquid`; [`SimHandle::url`]), `/ws/spot` and
-//! `/ws/perp` as aliases of Binance's; REST `GET /api/v3/depth` and `GET /fapi/v1/depth`
-//! (Binance) and `GET /api/v5/market/books` (OKX) ([`SimHandle::rest_base`]). OKX speaks
-//! its 2026 form by default: `books` checksums 0 and no snapshot push, so its books start
-//! from the REST order book ([`SimConfig::okx_snapshot_push`],
-//! [`SimConfig::okx_checksums`] bring back the older forms). Each venue answers its own subscribe, unsubscribe and ping
-//! messages (see `subscription`).
+//! `/ws/perp` as aliases of Binance's. Binance USD-M speaks the 2026 endpoint groups
+//! (the venue's since 2026-04-23): `/binance/perp` is the root, `/binance/perp/public/ws`
+//! serves `bookTicker` and `depth`, `/binance/perp/market/ws` serves `markPrice` and
+//! `trade` ([`SimHandle::binance_perp_url`]), and the unrouted `/binance/perp` and
+//! `/ws/perp` serve only the public streams, as the venue's unrouted `/ws` does; a
+//! stream subscribed on a group that does not carry it is acknowledged and never sent.
+//! REST `GET /api/v3/depth` and `GET /fapi/v1/depth` (Binance) and
+//! `GET /api/v5/market/books` (OKX) on one base ([`SimHandle::rest_base`], which serves
+//! as every market's REST base). OKX speaks its 2026 form by default: `books` checksums
+//! 0 and no snapshot push, so its books start from the REST order book
+//! ([`SimConfig::okx_snapshot_push`], [`SimConfig::okx_checksums`] bring back the older
+//! forms). Each venue answers its own subscribe, unsubscribe and ping messages (see
+//! `subscription`). The fault plan counts, on Binance USD-M, only the `/public`
+//! connections (the book's). A Binance client over the venue's incoming message rate (5
+//! a second on spot, 10 on USD-M) is disconnected, as on the venue.
 //!
 //! Cold path throughout: it allocates, within the bounds named in each module
 //! (connections, queue lengths, write batches, record sizes).
@@ -419,13 +428,21 @@ impl SimHandle {
         format!("{}://{}/ws/spot", self.ws_scheme(), self.addr)
     }
 
-    /// Binance's perp market URL: `ws://127.0.0.1:PORT/ws/perp` (`wss://` in TLS mode).
+    /// Binance's legacy unrouted perp URL: `ws://127.0.0.1:PORT/ws/perp` (`wss://` in
+    /// TLS mode), which serves only the `/public` streams, like the venue's `/ws`.
     pub fn perp_url(&self) -> String {
         format!("{}://{}/ws/perp", self.ws_scheme(), self.addr)
     }
 
+    /// Binance USD-M's endpoint of one group (`"public"` or `"market"`):
+    /// `ws://127.0.0.1:PORT/binance/perp/{group}/ws`.
+    pub fn binance_perp_url(&self, group: &str) -> String {
+        format!("{}/{group}/ws", self.url(Venue::Binance, MarketKind::Perp))
+    }
+
     /// A market's WebSocket URL: `ws://127.0.0.1:PORT/{venue}/{spot|perp}` (`wss://` in
-    /// TLS mode; connecting fails with a 404 if the venue is not configured).
+    /// TLS mode; connecting fails with a 404 if the venue is not configured). For
+    /// Binance perp it is the USD-M root: the pipeline appends each group's path.
     pub fn url(&self, venue: Venue, kind: MarketKind) -> String {
         let (scheme, addr) = (self.ws_scheme(), self.addr);
         format!("{scheme}://{addr}/{}/{}", venue.name(), kind.name())

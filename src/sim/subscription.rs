@@ -10,7 +10,9 @@
 //! it; one request may name several, and each symbol keeps its own subscription):
 //! - Binance: `{"method":"SUBSCRIBE"|"UNSUBSCRIBE","params":[..],"id":..}` with
 //!   `s@bookTicker`, `s@depth@100ms`, `s@trade` (`s` lower case), perp also `s@depth`,
-//!   `s@depth@0ms`, `s@depth@250ms`, `s@depth@500ms`, `s@markPrice`, `s@markPrice@1s`.
+//!   `s@depth@0ms`, `s@depth@250ms`, `s@depth@500ms`, `s@markPrice`, `s@markPrice@1s`
+//!   (on USD-M, a name the connection's endpoint group does not carry is acknowledged
+//!   like the others and never sent: `MaskChange::served`).
 //!   Any unknown stream, method or unparseable JSON is refused as a whole with
 //!   `{"error":{"code":2,"msg":"Invalid request"},"id":..}` (NB: the venue answers bad
 //!   JSON with code 3; callers only test for `error`). NB: every depth alias is served at
@@ -76,6 +78,18 @@ impl MaskChange {
         Self::Add {
             bits,
             snapshot: bits & snapshot_streams(market),
+        }
+    }
+
+    /// The change limited to the `served` streams of the connection's path (others are
+    /// acknowledged and never sent, as Binance USD-M does on the wrong endpoint group).
+    pub(crate) fn served(self, served: u8) -> Self {
+        match self {
+            Self::Add { bits, snapshot } => Self::Add {
+                bits: bits & served,
+                snapshot: snapshot & served,
+            },
+            Self::Remove(bits) => Self::Remove(bits),
         }
     }
 

@@ -1,10 +1,14 @@
 //! The Prometheus endpoint: `GET /metrics` in the text exposition format (version 0.0.4)
 //! on a configurable address, off by default.
 //!
-//! One cold thread accepts and answers connections one at a time (a scrape every few
-//! seconds is the whole load). It reads the pipeline counters (atomics), the status
-//! board and, when the bot runs, its counters; it never touches the hot path. Every
-//! request gets one answer and the connection is closed.
+//! One cold thread serves every connection, none of them blocking: it holds at most
+//! [`CONNECTIONS_MAX`] open connections (a new one past that closes the oldest), reads
+//! each without waiting, and gives each [`REQUEST_TIMEOUT`] in all to send its request
+//! (not per read: a client sending a byte every second is closed at the deadline all
+//! the same). So neither a slow client nor a crowd of idle ones delays a scrape by more
+//! than one poll pause. It reads the pipeline counters (atomics), the status board and,
+//! when the bot runs, its counters; it never touches the hot path. Every request gets
+//! one answer and the connection is closed.
 
 use std::fmt::Write as _;
 use std::io::{self, Read, Write};
@@ -12,8 +16,9 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use crate::runtime::clock::monotonic_now;
 use crate::runtime::{Control, Counter};
 use crate::stats::PipelineStats;
 use crate::telemetry::process::ProcessUsage;
@@ -22,10 +27,16 @@ use crate::telemetry::telegram::BotCounters;
 
 /// Largest request head read, bytes.
 const REQUEST_HEAD_MAX: usize = 8 << 10;
-/// How long a client may take to send its request.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
-/// How often the accept loop checks for shutdown.
-const ACCEPT_PAUSE: Duration = Duration::from_millis(50);
+/// How long a client may take to send its whole request.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
+/// Connections held at once; a new one beyond closes the oldest (a scraper is never
+/// locked out by idle connections).
+pub const CONNECTIONS_MAX: usize = 32;
+/// How long writing the answer may take (an ~8 KiB body fits the socket buffer).
+const WRITE_TIMEOUT: Duration = Duration::from_secs(2);
+/// Pause of the serving loop when nothing arrived: bounds a scrape's wait and the idle
+/// CPU cost.
+const POLL_PAUSE: Duration = Duration::from_millis(5);
 
 /// What the endpoint reports.
 #[derive(Clone)]
@@ -81,36 +92,117 @@ impl Drop for MetricsServer {
     }
 }
 
-fn serve(listener: &TcpListener, sources: &MetricsSources, stop: &AtomicBool) {
-    while !stop.load(Ordering::Acquire) {
-        match listener.accept() {
-            Ok((stream, peer)) => {
-                if let Err(e) = answer(stream, sources) {
-                    log::debug!("metrics: request from {peer}: {e}");
+/// A connection whose request is being read.
+struct Conn {
+    stream: TcpStream,
+    peer: SocketAddr,
+    head: Vec<u8>,
+    deadline: Instant,
+}
+
+/// What reading a connection came to.
+enum Progress {
+    /// Nothing more yet.
+    Waiting,
+    /// The request head is complete.
+    Complete,
+    /// Closed, malformed, oversized or an I/O error: drop it.
+    Failed(io::Error),
+}
+
+impl Conn {
+    /// Reads what has arrived, without waiting.
+    fn read_available(&mut self) -> Progress {
+        let mut buf = [0u8; 1024];
+        loop {
+            match self.stream.read(&mut buf) {
+                Ok(0) => return Progress::Failed(io::ErrorKind::UnexpectedEof.into()),
+                Ok(n) if self.head.len() + n > REQUEST_HEAD_MAX => {
+                    return Progress::Failed(io::ErrorKind::InvalidData.into());
                 }
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => std::thread::sleep(ACCEPT_PAUSE),
-            Err(e) => {
-                log::warn!("metrics: accept failed: {e}");
-                std::thread::sleep(ACCEPT_PAUSE);
+                Ok(n) => {
+                    self.head.extend_from_slice(&buf[..n]);
+                    if self.head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        return Progress::Complete;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Progress::Waiting,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Progress::Failed(e),
             }
         }
     }
 }
 
-fn answer(mut stream: TcpStream, sources: &MetricsSources) -> io::Result<()> {
-    stream.set_nonblocking(false)?;
-    stream.set_read_timeout(Some(REQUEST_TIMEOUT))?;
-    let mut head = Vec::with_capacity(512);
-    let mut buf = [0u8; 1024];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-        let n = stream.read(&mut buf)?;
-        if n == 0 || head.len() + n > REQUEST_HEAD_MAX {
-            return Err(io::ErrorKind::InvalidData.into());
+fn serve(listener: &TcpListener, sources: &MetricsSources, stop: &AtomicBool) {
+    let mut conns: Vec<Conn> = Vec::with_capacity(CONNECTIONS_MAX + 1);
+    while !stop.load(Ordering::Acquire) {
+        let now = monotonic_now();
+        let accepted = accept_all(listener, &mut conns, now);
+        let mut answered = 0;
+        conns.retain_mut(|conn| match conn.read_available() {
+            Progress::Waiting if now < conn.deadline => true,
+            Progress::Waiting => {
+                log::debug!(
+                    "metrics: {} sent no request within {REQUEST_TIMEOUT:?}",
+                    conn.peer
+                );
+                false
+            }
+            Progress::Complete => {
+                answered += 1;
+                if let Err(e) = answer(conn, sources) {
+                    log::debug!("metrics: request from {}: {e}", conn.peer);
+                }
+                false
+            }
+            Progress::Failed(e) => {
+                log::debug!("metrics: request from {}: {e}", conn.peer);
+                false
+            }
+        });
+        if accepted == 0 && answered == 0 {
+            std::thread::sleep(POLL_PAUSE);
         }
-        head.extend_from_slice(&buf[..n]);
     }
-    let line = head.split(|&b| b == b'\r').next().unwrap_or_default();
+}
+
+/// Takes every pending connection; past [`CONNECTIONS_MAX`] the oldest are closed.
+fn accept_all(listener: &TcpListener, conns: &mut Vec<Conn>, now: Instant) -> usize {
+    let mut accepted = 0;
+    loop {
+        match listener.accept() {
+            Ok((stream, peer)) => {
+                if let Err(e) = stream.set_nonblocking(true) {
+                    log::debug!("metrics: {peer}: {e}");
+                    continue;
+                }
+                accepted += 1;
+                conns.push(Conn {
+                    stream,
+                    peer,
+                    head: Vec::with_capacity(512),
+                    deadline: now + REQUEST_TIMEOUT,
+                });
+                if conns.len() > CONNECTIONS_MAX {
+                    let oldest = conns.remove(0);
+                    log::debug!("metrics: {} closed: too many connections", oldest.peer);
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return accepted,
+            Err(e) => {
+                log::warn!("metrics: accept failed: {e}");
+                return accepted;
+            }
+        }
+    }
+}
+
+fn answer(conn: &mut Conn, sources: &MetricsSources) -> io::Result<()> {
+    let stream = &mut conn.stream;
+    stream.set_nonblocking(false)?;
+    stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
+    let line = conn.head.split(|&b| b == b'\r').next().unwrap_or_default();
     let (status, content_type, body) = match line {
         l if l.starts_with(b"GET /metrics ") || l.starts_with(b"GET /metrics?") => (
             "200 OK",
@@ -156,6 +248,30 @@ pub fn render(sources: &MetricsSources) -> String {
             counter_line(&mut out, &format!("edgeline_telegram_{name}"), counter);
         }
     }
+    let health = &sources.stats.health;
+    let silent: Vec<(String, f64)> = health
+        .links()
+        .iter()
+        .enumerate()
+        .map(|(i, link)| {
+            #[allow(clippy::cast_precision_loss)] // gauges are f64 by definition
+            let n = health.streams_silent(i) as f64;
+            (
+                format!(
+                    "{{venue=\"{}\",market=\"{}\"}}",
+                    link.venue,
+                    link.kind.name()
+                ),
+                n,
+            )
+        })
+        .collect();
+    gauge(
+        &mut out,
+        "edgeline_feed_streams_silent",
+        "Instruments whose stream is silent past its learned limit (stale).",
+        &silent,
+    );
     let status = sources.board.snapshot();
     gauges(&mut out, &status, sources.control.is_killed());
     latencies(&mut out, &status);
@@ -401,5 +517,55 @@ mod tests {
                 .any(|(n, v)| n == "edgeline_feed_frames_total" && *v == 42.0)
         );
         assert!(get("/other").starts_with("HTTP/1.1 404"));
+    }
+
+    /// A scrape's answer and how long it took.
+    fn timed_scrape(addr: SocketAddr) -> (String, Duration) {
+        let start = Instant::now();
+        let mut stream = TcpStream::connect(addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .unwrap();
+        write!(stream, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        (answer, start.elapsed())
+    }
+
+    #[test]
+    fn test_slow_client_does_not_block_scrapes() {
+        let server = MetricsServer::start("127.0.0.1:0".parse().unwrap(), sources()).unwrap();
+        let addr = server.addr();
+        let slow = std::thread::spawn(move || {
+            let mut stream = TcpStream::connect(addr).unwrap();
+            // A byte every 1.5 s: each read alone is quick, the request never ends.
+            for b in b"GET /metrics HTTP/1.1\r\n" {
+                if stream.write_all(&[*b]).is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(1_500));
+            }
+        });
+        std::thread::sleep(Duration::from_millis(100));
+        for _ in 0..3 {
+            let (answer, took) = timed_scrape(addr);
+            assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+            assert!(took < Duration::from_secs(1), "a scrape took {took:?}");
+        }
+        drop(server);
+        slow.join().unwrap();
+    }
+
+    #[test]
+    fn test_idle_connections_do_not_delay_a_scrape() {
+        let server = MetricsServer::start("127.0.0.1:0".parse().unwrap(), sources()).unwrap();
+        let idle: Vec<TcpStream> = (0..CONNECTIONS_MAX + 20)
+            .map(|_| TcpStream::connect(server.addr()).unwrap())
+            .collect();
+        std::thread::sleep(Duration::from_millis(100));
+        let (answer, took) = timed_scrape(server.addr());
+        assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+        assert!(took < Duration::from_secs(1), "the scrape took {took:?}");
+        drop(idle);
     }
 }

@@ -681,7 +681,26 @@ impl Stage for TelemetryStage {
         report.set("telemetry.rows_spooled", db.rows_spooled);
         report.set("telemetry.rows_waiting_in_spool", db.rows_waiting);
         report.set("telemetry.rows_dropped", db.rows_dropped);
+        report.set(
+            "telemetry.rows_dropped_spool_full",
+            db.rows_dropped_spool_full,
+        );
+        report.set("telemetry.rows_dropped_disk", db.rows_dropped_disk);
         report.set("telemetry.rows_unwritten", unwritten as u64);
+        let records_dropped = self.stats.records_dropped();
+        report.set("telemetry.samples_dropped", self.stats.samples_dropped());
+        report.set("telemetry.records_dropped", records_dropped);
+        let lost = records_dropped + db.rows_dropped + unwritten as u64;
+        report.set("telemetry.rows_lost", lost);
+        if records_dropped > 0 {
+            log::error!(
+                "telemetry: {records_dropped} records were dropped before the writer took them (it fell behind): {} basis, {} spread, {} gateway, {} portfolio snapshots",
+                self.stats.edge_records_dropped.get(),
+                self.stats.edge_spread_records_dropped.get(),
+                self.stats.gateway_records_dropped.get(),
+                self.stats.gateway_snapshots_skipped.get()
+            );
+        }
         report.set("telemetry.db_errors", db.db_errors);
         report.set("telemetry.spool_torn_bytes", db.spool_torn_bytes);
         report.set("telemetry.hgrm_errors", hgrm_errors);
@@ -874,6 +893,27 @@ mod tests {
         check_histograms(&report);
         check_hgrm_files(&out);
         check_rows(&out, &rig.clock);
+    }
+
+    /// Records of every kind that the hot path dropped while the writer was behind are
+    /// lost rows, beside the spool's; latency samples dropped are drops but no rows.
+    #[test]
+    fn test_telemetry_stage_reports_every_dropped_record_as_lost() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut rig = rig(dir.path(), 2, Duration::from_secs(3600));
+        let stats = Arc::clone(&rig.stage.stats);
+        stats.edge_records_dropped.add(3);
+        stats.edge_spread_records_dropped.add(4_286);
+        stats.gateway_records_dropped.add(5);
+        stats.gateway_snapshots_skipped.add(2);
+        stats.feed_samples_dropped.add(7);
+        stats.gateway_samples_dropped.add(1);
+        let mut report = RunReport::default();
+        rig.stage.finish(&mut report);
+        assert_eq!(report.counter("telemetry.records_dropped"), 4_296);
+        assert_eq!(report.counter("telemetry.samples_dropped"), 8);
+        assert_eq!(report.counter("telemetry.rows_lost"), 4_296);
+        assert_eq!(stats.drops(), 4_304);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! A fake Telegram Bot API on 127.0.0.1 for the bot's integration tests: serves
 //! `getUpdates` from a queue the test fills, records every `sendMessage`, answers 401 for
-//! a wrong token and, on request, 429 with `retry_after` for the next sends.
+//! a wrong token and, on request, 429 with `retry_after` for the next sends or polls;
+//! raw updates (malformed ones too) can be queued as given.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -29,6 +30,8 @@ struct State {
     next_update_id: i64,
     sent: Vec<Sent>,
     refuse_next: u32,
+    refuse_polls: u32,
+    poll_retry_after_secs: u64,
     polls: u64,
 }
 
@@ -87,6 +90,21 @@ impl FakeTelegram {
         s.updates.push(format!(
             r#"{{"update_id":{id},"message":{{"message_id":{id},"date":0,"chat":{{"id":{chat_id},"type":"private"}},"text":{text}}}}}"#
         ));
+    }
+
+    /// Queues an update as given: `{id}` in `json` becomes its update id.
+    pub fn push_raw_update(&self, json: &str) {
+        let mut s = self.state.lock().unwrap();
+        let id = s.next_update_id;
+        s.next_update_id += 1;
+        s.updates.push(json.replace("{id}", &id.to_string()));
+    }
+
+    /// Answers the next `n` polls with 429 and `retry_after: secs`.
+    pub fn refuse_next_polls(&self, n: u32, secs: u64) {
+        let mut s = self.state.lock().unwrap();
+        s.refuse_polls = n;
+        s.poll_retry_after_secs = secs;
     }
 
     /// Answers the next `n` sends with 429 and `retry_after: 1`.
@@ -182,6 +200,20 @@ fn route(target: &str, body: &[u8], state: &Mutex<State>, token: &str) -> (&'sta
                 .filter_map(|kv| kv.split_once('='))
                 .find(|(k, _)| *k == "offset")
                 .map_or(0, |(_, v)| v.parse().unwrap());
+            {
+                let mut s = state.lock().unwrap();
+                if s.refuse_polls > 0 {
+                    s.refuse_polls -= 1;
+                    s.polls += 1;
+                    let secs = s.poll_retry_after_secs;
+                    return (
+                        "429 Too Many Requests",
+                        format!(
+                            r#"{{"ok":false,"error_code":429,"description":"Too Many Requests: retry after {secs}","parameters":{{"retry_after":{secs}}}}}"#
+                        ),
+                    );
+                }
+            }
             // A short long-poll: wait up to 100 ms for something to deliver.
             let deadline = Instant::now() + Duration::from_millis(100);
             loop {

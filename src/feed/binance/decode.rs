@@ -82,6 +82,7 @@ impl BinanceDecoder {
         decode_frame(body, out, |_, out, start| {
             match self.decode_into(body, ts_recv_raw, out, start, Some(instrument)) {
                 Ok(Decoded::Events(n)) if is_snapshot(&out.as_slice()[start]) => {
+                    crate::feed::sanity::check_events(&out.as_slice()[start..])?;
                     Ok(Decoded::Events(n))
                 }
                 Ok(_) => Err(DecodeError::MissingField("lastUpdateId")),

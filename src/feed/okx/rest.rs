@@ -61,7 +61,10 @@ pub fn decode_book(
             } => Err(DecodeError::VenueError),
             Body { data: false, .. } => Err(DecodeError::MissingField("data")),
             _ if out.len() == start => Err(DecodeError::MissingField("data")),
-            _ => Ok(Decoded::Events(out.len() - start)),
+            _ => {
+                crate::feed::sanity::check_events(&out.as_slice()[start..])?;
+                Ok(Decoded::Events(out.len() - start))
+            }
         }
     })
 }

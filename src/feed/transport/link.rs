@@ -39,6 +39,9 @@ pub(super) enum Link {
     },
     /// Open and subscribed.
     Open(Box<WebSocket<Stream>>),
+    /// Not connected and not trying: a standby kept for a planned replacement (see
+    /// [`crate::feed::rotation`]); [`super::Transport::open`] starts it.
+    Parked,
 }
 
 /// What a step did.
@@ -73,6 +76,8 @@ pub(super) struct Connection {
     pub(super) last: Message,
     pub(super) counts: LinkCounts,
     pub(super) last_failure: Option<String>,
+    /// When the current open began (its handshake completed).
+    pub(super) opened_raw: u64,
 }
 
 impl Connection {
@@ -100,6 +105,7 @@ impl Connection {
             last: Message::Pong(Default::default()),
             counts: LinkCounts::default(),
             last_failure: None,
+            opened_raw: now,
         }
     }
 
@@ -109,6 +115,10 @@ impl Connection {
 
     pub(super) fn is_open(&self) -> bool {
         matches!(self.link, Link::Open(_))
+    }
+
+    pub(super) fn is_parked(&self) -> bool {
+        matches!(self.link, Link::Parked)
     }
 
     /// Reads messages until a data one (`Ok(true)`, kept in `last`), nothing more to
@@ -244,6 +254,7 @@ impl Connection {
                 }
             }
             open @ Link::Open(_) => (open, Step::Nothing),
+            Link::Parked => (Link::Parked, Step::Nothing),
         };
         self.link = link;
         if matches!(step, Step::Failed(_)) {
@@ -348,6 +359,7 @@ impl Connection {
     /// A handshake just completed: subscribe, reset the timers and the backoff.
     fn opened(&mut self, now: u64) -> Step {
         self.counts.opened += 1;
+        self.opened_raw = now;
         self.backoff.reset();
         self.readable = true;
         self.rx_seen = false;
@@ -394,10 +406,38 @@ impl Connection {
             }
             Link::Handshaking { mut mid, .. } => deregister_mid(registry, &mut mid),
             Link::Waiting { .. } => {}
+            Link::Parked => self.link = Link::Parked,
         }
         self.readable = false;
         self.pong_wait_since = None;
         wait
+    }
+
+    /// Parks the connection: an open one is closed with a close frame (best effort, the
+    /// socket is dropped right after), any attempt in progress abandoned.
+    pub(super) fn park(&mut self, registry: &Registry) {
+        match std::mem::replace(&mut self.link, Link::Parked) {
+            Link::Open(mut ws) => {
+                let _ = ws.close(None);
+                let _ = ws.flush();
+                let _ = registry.deregister(ws.get_mut().tcp());
+            }
+            Link::Connecting { mut stream, .. } => {
+                let _ = registry.deregister(&mut stream);
+            }
+            Link::Handshaking { mut mid, .. } => deregister_mid(registry, &mut mid),
+            Link::Waiting { .. } | Link::Parked => {}
+        }
+        self.readable = false;
+        self.pong_wait_since = None;
+    }
+
+    /// Unparks: the first attempt starts at the next step.
+    pub(super) fn unpark(&mut self, now: u64) {
+        if self.is_parked() {
+            self.backoff.reset();
+            self.link = self.waiting(now);
+        }
     }
 }
 

@@ -10,7 +10,10 @@
 //! socket hand-over and no second poller, every step is a non-blocking syscall (so the hot
 //! loop never waits on a peer), and reconnects stay on the thread that owns the decoders,
 //! which then learns of every transition in order through [`Notice`]s. The one blocking
-//! call left is DNS, done once per connection at start-up (the address is kept).
+//! call left is DNS, done once per connection at start-up (the address is kept). A
+//! connection may also be `Parked` (a standby for a planned replacement, see
+//! [`crate::feed::rotation`]): closed and not retrying until [`Transport::open`];
+//! [`Transport::park`] closes one on purpose, without a `Down` notice.
 //!
 //! Hot: [`Transport::poll_readiness`] asks mio (zero timeout) which sockets became
 //! readable, [`Transport::read`] reads them frame by frame until the socket would block.
@@ -254,20 +257,56 @@ impl Transport {
         Ok(index)
     }
 
-    /// Start-up: steps every connection until all are open, or fails naming the first
-    /// one still closed after `connect_timeout` (retrying with backoff meanwhile).
+    /// Adds a parked connection (a standby for a planned replacement): it stays closed
+    /// until [`Transport::open`]; returns its index.
+    pub fn add_parked(&mut self, endpoint: Endpoint) -> Result<usize, TransportError> {
+        let index = self.add(endpoint)?;
+        self.conns[index].park(self.poll.registry());
+        Ok(index)
+    }
+
+    /// Starts connecting a parked connection (no effect on others). Its `Up` notice
+    /// follows when it is open and subscribed. Cold.
+    pub fn open(&mut self, index: usize) {
+        let now = self.clock.raw();
+        self.conns[index].unpark(now);
+    }
+
+    /// Closes connection `index` on purpose and parks it: no `Down` notice, not counted
+    /// as a drop, no reconnect. Cold.
+    pub fn park(&mut self, index: usize) {
+        if self.conns[index].is_open() {
+            log::info!("feed: closing {} (replaced)", self.conns[index].url());
+        }
+        self.conns[index].park(self.poll.registry());
+    }
+
+    /// Whether connection `index` is parked.
+    pub fn is_parked(&self, index: usize) -> bool {
+        self.conns[index].is_parked()
+    }
+
+    /// When connection `index`'s current open began (clock raw), if it is open.
+    pub fn opened_raw(&self, index: usize) -> Option<u64> {
+        let conn = &self.conns[index];
+        conn.is_open().then_some(conn.opened_raw)
+    }
+
+    /// Start-up: steps every connection until all are open (parked ones stay parked),
+    /// or fails naming the first one still closed after `connect_timeout` (retrying with
+    /// backoff meanwhile).
     pub fn open_all(&mut self) -> Result<(), TransportError> {
         let start = self.clock.raw();
         let timeout_ns = duration_ns(self.config.connect_timeout);
         loop {
             let now = self.clock.raw();
             self.step_all(now);
-            if self.conns.iter().all(Connection::is_open) {
+            if self.conns.iter().all(|c| c.is_open() || c.is_parked()) {
                 self.notices.clear();
                 return Ok(());
             }
             if self.clock.delta_ns(start, now) > timeout_ns {
-                let conn = self.conns.iter().find(|c| !c.is_open());
+                let conn = self.conns.iter().find(|c| !c.is_open() && !c.is_parked());
                 return Err(TransportError::Connect {
                     url: conn.map(|c| c.url().to_owned()).unwrap_or_default(),
                     reason: conn

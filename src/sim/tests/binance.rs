@@ -2,7 +2,7 @@
 //! the REST snapshot + diff procedure.
 
 use super::*;
-use crate::sim::market::{self, StreamKind};
+use crate::sim::market::{self, Market, StreamKind};
 use std::io::{Read, Write};
 
 fn subscribe(ws: &mut Client, streams: &[&str], id: u64) {
@@ -185,4 +185,140 @@ fn test_binance_rest_errors_like_venue() {
     assert_eq!(status, 200);
     let snapshot: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(snapshot["bids"].as_array().unwrap().len(), 5);
+}
+
+/// The event types (`e`) of the frames a connection gets over `span_ms` of venue time
+/// (at most 100 000 frames), sorted and deduplicated.
+fn event_types_over(ws: &mut Client, span_ms: u64) -> Vec<String> {
+    let mut types = Vec::new();
+    let mut first_ms = None;
+    for _ in 0..100_000 {
+        let frame = next_json(ws);
+        // Spot's book ticker is the one frame without an event type (or time).
+        let e = frame["e"]
+            .as_str()
+            .or_else(|| frame["b"].is_string().then_some("bookTicker"));
+        let Some(e) = e else {
+            continue;
+        };
+        types.push(e.to_owned());
+        let Some(ms) = frame["E"].as_u64() else {
+            continue;
+        };
+        if ms - *first_ms.get_or_insert(ms) >= span_ms {
+            break;
+        }
+    }
+    types.sort();
+    types.dedup();
+    types
+}
+
+#[test]
+fn test_binance_usdm_endpoint_groups_carry_only_their_streams() {
+    let sim = start(SimConfig::default()).unwrap();
+    let all = [
+        "btcusdt@bookTicker",
+        "btcusdt@depth@100ms",
+        "btcusdt@trade",
+        "btcusdt@markPrice@1s",
+    ];
+    let public_url = sim.binance_perp_url("public");
+    assert!(
+        public_url.ends_with("/binance/perp/public/ws"),
+        "{public_url}"
+    );
+    let mut public = connect(&sim, &public_url).unwrap();
+    let mut market = connect(&sim, &sim.binance_perp_url("market")).unwrap();
+    let mut unrouted = connect(&sim, &sim.url(Venue::Binance, MarketKind::Perp)).unwrap();
+    let mut spot = connect(&sim, &sim.spot_url()).unwrap();
+    for ws in [&mut public, &mut market, &mut unrouted] {
+        subscribe(ws, &all, 1);
+        // Every USD-M stream is acknowledged, as the venue does on any group.
+        assert_eq!(next_text(ws), r#"{"result":null,"id":1}"#);
+    }
+    subscribe(&mut spot, &all[..3], 1);
+    assert_eq!(next_text(&mut spot), r#"{"result":null,"id":1}"#);
+    // Over 2.5 s each connection gets several mark prices where they are served.
+    assert_eq!(
+        event_types_over(&mut market, 2_500),
+        ["markPriceUpdate", "trade"]
+    );
+    assert_eq!(
+        event_types_over(&mut public, 2_500),
+        ["bookTicker", "depthUpdate"]
+    );
+    assert_eq!(
+        event_types_over(&mut unrouted, 2_500),
+        ["bookTicker", "depthUpdate"]
+    );
+    assert_eq!(
+        event_types_over(&mut spot, 2_500),
+        ["bookTicker", "depthUpdate", "trade"]
+    );
+}
+
+#[test]
+fn test_binance_usdm_group_paths_and_aliases() {
+    let perp = Market {
+        venue: Venue::Binance,
+        kind: MarketKind::Perp,
+    };
+    let (public, market) = (market::PUBLIC_STREAMS, market::MARKET_STREAMS);
+    assert_eq!(
+        Market::from_path("/binance/perp/public/ws"),
+        Some((perp, public))
+    );
+    assert_eq!(
+        Market::from_path("/binance/perp/market/ws"),
+        Some((perp, market))
+    );
+    assert_eq!(Market::from_path("/public/ws"), Some((perp, public)));
+    assert_eq!(Market::from_path("/market/ws"), Some((perp, market)));
+    assert_eq!(Market::from_path("/binance/perp"), Some((perp, public)));
+    assert_eq!(Market::from_path("/ws/perp"), Some((perp, public)));
+    assert_eq!(Market::from_path("/binance/perp/private/ws"), None);
+    let okx_perp = Market {
+        venue: Venue::Okx,
+        kind: MarketKind::Perp,
+    };
+    assert_eq!(
+        Market::from_path("/okx/perp"),
+        Some((okx_perp, market::ALL_STREAMS))
+    );
+}
+
+#[test]
+fn test_binance_incoming_message_limit_disconnects_like_the_venue() {
+    let sim = start(SimConfig::default()).unwrap();
+    // Five requests in a second are allowed on spot: every one is answered.
+    let mut spot = connect(&sim, &sim.spot_url()).unwrap();
+    for id in 1..=5 {
+        subscribe(&mut spot, &["btcusdt@trade"], id);
+    }
+    for id in 1..=5 {
+        let reply = read_until(&mut spot, 10_000, |t| t.starts_with(r#"{"result""#));
+        assert_eq!(reply, format!(r#"{{"result":null,"id":{id}}}"#));
+    }
+    // A sixth within the same second ends the connection with a policy close.
+    let mut spot = connect(&sim, &sim.spot_url()).unwrap();
+    for id in 1..=6 {
+        subscribe(&mut spot, &["btcusdt@trade"], id);
+    }
+    let policy = tungstenite::protocol::frame::coding::CloseCode::Policy;
+    let close = (0..100).find_map(|_| match spot.read() {
+        Ok(Message::Close(frame)) => Some(frame.map(|f| f.code)),
+        Ok(_) => None,
+        Err(_) => Some(None),
+    });
+    assert_eq!(close, Some(Some(policy)));
+    // USD-M allows ten.
+    let mut public = connect(&sim, &sim.binance_perp_url("public")).unwrap();
+    for id in 1..=10 {
+        subscribe(&mut public, &["btcusdt@bookTicker"], id);
+    }
+    for id in 1..=10 {
+        let reply = read_until(&mut public, 10_000, |t| t.starts_with(r#"{"result""#));
+        assert_eq!(reply, format!(r#"{{"result":null,"id":{id}}}"#));
+    }
 }

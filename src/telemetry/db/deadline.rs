@@ -8,7 +8,9 @@
 //! thread). While a call that missed its deadline is still running, every further call
 //! fails at once (the writer spools and backs off); when the late call returns, calls go
 //! through again. A late call that did commit only makes its rows' replay from the spool
-//! a no-op, as rows are keyed. May not touch the spool: failing is its only answer.
+//! a no-op, as rows are keyed; the rows it inserted are handed to the writer through
+//! [`Backend::take_late_inserted`], so "rows written" counts what the database holds.
+//! May not touch the spool: failing is its only answer.
 
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -29,6 +31,7 @@ pub struct DeadlineBackend {
     calls: Option<Sender<Vec<Row>>>,
     answers: Receiver<Result<usize, DbError>>,
     late: bool,
+    late_inserted: u64,
     handle: Option<JoinHandle<()>>,
 }
 
@@ -55,6 +58,7 @@ impl DeadlineBackend {
             calls: Some(calls),
             answers,
             late: false,
+            late_inserted: 0,
             handle: Some(handle),
         };
         match backend.answer(0) {
@@ -87,8 +91,9 @@ impl DeadlineBackend {
         match self.answers.try_recv() {
             Ok(answer) => {
                 self.late = false;
-                if let Err(err) = answer {
-                    log::warn!("a late database call failed: {err}");
+                match answer {
+                    Ok(inserted) => self.late_inserted += inserted as u64,
+                    Err(err) => log::warn!("a late database call failed: {err}"),
                 }
                 Ok(())
             }
@@ -125,6 +130,14 @@ impl Backend for DeadlineBackend {
 
     fn target(&self) -> &str {
         &self.target
+    }
+
+    fn take_late_inserted(&mut self) -> u64 {
+        if self.late {
+            // Still unanswered: nothing to collect yet (the next write says so).
+            let _ = self.collect_late(0);
+        }
+        std::mem::take(&mut self.late_inserted)
     }
 }
 
@@ -221,6 +234,8 @@ mod tests {
         };
         assert_eq!(written, 1);
         assert_eq!(*stored.lock().unwrap(), [0, 1, 2]);
+        assert_eq!(db.take_late_inserted(), 1, "the late call inserted its row");
+        assert_eq!(db.take_late_inserted(), 0, "counted once");
     }
 
     #[test]

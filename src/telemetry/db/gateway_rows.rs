@@ -455,5 +455,7 @@ fn exit_reason(r: ExitReason) -> &'static str {
         ExitReason::SpreadStop => "STOP",
         ExitReason::KillSwitch => "KILL_SWITCH",
         ExitReason::DailyLoss => "DAILY_LOSS",
+        ExitReason::Timeout => "TIMEOUT",
+        ExitReason::EndOfRun => "END_OF_RUN",
     }
 }

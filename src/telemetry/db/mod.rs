@@ -59,6 +59,14 @@ pub trait Backend: Send {
 
     /// The database as logs name it (a path, or a URL without password).
     fn target(&self) -> &str;
+
+    /// Rows inserted by calls that had already been reported failed (a call that missed
+    /// its deadline and committed after all), since the last call of this; never blocks.
+    /// The writer counts them as written: they are in the database, and their replay
+    /// from the spool finds them there. 0 for backends without deadlines.
+    fn take_late_inserted(&mut self) -> u64 {
+        0
+    }
 }
 
 /// Which database to write to.

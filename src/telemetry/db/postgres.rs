@@ -67,6 +67,14 @@ impl PgTarget {
         if config.get_hosts().is_empty() {
             return Err("the URL names no host".into());
         }
+        match config.get_ssl_mode() {
+            postgres::config::SslMode::Disable | postgres::config::SslMode::Prefer => {}
+            _ => {
+                return Err(
+                    "sslmode: edgeline has no TLS for PostgreSQL yet, so only sslmode=disable or sslmode=prefer (which then connects without TLS) can work; reach the server over a private network or a tunnel".into(),
+                );
+            }
+        }
         if let Some(password) = password {
             config.password(password);
         }

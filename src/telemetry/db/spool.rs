@@ -4,7 +4,16 @@
 //! Owned by the database writer thread (cold path; allocates per append and per
 //! segment read). Bounded: at most `max_bytes` on disk (about: a new segment's 8-byte
 //! header is not counted in advance); a row that does not fit is dropped, counted in
-//! [`Spool::dropped`] and logged as an error.
+//! [`Spool::dropped_full`] and logged as an error ("spool full"). A row the disk refuses
+//! (no space left, an I/O error) is dropped too, counted apart in
+//! [`Spool::dropped_failed`] and logged with the OS error, so the report names the true
+//! cause. Every filesystem error is recovered from: a failed write is cut back and the
+//! next append starts a new segment; a segment whose creation failed is removed and its
+//! index is never reused, so once the disk has room again rows are stored again.
+//!
+//! One process per spool: [`Spool::open`] locks `spool.lock` in the directory (an
+//! advisory `flock`, released when the spool is dropped or the process dies); a second
+//! process gets [`SpoolError::Locked`] naming the directory.
 //!
 //! Format: the spool directory holds segments `<index, 20 digits>.spool`, oldest
 //! first, each at most [`SEGMENT_BYTES_MAX`] bytes. A segment is the magic
@@ -46,6 +55,11 @@ pub const MAGIC: &[u8; 8] = b"EDLSPL01";
 
 const FRAME_HEADER_BYTES: usize = 8;
 const SEGMENT_SUFFIX: &str = ".spool";
+/// The lock file in the spool directory.
+pub const LOCK_FILE_NAME: &str = "spool.lock";
+/// Segment indexes tried per creation when files are in the way (leftovers that could
+/// not be removed): a bound, not a loop.
+const CREATE_ATTEMPTS_MAX: u32 = 16;
 /// At most one "spool full" error line per this interval (the count is in each line).
 const DROP_LOG_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -61,13 +75,22 @@ pub enum SpoolError {
         /// The OS error.
         source: std::io::Error,
     },
-    /// A segment could not be read, truncated or removed.
+    /// A segment could not be created, written, read, truncated or removed.
     #[error("spool segment {path}: {source}")]
     Segment {
         /// The segment file.
         path: PathBuf,
         /// The OS error.
         source: std::io::Error,
+    },
+    /// Another process holds the spool: give each process its own `[database]
+    /// spool_dir` (two writers would replay and delete each other's rows).
+    #[error(
+        "spool directory {path} is in use by another edgeline process (it holds {LOCK_FILE_NAME}): give each process its own [database] spool_dir"
+    )]
+    Locked {
+        /// The directory.
+        path: PathBuf,
     },
 }
 
@@ -106,9 +129,12 @@ pub struct Spool {
     next_index: u64,
     bytes: u64,
     rows: u64,
-    dropped: u64,
+    dropped_full: u64,
+    dropped_failed: u64,
     torn_bytes: u64,
     last_drop_log: Option<Instant>,
+    /// Held for the spool's life: the advisory lock on [`LOCK_FILE_NAME`].
+    _lock: File,
 }
 
 impl Spool {
@@ -129,6 +155,7 @@ impl Spool {
             source,
         };
         std::fs::create_dir_all(dir).map_err(dir_err)?;
+        let lock = lock_dir(dir)?;
         let mut spool = Self {
             dir: dir.to_owned(),
             max_bytes,
@@ -139,9 +166,11 @@ impl Spool {
             next_index: 0,
             bytes: 0,
             rows: 0,
-            dropped: 0,
+            dropped_full: 0,
+            dropped_failed: 0,
             torn_bytes: 0,
             last_drop_log: None,
+            _lock: lock,
         };
         for (index, path) in segment_files(dir).map_err(dir_err)? {
             spool.next_index = index + 1;
@@ -210,7 +239,17 @@ impl Spool {
 
     /// Rows dropped because the spool was full or its disk refused the write.
     pub fn dropped(&self) -> u64 {
-        self.dropped
+        self.dropped_full + self.dropped_failed
+    }
+
+    /// Rows dropped because they did not fit `max_bytes` (the spool was full).
+    pub fn dropped_full(&self) -> u64 {
+        self.dropped_full
+    }
+
+    /// Rows dropped because the disk refused them (no space left, an I/O error).
+    pub fn dropped_failed(&self) -> u64 {
+        self.dropped_failed
     }
 
     /// Bytes dropped at torn or corrupt tails (at open and during replay).
@@ -230,7 +269,8 @@ impl Spool {
         let mut buf = Vec::new();
         let mut buf_rows = 0;
         let mut stored = 0;
-        let mut dropped = 0;
+        let mut full = 0;
+        let mut failed = None;
         let mut frame = Vec::new();
         for row in rows {
             frame.clear();
@@ -238,21 +278,29 @@ impl Spool {
             let fits = frame.len() - FRAME_HEADER_BYTES <= RECORD_BYTES_MAX
                 && self.bytes + (buf.len() + frame.len()) as u64 <= self.max_bytes;
             if !fits {
-                dropped += 1;
+                full += 1;
                 continue;
             }
             let active_bytes = self.active_bytes();
             let would_be = active_bytes + (buf.len() + frame.len()) as u64;
             if would_be > self.segment_bytes_max && active_bytes + buf.len() as u64 > 0 {
-                self.write_or_drop(&mut buf, &mut buf_rows, &mut stored, &mut dropped);
+                self.write_or_drop(&mut buf, &mut buf_rows, &mut stored, &mut failed);
                 self.active = None;
             }
             buf.extend_from_slice(&frame);
             buf_rows += 1;
         }
-        self.write_or_drop(&mut buf, &mut buf_rows, &mut stored, &mut dropped);
-        if dropped > 0 {
-            self.count_dropped(dropped);
+        self.write_or_drop(&mut buf, &mut buf_rows, &mut stored, &mut failed);
+        if full > 0 {
+            self.dropped_full += full;
+            self.log_drop(&format!(
+                "is full ({} of {} bytes, [database] spool_max_bytes)",
+                self.bytes, self.max_bytes
+            ));
+        }
+        if let Some((rows, err)) = failed {
+            self.dropped_failed += rows;
+            self.log_drop(&format!("could not store rows on disk ({err})"));
         }
         stored
     }
@@ -265,22 +313,24 @@ impl Spool {
         }
     }
 
+    /// Writes the buffered records; on failure adds their rows to `failed` with the
+    /// (first) error.
     fn write_or_drop(
         &mut self,
         buf: &mut Vec<u8>,
         buf_rows: &mut usize,
         stored: &mut usize,
-        dropped: &mut u64,
+        failed: &mut Option<(u64, SpoolError)>,
     ) {
         if *buf_rows == 0 {
             return;
         }
         match self.write_frames(buf, *buf_rows as u64) {
             Ok(()) => *stored += *buf_rows,
-            Err(err) => {
-                log::error!("spool {}: {err}", self.dir.display());
-                *dropped += *buf_rows as u64;
-            }
+            Err(err) => match failed {
+                Some((rows, _)) => *rows += *buf_rows as u64,
+                None => *failed = Some((*buf_rows as u64, err)),
+            },
         }
         buf.clear();
         *buf_rows = 0;
@@ -314,24 +364,43 @@ impl Spool {
         Ok(())
     }
 
+    /// Creates the next segment with its header. Every attempt takes a fresh index, so a
+    /// file left by a failed creation is never in the way of the next one.
     fn open_segment(&mut self) -> Result<(), SpoolError> {
-        let path = self
-            .dir
-            .join(format!("{:020}{SEGMENT_SUFFIX}", self.next_index));
-        let seg_err = |source| SpoolError::Segment {
-            path: path.clone(),
-            source,
+        let mut attempts = 0;
+        let (path, mut file) = loop {
+            let path = self
+                .dir
+                .join(format!("{:020}{SEGMENT_SUFFIX}", self.next_index));
+            self.next_index += 1;
+            attempts += 1;
+            let created = OpenOptions::new().create_new(true).append(true).open(&path);
+            match created {
+                Ok(file) => break (path, file),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    if attempts >= CREATE_ATTEMPTS_MAX {
+                        return Err(SpoolError::Segment { path, source: e });
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && attempts == 1 => {
+                    // The directory went away (removed by hand): make it again.
+                    std::fs::create_dir_all(&self.dir).map_err(|source| SpoolError::Dir {
+                        path: self.dir.clone(),
+                        source,
+                    })?;
+                }
+                Err(source) => return Err(SpoolError::Segment { path, source }),
+            }
         };
-        let mut file = OpenOptions::new()
-            .create_new(true)
-            .append(true)
-            .open(&path)
-            .map_err(seg_err)?;
         if let Err(source) = file.write_all(MAGIC).and_then(|()| file.sync_all()) {
-            // NB: an empty or header-only segment is removed at the next open.
-            return Err(seg_err(source));
+            drop(file);
+            if let Err(err) = std::fs::remove_file(&path) {
+                // NB: harmless: its index is not reused, and a file without rows is
+                // removed at the next open.
+                log::warn!("spool {}: removing a failed segment: {err}", path.display());
+            }
+            return Err(SpoolError::Segment { path, source });
         }
-        self.next_index += 1;
         self.bytes += MAGIC.len() as u64;
         self.segments.push_back(Segment {
             path,
@@ -342,8 +411,8 @@ impl Spool {
         Ok(())
     }
 
-    fn count_dropped(&mut self, dropped: u64) {
-        self.dropped += dropped;
+    /// Logs why rows were just dropped (at most once per [`DROP_LOG_INTERVAL`]).
+    fn log_drop(&mut self, why: &str) {
         let now = monotonic_now();
         let due = self
             .last_drop_log
@@ -351,11 +420,11 @@ impl Spool {
         if due {
             self.last_drop_log = Some(now);
             log::error!(
-                "database spool {} is full ({} of {} bytes) or failing: {} rows LOST so far",
+                "database spool {} {why}: {} rows LOST so far ({} spool full, {} refused by the disk)",
                 self.dir.display(),
-                self.bytes,
-                self.max_bytes,
-                self.dropped
+                self.dropped(),
+                self.dropped_full,
+                self.dropped_failed
             );
         }
     }
@@ -436,6 +505,28 @@ impl Spool {
             path: seg.path,
             source,
         })
+    }
+}
+
+/// Takes the advisory lock of the spool in `dir` (created if missing), or fails with
+/// [`SpoolError::Locked`] when another process holds it.
+fn lock_dir(dir: &Path) -> Result<File, SpoolError> {
+    let path = dir.join(LOCK_FILE_NAME);
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|source| SpoolError::Dir {
+            path: path.clone(),
+            source,
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(SpoolError::Locked {
+            path: dir.to_owned(),
+        }),
+        Err(std::fs::TryLockError::Error(source)) => Err(SpoolError::Dir { path, source }),
     }
 }
 
@@ -752,6 +843,43 @@ mod tests {
         assert!(segments(dir.path())[0].ends_with("00000000000000000004.spool"));
     }
 
+    /// A creation that failed half-way (the process died, or the disk filled after the
+    /// file was made) leaves an empty file at the next index: it must not block every
+    /// later creation.
+    #[test]
+    fn test_spool_leftover_empty_segment_does_not_block_appends() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut spool, _) = Spool::open(dir.path(), 1 << 20).unwrap();
+        std::fs::write(dir.path().join("00000000000000000000.spool"), b"").unwrap();
+        std::fs::write(dir.path().join("00000000000000000001.spool"), b"EDL").unwrap();
+        let all = rows(3);
+        assert_eq!(spool.append(&all), 3, "stored past the leftovers");
+        assert_eq!(spool.dropped(), 0);
+        assert_eq!(drain(&mut spool), all);
+    }
+
+    #[test]
+    fn test_spool_dir_is_locked_to_one_spool() {
+        let dir = tempfile::tempdir().unwrap();
+        let (first, _) = Spool::open(dir.path(), 1 << 20).unwrap();
+        let err = Spool::open(dir.path(), 1 << 20).unwrap_err();
+        assert!(matches!(err, SpoolError::Locked { .. }), "{err}");
+        let text = err.to_string();
+        assert!(
+            text.contains(&dir.path().display().to_string()) && text.contains("spool_dir"),
+            "{text}"
+        );
+        drop(first);
+        assert!(
+            Spool::open(dir.path(), 1 << 20).is_ok(),
+            "free once dropped"
+        );
+        assert!(
+            segments(dir.path()).is_empty(),
+            "the lock file is no segment"
+        );
+    }
+
     #[test]
     fn test_spool_bound_drops_and_counts() {
         let dir = tempfile::tempdir().unwrap();
@@ -763,6 +891,7 @@ mod tests {
         assert_eq!(spool.append(&all[..4]), 4);
         assert_eq!(spool.append(&all[4..20]), 6, "ten rows fit the bound");
         assert_eq!(spool.dropped(), 10);
+        assert_eq!((spool.dropped_full(), spool.dropped_failed()), (10, 0));
         assert!(spool.bytes() <= max);
         let head = spool.peek(100).unwrap().to_vec();
         assert_eq!(head, all[..10]);

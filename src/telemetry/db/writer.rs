@@ -45,8 +45,12 @@ pub struct WriterStats {
     pub rows_spooled: u64,
     /// Rows still waiting in the spool (written at the next start).
     pub rows_waiting: u64,
-    /// Rows lost: the spool was full or its disk failed.
+    /// Rows lost: the spool was full or its disk failed (the sum of the next two).
     pub rows_dropped: u64,
+    /// Rows lost because the spool was full (`spool_max_bytes`).
+    pub rows_dropped_spool_full: u64,
+    /// Rows lost because the spool's disk refused them (no space left, I/O errors).
+    pub rows_dropped_disk: u64,
     /// Failed database writes.
     pub db_errors: u64,
     /// Spool bytes dropped at torn or corrupt tails.
@@ -99,6 +103,7 @@ impl DbWriter {
         if batch.is_empty() {
             return;
         }
+        self.collect_late();
         if self.spool.is_empty() {
             match self.backend.write(batch) {
                 Ok(inserted) => self.count_written(batch.len(), inserted),
@@ -123,6 +128,12 @@ impl DbWriter {
         self.stats.rows_duplicate += (rows - inserted.min(rows)) as u64;
     }
 
+    /// Counts rows that calls reported failed inserted after all (they timed out, then
+    /// committed): they are in the database, so they are written.
+    fn collect_late(&mut self) {
+        self.stats.rows_written += self.backend.take_late_inserted();
+    }
+
     fn failed(&mut self, now: Instant) {
         self.stats.db_errors += 1;
         self.retry_at = Some(now + self.retry_delay);
@@ -131,6 +142,7 @@ impl DbWriter {
 
     /// Replays spooled rows, oldest first, when a retry is due.
     pub fn replay_if_due(&mut self, now: Instant) {
+        self.collect_late();
         if self.spool.is_empty() || self.retry_at.is_some_and(|at| now < at) {
             return;
         }
@@ -179,6 +191,8 @@ impl DbWriter {
         WriterStats {
             rows_waiting: self.spool.rows(),
             rows_dropped: self.spool.dropped(),
+            rows_dropped_spool_full: self.spool.dropped_full(),
+            rows_dropped_disk: self.spool.dropped_failed(),
             spool_torn_bytes: self.spool.torn_bytes(),
             ..self.stats
         }
@@ -190,6 +204,7 @@ impl DbWriter {
         while !self.spool.is_empty() && self.retry_at.is_none() {
             self.replay_one(monotonic_now());
         }
+        self.collect_late();
         let stats = self.stats();
         if stats.rows_waiting > 0 {
             log::error!(
@@ -201,9 +216,11 @@ impl DbWriter {
         }
         if stats.rows_dropped > 0 {
             log::error!(
-                "{} database rows were LOST: the spool {} was full or its disk failed",
+                "{} database rows were LOST in the spool {}: {} because it was full (spool_max_bytes), {} because its disk refused them",
                 stats.rows_dropped,
-                self.spool.dir().display()
+                self.spool.dir().display(),
+                stats.rows_dropped_spool_full,
+                stats.rows_dropped_disk
             );
         }
         stats

@@ -70,6 +70,23 @@ struct Parameters {
     retry_after: Option<u64>,
 }
 
+/// What one `getUpdates` answer held.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Polled {
+    /// The updates that decoded.
+    pub updates: Vec<Update>,
+    /// Updates that did not decode (skipped, logged).
+    pub malformed: u64,
+    /// The next poll's offset: the largest `update_id` seen + 1, decoded or not, so an
+    /// update the bot cannot read is never asked for again.
+    pub next_offset: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct RawUpdateId {
+    update_id: i64,
+}
+
 #[derive(Deserialize)]
 struct RawUpdate {
     update_id: i64,
@@ -124,7 +141,9 @@ impl BotApi {
     }
 
     /// Long-polls for updates after `offset`, waiting up to `timeout_secs` on the server.
-    pub fn get_updates(&self, offset: i64, timeout_secs: u64) -> Result<Vec<Update>, ApiError> {
+    /// Each update is decoded on its own: one the bot cannot read is skipped and counted,
+    /// never a reason to fail the whole answer (which would return it again forever).
+    pub fn get_updates(&self, offset: i64, timeout_secs: u64) -> Result<Polled, ApiError> {
         const METHOD: &str = "getUpdates";
         let answer = self
             .agent
@@ -133,15 +152,31 @@ impl BotApi {
             .query("timeout", timeout_secs.to_string())
             .query("allowed_updates", "[\"message\"]")
             .call();
-        let raw: Vec<RawUpdate> = self.result(METHOD, answer)?;
-        Ok(raw
-            .into_iter()
-            .map(|u| Update {
-                update_id: u.update_id,
-                chat_id: u.message.as_ref().map(|m| m.chat.id),
-                text: u.message.and_then(|m| m.text),
-            })
-            .collect())
+        let raw: Vec<sonic_rs::Value> = self.result(METHOD, answer)?;
+        let mut polled = Polled::default();
+        for value in &raw {
+            let id = sonic_rs::from_value::<RawUpdateId>(value)
+                .ok()
+                .map(|u| u.update_id);
+            if let Some(id) = id {
+                polled.next_offset = Some(polled.next_offset.unwrap_or(i64::MIN).max(id + 1));
+            }
+            match sonic_rs::from_value::<RawUpdate>(value) {
+                Ok(u) => polled.updates.push(Update {
+                    update_id: u.update_id,
+                    chat_id: u.message.as_ref().map(|m| m.chat.id),
+                    text: u.message.and_then(|m| m.text),
+                }),
+                Err(e) => {
+                    polled.malformed += 1;
+                    log::warn!(
+                        "Telegram {METHOD}: skipping an update it cannot decode (update_id {id:?}): {}",
+                        redact(&e.to_string(), &self.token)
+                    );
+                }
+            }
+        }
+        Ok(polled)
     }
 
     /// Sends `html` (Telegram HTML parse mode, already escaped) to `chat_id`.
@@ -184,6 +219,12 @@ impl BotApi {
                 method,
                 detail: redact(&e.to_string(), &self.token),
             })?;
+        if !crate::feed::json::nesting_within(text.as_bytes(), crate::feed::json::NESTING_MAX) {
+            return Err(ApiError::Decode {
+                method,
+                detail: format!("HTTP {status}: answer nested too deep"),
+            });
+        }
         let envelope: Envelope<T> = sonic_rs::from_str(&text).map_err(|e| ApiError::Decode {
             method,
             detail: format!("HTTP {status}: {}", redact(&e.to_string(), &self.token)),

@@ -31,6 +31,13 @@ pub const STOP_FLUSH: Duration = Duration::from_secs(2);
 const UPDATES_QUEUED_MAX: usize = 1024;
 /// Longest pause after failed polls.
 const POLL_BACKOFF_MAX: Duration = Duration::from_secs(30);
+
+/// Longest `retry_after` honoured: a larger one (a misbehaving server) is cut to this.
+const RETRY_AFTER_MAX: Duration = Duration::from_secs(300);
+
+/// Slice of a poll wait between two looks at the stop flag, so a long `retry_after`
+/// never delays shutdown.
+const STOP_CHECK_INTERVAL: Duration = Duration::from_millis(50);
 /// How often the alert rules run.
 const ALERT_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -74,6 +81,8 @@ pub struct BotCounters {
     pub send_errors: Counter,
     /// `getUpdates` failures.
     pub poll_errors: Counter,
+    /// Updates that did not decode (skipped: polling goes on past them).
+    pub updates_malformed: Counter,
     /// Alerts raised.
     pub alerts: Counter,
     /// Messages dropped because the outgoing queue was full.
@@ -151,6 +160,7 @@ impl TelegramBot {
         report.set("telegram.sent", c.sent.get());
         report.set("telegram.send_errors", c.send_errors.get());
         report.set("telegram.poll_errors", c.poll_errors.get());
+        report.set("telegram.updates_malformed", c.updates_malformed.get());
         report.set("telegram.alerts", c.alerts.get());
         report.set("telegram.dropped", c.dropped.get());
     }
@@ -171,6 +181,18 @@ impl Drop for TelegramBot {
     }
 }
 
+/// How long to wait after a failed poll: the API's `retry_after` when it gave one
+/// (capped at [`RETRY_AFTER_MAX`]), else the backoff.
+fn poll_wait(err: &ApiError, backoff: Duration) -> Duration {
+    match err {
+        ApiError::Refused {
+            retry_after: Some(secs),
+            ..
+        } => Duration::from_secs(*secs).min(RETRY_AFTER_MAX).max(backoff),
+        _ => backoff,
+    }
+}
+
 struct Poller {
     api: BotApi,
     timeout_secs: u64,
@@ -179,15 +201,28 @@ struct Poller {
 }
 
 impl Poller {
+    /// Sleeps `wait`, or less when the bot is stopped meanwhile.
+    fn sleep_unless_stopped(&self, wait: Duration) {
+        let until = Instant::now() + wait;
+        while !self.stop.load(Ordering::Acquire) {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            std::thread::sleep(left.min(STOP_CHECK_INTERVAL));
+        }
+    }
+
     fn run(self, tx: &Sender<Update>) {
         let mut offset = 0;
         let mut backoff = Duration::from_millis(500);
         while !self.stop.load(Ordering::Acquire) {
             match self.api.get_updates(offset, self.timeout_secs) {
-                Ok(updates) => {
+                Ok(polled) => {
                     backoff = Duration::from_millis(500);
-                    for update in updates {
-                        offset = offset.max(update.update_id + 1);
+                    self.counters.updates_malformed.add(polled.malformed);
+                    offset = offset.max(polled.next_offset.unwrap_or(offset));
+                    for update in polled.updates {
                         if tx.send(update).is_err() {
                             return;
                         }
@@ -195,8 +230,9 @@ impl Poller {
                 }
                 Err(e) => {
                     self.counters.poll_errors.incr();
-                    log::warn!("{e}; polling again in {backoff:?}");
-                    std::thread::sleep(backoff);
+                    let wait = poll_wait(&e, backoff);
+                    log::warn!("{e}; polling again in {wait:?}");
+                    self.sleep_unless_stopped(wait);
                     backoff = (backoff * 2).min(POLL_BACKOFF_MAX);
                 }
             }

@@ -295,6 +295,10 @@ fn status(sources: &Sources, now_unix_ms: u64) -> String {
         out.push_str("🛑 kill switch tripped\n");
     }
     out.push_str(&feeds(&s));
+    let silent = sources.stats.health.silent_line();
+    if !silent.is_empty() {
+        let _ = write!(out, "\n{}", escape(&silent));
+    }
     for (name, label) in [
         ("ingress_to_decision", "ingress→decision"),
         ("ingress_to_order", "ingress→order"),
