@@ -12,9 +12,10 @@
 //! markets' connections left out.
 //!
 //! Symbols are discovered from the messages themselves (the venue's symbol field, or the
-//! `symbol=` of a REST snapshot URL), so users can run it on their own recordings without
-//! a config. Cold path, run on the caller's thread (the `edgeline verify` command's):
-//! allocates freely; shares no state with a running pipeline.
+//! `symbol=` (Binance) or `instId=` (OKX) of a REST book URL), so users can run it on
+//! their own recordings without a config. Cold path, run on the caller's thread (the
+//! `edgeline verify` command's): allocates freely; shares no state with a running
+//! pipeline.
 
 use std::fmt::{self, Write as _};
 use std::path::PathBuf;
@@ -30,6 +31,7 @@ use crate::feed::binance::BinanceDecoder;
 use crate::feed::decode::Decoded;
 use crate::feed::event_buf::EventBuf;
 use crate::feed::json::{NESTING_MAX, nesting_within};
+use crate::feed::okx;
 use crate::feed::symbols::SymbolMap;
 use crate::feed::venues::VenueDecoder;
 use crate::types::{
@@ -635,6 +637,10 @@ impl<'a> Replay<'a> {
         let instrument = symbol.and_then(|s| self.registry.find(self.venue, self.kind, s));
         self.buf.clear();
         let result = match (message.direction, instrument) {
+            // OKX books start from its REST order book since 2026 (`okx::rest`).
+            (Direction::Http, Some(id)) if self.venue == Venue::Okx => {
+                okx::rest::decode_book(message.payload.as_bytes(), id, 0, &mut self.buf)
+            }
             (Direction::Http, Some(id)) => {
                 self.rest
                     .decode_snapshot(message.payload.as_bytes(), id, 0, &mut self.buf)
@@ -737,7 +743,10 @@ fn symbol_of(venue: Venue, message: &CapturedMessage) -> Option<String> {
         let from_url = message
             .source
             .split(['?', '&'])
-            .find_map(|p| p.strip_prefix("symbol="))
+            .find_map(|p| {
+                p.strip_prefix("symbol=")
+                    .or_else(|| p.strip_prefix("instId="))
+            })
             .map(str::to_owned);
         return from_url.or_else(|| Some(String::new()));
     }

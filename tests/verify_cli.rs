@@ -549,3 +549,99 @@ fn test_verify_past_the_end_and_unknown_instrument_are_errors() {
     assert_eq!("17".parse::<DumpAt>(), Ok(DumpAt::Message(17)));
     assert!("0".parse::<DumpAt>().is_err());
 }
+
+/// One OKX `books` update in the 2026 form: checksum 0, linked by `prevSeqId`.
+fn okx_update(prev: u64, seq: u64, bids: &str, asks: &str) -> String {
+    format!(
+        r#"{{"arg":{{"channel":"books","instId":"BTC-USDT"}},"action":"update","data":[{{"asks":[{asks}],"bids":[{bids}],"ts":"1786310801000","checksum":0,"prevSeqId":{prev},"seqId":{seq}}}]}}"#
+    )
+}
+
+/// An OKX capture as the venue sends books since 2026: no snapshot push, updates with a
+/// zero checksum, and the REST order book (`GET /api/v5/market/books?instId=...`) in
+/// the `.http.log` beside the `.ws.log`.
+fn okx_rest_capture(dir: &Path, with_rest: bool) -> Vec<PathBuf> {
+    let ws = "wss://ws.okx.com:8443/ws/v5/public";
+    let mut text = String::from("configuration: {'log': {'filename': 'feed.log'}}\n");
+    text.push_str(&format!("{ws} <-> 1786310800.0\n"));
+    for (ts, frame) in [
+        (
+            "1786310801.000",
+            okx_update(99, 100, r#"["100","9","0","1"]"#, ""),
+        ),
+        (
+            "1786310802.000",
+            okx_update(100, 101, r#"["100.5","1","0","1"]"#, ""),
+        ),
+        (
+            "1786310802.100",
+            okx_update(101, 102, "", r#"["101","0","0","0"]"#),
+        ),
+    ] {
+        text.push_str(&format!("{ts}: {frame}\n"));
+    }
+    text.push('\n');
+    let ws_path = dir.join("OKX.ws.1.0");
+    std::fs::write(&ws_path, text).unwrap();
+    let mut files = vec![ws_path];
+    if with_rest {
+        let body = r#"{"code":"0","msg":"","data":[{"asks":[["101","3","0","2"],["101.5","4","0","1"]],"bids":[["100","2","0","1"],["99.5","5","0","3"]],"ts":"1786310801400","seqId":100}]}"#;
+        let http = format!(
+            "https://www.okx.com/api/v5/market/books?instId=BTC-USDT&sz=400 -> 1786310801.500: {body}\n\n"
+        );
+        let http_path = dir.join("OKX.http.1.0");
+        std::fs::write(&http_path, http).unwrap();
+        files.push(http_path);
+    }
+    files
+}
+
+#[test]
+fn test_verify_okx_book_started_from_its_rest_order_book() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = okx_rest_capture(dir.path(), true);
+    let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+    let out = edgeline(
+        &[
+            "verify",
+            "--venue",
+            "okx",
+            "--market",
+            "spot",
+            "--dump-book",
+            "BTC-USDT",
+            "--depth",
+            "5",
+            "--at",
+            "end",
+        ],
+        &paths,
+    );
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    let report = verify(Venue::Okx, MarketKind::Spot, &files).unwrap();
+    let btc = &report.instruments[0];
+    assert_eq!(btc.symbol, "BTC-USDT");
+    assert_eq!(btc.malformed, 0, "{}", report.table());
+    assert_eq!(btc.state, BookState::Valid, "{}", report.table());
+    assert_eq!(
+        (btc.book.snapshots, btc.book.updates, btc.book.gaps),
+        (1, 2, 0),
+        "the update at the REST seqId is stale, the two after it link: {}",
+        report.table()
+    );
+    // The REST book, then 101 (bid 100.5) and 102 (ask 101 removed).
+    let px = |s: &str| Price::from_decimal_str(s).unwrap();
+    let q = |s: &str| Qty::from_decimal_str(s).unwrap();
+    assert_eq!(btc.best_bid, Some((px("100.5"), q("1"))));
+    assert_eq!(btc.best_ask, Some((px("101.5"), q("4"))));
+    assert!(stdout.contains("101.5"), "{stdout}");
+    let files = okx_rest_capture(dir.path(), false);
+    let paths: Vec<&Path> = files[..1].iter().map(PathBuf::as_path).collect();
+    let out = edgeline(&["verify", "--venue", "okx", "--market", "spot"], &paths);
+    assert!(!out.status.success(), "no REST book: the book never syncs");
+    assert!(
+        text(&out.stdout).contains("BTC-USDT") || text(&out.stderr).contains("BTC-USDT"),
+        "names the instrument"
+    );
+}
