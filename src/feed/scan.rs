@@ -14,6 +14,7 @@ use crate::feed::decode::Decoded;
 use crate::feed::event_buf::EventBuf;
 #[cfg(test)]
 use crate::feed::symbols::SymbolMap;
+use crate::types::decimal;
 use crate::types::{DecimalError, EventBody, InstrumentId, MarketEvent, Price, Qty, Rate, Side};
 
 /// Runs a venue's fast-path `scan`, which appends a frame's events to `out` from index
@@ -116,25 +117,15 @@ pub trait Fixed: Sized {
     fn parse(text: &[u8]) -> Result<Self, DecimalError>;
 }
 
-/// Powers of ten up to 10^18 for the wide types: `digits` (below 10^18) times one of
-/// them stays below 10^36, far inside `i128`.
-const POW10_WIDE: [i128; 19] = {
-    let mut table = [1i128; 19];
-    let mut i = 1;
-    while i < 19 {
-        table[i] = table[i - 1] * 10;
-        i += 1;
-    }
-    table
-};
-
 macro_rules! fixed_wide {
     ($($name:ident),*) => {$(
         impl Fixed for $name {
             const DIGITS: usize = $name::DIGITS as usize;
             #[inline(always)]
             fn from_scaled(digits: u64, pow: usize) -> Option<Self> {
-                let raw = i128::from(digits) * *POW10_WIDE.get(pow)?;
+                // `digits` is below 10^18 and `pow` at most the type's digits, so the
+                // product stays below 10^36, far inside `i128`.
+                let raw = i128::from(digits) * *decimal::POW10.get(pow)?;
                 (raw <= $name::MAX.raw()).then_some($name::from_raw(raw))
             }
             fn parse(text: &[u8]) -> Result<Self, DecimalError> {

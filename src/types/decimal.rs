@@ -116,8 +116,9 @@ impl fmt::Display for DecimalError {
 
 impl std::error::Error for DecimalError {}
 
-/// Powers of ten up to 10^38, so scaling a parsed value is a table load.
-const POW10: [i128; 39] = {
+/// Powers of ten up to 10^38, so scaling a parsed value is a table load (the parser
+/// here and the decoders' fast path, `feed::scan`).
+pub(crate) const POW10: [i128; 39] = {
     let mut table = [1i128; 39];
     let mut i = 1;
     while i < 39 {
@@ -349,13 +350,14 @@ impl Price {
     /// quote unit. Exact and free of overflow for every pair of in-range values (at most
     /// 10^24 · 10^24 / 10^12 = 10^36 raw units): when both fit 64 bits (every common
     /// price and size) the product is one 64-by-64 multiply and one division; otherwise
-    /// the price is split at the scale first, so no intermediate exceeds 10^36.
+    /// [`mul_div`] splits the price at the scale when the full product would not fit,
+    /// and for in-range values neither of its terms exceeds 10^36.
     #[inline]
     pub fn notional_raw(self, qty: Qty) -> i128 {
         let scale = Price::SCALE;
         match (i64::try_from(self.0), i64::try_from(qty.0)) {
             (Ok(price), Ok(qty)) => i128::from(price) * i128::from(qty) / scale,
-            _ => notional_wide(self.0, qty.0, scale),
+            _ => mul_div(self.0, qty.0, scale),
         }
     }
 }
@@ -388,16 +390,6 @@ fn mul_div_wide(a: i128, b: i128, d: i128) -> i128 {
         } else {
             i128::MAX
         })
-}
-
-/// `price * qty / scale` for in-range values of any size: `price = whole * scale +
-/// part`, so the result is `whole * qty + part * qty / scale` with every term within
-/// 10^36 (both terms carry the sign of `price`, so truncation matches the single
-/// division).
-#[inline(never)]
-fn notional_wide(price: i128, qty: i128, scale: i128) -> i128 {
-    let (whole, part) = (price / scale, price % scale);
-    whole * qty + part * qty / scale
 }
 
 #[cfg(test)]
