@@ -1548,6 +1548,133 @@ pub(crate) mod tests {
         assert_eq!(sim.gw.trades()[0].phase, Phase::Open);
     }
 
+    /// A funding event with mark, rate and next settlement at `next_ms`.
+    fn funding_at(sim: &mut Sim, ms: u64, id: InstrumentId, rate: &str, mark: &str, next_ms: u64) {
+        let body = EventBody::Funding {
+            mark: p(mark),
+            index: Price::ZERO,
+            rate: Rate::from_decimal_str(rate).unwrap(),
+            next_funding_ms: next_ms,
+            fields: FundingFields::ALL,
+        };
+        let event = MarketEvent {
+            ts_recv_raw: 0,
+            ts_venue_ms: 0,
+            instrument: id,
+            body,
+        };
+        sim.gw.on_market(now(ms), &event);
+    }
+
+    #[test]
+    fn test_gateway_funding_is_paid_into_cash_and_the_trade_pnl() {
+        let mut sim = open_wide(GatewayConfig::default());
+        let eight_h = 8 * 3_600 * 1_000;
+        let before = sim.gw.portfolio().available_raw();
+        // Long 0.05 on Binance pays 0.01% of 0.05 x 50,000 = 0.25; short 0.05 on OKX
+        // receives 0.03% of 0.05 x 50,300 = 0.7545.
+        funding_at(&mut sim, 50, BIN, "0.0001", "50000", eight_h);
+        funding_at(&mut sim, 50, OKX, "0.0003", "50300", eight_h);
+        sim.run_to(eight_h - 1);
+        assert_eq!(sim.gw.trades()[0].funding_raw, 0, "nothing before 08:00");
+        assert_eq!(sim.gw.next_wakeup_ns(), Some(eight_h * NS_PER_MS));
+        sim.run_to(eight_h + 1);
+        let received = usd(7_545) / 10_000 - usd(25) / 100;
+        assert_eq!(sim.gw.trades()[0].funding_raw, received);
+        assert_eq!(sim.gw.portfolio().available_raw(), before + received);
+        assert_eq!(sim.gw.portfolio().funding_raw(), received);
+        assert_eq!(sim.gw.counters().funding_payments, 2);
+        assert!(sim.conserved());
+        // Next settlement one interval later, at the last rate.
+        sim.run_to(2 * eight_h + 1);
+        assert_eq!(sim.gw.trades()[0].funding_raw, 2 * received);
+        sim.kill.engage();
+        sim.run_to(2 * eight_h + 2);
+        sim.run_to(2 * eight_h + 100);
+        let closed = sim.closed();
+        assert_eq!(closed.len(), 1, "{:?}", sim.gw.trades());
+        assert_eq!(closed[0].funding_raw, 2 * received);
+        let legs: i128 = closed[0]
+            .legs
+            .iter()
+            .map(|l| match l.side {
+                OrderSide::Buy => l.exit.notional_raw - l.entry.notional_raw,
+                OrderSide::Sell => l.entry.notional_raw - l.exit.notional_raw,
+            } - l.entry.fees_raw - l.exit.fees_raw)
+            .sum();
+        assert_eq!(closed[0].pnl_raw, legs + 2 * received, "funding is part of PnL");
+        assert_eq!(sim.gw.portfolio().realised_raw(), closed[0].pnl_raw);
+        assert!(sim.conserved());
+    }
+
+    #[test]
+    fn test_gateway_leveraged_perp_is_liquidated_past_its_price() {
+        let mut cfg = GatewayConfig::default();
+        cfg.margin.leverage = 3;
+        let mut sim = open_wide(cfg);
+        let t = sim.gw.trades()[0];
+        // Binance long 0.05 at 50,000 (2,500) posts ceil(2,500 / 3) = 833.33333334 and
+        // the 1.25 fee; OKX short 0.05 at 50,300 (2,515): 838.33333334 and 1.2575.
+        assert_eq!(t.legs[0].cash_locked_raw, 83_333_333_334 + usd(125) / 100);
+        let locked = 83_333_333_334 + 83_833_333_334 + usd(125) / 100 + usd(12_575) / 10_000;
+        assert_eq!(sim.gw.portfolio().open_value_raw(), locked);
+        assert_eq!(sim.gw.portfolio().available_raw(), usd(20_000) - locked);
+        // (2,500 - 833.33333334) / (0.05 x 0.996) and (2,515 + 838.33333334) /
+        // (0.05 x 1.004), 0.4% maintenance on both venues.
+        let long = sim.gw.liquidation_price(&t, 0);
+        assert_eq!(long, Some(Price::from_raw(33_467_202_141_767_068)));
+        let short = sim.gw.liquidation_price(&t, 1);
+        assert_eq!(short, Some(Price::from_raw(66_799_468_791_633_466)));
+        let s = sim.gw.snapshot(40 * NS_PER_MS);
+        assert_eq!(s.margin_used_raw, locked);
+        assert_eq!(s.margin_utilisation_bps, 837, "1,674.17 of 20,000 equity");
+        // The venues liquidate on the mark price (Binance's markPriceUpdate `p`).
+        funding_at(&mut sim, 50, BIN, "0", "33468", 0);
+        sim.run_to(55);
+        assert_eq!(sim.gw.trades()[0].phase, Phase::Open, "mark 33,468 is above");
+        funding_at(&mut sim, 60, BIN, "0", "33467", 0);
+        sim.run_to(200);
+        let closed = sim.closed();
+        assert_eq!(closed.len(), 1);
+        assert_eq!(closed[0].reason, ExitReason::Liquidation);
+        assert_eq!(sim.gw.counters().liquidations, 1);
+        let exit = closed[0].legs[0].exit;
+        assert_eq!(exit.notional_raw, long.unwrap().notional_raw(q("0.05")));
+        // The long lost its margin less what maintenance kept, and the exit fee.
+        let loss = closed[0].legs[0].entry.notional_raw - exit.notional_raw;
+        assert!(loss < 83_333_333_334 && loss > usd(820), "{loss}");
+        assert!(sim.gw.portfolio().available_raw() > 0);
+        assert_eq!(sim.gw.portfolio().open_value_raw(), 0);
+        assert!(sim.conserved());
+    }
+
+    #[test]
+    fn test_gateway_refuses_entries_margin_cannot_cover_or_correlation_caps() {
+        let mut cfg = GatewayConfig::default();
+        cfg.starting_capital_raw = usd(3_000);
+        cfg.risk.balance_min_raw = 0;
+        cfg.sizing.spread_capital_share_bps = 10_000;
+        let mut sim = Sim::wide(cfg.clone());
+        // Sized at all of the capital per leg: fully funded, two legs need twice it.
+        assert_eq!(
+            sim.intent(1, ("50010", IOC), ("50290", IOC)),
+            Err(RejectReason::Margin)
+        );
+        assert_eq!(sim.gw.risk().counts().get(RejectReason::Margin), 1);
+        assert_eq!(sim.orders_sent(), 0);
+        cfg.margin.leverage = 3;
+        let mut sim = Sim::wide(cfg);
+        assert!(sim.intent(1, ("50010", IOC), ("50290", IOC)).is_ok());
+        let mut cfg = GatewayConfig::default();
+        cfg.risk.correlated_exposure_max_raw = usd(2_000);
+        let mut sim = Sim::wide(cfg);
+        assert_eq!(
+            sim.intent(1, ("50010", IOC), ("50290", IOC)),
+            Err(RejectReason::Correlation),
+            "2,500 long on one instrument is over a 2,000 cap"
+        );
+    }
+
     #[test]
     fn test_gateway_daily_loss_halts_until_the_next_day() {
         let mut cfg = GatewayConfig::default();

@@ -668,7 +668,8 @@ mod tests {
         );
         assert_eq!(r.counts().total(), 7);
         assert_eq!(v.counts().get(RejectReason::VenuePosition), 1);
-        assert_eq!(r.counts().get(RejectReason::MinBalance), 1);
+        assert_eq!(r.counts().get(RejectReason::MinBalance), 2);
+        assert_eq!(r.counts().get(RejectReason::Margin), 1);
     }
 
     #[test]
