@@ -804,6 +804,29 @@ impl Gateway {
         }
     }
 
+    /// The highest correlated exposure of any instrument, in either direction, over the
+    /// filled and working exposure now (what `risk.correlated_exposure_max` bounds at
+    /// each entry; see [`crate::gateway::correlation`]).
+    pub fn correlated_exposure_raw(&self) -> i128 {
+        let n = self.rules.len();
+        let mut worst = 0;
+        for side in [OrderSide::Buy, OrderSide::Sell] {
+            let exposure = |id: usize| -> i128 {
+                let legs = self.trades.iter().flat_map(|t| t.legs.iter());
+                legs.filter(|l| l.order_leg.instrument.index() == id && l.order_leg.side == side)
+                    .map(|l| l.locked_raw() + l.reserved_raw)
+                    .sum()
+            };
+            for k in (0..n).filter(|&k| exposure(k) > 0) {
+                let weighted: i128 = (0..n)
+                    .map(|j| i128::from(self.correlation.rho_bps(k, j).max(0)) * exposure(j))
+                    .sum();
+                worst = worst.max(weighted / i128::from(BPS_ONE));
+            }
+        }
+        worst
+    }
+
     /// The mark of an instrument: the feed's mark price, else the book mid.
     fn mark(&self, instrument: InstrumentId) -> Option<Price> {
         let feed = self
