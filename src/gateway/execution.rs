@@ -366,10 +366,11 @@ impl Trade {
         self.send_close(self.hard, market, now_ns, ctx);
     }
 
-    /// Cancels what works and closes everything at market (kill switch, breaker). A
-    /// one-sided entry counts as covered from now: its flatten is its hedge.
+    /// Cancels what works and closes everything at market (kill switch, breaker,
+    /// liquidation). A one-sided entry counts as covered from now: its flatten is its
+    /// hedge. A trade already flattening keeps its first reason.
     pub fn flatten(&mut self, reason: ExitReason, now_ns: u64, ctx: &mut ExecCtx) {
-        if matches!(self.phase, Phase::Closed | Phase::Abandoned) {
+        if matches!(self.phase, Phase::Closed | Phase::Abandoned | Phase::Flatten) {
             return;
         }
         if self.first_fill_ns.is_some() {

@@ -13,8 +13,9 @@
 //! in cash ([`crate::gateway::margin`]). The open value is the cash locked.
 //!
 //! Funding: a payment goes into available capital and realised PnL when it is settled
-//! ([`Portfolio::fund`]); a payment larger than the available capital takes the rest
-//! from the paying leg's locked margin, so cash never goes negative. A trade's PnL
+//! ([`Portfolio::fund`]); a payment larger than the free cash (available capital less
+//! working orders' reservations) takes the rest from the paying leg's locked margin, so
+//! neither cash nor free cash goes negative. A trade's PnL
 //! includes its funding, so closing it books only the rest. Realised PnL is then the
 //! closed trades' PnL plus the funding of trades still open.
 //!
@@ -288,12 +289,13 @@ impl Portfolio {
 
     /// Books a funding payment of one leg (`amount_raw` received, or paid when
     /// negative) into cash and realised PnL. Returns what a payment took from the leg's
-    /// locked margin because available capital could not cover it (zero otherwise):
+    /// locked margin because the free cash could not cover it (zero otherwise):
     /// the caller lowers the leg's locked cash by as much.
     pub fn fund(&mut self, amount_raw: i128) -> i128 {
         self.funding_raw += amount_raw;
         self.realised_raw += amount_raw;
-        let from_cash = amount_raw.max(-self.available_raw.max(0));
+        let free = self.available_raw - self.reserved_cash_raw;
+        let from_cash = amount_raw.max(-free.max(0));
         let from_margin = from_cash - amount_raw;
         self.available_raw += from_cash;
         self.open_value_raw -= from_margin;
