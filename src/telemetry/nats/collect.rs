@@ -119,57 +119,57 @@ pub fn run(settings: &CollectSettings, shutdown: &Shutdown) -> Result<CollectSta
         db.target(),
         settings.durable
     );
-    runtime.block_on(collect(settings, &mut db, shutdown))
-}
-
-async fn collect(
-    settings: &CollectSettings,
-    db: &mut CentralDb,
-    shutdown: &Shutdown,
-) -> Result<CollectStats, CollectError> {
+    // NB: the NATS steps run in `block_on`, the database writes outside it (the
+    // synchronous PostgreSQL client runs a runtime of its own).
     let nats = &settings.nats;
-    let client = nats
-        .connect_options()
-        .connect(nats.url.as_str())
-        .await
+    let client = runtime
+        .block_on(nats.connect_options().connect(nats.url.as_str()))
         .map_err(|source| CollectError::Connect {
             url: nats.url.clone(),
             source,
         })?;
-    let jetstream = async_nats::jetstream::new(client);
+    let jetstream = {
+        let _entered = runtime.enter();
+        async_nats::jetstream::new(client)
+    };
     let end = settings.duration.map(|d| Instant::now() + d);
     let stopping = || shutdown.requested().is_some() || end.is_some_and(|e| Instant::now() >= e);
     let mut stats = CollectStats::default();
-    let Some(consumer) = bind(settings, &jetstream, &stopping).await? else {
+    let Some(consumer) = runtime.block_on(bind(settings, &jetstream, &stopping))? else {
         return Ok(stats);
     };
     while !stopping() {
-        let fetched = fetch(&consumer, settings.batch).await;
+        let fetched = runtime.block_on(fetch(&consumer, settings.batch));
         if fetched.is_empty() {
             continue;
         }
         stats.messages += fetched.len() as u64;
         let (rows, good, bad) = decode(nats, fetched);
         stats.malformed += bad.len() as u64;
-        let Some(inserted) = write(db, &rows, &mut stats, &stopping).await else {
+        let Some(inserted) = write(&mut db, &rows, &mut stats, &stopping) else {
             break;
         };
         stats.rows_inserted += inserted as u64;
         stats.rows_duplicate += (rows.len() - inserted.min(rows.len())) as u64;
-        for msg in &good {
-            if let Err(err) = msg.ack().await {
-                log::warn!("ack: {err} (the message comes again and inserts nothing)");
-                stats.ack_errors += 1;
-            }
-        }
-        for msg in &bad {
-            if let Err(err) = msg.ack_with(AckKind::Term).await {
-                log::warn!("terminating a malformed message: {err}");
-                stats.ack_errors += 1;
-            }
-        }
+        runtime.block_on(acknowledge(&good, &bad, &mut stats));
     }
     Ok(stats)
+}
+
+/// Acks the stored messages and terminates the malformed ones.
+async fn acknowledge(good: &[Message], bad: &[Message], stats: &mut CollectStats) {
+    for msg in good {
+        if let Err(err) = msg.ack().await {
+            log::warn!("ack: {err} (the message comes again and inserts nothing)");
+            stats.ack_errors += 1;
+        }
+    }
+    for msg in bad {
+        if let Err(err) = msg.ack_with(AckKind::Term).await {
+            log::warn!("terminating a malformed message: {err}");
+            stats.ack_errors += 1;
+        }
+    }
 }
 
 /// Ensures the stream and the durable consumer, retrying while the broker is away;
@@ -270,7 +270,7 @@ fn decode(nats: &NatsSettings, messages: Vec<Message>) -> (Vec<SiteRow>, Vec<Mes
 
 /// Writes `rows` (one transaction), retrying until it commits; `None` when asked to
 /// stop first (the batch stays unacknowledged and comes again).
-async fn write(
+fn write(
     db: &mut CentralDb,
     rows: &[SiteRow],
     stats: &mut CollectStats,
@@ -286,7 +286,7 @@ async fn write(
                 if stopping() {
                     return None;
                 }
-                tokio::time::sleep(delay).await;
+                std::thread::sleep(delay);
                 delay = (delay * 2).min(DB_RETRY_MAX);
             }
         }

@@ -78,6 +78,8 @@ impl NatsBackend {
                 url: settings.url.clone(),
                 source,
             })?;
+        // The context spawns its ack task on the runtime.
+        let _entered = runtime.enter();
         let jetstream = async_nats::jetstream::ContextBuilder::new()
             .timeout(settings.publish_timeout)
             .max_ack_inflight(ACKS_IN_FLIGHT_MAX)
