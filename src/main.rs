@@ -579,9 +579,10 @@ fn print_outcome(
     );
     if config.nats.enabled {
         println!(
-            "nats: {} rows published, {} already in the stream, {} pending in the NATS spool, {} failed ({} publish errors)",
+            "nats: {} rows published, {} already in the stream, {} spooled during outages, {} pending in the NATS spool, {} failed ({} publish errors)",
             r.counter("nats.rows_published"),
             r.counter("nats.rows_duplicate"),
+            r.counter("nats.rows_spooled"),
             r.counter("nats.rows_pending"),
             r.counter("nats.rows_failed"),
             r.counter("nats.publish_errors"),
