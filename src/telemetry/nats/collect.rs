@@ -156,13 +156,12 @@ pub fn run(settings: &CollectSettings, shutdown: &Shutdown) -> Result<CollectSta
     Ok(stats)
 }
 
-/// Acks the stored messages and terminates the malformed ones.
+/// Acks the stored messages (all at once) and terminates the malformed ones.
 async fn acknowledge(good: &[Message], bad: &[Message], stats: &mut CollectStats) {
-    for msg in good {
-        if let Err(err) = msg.ack().await {
-            log::warn!("ack: {err} (the message comes again and inserts nothing)");
-            stats.ack_errors += 1;
-        }
+    let acks = futures_util::future::join_all(good.iter().map(|msg| msg.ack())).await;
+    for err in acks.into_iter().filter_map(Result::err) {
+        log::warn!("ack: {err} (the message comes again and inserts nothing)");
+        stats.ack_errors += 1;
     }
     for msg in bad {
         if let Err(err) = msg.ack_with(AckKind::Term).await {
