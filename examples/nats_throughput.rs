@@ -50,7 +50,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let all = rows::opportunity_rows("bench-run", 0..total);
     let start = Instant::now();
     for batch in all.chunks(BATCH) {
-        writer.send(batch.to_vec()).map_err(|_| "the NATS writer stopped")?;
+        writer
+            .send(batch.to_vec())
+            .map_err(|_| "the NATS writer stopped")?;
     }
     let stats = writer.finish();
     let published = start.elapsed();
@@ -58,9 +60,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let deadline = Instant::now() + Duration::from_secs(300);
     loop {
         let ready: bool = admin
-            .query_one(&format!("SELECT to_regclass('{schema}.opportunities') IS NOT NULL"), &[])?
+            .query_one(
+                &format!("SELECT to_regclass('{schema}.opportunities') IS NOT NULL"),
+                &[],
+            )?
             .get(0);
-        let n: i64 = if ready { admin.query_one(&count_sql, &[])?.get(0) } else { 0 };
+        let n: i64 = if ready {
+            admin.query_one(&count_sql, &[])?.get(0)
+        } else {
+            0
+        };
         if n >= total || Instant::now() > deadline {
             break;
         }
@@ -88,7 +97,9 @@ fn delete_stream(name: &str) -> Result<(), Box<dyn std::error::Error>> {
         .build()?;
     rt.block_on(async {
         let client = async_nats::connect("127.0.0.1:4222").await?;
-        async_nats::jetstream::new(client).delete_stream(name).await?;
+        async_nats::jetstream::new(client)
+            .delete_stream(name)
+            .await?;
         Ok(())
     })
 }

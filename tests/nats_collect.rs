@@ -215,7 +215,10 @@ fn central_keys(schema: &mut Schema) -> (BTreeSet<Key>, usize) {
         let exists: bool = schema
             .admin
             .query_one(
-                &format!("SELECT to_regclass('{}.{}') IS NOT NULL", schema.name, table.name),
+                &format!(
+                    "SELECT to_regclass('{}.{}') IS NOT NULL",
+                    schema.name, table.name
+                ),
                 &[],
             )
             .unwrap()
@@ -223,7 +226,10 @@ fn central_keys(schema: &mut Schema) -> (BTreeSet<Key>, usize) {
         if !exists {
             continue;
         }
-        let sql = format!("SELECT site, run_id, seq FROM {}.{}", schema.name, table.name);
+        let sql = format!(
+            "SELECT site, run_id, seq FROM {}.{}",
+            schema.name, table.name
+        );
         for row in schema.admin.query(&sql, &[]).unwrap() {
             count += 1;
             keys.insert((table.name.to_owned(), row.get(0), row.get(1), row.get(2)));
@@ -263,8 +269,15 @@ fn assert_central_is_union(schema: &mut Schema, expected: &BTreeSet<Key>) {
 /// `collector_gap`: kill the collector this far into the run, restart it after a
 /// second. `broker_loss`: the engines reach the broker through a proxy stopped this far
 /// into the run, for ten seconds.
-fn two_sites(test: &str, secs: u64, collector_gap: Option<Duration>, broker_loss: Option<Duration>) {
-    let _serial = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+fn two_sites(
+    test: &str,
+    secs: u64,
+    collector_gap: Option<Duration>,
+    broker_loss: Option<Duration>,
+) {
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if !nats_available() {
         return;
     }
@@ -300,7 +313,11 @@ fn two_sites(test: &str, secs: u64, collector_gap: Option<Duration>, broker_loss
     assert_central_is_union(&mut schema, &expected);
     for nats in lines {
         let spooled = !nats.contains(" 0 spooled during outages");
-        assert_eq!(spooled, broker_loss.is_some(), "spooled iff the broker was away: {nats}");
+        assert_eq!(
+            spooled,
+            broker_loss.is_some(),
+            "spooled iff the broker was away: {nats}"
+        );
     }
     let out = stop_collector(collect.take().unwrap());
     let stdout = String::from_utf8_lossy(&out.stdout);

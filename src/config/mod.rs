@@ -220,7 +220,8 @@ pub struct Config {
     /// webpki roots (`transport.extra_root_cert`).
     pub extra_root_certs: Vec<Vec<u8>>,
     /// Recording of every received frame, when on.
-    pub record: Option<crate::record::RecordSettings>,    /// `[nats]`: telemetry over NATS JetStream (published when `enabled`; the collector
+    pub record: Option<crate::record::RecordSettings>,
+    /// `[nats]`: telemetry over NATS JetStream (published when `enabled`; the collector
     /// reads it either way).
     pub nats: crate::telemetry::nats::NatsSettings,
 }

@@ -161,8 +161,12 @@ mod tests {
         assert_eq!(s.url, "nats://127.0.0.1:4222");
         assert_eq!(s.stream_subjects(), "edgeline.tele.>");
         assert_eq!(s.duplicate_window, DUPLICATE_WINDOW_DEFAULT);
-        let s = resolve("enabled = true\nsite = \"tokyo\"\nsubject_prefix = \"acme.prod\"").unwrap();
-        assert_eq!((s.site.as_deref(), s.stream_subjects().as_str()), (Some("tokyo"), "acme.prod.tele.>"));
+        let s =
+            resolve("enabled = true\nsite = \"tokyo\"\nsubject_prefix = \"acme.prod\"").unwrap();
+        assert_eq!(
+            (s.site.as_deref(), s.stream_subjects().as_str()),
+            (Some("tokyo"), "acme.prod.tele.>")
+        );
     }
 
     #[test]

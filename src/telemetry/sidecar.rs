@@ -445,7 +445,10 @@ impl TelemetryStage {
                 if let (Some(nats), Some(copy)) = (&self.nats, copy)
                     && let Err(batch) = nats.send(copy)
                 {
-                    log::error!("telemetry: the NATS writer stopped; {} rows not published", batch.len());
+                    log::error!(
+                        "telemetry: the NATS writer stopped; {} rows not published",
+                        batch.len()
+                    );
                     self.nats_unsent += batch.len() as u64;
                 }
                 self.batches_sent += 1;

@@ -224,7 +224,9 @@ fn migrate_central(client: &mut Client) -> Result<(), BoxError> {
     if found < 1 {
         tx.batch_execute(&site_column_sql())?;
         tx.execute(
-            &format!("INSERT INTO {CENTRAL_MIGRATIONS_TABLE} (version, name) VALUES (1, 'site column')"),
+            &format!(
+                "INSERT INTO {CENTRAL_MIGRATIONS_TABLE} (version, name) VALUES (1, 'site column')"
+            ),
             &[],
         )?;
         log::info!("central database: added the site column");

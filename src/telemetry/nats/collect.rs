@@ -242,7 +242,10 @@ async fn fetch(consumer: &PullConsumer, batch: usize) -> Vec<Message> {
 
 /// The rows of `messages`, the messages they came from, and the ones that did not
 /// decode.
-fn decode(nats: &NatsSettings, messages: Vec<Message>) -> (Vec<SiteRow>, Vec<Message>, Vec<Message>) {
+fn decode(
+    nats: &NatsSettings,
+    messages: Vec<Message>,
+) -> (Vec<SiteRow>, Vec<Message>, Vec<Message>) {
     let (mut rows, mut good, mut bad) = (Vec::new(), Vec::new(), Vec::new());
     for msg in messages {
         let site = site_of_subject(&nats.subject_prefix, msg.subject.as_str());

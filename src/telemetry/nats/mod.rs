@@ -223,11 +223,7 @@ pub fn row_venue(row: &Row) -> String {
 
 /// `<prefix>.tele.<site>.<venue>.<kind>` for `row`.
 pub fn subject(prefix: &str, site: &str, row: &Row) -> String {
-    format!(
-        "{prefix}.tele.{site}.{}.{}",
-        row_venue(row),
-        row.table.name
-    )
+    format!("{prefix}.tele.{site}.{}.{}", row_venue(row), row.table.name)
 }
 
 /// `<run_id>:<seq>`: the row's JetStream message id.
