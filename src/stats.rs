@@ -92,6 +92,9 @@ pub struct PipelineStats {
     pub edge_intents: Counter,
     /// Edge: order intents dropped because the gateway ring was full.
     pub edge_intents_dropped: Counter,
+    /// Edge: basis ticks that would trade an opportunity already proposed (same pair and
+    /// direction, its intent not yet expired): no second intent is sent for them.
+    pub edge_intents_repeated: Counter,
     /// Book: poll rounds in which the gateway's market ring was full (backpressure).
     pub book_gateway_ring_full: Counter,
     /// Gateway: market events fed to the paper venue.
@@ -191,6 +194,7 @@ impl PipelineStats {
             ),
             ("edge.intents", &self.edge_intents),
             ("edge.intents_dropped", &self.edge_intents_dropped),
+            ("edge.intents_repeated", &self.edge_intents_repeated),
             ("book.gateway_ring_full", &self.book_gateway_ring_full),
             ("gateway.market_events", &self.gateway_market_events),
             ("gateway.intents", &self.gateway_intents),

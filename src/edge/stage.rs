@@ -51,6 +51,13 @@ struct PairState {
     notional: Price,
     /// Base units per perp contract (touch quantities are in contracts).
     perp_contract_size: Qty,
+    /// Tick sizes of the perp and the spot leg (the IOC limits stay on their grids).
+    ticks: [Price; 2],
+    /// The opportunity this pair last proposed, while it lasts: its direction and its
+    /// intent's expiry (raw). One opportunity is one intent: the ticks after it that
+    /// would still trade in the same direction send nothing until the edge falls below
+    /// the trade threshold, the direction flips or the intent expires.
+    proposed: Option<(Direction, u64)>,
 }
 
 /// The scanner with its telemetry ring and flush state.
@@ -162,6 +169,8 @@ impl EdgeStage {
                         .max(min_notional(pair.perp))
                         .max(Price::from_raw(SIZE_BASE_FLOOR * Price::SCALE)),
                     perp_contract_size: registry.get(pair.perp).contract_size,
+                    ticks: [registry.get(pair.perp).tick_size, registry.get(pair.spot).tick_size],
+                    proposed: None,
                 })
                 .collect(),
             pairs_of,
@@ -305,29 +314,39 @@ impl EdgeState {
             spot_ask: spot.ask,
         };
         let threshold = state.tracker.params().tracker_threshold;
-        if let Some(eval) = state.tracker.on_tick_from(quad, threshold) {
-            let decision_raw = self.io.clock.raw();
-            let opportunity = record(
-                state,
-                &eval,
-                perp.ts_venue_ms,
-                [ts_recv_raw, start_raw, decision_raw],
-            );
-            self.io.stats.edge_opportunities.incr();
-            if opportunity.would_trade_current {
-                self.io.stats.edge_would_trade.incr();
-                let cap = IntentCap {
-                    notional: state.notional,
-                    touch_qty: touch_qty(&opportunity, &spot, &perp, state.perp_contract_size),
-                };
-                if let Some(intents) = self.intents.as_mut() {
+        let Some(eval) = state.tracker.on_tick_from(quad, threshold) else {
+            state.proposed = None;
+            return true;
+        };
+        let decision_raw = self.io.clock.raw();
+        let opportunity = record(
+            state,
+            &eval,
+            perp.ts_venue_ms,
+            [ts_recv_raw, start_raw, decision_raw],
+        );
+        self.io.stats.edge_opportunities.incr();
+        if !opportunity.would_trade_current {
+            state.proposed = None;
+        } else {
+            self.io.stats.edge_would_trade.incr();
+            let cap = IntentCap {
+                notional: state.notional,
+                touch_qty: touch_qty(&opportunity, &spot, &perp, state.perp_contract_size),
+                ticks: state.ticks,
+            };
+            if let Some(intents) = self.intents.as_mut() {
+                if is_proposed(state.proposed, opportunity.direction, decision_raw) {
+                    self.io.stats.edge_intents_repeated.incr();
+                } else {
                     let intent = basis_intent(&opportunity, cap, intents);
+                    state.proposed = Some((opportunity.direction, intent.expires_raw));
                     push_intent(intents, intent, &self.io);
                 }
             }
-            if self.io.output.push(opportunity).is_err() {
-                self.io.stats.edge_records_dropped.incr();
-            }
+        }
+        if self.io.output.push(opportunity).is_err() {
+            self.io.stats.edge_records_dropped.incr();
         }
         true
     }
@@ -370,6 +389,12 @@ impl EdgeState {
         }
         evaluated > 0
     }
+}
+
+/// Whether a tick that would trade in `direction` at `now_raw` belongs to the opportunity
+/// already `proposed` (same direction, its intent not expired).
+fn is_proposed(proposed: Option<(Direction, u64)>, direction: Direction, now_raw: u64) -> bool {
+    proposed.is_some_and(|(d, expires_raw)| d == direction && now_raw <= expires_raw)
 }
 
 /// Sends the rejections counted since the last flush, if any; when the ring is full
@@ -447,6 +472,32 @@ struct IntentCap {
     notional: Price,
     /// Base quantity both touches show on the sides the intent takes.
     touch_qty: Qty,
+    /// Tick sizes of the perp and the spot leg.
+    ticks: [Price; 2],
+}
+
+/// Share of the expected IOC profit each leg's limit may give up from the touch: the
+/// order reaches the venue a latency later, when the dislocated leg has already moved
+/// back some way (a limit at the old touch then meets no liquidity). With one half per
+/// leg, fills at both limits still break even by the cost model.
+pub const IOC_LIMIT_PROFIT_SHARE_PER_LEG: (i128, i128) = (1, 2);
+
+/// The IOC limit of a leg taking `touch`: `slip_bits` (bps, 32 fractional bits) worse,
+/// rounded back towards the touch onto the `tick` grid.
+fn ioc_limit(touch: Price, side: OrderSide, slip_bits: i128, tick: Price) -> Price {
+    let slip = mul_div(touch.raw(), slip_bits, 10_000i128 << 32);
+    let tick = tick.raw().max(1);
+    let raw = match side {
+        OrderSide::Buy => {
+            let limit = touch.raw() + slip;
+            limit - limit.rem_euclid(tick)
+        }
+        OrderSide::Sell => {
+            let limit = touch.raw() - slip;
+            limit + (tick - limit.rem_euclid(tick)) % tick
+        }
+    };
+    Price::from_raw(raw)
 }
 
 /// The base quantity shown at the touch on both sides a basis trade takes (the perp's
@@ -460,7 +511,8 @@ fn touch_qty(o: &BasisOpportunity, spot: &Touch, perp: &Touch, perp_contract_siz
     Qty::from_raw(perp_base.min(spot_qty.raw()))
 }
 
-/// IOC both legs at the touch of the chosen direction. The quantity is what both
+/// IOC both legs from the touch of the chosen direction, each limit giving up
+/// [`IOC_LIMIT_PROFIT_SHARE_PER_LEG`] of the expected profit. The quantity is what both
 /// touches show, and at least `notional` / spot ask (the gateway sizes within it). The
 /// basis tracker has no confidence model: it proposes with confidence 100 and lets the
 /// gateway's risk limits and sizing decide.
@@ -471,6 +523,9 @@ fn basis_intent(o: &BasisOpportunity, cap: IntentCap, intents: &mut IntentOut) -
         Direction::LongPerpShortSpot => (OrderSide::Buy, o.prices.perp_ask, o.prices.spot_bid),
     };
     let qty_raw = mul_div(notional.raw(), Qty::SCALE, o.prices.spot_ask.raw().max(1));
+    let (share, of) = IOC_LIMIT_PROFIT_SHARE_PER_LEG;
+    let slip_bits = i128::from(o.expected_profit_ioc.to_bits()).max(0) * share / of;
+    let spot_side = perp_side.opposite();
     OrderIntent {
         id: next_id(intents, Strategy::Basis),
         strategy: Strategy::Basis,
@@ -478,13 +533,13 @@ fn basis_intent(o: &BasisOpportunity, cap: IntentCap, intents: &mut IntentOut) -
             IntentLeg {
                 instrument: o.perp,
                 side: perp_side,
-                limit: perp_limit,
+                limit: ioc_limit(perp_limit, perp_side, slip_bits, cap.ticks[0]),
                 style: ExecStyle::Ioc,
             },
             IntentLeg {
                 instrument: o.spot,
-                side: perp_side.opposite(),
-                limit: spot_limit,
+                side: spot_side,
+                limit: ioc_limit(spot_limit, spot_side, slip_bits, cap.ticks[1]),
                 style: ExecStyle::Ioc,
             },
         ],

@@ -56,10 +56,13 @@ pub enum RejectReason {
     /// The method's size was under a venue minimum; raised to the minimum, it would
     /// pass a cap (notional per trade, exposure or minimum balance).
     MinSizeOverCaps,
+    /// The intent already entered (an intent enters at most once: its id is not above
+    /// the last one its strategy entered).
+    DuplicateIntent,
 }
 
 /// Number of [`RejectReason`]s.
-pub const REJECT_REASON_COUNT: usize = 16;
+pub const REJECT_REASON_COUNT: usize = 17;
 
 impl RejectReason {
     /// Every reason, in counter order.
@@ -80,6 +83,7 @@ impl RejectReason {
         RejectReason::InvalidIntent,
         RejectReason::TradeSlots,
         RejectReason::MinSizeOverCaps,
+        RejectReason::DuplicateIntent,
     ];
 
     /// Index into the counter array.
@@ -106,6 +110,7 @@ impl RejectReason {
             RejectReason::InvalidIntent => "gateway.rejected.invalid_intent",
             RejectReason::TradeSlots => "gateway.rejected.trade_slots",
             RejectReason::MinSizeOverCaps => "gateway.rejected.min_size_over_caps",
+            RejectReason::DuplicateIntent => "gateway.rejected.duplicate_intent",
         }
     }
 
@@ -128,6 +133,7 @@ impl RejectReason {
             RejectReason::InvalidIntent => "invalid_intent",
             RejectReason::TradeSlots => "trade_slots",
             RejectReason::MinSizeOverCaps => "min_size_over_caps",
+            RejectReason::DuplicateIntent => "duplicate_intent",
         }
     }
 }
