@@ -723,14 +723,18 @@ mod tests {
         assert_eq!(basis.strategy, Strategy::Basis);
         assert_eq!(basis.id >> 56, 1);
         assert_eq!(basis.legs[0].instrument, InstrumentId(2));
-        assert_eq!(
-            (basis.legs[0].side, basis.legs[0].limit),
-            (OrderSide::Sell, px(10030))
-        );
-        assert_eq!(
-            (basis.legs[1].side, basis.legs[1].limit),
-            (OrderSide::Buy, px(10000))
-        );
+        // Edge 29.955 bps, expected IOC profit 11.755 bps: each limit gives up half of
+        // it from the touch (tick 10^-8).
+        let give_up = |touch: Price, limit: Price| {
+            ((touch.raw() - limit.raw()).abs() as f64 / touch.raw() as f64) * 1e4
+        };
+        let half = (basis.expected_profit_bps.to_num::<f64>()) / 2.0;
+        assert_eq!(basis.legs[0].side, OrderSide::Sell);
+        assert!(basis.legs[0].limit < px(10030));
+        assert!((give_up(px(10030), basis.legs[0].limit) - half).abs() < 1e-4);
+        assert_eq!(basis.legs[1].side, OrderSide::Buy);
+        assert!(basis.legs[1].limit > px(10000));
+        assert!((give_up(px(10000), basis.legs[1].limit) - half).abs() < 1e-4);
         assert_eq!(
             basis.qty,
             Qty::from_raw(10 * Qty::SCALE),
@@ -767,6 +771,73 @@ mod tests {
         assert_eq!((opp.ts_recv_raw, opp.expires_raw), (7, intent.expires_raw));
         assert_eq!(r.stats.edge_intents.get(), 2);
         assert_eq!(r.stats.edge_spread_accepted.get(), 1);
+    }
+
+    /// The intents popped so far: (direction of the perp leg, perp limit).
+    fn drain(r: &mut Rig) -> Vec<(OrderSide, Price)> {
+        std::iter::from_fn(|| r.intents.pop().ok())
+            .filter(|i| i.strategy == Strategy::Basis)
+            .map(|i| (i.legs[0].side, i.legs[0].limit))
+            .collect()
+    }
+
+    #[test]
+    fn test_one_opportunity_is_one_intent() {
+        let mut r = rig();
+        // Short perp / long spot at 30 bps, then the spot leg moving under a perp that
+        // stays: every tick still trades, one intent only (issue 26: 32 entries at one
+        // perp price within 5 ms).
+        r.input.push(update(0, 9990, 10000)).unwrap();
+        r.input.push(update(2, 10030, 10040)).unwrap();
+        for k in 1..32 {
+            r.input.push(update(0, 9990 - k, 10000 - k)).unwrap();
+        }
+        r.stage.poll();
+        assert_eq!(drain(&mut r).len(), 1);
+        assert_eq!(r.stats.edge_intents_repeated.get(), 31);
+        // The edge falls under the trade threshold (still recorded): the opportunity
+        // ended, the next one is proposed.
+        r.input.push(update(2, 9985, 9995)).unwrap();
+        r.input.push(update(2, 10031, 10041)).unwrap();
+        r.stage.poll();
+        assert_eq!(drain(&mut r).len(), 1);
+        // The same opportunity after its intent expired (500 ms) is proposed again.
+        r.mock.increment(Duration::from_millis(501));
+        r.input.push(update(2, 10032, 10042)).unwrap();
+        r.stage.poll();
+        assert_eq!(drain(&mut r).len(), 1);
+        // The direction flips: a new opportunity at once.
+        r.input.push(update(2, 9900, 9910)).unwrap();
+        r.stage.poll();
+        let flipped = drain(&mut r);
+        assert_eq!(flipped.len(), 1);
+        assert_eq!(flipped[0].0, OrderSide::Buy);
+        assert_eq!(r.stats.edge_intents.get(), 4);
+    }
+
+    #[test]
+    fn test_ioc_limits_give_up_half_the_profit_per_leg_on_the_tick_grid() {
+        let tick = px(5);
+        let slip_bits = 10i128 << 32; // 10 bps of 100.00 = 0.10
+        assert_eq!(
+            ioc_limit(px(10000), OrderSide::Buy, slip_bits, tick),
+            px(10010)
+        );
+        assert_eq!(
+            ioc_limit(px(10000), OrderSide::Sell, slip_bits, tick),
+            px(9990)
+        );
+        // 7 bps = 0.07: rounded back towards the touch onto the 0.05 grid.
+        let slip_bits = 7i128 << 32;
+        assert_eq!(
+            ioc_limit(px(10000), OrderSide::Buy, slip_bits, tick),
+            px(10005)
+        );
+        assert_eq!(
+            ioc_limit(px(10000), OrderSide::Sell, slip_bits, tick),
+            px(9995)
+        );
+        assert_eq!(ioc_limit(px(10000), OrderSide::Buy, 0, tick), px(10000));
     }
 
     #[test]
