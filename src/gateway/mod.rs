@@ -16,11 +16,13 @@
 //! Parts, in the order an intent meets them: [`risk`] (hard limits, counted refusals),
 //! [`sizing`], [`order`] (orders and fills), [`paper`] (latency, book walks, queue
 //! position), [`execution`] (the two-leg state machine), [`portfolio`], [`record`]
-//! (what telemetry receives), [`config`] (defaults and validation).
+//! (what telemetry receives), [`config`] (defaults and validation); [`figures`] shows the
+//! statistics a run's sample can estimate.
 
 pub mod config;
 pub mod engine;
 pub mod execution;
+pub mod figures;
 pub mod order;
 pub mod paper;
 pub mod portfolio;
