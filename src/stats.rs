@@ -59,6 +59,8 @@ pub struct PipelineStats {
     pub book_events: Counter,
     /// Book: top-of-book updates published to the edge stage.
     pub book_updates: Counter,
+    /// Book: of those, the updates of a valid book (none: no book ever became valid).
+    pub book_valid_updates: Counter,
     /// Book: depth diffs whose update ids did not link to the previous one.
     pub book_sequence_gaps: Counter,
     /// Book: venue checksums that did not match the book (OKX).
@@ -172,6 +174,7 @@ impl PipelineStats {
             ("feed.silent", &self.feed_silent),
             ("book.events", &self.book_events),
             ("book.updates", &self.book_updates),
+            ("book.valid_updates", &self.book_valid_updates),
             ("book.sequence_gaps", &self.book_sequence_gaps),
             ("book.checksum_mismatches", &self.book_checksum_mismatches),
             ("book.resets", &self.book_resets),
