@@ -27,7 +27,7 @@ pub enum Futile {
     NoFrames(&'static str),
     /// Frames came, but no book ever became valid: no top of book reached the strategies.
     #[error(
-        "no book became valid in {frames} frames ({invalid} top-of-book updates, all of invalid books): \
+        "no book became valid in {frames} frames ({invalid} top-of-book updates published, none of a valid book): \
          a book needs its depth snapshot (a replay window must start before it)"
     )]
     NoValidBook {
