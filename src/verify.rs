@@ -259,9 +259,6 @@ impl VerifyReport {
     /// unless `require_book`.
     pub fn failures(&self, require_book: bool) -> Vec<String> {
         let mut out = Vec::new();
-        if self.instruments.iter().all(|i| i.decoded == 0) && self.unattributed_malformed == 0 {
-            out.push("nothing decoded: the captures hold no message of this venue and market (an empty capture?)".to_owned());
-        }
         if self.unattributed_malformed > 0 {
             out.push(format!(
                 "{} malformed messages naming no symbol",
