@@ -848,6 +848,8 @@ pub(crate) mod tests {
         records: Vec<GatewayRecord>,
         /// Quantity of the intents [`Sim::intent`] makes.
         qty: Qty,
+        /// Intents made so far (their ids, from 1).
+        intents: u64,
     }
 
     fn now(ms: u64) -> Now {
@@ -866,6 +868,7 @@ pub(crate) mod tests {
                 kill,
                 records: Vec::new(),
                 qty: q("0.05"),
+                intents: 0,
             }
         }
 
@@ -929,8 +932,9 @@ pub(crate) mod tests {
                 limit: p(limit),
                 style,
             };
+            self.intents += 1;
             let intent = OrderIntent {
-                id: ms,
+                id: self.intents,
                 strategy: Strategy::CrossVenue,
                 legs: [
                     leg(BIN, OrderSide::Buy, buy),
