@@ -77,7 +77,12 @@ fn test_from_after_to_fails_before_replaying() {
         "replay",
         &dir.path().join("out"),
         &[("binance.spot", &empty)],
-        &["--from", "2024-08-09T00:00:00Z", "--to", "2024-08-08T00:00:00Z"],
+        &[
+            "--from",
+            "2024-08-09T00:00:00Z",
+            "--to",
+            "2024-08-08T00:00:00Z",
+        ],
     ));
     assert_fails_with(&out, "empty window: --from");
 }
@@ -113,7 +118,10 @@ fn test_readme_replay_from_after_the_snapshot_fails_naming_the_invalid_books() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let inputs = [("binance.spot", spot.as_path()), ("binance.perp", perp.as_path())];
+    let inputs = [
+        ("binance.spot", spot.as_path()),
+        ("binance.perp", perp.as_path()),
+    ];
     let from = ["--from", "2024-08-08T23:55:00Z"];
     for command in ["replay", "backtest"] {
         let out = edgeline(&replay_args(
@@ -125,7 +133,12 @@ fn test_readme_replay_from_after_the_snapshot_fails_naming_the_invalid_books() {
         assert_fails_with(&out, "no book became valid");
     }
     // The whole capture (the snapshot included) builds the books and succeeds.
-    let out = edgeline(&replay_args("replay", &dir.path().join("all"), &inputs, &[]));
+    let out = edgeline(&replay_args(
+        "replay",
+        &dir.path().join("all"),
+        &inputs,
+        &[],
+    ));
     assert!(
         out.status.success(),
         "{}",

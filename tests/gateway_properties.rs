@@ -11,9 +11,7 @@ use std::collections::HashMap;
 use edgeline::book::L2Book;
 use edgeline::gateway::config::{GatewayConfig, LatencyAction, NS_PER_MS, PaperConfig, usd};
 use edgeline::gateway::engine::{Gateway, Now};
-use edgeline::gateway::order::{
-    Fill, Liquidity, Order, OrderId, OrderLeg, OrderRole, OrderStyle,
-};
+use edgeline::gateway::order::{Fill, Liquidity, Order, OrderId, OrderLeg, OrderRole, OrderStyle};
 use edgeline::gateway::paper::{PaperVenue, VenueEvent, band_limit};
 use edgeline::gateway::record::{GatewayRecord, TradeId};
 use edgeline::gateway::risk::{KillSwitch, RejectReason};

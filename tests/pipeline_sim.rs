@@ -290,7 +290,11 @@ fn test_default_demo_enters_fills_and_closes_trades() {
     }
     let outcome = pipeline::run(&config, &Shutdown::manual()).unwrap();
     let report = &outcome.report;
-    assert!(report.counter("gateway.fills") > 0, "no fill: {:?}", report.notes);
+    assert!(
+        report.counter("gateway.fills") > 0,
+        "no fill: {:?}",
+        report.notes
+    );
     assert!(
         report.counter("gateway.entries_filled") > 0,
         "no entry filled: {:?}",
@@ -306,11 +310,9 @@ fn test_default_demo_enters_fills_and_closes_trades() {
     );
     let db = rusqlite::Connection::open(dir.path().join("opportunities.sqlite")).unwrap();
     let (closed, with_pnl): (i64, i64) = db
-        .query_row(
-            "SELECT COUNT(*), COUNT(pnl_quote) FROM trades",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        .query_row("SELECT COUNT(*), COUNT(pnl_quote) FROM trades", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .unwrap();
     assert!(closed >= 1, "no closed trade: {:?}", report.notes);
     assert_eq!(closed, with_pnl, "every closed trade has its PnL");

@@ -169,7 +169,10 @@ impl EdgeStage {
                         .max(min_notional(pair.perp))
                         .max(Price::from_raw(SIZE_BASE_FLOOR * Price::SCALE)),
                     perp_contract_size: registry.get(pair.perp).contract_size,
-                    ticks: [registry.get(pair.perp).tick_size, registry.get(pair.spot).tick_size],
+                    ticks: [
+                        registry.get(pair.perp).tick_size,
+                        registry.get(pair.spot).tick_size,
+                    ],
                     proposed: None,
                 })
                 .collect(),

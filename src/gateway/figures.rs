@@ -110,7 +110,11 @@ mod tests {
             trades: 10_000,
             span_ns: 7 * DAY - 1,
         };
-        assert!(many_short.annualised(1.5, show).starts_with("not meaningful"));
+        assert!(
+            many_short
+                .annualised(1.5, show)
+                .starts_with("not meaningful")
+        );
         let few_long = Sample {
             trades: 29,
             span_ns: 30 * DAY,
@@ -121,7 +125,11 @@ mod tests {
             span_ns: 7 * DAY,
         };
         assert_eq!(enough.annualised(1.5, show), "1.50");
-        assert!(enough.annualised(f64::NAN, show).starts_with("not meaningful"));
+        assert!(
+            enough
+                .annualised(f64::NAN, show)
+                .starts_with("not meaningful")
+        );
     }
 
     #[test]

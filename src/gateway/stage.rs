@@ -290,7 +290,9 @@ impl Stage for GatewayStage {
         ));
         let sample = Sample {
             trades: m.trades,
-            span_ns: now.ns.saturating_sub(self.io.clock.unix_ns(self.started_raw)),
+            span_ns: now
+                .ns
+                .saturating_sub(self.io.clock.unix_ns(self.started_raw)),
         };
         report.notes.push(format!(
             "portfolio: {} trades closed, win rate {:.1}%, avg profit {:+.4} USD, profit factor {}, Sharpe {}, max drawdown {:.2} USD",
@@ -344,7 +346,6 @@ impl Stage for GatewayStage {
         ));
         report.notes.push(self.trading_summary(&refused));
     }
-
 }
 
 /// Signed money figures in the run report: report counters are unsigned, so each

@@ -37,7 +37,9 @@ pub enum Futile {
         invalid: u64,
     },
     /// A signal stopped a replay or backtest before the end of its inputs.
-    #[error("interrupted by a signal before the end of the inputs: the figures cover only what was replayed")]
+    #[error(
+        "interrupted by a signal before the end of the inputs: the figures cover only what was replayed"
+    )]
     Interrupted,
 }
 
@@ -122,7 +124,11 @@ mod tests {
         );
         assert!(err.to_string().contains("depth snapshot"), "{err}");
         let syncing = report(&[("feed.frames", 10), ("book.updates", 1)]);
-        assert_eq!(judge_run(&syncing), Ok(()), "a short live run may end syncing");
+        assert_eq!(
+            judge_run(&syncing),
+            Ok(()),
+            "a short live run may end syncing"
+        );
         let good = report(&[("feed.frames", 10), ("book.valid_updates", 1)]);
         assert_eq!(judge_run(&good), Ok(()));
         assert_eq!(judge_replay(&good, StopReason::EndOfInput, 10), Ok(()));
