@@ -11,6 +11,7 @@ use edgeline::config::{Config, ConfigError};
 use edgeline::pipeline;
 use edgeline::record::RecordSettings;
 use edgeline::replay::{InputFile, ReplayOptions, ReplayOutcome, Window};
+use edgeline::runtime::outcome::{self, Futile};
 use edgeline::runtime::{Clock, Shutdown};
 use edgeline::telemetry::db::DbTarget;
 use edgeline::telemetry::db::analytics::Reader;
@@ -262,6 +263,10 @@ struct RunArgs {
     record: bool,
 }
 
+/// Exit status of a replay or backtest interrupted by a signal (128 + SIGINT, as a
+/// shell reports it); a second signal exits at once with the same status.
+const INTERRUPTED_EXIT: u8 = 130;
+
 fn main() -> ExitCode {
     if let Err(e) = edgeline::telemetry::logging::init() {
         eprintln!("edgeline: no logger: {e}");
@@ -288,7 +293,11 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("edgeline: {e}");
-            ExitCode::FAILURE
+            if matches!(e.downcast_ref::<Futile>(), Some(Futile::Interrupted)) {
+                ExitCode::from(INTERRUPTED_EXIT)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }
@@ -341,7 +350,8 @@ fn run_config(config: &Config) -> Result<(), Box<dyn std::error::Error>> {
         config.output_dir.display()
     );
     let outcome = pipeline::run(config, &shutdown)?;
-    print_outcome(config, &outcome.report, outcome.stop)
+    print_outcome(config, &outcome.report, outcome.stop)?;
+    Ok(outcome::judge_run(&outcome.report)?)
 }
 
 fn collect(args: &CollectArgs) -> Result<(), Box<dyn std::error::Error>> {
@@ -388,8 +398,29 @@ fn collect(args: &CollectArgs) -> Result<(), Box<dyn std::error::Error>> {
 
 fn replay(args: &ReplayArgs) -> Result<(), Box<dyn std::error::Error>> {
     let (config, outcome) = run_replay(args)?;
+    print_interruption(&outcome);
     print_outcome(&config, &outcome.report, outcome.stop)?;
-    damage_error(&outcome)
+    damage_error(&outcome)?;
+    judge_replay(&outcome)
+}
+
+/// A replay or backtest that did nothing useful or was interrupted fails, saying why.
+fn judge_replay(outcome: &ReplayOutcome) -> Result<(), Box<dyn std::error::Error>> {
+    Ok(outcome::judge_replay(
+        &outcome.report,
+        outcome.stop,
+        outcome.frames,
+    )?)
+}
+
+/// Says, before the report, that it covers only part of the inputs.
+fn print_interruption(outcome: &ReplayOutcome) {
+    if outcome.stop == edgeline::runtime::StopReason::Signal {
+        println!(
+            "INTERRUPTED after {} frames: this report covers only what was replayed",
+            outcome.frames
+        );
+    }
 }
 
 fn backtest(args: &BacktestArgs) -> Result<(), Box<dyn std::error::Error>> {
@@ -409,12 +440,14 @@ fn backtest(args: &BacktestArgs) -> Result<(), Box<dyn std::error::Error>> {
     let dir = &outcome.report.output_dir;
     let files =
         edgeline::backtest::write_backtest(dir, &mut report, &data, &outcome.report.histograms)?;
+    print_interruption(&outcome);
     print!("{}", report.to_markdown());
     for file in files {
         println!("wrote {}", file.display());
     }
     damage_error(&outcome)?;
-    loss_error(&outcome.report)
+    loss_error(&outcome.report)?;
+    judge_replay(&outcome)
 }
 
 /// `backtest --sweep`: the grid on the base configuration, in parallel.
@@ -437,6 +470,7 @@ fn sweep(args: &BacktestArgs) -> Result<(), Box<dyn std::error::Error>> {
         None => String::new(),
     };
     let (inputs, window) = replay_inputs(r)?;
+    outcome::check_window(window.from_ns, window.to_ns)?;
     let spec = sweep::SweepSpec {
         base: grid::base_table(&text)?,
         points: grid::points(
@@ -494,6 +528,7 @@ fn run_replay(args: &ReplayArgs) -> Result<(Config, ReplayOutcome), Box<dyn std:
         return Err("--speed: must be a positive number".into());
     }
     let (inputs, window) = replay_inputs(args)?;
+    outcome::check_window(window.from_ns, window.to_ns)?;
     let options = ReplayOptions {
         inputs,
         speed: args.speed,

@@ -59,6 +59,8 @@ pub struct PipelineStats {
     pub book_events: Counter,
     /// Book: top-of-book updates published to the edge stage.
     pub book_updates: Counter,
+    /// Book: of those, the updates of a valid book (none: no book ever became valid).
+    pub book_valid_updates: Counter,
     /// Book: depth diffs whose update ids did not link to the previous one.
     pub book_sequence_gaps: Counter,
     /// Book: venue checksums that did not match the book (OKX).
@@ -92,6 +94,9 @@ pub struct PipelineStats {
     pub edge_intents: Counter,
     /// Edge: order intents dropped because the gateway ring was full.
     pub edge_intents_dropped: Counter,
+    /// Edge: basis ticks that would trade an opportunity already proposed (same pair and
+    /// direction, its intent not yet expired): no second intent is sent for them.
+    pub edge_intents_repeated: Counter,
     /// Book: poll rounds in which the gateway's market ring was full (backpressure).
     pub book_gateway_ring_full: Counter,
     /// Gateway: market events fed to the paper venue.
@@ -169,6 +174,7 @@ impl PipelineStats {
             ("feed.silent", &self.feed_silent),
             ("book.events", &self.book_events),
             ("book.updates", &self.book_updates),
+            ("book.valid_updates", &self.book_valid_updates),
             ("book.sequence_gaps", &self.book_sequence_gaps),
             ("book.checksum_mismatches", &self.book_checksum_mismatches),
             ("book.resets", &self.book_resets),
@@ -191,6 +197,7 @@ impl PipelineStats {
             ),
             ("edge.intents", &self.edge_intents),
             ("edge.intents_dropped", &self.edge_intents_dropped),
+            ("edge.intents_repeated", &self.edge_intents_repeated),
             ("book.gateway_ring_full", &self.book_gateway_ring_full),
             ("gateway.market_events", &self.gateway_market_events),
             ("gateway.intents", &self.gateway_intents),

@@ -14,9 +14,9 @@ use std::collections::HashMap;
 use edgeline::book::L2Book;
 use edgeline::gateway::config::{GatewayConfig, LatencyAction, NS_PER_MS, PaperConfig, usd};
 use edgeline::gateway::engine::{Gateway, Now};
-use edgeline::gateway::order::{Fill, Liquidity, Order, OrderId, OrderLeg, OrderStyle};
+use edgeline::gateway::order::{Fill, Liquidity, Order, OrderId, OrderLeg, OrderRole, OrderStyle};
 use edgeline::gateway::paper::{PaperVenue, VenueEvent, band_limit};
-use edgeline::gateway::record::{ExitReason, GatewayRecord};
+use edgeline::gateway::record::{ExitReason, GatewayRecord, TradeId};
 use edgeline::gateway::risk::{KillSwitch, RejectReason};
 use edgeline::types::bps::Bps;
 use edgeline::types::{
@@ -103,6 +103,9 @@ enum Action {
     Kill(bool),
     /// Several intents in the same instant (before any of them can fill).
     Burst(Vec<Action>),
+    /// An intent already handed to the gateway, handed again (same id and content):
+    /// the `n`-th one sent, modulo their count.
+    Resend(usize),
 }
 
 fn intent_action(qty_max: i64) -> impl Strategy<Value = Action> {
@@ -237,12 +240,27 @@ fn caps_config() -> impl Strategy<Value = GatewayConfig> {
         )
 }
 
+/// Paths for intent-once: the random paths' actions plus intents handed again.
+fn resend_action() -> impl Strategy<Value = Action> {
+    prop_oneof![
+        5 => action(),
+        2 => intent_action(300),
+        3 => (0..64usize).prop_map(Action::Resend),
+    ]
+}
+
 /// The gateway, its records, and what the checks need to remember.
 struct Sim {
     gw: Gateway,
     kill: KillSwitch,
     cfg: GatewayConfig,
     now_ns: u64,
+    /// The next intent id (ids increase, as the edge stage numbers them).
+    next_intent_id: u64,
+    /// Every intent handed to the gateway, in order.
+    intents: Vec<OrderIntent>,
+    /// Per intent id, the entries accepted and the first-leg orders sent.
+    entries: HashMap<u64, (u32, u32)>,
     sent: HashMap<OrderId, Order>,
     legouts: u64,
     legout_loss: i128,
@@ -259,6 +277,9 @@ impl Sim {
             kill,
             cfg,
             now_ns: 0,
+            next_intent_id: 1,
+            intents: Vec::new(),
+            entries: HashMap::new(),
             sent: HashMap::new(),
             legouts: 0,
             legout_loss: 0,
@@ -358,8 +379,31 @@ impl Sim {
                     self.intent(intent)?;
                 }
             }
+            Action::Resend(n) => {
+                if !self.intents.is_empty() {
+                    let intent = self.intents[n % self.intents.len()];
+                    let entered = self.entries.get(&intent.id).is_some_and(|e| e.0 > 0);
+                    let result = self.hand(&intent)?;
+                    if entered {
+                        prop_assert_eq!(result, Err(RejectReason::DuplicateIntent));
+                    }
+                }
+            }
         }
         self.check()
+    }
+
+    /// Hands an intent to the gateway and counts what it entered.
+    fn hand(
+        &mut self,
+        intent: &OrderIntent,
+    ) -> Result<Result<TradeId, RejectReason>, TestCaseError> {
+        let result = self.gw.on_intent(self.now(), intent);
+        if result.is_ok() {
+            self.entries.entry(intent.id).or_default().0 += 1;
+        }
+        self.check()?;
+        Ok(result)
     }
 
     fn book(&mut self, instrument: usize, mid: i64, half: i64, qty: [i64; 3]) {
@@ -415,8 +459,9 @@ impl Sim {
             limit,
             style: style(post),
         };
+        self.next_intent_id += 1;
         let intent = OrderIntent {
-            id: self.now_ns,
+            id: self.next_intent_id,
             strategy: edgeline::types::Strategy::CrossVenue,
             legs: [
                 leg(
@@ -442,8 +487,8 @@ impl Sim {
         };
         let working = self.gw.venue().working_len();
         let sent_before = self.sent.len();
-        let result = self.gw.on_intent(self.now(), &intent);
-        self.check()?;
+        self.intents.push(intent);
+        let result = self.hand(&intent)?;
         let expired = intent.is_expired(self.now_ns);
         let slow = [buy, sell]
             .iter()
@@ -592,6 +637,9 @@ impl Sim {
         let timeout = self.cfg.execution.leg_timeout_ns;
         match r {
             GatewayRecord::OrderSent(o) => {
+                if o.role == OrderRole::First {
+                    self.entries.entry(o.intent_id).or_default().1 += 1;
+                }
                 self.sent.insert(o.id, o);
             }
             GatewayRecord::Fill(f) => self.check_slippage(&f)?,
@@ -723,6 +771,31 @@ proptest! {
         prop_assert!(peaks.cash_min_raw >= 0 && peaks.free_cash_min_raw >= 0, "{:?}", peaks);
         let r = &sim.cfg.risk;
         prop_assert!(peaks.total_raw <= r.exposure_total_max_raw, "{:?}", peaks);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    /// An intent enters at most once (issue 26): over random paths of books, trades
+    /// (the fills of resting legs), intents and intents handed again while their trade
+    /// is in flight, open or closed, every intent id is accepted at most once and sends
+    /// at most one first-leg order; a repeat is refused as a duplicate.
+    #[test]
+    fn prop_an_intent_enters_at_most_once(
+        cfg in config(),
+        steps in prop::collection::vec((0..200u64, resend_action()), 1..80),
+    ) {
+        let mut sim = Sim::new(cfg);
+        for (dt_ms, action) in &steps {
+            sim.advance_to(sim.now_ns + dt_ms * NS_PER_MS)?;
+            sim.apply(action)?;
+        }
+        sim.advance_to(sim.now_ns + 10_000 * NS_PER_MS)?;
+        for (id, (accepted, first_legs)) in &sim.entries {
+            prop_assert!(*accepted <= 1, "intent {} accepted {} times", id, accepted);
+            prop_assert!(*first_legs <= 1, "intent {} sent {} first legs", id, first_legs);
+        }
     }
 }
 

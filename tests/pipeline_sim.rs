@@ -271,3 +271,55 @@ fn test_strict_placement_refuses_a_missing_core() {
         "{err}"
     );
 }
+
+/// The default demo (issue 26): `edgeline run` with no configuration but the output
+/// folder and a short duration (the built-in Binance simulator on loopback, paper
+/// trading) shows the whole loop: intents whose entries fill, closed trades with their
+/// PnL, one intent per opportunity, and the end-of-run summary of what traded.
+#[test]
+fn test_default_demo_enters_fills_and_closes_trades() {
+    let _ = env_logger::builder().is_test(true).try_init();
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "output_dir = \"{}\"\nduration_secs = 6\n[telemetry]\nprogress_interval_ms = 0\n",
+        dir.path().display()
+    );
+    let mut config = Config::from_toml(&text, Path::new("t.toml"), 2).unwrap();
+    for plan in &mut config.placement.cores {
+        plan.core = None;
+    }
+    let outcome = pipeline::run(&config, &Shutdown::manual()).unwrap();
+    let report = &outcome.report;
+    assert!(
+        report.counter("gateway.fills") > 0,
+        "no fill: {:?}",
+        report.notes
+    );
+    assert!(
+        report.counter("gateway.entries_filled") > 0,
+        "no entry filled: {:?}",
+        report.notes
+    );
+    assert!(
+        report.counter("edge.intents_repeated") > 0,
+        "an opportunity lasts several ticks, proposed once"
+    );
+    assert!(
+        report.counter("edge.intents") < report.counter("edge.would_trade"),
+        "one intent per opportunity, not per tick"
+    );
+    let db = rusqlite::Connection::open(dir.path().join("opportunities.sqlite")).unwrap();
+    let (closed, with_pnl): (i64, i64) = db
+        .query_row("SELECT COUNT(*), COUNT(pnl_quote) FROM trades", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert!(closed >= 1, "no closed trade: {:?}", report.notes);
+    assert_eq!(closed, with_pnl, "every closed trade has its PnL");
+    let summary = report
+        .notes
+        .iter()
+        .find(|n| n.starts_with("trading: "))
+        .expect("the trading summary is in the report");
+    assert!(summary.contains(" closed: "), "{summary}");
+}

@@ -384,6 +384,9 @@ impl BookStage {
         // Room was checked before the event was popped.
         let _ = self.io.output.push(*update);
         self.io.stats.book_updates.incr();
+        if update.valid {
+            self.io.stats.book_valid_updates.incr();
+        }
         self.io
             .samples
             .record(Metric::Book, start_raw, self.io.clock.raw());

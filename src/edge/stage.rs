@@ -51,6 +51,13 @@ struct PairState {
     notional: Price,
     /// Base units per perp contract (touch quantities are in contracts).
     perp_contract_size: Qty,
+    /// Tick sizes of the perp and the spot leg (the IOC limits stay on their grids).
+    ticks: [Price; 2],
+    /// The opportunity this pair last proposed, while it lasts: its direction and its
+    /// intent's expiry (raw). One opportunity is one intent: the ticks after it that
+    /// would still trade in the same direction send nothing until the edge falls below
+    /// the trade threshold, the direction flips or the intent expires.
+    proposed: Option<(Direction, u64)>,
 }
 
 /// The scanner with its telemetry ring and flush state.
@@ -162,6 +169,11 @@ impl EdgeStage {
                         .max(min_notional(pair.perp))
                         .max(Price::from_raw(SIZE_BASE_FLOOR * Price::SCALE)),
                     perp_contract_size: registry.get(pair.perp).contract_size,
+                    ticks: [
+                        registry.get(pair.perp).tick_size,
+                        registry.get(pair.spot).tick_size,
+                    ],
+                    proposed: None,
                 })
                 .collect(),
             pairs_of,
@@ -305,29 +317,39 @@ impl EdgeState {
             spot_ask: spot.ask,
         };
         let threshold = state.tracker.params().tracker_threshold;
-        if let Some(eval) = state.tracker.on_tick_from(quad, threshold) {
-            let decision_raw = self.io.clock.raw();
-            let opportunity = record(
-                state,
-                &eval,
-                perp.ts_venue_ms,
-                [ts_recv_raw, start_raw, decision_raw],
-            );
-            self.io.stats.edge_opportunities.incr();
-            if opportunity.would_trade_current {
-                self.io.stats.edge_would_trade.incr();
-                let cap = IntentCap {
-                    notional: state.notional,
-                    touch_qty: touch_qty(&opportunity, &spot, &perp, state.perp_contract_size),
-                };
-                if let Some(intents) = self.intents.as_mut() {
+        let Some(eval) = state.tracker.on_tick_from(quad, threshold) else {
+            state.proposed = None;
+            return true;
+        };
+        let decision_raw = self.io.clock.raw();
+        let opportunity = record(
+            state,
+            &eval,
+            perp.ts_venue_ms,
+            [ts_recv_raw, start_raw, decision_raw],
+        );
+        self.io.stats.edge_opportunities.incr();
+        if !opportunity.would_trade_current {
+            state.proposed = None;
+        } else {
+            self.io.stats.edge_would_trade.incr();
+            let cap = IntentCap {
+                notional: state.notional,
+                touch_qty: touch_qty(&opportunity, &spot, &perp, state.perp_contract_size),
+                ticks: state.ticks,
+            };
+            if let Some(intents) = self.intents.as_mut() {
+                if is_proposed(state.proposed, opportunity.direction, decision_raw) {
+                    self.io.stats.edge_intents_repeated.incr();
+                } else {
                     let intent = basis_intent(&opportunity, cap, intents);
+                    state.proposed = Some((opportunity.direction, intent.expires_raw));
                     push_intent(intents, intent, &self.io);
                 }
             }
-            if self.io.output.push(opportunity).is_err() {
-                self.io.stats.edge_records_dropped.incr();
-            }
+        }
+        if self.io.output.push(opportunity).is_err() {
+            self.io.stats.edge_records_dropped.incr();
         }
         true
     }
@@ -370,6 +392,12 @@ impl EdgeState {
         }
         evaluated > 0
     }
+}
+
+/// Whether a tick that would trade in `direction` at `now_raw` belongs to the opportunity
+/// already `proposed` (same direction, its intent not expired).
+fn is_proposed(proposed: Option<(Direction, u64)>, direction: Direction, now_raw: u64) -> bool {
+    proposed.is_some_and(|(d, expires_raw)| d == direction && now_raw <= expires_raw)
 }
 
 /// Sends the rejections counted since the last flush, if any; when the ring is full
@@ -447,6 +475,32 @@ struct IntentCap {
     notional: Price,
     /// Base quantity both touches show on the sides the intent takes.
     touch_qty: Qty,
+    /// Tick sizes of the perp and the spot leg.
+    ticks: [Price; 2],
+}
+
+/// Share of the expected IOC profit each leg's limit may give up from the touch: the
+/// order reaches the venue a latency later, when the dislocated leg has already moved
+/// back some way (a limit at the old touch then meets no liquidity). With one half per
+/// leg, fills at both limits still break even by the cost model.
+pub const IOC_LIMIT_PROFIT_SHARE_PER_LEG: (i128, i128) = (1, 2);
+
+/// The IOC limit of a leg taking `touch`: `slip_bits` (bps, 32 fractional bits) worse,
+/// rounded back towards the touch onto the `tick` grid.
+fn ioc_limit(touch: Price, side: OrderSide, slip_bits: i128, tick: Price) -> Price {
+    let slip = mul_div(touch.raw(), slip_bits, 10_000i128 << 32);
+    let tick = tick.raw().max(1);
+    let raw = match side {
+        OrderSide::Buy => {
+            let limit = touch.raw() + slip;
+            limit - limit.rem_euclid(tick)
+        }
+        OrderSide::Sell => {
+            let limit = touch.raw() - slip;
+            limit + (tick - limit.rem_euclid(tick)) % tick
+        }
+    };
+    Price::from_raw(raw)
 }
 
 /// The base quantity shown at the touch on both sides a basis trade takes (the perp's
@@ -460,7 +514,8 @@ fn touch_qty(o: &BasisOpportunity, spot: &Touch, perp: &Touch, perp_contract_siz
     Qty::from_raw(perp_base.min(spot_qty.raw()))
 }
 
-/// IOC both legs at the touch of the chosen direction. The quantity is what both
+/// IOC both legs from the touch of the chosen direction, each limit giving up
+/// [`IOC_LIMIT_PROFIT_SHARE_PER_LEG`] of the expected profit. The quantity is what both
 /// touches show, and at least `notional` / spot ask (the gateway sizes within it). The
 /// basis tracker has no confidence model: it proposes with confidence 100 and lets the
 /// gateway's risk limits and sizing decide.
@@ -471,6 +526,9 @@ fn basis_intent(o: &BasisOpportunity, cap: IntentCap, intents: &mut IntentOut) -
         Direction::LongPerpShortSpot => (OrderSide::Buy, o.prices.perp_ask, o.prices.spot_bid),
     };
     let qty_raw = mul_div(notional.raw(), Qty::SCALE, o.prices.spot_ask.raw().max(1));
+    let (share, of) = IOC_LIMIT_PROFIT_SHARE_PER_LEG;
+    let slip_bits = i128::from(o.expected_profit_ioc.to_bits()).max(0) * share / of;
+    let spot_side = perp_side.opposite();
     OrderIntent {
         id: next_id(intents, Strategy::Basis),
         strategy: Strategy::Basis,
@@ -478,13 +536,13 @@ fn basis_intent(o: &BasisOpportunity, cap: IntentCap, intents: &mut IntentOut) -
             IntentLeg {
                 instrument: o.perp,
                 side: perp_side,
-                limit: perp_limit,
+                limit: ioc_limit(perp_limit, perp_side, slip_bits, cap.ticks[0]),
                 style: ExecStyle::Ioc,
             },
             IntentLeg {
                 instrument: o.spot,
-                side: perp_side.opposite(),
-                limit: spot_limit,
+                side: spot_side,
+                limit: ioc_limit(spot_limit, spot_side, slip_bits, cap.ticks[1]),
                 style: ExecStyle::Ioc,
             },
         ],
@@ -668,14 +726,18 @@ mod tests {
         assert_eq!(basis.strategy, Strategy::Basis);
         assert_eq!(basis.id >> 56, 1);
         assert_eq!(basis.legs[0].instrument, InstrumentId(2));
-        assert_eq!(
-            (basis.legs[0].side, basis.legs[0].limit),
-            (OrderSide::Sell, px(10030))
-        );
-        assert_eq!(
-            (basis.legs[1].side, basis.legs[1].limit),
-            (OrderSide::Buy, px(10000))
-        );
+        // Edge 29.955 bps, expected IOC profit 11.755 bps: each limit gives up half of
+        // it from the touch (tick 10^-8).
+        let give_up = |touch: Price, limit: Price| {
+            ((touch.raw() - limit.raw()).abs() as f64 / touch.raw() as f64) * 1e4
+        };
+        let half = (basis.expected_profit_bps.to_num::<f64>()) / 2.0;
+        assert_eq!(basis.legs[0].side, OrderSide::Sell);
+        assert!(basis.legs[0].limit < px(10030));
+        assert!((give_up(px(10030), basis.legs[0].limit) - half).abs() < 1e-4);
+        assert_eq!(basis.legs[1].side, OrderSide::Buy);
+        assert!(basis.legs[1].limit > px(10000));
+        assert!((give_up(px(10000), basis.legs[1].limit) - half).abs() < 1e-4);
         assert_eq!(
             basis.qty,
             Qty::from_raw(10 * Qty::SCALE),
@@ -712,6 +774,73 @@ mod tests {
         assert_eq!((opp.ts_recv_raw, opp.expires_raw), (7, intent.expires_raw));
         assert_eq!(r.stats.edge_intents.get(), 2);
         assert_eq!(r.stats.edge_spread_accepted.get(), 1);
+    }
+
+    /// The intents popped so far: (direction of the perp leg, perp limit).
+    fn drain(r: &mut Rig) -> Vec<(OrderSide, Price)> {
+        std::iter::from_fn(|| r.intents.pop().ok())
+            .filter(|i| i.strategy == Strategy::Basis)
+            .map(|i| (i.legs[0].side, i.legs[0].limit))
+            .collect()
+    }
+
+    #[test]
+    fn test_one_opportunity_is_one_intent() {
+        let mut r = rig();
+        // Short perp / long spot at 30 bps, then the spot leg moving under a perp that
+        // stays: every tick still trades, one intent only (issue 26: 32 entries at one
+        // perp price within 5 ms).
+        r.input.push(update(0, 9990, 10000)).unwrap();
+        r.input.push(update(2, 10030, 10040)).unwrap();
+        for k in 1..32 {
+            r.input.push(update(0, 9990 - k, 10000 - k)).unwrap();
+        }
+        r.stage.poll();
+        assert_eq!(drain(&mut r).len(), 1);
+        assert_eq!(r.stats.edge_intents_repeated.get(), 31);
+        // The edge falls under the trade threshold (still recorded): the opportunity
+        // ended, the next one is proposed.
+        r.input.push(update(2, 9985, 9995)).unwrap();
+        r.input.push(update(2, 10031, 10041)).unwrap();
+        r.stage.poll();
+        assert_eq!(drain(&mut r).len(), 1);
+        // The same opportunity after its intent expired (500 ms) is proposed again.
+        r.mock.increment(Duration::from_millis(501));
+        r.input.push(update(2, 10032, 10042)).unwrap();
+        r.stage.poll();
+        assert_eq!(drain(&mut r).len(), 1);
+        // The direction flips: a new opportunity at once.
+        r.input.push(update(2, 9900, 9910)).unwrap();
+        r.stage.poll();
+        let flipped = drain(&mut r);
+        assert_eq!(flipped.len(), 1);
+        assert_eq!(flipped[0].0, OrderSide::Buy);
+        assert_eq!(r.stats.edge_intents.get(), 4);
+    }
+
+    #[test]
+    fn test_ioc_limits_give_up_half_the_profit_per_leg_on_the_tick_grid() {
+        let tick = px(5);
+        let slip_bits = 10i128 << 32; // 10 bps of 100.00 = 0.10
+        assert_eq!(
+            ioc_limit(px(10000), OrderSide::Buy, slip_bits, tick),
+            px(10010)
+        );
+        assert_eq!(
+            ioc_limit(px(10000), OrderSide::Sell, slip_bits, tick),
+            px(9990)
+        );
+        // 7 bps = 0.07: rounded back towards the touch onto the 0.05 grid.
+        let slip_bits = 7i128 << 32;
+        assert_eq!(
+            ioc_limit(px(10000), OrderSide::Buy, slip_bits, tick),
+            px(10005)
+        );
+        assert_eq!(
+            ioc_limit(px(10000), OrderSide::Sell, slip_bits, tick),
+            px(9995)
+        );
+        assert_eq!(ioc_limit(px(10000), OrderSide::Buy, 0, tick), px(10000));
     }
 
     #[test]

@@ -37,8 +37,16 @@ use crate::types::bps::{Bps, bps_of};
 use crate::types::decimal::mul_div;
 use crate::types::{
     EventBody, ExecStyle, FundingFields, Instrument, InstrumentId, InstrumentRegistry, MarketEvent,
-    MarketKind, OrderIntent, OrderSide, Price, Qty, Rate, Side, Venue,
+    MarketKind, OrderIntent, OrderSide, Price, Qty, Rate, Side, Strategy, Venue,
 };
+
+/// Index of a strategy in per-strategy arrays.
+fn strategy_index(strategy: Strategy) -> usize {
+    match strategy {
+        Strategy::Basis => 0,
+        Strategy::CrossVenue => 1,
+    }
+}
 
 /// The time of a call: the raw clock reading and the same instant in nanoseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -144,6 +152,10 @@ pub struct Gateway {
     funding: FundingBook,
     correlation: Correlation,
     next_trade_id: u64,
+    /// The last intent id entered, per strategy ([`strategy_index`]): ids increase per
+    /// strategy (the edge stage numbers them so), and an id at or below it already
+    /// entered or was overtaken, so it is refused ([`RejectReason::DuplicateIntent`]).
+    last_entered: [Option<u64>; 2],
     kill_handled: bool,
     flatten_due: bool,
     counters: GatewayCounters,
@@ -187,6 +199,7 @@ impl Gateway {
             events: Vec::with_capacity(4 * cfg.paper.orders_max),
             atr: vec![atr; n],
             next_trade_id: 1,
+            last_entered: [None; 2],
             kill_handled: false,
             flatten_due: false,
             counters: GatewayCounters::default(),
@@ -331,6 +344,10 @@ impl Gateway {
         if !valid {
             return Err(self.risk.reject(RejectReason::InvalidIntent));
         }
+        if self.last_entered[strategy_index(intent.strategy)].is_some_and(|last| intent.id <= last)
+        {
+            return Err(self.risk.reject(RejectReason::DuplicateIntent));
+        }
         self.risk
             .check_pre(now.ns, now.raw, intent.expires_raw, ids)?;
         let slow = ids.iter().any(|&i| {
@@ -409,6 +426,7 @@ impl Gateway {
             return Err(self.risk.reject(RejectReason::TradeSlots));
         }
         self.next_trade_id += 1;
+        self.last_entered[strategy_index(intent.strategy)] = Some(intent.id);
         self.risk.record_entry(now.ns);
         self.counters.accepted += 1;
         self.counters.downgraded += u64::from(trade.downgraded);
@@ -1096,6 +1114,8 @@ pub(crate) mod tests {
         records: Vec<GatewayRecord>,
         /// Quantity of the intents [`Sim::intent`] makes.
         qty: Qty,
+        /// Intents made so far (their ids, from 1).
+        intents: u64,
     }
 
     fn now(ms: u64) -> Now {
@@ -1114,6 +1134,7 @@ pub(crate) mod tests {
                 kill,
                 records: Vec::new(),
                 qty: q("0.05"),
+                intents: 0,
             }
         }
 
@@ -1177,8 +1198,9 @@ pub(crate) mod tests {
                 limit: p(limit),
                 style,
             };
+            self.intents += 1;
             let intent = OrderIntent {
-                id: ms,
+                id: self.intents,
                 strategy: Strategy::CrossVenue,
                 legs: [
                     leg(BIN, OrderSide::Buy, buy),

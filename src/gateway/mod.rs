@@ -19,12 +19,13 @@
 //! (what telemetry receives), [`config`] (defaults and validation); beside them
 //! [`funding`] (settlement times and payments of perps), [`margin`] (initial and
 //! maintenance margin, liquidation prices) and [`correlation`] (the correlated
-//! exposure cap).
+//! exposure cap); [`figures`] shows the statistics a run's sample can estimate.
 
 pub mod config;
 pub mod correlation;
 pub mod engine;
 pub mod execution;
+pub mod figures;
 pub mod funding;
 pub mod margin;
 pub mod order;

@@ -64,10 +64,13 @@ pub enum RejectReason {
     /// Same-direction exposure weighted by correlation would pass
     /// `risk.correlated_exposure_max`.
     Correlation,
+    /// The intent already entered (an intent enters at most once: its id is not above
+    /// the last one its strategy entered).
+    DuplicateIntent,
 }
 
 /// Number of [`RejectReason`]s.
-pub const REJECT_REASON_COUNT: usize = 19;
+pub const REJECT_REASON_COUNT: usize = 20;
 
 impl RejectReason {
     /// Every reason, in counter order.
@@ -91,6 +94,7 @@ impl RejectReason {
         RejectReason::Margin,
         RejectReason::Leverage,
         RejectReason::Correlation,
+        RejectReason::DuplicateIntent,
     ];
 
     /// Index into the counter array.
@@ -120,6 +124,7 @@ impl RejectReason {
             RejectReason::Margin => "gateway.rejected.margin",
             RejectReason::Leverage => "gateway.rejected.leverage",
             RejectReason::Correlation => "gateway.rejected.correlation",
+            RejectReason::DuplicateIntent => "gateway.rejected.duplicate_intent",
         }
     }
 
@@ -145,6 +150,7 @@ impl RejectReason {
             RejectReason::Margin => "margin",
             RejectReason::Leverage => "leverage",
             RejectReason::Correlation => "correlation",
+            RejectReason::DuplicateIntent => "duplicate_intent",
         }
     }
 }

@@ -24,11 +24,13 @@
 use std::sync::Arc;
 
 use crate::gateway::engine::{Gateway, Now};
+use crate::gateway::figures::{self, Sample};
 use crate::gateway::portfolio::PortfolioSnapshot;
-use crate::gateway::record::GatewayRecord;
+use crate::gateway::record::{ExitReason, GatewayRecord};
 use crate::gateway::risk::RejectReason;
 use crate::runtime::{Clock, RunReport, Stage, StageKind};
 use crate::stats::PipelineStats;
+use crate::telemetry::db::gateway_rows::exit_reason;
 use crate::telemetry::sample::{Metric, SampleSink};
 use crate::types::{MarketEvent, OrderIntent};
 
@@ -65,7 +67,26 @@ pub struct GatewayStage {
     now_raw: u64,
     /// Outbox overflows already copied to the counters.
     overflow_seen: u64,
+    /// When the stage started (raw ticks): the span the run's statistics cover.
+    started_raw: u64,
+    /// Trades closed, per exit reason (`ExitReason as usize`).
+    closed_by_reason: [u64; EXIT_REASONS],
 }
+
+/// Number of [`ExitReason`]s.
+const EXIT_REASONS: usize = 8;
+
+/// Every exit reason, in `closed_by_reason` order.
+const EXIT_REASON_ALL: [ExitReason; EXIT_REASONS] = [
+    ExitReason::FundingConverged,
+    ExitReason::ProfitTarget,
+    ExitReason::SpreadWidened,
+    ExitReason::SpreadStop,
+    ExitReason::KillSwitch,
+    ExitReason::DailyLoss,
+    ExitReason::Timeout,
+    ExitReason::EndOfRun,
+];
 
 impl GatewayStage {
     /// A stage around `gateway`, sending a snapshot every `snapshot_every` at most.
@@ -78,6 +99,8 @@ impl GatewayStage {
             next_snapshot_raw: now_raw,
             now_raw,
             overflow_seen: 0,
+            started_raw: now_raw,
+            closed_by_reason: [0; EXIT_REASONS],
             io,
         }
     }
@@ -119,6 +142,7 @@ impl GatewayStage {
     /// Counts and forwards pending records while the ring has room.
     fn forward_records(&mut self) {
         let (ring, stats) = (&mut self.io.records, &self.io.stats);
+        let closed_by_reason = &mut self.closed_by_reason;
         self.gateway.forward_records(|record| {
             if ring.push(record).is_err() {
                 return false;
@@ -127,7 +151,10 @@ impl GatewayStage {
                 GatewayRecord::OrderSent(_) => stats.gateway_orders.incr(),
                 GatewayRecord::Fill(_) => stats.gateway_fills.incr(),
                 GatewayRecord::LegOut(_) => stats.gateway_leg_outs.incr(),
-                GatewayRecord::Closed(_) => stats.gateway_trades_closed.incr(),
+                GatewayRecord::Closed(c) => {
+                    stats.gateway_trades_closed.incr();
+                    closed_by_reason[c.reason as usize] += 1;
+                }
                 GatewayRecord::Abandoned { .. } => stats.gateway_trades_abandoned.incr(),
                 GatewayRecord::OrderDone(_) | GatewayRecord::Rejected { .. } => {}
             }
@@ -147,6 +174,38 @@ impl GatewayStage {
         if self.io.snapshots.push(snapshot).is_err() {
             self.io.stats.gateway_snapshots_skipped.incr();
         }
+    }
+
+    /// What traded and why the rest did not, from the strategy's proposals to the closes.
+    fn trading_summary(&self, refused: &[String]) -> String {
+        let st = &self.io.stats;
+        let c = self.gateway.counters();
+        let closed: Vec<String> = EXIT_REASON_ALL
+            .iter()
+            .zip(self.closed_by_reason)
+            .filter(|(_, n)| *n > 0)
+            .map(|(r, n)| format!("{} {n}", exit_reason(*r)))
+            .collect();
+        let list = |items: &[String]| {
+            if items.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", items.join(", "))
+            }
+        };
+        format!(
+            "trading: {} ticks would trade, {} intents ({} ticks of an opportunity already proposed sent nothing); {} entered, {} refused{}; {} filled, {} abandoned (no fill within the first leg's IOC limit or timeout); {} closed{}",
+            st.edge_would_trade.get(),
+            st.gateway_intents.get(),
+            st.edge_intents_repeated.get(),
+            c.accepted,
+            self.gateway.risk().counts().total(),
+            list(refused),
+            c.entries_filled,
+            c.abandoned,
+            c.closed,
+            list(&closed),
+        )
     }
 }
 
@@ -232,13 +291,19 @@ impl Stage for GatewayStage {
             usd(s.unrealised_raw),
             s.open_positions,
         ));
+        let sample = Sample {
+            trades: m.trades,
+            span_ns: now
+                .ns
+                .saturating_sub(self.io.clock.unix_ns(self.started_raw)),
+        };
         report.notes.push(format!(
-            "portfolio: {} trades closed, win rate {:.1}%, avg profit {:+.4} USD, profit factor {:.2}, Sharpe {:.2}, max drawdown {:.2} USD",
+            "portfolio: {} trades closed, win rate {:.1}%, avg profit {:+.4} USD, profit factor {}, Sharpe {}, max drawdown {:.2} USD",
             m.trades,
             m.win_rate * 100.0,
             m.avg_profit,
-            m.profit_factor,
-            m.sharpe,
+            figures::profit_factor(m.profit_factor, m.trades),
+            sample.annualised(m.sharpe, |v| format!("{v:.2}")),
             m.max_drawdown,
         ));
         let peaks = self.gateway.portfolio().peaks();
@@ -286,13 +351,14 @@ impl Stage for GatewayStage {
             c.accepted, c.entries_filled, c.entries_hedged, c.abandoned, c.end_of_run_closed,
         ));
         report.notes.push(format!(
-            "portfolio: {} leg-outs ({:.4} USD lost), capital utilisation {:.2}%, realised APR {:.2}%, {} intents refused",
+            "portfolio: {} leg-outs ({:.4} USD lost), capital utilisation {:.2}%, realised APR {}, {} intents refused",
             s.leg_outs,
             usd(s.leg_out_loss_raw),
             m.capital_utilization * 100.0,
-            m.realised_apr * 100.0,
+            sample.annualised(m.realised_apr, |v| format!("{:.2}%", v * 100.0)),
             counts.total(),
         ));
+        report.notes.push(self.trading_summary(&refused));
     }
 }
 

@@ -6,6 +6,7 @@ pub mod control;
 pub mod counter;
 pub mod host;
 pub mod idle;
+pub mod outcome;
 pub mod placement;
 pub mod report;
 pub mod shutdown;

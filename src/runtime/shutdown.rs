@@ -7,6 +7,9 @@ use std::time::Duration;
 
 use crate::runtime::clock;
 
+/// Exit status of a process a second signal forced to stop (128 + SIGINT).
+pub const FORCED_EXIT_STATUS: i32 = 130;
+
 /// Why the run is ending.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StopReason {
@@ -28,10 +31,19 @@ pub struct Shutdown {
 }
 
 impl Shutdown {
-    /// A shutdown flag with SIGINT and SIGTERM handlers registered.
+    /// A shutdown flag with SIGINT and SIGTERM handlers registered: the first signal
+    /// asks for a clean stop (the report and files are still written); a second one,
+    /// while that stop is under way, exits the process at once with
+    /// [`FORCED_EXIT_STATUS`].
     pub fn with_signals() -> std::io::Result<Self> {
         let this = Self::manual();
         for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+            // Registered first, so it sees the flag as the previous signal left it.
+            signal_hook::flag::register_conditional_shutdown(
+                signal,
+                FORCED_EXIT_STATUS,
+                Arc::clone(&this.signalled),
+            )?;
             signal_hook::flag::register(signal, Arc::clone(&this.signalled))?;
         }
         Ok(this)

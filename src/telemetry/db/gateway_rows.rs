@@ -453,7 +453,8 @@ fn reject(r: VenueReject) -> &'static str {
     }
 }
 
-fn exit_reason(r: ExitReason) -> &'static str {
+/// The database name of an exit reason (`trades.exit_reason`).
+pub fn exit_reason(r: ExitReason) -> &'static str {
     match r {
         ExitReason::FundingConverged => "FUNDING_CONVERGED",
         ExitReason::ProfitTarget => "TARGET",

@@ -139,12 +139,12 @@ impl fmt::Display for TradeStats {
         let a = &self.all;
         writeln!(
             f,
-            "trades: {} closed, win rate {:.1}%, PnL {:+.2} (fees {:.2}), profit factor {:.2}, max drawdown {:.2}",
+            "trades: {} closed, win rate {:.1}%, PnL {:+.2} (fees {:.2}), profit factor {}, max drawdown {:.2}",
             a.trades,
             a.win_rate() * 100.0,
             a.pnl_quote,
             self.fees_quote,
-            self.profit_factor,
+            crate::gateway::figures::profit_factor(self.profit_factor, a.trades),
             self.max_drawdown_quote
         )?;
         let line = |f: &mut fmt::Formatter<'_>, label: String, g: &Group| {
