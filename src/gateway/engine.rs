@@ -21,6 +21,7 @@ use crate::gateway::paper::{PaperVenue, VenueEvent, fee_raw};
 use crate::gateway::portfolio::{Portfolio, PortfolioSnapshot, TradeResult};
 use crate::gateway::record::{ClosedLeg, ClosedTrade, ExitReason, GatewayRecord, Outbox, TradeId};
 use crate::gateway::risk::{BreakerEvent, KillSwitch, LegExposure, RejectReason, RiskEngine};
+use crate::gateway::venue::{LiveOrders, LiveRoutes};
 use crate::gateway::sizing::{AtrTracker, LegRules, SizeRequest, Sizer};
 use crate::types::bps::{Bps, bps_of};
 use crate::types::decimal::mul_div;
@@ -88,6 +89,8 @@ pub struct GatewayCounters {
     /// Legs closed at the end of the run without a mark (their book had no touch; the
     /// entry price was used).
     pub end_marks_missing: u64,
+    /// Live fills that arrived after their trade ended, flattened by the venue.
+    pub orphan_fills: u64,
     /// Entry fills that locked more than their reservation (a market hedge or a sell
     /// that filled beyond the reserve price): the one way exposure can pass a cap.
     pub reservation_overruns: u64,
@@ -130,6 +133,7 @@ impl Gateway {
             sizer: Sizer::new(cfg.sizing.clone()),
             exec: ExecCtx {
                 venue: PaperVenue::new(&cfg.paper, &markets),
+                live: LiveRoutes::default(),
                 next_order_id: 1,
                 outbox: Outbox::new(cfg.records_max),
                 leg_timeout_ns: cfg.execution.leg_timeout_ns,
@@ -178,6 +182,16 @@ impl Gateway {
         &mut self.exec.venue
     }
 
+    /// Routes `venue`'s orders to a live venue (start-up only; see `gateway::venue`).
+    pub fn set_live(&mut self, venue: Venue, live: Box<dyn LiveOrders>) {
+        self.exec.live.set(venue, live);
+    }
+
+    /// The live venues.
+    pub fn live(&self) -> &LiveRoutes {
+        &self.exec.live
+    }
+
     /// Trades executing or open.
     pub fn trades(&self) -> &[Trade] {
         &self.trades
@@ -224,6 +238,7 @@ impl Gateway {
         self.exec
             .venue
             .on_market(now.ns, event, &mut |e| events.push(e));
+        self.poll_live(now.ns);
         let id = event.instrument.index();
         match event.body {
             EventBody::Funding { rate, fields, .. } if fields.contains(FundingFields::RATE) => {
@@ -273,6 +288,9 @@ impl Gateway {
         }
         self.risk
             .check_pre(now.ns, now.raw, intent.expires_raw, ids)?;
+        if ids.iter().any(|&i| !self.exec.live.ready(self.rules[i.index()].venue)) {
+            return Err(self.risk.reject(RejectReason::VenueNotReady));
+        }
         let slow = ids.iter().any(|&i| {
             self.exec.venue.latency_ns(self.rules[i.index()].venue)
                 > self.cfg.execution.latency_limit_ns
@@ -400,10 +418,14 @@ impl Gateway {
         self.portfolio.advance(now.ns);
         let events = &mut self.events;
         self.exec.venue.advance(now.ns, &mut |e| events.push(e));
+        self.poll_live(now.ns);
         self.dispatch(now.ns);
         let engaged = self.risk.kill_switch().is_engaged();
         if engaged && !self.kill_handled {
             self.flatten_all(ExitReason::KillSwitch, now.ns);
+            // After the trades' own market closes (the ring keeps order): cancel what
+            // is left on every live venue, flatten what they missed, halt.
+            self.exec.live.panic_all();
         }
         self.kill_handled = engaged;
         self.update_breakers(now.ns);
@@ -412,6 +434,14 @@ impl Gateway {
         }
         self.check_exits(now.ns);
         self.step_all(now.ns);
+    }
+
+    /// Takes the live venues' reports, as many as the event buffer has room for (the
+    /// rest wait in their rings for the next call).
+    fn poll_live(&mut self, now_ns: u64) {
+        let room = self.events.capacity() - self.events.len();
+        let events = &mut self.events;
+        self.exec.live.poll(now_ns, room, &mut |e| events.push(e));
     }
 
     fn flatten_all(&mut self, reason: ExitReason, now_ns: u64) {
@@ -429,7 +459,16 @@ impl Gateway {
             match event {
                 VenueEvent::Fill(fill) => {
                     self.exec.outbox.push(GatewayRecord::Fill(fill));
-                    let Some(trade) = self.trades.iter_mut().find(|t| t.owns(fill.order)) else {
+                    let intent = self.exec.live.intent_of(fill.order);
+                    let owner = self.trades.iter_mut().position(|t| t.owns(fill.order)).or_else(|| {
+                        self.trades.iter().position(|t| Some(t.intent_id) == intent)
+                    });
+                    let Some(trade) = owner.map(|i| &mut self.trades[i]) else {
+                        // A live fill after its trade ended: nobody owns the position.
+                        if let Some(live) = self.exec.live.get_mut(self.rules[fill.instrument.index()].venue) {
+                            live.flatten_orphan(&fill);
+                            self.counters.orphan_fills += 1;
+                        }
                         continue;
                     };
                     if let Some((leg, true)) = trade.on_fill(&fill) {

@@ -27,7 +27,9 @@ pub mod portfolio;
 pub mod record;
 pub mod risk;
 pub mod sizing;
+pub mod live;
 pub mod stage;
+pub mod venue;
 
 pub use config::GatewayConfig;
 pub use engine::{Gateway, Now};

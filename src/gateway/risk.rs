@@ -56,10 +56,12 @@ pub enum RejectReason {
     /// The method's size was under a venue minimum; raised to the minimum, it would
     /// pass a cap (notional per trade, exposure or minimum balance).
     MinSizeOverCaps,
+    /// A leg's live venue is not ready (reconciling, backing off after a 429, halted).
+    VenueNotReady,
 }
 
 /// Number of [`RejectReason`]s.
-pub const REJECT_REASON_COUNT: usize = 16;
+pub const REJECT_REASON_COUNT: usize = 17;
 
 impl RejectReason {
     /// Every reason, in counter order.
@@ -80,6 +82,7 @@ impl RejectReason {
         RejectReason::InvalidIntent,
         RejectReason::TradeSlots,
         RejectReason::MinSizeOverCaps,
+        RejectReason::VenueNotReady,
     ];
 
     /// Index into the counter array.
@@ -106,6 +109,7 @@ impl RejectReason {
             RejectReason::InvalidIntent => "gateway.rejected.invalid_intent",
             RejectReason::TradeSlots => "gateway.rejected.trade_slots",
             RejectReason::MinSizeOverCaps => "gateway.rejected.min_size_over_caps",
+            RejectReason::VenueNotReady => "gateway.rejected.venue_not_ready",
         }
     }
 
@@ -128,6 +132,7 @@ impl RejectReason {
             RejectReason::InvalidIntent => "invalid_intent",
             RejectReason::TradeSlots => "trade_slots",
             RejectReason::MinSizeOverCaps => "min_size_over_caps",
+            RejectReason::VenueNotReady => "venue_not_ready",
         }
     }
 }

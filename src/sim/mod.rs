@@ -63,6 +63,7 @@ mod subscription;
 mod text;
 mod tls;
 mod venue;
+pub mod exchange;
 
 pub use fault::{FaultAction, SimFault};
 
