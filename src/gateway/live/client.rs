@@ -189,6 +189,10 @@ const INTERNAL_ID_BASE: u64 = 1 << 62;
 const IDLE: Duration = Duration::from_millis(1);
 /// Pause between the queries resolving an unknown outcome.
 const QUERY_PAUSE: Duration = Duration::from_millis(20);
+/// Start-up attempts (each waits out a 429's `Retry-After` first).
+const START_ATTEMPTS: u32 = 10;
+/// Pause between start-up attempts.
+const START_PAUSE: Duration = Duration::from_millis(200);
 /// Longest answer read.
 const BODY_MAX: u64 = 4 << 20;
 
@@ -266,7 +270,15 @@ impl Client {
     /// Runs until `stop`: start-up (time, filters, baseline, reconciliation), then
     /// commands, polls and periodic reconciliations.
     pub fn run(mut self, stop: &AtomicBool) {
-        if let Err(what) = self.start() {
+        let mut started = Err("not tried");
+        for _ in 0..START_ATTEMPTS {
+            started = self.start();
+            if started.is_ok() || self.halted || stop.load(Ordering::Acquire) {
+                break;
+            }
+            std::thread::sleep(START_PAUSE);
+        }
+        if let Err(what) = started {
             log::error!("live binance: start-up failed ({what}); the venue stays halted");
             self.halt();
         }
@@ -350,6 +362,11 @@ impl Client {
         let base = if kind == MarketKind::Spot { &self.cfg.spot_base } else { &self.cfg.futures_base };
         let endpoint = if endpoint == "openOrders/all" && kind == MarketKind::Spot { "openOrders" } else { endpoint };
         let url = format!("{base}{}", Self::path(kind, endpoint));
+        // Nothing is sent while a 429's `Retry-After` runs: sending on would be a
+        // violation, and violations end in a ban.
+        if let Some(wait) = self.backoff_until.and_then(|u| u.checked_duration_since(Instant::now())) {
+            std::thread::sleep(wait);
+        }
         self.counters.requests += 1;
         let key = self.creds.api_key().to_owned();
         let result = match method {
@@ -405,7 +422,8 @@ impl Client {
     }
 
     fn set_ready(&mut self, ready: bool) {
-        let ready = ready && !self.halted && self.backoff_until.is_none();
+        let backing_off = self.backoff_until.is_some_and(|u| Instant::now() < u);
+        let ready = ready && !self.halted && !backing_off;
         if ready != self.ready {
             self.ready = ready;
             let _ = self.reports.push(Report::Ready(ready));
@@ -447,7 +465,8 @@ impl Client {
         let Some(sym) = self.sym_of(p.instrument) else {
             return self.refuse(p.id, VenueReject::NotSent, internal);
         };
-        if self.halted || self.backoff_until.is_some() {
+        let backing_off = self.backoff_until.is_some_and(|u| Instant::now() < u);
+        if self.halted || backing_off {
             return self.refuse(p.id, VenueReject::NotSent, internal);
         }
         let reference = if p.reference.is_zero() { p.limit } else { p.reference };

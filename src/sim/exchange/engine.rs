@@ -53,6 +53,8 @@ pub struct FakeOrder {
     pub client_id: String,
     /// Symbol.
     pub symbol: String,
+    /// Spot or USD-M (the same symbol names both).
+    pub kind: MarketKind,
     /// Side.
     pub side: OrderSide,
     /// `MARKET`, `LIMIT`, `LIMIT_MAKER`.
@@ -159,7 +161,7 @@ impl Engine {
             .symbol(o.symbol, kind)
             .cloned()
             .ok_or_else(|| ApiError::new(-1121, "Invalid symbol."))?;
-        if self.orders.iter().any(|x| x.client_id == o.client_id) {
+        if self.orders.iter().any(|x| x.client_id == o.client_id && x.kind == kind) {
             return Err(ApiError::new(-2010, "Duplicate order sent."));
         }
         check_filters(&sym, o)?;
@@ -175,6 +177,7 @@ impl Engine {
             order_id: self.next_order_id,
             client_id: o.client_id.to_owned(),
             symbol: o.symbol.to_owned(),
+            kind,
             side: o.side,
             order_type: o.order_type.to_owned(),
             tif: o.tif.to_owned(),
@@ -251,6 +254,7 @@ impl Engine {
             let o = &self.orders[i];
             let hit = o.is_open()
                 && o.symbol == symbol
+                && o.kind == kind
                 && match o.side {
                     OrderSide::Buy => price <= o.price,
                     OrderSide::Sell => price >= o.price,
@@ -269,9 +273,9 @@ impl Engine {
     }
 
     /// Cancels an open order by client id (or exchange id).
-    pub fn cancel(&mut self, symbol: &str, client_id: Option<&str>, order_id: Option<u64>) -> Result<FakeOrder, ApiError> {
+    pub fn cancel(&mut self, kind: MarketKind, symbol: &str, client_id: Option<&str>, order_id: Option<u64>) -> Result<FakeOrder, ApiError> {
         let o = self
-            .find_mut(symbol, client_id, order_id)
+            .find_mut(kind, symbol, client_id, order_id)
             .filter(|o| o.is_open())
             .ok_or_else(|| ApiError::new(-2011, "Unknown order sent."))?;
         o.status = "CANCELED";
@@ -279,9 +283,9 @@ impl Engine {
     }
 
     /// Cancels every open order of `symbol`; the cancelled ones.
-    pub fn cancel_all(&mut self, symbol: &str) -> Vec<FakeOrder> {
+    pub fn cancel_all(&mut self, kind: MarketKind, symbol: &str) -> Vec<FakeOrder> {
         let mut out = Vec::new();
-        for o in self.orders.iter_mut().filter(|o| o.symbol == symbol && o.is_open()) {
+        for o in self.orders.iter_mut().filter(|o| o.kind == kind && o.symbol == symbol && o.is_open()) {
             o.status = "CANCELED";
             out.push(o.clone());
         }
@@ -289,24 +293,25 @@ impl Engine {
     }
 
     /// An order by client id or exchange id.
-    pub fn query(&mut self, symbol: &str, client_id: Option<&str>, order_id: Option<u64>) -> Result<FakeOrder, ApiError> {
-        self.find_mut(symbol, client_id, order_id)
+    pub fn query(&mut self, kind: MarketKind, symbol: &str, client_id: Option<&str>, order_id: Option<u64>) -> Result<FakeOrder, ApiError> {
+        self.find_mut(kind, symbol, client_id, order_id)
             .map(|o| o.clone())
             .ok_or_else(|| ApiError::new(-2013, "Order does not exist."))
     }
 
-    fn find_mut(&mut self, symbol: &str, client_id: Option<&str>, order_id: Option<u64>) -> Option<&mut FakeOrder> {
+    fn find_mut(&mut self, kind: MarketKind, symbol: &str, client_id: Option<&str>, order_id: Option<u64>) -> Option<&mut FakeOrder> {
         self.orders.iter_mut().find(|o| {
-            o.symbol == symbol
+            o.kind == kind
+                && o.symbol == symbol
                 && (client_id.is_some_and(|c| c == o.client_id) || order_id == Some(o.order_id))
         })
     }
 
-    /// Open orders (of `symbol`, or all).
-    pub fn open_orders(&self, symbol: Option<&str>) -> Vec<FakeOrder> {
+    /// Open orders (of `kind` and `symbol`, or all).
+    pub fn open_orders(&self, filter: Option<(MarketKind, &str)>) -> Vec<FakeOrder> {
         self.orders
             .iter()
-            .filter(|o| o.is_open() && symbol.is_none_or(|s| s == o.symbol))
+            .filter(|o| o.is_open() && filter.is_none_or(|(k, s)| k == o.kind && s == o.symbol))
             .cloned()
             .collect()
     }

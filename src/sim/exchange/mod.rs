@@ -157,7 +157,7 @@ pub struct State {
     pub rate_limited: u64,
     window_start_ms: u64,
     weight_used: u32,
-    throttled: bool,
+    throttled_until_ms: u64,
     violations: u32,
     banned_until_ms: Option<u64>,
 }
@@ -199,7 +199,7 @@ impl FakeExchange {
                 rate_limited: 0,
                 window_start_ms: 0,
                 weight_used: 0,
-                throttled: false,
+                throttled_until_ms: 0,
                 violations: 0,
                 banned_until_ms: None,
             }),
@@ -234,7 +234,7 @@ impl FakeExchange {
     pub fn restart(&self) {
         self.shared.generation.fetch_add(1, Ordering::AcqRel);
         let mut st = self.state();
-        (st.weight_used, st.throttled, st.violations) = (0, false, 0);
+        (st.weight_used, st.throttled_until_ms, st.violations) = (0, 0, 0);
     }
 
     /// A trade prints at `price` for `qty` (fills resting orders at or through it).

@@ -146,28 +146,34 @@ fn handle(shared: &Shared, req: &Request) -> Reply {
     if now >= st.window_start_ms + shared.cfg.weight_window_ms {
         st.window_start_ms = now - (now - st.window_start_ms) % shared.cfg.weight_window_ms;
         st.weight_used = 0;
-        st.throttled = false;
     }
-    let retry_s = (st.window_start_ms + shared.cfg.weight_window_ms - now).div_ceil(1000).max(1);
-    if st.throttled || st.weight_used + weight > shared.cfg.weight_limit {
-        if st.throttled {
-            st.violations += 1;
-            if st.violations >= shared.cfg.violations_to_ban {
-                st.banned_until_ms = Some(now + shared.cfg.ban_ms);
-            }
+    if now < st.throttled_until_ms {
+        // Sent while told to wait: a violation; enough of them and the IP is banned.
+        st.violations += 1;
+        if st.violations >= shared.cfg.violations_to_ban {
+            st.banned_until_ms = Some(now + shared.cfg.ban_ms);
         }
-        st.throttled = true;
         st.rate_limited += 1;
+        let secs = (st.throttled_until_ms - now).div_ceil(1000);
         let e = ApiError { http: 429, code: -1003, msg: "Too much request weight used.".into() };
-        return error_reply(&e, format!("Retry-After: {retry_s}\r\n"));
+        return error_reply(&e, format!("Retry-After: {secs}\r\n"));
+    }
+    if st.weight_used + weight > shared.cfg.weight_limit {
+        let window_end = st.window_start_ms + shared.cfg.weight_window_ms;
+        st.throttled_until_ms = window_end;
+        st.rate_limited += 1;
+        let secs = (window_end - now).div_ceil(1000).max(1);
+        let e = ApiError { http: 429, code: -1003, msg: "Too much request weight used.".into() };
+        return error_reply(&e, format!("Retry-After: {secs}\r\n"));
     }
     st.weight_used += weight;
     let headers = format!("X-MBX-USED-WEIGHT-1M: {}\r\n", st.weight_used);
     let is_place = req.method == "POST" && (req.path == "/api/v3/order" || req.path == "/fapi/v1/order");
+    st.order_requests += u64::from(is_place);
     let fault = if is_place { st.faults.pop_front() } else { None };
     match fault {
         Some(Fault::TooManyRequests { retry_after_s }) => {
-            st.throttled = true;
+            st.throttled_until_ms = now + retry_after_s * 1000;
             st.rate_limited += 1;
             let e = ApiError { http: 429, code: -1003, msg: "Too many requests.".into() };
             return error_reply(&e, format!("Retry-After: {retry_after_s}\r\n"));
@@ -287,7 +293,6 @@ fn route(shared: &Shared, req: &Request, now: u64, headers: String) -> Reply {
     let mut st = shared.state.lock().unwrap_or_else(|p| p.into_inner());
     let result = match (req.method.as_str(), tail) {
         ("POST", "/order") => {
-            st.order_requests += 1;
             let dec = |k: &str| get(k).unwrap_or("0");
             let new = NewOrder {
                 symbol,
@@ -305,19 +310,15 @@ fn route(shared: &Shared, req: &Request, now: u64, headers: String) -> Reply {
             }
             r.map(|o| order_json(&o, kind))
         }
-        ("DELETE", "/order") => st.engine.cancel(symbol, clid, oid).map(|o| order_json(&o, kind)),
-        ("GET", "/order") => st.engine.query(symbol, clid, oid).map(|o| order_json(&o, kind)),
+        ("DELETE", "/order") => st.engine.cancel(kind, symbol, clid, oid).map(|o| order_json(&o, kind)),
+        ("GET", "/order") => st.engine.query(kind, symbol, clid, oid).map(|o| order_json(&o, kind)),
         ("DELETE", "/openOrders") | ("DELETE", "/allOpenOrders") => {
-            let cancelled = st.engine.cancel_all(symbol);
+            let cancelled = st.engine.cancel_all(kind, symbol);
             Ok(format!("[{}]", cancelled.iter().map(|o| order_json(o, kind)).collect::<Vec<_>>().join(",")))
         }
         ("GET", "/openOrders") => {
-            let open = st.engine.open_orders((!symbol.is_empty()).then_some(symbol));
-            let open: Vec<String> = open
-                .iter()
-                .filter(|o| st.engine.symbol(&o.symbol, kind).is_some())
-                .map(|o| order_json(o, kind))
-                .collect();
+            let open = st.engine.open_orders(Some((kind, symbol)));
+            let open: Vec<String> = open.iter().map(|o| order_json(o, kind)).collect();
             Ok(format!("[{}]", open.join(",")))
         }
         ("GET", "/account") => {
