@@ -115,6 +115,11 @@ fn done(v: &mut LiveVenue, id: u64) -> (Order, Vec<VenueEvent>) {
 /// The venue's view settles on the exchange's (the I/O thread publishes it after each
 /// command and poll), and no order exists twice.
 fn agree(fake: &FakeExchange, v: &LiveVenue) -> ExchangeSnapshot {
+    agree_with(fake, v, &[])
+}
+
+/// [`agree`], where `foreign` orders were put at the exchange by someone else.
+fn agree_with(fake: &FakeExchange, v: &LiveVenue, foreign: &[&str]) -> ExchangeSnapshot {
     let mut last = None;
     let start = Instant::now();
     loop {
@@ -138,7 +143,8 @@ fn agree(fake: &FakeExchange, v: &LiveVenue) -> ExchangeSnapshot {
     ids.sort_unstable();
     ids.dedup();
     assert_eq!(ids.len(), n, "an order was created twice");
-    assert!(ids.iter().all(|c| c.starts_with("el000000000000feed-")), "{ids:?}");
+    let ours = |c: &&str| c.starts_with("el000000000000feed-") || foreign.contains(c);
+    assert!(ids.iter().all(ours), "{ids:?}");
     drop(st);
     let _ = last;
     fake.snapshot()
@@ -227,15 +233,16 @@ fn test_live_429_backs_off_then_reconciles_and_trades_again() {
 
 #[test]
 fn test_live_request_weight_limit_is_respected() {
-    // 40 weight a second: start-up (time, exchangeInfo x2, account, positions, open
-    // orders x2) spends most of it; the client must wait out the 429s, never get banned.
+    // 100 weight a second: start-up (time and exchangeInfo twice, account, positions,
+    // open orders twice: 99) spends nearly all of it, so the next orders meet a 429;
+    // the client must wait out each one and never be banned (one violation bans here).
     let fake = fake(|c| {
-        c.weight_limit = 60;
+        c.weight_limit = 100;
         c.weight_window_ms = 1_000;
         c.violations_to_ban = 1;
     });
     let mut v = ready(&fake);
-    for id in 1..=3 {
+    for id in 1..=30 {
         until("ready", || {
             v.poll(0, 64, &mut |_| {});
             v.ready()
@@ -244,6 +251,7 @@ fn test_live_request_weight_limit_is_respected() {
         done(&mut v, id);
     }
     assert!(!v.halted(), "a client that backs off is never banned");
+    assert!(fake.state().rate_limited >= 1, "the limit was met");
     agree(&fake, &v);
 }
 
@@ -324,7 +332,7 @@ fn test_live_start_reconciliation_cancels_unknown_orders_before_any_entry() {
     let view = v.account();
     assert!(view.differences.iter().any(|d| d.contains("web_manual_1")), "{:?}", view.differences);
     assert!(fake.snapshot().open_orders.is_empty());
-    agree(&fake, &v);
+    agree_with(&fake, &v, &["web_manual_1"]);
 }
 
 #[test]
