@@ -921,3 +921,90 @@ fn parse_order(body: &str) -> Option<VenueOrder> {
         quote_raw: Qty::from_decimal_str(quote).ok()?.raw(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gateway::live::keys::Signing;
+    use crate::gateway::live::sign::HmacSigner;
+
+    fn client() -> (Client, rtrb::Consumer<Report>) {
+        let (_cmd_tx, cmd_rx) = rtrb::RingBuffer::new(8);
+        let (rep_tx, rep_rx) = rtrb::RingBuffer::new(64);
+        let sym = LiveSymbol {
+            instrument: InstrumentId(0),
+            symbol: "BTCUSDT".into(),
+            kind: MarketKind::Perp,
+            base: "BTC".into(),
+            quote: "USDT".into(),
+            fees: VenueFees { maker_centi_bps: 0, taker_centi_bps: 0 },
+        };
+        let parts = ClientParts {
+            cfg: ClientConfig::new("http://127.0.0.1:9", "http://127.0.0.1:9", 1),
+            creds: Credentials::new("k", Signing::Hmac(HmacSigner::new(b"s"))),
+            symbols: vec![sym],
+            view: Arc::new(Mutex::new(AccountView::default())),
+        };
+        let mut c = Client::new(parts, cmd_rx, rep_tx);
+        c.orders.insert(
+            "c1".into(),
+            Tracked {
+                id: OrderId(1),
+                sym: 0,
+                side: OrderSide::Buy,
+                style: OrderStyle::PostOnly,
+                qty: Qty::from_decimal_str("3").unwrap(),
+                executed: Qty::ZERO,
+                quote_raw: 0,
+                acked: false,
+                done: false,
+                internal: false,
+            },
+        );
+        (c, rep_rx)
+    }
+
+    fn answer(status: &str, executed: &str, quote: &str) -> VenueOrder {
+        VenueOrder {
+            clid: "c1".into(),
+            status: status.into(),
+            executed: Qty::from_decimal_str(executed).unwrap(),
+            quote_raw: Qty::from_decimal_str(quote).unwrap().raw(),
+        }
+    }
+
+    fn drain(rx: &mut rtrb::Consumer<Report>) -> Vec<Report> {
+        std::iter::from_fn(|| rx.pop().ok()).collect()
+    }
+
+    #[test]
+    fn test_client_duplicates_and_stale_answers_add_nothing() {
+        let (mut c, mut rx) = client();
+        c.apply(&answer("PARTIALLY_FILLED", "1", "100"));
+        let first = drain(&mut rx);
+        assert!(matches!(first[..], [Report::Ack(_), Report::Fill(f)] if f.qty == Qty::from_decimal_str("1").unwrap()));
+        // The same answer again, then an older one (out of order): nothing new.
+        c.apply(&answer("PARTIALLY_FILLED", "1", "100"));
+        c.apply(&answer("NEW", "0", "0"));
+        assert!(drain(&mut rx).is_empty());
+        assert_eq!(c.positions[0], Qty::from_decimal_str("1").unwrap().raw());
+        // The terminal answer carries the rest: one fill of the difference, then Done.
+        c.apply(&answer("FILLED", "3", "310"));
+        let last = drain(&mut rx);
+        assert!(matches!(last[..], [Report::Fill(f), Report::Done { state: OrderState::Filled, .. }]
+            if f.qty == Qty::from_decimal_str("2").unwrap() && f.notional_raw == Qty::from_decimal_str("210").unwrap().raw()));
+        c.apply(&answer("FILLED", "3", "310"));
+        assert!(drain(&mut rx).is_empty(), "done is final");
+        assert_eq!(c.positions[0], Qty::from_decimal_str("3").unwrap().raw());
+        assert_eq!(c.counters.stale_answers, 3);
+    }
+
+    #[test]
+    fn test_client_terminal_answer_first_still_reports_every_fill() {
+        let (mut c, mut rx) = client();
+        c.apply(&answer("CANCELED", "2", "200"));
+        let r = drain(&mut rx);
+        assert!(matches!(r[..], [Report::Ack(_), Report::Fill(f), Report::Done { state: OrderState::Cancelled, .. }]
+            if f.qty == Qty::from_decimal_str("2").unwrap()));
+    }
+}

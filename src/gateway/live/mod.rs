@@ -290,3 +290,61 @@ impl Drop for LiveVenue {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gateway::order::{Liquidity, OrderLeg};
+    use crate::types::{InstrumentId, OrderSide, Venue};
+
+    #[test]
+    fn test_live_venue_fill_before_ack_and_unknown_reports() {
+        let (cmd_tx, _cmd_rx) = rtrb::RingBuffer::new(8);
+        let (mut rep_tx, rep_rx) = rtrb::RingBuffer::new(8);
+        let mut v = LiveVenue {
+            commands: cmd_tx,
+            reports: rep_rx,
+            working: Vec::with_capacity(4),
+            orders_max: 4,
+            ready: true,
+            halted: false,
+            notional_used_raw: 0,
+            limits: LiveLimits { orders_max: 4, ring_slots: 8, run_notional_max_raw: i128::MAX },
+            counters: LiveVenueCounters::default(),
+            last_panic: None,
+            view: Arc::new(Mutex::new(AccountView::default())),
+            stop: Arc::new(AtomicBool::new(false)),
+            thread: None,
+        };
+        let leg = OrderLeg { instrument: InstrumentId(0), venue: Venue::Binance, side: OrderSide::Buy, limit: Price::from_raw(Price::SCALE) };
+        let order = Order::new(OrderId(5), leg, OrderStyle::Ioc, Qty::from_raw(10), 0);
+        v.submit(&order, Price::ZERO).unwrap();
+        let fill = Fill {
+            order: OrderId(5),
+            instrument: InstrumentId(0),
+            side: OrderSide::Buy,
+            price: leg.limit,
+            qty: Qty::from_raw(10),
+            notional_raw: 10,
+            fee_raw: 0,
+            liquidity: Liquidity::Taker,
+            touch: leg.limit,
+            ts_ns: 0,
+        };
+        for r in [
+            Report::Fill(fill),
+            Report::Ack(OrderId(5)),
+            Report::Done { id: OrderId(5), state: OrderState::Filled, reject: None },
+            Report::Fill(Fill { order: OrderId(9), ..fill }),
+        ] {
+            rep_tx.push(r).unwrap();
+        }
+        let mut events = Vec::new();
+        v.poll(7, 16, &mut |e| events.push(e));
+        assert!(matches!(events[..], [VenueEvent::Fill(f), VenueEvent::Done(o)]
+            if f.ts_ns == 7 && o.state == OrderState::Filled && o.filled == Qty::from_raw(10)));
+        let c = v.counters();
+        assert_eq!((c.fills_before_ack, c.unknown_reports), (1, 1), "the late ack is ignored, the stray fill counted");
+        assert!(v.working().is_empty());
+    }
+}
