@@ -4,6 +4,7 @@
 
 pub mod database;
 pub mod gateway;
+pub mod live;
 pub mod parse_error;
 pub mod raw;
 pub mod record;
@@ -220,6 +221,11 @@ pub struct Config {
     pub extra_root_certs: Vec<Vec<u8>>,
     /// Recording of every received frame, when on.
     pub record: Option<crate::record::RecordSettings>,
+    /// Venues trading live (`[live]`; `None`: every venue trades on paper).
+    pub live: Option<live::LiveSettings>,
+    /// Both opt-ins given (`[live]` names a venue and `run --live`): only then does the
+    /// pipeline attach live venues. Never set by replay or backtest.
+    pub live_armed: bool,
 }
 
 impl Config {
