@@ -33,7 +33,13 @@ fn order(id: u64) -> Order {
         side: OrderSide::Buy,
         limit: Price::from_decimal_str("50000.01").unwrap(),
     };
-    Order::new(OrderId(id), leg, OrderStyle::Ioc, Qty::from_decimal_str("0.00123").unwrap(), 0)
+    Order::new(
+        OrderId(id),
+        leg,
+        OrderStyle::Ioc,
+        Qty::from_decimal_str("0.00123").unwrap(),
+        0,
+    )
 }
 
 fn place(o: &Order) -> Place {
@@ -53,17 +59,39 @@ fn encode(enc: &mut RestEncoder, signing: &Signing, id: u64) -> usize {
     let o = order(id);
     let p = place(&o);
     let clid = ClientOrderId::new(0xfeed, o.id);
-    let params = enc.place(MarketKind::Spot, "BTCUSDT", &p, &clid, false, 1_700_000_000_000 + id, signing);
+    let params = enc.place(
+        MarketKind::Spot,
+        "BTCUSDT",
+        &p,
+        &clid,
+        false,
+        1_700_000_000_000 + id,
+        signing,
+    );
     assert!(params.len() > 200);
     params.len()
 }
 
 /// [`encode`], then the HTTP request written to `sock` from a buffer reused across calls.
-fn encode_write(enc: &mut RestEncoder, signing: &Signing, out: &mut Vec<u8>, sock: &mut TcpStream, id: u64) {
+fn encode_write(
+    enc: &mut RestEncoder,
+    signing: &Signing,
+    out: &mut Vec<u8>,
+    sock: &mut TcpStream,
+    id: u64,
+) {
     let o = order(id);
     let p = place(&o);
     let clid = ClientOrderId::new(0xfeed, o.id);
-    let params = enc.place(MarketKind::Spot, "BTCUSDT", &p, &clid, false, 1_700_000_000_000 + id, signing);
+    let params = enc.place(
+        MarketKind::Spot,
+        "BTCUSDT",
+        &p,
+        &clid,
+        false,
+        1_700_000_000_000 + id,
+        signing,
+    );
     out.clear();
     out.extend_from_slice(b"POST /api/v3/order HTTP/1.1\r\nHost: 127.0.0.1\r\nX-MBX-APIKEY: k\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ");
     let _ = write!(out, "{}\r\n\r\n", params.len());
@@ -87,7 +115,10 @@ fn sink() -> TcpStream {
 fn signings() -> [(&'static str, Signing); 2] {
     [
         ("hmac", Signing::Hmac(HmacSigner::new(SECRET.as_bytes()))),
-        ("ed25519", Signing::Ed25519(Ed25519Signer::from_seed(&[7; 32]))),
+        (
+            "ed25519",
+            Signing::Ed25519(Ed25519Signer::from_seed(&[7; 32])),
+        ),
     ]
 }
 
@@ -127,7 +158,8 @@ fn percentiles() {
         let mut enc = RestEncoder::new(5_000);
         let (mut sock, mut out) = (sink(), Vec::with_capacity(2048));
         for write in [false, true] {
-            let mut hist = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 1_000_000_000, 3).unwrap();
+            let mut hist =
+                hdrhistogram::Histogram::<u64>::new_with_bounds(1, 1_000_000_000, 3).unwrap();
             for id in 0..N {
                 let t0 = clock.raw();
                 if write {
@@ -139,8 +171,18 @@ fn percentiles() {
                 hist.record(ns.max(1)).unwrap();
             }
             let v = |q: f64| hist.value_at_quantile(q);
-            let variant = if write { "rest_place_write" } else { "rest_place" };
-            println!("{variant}/{name} | {} | {} | {} | {}", v(0.5), v(0.99), v(0.999), hist.max());
+            let variant = if write {
+                "rest_place_write"
+            } else {
+                "rest_place"
+            };
+            println!(
+                "{variant}/{name} | {} | {} | {} | {}",
+                v(0.5),
+                v(0.99),
+                v(0.999),
+                hist.max()
+            );
         }
     }
 }

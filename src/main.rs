@@ -310,7 +310,9 @@ fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
     let mut config = load_config(&args)?;
     config.live_armed = live_opt_ins(config.live.is_some(), args.live)?;
     if config.live_armed && config.gateway.is_none() {
-        return Err("refusing to start: [live] needs the gateway ([gateway] enabled = false)".into());
+        return Err(
+            "refusing to start: [live] needs the gateway ([gateway] enabled = false)".into(),
+        );
     }
     run_config(&config)
 }

@@ -347,7 +347,10 @@ const LIVE_RING_SLOTS: usize = 256;
 
 /// Routes the venues `[live]` names to live Binance venues, when both opt-ins were
 /// given (`config.live_armed`); returns them. Keys come from the environment only.
-fn attach_live(gateway: &mut Gateway, config: &Config) -> Result<Vec<crate::types::Venue>, PipelineError> {
+fn attach_live(
+    gateway: &mut Gateway,
+    config: &Config,
+) -> Result<Vec<crate::types::Venue>, PipelineError> {
     use crate::gateway::config::{kind_index, venue_index};
     use crate::gateway::live::{self, ClientConfig, LiveLimits, LiveSymbol, keys::Credentials};
     let (Some(settings), true) = (&config.live, config.live_armed) else {
@@ -365,7 +368,11 @@ fn attach_live(gateway: &mut Gateway, config: &Config) -> Result<Vec<crate::type
             symbol: i.symbol.clone(),
             kind: i.kind,
             base: i.base.clone(),
-            quote: i.symbol.strip_prefix(i.base.as_str()).unwrap_or("USDT").to_owned(),
+            quote: i
+                .symbol
+                .strip_prefix(i.base.as_str())
+                .unwrap_or("USDT")
+                .to_owned(),
             fees: paper.fees[venue_index(i.venue)][kind_index(i.kind)],
         })
         .collect();

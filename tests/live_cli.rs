@@ -7,17 +7,27 @@ use std::process::Command;
 fn run(args: &[&str], config: Option<&str>) -> (bool, String) {
     let dir = tempfile::tempdir().unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_edgeline"));
-    cmd.arg("run").args(args).args(["--duration", "1", "--output"]).arg(dir.path());
+    cmd.arg("run")
+        .args(args)
+        .args(["--duration", "1", "--output"])
+        .arg(dir.path());
     if let Some(text) = config {
         let path = dir.path().join("live.toml");
         std::fs::write(&path, text).unwrap();
         cmd.arg("--config").arg(path);
     }
-    for var in ["EDGELINE_BINANCE_API_KEY", "EDGELINE_BINANCE_API_SECRET", "EDGELINE_BINANCE_ED25519_KEY_FILE"] {
+    for var in [
+        "EDGELINE_BINANCE_API_KEY",
+        "EDGELINE_BINANCE_API_SECRET",
+        "EDGELINE_BINANCE_ED25519_KEY_FILE",
+    ] {
         cmd.env_remove(var);
     }
     let out = cmd.output().unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 const LIVE: &str = "[live]\nvenues = [\"binance\"]\n";
@@ -26,7 +36,10 @@ const LIVE: &str = "[live]\nvenues = [\"binance\"]\n";
 fn test_live_cli_flag_without_config_refused() {
     let (ok, err) = run(&["--live"], None);
     assert!(!ok);
-    assert!(err.contains("--live was given but the configuration names no venue live"), "{err}");
+    assert!(
+        err.contains("--live was given but the configuration names no venue live"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -64,7 +64,13 @@ fn venue(fake: &FakeExchange) -> LiveVenue {
         ring_slots: 256,
         run_notional_max_raw: 10_000_000 * 100_000_000,
     };
-    live::spawn(cfg, creds, vec![sym(SPOT, MarketKind::Spot), sym(PERP, MarketKind::Perp)], limits).unwrap()
+    live::spawn(
+        cfg,
+        creds,
+        vec![sym(SPOT, MarketKind::Spot), sym(PERP, MarketKind::Perp)],
+        limits,
+    )
+    .unwrap()
 }
 
 fn until(what: &str, mut cond: impl FnMut() -> bool) {
@@ -84,7 +90,14 @@ fn ready(fake: &FakeExchange) -> LiveVenue {
     v
 }
 
-fn order(id: u64, instrument: InstrumentId, side: OrderSide, style: OrderStyle, limit: &str, qty: &str) -> Order {
+fn order(
+    id: u64,
+    instrument: InstrumentId,
+    side: OrderSide,
+    style: OrderStyle,
+    limit: &str,
+    qty: &str,
+) -> Order {
     let leg = OrderLeg {
         instrument,
         venue: Venue::Binance,
@@ -100,10 +113,10 @@ fn done(v: &mut LiveVenue, id: u64) -> (Order, Vec<VenueEvent>) {
     let mut out = None;
     until("the order's end", || {
         v.poll(1, 64, &mut |e| {
-            if let VenueEvent::Done(o) = e {
-                if o.id == OrderId(id) {
-                    out = Some(o);
-                }
+            if let VenueEvent::Done(o) = e
+                && o.id == OrderId(id)
+            {
+                out = Some(o);
             }
             events.push(e);
         });
@@ -138,7 +151,12 @@ fn agree_with(fake: &FakeExchange, v: &LiveVenue, foreign: &[&str]) -> ExchangeS
         std::thread::sleep(Duration::from_millis(10));
     }
     let st = fake.state();
-    let mut ids: Vec<&str> = st.engine.orders.iter().map(|o| o.client_id.as_str()).collect();
+    let mut ids: Vec<&str> = st
+        .engine
+        .orders
+        .iter()
+        .map(|o| o.client_id.as_str())
+        .collect();
     let n = ids.len();
     ids.sort_unstable();
     ids.dedup();
@@ -154,11 +172,21 @@ fn agree_with(fake: &FakeExchange, v: &LiveVenue, foreign: &[&str]) -> ExchangeS
 fn test_live_ioc_fills_and_views_agree() {
     let fake = fake(|_| {});
     let mut v = ready(&fake);
-    v.submit(&order(1, SPOT, OrderSide::Buy, OrderStyle::Ioc, "50000.01", "0.5"), p("50000")).unwrap();
+    v.submit(
+        &order(1, SPOT, OrderSide::Buy, OrderStyle::Ioc, "50000.01", "0.5"),
+        p("50000"),
+    )
+    .unwrap();
     let (o, events) = done(&mut v, 1);
     assert_eq!((o.state, o.filled), (OrderState::Filled, q("0.5")));
     assert_eq!(o.avg_price(), p("50000"));
-    assert_eq!(events.iter().filter(|e| matches!(e, VenueEvent::Fill(_))).count(), 1);
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| matches!(e, VenueEvent::Fill(_)))
+            .count(),
+        1
+    );
     let snap = agree(&fake, &v);
     assert!(snap.balances.contains(&("BTC".into(), q("10.5"))));
     // The poll loop asked again after the fill: nothing new, nothing booked twice.
@@ -170,7 +198,11 @@ fn test_live_no_reply_after_accept_is_adopted_not_duplicated() {
     let fake = fake(|_| {});
     let mut v = ready(&fake);
     fake.inject(Fault::NoReplyAfterAccept);
-    v.submit(&order(1, PERP, OrderSide::Sell, OrderStyle::Ioc, "50010.0", "0.02"), p("50010")).unwrap();
+    v.submit(
+        &order(1, PERP, OrderSide::Sell, OrderStyle::Ioc, "50010.0", "0.02"),
+        p("50010"),
+    )
+    .unwrap();
     let (o, _) = done(&mut v, 1);
     assert_eq!((o.state, o.filled), (OrderState::Filled, q("0.02")));
     let c = v.account().counters;
@@ -184,7 +216,11 @@ fn test_live_5xx_unprocessed_is_sent_again_under_the_same_id() {
     let fake = fake(|_| {});
     let mut v = ready(&fake);
     fake.inject(Fault::ServerError { processed: false });
-    v.submit(&order(1, SPOT, OrderSide::Sell, OrderStyle::Ioc, "49999.99", "0.1"), p("49999.99")).unwrap();
+    v.submit(
+        &order(1, SPOT, OrderSide::Sell, OrderStyle::Ioc, "49999.99", "0.1"),
+        p("49999.99"),
+    )
+    .unwrap();
     let (o, _) = done(&mut v, 1);
     assert_eq!(o.state, OrderState::Filled);
     let c = v.account().counters;
@@ -198,7 +234,11 @@ fn test_live_5xx_processed_is_found_by_its_client_id() {
     let fake = fake(|_| {});
     let mut v = ready(&fake);
     fake.inject(Fault::ServerError { processed: true });
-    v.submit(&order(1, SPOT, OrderSide::Buy, OrderStyle::Ioc, "50000.00", "0.1"), p("50000")).unwrap();
+    v.submit(
+        &order(1, SPOT, OrderSide::Buy, OrderStyle::Ioc, "50000.00", "0.1"),
+        p("50000"),
+    )
+    .unwrap();
     let (o, _) = done(&mut v, 1);
     assert_eq!(o.state, OrderState::Filled);
     assert_eq!(v.account().counters.adopted, 1);
@@ -212,20 +252,37 @@ fn test_live_429_backs_off_then_reconciles_and_trades_again() {
     let mut v = ready(&fake);
     fake.inject(Fault::TooManyRequests { retry_after_s: 1 });
     let t0 = Instant::now();
-    v.submit(&order(1, SPOT, OrderSide::Buy, OrderStyle::Ioc, "50000.00", "0.1"), p("50000")).unwrap();
+    v.submit(
+        &order(1, SPOT, OrderSide::Buy, OrderStyle::Ioc, "50000.00", "0.1"),
+        p("50000"),
+    )
+    .unwrap();
     let (o, _) = done(&mut v, 1);
-    assert_eq!((o.state, o.reject), (OrderState::Rejected, Some(VenueReject::NotSent)));
+    assert_eq!(
+        (o.state, o.reject),
+        (OrderState::Rejected, Some(VenueReject::NotSent))
+    );
     assert!(!v.ready(), "no entries during the back-off");
     assert_eq!(
-        v.submit(&order(2, SPOT, OrderSide::Buy, OrderStyle::Ioc, "50000.00", "0.1"), p("50000")),
+        v.submit(
+            &order(2, SPOT, OrderSide::Buy, OrderStyle::Ioc, "50000.00", "0.1"),
+            p("50000")
+        ),
         Err(LiveRefusal::NotReady)
     );
     until("ready after Retry-After", || {
         v.poll(2, 64, &mut |_| {});
         v.ready()
     });
-    assert!(t0.elapsed() >= Duration::from_millis(900), "waited as asked");
-    v.submit(&order(3, SPOT, OrderSide::Buy, OrderStyle::Ioc, "50000.00", "0.1"), p("50000")).unwrap();
+    assert!(
+        t0.elapsed() >= Duration::from_millis(900),
+        "waited as asked"
+    );
+    v.submit(
+        &order(3, SPOT, OrderSide::Buy, OrderStyle::Ioc, "50000.00", "0.1"),
+        p("50000"),
+    )
+    .unwrap();
     assert_eq!(done(&mut v, 3).0.state, OrderState::Filled);
     assert_eq!(fake.state().rate_limited, 1, "never pushed into a ban");
     agree(&fake, &v);
@@ -247,7 +304,18 @@ fn test_live_request_weight_limit_is_respected() {
             v.poll(0, 64, &mut |_| {});
             v.ready()
         });
-        v.submit(&order(id, SPOT, OrderSide::Buy, OrderStyle::Ioc, "50000.00", "0.01"), p("50000")).unwrap();
+        v.submit(
+            &order(
+                id,
+                SPOT,
+                OrderSide::Buy,
+                OrderStyle::Ioc,
+                "50000.00",
+                "0.01",
+            ),
+            p("50000"),
+        )
+        .unwrap();
         done(&mut v, id);
     }
     assert!(!v.halted(), "a client that backs off is never banned");
@@ -260,7 +328,11 @@ fn test_live_418_halts_the_venue() {
     let fake = fake(|_| {});
     let mut v = ready(&fake);
     fake.inject(Fault::Banned { ms: 60_000 });
-    v.submit(&order(1, SPOT, OrderSide::Buy, OrderStyle::Ioc, "50000.00", "0.1"), p("50000")).unwrap();
+    v.submit(
+        &order(1, SPOT, OrderSide::Buy, OrderStyle::Ioc, "50000.00", "0.1"),
+        p("50000"),
+    )
+    .unwrap();
     let (o, _) = done(&mut v, 1);
     assert_eq!(o.state, OrderState::Rejected);
     until("halted", || {
@@ -269,7 +341,10 @@ fn test_live_418_halts_the_venue() {
     });
     let before = fake.state().order_requests;
     assert_eq!(
-        v.submit(&order(2, SPOT, OrderSide::Buy, OrderStyle::Ioc, "50000.00", "0.1"), p("50000")),
+        v.submit(
+            &order(2, SPOT, OrderSide::Buy, OrderStyle::Ioc, "50000.00", "0.1"),
+            p("50000")
+        ),
         Err(LiveRefusal::Halted)
     );
     std::thread::sleep(Duration::from_millis(100));
@@ -281,10 +356,23 @@ fn test_live_418_halts_the_venue() {
 fn test_live_restart_forgets_sessions_resting_order_fills_after() {
     let fake = fake(|_| {});
     let mut v = ready(&fake);
-    v.submit(&order(1, PERP, OrderSide::Buy, OrderStyle::PostOnly, "50000.0", "0.01"), p("50010")).unwrap();
+    v.submit(
+        &order(
+            1,
+            PERP,
+            OrderSide::Buy,
+            OrderStyle::PostOnly,
+            "50000.0",
+            "0.01",
+        ),
+        p("50010"),
+    )
+    .unwrap();
     until("acked", || {
         v.poll(1, 64, &mut |_| {});
-        v.working().first().is_some_and(|o| o.state == OrderState::Acked)
+        v.working()
+            .first()
+            .is_some_and(|o| o.state == OrderState::Acked)
     });
     fake.restart();
     fake.trade_through("BTCUSDT", MarketKind::Perp, p("49999.9"), q("5"));
@@ -294,7 +382,10 @@ fn test_live_restart_forgets_sessions_resting_order_fills_after() {
         VenueEvent::Fill(f) => Some(*f),
         _ => None,
     });
-    assert_eq!(fill.unwrap().liquidity, edgeline::gateway::order::Liquidity::Maker);
+    assert_eq!(
+        fill.unwrap().liquidity,
+        edgeline::gateway::order::Liquidity::Maker
+    );
     let snap = agree(&fake, &v);
     assert_eq!(snap.positions, vec![("BTCUSDT".into(), q("0.01"))]);
 }
@@ -303,14 +394,44 @@ fn test_live_restart_forgets_sessions_resting_order_fills_after() {
 fn test_live_post_only_that_would_cross_and_filters_refused_before_sending() {
     let fake = fake(|_| {});
     let mut v = ready(&fake);
-    v.submit(&order(1, SPOT, OrderSide::Buy, OrderStyle::PostOnly, "50000.00", "0.1"), p("50000")).unwrap();
-    assert_eq!(done(&mut v, 1).0.reject, Some(VenueReject::PostOnlyWouldCross));
+    v.submit(
+        &order(
+            1,
+            SPOT,
+            OrderSide::Buy,
+            OrderStyle::PostOnly,
+            "50000.00",
+            "0.1",
+        ),
+        p("50000"),
+    )
+    .unwrap();
+    assert_eq!(
+        done(&mut v, 1).0.reject,
+        Some(VenueReject::PostOnlyWouldCross)
+    );
     let sent = fake.state().order_requests;
-    v.submit(&order(2, SPOT, OrderSide::Buy, OrderStyle::Ioc, "50000.005", "0.1"), p("50000")).unwrap();
+    v.submit(
+        &order(2, SPOT, OrderSide::Buy, OrderStyle::Ioc, "50000.005", "0.1"),
+        p("50000"),
+    )
+    .unwrap();
     assert_eq!(done(&mut v, 2).0.reject, Some(VenueReject::Filter));
-    v.submit(&order(3, PERP, OrderSide::Buy, OrderStyle::Ioc, "50010.1", "0.001"), p("50010")).unwrap();
-    assert_eq!(done(&mut v, 3).0.reject, Some(VenueReject::Filter), "under the 100 USDT minimum");
-    assert_eq!(fake.state().order_requests, sent, "filters refuse before sending");
+    v.submit(
+        &order(3, PERP, OrderSide::Buy, OrderStyle::Ioc, "50010.1", "0.001"),
+        p("50010"),
+    )
+    .unwrap();
+    assert_eq!(
+        done(&mut v, 3).0.reject,
+        Some(VenueReject::Filter),
+        "under the 100 USDT minimum"
+    );
+    assert_eq!(
+        fake.state().order_requests,
+        sent,
+        "filters refuse before sending"
+    );
     agree(&fake, &v);
 }
 
@@ -330,7 +451,11 @@ fn test_live_start_reconciliation_cancels_unknown_orders_before_any_entry() {
     fake.state().engine.place(MarketKind::Spot, &stray).unwrap();
     let v = ready(&fake);
     let view = v.account();
-    assert!(view.differences.iter().any(|d| d.contains("web_manual_1")), "{:?}", view.differences);
+    assert!(
+        view.differences.iter().any(|d| d.contains("web_manual_1")),
+        "{:?}",
+        view.differences
+    );
     assert!(fake.snapshot().open_orders.is_empty());
     agree_with(&fake, &v, &["web_manual_1"]);
 }
@@ -340,9 +465,30 @@ fn test_live_run_notional_limit_refuses_before_the_ring() {
     let fake = fake(|_| {});
     let mut v = ready(&fake);
     // 10,000,000 USD allowed: 150 BTC at 50,000 is 7.5 M, a second 150 passes it.
-    v.submit(&order(1, SPOT, OrderSide::Buy, OrderStyle::PostOnly, "40000.00", "150"), p("50000")).unwrap();
+    v.submit(
+        &order(
+            1,
+            SPOT,
+            OrderSide::Buy,
+            OrderStyle::PostOnly,
+            "40000.00",
+            "150",
+        ),
+        p("50000"),
+    )
+    .unwrap();
     assert_eq!(
-        v.submit(&order(2, SPOT, OrderSide::Buy, OrderStyle::PostOnly, "40000.00", "150"), p("50000")),
+        v.submit(
+            &order(
+                2,
+                SPOT,
+                OrderSide::Buy,
+                OrderStyle::PostOnly,
+                "40000.00",
+                "150"
+            ),
+            p("50000")
+        ),
         Err(LiveRefusal::NotionalLimit)
     );
     v.cancel(OrderId(1));
@@ -372,7 +518,7 @@ fn registry() -> InstrumentRegistry {
 }
 
 fn now() -> Now {
-    let ns = 1_000_000_000 + START.elapsed().as_nanos() as u64;
+    let ns = 1_000_000_000 + u64::try_from(START.elapsed().as_nanos()).unwrap_or(u64::MAX);
     Now { raw: ns, ns }
 }
 
@@ -429,7 +575,10 @@ fn test_live_gateway_trade_then_kill_switch_cancels_and_flattens() {
     let intent = OrderIntent {
         id: 1,
         strategy: Strategy::Basis,
-        legs: [leg(SPOT, OrderSide::Buy, "50000.00"), leg(PERP, OrderSide::Sell, "50010.0")],
+        legs: [
+            leg(SPOT, OrderSide::Buy, "50000.00"),
+            leg(PERP, OrderSide::Sell, "50010.0"),
+        ],
         qty: q("0.01"),
         edge_bps: Default::default(),
         expected_profit_bps: edgeline::types::bps::Bps::from_num(20),
@@ -441,7 +590,9 @@ fn test_live_gateway_trade_then_kill_switch_cancels_and_flattens() {
     gw.on_intent(now(), &intent).unwrap();
     until("both legs on", || {
         gw.poll(now());
-        gw.trades().first().is_some_and(|t| t.phase == edgeline::gateway::execution::Phase::Open)
+        gw.trades()
+            .first()
+            .is_some_and(|t| t.phase == edgeline::gateway::execution::Phase::Open)
     });
     // A resting order the kill switch must cancel (sent straight to the venue).
     let snap = fake.snapshot();
@@ -457,9 +608,16 @@ fn test_live_gateway_trade_then_kill_switch_cancels_and_flattens() {
     });
     let snap = fake.snapshot();
     assert!(snap.open_orders.is_empty() && snap.positions.is_empty());
-    assert!(snap.balances.contains(&("BTC".into(), q("10"))), "spot back to its start: {snap:?}");
+    assert!(
+        snap.balances.contains(&("BTC".into(), q("10"))),
+        "spot back to its start: {snap:?}"
+    );
     let mut records = Vec::new();
     gw.drain_records(|r| records.push(r));
-    assert!(records.iter().any(|r| matches!(r, edgeline::gateway::record::GatewayRecord::Closed(_))));
+    assert!(
+        records
+            .iter()
+            .any(|r| matches!(r, edgeline::gateway::record::GatewayRecord::Closed(_)))
+    );
     assert!(!gw.live().ready(Venue::Binance), "halted after the panic");
 }

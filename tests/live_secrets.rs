@@ -27,7 +27,10 @@ impl log::Log for Capture {
         true
     }
     fn log(&self, record: &log::Record<'_>) {
-        LINES.lock().unwrap().push(format!("{} {}", record.target(), record.args()));
+        LINES
+            .lock()
+            .unwrap()
+            .push(format!("{} {}", record.target(), record.args()));
     }
     fn flush(&self) {}
 }
@@ -61,7 +64,10 @@ fn test_live_credentials_never_logged_or_shown() {
     cfg.poll_interval = Duration::from_millis(20);
     let creds = Credentials::new(KEY, Signing::Hmac(HmacSigner::new(SECRET.as_bytes())));
     let mut shown = vec![format!("{creds:?}")];
-    let fees = edgeline::gateway::config::VenueFees { maker_centi_bps: 0, taker_centi_bps: 0 };
+    let fees = edgeline::gateway::config::VenueFees {
+        maker_centi_bps: 0,
+        taker_centi_bps: 0,
+    };
     let symbols = vec![LiveSymbol {
         instrument: InstrumentId(0),
         symbol: "BTCUSDT".into(),
@@ -70,7 +76,11 @@ fn test_live_credentials_never_logged_or_shown() {
         quote: "USDT".into(),
         fees,
     }];
-    let limits = LiveLimits { orders_max: 8, ring_slots: 64, run_notional_max_raw: i128::MAX };
+    let limits = LiveLimits {
+        orders_max: 8,
+        ring_slots: 64,
+        run_notional_max_raw: i128::MAX,
+    };
     let mut v = live::spawn(cfg, creds, symbols, limits).unwrap();
     let start = Instant::now();
     while !v.ready() {
@@ -78,9 +88,18 @@ fn test_live_credentials_never_logged_or_shown() {
         assert!(start.elapsed() < Duration::from_secs(10));
         std::thread::sleep(Duration::from_millis(5));
     }
-    let leg = |limit: &str| OrderLeg { instrument: InstrumentId(0), venue: Venue::Binance, side: OrderSide::Buy, limit: p(limit) };
+    let leg = |limit: &str| OrderLeg {
+        instrument: InstrumentId(0),
+        venue: Venue::Binance,
+        side: OrderSide::Buy,
+        limit: p(limit),
+    };
     let send = |v: &mut live::LiveVenue, id, limit: &str| {
-        v.submit(&Order::new(OrderId(id), leg(limit), OrderStyle::Ioc, q("0.01"), 0), p("50000")).map_err(|e| e.to_string())
+        v.submit(
+            &Order::new(OrderId(id), leg(limit), OrderStyle::Ioc, q("0.01"), 0),
+            p("50000"),
+        )
+        .map_err(|e| e.to_string())
     };
     let mut results = vec![send(&mut v, 1, "50000.001")];
     fake.inject(Fault::NoReplyAfterAccept);
@@ -89,7 +108,9 @@ fn test_live_credentials_never_logged_or_shown() {
     results.push(send(&mut v, 3, "50000.00"));
     let mut done = 0;
     while done < 3 && start.elapsed() < Duration::from_secs(10) {
-        v.poll(1, 16, &mut |e| done += usize::from(matches!(e, VenueEvent::Done(_))));
+        v.poll(1, 16, &mut |e| {
+            done += usize::from(matches!(e, VenueEvent::Done(_)))
+        });
         std::thread::sleep(Duration::from_millis(5));
     }
     results.push(send(&mut v, 4, "50000.00"));
@@ -98,8 +119,14 @@ fn test_live_credentials_never_logged_or_shown() {
     shown.push(format!("{results:?}"));
     drop(v);
     let lines = LINES.lock().unwrap().clone();
-    assert!(lines.iter().any(|l| l.contains("418")), "the scenario logged: {lines:?}");
+    assert!(
+        lines.iter().any(|l| l.contains("418")),
+        "the scenario logged: {lines:?}"
+    );
     for text in lines.iter().chain(&shown) {
-        assert!(!text.contains(KEY) && !text.contains(SECRET), "credential in: {text}");
+        assert!(
+            !text.contains(KEY) && !text.contains(SECRET),
+            "credential in: {text}"
+        );
     }
 }

@@ -66,7 +66,7 @@ pub fn resolve_live(raw: Option<RawLive>) -> Result<Option<LiveSettings>, Config
             Some(Venue::Binance) => venues.push(Venue::Binance),
             _ => {
                 return Err(invalid(
-                    &format!("live.venues[{i}]"),
+                    format!("live.venues[{i}]"),
                     "only binance trades live so far",
                 ));
             }
@@ -92,7 +92,8 @@ pub fn resolve_live(raw: Option<RawLive>) -> Result<Option<LiveSettings>, Config
         spot_base: raw.spot_base.unwrap_or_else(|| spot.to_owned()),
         futures_base: raw.futures_base.unwrap_or_else(|| futures.to_owned()),
         recv_window_ms,
-        run_notional_max_raw: notional.notional_raw(crate::types::Qty::from_raw(crate::types::Qty::SCALE)),
+        run_notional_max_raw: notional
+            .notional_raw(crate::types::Qty::from_raw(crate::types::Qty::SCALE)),
     }))
 }
 
@@ -103,13 +104,36 @@ mod tests {
     #[test]
     fn test_live_config_testnet_by_default_and_keys_named() {
         assert_eq!(resolve_live(None).unwrap(), None);
-        let raw = RawLive { venues: vec!["binance".into()], ..RawLive::default() };
+        let raw = RawLive {
+            venues: vec!["binance".into()],
+            ..RawLive::default()
+        };
         let s = resolve_live(Some(raw)).unwrap().unwrap();
-        assert_eq!((s.spot_base.as_str(), s.futures_base.as_str()), (BINANCE_SPOT_TESTNET, BINANCE_FUTURES_TESTNET));
+        assert_eq!(
+            (s.spot_base.as_str(), s.futures_base.as_str()),
+            (BINANCE_SPOT_TESTNET, BINANCE_FUTURES_TESTNET)
+        );
         assert_eq!(s.run_notional_max_raw, 1_000 * 100_000_000);
-        let raw = RawLive { venues: vec!["okx".into()], ..RawLive::default() };
-        assert!(resolve_live(Some(raw)).unwrap_err().to_string().contains("live.venues[0]"));
-        let raw = RawLive { venues: vec!["binance".into()], recv_window_ms: Some(70_000), ..RawLive::default() };
-        assert!(resolve_live(Some(raw)).unwrap_err().to_string().contains("live.recv_window_ms"));
+        let raw = RawLive {
+            venues: vec!["okx".into()],
+            ..RawLive::default()
+        };
+        assert!(
+            resolve_live(Some(raw))
+                .unwrap_err()
+                .to_string()
+                .contains("live.venues[0]")
+        );
+        let raw = RawLive {
+            venues: vec!["binance".into()],
+            recv_window_ms: Some(70_000),
+            ..RawLive::default()
+        };
+        assert!(
+            resolve_live(Some(raw))
+                .unwrap_err()
+                .to_string()
+                .contains("live.recv_window_ms")
+        );
     }
 }

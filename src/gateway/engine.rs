@@ -21,8 +21,8 @@ use crate::gateway::paper::{PaperVenue, VenueEvent, fee_raw};
 use crate::gateway::portfolio::{Portfolio, PortfolioSnapshot, TradeResult};
 use crate::gateway::record::{ClosedLeg, ClosedTrade, ExitReason, GatewayRecord, Outbox, TradeId};
 use crate::gateway::risk::{BreakerEvent, KillSwitch, LegExposure, RejectReason, RiskEngine};
-use crate::gateway::venue::{LiveOrders, LiveRoutes};
 use crate::gateway::sizing::{AtrTracker, LegRules, SizeRequest, Sizer};
+use crate::gateway::venue::{LiveOrders, LiveRoutes};
 use crate::types::bps::{Bps, bps_of};
 use crate::types::decimal::mul_div;
 use crate::types::{
@@ -288,7 +288,10 @@ impl Gateway {
         }
         self.risk
             .check_pre(now.ns, now.raw, intent.expires_raw, ids)?;
-        if ids.iter().any(|&i| !self.exec.live.ready(self.rules[i.index()].venue)) {
+        if ids
+            .iter()
+            .any(|&i| !self.exec.live.ready(self.rules[i.index()].venue))
+        {
             return Err(self.risk.reject(RejectReason::VenueNotReady));
         }
         let slow = ids.iter().any(|&i| {
@@ -460,12 +463,18 @@ impl Gateway {
                 VenueEvent::Fill(fill) => {
                     self.exec.outbox.push(GatewayRecord::Fill(fill));
                     let intent = self.exec.live.intent_of(fill.order);
-                    let owner = self.trades.iter_mut().position(|t| t.owns(fill.order)).or_else(|| {
-                        self.trades.iter().position(|t| Some(t.intent_id) == intent)
-                    });
+                    let owner = self
+                        .trades
+                        .iter_mut()
+                        .position(|t| t.owns(fill.order))
+                        .or_else(|| self.trades.iter().position(|t| Some(t.intent_id) == intent));
                     let Some(trade) = owner.map(|i| &mut self.trades[i]) else {
                         // A live fill after its trade ended: nobody owns the position.
-                        if let Some(live) = self.exec.live.get_mut(self.rules[fill.instrument.index()].venue) {
+                        if let Some(live) = self
+                            .exec
+                            .live
+                            .get_mut(self.rules[fill.instrument.index()].venue)
+                        {
                             live.flatten_orphan(&fill);
                             self.counters.orphan_fills += 1;
                         }

@@ -18,8 +18,8 @@
 
 use crate::gateway::order::{Fill, Order, OrderId, OrderLeg, OrderRole, OrderStyle};
 use crate::gateway::paper::{PaperVenue, band_limit, fee_raw};
-use crate::gateway::venue::LiveRoutes;
 use crate::gateway::record::{ExitReason, GatewayRecord, LegOut, Outbox, TradeId, TradeStage};
+use crate::gateway::venue::LiveRoutes;
 use crate::types::bps::{Bps, bps_of};
 use crate::types::decimal::mul_div;
 use crate::types::{InstrumentId, OrderSide, Price, Qty, Strategy, Venue};
@@ -178,7 +178,9 @@ impl ExecCtx {
             role,
             ..Order::new(id, leg, style, qty, now_ns)
         };
-        let reference = self.exit_limit(leg.instrument, leg.side).unwrap_or(Price::ZERO);
+        let reference = self
+            .exit_limit(leg.instrument, leg.side)
+            .unwrap_or(Price::ZERO);
         if let Some(live) = self.live.get_mut(leg.venue) {
             live.submit(&order, reference).ok()?;
         } else {
@@ -331,8 +333,11 @@ impl Trade {
     /// A live order's fill can arrive after its cancel was asked (its leg no longer
     /// names it): it is then booked on the leg of its instrument.
     pub fn on_fill(&mut self, fill: &Fill) -> Option<(usize, bool)> {
-        let i = (self.legs.iter().position(|l| l.order == Some(fill.order)))
-            .or_else(|| self.legs.iter().position(|l| l.order_leg.instrument == fill.instrument))?;
+        let i = (self.legs.iter().position(|l| l.order == Some(fill.order))).or_else(|| {
+            self.legs
+                .iter()
+                .position(|l| l.order_leg.instrument == fill.instrument)
+        })?;
         let entering = matches!(
             self.phase,
             Phase::EntryHard | Phase::EntryEasy | Phase::EntryHedge

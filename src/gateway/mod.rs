@@ -21,13 +21,13 @@
 pub mod config;
 pub mod engine;
 pub mod execution;
+pub mod live;
 pub mod order;
 pub mod paper;
 pub mod portfolio;
 pub mod record;
 pub mod risk;
 pub mod sizing;
-pub mod live;
 pub mod stage;
 pub mod venue;
 

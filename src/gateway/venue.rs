@@ -105,7 +105,9 @@ impl LiveRoutes {
 
     /// Whether `venue` may take a new entry (paper venues always may).
     pub fn ready(&self, venue: Venue) -> bool {
-        self.routes[venue_index(venue)].as_ref().is_none_or(|l| l.ready())
+        self.routes[venue_index(venue)]
+            .as_ref()
+            .is_none_or(|l| l.ready())
     }
 
     /// Cancels on whichever live venue works `id`; false when none does.

@@ -52,7 +52,7 @@ impl ClientOrderId {
         len += d;
         Self {
             bytes,
-            len: len as u8,
+            len: u8::try_from(len).unwrap_or(0),
         }
     }
 

@@ -235,7 +235,11 @@ pub struct ClientParts {
 
 impl Client {
     /// A client over its two rings.
-    pub fn new(parts: ClientParts, commands: rtrb::Consumer<Command>, reports: rtrb::Producer<Report>) -> Self {
+    pub fn new(
+        parts: ClientParts,
+        commands: rtrb::Consumer<Command>,
+        reports: rtrb::Producer<Report>,
+    ) -> Self {
         let agent = ureq::Agent::config_builder()
             .timeout_global(Some(parts.cfg.timeout))
             .http_status_as_error(false)
@@ -322,8 +326,9 @@ impl Client {
             };
             for i in 0..self.symbols.len() {
                 if self.symbols[i].kind == kind {
-                    self.filters[i] = SymbolFilters::from_exchange_info(&body, &self.symbols[i].symbol)
-                        .map_err(|_| "a live symbol is not listed in exchangeInfo")?;
+                    self.filters[i] =
+                        SymbolFilters::from_exchange_info(&body, &self.symbols[i].symbol)
+                            .map_err(|_| "a live symbol is not listed in exchangeInfo")?;
                 }
             }
         }
@@ -358,13 +363,31 @@ impl Client {
     }
 
     /// One HTTP call; 429 and 418 are handled here (back-off, halt).
-    fn call(&mut self, method: &str, kind: MarketKind, endpoint: &str, params: &str, keyed: bool) -> Answer {
-        let base = if kind == MarketKind::Spot { &self.cfg.spot_base } else { &self.cfg.futures_base };
-        let endpoint = if endpoint == "openOrders/all" && kind == MarketKind::Spot { "openOrders" } else { endpoint };
+    fn call(
+        &mut self,
+        method: &str,
+        kind: MarketKind,
+        endpoint: &str,
+        params: &str,
+        keyed: bool,
+    ) -> Answer {
+        let base = if kind == MarketKind::Spot {
+            &self.cfg.spot_base
+        } else {
+            &self.cfg.futures_base
+        };
+        let endpoint = if endpoint == "openOrders/all" && kind == MarketKind::Spot {
+            "openOrders"
+        } else {
+            endpoint
+        };
         let url = format!("{base}{}", Self::path(kind, endpoint));
         // Nothing is sent while a 429's `Retry-After` runs: sending on would be a
         // violation, and violations end in a ban.
-        if let Some(wait) = self.backoff_until.and_then(|u| u.checked_duration_since(Instant::now())) {
+        if let Some(wait) = self
+            .backoff_until
+            .and_then(|u| u.checked_duration_since(Instant::now()))
+        {
             std::thread::sleep(wait);
         }
         self.counters.requests += 1;
@@ -372,15 +395,24 @@ impl Client {
         let result = match method {
             "POST" => {
                 let req = self.agent.post(&url).header("X-MBX-APIKEY", &key);
-                req.content_type("application/x-www-form-urlencoded").send(params.as_bytes())
+                req.content_type("application/x-www-form-urlencoded")
+                    .send(params.as_bytes())
             }
             m => {
-                let url = if params.is_empty() { url } else { format!("{url}?{params}") };
+                let url = if params.is_empty() {
+                    url
+                } else {
+                    format!("{url}?{params}")
+                };
                 let req = match m {
                     "DELETE" => self.agent.delete(&url),
                     _ => self.agent.get(&url),
                 };
-                let req = if keyed { req.header("X-MBX-APIKEY", &key) } else { req };
+                let req = if keyed {
+                    req.header("X-MBX-APIKEY", &key)
+                } else {
+                    req
+                };
                 req.call()
             }
         };
@@ -393,7 +425,12 @@ impl Client {
             .get("retry-after")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok());
-        let Ok(body) = resp.body_mut().with_config().limit(BODY_MAX).read_to_string() else {
+        let Ok(body) = resp
+            .body_mut()
+            .with_config()
+            .limit(BODY_MAX)
+            .read_to_string()
+        else {
             return Answer::Unknown;
         };
         match status {
@@ -402,10 +439,15 @@ impl Client {
                 let wait = Duration::from_secs(retry_after.unwrap_or(1));
                 self.backoff_until = Some(Instant::now() + wait);
                 self.set_ready(false);
-                log::warn!("live binance: HTTP 429, backing off {} s as asked", wait.as_secs());
+                log::warn!(
+                    "live binance: HTTP 429, backing off {} s as asked",
+                    wait.as_secs()
+                );
             }
             418 => {
-                log::error!("live binance: HTTP 418 (IP banned); trading on this venue is halted for the run");
+                log::error!(
+                    "live binance: HTTP 418 (IP banned); trading on this venue is halted for the run"
+                );
                 self.halt();
             }
             _ => {}
@@ -440,10 +482,22 @@ impl Client {
         match cmd {
             Command::Place(p) => self.place(p, false),
             Command::Cancel(id) => self.cancel(id),
-            Command::Flatten { instrument, side, qty } => {
+            Command::Flatten {
+                instrument,
+                side,
+                qty,
+            } => {
                 let id = OrderId(self.next_internal);
                 self.next_internal += 1;
-                let place = Place { id, instrument, side, style: OrderStyle::Market, limit: Price::ZERO, qty, reference: Price::ZERO };
+                let place = Place {
+                    id,
+                    instrument,
+                    side,
+                    style: OrderStyle::Market,
+                    limit: Price::ZERO,
+                    qty,
+                    reference: Price::ZERO,
+                };
                 self.place(place, true);
             }
             Command::Panic => self.panic(),
@@ -457,7 +511,11 @@ impl Client {
     fn refuse(&mut self, id: OrderId, reject: VenueReject, internal: bool) {
         self.counters.refused_unsent += 1;
         if !internal {
-            self.report(Report::Done { id, state: OrderState::Rejected, reject: Some(reject) });
+            self.report(Report::Done {
+                id,
+                state: OrderState::Rejected,
+                reject: Some(reject),
+            });
         }
     }
 
@@ -469,10 +527,18 @@ impl Client {
         if self.halted || backing_off {
             return self.refuse(p.id, VenueReject::NotSent, internal);
         }
-        let reference = if p.reference.is_zero() { p.limit } else { p.reference };
+        let reference = if p.reference.is_zero() {
+            p.limit
+        } else {
+            p.reference
+        };
         if let Err(e) = self.filters[sym].check(p.style, p.limit, p.qty, reference) {
             log::warn!("live binance: order {} refused before sending: {e}", p.id.0);
-            let reject = if e == FilterError::UnknownSymbol { VenueReject::NotSent } else { VenueReject::Filter };
+            let reject = if e == FilterError::UnknownSymbol {
+                VenueReject::NotSent
+            } else {
+                VenueReject::Filter
+            };
             return self.refuse(p.id, reject, internal);
         }
         let clid = ClientOrderId::new(self.cfg.run_id, p.id);
@@ -493,15 +559,31 @@ impl Client {
         self.on_place_answer(sym, &p, &clid, answer, false);
     }
 
-    fn send_place(&mut self, sym: usize, p: &Place, clid: &ClientOrderId, reduce_only: bool) -> Answer {
+    fn send_place(
+        &mut self,
+        sym: usize,
+        p: &Place,
+        clid: &ClientOrderId,
+        reduce_only: bool,
+    ) -> Answer {
         let (kind, ts) = (self.symbols[sym].kind, self.timestamp());
         let symbol = self.symbols[sym].symbol.clone();
-        let params = self.encoder.place(kind, &symbol, p, clid, reduce_only, ts, &self.creds.signing).to_owned();
+        let params = self
+            .encoder
+            .place(kind, &symbol, p, clid, reduce_only, ts, &self.creds.signing)
+            .to_owned();
         self.counters.placements += 1;
         self.call("POST", kind, "order", &params, true)
     }
 
-    fn on_place_answer(&mut self, sym: usize, p: &Place, clid: &ClientOrderId, answer: Answer, resent: bool) {
+    fn on_place_answer(
+        &mut self,
+        sym: usize,
+        p: &Place,
+        clid: &ClientOrderId,
+        answer: Answer,
+        resent: bool,
+    ) {
         match answer {
             Answer::Http(200, body) => self.apply_body(&body),
             Answer::Http(429 | 418, _) => self.close_unsent(clid.as_str(), VenueReject::NotSent),
@@ -511,15 +593,22 @@ impl Client {
                     self.resolve_unknown(sym, p, clid, true);
                 } else {
                     let reject = match code {
-                        -2010 if msg.contains("immediately match") => VenueReject::PostOnlyWouldCross,
+                        -2010 if msg.contains("immediately match") => {
+                            VenueReject::PostOnlyWouldCross
+                        }
                         -1013 => VenueReject::Filter,
                         _ => VenueReject::VenueRefused,
                     };
-                    log::warn!("live binance: order {} refused by the venue ({code})", p.id.0);
+                    log::warn!(
+                        "live binance: order {} refused by the venue ({code})",
+                        p.id.0
+                    );
                     self.close_unsent(clid.as_str(), reject);
                 }
             }
-            Answer::Http(s, _) if s < 500 => self.close_unsent(clid.as_str(), VenueReject::VenueRefused),
+            Answer::Http(s, _) if s < 500 => {
+                self.close_unsent(clid.as_str(), VenueReject::VenueRefused)
+            }
             _ => {
                 self.counters.unknown_outcomes += 1;
                 self.resolve_unknown(sym, p, clid, resent);
@@ -537,10 +626,17 @@ impl Client {
                     self.counters.adopted += 1;
                     return self.apply_body(&body);
                 }
-                Answer::Http(400, body) if error_of(&body).0 == -2013 && !resent && !self.halted => {
+                Answer::Http(400, body)
+                    if error_of(&body).0 == -2013 && !resent && !self.halted =>
+                {
                     resent = true;
                     self.counters.resent += 1;
-                    let answer = self.send_place(sym, p, clid, self.orders.get(clid.as_str()).is_some_and(|t| t.internal));
+                    let answer = self.send_place(
+                        sym,
+                        p,
+                        clid,
+                        self.orders.get(clid.as_str()).is_some_and(|t| t.internal),
+                    );
                     if let Answer::Http(200, body) = answer {
                         return self.apply_body(&body);
                     }
@@ -558,13 +654,19 @@ impl Client {
                 _ => {}
             }
         }
-        log::warn!("live binance: order {} still unknown; the poll loop keeps asking", p.id.0);
+        log::warn!(
+            "live binance: order {} still unknown; the poll loop keeps asking",
+            p.id.0
+        );
     }
 
     fn query(&mut self, sym: usize, clid: &str) -> Answer {
         let (kind, ts) = (self.symbols[sym].kind, self.timestamp());
         let symbol = self.symbols[sym].symbol.clone();
-        let params = self.encoder.by_client_id(&symbol, clid, ts, &self.creds.signing).to_owned();
+        let params = self
+            .encoder
+            .by_client_id(&symbol, clid, ts, &self.creds.signing)
+            .to_owned();
         self.call("GET", kind, "order", &params, true)
     }
 
@@ -596,7 +698,10 @@ impl Client {
         };
         let (kind, ts) = (self.symbols[sym].kind, self.timestamp());
         let symbol = self.symbols[sym].symbol.clone();
-        let params = self.encoder.by_client_id(&symbol, &clid, ts, &self.creds.signing).to_owned();
+        let params = self
+            .encoder
+            .by_client_id(&symbol, &clid, ts, &self.creds.signing)
+            .to_owned();
         match self.call("DELETE", kind, "order", &params, true) {
             Answer::Http(200, body) => self.apply_body(&body),
             _ => self.refresh(sym, &clid),
@@ -608,7 +713,9 @@ impl Client {
     fn refresh(&mut self, sym: usize, clid: &str) {
         match self.query(sym, clid) {
             Answer::Http(200, body) => self.apply_body(&body),
-            Answer::Http(400, body) if error_of(&body).0 == -2013 => self.close_unsent(clid, VenueReject::NotSent),
+            Answer::Http(400, body) if error_of(&body).0 == -2013 => {
+                self.close_unsent(clid, VenueReject::NotSent)
+            }
             _ => {}
         }
     }
@@ -642,7 +749,10 @@ impl Client {
             return;
         }
         let mut reports: [Option<Report>; 3] = [None; 3];
-        let terminal = matches!(o.status.as_str(), "FILLED" | "CANCELED" | "EXPIRED" | "EXPIRED_IN_MATCH" | "REJECTED");
+        let terminal = matches!(
+            o.status.as_str(),
+            "FILLED" | "CANCELED" | "EXPIRED" | "EXPIRED_IN_MATCH" | "REJECTED"
+        );
         if !t.acked && o.status != "REJECTED" {
             t.acked = true;
             reports[0] = Some(Report::Ack(t.id));
@@ -657,7 +767,11 @@ impl Client {
                 OrderStyle::PostOnly => (true, Liquidity::Maker),
                 _ => (false, Liquidity::Taker),
             };
-            let rate = if maker { s.fees.maker_centi_bps } else { s.fees.taker_centi_bps };
+            let rate = if maker {
+                s.fees.maker_centi_bps
+            } else {
+                s.fees.taker_centi_bps
+            };
             let price = Price::from_raw(mul_div(value, Price::SCALE, qty.raw().max(1)));
             reports[1] = Some(Report::Fill(Fill {
                 order: t.id,
@@ -672,7 +786,7 @@ impl Client {
                 ts_ns: 0,
             }));
         } else if !terminal || o.executed < t.executed {
-            self.counters.stale_answers += u64::from(t.acked && !reports[0].is_some());
+            self.counters.stale_answers += u64::from(t.acked && reports[0].is_none());
         }
         if terminal && o.executed >= t.executed {
             t.done = true;
@@ -683,7 +797,11 @@ impl Client {
                 _ => OrderState::Cancelled,
             };
             let reject = (state == OrderState::Rejected).then_some(VenueReject::VenueRefused);
-            reports[2] = Some(Report::Done { id: t.id, state, reject });
+            reports[2] = Some(Report::Done {
+                id: t.id,
+                state,
+                reject,
+            });
         }
         let (internal, sym, side) = (t.internal, t.sym, t.side);
         if let Some(Report::Fill(f)) = reports[1] {
@@ -714,24 +832,42 @@ impl Client {
         let mut diffs = 0;
         if self.symbols.iter().any(|s| s.kind == MarketKind::Spot) {
             let ts = self.timestamp();
-            let params = self.encoder.symbol_only("", ts, &self.creds.signing).to_owned();
-            let Answer::Http(200, body) = self.call("GET", MarketKind::Spot, "account", &params, true) else {
+            let params = self
+                .encoder
+                .symbol_only("", ts, &self.creds.signing)
+                .to_owned();
+            let Answer::Http(200, body) =
+                self.call("GET", MarketKind::Spot, "account", &params, true)
+            else {
                 return Err("spot account unavailable");
             };
             let v: sonic_rs::Value = sonic_rs::from_str(&body).map_err(|_| "bad spot account")?;
-            let traded: Vec<String> = self.symbols.iter().filter(|s| s.kind == MarketKind::Spot).flat_map(|s| [s.base.clone(), s.quote.clone()]).collect();
+            let traded: Vec<String> = self
+                .symbols
+                .iter()
+                .filter(|s| s.kind == MarketKind::Spot)
+                .flat_map(|s| [s.base.clone(), s.quote.clone()])
+                .collect();
             for b in v["balances"].as_array().ok_or("bad spot account")?.iter() {
                 let asset = b["asset"].as_str().unwrap_or("");
                 if !traded.iter().any(|a| a == asset) {
                     continue;
                 }
-                let free = Qty::from_decimal_str(b["free"].as_str().unwrap_or("0")).unwrap_or(Qty::ZERO).raw();
-                let locked = Qty::from_decimal_str(b["locked"].as_str().unwrap_or("0")).unwrap_or(Qty::ZERO).raw();
+                let free = Qty::from_decimal_str(b["free"].as_str().unwrap_or("0"))
+                    .unwrap_or(Qty::ZERO)
+                    .raw();
+                let locked = Qty::from_decimal_str(b["locked"].as_str().unwrap_or("0"))
+                    .unwrap_or(Qty::ZERO)
+                    .raw();
                 let venue = free + locked;
                 let ours = self.balances.get(asset).copied().unwrap_or(0);
                 if !baseline && ours != venue {
                     diffs += 1;
-                    self.differences.push(format!("balance {asset}: ours {} venue {}", Qty::from_raw(ours), Qty::from_raw(venue)));
+                    self.differences.push(format!(
+                        "balance {asset}: ours {} venue {}",
+                        Qty::from_raw(ours),
+                        Qty::from_raw(venue)
+                    ));
                 }
                 self.balances.insert(asset.to_owned(), venue);
                 if baseline {
@@ -741,20 +877,36 @@ impl Client {
         }
         if self.symbols.iter().any(|s| s.kind == MarketKind::Perp) {
             let ts = self.timestamp();
-            let params = self.encoder.symbol_only("", ts, &self.creds.signing).to_owned();
-            let Answer::Http(200, body) = self.call("GET", MarketKind::Perp, "positionRisk", &params, true) else {
+            let params = self
+                .encoder
+                .symbol_only("", ts, &self.creds.signing)
+                .to_owned();
+            let Answer::Http(200, body) =
+                self.call("GET", MarketKind::Perp, "positionRisk", &params, true)
+            else {
                 return Err("USD-M positions unavailable");
             };
-            let v: sonic_rs::Value = sonic_rs::from_str(&body).map_err(|_| "bad USD-M positions")?;
+            let v: sonic_rs::Value =
+                sonic_rs::from_str(&body).map_err(|_| "bad USD-M positions")?;
             for row in v.as_array().ok_or("bad USD-M positions")?.iter() {
                 let symbol = row["symbol"].as_str().unwrap_or("");
-                let Some(i) = self.symbols.iter().position(|s| s.kind == MarketKind::Perp && s.symbol == symbol) else {
+                let Some(i) = self
+                    .symbols
+                    .iter()
+                    .position(|s| s.kind == MarketKind::Perp && s.symbol == symbol)
+                else {
                     continue;
                 };
-                let venue = Qty::from_decimal_str(row["positionAmt"].as_str().unwrap_or("0")).unwrap_or(Qty::ZERO).raw();
+                let venue = Qty::from_decimal_str(row["positionAmt"].as_str().unwrap_or("0"))
+                    .unwrap_or(Qty::ZERO)
+                    .raw();
                 if !baseline && self.positions[i] != venue {
                     diffs += 1;
-                    self.differences.push(format!("position {symbol}: ours {} venue {}", Qty::from_raw(self.positions[i]), Qty::from_raw(venue)));
+                    self.differences.push(format!(
+                        "position {symbol}: ours {} venue {}",
+                        Qty::from_raw(self.positions[i]),
+                        Qty::from_raw(venue)
+                    ));
                 }
                 self.positions[i] = venue;
             }
@@ -776,19 +928,29 @@ impl Client {
                 self.set_ready(true);
                 return;
             }
-            log::warn!("live binance: reconciliation found {diffs} difference(s); resolved by policy, checking again");
+            log::warn!(
+                "live binance: reconciliation found {diffs} difference(s); resolved by policy, checking again"
+            );
         }
     }
 
     fn open_at_venue(&mut self, sym: usize) -> Option<Vec<VenueOrder>> {
         let (kind, ts) = (self.symbols[sym].kind, self.timestamp());
         let symbol = self.symbols[sym].symbol.clone();
-        let params = self.encoder.symbol_only(&symbol, ts, &self.creds.signing).to_owned();
+        let params = self
+            .encoder
+            .symbol_only(&symbol, ts, &self.creds.signing)
+            .to_owned();
         let Answer::Http(200, body) = self.call("GET", kind, "openOrders", &params, true) else {
             return None;
         };
         let v: sonic_rs::Value = sonic_rs::from_str(&body).ok()?;
-        Some(v.as_array()?.iter().filter_map(|o| parse_order(&o.to_string())).collect())
+        Some(
+            v.as_array()?
+                .iter()
+                .filter_map(|o| parse_order(&o.to_string()))
+                .collect(),
+        )
     }
 
     fn reconcile_orders(&mut self) -> u32 {
@@ -803,7 +965,8 @@ impl Client {
                     Some(t) if !t.done => self.apply(o),
                     _ => {
                         diffs += 1;
-                        self.differences.push(format!("unknown open order {} cancelled", o.clid));
+                        self.differences
+                            .push(format!("unknown open order {} cancelled", o.clid));
                         self.cancel_unknown(sym, &o.clid);
                     }
                 }
@@ -816,7 +979,9 @@ impl Client {
                 .collect();
             for clid in ours {
                 diffs += 1;
-                self.differences.push(format!("order {clid} not open at the venue: its final state adopted"));
+                self.differences.push(format!(
+                    "order {clid} not open at the venue: its final state adopted"
+                ));
                 self.refresh(sym, &clid);
             }
         }
@@ -826,7 +991,10 @@ impl Client {
     fn cancel_unknown(&mut self, sym: usize, clid: &str) {
         let (kind, ts) = (self.symbols[sym].kind, self.timestamp());
         let symbol = self.symbols[sym].symbol.clone();
-        let params = self.encoder.by_client_id(&symbol, clid, ts, &self.creds.signing).to_owned();
+        let params = self
+            .encoder
+            .by_client_id(&symbol, clid, ts, &self.creds.signing)
+            .to_owned();
         let _ = self.call("DELETE", kind, "order", &params, true);
     }
 
@@ -837,10 +1005,18 @@ impl Client {
         for sym in 0..self.symbols.len() {
             let (kind, ts) = (self.symbols[sym].kind, self.timestamp());
             let symbol = self.symbols[sym].symbol.clone();
-            let params = self.encoder.symbol_only(&symbol, ts, &self.creds.signing).to_owned();
-            if let Answer::Http(200, body) = self.call("DELETE", kind, "openOrders/all", &params, true) {
+            let params = self
+                .encoder
+                .symbol_only(&symbol, ts, &self.creds.signing)
+                .to_owned();
+            if let Answer::Http(200, body) =
+                self.call("DELETE", kind, "openOrders/all", &params, true)
+            {
                 let v: Option<sonic_rs::Value> = sonic_rs::from_str(&body).ok();
-                cancelled += v.as_ref().and_then(|v| v.as_array()).map_or(0, |a| a.len() as u32);
+                cancelled += v
+                    .as_ref()
+                    .and_then(|v| v.as_array())
+                    .map_or(0, |a| u32::try_from(a.len()).unwrap_or(u32::MAX));
             }
         }
         self.poll_working();
@@ -850,7 +1026,8 @@ impl Client {
             let open = match s.kind {
                 MarketKind::Perp => self.positions[sym],
                 MarketKind::Spot => {
-                    self.balances.get(&s.base).copied().unwrap_or(0) - self.baseline.get(&s.base).copied().unwrap_or(0)
+                    self.balances.get(&s.base).copied().unwrap_or(0)
+                        - self.baseline.get(&s.base).copied().unwrap_or(0)
                 }
             };
             let step = self.filters[sym].step.raw().max(1);
@@ -858,23 +1035,49 @@ impl Client {
             if qty == 0 {
                 continue;
             }
-            let side = if open > 0 { OrderSide::Sell } else { OrderSide::Buy };
+            let side = if open > 0 {
+                OrderSide::Sell
+            } else {
+                OrderSide::Buy
+            };
             let id = OrderId(self.next_internal);
             self.next_internal += 1;
-            let place = Place { id, instrument: s.instrument, side, style: OrderStyle::Market, limit: Price::ZERO, qty: Qty::from_raw(qty), reference: Price::ZERO };
+            let place = Place {
+                id,
+                instrument: s.instrument,
+                side,
+                style: OrderStyle::Market,
+                limit: Price::ZERO,
+                qty: Qty::from_raw(qty),
+                reference: Price::ZERO,
+            };
             self.place(place, true);
             flattened += 1;
         }
-        log::warn!("live binance: panic: {cancelled} order(s) cancelled, {flattened} position(s) flattened; halted");
+        log::warn!(
+            "live binance: panic: {cancelled} order(s) cancelled, {flattened} position(s) flattened; halted"
+        );
         self.last_panic = Some((cancelled, flattened));
-        self.report(Report::Panicked { cancelled, flattened });
+        self.report(Report::Panicked {
+            cancelled,
+            flattened,
+        });
         self.halt();
     }
 
     fn publish(&mut self) {
-        let mut open_orders: Vec<String> = self.orders.iter().filter(|(_, t)| !t.done).map(|(c, _)| c.clone()).collect();
+        let mut open_orders: Vec<String> = self
+            .orders
+            .iter()
+            .filter(|(_, t)| !t.done)
+            .map(|(c, _)| c.clone())
+            .collect();
         open_orders.sort();
-        let mut balances: Vec<(String, Qty)> = self.balances.iter().map(|(a, q)| (a.clone(), Qty::from_raw(*q))).collect();
+        let mut balances: Vec<(String, Qty)> = self
+            .balances
+            .iter()
+            .map(|(a, q)| (a.clone(), Qty::from_raw(*q)))
+            .collect();
         balances.sort();
         let mut positions: Vec<(String, Qty)> = self
             .symbols
@@ -901,19 +1104,25 @@ impl Client {
 fn local_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 fn error_of(body: &str) -> (i64, String) {
     let v: Option<sonic_rs::Value> = sonic_rs::from_str(body).ok();
     let code = v.as_ref().and_then(|v| v["code"].as_i64()).unwrap_or(0);
-    let msg = v.as_ref().and_then(|v| v["msg"].as_str().map(str::to_owned)).unwrap_or_default();
+    let msg = v
+        .as_ref()
+        .and_then(|v| v["msg"].as_str().map(str::to_owned))
+        .unwrap_or_default();
     (code, msg)
 }
 
 fn parse_order(body: &str) -> Option<VenueOrder> {
     let v: sonic_rs::Value = sonic_rs::from_str(body).ok()?;
-    let quote = v["cummulativeQuoteQty"].as_str().or_else(|| v["cumQuote"].as_str()).unwrap_or("0");
+    let quote = v["cummulativeQuoteQty"]
+        .as_str()
+        .or_else(|| v["cumQuote"].as_str())
+        .unwrap_or("0");
     Some(VenueOrder {
         clid: v["clientOrderId"].as_str()?.to_owned(),
         status: v["status"].as_str()?.to_owned(),
@@ -937,7 +1146,10 @@ mod tests {
             kind: MarketKind::Perp,
             base: "BTC".into(),
             quote: "USDT".into(),
-            fees: VenueFees { maker_centi_bps: 0, taker_centi_bps: 0 },
+            fees: VenueFees {
+                maker_centi_bps: 0,
+                taker_centi_bps: 0,
+            },
         };
         let parts = ClientParts {
             cfg: ClientConfig::new("http://127.0.0.1:9", "http://127.0.0.1:9", 1),
@@ -982,7 +1194,9 @@ mod tests {
         let (mut c, mut rx) = client();
         c.apply(&answer("PARTIALLY_FILLED", "1", "100"));
         let first = drain(&mut rx);
-        assert!(matches!(first[..], [Report::Ack(_), Report::Fill(f)] if f.qty == Qty::from_decimal_str("1").unwrap()));
+        assert!(
+            matches!(first[..], [Report::Ack(_), Report::Fill(f)] if f.qty == Qty::from_decimal_str("1").unwrap())
+        );
         // The same answer again, then an older one (out of order): nothing new.
         c.apply(&answer("PARTIALLY_FILLED", "1", "100"));
         c.apply(&answer("NEW", "0", "0"));
@@ -991,8 +1205,10 @@ mod tests {
         // The terminal answer carries the rest: one fill of the difference, then Done.
         c.apply(&answer("FILLED", "3", "310"));
         let last = drain(&mut rx);
-        assert!(matches!(last[..], [Report::Fill(f), Report::Done { state: OrderState::Filled, .. }]
-            if f.qty == Qty::from_decimal_str("2").unwrap() && f.notional_raw == Qty::from_decimal_str("210").unwrap().raw()));
+        assert!(
+            matches!(last[..], [Report::Fill(f), Report::Done { state: OrderState::Filled, .. }]
+            if f.qty == Qty::from_decimal_str("2").unwrap() && f.notional_raw == Qty::from_decimal_str("210").unwrap().raw())
+        );
         c.apply(&answer("FILLED", "3", "310"));
         assert!(drain(&mut rx).is_empty(), "done is final");
         assert_eq!(c.positions[0], Qty::from_decimal_str("3").unwrap().raw());
@@ -1004,7 +1220,9 @@ mod tests {
         let (mut c, mut rx) = client();
         c.apply(&answer("CANCELED", "2", "200"));
         let r = drain(&mut rx);
-        assert!(matches!(r[..], [Report::Ack(_), Report::Fill(f), Report::Done { state: OrderState::Cancelled, .. }]
-            if f.qty == Qty::from_decimal_str("2").unwrap()));
+        assert!(
+            matches!(r[..], [Report::Ack(_), Report::Fill(f), Report::Done { state: OrderState::Cancelled, .. }]
+            if f.qty == Qty::from_decimal_str("2").unwrap())
+        );
     }
 }

@@ -77,10 +77,7 @@ impl SymbolFilters {
             _ => self.max_qty,
         };
         let off_step = !self.step.is_zero() && qty.raw() % self.step.raw() != 0;
-        if qty.raw() <= 0
-            || off_step
-            || qty < self.min_qty
-            || (!max_qty.is_zero() && qty > max_qty)
+        if qty.raw() <= 0 || off_step || qty < self.min_qty || (!max_qty.is_zero() && qty > max_qty)
         {
             return Err(FilterError::Lot);
         }
@@ -120,22 +117,28 @@ impl SymbolFilters {
     /// The filters of `symbol` in an `exchangeInfo` body (spot or USD-M).
     pub fn from_exchange_info(body: &str, symbol: &str) -> Result<Self, FilterError> {
         use sonic_rs::{JsonContainerTrait as _, JsonValueTrait as _};
-        let v: sonic_rs::Value = sonic_rs::from_str(body).map_err(|_| FilterError::UnknownSymbol)?;
+        let v: sonic_rs::Value =
+            sonic_rs::from_str(body).map_err(|_| FilterError::UnknownSymbol)?;
         let symbols = v["symbols"].as_array().ok_or(FilterError::UnknownSymbol)?;
         let entry = symbols
             .iter()
             .find(|s| s["symbol"].as_str() == Some(symbol))
             .ok_or(FilterError::UnknownSymbol)?;
         let mut f = SymbolFilters::default();
-        let filters = entry["filters"].as_array().ok_or(FilterError::UnknownSymbol)?;
+        let filters = entry["filters"]
+            .as_array()
+            .ok_or(FilterError::UnknownSymbol)?;
         for filter in filters.iter() {
             let p = |k: &str| dec::<Price>(filter, k);
             let q = |k: &str| dec::<Qty>(filter, k);
             match filter["filterType"].as_str().unwrap_or("") {
                 "PRICE_FILTER" => {
-                    (f.tick, f.min_price, f.max_price) = (p("tickSize"), p("minPrice"), p("maxPrice"));
+                    (f.tick, f.min_price, f.max_price) =
+                        (p("tickSize"), p("minPrice"), p("maxPrice"));
                 }
-                "LOT_SIZE" => (f.step, f.min_qty, f.max_qty) = (q("stepSize"), q("minQty"), q("maxQty")),
+                "LOT_SIZE" => {
+                    (f.step, f.min_qty, f.max_qty) = (q("stepSize"), q("minQty"), q("maxQty"))
+                }
                 "MARKET_LOT_SIZE" => f.market_max_qty = q("maxQty"),
                 "NOTIONAL" | "MIN_NOTIONAL" => {
                     f.min_notional = if filter["minNotional"].is_null() {
@@ -208,18 +211,42 @@ mod tests {
     #[test]
     fn test_filters_parsed_and_each_refuses_its_order() {
         let f = SymbolFilters::from_exchange_info(INFO, "BTCUSDT").unwrap();
-        assert_eq!((f.tick, f.step, f.min_notional), (p("0.01"), q("0.00001"), p("5")));
-        assert_eq!((f.multiplier_up_bps, f.multiplier_down_bps), (50_000, 2_000));
+        assert_eq!(
+            (f.tick, f.step, f.min_notional),
+            (p("0.01"), q("0.00001"), p("5"))
+        );
+        assert_eq!(
+            (f.multiplier_up_bps, f.multiplier_down_bps),
+            (50_000, 2_000)
+        );
         let ioc = OrderStyle::Ioc;
         let mid = p("50000");
         assert_eq!(f.check(ioc, p("50000.01"), q("0.001"), mid), Ok(()));
-        assert_eq!(f.check(ioc, p("50000.005"), q("0.001"), mid), Err(FilterError::Price));
-        assert_eq!(f.check(ioc, p("50000"), q("0.000015"), mid), Err(FilterError::Lot));
-        assert_eq!(f.check(ioc, p("50000"), q("9001"), mid), Err(FilterError::Lot));
-        assert_eq!(f.check(ioc, p("50000"), q("0.00009"), mid), Err(FilterError::MinNotional));
-        assert_eq!(f.check(ioc, p("260000"), q("0.001"), mid), Err(FilterError::PercentPrice));
+        assert_eq!(
+            f.check(ioc, p("50000.005"), q("0.001"), mid),
+            Err(FilterError::Price)
+        );
+        assert_eq!(
+            f.check(ioc, p("50000"), q("0.000015"), mid),
+            Err(FilterError::Lot)
+        );
+        assert_eq!(
+            f.check(ioc, p("50000"), q("9001"), mid),
+            Err(FilterError::Lot)
+        );
+        assert_eq!(
+            f.check(ioc, p("50000"), q("0.00009"), mid),
+            Err(FilterError::MinNotional)
+        );
+        assert_eq!(
+            f.check(ioc, p("260000"), q("0.001"), mid),
+            Err(FilterError::PercentPrice)
+        );
         let market = OrderStyle::Market;
-        assert_eq!(f.check(market, Price::ZERO, q("101"), mid), Err(FilterError::Lot));
+        assert_eq!(
+            f.check(market, Price::ZERO, q("101"), mid),
+            Err(FilterError::Lot)
+        );
         assert_eq!(f.check(market, Price::ZERO, q("0.001"), mid), Ok(()));
         assert_eq!(
             SymbolFilters::from_exchange_info(INFO, "ETHUSDT"),

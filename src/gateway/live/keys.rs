@@ -77,15 +77,23 @@ impl Credentials {
         let set = |k: &str| get(k).filter(|v| !v.is_empty());
         let api_key = set(ENV_API_KEY).ok_or(KeyError::Missing(ENV_API_KEY))?;
         if let Some(secret) = set(ENV_API_SECRET) {
-            return Ok(Self::new(&api_key, Signing::Hmac(HmacSigner::new(secret.as_bytes()))));
+            return Ok(Self::new(
+                &api_key,
+                Signing::Hmac(HmacSigner::new(secret.as_bytes())),
+            ));
         }
         let path = PathBuf::from(set(ENV_ED25519_KEY_FILE).ok_or(KeyError::NoSigner)?);
-        let canonical = path.canonicalize().map_err(|_| KeyError::KeyFile("cannot be read"))?;
-        let root = repo_root.canonicalize().unwrap_or_else(|_| repo_root.to_path_buf());
+        let canonical = path
+            .canonicalize()
+            .map_err(|_| KeyError::KeyFile("cannot be read"))?;
+        let root = repo_root
+            .canonicalize()
+            .unwrap_or_else(|_| repo_root.to_path_buf());
         if canonical.starts_with(&root) {
             return Err(KeyError::KeyFileInRepo);
         }
-        let pem = std::fs::read_to_string(&canonical).map_err(|_| KeyError::KeyFile("cannot be read"))?;
+        let pem =
+            std::fs::read_to_string(&canonical).map_err(|_| KeyError::KeyFile("cannot be read"))?;
         let signer = Ed25519Signer::from_pkcs8_pem(&pem)
             .map_err(|_| KeyError::KeyFile("not a PKCS#8 PEM Ed25519 private key"))?;
         Ok(Self::new(&api_key, Signing::Ed25519(signer)))
@@ -110,12 +118,18 @@ mod tests {
     #[test]
     fn test_keys_errors_name_the_variable_never_the_value() {
         let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| (*v).to_owned())
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| (*v).to_owned())
+            }
         };
         let root = std::env::temp_dir();
         let err = Credentials::from_env_with(env(&[]), &root).unwrap_err();
         assert_eq!(err, KeyError::Missing(ENV_API_KEY));
-        let err = Credentials::from_env_with(env(&[(ENV_API_KEY, "K3Y-VALUE")]), &root).unwrap_err();
+        let err =
+            Credentials::from_env_with(env(&[(ENV_API_KEY, "K3Y-VALUE")]), &root).unwrap_err();
         assert!(!err.to_string().contains("K3Y-VALUE"));
         let ok = Credentials::from_env_with(
             env(&[(ENV_API_KEY, "K3Y-VALUE"), (ENV_API_SECRET, "S3CRET-VALUE")]),
@@ -128,8 +142,8 @@ mod tests {
         let inside: &'static str = Box::leak(inside.display().to_string().into_boxed_str());
         let pairs: &'static [(&str, &str)] =
             Box::leak(vec![(ENV_API_KEY, "K"), (ENV_ED25519_KEY_FILE, inside)].into_boxed_slice());
-        let err = Credentials::from_env_with(env(pairs), &std::env::current_dir().unwrap())
-            .unwrap_err();
+        let err =
+            Credentials::from_env_with(env(pairs), &std::env::current_dir().unwrap()).unwrap_err();
         assert_eq!(err, KeyError::KeyFileInRepo);
     }
 }

@@ -170,7 +170,10 @@ impl LiveVenue {
         match r {
             Report::Ready(ready) => self.ready = ready,
             Report::Halted => self.halted = true,
-            Report::Panicked { cancelled, flattened } => self.last_panic = Some((cancelled, flattened)),
+            Report::Panicked {
+                cancelled,
+                flattened,
+            } => self.last_panic = Some((cancelled, flattened)),
             Report::Ack(id) => match slot(&self.working, id) {
                 Some(i) => {
                     let _ = self.working[i].ack();
@@ -188,7 +191,9 @@ impl LiveVenue {
                     let _ = o.ack();
                 }
                 fill.ts_ns = now_ns;
-                if o.apply_fill(fill.qty, fill.notional_raw, fill.fee_raw).is_ok() {
+                if o.apply_fill(fill.qty, fill.notional_raw, fill.fee_raw)
+                    .is_ok()
+                {
                     sink(VenueEvent::Fill(fill));
                 }
             }
@@ -199,7 +204,9 @@ impl LiveVenue {
                 };
                 let mut o = self.working.swap_remove(i);
                 let _ = match (state, reject) {
-                    (OrderState::Rejected, Some(reason)) if o.state == OrderState::New => o.reject(reason),
+                    (OrderState::Rejected, Some(reason)) if o.state == OrderState::New => {
+                        o.reject(reason)
+                    }
                     (OrderState::Filled, _) if o.state == OrderState::Filled => Ok(()),
                     _ => o.cancel(),
                 };
@@ -221,7 +228,11 @@ impl LiveOrders for LiveVenue {
         } else {
             None
         };
-        let price = if order.style == OrderStyle::Market || order.limit.is_zero() { reference } else { order.limit };
+        let price = if order.style == OrderStyle::Market || order.limit.is_zero() {
+            reference
+        } else {
+            order.limit
+        };
         let notional = price.notional_raw(order.qty);
         let over = self.notional_used_raw + notional > self.limits.run_notional_max_raw;
         let refusal = refusal.or(over.then_some(LiveRefusal::NotionalLimit));
@@ -238,7 +249,9 @@ impl LiveOrders for LiveVenue {
             qty: order.qty,
             reference,
         };
-        self.commands.push(Command::Place(place)).map_err(|_| LiveRefusal::Full)?;
+        self.commands
+            .push(Command::Place(place))
+            .map_err(|_| LiveRefusal::Full)?;
         self.notional_used_raw += notional;
         self.working.push(*order);
         self.counters.submitted += 1;
@@ -259,7 +272,10 @@ impl LiveOrders for LiveVenue {
     }
 
     fn intent_of(&self, id: OrderId) -> Option<u64> {
-        self.working.iter().find(|o| o.id == id).map(|o| o.intent_id)
+        self.working
+            .iter()
+            .find(|o| o.id == id)
+            .map(|o| o.intent_id)
     }
 
     fn flatten_orphan(&mut self, fill: &Fill) {
@@ -309,14 +325,23 @@ mod tests {
             ready: true,
             halted: false,
             notional_used_raw: 0,
-            limits: LiveLimits { orders_max: 4, ring_slots: 8, run_notional_max_raw: i128::MAX },
+            limits: LiveLimits {
+                orders_max: 4,
+                ring_slots: 8,
+                run_notional_max_raw: i128::MAX,
+            },
             counters: LiveVenueCounters::default(),
             last_panic: None,
             view: Arc::new(Mutex::new(AccountView::default())),
             stop: Arc::new(AtomicBool::new(false)),
             thread: None,
         };
-        let leg = OrderLeg { instrument: InstrumentId(0), venue: Venue::Binance, side: OrderSide::Buy, limit: Price::from_raw(Price::SCALE) };
+        let leg = OrderLeg {
+            instrument: InstrumentId(0),
+            venue: Venue::Binance,
+            side: OrderSide::Buy,
+            limit: Price::from_raw(Price::SCALE),
+        };
         let order = Order::new(OrderId(5), leg, OrderStyle::Ioc, Qty::from_raw(10), 0);
         v.submit(&order, Price::ZERO).unwrap();
         let fill = Fill {
@@ -334,17 +359,30 @@ mod tests {
         for r in [
             Report::Fill(fill),
             Report::Ack(OrderId(5)),
-            Report::Done { id: OrderId(5), state: OrderState::Filled, reject: None },
-            Report::Fill(Fill { order: OrderId(9), ..fill }),
+            Report::Done {
+                id: OrderId(5),
+                state: OrderState::Filled,
+                reject: None,
+            },
+            Report::Fill(Fill {
+                order: OrderId(9),
+                ..fill
+            }),
         ] {
             rep_tx.push(r).unwrap();
         }
         let mut events = Vec::new();
         v.poll(7, 16, &mut |e| events.push(e));
-        assert!(matches!(events[..], [VenueEvent::Fill(f), VenueEvent::Done(o)]
-            if f.ts_ns == 7 && o.state == OrderState::Filled && o.filled == Qty::from_raw(10)));
+        assert!(
+            matches!(events[..], [VenueEvent::Fill(f), VenueEvent::Done(o)]
+            if f.ts_ns == 7 && o.state == OrderState::Filled && o.filled == Qty::from_raw(10))
+        );
         let c = v.counters();
-        assert_eq!((c.fills_before_ack, c.unknown_reports), (1, 1), "the late ack is ignored, the stray fill counted");
+        assert_eq!(
+            (c.fills_before_ack, c.unknown_reports),
+            (1, 1),
+            "the late ack is ignored, the stray fill counted"
+        );
         assert!(v.working().is_empty());
     }
 }

@@ -223,8 +223,8 @@ mod tests {
 
     #[test]
     fn test_sign_ed25519_pem_refused_without_echo() {
-        let err = Ed25519Signer::from_pkcs8_pem("-----BEGIN PRIVATE KEY-----\nc2VjcmV0\n")
-            .unwrap_err();
+        let err =
+            Ed25519Signer::from_pkcs8_pem("-----BEGIN PRIVATE KEY-----\nc2VjcmV0\n").unwrap_err();
         assert!(!err.to_string().contains("c2VjcmV0"));
     }
 

@@ -152,7 +152,9 @@ impl Engine {
 
     /// A listed symbol.
     pub fn symbol(&self, name: &str, kind: MarketKind) -> Option<&FakeSymbol> {
-        self.symbols.iter().find(|s| s.symbol == name && s.kind == kind)
+        self.symbols
+            .iter()
+            .find(|s| s.symbol == name && s.kind == kind)
     }
 
     /// Places an order; the order as it stands after matching.
@@ -161,7 +163,11 @@ impl Engine {
             .symbol(o.symbol, kind)
             .cloned()
             .ok_or_else(|| ApiError::new(-1121, "Invalid symbol."))?;
-        if self.orders.iter().any(|x| x.client_id == o.client_id && x.kind == kind) {
+        if self
+            .orders
+            .iter()
+            .any(|x| x.client_id == o.client_id && x.kind == kind)
+        {
             return Err(ApiError::new(-2010, "Duplicate order sent."));
         }
         check_filters(&sym, o)?;
@@ -171,7 +177,10 @@ impl Engine {
             OrderSide::Sell => o.price <= sym.bid,
         };
         if post_only && crosses && kind == MarketKind::Spot {
-            return Err(ApiError::new(-2010, "Order would immediately match and take."));
+            return Err(ApiError::new(
+                -2010,
+                "Order would immediately match and take.",
+            ));
         }
         let mut order = FakeOrder {
             order_id: self.next_order_id,
@@ -224,7 +233,10 @@ impl Engine {
                 let quote = self.balances.get(&sym.quote).copied().unwrap_or(0);
                 let (nb, nq) = (base + sign * qty.raw(), quote - sign * quote_units);
                 if nb < 0 || nq < 0 {
-                    return Err(ApiError::new(-2010, "Account has insufficient balance for requested action."));
+                    return Err(ApiError::new(
+                        -2010,
+                        "Account has insufficient balance for requested action.",
+                    ));
                 }
                 self.balances.insert(sym.base.clone(), nb);
                 self.balances.insert(sym.quote.clone(), nq);
@@ -265,7 +277,10 @@ impl Engine {
             let take = left.min(o.qty.raw() - o.executed.raw());
             let value = o.price.notional_raw(Qty::from_raw(take));
             let mut order = self.orders[i].clone();
-            if self.book_fill(&sym, kind, &mut order, Qty::from_raw(take), value).is_ok() {
+            if self
+                .book_fill(&sym, kind, &mut order, Qty::from_raw(take), value)
+                .is_ok()
+            {
                 left -= take;
                 self.orders[i] = order;
             }
@@ -273,7 +288,13 @@ impl Engine {
     }
 
     /// Cancels an open order by client id (or exchange id).
-    pub fn cancel(&mut self, kind: MarketKind, symbol: &str, client_id: Option<&str>, order_id: Option<u64>) -> Result<FakeOrder, ApiError> {
+    pub fn cancel(
+        &mut self,
+        kind: MarketKind,
+        symbol: &str,
+        client_id: Option<&str>,
+        order_id: Option<u64>,
+    ) -> Result<FakeOrder, ApiError> {
         let o = self
             .find_mut(kind, symbol, client_id, order_id)
             .filter(|o| o.is_open())
@@ -285,7 +306,11 @@ impl Engine {
     /// Cancels every open order of `symbol`; the cancelled ones.
     pub fn cancel_all(&mut self, kind: MarketKind, symbol: &str) -> Vec<FakeOrder> {
         let mut out = Vec::new();
-        for o in self.orders.iter_mut().filter(|o| o.kind == kind && o.symbol == symbol && o.is_open()) {
+        for o in self
+            .orders
+            .iter_mut()
+            .filter(|o| o.kind == kind && o.symbol == symbol && o.is_open())
+        {
             o.status = "CANCELED";
             out.push(o.clone());
         }
@@ -293,13 +318,25 @@ impl Engine {
     }
 
     /// An order by client id or exchange id.
-    pub fn query(&mut self, kind: MarketKind, symbol: &str, client_id: Option<&str>, order_id: Option<u64>) -> Result<FakeOrder, ApiError> {
+    pub fn query(
+        &mut self,
+        kind: MarketKind,
+        symbol: &str,
+        client_id: Option<&str>,
+        order_id: Option<u64>,
+    ) -> Result<FakeOrder, ApiError> {
         self.find_mut(kind, symbol, client_id, order_id)
             .map(|o| o.clone())
             .ok_or_else(|| ApiError::new(-2013, "Order does not exist."))
     }
 
-    fn find_mut(&mut self, kind: MarketKind, symbol: &str, client_id: Option<&str>, order_id: Option<u64>) -> Option<&mut FakeOrder> {
+    fn find_mut(
+        &mut self,
+        kind: MarketKind,
+        symbol: &str,
+        client_id: Option<&str>,
+        order_id: Option<u64>,
+    ) -> Option<&mut FakeOrder> {
         self.orders.iter_mut().find(|o| {
             o.kind == kind
                 && o.symbol == symbol

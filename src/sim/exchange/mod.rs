@@ -109,8 +109,22 @@ impl FakeConfig {
             api_key: api_key.to_owned(),
             auth: FakeAuth::Hmac(HmacSigner::new(secret.as_bytes())),
             symbols: vec![
-                sym(MarketKind::Spot, "0.01", "0.00001", "5", "49999.99", "50000.00"),
-                sym(MarketKind::Perp, "0.1", "0.001", "100", "50010.0", "50010.1"),
+                sym(
+                    MarketKind::Spot,
+                    "0.01",
+                    "0.00001",
+                    "5",
+                    "49999.99",
+                    "50000.00",
+                ),
+                sym(
+                    MarketKind::Perp,
+                    "0.1",
+                    "0.001",
+                    "100",
+                    "50010.0",
+                    "50010.1",
+                ),
             ],
             balances: vec![("BTC".into(), q("10")), ("USDT".into(), q("1000000"))],
             weight_limit: 6_000,
@@ -134,7 +148,7 @@ impl Shared {
     fn now_ms(&self) -> u64 {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64);
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
         now.saturating_add_signed(self.cfg.clock_skew_ms)
     }
 }
@@ -186,7 +200,8 @@ impl FakeExchange {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let addr = listener.local_addr()?;
         listener.set_nonblocking(true)?;
-        let balances: Vec<(&str, Qty)> = cfg.balances.iter().map(|(a, q)| (a.as_str(), *q)).collect();
+        let balances: Vec<(&str, Qty)> =
+            cfg.balances.iter().map(|(a, q)| (a.as_str(), *q)).collect();
         let engine = Engine::new(cfg.symbols.clone(), &balances);
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
@@ -250,9 +265,19 @@ impl FakeExchange {
     /// Open orders, balances and positions.
     pub fn snapshot(&self) -> ExchangeSnapshot {
         let st = self.state();
-        let mut open_orders: Vec<String> = st.engine.open_orders(None).into_iter().map(|o| o.client_id).collect();
+        let mut open_orders: Vec<String> = st
+            .engine
+            .open_orders(None)
+            .into_iter()
+            .map(|o| o.client_id)
+            .collect();
         open_orders.sort();
-        let mut balances: Vec<(String, Qty)> = st.engine.balances.iter().map(|(a, q)| (a.clone(), Qty::from_raw(*q))).collect();
+        let mut balances: Vec<(String, Qty)> = st
+            .engine
+            .balances
+            .iter()
+            .map(|(a, q)| (a.clone(), Qty::from_raw(*q)))
+            .collect();
         balances.sort();
         let mut positions: Vec<(String, Qty)> = st
             .engine
@@ -262,7 +287,11 @@ impl FakeExchange {
             .map(|(s, q)| (s.clone(), Qty::from_raw(*q)))
             .collect();
         positions.sort();
-        ExchangeSnapshot { open_orders, balances, positions }
+        ExchangeSnapshot {
+            open_orders,
+            balances,
+            positions,
+        }
     }
 }
 

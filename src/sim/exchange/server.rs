@@ -9,8 +9,8 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use super::engine::{ApiError, FakeOrder, NewOrder};
 use super::{Fault, Shared};
@@ -39,7 +39,9 @@ pub(super) fn serve(stream: TcpStream, shared: Arc<Shared>) {
     let mut writer = write_half;
     let mut reader = BufReader::new(stream);
     loop {
-        if shared.stop.load(Ordering::Acquire) || shared.generation.load(Ordering::Acquire) != generation {
+        if shared.stop.load(Ordering::Acquire)
+            || shared.generation.load(Ordering::Acquire) != generation
+        {
             return;
         }
         let req = match read_request(&mut reader) {
@@ -54,7 +56,9 @@ pub(super) fn serve(stream: TcpStream, shared: Arc<Shared>) {
                     reason(status),
                     body.len()
                 );
-                if writer.write_all(head.as_bytes()).is_err() || writer.write_all(body.as_bytes()).is_err() {
+                if writer.write_all(head.as_bytes()).is_err()
+                    || writer.write_all(body.as_bytes()).is_err()
+                {
                     return;
                 }
             }
@@ -81,7 +85,12 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Result<Option<Request>, ()
     match reader.read_line(&mut line) {
         Ok(0) => return Err(()),
         Ok(_) => {}
-        Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ) =>
+        {
             return if line.is_empty() { Ok(None) } else { Err(()) };
         }
         Err(_) => return Err(()),
@@ -130,7 +139,11 @@ type Reply = Option<(u16, String, String)>;
 
 fn error_reply(e: &ApiError, headers: String) -> Reply {
     let msg = e.msg.replace('"', "'");
-    Some((e.http, headers, format!("{{\"code\":{},\"msg\":\"{msg}\"}}", e.code)))
+    Some((
+        e.http,
+        headers,
+        format!("{{\"code\":{},\"msg\":\"{msg}\"}}", e.code),
+    ))
 }
 
 fn handle(shared: &Shared, req: &Request) -> Reply {
@@ -140,7 +153,11 @@ fn handle(shared: &Shared, req: &Request) -> Reply {
     st.requests += 1;
     if let Some(until) = st.banned_until_ms.filter(|&u| now < u) {
         let secs = (until - now).div_ceil(1000);
-        let e = ApiError { http: 418, code: -1003, msg: format!("Way too much request weight used; IP banned until {until}.") };
+        let e = ApiError {
+            http: 418,
+            code: -1003,
+            msg: format!("Way too much request weight used; IP banned until {until}."),
+        };
         return error_reply(&e, format!("Retry-After: {secs}\r\n"));
     }
     if now >= st.window_start_ms + shared.cfg.weight_window_ms {
@@ -155,7 +172,11 @@ fn handle(shared: &Shared, req: &Request) -> Reply {
         }
         st.rate_limited += 1;
         let secs = (st.throttled_until_ms - now).div_ceil(1000);
-        let e = ApiError { http: 429, code: -1003, msg: "Too much request weight used.".into() };
+        let e = ApiError {
+            http: 429,
+            code: -1003,
+            msg: "Too much request weight used.".into(),
+        };
         return error_reply(&e, format!("Retry-After: {secs}\r\n"));
     }
     if st.weight_used + weight > shared.cfg.weight_limit {
@@ -163,28 +184,49 @@ fn handle(shared: &Shared, req: &Request) -> Reply {
         st.throttled_until_ms = window_end;
         st.rate_limited += 1;
         let secs = (window_end - now).div_ceil(1000).max(1);
-        let e = ApiError { http: 429, code: -1003, msg: "Too much request weight used.".into() };
+        let e = ApiError {
+            http: 429,
+            code: -1003,
+            msg: "Too much request weight used.".into(),
+        };
         return error_reply(&e, format!("Retry-After: {secs}\r\n"));
     }
     st.weight_used += weight;
     let headers = format!("X-MBX-USED-WEIGHT-1M: {}\r\n", st.weight_used);
-    let is_place = req.method == "POST" && (req.path == "/api/v3/order" || req.path == "/fapi/v1/order");
+    let is_place =
+        req.method == "POST" && (req.path == "/api/v3/order" || req.path == "/fapi/v1/order");
     st.order_requests += u64::from(is_place);
-    let fault = if is_place { st.faults.pop_front() } else { None };
+    let fault = if is_place {
+        st.faults.pop_front()
+    } else {
+        None
+    };
     match fault {
         Some(Fault::TooManyRequests { retry_after_s }) => {
             st.throttled_until_ms = now + retry_after_s * 1000;
             st.rate_limited += 1;
-            let e = ApiError { http: 429, code: -1003, msg: "Too many requests.".into() };
+            let e = ApiError {
+                http: 429,
+                code: -1003,
+                msg: "Too many requests.".into(),
+            };
             return error_reply(&e, format!("Retry-After: {retry_after_s}\r\n"));
         }
         Some(Fault::Banned { ms }) => {
             st.banned_until_ms = Some(now + ms);
-            let e = ApiError { http: 418, code: -1003, msg: "IP banned.".into() };
+            let e = ApiError {
+                http: 418,
+                code: -1003,
+                msg: "IP banned.".into(),
+            };
             return error_reply(&e, format!("Retry-After: {}\r\n", ms.div_ceil(1000)));
         }
         Some(Fault::ServerError { processed: false }) => {
-            let e = ApiError { http: 503, code: -1008, msg: "Service Unavailable.".into() };
+            let e = ApiError {
+                http: 503,
+                code: -1008,
+                msg: "Service Unavailable.".into(),
+            };
             return error_reply(&e, headers);
         }
         _ => {}
@@ -194,7 +236,11 @@ fn handle(shared: &Shared, req: &Request) -> Reply {
     match fault {
         Some(Fault::NoReplyAfterAccept) => None,
         Some(Fault::ServerError { processed: true }) => {
-            let e = ApiError { http: 503, code: -1006, msg: "Unknown error, please check your request or try again later.".into() };
+            let e = ApiError {
+                http: 503,
+                code: -1006,
+                msg: "Unknown error, please check your request or try again later.".into(),
+            };
             error_reply(&e, headers)
         }
         _ => reply,
@@ -226,12 +272,13 @@ fn percent_decode(v: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let Ok(x) = u8::from_str_radix(&v[i + 1..i + 3], 16) {
-                out.push(x);
-                i += 3;
-                continue;
-            }
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let Ok(x) = u8::from_str_radix(&v[i + 1..i + 3], 16)
+        {
+            out.push(x);
+            i += 3;
+            continue;
         }
         out.push(if b[i] == b'+' { b' ' } else { b[i] });
         i += 1;
@@ -250,32 +297,69 @@ fn signed_payload(req: &Request) -> String {
     format!("{}{}", strip(&req.query), strip(&req.body))
 }
 
-fn authenticate(shared: &Shared, req: &Request, p: &[(String, String)], now: u64) -> Result<(), ApiError> {
+fn authenticate(
+    shared: &Shared,
+    req: &Request,
+    p: &[(String, String)],
+    now: u64,
+) -> Result<(), ApiError> {
     let get = |k: &str| p.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     if req.api_key.as_deref() != Some(shared.cfg.api_key.as_str()) {
-        return Err(ApiError { http: 401, code: -2015, msg: "Invalid API-key, IP, or permissions for action.".into() });
+        return Err(ApiError {
+            http: 401,
+            code: -2015,
+            msg: "Invalid API-key, IP, or permissions for action.".into(),
+        });
     }
-    let sig = get("signature").ok_or_else(|| ApiError { http: 400, code: -1102, msg: "Mandatory parameter 'signature' was not sent.".into() })?;
+    let sig = get("signature").ok_or_else(|| ApiError {
+        http: 400,
+        code: -1102,
+        msg: "Mandatory parameter 'signature' was not sent.".into(),
+    })?;
     let payload = signed_payload(req);
     let valid = match &shared.cfg.auth {
         super::FakeAuth::Hmac(signer) => signer.verify_hex(payload.as_bytes(), sig.as_bytes()),
-        super::FakeAuth::Ed25519(public) => crate::gateway::live::sign::ed25519_verify_base64(public, payload.as_bytes(), sig),
+        super::FakeAuth::Ed25519(public) => {
+            crate::gateway::live::sign::ed25519_verify_base64(public, payload.as_bytes(), sig)
+        }
     };
     if !valid {
-        shared.state.lock().unwrap_or_else(|p| p.into_inner()).bad_signatures += 1;
-        return Err(ApiError { http: 400, code: -1022, msg: "Signature for this request is not valid.".into() });
+        shared
+            .state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .bad_signatures += 1;
+        return Err(ApiError {
+            http: 400,
+            code: -1022,
+            msg: "Signature for this request is not valid.".into(),
+        });
     }
     let ts: u64 = get("timestamp").and_then(|t| t.parse().ok()).unwrap_or(0);
-    let window: u64 = get("recvWindow").and_then(|t| t.parse().ok()).unwrap_or(5_000);
+    let window: u64 = get("recvWindow")
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(5_000);
     if ts > now + 1_000 || now.saturating_sub(ts) > window {
-        return Err(ApiError { http: 400, code: -1021, msg: "Timestamp for this request is outside of the recvWindow.".into() });
+        return Err(ApiError {
+            http: 400,
+            code: -1021,
+            msg: "Timestamp for this request is outside of the recvWindow.".into(),
+        });
     }
     Ok(())
 }
 
 fn route(shared: &Shared, req: &Request, now: u64, headers: String) -> Reply {
-    let kind = if req.path.starts_with("/fapi/") { MarketKind::Perp } else { MarketKind::Spot };
-    let tail = req.path.trim_start_matches("/api/v3").trim_start_matches("/fapi/v1").trim_start_matches("/fapi/v2");
+    let kind = if req.path.starts_with("/fapi/") {
+        MarketKind::Perp
+    } else {
+        MarketKind::Spot
+    };
+    let tail = req
+        .path
+        .trim_start_matches("/api/v3")
+        .trim_start_matches("/fapi/v1")
+        .trim_start_matches("/fapi/v2");
     let ok = |body: String| Some((200, headers.clone(), body));
     match (req.method.as_str(), tail) {
         ("GET", "/time") => return ok(format!("{{\"serverTime\":{now}}}")),
@@ -296,7 +380,11 @@ fn route(shared: &Shared, req: &Request, now: u64, headers: String) -> Reply {
             let dec = |k: &str| get(k).unwrap_or("0");
             let new = NewOrder {
                 symbol,
-                side: if get("side") == Some("SELL") { OrderSide::Sell } else { OrderSide::Buy },
+                side: if get("side") == Some("SELL") {
+                    OrderSide::Sell
+                } else {
+                    OrderSide::Buy
+                },
                 order_type: get("type").unwrap_or(""),
                 tif: get("timeInForce").unwrap_or(""),
                 price: Price::from_decimal_str(dec("price")).unwrap_or(Price::ZERO),
@@ -310,11 +398,24 @@ fn route(shared: &Shared, req: &Request, now: u64, headers: String) -> Reply {
             }
             r.map(|o| order_json(&o, kind))
         }
-        ("DELETE", "/order") => st.engine.cancel(kind, symbol, clid, oid).map(|o| order_json(&o, kind)),
-        ("GET", "/order") => st.engine.query(kind, symbol, clid, oid).map(|o| order_json(&o, kind)),
+        ("DELETE", "/order") => st
+            .engine
+            .cancel(kind, symbol, clid, oid)
+            .map(|o| order_json(&o, kind)),
+        ("GET", "/order") => st
+            .engine
+            .query(kind, symbol, clid, oid)
+            .map(|o| order_json(&o, kind)),
         ("DELETE", "/openOrders") | ("DELETE", "/allOpenOrders") => {
             let cancelled = st.engine.cancel_all(kind, symbol);
-            Ok(format!("[{}]", cancelled.iter().map(|o| order_json(o, kind)).collect::<Vec<_>>().join(",")))
+            Ok(format!(
+                "[{}]",
+                cancelled
+                    .iter()
+                    .map(|o| order_json(o, kind))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ))
         }
         ("GET", "/openOrders") => {
             let open = st.engine.open_orders(Some((kind, symbol)));
@@ -326,7 +427,12 @@ fn route(shared: &Shared, req: &Request, now: u64, headers: String) -> Reply {
             b.sort();
             let b: Vec<String> = b
                 .iter()
-                .map(|(a, q)| format!("{{\"asset\":\"{a}\",\"free\":\"{}\",\"locked\":\"0\"}}", Qty::from_raw(**q)))
+                .map(|(a, q)| {
+                    format!(
+                        "{{\"asset\":\"{a}\",\"free\":\"{}\",\"locked\":\"0\"}}",
+                        Qty::from_raw(**q)
+                    )
+                })
                 .collect();
             Ok(format!("{{\"balances\":[{}]}}", b.join(",")))
         }
@@ -338,12 +444,20 @@ fn route(shared: &Shared, req: &Request, now: u64, headers: String) -> Reply {
                 .filter(|s| s.kind == MarketKind::Perp)
                 .map(|s| {
                     let amt = st.engine.positions.get(&s.symbol).copied().unwrap_or(0);
-                    format!("{{\"symbol\":\"{}\",\"positionAmt\":\"{}\"}}", s.symbol, Qty::from_raw(amt))
+                    format!(
+                        "{{\"symbol\":\"{}\",\"positionAmt\":\"{}\"}}",
+                        s.symbol,
+                        Qty::from_raw(amt)
+                    )
                 })
                 .collect();
             Ok(format!("[{}]", rows.join(",")))
         }
-        _ => Err(ApiError { http: 404, code: -1000, msg: "Unknown endpoint.".into() }),
+        _ => Err(ApiError {
+            http: 404,
+            code: -1000,
+            msg: "Unknown endpoint.".into(),
+        }),
     };
     drop(st);
     match result {
@@ -353,18 +467,38 @@ fn route(shared: &Shared, req: &Request, now: u64, headers: String) -> Reply {
 }
 
 fn order_json(o: &FakeOrder, kind: MarketKind) -> String {
-    let side = if o.side == OrderSide::Buy { "BUY" } else { "SELL" };
+    let side = if o.side == OrderSide::Buy {
+        "BUY"
+    } else {
+        "SELL"
+    };
     let quote = Qty::from_raw(o.cum_quote_raw);
-    let quote_key = if kind == MarketKind::Spot { "cummulativeQuoteQty" } else { "cumQuote" };
+    let quote_key = if kind == MarketKind::Spot {
+        "cummulativeQuoteQty"
+    } else {
+        "cumQuote"
+    };
     format!(
         "{{\"symbol\":\"{}\",\"orderId\":{},\"clientOrderId\":\"{}\",\"price\":\"{}\",\"origQty\":\"{}\",\"executedQty\":\"{}\",\"{quote_key}\":\"{quote}\",\"status\":\"{}\",\"timeInForce\":\"{}\",\"type\":\"{}\",\"side\":\"{side}\"}}",
-        o.symbol, o.order_id, o.client_id, o.price, o.qty, o.executed, o.status, o.tif, o.order_type
+        o.symbol,
+        o.order_id,
+        o.client_id,
+        o.price,
+        o.qty,
+        o.executed,
+        o.status,
+        o.tif,
+        o.order_type
     )
 }
 
 fn exchange_info(shared: &Shared, kind: MarketKind) -> String {
     let st = shared.state.lock().unwrap_or_else(|p| p.into_inner());
-    let notional = if kind == MarketKind::Spot { "NOTIONAL\",\"minNotional" } else { "MIN_NOTIONAL\",\"notional" };
+    let notional = if kind == MarketKind::Spot {
+        "NOTIONAL\",\"minNotional"
+    } else {
+        "MIN_NOTIONAL\",\"notional"
+    };
     let symbols: Vec<String> = st
         .engine
         .symbols

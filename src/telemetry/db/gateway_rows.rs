@@ -10,11 +10,11 @@
 use std::collections::HashMap;
 
 use crate::gateway::config::{QUOTE_SCALE, VENUE_COUNT, venue_index};
-use crate::gateway::venue::VenueMode;
 use crate::gateway::execution::Executed;
 use crate::gateway::order::{Fill, Liquidity, Order, OrderState, OrderStyle, VenueReject};
 use crate::gateway::portfolio::PortfolioSnapshot;
 use crate::gateway::record::{ClosedLeg, ClosedTrade, ExitReason, GatewayRecord, LegOut};
+use crate::gateway::venue::VenueMode;
 use crate::telemetry::db::row::{Table, Value};
 use crate::types::{InstrumentId, InstrumentRegistry, OrderSide, Qty, Venue};
 
@@ -191,11 +191,17 @@ impl GatewayRows {
         match record {
             GatewayRecord::OrderSent(o) => {
                 self.sent_ns.insert(o.id.0, o.ts_sent_ns);
-                Some((&ORDERS, order_values(o, o.ts_sent_ns, registry, self.mode(o.venue))))
+                Some((
+                    &ORDERS,
+                    order_values(o, o.ts_sent_ns, registry, self.mode(o.venue)),
+                ))
             }
             GatewayRecord::OrderDone(o) => {
                 self.sent_ns.remove(&o.id.0);
-                Some((&ORDERS, order_values(o, o.ts_done_ns, registry, self.mode(o.venue))))
+                Some((
+                    &ORDERS,
+                    order_values(o, o.ts_done_ns, registry, self.mode(o.venue)),
+                ))
             }
             GatewayRecord::Fill(f) => {
                 let sent = self.sent_ns.get(&f.order.0).copied().unwrap_or(f.ts_ns);
@@ -280,7 +286,12 @@ pub fn snapshot_values(s: &PortfolioSnapshot) -> Vec<Value> {
     ]
 }
 
-fn order_values(o: &Order, at_ns: u64, registry: &InstrumentRegistry, mode: VenueMode) -> Vec<Value> {
+fn order_values(
+    o: &Order,
+    at_ns: u64,
+    registry: &InstrumentRegistry,
+    mode: VenueMode,
+) -> Vec<Value> {
     let inst = registry.get(o.instrument);
     let avg = if o.filled.is_zero() {
         Value::Null
