@@ -299,24 +299,27 @@ fn test_live_request_weight_limit_is_respected() {
         c.violations_to_ban = 1;
     });
     let mut v = ready(&fake);
-    for id in 1..=30 {
+    // Orders until the limit is met, then three more after the back-off.
+    let mut after = 0;
+    for id in 1..=400 {
         until("ready", || {
             v.poll(0, 64, &mut |_| {});
             v.ready()
         });
-        v.submit(
-            &order(
-                id,
-                SPOT,
-                OrderSide::Buy,
-                OrderStyle::Ioc,
-                "50000.00",
-                "0.01",
-            ),
-            p("50000"),
-        )
-        .unwrap();
+        let o = order(
+            id,
+            SPOT,
+            OrderSide::Buy,
+            OrderStyle::Ioc,
+            "50000.00",
+            "0.01",
+        );
+        v.submit(&o, p("50000")).unwrap();
         done(&mut v, id);
+        after += u32::from(fake.state().rate_limited > 0);
+        if after > 3 {
+            break;
+        }
     }
     assert!(!v.halted(), "a client that backs off is never banned");
     assert!(fake.state().rate_limited >= 1, "the limit was met");

@@ -33,6 +33,7 @@ struct Request {
 pub(super) fn serve(stream: TcpStream, shared: Arc<Shared>) {
     let generation = shared.generation.load(Ordering::Acquire);
     let _ = stream.set_read_timeout(Some(std::time::Duration::from_millis(200)));
+    let _ = stream.set_nodelay(true);
     let Ok(write_half) = stream.try_clone() else {
         return;
     };
@@ -56,9 +57,10 @@ pub(super) fn serve(stream: TcpStream, shared: Arc<Shared>) {
                     reason(status),
                     body.len()
                 );
-                if writer.write_all(head.as_bytes()).is_err()
-                    || writer.write_all(body.as_bytes()).is_err()
-                {
+                // One write: a head and a body written apart meet Nagle and the
+                // client's delayed ACK (40 ms a request).
+                let reply = [head.as_bytes(), body.as_bytes()].concat();
+                if writer.write_all(&reply).is_err() {
                     return;
                 }
             }
