@@ -4,6 +4,7 @@
 
 pub mod database;
 pub mod gateway;
+pub mod nats;
 pub mod live;
 pub mod parse_error;
 pub mod raw;
@@ -221,6 +222,9 @@ pub struct Config {
     pub extra_root_certs: Vec<Vec<u8>>,
     /// Recording of every received frame, when on.
     pub record: Option<crate::record::RecordSettings>,
+    /// `[nats]`: telemetry over NATS JetStream (published when `enabled`; the collector
+    /// reads it either way).
+    pub nats: crate::telemetry::nats::NatsSettings,
     /// Venues trading live (`[live]`; `None`: every venue trades on paper).
     pub live: Option<live::LiveSettings>,
     /// Both opt-ins given (`[live]` names a venue and `run --live`): only then does the
