@@ -4,8 +4,8 @@
 
 pub mod database;
 pub mod gateway;
-pub mod nats;
 pub mod live;
+pub mod nats;
 pub mod parse_error;
 pub mod raw;
 pub mod record;
