@@ -261,6 +261,10 @@ struct RunArgs {
     /// Record every received frame (`[record]`, default folder `recordings`).
     #[arg(long)]
     record: bool,
+    /// Trade real orders on the venues `[live]` names (both are required: without
+    /// either, `run` refuses). Keys come from the environment only.
+    #[arg(long)]
+    live: bool,
 }
 
 /// Exit status of a replay or backtest interrupted by a signal (128 + SIGINT, as a
@@ -339,7 +343,24 @@ fn record(mut args: RecordArgs) -> Result<(), Box<dyn std::error::Error>> {
 }
 
 fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
-    run_config(&load_config(&args)?)
+    let mut config = load_config(&args)?;
+    config.live_armed = live_opt_ins(config.live.is_some(), args.live)?;
+    if config.live_armed && config.gateway.is_none() {
+        return Err(
+            "refusing to start: [live] needs the gateway ([gateway] enabled = false)".into(),
+        );
+    }
+    run_config(&config)
+}
+
+/// Live trading needs both opt-ins: `[live]` naming a venue and `run --live`.
+fn live_opt_ins(configured: bool, flag: bool) -> Result<bool, String> {
+    match (configured, flag) {
+        (true, true) => Ok(true),
+        (false, false) => Ok(false),
+        (true, false) => Err("refusing to start: the configuration names a venue live ([live] venues) but the command line did not say --live; add --live to trade real orders, or remove [live] to paper-trade".into()),
+        (false, true) => Err("refusing to start: --live was given but the configuration names no venue live; add [live] venues = [\"binance\"] (testnet by default)".into()),
+    }
 }
 
 fn run_config(config: &Config) -> Result<(), Box<dyn std::error::Error>> {

@@ -331,12 +331,13 @@ pub(crate) fn build_stages<S: FrameSource + 'static>(
             std::time::Duration::from_millis(config.basis.intent_expiry_ms),
         );
         book = book.with_gateway(market_tx);
-        let gateway = Gateway::new(
+        let mut gateway = Gateway::new(
             settings.config.clone(),
             &config.registry,
             KillSwitch::new(Arc::clone(control)),
         )
         .map_err(|e| PipelineError::Gateway(e.to_string()))?;
+        let live_venues = attach_live(&mut gateway, config)?;
         let gateway = GatewayStage::new(
             gateway,
             GatewayIo {
@@ -350,11 +351,11 @@ pub(crate) fn build_stages<S: FrameSource + 'static>(
             },
             settings.snapshot_interval,
         );
-        telemetry = telemetry.with_gateway(GatewaySink::new(
-            record_rx,
-            snapshot_rx,
-            config_hash(config),
-        ));
+        let mut sink = GatewaySink::new(record_rx, snapshot_rx, config_hash(config));
+        for venue in live_venues {
+            sink.set_live(venue);
+        }
+        telemetry = telemetry.with_gateway(sink);
         stages.push(Box::new(gateway));
     }
     stages.push(Box::new(feed));
@@ -363,6 +364,61 @@ pub(crate) fn build_stages<S: FrameSource + 'static>(
     stages.push(Box::new(telemetry));
     stages.sort_by_key(|s| s.kind());
     Ok(stages)
+}
+
+/// Slots of each live venue's command and report rings.
+const LIVE_RING_SLOTS: usize = 256;
+
+/// Routes the venues `[live]` names to live Binance venues, when both opt-ins were
+/// given (`config.live_armed`); returns them. Keys come from the environment only.
+fn attach_live(
+    gateway: &mut Gateway,
+    config: &Config,
+) -> Result<Vec<crate::types::Venue>, PipelineError> {
+    use crate::gateway::config::{kind_index, venue_index};
+    use crate::gateway::live::{self, ClientConfig, LiveLimits, LiveSymbol, keys::Credentials};
+    let (Some(settings), true) = (&config.live, config.live_armed) else {
+        return Ok(Vec::new());
+    };
+    let live_err = |what: String| PipelineError::Gateway(format!("live: {what}"));
+    let creds = Credentials::from_env().map_err(|e| live_err(e.to_string()))?;
+    let paper = &gateway.config().paper;
+    let symbols: Vec<LiveSymbol> = config
+        .registry
+        .iter()
+        .filter(|i| settings.venues.contains(&i.venue))
+        .map(|i| LiveSymbol {
+            instrument: i.id,
+            symbol: i.symbol.clone(),
+            kind: i.kind,
+            base: i.base.clone(),
+            quote: i
+                .symbol
+                .strip_prefix(i.base.as_str())
+                .unwrap_or("USDT")
+                .to_owned(),
+            fees: paper.fees[venue_index(i.venue)][kind_index(i.kind)],
+        })
+        .collect();
+    let limits = LiveLimits {
+        orders_max: paper.orders_max,
+        ring_slots: LIVE_RING_SLOTS,
+        run_notional_max_raw: settings.run_notional_max_raw,
+    };
+    let run_id = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let mut cfg = ClientConfig::new(&settings.spot_base, &settings.futures_base, run_id);
+    cfg.recv_window_ms = settings.recv_window_ms;
+    let venue = live::spawn(cfg, creds, symbols, limits).map_err(|e| live_err(e.to_string()))?;
+    log::warn!(
+        "LIVE trading on binance ({}, {}): real orders, run notional limit {} USD",
+        settings.spot_base,
+        settings.futures_base,
+        crate::types::Qty::from_raw(settings.run_notional_max_raw)
+    );
+    gateway.set_live(crate::types::Venue::Binance, Box::new(venue));
+    Ok(settings.venues.clone())
 }
 
 /// Slots of the gateway → telemetry portfolio snapshot ring (one a second by default).

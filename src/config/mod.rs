@@ -4,6 +4,7 @@
 
 pub mod database;
 pub mod gateway;
+pub mod live;
 pub mod nats;
 pub mod parse_error;
 pub mod raw;
@@ -224,6 +225,11 @@ pub struct Config {
     /// `[nats]`: telemetry over NATS JetStream (published when `enabled`; the collector
     /// reads it either way).
     pub nats: crate::telemetry::nats::NatsSettings,
+    /// Venues trading live (`[live]`; `None`: every venue trades on paper).
+    pub live: Option<live::LiveSettings>,
+    /// Both opt-ins given (`[live]` names a venue and `run --live`): only then does the
+    /// pipeline attach live venues. Never set by replay or backtest.
+    pub live_armed: bool,
 }
 
 impl Config {

@@ -50,6 +50,8 @@ pub struct RawConfig {
     pub record: Option<RawRecord>,
     /// Telemetry over NATS JetStream.
     pub nats: Option<crate::config::nats::RawNats>,
+    /// Live trading (also needs `run --live`).
+    pub live: Option<crate::config::live::RawLive>,
 }
 
 /// `[record]`.

@@ -92,6 +92,8 @@ pub fn resolve(raw: RawConfig, core_count: usize) -> Result<Config, ConfigError>
         gateway,
         record: resolve_record(raw.record.unwrap_or_default())?,
         nats: crate::config::nats::resolve_nats(raw.nats.unwrap_or_default())?,
+        live: crate::config::live::resolve_live(raw.live.clone())?,
+        live_armed: false,
         source: None,
     })
 }

@@ -24,15 +24,16 @@ use crate::gateway::config::{
     venue_index,
 };
 use crate::gateway::correlation::Correlation;
+use crate::gateway::execution::{ExecCtx, Phase, StepOutcome, Trade, TradeLeg};
 use crate::gateway::funding::{FundingBook, payment_raw};
 use crate::gateway::margin::{MarginRule, crossed};
-use crate::gateway::execution::{ExecCtx, Phase, StepOutcome, Trade, TradeLeg};
 use crate::gateway::order::{OrderLeg, OrderStyle};
 use crate::gateway::paper::{PaperVenue, VenueEvent, fee_raw};
 use crate::gateway::portfolio::{Portfolio, PortfolioSnapshot, TradeResult};
 use crate::gateway::record::{ClosedLeg, ClosedTrade, ExitReason, GatewayRecord, Outbox, TradeId};
 use crate::gateway::risk::{BreakerEvent, KillSwitch, LegExposure, RejectReason, RiskEngine};
 use crate::gateway::sizing::{AtrTracker, LegRules, SizeRequest, Sizer};
+use crate::gateway::venue::{LiveOrders, LiveRoutes};
 use crate::types::bps::{Bps, bps_of};
 use crate::types::decimal::mul_div;
 use crate::types::{
@@ -127,6 +128,8 @@ pub struct GatewayCounters {
     /// Legs closed at the end of the run without a mark (their book had no touch; the
     /// entry price was used).
     pub end_marks_missing: u64,
+    /// Live fills that arrived after their trade ended, flattened by the venue.
+    pub orphan_fills: u64,
     /// Entry fills that locked more than their reservation (a market hedge or a sell
     /// that filled beyond the reserve price): the one way exposure can pass a cap.
     pub reservation_overruns: u64,
@@ -189,6 +192,7 @@ impl Gateway {
             sizer: Sizer::new(cfg.sizing.clone()),
             exec: ExecCtx {
                 venue: PaperVenue::new(&cfg.paper, &markets),
+                live: LiveRoutes::default(),
                 next_order_id: 1,
                 outbox: Outbox::new(cfg.records_max),
                 leg_timeout_ns: cfg.execution.leg_timeout_ns,
@@ -235,6 +239,16 @@ impl Gateway {
     /// The paper venue, to set a measured latency.
     pub fn venue_mut(&mut self) -> &mut PaperVenue {
         &mut self.exec.venue
+    }
+
+    /// Routes `venue`'s orders to a live venue (start-up only; see `gateway::venue`).
+    pub fn set_live(&mut self, venue: Venue, live: Box<dyn LiveOrders>) {
+        self.exec.live.set(venue, live);
+    }
+
+    /// The live venues.
+    pub fn live(&self) -> &LiveRoutes {
+        &self.exec.live
     }
 
     /// Trades executing or open.
@@ -288,6 +302,7 @@ impl Gateway {
         self.exec
             .venue
             .on_market(now.ns, event, &mut |e| events.push(e));
+        self.poll_live(now.ns);
         let id = event.instrument.index();
         match event.body {
             EventBody::Funding {
@@ -350,6 +365,12 @@ impl Gateway {
         }
         self.risk
             .check_pre(now.ns, now.raw, intent.expires_raw, ids)?;
+        if ids
+            .iter()
+            .any(|&i| !self.exec.live.ready(self.rules[i.index()].venue))
+        {
+            return Err(self.risk.reject(RejectReason::VenueNotReady));
+        }
         let slow = ids.iter().any(|&i| {
             self.exec.venue.latency_ns(self.rules[i.index()].venue)
                 > self.cfg.execution.latency_limit_ns
@@ -509,12 +530,16 @@ impl Gateway {
         self.correlation.roll(now.ns);
         let events = &mut self.events;
         self.exec.venue.advance(now.ns, &mut |e| events.push(e));
+        self.poll_live(now.ns);
         self.dispatch(now.ns);
         self.settle_funding(now.ns);
         self.check_liquidations(now.ns);
         let engaged = self.risk.kill_switch().is_engaged();
         if engaged && !self.kill_handled {
             self.flatten_all(ExitReason::KillSwitch, now.ns);
+            // After the trades' own market closes (the ring keeps order): cancel what
+            // is left on every live venue, flatten what they missed, halt.
+            self.exec.live.panic_all();
         }
         self.kill_handled = engaged;
         self.update_breakers(now.ns);
@@ -523,6 +548,14 @@ impl Gateway {
         }
         self.check_exits(now.ns);
         self.step_all(now.ns);
+    }
+
+    /// Takes the live venues' reports, as many as the event buffer has room for (the
+    /// rest wait in their rings for the next call).
+    fn poll_live(&mut self, now_ns: u64) {
+        let room = self.events.capacity() - self.events.len();
+        let events = &mut self.events;
+        self.exec.live.poll(now_ns, room, &mut |e| events.push(e));
     }
 
     fn flatten_all(&mut self, reason: ExitReason, now_ns: u64) {
@@ -540,7 +573,22 @@ impl Gateway {
             match event {
                 VenueEvent::Fill(fill) => {
                     self.exec.outbox.push(GatewayRecord::Fill(fill));
-                    let Some(trade) = self.trades.iter_mut().find(|t| t.owns(fill.order)) else {
+                    let intent = self.exec.live.intent_of(fill.order);
+                    let owner = self
+                        .trades
+                        .iter_mut()
+                        .position(|t| t.owns(fill.order))
+                        .or_else(|| self.trades.iter().position(|t| Some(t.intent_id) == intent));
+                    let Some(trade) = owner.map(|i| &mut self.trades[i]) else {
+                        // A live fill after its trade ended: nobody owns the position.
+                        if let Some(live) = self
+                            .exec
+                            .live
+                            .get_mut(self.rules[fill.instrument.index()].venue)
+                        {
+                            live.flatten_orphan(&fill);
+                            self.counters.orphan_fills += 1;
+                        }
                         continue;
                     };
                     if let Some((leg, true)) = trade.on_fill(&fill) {
@@ -1647,7 +1695,11 @@ pub(crate) mod tests {
                 OrderSide::Sell => l.entry.notional_raw - l.exit.notional_raw,
             } - l.entry.fees_raw - l.exit.fees_raw)
             .sum();
-        assert_eq!(closed[0].pnl_raw, legs + 2 * received, "funding is part of PnL");
+        assert_eq!(
+            closed[0].pnl_raw,
+            legs + 2 * received,
+            "funding is part of PnL"
+        );
         assert_eq!(sim.gw.portfolio().realised_raw(), closed[0].pnl_raw);
         assert!(sim.conserved());
     }
@@ -1676,7 +1728,11 @@ pub(crate) mod tests {
         // The venues liquidate on the mark price (Binance's markPriceUpdate `p`).
         funding_at(&mut sim, 50, BIN, "0", "33468", 0);
         sim.run_to(55);
-        assert_eq!(sim.gw.trades()[0].phase, Phase::Open, "mark 33,468 is above");
+        assert_eq!(
+            sim.gw.trades()[0].phase,
+            Phase::Open,
+            "mark 33,468 is above"
+        );
         funding_at(&mut sim, 60, BIN, "0", "33467", 0);
         sim.run_to(200);
         let closed = sim.closed();

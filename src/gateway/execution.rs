@@ -19,6 +19,7 @@
 use crate::gateway::order::{Fill, Order, OrderId, OrderLeg, OrderRole, OrderStyle};
 use crate::gateway::paper::{PaperVenue, band_limit, fee_raw};
 use crate::gateway::record::{ExitReason, GatewayRecord, LegOut, Outbox, TradeId, TradeStage};
+use crate::gateway::venue::LiveRoutes;
 use crate::types::bps::{Bps, bps_of};
 use crate::types::decimal::mul_div;
 use crate::types::{InstrumentId, OrderSide, Price, Qty, Strategy, Venue};
@@ -155,8 +156,10 @@ impl TradeLeg {
 /// What trades' orders go through: the venue, the order ids and the records.
 #[derive(Debug)]
 pub struct ExecCtx {
-    /// The venue.
+    /// The paper venue (and the books every venue's exits and marks read).
     pub venue: PaperVenue,
+    /// Venues that trade live; every other venue's orders go to the paper venue.
+    pub live: LiveRoutes,
     /// Next order id to hand out.
     pub next_order_id: u64,
     /// Records for telemetry.
@@ -183,13 +186,25 @@ impl ExecCtx {
             role,
             ..Order::new(id, leg, style, qty, now_ns)
         };
-        self.venue.submit(order, now_ns).ok()?;
+        let reference = self
+            .exit_limit(leg.instrument, leg.side)
+            .unwrap_or(Price::ZERO);
+        if let Some(live) = self.live.get_mut(leg.venue) {
+            live.submit(&order, reference).ok()?;
+        } else {
+            self.venue.submit(order, now_ns).ok()?;
+        }
         self.next_order_id += 1;
         self.outbox.push(GatewayRecord::OrderSent(order));
         Some(id)
     }
 
+    /// Cancels an order: a live venue's `Done` arrives later (after any fill that
+    /// raced the cancel), the paper venue's at once.
     fn cancel(&mut self, id: Option<OrderId>) {
+        if id.is_some_and(|id| self.live.cancel(id)) {
+            return;
+        }
         if let Some(done) = id.and_then(|id| self.venue.cancel(id)) {
             self.outbox.push(GatewayRecord::OrderDone(done));
         }
@@ -327,8 +342,14 @@ impl Trade {
 
     /// Books a fill of one of this trade's orders; returns the leg index and whether it
     /// was an entry fill (which locks capital).
+    /// A live order's fill can arrive after its cancel was asked (its leg no longer
+    /// names it): it is then booked on the leg of its instrument.
     pub fn on_fill(&mut self, fill: &Fill) -> Option<(usize, bool)> {
-        let i = self.legs.iter().position(|l| l.order == Some(fill.order))?;
+        let i = (self.legs.iter().position(|l| l.order == Some(fill.order))).or_else(|| {
+            self.legs
+                .iter()
+                .position(|l| l.order_leg.instrument == fill.instrument)
+        })?;
         let entering = matches!(
             self.phase,
             Phase::EntryHard | Phase::EntryEasy | Phase::EntryHedge
@@ -370,7 +391,10 @@ impl Trade {
     /// liquidation). A one-sided entry counts as covered from now: its flatten is its
     /// hedge. A trade already flattening keeps its first reason.
     pub fn flatten(&mut self, reason: ExitReason, now_ns: u64, ctx: &mut ExecCtx) {
-        if matches!(self.phase, Phase::Closed | Phase::Abandoned | Phase::Flatten) {
+        if matches!(
+            self.phase,
+            Phase::Closed | Phase::Abandoned | Phase::Flatten
+        ) {
             return;
         }
         if self.first_fill_ns.is_some() {

@@ -27,6 +27,7 @@ pub mod engine;
 pub mod execution;
 pub mod figures;
 pub mod funding;
+pub mod live;
 pub mod margin;
 pub mod order;
 pub mod paper;
@@ -35,6 +36,7 @@ pub mod record;
 pub mod risk;
 pub mod sizing;
 pub mod stage;
+pub mod venue;
 
 pub use config::GatewayConfig;
 pub use engine::{Gateway, Now};

@@ -69,6 +69,14 @@ pub enum VenueReject {
     NoBook,
     /// Zero or negative quantity.
     ZeroQty,
+    /// A live venue refused it: a symbol filter (tick, lot, minimum notional, percent
+    /// price, maximum quantity) checked before sending, or the venue's own refusal.
+    Filter,
+    /// A live venue was not ready (reconciling, rate-limited, halted) or the run's
+    /// notional limit was reached: nothing was sent.
+    NotSent,
+    /// A live venue refused it with an error code of its own.
+    VenueRefused,
 }
 
 /// An order state transition the machine refuses.

@@ -67,10 +67,12 @@ pub enum RejectReason {
     /// The intent already entered (an intent enters at most once: its id is not above
     /// the last one its strategy entered).
     DuplicateIntent,
+    /// A leg's live venue is not ready (reconciling, backing off after a 429, halted).
+    VenueNotReady,
 }
 
 /// Number of [`RejectReason`]s.
-pub const REJECT_REASON_COUNT: usize = 20;
+pub const REJECT_REASON_COUNT: usize = 21;
 
 impl RejectReason {
     /// Every reason, in counter order.
@@ -95,6 +97,7 @@ impl RejectReason {
         RejectReason::Leverage,
         RejectReason::Correlation,
         RejectReason::DuplicateIntent,
+        RejectReason::VenueNotReady,
     ];
 
     /// Index into the counter array.
@@ -125,6 +128,7 @@ impl RejectReason {
             RejectReason::Leverage => "gateway.rejected.leverage",
             RejectReason::Correlation => "gateway.rejected.correlation",
             RejectReason::DuplicateIntent => "gateway.rejected.duplicate_intent",
+            RejectReason::VenueNotReady => "gateway.rejected.venue_not_ready",
         }
     }
 
@@ -151,6 +155,7 @@ impl RejectReason {
             RejectReason::Leverage => "leverage",
             RejectReason::Correlation => "correlation",
             RejectReason::DuplicateIntent => "duplicate_intent",
+            RejectReason::VenueNotReady => "venue_not_ready",
         }
     }
 }

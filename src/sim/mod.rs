@@ -49,6 +49,7 @@ mod binance_format;
 mod book;
 mod bybit_format;
 mod connection;
+pub mod exchange;
 mod fault;
 mod hub;
 mod hyperliquid_format;

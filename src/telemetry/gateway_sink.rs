@@ -39,6 +39,11 @@ impl GatewaySink {
         }
     }
 
+    /// Rows of `venue`'s orders and trades say `mode = LIVE`.
+    pub fn set_live(&mut self, venue: crate::types::Venue) {
+        self.rows.set_live(venue);
+    }
+
     /// Turns up to `room` records and snapshots into rows appended to `pending`;
     /// returns how many ring items it took.
     pub fn drain(

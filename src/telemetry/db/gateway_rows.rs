@@ -9,13 +9,14 @@
 
 use std::collections::HashMap;
 
-use crate::gateway::config::QUOTE_SCALE;
+use crate::gateway::config::{QUOTE_SCALE, VENUE_COUNT, venue_index};
 use crate::gateway::execution::Executed;
 use crate::gateway::order::{Fill, Liquidity, Order, OrderState, OrderStyle, VenueReject};
 use crate::gateway::portfolio::PortfolioSnapshot;
 use crate::gateway::record::{ClosedLeg, ClosedTrade, ExitReason, GatewayRecord, LegOut};
+use crate::gateway::venue::VenueMode;
 use crate::telemetry::db::row::{Table, Value};
-use crate::types::{InstrumentId, InstrumentRegistry, OrderSide, Qty};
+use crate::types::{InstrumentId, InstrumentRegistry, OrderSide, Qty, Venue};
 
 /// Table `orders`.
 pub const ORDERS: Table = Table {
@@ -149,8 +150,6 @@ pub const GATEWAY_TABLES: [&Table; 5] = [
     &PORTFOLIO_SNAPSHOTS,
 ];
 
-/// The trading mode written to every row: this build only paper-trades.
-const MODE: &str = "PAPER";
 /// The quote asset fees are charged in.
 const FEE_ASSET: &str = "USD";
 
@@ -159,6 +158,7 @@ const FEE_ASSET: &str = "USD";
 pub struct GatewayRows {
     sent_ns: HashMap<u64, u64>,
     config_hash: String,
+    live: [bool; VENUE_COUNT],
 }
 
 impl GatewayRows {
@@ -167,6 +167,20 @@ impl GatewayRows {
         Self {
             sent_ns: HashMap::new(),
             config_hash,
+            live: [false; VENUE_COUNT],
+        }
+    }
+
+    /// Rows of orders, fills and trades on `venue` carry `mode = LIVE` from now on.
+    pub fn set_live(&mut self, venue: Venue) {
+        self.live[venue_index(venue)] = true;
+    }
+
+    fn mode(&self, venue: Venue) -> VenueMode {
+        if self.live[venue_index(venue)] {
+            VenueMode::Live
+        } else {
+            VenueMode::Paper
         }
     }
 
@@ -180,11 +194,17 @@ impl GatewayRows {
         match record {
             GatewayRecord::OrderSent(o) => {
                 self.sent_ns.insert(o.id.0, o.ts_sent_ns);
-                Some((&ORDERS, order_values(o, o.ts_sent_ns, registry)))
+                Some((
+                    &ORDERS,
+                    order_values(o, o.ts_sent_ns, registry, self.mode(o.venue)),
+                ))
             }
             GatewayRecord::OrderDone(o) => {
                 self.sent_ns.remove(&o.id.0);
-                Some((&ORDERS, order_values(o, o.ts_done_ns, registry)))
+                Some((
+                    &ORDERS,
+                    order_values(o, o.ts_done_ns, registry, self.mode(o.venue)),
+                ))
             }
             GatewayRecord::Fill(f) => {
                 let sent = self.sent_ns.get(&f.order.0).copied().unwrap_or(f.ts_ns);
@@ -206,6 +226,10 @@ impl GatewayRows {
             registry.get(long.instrument),
             registry.get(short.instrument),
         );
+        let trade_mode = match (self.mode(long_inst.venue), self.mode(short_inst.venue)) {
+            (VenueMode::Paper, VenueMode::Paper) => VenueMode::Paper,
+            _ => VenueMode::Live,
+        };
         let fees_raw: i128 = t
             .legs
             .iter()
@@ -218,7 +242,7 @@ impl GatewayRows {
             Value::Text(t.strategy.as_str().to_owned()),
             Value::Text(env!("CARGO_PKG_VERSION").to_owned()),
             Value::Text(self.config_hash.clone()),
-            Value::Text(MODE.to_owned()),
+            Value::Text(trade_mode.as_str().to_owned()),
             Value::Text(long_inst.venue.name().to_owned()),
             Value::Text(long_inst.symbol.clone()),
             Value::Text(short_inst.venue.name().to_owned()),
@@ -268,7 +292,12 @@ pub fn snapshot_values(s: &PortfolioSnapshot) -> Vec<Value> {
     ]
 }
 
-fn order_values(o: &Order, at_ns: u64, registry: &InstrumentRegistry) -> Vec<Value> {
+fn order_values(
+    o: &Order,
+    at_ns: u64,
+    registry: &InstrumentRegistry,
+    mode: VenueMode,
+) -> Vec<Value> {
     let inst = registry.get(o.instrument);
     let avg = if o.filled.is_zero() {
         Value::Null
@@ -281,7 +310,7 @@ fn order_values(o: &Order, at_ns: u64, registry: &InstrumentRegistry) -> Vec<Val
         Value::Null,
         int(o.intent_id),
         Value::Text(o.role.as_str().to_owned()),
-        Value::Text(MODE.to_owned()),
+        Value::Text(mode.as_str().to_owned()),
         Value::Text(inst.venue.name().to_owned()),
         Value::Text(inst.symbol.clone()),
         Value::Text(inst.kind.name().to_owned()),
@@ -450,6 +479,9 @@ fn reject(r: VenueReject) -> &'static str {
         VenueReject::PostOnlyWouldCross => "POST_ONLY_WOULD_CROSS",
         VenueReject::NoBook => "NO_BOOK",
         VenueReject::ZeroQty => "ZERO_QTY",
+        VenueReject::Filter => "FILTER",
+        VenueReject::NotSent => "NOT_SENT",
+        VenueReject::VenueRefused => "VENUE_REFUSED",
     }
 }
 
