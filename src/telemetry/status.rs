@@ -9,6 +9,7 @@
 use std::sync::{Mutex, MutexGuard};
 
 use crate::telemetry::db::writer::WriterStats;
+use crate::telemetry::stall::StallFigures;
 use crate::types::Venue;
 
 /// One stage's latency percentiles since the start of the run.
@@ -67,6 +68,8 @@ pub struct Status {
     pub portfolio: Option<PortfolioStatus>,
     /// The database writer: rows written, spooled, waiting in the spool, dropped.
     pub database: WriterStats,
+    /// The telemetry loop's longest iteration and stalls so far.
+    pub telemetry_loop: StallFigures,
 }
 
 /// The shared board (`Arc<StatusBoard>`).

@@ -22,7 +22,8 @@ use crate::feed::binance::fast;
 pub use crate::feed::decode::{DecodeError, Decoded};
 use crate::feed::event_buf::EventBuf;
 use crate::feed::json::{
-    Failure, LevelsSeed, SeenKeys, StrSeed, decimal, decode_frame, fail, placeholder, push_level, stamp,
+    Failure, LevelsSeed, SeenKeys, StrSeed, decimal, decode_frame, fail, placeholder, push_level,
+    stamp,
 };
 use crate::feed::symbols::SymbolMap;
 use crate::types::{EventBody, FundingFields, InstrumentId, MarketEvent, Price, Qty, Rate, Side};
@@ -599,7 +600,11 @@ mod tests {
                 (TRADE, "m", "false"),
                 (MARK, "p", r#""1""#),
                 (MARK, "r", r#""0.1""#),
-                (COMBINED, "data", r#"{"u":1,"s":"BNBUSDT","b":"1","B":"1","a":"2","A":"1"}"#),
+                (
+                    COMBINED,
+                    "data",
+                    r#"{"u":1,"s":"BNBUSDT","b":"1","B":"1","a":"2","A":"1"}"#,
+                ),
             ],
         );
         // A key no decoder reads may repeat (it changes nothing).

@@ -50,7 +50,7 @@ use super::data::{Data, DataSeed, Payload, Sink};
 use super::fast;
 pub use crate::feed::decode::{DecodeError, Decoded};
 use crate::feed::event_buf::EventBuf;
-use crate::feed::json::{Failure, SeenKeys, StrSeed, fail, placeholder, stamp};
+use crate::feed::json::{Failure, SeenKeys, StrSeed, placeholder, stamp};
 use crate::feed::symbols::SymbolMap;
 use crate::types::{EventBody, FundingFields, MarketEvent, MarketKind};
 

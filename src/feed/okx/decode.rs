@@ -302,7 +302,8 @@ impl<'de> Visitor<'de> for EnvelopeSeed<'_> {
             match key {
                 Key::Event => envelope.event = Some(map.next_value_seed(StrSeed(event_of))?),
                 Key::Arg => {
-                    let (channel, instrument) = map.next_value_seed(ArgSeed(self.symbols, self.failure))?;
+                    let (channel, instrument) =
+                        map.next_value_seed(ArgSeed(self.symbols, self.failure))?;
                     envelope.channel = channel;
                     envelope.instrument = instrument;
                 }
@@ -478,7 +479,11 @@ mod tests {
                 (BOOKS_SNAPSHOT, "seqId", "123455"),
                 (BOOKS_SNAPSHOT, "action", r#""update""#),
                 (BOOKS_SNAPSHOT, "instId", r#""BTC-USDT-SWAP""#),
-                (BOOKS_SNAPSHOT, "arg", r#"{"channel":"books","instId":"BTC-USDT"}"#),
+                (
+                    BOOKS_SNAPSHOT,
+                    "arg",
+                    r#"{"channel":"books","instId":"BTC-USDT"}"#,
+                ),
                 (TRADES, "px", r#""1""#),
                 (TRADES, "sz", r#""1""#),
                 (TRADES, "side", r#""sell""#),
