@@ -31,14 +31,37 @@ pub const EVENTS_MAX: usize = 16_384;
 pub fn symbols_of(venue: Venue) -> &'static [&'static str] {
     match venue {
         Venue::Binance => &[
-            "BTCUSDT", "BTCUSD_PERP", "NKNUSDT", "BLZETH", "LRCBTC", "RUNEEUR", "FTMUSDT",
-            "XMRBTC", "SXPBTC", "BADGERBTC", "SUSHIUSDT", "AKROUSDT", "KEEPUSDT", "CTKUSDT",
-            "ETCUSD_PERP", "XRPUSD_PERP", "BNBUSDT", "ETHUSDT",
+            "BTCUSDT",
+            "BTCUSD_PERP",
+            "NKNUSDT",
+            "BLZETH",
+            "LRCBTC",
+            "RUNEEUR",
+            "FTMUSDT",
+            "XMRBTC",
+            "SXPBTC",
+            "BADGERBTC",
+            "SUSHIUSDT",
+            "AKROUSDT",
+            "KEEPUSDT",
+            "CTKUSDT",
+            "ETCUSD_PERP",
+            "XRPUSD_PERP",
+            "BNBUSDT",
+            "ETHUSDT",
         ],
         Venue::Bybit => &["BTCUSDT", "ETHUSDT", "SOLUSDT", "DOGEUSDT", "XRPUSDT"],
         Venue::Okx => &[
-            "BTC-USDT", "BTC-USD-220527", "UNI-USD-SWAP", "ONT-USDT", "XMR-USDT-SWAP",
-            "TRX-USDT-210924", "OKT-BTC", "BTC-USDT-SWAP", "ETH-USDT", "BTC-USD-SWAP",
+            "BTC-USDT",
+            "BTC-USD-220527",
+            "UNI-USD-SWAP",
+            "ONT-USDT",
+            "XMR-USDT-SWAP",
+            "TRX-USDT-210924",
+            "OKT-BTC",
+            "BTC-USDT-SWAP",
+            "ETH-USDT",
+            "BTC-USD-SWAP",
         ],
         Venue::Hyperliquid => &["BTC", "ETH", "SOL", "@107", "@142", "PURR/USDC"],
     }
@@ -131,7 +154,10 @@ pub fn check_events(events: &[MarketEvent]) {
                 ask_qty,
                 ..
             } => {
-                assert!(bid > Price::ZERO && ask > Price::ZERO, "top {bid:?} {ask:?}");
+                assert!(
+                    bid > Price::ZERO && ask > Price::ZERO,
+                    "top {bid:?} {ask:?}"
+                );
                 assert!(bid_qty >= Qty::ZERO && ask_qty >= Qty::ZERO, "top qty");
                 assert!(bid < ask, "crossed top {bid:?} >= {ask:?}");
             }
@@ -265,10 +291,18 @@ pub fn check_books(markets: &Markets, engine: &BookEngine) {
             continue;
         }
         let l2 = engine.l2(id);
-        assert_eq!(l2.crossing(), Crossing::Normal, "valid book crossed: {id:?}");
+        assert_eq!(
+            l2.crossing(),
+            Crossing::Normal,
+            "valid book crossed: {id:?}"
+        );
         for side in [Side::Bid, Side::Ask] {
             for level in l2.side(side).iter() {
-                assert!(level.qty > Qty::ZERO, "level qty {:?} in the book", level.qty);
+                assert!(
+                    level.qty > Qty::ZERO,
+                    "level qty {:?} in the book",
+                    level.qty
+                );
                 assert!(level.price > Price::ZERO, "level price {:?}", level.price);
             }
         }
