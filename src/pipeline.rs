@@ -599,6 +599,7 @@ fn telemetry_config(config: &Config) -> TelemetryConfig {
         database: config.database.clone(),
         expected_interval: config.telemetry.expected_interval,
         lossless: config.telemetry.lossless,
+        nats: config.nats.enabled.then(|| config.nats.clone()),
         stale_after: config
             .venues
             .iter()

@@ -3,8 +3,11 @@
 //! the leg timeout, queue-position fills, slippage bounds, leg-outs logged and counted,
 //! cumulative PnL = sum of closed trades, and the venue latency limit; and (issue 20)
 //! every cap against filled plus working exposure, with cash never negative, over
-//! bursts of intents in the same instant. Simulated time only; case counts keep the
-//! file to a few seconds.
+//! bursts of intents in the same instant; and with perpetuals costing money (funding
+//! settled every few milliseconds, leveraged legs liquidated on mark jumps), cash and
+//! free margin never negative, every liquidation booked, and the leverage and
+//! correlated exposure caps kept at every entry. Simulated time only; case counts keep
+//! the file to a few seconds.
 
 use std::collections::HashMap;
 
@@ -13,7 +16,7 @@ use edgeline::gateway::config::{GatewayConfig, LatencyAction, NS_PER_MS, PaperCo
 use edgeline::gateway::engine::{Gateway, Now};
 use edgeline::gateway::order::{Fill, Liquidity, Order, OrderId, OrderLeg, OrderStyle};
 use edgeline::gateway::paper::{PaperVenue, VenueEvent, band_limit};
-use edgeline::gateway::record::GatewayRecord;
+use edgeline::gateway::record::{ExitReason, GatewayRecord};
 use edgeline::gateway::risk::{KillSwitch, RejectReason};
 use edgeline::types::bps::Bps;
 use edgeline::types::{
@@ -88,6 +91,14 @@ enum Action {
     },
     /// Funding rate (raw 10^-8 units) on one instrument.
     Funding { instrument: usize, rate: i64 },
+    /// A full funding event: rate (raw 10^-8 units), the mark `jump` per mille away
+    /// from the book mid, and the next settlement `next_ms` from now.
+    Settle {
+        instrument: usize,
+        rate: i64,
+        jump: i64,
+        next_ms: u64,
+    },
     /// Kill switch engaged (true) or re-armed.
     Kill(bool),
     /// Several intents in the same instant (before any of them can fill).
@@ -160,6 +171,31 @@ fn burst_action() -> impl Strategy<Value = Action> {
     ]
 }
 
+/// Paths for money: the burst paths plus funding settlements and mark jumps.
+fn money_action() -> impl Strategy<Value = Action> {
+    prop_oneof![
+        6 => burst_action(),
+        3 => (0..3usize, -8_000_000..8_000_000i64, -350..350i64, 1..40u64).prop_map(
+            |(instrument, rate, jump, next_ms)| Action::Settle { instrument, rate, jump, next_ms }
+        ),
+    ]
+}
+
+/// The caps configuration with leverage, a leverage limit and a correlated cap.
+fn money_config() -> impl Strategy<Value = GatewayConfig> {
+    (caps_config(), 1..=5u32, 0..=4u32, 500..20_000i64, 2..6usize).prop_map(
+        |(mut cfg, max_leverage, lower, correlated, min_bars)| {
+            cfg.risk.max_leverage = max_leverage;
+            cfg.margin.leverage = max_leverage.saturating_sub(lower).max(1);
+            cfg.risk.correlated_exposure_max_raw = usd(correlated);
+            cfg.risk.correlation_bar_ms = 20;
+            cfg.risk.correlation_window = 16;
+            cfg.risk.correlation_min_bars = min_bars;
+            cfg
+        },
+    )
+}
+
 /// Tight, random caps and capital, a trade rate that does not hide them, and latencies
 /// long enough for bursts to be in flight together.
 fn caps_config() -> impl Strategy<Value = GatewayConfig> {
@@ -211,6 +247,7 @@ struct Sim {
     legouts: u64,
     legout_loss: i128,
     closed_pnl: i128,
+    liquidated_closes: u64,
 }
 
 impl Sim {
@@ -226,6 +263,7 @@ impl Sim {
             legouts: 0,
             legout_loss: 0,
             closed_pnl: 0,
+            liquidated_closes: 0,
         }
     }
 
@@ -290,6 +328,26 @@ impl Sim {
                     rate: Rate::from_raw(rate * 100_000_000),
                     next_funding_ms: 0,
                     fields: FundingFields::RATE,
+                };
+                self.gw.on_market(self.now(), &event(instrument, body));
+            }
+            Action::Settle {
+                instrument,
+                rate,
+                jump,
+                next_ms,
+            } => {
+                let id = InstrumentId(u32::try_from(instrument).unwrap());
+                let Some(mid) = self.gw.venue().book(id).and_then(|b| b.mid()) else {
+                    return Ok(());
+                };
+                let mark = Price::from_raw(mid.raw() + mid.raw() * i128::from(jump) / 1_000);
+                let body = EventBody::Funding {
+                    mark,
+                    index: Price::ZERO,
+                    rate: Rate::from_raw(rate * 100_000_000),
+                    next_funding_ms: self.now_ns / NS_PER_MS + next_ms,
+                    fields: FundingFields::ALL,
                 };
                 self.gw.on_market(self.now(), &event(instrument, body));
             }
@@ -414,6 +472,24 @@ impl Sim {
                             <= self.cfg.risk.trade_notional_max_raw
                     );
                 }
+                // Property 11: at the entry, exposure within max_leverage x equity and
+                // the correlated exposure within its cap.
+                let pf = self.gw.portfolio();
+                let r = &self.cfg.risk;
+                let total = pf.exposure().total_raw;
+                prop_assert!(
+                    total <= i128::from(r.max_leverage) * pf.equity_raw(),
+                    "exposure {} over {}x equity {}",
+                    total,
+                    r.max_leverage,
+                    pf.equity_raw()
+                );
+                let correlated = self.gw.correlated_exposure_raw();
+                prop_assert!(
+                    correlated <= r.correlated_exposure_max_raw,
+                    "correlated exposure {} over its cap",
+                    correlated
+                );
             }
         }
         if slow
@@ -439,8 +515,21 @@ impl Sim {
             pf.available_raw() + pf.open_value_raw(),
             pf.starting_raw() + pf.realised_raw()
         );
-        // Property 7: cumulative PnL is the sum of closed trades' PnL.
-        prop_assert_eq!(pf.realised_raw(), self.closed_pnl);
+        // Property 7: cumulative PnL is the sum of closed trades' PnL (funding is
+        // realised when paid: open trades' funding counts too).
+        let open_funding: i128 = self.gw.trades().iter().map(|t| t.funding_raw).sum();
+        prop_assert_eq!(pf.realised_raw(), self.closed_pnl + open_funding);
+        // Property 10: every liquidation is booked: its trade flattens and closes
+        // `LIQUIDATION` (a trade may lose both legs).
+        let flattening = self
+            .gw
+            .trades()
+            .iter()
+            .filter(|t| t.exit_reason == Some(ExitReason::Liquidation))
+            .count() as u64;
+        let liquidations = self.gw.counters().liquidations;
+        prop_assert!(self.liquidated_closes + flattening <= liquidations);
+        prop_assert!(liquidations <= 2 * (self.liquidated_closes + flattening));
         // Property 6: every leg-out is logged and counted (open trades hold theirs).
         let open_legouts: u64 = self.gw.trades().iter().map(|t| u64::from(t.leg_outs)).sum();
         let open_loss: i128 = self.gw.trades().iter().map(|t| t.leg_out_loss_raw).sum();
@@ -513,6 +602,7 @@ impl Sim {
             }
             GatewayRecord::Closed(c) => {
                 self.closed_pnl += c.pnl_raw;
+                self.liquidated_closes += u64::from(c.reason == ExitReason::Liquidation);
                 prop_assert!(c.matched_ns - c.first_fill_ns <= timeout);
             }
             _ => {}
@@ -601,6 +691,38 @@ proptest! {
         prop_assert!(peaks.venue_raw <= r.position_per_venue_max_raw, "{:?}", peaks);
         prop_assert!(peaks.total_raw <= r.exposure_total_max_raw, "{:?}", peaks);
         prop_assert!(peaks.cash_min_raw >= 0 && peaks.free_cash_min_raw >= 0, "{:?}", peaks);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 320, ..ProptestConfig::default() })]
+
+    /// Properties 9, 10 and 11 with perpetuals costing money: bursts, partial fills,
+    /// cancels and hedges interleaved with funding settled every few milliseconds at
+    /// rates up to 8% (a stress: payments that drain the cash) and mark jumps up to 35% that liquidate leveraged legs. At every
+    /// step cash and free margin (cash less working orders' reserved margin) stay at or
+    /// above zero and no exposure cap is exceeded; at every entry the leverage and
+    /// correlated caps hold; every liquidation is booked.
+    #[test]
+    fn prop_gateway_money_holds_with_funding_and_liquidations(
+        cfg in money_config(),
+        steps in prop::collection::vec((0..30u64, money_action()), 20..120),
+    ) {
+        let mut sim = Sim::new(cfg);
+        for (dt_ms, action) in &steps {
+            sim.advance_to(sim.now_ns + dt_ms * NS_PER_MS)?;
+            sim.apply(action)?;
+        }
+        sim.kill.engage();
+        sim.advance_to(sim.now_ns + NS_PER_MS)?;
+        sim.advance_to(sim.now_ns + 10_000 * NS_PER_MS)?;
+        prop_assert!(sim.gw.trades().is_empty());
+        prop_assert_eq!(sim.gw.portfolio().reserved_cash_raw(), 0);
+        prop_assert_eq!(sim.gw.portfolio().open_value_raw(), 0);
+        let peaks = sim.gw.portfolio().peaks();
+        prop_assert!(peaks.cash_min_raw >= 0 && peaks.free_cash_min_raw >= 0, "{:?}", peaks);
+        let r = &sim.cfg.risk;
+        prop_assert!(peaks.total_raw <= r.exposure_total_max_raw, "{:?}", peaks);
     }
 }
 

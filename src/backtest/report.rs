@@ -66,6 +66,12 @@ pub struct BacktestReport {
     pub pnl_quote: f64,
     /// Fees, quote.
     pub fees_quote: f64,
+    /// Funding the perp legs received (positive) or paid, quote; part of the net PnL.
+    pub funding_quote: f64,
+    /// Funding over the gross PnL before costs; `None` when that is not positive.
+    pub funding_share: Option<f64>,
+    /// Perp legs the paper venue liquidated (trades closed `LIQUIDATION`).
+    pub liquidations: u64,
     /// Entry slippage against the decision prices, quote: each trade's mean slippage
     /// of its two legs (bps) times the entry notional of both legs (positive: worse).
     pub slippage_quote: f64,
@@ -220,6 +226,8 @@ impl BacktestReport {
             .map(|t| t.slippage_bps * t.notional_quote / 10_000.0)
             .fold(0.0, |sum, x| sum + x);
         let gross = stats.all.pnl_quote + stats.fees_quote + slippage_quote;
+        let funding_quote =
+            report_money_raw(&outcome.report, risk_keys::FUNDING) as f64 / QUOTE_SCALE as f64;
         let share = |cost: f64| (gross > 0.0).then(|| cost / gross);
         let per_trade = |x: f64| (!trades.is_empty()).then(|| x / trades.len() as f64);
         let finite = |x: f64| x.is_finite().then_some(x);
@@ -256,6 +264,9 @@ impl BacktestReport {
             win_rate: stats.all.win_rate(),
             pnl_quote: stats.all.pnl_quote,
             fees_quote: stats.fees_quote,
+            funding_quote,
+            funding_share: share(funding_quote),
+            liquidations: r.counter("gateway.liquidations"),
             slippage_quote,
             fee_share: share(stats.fees_quote),
             slippage_share: share(slippage_quote),
@@ -306,6 +317,9 @@ impl BacktestReport {
             ("win rate", format!("{:.1}%", self.win_rate * 100.0)),
             ("net PnL (quote)", format!("{:+.4}", self.pnl_quote)),
             ("fees (quote)", format!("{:.4}", self.fees_quote)),
+            ("funding (quote)", format!("{:+.4}", self.funding_quote)),
+            ("funding share of gross PnL", opt(self.funding_share)),
+            ("liquidations", self.liquidations.to_string()),
             ("slippage (quote)", format!("{:+.4}", self.slippage_quote)),
             ("fee share of gross PnL", opt(self.fee_share)),
             ("slippage share of gross PnL", opt(self.slippage_share)),

@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use crate::config::{ConfigError, VenueSettings};
 use crate::gateway::config::{
-    BreakerAction, GatewayConfig, LatencyAction, NS_PER_MS, QUOTE_SCALE, SizingMethod, VENUE_COUNT,
+    BreakerAction, GatewayConfig, InstrumentMargin, LatencyAction, NS_PER_MS, QUOTE_SCALE, SizingMethod, VENUE_COUNT,
     VenueFees, kind_index, venue_index,
 };
 use crate::types::bps::Bps;
@@ -44,6 +44,35 @@ pub struct RawGateway {
     pub execution: Option<RawExecution>,
     /// Exits.
     pub exits: Option<RawExits>,
+    /// Margin of perp legs.
+    pub margin: Option<RawMargin>,
+}
+
+/// `[gateway.margin]`: perp legs post initial margin and are liquidated at their
+/// isolated-margin liquidation price (see `gateway::margin`); spot legs are fully funded.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMargin {
+    /// Leverage of every perp, a whole number from 1 to `risk.max_leverage` (default 1:
+    /// a perp leg locks its whole notional).
+    pub leverage: Option<u32>,
+    /// Maintenance margin rate per venue, bps (defaults binance 40, bybit 50, okx 40,
+    /// hyperliquid 125).
+    pub maintenance_margin_bps: Option<BTreeMap<String, i64>>,
+    /// Per-instrument overrides keyed `venue:perp:SYMBOL`.
+    pub instruments: Option<BTreeMap<String, RawInstrumentMargin>>,
+}
+
+/// `[gateway.margin.instruments."venue:perp:SYMBOL"]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawInstrumentMargin {
+    /// Leverage.
+    pub leverage: Option<u32>,
+    /// Initial margin rate, bps (default 10000 / leverage).
+    pub initial_margin_bps: Option<i64>,
+    /// Maintenance margin rate, bps (default the venue's).
+    pub maintenance_margin_bps: Option<i64>,
 }
 
 /// `[gateway.risk]`; money in USD.
@@ -70,6 +99,19 @@ pub struct RawRisk {
     pub trades_per_hour_max: Option<u32>,
     /// Instruments never entered, as `venue:kind:symbol` (`binance:perp:BTCUSDT`).
     pub blacklist: Option<Vec<String>>,
+    /// Filled plus working exposure at most this many times the realised equity; also
+    /// the highest `margin.leverage` (default 3).
+    pub max_leverage: Option<u32>,
+    /// Same-direction exposure weighted by the rolling correlation of returns, per
+    /// instrument, USD (default 15000).
+    pub correlated_exposure_max: Option<f64>,
+    /// Bar of the correlation's return series, ms (default 60000).
+    pub correlation_bar_ms: Option<u64>,
+    /// Returns kept per instrument (default 60, at most 1024).
+    pub correlation_window: Option<usize>,
+    /// Returns needed before a correlation is trusted; until then every pair is one
+    /// bet (default 20).
+    pub correlation_min_bars: Option<usize>,
 }
 
 /// `[gateway.sizing]`.
@@ -233,6 +275,7 @@ pub fn resolve_gateway(
     resolve_paper(raw.paper.unwrap_or_default(), venues, &mut cfg)?;
     resolve_execution(raw.execution.unwrap_or_default(), &mut cfg)?;
     resolve_exits(raw.exits.unwrap_or_default(), &mut cfg)?;
+    resolve_margin(raw.margin.unwrap_or_default(), registry, &mut cfg)?;
     cfg.validate(registry.len())
         .map_err(|e| invalid(format!("gateway.{}", e.key()), e.to_string()))?;
     let snapshot_ms = raw.snapshot_interval_ms.unwrap_or(1_000);
@@ -281,6 +324,11 @@ fn resolve_risk(
             &mut r.daily_loss_max_raw,
         ),
         ("balance_min", raw.balance_min, &mut r.balance_min_raw),
+        (
+            "correlated_exposure_max",
+            raw.correlated_exposure_max,
+            &mut r.correlated_exposure_max_raw,
+        ),
     ];
     for (name, value, slot) in money {
         if let Some(value) = value {
@@ -299,27 +347,69 @@ fn resolve_risk(
     };
     r.drawdown_max_bps = raw.drawdown_max_bps.unwrap_or(r.drawdown_max_bps);
     r.trades_per_hour_max = raw.trades_per_hour_max.unwrap_or(r.trades_per_hour_max);
+    r.max_leverage = raw.max_leverage.unwrap_or(r.max_leverage);
+    r.correlation_bar_ms = raw.correlation_bar_ms.unwrap_or(r.correlation_bar_ms);
+    r.correlation_window = raw.correlation_window.unwrap_or(r.correlation_window);
+    r.correlation_min_bars = raw.correlation_min_bars.unwrap_or(r.correlation_min_bars);
     for (i, entry) in raw.blacklist.iter().flatten().enumerate() {
         let key = format!("gateway.risk.blacklist[{i}]");
-        let mut parts = entry.splitn(3, ':');
-        let (Some(venue), Some(kind), Some(symbol)) = (parts.next(), parts.next(), parts.next())
-        else {
-            return Err(invalid(
-                key,
-                format!("`{entry}` is not `venue:kind:symbol`"),
-            ));
-        };
-        let venue = Venue::from_name(venue)
-            .ok_or_else(|| invalid(&key, format!("unknown venue `{venue}`")))?;
-        let kind = match kind {
-            "spot" => MarketKind::Spot,
-            "perp" => MarketKind::Perp,
-            other => return Err(invalid(key, format!("`{other}` is not `spot` or `perp`"))),
-        };
-        let id = registry
-            .find(venue, kind, symbol)
-            .ok_or_else(|| invalid(&key, format!("`{entry}` is not a configured instrument")))?;
-        r.blacklist.push(id);
+        r.blacklist.push(instrument(&key, entry, registry)?);
+    }
+    Ok(())
+}
+
+/// The instrument `venue:kind:symbol` names; the error names `key`.
+fn instrument(
+    key: &str,
+    entry: &str,
+    registry: &InstrumentRegistry,
+) -> Result<crate::types::InstrumentId, ConfigError> {
+    let mut parts = entry.splitn(3, ':');
+    let (Some(venue), Some(kind), Some(symbol)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return Err(invalid(
+            key,
+            format!("`{entry}` is not `venue:kind:symbol`"),
+        ));
+    };
+    let venue =
+        Venue::from_name(venue).ok_or_else(|| invalid(key, format!("unknown venue `{venue}`")))?;
+    let kind = match kind {
+        "spot" => MarketKind::Spot,
+        "perp" => MarketKind::Perp,
+        other => return Err(invalid(key, format!("`{other}` is not `spot` or `perp`"))),
+    };
+    registry
+        .find(venue, kind, symbol)
+        .ok_or_else(|| invalid(key, format!("`{entry}` is not a configured instrument")))
+}
+
+fn resolve_margin(
+    raw: RawMargin,
+    registry: &InstrumentRegistry,
+    cfg: &mut GatewayConfig,
+) -> Result<(), ConfigError> {
+    let m = &mut cfg.margin;
+    m.leverage = raw.leverage.unwrap_or(m.leverage);
+    m.maintenance_bps = per_venue(
+        "gateway.margin.maintenance_margin_bps",
+        raw.maintenance_margin_bps.as_ref(),
+        m.maintenance_bps,
+    )?;
+    for (name, o) in raw.instruments.into_iter().flatten() {
+        let key = format!("gateway.margin.instruments.{name}");
+        let id = instrument(&key, &name, registry)?;
+        if registry.get(id).kind != MarketKind::Perp {
+            return Err(invalid(key, "only perps are margined (spot is fully funded)"));
+        }
+        m.instruments.push((
+            id,
+            InstrumentMargin {
+                leverage: o.leverage,
+                initial_bps: o.initial_margin_bps,
+                maintenance_bps: o.maintenance_margin_bps,
+            },
+        ));
     }
     Ok(())
 }
@@ -502,6 +592,13 @@ mod tests {
             max_hold_ms = 600000
             [gateway.exits.funding_interval_h]
             bybit = 4
+            [gateway.margin]
+            leverage = 2
+            [gateway.margin.maintenance_margin_bps]
+            okx = 60
+            [gateway.margin.instruments."binance:perp:BTCUSDT"]
+            leverage = 3
+            maintenance_margin_bps = 45
             "#,
         )
         .unwrap();
@@ -534,6 +631,19 @@ mod tests {
         assert_eq!(cfg.exits.profit_target_bps, 8_000);
         assert_eq!(cfg.exits.funding_interval_h, [8, 4, 8, 1]);
         assert_eq!(cfg.exits.max_hold_ns, 600_000 * NS_PER_MS);
+        assert_eq!(cfg.margin.leverage, 2);
+        assert_eq!(cfg.margin.maintenance_bps, [40, 50, 60, 125]);
+        assert_eq!(
+            cfg.margin.instruments,
+            [(
+                perp,
+                InstrumentMargin {
+                    leverage: Some(3),
+                    initial_bps: None,
+                    maintenance_bps: Some(45),
+                }
+            )]
+        );
     }
 
     #[test]
@@ -580,6 +690,18 @@ mod tests {
                 "gateway.snapshot_interval_ms",
             ),
             ("[gateway]\nlive = true\n", "unknown field `live`"),
+            (
+                "[gateway.margin]\nleverage = 10\n",
+                "gateway.margin.leverage",
+            ),
+            (
+                "[gateway.margin.instruments.\"binance:spot:BTCUSDT\"]\nleverage = 2\n",
+                "gateway.margin.instruments.binance:spot:BTCUSDT",
+            ),
+            (
+                "[gateway.risk]\ncorrelation_window = 1\n",
+                "gateway.risk.correlation_window",
+            ),
             (
                 "[[placement]]\nstages = [\"feed\", \"book\", \"edge\", \"telemetry\"]\n",
                 "stage `gateway` is not placed",

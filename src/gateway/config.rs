@@ -89,6 +89,21 @@ pub struct RiskConfig {
     /// `risk.blacklist`: instruments never entered (resolved from symbols; default
     /// none). More can be added at run time through the risk engine.
     pub blacklist: Vec<InstrumentId>,
+    /// `risk.max_leverage`: filled plus working exposure at most this many times the
+    /// realised equity, and no instrument's `margin.leverage` above it (default 3).
+    pub max_leverage: u32,
+    /// `risk.correlated_exposure_max`: same-direction exposure weighted by the rolling
+    /// correlation of returns, per instrument (see [`crate::gateway::correlation`];
+    /// default 15,000 USD).
+    pub correlated_exposure_max_raw: i128,
+    /// `risk.correlation_bar_ms`: bar of the return series (default 60,000 ms).
+    pub correlation_bar_ms: u64,
+    /// `risk.correlation_window`: returns kept per instrument (default 60, at most
+    /// [`crate::gateway::correlation::CORRELATION_WINDOW_CAP`]).
+    pub correlation_window: usize,
+    /// `risk.correlation_min_bars`: returns needed before a correlation is trusted;
+    /// until then every pair counts as one bet (default 20).
+    pub correlation_min_bars: usize,
 }
 
 impl Default for RiskConfig {
@@ -104,6 +119,11 @@ impl Default for RiskConfig {
             balance_min_raw: usd(1_000),
             trades_per_hour_max: 60,
             blacklist: Vec::new(),
+            max_leverage: 3,
+            correlated_exposure_max_raw: usd(15_000),
+            correlation_bar_ms: 60_000,
+            correlation_window: 60,
+            correlation_min_bars: 20,
         }
     }
 }
@@ -320,6 +340,40 @@ impl Default for ExitConfig {
     }
 }
 
+/// Margin of one instrument, where it differs from the defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct InstrumentMargin {
+    /// Leverage.
+    pub leverage: Option<u32>,
+    /// Initial margin rate, bps of notional (default `10^4 / leverage`).
+    pub initial_bps: Option<i64>,
+    /// Maintenance margin rate, bps of notional.
+    pub maintenance_bps: Option<i64>,
+}
+
+/// Margin of perp legs (see [`crate::gateway::margin`]); spot legs are fully funded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarginConfig {
+    /// `margin.leverage`: leverage of every perp (default 1: fully funded).
+    pub leverage: u32,
+    /// `margin.maintenance_margin_bps.<venue>`: maintenance margin rate per venue, bps
+    /// (defaults Binance 40, Bybit 50, OKX 40, Hyperliquid 125: each venue's first BTC
+    /// tier).
+    pub maintenance_bps: [i64; VENUE_COUNT],
+    /// `margin.instruments."venue:perp:SYMBOL"`: per-instrument overrides.
+    pub instruments: Vec<(InstrumentId, InstrumentMargin)>,
+}
+
+impl Default for MarginConfig {
+    fn default() -> Self {
+        Self {
+            leverage: 1,
+            maintenance_bps: [40, 50, 40, 125],
+            instruments: Vec::new(),
+        }
+    }
+}
+
 /// Everything the gateway is configured with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GatewayConfig {
@@ -335,6 +389,8 @@ pub struct GatewayConfig {
     pub execution: ExecutionConfig,
     /// Exits.
     pub exits: ExitConfig,
+    /// Margin.
+    pub margin: MarginConfig,
     /// `gateway.records_max`: records (orders, fills, leg-outs, trades) buffered for
     /// telemetry; beyond it they are dropped and counted (default 4,096).
     pub records_max: usize,
@@ -349,6 +405,7 @@ impl Default for GatewayConfig {
             paper: PaperConfig::default(),
             execution: ExecutionConfig::default(),
             exits: ExitConfig::default(),
+            margin: MarginConfig::default(),
             records_max: 4_096,
         }
     }
@@ -440,7 +497,43 @@ impl GatewayConfig {
         self.validate_sizing()?;
         self.validate_paper()?;
         self.validate_execution()?;
-        self.validate_exits()
+        self.validate_exits()?;
+        self.validate_margin(instruments)
+    }
+
+    fn validate_margin(&self, instruments: usize) -> Result<(), GatewayConfigError> {
+        let m = &self.margin;
+        let max = i128::from(self.risk.max_leverage);
+        within("margin.leverage", m.leverage.into(), 1, max)?;
+        for bps in m.maintenance_bps {
+            within("margin.maintenance_margin_bps", bps.into(), 0, 5_000)?;
+        }
+        for (id, o) in &m.instruments {
+            within(
+                "margin.instruments",
+                id.index() as i128,
+                0,
+                instruments as i128 - 1,
+            )?;
+            let leverage = o.leverage.unwrap_or(m.leverage);
+            within("margin.instruments.leverage", leverage.into(), 1, max)?;
+            let maintenance = o.maintenance_bps.unwrap_or(0);
+            within(
+                "margin.instruments.maintenance_margin_bps",
+                maintenance.into(),
+                0,
+                5_000,
+            )?;
+            if let Some(initial) = o.initial_bps {
+                within(
+                    "margin.instruments.initial_margin_bps",
+                    initial.into(),
+                    (maintenance + 1).into(),
+                    BPS_ONE.into(),
+                )?;
+            }
+        }
+        Ok(())
     }
 
     fn validate_risk(&self) -> Result<(), GatewayConfigError> {
@@ -471,6 +564,25 @@ impl GatewayConfig {
             r.trades_per_hour_max.into(),
             1,
             cap,
+        )?;
+        within("risk.max_leverage", r.max_leverage.into(), 1, 125)?;
+        positive(
+            "risk.correlated_exposure_max",
+            r.correlated_exposure_max_raw,
+        )?;
+        positive("risk.correlation_bar_ms", r.correlation_bar_ms.into())?;
+        let window = crate::gateway::correlation::CORRELATION_WINDOW_CAP as i128;
+        within(
+            "risk.correlation_window",
+            r.correlation_window as i128,
+            2,
+            window,
+        )?;
+        within(
+            "risk.correlation_min_bars",
+            r.correlation_min_bars as i128,
+            2,
+            r.correlation_window as i128,
         )
     }
 

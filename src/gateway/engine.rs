@@ -6,6 +6,14 @@
 //! entry orders hold a reservation in the portfolio (see `sync_reservation`), so risk
 //! sees filled plus working exposure.
 //!
+//! Perpetuals cost money: at each funding settlement ([`crate::gateway::funding`]) every
+//! open perp leg pays or receives funding into cash and its trade's PnL; each perp leg
+//! posts its initial margin ([`crate::gateway::margin`]) and, when the mark (the feed's
+//! mark price, else the book mid) crosses its liquidation price, the paper venue closes
+//! it there and the trade is flattened (`LIQUIDATION`). Entries are refused when free
+//! margin would not cover them (`margin`), past `risk.max_leverage` (`leverage`) or past
+//! the correlated exposure cap ([`crate::gateway::correlation`], `correlation`).
+//!
 //! Owned by the gateway thread. Everything is sized in [`Gateway::new`] from the
 //! configuration and the instrument registry; nothing allocates afterwards. Time comes
 //! in as [`Now`]: the raw clock reading (intent expiry is in raw ticks) and nanoseconds
@@ -15,6 +23,9 @@ use crate::gateway::config::{
     BPS_ONE, BreakerAction, GatewayConfig, GatewayConfigError, LatencyAction, NS_PER_MS,
     venue_index,
 };
+use crate::gateway::correlation::Correlation;
+use crate::gateway::funding::{FundingBook, payment_raw};
+use crate::gateway::margin::{MarginRule, crossed};
 use crate::gateway::execution::{ExecCtx, Phase, StepOutcome, Trade, TradeLeg};
 use crate::gateway::order::{OrderLeg, OrderStyle};
 use crate::gateway::paper::{PaperVenue, VenueEvent, fee_raw};
@@ -44,11 +55,31 @@ struct Rules {
     venue: Venue,
     kind: MarketKind,
     sizing: LegRules,
+    margin: MarginRule,
 }
 
 impl Rules {
-    fn of(i: &Instrument) -> Self {
+    fn of(i: &Instrument, cfg: &GatewayConfig) -> Self {
+        let m = &cfg.margin;
+        let own = m
+            .instruments
+            .iter()
+            .find(|(id, _)| *id == i.id)
+            .map(|(_, o)| *o)
+            .unwrap_or_default();
+        let margin = match i.kind {
+            MarketKind::Spot => MarginRule::FUNDED,
+            MarketKind::Perp => MarginRule {
+                margined: true,
+                leverage: own.leverage.unwrap_or(m.leverage),
+                initial_bps: own.initial_bps,
+                maintenance_bps: own
+                    .maintenance_bps
+                    .unwrap_or(m.maintenance_bps[venue_index(i.venue)]),
+            },
+        };
         Self {
+            margin,
             venue: i.venue,
             kind: i.kind,
             sizing: LegRules {
@@ -91,6 +122,12 @@ pub struct GatewayCounters {
     /// Entry fills that locked more than their reservation (a market hedge or a sell
     /// that filled beyond the reserve price): the one way exposure can pass a cap.
     pub reservation_overruns: u64,
+    /// Funding settlements booked (one per open perp leg and settlement).
+    pub funding_payments: u64,
+    /// Settlements with open legs but no mark or book to price them (nothing paid).
+    pub funding_unpriced: u64,
+    /// Perp legs the paper venue liquidated.
+    pub liquidations: u64,
 }
 
 /// The gateway.
@@ -104,7 +141,8 @@ pub struct Gateway {
     trades: Vec<Trade>,
     events: Vec<VenueEvent>,
     atr: Vec<AtrTracker>,
-    funding: Vec<Option<Rate>>,
+    funding: FundingBook,
+    correlation: Correlation,
     next_trade_id: u64,
     kill_handled: bool,
     flatten_due: bool,
@@ -124,8 +162,17 @@ impl Gateway {
             registry.iter().map(|i| (i.venue, i.kind)).collect();
         let s = &cfg.sizing;
         let atr = AtrTracker::new(s.atr_bar_ms * NS_PER_MS, s.atr_fast_bars, s.atr_slow_bars);
+        let hours = |v: Venue| cfg.exits.funding_interval_h[venue_index(v)];
+        let r = &cfg.risk;
         Ok(Self {
-            rules: registry.iter().map(Rules::of).collect(),
+            funding: FundingBook::new(registry.iter().map(|i| (i.kind, hours(i.venue)))),
+            correlation: Correlation::new(
+                n,
+                r.correlation_bar_ms * NS_PER_MS,
+                r.correlation_window,
+                r.correlation_min_bars,
+            ),
+            rules: registry.iter().map(|i| Rules::of(i, &cfg)).collect(),
             risk: RiskEngine::new(&cfg.risk, n, cfg.starting_capital_raw, kill),
             sizer: Sizer::new(cfg.sizing.clone()),
             exec: ExecCtx {
@@ -139,7 +186,6 @@ impl Gateway {
             trades: Vec::with_capacity(cfg.execution.trades_max),
             events: Vec::with_capacity(4 * cfg.paper.orders_max),
             atr: vec![atr; n],
-            funding: vec![None; n],
             next_trade_id: 1,
             kill_handled: false,
             flatten_due: false,
@@ -212,9 +258,14 @@ impl Gateway {
             })
             .map(|t| t.deadline_ns);
         let holds = self.trades.iter().filter_map(|t| self.hold_deadline_ns(t));
+        let funding = self
+            .funding
+            .next_due_ns()
+            .filter(|_| self.trades.iter().any(|t| t.first_fill_ns.is_some()));
         deadlines
             .chain(holds)
             .chain(self.exec.venue.next_arrival_ns())
+            .chain(funding)
             .min()
     }
 
@@ -226,20 +277,29 @@ impl Gateway {
             .on_market(now.ns, event, &mut |e| events.push(e));
         let id = event.instrument.index();
         match event.body {
-            EventBody::Funding { rate, fields, .. } if fields.contains(FundingFields::RATE) => {
-                if let Some(slot) = self.funding.get_mut(id) {
-                    *slot = Some(rate);
+            EventBody::Funding {
+                rate,
+                mark,
+                next_funding_ms,
+                fields,
+                ..
+            } => {
+                // What was due settles at the rate in force before this event.
+                self.settle_funding(now.ns);
+                let values = (rate, mark, next_funding_ms);
+                self.funding.on_event(id, now.ns, fields, values);
+                if fields.contains(FundingFields::MARK) {
+                    self.check_liquidations(now.ns);
                 }
             }
-            EventBody::Trade { .. }
-            | EventBody::Funding { .. }
-            | EventBody::OpenInterest { .. } => {}
+            EventBody::Trade { .. } | EventBody::OpenInterest { .. } => {}
             _ => {
                 if let (Some(mid), Some(atr)) = (
                     self.exec.venue.book(event.instrument).and_then(|b| b.mid()),
                     self.atr.get_mut(id),
                 ) {
                     atr.on_mid(now.ns, mid);
+                    self.correlation.on_mid(id, now.ns, mid.raw());
                 }
             }
         }
@@ -286,15 +346,39 @@ impl Gateway {
         }
         let (legs, rounded_up) = self.size_legs(intent, downgrade)?;
         let band = self.cfg.paper.market_band_bps;
-        let exposure = |l: &TradeLeg| LegExposure {
-            instrument: l.order_leg.instrument,
-            venue: l.order_leg.venue,
-            notional_raw: l.order_leg.limit.notional_raw(l.qty),
-            reserve_raw: reserve_cost_raw(band, &self.exec.venue, l, l.qty),
+        let exposure = |l: &TradeLeg| {
+            let margin = &self.rules[l.order_leg.instrument.index()].margin;
+            let (reserve_raw, reserve_cash_raw) =
+                reserve_costs(band, &self.exec.venue, margin, l, l.qty);
+            LegExposure {
+                instrument: l.order_leg.instrument,
+                venue: l.order_leg.venue,
+                notional_raw: l.order_leg.limit.notional_raw(l.qty),
+                reserve_raw,
+                reserve_cash_raw,
+            }
         };
         let exposures = [exposure(&legs[0]), exposure(&legs[1])];
         self.risk
             .check_sized(&exposures, &self.portfolio.exposure(), rounded_up)?;
+        let added = [0, 1].map(|i| {
+            let l = &legs[i];
+            (
+                l.order_leg.instrument.index(),
+                l.order_leg.side,
+                exposures[i].reserve_raw,
+            )
+        });
+        let existing = self.trades.iter().flat_map(|t| {
+            t.legs.iter().map(|l| {
+                let committed = l.locked_raw() + l.reserved_raw;
+                (l.order_leg.instrument.index(), l.order_leg.side, committed)
+            })
+        });
+        let cap = self.cfg.risk.correlated_exposure_max_raw;
+        if !self.correlation.within_cap(existing, &added, cap) {
+            return Err(self.risk.reject(RejectReason::Correlation));
+        }
         let rank = |l: &TradeLeg| {
             (
                 self.cfg.execution.venue_rank[venue_index(l.order_leg.venue)],
@@ -330,7 +414,13 @@ impl Gateway {
         self.counters.downgraded += u64::from(trade.downgraded);
         self.counters.sized_up_to_minimum += u64::from(trade.sized_up);
         let band = self.cfg.paper.market_band_bps;
-        sync_reservation(&mut self.portfolio, band, &self.exec.venue, &mut trade);
+        sync_reservation(
+            &mut self.portfolio,
+            band,
+            &self.exec.venue,
+            &self.rules,
+            &mut trade,
+        );
         self.trades.push(trade);
         Ok(id)
     }
@@ -398,9 +488,12 @@ impl Gateway {
     /// Runs arrivals, the kill switch, breakers, exits and leg deadlines at `now`.
     pub fn poll(&mut self, now: Now) {
         self.portfolio.advance(now.ns);
+        self.correlation.roll(now.ns);
         let events = &mut self.events;
         self.exec.venue.advance(now.ns, &mut |e| events.push(e));
         self.dispatch(now.ns);
+        self.settle_funding(now.ns);
+        self.check_liquidations(now.ns);
         let engaged = self.risk.kill_switch().is_engaged();
         if engaged && !self.kill_handled {
             self.flatten_all(ExitReason::KillSwitch, now.ns);
@@ -435,18 +528,33 @@ impl Gateway {
                     if let Some((leg, true)) = trade.on_fill(&fill) {
                         let l = trade.legs[leg].order_leg;
                         let band = self.cfg.paper.market_band_bps;
-                        let reserved =
-                            reserve_cost_raw(band, &self.exec.venue, &trade.legs[leg], fill.qty);
+                        let margin = &self.rules[l.instrument.index()].margin;
+                        let (reserved, _) = reserve_costs(
+                            band,
+                            &self.exec.venue,
+                            margin,
+                            &trade.legs[leg],
+                            fill.qty,
+                        );
                         if fill.notional_raw + fill.fee_raw > reserved {
                             self.counters.reservation_overruns += 1;
                         }
                         // Release what the fill took from the reservation before it is
                         // locked: exposure never counts the filled quantity twice.
-                        sync_reservation(&mut self.portfolio, band, &self.exec.venue, trade);
-                        self.portfolio.lock(
+                        sync_reservation(
+                            &mut self.portfolio,
+                            band,
+                            &self.exec.venue,
+                            &self.rules,
+                            trade,
+                        );
+                        let cash = margin.initial_raw(fill.notional_raw) + fill.fee_raw;
+                        trade.legs[leg].cash_locked_raw += cash;
+                        self.portfolio.lock_split(
                             l.instrument,
                             l.venue,
                             fill.notional_raw + fill.fee_raw,
+                            cash,
                         );
                     }
                 }
@@ -469,7 +577,13 @@ impl Gateway {
             let before = trade.phase;
             let outcome = trade.step(now_ns, &mut self.exec);
             let band = self.cfg.paper.market_band_bps;
-            sync_reservation(&mut self.portfolio, band, &self.exec.venue, trade);
+            sync_reservation(
+                &mut self.portfolio,
+                band,
+                &self.exec.venue,
+                &self.rules,
+                trade,
+            );
             if before != Phase::Open && trade.phase == Phase::Open {
                 trade.funding_driven = funding_delta(&self.funding, &self.rules, &self.cfg, trade)
                     .is_some_and(|d| d >= converged_raw(&self.cfg));
@@ -524,7 +638,13 @@ impl Gateway {
             let unmarked = t.close_at_marks(marks, fees, now.ns, &mut self.exec);
             self.counters.end_marks_missing += u64::from(unmarked);
             let band = self.cfg.paper.market_band_bps;
-            sync_reservation(&mut self.portfolio, band, &self.exec.venue, &mut t);
+            sync_reservation(
+                &mut self.portfolio,
+                band,
+                &self.exec.venue,
+                &self.rules,
+                &mut t,
+            );
             let outcome = if t.phase == Phase::Closed {
                 self.counters.end_of_run_closed += 1;
                 StepOutcome::Closed
@@ -539,15 +659,17 @@ impl Gateway {
 
     fn book_close(&mut self, t: &Trade, now_ns: u64) {
         for leg in &t.legs {
-            self.portfolio.release(
+            self.portfolio.release_split(
                 leg.order_leg.instrument,
                 leg.order_leg.venue,
                 leg.locked_raw(),
+                leg.cash_locked_raw,
             );
         }
         let result = TradeResult {
             locked_raw: t.locked_raw(),
             pnl_raw: t.pnl_raw(),
+            funding_raw: t.funding_raw,
             leg_outs: t.leg_outs,
             leg_out_loss_raw: t.leg_out_loss_raw,
         };
@@ -564,6 +686,7 @@ impl Gateway {
             closed_ns: now_ns,
             locked_raw: result.locked_raw,
             pnl_raw: result.pnl_raw,
+            funding_raw: t.funding_raw,
             leg_outs: t.leg_outs,
             leg_out_loss_raw: t.leg_out_loss_raw,
             legs: t.legs.map(|l| ClosedLeg {
@@ -652,6 +775,108 @@ impl Gateway {
 }
 
 impl Gateway {
+    /// Settles every funding payment due at or before `now_ns`: each open perp leg on
+    /// the settling instrument receives or pays [`payment_raw`] at the mark (the feed's,
+    /// else the book mid) into its trade's funding and the portfolio's cash.
+    fn settle_funding(&mut self, now_ns: u64) {
+        while let Some((id, state)) = self.funding.take_due(now_ns) {
+            let Some(rate) = state.rate else { continue };
+            let instrument = InstrumentId(u32::try_from(id).unwrap_or(u32::MAX));
+            let mark = Some(state.mark)
+                .filter(|m| *m > Price::ZERO)
+                .or_else(|| self.exec.venue.book(instrument).and_then(|b| b.mid()));
+            for t in &mut self.trades {
+                for leg in &mut t.legs {
+                    let net = leg.net();
+                    if leg.order_leg.instrument != instrument || net.raw() <= 0 {
+                        continue;
+                    }
+                    let Some(mark) = mark else {
+                        self.counters.funding_unpriced += 1;
+                        continue;
+                    };
+                    let amount = payment_raw(leg.order_leg.side, net, mark, rate);
+                    t.funding_raw += amount;
+                    leg.cash_locked_raw -= self.portfolio.fund(amount);
+                    self.counters.funding_payments += 1;
+                }
+            }
+        }
+    }
+
+    /// The highest correlated exposure of any instrument, in either direction, over the
+    /// filled and working exposure now (what `risk.correlated_exposure_max` bounds at
+    /// each entry; see [`crate::gateway::correlation`]).
+    pub fn correlated_exposure_raw(&self) -> i128 {
+        let n = self.rules.len();
+        let mut worst = 0;
+        for side in [OrderSide::Buy, OrderSide::Sell] {
+            let exposure = |id: usize| -> i128 {
+                let legs = self.trades.iter().flat_map(|t| t.legs.iter());
+                legs.filter(|l| l.order_leg.instrument.index() == id && l.order_leg.side == side)
+                    .map(|l| l.locked_raw() + l.reserved_raw)
+                    .sum()
+            };
+            for k in (0..n).filter(|&k| exposure(k) > 0) {
+                let weighted: i128 = (0..n)
+                    .map(|j| i128::from(self.correlation.rho_bps(k, j).max(0)) * exposure(j))
+                    .sum();
+                worst = worst.max(weighted / i128::from(BPS_ONE));
+            }
+        }
+        worst
+    }
+
+    /// The mark of an instrument: the feed's mark price, else the book mid.
+    fn mark(&self, instrument: InstrumentId) -> Option<Price> {
+        let feed = self
+            .funding
+            .get(instrument.index())
+            .map(|s| s.mark)
+            .filter(|m| *m > Price::ZERO);
+        feed.or_else(|| self.exec.venue.book(instrument).and_then(|b| b.mid()))
+    }
+
+    /// The liquidation price of leg `leg` of trade `t`, while it is open in full and no
+    /// order works for it (see [`crate::gateway::margin`]).
+    pub fn liquidation_price(&self, t: &Trade, leg: usize) -> Option<Price> {
+        let l = &t.legs[leg];
+        if l.order.is_some() || !l.exit.qty.is_zero() || l.entry.qty.is_zero() {
+            return None;
+        }
+        let rule = &self.rules.get(l.order_leg.instrument.index())?.margin;
+        let margin = l.cash_locked_raw - l.entry.fees_raw;
+        rule.liquidation_price(l.order_leg.side, l.net(), l.entry.notional_raw, margin)
+    }
+
+    /// Liquidates every perp leg whose mark crossed its liquidation price: the paper
+    /// venue closes it there, and its trade is flattened (`LIQUIDATION`).
+    fn check_liquidations(&mut self, now_ns: u64) {
+        let mut any = false;
+        for i in 0..self.trades.len() {
+            for leg in 0..2 {
+                let t = &self.trades[i];
+                let Some(liq) = self.liquidation_price(t, leg) else {
+                    continue;
+                };
+                let id = t.legs[leg].order_leg.instrument;
+                let Some(mark) = self.mark(id) else { continue };
+                if !crossed(t.legs[leg].order_leg.side, mark, liq) {
+                    continue;
+                }
+                let taker = self.exec.venue.fees(id).taker_centi_bps;
+                self.trades[i].liquidate_leg(leg, liq, taker, now_ns, &mut self.exec);
+                self.counters.liquidations += 1;
+                any = true;
+            }
+        }
+        if any {
+            self.step_all(now_ns);
+        }
+    }
+}
+
+impl Gateway {
     /// The buy and the sell leg's indexes.
     fn buy_sell(t: &Trade) -> (usize, usize) {
         if t.legs[0].order_leg.side == OrderSide::Buy {
@@ -699,6 +924,19 @@ impl Gateway {
         let open = self.trades.iter().filter(|t| t.phase == Phase::Open);
         let unrealised_raw = open.clone().filter_map(|t| self.unrealised_raw(t)).sum();
         let p = &self.portfolio;
+        let (mut margin_used_raw, mut maintenance_raw) = (0, 0);
+        for t in &self.trades {
+            for l in &t.legs {
+                let rule = &self.rules[l.order_leg.instrument.index()].margin;
+                if !rule.margined {
+                    continue;
+                }
+                margin_used_raw += l.cash_locked_raw + l.reserved_cash_raw;
+                if let Some(mark) = self.mark(l.order_leg.instrument) {
+                    maintenance_raw += rule.maintenance_raw(mark.notional_raw(l.net()));
+                }
+            }
+        }
         let (trades, wins) = p.trade_counts();
         let (leg_outs, leg_out_loss_raw) = p.leg_outs();
         PortfolioSnapshot {
@@ -717,6 +955,16 @@ impl Gateway {
             wins,
             leg_outs,
             leg_out_loss_raw,
+            funding_raw: p.funding_raw(),
+            margin_used_raw,
+            maintenance_raw,
+            margin_utilisation_bps: if p.equity_raw() > 0 {
+                i64::try_from(margin_used_raw * i128::from(BPS_ONE) / p.equity_raw())
+                    .unwrap_or(i64::MAX)
+            } else {
+                0
+            },
+            liquidations: self.counters.liquidations,
         }
     }
 
@@ -735,27 +983,45 @@ impl Gateway {
 /// What `qty` of an entry leg may lock when it fills: its notional at the reserve
 /// price, the leg's limit moved `paper.market_band_bps` up (the most a market hedge
 /// may walk past the touch; a sell that fills higher locks more too), plus the taker
-/// fee.
-fn reserve_cost_raw(band_bps: i64, venue: &PaperVenue, leg: &TradeLeg, qty: Qty) -> i128 {
+/// fee; and the cash of it: the initial margin of that notional (all of it for a fully
+/// funded leg) plus the fee.
+fn reserve_costs(
+    band_bps: i64,
+    venue: &PaperVenue,
+    margin: &MarginRule,
+    leg: &TradeLeg,
+    qty: Qty,
+) -> (i128, i128) {
     let one = i128::from(BPS_ONE);
     let limit = leg.order_leg.limit.raw();
     let price = Price::from_raw(mul_div(limit, one + i128::from(band_bps), one));
     let notional = price.notional_raw(qty);
     let fees = venue.fees(leg.order_leg.instrument);
-    notional + fee_raw(notional, fees.taker_centi_bps.max(fees.maker_centi_bps))
+    let fee = fee_raw(notional, fees.taker_centi_bps.max(fees.maker_centi_bps));
+    (notional + fee, margin.initial_raw(notional) + fee)
 }
 
 /// Brings a trade's reservations in line with what its entry may still fill: reserves
 /// when an entry order is sent, releases on fill (the fill is locked instead), cancel,
 /// reject, abandon or flatten.
-fn sync_reservation(portfolio: &mut Portfolio, band_bps: i64, venue: &PaperVenue, t: &mut Trade) {
+fn sync_reservation(
+    portfolio: &mut Portfolio,
+    band_bps: i64,
+    venue: &PaperVenue,
+    rules: &[Rules],
+    t: &mut Trade,
+) {
     for i in 0..2 {
-        let target = reserve_cost_raw(band_bps, venue, &t.legs[i], t.entry_left(i));
+        let margin = &rules[t.legs[i].order_leg.instrument.index()].margin;
+        let (target, cash) = reserve_costs(band_bps, venue, margin, &t.legs[i], t.entry_left(i));
         let leg = &mut t.legs[i];
         let delta = target - leg.reserved_raw;
-        if delta != 0 {
-            portfolio.reserve(leg.order_leg.instrument, leg.order_leg.venue, delta);
+        let cash_delta = cash - leg.reserved_cash_raw;
+        if delta != 0 || cash_delta != 0 {
+            let (id, v) = (leg.order_leg.instrument, leg.order_leg.venue);
+            portfolio.reserve_split(id, v, delta, cash_delta);
             leg.reserved_raw = target;
+            leg.reserved_cash_raw = cash;
         }
     }
 }
@@ -768,7 +1034,7 @@ fn converged_raw(cfg: &GatewayConfig) -> i128 {
 /// |funding(leg 0) - funding(leg 1)| per 8 h as raw [`Rate`], when both legs are perps
 /// with a known rate.
 fn funding_delta(
-    funding: &[Option<Rate>],
+    funding: &FundingBook,
     rules: &[Rules],
     cfg: &GatewayConfig,
     t: &Trade,
@@ -779,7 +1045,7 @@ fn funding_delta(
             return None;
         }
         let hours = i128::from(cfg.exits.funding_interval_h[venue_index(r.venue)]);
-        Some(i128::from((*funding.get(id.index())?)?.raw()) * 8 / hours)
+        Some(i128::from(funding.rate(id.index())?.raw()) * 8 / hours)
     };
     let a = per_8h(t.legs[0].order_leg.instrument)?;
     let b = per_8h(t.legs[1].order_leg.instrument)?;
@@ -1303,6 +1569,133 @@ pub(crate) mod tests {
         sim.run_to(300);
         assert!(!sim.gw.trades()[0].funding_driven);
         assert_eq!(sim.gw.trades()[0].phase, Phase::Open);
+    }
+
+    /// A funding event with mark, rate and next settlement at `next_ms`.
+    fn funding_at(sim: &mut Sim, ms: u64, id: InstrumentId, rate: &str, mark: &str, next_ms: u64) {
+        let body = EventBody::Funding {
+            mark: p(mark),
+            index: Price::ZERO,
+            rate: Rate::from_decimal_str(rate).unwrap(),
+            next_funding_ms: next_ms,
+            fields: FundingFields::ALL,
+        };
+        let event = MarketEvent {
+            ts_recv_raw: 0,
+            ts_venue_ms: 0,
+            instrument: id,
+            body,
+        };
+        sim.gw.on_market(now(ms), &event);
+    }
+
+    #[test]
+    fn test_gateway_funding_is_paid_into_cash_and_the_trade_pnl() {
+        let mut sim = open_wide(GatewayConfig::default());
+        let eight_h = 8 * 3_600 * 1_000;
+        let before = sim.gw.portfolio().available_raw();
+        // Long 0.05 on Binance pays 0.01% of 0.05 x 50,000 = 0.25; short 0.05 on OKX
+        // receives 0.03% of 0.05 x 50,300 = 0.7545.
+        funding_at(&mut sim, 50, BIN, "0.0001", "50000", eight_h);
+        funding_at(&mut sim, 50, OKX, "0.0003", "50300", eight_h);
+        sim.run_to(eight_h - 1);
+        assert_eq!(sim.gw.trades()[0].funding_raw, 0, "nothing before 08:00");
+        assert_eq!(sim.gw.next_wakeup_ns(), Some(eight_h * NS_PER_MS));
+        sim.run_to(eight_h + 1);
+        let received = usd(7_545) / 10_000 - usd(25) / 100;
+        assert_eq!(sim.gw.trades()[0].funding_raw, received);
+        assert_eq!(sim.gw.portfolio().available_raw(), before + received);
+        assert_eq!(sim.gw.portfolio().funding_raw(), received);
+        assert_eq!(sim.gw.counters().funding_payments, 2);
+        assert!(sim.conserved());
+        // Next settlement one interval later, at the last rate.
+        sim.run_to(2 * eight_h + 1);
+        assert_eq!(sim.gw.trades()[0].funding_raw, 2 * received);
+        sim.kill.engage();
+        sim.run_to(2 * eight_h + 2);
+        sim.run_to(2 * eight_h + 100);
+        let closed = sim.closed();
+        assert_eq!(closed.len(), 1, "{:?}", sim.gw.trades());
+        assert_eq!(closed[0].funding_raw, 2 * received);
+        let legs: i128 = closed[0]
+            .legs
+            .iter()
+            .map(|l| match l.side {
+                OrderSide::Buy => l.exit.notional_raw - l.entry.notional_raw,
+                OrderSide::Sell => l.entry.notional_raw - l.exit.notional_raw,
+            } - l.entry.fees_raw - l.exit.fees_raw)
+            .sum();
+        assert_eq!(closed[0].pnl_raw, legs + 2 * received, "funding is part of PnL");
+        assert_eq!(sim.gw.portfolio().realised_raw(), closed[0].pnl_raw);
+        assert!(sim.conserved());
+    }
+
+    #[test]
+    fn test_gateway_leveraged_perp_is_liquidated_past_its_price() {
+        let mut cfg = GatewayConfig::default();
+        cfg.margin.leverage = 3;
+        let mut sim = open_wide(cfg);
+        let t = sim.gw.trades()[0];
+        // Binance long 0.05 at 50,000 (2,500) posts ceil(2,500 / 3) = 833.33333334 and
+        // the 1.25 fee; OKX short 0.05 at 50,300 (2,515): 838.33333334 and 1.2575.
+        assert_eq!(t.legs[0].cash_locked_raw, 83_333_333_334 + usd(125) / 100);
+        let locked = 83_333_333_334 + 83_833_333_334 + usd(125) / 100 + usd(12_575) / 10_000;
+        assert_eq!(sim.gw.portfolio().open_value_raw(), locked);
+        assert_eq!(sim.gw.portfolio().available_raw(), usd(20_000) - locked);
+        // (2,500 - 833.33333334) / (0.05 x 0.996) and (2,515 + 838.33333334) /
+        // (0.05 x 1.004), 0.4% maintenance on both venues.
+        let long = sim.gw.liquidation_price(&t, 0);
+        assert_eq!(long, Some(Price::from_raw(33_467_202_141_767_068)));
+        let short = sim.gw.liquidation_price(&t, 1);
+        assert_eq!(short, Some(Price::from_raw(66_799_468_791_633_466)));
+        let s = sim.gw.snapshot(40 * NS_PER_MS);
+        assert_eq!(s.margin_used_raw, locked);
+        assert_eq!(s.margin_utilisation_bps, 837, "1,674.17 of 20,000 equity");
+        // The venues liquidate on the mark price (Binance's markPriceUpdate `p`).
+        funding_at(&mut sim, 50, BIN, "0", "33468", 0);
+        sim.run_to(55);
+        assert_eq!(sim.gw.trades()[0].phase, Phase::Open, "mark 33,468 is above");
+        funding_at(&mut sim, 60, BIN, "0", "33467", 0);
+        sim.run_to(200);
+        let closed = sim.closed();
+        assert_eq!(closed.len(), 1);
+        assert_eq!(closed[0].reason, ExitReason::Liquidation);
+        assert_eq!(sim.gw.counters().liquidations, 1);
+        let exit = closed[0].legs[0].exit;
+        assert_eq!(exit.notional_raw, long.unwrap().notional_raw(q("0.05")));
+        // The long lost its margin less what maintenance kept, and the exit fee.
+        let loss = closed[0].legs[0].entry.notional_raw - exit.notional_raw;
+        assert!(loss < 83_333_333_334 && loss > usd(820), "{loss}");
+        assert!(sim.gw.portfolio().available_raw() > 0);
+        assert_eq!(sim.gw.portfolio().open_value_raw(), 0);
+        assert!(sim.conserved());
+    }
+
+    #[test]
+    fn test_gateway_refuses_entries_margin_cannot_cover_or_correlation_caps() {
+        let mut cfg = GatewayConfig::default();
+        cfg.starting_capital_raw = usd(3_000);
+        cfg.risk.balance_min_raw = 0;
+        cfg.sizing.spread_capital_share_bps = 10_000;
+        let mut sim = Sim::wide(cfg.clone());
+        // Sized at all of the capital per leg: fully funded, two legs need twice it.
+        assert_eq!(
+            sim.intent(1, ("50010", IOC), ("50290", IOC)),
+            Err(RejectReason::Margin)
+        );
+        assert_eq!(sim.gw.risk().counts().get(RejectReason::Margin), 1);
+        assert_eq!(sim.orders_sent(), 0);
+        cfg.margin.leverage = 3;
+        let mut sim = Sim::wide(cfg);
+        assert!(sim.intent(1, ("50010", IOC), ("50290", IOC)).is_ok());
+        let mut cfg = GatewayConfig::default();
+        cfg.risk.correlated_exposure_max_raw = usd(2_000);
+        let mut sim = Sim::wide(cfg);
+        assert_eq!(
+            sim.intent(1, ("50010", IOC), ("50290", IOC)),
+            Err(RejectReason::Correlation),
+            "2,500 long on one instrument is over a 2,000 cap"
+        );
     }
 
     #[test]

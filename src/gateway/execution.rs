@@ -98,6 +98,12 @@ pub struct TradeLeg {
     /// What the leg reserves now in the portfolio (its entry still to fill at the
     /// reserve price, fee included); kept by the gateway.
     pub reserved_raw: i128,
+    /// The cash that reservation holds (the initial margin of a perp leg, fee
+    /// included); kept by the gateway.
+    pub reserved_cash_raw: i128,
+    /// The cash its entry fills locked (a perp leg's isolated margin and the entry
+    /// fees, less funding its margin paid); kept by the gateway.
+    pub cash_locked_raw: i128,
     /// Limit of that order (the reference of a leg-out's loss).
     order_limit: Price,
     hedge: Option<Hedge>,
@@ -115,6 +121,8 @@ impl TradeLeg {
             exit: Executed::default(),
             order: None,
             reserved_raw: 0,
+            reserved_cash_raw: 0,
+            cash_locked_raw: 0,
             order_limit: order_leg.limit,
             hedge: None,
         }
@@ -247,6 +255,9 @@ pub struct Trade {
     pub leg_outs: u32,
     /// Their loss.
     pub leg_out_loss_raw: i128,
+    /// Funding its perp legs received (positive) or paid, raw 10^-8 quote units; part
+    /// of its PnL, already in the portfolio's cash when paid.
+    pub funding_raw: i128,
     /// The intent's confidence, 0..=100.
     pub confidence: u8,
     /// When the gateway took the intent, ns.
@@ -284,6 +295,7 @@ impl Trade {
             sized_up: false,
             leg_outs: 0,
             leg_out_loss_raw: 0,
+            funding_raw: 0,
             confidence: 0,
             decided_ns: 0,
             naked_since_ns: 0,
@@ -354,10 +366,11 @@ impl Trade {
         self.send_close(self.hard, market, now_ns, ctx);
     }
 
-    /// Cancels what works and closes everything at market (kill switch, breaker). A
-    /// one-sided entry counts as covered from now: its flatten is its hedge.
+    /// Cancels what works and closes everything at market (kill switch, breaker,
+    /// liquidation). A one-sided entry counts as covered from now: its flatten is its
+    /// hedge. A trade already flattening keeps its first reason.
     pub fn flatten(&mut self, reason: ExitReason, now_ns: u64, ctx: &mut ExecCtx) {
-        if matches!(self.phase, Phase::Closed | Phase::Abandoned) {
+        if matches!(self.phase, Phase::Closed | Phase::Abandoned | Phase::Flatten) {
             return;
         }
         if self.first_fill_ns.is_some() {
@@ -411,6 +424,29 @@ impl Trade {
             Phase::Abandoned
         };
         missing
+    }
+
+    /// The venue liquidated leg `i` at `price` (isolated margin, see
+    /// [`crate::gateway::margin`]): its open quantity is booked as exited there, paying
+    /// `taker_centi_bps`, and the rest of the trade is flattened at market with reason
+    /// `LIQUIDATION`.
+    pub fn liquidate_leg(
+        &mut self,
+        i: usize,
+        price: Price,
+        taker_centi_bps: i64,
+        now_ns: u64,
+        ctx: &mut ExecCtx,
+    ) {
+        ctx.cancel(self.legs[i].order.take());
+        self.finish_hedge(i, &mut ctx.outbox);
+        let leg = &mut self.legs[i];
+        let net = leg.net();
+        let notional = price.notional_raw(net);
+        leg.exit.qty = Qty::from_raw(leg.exit.qty.raw() + net.raw());
+        leg.exit.notional_raw += notional;
+        leg.exit.fees_raw += fee_raw(notional, taker_centi_bps);
+        self.flatten(ExitReason::Liquidation, now_ns, ctx);
     }
 
     fn send_close(&mut self, i: usize, market: bool, now_ns: u64, ctx: &mut ExecCtx) {
@@ -689,9 +725,9 @@ impl Trade {
         }
     }
 
-    /// The trade's realised PnL (meaningful once closed).
+    /// The trade's realised PnL (meaningful once closed), its funding included.
     pub fn pnl_raw(&self) -> i128 {
-        self.legs.iter().map(TradeLeg::pnl_raw).sum()
+        self.legs.iter().map(TradeLeg::pnl_raw).sum::<i128>() + self.funding_raw
     }
 
     /// Cost locked by both legs.

@@ -16,11 +16,17 @@
 //! Parts, in the order an intent meets them: [`risk`] (hard limits, counted refusals),
 //! [`sizing`], [`order`] (orders and fills), [`paper`] (latency, book walks, queue
 //! position), [`execution`] (the two-leg state machine), [`portfolio`], [`record`]
-//! (what telemetry receives), [`config`] (defaults and validation).
+//! (what telemetry receives), [`config`] (defaults and validation); beside them
+//! [`funding`] (settlement times and payments of perps), [`margin`] (initial and
+//! maintenance margin, liquidation prices) and [`correlation`] (the correlated
+//! exposure cap).
 
 pub mod config;
+pub mod correlation;
 pub mod engine;
 pub mod execution;
+pub mod funding;
+pub mod margin;
 pub mod order;
 pub mod paper;
 pub mod portfolio;

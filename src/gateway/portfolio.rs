@@ -7,6 +7,18 @@
 //! `available + open value == starting capital + realised PnL`, and realised PnL is the
 //! sum of closed trades' PnL (leg-out losses are part of a trade's PnL).
 //!
+//! Margin: a leg's exposure (its notional and fee, what the caps count) and its cash
+//! (what leaves available capital) are two ledgers. A spot leg, or a perp at leverage 1,
+//! locks the same amount in both; a leveraged perp leg locks its initial margin and fee
+//! in cash ([`crate::gateway::margin`]). The open value is the cash locked.
+//!
+//! Funding: a payment goes into available capital and realised PnL when it is settled
+//! ([`Portfolio::fund`]); a payment larger than the free cash (available capital less
+//! working orders' reservations) takes the rest from the paying leg's locked margin, so
+//! neither cash nor free cash goes negative. A trade's PnL
+//! includes its funding, so closing it books only the rest. Realised PnL is then the
+//! closed trades' PnL plus the funding of trades still open.
+//!
 //! Reservations: an entry order that works (sent, not yet filled, cancelled or
 //! rejected) reserves the most it may still lock (see `Gateway`'s reserve price), per
 //! instrument, venue and in total, and the same amount of cash. Exposure as risk sees
@@ -34,8 +46,10 @@ const DAYS_PER_YEAR: f64 = 365.0;
 pub struct TradeResult {
     /// Cost the trade locked (entry values and fees).
     pub locked_raw: i128,
-    /// Realised PnL, fees and leg-out losses included.
+    /// Realised PnL, fees, leg-out losses and funding included.
     pub pnl_raw: i128,
+    /// The part of it that was funding (already booked when paid).
+    pub funding_raw: i128,
     /// Leg-outs the trade had.
     pub leg_outs: u32,
     /// Their total loss.
@@ -76,6 +90,17 @@ pub struct PortfolioSnapshot {
     pub leg_outs: u64,
     /// Their loss.
     pub leg_out_loss_raw: i128,
+    /// Funding received (positive) or paid so far.
+    pub funding_raw: i128,
+    /// Initial margin the open perp legs posted (their locked cash) plus what working
+    /// entries reserved for it.
+    pub margin_used_raw: i128,
+    /// Maintenance margin of the open perp legs at the marks.
+    pub maintenance_raw: i128,
+    /// Margin used / realised equity, bps.
+    pub margin_utilisation_bps: i64,
+    /// Perp legs liquidated.
+    pub liquidations: u64,
 }
 
 /// The highest exposure and the lowest cash the portfolio reached, as risk checks them
@@ -127,6 +152,9 @@ pub struct Portfolio {
     available_raw: i128,
     open_value_raw: i128,
     realised_raw: i128,
+    funding_raw: i128,
+    exposure_open_raw: i128,
+    reserved_cash_raw: i128,
     instrument_raw: Vec<i128>,
     venue_raw: [i128; VENUE_COUNT],
     reserved_raw: i128,
@@ -158,6 +186,9 @@ impl Portfolio {
             available_raw: starting_raw,
             open_value_raw: 0,
             realised_raw: 0,
+            funding_raw: 0,
+            exposure_open_raw: 0,
+            reserved_cash_raw: 0,
             instrument_raw: vec![0; instruments],
             venue_raw: [0; VENUE_COUNT],
             reserved_raw: 0,
@@ -234,11 +265,42 @@ impl Portfolio {
         p.venue_raw = p
             .venue_raw
             .max(self.committed_venue_raw[venue_index(venue)]);
-        p.total_raw = p.total_raw.max(self.open_value_raw + self.reserved_raw);
+        p.total_raw = p.total_raw.max(self.exposure_open_raw + self.reserved_raw);
+        self.track_cash();
+    }
+
+    fn track_cash(&mut self) {
+        let p = &mut self.peaks;
         p.cash_min_raw = p.cash_min_raw.min(self.available_raw);
         p.free_cash_min_raw = p
             .free_cash_min_raw
-            .min(self.available_raw - self.reserved_raw);
+            .min(self.available_raw - self.reserved_cash_raw);
+    }
+
+    /// Funding received (positive) or paid so far.
+    pub fn funding_raw(&self) -> i128 {
+        self.funding_raw
+    }
+
+    /// Reserved cash of working entry orders (their initial margin and fees).
+    pub fn reserved_cash_raw(&self) -> i128 {
+        self.reserved_cash_raw
+    }
+
+    /// Books a funding payment of one leg (`amount_raw` received, or paid when
+    /// negative) into cash and realised PnL. Returns what a payment took from the leg's
+    /// locked margin because the free cash could not cover it (zero otherwise):
+    /// the caller lowers the leg's locked cash by as much.
+    pub fn fund(&mut self, amount_raw: i128) -> i128 {
+        self.funding_raw += amount_raw;
+        self.realised_raw += amount_raw;
+        let free = self.available_raw - self.reserved_cash_raw;
+        let from_cash = amount_raw.max(-free.max(0));
+        let from_margin = from_cash - amount_raw;
+        self.available_raw += from_cash;
+        self.open_value_raw -= from_margin;
+        self.track_cash();
+        from_margin
     }
 
     /// Reserved by working entry orders, in total (exposure and cash alike).
@@ -272,14 +334,28 @@ impl Portfolio {
         ExposureView {
             instrument_raw: &self.committed_instrument_raw,
             venue_raw: &self.committed_venue_raw,
-            total_raw: self.open_value_raw + self.reserved_raw,
-            available_raw: self.available_raw - self.reserved_raw,
+            total_raw: self.exposure_open_raw + self.reserved_raw,
+            available_raw: self.available_raw - self.reserved_cash_raw,
+            equity_raw: self.equity_raw(),
         }
     }
 
     /// Changes one leg's reservation by `delta_raw` (positive when an entry order is
     /// sent, negative when it fills, ends or is no longer needed).
     pub fn reserve(&mut self, instrument: InstrumentId, venue: Venue, delta_raw: i128) {
+        self.reserve_split(instrument, venue, delta_raw, delta_raw);
+    }
+
+    /// [`Portfolio::reserve`] with the cash apart: `delta_raw` of exposure and
+    /// `cash_delta_raw` of cash (a perp leg's initial margin and fee).
+    pub fn reserve_split(
+        &mut self,
+        instrument: InstrumentId,
+        venue: Venue,
+        delta_raw: i128,
+        cash_delta_raw: i128,
+    ) {
+        self.reserved_cash_raw += cash_delta_raw;
         self.reserved_raw += delta_raw;
         let i = instrument.index();
         if let Some(slot) = self.reserved_instrument_raw.get_mut(i) {
@@ -304,8 +380,21 @@ impl Portfolio {
 
     /// Locks `cost_raw` (an entry fill's value and fee) of one leg.
     pub fn lock(&mut self, instrument: InstrumentId, venue: Venue, cost_raw: i128) {
-        self.available_raw -= cost_raw;
-        self.open_value_raw += cost_raw;
+        self.lock_split(instrument, venue, cost_raw, cost_raw);
+    }
+
+    /// [`Portfolio::lock`] with the cash apart: `cost_raw` of exposure, `cash_raw` out
+    /// of available capital (a perp leg's initial margin and fee).
+    pub fn lock_split(
+        &mut self,
+        instrument: InstrumentId,
+        venue: Venue,
+        cost_raw: i128,
+        cash_raw: i128,
+    ) {
+        self.available_raw -= cash_raw;
+        self.open_value_raw += cash_raw;
+        self.exposure_open_raw += cost_raw;
         if let Some(slot) = self.instrument_raw.get_mut(instrument.index()) {
             *slot += cost_raw;
         }
@@ -322,16 +411,24 @@ impl Portfolio {
         self.lock(instrument, venue, -cost_raw);
     }
 
-    /// Books a closed trade whose legs were released: its PnL goes to available
-    /// capital and realised PnL.
+    /// [`Portfolio::release`] with the cash apart.
+    pub fn release_split(
+        &mut self,
+        instrument: InstrumentId,
+        venue: Venue,
+        cost_raw: i128,
+        cash_raw: i128,
+    ) {
+        self.lock_split(instrument, venue, -cost_raw, -cash_raw);
+    }
+
+    /// Books a closed trade whose legs were released: its PnL, less the funding
+    /// already booked, goes to available capital and realised PnL.
     pub fn close(&mut self, result: TradeResult) {
-        self.available_raw += result.pnl_raw;
-        self.peaks.cash_min_raw = self.peaks.cash_min_raw.min(self.available_raw);
-        self.peaks.free_cash_min_raw = self
-            .peaks
-            .free_cash_min_raw
-            .min(self.available_raw - self.reserved_raw);
-        self.realised_raw += result.pnl_raw;
+        let rest = result.pnl_raw - result.funding_raw;
+        self.available_raw += rest;
+        self.track_cash();
+        self.realised_raw += rest;
         self.trades += 1;
         if result.pnl_raw > 0 {
             self.wins += 1;
@@ -432,6 +529,7 @@ mod tests {
         p.close(TradeResult {
             locked_raw: usd(2_000),
             pnl_raw: usd(20),
+            funding_raw: 0,
             leg_outs: 0,
             leg_out_loss_raw: 0,
         });
@@ -455,6 +553,37 @@ mod tests {
     }
 
     #[test]
+    fn test_portfolio_margin_and_funding_by_hand() {
+        let mut p = Portfolio::new(usd(10_000), 1);
+        // 0.5 BTC short at 60,000 at 10x: 30,000 of exposure, 3,000 of margin plus a
+        // 15.00 fee (5 bps) in cash.
+        p.lock_split(A, Venue::Binance, usd(30_015), usd(3_015));
+        assert_eq!(p.exposure().total_raw, usd(30_015));
+        assert_eq!(p.available_raw(), usd(6_985));
+        // Funding at 0.01%: the short receives 3.00.
+        assert_eq!(p.fund(usd(3)), 0);
+        assert_eq!((p.available_raw(), p.realised_raw()), (usd(6_988), usd(3)));
+        assert!(conserved(&p));
+        // A payment beyond the cash takes the rest from the locked margin.
+        assert_eq!(p.fund(-usd(7_000)), usd(12));
+        assert_eq!((p.available_raw(), p.open_value_raw()), (0, usd(3_003)));
+        assert!(conserved(&p));
+        p.release_split(A, Venue::Binance, usd(30_015), usd(3_003));
+        // The trade's PnL -6,997 includes the -6,997 of funding: nothing more to book.
+        p.close(TradeResult {
+            locked_raw: usd(30_015),
+            pnl_raw: -usd(6_997),
+            funding_raw: -usd(6_997),
+            leg_outs: 0,
+            leg_out_loss_raw: 0,
+        });
+        assert_eq!(p.available_raw(), usd(3_003));
+        assert_eq!(p.realised_raw(), -usd(6_997));
+        assert!(conserved(&p));
+        assert_eq!(p.peaks().cash_min_raw, 0);
+    }
+
+    #[test]
     fn test_portfolio_equal_returns_have_no_sharpe() {
         let mut p = Portfolio::new(usd(20_000), 1);
         p.advance(0);
@@ -462,6 +591,7 @@ mod tests {
             p.close(TradeResult {
                 locked_raw: usd(247),
                 pnl_raw: -usd(37) / 100,
+                funding_raw: 0,
                 leg_outs: 1,
                 leg_out_loss_raw: 0,
             });
@@ -478,6 +608,7 @@ mod tests {
             p.close(TradeResult {
                 locked_raw: usd(1_000),
                 pnl_raw: usd(pnl),
+                funding_raw: 0,
                 leg_outs: u32::from(pnl == -20),
                 leg_out_loss_raw: if pnl == -20 { usd(15) } else { 0 },
             });

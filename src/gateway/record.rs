@@ -78,6 +78,9 @@ pub enum ExitReason {
     Timeout,
     /// Still open when the run ended: closed at the marks, without an order.
     EndOfRun,
+    /// A perp leg's mark crossed its liquidation price: the venue closed it there and
+    /// the other leg was flattened at market.
+    Liquidation,
 }
 
 /// One leg of a closed trade: what it entered and exited.
@@ -116,8 +119,10 @@ pub struct ClosedTrade {
     pub closed_ns: u64,
     /// Cost locked (entry values and fees).
     pub locked_raw: i128,
-    /// Realised PnL, all fees and leg-out losses included.
+    /// Realised PnL, all fees, leg-out losses and funding included.
     pub pnl_raw: i128,
+    /// Funding its perp legs received (positive) or paid while it was open.
+    pub funding_raw: i128,
     /// Leg-outs (entry and exit).
     pub leg_outs: u32,
     /// Their loss.

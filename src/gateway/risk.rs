@@ -56,10 +56,18 @@ pub enum RejectReason {
     /// The method's size was under a venue minimum; raised to the minimum, it would
     /// pass a cap (notional per trade, exposure or minimum balance).
     MinSizeOverCaps,
+    /// Free margin (available capital less working orders' reservations) would not
+    /// cover the entry's initial margin.
+    Margin,
+    /// Filled plus working exposure would pass `risk.max_leverage` times equity.
+    Leverage,
+    /// Same-direction exposure weighted by correlation would pass
+    /// `risk.correlated_exposure_max`.
+    Correlation,
 }
 
 /// Number of [`RejectReason`]s.
-pub const REJECT_REASON_COUNT: usize = 16;
+pub const REJECT_REASON_COUNT: usize = 19;
 
 impl RejectReason {
     /// Every reason, in counter order.
@@ -80,6 +88,9 @@ impl RejectReason {
         RejectReason::InvalidIntent,
         RejectReason::TradeSlots,
         RejectReason::MinSizeOverCaps,
+        RejectReason::Margin,
+        RejectReason::Leverage,
+        RejectReason::Correlation,
     ];
 
     /// Index into the counter array.
@@ -106,6 +117,9 @@ impl RejectReason {
             RejectReason::InvalidIntent => "gateway.rejected.invalid_intent",
             RejectReason::TradeSlots => "gateway.rejected.trade_slots",
             RejectReason::MinSizeOverCaps => "gateway.rejected.min_size_over_caps",
+            RejectReason::Margin => "gateway.rejected.margin",
+            RejectReason::Leverage => "gateway.rejected.leverage",
+            RejectReason::Correlation => "gateway.rejected.correlation",
         }
     }
 
@@ -128,6 +142,9 @@ impl RejectReason {
             RejectReason::InvalidIntent => "invalid_intent",
             RejectReason::TradeSlots => "trade_slots",
             RejectReason::MinSizeOverCaps => "min_size_over_caps",
+            RejectReason::Margin => "margin",
+            RejectReason::Leverage => "leverage",
+            RejectReason::Correlation => "correlation",
         }
     }
 }
@@ -266,8 +283,11 @@ pub struct LegExposure {
     /// The order's notional at its limit, raw 10^-8 quote units (the per-trade cap).
     pub notional_raw: i128,
     /// What the leg reserves while it works and may lock when it fills: its notional
-    /// at the reserve price plus the taker fee (the exposure and cash caps).
+    /// at the reserve price plus the taker fee (the exposure caps).
     pub reserve_raw: i128,
+    /// The cash it reserves: the initial margin of that notional (all of it for spot
+    /// or leverage 1) plus the fee (the margin and cash checks).
+    pub reserve_cash_raw: i128,
 }
 
 /// The portfolio's exposure and capital, as risk needs them: filled (locked) plus
@@ -282,6 +302,8 @@ pub struct ExposureView<'a> {
     pub total_raw: i128,
     /// Available capital less what working orders reserved.
     pub available_raw: i128,
+    /// Realised equity (the leverage limit's base).
+    pub equity_raw: i128,
 }
 
 /// What [`RiskEngine::update_equity`] decided.
@@ -503,7 +525,14 @@ impl RiskEngine {
         if view.total_raw + added > c.exposure_total_max_raw {
             return Err(RejectReason::TotalExposure);
         }
-        if view.available_raw - added < c.balance_min_raw {
+        if view.total_raw + added > i128::from(c.max_leverage) * view.equity_raw {
+            return Err(RejectReason::Leverage);
+        }
+        let cash: i128 = legs.iter().map(|l| l.reserve_cash_raw).sum();
+        if view.available_raw < cash {
+            return Err(RejectReason::Margin);
+        }
+        if view.available_raw - cash < c.balance_min_raw {
             return Err(RejectReason::MinBalance);
         }
         Ok(())
@@ -534,12 +563,14 @@ mod tests {
                 venue: Venue::Binance,
                 notional_raw: usd(notional),
                 reserve_raw: usd(notional),
+                reserve_cash_raw: usd(notional),
             },
             LegExposure {
                 instrument: B,
                 venue: Venue::Okx,
                 notional_raw: usd(notional),
                 reserve_raw: usd(notional),
+                reserve_cash_raw: usd(notional),
             },
         ]
     }
@@ -557,6 +588,7 @@ mod tests {
             venue_raw: &venues,
             total_raw: total,
             available_raw: available,
+            equity_raw: usd(20_000),
         };
         r.check_sized(&legs(notional), &view, false)
     }
@@ -595,14 +627,49 @@ mod tests {
             venue_raw: &[0; 4],
             total_raw: 0,
             available_raw: usd(20_000),
+            equity_raw: usd(20_000),
         };
         assert_eq!(
             r.check_sized(&legs(6_000), &view, true),
             Err(RejectReason::MinSizeOverCaps)
         );
-        assert_eq!(r.counts().total(), 5);
+        // Leveraged legs: 2 x 4,000 of exposure, 2 x 800 of margin (5x).
+        let mut lev = legs(4_000);
+        for l in &mut lev {
+            l.reserve_cash_raw = usd(800);
+        }
+        let view = |available: i128, total: i128| ExposureView {
+            instrument_raw: &[0; 4],
+            venue_raw: &[0; 4],
+            total_raw: total,
+            available_raw: available,
+            equity_raw: usd(20_000),
+        };
+        assert_eq!(r.check_sized(&lev, &view(usd(2_600), 0), false), Ok(()));
+        assert_eq!(
+            r.check_sized(&lev, &view(usd(1_599), 0), false),
+            Err(RejectReason::Margin),
+            "free margin under the two legs' 1,600"
+        );
+        assert_eq!(
+            r.check_sized(&lev, &view(usd(2_599), 0), false),
+            Err(RejectReason::MinBalance)
+        );
+        let cfg = RiskConfig {
+            max_leverage: 1,
+            exposure_total_max_raw: usd(100_000),
+            ..RiskConfig::default()
+        };
+        let mut one = engine(cfg);
+        assert_eq!(
+            one.check_sized(&lev, &view(usd(20_000), usd(12_001)), false),
+            Err(RejectReason::Leverage),
+            "20,001 of exposure on 20,000 of equity at 1x"
+        );
+        assert_eq!(r.counts().total(), 7);
         assert_eq!(v.counts().get(RejectReason::VenuePosition), 1);
-        assert_eq!(r.counts().get(RejectReason::MinBalance), 1);
+        assert_eq!(r.counts().get(RejectReason::MinBalance), 2);
+        assert_eq!(r.counts().get(RejectReason::Margin), 1);
     }
 
     #[test]

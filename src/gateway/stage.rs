@@ -204,6 +204,9 @@ impl Stage for GatewayStage {
         report.set("gateway.entries_hedged", c.entries_hedged);
         report.set("gateway.end_of_run_closed", c.end_of_run_closed);
         report.set("gateway.end_marks_missing", c.end_marks_missing);
+        report.set("gateway.funding_payments", c.funding_payments);
+        report.set("gateway.funding_unpriced", c.funding_unpriced);
+        report.set("gateway.liquidations", c.liquidations);
         let counts = self.gateway.risk().counts();
         let mut refused = Vec::new();
         for reason in RejectReason::ALL {
@@ -254,6 +257,17 @@ impl Stage for GatewayStage {
         for (keys, raw) in figures {
             set_money(report, keys, raw);
         }
+        set_money(report, risk_keys::FUNDING, s.funding_raw);
+        let gross: i128 = s.realised_raw.abs().max(1);
+        report.notes.push(format!(
+            "perps: funding {:+.4} USD over {} payments ({:.1}% of |realised PnL|), margin used {:.2} USD ({:.2}% of equity) at the end, {} liquidations",
+            usd(s.funding_raw),
+            c.funding_payments,
+            s.funding_raw.abs() as f64 * 100.0 / gross as f64,
+            usd(s.margin_used_raw),
+            s.margin_utilisation_bps as f64 / 100.0,
+            c.liquidations,
+        ));
         report.notes.push(format!(
             "risk peaks (filled + working): instrument {:.2} USD (cap {:.2}), venue {:.2} (cap {:.2}), total {:.2} (cap {:.2}); lowest cash {:.2}, after reservations {:.2} (minimum balance {:.2}); {} fills over their reservation",
             usd(peaks.instrument_raw),
@@ -311,6 +325,8 @@ pub mod risk_keys {
     /// Lowest available capital less reservations.
     pub const FREE_CASH_MIN: [&str; 2] =
         ["gateway.free_cash_min_raw", "gateway.free_cash_min_neg_raw"];
+    /// Funding received (positive) or paid over the run.
+    pub const FUNDING: [&str; 2] = ["gateway.funding_raw", "gateway.funding_neg_raw"];
 }
 
 /// Writes a signed money figure under its two keys (see [`risk_keys`]).

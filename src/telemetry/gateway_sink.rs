@@ -96,5 +96,9 @@ fn portfolio_status(s: &PortfolioSnapshot) -> PortfolioStatus {
             s.wins as f64 / s.closed_trades as f64
         },
         halted: s.daily_halt || s.killed,
+        funding: s.funding_raw as f64 / QUOTE_SCALE as f64,
+        margin_used: s.margin_used_raw as f64 / QUOTE_SCALE as f64,
+        margin_utilisation_pct: s.margin_utilisation_bps as f64 / 100.0,
+        liquidations: s.liquidations,
     }
 }

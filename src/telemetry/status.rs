@@ -51,6 +51,15 @@ pub struct PortfolioStatus {
     pub win_rate: f64,
     /// Whether the circuit breaker or the kill switch halted trading.
     pub halted: bool,
+    /// Funding received (positive) or paid so far, quote units.
+    pub funding: f64,
+    /// Initial margin posted by open perp legs and reserved by working entries, quote
+    /// units.
+    pub margin_used: f64,
+    /// Margin used / realised equity, percent.
+    pub margin_utilisation_pct: f64,
+    /// Perp legs liquidated.
+    pub liquidations: u64,
 }
 
 /// Everything the board holds.
@@ -70,6 +79,9 @@ pub struct Status {
     pub database: WriterStats,
     /// The telemetry loop's longest iteration and stalls so far.
     pub telemetry_loop: StallFigures,
+    /// The NATS publisher, when `[nats]` is on: rows published, pending in its spool,
+    /// failed.
+    pub nats: Option<WriterStats>,
 }
 
 /// The shared board (`Arc<StatusBoard>`).

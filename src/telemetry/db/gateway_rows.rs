@@ -116,6 +116,7 @@ pub const TRADES: Table = Table {
         "latency_ms",
         "confidence",
         "exit_reason",
+        "funding_quote",
     ],
 };
 
@@ -134,6 +135,8 @@ pub const PORTFOLIO_SNAPSHOTS: Table = Table {
         "daily_pnl_quote",
         "drawdown_pct",
         "circuit_breaker",
+        "margin_used_quote",
+        "margin_utilisation_pct",
     ],
 };
 
@@ -236,6 +239,7 @@ impl GatewayRows {
             Value::Real(ms(t.matched_ns.saturating_sub(t.decided_ns))),
             int(u64::from(t.confidence)),
             Value::Text(exit_reason(t.reason).to_owned()),
+            Value::Real(quote(t.funding_raw)),
         ]
     }
 }
@@ -259,6 +263,8 @@ pub fn snapshot_values(s: &PortfolioSnapshot) -> Vec<Value> {
         Value::Real(quote(s.daily_pnl_raw)),
         Value::Real(drawdown_pct),
         Value::Bool(s.daily_halt),
+        Value::Real(quote(s.margin_used_raw)),
+        Value::Real(s.margin_utilisation_bps as f64 / 100.0),
     ]
 }
 
@@ -457,5 +463,6 @@ fn exit_reason(r: ExitReason) -> &'static str {
         ExitReason::DailyLoss => "DAILY_LOSS",
         ExitReason::Timeout => "TIMEOUT",
         ExitReason::EndOfRun => "END_OF_RUN",
+        ExitReason::Liquidation => "LIQUIDATION",
     }
 }

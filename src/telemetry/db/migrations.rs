@@ -86,7 +86,7 @@ impl Migration {
 }
 
 /// Every migration, in version order.
-pub const MIGRATIONS: [Migration; 3] = [
+pub const MIGRATIONS: [Migration; 4] = [
     Migration {
         version: 1,
         name: "opportunities",
@@ -104,6 +104,11 @@ pub const MIGRATIONS: [Migration; 3] = [
         version: 3,
         name: "spread, gateway and latency records",
         sql: MigrationSql::Shared(RECORD_TABLES),
+    },
+    Migration {
+        version: 4,
+        name: "funding and margin",
+        sql: MigrationSql::Shared(FUNDING_MARGIN),
     },
 ];
 
@@ -451,6 +456,19 @@ CREATE TABLE latency_snapshots (
 CREATE INDEX idx_latency_snapshots_taken_at ON latency_snapshots (taken_at);
 ";
 
+/// Version 4: perpetuals as they cost money. `trades.exit_reason` gains `LIQUIDATION`
+/// (a perp leg's mark crossed its liquidation price; the paper venue closed it there and
+/// flattened the other leg) beside FUNDING_CONVERGED, TARGET, SPREAD_EXIT, STOP,
+/// KILL_SWITCH, DAILY_LOSS, TIMEOUT and END_OF_RUN.
+const FUNDING_MARGIN: &str = "
+-- Funding the trade's perp legs received (positive) or paid; part of pnl_quote.
+ALTER TABLE trades ADD COLUMN funding_quote {real} NOT NULL DEFAULT 0;
+-- Initial margin posted by open perp legs plus what working entries reserved for it.
+ALTER TABLE portfolio_snapshots ADD COLUMN margin_used_quote {real} NOT NULL DEFAULT 0;
+-- margin_used_quote / realised equity, percent.
+ALTER TABLE portfolio_snapshots ADD COLUMN margin_utilisation_pct {real} NOT NULL DEFAULT 0;
+";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -463,7 +481,7 @@ mod tests {
                 assert!(!sql.contains('{'), "v{} {dialect:?}", m.version);
             }
         }
-        assert_eq!(SCHEMA_VERSION, 3);
+        assert_eq!(SCHEMA_VERSION, 4);
         let pg = Dialect::Postgres.render(SCHEMA_MIGRATIONS_TABLE);
         assert!(pg.contains("version BIGINT PRIMARY KEY"), "{pg}");
     }

@@ -209,6 +209,10 @@ mod tests {
             closed_trades: 3,
             win_rate: 0.0,
             halted: true,
+            funding: 0.0,
+            margin_used: 0.0,
+            margin_utilisation_pct: 0.0,
+            liquidations: 0,
         });
         let alerts = watch.check(&status, inputs(0, true, 2));
         assert_eq!(alerts, vec!["🛑 Circuit breaker tripped: trading halted."]);

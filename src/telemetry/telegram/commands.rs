@@ -288,6 +288,11 @@ fn status(sources: &Sources, now_unix_ms: u64) -> String {
                 p.win_rate * 100.0,
                 if p.halted { " | HALTED" } else { "" }
             );
+            let _ = writeln!(
+                out,
+                "funding {:+.2} | margin {:.2} ({:.1}% of equity) | liquidations {}",
+                p.funding, p.margin_used, p.margin_utilisation_pct, p.liquidations
+            );
         }
         None => out.push_str("No trading in this run (tracker only).\n"),
     }
