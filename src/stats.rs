@@ -20,6 +20,7 @@ pub const MALFORMED_KIND_KEYS: [&str; DecodeError::KIND_COUNT] = [
     "feed.malformed.too_large",
     "feed.malformed.bad_level",
     "feed.malformed.crossed",
+    "feed.malformed.duplicate_key",
 ];
 
 /// Every counter of the pipeline.

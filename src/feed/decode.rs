@@ -50,11 +50,15 @@ pub enum DecodeError {
     /// A top of book or snapshot whose bid is at or above its ask.
     #[error("crossed top of book or snapshot")]
     Crossed,
+    /// A key the decoder reads appears twice in one object (JSON leaves its meaning to
+    /// the reader: first or last wins, or both levels arrays apply).
+    #[error("duplicated key")]
+    DuplicateKey,
 }
 
 impl DecodeError {
     /// How many kinds [`DecodeError::kind`] tells apart.
-    pub const KIND_COUNT: usize = 10;
+    pub const KIND_COUNT: usize = 11;
     /// The report name of each kind, in [`DecodeError::kind`] order.
     pub const KIND_NAMES: [&'static str; Self::KIND_COUNT] = [
         "json",
@@ -67,6 +71,7 @@ impl DecodeError {
         "too_large",
         "bad_level",
         "crossed",
+        "duplicate_key",
     ];
 
     /// The kind of this error, an index below [`DecodeError::KIND_COUNT`] (malformed
@@ -83,6 +88,7 @@ impl DecodeError {
             DecodeError::TooLarge => 7,
             DecodeError::BadLevel => 8,
             DecodeError::Crossed => 9,
+            DecodeError::DuplicateKey => 10,
         }
     }
 }

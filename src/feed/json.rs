@@ -162,6 +162,56 @@ fn string_end(text: &[u8], mut from: usize) -> Option<usize> {
     }
 }
 
+/// The keys of one JSON object a decoder has read so far, one bit per key it knows (a
+/// key enum's discriminant, below 64). A repeated known key is refused as
+/// [`DecodeError::DuplicateKey`]: JSON leaves a duplicate's meaning to the reader, and a
+/// decoder that let the last value win for one field and added both levels arrays for
+/// another told different stories of one frame. Unknown keys are skipped unread, so
+/// their repeats change nothing and are not looked at. One test and one or per key.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SeenKeys(u64);
+
+impl SeenKeys {
+    /// Marks key number `index` read; `Err` (with `DuplicateKey` through `failure`) when
+    /// it was read before in this object.
+    #[inline(always)]
+    pub fn first<E: de::Error>(&mut self, index: u32, failure: &Failure) -> Result<(), E> {
+        let bit = 1u64 << (index & 63);
+        if self.0 & bit != 0 {
+            return Err(fail(failure, DecodeError::DuplicateKey));
+        }
+        self.0 |= bit;
+        Ok(())
+    }
+}
+
+/// Test helper of the decoders' duplicate-key tests: `frame` with a second `"key":value`
+/// member put in front of the first occurrence of `"key":` (so the copy comes first and
+/// the original, with its own value, second).
+#[cfg(test)]
+pub(crate) fn with_duplicate(frame: &str, key: &str, value: &str) -> String {
+    let member = format!("\"{key}\":");
+    let at = frame.find(&member).expect("the key is in the frame");
+    format!("{}{member}{value},{}", &frame[..at], &frame[at..])
+}
+
+/// Test helper: every `(frame, key, value)` case decodes with `decode` as events, and as
+/// `DuplicateKey` leaving nothing once `key` is repeated with `value`.
+#[cfg(test)]
+pub(crate) fn assert_duplicates_refused(
+    decode: impl Fn(&str) -> (Result<Decoded, DecodeError>, Vec<MarketEvent>),
+    cases: &[(&str, &str, &str)],
+) {
+    for &(frame, key, value) in cases {
+        let (r, _) = decode(frame);
+        assert!(matches!(r, Ok(Decoded::Events(_))), "{frame}: {r:?}");
+        let twice = with_duplicate(frame, key, value);
+        let (r, events) = decode(&twice);
+        assert_eq!(r, Err(DecodeError::DuplicateKey), "{twice}");
+        assert!(events.is_empty(), "{twice}");
+    }
+}
+
 /// Records a decimal failure for the caller and turns it into a serde error.
 pub fn decimal<T, E: de::Error>(
     parsed: Result<T, DecimalError>,

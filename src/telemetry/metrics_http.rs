@@ -381,6 +381,7 @@ fn gauges(out: &mut String, status: &Status, killed: bool) {
         "1 when the venue is stale.",
         &stale,
     );
+    telemetry_loop(out, status);
     if let Some(p) = &status.portfolio {
         #[allow(clippy::cast_precision_loss)] // gauges are f64 by definition
         let figures = [
@@ -413,6 +414,42 @@ fn gauges(out: &mut String, status: &Status, killed: bool) {
         for (name, help, value) in figures {
             gauge(out, name, help, &[(String::new(), value)]);
         }
+    }
+}
+
+/// The telemetry loop: its longest iteration and stalls as it last published them, and
+/// how old the board is now (a stalled sidecar stops publishing, so the age grows while
+/// the stall lasts, and this thread, not the sidecar, says so).
+fn telemetry_loop(out: &mut String, status: &Status) {
+    let now_unix_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    #[allow(clippy::cast_precision_loss)] // gauges are f64 by definition
+    let age = match status.updated_unix_ms {
+        0 => f64::NAN,
+        at => now_unix_ms.saturating_sub(at) as f64 / 1000.0,
+    };
+    let figures = &status.telemetry_loop;
+    #[allow(clippy::cast_precision_loss)] // gauges are f64 by definition
+    let gauges = [
+        (
+            "edgeline_status_age_seconds",
+            "Time since the telemetry sidecar last published the status board.",
+            age,
+        ),
+        (
+            "edgeline_telemetry_loop_longest_seconds",
+            "Longest telemetry loop iteration so far.",
+            figures.longest.as_secs_f64(),
+        ),
+        (
+            "edgeline_telemetry_loop_stalls",
+            "Telemetry loop iterations longer than 1 s so far.",
+            figures.stalls as f64,
+        ),
+    ];
+    for (name, help, value) in gauges {
+        gauge(out, name, help, &[(String::new(), value)]);
     }
 }
 
@@ -467,6 +504,9 @@ mod tests {
                 stale_since_unix_ms: Some(1),
             });
             s.database.rows_dropped = 7;
+            s.updated_unix_ms = 1;
+            s.telemetry_loop.longest = std::time::Duration::from_millis(2500);
+            s.telemetry_loop.stalls = 1;
         });
         MetricsSources {
             stats,
@@ -509,6 +549,10 @@ mod tests {
         );
         assert_eq!(get("edgeline_kill_switch"), Some(0.0));
         assert_eq!(get("edgeline_db_rows{state=\"dropped\"}"), Some(7.0));
+        assert_eq!(get("edgeline_telemetry_loop_longest_seconds"), Some(2.5));
+        assert_eq!(get("edgeline_telemetry_loop_stalls"), Some(1.0));
+        // Published at unix ms 1: decades old by now.
+        assert!(get("edgeline_status_age_seconds").unwrap() > 1e9);
         // Every sample has a TYPE line for its metric family.
         for (name, _) in &all {
             let family = name.split('{').next().unwrap();

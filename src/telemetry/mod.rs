@@ -19,6 +19,7 @@ pub mod process;
 pub mod progress;
 pub mod sample;
 pub mod sidecar;
+pub mod stall;
 pub mod status;
 pub mod telegram;
 pub mod tracker_stats;

@@ -43,6 +43,7 @@ use crate::telemetry::nats::NatsSettings;
 use crate::telemetry::nats::publisher::{self, PublisherError};
 use crate::telemetry::progress::Progress;
 use crate::telemetry::sample::{LatencySample, Metric};
+use crate::telemetry::stall::{Part, StallWatch};
 use crate::telemetry::status::{StageLatency, StatusBoard, VenueStatus};
 use crate::types::{InstrumentRegistry, Venue};
 
@@ -180,6 +181,8 @@ pub struct TelemetryStage {
     gateway: Option<GatewaySink>,
     dumper: Dumper,
     dump_rows: VecDeque<Row>,
+    /// The loop's stall detector.
+    stall: StallWatch,
 }
 
 impl TelemetryStage {
@@ -250,6 +253,7 @@ impl TelemetryStage {
             gateway: None,
             dumper,
             dump_rows: VecDeque::new(),
+            stall: StallWatch::default(),
         })
     }
 
@@ -527,6 +531,7 @@ impl TelemetryStage {
             })
             .collect();
         let venues = self.venue_status.clone();
+        let telemetry_loop = self.stall.figures();
         let now_unix_ms = self.clock.unix_ms_now();
         let database = self
             .writer
@@ -539,6 +544,7 @@ impl TelemetryStage {
             s.stages = stages;
             s.venues = venues;
             s.database = database;
+            s.telemetry_loop = telemetry_loop;
         });
         if let Some(sink) = &self.gateway {
             sink.publish(&self.status);
@@ -710,14 +716,21 @@ impl Stage for TelemetryStage {
 
     fn poll(&mut self) -> usize {
         let now = monotonic_now();
+        self.stall.poll_started(now);
         let handled = self.drain_samples(SAMPLES_PER_POLL_MAX)
             + self.drain_records(RECORDS_PER_POLL_MAX, now, Self::take_records)
             + self.drain_records(RECORDS_PER_POLL_MAX, now, Self::take_spread)
             + self.drain_records(RECORDS_PER_POLL_MAX, now, Self::take_gateway);
         self.flush_if_due(now);
+        self.stall.part_done(Part::Drain, monotonic_now());
         self.progress_if_due(now);
+        self.stall.part_done(Part::Progress, monotonic_now());
         self.publish_status_if_due(now);
+        self.stall.part_done(Part::Status, monotonic_now());
         self.dump_if_due(now);
+        let end = monotonic_now();
+        self.stall.part_done(Part::Dump, end);
+        self.stall.poll_ended(end);
         handled
     }
 
@@ -775,6 +788,7 @@ impl Stage for TelemetryStage {
         report.set("telemetry.spool_torn_bytes", db.spool_torn_bytes);
         report.set("telemetry.hgrm_errors", hgrm_errors);
         self.report_dumps(report);
+        self.stall.figures().report(report);
         report.output_dir = self.config.output_dir.clone();
     }
 }

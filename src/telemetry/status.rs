@@ -9,6 +9,7 @@
 use std::sync::{Mutex, MutexGuard};
 
 use crate::telemetry::db::writer::WriterStats;
+use crate::telemetry::stall::StallFigures;
 use crate::types::Venue;
 
 /// One stage's latency percentiles since the start of the run.
@@ -76,6 +77,8 @@ pub struct Status {
     pub portfolio: Option<PortfolioStatus>,
     /// The database writer: rows written, spooled, waiting in the spool, dropped.
     pub database: WriterStats,
+    /// The telemetry loop's longest iteration and stalls so far.
+    pub telemetry_loop: StallFigures,
     /// The NATS publisher, when `[nats]` is on: rows published, pending in its spool,
     /// failed.
     pub nats: Option<WriterStats>,

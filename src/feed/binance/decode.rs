@@ -22,7 +22,8 @@ use crate::feed::binance::fast;
 pub use crate::feed::decode::{DecodeError, Decoded};
 use crate::feed::event_buf::EventBuf;
 use crate::feed::json::{
-    Failure, LevelsSeed, StrSeed, decimal, decode_frame, fail, placeholder, push_level, stamp,
+    Failure, LevelsSeed, SeenKeys, StrSeed, decimal, decode_frame, fail, placeholder, push_level,
+    stamp,
 };
 use crate::feed::symbols::SymbolMap;
 use crate::types::{EventBody, FundingFields, InstrumentId, MarketEvent, Price, Qty, Rate, Side};
@@ -339,7 +340,11 @@ impl<'de> Visitor<'de> for MessageSeed<'_> {
 
     fn visit_map<M: MapAccess<'de>>(mut self, mut map: M) -> Result<Fields, M::Error> {
         let mut f = Fields::default();
+        let mut seen = SeenKeys::default();
         while let Some(key) = map.next_key_seed(StrSeed(Key::from_bytes))? {
+            if !matches!(key, Key::Other) {
+                seen.first(key as u32, self.failure)?;
+            }
             self.field(key, &mut f, &mut map)?;
         }
         Ok(f)
@@ -547,6 +552,7 @@ fn kind_of(e: &str) -> Kind {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::feed::json::assert_duplicates_refused;
 
     const SPOT: InstrumentId = InstrumentId(0);
 
@@ -564,6 +570,46 @@ mod tests {
 
     fn px(s: &str) -> Price {
         Price::from_decimal_str(s).unwrap()
+    }
+
+    #[test]
+    fn test_duplicated_keys_of_hot_messages_are_refused() {
+        const TICKER: &str = r#"{"u":400900217,"s":"BNBUSDT","b":"25.35190000","B":"31.21000000","a":"25.36520000","A":"40.66000000"}"#;
+        const FUT_TICKER: &str = r#"{"e":"bookTicker","u":400900217,"E":1568014460893,"T":1568014460891,"s":"BNBUSDT","b":"25.3519","B":"31.21","a":"25.3652","A":"40.66"}"#;
+        const DEPTH: &str = r#"{"e":"depthUpdate","E":123456789,"s":"BNBUSDT","U":157,"u":160,"b":[["0.0024","10"]],"a":[["0.0026","100"]]}"#;
+        const TRADE: &str = r#"{"e":"trade","E":123456789,"s":"BNBUSDT","t":12345,"p":"0.001","q":"100","T":123456785,"m":true,"M":true}"#;
+        const MARK: &str = r#"{"e":"markPriceUpdate","E":1562305380000,"s":"BNBUSDT","p":"11794.15","i":"11784.62","P":"11784.25","r":"0.00038167","T":1562306400000}"#;
+        const COMBINED: &str = r#"{"stream":"bnbusdt@bookTicker","data":{"u":400900217,"s":"BNBUSDT","b":"25.3519","B":"31.21","a":"25.3652","A":"40.66"}}"#;
+        assert_duplicates_refused(
+            decode,
+            &[
+                (TICKER, "b", r#""25.1""#),
+                (TICKER, "a", r#""25.9""#),
+                (TICKER, "u", "400900216"),
+                (TICKER, "B", r#""1""#),
+                (TICKER, "s", r#""BNBUSDT""#),
+                (FUT_TICKER, "e", r#""bookTicker""#),
+                (FUT_TICKER, "E", "1"),
+                (DEPTH, "b", r#"[["0.0023","5"]]"#),
+                (DEPTH, "a", r#"[["0.0027","5"]]"#),
+                (DEPTH, "u", "159"),
+                (DEPTH, "U", "156"),
+                (TRADE, "p", r#""0.002""#),
+                (TRADE, "q", r#""1""#),
+                (TRADE, "t", "12344"),
+                (TRADE, "m", "false"),
+                (MARK, "p", r#""1""#),
+                (MARK, "r", r#""0.1""#),
+                (
+                    COMBINED,
+                    "data",
+                    r#"{"u":1,"s":"BNBUSDT","b":"1","B":"1","a":"2","A":"1"}"#,
+                ),
+            ],
+        );
+        // A key no decoder reads may repeat (it changes nothing).
+        let (r, _) = decode(&crate::feed::json::with_duplicate(MARK, "P", r#""1""#));
+        assert_eq!(r, Ok(Decoded::Events(1)));
     }
 
     #[test]

@@ -50,7 +50,9 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 use crate::feed::bybit::fast;
 pub use crate::feed::decode::{DecodeError, Decoded};
 use crate::feed::event_buf::EventBuf;
-use crate::feed::json::{Failure, LevelsSeed, StrSeed, decimal, fail, placeholder, stamp};
+use crate::feed::json::{
+    Failure, LevelsSeed, SeenKeys, StrSeed, decimal, fail, placeholder, stamp,
+};
 use crate::feed::symbols::SymbolMap;
 use crate::types::{
     EventBody, FundingFields, InstrumentId, MarketEvent, MarketKind, Price, Qty, Rate, Side,
@@ -411,19 +413,17 @@ impl<'de> Visitor<'de> for MessageSeed<'_> {
     fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Message, M::Error> {
         let kind = self.ctx.kind;
         let mut msg = Message::default();
+        let mut seen = SeenKeys::default();
         while let Some(key) = map.next_key_seed(StrSeed(Key::of))? {
+            if !matches!(key, Key::Other) {
+                seen.first(key as u32, self.ctx.failure)?;
+            }
             match key {
-                Key::Topic if msg.channel != Channel::Absent => {
-                    return Err(de::Error::duplicate_field("topic"));
-                }
                 Key::Topic => {
                     msg.channel = map.next_value_seed(StrSeed(|t: &str| Channel::of(kind, t)))?;
                 }
                 Key::Type => msg.book_type = map.next_value_seed(StrSeed(BookType::of))?,
                 Key::Ts => msg.ts_ms = Some(map.next_value()?),
-                Key::Data if msg.data.is_some() => {
-                    return Err(de::Error::duplicate_field("data"));
-                }
                 Key::Data => {
                     let channel = match msg.channel {
                         Channel::Absent => self.hint,
@@ -489,7 +489,11 @@ impl<'de> Visitor<'de> for BookSeed<'_> {
 
     fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Book, M::Error> {
         let mut book = Book::default();
+        let mut seen = SeenKeys::default();
         while let Some(key) = map.next_key_seed(StrSeed(BookKey::of))? {
+            if !matches!(key, BookKey::Other) {
+                seen.first(key as u32, self.ctx.failure)?;
+            }
             match key {
                 BookKey::Symbol => {
                     let id = map.next_value_seed(StrSeed(|s: &str| self.ctx.symbols.get(s)))?;
@@ -586,7 +590,11 @@ impl<'de> Visitor<'de> for TradeSeed<'_> {
         let failure = self.ctx.failure;
         let (mut time, mut instrument, mut side, mut qty, mut price, mut id) =
             (None, None, None, None, None, None);
+        let mut seen = SeenKeys::default();
         while let Some(key) = map.next_key_seed(StrSeed(TradeKey::of))? {
+            if !matches!(key, TradeKey::Other) {
+                seen.first(key as u32, failure)?;
+            }
             match key {
                 TradeKey::Time => time = Some(map.next_value::<u64>()?),
                 TradeKey::Symbol => {
@@ -702,7 +710,11 @@ impl<'de> Visitor<'de> for TickerSeed<'_> {
     fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Ticker, M::Error> {
         let failure = self.ctx.failure;
         let mut t = Ticker::default();
+        let mut seen = SeenKeys::default();
         while let Some(key) = map.next_key_seed(StrSeed(TickerKey::of))? {
+            if !matches!(key, TickerKey::Other) {
+                seen.first(key as u32, failure)?;
+            }
             match key {
                 TickerKey::Symbol => {
                     let id = map.next_value_seed(StrSeed(|s: &str| self.ctx.symbols.get(s)))?;
@@ -780,6 +792,7 @@ impl TickerKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::feed::json::assert_duplicates_refused;
 
     const BTC: InstrumentId = InstrumentId(3);
 
@@ -820,6 +833,32 @@ mod tests {
 
     /// From <https://bybit-exchange.github.io/docs/v5/websocket/public/orderbook>.
     const BOOK_SNAPSHOT: &str = r#"{"topic":"orderbook.50.BTCUSDT","type":"snapshot","ts":1672304484978,"data":{"s":"BTCUSDT","b":[["16493.50","0.006"],["16493.00","0.100"]],"a":[["16611.00","0.029"],["16612.00","0.213"]],"u":18521288,"seq":7961638724},"cts":1672304484976}"#;
+
+    #[test]
+    fn test_duplicated_keys_of_hot_messages_are_refused() {
+        const BOOK: &str = r#"{"topic":"orderbook.50.BTCUSDT","type":"delta","ts":1672304484978,"data":{"s":"BTCUSDT","b":[["16493.50","0.006"]],"a":[["16611.00","0.029"]],"u":18521288,"seq":7961638724}}"#;
+        const TRADE: &str = r#"{"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1672304486868,"data":[{"T":1672304486865,"s":"BTCUSDT","S":"Buy","v":"0.001","p":"16578.50","L":"PlusTick","i":"20f43950-d8dd-5b31-9112-a178eb6023af","BT":false}]}"#;
+        const TICKER: &str = r#"{"topic":"tickers.BTCUSDT","type":"snapshot","ts":1673272861686,"data":{"symbol":"BTCUSDT","markPrice":"17217.33","indexPrice":"17227.36","fundingRate":"-0.000212","nextFundingTime":"1673280000000","openInterest":"68744.761"}}"#;
+        assert_duplicates_refused(
+            decode,
+            &[
+                (BOOK, "b", r#"[["16493.00","1"]]"#),
+                (BOOK, "a", r#"[["16612.00","1"]]"#),
+                (BOOK, "u", "18521287"),
+                (BOOK, "s", r#""BTCUSDT""#),
+                (BOOK, "type", r#""snapshot""#),
+                (BOOK, "ts", "1"),
+                (BOOK, "data", r#"{"s":"BTCUSDT","b":[],"a":[],"u":1}"#),
+                (TRADE, "p", r#""1""#),
+                (TRADE, "v", r#""1""#),
+                (TRADE, "S", r#""Sell""#),
+                (TRADE, "T", "1"),
+                (TICKER, "markPrice", r#""1""#),
+                (TICKER, "fundingRate", r#""0.1""#),
+                (TICKER, "openInterest", r#""1""#),
+            ],
+        );
+    }
 
     #[test]
     fn test_decode_book_snapshot_header_then_levels_in_order() {
@@ -1107,11 +1146,11 @@ mod tests {
             ),
             (
                 r#"{"topic":"orderbook.50.BTCUSDT","topic":"publicTrade.BTCUSDT","data":[]}"#.into(),
-                DecodeError::Json,
+                DecodeError::DuplicateKey,
             ),
             (
                 r#"{"topic":"publicTrade.BTCUSDT","data":[],"data":[]}"#.into(),
-                DecodeError::Json,
+                DecodeError::DuplicateKey,
             ),
             (trade(r#"{"T":1,"s":"BTCUSDT","S":"Buy","v":"1","i":"1"}"#), DecodeError::MissingField("p")),
             (trade(r#"{"T":1,"s":"BTCUSDT","S":"Hold","v":"1","p":"1","i":"1"}"#), DecodeError::Json),

@@ -13,7 +13,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 
 use crate::feed::decode::DecodeError;
 use crate::feed::event_buf::EventBuf;
-use crate::feed::json::{Failure, StrSeed, decimal, fail, placeholder, push_level};
+use crate::feed::json::{Failure, SeenKeys, StrSeed, decimal, fail, placeholder, push_level};
 use crate::feed::symbols::SymbolMap;
 use crate::types::{EventBody, InstrumentId, MarketEvent, Price, Qty, Rate, Side};
 
@@ -137,14 +137,6 @@ fn coin<'de, M: MapAccess<'de>>(sink: &Sink<'_>, map: &mut M) -> Result<Instrume
         .ok_or_else(|| fail(sink.failure, DecodeError::UnknownSymbol))
 }
 
-/// A field that must not appear twice (a repeated `levels` would split the book).
-fn once<T, E: de::Error>(slot: &Option<T>, failure: &Failure) -> Result<(), E> {
-    match slot {
-        Some(_) => Err(fail(failure, DecodeError::Json)),
-        None => Ok(()),
-    }
-}
-
 impl<'de> Visitor<'de> for DataSeed<'_, '_> {
     type Value = Data;
 
@@ -155,12 +147,20 @@ impl<'de> Visitor<'de> for DataSeed<'_, '_> {
     fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Data, M::Error> {
         let mut data = Data::default();
         let failure = self.sink.failure;
+        // Keys read for this payload only: one skipped (`levels` of a `bbo`) may repeat.
+        let mut seen = SeenKeys::default();
         while let Some(key) = map.next_key_seed(StrSeed(data_key))? {
             match (key, self.payload) {
-                (DataKey::Coin, _) => data.instrument = Some(coin(self.sink, &mut map)?),
-                (DataKey::Time, _) => data.time_ms = Some(map.next_value()?),
+                (DataKey::Coin, _) => {
+                    seen.first::<M::Error>(key as u32, failure)?;
+                    data.instrument = Some(coin(self.sink, &mut map)?);
+                }
+                (DataKey::Time, _) => {
+                    seen.first::<M::Error>(key as u32, failure)?;
+                    data.time_ms = Some(map.next_value()?);
+                }
                 (DataKey::Levels, Payload::Book) => {
-                    once(&data.levels, failure)?;
+                    seen.first::<M::Error>(key as u32, failure)?;
                     let seed = BookLevelsSeed {
                         out: &mut *self.sink.out,
                         failure,
@@ -168,11 +168,11 @@ impl<'de> Visitor<'de> for DataSeed<'_, '_> {
                     data.levels = Some(map.next_value_seed(seed)?);
                 }
                 (DataKey::Bbo, Payload::Bbo) => {
-                    once(&data.bbo, failure)?;
+                    seen.first::<M::Error>(key as u32, failure)?;
                     data.bbo = Some(map.next_value_seed(BboSeed { failure })?);
                 }
                 (DataKey::Ctx, Payload::AssetCtx) => {
-                    once(&data.ctx, failure)?;
+                    seen.first::<M::Error>(key as u32, failure)?;
                     data.ctx = Some(map.next_value_seed(CtxSeed { failure })?);
                 }
                 _ => {
@@ -218,7 +218,11 @@ impl<'de> Visitor<'de> for LevelSeed<'_> {
 
     fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<(Price, Qty), M::Error> {
         let (mut price, mut qty) = (None, None);
+        let mut seen = SeenKeys::default();
         while let Some(key) = map.next_key_seed(StrSeed(level_key))? {
+            if !matches!(key, LevelKey::Other) {
+                seen.first(key as u32, self.failure)?;
+            }
             match key {
                 LevelKey::Px => price = Some(read_price(&mut map, self.failure)?),
                 LevelKey::Sz => qty = Some(read_qty(&mut map, self.failure)?),
@@ -429,7 +433,11 @@ impl<'de> Visitor<'de> for CtxSeed<'_> {
     fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<AssetCtx, M::Error> {
         let failure = self.failure;
         let mut ctx = AssetCtx::default();
+        let mut seen = SeenKeys::default();
         while let Some(key) = map.next_key_seed(StrSeed(ctx_key))? {
+            if !matches!(key, CtxKey::Other) {
+                seen.first(key as u32, failure)?;
+            }
             match key {
                 CtxKey::Mark => ctx.mark = Some(read_price(&mut map, failure)?),
                 CtxKey::Oracle => ctx.oracle = Some(read_price(&mut map, failure)?),
@@ -532,7 +540,11 @@ impl<'de> Visitor<'de> for TradeSeed<'_, '_> {
     fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<(), M::Error> {
         let failure = self.sink.failure;
         let mut t = TradeFields::default();
+        let mut seen = SeenKeys::default();
         while let Some(key) = map.next_key_seed(StrSeed(trade_key))? {
+            if !matches!(key, TradeKey::Other) {
+                seen.first(key as u32, failure)?;
+            }
             match key {
                 TradeKey::Coin => t.instrument = Some(coin(self.sink, &mut map)?),
                 TradeKey::Side => {

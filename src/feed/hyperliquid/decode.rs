@@ -50,7 +50,7 @@ use super::data::{Data, DataSeed, Payload, Sink};
 use super::fast;
 pub use crate::feed::decode::{DecodeError, Decoded};
 use crate::feed::event_buf::EventBuf;
-use crate::feed::json::{Failure, StrSeed, fail, placeholder, stamp};
+use crate::feed::json::{Failure, SeenKeys, StrSeed, placeholder, stamp};
 use crate::feed::symbols::SymbolMap;
 use crate::types::{EventBody, FundingFields, MarketEvent, MarketKind};
 
@@ -241,15 +241,16 @@ impl<'de> Visitor<'de> for MessageSeed<'_, '_> {
             channel: None,
             data: DataState::Absent,
         };
+        let mut seen = SeenKeys::default();
         while let Some(key) = map.next_key_seed(StrSeed(top_key))? {
+            if !matches!(key, TopKey::Other) {
+                seen.first(key as u32, self.sink.failure)?;
+            }
             match key {
                 TopKey::Channel => {
                     message.channel = Some(map.next_value_seed(StrSeed(channel_of))?)
                 }
                 TopKey::Data => {
-                    if !matches!(message.data, DataState::Absent) {
-                        return Err(fail(self.sink.failure, DecodeError::Json));
-                    }
                     message.data = self.data(message.channel, &mut map)?;
                 }
                 TopKey::Other => {
@@ -377,6 +378,7 @@ pub(super) const FUNDING_FIELDS: FundingFields = FundingFields::MARK
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::feed::json::assert_duplicates_refused;
     use crate::types::{InstrumentId, Price, Qty, Rate, Side};
 
     const BTC: InstrumentId = InstrumentId(1);
@@ -421,6 +423,32 @@ mod tests {
             price: px(price),
             qty: qty(size),
         }
+    }
+
+    #[test]
+    fn test_duplicated_keys_of_hot_messages_are_refused() {
+        const BOOK: &str = r#"{"channel":"l2Book","data":{"coin":"BTC","time":1700000000000,"levels":[[{"px":"1.5","sz":"2","n":5}],[{"px":"1.6","sz":"3","n":1}]]}}"#;
+        const BBO: &str = r#"{"channel":"bbo","data":{"coin":"BTC","time":1700000000000,"bbo":[{"px":"1.5","sz":"2","n":5},{"px":"1.6","sz":"3","n":1}]}}"#;
+        const TRADES: &str = r#"{"channel":"trades","data":[{"coin":"BTC","side":"B","px":"1.5","sz":"1","time":1700000000000,"hash":"0x1","tid":7}]}"#;
+        const CTX: &str = r#"{"channel":"activeAssetCtx","data":{"coin":"BTC","ctx":{"funding":"0.0000125","openInterest":"100","oraclePx":"100000","markPx":"100001"}}}"#;
+        assert_duplicates_refused(
+            decode,
+            &[
+                (BOOK, "levels", "[[],[]]"),
+                (BOOK, "coin", r#""BTC""#),
+                (BOOK, "time", "2"),
+                (BOOK, "px", r#""1.4""#),
+                (BOOK, "sz", r#""9""#),
+                (BOOK, "channel", r#""l2Book""#),
+                (BBO, "bbo", "[null,null]"),
+                (TRADES, "side", r#""A""#),
+                (TRADES, "px", r#""1""#),
+                (TRADES, "tid", "8"),
+                (CTX, "markPx", r#""1""#),
+                (CTX, "funding", r#""0.1""#),
+                (CTX, "ctx", r#"{"markPx":"1"}"#),
+            ],
+        );
     }
 
     #[test]
@@ -688,7 +716,7 @@ mod tests {
             ),
             (
                 r#"{"channel":"l2Book","data":{"coin":"BTC","time":1,"levels":[[],[]]},"data":{}}"#,
-                DecodeError::Json,
+                DecodeError::DuplicateKey,
             ),
             (
                 r#"{"channel":"bbo","data":{"coin":"BTC","time":1,"bbo":[null,null,null]}}"#,

@@ -13,7 +13,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 use crate::feed::decode::DecodeError;
 use crate::feed::event_buf::EventBuf;
 use crate::feed::json::{
-    Failure, LevelSeed, LevelsSeed, StrSeed, decimal, fail, placeholder, stamp,
+    Failure, LevelSeed, LevelsSeed, SeenKeys, StrSeed, decimal, fail, placeholder, stamp,
 };
 use crate::types::{EventBody, FundingFields, InstrumentId, MarketEvent, Price, Qty, Rate, Side};
 
@@ -196,7 +196,11 @@ impl<'de> Visitor<'de> for ItemSeed<'_> {
             self.push(placeholder(self.ts_recv_raw))?;
         }
         let mut item = Item::default();
+        let mut seen = SeenKeys::default();
         while let Some(key) = map.next_key_seed(StrSeed(Key::from_name))? {
+            if !matches!(key, Key::Other) {
+                seen.first(key as u32, self.failure)?;
+            }
             self.field(key, &mut item, &mut map)?;
         }
         let result = self.finish(item, start);

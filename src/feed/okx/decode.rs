@@ -57,7 +57,7 @@ use super::data::{Channel, DataSeed};
 use super::fast;
 pub use crate::feed::decode::{DecodeError, Decoded};
 use crate::feed::event_buf::EventBuf;
-use crate::feed::json::{Failure, StrSeed, fail};
+use crate::feed::json::{Failure, SeenKeys, StrSeed, fail};
 use crate::feed::symbols::SymbolMap;
 use crate::types::{EventBody, InstrumentId, MarketKind};
 
@@ -294,11 +294,16 @@ impl<'de> Visitor<'de> for EnvelopeSeed<'_> {
         if let Some((channel, instrument)) = self.arg {
             (envelope.channel, envelope.instrument) = (Some(channel), instrument);
         }
+        let mut seen = SeenKeys::default();
         while let Some(key) = map.next_key_seed(StrSeed(Key::from_name))? {
+            if !matches!(key, Key::Other) {
+                seen.first(key as u32, self.failure)?;
+            }
             match key {
                 Key::Event => envelope.event = Some(map.next_value_seed(StrSeed(event_of))?),
                 Key::Arg => {
-                    let (channel, instrument) = map.next_value_seed(ArgSeed(self.symbols))?;
+                    let (channel, instrument) =
+                        map.next_value_seed(ArgSeed(self.symbols, self.failure))?;
                     envelope.channel = channel;
                     envelope.instrument = instrument;
                 }
@@ -362,8 +367,9 @@ fn action_of(action: &str) -> Action {
     }
 }
 
-/// `arg`: `{"channel":..,"instId":..}` (other keys such as `instType` skipped).
-struct ArgSeed<'a>(&'a SymbolMap);
+/// `arg`: `{"channel":..,"instId":..}` (other keys such as `instType` skipped), and
+/// where a repeated key is reported.
+struct ArgSeed<'a>(&'a SymbolMap, &'a Failure);
 
 impl<'de> DeserializeSeed<'de> for ArgSeed<'_> {
     type Value = (Option<Channel>, Lookup);
@@ -381,7 +387,11 @@ impl<'de> Visitor<'de> for ArgSeed<'_> {
 
     fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
         let (mut channel, mut lookup) = (None, Lookup::Absent);
+        let mut seen = SeenKeys::default();
         while let Some(key) = map.next_key_seed(StrSeed(arg_key))? {
+            if !matches!(key, ArgKey::Other) {
+                seen.first(key as u32, self.1)?;
+            }
             match key {
                 ArgKey::Channel => {
                     channel = Some(map.next_value_seed(StrSeed(Channel::from_name))?)
@@ -417,6 +427,7 @@ fn arg_key(key: &str) -> ArgKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::feed::json::assert_duplicates_refused;
     use crate::types::{FundingFields, MarketEvent, Price, Qty, Rate, Side};
 
     const SPOT: InstrumentId = InstrumentId(3);
@@ -453,6 +464,35 @@ mod tests {
 
     /// The order book channel example of the OKX v5 docs, with `seqId`/`prevSeqId`.
     const BOOKS_SNAPSHOT: &str = r#"{"arg":{"channel":"books","instId":"BTC-USDT"},"action":"snapshot","data":[{"asks":[["8476.98","415","0","13"],["8477","7","0","2"]],"bids":[["8476.97","256","0","12"]],"ts":"1597026383085","checksum":-855196043,"prevSeqId":-1,"seqId":123456}]}"#;
+
+    #[test]
+    fn test_duplicated_keys_of_hot_messages_are_refused() {
+        const TRADES: &str = r#"{"arg":{"channel":"trades","instId":"BTC-USDT"},"data":[{"instId":"BTC-USDT","tradeId":"130639474","px":"42219.9","sz":"0.12060306","side":"buy","ts":"1630048897897"}]}"#;
+        const BBO: &str = r#"{"arg":{"channel":"bbo-tbt","instId":"BTC-USDT"},"data":[{"asks":[["8476.98","415","0","13"]],"bids":[["8476.97","256","0","12"]],"ts":"1597026383085"}]}"#;
+        const FUNDING: &str = r#"{"arg":{"channel":"funding-rate","instId":"BTC-USDT-SWAP"},"data":[{"fundingRate":"0.0001534702150000","fundingTime":"1646323200000","instId":"BTC-USDT-SWAP","instType":"SWAP","nextFundingRate":"0.0001542145319804"}]}"#;
+        assert_duplicates_refused(
+            decode,
+            &[
+                (BOOKS_SNAPSHOT, "asks", r#"[["8477.5","1","0","1"]]"#),
+                (BOOKS_SNAPSHOT, "bids", r#"[["8476.5","1","0","1"]]"#),
+                (BOOKS_SNAPSHOT, "checksum", "5"),
+                (BOOKS_SNAPSHOT, "seqId", "123455"),
+                (BOOKS_SNAPSHOT, "action", r#""update""#),
+                (BOOKS_SNAPSHOT, "instId", r#""BTC-USDT-SWAP""#),
+                (
+                    BOOKS_SNAPSHOT,
+                    "arg",
+                    r#"{"channel":"books","instId":"BTC-USDT"}"#,
+                ),
+                (TRADES, "px", r#""1""#),
+                (TRADES, "sz", r#""1""#),
+                (TRADES, "side", r#""sell""#),
+                (BBO, "asks", r#"[["8477","1","0","1"]]"#),
+                (BBO, "ts", r#""1""#),
+                (FUNDING, "fundingRate", r#""0.1""#),
+            ],
+        );
+    }
 
     #[test]
     fn test_decode_books_snapshot_asks_then_bids_as_sent() {

@@ -22,7 +22,7 @@ use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use super::data::{Channel, DataSeed};
 use crate::feed::decode::{DecodeError, Decoded};
 use crate::feed::event_buf::EventBuf;
-use crate::feed::json::{Failure, StrSeed, decode_frame};
+use crate::feed::json::{Failure, SeenKeys, StrSeed, decode_frame};
 use crate::feed::rest_budget::Limit;
 use crate::types::InstrumentId;
 
@@ -106,7 +106,11 @@ impl<'de> Visitor<'de> for BodySeed<'_> {
 
     fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Body, M::Error> {
         let mut body = Body::default();
+        let mut seen = SeenKeys::default();
         while let Some(key) = map.next_key_seed(StrSeed(Key::from_name))? {
+            if !matches!(key, Key::Other) {
+                seen.first(key as u32, self.failure)?;
+            }
             match key {
                 Key::Code => body.code = Some(map.next_value_seed(StrSeed(|c: &str| c == "0"))?),
                 Key::Data => {
