@@ -64,6 +64,11 @@ enum Command {
     /// checksum mismatch, or a book that never synced or ends invalid. Can print a
     /// book's top levels after given book messages (`--dump-book`).
     Verify(VerifyArgs),
+    /// Consume the telemetry stream of every engine (`[nats]`) into one PostgreSQL
+    /// database (`[database] url`, the engines' schema plus a `site` column) through a
+    /// durable pull consumer, acknowledging each batch after its commit; runs until
+    /// SIGINT/SIGTERM or `--duration`. Several collectors may share one durable name.
+    Collect(CollectArgs),
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
@@ -217,6 +222,27 @@ struct LatestArgs {
     db: DbArgs,
 }
 
+#[derive(Debug, clap::Args)]
+struct CollectArgs {
+    /// TOML configuration: `[nats]` (url, stream, subject_prefix) and `[database] url`
+    /// (postgres://).
+    #[arg(long)]
+    config: PathBuf,
+    /// Durable consumer name; collectors with the same name share the messages.
+    #[arg(long, default_value = edgeline::telemetry::nats::collect::DURABLE_DEFAULT)]
+    durable: String,
+    /// Messages per fetch and per transaction (1..=10000).
+    #[arg(long, default_value_t = edgeline::telemetry::nats::collect::BATCH_DEFAULT)]
+    batch: usize,
+    /// The consumer's ack wait in ms, when this collector creates it: a batch taken by a
+    /// collector that died is delivered again after it.
+    #[arg(long, default_value_t = 10_000)]
+    ack_wait_ms: u64,
+    /// Stop after this many seconds (default: run until a signal).
+    #[arg(long)]
+    duration: Option<u64>,
+}
+
 #[derive(Debug, Default, clap::Args)]
 struct RunArgs {
     /// TOML configuration file (without it: the built-in simulator, Binance BTCUSDT).
@@ -252,6 +278,7 @@ fn main() -> ExitCode {
         Some(Command::Record(args)) => record(args),
         Some(Command::Replay(args)) => replay(&args),
         Some(Command::Backtest(args)) => backtest(&args),
+        Some(Command::Collect(args)) => collect(&args),
         Some(Command::Bench {
             which: BenchCommand::E2e(args),
         }) => bench_e2e(args),
@@ -315,6 +342,48 @@ fn run_config(config: &Config) -> Result<(), Box<dyn std::error::Error>> {
     );
     let outcome = pipeline::run(config, &shutdown)?;
     print_outcome(config, &outcome.report, outcome.stop)
+}
+
+fn collect(args: &CollectArgs) -> Result<(), Box<dyn std::error::Error>> {
+    use edgeline::telemetry::nats::collect::{self, CollectSettings};
+    let config = load_config(&RunArgs {
+        config: Some(args.config.clone()),
+        ..RunArgs::default()
+    })?;
+    let DbTarget::Postgres(database) = &config.database.target else {
+        return Err("collect: [database] url must be postgres://… (the central database)".into());
+    };
+    if !(1..=10_000).contains(&args.batch) {
+        return Err("--batch: must be between 1 and 10000".into());
+    }
+    if !(1_000..=600_000).contains(&args.ack_wait_ms) {
+        return Err("--ack-wait-ms: must be between 1000 and 600000".into());
+    }
+    if !edgeline::telemetry::nats::is_subject_token(&args.durable) {
+        return Err("--durable: 1 to 64 of A-Z a-z 0-9 _ -".into());
+    }
+    let settings = CollectSettings {
+        nats: config.nats.clone(),
+        database: (**database).clone(),
+        durable: args.durable.clone(),
+        batch: args.batch,
+        ack_wait: Duration::from_millis(args.ack_wait_ms),
+        duration: args.duration.map(Duration::from_secs),
+    };
+    let stats = collect::run(&settings, &Shutdown::with_signals()?)?;
+    println!(
+        "collected: {} messages, {} rows inserted, {} already stored, {} malformed, {} database errors (retried), {} acks refused",
+        stats.messages,
+        stats.rows_inserted,
+        stats.rows_duplicate,
+        stats.malformed,
+        stats.db_errors,
+        stats.ack_errors
+    );
+    match stats.malformed {
+        0 => Ok(()),
+        n => Err(format!("{n} malformed telemetry messages were not stored").into()),
+    }
 }
 
 fn replay(args: &ReplayArgs) -> Result<(), Box<dyn std::error::Error>> {
@@ -508,6 +577,17 @@ fn print_outcome(
         r.counter("telemetry.rows_lost"),
         loss_causes(r),
     );
+    if config.nats.enabled {
+        println!(
+            "nats: {} rows published, {} already in the stream, {} spooled during outages, {} pending in the NATS spool, {} failed ({} publish errors)",
+            r.counter("nats.rows_published"),
+            r.counter("nats.rows_duplicate"),
+            r.counter("nats.rows_spooled"),
+            r.counter("nats.rows_pending"),
+            r.counter("nats.rows_failed"),
+            r.counter("nats.publish_errors"),
+        );
+    }
     print_scanner(r);
     match &config.database.target {
         DbTarget::Sqlite(_) => match config.database.sqlite_path(&r.output_dir) {
@@ -523,11 +603,12 @@ fn print_outcome(
 /// full, 0 refused by the spool's disk, 0 never handed to the writer`.
 fn loss_causes(r: &edgeline::runtime::RunReport) -> String {
     format!(
-        "{} records dropped while the writer was behind, {} spool full, {} refused by the spool's disk, {} never handed to the writer",
+        "{} records dropped while the writer was behind, {} spool full, {} refused by the spool's disk, {} never handed to the writer, {} failed to NATS",
         r.counter("telemetry.records_dropped"),
         r.counter("telemetry.rows_dropped_spool_full"),
         r.counter("telemetry.rows_dropped_disk"),
         r.counter("telemetry.rows_unwritten"),
+        r.counter("nats.rows_failed"),
     )
 }
 

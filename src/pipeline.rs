@@ -12,13 +12,15 @@ use crate::book::top::TopUpdate;
 use crate::book::{BookIo, BookStage};
 use crate::config::{Config, VenueSettings};
 use crate::edge::{EdgeIo, EdgeStage, MarketTerms, Scanner};
-use crate::feed::binance::subscribe::snapshot_path;
+use crate::feed::binance::subscribe::{rest_weight_limit, snapshot_path, snapshot_weight};
 use crate::feed::frame_source::FrameSource;
 use crate::feed::health::FeedHealth;
-use crate::feed::okx::rest::{BOOK_DEPTH as OKX_BOOK_DEPTH, book_path as okx_book_path};
+use crate::feed::okx::rest::{
+    BOOK_DEPTH as OKX_BOOK_DEPTH, BOOK_LIMIT as OKX_BOOK_LIMIT, book_path as okx_book_path,
+};
 use crate::feed::okx::urls as okx_urls;
 use crate::feed::rotation::RotationPair;
-use crate::feed::snapshot_fetch::{SnapshotClient, SnapshotFetcher};
+use crate::feed::snapshot_fetch::{SnapshotClient, SnapshotFetcher, SnapshotTarget};
 use crate::feed::stage::{FeedConnection, FeedControl};
 use crate::feed::transport::{Endpoint, Transport, TransportError};
 use crate::feed::venues::{MarketConnection, VenueDecoder, heartbeat, market_connections};
@@ -186,19 +188,37 @@ pub fn sim_config(config: &Config, settings: &crate::config::SimSettings) -> Sim
 /// OKX's order book). The base is the market's REST base (`spot_rest_url` /
 /// `perp_rest_url`, both defaulting to the venue's `rest_url`); without one, OKX's live REST
 /// base when its market is reached live (a REST book must come from the venue whose
-/// stream it bridges), else the simulator's.
+/// stream it bridges), else the simulator's. Requests are paced by the venue's documented
+/// limits: one budget per Binance host (spot, USD-M request weight) and one for OKX's
+/// order-book endpoint (its count is per IP, spot and swaps together).
 fn start_snapshot_fetcher(
     config: &Config,
     sim: Option<&SimHandle>,
 ) -> Result<(Option<SnapshotFetcher>, Option<SnapshotClient>), PipelineError> {
+    const BINANCE_SPOT: usize = 0;
+    const BINANCE_PERP: usize = 1;
+    const OKX: usize = 2;
+    let limits = [
+        rest_weight_limit(MarketKind::Spot),
+        rest_weight_limit(MarketKind::Perp),
+        OKX_BOOK_LIMIT,
+    ];
     let mut any = false;
-    let mut urls = Vec::with_capacity(config.registry.len());
+    let mut targets = Vec::with_capacity(config.registry.len());
     for inst in config.registry.iter() {
-        let path = match inst.venue {
-            Venue::Binance => snapshot_path(inst.kind, &inst.symbol, SNAPSHOT_LIMIT),
-            Venue::Okx => okx_book_path(&inst.symbol, OKX_BOOK_DEPTH),
-            Venue::Bybit | Venue::Hyperliquid => {
-                urls.push(None);
+        let (path, budget, cost) = match (inst.venue, inst.kind) {
+            (Venue::Binance, kind) => (
+                snapshot_path(kind, &inst.symbol, SNAPSHOT_LIMIT),
+                if kind == MarketKind::Spot {
+                    BINANCE_SPOT
+                } else {
+                    BINANCE_PERP
+                },
+                snapshot_weight(kind, SNAPSHOT_LIMIT),
+            ),
+            (Venue::Okx, _) => (okx_book_path(&inst.symbol, OKX_BOOK_DEPTH), OKX, 1),
+            (Venue::Bybit | Venue::Hyperliquid, _) => {
+                targets.push(None);
                 continue;
             }
         };
@@ -216,13 +236,17 @@ fn start_snapshot_fetcher(
                 kind: inst.kind.name(),
             })?;
         any = true;
-        urls.push(Some(format!("{base}{path}")));
+        targets.push(Some(SnapshotTarget {
+            url: format!("{base}{path}"),
+            budget,
+            cost,
+        }));
     }
     if !any {
         return Ok((None, None));
     }
-    let (fetcher, client) =
-        SnapshotFetcher::start(urls, &trusted_roots(config, sim)).map_err(PipelineError::Spawn)?;
+    let (fetcher, client) = SnapshotFetcher::start(targets, &limits, &trusted_roots(config, sim))
+        .map_err(PipelineError::Spawn)?;
     Ok((Some(fetcher), Some(client)))
 }
 
@@ -575,6 +599,7 @@ fn telemetry_config(config: &Config) -> TelemetryConfig {
         database: config.database.clone(),
         expected_interval: config.telemetry.expected_interval,
         lossless: config.telemetry.lossless,
+        nats: config.nats.enabled.then(|| config.nats.clone()),
         stale_after: config
             .venues
             .iter()

@@ -15,7 +15,7 @@ use edgeline::feed::health::LinkState;
 use edgeline::feed::transport::{Endpoint, Transport, TransportConfig};
 use edgeline::pipeline::{FeedAndBook, build_feed_and_book, sim_config};
 use edgeline::runtime::{Clock, RunReport, Stage, clock};
-use edgeline::sim::{self, FaultAction, SimConfig, SimFault, SimHandle, SimVenue};
+use edgeline::sim::{self, FaultAction, RestFaults, SimConfig, SimFault, SimHandle, SimVenue};
 use edgeline::types::{InstrumentId, MarketKind, Side, Venue};
 
 /// Timeouts small enough for a short test, large enough for a loaded CI machine.
@@ -279,6 +279,33 @@ fn test_fault_close_reconnects_and_binance_resyncs_from_rest() {
         report.counter("feed.connections_open"),
         3,
         "spot, USD-M /public and /market"
+    );
+}
+
+/// The REST side fights back: the first snapshot answer is a `429` (the whole host waits
+/// out its `Retry-After`), the next two are cut in half. Before 2026-12-08 a cut body left
+/// its book waiting for a snapshot for good; now each is counted malformed and fetched
+/// again, and every book (Binance spot and USD-M, OKX spot and swap) ends equal to the
+/// simulator's.
+#[test]
+fn test_rest_throttle_and_cut_bodies_are_waited_out_and_fetched_again() {
+    let venues = [Venue::Binance, Venue::Okx];
+    let sim = SimConfig {
+        rest_faults: RestFaults {
+            throttled: 1,
+            cut: 2,
+        },
+        ..sim_of(&venues)
+    };
+    let mut rig = rig_on(sim, &venues, "");
+    rig.assert_books_equal_sim();
+    let report = rig.finish();
+    assert_eq!(report.counter("feed.snapshot_throttled"), 1);
+    assert_eq!(report.counter("feed.snapshot_bad_body_retries"), 2);
+    assert!(report.counter("feed.malformed") >= 2, "{report:?}");
+    assert!(
+        report.counter("feed.snapshot_requests") >= 7,
+        "4 books, 3 spoilt answers"
     );
 }
 

@@ -84,6 +84,9 @@ pub struct BookStage {
     stale: Vec<bool>,
     resync: rtrb::Producer<InstrumentId>,
     gateway: Option<rtrb::Producer<MarketEvent>>,
+    /// Per instrument: whether the gateway holds a copy of a valid book (book data went
+    /// to it since the last `Reset` it was sent).
+    gateway_has_book: Vec<bool>,
     io: BookIo,
 }
 
@@ -121,14 +124,18 @@ impl BookStage {
             stale: vec![false; registry.len()],
             resync,
             gateway: None,
+            gateway_has_book: vec![false; registry.len()],
             io,
         }
     }
 
     /// Also hands every event it applied to the gateway through `ring` (book data
     /// only while the instrument's book is valid, so the paper venue never trades on a
-    /// book the strategies consider broken). Like the edge ring, an event is only taken
-    /// when this ring has room: backpressure, nothing dropped.
+    /// book the strategies consider broken; the event that invalidates a book, by a
+    /// gap, a checksum or a crossing, goes as a `Reset`, so the paper venue drops its
+    /// copy and halts that instrument until the resynced book's data comes). Like the
+    /// edge ring, an event is only taken when this ring has room: backpressure,
+    /// nothing dropped.
     pub fn with_gateway(mut self, ring: rtrb::Producer<MarketEvent>) -> Self {
         self.gateway = Some(ring);
         self
@@ -145,8 +152,24 @@ impl BookStage {
                 | EventBody::DepthLevel { .. }
                 | EventBody::TopOfBook { .. }
         );
-        if book_data && !self.engine.is_valid(event.instrument) {
+        let Some(has_book) = self.gateway_has_book.get_mut(event.instrument.index()) else {
+            let _ = ring.push(*event);
             return;
+        };
+        if book_data && !self.engine.is_valid(event.instrument) {
+            if *has_book {
+                *has_book = false;
+                let _ = ring.push(MarketEvent {
+                    body: EventBody::Feed(FeedStatus::Reset),
+                    ..*event
+                });
+            }
+            return;
+        }
+        match event.body {
+            EventBody::Feed(FeedStatus::Reset) => *has_book = false,
+            _ if book_data => *has_book = true,
+            _ => {}
         }
         let _ = ring.push(*event);
     }
@@ -675,6 +698,106 @@ mod tests {
         assert!(
             out.pop().is_err(),
             "an unchanged rate or a mark alone publishes nothing"
+        );
+    }
+
+    /// A gap invalidates the book: the gateway gets a `Reset` in place of the diff (so
+    /// the paper venue drops its copy and halts), nothing of the broken book after it,
+    /// and the resynced book's snapshot again.
+    #[test]
+    fn test_gateway_gets_a_reset_when_a_gap_invalidates_the_book() {
+        let mut registry = InstrumentRegistry::default();
+        registry
+            .insert(InstrumentSpec {
+                venue: Venue::Okx,
+                kind: MarketKind::Spot,
+                symbol: "BTC-USDT".into(),
+                base: "BTC".into(),
+                tick_size: Price::from_raw(1),
+                lot_size: Qty::from_raw(1),
+                min_notional: Price::ZERO,
+                contract_size: Qty::from_raw(Qty::SCALE),
+            })
+            .unwrap();
+        let stats = Arc::new(PipelineStats::default());
+        let (mut input, input_rx) = rtrb::RingBuffer::new(64);
+        let (out_tx, _out) = rtrb::RingBuffer::new(64);
+        let (samples, _samples_rx) = rtrb::RingBuffer::new(64);
+        let (resync, mut asked) = rtrb::RingBuffer::new(4);
+        let (gateway_tx, mut gateway) = rtrb::RingBuffer::new(64);
+        let io = BookIo {
+            input: input_rx,
+            output: out_tx,
+            samples: SampleSink::new(samples, Arc::clone(&stats), |s| &s.book_samples_dropped),
+            stats,
+            clock: Clock::mock().0,
+        };
+        let mut stage = BookStage::new(
+            &registry,
+            BookParams::default(),
+            TopSource::default_for,
+            resync,
+            io,
+        )
+        .with_gateway(gateway_tx);
+        let mut push_depth = |seq: u64, prev: u64, snapshot: bool, bid: i64| {
+            input
+                .push(event(EventBody::DepthBegin {
+                    first_update_id: seq,
+                    last_update_id: seq,
+                    prev_update_id: prev,
+                    levels: 2,
+                    snapshot,
+                    checksum: None,
+                }))
+                .unwrap();
+            for (side, p) in [(Side::Bid, bid), (Side::Ask, bid + 2)] {
+                input
+                    .push(event(EventBody::DepthLevel {
+                        side,
+                        price: px(p),
+                        qty: Qty::from_raw(Qty::SCALE),
+                    }))
+                    .unwrap();
+            }
+        };
+        push_depth(10, 0, true, 100);
+        push_depth(11, 10, false, 99);
+        push_depth(15, 14, false, 98); // a hole: 12 to 14 missing
+        push_depth(16, 15, false, 97);
+        stage.poll();
+        let bodies: Vec<EventBody> = std::iter::from_fn(|| gateway.pop().ok())
+            .map(|e| e.body)
+            .collect();
+        assert_eq!(bodies.len(), 7, "{bodies:?}");
+        assert!(matches!(
+            bodies[0],
+            EventBody::DepthBegin { snapshot: true, .. }
+        ));
+        assert!(matches!(
+            bodies[3],
+            EventBody::DepthBegin {
+                last_update_id: 11,
+                ..
+            }
+        ));
+        assert_eq!(bodies[6], EventBody::Feed(FeedStatus::Reset), "{bodies:?}");
+        assert_eq!(
+            asked.pop().ok(),
+            Some(InstrumentId(0)),
+            "a resync was asked for"
+        );
+        push_depth(20, 0, true, 90);
+        stage.poll();
+        let after: Vec<EventBody> = std::iter::from_fn(|| gateway.pop().ok())
+            .map(|e| e.body)
+            .collect();
+        assert!(
+            matches!(
+                after.first(),
+                Some(EventBody::DepthBegin { snapshot: true, .. })
+            ),
+            "the resynced book goes to the gateway again: {after:?}"
         );
     }
 

@@ -4,6 +4,7 @@
 
 pub mod database;
 pub mod gateway;
+pub mod nats;
 pub mod parse_error;
 pub mod raw;
 pub mod record;
@@ -220,6 +221,9 @@ pub struct Config {
     pub extra_root_certs: Vec<Vec<u8>>,
     /// Recording of every received frame, when on.
     pub record: Option<crate::record::RecordSettings>,
+    /// `[nats]`: telemetry over NATS JetStream (published when `enabled`; the collector
+    /// reads it either way).
+    pub nats: crate::telemetry::nats::NatsSettings,
 }
 
 impl Config {

@@ -48,6 +48,8 @@ pub struct RawConfig {
     pub gateway: Option<crate::config::gateway::RawGateway>,
     /// Recording of every received frame.
     pub record: Option<RawRecord>,
+    /// Telemetry over NATS JetStream.
+    pub nats: Option<crate::config::nats::RawNats>,
 }
 
 /// `[record]`.

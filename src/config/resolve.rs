@@ -91,6 +91,7 @@ pub fn resolve(raw: RawConfig, core_count: usize) -> Result<Config, ConfigError>
         metrics_listen: resolve_metrics(raw.metrics.unwrap_or_default())?,
         gateway,
         record: resolve_record(raw.record.unwrap_or_default())?,
+        nats: crate::config::nats::resolve_nats(raw.nats.unwrap_or_default())?,
         source: None,
     })
 }

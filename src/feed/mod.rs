@@ -10,6 +10,7 @@ pub mod health;
 pub mod hyperliquid;
 pub mod json;
 pub mod okx;
+pub mod rest_budget;
 pub mod rotation;
 pub mod sanity;
 pub mod scan;

@@ -10,6 +10,14 @@
 //! path neither allocates nor frees. `http://` or `https://` (rustls, trusting the
 //! same roots as the WebSocket transport: the bundled webpki roots plus the configured
 //! extra ones).
+//!
+//! Requests are paced per rate-limited scope ([`crate::feed::rest_budget`]): each target
+//! names its budget and what one request costs there (Binance's request weight, OKX's
+//! request count), and a venue's `429`/`418` with `Retry-After` closes that budget for
+//! as long as the venue asks. A body the feed stage could not decode comes back as
+//! [`SnapshotClient::retry`] and is fetched again after the instrument's own backoff
+//! (doubled per bad body, reset by the next fresh request), so one malformed answer
+//! never leaves a book waiting for good.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
@@ -21,8 +29,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::feed::rest_budget::{Budget, Limit};
 use crate::runtime::clock;
 use crate::types::InstrumentId;
+use std::sync::atomic::AtomicU64;
 
 /// Largest snapshot body accepted (a 5000-level Binance snapshot is about 250 KB).
 pub const BODY_BYTES_MAX: usize = 4 << 20;
@@ -32,6 +42,33 @@ const BUFFERS: usize = 4;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// Longest wait between two attempts.
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
+
+/// Wait after a `429` without `Retry-After`.
+const THROTTLED_DEFAULT: Duration = Duration::from_secs(5);
+/// Wait after a `418` (an IP ban) without `Retry-After`: Binance's shortest ban.
+const BANNED_DEFAULT: Duration = Duration::from_secs(120);
+
+/// Where one instrument's snapshot comes from and what a request costs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotTarget {
+    /// The full URL.
+    pub url: String,
+    /// Index of its budget in the `limits` given to [`SnapshotFetcher::start`].
+    pub budget: usize,
+    /// Units one request takes from that budget (request weight, or 1).
+    pub cost: u32,
+}
+
+/// What the fetcher did, for the run report (written by the fetcher, read at the end).
+#[derive(Debug, Default)]
+pub struct FetchCounts {
+    /// Requests sent.
+    pub requests: AtomicU64,
+    /// Answers that were `429` or `418`.
+    pub throttled: AtomicU64,
+    /// Snapshots fetched again because their body did not decode.
+    pub bad_body_retries: AtomicU64,
+}
 
 /// A fetched snapshot body.
 #[derive(Debug)]
@@ -54,19 +91,57 @@ pub enum FetchError {
     /// The response is not HTTP/1.x 200 with a body.
     #[error("HTTP: {0}")]
     Http(String),
+    /// The venue counts us over its limit (`429`) or has banned the IP (`418`), and
+    /// asks for this wait.
+    #[error("HTTP {status}: rate limited, retry after {retry_after:?}")]
+    Throttled {
+        /// 429 or 418.
+        status: u16,
+        /// The venue's `Retry-After`, or the default for the status.
+        retry_after: Duration,
+    },
 }
 
 /// The feed stage's end: requests out, bodies in, spent buffers back.
 pub struct SnapshotClient {
-    requests: rtrb::Producer<InstrumentId>,
+    requests: rtrb::Producer<Request>,
     bodies: rtrb::Consumer<SnapshotBody>,
     spent: rtrb::Producer<Vec<u8>>,
+    counts: Arc<FetchCounts>,
+}
+
+/// A request through the ring: whose snapshot, and whether the last body was bad.
+#[derive(Debug, Clone, Copy)]
+struct Request {
+    instrument: InstrumentId,
+    retry: bool,
 }
 
 impl SnapshotClient {
     /// Asks for an instrument's snapshot; false when too many requests are queued.
     pub fn request(&mut self, instrument: InstrumentId) -> bool {
-        self.requests.push(instrument).is_ok()
+        self.requests
+            .push(Request {
+                instrument,
+                retry: false,
+            })
+            .is_ok()
+    }
+
+    /// Asks again for a snapshot whose body did not decode, after that instrument's
+    /// backoff; false when too many requests are queued.
+    pub fn retry(&mut self, instrument: InstrumentId) -> bool {
+        self.requests
+            .push(Request {
+                instrument,
+                retry: true,
+            })
+            .is_ok()
+    }
+
+    /// What the fetcher has done so far.
+    pub fn counts(&self) -> &FetchCounts {
+        &self.counts
     }
 
     /// A fetched body, if one arrived.
@@ -88,14 +163,24 @@ pub struct SnapshotFetcher {
 }
 
 impl SnapshotFetcher {
-    /// Starts the fetcher; `urls[i]` is the full snapshot URL of instrument `i` (`None`
-    /// for instruments that need no REST snapshot); `https://` trusts the bundled roots
-    /// and `extra_roots` (DER).
+    /// Starts the fetcher; `targets[i]` is where instrument `i`'s snapshot comes from
+    /// (`None` for instruments that need no REST snapshot), each charged to one of
+    /// `limits` (a target naming no limit is refused as `InvalidInput`); `https://`
+    /// trusts the bundled roots and `extra_roots` (DER).
     pub fn start(
-        urls: Vec<Option<String>>,
+        targets: Vec<Option<SnapshotTarget>>,
+        limits: &[Limit],
         extra_roots: &[Vec<u8>],
     ) -> std::io::Result<(Self, SnapshotClient)> {
-        let (req_tx, req_rx) = rtrb::RingBuffer::new(urls.len().max(1) * 2);
+        if targets.iter().flatten().any(|t| t.budget >= limits.len()) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "snapshot target names no rate limit",
+            ));
+        }
+        let now = clock::monotonic_now();
+        let n = targets.len();
+        let (req_tx, req_rx) = rtrb::RingBuffer::new(n.max(1) * 2);
         let (body_tx, body_rx) = rtrb::RingBuffer::new(BUFFERS);
         let (spent_tx, mut spent_rx) = rtrb::RingBuffer::new(BUFFERS);
         let mut spares = Vec::with_capacity(BUFFERS);
@@ -107,12 +192,16 @@ impl SnapshotFetcher {
             .iter()
             .map(|der| CertificateDer::from(der.clone()))
             .collect();
+        let counts = Arc::new(FetchCounts::default());
         let worker = Worker {
-            urls,
+            targets,
+            budgets: limits.iter().map(|&l| Budget::new(l, now)).collect(),
+            bad_body_backoff: vec![BACKOFF_FIRST; n],
             tls: crate::feed::transport::client_config(&roots),
             requests: req_rx,
             bodies: body_tx,
             stop: Arc::clone(&stop),
+            counts: Arc::clone(&counts),
         };
         let thread = std::thread::Builder::new()
             .name("snapshot-fetch".into())
@@ -126,6 +215,7 @@ impl SnapshotFetcher {
                 requests: req_tx,
                 bodies: body_rx,
                 spent: spent_tx,
+                counts,
             },
         ))
     }
@@ -150,11 +240,15 @@ impl Drop for SnapshotFetcher {
 }
 
 struct Worker {
-    urls: Vec<Option<String>>,
+    targets: Vec<Option<SnapshotTarget>>,
+    budgets: Vec<Budget>,
+    /// Per instrument: the wait before refetching after its next bad body.
+    bad_body_backoff: Vec<Duration>,
     tls: Arc<ClientConfig>,
-    requests: rtrb::Consumer<InstrumentId>,
+    requests: rtrb::Consumer<Request>,
     bodies: rtrb::Producer<SnapshotBody>,
     stop: Arc<AtomicBool>,
+    counts: Arc<FetchCounts>,
 }
 
 /// One instrument waiting for its snapshot: when it may be tried again, and the wait
@@ -172,23 +266,17 @@ const BACKOFF_FIRST: Duration = Duration::from_millis(100);
 impl Worker {
     /// Takes requests and fetches them one attempt at a time, oldest due first: a
     /// failing instrument waits out its own backoff while the others are fetched (a
-    /// spot REST host that is down does not hold up the perp books).
+    /// spot REST host that is down does not hold up the perp books), and a request its
+    /// budget cannot pay yet is put back until it can.
     fn run(mut self, spares: &mut Vec<Vec<u8>>, spent: &mut rtrb::Consumer<Vec<u8>>) {
-        let mut pending: Vec<Pending> = Vec::with_capacity(self.urls.len());
+        let mut pending: Vec<Pending> = Vec::with_capacity(self.targets.len());
         while !self.stop.load(Ordering::Relaxed) {
             while let Ok(buf) = spent.pop() {
                 spares.push(buf);
             }
             let now = clock::monotonic_now();
-            while let Ok(instrument) = self.requests.pop() {
-                let known = matches!(self.urls.get(instrument.index()), Some(Some(_)));
-                if known && !pending.iter().any(|p| p.instrument == instrument) {
-                    pending.push(Pending {
-                        instrument,
-                        due: now,
-                        backoff: BACKOFF_FIRST,
-                    });
-                }
+            while let Ok(request) = self.requests.pop() {
+                self.enqueue(&mut pending, request, now);
             }
             let due = pending
                 .iter()
@@ -202,10 +290,19 @@ impl Worker {
                 continue;
             };
             let entry = pending[index];
-            let Some(Some(url)) = self.urls.get(entry.instrument.index()) else {
+            let Some(Some(target)) = self.targets.get(entry.instrument.index()) else {
                 pending.swap_remove(index);
                 continue;
             };
+            let budget = &mut self.budgets[target.budget];
+            let wait = budget.wait(target.cost, now);
+            if !wait.is_zero() {
+                pending[index].due = now + wait;
+                continue;
+            }
+            budget.charge(target.cost, now);
+            self.counts.requests.fetch_add(1, Ordering::Relaxed);
+            let url = &target.url;
             let mut body = spares.pop().unwrap_or_default();
             match get(url, &mut body, &self.tls) {
                 Ok(()) => {
@@ -214,6 +311,27 @@ impl Worker {
                         instrument: entry.instrument,
                         body,
                     });
+                }
+                Err(FetchError::Throttled {
+                    status,
+                    retry_after,
+                }) => {
+                    self.counts.throttled.fetch_add(1, Ordering::Relaxed);
+                    if status == 418 {
+                        log::error!(
+                            "snapshot: GET {url}: HTTP 418, the venue has banned this IP; \
+                             no snapshot from this host for {retry_after:?}"
+                        );
+                    } else {
+                        log::warn!(
+                            "snapshot: GET {url}: HTTP {status}, rate limited; \
+                             this host waits {retry_after:?}"
+                        );
+                    }
+                    spares.push(body);
+                    let now = clock::monotonic_now();
+                    self.budgets[target.budget].hold_off(retry_after, now);
+                    pending[index].due = now + retry_after;
                 }
                 Err(e) => {
                     log::warn!(
@@ -229,6 +347,31 @@ impl Worker {
                 }
             }
         }
+    }
+
+    /// Queues a request (once per instrument): a fresh one is due now and resets the
+    /// instrument's bad-body backoff; a retry after a bad body waits that backoff,
+    /// which doubles up to [`BACKOFF_MAX`].
+    fn enqueue(&mut self, pending: &mut Vec<Pending>, request: Request, now: Instant) {
+        let i = request.instrument.index();
+        let known = matches!(self.targets.get(i), Some(Some(_)));
+        if !known || pending.iter().any(|p| p.instrument == request.instrument) {
+            return;
+        }
+        let due = if request.retry {
+            self.counts.bad_body_retries.fetch_add(1, Ordering::Relaxed);
+            let wait = self.bad_body_backoff[i];
+            self.bad_body_backoff[i] = (wait * 2).min(BACKOFF_MAX);
+            now + wait
+        } else {
+            self.bad_body_backoff[i] = BACKOFF_FIRST;
+            now
+        };
+        pending.push(Pending {
+            instrument: request.instrument,
+            due,
+            backoff: BACKOFF_FIRST,
+        });
     }
 }
 
@@ -307,7 +450,24 @@ fn strip_head(response: &mut Vec<u8>) -> Result<(), FetchError> {
         .find_map(|l| l.strip_prefix("content-length:"))
         .and_then(|v| v.trim().parse::<usize>().ok());
     response.drain(..end + 4);
-    if !status.starts_with("http/1.") || status.split(' ').nth(1) != Some("200") {
+    let code = status.split(' ').nth(1).and_then(|c| c.parse::<u16>().ok());
+    if let Some(code @ (429 | 418)) = code {
+        let retry_after = head
+            .lines()
+            .find_map(|l| l.strip_prefix("retry-after:"))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs)
+            .unwrap_or(if code == 418 {
+                BANNED_DEFAULT
+            } else {
+                THROTTLED_DEFAULT
+            });
+        return Err(FetchError::Throttled {
+            status: code,
+            retry_after,
+        });
+    }
+    if !status.starts_with("http/1.") || code != Some(200) {
         let shown = String::from_utf8_lossy(&response[..response.len().min(200)]).into_owned();
         return Err(FetchError::Http(format!("{status}: {shown}")));
     }
@@ -431,23 +591,161 @@ mod tests {
         ));
     }
 
+    /// Serves `responses` in order, one per connection, and records when each request
+    /// arrived.
+    fn serve_in_turn(
+        responses: Vec<&'static [u8]>,
+    ) -> (String, std::sync::mpsc::Receiver<Instant>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for response in responses {
+                let (mut s, _) = listener.accept().unwrap();
+                let mut request = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    let n = s.read(&mut buf).unwrap();
+                    assert!(n > 0, "request ended early");
+                    request.extend_from_slice(&buf[..n]);
+                }
+                let _ = tx.send(clock::monotonic_now());
+                s.write_all(response).unwrap();
+            }
+        });
+        (
+            format!("http://{addr}/api/v3/depth?symbol=BTCUSDT&limit=5"),
+            rx,
+        )
+    }
+
+    const GENEROUS: Limit = Limit {
+        limit: 6000,
+        window: Duration::from_secs(60),
+    };
+
+    fn target(url: &str, cost: u32) -> Option<SnapshotTarget> {
+        Some(SnapshotTarget {
+            url: url.to_owned(),
+            budget: 0,
+            cost,
+        })
+    }
+
+    fn next_body(client: &mut SnapshotClient) -> SnapshotBody {
+        let deadline = clock::monotonic_now() + Duration::from_secs(10);
+        loop {
+            if let Some(b) = client.poll() {
+                return b;
+            }
+            assert!(clock::monotonic_now() < deadline, "no snapshot within 10 s");
+            clock::sleep(Duration::from_millis(5));
+        }
+    }
+
     #[test]
     fn test_fetcher_delivers_and_recycles() {
         let url =
             serve_once(b"HTTP/1.1 200 OK\r\n\r\n{\"lastUpdateId\":5,\"bids\":[],\"asks\":[]}");
-        let (fetcher, mut client) = SnapshotFetcher::start(vec![None, Some(url)], &[]).unwrap();
+        let (fetcher, mut client) =
+            SnapshotFetcher::start(vec![None, target(&url, 1)], &[GENEROUS], &[]).unwrap();
         assert!(client.request(InstrumentId(1)));
-        let deadline = clock::monotonic_now() + Duration::from_secs(10);
-        let got = loop {
-            if let Some(b) = client.poll() {
-                break b;
-            }
-            assert!(clock::monotonic_now() < deadline, "no snapshot within 10 s");
-            clock::sleep(Duration::from_millis(5));
-        };
+        let got = next_body(&mut client);
         assert_eq!(got.instrument, InstrumentId(1));
         assert!(got.body.starts_with(b"{\"lastUpdateId\":5"));
         client.recycle(got.body);
+        assert_eq!(client.counts().requests.load(Ordering::Relaxed), 1);
+        fetcher.stop();
+    }
+
+    #[test]
+    fn test_a_target_without_its_rate_limit_is_refused() {
+        let r = SnapshotFetcher::start(vec![target("http://127.0.0.1:1/x", 1)], &[], &[]);
+        assert!(matches!(r, Err(e) if e.kind() == std::io::ErrorKind::InvalidInput));
+    }
+
+    #[test]
+    fn test_429_and_418_carry_the_venues_retry_after_or_a_default() {
+        let mut body = Vec::new();
+        let url = serve_once(b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 7\r\n\r\n{}");
+        let e = get(&url, &mut body, &roots()).unwrap_err();
+        assert!(
+            matches!(e, FetchError::Throttled { status: 429, retry_after } if retry_after == Duration::from_secs(7)),
+            "{e}"
+        );
+        let url = serve_once(b"HTTP/1.1 418 I'm a teapot\r\n\r\n{\"code\":-1003}");
+        let e = get(&url, &mut body, &roots()).unwrap_err();
+        assert!(
+            matches!(e, FetchError::Throttled { status: 418, retry_after } if retry_after == BANNED_DEFAULT),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn test_a_bad_body_is_fetched_again_after_its_backoff() {
+        let (url, arrivals) = serve_in_turn(vec![
+            b"HTTP/1.1 200 OK\r\n\r\n{\"lastUpdateId\":",
+            b"HTTP/1.1 200 OK\r\n\r\n{\"lastUpdateId\":6,\"bids\":[],\"asks\":[]}",
+        ]);
+        let (fetcher, mut client) =
+            SnapshotFetcher::start(vec![target(&url, 1)], &[GENEROUS], &[]).unwrap();
+        assert!(client.request(InstrumentId(0)));
+        let first = next_body(&mut client);
+        assert_eq!(first.body, b"{\"lastUpdateId\":");
+        client.recycle(first.body);
+        // The feed stage could not decode it: it asks again.
+        assert!(client.retry(InstrumentId(0)));
+        let second = next_body(&mut client);
+        assert!(second.body.starts_with(b"{\"lastUpdateId\":6"));
+        let (t1, t2) = (arrivals.recv().unwrap(), arrivals.recv().unwrap());
+        assert!(t2 - t1 >= BACKOFF_FIRST, "refetched after {:?}", t2 - t1);
+        let counts = client.counts();
+        assert_eq!(counts.bad_body_retries.load(Ordering::Relaxed), 1);
+        assert_eq!(counts.requests.load(Ordering::Relaxed), 2);
+        fetcher.stop();
+    }
+
+    #[test]
+    fn test_requests_sharing_a_budget_are_paced_and_a_429_holds_the_whole_host() {
+        // Budget: 2 units per 500 ms at 80%, so one request per 500 ms; three instruments.
+        let ok: &[u8] = b"HTTP/1.1 200 OK\r\n\r\n{\"lastUpdateId\":1,\"bids\":[],\"asks\":[]}";
+        let (url, arrivals) = serve_in_turn(vec![
+            b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\n\r\n{}",
+            ok,
+            ok,
+            ok,
+        ]);
+        let limit = Limit {
+            limit: 2,
+            window: Duration::from_millis(500),
+        };
+        let targets = vec![target(&url, 1), target(&url, 1), target(&url, 1)];
+        let (fetcher, mut client) = SnapshotFetcher::start(targets, &[limit], &[]).unwrap();
+        for i in 0..3 {
+            assert!(client.request(InstrumentId(i)));
+        }
+        let mut got = Vec::new();
+        for _ in 0..3 {
+            let b = next_body(&mut client);
+            got.push(b.instrument.0);
+            client.recycle(b.body);
+        }
+        got.sort_unstable();
+        assert_eq!(got, [0, 1, 2]);
+        let t: Vec<Instant> = (0..4).map(|_| arrivals.recv().unwrap()).collect();
+        // The 429 closed the host for 1 s (then an empty bucket); one request per 500 ms.
+        assert!(t[1] - t[0] >= Duration::from_secs(1), "{:?}", t[1] - t[0]);
+        assert!(
+            t[2] - t[1] >= Duration::from_millis(450),
+            "{:?}",
+            t[2] - t[1]
+        );
+        assert!(
+            t[3] - t[2] >= Duration::from_millis(450),
+            "{:?}",
+            t[3] - t[2]
+        );
+        assert_eq!(client.counts().throttled.load(Ordering::Relaxed), 1);
         fetcher.stop();
     }
 }

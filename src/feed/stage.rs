@@ -37,6 +37,7 @@
 //! tick (1 ms) or second.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use crate::feed::binance::BinanceDecoder;
@@ -686,7 +687,7 @@ impl<S: FrameSource> FeedStage<S> {
             instrument: fetched.instrument,
             body: &fetched.body,
         };
-        decode_snapshot(
+        let decoded = decode_snapshot(
             &self.snapshot_decoder,
             route_of(&self.routes, fetched.instrument),
             sourced,
@@ -695,6 +696,12 @@ impl<S: FrameSource> FeedStage<S> {
             &self.stats,
         );
         client.recycle(fetched.body);
+        if !decoded && !client.retry(fetched.instrument) {
+            log::error!(
+                "feed: snapshot of instrument {} not asked again: request ring full",
+                fetched.instrument.0
+            );
+        }
         self.push_events(ts_recv_raw);
         1
     }
@@ -705,7 +712,8 @@ impl<S: FrameSource> FeedStage<S> {
             return 0;
         };
         let ts_recv_raw = self.clock.raw();
-        decode_snapshot(
+        // A recording cannot be asked again: its bad snapshot stays counted as malformed.
+        let _ = decode_snapshot(
             &self.snapshot_decoder,
             route_of(&self.routes, sourced.instrument),
             sourced,
@@ -749,7 +757,8 @@ impl std::fmt::Display for Origin<'_> {
 }
 
 /// Decodes a REST snapshot of `venue` (OKX's book, or Binance's depth) into `buf`
-/// (cleared first), counting it.
+/// (cleared first), counting it; false when the body did not decode (counted and
+/// logged as malformed; the caller asks for it again).
 fn decode_snapshot(
     decoder: &BinanceDecoder,
     route: Option<&Route>,
@@ -757,7 +766,7 @@ fn decode_snapshot(
     ts_recv_raw: u64,
     buf: &mut EventBuf,
     stats: &PipelineStats,
-) {
+) -> bool {
     buf.clear();
     let (body, instrument) = (snapshot.body, snapshot.instrument);
     let venue = route.map(|r| r.venue);
@@ -774,6 +783,7 @@ fn decode_snapshot(
         log_malformed(stats, e, body, origin);
     }
     stats.feed_snapshots.incr();
+    decoded.is_ok()
 }
 
 /// A duration in milliseconds, saturated.
@@ -834,6 +844,18 @@ impl<S: FrameSource> Stage for FeedStage<S> {
         report.set("feed.connect_failures", total.failed_attempts);
         report.set("feed.pings", total.pings);
         report.set("feed.rotations", self.rotations.completed());
+        if let Some(snapshots) = &self.control.snapshots {
+            let c = snapshots.counts();
+            report.set("feed.snapshot_requests", c.requests.load(Ordering::Relaxed));
+            report.set(
+                "feed.snapshot_throttled",
+                c.throttled.load(Ordering::Relaxed),
+            );
+            report.set(
+                "feed.snapshot_bad_body_retries",
+                c.bad_body_retries.load(Ordering::Relaxed),
+            );
+        }
         for (i, &(times, last_ms)) in self.silences.iter().enumerate() {
             if let (true, Some(route)) = (times > 0, &self.routes[i]) {
                 report.notes.push(format!(

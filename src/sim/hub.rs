@@ -18,12 +18,12 @@
 //! this step (then clears the pending bit); frames of a stream still waiting for its
 //! snapshot, or whose snapshot went out this step, are not sent to that subscriber.
 
-use super::Dislocation;
 use super::book::Levels;
 use super::fault::{FaultAction, SimFault};
 use super::market::{Frame, Listing, Market, StreamKind};
+use super::{Dislocation, RestFaults};
 use crossbeam::channel::{self, Receiver, Sender, TrySendError};
-use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tungstenite::Utf8Bytes;
 
@@ -93,6 +93,15 @@ pub(crate) struct Link {
     pub(crate) rx: Receiver<Utf8Bytes>,
 }
 
+/// A REST answer spoilt by [`RestFaults`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RestFault {
+    /// `429` with `Retry-After: 1`.
+    Throttle,
+    /// `200` with half the body.
+    Cut,
+}
+
 /// Everything the simulator's threads share.
 #[derive(Debug, Default)]
 pub(crate) struct Shared {
@@ -106,6 +115,9 @@ pub(crate) struct Shared {
     faults: Vec<SimFault>,
     /// Whether OKX `books` subscribers get a snapshot first (fixed at start).
     okx_snapshot_push: bool,
+    /// REST answers still to refuse as rate limited, then to cut.
+    rest_throttles_left: AtomicU32,
+    rest_cuts_left: AtomicU32,
     /// Set by the handle to ask the model to stop stepping (see `runner`).
     pub(crate) pause_requested: AtomicBool,
     /// Set by the model while it is paused at a step after which every depth went out.
@@ -132,6 +144,30 @@ impl Shared {
         Self {
             okx_snapshot_push: push,
             ..self
+        }
+    }
+
+    /// The same, with the first REST answers spoilt as `faults` says.
+    pub(crate) fn with_rest_faults(self, faults: RestFaults) -> Self {
+        Self {
+            rest_throttles_left: AtomicU32::new(faults.throttled),
+            rest_cuts_left: AtomicU32::new(faults.cut),
+            ..self
+        }
+    }
+
+    /// What to do to the next REST answer, counting it against the plan.
+    pub(crate) fn next_rest_fault(&self) -> Option<RestFault> {
+        let take = |left: &AtomicU32| {
+            left.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
+                .is_ok()
+        };
+        if take(&self.rest_throttles_left) {
+            Some(RestFault::Throttle)
+        } else if take(&self.rest_cuts_left) {
+            Some(RestFault::Cut)
+        } else {
+            None
         }
     }
 

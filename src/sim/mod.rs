@@ -118,6 +118,20 @@ pub struct SimConfig {
     /// OKX `books` messages carry their real CRC32 checksum, as before OKX deprecated it
     /// (June 2026). Default false: `checksum` is 0.
     pub okx_checksums: bool,
+    /// Faults of the REST snapshot answers (Binance depth, OKX books), all markets
+    /// together. Default none.
+    pub rest_faults: RestFaults,
+}
+
+/// What goes wrong with the first REST answers: first `throttled` answers are `429`
+/// with `Retry-After: 1`, then `cut` answers are `200` with half the body (invalid
+/// JSON); every answer after them is the real snapshot.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RestFaults {
+    /// Answers refused as rate limited.
+    pub throttled: u32,
+    /// Answers whose body is cut in half.
+    pub cut: u32,
 }
 
 /// A burst: from `after` (wall time since the model clock started) for `length`, steps
@@ -163,6 +177,7 @@ impl Default for SimConfig {
             burst: None,
             okx_snapshot_push: false,
             okx_checksums: false,
+            rest_faults: RestFaults::default(),
         }
     }
 }
@@ -565,7 +580,9 @@ pub fn start(config: SimConfig) -> Result<SimHandle, SimError> {
         None
     };
     let shared = Arc::new(
-        Shared::with_faults(config.faults.clone()).with_okx_snapshot_push(config.okx_snapshot_push),
+        Shared::with_faults(config.faults.clone())
+            .with_okx_snapshot_push(config.okx_snapshot_push)
+            .with_rest_faults(config.rest_faults),
     );
     let routes = Routes::new(&config.venues);
     let mut handle = SimHandle {

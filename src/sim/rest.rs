@@ -3,6 +3,9 @@
 //! for spot, `GET /fapi/v1/depth?symbol=S&limit=N` for USD-M futures) and OKX's REST
 //! order book (`GET /api/v5/market/books?instId=S&sz=N`, spot and swaps alike).
 //!
+//! [`super::RestFaults`] spoil the first answers for the client's tests: `429` with
+//! `Retry-After: 1`, or `200` with half the body.
+//!
 //! Runs on a connection thread (cold path): reads at most [`REQUEST_HEAD_MAX`] bytes of
 //! request head (put back in front of the stream, so a WebSocket handshake reads it
 //! again), asks the model thread for the body through the hub (so the snapshot is
@@ -23,7 +26,7 @@
 
 use super::binance_format::rest_error;
 use super::connection::{HANDSHAKE_TIMEOUT, Routes};
-use super::hub::Shared;
+use super::hub::{RestFault, Shared};
 use super::market::Market;
 use super::okx_format as okx;
 use super::tls::SimStream;
@@ -88,9 +91,34 @@ pub(crate) fn serve(
         .and_then(|line| line.strip_prefix("GET "))
         .and_then(|rest| rest.split(' ').next())
         .unwrap_or("");
-    let (status, body) = answer(target, routes, shared);
+    let (status, mut body) = answer(target, routes, shared);
+    if status.starts_with("200") {
+        match shared.next_rest_fault() {
+            Some(RestFault::Throttle) => {
+                return respond(
+                    stream,
+                    "429 Too Many Requests",
+                    "Retry-After: 1\r\n",
+                    &rest_error(
+                        -1003,
+                        "Too many requests; please use the websocket for live updates.",
+                    ),
+                );
+            }
+            Some(RestFault::Cut) => {
+                let half = body.len() / 2;
+                body.truncate(body.floor_char_boundary(half));
+            }
+            None => {}
+        }
+    }
+    respond(stream, status, "", &body)
+}
+
+/// Writes one response (`extra`: further header lines, each ending in CRLF) and closes.
+fn respond(mut stream: SimStream, status: &str, extra: &str, body: &str) -> io::Result<()> {
     let response = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: application/json;charset=UTF-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "HTTP/1.1 {status}\r\nContent-Type: application/json;charset=UTF-8\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     stream.write_all(response.as_bytes())?;

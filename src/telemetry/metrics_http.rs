@@ -331,6 +331,24 @@ fn gauges(out: &mut String, status: &Status, killed: bool) {
         "Database rows by state (dropped: the spool was full or failing).",
         &rows,
     );
+    if let Some(nats) = &status.nats {
+        #[allow(clippy::cast_precision_loss)] // gauges are f64 by definition
+        let rows: Vec<(String, f64)> = [
+            ("published", nats.rows_written),
+            ("duplicate", nats.rows_duplicate),
+            ("pending", nats.rows_waiting),
+            ("failed", nats.rows_dropped),
+        ]
+        .iter()
+        .map(|(state, n)| (format!("{{state=\"{state}\"}}"), *n as f64))
+        .collect();
+        gauge(
+            out,
+            "edgeline_nats_rows",
+            "Telemetry rows to NATS JetStream by state (pending: in the NATS spool; failed: lost).",
+            &rows,
+        );
+    }
     let delays: Vec<(String, f64)> = status
         .venues
         .iter()

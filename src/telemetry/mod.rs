@@ -12,6 +12,7 @@ pub mod hgrm;
 pub mod histograms;
 pub mod logging;
 pub mod metrics_http;
+pub mod nats;
 pub mod operator;
 pub mod plot;
 pub mod process;

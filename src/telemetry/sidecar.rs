@@ -11,7 +11,9 @@
 //! batches go to the database writer thread ([`WriterThread`]), which writes them or
 //! spools them on disk; when its queue is full the sidecar stops draining the record
 //! ring, so the edge stage drops and counts records instead of this thread growing
-//! without bound.
+//! without bound. With `[nats]` on, every batch also goes to the NATS writer thread
+//! ([`crate::telemetry::nats::publisher`]), which publishes it or spools it in its own
+//! spool; a batch leaves the pending rows only when both queues have room.
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -37,6 +39,8 @@ use crate::telemetry::dump_files::{DUMP_DIR_NAME, DumpOutcome};
 use crate::telemetry::gateway_sink::GatewaySink;
 use crate::telemetry::hgrm::write_hgrm_file;
 use crate::telemetry::histograms::{LatencyHistograms, percentile_table};
+use crate::telemetry::nats::NatsSettings;
+use crate::telemetry::nats::publisher::{self, PublisherError};
 use crate::telemetry::progress::Progress;
 use crate::telemetry::sample::{LatencySample, Metric};
 use crate::telemetry::status::{StageLatency, StatusBoard, VenueStatus};
@@ -74,6 +78,8 @@ pub struct TelemetryConfig {
     /// instead of leaving records in the rings, so no record is dropped and rows get the
     /// same order and keys on every replay. False in live runs.
     pub lossless: bool,
+    /// Publish every row to NATS JetStream too (`None`: `[nats]` off).
+    pub nats: Option<NatsSettings>,
 }
 
 impl TelemetryConfig {
@@ -87,6 +93,7 @@ impl TelemetryConfig {
             expected_interval: None,
             stale_after: Vec::new(),
             lossless: false,
+            nats: None,
         }
     }
 }
@@ -128,6 +135,9 @@ pub enum TelemetryError {
     /// The database writer thread could not be started.
     #[error("starting the database writer thread: {0}")]
     WriterThread(std::io::Error),
+    /// The NATS publisher could not start.
+    #[error(transparent)]
+    Nats(#[from] PublisherError),
     /// The latency dump thread could not be started.
     #[error("starting the latency dump thread: {0}")]
     DumpThread(std::io::Error),
@@ -152,6 +162,10 @@ pub struct TelemetryStage {
     clock: Clock,
     histograms: LatencyHistograms,
     writer: Option<WriterThread>,
+    nats: Option<WriterThread>,
+    /// Rows of batches the database writer took but the NATS writer could not (its
+    /// thread had stopped): lost to NATS.
+    nats_unsent: u64,
     keys: RowKeys,
     pending: Vec<Row>,
     pending_since: Option<Instant>,
@@ -191,6 +205,15 @@ impl TelemetryStage {
         let writer = DbWriter::new(backend, spool, db.batch_rows, db.flush_interval);
         let writer =
             WriterThread::spawn(writer, db.flush_interval).map_err(TelemetryError::WriterThread)?;
+        let nats = match &config.nats {
+            Some(settings) => Some(publisher::spawn(
+                settings,
+                &settings.spool_dir(&config.output_dir),
+                db.batch_rows,
+                db.flush_interval,
+            )?),
+            None => None,
+        };
         let progress = config
             .progress_interval
             .map(|every| Progress::new(every, monotonic_now(), &inputs.stats));
@@ -215,6 +238,8 @@ impl TelemetryStage {
             registry: inputs.registry,
             clock: inputs.clock,
             writer: Some(writer),
+            nats,
+            nats_unsent: 0,
             pending_since: None,
             batches_sent: 0,
             progress,
@@ -402,6 +427,10 @@ impl TelemetryStage {
         let Some(writer) = &self.writer else {
             return;
         };
+        if !wait && self.nats.as_ref().is_some_and(WriterThread::is_full) {
+            return;
+        }
+        let copy = self.nats.as_ref().map(|_| self.pending.clone());
         let capacity = self.config.database.batch_rows;
         let batch = std::mem::replace(&mut self.pending, Vec::with_capacity(capacity));
         let sent = if wait {
@@ -411,6 +440,17 @@ impl TelemetryStage {
         };
         match sent {
             Ok(()) => {
+                // NB: it had room a moment ago and this thread is its only sender, so
+                // this does not wait outside the end of the run.
+                if let (Some(nats), Some(copy)) = (&self.nats, copy)
+                    && let Err(batch) = nats.send(copy)
+                {
+                    log::error!(
+                        "telemetry: the NATS writer stopped; {} rows not published",
+                        batch.len()
+                    );
+                    self.nats_unsent += batch.len() as u64;
+                }
                 self.batches_sent += 1;
                 self.pending_since = None;
             }
@@ -492,7 +532,9 @@ impl TelemetryStage {
             .writer
             .as_ref()
             .map_or_else(WriterStats::default, WriterThread::stats);
+        let nats = self.nats.as_ref().map(WriterThread::stats);
         self.status.update(|s| {
+            s.nats = nats;
             s.updated_unix_ms = now_unix_ms;
             s.stages = stages;
             s.venues = venues;
@@ -521,15 +563,42 @@ impl TelemetryStage {
         }
     }
 
-    /// Sends the last rows and waits for the writer to finish.
-    fn finish_writer(&mut self) -> WriterStats {
+    /// Sends the last rows and waits for the writers to finish (the database's, then
+    /// the NATS one's, which makes a last attempt to publish what its spool holds).
+    fn finish_writer(&mut self) -> (WriterStats, Option<WriterStats>) {
         self.drain_all();
         if !self.pending.is_empty() {
             self.send_pending(true);
         }
-        self.writer
+        let db = self
+            .writer
             .take()
-            .map_or_else(WriterStats::default, WriterThread::finish)
+            .map_or_else(WriterStats::default, WriterThread::finish);
+        (db, self.nats.take().map(WriterThread::finish))
+    }
+
+    /// The NATS figures of the run summary: `nats.rows_published` (stored by the
+    /// stream), `nats.rows_duplicate` (it had them already), `nats.rows_pending` (in the
+    /// NATS spool, published at the next start), `nats.rows_failed` (lost: its spool
+    /// was full or failing, or its thread had stopped); returns the lost rows.
+    fn report_nats(&self, nats: Option<&WriterStats>, report: &mut RunReport) -> u64 {
+        let Some(nats) = nats else {
+            return 0;
+        };
+        let failed = nats.rows_dropped + self.nats_unsent;
+        report.set("nats.rows_published", nats.rows_written);
+        report.set("nats.rows_duplicate", nats.rows_duplicate);
+        report.set("nats.rows_spooled", nats.rows_spooled);
+        report.set("nats.rows_pending", nats.rows_waiting);
+        report.set("nats.rows_failed", failed);
+        report.set("nats.publish_errors", nats.db_errors);
+        if nats.rows_waiting > 0 {
+            log::warn!(
+                "{} telemetry rows wait in the NATS spool: they are published at the next start",
+                nats.rows_waiting
+            );
+        }
+        failed
     }
 
     /// Writes `<metric>.hgrm` for every stage metric and every venue that sent venue
@@ -655,7 +724,7 @@ impl Stage for TelemetryStage {
     fn finish(&mut self, report: &mut RunReport) {
         self.drain_all();
         self.final_dump();
-        let db = self.finish_writer();
+        let (db, nats) = self.finish_writer();
         let unwritten = self.pending.len()
             + self.dump_rows.len()
             + self.opportunities.slots()
@@ -690,7 +759,8 @@ impl Stage for TelemetryStage {
         let records_dropped = self.stats.records_dropped();
         report.set("telemetry.samples_dropped", self.stats.samples_dropped());
         report.set("telemetry.records_dropped", records_dropped);
-        let lost = records_dropped + db.rows_dropped + unwritten as u64;
+        let nats_lost = self.report_nats(nats.as_ref(), report);
+        let lost = records_dropped + db.rows_dropped + unwritten as u64 + nats_lost;
         report.set("telemetry.rows_lost", lost);
         if records_dropped > 0 {
             log::error!(

@@ -76,6 +76,9 @@ pub struct Status {
     pub portfolio: Option<PortfolioStatus>,
     /// The database writer: rows written, spooled, waiting in the spool, dropped.
     pub database: WriterStats,
+    /// The NATS publisher, when `[nats]` is on: rows published, pending in its spool,
+    /// failed.
+    pub nats: Option<WriterStats>,
 }
 
 /// The shared board (`Arc<StatusBoard>`).

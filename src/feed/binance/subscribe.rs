@@ -18,7 +18,9 @@
 //! (kept for the pong of a ping in the same second), and at most 1024: [`plan`] shards
 //! the symbols accordingly. Built at connect time (cold path).
 
+use crate::feed::rest_budget::Limit;
 use crate::types::MarketKind;
+use std::time::Duration;
 
 /// Binance needs no application-level ping: it pings, and the transport answers.
 pub const PING: Option<&str> = None;
@@ -166,6 +168,38 @@ pub fn snapshot_path(kind: MarketKind, symbol: &str, limit: u32) -> String {
         MarketKind::Perp => "/fapi/v1/depth",
     };
     format!("{prefix}?symbol={symbol}&limit={limit}")
+}
+
+/// Request weight of a depth snapshot of `limit` levels: spot `/api/v3/depth` 5 up to
+/// 100 levels, 25 to 500, 50 to 1000, 250 to 5000; USD-M `/fapi/v1/depth` 2 up to 50,
+/// 5 at 100, 10 at 500, 20 at 1000 (see `docs/venues.md`, "REST pacing").
+pub fn snapshot_weight(kind: MarketKind, limit: u32) -> u32 {
+    match kind {
+        MarketKind::Spot => match limit {
+            0..=100 => 5,
+            101..=500 => 25,
+            501..=1000 => 50,
+            _ => 250,
+        },
+        MarketKind::Perp => match limit {
+            0..=50 => 2,
+            51..=100 => 5,
+            101..=500 => 10,
+            _ => 20,
+        },
+    }
+}
+
+/// The IP's request-weight limit of a market's REST host: spot 6000 a minute, USD-M
+/// 2400 a minute (`exchangeInfo`'s `REQUEST_WEIGHT`).
+pub fn rest_weight_limit(kind: MarketKind) -> Limit {
+    Limit {
+        limit: match kind {
+            MarketKind::Spot => 6000,
+            MarketKind::Perp => 2400,
+        },
+        window: Duration::from_secs(60),
+    }
 }
 
 fn subscribe_message(streams: &[String], id: u64) -> String {

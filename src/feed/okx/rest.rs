@@ -23,11 +23,18 @@ use super::data::{Channel, DataSeed};
 use crate::feed::decode::{DecodeError, Decoded};
 use crate::feed::event_buf::EventBuf;
 use crate::feed::json::{Failure, StrSeed, decode_frame};
+use crate::feed::rest_budget::Limit;
 use crate::types::InstrumentId;
 
 /// Levels per side asked of the REST book: the most OKX serves (`sz` 400), as many as
 /// the `books` channel's snapshot held.
 pub const BOOK_DEPTH: u32 = 400;
+
+/// The order-book endpoint's limit: 40 requests per 2 s per IP, spot and swaps alike.
+pub const BOOK_LIMIT: Limit = Limit {
+    limit: 40,
+    window: std::time::Duration::from_secs(2),
+};
 
 /// The path and query of `symbol`'s REST book with `depth` levels a side.
 pub fn book_path(symbol: &str, depth: u32) -> String {

@@ -234,7 +234,7 @@ impl Backend for PgDb {
 }
 
 /// Applies every migration missing from `schema_migrations`.
-fn migrate(client: &mut Client, target: &str) -> Result<(), DbError> {
+pub(crate) fn migrate(client: &mut Client, target: &str) -> Result<(), DbError> {
     let read_err = |source: BoxError| DbError::Read {
         target: target.to_owned(),
         source,

@@ -580,6 +580,24 @@ fn decode_frame(bytes: &[u8]) -> Option<(Row, usize)> {
     Some((row, FRAME_HEADER_BYTES + len))
 }
 
+/// One row as a self-checking message (the spool's record: length, CRC-32, payload),
+/// for carrying rows elsewhere than the spool (the NATS publisher).
+pub fn encode_message(row: &Row) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64 + 16 * row.values.len());
+    encode_frame(row, &mut out);
+    out
+}
+
+/// The row of a message made by [`encode_message`]; `None` when it is cut short, has
+/// bytes after its record, fails its checksum, names an unknown table or does not
+/// decode.
+pub fn decode_message(bytes: &[u8]) -> Option<Row> {
+    match decode_frame(bytes)? {
+        (row, len) if len == bytes.len() => Some(row),
+        _ => None,
+    }
+}
+
 /// Appends the record of `row` (header and payload) to `out`.
 fn encode_frame(row: &Row, out: &mut Vec<u8>) {
     let start = out.len();

@@ -238,12 +238,17 @@ impl WriterThread {
     /// Starts the thread; it wakes at least every `tick` (at least
     /// [`WRITER_TICK_MIN`]) to retry.
     pub fn spawn(writer: DbWriter, tick: Duration) -> std::io::Result<Self> {
+        Self::spawn_named(writer, tick, "edgeline-db")
+    }
+
+    /// [`WriterThread::spawn`] with another thread name (the NATS publisher's).
+    pub fn spawn_named(writer: DbWriter, tick: Duration, name: &str) -> std::io::Result<Self> {
         let tick = tick.max(WRITER_TICK_MIN);
         let (tx, rx) = bounded(QUEUE_BATCHES);
         let live = Arc::new(Mutex::new(writer.stats()));
         let shared = Arc::clone(&live);
         let handle = std::thread::Builder::new()
-            .name("edgeline-db".into())
+            .name(name.into())
             .spawn(move || run(writer, &rx, tick, &shared))?;
         Ok(Self {
             tx: Some(tx),
@@ -258,6 +263,12 @@ impl WriterThread {
             .live
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Whether the queue has no room for a batch (the sidecar, its only sender, then
+    /// knows a send right after a `false` here finds room).
+    pub fn is_full(&self) -> bool {
+        self.tx.as_ref().is_none_or(Sender::is_full)
     }
 
     /// Queues a batch; gives it back when the queue is full.
