@@ -15,8 +15,8 @@ use serde::Deserialize;
 
 use crate::config::{ConfigError, VenueSettings};
 use crate::gateway::config::{
-    BreakerAction, GatewayConfig, InstrumentMargin, LatencyAction, NS_PER_MS, QUOTE_SCALE, SizingMethod, VENUE_COUNT,
-    VenueFees, kind_index, venue_index,
+    BreakerAction, GatewayConfig, InstrumentMargin, LatencyAction, NS_PER_MS, QUOTE_SCALE,
+    SizingMethod, VENUE_COUNT, VenueFees, kind_index, venue_index,
 };
 use crate::types::bps::Bps;
 use crate::types::{InstrumentRegistry, MarketKind, Venue};
@@ -365,8 +365,7 @@ fn instrument(
     registry: &InstrumentRegistry,
 ) -> Result<crate::types::InstrumentId, ConfigError> {
     let mut parts = entry.splitn(3, ':');
-    let (Some(venue), Some(kind), Some(symbol)) = (parts.next(), parts.next(), parts.next())
-    else {
+    let (Some(venue), Some(kind), Some(symbol)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(invalid(
             key,
             format!("`{entry}` is not `venue:kind:symbol`"),
@@ -400,7 +399,10 @@ fn resolve_margin(
         let key = format!("gateway.margin.instruments.{name}");
         let id = instrument(&key, &name, registry)?;
         if registry.get(id).kind != MarketKind::Perp {
-            return Err(invalid(key, "only perps are margined (spot is fully funded)"));
+            return Err(invalid(
+                key,
+                "only perps are margined (spot is fully funded)",
+            ));
         }
         m.instruments.push((
             id,

@@ -260,7 +260,11 @@ mod tests {
     fn test_correlation_of_hand_made_series() {
         let c = fed(&[A, B, D, E]);
         assert_eq!(c.rho_bps(0, 1), 10_000, "same moves: perfectly correlated");
-        assert_eq!(c.rho_bps(0, 2), -10_000, "mirror: perfectly anti-correlated");
+        assert_eq!(
+            c.rho_bps(0, 2),
+            -10_000,
+            "mirror: perfectly anti-correlated"
+        );
         assert_eq!(c.rho_bps(0, 3), 0, "orthogonal returns: uncorrelated");
         assert_eq!(c.rho_bps(3, 3), 10_000);
     }

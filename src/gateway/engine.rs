@@ -24,9 +24,9 @@ use crate::gateway::config::{
     venue_index,
 };
 use crate::gateway::correlation::Correlation;
+use crate::gateway::execution::{ExecCtx, Phase, StepOutcome, Trade, TradeLeg};
 use crate::gateway::funding::{FundingBook, payment_raw};
 use crate::gateway::margin::{MarginRule, crossed};
-use crate::gateway::execution::{ExecCtx, Phase, StepOutcome, Trade, TradeLeg};
 use crate::gateway::order::{OrderLeg, OrderStyle};
 use crate::gateway::paper::{PaperVenue, VenueEvent, fee_raw};
 use crate::gateway::portfolio::{Portfolio, PortfolioSnapshot, TradeResult};
@@ -1625,7 +1625,11 @@ pub(crate) mod tests {
                 OrderSide::Sell => l.entry.notional_raw - l.exit.notional_raw,
             } - l.entry.fees_raw - l.exit.fees_raw)
             .sum();
-        assert_eq!(closed[0].pnl_raw, legs + 2 * received, "funding is part of PnL");
+        assert_eq!(
+            closed[0].pnl_raw,
+            legs + 2 * received,
+            "funding is part of PnL"
+        );
         assert_eq!(sim.gw.portfolio().realised_raw(), closed[0].pnl_raw);
         assert!(sim.conserved());
     }
@@ -1654,7 +1658,11 @@ pub(crate) mod tests {
         // The venues liquidate on the mark price (Binance's markPriceUpdate `p`).
         funding_at(&mut sim, 50, BIN, "0", "33468", 0);
         sim.run_to(55);
-        assert_eq!(sim.gw.trades()[0].phase, Phase::Open, "mark 33,468 is above");
+        assert_eq!(
+            sim.gw.trades()[0].phase,
+            Phase::Open,
+            "mark 33,468 is above"
+        );
         funding_at(&mut sim, 60, BIN, "0", "33467", 0);
         sim.run_to(200);
         let closed = sim.closed();

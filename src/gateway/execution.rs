@@ -370,7 +370,10 @@ impl Trade {
     /// liquidation). A one-sided entry counts as covered from now: its flatten is its
     /// hedge. A trade already flattening keeps its first reason.
     pub fn flatten(&mut self, reason: ExitReason, now_ns: u64, ctx: &mut ExecCtx) {
-        if matches!(self.phase, Phase::Closed | Phase::Abandoned | Phase::Flatten) {
+        if matches!(
+            self.phase,
+            Phase::Closed | Phase::Abandoned | Phase::Flatten
+        ) {
             return;
         }
         if self.first_fill_ns.is_some() {

@@ -189,7 +189,11 @@ mod tests {
         let (id, s) = book.take_due(8 * h).unwrap();
         assert_eq!((id, s.next_ns), (1, 6 * h));
         let (id, s) = book.take_due(8 * h).unwrap();
-        assert_eq!((id, s.next_ns), (1, 7 * h), "the 07:00 settlement before 08:00");
+        assert_eq!(
+            (id, s.next_ns),
+            (1, 7 * h),
+            "the 07:00 settlement before 08:00"
+        );
         let (id, s) = book.take_due(8 * h).unwrap();
         assert_eq!((id, s.rate, s.mark), (0, Some(r("0.0001")), p("60000")));
         let (id, _) = book.take_due(8 * h).unwrap();
