@@ -70,7 +70,7 @@ impl Correlation {
             returns: vec![0; n * window],
             len: 0,
             head: 0,
-            rho_bps: vec![i64::from(BPS_ONE as i32); n * n],
+            rho_bps: vec![BPS_ONE; n * n],
             long: vec![0; n],
             short: vec![0; n],
         }
@@ -125,7 +125,7 @@ impl Correlation {
     }
 
     fn pair_bps(&self, i: usize, j: usize) -> i64 {
-        let one = i64::from(BPS_ONE as i32);
+        let one = BPS_ONE;
         if i == j || self.len < self.min_bars {
             return one;
         }
@@ -168,7 +168,7 @@ impl Correlation {
         self.rho_bps
             .get(i * self.n + j)
             .copied()
-            .unwrap_or(i64::from(BPS_ONE as i32))
+            .unwrap_or(BPS_ONE)
     }
 
     /// Whether adding `added` (instrument, side, exposure) to the `existing` filled and

@@ -1751,8 +1751,10 @@ pub(crate) mod tests {
 
     #[test]
     fn test_gateway_refuses_entries_margin_cannot_cover_or_correlation_caps() {
-        let mut cfg = GatewayConfig::default();
-        cfg.starting_capital_raw = usd(3_000);
+        let mut cfg = GatewayConfig {
+            starting_capital_raw: usd(3_000),
+            ..GatewayConfig::default()
+        };
         cfg.risk.balance_min_raw = 0;
         cfg.sizing.spread_capital_share_bps = 10_000;
         let mut sim = Sim::wide(cfg.clone());
