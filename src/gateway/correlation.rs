@@ -165,10 +165,7 @@ impl Correlation {
 
     /// ρ of instruments `i` and `j`, bps.
     pub fn rho_bps(&self, i: usize, j: usize) -> i64 {
-        self.rho_bps
-            .get(i * self.n + j)
-            .copied()
-            .unwrap_or(BPS_ONE)
+        self.rho_bps.get(i * self.n + j).copied().unwrap_or(BPS_ONE)
     }
 
     /// Whether adding `added` (instrument, side, exposure) to the `existing` filled and
