@@ -393,7 +393,7 @@ fn trade_row(seq: i64, minute: i64, pnl: f64, confidence: i64) -> Row {
             c if c.ends_with("_price") || c.ends_with("_bps") || c.ends_with("_ms") => {
                 Value::Real(1.0)
             }
-            "qty" | "fees_quote" => Value::Real(0.5),
+            "qty" | "fees_quote" | "funding_quote" => Value::Real(0.5),
             _ => Value::Text(column.to_uppercase()),
         })
         .collect();
