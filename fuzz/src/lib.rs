@@ -204,21 +204,21 @@ pub fn check_frame(markets: &Markets, venue: Venue, frame: &[u8]) {
                 )
             }
             Venue::Bybit => {
-                let d = edgeline::feed::bybit::BybitDecoder::new(kind, symbols);
+                let mut d = edgeline::feed::bybit::BybitDecoder::new(kind, symbols);
                 (
                     run(frame, |f, out| d.decode(f, 1, out)),
                     run(frame, |f, out| d.decode_generic(f, 1, out)),
                 )
             }
             Venue::Okx => {
-                let d = edgeline::feed::okx::OkxDecoder::new(kind, symbols);
+                let mut d = edgeline::feed::okx::OkxDecoder::new(kind, symbols);
                 (
                     run(frame, |f, out| d.decode(f, 1, out)),
                     run(frame, |f, out| d.decode_generic(f, 1, out)),
                 )
             }
             Venue::Hyperliquid => {
-                let d = edgeline::feed::hyperliquid::HyperliquidDecoder::new(kind, symbols);
+                let mut d = edgeline::feed::hyperliquid::HyperliquidDecoder::new(kind, symbols);
                 (
                     run(frame, |f, out| d.decode(f, 1, out)),
                     run(frame, |f, out| d.decode_generic(f, 1, out)),
