@@ -591,6 +591,59 @@ mod tests {
         assert!(!carries(&invalid, Some(&view), &perp));
     }
 
+    /// A book stage over one instrument, with the ends of its rings and its mock clock.
+    struct Rig {
+        stage: BookStage,
+        input: rtrb::Producer<MarketEvent>,
+        out: rtrb::Consumer<TopUpdate>,
+        /// Resync requests to the feed stage.
+        asked: rtrb::Consumer<InstrumentId>,
+        mock: Arc<quanta::Mock>,
+    }
+
+    fn rig(venue: Venue, kind: MarketKind, symbol: &str) -> Rig {
+        let mut registry = InstrumentRegistry::default();
+        registry
+            .insert(InstrumentSpec {
+                venue,
+                kind,
+                symbol: symbol.into(),
+                base: "BTC".into(),
+                tick_size: Price::from_raw(1),
+                lot_size: Qty::from_raw(1),
+                min_notional: Price::ZERO,
+                contract_size: Qty::from_raw(Qty::SCALE),
+            })
+            .unwrap();
+        let stats = Arc::new(PipelineStats::default());
+        let (input, input_rx) = rtrb::RingBuffer::new(64);
+        let (out_tx, out) = rtrb::RingBuffer::new(64);
+        let (samples, _samples_rx) = rtrb::RingBuffer::new(64);
+        let (resync, asked) = rtrb::RingBuffer::new(4);
+        let (clock, mock) = Clock::mock();
+        let io = BookIo {
+            input: input_rx,
+            output: out_tx,
+            samples: SampleSink::new(samples, Arc::clone(&stats), |s| &s.book_samples_dropped),
+            stats,
+            clock,
+        };
+        let stage = BookStage::new(
+            &registry,
+            BookParams::default(),
+            TopSource::default_for,
+            resync,
+            io,
+        );
+        Rig {
+            stage,
+            input,
+            out,
+            asked,
+            mock,
+        }
+    }
+
     fn event(body: EventBody) -> MarketEvent {
         MarketEvent {
             ts_recv_raw: 0,
@@ -606,38 +659,12 @@ mod tests {
 
     #[test]
     fn test_publishes_ladder_and_republishes_on_funding_and_open_interest() {
-        let mut registry = InstrumentRegistry::default();
-        registry
-            .insert(InstrumentSpec {
-                venue: Venue::Bybit,
-                kind: MarketKind::Perp,
-                symbol: "BTCUSDT".into(),
-                base: "BTC".into(),
-                tick_size: Price::from_raw(1),
-                lot_size: Qty::from_raw(1),
-                min_notional: Price::ZERO,
-                contract_size: Qty::from_raw(Qty::SCALE),
-            })
-            .unwrap();
-        let stats = Arc::new(PipelineStats::default());
-        let (mut input, input_rx) = rtrb::RingBuffer::new(64);
-        let (out_tx, mut out) = rtrb::RingBuffer::new(64);
-        let (samples, _samples_rx) = rtrb::RingBuffer::new(64);
-        let (resync, _resync_rx) = rtrb::RingBuffer::new(4);
-        let io = BookIo {
-            input: input_rx,
-            output: out_tx,
-            samples: SampleSink::new(samples, Arc::clone(&stats), |s| &s.book_samples_dropped),
-            stats,
-            clock: Clock::mock().0,
-        };
-        let mut stage = BookStage::new(
-            &registry,
-            BookParams::default(),
-            TopSource::default_for,
-            resync,
-            io,
-        );
+        let Rig {
+            mut stage,
+            mut input,
+            mut out,
+            ..
+        } = rig(Venue::Bybit, MarketKind::Perp, "BTCUSDT");
         let levels = [(Side::Bid, 100), (Side::Bid, 99), (Side::Ask, 101)];
         input
             .push(event(EventBody::DepthBegin {
@@ -709,40 +736,14 @@ mod tests {
     /// and the resynced book's snapshot again.
     #[test]
     fn test_gateway_gets_a_reset_when_a_gap_invalidates_the_book() {
-        let mut registry = InstrumentRegistry::default();
-        registry
-            .insert(InstrumentSpec {
-                venue: Venue::Okx,
-                kind: MarketKind::Spot,
-                symbol: "BTC-USDT".into(),
-                base: "BTC".into(),
-                tick_size: Price::from_raw(1),
-                lot_size: Qty::from_raw(1),
-                min_notional: Price::ZERO,
-                contract_size: Qty::from_raw(Qty::SCALE),
-            })
-            .unwrap();
-        let stats = Arc::new(PipelineStats::default());
-        let (mut input, input_rx) = rtrb::RingBuffer::new(64);
-        let (out_tx, _out) = rtrb::RingBuffer::new(64);
-        let (samples, _samples_rx) = rtrb::RingBuffer::new(64);
-        let (resync, mut asked) = rtrb::RingBuffer::new(4);
+        let Rig {
+            stage,
+            mut input,
+            mut asked,
+            ..
+        } = rig(Venue::Okx, MarketKind::Spot, "BTC-USDT");
         let (gateway_tx, mut gateway) = rtrb::RingBuffer::new(64);
-        let io = BookIo {
-            input: input_rx,
-            output: out_tx,
-            samples: SampleSink::new(samples, Arc::clone(&stats), |s| &s.book_samples_dropped),
-            stats,
-            clock: Clock::mock().0,
-        };
-        let mut stage = BookStage::new(
-            &registry,
-            BookParams::default(),
-            TopSource::default_for,
-            resync,
-            io,
-        )
-        .with_gateway(gateway_tx);
+        let mut stage = stage.with_gateway(gateway_tx);
         let mut push_depth = |seq: u64, prev: u64, snapshot: bool, bid: i64| {
             input
                 .push(event(EventBody::DepthBegin {
@@ -806,39 +807,13 @@ mod tests {
 
     #[test]
     fn test_okx_book_waits_for_a_pushed_snapshot_then_asks_for_the_rest_book() {
-        let mut registry = InstrumentRegistry::default();
-        registry
-            .insert(InstrumentSpec {
-                venue: Venue::Okx,
-                kind: MarketKind::Spot,
-                symbol: "BTC-USDT".into(),
-                base: "BTC".into(),
-                tick_size: Price::from_raw(1),
-                lot_size: Qty::from_raw(1),
-                min_notional: Price::ZERO,
-                contract_size: Qty::from_raw(Qty::SCALE),
-            })
-            .unwrap();
-        let stats = Arc::new(PipelineStats::default());
-        let (mut input, input_rx) = rtrb::RingBuffer::new(64);
-        let (out_tx, _out) = rtrb::RingBuffer::new(64);
-        let (samples, _samples_rx) = rtrb::RingBuffer::new(64);
-        let (resync, mut asked) = rtrb::RingBuffer::new(4);
-        let (clock, mock) = Clock::mock();
-        let io = BookIo {
-            input: input_rx,
-            output: out_tx,
-            samples: SampleSink::new(samples, Arc::clone(&stats), |s| &s.book_samples_dropped),
-            stats,
-            clock,
-        };
-        let mut stage = BookStage::new(
-            &registry,
-            BookParams::default(),
-            TopSource::default_for,
-            resync,
-            io,
-        );
+        let Rig {
+            mut stage,
+            mut input,
+            mut asked,
+            mock,
+            ..
+        } = rig(Venue::Okx, MarketKind::Spot, "BTC-USDT");
         let depth = |seq, prev, snapshot, checksum| {
             event(EventBody::DepthBegin {
                 first_update_id: seq,

@@ -518,20 +518,7 @@ mod tests {
     use std::net::TcpListener;
 
     fn serve_once(response: &'static [u8]) -> String {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        std::thread::spawn(move || {
-            let (mut s, _) = listener.accept().unwrap();
-            let mut request = Vec::new();
-            let mut buf = [0u8; 1024];
-            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-                let n = s.read(&mut buf).unwrap();
-                assert!(n > 0, "request ended early");
-                request.extend_from_slice(&buf[..n]);
-            }
-            s.write_all(response).unwrap();
-        });
-        format!("http://{addr}/api/v3/depth?symbol=BTCUSDT&limit=5")
+        serve_in_turn(vec![response]).0
     }
 
     fn roots() -> Arc<ClientConfig> {

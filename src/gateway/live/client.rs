@@ -362,6 +362,22 @@ impl Client {
         }
     }
 
+    /// A signed request whose only parameter is `symbol` (none when empty), stamped now.
+    fn signed_call(
+        &mut self,
+        method: &str,
+        kind: MarketKind,
+        endpoint: &str,
+        symbol: &str,
+    ) -> Answer {
+        let ts = self.timestamp();
+        let params = self
+            .encoder
+            .symbol_only(symbol, ts, &self.creds.signing)
+            .to_owned();
+        self.call(method, kind, endpoint, &params, true)
+    }
+
     /// One HTTP call; 429 and 418 are handled here (back-off, halt).
     fn call(
         &mut self,
@@ -831,13 +847,7 @@ impl Client {
     fn load_accounts(&mut self, baseline: bool) -> Result<u32, &'static str> {
         let mut diffs = 0;
         if self.symbols.iter().any(|s| s.kind == MarketKind::Spot) {
-            let ts = self.timestamp();
-            let params = self
-                .encoder
-                .symbol_only("", ts, &self.creds.signing)
-                .to_owned();
-            let Answer::Http(200, body) =
-                self.call("GET", MarketKind::Spot, "account", &params, true)
+            let Answer::Http(200, body) = self.signed_call("GET", MarketKind::Spot, "account", "")
             else {
                 return Err("spot account unavailable");
             };
@@ -876,13 +886,8 @@ impl Client {
             }
         }
         if self.symbols.iter().any(|s| s.kind == MarketKind::Perp) {
-            let ts = self.timestamp();
-            let params = self
-                .encoder
-                .symbol_only("", ts, &self.creds.signing)
-                .to_owned();
             let Answer::Http(200, body) =
-                self.call("GET", MarketKind::Perp, "positionRisk", &params, true)
+                self.signed_call("GET", MarketKind::Perp, "positionRisk", "")
             else {
                 return Err("USD-M positions unavailable");
             };
@@ -935,13 +940,9 @@ impl Client {
     }
 
     fn open_at_venue(&mut self, sym: usize) -> Option<Vec<VenueOrder>> {
-        let (kind, ts) = (self.symbols[sym].kind, self.timestamp());
+        let kind = self.symbols[sym].kind;
         let symbol = self.symbols[sym].symbol.clone();
-        let params = self
-            .encoder
-            .symbol_only(&symbol, ts, &self.creds.signing)
-            .to_owned();
-        let Answer::Http(200, body) = self.call("GET", kind, "openOrders", &params, true) else {
+        let Answer::Http(200, body) = self.signed_call("GET", kind, "openOrders", &symbol) else {
             return None;
         };
         let v: sonic_rs::Value = sonic_rs::from_str(&body).ok()?;
@@ -1003,14 +1004,10 @@ impl Client {
     fn panic(&mut self) {
         let mut cancelled = 0u32;
         for sym in 0..self.symbols.len() {
-            let (kind, ts) = (self.symbols[sym].kind, self.timestamp());
+            let kind = self.symbols[sym].kind;
             let symbol = self.symbols[sym].symbol.clone();
-            let params = self
-                .encoder
-                .symbol_only(&symbol, ts, &self.creds.signing)
-                .to_owned();
             if let Answer::Http(200, body) =
-                self.call("DELETE", kind, "openOrders/all", &params, true)
+                self.signed_call("DELETE", kind, "openOrders/all", &symbol)
             {
                 let v: Option<sonic_rs::Value> = sonic_rs::from_str(&body).ok();
                 cancelled += v
